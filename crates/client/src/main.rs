@@ -1,0 +1,267 @@
+//! `systole`: command-line heartbeat sender for Systole.
+//!
+//! ```text
+//! systole beat [--url URL] [--service ID] [--key KEY]
+//!              [--status up|degraded|down] [--message TEXT] [--timeout SECS]
+//! ```
+//!
+//! Flags override the environment (`SYSTOLE_URL`, `SYSTOLE_SERVICE`,
+//! `SYSTOLE_KEY`, `SYSTOLE_STATUS`, `SYSTOLE_MESSAGE`, `SYSTOLE_TIMEOUT`);
+//! empty variables count as unset. Exit status: 0 recorded, 1 delivery failed
+//! (server error or unreachable), 2 usage or configuration error.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use systole_client::{
+    parse_timeout_secs, Client, Error, Heartbeat, Status, DEFAULT_TIMEOUT, ENV_KEY, ENV_MESSAGE,
+    ENV_SERVICE, ENV_STATUS, ENV_TIMEOUT, ENV_URL, MAX_ATTEMPTS,
+};
+
+/// Exit status when the heartbeat could not be delivered or was rejected.
+const EXIT_FAILED: u8 = 1;
+/// Exit status for usage and configuration errors (same as clap's).
+const EXIT_USAGE: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "systole",
+    version,
+    about = "Send heartbeats to a Systole worker."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Send one heartbeat (up to 3 attempts; retries network errors, 429 and 5xx).
+    #[command(after_help = "\
+Every flag falls back to its environment variable; empty variables count as unset.
+
+Exit status: 0 recorded, 1 delivery failed (server error or unreachable), 2 usage/config error.")]
+    Beat(BeatArgs),
+}
+
+#[derive(Debug, Default, Args)]
+struct BeatArgs {
+    /// Base URL of the worker, without /api, e.g. http://localhost:8787 [env: SYSTOLE_URL]
+    #[arg(long, value_name = "URL")]
+    url: Option<String>,
+
+    /// Service id [env: SYSTOLE_SERVICE]
+    #[arg(long, value_name = "ID")]
+    service: Option<String>,
+
+    /// Heartbeat key; omit for services with auth disabled. Prefer the env
+    /// variable: flags are visible to other users in `ps` [env: SYSTOLE_KEY]
+    #[arg(long, value_name = "KEY")]
+    key: Option<String>,
+
+    /// Reported status [env: SYSTOLE_STATUS] [default: up]
+    #[arg(long, value_name = "up|degraded|down", value_parser = parse_status)]
+    status: Option<Status>,
+
+    /// Free-text message, at most 1 KiB [env: SYSTOLE_MESSAGE]
+    #[arg(long, value_name = "TEXT")]
+    message: Option<String>,
+
+    /// Per-attempt timeout in seconds, decimals allowed [env: SYSTOLE_TIMEOUT] [default: 10]
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
+    timeout: Option<Duration>,
+}
+
+fn parse_status(text: &str) -> Result<Status, String> {
+    text.parse().map_err(config_message)
+}
+
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    parse_timeout_secs(text).map_err(config_message)
+}
+
+/// The message of a config error without the "invalid configuration" prefix.
+fn config_message(err: Error) -> String {
+    match err {
+        Error::Config(message) => message,
+        other => other.to_string(),
+    }
+}
+
+/// Merges flags with the environment (`env` returns `None` for unset or
+/// empty variables) into a ready client and heartbeat.
+fn resolve(
+    args: BeatArgs,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<(Client, Heartbeat), Error> {
+    let pick = |flag: Option<String>, var: &str| {
+        flag.filter(|v| !v.trim().is_empty()).or_else(|| env(var))
+    };
+    let url = pick(args.url, ENV_URL)
+        .ok_or_else(|| Error::Config(format!("no URL: pass --url or set {ENV_URL}")))?;
+    let service = pick(args.service, ENV_SERVICE)
+        .map(|s| s.trim().to_owned())
+        .ok_or_else(|| {
+            Error::Config(format!(
+                "no service id: pass --service or set {ENV_SERVICE}"
+            ))
+        })?;
+    let key = pick(args.key, ENV_KEY);
+    let status = match args.status {
+        Some(status) => status,
+        None => match env(ENV_STATUS) {
+            Some(text) => text
+                .parse()
+                .map_err(|e| Error::Config(format!("{ENV_STATUS}: {}", config_message(e))))?,
+            None => Status::Up,
+        },
+    };
+    let message = match args.message {
+        Some(message) => Some(message).filter(|m| !m.is_empty()),
+        None => env(ENV_MESSAGE),
+    };
+    let timeout = match args.timeout {
+        Some(timeout) => timeout,
+        None => match env(ENV_TIMEOUT) {
+            Some(text) => parse_timeout_secs(&text)
+                .map_err(|e| Error::Config(format!("{ENV_TIMEOUT}: {}", config_message(e))))?,
+            None => DEFAULT_TIMEOUT,
+        },
+    };
+
+    let client = Client::new(&url, key.as_deref(), timeout)?;
+    let mut heartbeat = Heartbeat::new(service).with_status(status);
+    heartbeat.message = message;
+    Ok((client, heartbeat))
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn main() -> ExitCode {
+    let Command::Beat(args) = Cli::parse().command;
+
+    let (client, heartbeat) = match resolve(args, env_var) {
+        Ok(ready) => ready,
+        Err(err) => {
+            eprintln!("systole: {err}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+
+    match client.beat(&heartbeat) {
+        Ok(receipt) => {
+            println!(
+                "systole: heartbeat recorded: service={} status={} receivedAt={}",
+                receipt.service_id, receipt.status, receipt.received_at
+            );
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            // A retryable final error means every attempt was used.
+            let attempts = if err.is_retryable() {
+                format!(" (after {MAX_ATTEMPTS} attempts)")
+            } else {
+                String::new()
+            };
+            eprintln!(
+                "systole: heartbeat for {} to {} failed: {err}{attempts}",
+                heartbeat.service_id,
+                client.endpoint()
+            );
+            match err {
+                Error::Config(_) => ExitCode::from(EXIT_USAGE),
+                _ => ExitCode::from(EXIT_FAILED),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| map.get(name).cloned().filter(|v| !v.trim().is_empty())
+    }
+
+    #[test]
+    fn cli_definition_is_valid() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn usage_errors_exit_2() {
+        let err = Cli::try_parse_from(["systole", "beat", "--status", "sideways"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        let err = Cli::try_parse_from(["systole", "beat", "--timeout", "0"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        let err = Cli::try_parse_from(["systole"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn env_fallbacks() {
+        let env = env_of(&[
+            ("SYSTOLE_URL", "http://localhost:8787/"),
+            ("SYSTOLE_SERVICE", "api-prod"),
+            ("SYSTOLE_KEY", ""),
+            ("SYSTOLE_STATUS", "degraded"),
+            ("SYSTOLE_MESSAGE", "slow"),
+            ("SYSTOLE_TIMEOUT", "2.5"),
+        ]);
+        let (client, beat) = resolve(BeatArgs::default(), env).unwrap();
+        assert_eq!(client.endpoint(), "http://localhost:8787/api/heartbeat");
+        assert_eq!(client.timeout(), Duration::from_millis(2500));
+        assert_eq!(beat.service_id, "api-prod");
+        assert_eq!(beat.status, Status::Degraded);
+        assert_eq!(beat.message.as_deref(), Some("slow"));
+    }
+
+    #[test]
+    fn flags_override_env() {
+        let env = env_of(&[
+            ("SYSTOLE_URL", "http://env"),
+            ("SYSTOLE_SERVICE", "env-svc"),
+            ("SYSTOLE_STATUS", "bogus"),
+        ]);
+        let args = BeatArgs {
+            url: Some("https://flag.example".into()),
+            service: Some("flag-svc".into()),
+            status: Some(Status::Down),
+            ..BeatArgs::default()
+        };
+        let (client, beat) = resolve(args, env).unwrap();
+        assert_eq!(client.endpoint(), "https://flag.example/api/heartbeat");
+        assert_eq!(beat.service_id, "flag-svc");
+        assert_eq!(beat.status, Status::Down);
+        assert_eq!(beat.message, None);
+        assert_eq!(client.timeout(), DEFAULT_TIMEOUT);
+    }
+
+    #[test]
+    fn missing_or_bad_config_is_a_config_error() {
+        let missing_url = resolve(BeatArgs::default(), env_of(&[("SYSTOLE_SERVICE", "x")]));
+        assert!(matches!(missing_url, Err(Error::Config(_))));
+        let missing_service = resolve(BeatArgs::default(), env_of(&[("SYSTOLE_URL", "http://x")]));
+        assert!(matches!(missing_service, Err(Error::Config(_))));
+        let bad_status = resolve(
+            BeatArgs::default(),
+            env_of(&[
+                ("SYSTOLE_URL", "http://x"),
+                ("SYSTOLE_SERVICE", "x"),
+                ("SYSTOLE_STATUS", "meh"),
+            ]),
+        );
+        assert!(matches!(bad_status, Err(Error::Config(m)) if m.starts_with("SYSTOLE_STATUS")));
+    }
+}

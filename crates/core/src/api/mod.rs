@@ -1,0 +1,114 @@
+//! The HTTP API's request parsing, limits, response shapes and errors — as data, so the
+//! Worker only moves bytes.
+
+pub mod heartbeat;
+pub mod metrics;
+pub mod query;
+
+use serde::Serialize;
+
+/// An error answer: RFC 9457 `application/problem+json`.
+///
+/// JSON shape: `{"type": "urn:systole:problem:<code>", "title", "status", "detail",
+/// "field"?, "limit"?}`. `field` names the offending input (a JSON path such as
+/// `services[2]` or a query parameter) and `limit` the bound it broke, in the unit the
+/// detail states.
+#[derive(Clone, Debug, Eq, PartialEq, Serialize)]
+pub struct Problem {
+    /// `urn:systole:problem:<code>`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short summary of the problem type.
+    pub title: &'static str,
+    /// HTTP status code.
+    pub status: u16,
+    /// What went wrong in this request.
+    pub detail: String,
+    /// The offending field or parameter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The limit that was exceeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// For 405: the methods the path allows (sent as the `Allow` header).
+    #[serde(skip)]
+    pub allow: Option<&'static str>,
+    /// For 503: seconds to wait (sent as `Retry-After`).
+    #[serde(skip)]
+    pub retry_after: Option<u32>,
+}
+
+impl Problem {
+    fn new(code: &str, title: &'static str, status: u16, detail: impl Into<String>) -> Self {
+        Self {
+            kind: format!("urn:systole:problem:{code}"),
+            title,
+            status,
+            detail: detail.into(),
+            field: None,
+            limit: None,
+            allow: None,
+            retry_after: None,
+        }
+    }
+
+    /// 400: a field has the wrong type, value or length.
+    pub fn invalid_field(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        let mut p = Self::new("invalid-field", "Invalid field", 400, detail);
+        p.field = Some(field.into());
+        p
+    }
+
+    /// 400: a field is longer than `limit` bytes.
+    pub fn too_long(field: &str, limit: usize, got: usize) -> Self {
+        let mut p = Self::invalid_field(field, format!("{field} must be at most {limit} bytes, got {got}"));
+        p.limit = Some(limit as u64);
+        p
+    }
+
+    /// 400: the body is not JSON; `line` and `column` are 1-based.
+    pub fn invalid_json(line: usize, column: usize, reason: &str) -> Self {
+        Self::new("invalid-json", "Invalid JSON", 400, format!("invalid JSON at line {line}, column {column}: {reason}"))
+    }
+
+    /// 413: the body exceeds `limit` bytes.
+    pub fn payload_too_large(limit: usize) -> Self {
+        let mut p = Self::new("payload-too-large", "Payload too large", 413, format!("request body must be at most {limit} bytes"));
+        p.limit = Some(limit as u64);
+        p
+    }
+
+    /// 401: unknown service, missing key or wrong key — always this exact body.
+    pub fn unauthorized() -> Self {
+        Self::new("unauthorized", "Unauthorized", 401, "missing or invalid heartbeat key")
+    }
+
+    /// 404: nothing at this path, or no such service.
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new("not-found", "Not found", 404, detail)
+    }
+
+    /// 405: the path exists but not for this method.
+    pub fn method_not_allowed(method: &str, allow: &'static str) -> Self {
+        let mut p = Self::new("method-not-allowed", "Method not allowed", 405, format!("{method} is not allowed here; use {allow}"));
+        p.allow = Some(allow);
+        p
+    }
+
+    /// 415: the body is not `application/json`.
+    pub fn unsupported_media_type(got: &str) -> Self {
+        Self::new("unsupported-media-type", "Unsupported media type", 415, format!("content-type must be application/json, got {got:?}"))
+    }
+
+    /// 503: try again after `retry_after` seconds.
+    pub fn unavailable(detail: impl Into<String>, retry_after: u32) -> Self {
+        let mut p = Self::new("unavailable", "Service unavailable", 503, detail);
+        p.retry_after = Some(retry_after);
+        p
+    }
+
+    /// The body as JSON text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| String::from("{}"))
+    }
+}

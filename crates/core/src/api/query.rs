@@ -1,0 +1,189 @@
+//! Query parameters of the read APIs, parsed with limits. Unknown parameters are ignored.
+
+use super::Problem;
+use crate::config::ServiceId;
+use crate::time::{Timestamp, DAY_MS};
+
+/// Default and largest page size of `/api/logs` and `/api/incidents`.
+pub const DEFAULT_LIMIT: u32 = 50;
+/// Largest page size.
+pub const MAX_LIMIT: u32 = 500;
+
+/// `GET /api/logs?serviceId=&limit=&before=`.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct LogsQuery {
+    /// Required service.
+    pub service_id: ServiceId,
+    /// Page size, 1..=500 (default 50).
+    pub limit: u32,
+    /// Only heartbeats received strictly before this time (epoch ms or RFC 3339).
+    pub before: Option<Timestamp>,
+}
+
+/// `GET /api/incidents?serviceId=&limit=`.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct IncidentsQuery {
+    /// Optional service filter.
+    pub service_id: Option<ServiceId>,
+    /// Page size, 1..=500 (default 50).
+    pub limit: u32,
+}
+
+/// `GET /api/uptime?serviceId=&from=&to=&format=`.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct UptimeQuery {
+    /// Optional service filter.
+    pub service_id: Option<ServiceId>,
+    /// First day (00:00 UTC), from `from=YYYY-MM-DD`; default: `retentionDays` ago.
+    pub from: Timestamp,
+    /// Last day (00:00 UTC), from `to=YYYY-MM-DD`; default: today.
+    pub to: Timestamp,
+    /// `format=csv` instead of JSON.
+    pub csv: bool,
+}
+
+fn get<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+fn service(pairs: &[(String, String)]) -> Result<Option<ServiceId>, Problem> {
+    get(pairs, "serviceId")
+        .map(|v| ServiceId::parse(v).map_err(|r| Problem::invalid_field("serviceId", format!("serviceId {r}"))))
+        .transpose()
+}
+
+fn limit(pairs: &[(String, String)]) -> Result<u32, Problem> {
+    let Some(text) = get(pairs, "limit") else { return Ok(DEFAULT_LIMIT) };
+    match text.parse::<u32>() {
+        Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        _ => {
+            let mut p = Problem::invalid_field("limit", format!("limit must be an integer from 1 to {MAX_LIMIT}, got {text:?}"));
+            p.limit = Some(u64::from(MAX_LIMIT));
+            Err(p)
+        }
+    }
+}
+
+impl LogsQuery {
+    /// Parses the parameters.
+    ///
+    /// # Errors
+    /// 400 naming `serviceId` (missing or malformed), `limit` (not 1..=500) or `before`
+    /// (neither epoch milliseconds nor RFC 3339).
+    pub fn parse(pairs: &[(String, String)]) -> Result<Self, Problem> {
+        let service_id = service(pairs)?.ok_or_else(|| Problem::invalid_field("serviceId", "serviceId is required"))?;
+        let before = get(pairs, "before")
+            .map(|v| {
+                v.parse::<i64>()
+                    .ok()
+                    .map(Timestamp)
+                    .or_else(|| Timestamp::parse_rfc3339(v))
+                    .ok_or_else(|| Problem::invalid_field("before", format!("before must be epoch milliseconds or RFC 3339, got {v:?}")))
+            })
+            .transpose()?;
+        Ok(Self { service_id, limit: limit(pairs)?, before })
+    }
+}
+
+impl IncidentsQuery {
+    /// Parses the parameters.
+    ///
+    /// # Errors
+    /// 400 naming `serviceId` (malformed) or `limit` (not 1..=500).
+    pub fn parse(pairs: &[(String, String)]) -> Result<Self, Problem> {
+        Ok(Self { service_id: service(pairs)?, limit: limit(pairs)? })
+    }
+}
+
+impl UptimeQuery {
+    /// Parses the parameters; `now` picks the default range of `retention_days` days ending
+    /// today (UTC).
+    ///
+    /// # Errors
+    /// 400 naming `from`/`to` (not `YYYY-MM-DD`, or `from` after `to`), the range (more than
+    /// 3650 days), `format` (not `json` or `csv`) or `serviceId`.
+    pub fn parse(pairs: &[(String, String)], now: Timestamp, retention_days: u32) -> Result<Self, Problem> {
+        let date = |name: &str| {
+            get(pairs, name)
+                .map(|v| {
+                    Timestamp::parse_date(v)
+                        .ok_or_else(|| Problem::invalid_field(name, format!("{name} must be a date YYYY-MM-DD, got {v:?}")))
+                })
+                .transpose()
+        };
+        let to = date("to")?.unwrap_or_else(|| now.day_start());
+        let from = date("from")?.unwrap_or(Timestamp(to.0 - i64::from(retention_days.max(1) - 1) * DAY_MS));
+        if from > to {
+            return Err(Problem::invalid_field("from", "from must not be after to"));
+        }
+        if (to.0 - from.0) / DAY_MS >= 3650 {
+            let mut p = Problem::invalid_field("from", "a range may span at most 3650 days");
+            p.limit = Some(3650);
+            return Err(p);
+        }
+        let csv = match get(pairs, "format") {
+            None | Some("json") => false,
+            Some("csv") => true,
+            Some(other) => return Err(Problem::invalid_field("format", format!("format must be json or csv, got {other:?}"))),
+        };
+        Ok(Self { service_id: service(pairs)?, from, to, csv })
+    }
+}
+
+/// Cuts a page of rows fetched newest first (`received_ms`, descending) with `limit`, so
+/// that `before=<next>` on the next request neither repeats nor skips a row: trailing rows
+/// sharing the last row's millisecond move to the next page. Returns how many rows to keep
+/// and the `before` value for the next page (`None` when this is the last page).
+pub fn page(received_ms: &[i64], limit: usize) -> (usize, Option<i64>) {
+    if received_ms.len() < limit || limit == 0 {
+        return (received_ms.len(), None);
+    }
+    let last = received_ms[received_ms.len() - 1];
+    let keep = received_ms.iter().take_while(|&&t| t != last).count();
+    if keep == 0 {
+        // The whole page is one millisecond: nothing to split on.
+        (received_ms.len(), Some(last))
+    } else {
+        (keep, Some(last + 1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn q(s: &str) -> Vec<(String, String)> {
+        s.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.into(), v.into())).collect()
+    }
+
+    #[test]
+    fn logs_query_limits() {
+        let l = LogsQuery::parse(&q("serviceId=api&limit=10&before=1700000000000")).unwrap();
+        assert_eq!((l.limit, l.before), (10, Some(Timestamp(1_700_000_000_000))));
+        assert_eq!(LogsQuery::parse(&q("limit=10")).unwrap_err().field.as_deref(), Some("serviceId"));
+        assert_eq!(LogsQuery::parse(&q("serviceId=a&limit=0")).unwrap_err().field.as_deref(), Some("limit"));
+        assert_eq!(LogsQuery::parse(&q("serviceId=a&limit=501")).unwrap_err().limit, Some(500));
+        assert_eq!(LogsQuery::parse(&q("serviceId=a&before=soon")).unwrap_err().field.as_deref(), Some("before"));
+    }
+
+    #[test]
+    fn pages_never_split_a_millisecond() {
+        assert_eq!(page(&[9, 8, 7], 5), (3, None));
+        assert_eq!(page(&[9, 8, 7, 7], 4), (2, Some(8)));
+        assert_eq!(page(&[9, 8, 7], 3), (2, Some(8)));
+        assert_eq!(page(&[7, 7], 2), (2, Some(7)));
+    }
+
+    #[test]
+    fn uptime_defaults_to_the_retention_window() {
+        let now = Timestamp::parse_rfc3339("2026-11-21T12:00:00Z").unwrap();
+        let u = UptimeQuery::parse(&[], now, 120).unwrap();
+        assert_eq!(u.to.date_string().unwrap(), "2026-11-21");
+        assert_eq!(u.from.date_string().unwrap(), "2026-07-25");
+        let p = UptimeQuery::parse(&q("from=2026-11-22&to=2026-11-21"), now, 120).unwrap_err();
+        assert_eq!(p.field.as_deref(), Some("from"));
+        assert!(UptimeQuery::parse(&q("format=xml"), now, 120).is_err());
+        assert!(UptimeQuery::parse(&q("format=csv"), now, 120).unwrap().csv);
+    }
+}

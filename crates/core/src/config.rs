@@ -1,0 +1,611 @@
+//! The declarative configuration (`config/services.json`, `config/settings.json`), parsed once
+//! into typed, validated values.
+//!
+//! The file formats follow the seeds' `services.json`: `groups` carry defaults
+//! (`stalenessThreshold`, `gracePeriod`, `notifications`, `auth`) that their services inherit;
+//! a service's own fields win. [`Config::parse`] reports every problem with its JSON path.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Default staleness threshold when neither service nor group sets one: 300 s.
+pub const DEFAULT_STALENESS_THRESHOLD: Duration = Duration::from_secs(300);
+/// Largest staleness threshold or grace period accepted: 365 days.
+pub const MAX_THRESHOLD: Duration = Duration::from_secs(365 * 86_400);
+/// Events a service or group may subscribe its notifications to.
+pub const NOTIFICATION_EVENTS: [&str; 6] = ["down", "up", "degraded", "late", "reminder", "test"];
+
+/// A service id: 1 to 64 characters from `[a-z0-9_-]`.
+#[derive(Clone, Debug, Deserialize, Eq, Hash, Ord, PartialEq, PartialOrd, Serialize)]
+#[serde(transparent)]
+pub struct ServiceId(String);
+
+impl ServiceId {
+    /// Parses an id, returning the reason it is invalid.
+    ///
+    /// # Errors
+    /// A lower-case sentence when the id is empty, longer than 64 characters, or contains a
+    /// character outside `[a-z0-9_-]`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if text.is_empty() || text.len() > 64 {
+            return Err(format!("must be 1 to 64 characters, got {}", text.len()));
+        }
+        if let Some(bad) = text
+            .chars()
+            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '_'))
+        {
+            return Err(format!("must match [a-z0-9_-]{{1,64}}, found {bad:?}"));
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ServiceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One problem found in the configuration: where it is and why it is wrong.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct ConfigError {
+    /// JSON path inside the file, e.g. `services.json: services[3].stalenessThreshold`.
+    pub path: String,
+    /// What is wrong, lower-case, e.g. `must be ≥ 10 s, got 0`.
+    pub reason: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.reason)
+    }
+}
+
+/// Every problem found by [`Config::parse`], in file order.
+#[derive(Clone, Debug, Eq, PartialEq, thiserror::Error)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "invalid configuration ({} problems):", self.0.len())?;
+        for e in &self.0 {
+            writeln!(f, "  - {e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Which notification channels and events a service routes to (used by the alerting
+/// pipeline). Resolved: service fields over group fields over defaults.
+#[derive(Clone, Debug, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationPolicy {
+    /// Whether this service notifies at all (default `true`).
+    pub enabled: bool,
+    /// Channel names; empty means every enabled channel.
+    pub channels: Vec<String>,
+    /// Event names from [`NOTIFICATION_EVENTS`]; empty means each channel's own events.
+    pub events: Vec<String>,
+}
+
+/// A group of services, shown together on the dashboard.
+#[derive(Clone, Debug, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupConfig {
+    /// The group id (same syntax as service ids).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Member service ids, in the order listed.
+    pub services: Vec<ServiceId>,
+    /// Whether a public status page may show this group.
+    pub public: bool,
+}
+
+/// One monitored service, with group defaults already applied.
+#[derive(Clone, Debug, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceConfig {
+    /// The id heartbeats name in `serviceId`.
+    pub id: ServiceId,
+    /// Display name.
+    pub name: String,
+    /// The group this service belongs to, if any.
+    pub group: Option<String>,
+    /// Whether the service is monitored; a disabled service is `paused`.
+    pub enabled: bool,
+    /// How long after a heartbeat the next one is due (serialized in whole seconds).
+    #[serde(serialize_with = "as_secs")]
+    pub staleness_threshold: Duration,
+    /// Extra time after the deadline during which the service is `late`, not yet `down`
+    /// (serialized in whole seconds).
+    #[serde(serialize_with = "as_secs")]
+    pub grace_period: Duration,
+    /// Whether a heartbeat must carry this service's key (default `true`).
+    pub auth_required: bool,
+    /// Notification routing.
+    pub notifications: NotificationPolicy,
+}
+
+fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_secs())
+}
+
+/// Deployment-wide settings from `settings.json`.
+#[derive(Clone, Debug, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Settings {
+    /// Days of uptime rollups and incidents kept (`uptime.retentionDays`, default 120).
+    pub uptime_retention_days: u32,
+    /// Days of raw heartbeat events kept (`history.heartbeatRetentionDays`, default 30).
+    pub heartbeat_retention_days: u32,
+    /// Longest time a heartbeat event waits in its Durable Object before being written to D1
+    /// (`history.flushIntervalSeconds`, default 10, 1..=300).
+    #[serde(serialize_with = "as_secs")]
+    pub flush_interval: Duration,
+    /// Smallest staleness threshold accepted (`monitoring.minStalenessThreshold` seconds,
+    /// default 10; may be lowered to 1 for tests and demos).
+    #[serde(serialize_with = "as_secs")]
+    pub min_staleness_threshold: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            uptime_retention_days: 120,
+            heartbeat_retention_days: 30,
+            flush_interval: Duration::from_secs(10),
+            min_staleness_threshold: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The whole validated configuration.
+#[derive(Clone, Debug, Eq, PartialEq, Serialize)]
+pub struct Config {
+    /// Services in file order.
+    pub services: Vec<ServiceConfig>,
+    /// Groups in file order.
+    pub groups: Vec<GroupConfig>,
+    /// Deployment-wide settings.
+    pub settings: Settings,
+    #[serde(skip)]
+    index: BTreeMap<ServiceId, usize>,
+}
+
+impl Config {
+    /// Parses and validates `services.json` and `settings.json` (either may be `None` for
+    /// defaults: no services, default settings).
+    ///
+    /// # Errors
+    /// [`ConfigErrors`] listing every problem with its path: malformed JSON or a field of the
+    /// wrong type (first one per file), unknown fields, duplicate service or group ids, a
+    /// service listed in two groups, a group naming an undefined service, ids not matching
+    /// `[a-z0-9_-]{1,64}`, thresholds outside `minStalenessThreshold..=365 days`, grace
+    /// periods over 365 days, unknown notification events, settings out of range.
+    pub fn parse(services_json: Option<&str>, settings_json: Option<&str>) -> Result<Self, ConfigErrors> {
+        let mut errors = Vec::new();
+        let raw_settings: raw::Settings = settings_json
+            .map(|s| from_json("settings.json", s, &mut errors))
+            .unwrap_or_default()
+            .unwrap_or_default();
+        let raw_services: raw::ServicesFile = services_json
+            .map(|s| from_json("services.json", s, &mut errors))
+            .unwrap_or_default()
+            .unwrap_or_default();
+        if !errors.is_empty() {
+            return Err(ConfigErrors(errors));
+        }
+        let settings = resolve_settings(&raw_settings, &mut errors);
+        let (services, groups) = resolve_services(&raw_services, &settings, &mut errors);
+        if !errors.is_empty() {
+            return Err(ConfigErrors(errors));
+        }
+        let index = services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.clone(), i))
+            .collect();
+        Ok(Self { services, groups, settings, index })
+    }
+
+    /// The service with this id, if configured.
+    pub fn service(&self, id: &str) -> Option<&ServiceConfig> {
+        let id = ServiceId::parse(id).ok()?;
+        self.index.get(&id).and_then(|&i| self.services.get(i))
+    }
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(
+    file: &str,
+    text: &str,
+    errors: &mut Vec<ConfigError>,
+) -> Option<T> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    match serde_path_to_error::deserialize(de) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            errors.push(ConfigError {
+                path: if path == "." { file.to_owned() } else { format!("{file}: {path}") },
+                reason: inner.to_string(),
+            });
+            None
+        }
+    }
+}
+
+fn resolve_settings(raw: &raw::Settings, errors: &mut Vec<ConfigError>) -> Settings {
+    let d = Settings::default();
+    let mut check = |path: &str, value: Option<u64>, default: u64, min: u64, max: u64| -> u64 {
+        match value {
+            None => default,
+            Some(v) if (min..=max).contains(&v) => v,
+            Some(v) => {
+                errors.push(ConfigError {
+                    path: format!("settings.json: {path}"),
+                    reason: format!("must be between {min} and {max}, got {v}"),
+                });
+                default
+            }
+        }
+    };
+    let uptime = check("uptime.retentionDays", raw.uptime.retention_days, 120, 1, 3650);
+    let beats = check("history.heartbeatRetentionDays", raw.history.heartbeat_retention_days, 30, 1, 3650);
+    let flush = check("history.flushIntervalSeconds", raw.history.flush_interval_seconds, 10, 1, 300);
+    let min = check("monitoring.minStalenessThreshold", raw.monitoring.min_staleness_threshold, 10, 1, 3600);
+    Settings {
+        uptime_retention_days: u32::try_from(uptime).unwrap_or(d.uptime_retention_days),
+        heartbeat_retention_days: u32::try_from(beats).unwrap_or(d.heartbeat_retention_days),
+        flush_interval: Duration::from_secs(flush),
+        min_staleness_threshold: Duration::from_secs(min),
+    }
+}
+
+fn resolve_services(
+    raw: &raw::ServicesFile,
+    settings: &Settings,
+    errors: &mut Vec<ConfigError>,
+) -> (Vec<ServiceConfig>, Vec<GroupConfig>) {
+    let mut err = |path: String, reason: String| errors.push(ConfigError { path: format!("services.json: {path}"), reason });
+
+    let mut defined: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, s) in raw.services.iter().enumerate() {
+        if let Err(reason) = ServiceId::parse(&s.id) {
+            err(format!("services[{i}].id"), reason);
+        }
+        if let Some(first) = defined.insert(&s.id, i) {
+            err(format!("services[{i}].id"), format!("duplicate id {:?}, first defined at services[{first}]", s.id));
+        }
+    }
+
+    let mut group_of: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut group_ids: BTreeMap<&str, usize> = BTreeMap::new();
+    for (g, group) in raw.groups.iter().enumerate() {
+        if let Err(reason) = ServiceId::parse(&group.id) {
+            err(format!("groups[{g}].id"), reason);
+        }
+        if let Some(first) = group_ids.insert(&group.id, g) {
+            err(format!("groups[{g}].id"), format!("duplicate group id {:?}, first defined at groups[{first}]", group.id));
+        }
+        for (j, member) in group.services.iter().enumerate() {
+            if !defined.contains_key(member.as_str()) {
+                err(format!("groups[{g}].services[{j}]"), format!("unknown service {member:?}"));
+            }
+            if let Some(other) = group_of.insert(member, g) {
+                if other != g {
+                    err(
+                        format!("groups[{g}].services[{j}]"),
+                        format!("service {member:?} is already in group {:?}", raw.groups[other].id),
+                    );
+                }
+            }
+        }
+        check_durations(&format!("groups[{g}]"), &group.defaults(), settings, &mut err);
+    }
+
+    let services = raw
+        .services
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let own = s.defaults();
+            check_durations(&format!("services[{i}]"), &own, settings, &mut err);
+            let group = group_of.get(s.id.as_str()).map(|&g| &raw.groups[g]);
+            let inherited = group.map(raw::Group::defaults);
+            let pick = |f: fn(&raw::Defaults<'_>) -> Option<u64>| f(&own).or_else(|| inherited.as_ref().and_then(f));
+            let notify_s = own.notifications;
+            let notify_g = inherited.and_then(|d| d.notifications);
+            ServiceConfig {
+                id: ServiceId(s.id.clone()),
+                name: s.name.clone().unwrap_or_else(|| s.id.clone()),
+                group: group.map(|g| g.id.clone()),
+                enabled: s.enabled.unwrap_or(true),
+                staleness_threshold: pick(|d| d.staleness_threshold)
+                    .map_or(DEFAULT_STALENESS_THRESHOLD, Duration::from_secs),
+                grace_period: Duration::from_secs(pick(|d| d.grace_period).unwrap_or(0)),
+                auth_required: own
+                    .auth
+                    .and_then(|a| a.required)
+                    .or_else(|| inherited.and_then(|d| d.auth).and_then(|a| a.required))
+                    .unwrap_or(true),
+                notifications: NotificationPolicy {
+                    enabled: notify_s
+                        .and_then(|n| n.enabled)
+                        .or_else(|| notify_g.and_then(|n| n.enabled))
+                        .unwrap_or(true),
+                    channels: notify_s
+                        .and_then(|n| n.channels.clone())
+                        .or_else(|| notify_g.and_then(|n| n.channels.clone()))
+                        .unwrap_or_default(),
+                    events: notify_s
+                        .and_then(|n| n.events.clone())
+                        .or_else(|| notify_g.and_then(|n| n.events.clone()))
+                        .unwrap_or_default(),
+                },
+            }
+        })
+        .collect();
+
+    let groups = raw
+        .groups
+        .iter()
+        .map(|g| GroupConfig {
+            id: g.id.clone(),
+            name: g.name.clone().unwrap_or_else(|| g.id.clone()),
+            services: g.services.iter().map(|s| ServiceId(s.clone())).collect(),
+            public: g.public.unwrap_or(false),
+        })
+        .collect();
+    (services, groups)
+}
+
+fn check_durations(at: &str, d: &raw::Defaults<'_>, settings: &Settings, err: &mut impl FnMut(String, String)) {
+    let min = settings.min_staleness_threshold.as_secs();
+    let max = MAX_THRESHOLD.as_secs();
+    if let Some(t) = d.staleness_threshold {
+        if t < min {
+            err(format!("{at}.stalenessThreshold"), format!("must be ≥ {min} s, got {t}"));
+        } else if t > max {
+            err(format!("{at}.stalenessThreshold"), format!("must be ≤ {max} s (365 days), got {t}"));
+        }
+    }
+    if let Some(g) = d.grace_period {
+        if g > max {
+            err(format!("{at}.gracePeriod"), format!("must be ≤ {max} s (365 days), got {g}"));
+        }
+    }
+    if let Some(n) = d.notifications {
+        for (k, e) in n.events.iter().flatten().enumerate() {
+            if !NOTIFICATION_EVENTS.contains(&e.as_str()) {
+                err(
+                    format!("{at}.notifications.events[{k}]"),
+                    format!("unknown event {e:?}, expected one of {}", NOTIFICATION_EVENTS.join(", ")),
+                );
+            }
+        }
+    }
+}
+
+/// The files as written, before validation.
+mod raw {
+    use serde::Deserialize;
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ServicesFile {
+        #[serde(default)]
+        pub groups: Vec<Group>,
+        #[serde(default)]
+        pub services: Vec<Service>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    pub struct Group {
+        pub id: String,
+        pub name: Option<String>,
+        #[serde(default)]
+        pub services: Vec<String>,
+        pub public: Option<bool>,
+        pub staleness_threshold: Option<u64>,
+        pub grace_period: Option<u64>,
+        pub notifications: Option<Notifications>,
+        pub auth: Option<Auth>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    pub struct Service {
+        pub id: String,
+        pub name: Option<String>,
+        pub enabled: Option<bool>,
+        pub staleness_threshold: Option<u64>,
+        pub grace_period: Option<u64>,
+        pub notifications: Option<Notifications>,
+        pub auth: Option<Auth>,
+    }
+
+    /// Fields a group sets as defaults and a service may override.
+    #[derive(Clone, Copy, Debug)]
+    pub struct Defaults<'a> {
+        pub staleness_threshold: Option<u64>,
+        pub grace_period: Option<u64>,
+        pub notifications: Option<&'a Notifications>,
+        pub auth: Option<&'a Auth>,
+    }
+
+    macro_rules! defaults {
+        ($t:ty) => {
+            impl $t {
+                pub fn defaults(&self) -> Defaults<'_> {
+                    Defaults {
+                        staleness_threshold: self.staleness_threshold,
+                        grace_period: self.grace_period,
+                        notifications: self.notifications.as_ref(),
+                        auth: self.auth.as_ref(),
+                    }
+                }
+            }
+        };
+    }
+    defaults!(Group);
+    defaults!(Service);
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Notifications {
+        pub enabled: Option<bool>,
+        pub channels: Option<Vec<String>>,
+        pub events: Option<Vec<String>>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Auth {
+        pub required: Option<bool>,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Settings {
+        #[serde(default)]
+        pub uptime: Uptime,
+        #[serde(default)]
+        pub history: History,
+        #[serde(default)]
+        pub monitoring: Monitoring,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    pub struct Uptime {
+        pub retention_days: Option<u64>,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    pub struct History {
+        pub heartbeat_retention_days: Option<u64>,
+        pub flush_interval_seconds: Option<u64>,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    pub struct Monitoring {
+        pub min_staleness_threshold: Option<u64>,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const SEED_EXAMPLE: &str = r#"{
+      "groups": [{
+        "id": "production", "name": "Production Services",
+        "services": ["api-prod", "db-prod"],
+        "stalenessThreshold": 300, "gracePeriod": 60,
+        "notifications": {"enabled": true, "channels": ["discord", "pagerduty"], "events": ["down", "up"]}
+      }],
+      "services": [
+        {"id": "api-prod", "name": "Production API", "enabled": true},
+        {"id": "db-prod", "name": "Production Database", "enabled": true, "stalenessThreshold": 180,
+         "notifications": {"channels": ["pagerduty"]}},
+        {"id": "batch", "name": "Nightly batch", "auth": {"required": false}}
+      ]
+    }"#;
+
+    fn errors(services: &str) -> Vec<String> {
+        Config::parse(Some(services), None).unwrap_err().0.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn seed_format_parses_and_services_inherit_from_their_group() {
+        let c = Config::parse(Some(SEED_EXAMPLE), None).unwrap();
+        let api = c.service("api-prod").unwrap();
+        assert_eq!(api.staleness_threshold, Duration::from_secs(300));
+        assert_eq!(api.grace_period, Duration::from_secs(60));
+        assert_eq!(api.group.as_deref(), Some("production"));
+        assert_eq!(api.notifications.channels, ["discord", "pagerduty"]);
+        let db = c.service("db-prod").unwrap();
+        assert_eq!(db.staleness_threshold, Duration::from_secs(180));
+        assert_eq!(db.notifications.channels, ["pagerduty"]);
+        assert_eq!(db.notifications.events, ["down", "up"], "unset service fields still inherit");
+        let batch = c.service("batch").unwrap();
+        assert_eq!(batch.staleness_threshold, DEFAULT_STALENESS_THRESHOLD);
+        assert!(!batch.auth_required);
+        assert!(api.auth_required);
+        assert_eq!(batch.group, None);
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_path() {
+        let got = errors(
+            r#"{"groups": [
+                 {"id": "a", "services": ["x", "ghost"]},
+                 {"id": "b", "services": ["x"], "gracePeriod": 40000000}
+               ],
+               "services": [
+                 {"id": "x", "stalenessThreshold": 0},
+                 {"id": "x"},
+                 {"id": "Bad Id", "stalenessThreshold": 99999999999,
+                  "notifications": {"events": ["exploded"]}}
+               ]}"#,
+        );
+        assert_eq!(
+            got,
+            [
+                "services.json: services[1].id: duplicate id \"x\", first defined at services[0]",
+                "services.json: services[2].id: must match [a-z0-9_-]{1,64}, found 'B'",
+                "services.json: groups[0].services[1]: unknown service \"ghost\"",
+                "services.json: groups[1].services[0]: service \"x\" is already in group \"a\"",
+                "services.json: groups[1].gracePeriod: must be ≤ 31536000 s (365 days), got 40000000",
+                "services.json: services[0].stalenessThreshold: must be ≥ 10 s, got 0",
+                "services.json: services[2].stalenessThreshold: must be ≤ 31536000 s (365 days), got 99999999999",
+                "services.json: services[2].notifications.events[0]: unknown event \"exploded\", expected one of down, up, degraded, late, reminder, test",
+            ]
+        );
+    }
+
+    #[test]
+    fn wrong_types_and_unknown_fields_name_the_path() {
+        assert_eq!(
+            errors(r#"{"services": [{"id": "a", "stalenessThreshold": "5m"}]}"#),
+            ["services.json: services[0].stalenessThreshold: invalid type: string \"5m\", expected u64 at line 1 column 52"]
+        );
+        let typo = errors(r#"{"services": [{"id": "a", "stalenesThreshold": 5}]}"#);
+        assert!(typo[0].starts_with("services.json: services[0].stalenesThreshold: unknown field `stalenesThreshold`"), "{typo:?}");
+        let eof = errors("{");
+        assert!(eof[0].contains("EOF while parsing"), "{eof:?}");
+    }
+
+    #[test]
+    fn settings_have_defaults_and_bounds() {
+        let c = Config::parse(None, None).unwrap();
+        assert_eq!(c.settings, Settings::default());
+        let e = Config::parse(None, Some(r#"{"uptime": {"retentionDays": 0}}"#)).unwrap_err();
+        assert_eq!(e.0[0].to_string(), "settings.json: uptime.retentionDays: must be between 1 and 3650, got 0");
+        let low = r#"{"monitoring": {"minStalenessThreshold": 1}}"#;
+        let c = Config::parse(Some(r#"{"services": [{"id": "fast", "stalenessThreshold": 3}]}"#), Some(low)).unwrap();
+        assert_eq!(c.service("fast").unwrap().staleness_threshold, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn service_ids_are_checked() {
+        assert!(ServiceId::parse("api-prod_2").is_ok());
+        assert!(ServiceId::parse("").is_err());
+        assert!(ServiceId::parse(&"a".repeat(65)).is_err());
+        assert!(ServiceId::parse("../etc").is_err());
+    }
+}

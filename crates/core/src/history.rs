@@ -1,0 +1,361 @@
+//! What a ServiceMonitor owes D1: buffered heartbeats, status changes and incidents, and the
+//! uptime tallies (5-minute and daily rollups) accrued from status time.
+//!
+//! Rows are written idempotently (insert-or-ignore by sequence number, replace by key, and
+//! rollups as absolute totals), so a flush repeated after a crash never double-counts.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::monitor::{Effect, HeartbeatEvent, Incident, Status, StatusChange};
+use crate::time::{Timestamp, DAY_MS};
+
+/// Width of a short rollup bucket: 5 minutes, in milliseconds.
+pub const BUCKET_MS: i64 = 300_000;
+/// Buffered heartbeats that trigger a flush at once instead of waiting for the interval.
+pub const FLUSH_NOW_HEARTBEATS: usize = 200;
+/// Buffered heartbeats beyond which new ones are refused (503) until a flush succeeds.
+pub const MAX_BUFFERED_HEARTBEATS: usize = 2_000;
+/// Buffered bytes (message + metadata + metrics) beyond which new heartbeats are refused.
+pub const MAX_BUFFERED_BYTES: usize = 1 << 20;
+
+/// Time spent in each status (milliseconds) and heartbeats received, within one bucket.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tally {
+    /// Milliseconds `up`.
+    pub up_ms: i64,
+    /// Milliseconds `degraded`.
+    pub degraded_ms: i64,
+    /// Milliseconds `late` (deadline passed, inside grace).
+    pub late_ms: i64,
+    /// Milliseconds `down`.
+    pub down_ms: i64,
+    /// Heartbeats received.
+    pub heartbeats: i64,
+}
+
+impl Tally {
+    /// Adds `ms` milliseconds spent in `status`; `unknown` and `paused` time is not monitored
+    /// and is not counted.
+    pub fn add(&mut self, status: Status, ms: i64) {
+        match status {
+            Status::Up => self.up_ms += ms,
+            Status::Degraded => self.degraded_ms += ms,
+            Status::Late => self.late_ms += ms,
+            Status::Down => self.down_ms += ms,
+            Status::Unknown | Status::Paused => {}
+        }
+    }
+
+    /// Milliseconds monitored (all counted statuses).
+    pub fn monitored_ms(&self) -> i64 {
+        self.up_ms + self.degraded_ms + self.late_ms + self.down_ms
+    }
+
+    /// Uptime in percent: time not `down` over time monitored (`late` and `degraded` count
+    /// as available); `None` when nothing was monitored.
+    pub fn uptime_percent(&self) -> Option<f64> {
+        let total = self.monitored_ms();
+        (total > 0).then(|| 100.0 * (total - self.down_ms) as f64 / total as f64)
+    }
+}
+
+/// Uptime tallies accrued by a monitor, per 5-minute bucket and per UTC day (keys are bucket
+/// starts in epoch milliseconds), covering time up to `accounted_until`.
+#[derive(Clone, Debug, Default, Deserialize, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rollups {
+    /// Time up to which status time has been accrued.
+    pub accounted_until: Option<Timestamp>,
+    /// 5-minute buckets not yet final in D1.
+    pub five_min: BTreeMap<i64, Tally>,
+    /// Daily buckets not yet final in D1.
+    pub daily: BTreeMap<i64, Tally>,
+}
+
+impl Rollups {
+    /// Accrues the time from `accounted_until` to `until` as spent in `status`, split at bucket
+    /// boundaries. Going backwards in time is ignored.
+    pub fn accrue(&mut self, until: Timestamp, status: Status) {
+        let Some(from) = self.accounted_until else {
+            self.accounted_until = Some(until);
+            return;
+        };
+        if until <= from {
+            return;
+        }
+        if !matches!(status, Status::Unknown | Status::Paused) {
+            accrue_into(&mut self.five_min, BUCKET_MS, from.0, until.0, status);
+            accrue_into(&mut self.daily, DAY_MS, from.0, until.0, status);
+        }
+        self.accounted_until = Some(until);
+    }
+
+    /// Counts one heartbeat received at `at`.
+    pub fn count_heartbeat(&mut self, at: Timestamp) {
+        self.five_min.entry(at.0.div_euclid(BUCKET_MS) * BUCKET_MS).or_default().heartbeats += 1;
+        self.daily.entry(at.0.div_euclid(DAY_MS) * DAY_MS).or_default().heartbeats += 1;
+    }
+
+    /// Drops buckets that ended at or before `t` (already written in full).
+    pub fn prune_through(&mut self, t: Timestamp) {
+        self.five_min.retain(|start, _| start + BUCKET_MS > t.0);
+        self.daily.retain(|start, _| start + DAY_MS > t.0);
+    }
+}
+
+fn accrue_into(map: &mut BTreeMap<i64, Tally>, width: i64, from: i64, until: i64, status: Status) {
+    let mut t = from;
+    while t < until {
+        let start = t.div_euclid(width) * width;
+        let end = (start + width).min(until);
+        map.entry(start).or_default().add(status, end - t);
+        t = end;
+    }
+}
+
+/// Rows waiting to be written to D1.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outbox {
+    /// Heartbeats, oldest first.
+    pub heartbeats: Vec<HeartbeatEvent>,
+    /// Status changes, oldest first.
+    pub changes: Vec<StatusChange>,
+    /// Incidents opened or closed (latest version of each, by `started_at`).
+    pub incidents: Vec<Incident>,
+    /// When the oldest buffered row was added.
+    pub since: Option<Timestamp>,
+    /// Bytes of message, metadata and metrics buffered.
+    pub bytes: usize,
+}
+
+impl Outbox {
+    /// Whether nothing is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.heartbeats.is_empty() && self.changes.is_empty() && self.incidents.is_empty()
+    }
+
+    fn push_incident(&mut self, incident: Incident) {
+        self.incidents.retain(|i| i.started_at != incident.started_at);
+        self.incidents.push(incident);
+    }
+
+    /// Puts an unacknowledged earlier outbox back in front of this one.
+    fn prepend(&mut self, mut earlier: Outbox) {
+        earlier.heartbeats.append(&mut self.heartbeats);
+        earlier.changes.append(&mut self.changes);
+        for i in self.incidents.drain(..) {
+            earlier.push_incident(i);
+        }
+        earlier.since = match (earlier.since, self.since) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        earlier.bytes += self.bytes;
+        *self = earlier;
+    }
+}
+
+/// Why a heartbeat was refused before being recorded.
+#[derive(Clone, Copy, Debug, Eq, PartialEq, thiserror::Error)]
+pub enum Backpressure {
+    /// Too many heartbeats are waiting for D1 (it has been failing); retry shortly.
+    #[error("history buffer is full ({0} heartbeats waiting for the database); retry shortly")]
+    BufferFull(usize),
+}
+
+/// The history side of a ServiceMonitor: what is pending, what is being written, the
+/// rollups, and the flush retry schedule.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct History {
+    /// Rows not yet handed to a flush.
+    pub pending: Outbox,
+    /// Rows handed to a flush that has not been acknowledged (survives a crash mid-flush).
+    pub in_flight: Option<Outbox>,
+    /// Uptime tallies.
+    pub rollups: Rollups,
+    /// Consecutive failed flushes.
+    pub failures: u32,
+    /// No flush before this time (after a failure).
+    pub retry_at: Option<Timestamp>,
+    /// Whether rollups or the service snapshot changed since the last flush.
+    pub dirty: bool,
+}
+
+impl History {
+    /// Refuses a new heartbeat when the buffer is full.
+    ///
+    /// # Errors
+    /// [`Backpressure::BufferFull`] when more than [`MAX_BUFFERED_HEARTBEATS`] heartbeats or
+    /// [`MAX_BUFFERED_BYTES`] bytes are waiting.
+    pub fn admit(&self) -> Result<(), Backpressure> {
+        let flying = self.in_flight.as_ref();
+        let count = self.pending.heartbeats.len() + flying.map_or(0, |o| o.heartbeats.len());
+        let bytes = self.pending.bytes + flying.map_or(0, |o| o.bytes);
+        if count >= MAX_BUFFERED_HEARTBEATS || bytes >= MAX_BUFFERED_BYTES {
+            return Err(Backpressure::BufferFull(count));
+        }
+        Ok(())
+    }
+
+    /// Buffers the rows for `effects` (from a call made at `now` while the status was
+    /// `status_before`) and accrues uptime.
+    pub fn apply(&mut self, now: Timestamp, status_before: Status, effects: &[Effect]) {
+        let mut status = status_before;
+        for effect in effects {
+            match effect {
+                Effect::Record(hb) => {
+                    self.rollups.count_heartbeat(hb.at);
+                    self.pending.bytes += [&hb.message, &hb.metadata, &hb.metrics]
+                        .iter()
+                        .map(|s| s.as_ref().map_or(0, String::len))
+                        .sum::<usize>();
+                    self.pending.heartbeats.push(hb.clone());
+                }
+                Effect::StatusChanged(change) => {
+                    self.rollups.accrue(change.at, status);
+                    status = change.to;
+                    self.pending.changes.push(change.clone());
+                }
+                Effect::IncidentOpened(i) | Effect::IncidentClosed(i) => self.pending.push_incident(i.clone()),
+            }
+            self.pending.since.get_or_insert(now);
+            self.dirty = true;
+        }
+    }
+
+    /// When the next flush should run: at once for status changes, incidents or a full
+    /// buffer, otherwise `flush_interval` after the oldest buffered row; never before a
+    /// failure's `retry_at`. `None` when nothing needs writing.
+    pub fn flush_due(&self, flush_interval: Duration) -> Option<Timestamp> {
+        let due = if let Some(flying) = &self.in_flight {
+            flying.since
+        } else if self.pending.is_empty() {
+            None
+        } else {
+            let since = self.pending.since?;
+            let urgent = !self.pending.changes.is_empty()
+                || !self.pending.incidents.is_empty()
+                || self.pending.heartbeats.len() >= FLUSH_NOW_HEARTBEATS;
+            Some(if urgent { since } else { since.add(flush_interval) })
+        }?;
+        Some(self.retry_at.map_or(due, |r| due.max(r)))
+    }
+
+    /// Starts a flush at `now`: accrues uptime to `now` under `status`, moves pending rows
+    /// in flight, and returns what to write. `None` when there is nothing to write.
+    pub fn begin_flush(&mut self, now: Timestamp, status: Status) -> Option<FlushBatch> {
+        self.rollups.accrue(now, status);
+        if let Some(earlier) = self.in_flight.take() {
+            self.pending.prepend(earlier);
+        }
+        if self.pending.is_empty() && !self.dirty {
+            return None;
+        }
+        let outbox = std::mem::take(&mut self.pending);
+        self.in_flight = Some(outbox.clone());
+        self.dirty = false;
+        Some(FlushBatch {
+            outbox,
+            five_min: self.rollups.five_min.iter().map(|(k, v)| (*k, *v)).collect(),
+            daily: self.rollups.daily.iter().map(|(k, v)| (*k, *v)).collect(),
+            accounted_until: self.rollups.accounted_until.unwrap_or(now),
+        })
+    }
+
+    /// Ends the flush started by [`History::begin_flush`]. On success drops the written rows
+    /// and the finished rollup buckets; on failure keeps everything for a retry with
+    /// exponential backoff (1 s, 2 s, 4 s … capped at 60 s).
+    pub fn finish_flush(&mut self, now: Timestamp, accounted_until: Timestamp, ok: bool) {
+        if ok {
+            self.in_flight = None;
+            self.failures = 0;
+            self.retry_at = None;
+            self.rollups.prune_through(accounted_until);
+        } else {
+            self.failures = self.failures.saturating_add(1);
+            let backoff = 1u64 << self.failures.min(6).saturating_sub(1);
+            self.retry_at = Some(now.add(Duration::from_secs(backoff.min(60))));
+            self.dirty = true;
+        }
+    }
+}
+
+/// One flush's worth of rows for D1.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlushBatch {
+    /// Heartbeats, changes and incidents.
+    pub outbox: Outbox,
+    /// Absolute 5-minute tallies `(bucket start ms, tally)`.
+    pub five_min: Vec<(i64, Tally)>,
+    /// Absolute daily tallies `(day start ms, tally)`.
+    pub daily: Vec<(i64, Tally)>,
+    /// Time up to which the tallies account for status time.
+    pub accounted_until: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn accrual_splits_at_bucket_and_day_boundaries() {
+        let mut r = Rollups::default();
+        let day = 20_000 * DAY_MS;
+        r.accrue(Timestamp(day - 60_000), Status::Up);
+        r.accrue(Timestamp(day + 360_000), Status::Down);
+        assert_eq!(r.daily[&(day - DAY_MS)].down_ms, 60_000);
+        assert_eq!(r.daily[&day].down_ms, 360_000);
+        assert_eq!(r.five_min[&(day - BUCKET_MS)].down_ms, 60_000);
+        assert_eq!(r.five_min[&day].down_ms, 300_000);
+        assert_eq!(r.five_min[&(day + BUCKET_MS)].down_ms, 60_000);
+        r.accrue(Timestamp(day), Status::Up);
+        assert_eq!(r.accounted_until, Some(Timestamp(day + 360_000)), "time never goes backwards");
+        r.prune_through(Timestamp(day + 360_000));
+        assert_eq!(r.daily.keys().copied().collect::<Vec<_>>(), [day]);
+        assert_eq!(r.five_min.keys().copied().collect::<Vec<_>>(), [day + BUCKET_MS]);
+    }
+
+    #[test]
+    fn unknown_and_paused_time_is_not_monitored() {
+        let mut t = Tally::default();
+        t.add(Status::Unknown, 5);
+        t.add(Status::Paused, 5);
+        assert_eq!(t.uptime_percent(), None);
+        t.add(Status::Up, 75);
+        t.add(Status::Late, 20);
+        t.add(Status::Down, 5);
+        assert_eq!(t.uptime_percent(), Some(95.0));
+    }
+
+    #[test]
+    fn failed_flush_keeps_rows_and_backs_off() {
+        let mut h = History::default();
+        let hb = HeartbeatEvent {
+            seq: 1,
+            at: Timestamp(1_000),
+            reported: crate::monitor::Reported::Up,
+            message: Some("hi".into()),
+            metadata: None,
+            metrics: None,
+        };
+        h.apply(Timestamp(1_000), Status::Up, &[Effect::Record(hb.clone())]);
+        assert_eq!(h.flush_due(Duration::from_secs(10)), Some(Timestamp(11_000)));
+        let batch = h.begin_flush(Timestamp(11_000), Status::Up).unwrap();
+        assert_eq!(batch.outbox.heartbeats, [hb.clone()]);
+        h.finish_flush(Timestamp(11_500), batch.accounted_until, false);
+        assert_eq!(h.flush_due(Duration::from_secs(10)), Some(Timestamp(12_500)));
+        let again = h.begin_flush(Timestamp(12_500), Status::Up).unwrap();
+        assert_eq!(again.outbox.heartbeats, [hb]);
+        h.finish_flush(Timestamp(12_600), again.accounted_until, true);
+        assert!(h.in_flight.is_none() && h.pending.is_empty());
+        assert_eq!(h.flush_due(Duration::from_secs(10)), None);
+        assert!(h.begin_flush(Timestamp(13_000), Status::Up).is_none(), "accrual alone writes nothing");
+    }
+}

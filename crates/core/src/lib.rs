@@ -1,0 +1,21 @@
+//! Systole's core: the pure monitoring logic, with no I/O and no clock.
+//!
+//! - [`config`]: `services.json`/`settings.json` → typed, validated config.
+//! - [`monitor`]: the per-service state machine (`on_heartbeat`, `on_alarm`, `next_deadline`).
+//! - [`history`]: buffered D1 rows and uptime rollups.
+//! - [`record`]: a ServiceMonitor Durable Object's persisted state and its one alarm.
+//! - [`keys`]: heartbeat keys as HMAC-SHA256 digests, compared in constant time.
+//! - [`api`]: request parsing, limits, response shapes and `application/problem+json` errors.
+//! - [`uptime`]: uptime reports and CSV.
+//!
+//! Time is always a parameter: a [`time::Timestamp`] in Unix epoch milliseconds, UTC.
+#![warn(missing_docs)]
+
+pub mod api;
+pub mod config;
+pub mod history;
+pub mod keys;
+pub mod monitor;
+pub mod record;
+pub mod time;
+pub mod uptime;

@@ -1,0 +1,149 @@
+//! Uptime reports from daily rollups: per-day percentages, totals and CSV export.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::history::Tally;
+use crate::monitor::Status;
+use crate::time::{Timestamp, DAY_MS};
+
+/// One day's uptime for one service.
+///
+/// JSON: `{"date": "YYYY-MM-DD", "uptimePercent": number | null, "downtimeMinutes",
+/// "monitoredMinutes", "heartbeats"}`; `uptimePercent` is `null` on days with no monitored
+/// time, which is different from 100 %.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DayUptime {
+    /// The UTC date.
+    pub date: String,
+    /// Percent of monitored time not `down`, rounded to 3 decimals.
+    pub uptime_percent: Option<f64>,
+    /// Minutes `down`, rounded to 1 decimal.
+    pub downtime_minutes: f64,
+    /// Minutes monitored, rounded to 1 decimal.
+    pub monitored_minutes: f64,
+    /// Heartbeats received.
+    pub heartbeats: i64,
+}
+
+/// The state of the time not yet in the rollups: since `since`, the service has been
+/// `status` (from D1 `service_state`).
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct OpenInterval {
+    /// Start of the unaccounted time (`accounted_until`).
+    pub since: Timestamp,
+    /// Status during it.
+    pub status: Status,
+}
+
+/// Builds the per-day report for `from..=to` (day starts, UTC) from daily rollup rows keyed
+/// by day start, extending the last known status over the time not yet rolled up (up to
+/// `now`), so an outage in progress counts before the service's next write.
+pub fn daily(
+    rows: &BTreeMap<i64, Tally>,
+    open: Option<OpenInterval>,
+    from: Timestamp,
+    to: Timestamp,
+    now: Timestamp,
+) -> Vec<DayUptime> {
+    let mut days = Vec::new();
+    let mut day = from.day_start().0;
+    while day <= to.0 {
+        let mut tally = rows.get(&day).copied().unwrap_or_default();
+        if let Some(open) = open {
+            let start = open.since.0.max(day);
+            let end = now.0.min(day + DAY_MS);
+            if end > start {
+                tally.add(open.status, end - start);
+            }
+        }
+        days.push(DayUptime {
+            date: Timestamp(day).date_string().unwrap_or_default(),
+            uptime_percent: tally.uptime_percent().map(|p| round(p, 1000.0)),
+            downtime_minutes: round(tally.down_ms as f64 / 60_000.0, 10.0),
+            monitored_minutes: round(tally.monitored_ms() as f64 / 60_000.0, 10.0),
+            heartbeats: tally.heartbeats,
+        });
+        day += DAY_MS;
+    }
+    days
+}
+
+/// Uptime over a whole report, weighted by monitored time; `None` if nothing was monitored.
+pub fn overall(days: &[DayUptime]) -> Option<f64> {
+    let monitored: f64 = days.iter().map(|d| d.monitored_minutes).sum();
+    let down: f64 = days.iter().map(|d| d.downtime_minutes).sum();
+    (monitored > 0.0).then(|| round(100.0 * (monitored - down) / monitored, 1000.0))
+}
+
+fn round(v: f64, scale: f64) -> f64 {
+    (v * scale).round() / scale
+}
+
+/// A service's report, for CSV export.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceUptime {
+    /// Service id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Uptime over the whole range.
+    pub uptime_percent: Option<f64>,
+    /// Per-day rows.
+    pub days: Vec<DayUptime>,
+}
+
+/// Renders reports as CSV with header
+/// `date,service_id,service_name,uptime_percent,downtime_minutes,monitored_minutes,heartbeats`;
+/// an empty `uptime_percent` cell means no data that day.
+pub fn to_csv(services: &[ServiceUptime]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let header = ["date", "service_id", "service_name", "uptime_percent", "downtime_minutes", "monitored_minutes", "heartbeats"];
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for s in services {
+        for d in &s.days {
+            rows.push(vec![
+                d.date.clone(),
+                s.id.clone(),
+                s.name.clone(),
+                d.uptime_percent.map(|p| p.to_string()).unwrap_or_default(),
+                d.downtime_minutes.to_string(),
+                d.monitored_minutes.to_string(),
+                d.heartbeats.to_string(),
+            ]);
+        }
+    }
+    // Writing to a Vec cannot fail.
+    let _ = w.write_record(header);
+    for r in rows {
+        let _ = w.write_record(r);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn days_without_data_are_null_and_open_outages_count() {
+        let d0 = 20_000 * DAY_MS;
+        let mut rows = BTreeMap::new();
+        rows.insert(d0, Tally { up_ms: DAY_MS - 600_000, down_ms: 600_000, heartbeats: 1440, ..Tally::default() });
+        let now = Timestamp(d0 + 2 * DAY_MS + 3_600_000);
+        let open = OpenInterval { since: Timestamp(d0 + 2 * DAY_MS), status: Status::Down };
+        let days = daily(&rows, Some(open), Timestamp(d0 - DAY_MS), Timestamp(d0 + 2 * DAY_MS), now);
+        let pct: Vec<Option<f64>> = days.iter().map(|d| d.uptime_percent).collect();
+        assert_eq!(pct, [None, Some(99.306), None, Some(0.0)]);
+        assert_eq!(days[3].downtime_minutes, 60.0);
+        assert_eq!(overall(&days), Some(95.333));
+        let csv = to_csv(&[ServiceUptime { id: "a".into(), name: "A, \"quoted\"".into(), uptime_percent: None, days }]);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "date,service_id,service_name,uptime_percent,downtime_minutes,monitored_minutes,heartbeats");
+        assert_eq!(lines[1], r#"2024-10-03,a,"A, ""quoted""",,0,0,0"#);
+    }
+}

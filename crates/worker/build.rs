@@ -1,0 +1,33 @@
+//! Embeds and validates the declarative config at build time, so an invalid config fails
+//! `cargo build` (and `cargo xtask dev`) with every problem listed — never a request.
+//!
+//! The config folder is `$SYSTOLE_CONFIG_DIR` if set (the end-to-end suite uses
+//! `tests/config`), else the workspace's `config/`.
+
+use std::path::{Path, PathBuf};
+use std::{env, fs};
+
+const FILES: [&str; 2] = ["services.json", "settings.json"];
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=SYSTOLE_CONFIG_DIR");
+    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
+    let dir = match env::var("SYSTOLE_CONFIG_DIR") {
+        Ok(d) if Path::new(&d).is_absolute() => PathBuf::from(d),
+        Ok(d) => manifest.join("../..").join(d),
+        Err(_) => manifest.join("../../config"),
+    };
+    let out = PathBuf::from(env::var("OUT_DIR").unwrap_or_default());
+    let mut texts = Vec::new();
+    for name in FILES {
+        let path = dir.join(name);
+        println!("cargo:rerun-if-changed={}", path.display());
+        let text = fs::read_to_string(&path).ok();
+        fs::write(out.join(name), text.as_deref().unwrap_or("{}")).unwrap_or_else(|e| panic!("writing OUT_DIR: {e}"));
+        texts.push(text);
+    }
+    if let Err(errors) = systole_core::config::Config::parse(texts[0].as_deref(), texts[1].as_deref()) {
+        eprintln!("\n{} in {}\n", errors, dir.display());
+        panic!("{errors}");
+    }
+}

@@ -1,0 +1,46 @@
+//! The cron trigger: housekeeping only, never staleness detection (each ServiceMonitor's
+//! own alarm does that at the deadline).
+//!
+//! - prunes history past `history.heartbeatRetentionDays` (heartbeats, 5-minute rollups)
+//!   and `uptime.retentionDays` (daily rollups, status changes, closed incidents);
+//! - the watchdog: asks every enabled service's ServiceMonitor to re-arm its alarm if the
+//!   runtime holds none although a deadline or flush is pending.
+
+use systole_core::time::{Timestamp, DAY_MS};
+use worker::{Env, Method, Request, RequestInit};
+
+use crate::d1;
+use crate::deployment::{self, now, DB_BINDING, MONITOR_BINDING};
+
+/// Runs one housekeeping pass; failures are logged and retried on the next tick.
+pub async fn run(env: &Env) {
+    let now = now();
+    let config = deployment::config();
+    let days = |n: u32| Timestamp(now.as_millis() - i64::from(n) * DAY_MS);
+    let heartbeats_before = days(config.settings.heartbeat_retention_days);
+    let uptime_before = days(config.settings.uptime_retention_days);
+    let Ok(db) = env.d1(DB_BINDING) else { return };
+    let Ok(namespace) = env.durable_object(MONITOR_BINDING) else { return };
+    let mut pruned = 0;
+    for service in &config.services {
+        let id = service.id.as_str();
+        match d1::prune(&db, id, heartbeats_before, uptime_before).await {
+            Ok(n) => pruned += n,
+            Err(e) => worker::console_error!("pruning {id}: {e}"),
+        }
+        if service.enabled {
+            if let Err(e) = watchdog(&namespace, id).await {
+                worker::console_error!("watchdog for {id}: {e}");
+            }
+        }
+    }
+    worker::console_log!("housekeeping: pruned {pruned} rows, checked {} services", config.services.len());
+}
+
+async fn watchdog(namespace: &worker::ObjectNamespace, id: &str) -> worker::Result<()> {
+    let stub = namespace.id_from_name(id)?.get_stub()?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_body(Some(serde_json::json!({ "serviceId": id }).to_string().into()));
+    stub.fetch_with_request(Request::new_with_init("https://service-monitor/ensure-alarm", &init)?).await?;
+    Ok(())
+}

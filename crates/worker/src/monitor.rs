@@ -1,0 +1,265 @@
+//! The ServiceMonitor Durable Object: the single writer for one service.
+//!
+//! Holds the service's [`ServiceRecord`] in its own SQLite storage (one row), verifies
+//! heartbeat keys, runs the core state machine, keeps exactly one alarm for its earliest
+//! deadline or history flush, and writes history to D1 in batches from that alarm.
+//!
+//! Internal protocol (only the Worker's router calls it):
+//! - `POST /heartbeat` with [`Delivery`] JSON → 200 `Accepted` JSON, or a problem (401, 503);
+//! - `POST /ensure-alarm` with `{"serviceId"}` → 200 `{"alarmAt": ms | null}` (the cron watchdog);
+//! - `GET /stats` → 200 [`Stats`] JSON (in-memory counters for `cargo xtask bench`).
+
+use std::cell::{Cell, RefCell};
+
+use serde::{Deserialize, Serialize};
+use systole_core::api::heartbeat::Accepted;
+use systole_core::api::Problem;
+use systole_core::config::{ServiceConfig, ServiceId};
+use systole_core::history::Backpressure;
+use systole_core::keys::Authorization;
+use systole_core::monitor::{Heartbeat, MonitorConfig, Reported};
+use systole_core::record::{AlarmAction, ServiceRecord};
+use systole_core::time::Timestamp;
+use wasm_bindgen::JsValue;
+use worker::{durable_object, DurableObject, Env, Request, Response, Result, ScheduledTime, State};
+
+use crate::deployment::{self, now};
+use crate::{d1, http};
+
+/// A heartbeat handed from the router to its ServiceMonitor.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    /// The service.
+    pub service_id: String,
+    /// The key presented, if any.
+    pub key: Option<String>,
+    /// What the heartbeat reports.
+    pub reported: Reported,
+    /// Message (≤ 1 KiB).
+    pub message: Option<String>,
+    /// Metadata object as JSON text (≤ 4 KiB).
+    pub metadata: Option<String>,
+    /// Clamped metrics as JSON text.
+    pub metrics: Option<String>,
+    /// Metrics the clamp dropped (echoed in the answer).
+    pub dropped_metrics: Vec<String>,
+}
+
+/// Counters since this object was loaded, for the benchmark: SQL rows written (from the
+/// cursors' `rowsWritten`), alarms set, D1 rows written (from D1 `meta.rows_written`).
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    /// Heartbeats recorded.
+    pub heartbeats: u64,
+    /// Rows written to this object's SQLite storage.
+    pub storage_rows_written: u64,
+    /// `setAlarm` calls (each a billed row write).
+    pub alarms_set: u64,
+    /// Rows written to D1 by history flushes.
+    pub d1_rows_written: u64,
+    /// Successful flushes.
+    pub flushes: u64,
+}
+
+/// One service's monitor (see the module docs).
+#[allow(missing_debug_implementations)] // State and Env are JS handles without Debug.
+#[durable_object]
+pub struct ServiceMonitor {
+    state: State,
+    env: Env,
+    record: RefCell<Option<ServiceRecord>>,
+    stats: Cell<Stats>,
+}
+
+impl DurableObject for ServiceMonitor {
+    fn new(state: State, env: Env) -> Self {
+        let created = state.storage().sql().exec(
+            "CREATE TABLE IF NOT EXISTS monitor (id INTEGER PRIMARY KEY CHECK (id = 1), record TEXT NOT NULL)",
+            None,
+        );
+        if let Err(e) = created {
+            worker::console_error!("creating monitor table: {e}");
+        }
+        Self { state, env, record: RefCell::new(None), stats: Cell::new(Stats::default()) }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        match req.path().as_str() {
+            "/heartbeat" => {
+                let delivery: Delivery = req.json().await?;
+                self.on_heartbeat(delivery).await
+            }
+            "/ensure-alarm" => {
+                let body: serde_json::Value = req.json().await?;
+                let id = body.get("serviceId").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+                self.on_watchdog(&id).await
+            }
+            "/stats" => http::json(200, &self.stats.get()),
+            _ => http::problem(&Problem::not_found("no such ServiceMonitor operation")),
+        }
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        self.on_alarm().await?;
+        Response::ok("")
+    }
+}
+
+impl ServiceMonitor {
+    async fn on_heartbeat(&self, d: Delivery) -> Result<Response> {
+        let now = now();
+        let config = deployment::config();
+        let service = config.service(&d.service_id);
+        // Verified here, by the object that owns the service; the router's identical
+        // pre-check only makes batches all-or-nothing.
+        if deployment::keys(&self.env).authorize(service, d.key.as_deref()) == Authorization::Denied {
+            return http::problem(&Problem::unauthorized());
+        }
+        let Some(service) = service else { return http::problem(&Problem::unauthorized()) };
+        let flush = config.settings.flush_interval;
+        let hb = Heartbeat { reported: d.reported, message: d.message, metadata: d.metadata, metrics: d.metrics };
+        let outcome = self.update(service, now, |rec| {
+            let _config_effects = rec.on_config(now, MonitorConfig::from(service));
+            let _effects = rec.on_heartbeat(now, hb)?;
+            let next = rec.monitor.next_deadline().map(|(t, _)| t);
+            Ok::<_, Backpressure>((rec.monitor.status(), next, rec.rearm(flush)))
+        })?;
+        match outcome {
+            Ok((status, next, alarm)) => {
+                self.apply(alarm).await?;
+                self.count(|s| s.heartbeats += 1);
+                http::json(200, &Accepted::new(&service.id, status, now, next, d.dropped_metrics))
+            }
+            Err(full) => http::problem(&Problem::unavailable(full.to_string(), 5)),
+        }
+    }
+
+    /// The alarm: check deadlines, flush history if due, re-arm.
+    async fn on_alarm(&self) -> Result<()> {
+        let now = now();
+        let Some(id) = self.stored_id()? else { return Ok(()) };
+        let config = deployment::config();
+        let Some(service) = config.service(id.as_str()) else {
+            worker::console_log!("service {id} is no longer configured; its monitor sleeps");
+            return Ok(());
+        };
+        let flush = config.settings.flush_interval;
+        let (batch, snapshot) = self.modify(service, now, |rec| {
+            let _config_effects = rec.on_config(now, MonitorConfig::from(service));
+            let _effects = rec.on_alarm(now);
+            let batch = if rec.flush_due_at(now, flush) { rec.begin_flush(now) } else { None };
+            (batch, rec.snapshot(flush))
+        })?;
+        if let Some(batch) = batch {
+            // Other events may run while D1 answers; they share the cached record.
+            let ok = match d1::flush(&self.env.d1(deployment::DB_BINDING)?, &batch, &snapshot).await {
+                Ok(rows) => {
+                    self.count(|s| {
+                        s.d1_rows_written += rows;
+                        s.flushes += 1;
+                    });
+                    true
+                }
+                Err(e) => {
+                    worker::console_error!("flushing history of {id} to D1: {e}");
+                    false
+                }
+            };
+            self.modify(service, now, |rec| rec.finish_flush(now, &batch, ok))?;
+        }
+        let alarm = self.update(service, now, |rec| rec.rearm(flush))?;
+        self.apply(alarm).await
+    }
+
+    /// The cron watchdog: re-arm if the runtime holds no alarm although one is needed.
+    async fn on_watchdog(&self, id: &str) -> Result<Response> {
+        let now = now();
+        let config = deployment::config();
+        let Some(service) = config.service(id) else {
+            return http::problem(&Problem::not_found("unknown service"));
+        };
+        if self.stored_id()?.is_none() {
+            return http::json(200, &serde_json::json!({ "alarmAt": null }));
+        }
+        let held = self.state.storage().get_alarm().await?;
+        let flush = config.settings.flush_interval;
+        let (alarm, wanted) = self.update(service, now, |rec| {
+            if held.is_none() {
+                rec.armed = None;
+            }
+            (rec.rearm(flush), rec.next_wake(flush).map(|(t, _)| t.as_millis()))
+        })?;
+        self.apply(alarm).await?;
+        http::json(200, &serde_json::json!({ "alarmAt": wanted }))
+    }
+
+    /// Runs `f` on the record (loading or creating it) and persists it in one row write.
+    fn update<T>(&self, service: &ServiceConfig, now: Timestamp, f: impl FnOnce(&mut ServiceRecord) -> T) -> Result<T> {
+        let out = self.modify(service, now, f)?;
+        self.persist()?;
+        Ok(out)
+    }
+
+    /// Runs `f` on the cached record without persisting. Never held across an `.await`.
+    fn modify<T>(&self, service: &ServiceConfig, now: Timestamp, f: impl FnOnce(&mut ServiceRecord) -> T) -> Result<T> {
+        if self.record.borrow().is_none() {
+            let loaded = self.load()?;
+            *self.record.borrow_mut() = loaded;
+        }
+        let mut slot = self.record.borrow_mut();
+        let rec = slot.get_or_insert_with(|| {
+            ServiceRecord::new(service.id.clone(), MonitorConfig::from(service), now)
+        });
+        Ok(f(rec))
+    }
+
+    fn stored_id(&self) -> Result<Option<ServiceId>> {
+        if self.record.borrow().is_none() {
+            let loaded = self.load()?;
+            *self.record.borrow_mut() = loaded;
+        }
+        Ok(self.record.borrow().as_ref().map(|r| r.service_id.clone()))
+    }
+
+    fn load(&self) -> Result<Option<ServiceRecord>> {
+        #[derive(Deserialize)]
+        struct Row {
+            record: String,
+        }
+        let rows: Vec<Row> = self.state.storage().sql().exec("SELECT record FROM monitor WHERE id = 1", None)?.to_array()?;
+        rows.first().map(|r| serde_json::from_str(&r.record).map_err(worker::Error::from)).transpose()
+    }
+
+    fn persist(&self) -> Result<()> {
+        let text = match self.record.borrow().as_ref() {
+            Some(rec) => serde_json::to_string(rec)?,
+            None => return Ok(()),
+        };
+        let cursor = self.state.storage().sql().exec(
+            "INSERT INTO monitor (id, record) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET record = excluded.record",
+            vec![text.into()],
+        )?;
+        let _ = cursor.raw().count();
+        let written = cursor.rows_written() as u64;
+        self.count(|s| s.storage_rows_written += written);
+        Ok(())
+    }
+
+    async fn apply(&self, alarm: AlarmAction) -> Result<()> {
+        if let AlarmAction::Set(at) = alarm {
+            // An absolute time: `ScheduledTime::from(i64)` would be an offset from now.
+            let date = js_sys::Date::new(&JsValue::from_f64(at.as_millis() as f64));
+            self.state.storage().set_alarm(ScheduledTime::new(date)).await?;
+            self.count(|s| s.alarms_set += 1);
+        }
+        Ok(())
+    }
+
+    fn count(&self, f: impl FnOnce(&mut Stats)) {
+        let mut s = self.stats.get();
+        f(&mut s);
+        self.stats.set(s);
+    }
+}

@@ -1,0 +1,39 @@
+//! The stateless edge: method and path routing, and the rule that nothing escapes as a 500.
+
+use systole_core::api::Problem;
+use worker::{Env, Method, Request, Response, Result};
+
+use crate::{http, routes};
+
+/// Routes a request. Any failure of a dependency answers 503 problem+json.
+pub async fn handle(req: Request, env: &Env) -> Result<Response> {
+    let path = req.path();
+    match route(req, env, &path).await {
+        Ok(resp) => Ok(resp),
+        Err(e) => http::unavailable(&format!("handling {path}"), &e),
+    }
+}
+
+async fn route(req: Request, env: &Env, path: &str) -> Result<Response> {
+    let method = req.method();
+    let get = |_: &str| method == Method::Get || method == Method::Head;
+    match path {
+        "/api/heartbeat" if method == Method::Post => routes::heartbeat::post(req, env).await,
+        "/api/heartbeat" => not_allowed(&method, "POST"),
+        "/api/status" if get("") => routes::status::get(env).await,
+        "/api/services" if get("") => routes::services::get(),
+        "/api/logs" if get("") => routes::logs::get(&req, env).await,
+        "/api/uptime" if get("") => routes::uptime::get(&req, env).await,
+        "/api/incidents" if get("") => routes::incidents::get(&req, env).await,
+        "/api/internal/stats" if get("") => routes::stats::get(&req, env).await,
+        "/healthz" if get("") => http::json(200, &serde_json::json!({ "ok": true, "version": env!("CARGO_PKG_VERSION") })),
+        "/api/status" | "/api/services" | "/api/logs" | "/api/uptime" | "/api/incidents" | "/api/internal/stats" | "/healthz" => {
+            not_allowed(&method, "GET, HEAD")
+        }
+        _ => http::problem(&Problem::not_found(format!("no route for {path}"))),
+    }
+}
+
+fn not_allowed(method: &Method, allow: &'static str) -> Result<Response> {
+    http::problem(&Problem::method_not_allowed(method.as_ref(), allow))
+}

@@ -1,0 +1,78 @@
+//! `POST /api/heartbeat`: limits and parsing at the edge, then each heartbeat to its
+//! service's ServiceMonitor Durable Object. No D1 on this path.
+
+use futures_util::future::join_all;
+use systole_core::api::heartbeat::{self, Accepted, HeartbeatItem, MAX_BODY_BYTES};
+use systole_core::api::Problem;
+use systole_core::keys::Authorization;
+use worker::{Env, Method, Request, RequestInit, Response, Result};
+
+use crate::deployment::{self, MONITOR_BINDING};
+use crate::http;
+use crate::monitor::Delivery;
+
+/// Handles a heartbeat request in any of the seeds' forms.
+///
+/// Answers 200 `Accepted` JSON for one heartbeat, or `{"ok": true, "results": [Accepted…]}`
+/// for a batch. A batch is all-or-nothing on authorization: one bad key and nothing is
+/// recorded (401). Errors: 413 over 16 KiB, 400 with the field for bad JSON or fields,
+/// 401 (identical for unknown service, missing key, wrong key), 503 when a Durable Object
+/// is unavailable or its buffer is full.
+pub async fn post(mut req: Request, env: &Env) -> Result<Response> {
+    let declared = req.headers().get("Content-Length")?.and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return http::problem(&Problem::payload_too_large(MAX_BODY_BYTES));
+    }
+    let bearer = req.headers().get("Authorization")?.and_then(|v| bearer_token(&v));
+    let body = req.bytes().await?;
+    let items = match heartbeat::parse(&body, bearer.as_deref()) {
+        Ok(items) => items,
+        Err(p) => return http::problem(&p),
+    };
+    let config = deployment::config();
+    let keys = deployment::keys(env);
+    if items.iter().any(|i| keys.authorize(config.service(i.service_id.as_str()), i.key.as_deref()) == Authorization::Denied) {
+        return http::problem(&Problem::unauthorized());
+    }
+    let namespace = env.durable_object(MONITOR_BINDING)?;
+    let single = items.len() == 1;
+    let answers = join_all(items.into_iter().map(|item| deliver(&namespace, item))).await;
+    let mut results = Vec::with_capacity(answers.len());
+    for answer in answers {
+        let mut resp = answer?;
+        if resp.status_code() != 200 {
+            return Ok(resp);
+        }
+        let accepted: Accepted = resp.json().await?;
+        results.push(accepted);
+    }
+    if single {
+        if let Some(one) = results.pop() {
+            return http::json(200, &one);
+        }
+    }
+    http::json(200, &serde_json::json!({ "ok": true, "results": results }))
+}
+
+async fn deliver(namespace: &worker::ObjectNamespace, item: HeartbeatItem) -> Result<Response> {
+    let stub = namespace.id_from_name(item.service_id.as_str())?.get_stub()?;
+    let delivery = Delivery {
+        service_id: item.service_id.to_string(),
+        key: item.key,
+        reported: item.heartbeat.reported,
+        message: item.heartbeat.message,
+        metadata: item.heartbeat.metadata,
+        metrics: item.heartbeat.metrics,
+        dropped_metrics: item.dropped_metrics,
+    };
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_body(Some(serde_json::to_string(&delivery)?.into()));
+    let req = Request::new_with_init("https://service-monitor/heartbeat", &init)?;
+    stub.fetch_with_request(req).await
+}
+
+/// The key from `Authorization: Bearer <key>` (scheme case-insensitive).
+fn bearer_token(header: &str) -> Option<String> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned()).filter(|t| !t.is_empty())
+}

@@ -1,0 +1,46 @@
+//! `GET /api/logs?serviceId=&limit=&before=`: a service's recent heartbeats, paginated.
+
+use serde_json::{json, Value};
+use systole_core::api::query::{self, LogsQuery};
+use systole_core::api::Problem;
+use systole_core::time::Timestamp;
+use worker::{Env, Request, Response, Result};
+
+use super::query_pairs;
+use crate::deployment::{self, DB_BINDING};
+use crate::{d1, http};
+
+/// JSON: `{"serviceId", "heartbeats": [{"seq", "receivedAt", "status", "message",
+/// "metadata", "metrics"}], "nextBefore": ms | null}`, newest first. Heartbeats appear once
+/// their ServiceMonitor has flushed (within `flushIntervalSeconds`). Errors: 400 for bad
+/// parameters, 404 for an unconfigured service, 503 when D1 fails.
+pub async fn get(req: &Request, env: &Env) -> Result<Response> {
+    let q = match LogsQuery::parse(&query_pairs(req)) {
+        Ok(q) => q,
+        Err(p) => return http::problem(&p),
+    };
+    if deployment::config().service(q.service_id.as_str()).is_none() {
+        return http::problem(&Problem::not_found(format!("no service {:?}", q.service_id.as_str())));
+    }
+    let rows = match d1::heartbeats(&env.d1(DB_BINDING)?, q.service_id.as_str(), q.before, q.limit).await {
+        Ok(rows) => rows,
+        Err(e) => return http::unavailable("the history database", &e),
+    };
+    let times: Vec<i64> = rows.iter().map(|r| r.received_at).collect();
+    let (keep, next) = query::page(&times, q.limit as usize);
+    let parse = |t: &Option<String>| t.as_deref().and_then(|t| serde_json::from_str::<Value>(t).ok());
+    let heartbeats: Vec<Value> = rows[..keep]
+        .iter()
+        .map(|r| {
+            json!({
+                "seq": r.seq,
+                "receivedAt": Timestamp(r.received_at).to_rfc3339(),
+                "status": r.status,
+                "message": r.message,
+                "metadata": parse(&r.metadata),
+                "metrics": parse(&r.metrics),
+            })
+        })
+        .collect();
+    http::json(200, &json!({ "serviceId": q.service_id, "heartbeats": heartbeats, "nextBefore": next }))
+}

@@ -1,0 +1,16 @@
+//! One module per endpoint.
+
+pub mod heartbeat;
+pub mod incidents;
+pub mod logs;
+pub mod services;
+pub mod stats;
+pub mod status;
+pub mod uptime;
+
+use worker::Request;
+
+/// The query string as `(name, value)` pairs, percent-decoded.
+pub fn query_pairs(req: &Request) -> Vec<(String, String)> {
+    req.url().map(|u| u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()).unwrap_or_default()
+}

@@ -1,0 +1,71 @@
+//! `GET /api/uptime?serviceId=&from=&to=&format=`: daily uptime per service, JSON or CSV.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+use systole_core::api::query::UptimeQuery;
+use systole_core::api::Problem;
+use systole_core::history::Tally;
+use systole_core::monitor::Status;
+use systole_core::time::Timestamp;
+use systole_core::uptime::{self, OpenInterval, ServiceUptime};
+use worker::{Env, Request, Response, Result};
+
+use super::query_pairs;
+use crate::deployment::{self, now, DB_BINDING};
+use crate::{d1, http};
+
+/// JSON: `{"from", "to", "services": [{"id", "name", "uptimePercent", "days": [DayUptime]}]}`
+/// (see `systole_core::uptime::DayUptime`); `format=csv` answers `text/csv` with one row per
+/// service and day. The time since a service's last write counts under its last known
+/// status, so an outage in progress shows at once. Errors: 400 bad parameters, 404 an
+/// unconfigured service, 503 D1 failure.
+pub async fn get(req: &Request, env: &Env) -> Result<Response> {
+    let now = now();
+    let config = deployment::config();
+    let q = match UptimeQuery::parse(&query_pairs(req), now, config.settings.uptime_retention_days) {
+        Ok(q) => q,
+        Err(p) => return http::problem(&p),
+    };
+    let wanted = q.service_id.as_ref().map(|s| s.as_str());
+    if wanted.is_some_and(|s| config.service(s).is_none()) {
+        return http::problem(&Problem::not_found("no such service"));
+    }
+    let db = env.d1(DB_BINDING)?;
+    let (rows, states) = match (d1::daily(&db, wanted, q.from, q.to).await, d1::states(&db).await) {
+        (Ok(r), Ok(s)) => (r, s),
+        (Err(e), _) | (_, Err(e)) => return http::unavailable("the history database", &e),
+    };
+    let mut by_service: BTreeMap<&str, BTreeMap<i64, Tally>> = BTreeMap::new();
+    for r in &rows {
+        by_service.entry(r.service_id.as_str()).or_default().insert(r.day_start, r.tally());
+    }
+    let open: BTreeMap<&str, OpenInterval> = states
+        .iter()
+        .filter_map(|s| {
+            Some((s.service_id.as_str(), OpenInterval { since: Timestamp(s.accounted_until?), status: Status::parse(&s.status)? }))
+        })
+        .collect();
+    let empty = BTreeMap::new();
+    let services: Vec<ServiceUptime> = config
+        .services
+        .iter()
+        .filter(|s| wanted.is_none_or(|w| w == s.id.as_str()))
+        .map(|s| {
+            let id = s.id.as_str();
+            let days = uptime::daily(by_service.get(id).unwrap_or(&empty), open.get(id).copied(), q.from, q.to, now);
+            ServiceUptime { id: id.to_owned(), name: s.name.clone(), uptime_percent: uptime::overall(&days), days }
+        })
+        .collect();
+    if q.csv {
+        let mut resp = http::with_type(200, uptime::to_csv(&services), "text/csv; charset=utf-8")?;
+        let name = format!("attachment; filename=\"uptime-{}-{}.csv\"", date(q.from), date(q.to));
+        resp.headers_mut().set("Content-Disposition", &name)?;
+        return Ok(resp);
+    }
+    http::json(200, &json!({ "from": date(q.from), "to": date(q.to), "services": services }))
+}
+
+fn date(t: Timestamp) -> String {
+    t.date_string().unwrap_or_default()
+}
