@@ -1,1 +1,154 @@
-fn main(){}
+//! `cargo xtask <command>`: every step of Systole's workflow, so a fresh machine needs only
+//! the Rust toolchain, Node/npm and these commands.
+//!
+//! - `dev [--demo] [--port N]`: the Worker in local workerd on http://localhost:8787 with the
+//!   example `config/`; demo keys in `.dev.vars`; `--demo` also sends heartbeats.
+//! - `test`: fmt, clippy (native + wasm32), native tests, the wasm build, `wrangler deploy
+//!   --dry-run`, and the end-to-end suite against the Worker in workerd.
+//! - `bench`: the benchmark, written to `docs/benchmarks.md`.
+//! - `build-worker`: what `wrangler.toml`'s build command runs.
+
+mod demo;
+mod tools;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("dev") => dev(&args[1..]),
+        Some("test") => test(),
+        Some("bench") => bench(),
+        Some("build-worker") => build_worker(),
+        _ => {
+            eprintln!("usage: cargo xtask <dev [--demo] [--port N] | test | bench | build-worker>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The repository root.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Runs a command, failing unless it exits 0.
+fn run(cmd: &mut Command) -> Result<()> {
+    let status = cmd.status().map_err(|e| format!("{:?}: {e}", cmd.get_program()))?;
+    if !status.success() {
+        return Err(format!("{:?} {:?} failed: {status}", cmd.get_program(), cmd.get_args().collect::<Vec<_>>()).into());
+    }
+    Ok(())
+}
+
+fn cargo(args: &[&str]) -> Command {
+    let mut cmd = Command::new("cargo");
+    cmd.args(args).current_dir(root());
+    cmd
+}
+
+fn build_worker() -> Result<()> {
+    if std::env::var("SYSTOLE_SKIP_BUILD").is_ok_and(|v| v == "1") {
+        return Ok(());
+    }
+    let dir = std::env::var("SYSTOLE_CONFIG_DIR").unwrap_or_else(|_| "config".into());
+    tools::build_worker(Path::new(&dir))
+}
+
+fn dev(args: &[String]) -> Result<()> {
+    let demo = args.iter().any(|a| a == "--demo");
+    let port: u16 = match args.iter().position(|a| a == "--port") {
+        Some(i) => args.get(i + 1).ok_or("--port needs a number")?.parse()?,
+        None => 8787,
+    };
+    tools::ensure()?;
+    let config = demo::load_config(&root().join("config"))?;
+    let keys = demo::ensure_dev_vars(&config, &root().join(".dev.vars"))?;
+    demo::print_keys(&config, &keys, port);
+    run(tools::wrangler().args(["d1", "migrations", "apply", "DB", "--local"]))?;
+    let mut server = tools::wrangler()
+        .args(["dev", "--local", "--port", &port.to_string(), "--show-interactive-dev-session=false"])
+        .env("SYSTOLE_CONFIG_DIR", root().join("config"))
+        .spawn()?;
+    if demo {
+        demo::start_senders(&config, &keys, port);
+    }
+    let status = server.wait()?;
+    if !status.success() {
+        return Err(format!("wrangler dev exited: {status}").into());
+    }
+    Ok(())
+}
+
+fn test() -> Result<()> {
+    let started = Instant::now();
+    let steps: Vec<(&str, Box<dyn Fn() -> Result<()>>)> = vec![
+        ("cargo fmt --check", Box::new(|| run(&mut cargo(&["fmt", "--all", "--check"])))),
+        (
+            "clippy (native)",
+            Box::new(|| {
+                run(&mut cargo(&["clippy", "--workspace", "--exclude", "systole-worker", "--all-targets", "--", "-D", "warnings"]))
+            }),
+        ),
+        ("pinned tools", Box::new(tools::ensure)),
+        (
+            "clippy (wasm32)",
+            Box::new(|| {
+                let args = ["clippy", "-p", "systole-core", "-p", "systole-worker", "--target", "wasm32-unknown-unknown", "--", "-D", "warnings"];
+                run(&mut cargo(&args))
+            }),
+        ),
+        (
+            "native tests",
+            Box::new(|| run(&mut cargo(&["test", "--workspace", "--exclude", "systole-worker", "--exclude", "systole-e2e"]))),
+        ),
+        ("wasm build (tests/config)", Box::new(|| tools::build_worker(Path::new("tests/config")))),
+        (
+            "wrangler deploy --dry-run",
+            Box::new(|| {
+                let out = root().join("target/dry-run");
+                run(tools::wrangler().args(["deploy", "--dry-run", "--outdir"]).arg(out).env("SYSTOLE_SKIP_BUILD", "1"))
+            }),
+        ),
+        (
+            "end-to-end (wrangler dev / workerd)",
+            Box::new(|| {
+                run(&mut cargo(&["build", "-p", "systole-client", "--bin", "systole"]))?;
+                let mut cmd = cargo(&["test", "-p", "systole-e2e", "--", "--test-threads", "2"]);
+                run(cmd.env("SYSTOLE_SKIP_BUILD", "1"))
+            }),
+        ),
+    ];
+    let total = steps.len();
+    for (i, (name, step)) in steps.iter().enumerate() {
+        eprintln!("\n=== xtask test [{}/{total}] {name}", i + 1);
+        let t = Instant::now();
+        if let Err(e) = step() {
+            eprintln!("\nxtask test: FAILED at step {}/{total} ({name}) after {:.0} s: {e}", i + 1, started.elapsed().as_secs_f64());
+            return Err("tests failed".into());
+        }
+        eprintln!("=== {name}: ok in {:.1} s", t.elapsed().as_secs_f64());
+    }
+    eprintln!("\nxtask test: PASSED all {total} steps in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn bench() -> Result<()> {
+    tools::build_worker(Path::new("tests/config"))?;
+    run(cargo(&["run", "--release", "-p", "systole-e2e", "--bin", "bench"]).env("SYSTOLE_SKIP_BUILD", "1"))?;
+    let doc = root().join("docs/benchmarks.md");
+    eprintln!("xtask bench: wrote {}", fs::canonicalize(&doc).unwrap_or(doc).display());
+    Ok(())
+}

@@ -83,6 +83,16 @@ impl Single {
     }
 }
 
+/// A parsed heartbeat request: its items, and whether it used a batch form (answered with
+/// `{"ok": true, "results": […]}` even for one item).
+#[derive(Clone, Debug, PartialEq)]
+pub struct HeartbeatRequest {
+    /// One item per heartbeat, in request order.
+    pub items: Vec<HeartbeatItem>,
+    /// Whether the body was a batch form.
+    pub batch: bool,
+}
+
 /// Parses a heartbeat request body; `bearer` is the `Authorization: Bearer` key, if sent.
 ///
 /// # Errors
@@ -91,7 +101,7 @@ impl Single {
 /// or over-long batch, a message over [`MAX_MESSAGE_BYTES`], metadata over
 /// [`MAX_METADATA_BYTES`], or more than [`metrics::MAX_METRICS`] metrics; a 413 when the
 /// body exceeds [`MAX_BODY_BYTES`].
-pub fn parse(body: &[u8], bearer: Option<&str>) -> Result<Vec<HeartbeatItem>, Problem> {
+pub fn parse(body: &[u8], bearer: Option<&str>) -> Result<HeartbeatRequest, Problem> {
     if body.len() > MAX_BODY_BYTES {
         return Err(Problem::payload_too_large(MAX_BODY_BYTES));
     }
@@ -102,14 +112,15 @@ pub fn parse(body: &[u8], bearer: Option<&str>) -> Result<Vec<HeartbeatItem>, Pr
         Value::Array(items) => {
             check_batch_len("", items.len())?;
             let singles: Vec<Single> = typed(value)?;
-            singles
+            let items = singles
                 .into_iter()
                 .enumerate()
                 .map(|(i, s)| {
                     let key = s.token.clone().or_else(|| bearer.clone());
                     item(&format!("[{i}]."), &s.service_id, key, s.fields())
                 })
-                .collect()
+                .collect::<Result<_, _>>()?;
+            Ok(HeartbeatRequest { items, batch: true })
         }
         Value::Object(map) if map.contains_key("services") => {
             let batch: ByName = typed(value)?;
@@ -120,17 +131,18 @@ pub fn parse(body: &[u8], bearer: Option<&str>) -> Result<Vec<HeartbeatItem>, Pr
                 metadata: batch.metadata,
                 metrics: batch.metrics,
             };
-            batch
+            let items = batch
                 .services
                 .iter()
                 .enumerate()
                 .map(|(i, id)| item_at(&format!("services[{i}]"), "", id, bearer.clone(), fields.clone()))
-                .collect()
+                .collect::<Result<_, _>>()?;
+            Ok(HeartbeatRequest { items, batch: true })
         }
         Value::Object(_) => {
             let s: Single = typed(value)?;
             let key = bearer.or(s.token.clone());
-            Ok(vec![item("", &s.service_id, key, s.fields())?])
+            Ok(HeartbeatRequest { items: vec![item("", &s.service_id, key, s.fields())?], batch: false })
         }
         _ => Err(Problem::invalid_field("", "body must be a JSON object or array")),
     }
@@ -262,7 +274,9 @@ mod tests {
 
     #[test]
     fn single_form_with_defaults() {
-        let items = parse(br#"{"serviceId": "api", "message": "ok", "extra": 1}"#, Some("k")).unwrap();
+        let req = parse(br#"{"serviceId": "api", "message": "ok", "extra": 1}"#, Some("k")).unwrap();
+        assert!(!req.batch);
+        let items = req.items;
         assert_eq!(items.len(), 1);
         assert_eq!(items[0].service_id.as_str(), "api");
         assert_eq!(items[0].key.as_deref(), Some("k"));
@@ -272,10 +286,11 @@ mod tests {
 
     #[test]
     fn batch_forms() {
-        let by_name = parse(br#"{"services": ["a", "b"], "status": "degraded"}"#, Some("k")).unwrap();
+        let by_name = parse(br#"{"services": ["a", "b"], "status": "degraded"}"#, Some("k")).unwrap().items;
         assert_eq!(by_name.iter().map(|i| i.service_id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
         assert!(by_name.iter().all(|i| i.heartbeat.reported == Reported::Degraded && i.key.as_deref() == Some("k")));
-        let tokens = parse(br#"[{"serviceId": "a", "token": "ta"}, {"serviceId": "b"}]"#, Some("k")).unwrap();
+        let tokens = parse(br#"[{"serviceId": "a", "token": "ta"}, {"serviceId": "b"}]"#, Some("k")).unwrap().items;
+        assert!(parse(br#"[{"serviceId": "a"}]"#, None).unwrap().batch);
         assert_eq!(tokens[0].key.as_deref(), Some("ta"));
         assert_eq!(tokens[1].key.as_deref(), Some("k"));
     }
@@ -306,7 +321,7 @@ mod tests {
 
     #[test]
     fn absurd_metrics_are_dropped_but_the_heartbeat_counts() {
-        let items = parse(br#"{"serviceId": "a", "metrics": {"cpu_percent": 500, "rps": 12}}"#, None).unwrap();
+        let items = parse(br#"{"serviceId": "a", "metrics": {"cpu_percent": 500, "rps": 12}}"#, None).unwrap().items;
         assert_eq!(items[0].dropped_metrics, ["cpu_percent"]);
         assert_eq!(items[0].heartbeat.metrics.as_deref(), Some(r#"{"rps":12.0}"#));
         assert_eq!(items[0].key, None);

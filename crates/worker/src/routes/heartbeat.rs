@@ -2,7 +2,7 @@
 //! service's ServiceMonitor Durable Object. No D1 on this path.
 
 use futures_util::future::join_all;
-use systole_core::api::heartbeat::{self, Accepted, HeartbeatItem, MAX_BODY_BYTES};
+use systole_core::api::heartbeat::{self, Accepted, HeartbeatItem, HeartbeatRequest, MAX_BODY_BYTES};
 use systole_core::api::Problem;
 use systole_core::keys::Authorization;
 use worker::{Env, Method, Request, RequestInit, Response, Result};
@@ -25,8 +25,8 @@ pub async fn post(mut req: Request, env: &Env) -> Result<Response> {
     }
     let bearer = req.headers().get("Authorization")?.and_then(|v| bearer_token(&v));
     let body = req.bytes().await?;
-    let items = match heartbeat::parse(&body, bearer.as_deref()) {
-        Ok(items) => items,
+    let HeartbeatRequest { items, batch } = match heartbeat::parse(&body, bearer.as_deref()) {
+        Ok(request) => request,
         Err(p) => return http::problem(&p),
     };
     let config = deployment::config();
@@ -35,7 +35,6 @@ pub async fn post(mut req: Request, env: &Env) -> Result<Response> {
         return http::problem(&Problem::unauthorized());
     }
     let namespace = env.durable_object(MONITOR_BINDING)?;
-    let single = items.len() == 1;
     let answers = join_all(items.into_iter().map(|item| deliver(&namespace, item))).await;
     let mut results = Vec::with_capacity(answers.len());
     for answer in answers {
@@ -46,7 +45,7 @@ pub async fn post(mut req: Request, env: &Env) -> Result<Response> {
         let accepted: Accepted = resp.json().await?;
         results.push(accepted);
     }
-    if single {
+    if !batch {
         if let Some(one) = results.pop() {
             return http::json(200, &one);
         }

@@ -1,0 +1,54 @@
+//! Stop the runtime and start it again on the same state folder: statuses, last
+//! heartbeats, open incidents and pending deadlines survive, and a deadline that passed
+//! while stopped takes the service down after the restart — with no request to it.
+#![allow(clippy::unwrap_used)]
+
+use std::thread;
+use std::time::Duration;
+
+use serde_json::json;
+use systole_e2e::{ms, now_ms, spawn_worker};
+
+#[test]
+fn state_and_deadlines_survive_a_runtime_restart() {
+    let mut worker = spawn_worker();
+    assert_eq!(worker.beat("restart-up", &json!({"serviceId": "restart-up", "message": "steady"})).status, 200);
+    let due = worker.beat("restart-due", &json!({"serviceId": "restart-due"})).json();
+    let due_at = ms(&due["nextDeadline"]);
+    let down = worker.beat("restart-down", &json!({"serviceId": "restart-down", "status": "down", "message": "broken"}));
+    assert_eq!(down.json()["status"], "down");
+    let incident = worker.wait_for("incident flushed", Duration::from_secs(5), || {
+        worker.get("/api/incidents?serviceId=restart-down").json()["incidents"].get(0).cloned()
+    });
+    thread::sleep(Duration::from_millis(1_500));
+    let before_up = worker.status_of("restart-up");
+    let before_down = worker.status_of("restart-down");
+    assert_eq!(worker.status_of("restart-due")["status"], "up");
+
+    worker.stop();
+    let wait = (due_at + 1_000 - now_ms()).max(0);
+    thread::sleep(Duration::from_millis(u64::try_from(wait).unwrap()));
+    worker.start();
+
+    worker.wait_for("overdue service down after restart", Duration::from_secs(10), || {
+        (worker.status_of("restart-due")["status"] == "down").then_some(())
+    });
+    let after = worker.get("/api/incidents?serviceId=restart-due").json();
+    assert_eq!(after["incidents"][0]["open"], true);
+    assert!(ms(&after["incidents"][0]["startedAt"]) >= due_at);
+
+    let mut after_up = worker.status_of("restart-up");
+    let mut expected_up = before_up.clone();
+    for v in [&mut after_up, &mut expected_up] {
+        v["secondsSinceLastHeartbeat"] = json!(null);
+    }
+    assert_eq!(after_up, expected_up, "up service with its pending deadline survives");
+    assert_eq!(worker.status_of("restart-down")["statusSince"], before_down["statusSince"]);
+    assert_eq!(worker.status_of("restart-down")["status"], "down");
+    let still_open = worker.get("/api/incidents?serviceId=restart-down").json()["incidents"][0].clone();
+    assert_eq!((still_open["startedAt"].clone(), still_open["open"].clone()), (incident["startedAt"].clone(), json!(true)));
+
+    // The monitors still work after the restart: a heartbeat recovers the down service.
+    let recovered = worker.beat("restart-down", &json!({"serviceId": "restart-down"})).json();
+    assert_eq!(recovered["status"], "up");
+}

@@ -1,0 +1,115 @@
+//! `cargo xtask dev` helpers: demo keys in `.dev.vars`, and `--demo` heartbeat senders.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+use std::thread;
+use std::time::Duration;
+
+use systole_client::{Client, Heartbeat, Status};
+use systole_core::config::Config;
+
+use crate::Result;
+
+/// The service the demo stops after a minute, so its status visibly goes down.
+const STOPS_AFTER_A_MINUTE: &str = "cache-warmer";
+
+/// Parses `services.json` and `settings.json` in `dir`, failing with every problem listed.
+pub fn load_config(dir: &Path) -> Result<Config> {
+    let read = |name: &str| fs::read_to_string(dir.join(name)).ok();
+    Config::parse(read("services.json").as_deref(), read("settings.json").as_deref()).map_err(|e| e.to_string().into())
+}
+
+/// Reuses the keys in `.dev.vars` when they cover every service that needs one; otherwise
+/// writes fresh random keys (`API_KEYS`) and a `SERVER_SECRET`. Returns the keys.
+pub fn ensure_dev_vars(config: &Config, path: &Path) -> Result<BTreeMap<String, String>> {
+    let needed: Vec<&str> = config.services.iter().filter(|s| s.auth_required).map(|s| s.id.as_str()).collect();
+    if let Ok(text) = fs::read_to_string(path) {
+        let existing = text
+            .lines()
+            .find_map(|l| l.strip_prefix("API_KEYS='"))
+            .and_then(|l| l.strip_suffix('\''))
+            .and_then(|json| serde_json::from_str::<BTreeMap<String, String>>(json).ok());
+        if let Some(keys) = existing.filter(|k| needed.iter().all(|id| k.contains_key(*id))) {
+            return Ok(keys);
+        }
+    }
+    let keys: BTreeMap<String, String> = needed.iter().map(|id| Ok(((*id).to_owned(), random_hex(24)?))).collect::<Result<_>>()?;
+    let text = format!(
+        "# Local secrets for `wrangler dev` (gitignored). Written by `cargo xtask dev`.\nAPI_KEYS='{}'\nSERVER_SECRET='{}'\n",
+        serde_json::to_string(&keys)?,
+        random_hex(32)?
+    );
+    fs::write(path, text)?;
+    Ok(keys)
+}
+
+fn random_hex(bytes: usize) -> Result<String> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).map_err(|e| format!("random: {e}"))?;
+    Ok(buf.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    }))
+}
+
+/// Prints each service's demo key and a curl line to try.
+pub fn print_keys(config: &Config, keys: &BTreeMap<String, String>, port: u16) {
+    println!("\nSystole dev: http://localhost:{port}  (keys from .dev.vars)\n");
+    for s in &config.services {
+        let key = keys.get(s.id.as_str()).map_or("(no key: auth.required is false)", String::as_str);
+        println!("  {:<16} {key}", s.id);
+    }
+    if let Some((id, key)) = keys.iter().next() {
+        println!(
+            "\ntry:\n  curl -s -X POST http://localhost:{port}/api/heartbeat -H 'Authorization: Bearer {key}' \
+             -H 'Content-Type: application/json' -d '{{\"serviceId\":\"{id}\",\"message\":\"hello\"}}'\n  \
+             curl -s http://localhost:{port}/api/status\n"
+        );
+    }
+}
+
+/// Starts one sender thread per enabled service: a heartbeat every 10 s (the nightly job
+/// once), `db-prod` reporting `degraded` every fifth beat, and `cache-warmer` stopping after
+/// a minute.
+pub fn start_senders(config: &Config, keys: &BTreeMap<String, String>, port: u16) {
+    let url = format!("http://localhost:{port}");
+    for s in config.services.iter().filter(|s| s.enabled) {
+        let id = s.id.to_string();
+        let key = keys.get(&id).cloned();
+        let url = url.clone();
+        thread::spawn(move || {
+            let Ok(client) = Client::new(&url, key.as_deref(), Duration::from_secs(5)) else { return };
+            wait_until_up(port);
+            for n in 1u32.. {
+                let status = if id == "db-prod" && n % 5 == 0 { Status::Degraded } else { Status::Up };
+                let hb = Heartbeat::new(id.clone())
+                    .with_status(status)
+                    .with_message(format!("demo heartbeat #{n}"))
+                    .with_metric("cpu_percent", f64::from((n * 37) % 100));
+                match client.beat(&hb) {
+                    Ok(r) => println!("demo: {id} #{n} → {}", r.status.as_str()),
+                    Err(e) => eprintln!("demo: {id} #{n} failed: {e}"),
+                }
+                if id == "nightly-backup" || (id == STOPS_AFTER_A_MINUTE && n >= 6) {
+                    if id == STOPS_AFTER_A_MINUTE {
+                        println!("demo: {id} stops sending now; watch it go down");
+                    }
+                    return;
+                }
+                thread::sleep(Duration::from_secs(10));
+            }
+        });
+    }
+}
+
+fn wait_until_up(port: u16) {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    for _ in 0..240 {
+        if std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_ok() {
+            return;
+        }
+        thread::sleep(Duration::from_millis(500));
+    }
+}

@@ -1,0 +1,117 @@
+//! The pinned tools a fresh machine needs, installed into the project when missing:
+//! the wasm32 target, `worker-build` and `wasm-bindgen-cli` (into the gitignored `.tools/`),
+//! and the npm packages (`npm ci`: wrangler, Node 22, binaryen).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::{root, run, Result};
+
+/// worker-build matching the `worker` crate (0.8.x).
+pub const WORKER_BUILD_VERSION: &str = "0.8.7";
+
+/// Path of a binary installed into `.tools/bin`.
+pub fn tool(name: &str) -> PathBuf {
+    root().join(".tools/bin").join(name)
+}
+
+/// Node 22 from `node_modules` (wrangler refuses the machine's Node 20).
+pub fn node() -> PathBuf {
+    root().join("node_modules/.bin/node")
+}
+
+/// A `wrangler` command run by Node 22, with `node_modules/.bin` first on `PATH`.
+pub fn wrangler() -> Command {
+    let mut cmd = Command::new(node());
+    cmd.arg(root().join("node_modules/wrangler/bin/wrangler.js"));
+    cmd.env("PATH", path_with_node());
+    cmd.env("WRANGLER_SEND_METRICS", "false");
+    cmd.current_dir(root());
+    cmd
+}
+
+/// `PATH` with `node_modules/.bin` first.
+pub fn path_with_node() -> String {
+    let bin = root().join("node_modules/.bin");
+    format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default())
+}
+
+/// Installs whatever is missing; each step is skipped when already done.
+pub fn ensure() -> Result<()> {
+    ensure_wasm_target()?;
+    ensure_cargo_tool("worker-build", "worker-build", WORKER_BUILD_VERSION, true)?;
+    // wasm-bindgen-cli must match the wasm-bindgen in Cargo.lock exactly. Installed without
+    // --locked: its lockfile pins a webpki-roots release the registry mirror lacks.
+    let bindgen = locked_version("wasm-bindgen")?;
+    ensure_cargo_tool("wasm-bindgen-cli", "wasm-bindgen", &bindgen, false)?;
+    ensure_npm()
+}
+
+fn ensure_wasm_target() -> Result<()> {
+    let out = Command::new("rustup").args(["target", "list", "--installed"]).current_dir(root()).output()?;
+    if !String::from_utf8_lossy(&out.stdout).contains("wasm32-unknown-unknown") {
+        eprintln!("xtask: adding the wasm32-unknown-unknown target");
+        run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]).current_dir(root()))?;
+    }
+    Ok(())
+}
+
+fn ensure_cargo_tool(package: &str, binary: &str, version: &str, locked: bool) -> Result<()> {
+    let bin = tool(binary);
+    if bin.exists() {
+        let out = Command::new(&bin).arg("--version").output()?;
+        if String::from_utf8_lossy(&out.stdout).contains(version) {
+            return Ok(());
+        }
+    }
+    eprintln!("xtask: installing {package} {version} into .tools (once; a few minutes)");
+    let mut cmd = Command::new("cargo");
+    cmd.args(["install", package, "--version", version, "--root"]).arg(root().join(".tools"));
+    if locked {
+        cmd.arg("--locked");
+    }
+    run(&mut cmd)
+}
+
+fn ensure_npm() -> Result<()> {
+    let stamp = root().join("node_modules/.package-lock.json");
+    let lock = root().join("package-lock.json");
+    let fresh = match (fs::metadata(&stamp), fs::metadata(&lock)) {
+        (Ok(s), Ok(l)) => s.modified()? >= l.modified()? && node().exists(),
+        _ => false,
+    };
+    if !fresh {
+        eprintln!("xtask: npm ci (wrangler, node 22, binaryen)");
+        run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(root()))?;
+    }
+    Ok(())
+}
+
+/// The version of `package` recorded in Cargo.lock.
+fn locked_version(package: &str) -> Result<String> {
+    let lock = fs::read_to_string(root().join("Cargo.lock"))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == format!("name = \"{package}\"") {
+            if let Some(v) = lines.next().and_then(|l| l.strip_prefix("version = \"")) {
+                return Ok(v.trim_end_matches('"').to_owned());
+            }
+        }
+    }
+    Err(format!("{package} not found in Cargo.lock").into())
+}
+
+/// Builds the worker with worker-build into `crates/worker/build`, embedding the config
+/// in `config_dir` (relative to the repository root).
+pub fn build_worker(config_dir: &Path) -> Result<()> {
+    ensure()?;
+    let mut cmd = Command::new(tool("worker-build"));
+    cmd.arg("--release")
+        .current_dir(root().join("crates/worker"))
+        .env("WASM_BINDGEN_BIN", tool("wasm-bindgen"))
+        .env("WASM_OPT_BIN", root().join("node_modules/.bin/wasm-opt"))
+        .env("SYSTOLE_CONFIG_DIR", root().join(config_dir))
+        .env("PATH", path_with_node());
+    run(&mut cmd)
+}
