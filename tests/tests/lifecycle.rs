@@ -15,7 +15,11 @@ fn missed_deadline_goes_down_within_two_seconds_and_the_next_heartbeat_closes_th
     let accepted = first.json();
     assert_eq!(accepted["status"], "up");
     let deadline = ms(&accepted["nextDeadline"]);
-    assert_eq!(deadline - ms(&accepted["receivedAt"]), 3_000, "3 s threshold");
+    assert_eq!(
+        deadline - ms(&accepted["receivedAt"]),
+        3_000,
+        "3 s threshold"
+    );
 
     let up = worker.wait_for("status up", Duration::from_secs(3), || {
         let s = worker.status_of("fast");
@@ -23,14 +27,24 @@ fn missed_deadline_goes_down_within_two_seconds_and_the_next_heartbeat_closes_th
     });
     assert_eq!(up["message"], "first");
 
-    worker.wait_for("status down", Duration::from_secs(8), || (worker.status_of("fast")["status"] == "down").then_some(()));
+    worker.wait_for("status down", Duration::from_secs(8), || {
+        (worker.status_of("fast")["status"] == "down").then_some(())
+    });
     let seen_down = now_ms();
-    assert!(seen_down <= deadline + 2_000, "down seen {} ms after the deadline", seen_down - deadline);
+    assert!(
+        seen_down <= deadline + 2_000,
+        "down seen {} ms after the deadline",
+        seen_down - deadline
+    );
     let incidents = worker.get("/api/incidents?serviceId=fast").json();
     let open = &incidents["incidents"][0];
     assert_eq!(open["open"], true);
     let started = ms(&open["startedAt"]);
-    assert!((deadline..deadline + 2_000).contains(&started), "incident opened {} ms after the deadline", started - deadline);
+    assert!(
+        (deadline..deadline + 2_000).contains(&started),
+        "incident opened {} ms after the deadline",
+        started - deadline
+    );
     assert_eq!(open["cause"], "no heartbeat within 3 s");
 
     let recovery = worker.beat("fast", &json!({"serviceId": "fast"})).json();
@@ -43,26 +57,47 @@ fn missed_deadline_goes_down_within_two_seconds_and_the_next_heartbeat_closes_th
     assert_eq!(ms(&closed["endedAt"]), recovered_at);
     let duration_ms = (closed["durationSeconds"].as_f64().unwrap() * 1000.0).round() as i64;
     assert_eq!(duration_ms, recovered_at - started);
-    assert_eq!(worker.get("/api/incidents?serviceId=fast").json()["incidents"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        worker.get("/api/incidents?serviceId=fast").json()["incidents"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[test]
 fn grace_period_shows_late_before_down() {
     let worker = spawn_worker();
-    let accepted = worker.beat("graceful", &json!({"serviceId": "graceful"})).json();
+    let accepted = worker
+        .beat("graceful", &json!({"serviceId": "graceful"}))
+        .json();
     let deadline = ms(&accepted["nextDeadline"]);
-    worker.wait_for("late", Duration::from_secs(6), || (worker.status_of("graceful")["status"] == "late").then_some(()));
+    worker.wait_for("late", Duration::from_secs(6), || {
+        (worker.status_of("graceful")["status"] == "late").then_some(())
+    });
     assert!(now_ms() >= deadline);
-    worker.wait_for("down", Duration::from_secs(8), || (worker.status_of("graceful")["status"] == "down").then_some(()));
-    assert!(now_ms() >= deadline + 2_000, "not down before the grace period ends");
+    worker.wait_for("down", Duration::from_secs(8), || {
+        (worker.status_of("graceful")["status"] == "down").then_some(())
+    });
+    assert!(
+        now_ms() >= deadline + 2_000,
+        "not down before the grace period ends"
+    );
 }
 
 #[test]
 fn reported_statuses_degrade_and_fail_the_service_at_once() {
     let worker = spawn_worker();
-    let degraded = worker.beat("reporter", &json!({"serviceId": "reporter", "status": "degraded", "message": "disk 91%"}));
+    let degraded = worker.beat(
+        "reporter",
+        &json!({"serviceId": "reporter", "status": "degraded", "message": "disk 91%"}),
+    );
     assert_eq!(degraded.json()["status"], "degraded");
-    let down = worker.beat("reporter", &json!({"serviceId": "reporter", "status": "down", "message": "db unreachable"}));
+    let down = worker.beat(
+        "reporter",
+        &json!({"serviceId": "reporter", "status": "down", "message": "db unreachable"}),
+    );
     assert_eq!(down.json()["status"], "down");
     let incident = worker.wait_for("incident", Duration::from_secs(5), || {
         let list = worker.get("/api/incidents?serviceId=reporter").json();
@@ -71,7 +106,10 @@ fn reported_statuses_degrade_and_fail_the_service_at_once() {
     assert_eq!(incident["cause"], "heartbeat reported down: db unreachable");
     assert_eq!(incident["open"], true);
     let status = worker.status_of("reporter");
-    assert_eq!((status["status"].as_str(), status["message"].as_str()), (Some("down"), Some("db unreachable")));
+    assert_eq!(
+        (status["status"].as_str(), status["message"].as_str()),
+        (Some("down"), Some("db unreachable"))
+    );
 }
 
 #[test]
@@ -81,7 +119,12 @@ fn disabled_services_are_paused_and_keyless_services_need_no_key() {
     assert_eq!(status["summary"]["paused"], 1);
     let open = worker.request("POST", "/api/heartbeat", None, r#"{"serviceId": "open"}"#);
     assert_eq!(open.status, 200, "{}", open.body);
-    let guarded = worker.request("POST", "/api/heartbeat", None, r#"{"serviceId": "guarded"}"#);
+    let guarded = worker.request(
+        "POST",
+        "/api/heartbeat",
+        None,
+        r#"{"serviceId": "guarded"}"#,
+    );
     assert_eq!(guarded.status, 401);
     let paused = worker.beat("paused-svc", &json!({"serviceId": "paused-svc"}));
     assert_eq!(paused.json()["status"], "paused");

@@ -17,6 +17,8 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+/// A named step of `cargo xtask test`.
+type Step = (&'static str, Box<dyn Fn() -> Result<()>>);
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -46,9 +48,16 @@ fn root() -> PathBuf {
 
 /// Runs a command, failing unless it exits 0.
 fn run(cmd: &mut Command) -> Result<()> {
-    let status = cmd.status().map_err(|e| format!("{:?}: {e}", cmd.get_program()))?;
+    let status = cmd
+        .status()
+        .map_err(|e| format!("{:?}: {e}", cmd.get_program()))?;
     if !status.success() {
-        return Err(format!("{:?} {:?} failed: {status}", cmd.get_program(), cmd.get_args().collect::<Vec<_>>()).into());
+        return Err(format!(
+            "{:?} {:?} failed: {status}",
+            cmd.get_program(),
+            cmd.get_args().collect::<Vec<_>>()
+        )
+        .into());
     }
     Ok(())
 }
@@ -79,7 +88,13 @@ fn dev(args: &[String]) -> Result<()> {
     demo::print_keys(&config, &keys, port);
     run(tools::wrangler().args(["d1", "migrations", "apply", "DB", "--local"]))?;
     let mut server = tools::wrangler()
-        .args(["dev", "--local", "--port", &port.to_string(), "--show-interactive-dev-session=false"])
+        .args([
+            "dev",
+            "--local",
+            "--port",
+            &port.to_string(),
+            "--show-interactive-dev-session=false",
+        ])
         .env("SYSTOLE_CONFIG_DIR", root().join("config"))
         .spawn()?;
     if demo {
@@ -94,38 +109,82 @@ fn dev(args: &[String]) -> Result<()> {
 
 fn test() -> Result<()> {
     let started = Instant::now();
-    let steps: Vec<(&str, Box<dyn Fn() -> Result<()>>)> = vec![
-        ("cargo fmt --check", Box::new(|| run(&mut cargo(&["fmt", "--all", "--check"])))),
+    let steps: Vec<Step> = vec![
+        (
+            "cargo fmt --check",
+            Box::new(|| run(&mut cargo(&["fmt", "--all", "--check"]))),
+        ),
         (
             "clippy (native)",
             Box::new(|| {
-                run(&mut cargo(&["clippy", "--workspace", "--exclude", "systole-worker", "--all-targets", "--", "-D", "warnings"]))
+                run(&mut cargo(&[
+                    "clippy",
+                    "--workspace",
+                    "--exclude",
+                    "systole-worker",
+                    "--all-targets",
+                    "--",
+                    "-D",
+                    "warnings",
+                ]))
             }),
         ),
         ("pinned tools", Box::new(tools::ensure)),
         (
             "clippy (wasm32)",
             Box::new(|| {
-                let args = ["clippy", "-p", "systole-core", "-p", "systole-worker", "--target", "wasm32-unknown-unknown", "--", "-D", "warnings"];
+                let args = [
+                    "clippy",
+                    "-p",
+                    "systole-core",
+                    "-p",
+                    "systole-worker",
+                    "--target",
+                    "wasm32-unknown-unknown",
+                    "--",
+                    "-D",
+                    "warnings",
+                ];
                 run(&mut cargo(&args))
             }),
         ),
         (
             "native tests",
-            Box::new(|| run(&mut cargo(&["test", "--workspace", "--exclude", "systole-worker", "--exclude", "systole-e2e"]))),
+            Box::new(|| {
+                run(&mut cargo(&[
+                    "test",
+                    "--workspace",
+                    "--exclude",
+                    "systole-worker",
+                    "--exclude",
+                    "systole-e2e",
+                ]))
+            }),
         ),
-        ("wasm build (tests/config)", Box::new(|| tools::build_worker(Path::new("tests/config")))),
+        (
+            "wasm build (tests/config)",
+            Box::new(|| tools::build_worker(Path::new("tests/config"))),
+        ),
         (
             "wrangler deploy --dry-run",
             Box::new(|| {
                 let out = root().join("target/dry-run");
-                run(tools::wrangler().args(["deploy", "--dry-run", "--outdir"]).arg(out).env("SYSTOLE_SKIP_BUILD", "1"))
+                run(tools::wrangler()
+                    .args(["deploy", "--dry-run", "--outdir"])
+                    .arg(out)
+                    .env("SYSTOLE_SKIP_BUILD", "1"))
             }),
         ),
         (
             "end-to-end (wrangler dev / workerd)",
             Box::new(|| {
-                run(&mut cargo(&["build", "-p", "systole-client", "--bin", "systole"]))?;
+                run(&mut cargo(&[
+                    "build",
+                    "-p",
+                    "systole-client",
+                    "--bin",
+                    "systole",
+                ]))?;
                 let mut cmd = cargo(&["test", "-p", "systole-e2e", "--", "--test-threads", "2"]);
                 run(cmd.env("SYSTOLE_SKIP_BUILD", "1"))
             }),
@@ -136,19 +195,32 @@ fn test() -> Result<()> {
         eprintln!("\n=== xtask test [{}/{total}] {name}", i + 1);
         let t = Instant::now();
         if let Err(e) = step() {
-            eprintln!("\nxtask test: FAILED at step {}/{total} ({name}) after {:.0} s: {e}", i + 1, started.elapsed().as_secs_f64());
+            eprintln!(
+                "\nxtask test: FAILED at step {}/{total} ({name}) after {:.0} s: {e}",
+                i + 1,
+                started.elapsed().as_secs_f64()
+            );
             return Err("tests failed".into());
         }
         eprintln!("=== {name}: ok in {:.1} s", t.elapsed().as_secs_f64());
     }
-    eprintln!("\nxtask test: PASSED all {total} steps in {:.0} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "\nxtask test: PASSED all {total} steps in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
 fn bench() -> Result<()> {
     tools::build_worker(Path::new("tests/config"))?;
-    run(cargo(&["run", "--release", "-p", "systole-e2e", "--bin", "bench"]).env("SYSTOLE_SKIP_BUILD", "1"))?;
+    run(
+        cargo(&["run", "--release", "-p", "systole-e2e", "--bin", "bench"])
+            .env("SYSTOLE_SKIP_BUILD", "1"),
+    )?;
     let doc = root().join("docs/benchmarks.md");
-    eprintln!("xtask bench: wrote {}", fs::canonicalize(&doc).unwrap_or(doc).display());
+    eprintln!(
+        "xtask bench: wrote {}",
+        fs::canonicalize(&doc).unwrap_or(doc).display()
+    );
     Ok(())
 }

@@ -1013,8 +1013,6 @@ mod tests {
     }
 
     #[test]
-    // Native-only test measuring wall time; the workspace bans Instant::now for wasm code.
-    #[allow(clippy::disallowed_methods)]
     fn silent_server_is_bounded_by_timeout() {
         // Accepts connections and never answers.
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();

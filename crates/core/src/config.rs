@@ -191,7 +191,10 @@ impl Config {
     /// service listed in two groups, a group naming an undefined service, ids not matching
     /// `[a-z0-9_-]{1,64}`, thresholds outside `minStalenessThreshold..=365 days`, grace
     /// periods over 365 days, unknown notification events, settings out of range.
-    pub fn parse(services_json: Option<&str>, settings_json: Option<&str>) -> Result<Self, ConfigErrors> {
+    pub fn parse(
+        services_json: Option<&str>,
+        settings_json: Option<&str>,
+    ) -> Result<Self, ConfigErrors> {
         let mut errors = Vec::new();
         let raw_settings: raw::Settings = settings_json
             .map(|s| from_json("settings.json", s, &mut errors))
@@ -214,7 +217,12 @@ impl Config {
             .enumerate()
             .map(|(i, s)| (s.id.clone(), i))
             .collect();
-        Ok(Self { services, groups, settings, index })
+        Ok(Self {
+            services,
+            groups,
+            settings,
+            index,
+        })
     }
 
     /// The service with this id, if configured.
@@ -236,7 +244,11 @@ fn from_json<T: serde::de::DeserializeOwned>(
             let path = e.path().to_string();
             let inner = e.into_inner();
             errors.push(ConfigError {
-                path: if path == "." { file.to_owned() } else { format!("{file}: {path}") },
+                path: if path == "." {
+                    file.to_owned()
+                } else {
+                    format!("{file}: {path}")
+                },
                 reason: inner.to_string(),
             });
             None
@@ -259,10 +271,34 @@ fn resolve_settings(raw: &raw::Settings, errors: &mut Vec<ConfigError>) -> Setti
             }
         }
     };
-    let uptime = check("uptime.retentionDays", raw.uptime.retention_days, 120, 1, 3650);
-    let beats = check("history.heartbeatRetentionDays", raw.history.heartbeat_retention_days, 30, 1, 3650);
-    let flush = check("history.flushIntervalSeconds", raw.history.flush_interval_seconds, 10, 1, 300);
-    let min = check("monitoring.minStalenessThreshold", raw.monitoring.min_staleness_threshold, 10, 1, 3600);
+    let uptime = check(
+        "uptime.retentionDays",
+        raw.uptime.retention_days,
+        120,
+        1,
+        3650,
+    );
+    let beats = check(
+        "history.heartbeatRetentionDays",
+        raw.history.heartbeat_retention_days,
+        30,
+        1,
+        3650,
+    );
+    let flush = check(
+        "history.flushIntervalSeconds",
+        raw.history.flush_interval_seconds,
+        10,
+        1,
+        300,
+    );
+    let min = check(
+        "monitoring.minStalenessThreshold",
+        raw.monitoring.min_staleness_threshold,
+        10,
+        1,
+        3600,
+    );
     Settings {
         uptime_retention_days: u32::try_from(uptime).unwrap_or(d.uptime_retention_days),
         heartbeat_retention_days: u32::try_from(beats).unwrap_or(d.heartbeat_retention_days),
@@ -276,7 +312,12 @@ fn resolve_services(
     settings: &Settings,
     errors: &mut Vec<ConfigError>,
 ) -> (Vec<ServiceConfig>, Vec<GroupConfig>) {
-    let mut err = |path: String, reason: String| errors.push(ConfigError { path: format!("services.json: {path}"), reason });
+    let mut err = |path: String, reason: String| {
+        errors.push(ConfigError {
+            path: format!("services.json: {path}"),
+            reason,
+        })
+    };
 
     let mut defined: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, s) in raw.services.iter().enumerate() {
@@ -284,7 +325,13 @@ fn resolve_services(
             err(format!("services[{i}].id"), reason);
         }
         if let Some(first) = defined.insert(&s.id, i) {
-            err(format!("services[{i}].id"), format!("duplicate id {:?}, first defined at services[{first}]", s.id));
+            err(
+                format!("services[{i}].id"),
+                format!(
+                    "duplicate id {:?}, first defined at services[{first}]",
+                    s.id
+                ),
+            );
         }
     }
 
@@ -295,22 +342,39 @@ fn resolve_services(
             err(format!("groups[{g}].id"), reason);
         }
         if let Some(first) = group_ids.insert(&group.id, g) {
-            err(format!("groups[{g}].id"), format!("duplicate group id {:?}, first defined at groups[{first}]", group.id));
+            err(
+                format!("groups[{g}].id"),
+                format!(
+                    "duplicate group id {:?}, first defined at groups[{first}]",
+                    group.id
+                ),
+            );
         }
         for (j, member) in group.services.iter().enumerate() {
             if !defined.contains_key(member.as_str()) {
-                err(format!("groups[{g}].services[{j}]"), format!("unknown service {member:?}"));
+                err(
+                    format!("groups[{g}].services[{j}]"),
+                    format!("unknown service {member:?}"),
+                );
             }
             if let Some(other) = group_of.insert(member, g) {
                 if other != g {
                     err(
                         format!("groups[{g}].services[{j}]"),
-                        format!("service {member:?} is already in group {:?}", raw.groups[other].id),
+                        format!(
+                            "service {member:?} is already in group {:?}",
+                            raw.groups[other].id
+                        ),
                     );
                 }
             }
         }
-        check_durations(&format!("groups[{g}]"), &group.defaults(), settings, &mut err);
+        check_durations(
+            &format!("groups[{g}]"),
+            &group.defaults(),
+            settings,
+            &mut err,
+        );
     }
 
     let services = raw
@@ -322,7 +386,9 @@ fn resolve_services(
             check_durations(&format!("services[{i}]"), &own, settings, &mut err);
             let group = group_of.get(s.id.as_str()).map(|&g| &raw.groups[g]);
             let inherited = group.map(raw::Group::defaults);
-            let pick = |f: fn(&raw::Defaults<'_>) -> Option<u64>| f(&own).or_else(|| inherited.as_ref().and_then(f));
+            let pick = |f: fn(&raw::Defaults<'_>) -> Option<u64>| {
+                f(&own).or_else(|| inherited.as_ref().and_then(f))
+            };
             let notify_s = own.notifications;
             let notify_g = inherited.and_then(|d| d.notifications);
             ServiceConfig {
@@ -369,19 +435,33 @@ fn resolve_services(
     (services, groups)
 }
 
-fn check_durations(at: &str, d: &raw::Defaults<'_>, settings: &Settings, err: &mut impl FnMut(String, String)) {
+fn check_durations(
+    at: &str,
+    d: &raw::Defaults<'_>,
+    settings: &Settings,
+    err: &mut impl FnMut(String, String),
+) {
     let min = settings.min_staleness_threshold.as_secs();
     let max = MAX_THRESHOLD.as_secs();
     if let Some(t) = d.staleness_threshold {
         if t < min {
-            err(format!("{at}.stalenessThreshold"), format!("must be ≥ {min} s, got {t}"));
+            err(
+                format!("{at}.stalenessThreshold"),
+                format!("must be ≥ {min} s, got {t}"),
+            );
         } else if t > max {
-            err(format!("{at}.stalenessThreshold"), format!("must be ≤ {max} s (365 days), got {t}"));
+            err(
+                format!("{at}.stalenessThreshold"),
+                format!("must be ≤ {max} s (365 days), got {t}"),
+            );
         }
     }
     if let Some(g) = d.grace_period {
         if g > max {
-            err(format!("{at}.gracePeriod"), format!("must be ≤ {max} s (365 days), got {g}"));
+            err(
+                format!("{at}.gracePeriod"),
+                format!("must be ≤ {max} s (365 days), got {g}"),
+            );
         }
     }
     if let Some(n) = d.notifications {
@@ -389,7 +469,10 @@ fn check_durations(at: &str, d: &raw::Defaults<'_>, settings: &Settings, err: &m
             if !NOTIFICATION_EVENTS.contains(&e.as_str()) {
                 err(
                     format!("{at}.notifications.events[{k}]"),
-                    format!("unknown event {e:?}, expected one of {}", NOTIFICATION_EVENTS.join(", ")),
+                    format!(
+                        "unknown event {e:?}, expected one of {}",
+                        NOTIFICATION_EVENTS.join(", ")
+                    ),
                 );
             }
         }
@@ -527,7 +610,12 @@ mod tests {
     }"#;
 
     fn errors(services: &str) -> Vec<String> {
-        Config::parse(Some(services), None).unwrap_err().0.iter().map(ToString::to_string).collect()
+        Config::parse(Some(services), None)
+            .unwrap_err()
+            .0
+            .iter()
+            .map(ToString::to_string)
+            .collect()
     }
 
     #[test]
@@ -541,7 +629,11 @@ mod tests {
         let db = c.service("db-prod").unwrap();
         assert_eq!(db.staleness_threshold, Duration::from_secs(180));
         assert_eq!(db.notifications.channels, ["pagerduty"]);
-        assert_eq!(db.notifications.events, ["down", "up"], "unset service fields still inherit");
+        assert_eq!(
+            db.notifications.events,
+            ["down", "up"],
+            "unset service fields still inherit"
+        );
         let batch = c.service("batch").unwrap();
         assert_eq!(batch.staleness_threshold, DEFAULT_STALENESS_THRESHOLD);
         assert!(!batch.auth_required);
@@ -585,7 +677,12 @@ mod tests {
             ["services.json: services[0].stalenessThreshold: invalid type: string \"5m\", expected u64 at line 1 column 52"]
         );
         let typo = errors(r#"{"services": [{"id": "a", "stalenesThreshold": 5}]}"#);
-        assert!(typo[0].starts_with("services.json: services[0].stalenesThreshold: unknown field `stalenesThreshold`"), "{typo:?}");
+        assert!(
+            typo[0].starts_with(
+                "services.json: services[0].stalenesThreshold: unknown field `stalenesThreshold`"
+            ),
+            "{typo:?}"
+        );
         let eof = errors("{");
         assert!(eof[0].contains("EOF while parsing"), "{eof:?}");
     }
@@ -595,10 +692,20 @@ mod tests {
         let c = Config::parse(None, None).unwrap();
         assert_eq!(c.settings, Settings::default());
         let e = Config::parse(None, Some(r#"{"uptime": {"retentionDays": 0}}"#)).unwrap_err();
-        assert_eq!(e.0[0].to_string(), "settings.json: uptime.retentionDays: must be between 1 and 3650, got 0");
+        assert_eq!(
+            e.0[0].to_string(),
+            "settings.json: uptime.retentionDays: must be between 1 and 3650, got 0"
+        );
         let low = r#"{"monitoring": {"minStalenessThreshold": 1}}"#;
-        let c = Config::parse(Some(r#"{"services": [{"id": "fast", "stalenessThreshold": 3}]}"#), Some(low)).unwrap();
-        assert_eq!(c.service("fast").unwrap().staleness_threshold, Duration::from_secs(3));
+        let c = Config::parse(
+            Some(r#"{"services": [{"id": "fast", "stalenessThreshold": 3}]}"#),
+            Some(low),
+        )
+        .unwrap();
+        assert_eq!(
+            c.service("fast").unwrap().staleness_threshold,
+            Duration::from_secs(3)
+        );
     }
 
     #[test]

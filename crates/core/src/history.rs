@@ -96,8 +96,14 @@ impl Rollups {
 
     /// Counts one heartbeat received at `at`.
     pub fn count_heartbeat(&mut self, at: Timestamp) {
-        self.five_min.entry(at.0.div_euclid(BUCKET_MS) * BUCKET_MS).or_default().heartbeats += 1;
-        self.daily.entry(at.0.div_euclid(DAY_MS) * DAY_MS).or_default().heartbeats += 1;
+        self.five_min
+            .entry(at.0.div_euclid(BUCKET_MS) * BUCKET_MS)
+            .or_default()
+            .heartbeats += 1;
+        self.daily
+            .entry(at.0.div_euclid(DAY_MS) * DAY_MS)
+            .or_default()
+            .heartbeats += 1;
     }
 
     /// Drops buckets that ended at or before `t` (already written in full).
@@ -140,7 +146,8 @@ impl Outbox {
     }
 
     fn push_incident(&mut self, incident: Incident) {
-        self.incidents.retain(|i| i.started_at != incident.started_at);
+        self.incidents
+            .retain(|i| i.started_at != incident.started_at);
         self.incidents.push(incident);
     }
 
@@ -222,7 +229,9 @@ impl History {
                     status = change.to;
                     self.pending.changes.push(change.clone());
                 }
-                Effect::IncidentOpened(i) | Effect::IncidentClosed(i) => self.pending.push_incident(i.clone()),
+                Effect::IncidentOpened(i) | Effect::IncidentClosed(i) => {
+                    self.pending.push_incident(i.clone())
+                }
             }
             self.pending.since.get_or_insert(now);
             self.dirty = true;
@@ -242,7 +251,11 @@ impl History {
             let urgent = !self.pending.changes.is_empty()
                 || !self.pending.incidents.is_empty()
                 || self.pending.heartbeats.len() >= FLUSH_NOW_HEARTBEATS;
-            Some(if urgent { since } else { since.add(flush_interval) })
+            Some(if urgent {
+                since
+            } else {
+                since.plus(flush_interval)
+            })
         }?;
         Some(self.retry_at.map_or(due, |r| due.max(r)))
     }
@@ -262,7 +275,12 @@ impl History {
         self.dirty = false;
         Some(FlushBatch {
             outbox,
-            five_min: self.rollups.five_min.iter().map(|(k, v)| (*k, *v)).collect(),
+            five_min: self
+                .rollups
+                .five_min
+                .iter()
+                .map(|(k, v)| (*k, *v))
+                .collect(),
             daily: self.rollups.daily.iter().map(|(k, v)| (*k, *v)).collect(),
             accounted_until: self.rollups.accounted_until.unwrap_or(now),
         })
@@ -280,7 +298,7 @@ impl History {
         } else {
             self.failures = self.failures.saturating_add(1);
             let backoff = 1u64 << self.failures.min(6).saturating_sub(1);
-            self.retry_at = Some(now.add(Duration::from_secs(backoff.min(60))));
+            self.retry_at = Some(now.plus(Duration::from_secs(backoff.min(60))));
             self.dirty = true;
         }
     }
@@ -316,10 +334,17 @@ mod tests {
         assert_eq!(r.five_min[&day].down_ms, 300_000);
         assert_eq!(r.five_min[&(day + BUCKET_MS)].down_ms, 60_000);
         r.accrue(Timestamp(day), Status::Up);
-        assert_eq!(r.accounted_until, Some(Timestamp(day + 360_000)), "time never goes backwards");
+        assert_eq!(
+            r.accounted_until,
+            Some(Timestamp(day + 360_000)),
+            "time never goes backwards"
+        );
         r.prune_through(Timestamp(day + 360_000));
         assert_eq!(r.daily.keys().copied().collect::<Vec<_>>(), [day]);
-        assert_eq!(r.five_min.keys().copied().collect::<Vec<_>>(), [day + BUCKET_MS]);
+        assert_eq!(
+            r.five_min.keys().copied().collect::<Vec<_>>(),
+            [day + BUCKET_MS]
+        );
     }
 
     #[test]
@@ -346,16 +371,25 @@ mod tests {
             metrics: None,
         };
         h.apply(Timestamp(1_000), Status::Up, &[Effect::Record(hb.clone())]);
-        assert_eq!(h.flush_due(Duration::from_secs(10)), Some(Timestamp(11_000)));
+        assert_eq!(
+            h.flush_due(Duration::from_secs(10)),
+            Some(Timestamp(11_000))
+        );
         let batch = h.begin_flush(Timestamp(11_000), Status::Up).unwrap();
-        assert_eq!(batch.outbox.heartbeats, [hb.clone()]);
+        assert_eq!(batch.outbox.heartbeats, std::slice::from_ref(&hb));
         h.finish_flush(Timestamp(11_500), batch.accounted_until, false);
-        assert_eq!(h.flush_due(Duration::from_secs(10)), Some(Timestamp(12_500)));
+        assert_eq!(
+            h.flush_due(Duration::from_secs(10)),
+            Some(Timestamp(12_500))
+        );
         let again = h.begin_flush(Timestamp(12_500), Status::Up).unwrap();
         assert_eq!(again.outbox.heartbeats, [hb]);
         h.finish_flush(Timestamp(12_600), again.accounted_until, true);
         assert!(h.in_flight.is_none() && h.pending.is_empty());
         assert_eq!(h.flush_due(Duration::from_secs(10)), None);
-        assert!(h.begin_flush(Timestamp(13_000), Status::Up).is_none(), "accrual alone writes nothing");
+        assert!(
+            h.begin_flush(Timestamp(13_000), Status::Up).is_none(),
+            "accrual alone writes nothing"
+        );
     }
 }

@@ -32,8 +32,14 @@ pub enum Status {
 
 impl Status {
     /// Every status, in dashboard order.
-    pub const ALL: [Status; 6] =
-        [Status::Up, Status::Late, Status::Degraded, Status::Down, Status::Paused, Status::Unknown];
+    pub const ALL: [Status; 6] = [
+        Status::Up,
+        Status::Late,
+        Status::Degraded,
+        Status::Down,
+        Status::Paused,
+        Status::Unknown,
+    ];
 
     /// The lower-case name used in JSON and D1.
     pub fn as_str(self) -> &'static str {
@@ -96,7 +102,11 @@ pub struct MonitorConfig {
 
 impl From<&ServiceConfig> for MonitorConfig {
     fn from(s: &ServiceConfig) -> Self {
-        Self { staleness_threshold: s.staleness_threshold, grace_period: s.grace_period, enabled: s.enabled }
+        Self {
+            staleness_threshold: s.staleness_threshold,
+            grace_period: s.grace_period,
+            enabled: s.enabled,
+        }
     }
 }
 
@@ -219,7 +229,11 @@ pub struct Monitor {
 impl Monitor {
     /// A monitor that has not heard from its service yet (`unknown`, or `paused` if disabled).
     pub fn new(config: MonitorConfig, now: Timestamp) -> Self {
-        let status = if config.enabled { Status::Unknown } else { Status::Paused };
+        let status = if config.enabled {
+            Status::Unknown
+        } else {
+            Status::Paused
+        };
         let state = MonitorState {
             status,
             status_since: now,
@@ -256,8 +270,14 @@ impl Monitor {
         }
         let (to, reason) = match hb.reported {
             Reported::Up => (Status::Up, "heartbeat received".to_owned()),
-            Reported::Degraded => (Status::Degraded, with_message("heartbeat reported degraded", message.as_deref())),
-            Reported::Down => (Status::Down, with_message("heartbeat reported down", message.as_deref())),
+            Reported::Degraded => (
+                Status::Degraded,
+                with_message("heartbeat reported degraded", message.as_deref()),
+            ),
+            Reported::Down => (
+                Status::Down,
+                with_message("heartbeat reported down", message.as_deref()),
+            ),
         };
         self.transition(now, to, reason, &mut effects);
         effects
@@ -269,15 +289,18 @@ impl Monitor {
     #[must_use]
     pub fn on_alarm(&mut self, now: Timestamp) -> Vec<Effect> {
         let mut effects = Vec::new();
-        let Some(due) = self.heartbeat_due() else { return effects };
+        let Some(due) = self.heartbeat_due() else {
+            return effects;
+        };
         if now < due {
             return effects;
         }
-        let grace_end = due.add(self.config.grace_period);
+        let grace_end = due.plus(self.config.grace_period);
         let threshold = self.config.staleness_threshold.as_secs();
         if now < grace_end {
             if self.state.status != Status::Late {
-                let reason = format!("no heartbeat within {threshold} s; in grace period until {grace_end}");
+                let reason =
+                    format!("no heartbeat within {threshold} s; in grace period until {grace_end}");
                 self.transition(now, Status::Late, reason, &mut effects);
             }
         } else {
@@ -301,8 +324,18 @@ impl Monitor {
         let was_enabled = self.config.enabled;
         self.config = config;
         match (was_enabled, self.config.enabled) {
-            (true, false) => self.transition(now, Status::Paused, "monitoring disabled".into(), &mut effects),
-            (false, true) => self.transition(now, Status::Unknown, "monitoring enabled".into(), &mut effects),
+            (true, false) => self.transition(
+                now,
+                Status::Paused,
+                "monitoring disabled".into(),
+                &mut effects,
+            ),
+            (false, true) => self.transition(
+                now,
+                Status::Unknown,
+                "monitoring enabled".into(),
+                &mut effects,
+            ),
             _ => {}
         }
         effects
@@ -312,7 +345,7 @@ impl Monitor {
     pub fn next_deadline(&self) -> Option<(Timestamp, Deadline)> {
         let due = self.heartbeat_due()?;
         if self.state.status == Status::Late {
-            Some((due.add(self.config.grace_period), Deadline::Grace))
+            Some((due.plus(self.config.grace_period), Deadline::Grace))
         } else {
             Some((due, Deadline::Heartbeat))
         }
@@ -336,9 +369,10 @@ impl Monitor {
     /// When the next heartbeat is due, if the status has a deadline (`up`, `degraded`, `late`).
     fn heartbeat_due(&self) -> Option<Timestamp> {
         match self.state.status {
-            Status::Up | Status::Degraded | Status::Late => {
-                self.state.last_heartbeat.map(|t| t.add(self.config.staleness_threshold))
-            }
+            Status::Up | Status::Degraded | Status::Late => self
+                .state
+                .last_heartbeat
+                .map(|t| t.plus(self.config.staleness_threshold)),
             Status::Unknown | Status::Down | Status::Paused => None,
         }
     }
@@ -349,13 +383,23 @@ impl Monitor {
         seq
     }
 
-    fn transition(&mut self, now: Timestamp, to: Status, reason: String, effects: &mut Vec<Effect>) {
+    fn transition(
+        &mut self,
+        now: Timestamp,
+        to: Status,
+        reason: String,
+        effects: &mut Vec<Effect>,
+    ) {
         let from = self.state.status;
         if from == to {
             return;
         }
         if to == Status::Down && self.state.incident.is_none() {
-            let incident = Incident { started_at: now, ended_at: None, cause: reason.clone() };
+            let incident = Incident {
+                started_at: now,
+                ended_at: None,
+                cause: reason.clone(),
+            };
             self.state.incident = Some(incident.clone());
             effects.push(Effect::IncidentOpened(incident));
         }
@@ -368,7 +412,13 @@ impl Monitor {
         let seq = self.take_seq();
         self.state.status = to;
         self.state.status_since = now;
-        effects.push(Effect::StatusChanged(StatusChange { seq, at: now, from, to, reason }));
+        effects.push(Effect::StatusChanged(StatusChange {
+            seq,
+            at: now,
+            from,
+            to,
+            reason,
+        }));
     }
 }
 

@@ -51,14 +51,23 @@ impl ServiceRecord {
         let mut history = History::default();
         history.rollups.accounted_until = Some(now);
         history.dirty = true;
-        Self { service_id, monitor: Monitor::new(config, now), history, armed: None }
+        Self {
+            service_id,
+            monitor: Monitor::new(config, now),
+            history,
+            armed: None,
+        }
     }
 
     /// Records a heartbeat received at `now`.
     ///
     /// # Errors
     /// [`Backpressure`] when the history buffer is full; nothing is changed then.
-    pub fn on_heartbeat(&mut self, now: Timestamp, hb: Heartbeat) -> Result<Vec<Effect>, Backpressure> {
+    pub fn on_heartbeat(
+        &mut self,
+        now: Timestamp,
+        hb: Heartbeat,
+    ) -> Result<Vec<Effect>, Backpressure> {
         self.history.admit()?;
         let before = self.monitor.status();
         let effects = self.monitor.on_heartbeat(now, hb);
@@ -92,8 +101,14 @@ impl ServiceRecord {
 
     /// The earliest time this record must be woken, and why.
     pub fn next_wake(&self, flush_interval: Duration) -> Option<(Timestamp, Wake)> {
-        let deadline = self.monitor.next_deadline().map(|(t, _)| (t, Wake::Deadline));
-        let flush = self.history.flush_due(flush_interval).map(|t| (t, Wake::Flush));
+        let deadline = self
+            .monitor
+            .next_deadline()
+            .map(|(t, _)| (t, Wake::Deadline));
+        let flush = self
+            .history
+            .flush_due(flush_interval)
+            .map(|t| (t, Wake::Flush));
         match (deadline, flush) {
             (Some(d), Some(f)) => Some(if f.0 < d.0 { f } else { d }),
             (d, f) => d.or(f),
@@ -119,7 +134,9 @@ impl ServiceRecord {
 
     /// Whether a flush is due at `now`.
     pub fn flush_due_at(&self, now: Timestamp, flush_interval: Duration) -> bool {
-        self.history.flush_due(flush_interval).is_some_and(|t| t <= now)
+        self.history
+            .flush_due(flush_interval)
+            .is_some_and(|t| t <= now)
     }
 
     /// Starts writing history at `now`; see [`History::begin_flush`].
@@ -193,17 +210,23 @@ mod tests {
     #[test]
     fn later_deadlines_do_not_rearm_the_alarm() {
         let mut r = record();
-        let _ = r.on_heartbeat(Timestamp(1_000), Heartbeat::default()).unwrap();
+        let _ = r
+            .on_heartbeat(Timestamp(1_000), Heartbeat::default())
+            .unwrap();
         // unknown → up is a status change: flush at once.
         assert_eq!(r.rearm(FLUSH), AlarmAction::Set(Timestamp(1_000)));
-        let _ = r.on_heartbeat(Timestamp(2_000), Heartbeat::default()).unwrap();
+        let _ = r
+            .on_heartbeat(Timestamp(2_000), Heartbeat::default())
+            .unwrap();
         assert_eq!(r.rearm(FLUSH), AlarmAction::Keep);
     }
 
     #[test]
     fn an_alarm_with_nothing_due_rearms_for_the_real_deadline() {
         let mut r = record();
-        let _ = r.on_heartbeat(Timestamp(1_000), Heartbeat::default()).unwrap();
+        let _ = r
+            .on_heartbeat(Timestamp(1_000), Heartbeat::default())
+            .unwrap();
         let _ = r.rearm(FLUSH);
         assert!(r.on_alarm(Timestamp(1_000)).is_empty());
         let batch = r.begin_flush(Timestamp(1_000)).unwrap();

@@ -25,8 +25,19 @@ fn opt_num(v: Option<Timestamp>) -> JsValue {
 }
 
 fn tallies(rows: &[(i64, Tally)]) -> String {
-    let rows: Vec<_> =
-        rows.iter().map(|(k, t)| json!([k, t.up_ms, t.degraded_ms, t.late_ms, t.down_ms, t.heartbeats])).collect();
+    let rows: Vec<_> = rows
+        .iter()
+        .map(|(k, t)| {
+            json!([
+                k,
+                t.up_ms,
+                t.degraded_ms,
+                t.late_ms,
+                t.down_ms,
+                t.heartbeats
+            ])
+        })
+        .collect();
     serde_json::Value::Array(rows).to_string()
 }
 
@@ -82,10 +93,16 @@ pub async fn flush(db: &D1Database, batch: &FlushBatch, snapshot: &ServiceSnapsh
         add(UPSERT_INCIDENTS, serde_json::to_string(&o.incidents)?)?;
     }
     if !batch.five_min.is_empty() {
-        add(&upsert_tallies("uptime_5m", "bucket_start"), tallies(&batch.five_min))?;
+        add(
+            &upsert_tallies("uptime_5m", "bucket_start"),
+            tallies(&batch.five_min),
+        )?;
     }
     if !batch.daily.is_empty() {
-        add(&upsert_tallies("uptime_daily", "day_start"), tallies(&batch.daily))?;
+        add(
+            &upsert_tallies("uptime_daily", "day_start"),
+            tallies(&batch.daily),
+        )?;
     }
     let s = snapshot;
     statements.push(db.prepare(UPSERT_STATE).bind(&[
@@ -124,7 +141,10 @@ pub struct StateRow {
 
 /// Every service's last written state.
 pub async fn states(db: &D1Database) -> Result<Vec<StateRow>> {
-    db.prepare("SELECT * FROM service_state").all().await?.results()
+    db.prepare("SELECT * FROM service_state")
+        .all()
+        .await?
+        .results()
 }
 
 /// A `heartbeats` row.
@@ -139,12 +159,21 @@ pub struct HeartbeatRow {
 }
 
 /// Up to `limit` heartbeats of one service received before `before` (ms), newest first.
-pub async fn heartbeats(db: &D1Database, service: &str, before: Option<Timestamp>, limit: u32) -> Result<Vec<HeartbeatRow>> {
+pub async fn heartbeats(
+    db: &D1Database,
+    service: &str,
+    before: Option<Timestamp>,
+    limit: u32,
+) -> Result<Vec<HeartbeatRow>> {
     db.prepare(
         "SELECT seq, received_at, status, message, metadata, metrics FROM heartbeats \
          WHERE service_id = ?1 AND received_at < ?2 ORDER BY received_at DESC, seq DESC LIMIT ?3",
     )
-    .bind(&[text(service), num(before.map_or(i64::MAX / 2, Timestamp::as_millis)), num(i64::from(limit))])?
+    .bind(&[
+        text(service),
+        num(before.map_or(i64::MAX / 2, Timestamp::as_millis)),
+        num(i64::from(limit)),
+    ])?
     .all()
     .await?
     .results()
@@ -160,10 +189,16 @@ pub struct IncidentRow {
 }
 
 /// Recent incidents, newest first, optionally of one service.
-pub async fn incidents(db: &D1Database, service: Option<&str>, limit: u32) -> Result<Vec<IncidentRow>> {
+pub async fn incidents(
+    db: &D1Database,
+    service: Option<&str>,
+    limit: u32,
+) -> Result<Vec<IncidentRow>> {
     let stmt = match service {
         Some(s) => db
-            .prepare("SELECT * FROM incidents WHERE service_id = ?1 ORDER BY started_at DESC LIMIT ?2")
+            .prepare(
+                "SELECT * FROM incidents WHERE service_id = ?1 ORDER BY started_at DESC LIMIT ?2",
+            )
             .bind(&[text(s), num(i64::from(limit))])?,
         None => db
             .prepare("SELECT * FROM incidents ORDER BY started_at DESC LIMIT ?1")
@@ -198,10 +233,17 @@ impl DailyRow {
 }
 
 /// Daily rollups with `from <= day_start <= to` (ms), optionally of one service.
-pub async fn daily(db: &D1Database, service: Option<&str>, from: Timestamp, to: Timestamp) -> Result<Vec<DailyRow>> {
+pub async fn daily(
+    db: &D1Database,
+    service: Option<&str>,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<Vec<DailyRow>> {
     let stmt = match service {
         Some(s) => db
-            .prepare("SELECT * FROM uptime_daily WHERE service_id = ?1 AND day_start BETWEEN ?2 AND ?3")
+            .prepare(
+                "SELECT * FROM uptime_daily WHERE service_id = ?1 AND day_start BETWEEN ?2 AND ?3",
+            )
             .bind(&[text(s), num(from.as_millis()), num(to.as_millis())])?,
         None => db
             .prepare("SELECT * FROM uptime_daily WHERE day_start BETWEEN ?1 AND ?2")
@@ -211,7 +253,12 @@ pub async fn daily(db: &D1Database, service: Option<&str>, from: Timestamp, to: 
 }
 
 /// Deletes one service's history older than the retention cutoffs (ms); returns rows deleted.
-pub async fn prune(db: &D1Database, service: &str, heartbeats_before: Timestamp, uptime_before: Timestamp) -> Result<u64> {
+pub async fn prune(
+    db: &D1Database,
+    service: &str,
+    heartbeats_before: Timestamp,
+    uptime_before: Timestamp,
+) -> Result<u64> {
     let id = text(service);
     let hb = num(heartbeats_before.as_millis());
     let up = num(uptime_before.as_millis());

@@ -20,7 +20,9 @@ pub async fn run(env: &Env) {
     let heartbeats_before = days(config.settings.heartbeat_retention_days);
     let uptime_before = days(config.settings.uptime_retention_days);
     let Ok(db) = env.d1(DB_BINDING) else { return };
-    let Ok(namespace) = env.durable_object(MONITOR_BINDING) else { return };
+    let Ok(namespace) = env.durable_object(MONITOR_BINDING) else {
+        return;
+    };
     let mut pruned = 0;
     for service in &config.services {
         let id = service.id.as_str();
@@ -34,13 +36,22 @@ pub async fn run(env: &Env) {
             }
         }
     }
-    worker::console_log!("housekeeping: pruned {pruned} rows, checked {} services", config.services.len());
+    worker::console_log!(
+        "housekeeping: pruned {pruned} rows, checked {} services",
+        config.services.len()
+    );
 }
 
 async fn watchdog(namespace: &worker::ObjectNamespace, id: &str) -> worker::Result<()> {
     let stub = namespace.id_from_name(id)?.get_stub()?;
     let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(serde_json::json!({ "serviceId": id }).to_string().into()));
-    stub.fetch_with_request(Request::new_with_init("https://service-monitor/ensure-alarm", &init)?).await?;
+    init.with_method(Method::Post).with_body(Some(
+        serde_json::json!({ "serviceId": id }).to_string().into(),
+    ));
+    stub.fetch_with_request(Request::new_with_init(
+        "https://service-monitor/ensure-alarm",
+        &init,
+    )?)
+    .await?;
     Ok(())
 }

@@ -26,10 +26,17 @@ async fn route(req: Request, env: &Env, path: &str) -> Result<Response> {
         "/api/uptime" if get("") => routes::uptime::get(&req, env).await,
         "/api/incidents" if get("") => routes::incidents::get(&req, env).await,
         "/api/internal/stats" if get("") => routes::stats::get(&req, env).await,
-        "/healthz" if get("") => http::json(200, &serde_json::json!({ "ok": true, "version": env!("CARGO_PKG_VERSION") })),
-        "/api/status" | "/api/services" | "/api/logs" | "/api/uptime" | "/api/incidents" | "/api/internal/stats" | "/healthz" => {
-            not_allowed(&method, "GET, HEAD")
-        }
+        "/healthz" if get("") => http::json(
+            200,
+            &serde_json::json!({ "ok": true, "version": env!("CARGO_PKG_VERSION") }),
+        ),
+        "/api/status"
+        | "/api/services"
+        | "/api/logs"
+        | "/api/uptime"
+        | "/api/incidents"
+        | "/api/internal/stats"
+        | "/healthz" => not_allowed(&method, "GET, HEAD"),
         _ => http::problem(&Problem::not_found(format!("no route for {path}"))),
     }
 }

@@ -15,9 +15,9 @@ use serde::Serialize;
 /// detail states.
 #[derive(Clone, Debug, Eq, PartialEq, Serialize)]
 pub struct Problem {
-    /// `urn:systole:problem:<code>`.
-    #[serde(rename = "type")]
-    pub kind: String,
+    /// The problem code, sent as `"type": "urn:systole:problem:<code>"`.
+    #[serde(rename = "type", serialize_with = "type_uri")]
+    pub code: &'static str,
     /// Short summary of the problem type.
     pub title: &'static str,
     /// HTTP status code.
@@ -29,7 +29,7 @@ pub struct Problem {
     pub field: Option<String>,
     /// The limit that was exceeded.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub limit: Option<u64>,
+    pub limit: Option<u32>,
     /// For 405: the methods the path allows (sent as the `Allow` header).
     #[serde(skip)]
     pub allow: Option<&'static str>,
@@ -38,10 +38,19 @@ pub struct Problem {
     pub retry_after: Option<u32>,
 }
 
+fn type_uri<S: serde::Serializer>(code: &&'static str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("urn:systole:problem:{code}"))
+}
+
 impl Problem {
-    fn new(code: &str, title: &'static str, status: u16, detail: impl Into<String>) -> Self {
+    fn new(
+        code: &'static str,
+        title: &'static str,
+        status: u16,
+        detail: impl Into<String>,
+    ) -> Self {
         Self {
-            kind: format!("urn:systole:problem:{code}"),
+            code,
             title,
             status,
             detail: detail.into(),
@@ -61,26 +70,44 @@ impl Problem {
 
     /// 400: a field is longer than `limit` bytes.
     pub fn too_long(field: &str, limit: usize, got: usize) -> Self {
-        let mut p = Self::invalid_field(field, format!("{field} must be at most {limit} bytes, got {got}"));
-        p.limit = Some(limit as u64);
+        let mut p = Self::invalid_field(
+            field,
+            format!("{field} must be at most {limit} bytes, got {got}"),
+        );
+        p.limit = u32::try_from(limit).ok();
         p
     }
 
     /// 400: the body is not JSON; `line` and `column` are 1-based.
     pub fn invalid_json(line: usize, column: usize, reason: &str) -> Self {
-        Self::new("invalid-json", "Invalid JSON", 400, format!("invalid JSON at line {line}, column {column}: {reason}"))
+        Self::new(
+            "invalid-json",
+            "Invalid JSON",
+            400,
+            format!("invalid JSON at line {line}, column {column}: {reason}"),
+        )
     }
 
     /// 413: the body exceeds `limit` bytes.
     pub fn payload_too_large(limit: usize) -> Self {
-        let mut p = Self::new("payload-too-large", "Payload too large", 413, format!("request body must be at most {limit} bytes"));
-        p.limit = Some(limit as u64);
+        let mut p = Self::new(
+            "payload-too-large",
+            "Payload too large",
+            413,
+            format!("request body must be at most {limit} bytes"),
+        );
+        p.limit = u32::try_from(limit).ok();
         p
     }
 
     /// 401: unknown service, missing key or wrong key — always this exact body.
     pub fn unauthorized() -> Self {
-        Self::new("unauthorized", "Unauthorized", 401, "missing or invalid heartbeat key")
+        Self::new(
+            "unauthorized",
+            "Unauthorized",
+            401,
+            "missing or invalid heartbeat key",
+        )
     }
 
     /// 404: nothing at this path, or no such service.
@@ -90,14 +117,14 @@ impl Problem {
 
     /// 405: the path exists but not for this method.
     pub fn method_not_allowed(method: &str, allow: &'static str) -> Self {
-        let mut p = Self::new("method-not-allowed", "Method not allowed", 405, format!("{method} is not allowed here; use {allow}"));
+        let mut p = Self::new(
+            "method-not-allowed",
+            "Method not allowed",
+            405,
+            format!("{method} is not allowed here; use {allow}"),
+        );
         p.allow = Some(allow);
         p
-    }
-
-    /// 415: the body is not `application/json`.
-    pub fn unsupported_media_type(got: &str) -> Self {
-        Self::new("unsupported-media-type", "Unsupported media type", 415, format!("content-type must be application/json, got {got:?}"))
     }
 
     /// 503: try again after `retry_after` seconds.

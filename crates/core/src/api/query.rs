@@ -43,22 +43,33 @@ pub struct UptimeQuery {
 }
 
 fn get<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 fn service(pairs: &[(String, String)]) -> Result<Option<ServiceId>, Problem> {
     get(pairs, "serviceId")
-        .map(|v| ServiceId::parse(v).map_err(|r| Problem::invalid_field("serviceId", format!("serviceId {r}"))))
+        .map(|v| {
+            ServiceId::parse(v)
+                .map_err(|r| Problem::invalid_field("serviceId", format!("serviceId {r}")))
+        })
         .transpose()
 }
 
 fn limit(pairs: &[(String, String)]) -> Result<u32, Problem> {
-    let Some(text) = get(pairs, "limit") else { return Ok(DEFAULT_LIMIT) };
+    let Some(text) = get(pairs, "limit") else {
+        return Ok(DEFAULT_LIMIT);
+    };
     match text.parse::<u32>() {
         Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
         _ => {
-            let mut p = Problem::invalid_field("limit", format!("limit must be an integer from 1 to {MAX_LIMIT}, got {text:?}"));
-            p.limit = Some(u64::from(MAX_LIMIT));
+            let mut p = Problem::invalid_field(
+                "limit",
+                format!("limit must be an integer from 1 to {MAX_LIMIT}, got {text:?}"),
+            );
+            p.limit = Some(MAX_LIMIT);
             Err(p)
         }
     }
@@ -71,17 +82,27 @@ impl LogsQuery {
     /// 400 naming `serviceId` (missing or malformed), `limit` (not 1..=500) or `before`
     /// (neither epoch milliseconds nor RFC 3339).
     pub fn parse(pairs: &[(String, String)]) -> Result<Self, Problem> {
-        let service_id = service(pairs)?.ok_or_else(|| Problem::invalid_field("serviceId", "serviceId is required"))?;
+        let service_id = service(pairs)?
+            .ok_or_else(|| Problem::invalid_field("serviceId", "serviceId is required"))?;
         let before = get(pairs, "before")
             .map(|v| {
                 v.parse::<i64>()
                     .ok()
                     .map(Timestamp)
                     .or_else(|| Timestamp::parse_rfc3339(v))
-                    .ok_or_else(|| Problem::invalid_field("before", format!("before must be epoch milliseconds or RFC 3339, got {v:?}")))
+                    .ok_or_else(|| {
+                        Problem::invalid_field(
+                            "before",
+                            format!("before must be epoch milliseconds or RFC 3339, got {v:?}"),
+                        )
+                    })
             })
             .transpose()?;
-        Ok(Self { service_id, limit: limit(pairs)?, before })
+        Ok(Self {
+            service_id,
+            limit: limit(pairs)?,
+            before,
+        })
     }
 }
 
@@ -91,7 +112,10 @@ impl IncidentsQuery {
     /// # Errors
     /// 400 naming `serviceId` (malformed) or `limit` (not 1..=500).
     pub fn parse(pairs: &[(String, String)]) -> Result<Self, Problem> {
-        Ok(Self { service_id: service(pairs)?, limit: limit(pairs)? })
+        Ok(Self {
+            service_id: service(pairs)?,
+            limit: limit(pairs)?,
+        })
     }
 }
 
@@ -102,17 +126,27 @@ impl UptimeQuery {
     /// # Errors
     /// 400 naming `from`/`to` (not `YYYY-MM-DD`, or `from` after `to`), the range (more than
     /// 3650 days), `format` (not `json` or `csv`) or `serviceId`.
-    pub fn parse(pairs: &[(String, String)], now: Timestamp, retention_days: u32) -> Result<Self, Problem> {
+    pub fn parse(
+        pairs: &[(String, String)],
+        now: Timestamp,
+        retention_days: u32,
+    ) -> Result<Self, Problem> {
         let date = |name: &str| {
             get(pairs, name)
                 .map(|v| {
-                    Timestamp::parse_date(v)
-                        .ok_or_else(|| Problem::invalid_field(name, format!("{name} must be a date YYYY-MM-DD, got {v:?}")))
+                    Timestamp::parse_date(v).ok_or_else(|| {
+                        Problem::invalid_field(
+                            name,
+                            format!("{name} must be a date YYYY-MM-DD, got {v:?}"),
+                        )
+                    })
                 })
                 .transpose()
         };
         let to = date("to")?.unwrap_or_else(|| now.day_start());
-        let from = date("from")?.unwrap_or(Timestamp(to.0 - i64::from(retention_days.max(1) - 1) * DAY_MS));
+        let from = date("from")?.unwrap_or(Timestamp(
+            to.0 - i64::from(retention_days.max(1) - 1) * DAY_MS,
+        ));
         if from > to {
             return Err(Problem::invalid_field("from", "from must not be after to"));
         }
@@ -124,9 +158,19 @@ impl UptimeQuery {
         let csv = match get(pairs, "format") {
             None | Some("json") => false,
             Some("csv") => true,
-            Some(other) => return Err(Problem::invalid_field("format", format!("format must be json or csv, got {other:?}"))),
+            Some(other) => {
+                return Err(Problem::invalid_field(
+                    "format",
+                    format!("format must be json or csv, got {other:?}"),
+                ))
+            }
         };
-        Ok(Self { service_id: service(pairs)?, from, to, csv })
+        Ok(Self {
+            service_id: service(pairs)?,
+            from,
+            to,
+            csv,
+        })
     }
 }
 
@@ -154,17 +198,46 @@ mod tests {
     use super::*;
 
     fn q(s: &str) -> Vec<(String, String)> {
-        s.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.into(), v.into())).collect()
+        s.split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect()
     }
 
     #[test]
     fn logs_query_limits() {
         let l = LogsQuery::parse(&q("serviceId=api&limit=10&before=1700000000000")).unwrap();
-        assert_eq!((l.limit, l.before), (10, Some(Timestamp(1_700_000_000_000))));
-        assert_eq!(LogsQuery::parse(&q("limit=10")).unwrap_err().field.as_deref(), Some("serviceId"));
-        assert_eq!(LogsQuery::parse(&q("serviceId=a&limit=0")).unwrap_err().field.as_deref(), Some("limit"));
-        assert_eq!(LogsQuery::parse(&q("serviceId=a&limit=501")).unwrap_err().limit, Some(500));
-        assert_eq!(LogsQuery::parse(&q("serviceId=a&before=soon")).unwrap_err().field.as_deref(), Some("before"));
+        assert_eq!(
+            (l.limit, l.before),
+            (10, Some(Timestamp(1_700_000_000_000)))
+        );
+        assert_eq!(
+            LogsQuery::parse(&q("limit=10"))
+                .unwrap_err()
+                .field
+                .as_deref(),
+            Some("serviceId")
+        );
+        assert_eq!(
+            LogsQuery::parse(&q("serviceId=a&limit=0"))
+                .unwrap_err()
+                .field
+                .as_deref(),
+            Some("limit")
+        );
+        assert_eq!(
+            LogsQuery::parse(&q("serviceId=a&limit=501"))
+                .unwrap_err()
+                .limit,
+            Some(500)
+        );
+        assert_eq!(
+            LogsQuery::parse(&q("serviceId=a&before=soon"))
+                .unwrap_err()
+                .field
+                .as_deref(),
+            Some("before")
+        );
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! service's ServiceMonitor Durable Object. No D1 on this path.
 
 use futures_util::future::join_all;
-use systole_core::api::heartbeat::{self, Accepted, HeartbeatItem, HeartbeatRequest, MAX_BODY_BYTES};
+use systole_core::api::heartbeat::{
+    self, Accepted, HeartbeatItem, HeartbeatRequest, MAX_BODY_BYTES,
+};
 use systole_core::api::Problem;
 use systole_core::keys::Authorization;
 use worker::{Env, Method, Request, RequestInit, Response, Result};
@@ -19,11 +21,17 @@ use crate::monitor::Delivery;
 /// 401 (identical for unknown service, missing key, wrong key), 503 when a Durable Object
 /// is unavailable or its buffer is full.
 pub async fn post(mut req: Request, env: &Env) -> Result<Response> {
-    let declared = req.headers().get("Content-Length")?.and_then(|v| v.parse::<usize>().ok());
+    let declared = req
+        .headers()
+        .get("Content-Length")?
+        .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
         return http::problem(&Problem::payload_too_large(MAX_BODY_BYTES));
     }
-    let bearer = req.headers().get("Authorization")?.and_then(|v| bearer_token(&v));
+    let bearer = req
+        .headers()
+        .get("Authorization")?
+        .and_then(|v| bearer_token(&v));
     let body = req.bytes().await?;
     let HeartbeatRequest { items, batch } = match heartbeat::parse(&body, bearer.as_deref()) {
         Ok(request) => request,
@@ -31,7 +39,10 @@ pub async fn post(mut req: Request, env: &Env) -> Result<Response> {
     };
     let config = deployment::config();
     let keys = deployment::keys(env);
-    if items.iter().any(|i| keys.authorize(config.service(i.service_id.as_str()), i.key.as_deref()) == Authorization::Denied) {
+    if items.iter().any(|i| {
+        keys.authorize(config.service(i.service_id.as_str()), i.key.as_deref())
+            == Authorization::Denied
+    }) {
         return http::problem(&Problem::unauthorized());
     }
     let namespace = env.durable_object(MONITOR_BINDING)?;
@@ -54,7 +65,9 @@ pub async fn post(mut req: Request, env: &Env) -> Result<Response> {
 }
 
 async fn deliver(namespace: &worker::ObjectNamespace, item: HeartbeatItem) -> Result<Response> {
-    let stub = namespace.id_from_name(item.service_id.as_str())?.get_stub()?;
+    let stub = namespace
+        .id_from_name(item.service_id.as_str())?
+        .get_stub()?;
     let delivery = Delivery {
         service_id: item.service_id.to_string(),
         key: item.key,
@@ -65,7 +78,8 @@ async fn deliver(namespace: &worker::ObjectNamespace, item: HeartbeatItem) -> Re
         dropped_metrics: item.dropped_metrics,
     };
     let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(serde_json::to_string(&delivery)?.into()));
+    init.with_method(Method::Post)
+        .with_body(Some(serde_json::to_string(&delivery)?.into()));
     let req = Request::new_with_init("https://service-monitor/heartbeat", &init)?;
     stub.fetch_with_request(req).await
 }
@@ -73,5 +87,8 @@ async fn deliver(namespace: &worker::ObjectNamespace, item: HeartbeatItem) -> Re
 /// The key from `Authorization: Bearer <key>` (scheme case-insensitive).
 fn bearer_token(header: &str) -> Option<String> {
     let (scheme, token) = header.trim().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+        .filter(|t| !t.is_empty())
 }

@@ -21,8 +21,10 @@ pub async fn get(env: &Env) -> Result<Response> {
         Ok(rows) => rows,
         Err(e) => return http::unavailable("the history database", &e),
     };
-    let by_id: BTreeMap<&str, &d1::StateRow> = rows.iter().map(|r| (r.service_id.as_str(), r)).collect();
-    let mut counts: BTreeMap<&'static str, u32> = Status::ALL.iter().map(|s| (s.as_str(), 0)).collect();
+    let by_id: BTreeMap<&str, &d1::StateRow> =
+        rows.iter().map(|r| (r.service_id.as_str(), r)).collect();
+    let mut counts: BTreeMap<&'static str, u32> =
+        Status::ALL.iter().map(|s| (s.as_str(), 0)).collect();
     let rfc = |t: Option<i64>| t.map(|t| Timestamp(t).to_rfc3339());
     let services: Vec<_> = deployment::config()
         .services
@@ -54,5 +56,8 @@ pub async fn get(env: &Env) -> Result<Response> {
     for (name, n) in counts {
         summary[name] = n.into();
     }
-    http::json(200, &json!({ "generatedAt": now.to_rfc3339(), "summary": summary, "services": services }))
+    http::json(
+        200,
+        &json!({ "generatedAt": now.to_rfc3339(), "summary": summary, "services": services }),
+    )
 }

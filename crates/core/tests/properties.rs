@@ -1,0 +1,138 @@
+//! Property tests: random heartbeat/alarm sequences against a simple reference model.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use proptest::prelude::*;
+use systole_core::config::ServiceId;
+use systole_core::history::Rollups;
+use systole_core::monitor::{Effect, Heartbeat, Monitor, MonitorConfig, Reported, Status};
+use systole_core::record::ServiceRecord;
+use systole_core::time::Timestamp;
+
+#[derive(Clone, Debug)]
+enum Op {
+    Wait(i64),
+    Beat(Reported),
+    Alarm,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (0i64..120_000).prop_map(Op::Wait),
+        prop_oneof![
+            Just(Reported::Up),
+            Just(Reported::Degraded),
+            Just(Reported::Down)
+        ]
+        .prop_map(Op::Beat),
+        Just(Op::Alarm),
+    ]
+}
+
+/// The reference model: status from the last report and how long ago it came.
+fn expected(
+    last: Option<(i64, Reported)>,
+    alarm_at: i64,
+    threshold: i64,
+    grace: i64,
+    before: Status,
+) -> Status {
+    match (before, last) {
+        (Status::Down | Status::Unknown, _) | (_, None) => before,
+        (_, Some((at, _))) if alarm_at >= at + threshold + grace => Status::Down,
+        (_, Some((at, _))) if alarm_at >= at + threshold => Status::Late,
+        _ => before,
+    }
+}
+
+proptest! {
+    #[test]
+    fn the_monitor_matches_the_reference_model(
+        threshold in 10i64..100, grace in 0i64..60, ops in proptest::collection::vec(op(), 1..80)
+    ) {
+        let cfg = MonitorConfig {
+            staleness_threshold: Duration::from_secs(threshold as u64),
+            grace_period: Duration::from_secs(grace as u64),
+            enabled: true,
+        };
+        let mut m = Monitor::new(cfg, Timestamp(0));
+        let mut now = 0i64;
+        let mut last: Option<(i64, Reported)> = None;
+        let mut open = false;
+        for op in ops {
+            let before = m.status();
+            let effects = match op {
+                Op::Wait(ms) => { now += ms; continue; }
+                Op::Beat(r) => {
+                    last = Some((now, r));
+                    let e = m.on_heartbeat(Timestamp(now), Heartbeat { reported: r, ..Heartbeat::default() });
+                    let want = match r { Reported::Up => Status::Up, Reported::Degraded => Status::Degraded, Reported::Down => Status::Down };
+                    prop_assert_eq!(m.status(), want, "a fresh heartbeat decides the status");
+                    e
+                }
+                Op::Alarm => {
+                    let e = m.on_alarm(Timestamp(now));
+                    let want = expected(last, now, threshold * 1000, grace * 1000, before);
+                    prop_assert_eq!(m.status(), want);
+                    e
+                }
+            };
+            // Every down opens exactly one incident; every recovery closes it.
+            let opens = effects.iter().filter(|e| matches!(e, Effect::IncidentOpened(_))).count();
+            let closes = effects.iter().filter(|e| matches!(e, Effect::IncidentClosed(_))).count();
+            let entered_down = before != Status::Down && m.status() == Status::Down;
+            let left_down = before == Status::Down && m.status() != Status::Down;
+            prop_assert_eq!(opens, usize::from(entered_down));
+            prop_assert_eq!(closes, usize::from(left_down));
+            if entered_down { prop_assert!(!open); open = true; }
+            if left_down { prop_assert!(open); open = false; }
+            prop_assert_eq!(m.state().incident.is_some(), open);
+            if let Some((deadline, _)) = m.next_deadline() {
+                prop_assert!(deadline.as_millis() >= last.unwrap().0 + threshold * 1000);
+            }
+        }
+    }
+
+    #[test]
+    fn rollups_account_for_every_monitored_millisecond(
+        steps in proptest::collection::vec((1i64..400_000_000, 0usize..6), 1..40)
+    ) {
+        let mut r = Rollups::default();
+        let start = 1_700_000_000_000i64;
+        r.accrue(Timestamp(start), Status::Unknown);
+        let mut t = start;
+        let mut monitored = 0i64;
+        for (dt, s) in steps {
+            let status = Status::ALL[s];
+            t += dt;
+            r.accrue(Timestamp(t), status);
+            if !matches!(status, Status::Unknown | Status::Paused) { monitored += dt; }
+        }
+        let daily: i64 = r.daily.values().map(|t| t.monitored_ms()).sum();
+        let five: i64 = r.five_min.values().map(|t| t.monitored_ms()).sum();
+        prop_assert_eq!(daily, monitored);
+        prop_assert_eq!(five, monitored);
+    }
+
+    #[test]
+    fn a_record_survives_serialization_at_any_point(ops in proptest::collection::vec(op(), 1..40)) {
+        let cfg = MonitorConfig { staleness_threshold: Duration::from_secs(30), grace_period: Duration::ZERO, enabled: true };
+        let mut rec = ServiceRecord::new(ServiceId::parse("svc").unwrap(), cfg, Timestamp(0));
+        let mut now = 0;
+        for op in ops {
+            match op {
+                Op::Wait(ms) => now += ms,
+                Op::Beat(r) => { let _ = rec.on_heartbeat(Timestamp(now), Heartbeat { reported: r, ..Heartbeat::default() }); }
+                Op::Alarm => {
+                    let _ = rec.on_alarm(Timestamp(now));
+                    if let Some(b) = rec.begin_flush(Timestamp(now)) { rec.finish_flush(Timestamp(now), &b, now % 3 != 0); }
+                }
+            }
+            let _ = rec.rearm(Duration::from_secs(1));
+            let text = serde_json::to_string(&rec).unwrap();
+            let back: ServiceRecord = serde_json::from_str(&text).unwrap();
+            prop_assert_eq!(&back, &rec);
+        }
+    }
+}
