@@ -297,7 +297,7 @@ impl History {
             self.rollups.prune_through(accounted_until);
         } else {
             self.failures = self.failures.saturating_add(1);
-            let backoff = 1u64 << self.failures.min(6).saturating_sub(1);
+            let backoff = 1u64 << self.failures.min(7).saturating_sub(1);
             self.retry_at = Some(now.plus(Duration::from_secs(backoff.min(60))));
             self.dirty = true;
         }

@@ -158,7 +158,8 @@ pub struct HeartbeatRow {
     pub metrics: Option<String>,
 }
 
-/// Up to `limit` heartbeats of one service received before `before` (ms), newest first.
+/// Up to `limit` heartbeats of one service received before `before` (ms), newest first
+/// (callers ask one more than they show, to cut pages; see `api::query::page`).
 pub async fn heartbeats(
     db: &D1Database,
     service: &str,

@@ -3,8 +3,8 @@
 //!
 //! - prunes history past `history.heartbeatRetentionDays` (heartbeats, 5-minute rollups)
 //!   and `uptime.retentionDays` (daily rollups, status changes, closed incidents);
-//! - the watchdog: asks every enabled service's ServiceMonitor to re-arm its alarm if the
-//!   runtime holds none although a deadline or flush is pending.
+//! - the watchdog: asks every service's ServiceMonitor to apply the deployed config and to
+//!   re-arm its alarm if the runtime holds none although a deadline or flush is pending.
 
 use systole_core::time::{Timestamp, DAY_MS};
 use worker::{Env, Method, Request, RequestInit};
@@ -30,10 +30,8 @@ pub async fn run(env: &Env) {
             Ok(n) => pruned += n,
             Err(e) => worker::console_error!("pruning {id}: {e}"),
         }
-        if service.enabled {
-            if let Err(e) = watchdog(&namespace, id).await {
-                worker::console_error!("watchdog for {id}: {e}");
-            }
+        if let Err(e) = watchdog(&namespace, id).await {
+            worker::console_error!("watchdog for {id}: {e}");
         }
     }
     worker::console_log!(

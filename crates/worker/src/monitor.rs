@@ -213,6 +213,8 @@ impl ServiceMonitor {
         let held = self.state.storage().get_alarm().await?;
         let flush = config.settings.flush_interval;
         let (alarm, wanted) = self.update(service, now, |rec| {
+            // Apply a deployed config change now (e.g. a service disabled while down).
+            let _config_effects = rec.on_config(now, MonitorConfig::from(service));
             if held.is_none() {
                 rec.armed = None;
             }

@@ -10,7 +10,10 @@ pub async fn handle(req: Request, env: &Env) -> Result<Response> {
     let path = req.path();
     match route(req, env, &path).await {
         Ok(resp) => Ok(resp),
-        Err(e) => http::unavailable(&format!("handling {path}"), &e),
+        Err(e) => {
+            worker::console_error!("{path}: {e}");
+            http::unavailable("storage", &e)
+        }
     }
 }
 

@@ -8,7 +8,8 @@
 //! - batch with tokens: `[{"serviceId", "token"?, "status"?, …}, …]`, each item's `token`
 //!   (or else the bearer key) checked against its own service.
 //!
-//! Unknown fields are ignored so newer clients keep working.
+//! In every form a body `token` takes precedence over the `Authorization` header. Unknown
+//! fields are ignored so newer clients keep working.
 
 use std::collections::BTreeMap;
 
@@ -149,7 +150,7 @@ pub fn parse(body: &[u8], bearer: Option<&str>) -> Result<HeartbeatRequest, Prob
         }
         Value::Object(_) => {
             let s: Single = typed(value)?;
-            let key = bearer.or(s.token.clone());
+            let key = s.token.clone().or(bearer);
             Ok(HeartbeatRequest {
                 items: vec![item("", &s.service_id, key, s.fields())?],
                 batch: false,

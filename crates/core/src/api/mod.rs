@@ -61,10 +61,10 @@ impl Problem {
         }
     }
 
-    /// 400: a field has the wrong type, value or length.
+    /// 400: a field has the wrong type, value or length; an empty `field` means the whole body.
     pub fn invalid_field(field: impl Into<String>, detail: impl Into<String>) -> Self {
         let mut p = Self::new("invalid-field", "Invalid field", 400, detail);
-        p.field = Some(field.into());
+        p.field = Some(field.into()).filter(|f| !f.is_empty());
         p
     }
 
@@ -113,6 +113,13 @@ impl Problem {
     /// 404: nothing at this path, or no such service.
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new("not-found", "Not found", 404, detail)
+    }
+
+    /// 404 naming `serviceId`: no such service is configured.
+    pub fn unknown_service(id: &str) -> Self {
+        let mut p = Self::not_found(format!("no service {id:?} is configured"));
+        p.field = Some("serviceId".into());
+        p
     }
 
     /// 405: the path exists but not for this method.

@@ -4,7 +4,7 @@ use super::Problem;
 use crate::config::ServiceId;
 use crate::time::{Timestamp, DAY_MS};
 
-/// Default and largest page size of `/api/logs` and `/api/incidents`.
+/// Default page size of `/api/logs` and `/api/incidents`.
 pub const DEFAULT_LIMIT: u32 = 50;
 /// Largest page size.
 pub const MAX_LIMIT: u32 = 500;
@@ -174,21 +174,28 @@ impl UptimeQuery {
     }
 }
 
-/// Cuts a page of rows fetched newest first (`received_ms`, descending) with `limit`, so
-/// that `before=<next>` on the next request neither repeats nor skips a row: trailing rows
-/// sharing the last row's millisecond move to the next page. Returns how many rows to keep
-/// and the `before` value for the next page (`None` when this is the last page).
+/// Cuts a page from rows fetched newest first with `LIMIT limit + 1` (`received_ms`,
+/// descending), so that `before=<next>` on the next request neither repeats nor skips a row.
+/// Returns how many rows to show and the `before` value for the next page (`None` on the
+/// last page). When the row after the page shares the last shown row's millisecond, the
+/// rows of that millisecond move to the next page. Only more than `limit` heartbeats of one
+/// service in one millisecond cannot be split; the page then ends after them.
 pub fn page(received_ms: &[i64], limit: usize) -> (usize, Option<i64>) {
-    if received_ms.len() < limit || limit == 0 {
-        return (received_ms.len(), None);
+    if received_ms.len() <= limit || limit == 0 {
+        return (received_ms.len().min(limit), None);
     }
-    let last = received_ms[received_ms.len() - 1];
-    let keep = received_ms.iter().take_while(|&&t| t != last).count();
-    if keep == 0 {
-        // The whole page is one millisecond: nothing to split on.
-        (received_ms.len(), Some(last))
-    } else {
-        (keep, Some(last + 1))
+    let last_shown = received_ms[limit - 1];
+    let first_hidden = received_ms[limit];
+    if last_shown != first_hidden {
+        return (limit, Some(last_shown));
+    }
+    match received_ms[..limit]
+        .iter()
+        .take_while(|&&t| t != first_hidden)
+        .count()
+    {
+        0 => (limit, Some(first_hidden)),
+        keep => (keep, Some(first_hidden + 1)),
     }
 }
 
@@ -243,9 +250,18 @@ mod tests {
     #[test]
     fn pages_never_split_a_millisecond() {
         assert_eq!(page(&[9, 8, 7], 5), (3, None));
-        assert_eq!(page(&[9, 8, 7, 7], 4), (2, Some(8)));
-        assert_eq!(page(&[9, 8, 7], 3), (2, Some(8)));
-        assert_eq!(page(&[7, 7], 2), (2, Some(7)));
+        assert_eq!(page(&[9, 8, 7], 3), (3, None));
+        assert_eq!(
+            page(&[9, 8, 7, 6], 3),
+            (3, Some(7)),
+            "a full page, next starts below 7"
+        );
+        assert_eq!(
+            page(&[9, 8, 7, 7], 3),
+            (2, Some(8)),
+            "the 7s move to the next page together"
+        );
+        assert_eq!(page(&[7, 7, 7, 7], 3), (3, Some(7)));
     }
 
     #[test]

@@ -33,19 +33,30 @@ pub async fn post(mut req: Request, env: &Env) -> Result<Response> {
         .get("Authorization")?
         .and_then(|v| bearer_token(&v));
     let body = req.bytes().await?;
-    let HeartbeatRequest { items, batch } = match heartbeat::parse(&body, bearer.as_deref()) {
+    let HeartbeatRequest { mut items, batch } = match heartbeat::parse(&body, bearer.as_deref()) {
         Ok(request) => request,
         Err(p) => return http::problem(&p),
     };
     let config = deployment::config();
-    let keys = deployment::keys(env);
-    if items.iter().any(|i| {
-        keys.authorize(config.service(i.service_id.as_str()), i.key.as_deref())
-            == Authorization::Denied
-    }) {
+    // Unknown services never reach a Durable Object. A batch is checked whole here so that
+    // one bad key records nothing; each ServiceMonitor verifies its own key again.
+    let denied = |i: &HeartbeatItem| {
+        let service = config.service(i.service_id.as_str());
+        service.is_none()
+            || (batch
+                && deployment::keys(env).authorize(service, i.key.as_deref())
+                    == Authorization::Denied)
+    };
+    if items.iter().any(denied) {
         return http::problem(&Problem::unauthorized());
     }
     let namespace = env.durable_object(MONITOR_BINDING)?;
+    if !batch && items.len() == 1 {
+        if let Some(item) = items.pop() {
+            // The object's answer (Accepted or a problem) is the answer.
+            return deliver(&namespace, item).await;
+        }
+    }
     let answers = join_all(items.into_iter().map(|item| deliver(&namespace, item))).await;
     let mut results = Vec::with_capacity(answers.len());
     for answer in answers {
@@ -55,11 +66,6 @@ pub async fn post(mut req: Request, env: &Env) -> Result<Response> {
         }
         let accepted: Accepted = resp.json().await?;
         results.push(accepted);
-    }
-    if !batch {
-        if let Some(one) = results.pop() {
-            return http::json(200, &one);
-        }
     }
     http::json(200, &serde_json::json!({ "ok": true, "results": results }))
 }

@@ -20,7 +20,7 @@ pub async fn get(req: &Request, env: &Env) -> Result<Response> {
     };
     let service = q.service_id.as_ref().map(|s| s.as_str());
     if service.is_some_and(|s| deployment::config().service(s).is_none()) {
-        return http::problem(&Problem::not_found("no such service"));
+        return http::problem(&Problem::unknown_service(service.unwrap_or_default()));
     }
     let rows = match d1::incidents(&env.d1(DB_BINDING)?, service, q.limit).await {
         Ok(rows) => rows,

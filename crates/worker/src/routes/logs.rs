@@ -23,16 +23,13 @@ pub async fn get(req: &Request, env: &Env) -> Result<Response> {
         .service(q.service_id.as_str())
         .is_none()
     {
-        return http::problem(&Problem::not_found(format!(
-            "no service {:?}",
-            q.service_id.as_str()
-        )));
+        return http::problem(&Problem::unknown_service(q.service_id.as_str()));
     }
     let rows = match d1::heartbeats(
         &env.d1(DB_BINDING)?,
         q.service_id.as_str(),
         q.before,
-        q.limit,
+        q.limit + 1,
     )
     .await
     {

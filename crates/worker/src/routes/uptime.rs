@@ -33,7 +33,7 @@ pub async fn get(req: &Request, env: &Env) -> Result<Response> {
     };
     let wanted = q.service_id.as_ref().map(|s| s.as_str());
     if wanted.is_some_and(|s| config.service(s).is_none()) {
-        return http::problem(&Problem::not_found("no such service"));
+        return http::problem(&Problem::unknown_service(wanted.unwrap_or_default()));
     }
     let db = env.d1(DB_BINDING)?;
     let (rows, states) = match (
