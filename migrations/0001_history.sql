@@ -1,6 +1,8 @@
--- Systole history. Every table is keyed so that the ServiceMonitor's idempotent writes and
--- every read query use the primary key; there are no secondary indexes (each index is an
--- extra billed row write per insert). Times are Unix epoch milliseconds, UTC.
+-- Systole history. Every table is keyed by service first, so the ServiceMonitor's idempotent
+-- writes and every per-service read use the primary key; there are no secondary indexes
+-- (each index is an extra billed row write per insert). Fleet-wide reads (all incidents, all
+-- uptime rows of a date range) scan, which is fine at fleet sizes of thousands of services.
+-- Times are Unix epoch milliseconds, UTC.
 
 -- One row per heartbeat, written in batches by the service's Durable Object.
 CREATE TABLE heartbeats (
@@ -58,14 +60,13 @@ CREATE TABLE uptime_daily (
   PRIMARY KEY (service_id, day_start)
 ) WITHOUT ROWID;
 
--- Each service's state as of its last flush (status changes flush at once).
+-- Each service's status, written with a status change and with the rollups (first flush,
+-- then whenever a 5-minute bucket has closed). The last heartbeat and message are read from
+-- `heartbeats`; readers count the time since `accounted_until` under `status`.
 CREATE TABLE service_state (
   service_id          TEXT PRIMARY KEY NOT NULL,
   status              TEXT    NOT NULL,
   status_since        INTEGER NOT NULL,
-  last_heartbeat      INTEGER,
-  last_message        TEXT,
-  next_deadline       INTEGER,
   incident_started_at INTEGER,
-  accounted_until     INTEGER           -- rollups cover time up to here
+  accounted_until     INTEGER NOT NULL  -- rollups cover time up to here
 ) WITHOUT ROWID;

@@ -23,13 +23,10 @@ fn main() {
         let path = dir.join(name);
         println!("cargo:rerun-if-changed={}", path.display());
         let text = fs::read_to_string(&path).ok();
-        fs::write(out.join(name), text.as_deref().unwrap_or("{}"))
-            .unwrap_or_else(|e| panic!("writing OUT_DIR: {e}"));
+        fs::write(out.join(name), text.as_deref().unwrap_or("{}")).unwrap_or_else(|e| panic!("writing OUT_DIR: {e}"));
         texts.push(text);
     }
-    if let Err(errors) =
-        systole_core::config::Config::parse(texts[0].as_deref(), texts[1].as_deref())
-    {
+    if let Err(errors) = systole_core::config::Config::parse(texts[0].as_deref(), texts[1].as_deref()) {
         eprintln!("\n{} in {}\n", errors, dir.display());
         panic!("{errors}");
     }

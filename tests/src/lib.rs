@@ -28,11 +28,7 @@ pub fn root() -> PathBuf {
 pub fn test_config() -> Config {
     let dir = root().join("tests/config");
     let read = |n: &str| fs::read_to_string(dir.join(n)).ok();
-    Config::parse(
-        read("services.json").as_deref(),
-        read("settings.json").as_deref(),
-    )
-    .unwrap()
+    Config::parse(read("services.json").as_deref(), read("settings.json").as_deref()).unwrap()
 }
 
 /// The heartbeat key the harness configures for `service`.
@@ -74,11 +70,7 @@ impl Answer {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn wrangler() -> Command {
@@ -88,11 +80,7 @@ fn wrangler() -> Command {
         .current_dir(&root)
         .env(
             "PATH",
-            format!(
-                "{}:{}",
-                root.join("node_modules/.bin").display(),
-                std::env::var("PATH").unwrap_or_default()
-            ),
+            format!("{}:{}", root.join("node_modules/.bin").display(), std::env::var("PATH").unwrap_or_default()),
         )
         .env("SYSTOLE_SKIP_BUILD", "1")
         .env("WRANGLER_SEND_METRICS", "false");
@@ -103,33 +91,17 @@ fn wrangler() -> Command {
 pub fn spawn_worker() -> Worker {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let dir = root()
-        .join("target/e2e")
-        .join(format!("{}-{n}", std::process::id()));
+    let dir = root().join("target/e2e").join(format!("{}-{n}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
-    let keys: serde_json::Map<String, Value> = test_config()
-        .services
-        .iter()
-        .map(|s| (s.id.to_string(), Value::String(key(s.id.as_str()))))
-        .collect();
+    let keys: serde_json::Map<String, Value> =
+        test_config().services.iter().map(|s| (s.id.to_string(), Value::String(key(s.id.as_str())))).collect();
     let env_file = dir.join("test.env");
-    fs::write(
-        &env_file,
-        format!("API_KEYS='{}'\nSYSTOLE_BENCH='1'\n", Value::Object(keys)),
-    )
-    .unwrap();
+    fs::write(&env_file, format!("API_KEYS='{}'\nSYSTOLE_BENCH='1'\n", Value::Object(keys))).unwrap();
     let state = dir.join("state");
-    let out = wrangler()
-        .args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"])
-        .arg(&state)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "migrations failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out =
+        wrangler().args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"]).arg(&state).output().unwrap();
+    assert!(out.status.success(), "migrations failed: {}", String::from_utf8_lossy(&out.stderr));
     let port = free_port();
     let mut worker = Worker {
         base: format!("http://127.0.0.1:{port}"),
@@ -148,31 +120,16 @@ impl Worker {
     /// Starts `wrangler dev` on the same port and state folder, and waits for `/healthz`.
     pub fn start(&mut self) {
         assert!(self.child.is_none(), "already running");
-        let log = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .unwrap();
+        let log = fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
         let mut cmd = wrangler();
-        cmd.args([
-            "dev",
-            "--local",
-            "--ip",
-            "127.0.0.1",
-            "--port",
-            &self.port.to_string(),
-        ])
-        .args([
-            "--inspector-port",
-            &self.inspector.to_string(),
-            "--test-scheduled",
-        ])
-        .args(["--show-interactive-dev-session=false", "--persist-to"])
-        .arg(&self.state)
-        .arg("--env-file")
-        .arg(&self.env_file)
-        .stdout(Stdio::from(log.try_clone().unwrap()))
-        .stderr(Stdio::from(log));
+        cmd.args(["dev", "--local", "--ip", "127.0.0.1", "--port", &self.port.to_string()])
+            .args(["--inspector-port", &self.inspector.to_string(), "--test-scheduled"])
+            .args(["--show-interactive-dev-session=false", "--persist-to"])
+            .arg(&self.state)
+            .arg("--env-file")
+            .arg(&self.env_file)
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log));
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let mut child = cmd.spawn().unwrap();
         let started = Instant::now();
@@ -183,11 +140,7 @@ impl Worker {
             if let Some(status) = child.try_wait().unwrap() {
                 panic!("wrangler dev exited ({status}):\n{}", self.log_tail());
             }
-            assert!(
-                started.elapsed() < Duration::from_secs(90),
-                "worker not up after 90 s:\n{}",
-                self.log_tail()
-            );
+            assert!(started.elapsed() < Duration::from_secs(90), "worker not up after 90 s:\n{}", self.log_tail());
             thread::sleep(Duration::from_millis(200));
         }
         self.child = Some(child);
@@ -207,8 +160,7 @@ impl Worker {
         let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = child.wait();
         // Wait until the port is free again.
-        while TcpListener::bind(("127.0.0.1", self.port)).is_err()
-            && Instant::now() < deadline + Duration::from_secs(5)
+        while TcpListener::bind(("127.0.0.1", self.port)).is_err() && Instant::now() < deadline + Duration::from_secs(5)
         {
             thread::sleep(Duration::from_millis(100));
         }
@@ -239,95 +191,52 @@ impl Worker {
 
     fn answer(resp: ureq::http::Response<ureq::Body>) -> Answer {
         let status = resp.status().as_u16();
-        let header = |name: &str| {
-            resp.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
+        let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let content_type = header("content-type").unwrap_or_default();
         let allow = header("allow");
         let body = resp.into_body().read_to_string().unwrap_or_default();
-        Answer {
-            status,
-            content_type,
-            allow,
-            body,
-        }
+        Answer { status, content_type, allow, body }
     }
 
     fn try_get(&self, path: &str) -> Option<Answer> {
-        Self::agent()
-            .get(format!("{}{path}", self.base))
-            .call()
-            .ok()
-            .map(Self::answer)
+        Self::agent().get(format!("{}{path}", self.base)).call().ok().map(Self::answer)
     }
 
     /// `GET path`.
     pub fn get(&self, path: &str) -> Answer {
-        self.try_get(path)
-            .unwrap_or_else(|| panic!("GET {path} failed:\n{}", self.log_tail()))
+        self.try_get(path).unwrap_or_else(|| panic!("GET {path} failed:\n{}", self.log_tail()))
     }
 
     /// A request with any method, optional bearer key and raw body.
     pub fn request(&self, method: &str, path: &str, bearer: Option<&str>, body: &str) -> Answer {
-        let req = ureq::http::Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.base));
+        let req = ureq::http::Request::builder().method(method).uri(format!("{}{path}", self.base));
         let req = match bearer {
             Some(k) => req.header("Authorization", format!("Bearer {k}")),
             None => req,
         };
-        let req = req
-            .header("Content-Type", "application/json")
-            .body(body.to_owned())
-            .unwrap();
-        Self::agent()
-            .run(req)
-            .map(Self::answer)
-            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+        let req = req.header("Content-Type", "application/json").body(body.to_owned()).unwrap();
+        Self::agent().run(req).map(Self::answer).unwrap_or_else(|e| panic!("{method} {path}: {e}"))
     }
 
     /// `POST /api/heartbeat` with the service's configured key.
     pub fn beat(&self, service: &str, body: &Value) -> Answer {
-        self.request(
-            "POST",
-            "/api/heartbeat",
-            Some(&key(service)),
-            &body.to_string(),
-        )
+        self.request("POST", "/api/heartbeat", Some(&key(service)), &body.to_string())
     }
 
     /// One service's entry in `/api/status`.
     pub fn status_of(&self, service: &str) -> Value {
         let all = self.get("/api/status").json();
-        all["services"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["id"] == service)
-            .cloned()
-            .unwrap()
+        all["services"].as_array().unwrap().iter().find(|s| s["id"] == service).cloned().unwrap()
     }
 
     /// Polls `f` every 50 ms until it returns `Some`, or panics after `timeout`.
-    pub fn wait_for<T>(
-        &self,
-        what: &str,
-        timeout: Duration,
-        mut f: impl FnMut() -> Option<T>,
-    ) -> T {
+    pub fn wait_for<T>(&self, what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
         let started = Instant::now();
         loop {
             if let Some(v) = f() {
                 return v;
             }
-            assert!(
-                started.elapsed() < timeout,
-                "timed out after {timeout:?} waiting for {what}\n{}",
-                self.log_tail()
-            );
+            assert!(started.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}\n{}", self.log_tail());
             thread::sleep(Duration::from_millis(50));
         }
     }
@@ -340,11 +249,7 @@ impl Worker {
             .args(["--command", sql])
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "d1 execute failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "d1 execute failed: {}", String::from_utf8_lossy(&out.stderr));
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
         v[0]["results"].as_array().cloned().unwrap_or_default()
     }
@@ -358,20 +263,12 @@ impl Drop for Worker {
 
 /// Parses an RFC 3339 timestamp from a JSON string into epoch milliseconds.
 pub fn ms(v: &Value) -> i64 {
-    systole_core::time::Timestamp::parse_rfc3339(
-        v.as_str().unwrap_or_else(|| panic!("not a time: {v}")),
-    )
-    .unwrap()
-    .as_millis()
+    systole_core::time::Timestamp::parse_rfc3339(v.as_str().unwrap_or_else(|| panic!("not a time: {v}")))
+        .unwrap()
+        .as_millis()
 }
 
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> i64 {
-    i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis(),
-    )
-    .unwrap()
+    i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()).unwrap()
 }

@@ -13,10 +13,7 @@ fn assert_problem(a: &Answer, status: u16, field: Option<&str>) -> Value {
     assert_eq!(a.content_type, "application/problem+json", "{}", a.body);
     let p = a.json();
     assert_eq!(p["status"], status);
-    assert!(p["type"]
-        .as_str()
-        .unwrap()
-        .starts_with("urn:systole:problem:"));
+    assert!(p["type"].as_str().unwrap().starts_with("urn:systole:problem:"));
     assert!(!p["detail"].as_str().unwrap().is_empty());
     if let Some(field) = field {
         assert_eq!(p["field"], field, "{}", a.body);
@@ -28,82 +25,39 @@ fn state(worker: &Worker) -> (Value, Value) {
     thread::sleep(Duration::from_millis(1_500)); // one flush interval and a bit
     let mut status = worker.status_of("guarded");
     status["secondsSinceLastHeartbeat"] = Value::Null;
-    (
-        status,
-        worker.get("/api/logs?serviceId=guarded").json()["heartbeats"].clone(),
-    )
+    (status, worker.get("/api/logs?serviceId=guarded").json()["heartbeats"].clone())
 }
 
 #[test]
 fn bad_heartbeats_get_precise_problems_and_change_nothing() {
     let worker = spawn_worker();
-    assert_eq!(
-        worker
-            .beat(
-                "guarded",
-                &json!({"serviceId": "guarded", "message": "baseline"})
-            )
-            .status,
-        200
-    );
+    assert_eq!(worker.beat("guarded", &json!({"serviceId": "guarded", "message": "baseline"})).status, 200);
     let before = state(&worker);
     let k = key("guarded");
     let post = |body: &str| worker.request("POST", "/api/heartbeat", Some(&k), body);
 
     let p = assert_problem(
-        &post(&format!(
-            r#"{{"serviceId":"guarded","message":"{}"}}"#,
-            "x".repeat(17 * 1024)
-        )),
+        &post(&format!(r#"{{"serviceId":"guarded","message":"{}"}}"#, "x".repeat(17 * 1024))),
         413,
         None,
     );
     assert_eq!(p["limit"], 16384);
-    let p = assert_problem(
-        &post("{\"serviceId\": \"guarded\",\n \"status\": }"),
-        400,
-        None,
-    );
-    assert_eq!(
-        p["detail"],
-        "invalid JSON at line 2, column 12: expected value"
-    );
+    let p = assert_problem(&post("{\"serviceId\": \"guarded\",\n \"status\": }"), 400, None);
+    assert_eq!(p["detail"], "invalid JSON at line 2, column 12: expected value");
     assert_problem(&post(r#"{"serviceId": 42}"#), 400, Some("serviceId"));
     assert_problem(&post(r#"{"status": "up"}"#), 400, Some("serviceId"));
-    assert_problem(
-        &post(r#"{"serviceId": "guarded", "status": "sideways"}"#),
-        400,
-        Some("status"),
-    );
-    assert_problem(
-        &post(r#"{"serviceId": "guarded", "metadata": "not an object"}"#),
-        400,
-        Some("metadata"),
-    );
-    assert_problem(
-        &post(r#"{"serviceId": "guarded", "metrics": {"cpu": "high"}}"#),
-        400,
-        Some("metrics.cpu"),
-    );
-    assert_problem(
-        &post(r#"{"serviceId": "Guarded Service"}"#),
-        400,
-        Some("serviceId"),
-    );
+    assert_problem(&post(r#"{"serviceId": "guarded", "status": "sideways"}"#), 400, Some("status"));
+    assert_problem(&post(r#"{"serviceId": "guarded", "metadata": "not an object"}"#), 400, Some("metadata"));
+    assert_problem(&post(r#"{"serviceId": "guarded", "metrics": {"cpu": "high"}}"#), 400, Some("metrics.cpu"));
+    assert_problem(&post(r#"{"serviceId": "Guarded Service"}"#), 400, Some("serviceId"));
     let p = assert_problem(
-        &post(&format!(
-            r#"{{"serviceId":"guarded","message":"{}"}}"#,
-            "é".repeat(513)
-        )),
+        &post(&format!(r#"{{"serviceId":"guarded","message":"{}"}}"#, "é".repeat(513))),
         400,
         Some("message"),
     );
     assert_eq!(p["limit"], 1024);
     let p = assert_problem(
-        &post(&format!(
-            r#"{{"serviceId":"guarded","metadata":{{"k":"{}"}}}}"#,
-            "m".repeat(4100)
-        )),
+        &post(&format!(r#"{{"serviceId":"guarded","metadata":{{"k":"{}"}}}}"#, "m".repeat(4100))),
         400,
         Some("metadata"),
     );
@@ -117,63 +71,27 @@ fn bad_heartbeats_get_precise_problems_and_change_nothing() {
     assert_problem(&put, 405, None);
     assert_eq!(put.allow.as_deref(), Some("GET, HEAD"));
     assert_problem(&worker.get("/api/nope"), 404, None);
-    assert_problem(
-        &worker.get("/api/logs?serviceId=guarded&limit=0"),
-        400,
-        Some("limit"),
-    );
+    assert_problem(&worker.get("/api/logs?serviceId=guarded&limit=0"), 400, Some("limit"));
     assert_problem(&worker.get("/api/logs"), 400, Some("serviceId"));
     assert_problem(&worker.get("/api/logs?serviceId=ghost"), 404, None);
-    assert_problem(
-        &worker.get("/api/uptime?from=2026-13-01"),
-        400,
-        Some("from"),
-    );
+    assert_problem(&worker.get("/api/uptime?from=2026-13-01"), 400, Some("from"));
     assert_problem(&worker.get("/api/incidents?limit=9999"), 400, Some("limit"));
 
     // A batch with one bad key is rejected whole: the good item is not recorded either.
-    let batch =
-        json!([{"serviceId": "guarded", "token": k}, {"serviceId": "reporter", "token": "wrong"}]);
-    assert_problem(
-        &worker.request("POST", "/api/heartbeat", None, &batch.to_string()),
-        401,
-        None,
-    );
+    let batch = json!([{"serviceId": "guarded", "token": k}, {"serviceId": "reporter", "token": "wrong"}]);
+    assert_problem(&worker.request("POST", "/api/heartbeat", None, &batch.to_string()), 401, None);
 
-    assert_eq!(
-        state(&worker),
-        before,
-        "rejected requests changed stored state"
-    );
+    assert_eq!(state(&worker), before, "rejected requests changed stored state");
 }
 
 #[test]
 fn unknown_service_wrong_key_and_missing_key_get_byte_identical_401s() {
     let worker = spawn_worker();
-    let unknown = worker.request(
-        "POST",
-        "/api/heartbeat",
-        Some(&key("guarded")),
-        r#"{"serviceId": "no-such-service"}"#,
-    );
-    let wrong = worker.request(
-        "POST",
-        "/api/heartbeat",
-        Some("not-the-key"),
-        r#"{"serviceId": "guarded"}"#,
-    );
-    let missing = worker.request(
-        "POST",
-        "/api/heartbeat",
-        None,
-        r#"{"serviceId": "guarded"}"#,
-    );
-    let other = worker.request(
-        "POST",
-        "/api/heartbeat",
-        Some(&key("reporter")),
-        r#"{"serviceId": "guarded"}"#,
-    );
+    let unknown =
+        worker.request("POST", "/api/heartbeat", Some(&key("guarded")), r#"{"serviceId": "no-such-service"}"#);
+    let wrong = worker.request("POST", "/api/heartbeat", Some("not-the-key"), r#"{"serviceId": "guarded"}"#);
+    let missing = worker.request("POST", "/api/heartbeat", None, r#"{"serviceId": "guarded"}"#);
+    let other = worker.request("POST", "/api/heartbeat", Some(&key("reporter")), r#"{"serviceId": "guarded"}"#);
     for a in [&unknown, &wrong, &missing, &other] {
         assert_problem(a, 401, None);
         assert_eq!(a.body, unknown.body);
@@ -192,10 +110,7 @@ fn absurd_metrics_are_dropped_while_the_heartbeat_counts() {
         let l = worker.get("/api/logs?serviceId=guarded").json();
         (!l["heartbeats"].as_array().unwrap().is_empty()).then_some(l)
     });
-    assert_eq!(
-        logs["heartbeats"][0]["metrics"],
-        json!({"latency_ms": 12.5, "queue": 3.0})
-    );
+    assert_eq!(logs["heartbeats"][0]["metrics"], json!({"latency_ms": 12.5, "queue": 3.0}));
 }
 
 #[test]
@@ -203,34 +118,15 @@ fn both_batch_forms_record_every_listed_service() {
     let worker = spawn_worker();
     let same_key = json!({"services": ["load-00", "load-01"], "message": "batch"});
     // One bearer key for every listed service only works if they share it; here they do not.
-    assert_eq!(
-        worker
-            .request(
-                "POST",
-                "/api/heartbeat",
-                Some(&key("load-00")),
-                &same_key.to_string()
-            )
-            .status,
-        401
-    );
+    assert_eq!(worker.request("POST", "/api/heartbeat", Some(&key("load-00")), &same_key.to_string()).status, 401);
     let one = json!({"services": ["load-00"], "status": "degraded"});
-    let a = worker.request(
-        "POST",
-        "/api/heartbeat",
-        Some(&key("load-00")),
-        &one.to_string(),
-    );
+    let a = worker.request("POST", "/api/heartbeat", Some(&key("load-00")), &one.to_string());
     assert_eq!(a.json()["results"][0]["status"], "degraded");
-    let tokens = json!([{"serviceId": "load-01", "token": key("load-01")}, {"serviceId": "load-02", "token": key("load-02")}]);
+    let tokens =
+        json!([{"serviceId": "load-01", "token": key("load-01")}, {"serviceId": "load-02", "token": key("load-02")}]);
     let a = worker.request("POST", "/api/heartbeat", None, &tokens.to_string());
     assert_eq!(a.status, 200, "{}", a.body);
     let results = a.json()["results"].clone();
-    let ids: Vec<&str> = results
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["serviceId"].as_str().unwrap())
-        .collect();
+    let ids: Vec<&str> = results.as_array().unwrap().iter().map(|r| r["serviceId"].as_str().unwrap()).collect();
     assert_eq!(ids, ["load-01", "load-02"]);
 }

@@ -22,11 +22,7 @@ fn run(worker: &Worker, program: &str, args: &[&str], service: &str, key: &str) 
 
 fn check(worker: &Worker, program: &str, args: &[&str], service: &str) {
     let ok = run(worker, program, args, service, &key(service));
-    assert!(
-        ok.status.success(),
-        "{program} failed: {}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
+    assert!(ok.status.success(), "{program} failed: {}", String::from_utf8_lossy(&ok.stderr));
     let bad = run(worker, program, args, service, "wrong-key");
     assert_eq!(bad.status.code(), Some(1), "{program} with a wrong key");
     let stderr = String::from_utf8_lossy(&bad.stderr);
@@ -44,28 +40,10 @@ fn check(worker: &Worker, program: &str, args: &[&str], service: &str) {
 #[test]
 fn every_client_succeeds_with_its_key_and_fails_clearly_without() {
     let worker = spawn_worker();
-    check(
-        &worker,
-        "bash",
-        &["clients/bash/heartbeat.sh"],
-        "client-bash",
-    );
-    check(
-        &worker,
-        "python3",
-        &["clients/python/heartbeat.py"],
-        "client-python",
-    );
-    check(
-        &worker,
-        "node",
-        &["clients/node/heartbeat.mjs"],
-        "client-node",
-    );
+    check(&worker, "bash", &["clients/bash/heartbeat.sh"], "client-bash");
+    check(&worker, "python3", &["clients/python/heartbeat.py"], "client-python");
+    check(&worker, "node", &["clients/node/heartbeat.mjs"], "client-node");
     let cli = root().join("target/debug/systole");
-    assert!(
-        cli.exists(),
-        "build the CLI first: cargo build -p systole-client"
-    );
+    assert!(cli.exists(), "build the CLI first: cargo build -p systole-client");
     check(&worker, cli.to_str().unwrap(), &["beat"], "client-cli");
 }

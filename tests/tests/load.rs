@@ -25,10 +25,7 @@ fn two_thousand_concurrent_heartbeats_lose_none() {
                     return;
                 }
                 let service = format!("load-{:02}", n % 50);
-                let a = worker.beat(
-                    &service,
-                    &json!({"serviceId": service, "message": format!("beat {n}")}),
-                );
+                let a = worker.beat(&service, &json!({"serviceId": service, "message": format!("beat {n}")}));
                 if a.status == 200 {
                     *accepted.lock().unwrap().entry(service).or_default() += 1;
                 } else {
@@ -44,32 +41,19 @@ fn two_thousand_concurrent_heartbeats_lose_none() {
 
     // Every accepted heartbeat appears in the logs API (read from D1) once flushed.
     for (service, count) in &accepted {
-        let logged = worker.wait_for(
-            &format!("{service} flushed"),
-            Duration::from_secs(15),
-            || {
-                let logs = worker
-                    .get(&format!("/api/logs?serviceId={service}&limit=500"))
-                    .json();
-                let n = logs["heartbeats"].as_array().unwrap().len();
-                (n >= *count).then_some(n)
-            },
-        );
-        assert_eq!(
-            logged, *count,
-            "{service}: logged {logged}, accepted {count}"
-        );
+        let logged = worker.wait_for(&format!("{service} flushed"), Duration::from_secs(15), || {
+            let logs = worker.get(&format!("/api/logs?serviceId={service}&limit=500")).json();
+            let n = logs["heartbeats"].as_array().unwrap().len();
+            (n >= *count).then_some(n)
+        });
+        assert_eq!(logged, *count, "{service}: logged {logged}, accepted {count}");
     }
     // And directly in D1.
-    let rows = worker.d1("SELECT service_id, COUNT(*) AS n FROM heartbeats WHERE service_id LIKE 'load-%' GROUP BY service_id");
+    let rows = worker
+        .d1("SELECT service_id, COUNT(*) AS n FROM heartbeats WHERE service_id LIKE 'load-%' GROUP BY service_id");
     let in_d1: BTreeMap<String, usize> = rows
         .iter()
-        .map(|r| {
-            (
-                r["service_id"].as_str().unwrap().to_owned(),
-                r["n"].as_u64().unwrap() as usize,
-            )
-        })
+        .map(|r| (r["service_id"].as_str().unwrap().to_owned(), r["n"].as_u64().unwrap() as usize))
         .collect();
     assert_eq!(in_d1, accepted);
     assert_eq!(total, 2_000, "some heartbeats were refused");

@@ -12,28 +12,14 @@ use systole_e2e::{ms, now_ms, spawn_worker};
 #[test]
 fn state_and_deadlines_survive_a_runtime_restart() {
     let mut worker = spawn_worker();
-    assert_eq!(
-        worker
-            .beat(
-                "restart-up",
-                &json!({"serviceId": "restart-up", "message": "steady"})
-            )
-            .status,
-        200
-    );
-    let due = worker
-        .beat("restart-due", &json!({"serviceId": "restart-due"}))
-        .json();
+    assert_eq!(worker.beat("restart-up", &json!({"serviceId": "restart-up", "message": "steady"})).status, 200);
+    let due = worker.beat("restart-due", &json!({"serviceId": "restart-due"})).json();
     let due_at = ms(&due["nextDeadline"]);
-    let down = worker.beat(
-        "restart-down",
-        &json!({"serviceId": "restart-down", "status": "down", "message": "broken"}),
-    );
+    let down =
+        worker.beat("restart-down", &json!({"serviceId": "restart-down", "status": "down", "message": "broken"}));
     assert_eq!(down.json()["status"], "down");
     let incident = worker.wait_for("incident flushed", Duration::from_secs(5), || {
-        worker.get("/api/incidents?serviceId=restart-down").json()["incidents"]
-            .get(0)
-            .cloned()
+        worker.get("/api/incidents?serviceId=restart-down").json()["incidents"].get(0).cloned()
     });
     thread::sleep(Duration::from_millis(1_500));
     let before_up = worker.status_of("restart-up");
@@ -45,11 +31,9 @@ fn state_and_deadlines_survive_a_runtime_restart() {
     thread::sleep(Duration::from_millis(u64::try_from(wait).unwrap()));
     worker.start();
 
-    worker.wait_for(
-        "overdue service down after restart",
-        Duration::from_secs(10),
-        || (worker.status_of("restart-due")["status"] == "down").then_some(()),
-    );
+    worker.wait_for("overdue service down after restart", Duration::from_secs(10), || {
+        (worker.status_of("restart-due")["status"] == "down").then_some(())
+    });
     let after = worker.get("/api/incidents?serviceId=restart-due").json();
     assert_eq!(after["incidents"][0]["open"], true);
     assert!(ms(&after["incidents"][0]["startedAt"]) >= due_at);
@@ -59,25 +43,16 @@ fn state_and_deadlines_survive_a_runtime_restart() {
     for v in [&mut after_up, &mut expected_up] {
         v["secondsSinceLastHeartbeat"] = json!(null);
     }
-    assert_eq!(
-        after_up, expected_up,
-        "up service with its pending deadline survives"
-    );
-    assert_eq!(
-        worker.status_of("restart-down")["statusSince"],
-        before_down["statusSince"]
-    );
+    assert_eq!(after_up, expected_up, "up service with its pending deadline survives");
+    assert_eq!(worker.status_of("restart-down")["statusSince"], before_down["statusSince"]);
     assert_eq!(worker.status_of("restart-down")["status"], "down");
-    let still_open =
-        worker.get("/api/incidents?serviceId=restart-down").json()["incidents"][0].clone();
+    let still_open = worker.get("/api/incidents?serviceId=restart-down").json()["incidents"][0].clone();
     assert_eq!(
         (still_open["startedAt"].clone(), still_open["open"].clone()),
         (incident["startedAt"].clone(), json!(true))
     );
 
     // The monitors still work after the restart: a heartbeat recovers the down service.
-    let recovered = worker
-        .beat("restart-down", &json!({"serviceId": "restart-down"}))
-        .json();
+    let recovered = worker.beat("restart-down", &json!({"serviceId": "restart-down"})).json();
     assert_eq!(recovered["status"], "up");
 }

@@ -18,22 +18,13 @@ const STOPS_AFTER_A_MINUTE: &str = "cache-warmer";
 /// Parses `services.json` and `settings.json` in `dir`, failing with every problem listed.
 pub fn load_config(dir: &Path) -> Result<Config> {
     let read = |name: &str| fs::read_to_string(dir.join(name)).ok();
-    Config::parse(
-        read("services.json").as_deref(),
-        read("settings.json").as_deref(),
-    )
-    .map_err(|e| e.to_string().into())
+    Config::parse(read("services.json").as_deref(), read("settings.json").as_deref()).map_err(|e| e.to_string().into())
 }
 
 /// Reuses the keys in `.dev.vars` when they cover every service that needs one; otherwise
 /// writes fresh random keys (`API_KEYS`) and a `SERVER_SECRET`. Returns the keys.
 pub fn ensure_dev_vars(config: &Config, path: &Path) -> Result<BTreeMap<String, String>> {
-    let needed: Vec<&str> = config
-        .services
-        .iter()
-        .filter(|s| s.auth_required)
-        .map(|s| s.id.as_str())
-        .collect();
+    let needed: Vec<&str> = config.services.iter().filter(|s| s.auth_required).map(|s| s.id.as_str()).collect();
     if let Ok(text) = fs::read_to_string(path) {
         let existing = text
             .lines()
@@ -44,10 +35,8 @@ pub fn ensure_dev_vars(config: &Config, path: &Path) -> Result<BTreeMap<String, 
             return Ok(keys);
         }
     }
-    let keys: BTreeMap<String, String> = needed
-        .iter()
-        .map(|id| Ok(((*id).to_owned(), random_hex(24)?)))
-        .collect::<Result<_>>()?;
+    let keys: BTreeMap<String, String> =
+        needed.iter().map(|id| Ok(((*id).to_owned(), random_hex(24)?))).collect::<Result<_>>()?;
     let text = format!(
         "# Local secrets for `wrangler dev` (gitignored). Written by `cargo xtask dev`.\nAPI_KEYS='{}'\nSERVER_SECRET='{}'\n",
         serde_json::to_string(&keys)?,
@@ -70,9 +59,7 @@ fn random_hex(bytes: usize) -> Result<String> {
 pub fn print_keys(config: &Config, keys: &BTreeMap<String, String>, port: u16) {
     println!("\nSystole dev: http://localhost:{port}  (keys from .dev.vars)\n");
     for s in &config.services {
-        let key = keys
-            .get(s.id.as_str())
-            .map_or("(no key: auth.required is false)", String::as_str);
+        let key = keys.get(s.id.as_str()).map_or("(no key: auth.required is false)", String::as_str);
         println!("  {:<16} {key}", s.id);
     }
     if let Some((id, key)) = keys.iter().next() {
@@ -99,11 +86,7 @@ pub fn start_senders(config: &Config, keys: &BTreeMap<String, String>, port: u16
             };
             wait_until_up(port);
             for n in 1u32.. {
-                let status = if id == "db-prod" && n % 5 == 0 {
-                    Status::Degraded
-                } else {
-                    Status::Up
-                };
+                let status = if id == "db-prod" && n % 5 == 0 { Status::Degraded } else { Status::Up };
                 let hb = Heartbeat::new(id.clone())
                     .with_status(status)
                     .with_message(format!("demo heartbeat #{n}"))

@@ -48,16 +48,9 @@ fn root() -> PathBuf {
 
 /// Runs a command, failing unless it exits 0.
 fn run(cmd: &mut Command) -> Result<()> {
-    let status = cmd
-        .status()
-        .map_err(|e| format!("{:?}: {e}", cmd.get_program()))?;
+    let status = cmd.status().map_err(|e| format!("{:?}: {e}", cmd.get_program()))?;
     if !status.success() {
-        return Err(format!(
-            "{:?} {:?} failed: {status}",
-            cmd.get_program(),
-            cmd.get_args().collect::<Vec<_>>()
-        )
-        .into());
+        return Err(format!("{:?} {:?} failed: {status}", cmd.get_program(), cmd.get_args().collect::<Vec<_>>()).into());
     }
     Ok(())
 }
@@ -88,13 +81,7 @@ fn dev(args: &[String]) -> Result<()> {
     demo::print_keys(&config, &keys, port);
     run(tools::wrangler().args(["d1", "migrations", "apply", "DB", "--local"]))?;
     let mut server = tools::wrangler()
-        .args([
-            "dev",
-            "--local",
-            "--port",
-            &port.to_string(),
-            "--show-interactive-dev-session=false",
-        ])
+        .args(["dev", "--local", "--port", &port.to_string(), "--show-interactive-dev-session=false"])
         .env("SYSTOLE_CONFIG_DIR", root().join("config"))
         .spawn()?;
     if demo {
@@ -110,10 +97,7 @@ fn dev(args: &[String]) -> Result<()> {
 fn test() -> Result<()> {
     let started = Instant::now();
     let steps: Vec<Step> = vec![
-        (
-            "cargo fmt --check",
-            Box::new(|| run(&mut cargo(&["fmt", "--all", "--check"]))),
-        ),
+        ("cargo fmt --check", Box::new(|| run(&mut cargo(&["fmt", "--all", "--check"])))),
         (
             "clippy (native)",
             Box::new(|| {
@@ -151,40 +135,21 @@ fn test() -> Result<()> {
         (
             "native tests",
             Box::new(|| {
-                run(&mut cargo(&[
-                    "test",
-                    "--workspace",
-                    "--exclude",
-                    "systole-worker",
-                    "--exclude",
-                    "systole-e2e",
-                ]))
+                run(&mut cargo(&["test", "--workspace", "--exclude", "systole-worker", "--exclude", "systole-e2e"]))
             }),
         ),
-        (
-            "wasm build (tests/config)",
-            Box::new(|| tools::build_worker(Path::new("tests/config"))),
-        ),
+        ("wasm build (tests/config)", Box::new(|| tools::build_worker(Path::new("tests/config")))),
         (
             "wrangler deploy --dry-run",
             Box::new(|| {
                 let out = root().join("target/dry-run");
-                run(tools::wrangler()
-                    .args(["deploy", "--dry-run", "--outdir"])
-                    .arg(out)
-                    .env("SYSTOLE_SKIP_BUILD", "1"))
+                run(tools::wrangler().args(["deploy", "--dry-run", "--outdir"]).arg(out).env("SYSTOLE_SKIP_BUILD", "1"))
             }),
         ),
         (
             "end-to-end (wrangler dev / workerd)",
             Box::new(|| {
-                run(&mut cargo(&[
-                    "build",
-                    "-p",
-                    "systole-client",
-                    "--bin",
-                    "systole",
-                ]))?;
+                run(&mut cargo(&["build", "-p", "systole-client", "--bin", "systole"]))?;
                 let mut cmd = cargo(&["test", "-p", "systole-e2e", "--", "--test-threads", "2"]);
                 run(cmd.env("SYSTOLE_SKIP_BUILD", "1"))
             }),
@@ -204,23 +169,20 @@ fn test() -> Result<()> {
         }
         eprintln!("=== {name}: ok in {:.1} s", t.elapsed().as_secs_f64());
     }
-    eprintln!(
-        "\nxtask test: PASSED all {total} steps in {:.0} s",
-        started.elapsed().as_secs_f64()
-    );
+    eprintln!("\nxtask test: PASSED all {total} steps in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
 }
 
 fn bench() -> Result<()> {
-    tools::build_worker(Path::new("tests/config"))?;
-    run(
-        cargo(&["run", "--release", "-p", "systole-e2e", "--bin", "bench"])
-            .env("SYSTOLE_SKIP_BUILD", "1"),
-    )?;
+    // The test services (50 `load-*` with test keys) with production settings: the default
+    // 10 s flush interval, so rows per heartbeat are measured as deployed.
+    let dir = root().join("target/bench-config");
+    fs::create_dir_all(&dir)?;
+    fs::copy(root().join("tests/config/services.json"), dir.join("services.json"))?;
+    fs::write(dir.join("settings.json"), "{\"monitoring\": {\"minStalenessThreshold\": 1}}\n")?;
+    tools::build_worker(&dir)?;
+    run(cargo(&["run", "--release", "-p", "systole-e2e", "--bin", "bench"]).env("SYSTOLE_SKIP_BUILD", "1"))?;
     let doc = root().join("docs/benchmarks.md");
-    eprintln!(
-        "xtask bench: wrote {}",
-        fs::canonicalize(&doc).unwrap_or(doc).display()
-    );
+    eprintln!("xtask bench: wrote {}", fs::canonicalize(&doc).unwrap_or(doc).display());
     Ok(())
 }

@@ -34,11 +34,7 @@ pub fn wrangler() -> Command {
 /// `PATH` with `node_modules/.bin` first.
 pub fn path_with_node() -> String {
     let bin = root().join("node_modules/.bin");
-    format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    )
+    format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default())
 }
 
 /// Installs whatever is missing; each step is skipped when already done.
@@ -53,15 +49,10 @@ pub fn ensure() -> Result<()> {
 }
 
 fn ensure_wasm_target() -> Result<()> {
-    let out = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .current_dir(root())
-        .output()?;
+    let out = Command::new("rustup").args(["target", "list", "--installed"]).current_dir(root()).output()?;
     if !String::from_utf8_lossy(&out.stdout).contains("wasm32-unknown-unknown") {
         eprintln!("xtask: adding the wasm32-unknown-unknown target");
-        run(Command::new("rustup")
-            .args(["target", "add", "wasm32-unknown-unknown"])
-            .current_dir(root()))?;
+        run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]).current_dir(root()))?;
     }
     Ok(())
 }
@@ -76,8 +67,7 @@ fn ensure_cargo_tool(package: &str, binary: &str, version: &str, locked: bool) -
     }
     eprintln!("xtask: installing {package} {version} into .tools (once; a few minutes)");
     let mut cmd = Command::new("cargo");
-    cmd.args(["install", package, "--version", version, "--root"])
-        .arg(root().join(".tools"));
+    cmd.args(["install", package, "--version", version, "--root"]).arg(root().join(".tools"));
     if locked {
         cmd.arg("--locked");
     }
@@ -93,9 +83,7 @@ fn ensure_npm() -> Result<()> {
     };
     if !fresh {
         eprintln!("xtask: npm ci (wrangler, node 22, binaryen)");
-        run(Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(root()))?;
+        run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(root()))?;
     }
     Ok(())
 }

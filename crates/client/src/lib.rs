@@ -110,14 +110,10 @@ pub fn is_retryable_status(status: u16) -> bool {
 /// [`Error::Config`] when the text is not a finite number of seconds greater
 /// than zero and at most one day (86 400 s).
 pub fn parse_timeout_secs(text: &str) -> Result<Duration, Error> {
-    let secs: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| Error::Config(format!("timeout must be a number of seconds, got {text:?}")))?;
+    let secs: f64 =
+        text.trim().parse().map_err(|_| Error::Config(format!("timeout must be a number of seconds, got {text:?}")))?;
     if !secs.is_finite() || secs <= 0.0 || secs > 86_400.0 {
-        return Err(Error::Config(format!(
-            "timeout must be greater than 0 and at most 86400 seconds, got {text:?}"
-        )));
+        return Err(Error::Config(format!("timeout must be greater than 0 and at most 86400 seconds, got {text:?}")));
     }
     Ok(Duration::from_secs_f64(secs))
 }
@@ -167,9 +163,7 @@ impl FromStr for Status {
             "up" => Ok(Status::Up),
             "degraded" => Ok(Status::Degraded),
             "down" => Ok(Status::Down),
-            _ => Err(Error::Config(format!(
-                "status must be up, degraded or down, got {text:?}"
-            ))),
+            _ => Err(Error::Config(format!("status must be up, degraded or down, got {text:?}"))),
         }
     }
 }
@@ -388,34 +382,22 @@ impl Client {
         let rest = base
             .strip_prefix("https://")
             .or_else(|| base.strip_prefix("http://"))
-            .ok_or_else(|| {
-                Error::Config(format!(
-                    "URL must start with http:// or https://, got {base_url:?}"
-                ))
-            })?;
+            .ok_or_else(|| Error::Config(format!("URL must start with http:// or https://, got {base_url:?}")))?;
         if rest.is_empty() || rest.starts_with('/') || rest.contains(char::is_whitespace) {
-            return Err(Error::Config(format!(
-                "URL has no valid host: {base_url:?}"
-            )));
+            return Err(Error::Config(format!("URL has no valid host: {base_url:?}")));
         }
         if rest.contains(['?', '#']) {
-            return Err(Error::Config(format!(
-                "URL must be a base URL without query or fragment, got {base_url:?}"
-            )));
+            return Err(Error::Config(format!("URL must be a base URL without query or fragment, got {base_url:?}")));
         }
 
         let key = key.map(str::trim).filter(|k| !k.is_empty());
         if let Some(key) = key {
             if !key.bytes().all(|b| b.is_ascii_graphic()) {
-                return Err(Error::Config(
-                    "key must contain only visible ASCII characters".to_owned(),
-                ));
+                return Err(Error::Config("key must contain only visible ASCII characters".to_owned()));
             }
         }
         if timeout.is_zero() {
-            return Err(Error::Config(
-                "timeout must be greater than zero".to_owned(),
-            ));
+            return Err(Error::Config("timeout must be greater than zero".to_owned()));
         }
 
         let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -426,12 +408,7 @@ impl Client {
             .build()
             .into();
 
-        Ok(Client {
-            endpoint: format!("{base}{HEARTBEAT_PATH}"),
-            key: key.map(str::to_owned),
-            timeout,
-            agent,
-        })
+        Ok(Client { endpoint: format!("{base}{HEARTBEAT_PATH}"), key: key.map(str::to_owned), timeout, agent })
     }
 
     /// Builds a client from `SYSTOLE_URL` (required), `SYSTOLE_KEY`
@@ -484,13 +461,9 @@ impl Client {
 
     /// [`Client::beat`] with an injectable `sleep`, so tests can observe the
     /// backoff schedule without waiting.
-    fn beat_with(
-        &self,
-        heartbeat: &Heartbeat,
-        sleep: &mut dyn FnMut(Duration),
-    ) -> Result<BeatResponse, Error> {
-        let body = serde_json::to_vec(heartbeat)
-            .map_err(|e| Error::Config(format!("cannot serialize heartbeat: {e}")))?;
+    fn beat_with(&self, heartbeat: &Heartbeat, sleep: &mut dyn FnMut(Duration)) -> Result<BeatResponse, Error> {
+        let body =
+            serde_json::to_vec(heartbeat).map_err(|e| Error::Config(format!("cannot serialize heartbeat: {e}")))?;
         let mut attempt = 1;
         loop {
             match self.attempt(&body) {
@@ -516,15 +489,9 @@ impl Client {
         if let Some(key) = &self.key {
             request = request.header("Authorization", format!("Bearer {key}"));
         }
-        let mut response = request
-            .send(body)
-            .map_err(|e| map_ureq_error(e, self.timeout))?;
+        let mut response = request.send(body).map_err(|e| map_ureq_error(e, self.timeout))?;
         let status = response.status().as_u16();
-        let location = response
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let location = response.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let text = response
             .body_mut()
             .with_config()
@@ -543,12 +510,8 @@ fn env_var(name: &str) -> Option<String> {
 
 fn map_ureq_error(err: ureq::Error, timeout: Duration) -> Error {
     match err {
-        ureq::Error::BadUri(_) | ureq::Error::Http(_) | ureq::Error::InvalidProxyUrl => {
-            Error::Config(err.to_string())
-        }
-        ureq::Error::Timeout(_) => Error::Transport(format!(
-            "timed out after {timeout:?} without a complete response"
-        )),
+        ureq::Error::BadUri(_) | ureq::Error::Http(_) | ureq::Error::InvalidProxyUrl => Error::Config(err.to_string()),
+        ureq::Error::Timeout(_) => Error::Transport(format!("timed out after {timeout:?} without a complete response")),
         other => Error::Transport(other.to_string()),
     }
 }
@@ -562,30 +525,19 @@ struct ProblemBody {
 }
 
 /// Turns a status + body into the call's result (pure, unit-tested).
-fn interpret_response(
-    status: u16,
-    location: Option<&str>,
-    body: &str,
-) -> Result<BeatResponse, Error> {
+fn interpret_response(status: u16, location: Option<&str>, body: &str) -> Result<BeatResponse, Error> {
     if (200..=299).contains(&status) {
-        let receipt: BeatResponse =
-            serde_json::from_str(body).map_err(|e| Error::InvalidResponse {
-                status,
-                reason: format!("body is not a heartbeat receipt ({e}): {}", excerpt(body)),
-            })?;
+        let receipt: BeatResponse = serde_json::from_str(body).map_err(|e| Error::InvalidResponse {
+            status,
+            reason: format!("body is not a heartbeat receipt ({e}): {}", excerpt(body)),
+        })?;
         if !receipt.ok {
-            return Err(Error::InvalidResponse {
-                status,
-                reason: "server answered \"ok\": false".to_owned(),
-            });
+            return Err(Error::InvalidResponse { status, reason: "server answered \"ok\": false".to_owned() });
         }
         return Ok(receipt);
     }
 
-    let reason = ureq::http::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("Error");
+    let reason = ureq::http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Error");
     if let Ok(problem) = serde_json::from_str::<ProblemBody>(body) {
         if problem.title.is_some() || problem.detail.is_some() {
             return Err(Error::Problem {
@@ -604,24 +556,14 @@ fn interpret_response(
     } else {
         Some(excerpt(body)).filter(|d| !d.is_empty())
     };
-    Err(Error::Problem {
-        status,
-        title: reason.to_owned(),
-        detail,
-        field: None,
-    })
+    Err(Error::Problem { status, title: reason.to_owned(), detail, field: None })
 }
 
 /// First `MAX_DETAIL_CHARS` characters of `body`, whitespace collapsed to
 /// single spaces so the result fits on one line.
 fn excerpt(body: &str) -> String {
-    let mut out: String = body
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .take(MAX_DETAIL_CHARS + 1)
-        .collect();
+    let mut out: String =
+        body.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(MAX_DETAIL_CHARS + 1).collect();
     if out.chars().count() > MAX_DETAIL_CHARS {
         out = out.chars().take(MAX_DETAIL_CHARS).collect();
         out.push('…');
@@ -655,14 +597,8 @@ mod tests {
 
     #[test]
     fn worst_case_is_three_timeouts_plus_backoff() {
-        assert_eq!(
-            worst_case_duration(DEFAULT_TIMEOUT),
-            Duration::from_millis(30_750)
-        );
-        assert_eq!(
-            worst_case_duration(Duration::from_secs(1)),
-            Duration::from_millis(3_750)
-        );
+        assert_eq!(worst_case_duration(DEFAULT_TIMEOUT), Duration::from_millis(30_750));
+        assert_eq!(worst_case_duration(Duration::from_secs(1)), Duration::from_millis(3_750));
     }
 
     #[test]
@@ -670,24 +606,13 @@ mod tests {
         for status in [429, 500, 502, 503, 504, 599] {
             assert!(is_retryable_status(status), "{status} should retry");
         }
-        for status in [
-            200, 301, 400, 401, 403, 404, 409, 413, 422, 428, 430, 499, 600,
-        ] {
+        for status in [200, 301, 400, 401, 403, 404, 409, 413, 422, 428, 430, 499, 600] {
             assert!(!is_retryable_status(status), "{status} should not retry");
         }
         assert!(Error::Transport("timeout".into()).is_retryable());
         assert!(!Error::Config("x".into()).is_retryable());
-        assert!(!Error::InvalidResponse {
-            status: 200,
-            reason: "x".into()
-        }
-        .is_retryable());
-        let problem = |status| Error::Problem {
-            status,
-            title: "t".into(),
-            detail: None,
-            field: None,
-        };
+        assert!(!Error::InvalidResponse { status: 200, reason: "x".into() }.is_retryable());
+        let problem = |status| Error::Problem { status, title: "t".into(), detail: None, field: None };
         assert!(problem(503).is_retryable());
         assert!(problem(429).is_retryable());
         assert!(!problem(401).is_retryable());
@@ -697,25 +622,15 @@ mod tests {
     #[test]
     fn parses_timeouts_in_seconds() {
         assert_eq!(parse_timeout_secs("10").unwrap(), Duration::from_secs(10));
-        assert_eq!(
-            parse_timeout_secs(" 2.5 ").unwrap(),
-            Duration::from_millis(2500)
-        );
+        assert_eq!(parse_timeout_secs(" 2.5 ").unwrap(), Duration::from_millis(2500));
         for bad in ["", "0", "-1", "abc", "NaN", "inf", "86401"] {
-            assert!(
-                matches!(parse_timeout_secs(bad), Err(Error::Config(_))),
-                "{bad:?}"
-            );
+            assert!(matches!(parse_timeout_secs(bad), Err(Error::Config(_))), "{bad:?}");
         }
     }
 
     #[test]
     fn status_round_trip() {
-        for (text, status) in [
-            ("up", Status::Up),
-            ("Degraded", Status::Degraded),
-            (" DOWN ", Status::Down),
-        ] {
+        for (text, status) in [("up", Status::Up), ("Degraded", Status::Degraded), (" DOWN ", Status::Down)] {
             assert_eq!(text.parse::<Status>().unwrap(), status);
         }
         assert!("sideways".parse::<Status>().is_err());
@@ -726,10 +641,7 @@ mod tests {
     #[test]
     fn heartbeat_json_shape() {
         let minimal = serde_json::to_value(Heartbeat::new("api-prod")).unwrap();
-        assert_eq!(
-            minimal,
-            serde_json::json!({"serviceId": "api-prod", "status": "up"})
-        );
+        assert_eq!(minimal, serde_json::json!({"serviceId": "api-prod", "status": "up"}));
 
         let mut meta = serde_json::Map::new();
         meta.insert("region".into(), "eu".into());
@@ -760,31 +672,11 @@ mod tests {
         let no_key = Client::new("https://x.example", Some(""), DEFAULT_TIMEOUT).unwrap();
         assert_eq!(no_key.key, None);
 
-        for bad_url in [
-            "",
-            "localhost:8787",
-            "ftp://x",
-            "http://",
-            "http:///x",
-            "http://a b",
-            "http://x/?q",
-        ] {
-            assert!(
-                matches!(
-                    Client::new(bad_url, None, DEFAULT_TIMEOUT),
-                    Err(Error::Config(_))
-                ),
-                "{bad_url:?}"
-            );
+        for bad_url in ["", "localhost:8787", "ftp://x", "http://", "http:///x", "http://a b", "http://x/?q"] {
+            assert!(matches!(Client::new(bad_url, None, DEFAULT_TIMEOUT), Err(Error::Config(_))), "{bad_url:?}");
         }
-        assert!(matches!(
-            Client::new("http://x", Some("bad key"), DEFAULT_TIMEOUT),
-            Err(Error::Config(_))
-        ));
-        assert!(matches!(
-            Client::new("http://x", None, Duration::ZERO),
-            Err(Error::Config(_))
-        ));
+        assert!(matches!(Client::new("http://x", Some("bad key"), DEFAULT_TIMEOUT), Err(Error::Config(_))));
+        assert!(matches!(Client::new("http://x", None, Duration::ZERO), Err(Error::Config(_))));
     }
 
     #[test]
@@ -795,10 +687,7 @@ mod tests {
             r#"{"type":"about:blank","title":"Unauthorized","status":401,"detail":"missing or invalid heartbeat key"}"#,
         )
         .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "HTTP 401 Unauthorized: missing or invalid heartbeat key"
-        );
+        assert_eq!(err.to_string(), "HTTP 401 Unauthorized: missing or invalid heartbeat key");
 
         let err = interpret_response(
             400,
@@ -806,26 +695,16 @@ mod tests {
             r#"{"title":"Bad Request","status":400,"detail":"too long","field":"message"}"#,
         )
         .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "HTTP 400 Bad Request: too long (field: message)"
-        );
+        assert_eq!(err.to_string(), "HTTP 400 Bad Request: too long (field: message)");
 
         let err = interpret_response(502, None, "<html>\n  bad   gateway\n</html>").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "HTTP 502 Bad Gateway: <html> bad gateway </html>"
-        );
+        assert_eq!(err.to_string(), "HTTP 502 Bad Gateway: <html> bad gateway </html>");
 
         let err = interpret_response(404, None, "").unwrap_err();
         assert_eq!(err.to_string(), "HTTP 404 Not Found");
 
         let err = interpret_response(301, Some("https://x/api/heartbeat"), "").unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("redirect to https://x/api/heartbeat"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("redirect to https://x/api/heartbeat"), "{err}");
         assert!(!err.is_retryable());
 
         let err = interpret_response(200, None, "<html>captive portal</html>").unwrap_err();
@@ -833,9 +712,7 @@ mod tests {
 
         let long = "x".repeat(5000);
         match interpret_response(500, None, &long).unwrap_err() {
-            Error::Problem {
-                detail: Some(d), ..
-            } => assert_eq!(d.chars().count(), MAX_DETAIL_CHARS + 1),
+            Error::Problem { detail: Some(d), .. } => assert_eq!(d.chars().count(), MAX_DETAIL_CHARS + 1),
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -919,9 +796,7 @@ mod tests {
         let (base, requests, server) = serve(vec![500, 500, 200]);
         let client = test_client(&base, Some("hb_secret"), Duration::from_secs(5));
         let mut sleeps = Vec::new();
-        let receipt = client
-            .beat_with(&Heartbeat::new("api-prod"), &mut |d| sleeps.push(d))
-            .unwrap();
+        let receipt = client.beat_with(&Heartbeat::new("api-prod"), &mut |d| sleeps.push(d)).unwrap();
         server.join().unwrap();
 
         assert_eq!(receipt.service_id, "api-prod");
@@ -931,23 +806,11 @@ mod tests {
         let requests: Vec<String> = requests.try_iter().collect();
         assert_eq!(requests.len(), 3, "three attempts");
         for request in &requests {
-            assert!(
-                request.starts_with("POST /api/heartbeat HTTP/1.1\r\n"),
-                "{request}"
-            );
+            assert!(request.starts_with("POST /api/heartbeat HTTP/1.1\r\n"), "{request}");
             let lower = request.to_ascii_lowercase();
-            assert!(
-                lower.contains("authorization: bearer hb_secret\r\n"),
-                "{request}"
-            );
-            assert!(
-                lower.contains("content-type: application/json\r\n"),
-                "{request}"
-            );
-            assert!(
-                request.ends_with(r#"{"serviceId":"api-prod","status":"up"}"#),
-                "{request}"
-            );
+            assert!(lower.contains("authorization: bearer hb_secret\r\n"), "{request}");
+            assert!(lower.contains("content-type: application/json\r\n"), "{request}");
+            assert!(request.ends_with(r#"{"serviceId":"api-prod","status":"up"}"#), "{request}");
         }
     }
 
@@ -956,18 +819,13 @@ mod tests {
         let (base, requests, server) = serve(vec![503, 429, 500]);
         let client = test_client(&base, None, Duration::from_secs(5));
         let mut sleeps = Vec::new();
-        let err = client
-            .beat_with(&Heartbeat::new("api-prod"), &mut |d| sleeps.push(d))
-            .unwrap_err();
+        let err = client.beat_with(&Heartbeat::new("api-prod"), &mut |d| sleeps.push(d)).unwrap_err();
         server.join().unwrap();
         assert_eq!(err.to_string(), "HTTP 500 Internal Server Error: boom");
         assert_eq!(sleeps, RETRY_BACKOFF.to_vec());
         let requests: Vec<String> = requests.try_iter().collect();
         assert_eq!(requests.len(), 3);
-        assert!(
-            !requests[0].to_ascii_lowercase().contains("authorization:"),
-            "no key → no Authorization header"
-        );
+        assert!(!requests[0].to_ascii_lowercase().contains("authorization:"), "no key → no Authorization header");
     }
 
     #[test]
@@ -975,9 +833,7 @@ mod tests {
         let (base, requests, server) = serve(vec![401]);
         let client = test_client(&base, Some("wrong"), Duration::from_secs(5));
         let mut sleeps = Vec::new();
-        let err = client
-            .beat_with(&Heartbeat::new("api-prod"), &mut |d| sleeps.push(d))
-            .unwrap_err();
+        let err = client.beat_with(&Heartbeat::new("api-prod"), &mut |d| sleeps.push(d)).unwrap_err();
         server.join().unwrap();
         assert_eq!(
             err,
@@ -994,20 +850,10 @@ mod tests {
 
     #[test]
     fn retries_connection_refused() {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let client = test_client(
-            &format!("http://127.0.0.1:{port}"),
-            None,
-            Duration::from_secs(5),
-        );
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let client = test_client(&format!("http://127.0.0.1:{port}"), None, Duration::from_secs(5));
         let mut sleeps = Vec::new();
-        let err = client
-            .beat_with(&Heartbeat::new("api-prod"), &mut |d| sleeps.push(d))
-            .unwrap_err();
+        let err = client.beat_with(&Heartbeat::new("api-prod"), &mut |d| sleeps.push(d)).unwrap_err();
         assert!(matches!(err, Error::Transport(_)), "{err:?}");
         assert_eq!(sleeps, RETRY_BACKOFF.to_vec());
     }
@@ -1027,19 +873,11 @@ mod tests {
         let client = test_client(&base, None, timeout);
         let mut sleeps = Vec::new();
         let started = Instant::now();
-        let err = client
-            .beat_with(&Heartbeat::new("api-prod"), &mut |d| sleeps.push(d))
-            .unwrap_err();
+        let err = client.beat_with(&Heartbeat::new("api-prod"), &mut |d| sleeps.push(d)).unwrap_err();
         let elapsed = started.elapsed();
-        assert!(
-            matches!(err, Error::Transport(ref m) if m.contains("timeout") || m.contains("timed out")),
-            "{err:?}"
-        );
+        assert!(matches!(err, Error::Transport(ref m) if m.contains("timeout") || m.contains("timed out")), "{err:?}");
         assert_eq!(sleeps.len(), 2);
         // sleeps are not real here, so the bound is 3 × timeout (+ slack)
-        assert!(
-            elapsed < timeout * MAX_ATTEMPTS + Duration::from_secs(2),
-            "{elapsed:?}"
-        );
+        assert!(elapsed < timeout * MAX_ATTEMPTS + Duration::from_secs(2), "{elapsed:?}");
     }
 }

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use systole_client::{
-    parse_timeout_secs, Client, Error, Heartbeat, Status, DEFAULT_TIMEOUT, ENV_KEY, ENV_MESSAGE,
-    ENV_SERVICE, ENV_STATUS, ENV_TIMEOUT, ENV_URL, MAX_ATTEMPTS,
+    parse_timeout_secs, Client, Error, Heartbeat, Status, DEFAULT_TIMEOUT, ENV_KEY, ENV_MESSAGE, ENV_SERVICE,
+    ENV_STATUS, ENV_TIMEOUT, ENV_URL, MAX_ATTEMPTS,
 };
 
 /// Exit status when the heartbeat could not be delivered or was rejected.
@@ -25,11 +25,7 @@ const EXIT_FAILED: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "systole",
-    version,
-    about = "Send heartbeats to a Systole worker."
-)]
+#[command(name = "systole", version, about = "Send heartbeats to a Systole worker.")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -91,29 +87,17 @@ fn config_message(err: Error) -> String {
 
 /// Merges flags with the environment (`env` returns `None` for unset or
 /// empty variables) into a ready client and heartbeat.
-fn resolve(
-    args: BeatArgs,
-    env: impl Fn(&str) -> Option<String>,
-) -> Result<(Client, Heartbeat), Error> {
-    let pick = |flag: Option<String>, var: &str| {
-        flag.filter(|v| !v.trim().is_empty()).or_else(|| env(var))
-    };
-    let url = pick(args.url, ENV_URL)
-        .ok_or_else(|| Error::Config(format!("no URL: pass --url or set {ENV_URL}")))?;
+fn resolve(args: BeatArgs, env: impl Fn(&str) -> Option<String>) -> Result<(Client, Heartbeat), Error> {
+    let pick = |flag: Option<String>, var: &str| flag.filter(|v| !v.trim().is_empty()).or_else(|| env(var));
+    let url = pick(args.url, ENV_URL).ok_or_else(|| Error::Config(format!("no URL: pass --url or set {ENV_URL}")))?;
     let service = pick(args.service, ENV_SERVICE)
         .map(|s| s.trim().to_owned())
-        .ok_or_else(|| {
-            Error::Config(format!(
-                "no service id: pass --service or set {ENV_SERVICE}"
-            ))
-        })?;
+        .ok_or_else(|| Error::Config(format!("no service id: pass --service or set {ENV_SERVICE}")))?;
     let key = pick(args.key, ENV_KEY);
     let status = match args.status {
         Some(status) => status,
         None => match env(ENV_STATUS) {
-            Some(text) => text
-                .parse()
-                .map_err(|e| Error::Config(format!("{ENV_STATUS}: {}", config_message(e))))?,
+            Some(text) => text.parse().map_err(|e| Error::Config(format!("{ENV_STATUS}: {}", config_message(e))))?,
             None => Status::Up,
         },
     };
@@ -124,8 +108,9 @@ fn resolve(
     let timeout = match args.timeout {
         Some(timeout) => timeout,
         None => match env(ENV_TIMEOUT) {
-            Some(text) => parse_timeout_secs(&text)
-                .map_err(|e| Error::Config(format!("{ENV_TIMEOUT}: {}", config_message(e))))?,
+            Some(text) => {
+                parse_timeout_secs(&text).map_err(|e| Error::Config(format!("{ENV_TIMEOUT}: {}", config_message(e))))?
+            }
             None => DEFAULT_TIMEOUT,
         },
     };
@@ -161,11 +146,7 @@ fn main() -> ExitCode {
         }
         Err(err) => {
             // A retryable final error means every attempt was used.
-            let attempts = if err.is_retryable() {
-                format!(" (after {MAX_ATTEMPTS} attempts)")
-            } else {
-                String::new()
-            };
+            let attempts = if err.is_retryable() { format!(" (after {MAX_ATTEMPTS} attempts)") } else { String::new() };
             eprintln!(
                 "systole: heartbeat for {} to {} failed: {err}{attempts}",
                 heartbeat.service_id,
@@ -186,10 +167,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         move |name| map.get(name).cloned().filter(|v| !v.trim().is_empty())
     }
 
@@ -229,11 +207,7 @@ mod tests {
 
     #[test]
     fn flags_override_env() {
-        let env = env_of(&[
-            ("SYSTOLE_URL", "http://env"),
-            ("SYSTOLE_SERVICE", "env-svc"),
-            ("SYSTOLE_STATUS", "bogus"),
-        ]);
+        let env = env_of(&[("SYSTOLE_URL", "http://env"), ("SYSTOLE_SERVICE", "env-svc"), ("SYSTOLE_STATUS", "bogus")]);
         let args = BeatArgs {
             url: Some("https://flag.example".into()),
             service: Some("flag-svc".into()),
@@ -256,11 +230,7 @@ mod tests {
         assert!(matches!(missing_service, Err(Error::Config(_))));
         let bad_status = resolve(
             BeatArgs::default(),
-            env_of(&[
-                ("SYSTOLE_URL", "http://x"),
-                ("SYSTOLE_SERVICE", "x"),
-                ("SYSTOLE_STATUS", "meh"),
-            ]),
+            env_of(&[("SYSTOLE_URL", "http://x"), ("SYSTOLE_SERVICE", "x"), ("SYSTOLE_STATUS", "meh")]),
         );
         assert!(matches!(bad_status, Err(Error::Config(m)) if m.starts_with("SYSTOLE_STATUS")));
     }

@@ -33,9 +33,8 @@ impl ServiceId {
         if text.is_empty() || text.len() > 64 {
             return Err(format!("must be 1 to 64 characters, got {}", text.len()));
         }
-        if let Some(bad) = text
-            .chars()
-            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '_'))
+        if let Some(bad) =
+            text.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '_'))
         {
             return Err(format!("must match [a-z0-9_-]{{1,64}}, found {bad:?}"));
         }
@@ -191,19 +190,12 @@ impl Config {
     /// service listed in two groups, a group naming an undefined service, ids not matching
     /// `[a-z0-9_-]{1,64}`, thresholds outside `minStalenessThreshold..=365 days`, grace
     /// periods over 365 days, unknown notification events, settings out of range.
-    pub fn parse(
-        services_json: Option<&str>,
-        settings_json: Option<&str>,
-    ) -> Result<Self, ConfigErrors> {
+    pub fn parse(services_json: Option<&str>, settings_json: Option<&str>) -> Result<Self, ConfigErrors> {
         let mut errors = Vec::new();
-        let raw_settings: raw::Settings = settings_json
-            .map(|s| from_json("settings.json", s, &mut errors))
-            .unwrap_or_default()
-            .unwrap_or_default();
-        let raw_services: raw::ServicesFile = services_json
-            .map(|s| from_json("services.json", s, &mut errors))
-            .unwrap_or_default()
-            .unwrap_or_default();
+        let raw_settings: raw::Settings =
+            settings_json.map(|s| from_json("settings.json", s, &mut errors)).unwrap_or_default().unwrap_or_default();
+        let raw_services: raw::ServicesFile =
+            services_json.map(|s| from_json("services.json", s, &mut errors)).unwrap_or_default().unwrap_or_default();
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
         }
@@ -212,17 +204,8 @@ impl Config {
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
         }
-        let index = services
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.id.clone(), i))
-            .collect();
-        Ok(Self {
-            services,
-            groups,
-            settings,
-            index,
-        })
+        let index = services.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
+        Ok(Self { services, groups, settings, index })
     }
 
     /// The service with this id, if configured.
@@ -232,11 +215,7 @@ impl Config {
     }
 }
 
-fn from_json<T: serde::de::DeserializeOwned>(
-    file: &str,
-    text: &str,
-    errors: &mut Vec<ConfigError>,
-) -> Option<T> {
+fn from_json<T: serde::de::DeserializeOwned>(file: &str, text: &str, errors: &mut Vec<ConfigError>) -> Option<T> {
     let de = &mut serde_json::Deserializer::from_str(text);
     match serde_path_to_error::deserialize(de) {
         Ok(v) => Some(v),
@@ -244,11 +223,7 @@ fn from_json<T: serde::de::DeserializeOwned>(
             let path = e.path().to_string();
             let inner = e.into_inner();
             errors.push(ConfigError {
-                path: if path == "." {
-                    file.to_owned()
-                } else {
-                    format!("{file}: {path}")
-                },
+                path: if path == "." { file.to_owned() } else { format!("{file}: {path}") },
                 reason: inner.to_string(),
             });
             None
@@ -271,34 +246,10 @@ fn resolve_settings(raw: &raw::Settings, errors: &mut Vec<ConfigError>) -> Setti
             }
         }
     };
-    let uptime = check(
-        "uptime.retentionDays",
-        raw.uptime.retention_days,
-        120,
-        1,
-        3650,
-    );
-    let beats = check(
-        "history.heartbeatRetentionDays",
-        raw.history.heartbeat_retention_days,
-        30,
-        1,
-        3650,
-    );
-    let flush = check(
-        "history.flushIntervalSeconds",
-        raw.history.flush_interval_seconds,
-        10,
-        1,
-        300,
-    );
-    let min = check(
-        "monitoring.minStalenessThreshold",
-        raw.monitoring.min_staleness_threshold,
-        10,
-        1,
-        3600,
-    );
+    let uptime = check("uptime.retentionDays", raw.uptime.retention_days, 120, 1, 3650);
+    let beats = check("history.heartbeatRetentionDays", raw.history.heartbeat_retention_days, 30, 1, 3650);
+    let flush = check("history.flushIntervalSeconds", raw.history.flush_interval_seconds, 10, 1, 300);
+    let min = check("monitoring.minStalenessThreshold", raw.monitoring.min_staleness_threshold, 10, 1, 3600);
     Settings {
         uptime_retention_days: u32::try_from(uptime).unwrap_or(d.uptime_retention_days),
         heartbeat_retention_days: u32::try_from(beats).unwrap_or(d.heartbeat_retention_days),
@@ -312,12 +263,8 @@ fn resolve_services(
     settings: &Settings,
     errors: &mut Vec<ConfigError>,
 ) -> (Vec<ServiceConfig>, Vec<GroupConfig>) {
-    let mut err = |path: String, reason: String| {
-        errors.push(ConfigError {
-            path: format!("services.json: {path}"),
-            reason,
-        })
-    };
+    let mut err =
+        |path: String, reason: String| errors.push(ConfigError { path: format!("services.json: {path}"), reason });
 
     let mut defined: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, s) in raw.services.iter().enumerate() {
@@ -325,13 +272,7 @@ fn resolve_services(
             err(format!("services[{i}].id"), reason);
         }
         if let Some(first) = defined.insert(&s.id, i) {
-            err(
-                format!("services[{i}].id"),
-                format!(
-                    "duplicate id {:?}, first defined at services[{first}]",
-                    s.id
-                ),
-            );
+            err(format!("services[{i}].id"), format!("duplicate id {:?}, first defined at services[{first}]", s.id));
         }
     }
 
@@ -344,37 +285,23 @@ fn resolve_services(
         if let Some(first) = group_ids.insert(&group.id, g) {
             err(
                 format!("groups[{g}].id"),
-                format!(
-                    "duplicate group id {:?}, first defined at groups[{first}]",
-                    group.id
-                ),
+                format!("duplicate group id {:?}, first defined at groups[{first}]", group.id),
             );
         }
         for (j, member) in group.services.iter().enumerate() {
             if !defined.contains_key(member.as_str()) {
-                err(
-                    format!("groups[{g}].services[{j}]"),
-                    format!("unknown service {member:?}"),
-                );
+                err(format!("groups[{g}].services[{j}]"), format!("unknown service {member:?}"));
             }
             if let Some(other) = group_of.insert(member, g) {
                 if other != g {
                     err(
                         format!("groups[{g}].services[{j}]"),
-                        format!(
-                            "service {member:?} is already in group {:?}",
-                            raw.groups[other].id
-                        ),
+                        format!("service {member:?} is already in group {:?}", raw.groups[other].id),
                     );
                 }
             }
         }
-        check_durations(
-            &format!("groups[{g}]"),
-            &group.defaults(),
-            settings,
-            &mut err,
-        );
+        check_durations(&format!("groups[{g}]"), &group.defaults(), settings, &mut err);
     }
 
     let services = raw
@@ -386,9 +313,7 @@ fn resolve_services(
             check_durations(&format!("services[{i}]"), &own, settings, &mut err);
             let group = group_of.get(s.id.as_str()).map(|&g| &raw.groups[g]);
             let inherited = group.map(raw::Group::defaults);
-            let pick = |f: fn(&raw::Defaults<'_>) -> Option<u64>| {
-                f(&own).or_else(|| inherited.as_ref().and_then(f))
-            };
+            let pick = |f: fn(&raw::Defaults<'_>) -> Option<u64>| f(&own).or_else(|| inherited.as_ref().and_then(f));
             let notify_s = own.notifications;
             let notify_g = inherited.and_then(|d| d.notifications);
             ServiceConfig {
@@ -435,33 +360,19 @@ fn resolve_services(
     (services, groups)
 }
 
-fn check_durations(
-    at: &str,
-    d: &raw::Defaults<'_>,
-    settings: &Settings,
-    err: &mut impl FnMut(String, String),
-) {
+fn check_durations(at: &str, d: &raw::Defaults<'_>, settings: &Settings, err: &mut impl FnMut(String, String)) {
     let min = settings.min_staleness_threshold.as_secs();
     let max = MAX_THRESHOLD.as_secs();
     if let Some(t) = d.staleness_threshold {
         if t < min {
-            err(
-                format!("{at}.stalenessThreshold"),
-                format!("must be ≥ {min} s, got {t}"),
-            );
+            err(format!("{at}.stalenessThreshold"), format!("must be ≥ {min} s, got {t}"));
         } else if t > max {
-            err(
-                format!("{at}.stalenessThreshold"),
-                format!("must be ≤ {max} s (365 days), got {t}"),
-            );
+            err(format!("{at}.stalenessThreshold"), format!("must be ≤ {max} s (365 days), got {t}"));
         }
     }
     if let Some(g) = d.grace_period {
         if g > max {
-            err(
-                format!("{at}.gracePeriod"),
-                format!("must be ≤ {max} s (365 days), got {g}"),
-            );
+            err(format!("{at}.gracePeriod"), format!("must be ≤ {max} s (365 days), got {g}"));
         }
     }
     if let Some(n) = d.notifications {
@@ -469,10 +380,7 @@ fn check_durations(
             if !NOTIFICATION_EVENTS.contains(&e.as_str()) {
                 err(
                     format!("{at}.notifications.events[{k}]"),
-                    format!(
-                        "unknown event {e:?}, expected one of {}",
-                        NOTIFICATION_EVENTS.join(", ")
-                    ),
+                    format!("unknown event {e:?}, expected one of {}", NOTIFICATION_EVENTS.join(", ")),
                 );
             }
         }
@@ -610,12 +518,7 @@ mod tests {
     }"#;
 
     fn errors(services: &str) -> Vec<String> {
-        Config::parse(Some(services), None)
-            .unwrap_err()
-            .0
-            .iter()
-            .map(ToString::to_string)
-            .collect()
+        Config::parse(Some(services), None).unwrap_err().0.iter().map(ToString::to_string).collect()
     }
 
     #[test]
@@ -629,11 +532,7 @@ mod tests {
         let db = c.service("db-prod").unwrap();
         assert_eq!(db.staleness_threshold, Duration::from_secs(180));
         assert_eq!(db.notifications.channels, ["pagerduty"]);
-        assert_eq!(
-            db.notifications.events,
-            ["down", "up"],
-            "unset service fields still inherit"
-        );
+        assert_eq!(db.notifications.events, ["down", "up"], "unset service fields still inherit");
         let batch = c.service("batch").unwrap();
         assert_eq!(batch.staleness_threshold, DEFAULT_STALENESS_THRESHOLD);
         assert!(!batch.auth_required);
@@ -678,9 +577,7 @@ mod tests {
         );
         let typo = errors(r#"{"services": [{"id": "a", "stalenesThreshold": 5}]}"#);
         assert!(
-            typo[0].starts_with(
-                "services.json: services[0].stalenesThreshold: unknown field `stalenesThreshold`"
-            ),
+            typo[0].starts_with("services.json: services[0].stalenesThreshold: unknown field `stalenesThreshold`"),
             "{typo:?}"
         );
         let eof = errors("{");
@@ -692,20 +589,10 @@ mod tests {
         let c = Config::parse(None, None).unwrap();
         assert_eq!(c.settings, Settings::default());
         let e = Config::parse(None, Some(r#"{"uptime": {"retentionDays": 0}}"#)).unwrap_err();
-        assert_eq!(
-            e.0[0].to_string(),
-            "settings.json: uptime.retentionDays: must be between 1 and 3650, got 0"
-        );
+        assert_eq!(e.0[0].to_string(), "settings.json: uptime.retentionDays: must be between 1 and 3650, got 0");
         let low = r#"{"monitoring": {"minStalenessThreshold": 1}}"#;
-        let c = Config::parse(
-            Some(r#"{"services": [{"id": "fast", "stalenessThreshold": 3}]}"#),
-            Some(low),
-        )
-        .unwrap();
-        assert_eq!(
-            c.service("fast").unwrap().staleness_threshold,
-            Duration::from_secs(3)
-        );
+        let c = Config::parse(Some(r#"{"services": [{"id": "fast", "stalenessThreshold": 3}]}"#), Some(low)).unwrap();
+        assert_eq!(c.service("fast").unwrap().staleness_threshold, Duration::from_secs(3));
     }
 
     #[test]

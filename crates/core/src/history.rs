@@ -96,14 +96,8 @@ impl Rollups {
 
     /// Counts one heartbeat received at `at`.
     pub fn count_heartbeat(&mut self, at: Timestamp) {
-        self.five_min
-            .entry(at.0.div_euclid(BUCKET_MS) * BUCKET_MS)
-            .or_default()
-            .heartbeats += 1;
-        self.daily
-            .entry(at.0.div_euclid(DAY_MS) * DAY_MS)
-            .or_default()
-            .heartbeats += 1;
+        self.five_min.entry(at.0.div_euclid(BUCKET_MS) * BUCKET_MS).or_default().heartbeats += 1;
+        self.daily.entry(at.0.div_euclid(DAY_MS) * DAY_MS).or_default().heartbeats += 1;
     }
 
     /// Drops buckets that ended at or before `t` (already written in full).
@@ -146,8 +140,7 @@ impl Outbox {
     }
 
     fn push_incident(&mut self, incident: Incident) {
-        self.incidents
-            .retain(|i| i.started_at != incident.started_at);
+        self.incidents.retain(|i| i.started_at != incident.started_at);
         self.incidents.push(incident);
     }
 
@@ -176,7 +169,12 @@ pub enum Backpressure {
 }
 
 /// The history side of a ServiceMonitor: what is pending, what is being written, the
-/// rollups, and the flush retry schedule.
+/// rollups, and when to flush.
+///
+/// Write policy, chosen to keep D1 rows per heartbeat near one: every flush writes its
+/// heartbeats, status changes and incidents; the rollups and the `service_state` row are
+/// written only with a status change, when a 5-minute bucket has closed since they were
+/// last written, or on the first flush. Readers extend the last written status to `now`.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct History {
@@ -186,12 +184,16 @@ pub struct History {
     pub in_flight: Option<Outbox>,
     /// Uptime tallies.
     pub rollups: Rollups,
+    /// Time up to which rollups are written to D1 (`service_state.accounted_until`).
+    pub rollups_written_until: Option<Timestamp>,
     /// Consecutive failed flushes.
     pub failures: u32,
     /// No flush before this time (after a failure).
     pub retry_at: Option<Timestamp>,
-    /// Whether rollups or the service snapshot changed since the last flush.
-    pub dirty: bool,
+    /// When the last flush started, if it carried heartbeats (traffic is flowing): the next
+    /// flush is then planned one interval later, so a steady stream needs one alarm per
+    /// interval, not one per buffered first row plus one for the deadline.
+    pub busy_since_flush: Option<Timestamp>,
 }
 
 impl History {
@@ -229,20 +231,18 @@ impl History {
                     status = change.to;
                     self.pending.changes.push(change.clone());
                 }
-                Effect::IncidentOpened(i) | Effect::IncidentClosed(i) => {
-                    self.pending.push_incident(i.clone())
-                }
+                Effect::IncidentOpened(i) | Effect::IncidentClosed(i) => self.pending.push_incident(i.clone()),
             }
             self.pending.since.get_or_insert(now);
-            self.dirty = true;
         }
     }
 
-    /// When the next flush should run: at once for status changes, incidents or a full
-    /// buffer, otherwise `flush_interval` after the oldest buffered row; never before a
-    /// failure's `retry_at`. `None` when nothing needs writing.
+    /// When the next flush should run: at once after a crash mid-flush, for status changes,
+    /// incidents or a full buffer; otherwise `flush_interval` after the oldest buffered row,
+    /// or after the last flush while traffic flows; never before a failure's `retry_at`.
+    /// `None` when nothing needs writing.
     pub fn flush_due(&self, flush_interval: Duration) -> Option<Timestamp> {
-        let due = if let Some(flying) = &self.in_flight {
+        let pending = if let Some(flying) = &self.in_flight {
             flying.since
         } else if self.pending.is_empty() {
             None
@@ -251,55 +251,65 @@ impl History {
             let urgent = !self.pending.changes.is_empty()
                 || !self.pending.incidents.is_empty()
                 || self.pending.heartbeats.len() >= FLUSH_NOW_HEARTBEATS;
-            Some(if urgent {
-                since
-            } else {
-                since.plus(flush_interval)
-            })
-        }?;
+            Some(if urgent { since } else { since.plus(flush_interval) })
+        };
+        let planned = self.busy_since_flush.map(|t| t.plus(flush_interval));
+        let due = match (pending, planned) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b)?,
+        };
         Some(self.retry_at.map_or(due, |r| due.max(r)))
     }
 
-    /// Starts a flush at `now`: accrues uptime to `now` under `status`, moves pending rows
-    /// in flight, and returns what to write. `None` when there is nothing to write.
+    /// Starts a flush at `now` (the shell calls it on every alarm): accrues uptime to `now`
+    /// under `status`, moves pending rows in flight, and returns what to write, with the
+    /// rollups and service state when they are due. `None` when there is nothing to write
+    /// or a failed flush is still backing off.
     pub fn begin_flush(&mut self, now: Timestamp, status: Status) -> Option<FlushBatch> {
+        if self.retry_at.is_some_and(|r| now < r) {
+            return None;
+        }
         self.rollups.accrue(now, status);
         if let Some(earlier) = self.in_flight.take() {
             self.pending.prepend(earlier);
         }
-        if self.pending.is_empty() && !self.dirty {
+        let bucket = |t: Timestamp| t.0.div_euclid(BUCKET_MS);
+        let rollups_due =
+            !self.pending.changes.is_empty() || self.rollups_written_until.is_none_or(|w| bucket(w) != bucket(now));
+        if self.pending.is_empty() && !rollups_due {
+            self.busy_since_flush = None;
             return None;
         }
         let outbox = std::mem::take(&mut self.pending);
+        self.busy_since_flush = (!outbox.heartbeats.is_empty()).then_some(now);
         self.in_flight = Some(outbox.clone());
-        self.dirty = false;
+        let accounted_until = self.rollups.accounted_until.unwrap_or(now);
+        let tallies =
+            |m: &BTreeMap<i64, Tally>| if rollups_due { m.iter().map(|(k, v)| (*k, *v)).collect() } else { Vec::new() };
         Some(FlushBatch {
             outbox,
-            five_min: self
-                .rollups
-                .five_min
-                .iter()
-                .map(|(k, v)| (*k, *v))
-                .collect(),
-            daily: self.rollups.daily.iter().map(|(k, v)| (*k, *v)).collect(),
-            accounted_until: self.rollups.accounted_until.unwrap_or(now),
+            five_min: tallies(&self.rollups.five_min),
+            daily: tallies(&self.rollups.daily),
+            rollups_until: rollups_due.then_some(accounted_until),
         })
     }
 
     /// Ends the flush started by [`History::begin_flush`]. On success drops the written rows
     /// and the finished rollup buckets; on failure keeps everything for a retry with
     /// exponential backoff (1 s, 2 s, 4 s … capped at 60 s).
-    pub fn finish_flush(&mut self, now: Timestamp, accounted_until: Timestamp, ok: bool) {
+    pub fn finish_flush(&mut self, now: Timestamp, batch: &FlushBatch, ok: bool) {
         if ok {
             self.in_flight = None;
             self.failures = 0;
             self.retry_at = None;
-            self.rollups.prune_through(accounted_until);
+            if let Some(until) = batch.rollups_until {
+                self.rollups.prune_through(until);
+                self.rollups_written_until = Some(until);
+            }
         } else {
             self.failures = self.failures.saturating_add(1);
             let backoff = 1u64 << self.failures.min(7).saturating_sub(1);
             self.retry_at = Some(now.plus(Duration::from_secs(backoff.min(60))));
-            self.dirty = true;
         }
     }
 }
@@ -309,12 +319,13 @@ impl History {
 pub struct FlushBatch {
     /// Heartbeats, changes and incidents.
     pub outbox: Outbox,
-    /// Absolute 5-minute tallies `(bucket start ms, tally)`.
+    /// Absolute 5-minute tallies `(bucket start ms, tally)`; empty when not due.
     pub five_min: Vec<(i64, Tally)>,
-    /// Absolute daily tallies `(day start ms, tally)`.
+    /// Absolute daily tallies `(day start ms, tally)`; empty when not due.
     pub daily: Vec<(i64, Tally)>,
-    /// Time up to which the tallies account for status time.
-    pub accounted_until: Timestamp,
+    /// When rollups and the service state are written in this batch: the time up to which
+    /// the tallies account for status time.
+    pub rollups_until: Option<Timestamp>,
 }
 
 #[cfg(test)]
@@ -334,17 +345,10 @@ mod tests {
         assert_eq!(r.five_min[&day].down_ms, 300_000);
         assert_eq!(r.five_min[&(day + BUCKET_MS)].down_ms, 60_000);
         r.accrue(Timestamp(day), Status::Up);
-        assert_eq!(
-            r.accounted_until,
-            Some(Timestamp(day + 360_000)),
-            "time never goes backwards"
-        );
+        assert_eq!(r.accounted_until, Some(Timestamp(day + 360_000)), "time never goes backwards");
         r.prune_through(Timestamp(day + 360_000));
         assert_eq!(r.daily.keys().copied().collect::<Vec<_>>(), [day]);
-        assert_eq!(
-            r.five_min.keys().copied().collect::<Vec<_>>(),
-            [day + BUCKET_MS]
-        );
+        assert_eq!(r.five_min.keys().copied().collect::<Vec<_>>(), [day + BUCKET_MS]);
     }
 
     #[test]
@@ -371,25 +375,23 @@ mod tests {
             metrics: None,
         };
         h.apply(Timestamp(1_000), Status::Up, &[Effect::Record(hb.clone())]);
-        assert_eq!(
-            h.flush_due(Duration::from_secs(10)),
-            Some(Timestamp(11_000))
-        );
+        let interval = Duration::from_secs(10);
+        assert_eq!(h.flush_due(interval), Some(Timestamp(11_000)));
         let batch = h.begin_flush(Timestamp(11_000), Status::Up).unwrap();
         assert_eq!(batch.outbox.heartbeats, std::slice::from_ref(&hb));
-        h.finish_flush(Timestamp(11_500), batch.accounted_until, false);
-        assert_eq!(
-            h.flush_due(Duration::from_secs(10)),
-            Some(Timestamp(12_500))
-        );
+        assert_eq!(batch.rollups_until, Some(Timestamp(11_000)), "first flush writes rollups");
+        h.finish_flush(Timestamp(11_500), &batch, false);
+        assert_eq!(h.flush_due(interval), Some(Timestamp(12_500)));
+        assert!(h.begin_flush(Timestamp(12_000), Status::Up).is_none(), "still backing off");
         let again = h.begin_flush(Timestamp(12_500), Status::Up).unwrap();
         assert_eq!(again.outbox.heartbeats, [hb]);
-        h.finish_flush(Timestamp(12_600), again.accounted_until, true);
+        h.finish_flush(Timestamp(12_600), &again, true);
         assert!(h.in_flight.is_none() && h.pending.is_empty());
-        assert_eq!(h.flush_due(Duration::from_secs(10)), None);
-        assert!(
-            h.begin_flush(Timestamp(13_000), Status::Up).is_none(),
-            "accrual alone writes nothing"
-        );
+        assert_eq!(h.flush_due(interval), Some(Timestamp(22_500)), "traffic flowed: plan the next flush");
+        assert!(h.begin_flush(Timestamp(22_500), Status::Up).is_none(), "same bucket, nothing new");
+        assert_eq!(h.flush_due(interval), None, "idle: no more wake-ups for history");
+        let closed = h.begin_flush(Timestamp(BUCKET_MS), Status::Up).unwrap();
+        assert!(closed.outbox.is_empty(), "only rollups");
+        assert_eq!(closed.rollups_until, Some(Timestamp(BUCKET_MS)), "a closed bucket is written");
     }
 }

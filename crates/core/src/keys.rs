@@ -29,9 +29,7 @@ pub struct KeyRing {
 impl fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Never print digests or the secret.
-        f.debug_struct("KeyRing")
-            .field("services", &self.digests.len())
-            .finish()
+        f.debug_struct("KeyRing").field("services", &self.digests.len()).finish()
     }
 }
 
@@ -63,12 +61,9 @@ impl KeyRing {
     /// [`KeyRingError::Malformed`] when the JSON is not an object of strings;
     /// [`KeyRingError::EmptyKey`] when a key is the empty string.
     pub fn parse(api_keys_json: &str, secret: &[u8]) -> Result<Self, KeyRingError> {
-        let plain: BTreeMap<String, String> = serde_json::from_str(api_keys_json)
-            .map_err(|e| KeyRingError::Malformed(e.to_string()))?;
-        let mut ring = Self {
-            secret: secret.to_vec(),
-            digests: BTreeMap::new(),
-        };
+        let plain: BTreeMap<String, String> =
+            serde_json::from_str(api_keys_json).map_err(|e| KeyRingError::Malformed(e.to_string()))?;
+        let mut ring = Self { secret: secret.to_vec(), digests: BTreeMap::new() };
         for (service, key) in plain {
             if key.is_empty() {
                 return Err(KeyRingError::EmptyKey(service));
@@ -81,10 +76,7 @@ impl KeyRing {
 
     /// A ring holding no keys (every keyed heartbeat is denied).
     pub fn empty() -> Self {
-        Self {
-            secret: Vec::new(),
-            digests: BTreeMap::new(),
-        }
+        Self { secret: Vec::new(), digests: BTreeMap::new() }
     }
 
     /// Decides whether a heartbeat for `service` carrying `presented` may be recorded.
@@ -92,11 +84,7 @@ impl KeyRing {
     /// `service` is `None` for an id that is not configured. The work done is the same in
     /// every denied case: the presented key (or an empty one) is always hashed and compared
     /// against a digest (a dummy one when the service has no key).
-    pub fn authorize(
-        &self,
-        service: Option<&ServiceConfig>,
-        presented: Option<&str>,
-    ) -> Authorization {
+    pub fn authorize(&self, service: Option<&ServiceConfig>, presented: Option<&str>) -> Authorization {
         let presented_digest = self.digest(presented.unwrap_or(""));
         let expected = service.and_then(|s| self.digests.get(s.id.as_str()));
         let matches: bool = match expected {
@@ -155,39 +143,22 @@ mod tests {
         assert_eq!(ring.authorize(api, Some("")), Authorization::Denied);
         assert_eq!(ring.authorize(api, None), Authorization::Denied);
         assert_eq!(ring.authorize(None, Some("s3cret")), Authorization::Denied);
-        assert_eq!(
-            ring.authorize(c.service("nokey"), Some("")),
-            Authorization::Denied
-        );
-        assert_eq!(
-            ring.authorize(c.service("nokey"), None),
-            Authorization::Denied
-        );
+        assert_eq!(ring.authorize(c.service("nokey"), Some("")), Authorization::Denied);
+        assert_eq!(ring.authorize(c.service("nokey"), None), Authorization::Denied);
     }
 
     #[test]
     fn auth_not_required_grants_keyless_heartbeats_for_that_service_only() {
         let c = config();
         let ring = KeyRing::parse("{}", b"server").unwrap();
-        assert_eq!(
-            ring.authorize(c.service("open"), None),
-            Authorization::Granted
-        );
-        assert_eq!(
-            ring.authorize(c.service("api"), None),
-            Authorization::Denied
-        );
+        assert_eq!(ring.authorize(c.service("open"), None), Authorization::Granted);
+        assert_eq!(ring.authorize(c.service("api"), None), Authorization::Denied);
     }
 
     #[test]
     fn malformed_secrets_are_rejected_and_debug_hides_keys() {
-        assert!(matches!(
-            KeyRing::parse("[1]", b""),
-            Err(KeyRingError::Malformed(_))
-        ));
-        assert!(
-            matches!(KeyRing::parse(r#"{"a": ""}"#, b""), Err(KeyRingError::EmptyKey(s)) if s == "a")
-        );
+        assert!(matches!(KeyRing::parse("[1]", b""), Err(KeyRingError::Malformed(_))));
+        assert!(matches!(KeyRing::parse(r#"{"a": ""}"#, b""), Err(KeyRingError::EmptyKey(s)) if s == "a"));
         let ring = KeyRing::parse(r#"{"api": "s3cret"}"#, b"server").unwrap();
         assert_eq!(format!("{ring:?}"), "KeyRing { services: 1 }");
     }

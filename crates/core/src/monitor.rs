@@ -32,14 +32,8 @@ pub enum Status {
 
 impl Status {
     /// Every status, in dashboard order.
-    pub const ALL: [Status; 6] = [
-        Status::Up,
-        Status::Late,
-        Status::Degraded,
-        Status::Down,
-        Status::Paused,
-        Status::Unknown,
-    ];
+    pub const ALL: [Status; 6] =
+        [Status::Up, Status::Late, Status::Degraded, Status::Down, Status::Paused, Status::Unknown];
 
     /// The lower-case name used in JSON and D1.
     pub fn as_str(self) -> &'static str {
@@ -102,11 +96,7 @@ pub struct MonitorConfig {
 
 impl From<&ServiceConfig> for MonitorConfig {
     fn from(s: &ServiceConfig) -> Self {
-        Self {
-            staleness_threshold: s.staleness_threshold,
-            grace_period: s.grace_period,
-            enabled: s.enabled,
-        }
+        Self { staleness_threshold: s.staleness_threshold, grace_period: s.grace_period, enabled: s.enabled }
     }
 }
 
@@ -229,11 +219,7 @@ pub struct Monitor {
 impl Monitor {
     /// A monitor that has not heard from its service yet (`unknown`, or `paused` if disabled).
     pub fn new(config: MonitorConfig, now: Timestamp) -> Self {
-        let status = if config.enabled {
-            Status::Unknown
-        } else {
-            Status::Paused
-        };
+        let status = if config.enabled { Status::Unknown } else { Status::Paused };
         let state = MonitorState {
             status,
             status_since: now,
@@ -270,14 +256,8 @@ impl Monitor {
         }
         let (to, reason) = match hb.reported {
             Reported::Up => (Status::Up, "heartbeat received".to_owned()),
-            Reported::Degraded => (
-                Status::Degraded,
-                with_message("heartbeat reported degraded", message.as_deref()),
-            ),
-            Reported::Down => (
-                Status::Down,
-                with_message("heartbeat reported down", message.as_deref()),
-            ),
+            Reported::Degraded => (Status::Degraded, with_message("heartbeat reported degraded", message.as_deref())),
+            Reported::Down => (Status::Down, with_message("heartbeat reported down", message.as_deref())),
         };
         self.transition(now, to, reason, &mut effects);
         effects
@@ -299,8 +279,7 @@ impl Monitor {
         let threshold = self.config.staleness_threshold.as_secs();
         if now < grace_end {
             if self.state.status != Status::Late {
-                let reason =
-                    format!("no heartbeat within {threshold} s; in grace period until {grace_end}");
+                let reason = format!("no heartbeat within {threshold} s; in grace period until {grace_end}");
                 self.transition(now, Status::Late, reason, &mut effects);
             }
         } else {
@@ -324,18 +303,8 @@ impl Monitor {
         let was_enabled = self.config.enabled;
         self.config = config;
         match (was_enabled, self.config.enabled) {
-            (true, false) => self.transition(
-                now,
-                Status::Paused,
-                "monitoring disabled".into(),
-                &mut effects,
-            ),
-            (false, true) => self.transition(
-                now,
-                Status::Unknown,
-                "monitoring enabled".into(),
-                &mut effects,
-            ),
+            (true, false) => self.transition(now, Status::Paused, "monitoring disabled".into(), &mut effects),
+            (false, true) => self.transition(now, Status::Unknown, "monitoring enabled".into(), &mut effects),
             _ => {}
         }
         effects
@@ -343,12 +312,7 @@ impl Monitor {
 
     /// The next time this monitor must be woken, with why; `None` when nothing is pending.
     pub fn next_deadline(&self) -> Option<(Timestamp, Deadline)> {
-        let due = self.heartbeat_due()?;
-        if self.state.status == Status::Late {
-            Some((due.plus(self.config.grace_period), Deadline::Grace))
-        } else {
-            Some((due, Deadline::Heartbeat))
-        }
+        deadline(self.state.status, self.state.last_heartbeat, &self.config)
     }
 
     /// The current status.
@@ -369,10 +333,9 @@ impl Monitor {
     /// When the next heartbeat is due, if the status has a deadline (`up`, `degraded`, `late`).
     fn heartbeat_due(&self) -> Option<Timestamp> {
         match self.state.status {
-            Status::Up | Status::Degraded | Status::Late => self
-                .state
-                .last_heartbeat
-                .map(|t| t.plus(self.config.staleness_threshold)),
+            Status::Up | Status::Degraded | Status::Late => {
+                self.state.last_heartbeat.map(|t| t.plus(self.config.staleness_threshold))
+            }
             Status::Unknown | Status::Down | Status::Paused => None,
         }
     }
@@ -383,23 +346,13 @@ impl Monitor {
         seq
     }
 
-    fn transition(
-        &mut self,
-        now: Timestamp,
-        to: Status,
-        reason: String,
-        effects: &mut Vec<Effect>,
-    ) {
+    fn transition(&mut self, now: Timestamp, to: Status, reason: String, effects: &mut Vec<Effect>) {
         let from = self.state.status;
         if from == to {
             return;
         }
         if to == Status::Down && self.state.incident.is_none() {
-            let incident = Incident {
-                started_at: now,
-                ended_at: None,
-                cause: reason.clone(),
-            };
+            let incident = Incident { started_at: now, ended_at: None, cause: reason.clone() };
             self.state.incident = Some(incident.clone());
             effects.push(Effect::IncidentOpened(incident));
         }
@@ -412,13 +365,24 @@ impl Monitor {
         let seq = self.take_seq();
         self.state.status = to;
         self.state.status_since = now;
-        effects.push(Effect::StatusChanged(StatusChange {
-            seq,
-            at: now,
-            from,
-            to,
-            reason,
-        }));
+        effects.push(Effect::StatusChanged(StatusChange { seq, at: now, from, to, reason }));
+    }
+}
+
+/// The deadline a service in `status` whose last heartbeat arrived at `last_heartbeat` is
+/// waiting for: `up`/`degraded` wait for the next heartbeat (last + staleness threshold),
+/// `late` for the end of the grace period (+ grace period); other statuses wait for nothing.
+/// Read APIs use it to show the deadline without asking the Durable Object.
+pub fn deadline(
+    status: Status,
+    last_heartbeat: Option<Timestamp>,
+    config: &MonitorConfig,
+) -> Option<(Timestamp, Deadline)> {
+    let due = last_heartbeat?.plus(config.staleness_threshold);
+    match status {
+        Status::Up | Status::Degraded => Some((due, Deadline::Heartbeat)),
+        Status::Late => Some((due.plus(config.grace_period), Deadline::Grace)),
+        Status::Unknown | Status::Down | Status::Paused => None,
     }
 }
 

@@ -50,24 +50,14 @@ impl ServiceRecord {
     pub fn new(service_id: ServiceId, config: MonitorConfig, now: Timestamp) -> Self {
         let mut history = History::default();
         history.rollups.accounted_until = Some(now);
-        history.dirty = true;
-        Self {
-            service_id,
-            monitor: Monitor::new(config, now),
-            history,
-            armed: None,
-        }
+        Self { service_id, monitor: Monitor::new(config, now), history, armed: None }
     }
 
     /// Records a heartbeat received at `now`.
     ///
     /// # Errors
     /// [`Backpressure`] when the history buffer is full; nothing is changed then.
-    pub fn on_heartbeat(
-        &mut self,
-        now: Timestamp,
-        hb: Heartbeat,
-    ) -> Result<Vec<Effect>, Backpressure> {
+    pub fn on_heartbeat(&mut self, now: Timestamp, hb: Heartbeat) -> Result<Vec<Effect>, Backpressure> {
         self.history.admit()?;
         let before = self.monitor.status();
         let effects = self.monitor.on_heartbeat(now, hb);
@@ -95,48 +85,36 @@ impl ServiceRecord {
         let before = self.monitor.status();
         let effects = self.monitor.on_config(now, config);
         self.history.apply(now, before, &effects);
-        self.history.dirty = true;
         effects
     }
 
     /// The earliest time this record must be woken, and why.
     pub fn next_wake(&self, flush_interval: Duration) -> Option<(Timestamp, Wake)> {
-        let deadline = self
-            .monitor
-            .next_deadline()
-            .map(|(t, _)| (t, Wake::Deadline));
-        let flush = self
-            .history
-            .flush_due(flush_interval)
-            .map(|t| (t, Wake::Flush));
+        let deadline = self.monitor.next_deadline().map(|(t, _)| (t, Wake::Deadline));
+        let flush = self.history.flush_due(flush_interval).map(|t| (t, Wake::Flush));
         match (deadline, flush) {
             (Some(d), Some(f)) => Some(if f.0 < d.0 { f } else { d }),
             (d, f) => d.or(f),
         }
     }
 
-    /// Decides the alarm after an event and records the decision. The alarm is only set
-    /// when it must fire earlier than the armed one (or none is armed): a deadline that
-    /// moved later leaves the earlier alarm in place, which then fires, finds nothing due
-    /// and re-arms — one billed write instead of one per heartbeat.
-    pub fn rearm(&mut self, flush_interval: Duration) -> AlarmAction {
+    /// Decides the alarm after an event at `now` and records the decision. The alarm is
+    /// only set when it must fire earlier than the armed one (or none is armed): a deadline
+    /// that moved later leaves the earlier alarm in place, which then fires, finds nothing
+    /// due and re-arms — one billed write instead of one per heartbeat. An armed time not
+    /// after `now` is treated as spent (a record loaded after its alarm fired may still
+    /// hold it), so the worst case is one redundant `setAlarm`, never a missing one.
+    pub fn rearm(&mut self, now: Timestamp, flush_interval: Duration) -> AlarmAction {
         let Some((wanted, _)) = self.next_wake(flush_interval) else {
             return AlarmAction::Keep;
         };
         match self.armed {
-            Some(armed) if armed <= wanted => AlarmAction::Keep,
+            Some(armed) if armed > now && armed <= wanted => AlarmAction::Keep,
             _ => {
                 self.armed = Some(wanted);
                 AlarmAction::Set(wanted)
             }
         }
-    }
-
-    /// Whether a flush is due at `now`.
-    pub fn flush_due_at(&self, now: Timestamp, flush_interval: Duration) -> bool {
-        self.history
-            .flush_due(flush_interval)
-            .is_some_and(|t| t <= now)
     }
 
     /// Starts writing history at `now`; see [`History::begin_flush`].
@@ -146,28 +124,24 @@ impl ServiceRecord {
 
     /// Ends a flush; see [`History::finish_flush`].
     pub fn finish_flush(&mut self, now: Timestamp, batch: &FlushBatch, ok: bool) {
-        self.history.finish_flush(now, batch.accounted_until, ok);
+        self.history.finish_flush(now, batch, ok);
     }
 
-    /// The service's current state as the APIs and D1's `service_state` row show it.
-    pub fn snapshot(&self, flush_interval: Duration) -> ServiceSnapshot {
+    /// The service's status as D1's `service_state` row holds it (written with rollups).
+    pub fn snapshot(&self) -> ServiceSnapshot {
         let state = self.monitor.state();
         ServiceSnapshot {
             service_id: self.service_id.clone(),
             status: state.status,
             status_since: state.status_since,
-            last_heartbeat: state.last_heartbeat,
-            last_message: state.last_message.clone(),
-            next_deadline: self.monitor.next_deadline().map(|(t, _)| t),
             incident_started_at: state.incident.as_ref().map(|i| i.started_at),
-            accounted_until: self.history.rollups.accounted_until,
-            alarm_at: self.next_wake(flush_interval).map(|(t, _)| t),
         }
     }
 }
 
-/// A service's state at a moment, as stored in D1 `service_state` and returned by the
-/// ServiceMonitor.
+/// A service's status at a moment, as stored in D1 `service_state`. Last heartbeat, last
+/// message and next deadline are not stored there: readers derive them from the
+/// `heartbeats` table and the config (see [`crate::monitor::deadline`]).
 #[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceSnapshot {
@@ -177,18 +151,8 @@ pub struct ServiceSnapshot {
     pub status: Status,
     /// When it began (epoch ms).
     pub status_since: Timestamp,
-    /// Last heartbeat (epoch ms).
-    pub last_heartbeat: Option<Timestamp>,
-    /// Last heartbeat's message.
-    pub last_message: Option<String>,
-    /// When the next heartbeat (or the grace period) is due.
-    pub next_deadline: Option<Timestamp>,
     /// Start of the open incident, if down.
     pub incident_started_at: Option<Timestamp>,
-    /// Time up to which uptime rollups are accrued.
-    pub accounted_until: Option<Timestamp>,
-    /// When the Durable Object next wakes.
-    pub alarm_at: Option<Timestamp>,
 }
 
 #[cfg(test)]
@@ -199,38 +163,42 @@ mod tests {
     const FLUSH: Duration = Duration::from_secs(10);
 
     fn record() -> ServiceRecord {
-        let cfg = MonitorConfig {
-            staleness_threshold: Duration::from_secs(60),
-            grace_period: Duration::ZERO,
-            enabled: true,
-        };
+        let cfg =
+            MonitorConfig { staleness_threshold: Duration::from_secs(60), grace_period: Duration::ZERO, enabled: true };
         ServiceRecord::new(ServiceId::parse("api").unwrap(), cfg, Timestamp(0))
     }
 
     #[test]
     fn later_deadlines_do_not_rearm_the_alarm() {
         let mut r = record();
-        let _ = r
-            .on_heartbeat(Timestamp(1_000), Heartbeat::default())
-            .unwrap();
+        let _ = r.on_heartbeat(Timestamp(1_000), Heartbeat::default()).unwrap();
         // unknown → up is a status change: flush at once.
-        assert_eq!(r.rearm(FLUSH), AlarmAction::Set(Timestamp(1_000)));
-        let _ = r
-            .on_heartbeat(Timestamp(2_000), Heartbeat::default())
-            .unwrap();
-        assert_eq!(r.rearm(FLUSH), AlarmAction::Keep);
+        assert_eq!(r.rearm(Timestamp(1_000), FLUSH), AlarmAction::Set(Timestamp(1_000)));
+        let _ = r.on_heartbeat(Timestamp(900), Heartbeat::default()).unwrap();
+        assert_eq!(r.rearm(Timestamp(900), FLUSH), AlarmAction::Keep);
+        assert_eq!(r.rearm(Timestamp(1_000), FLUSH), AlarmAction::Set(Timestamp(1_000)), "a spent alarm is set again");
     }
 
     #[test]
-    fn an_alarm_with_nothing_due_rearms_for_the_real_deadline() {
+    fn steady_traffic_needs_one_alarm_per_flush_interval_and_idle_returns_to_the_deadline() {
         let mut r = record();
-        let _ = r
-            .on_heartbeat(Timestamp(1_000), Heartbeat::default())
-            .unwrap();
-        let _ = r.rearm(FLUSH);
+        let _ = r.on_heartbeat(Timestamp(1_000), Heartbeat::default()).unwrap();
+        let _ = r.rearm(Timestamp(1_000), FLUSH);
         assert!(r.on_alarm(Timestamp(1_000)).is_empty());
         let batch = r.begin_flush(Timestamp(1_000)).unwrap();
         r.finish_flush(Timestamp(1_010), &batch, true);
-        assert_eq!(r.rearm(FLUSH), AlarmAction::Set(Timestamp(61_000)));
+        assert_eq!(r.rearm(Timestamp(1_010), FLUSH), AlarmAction::Set(Timestamp(11_000)));
+        for t in [3_000, 6_000, 9_000] {
+            let _ = r.on_heartbeat(Timestamp(t), Heartbeat::default()).unwrap();
+            assert_eq!(r.rearm(Timestamp(t), FLUSH), AlarmAction::Keep);
+        }
+        let _ = r.on_alarm(Timestamp(11_000));
+        let batch = r.begin_flush(Timestamp(11_000)).unwrap();
+        assert_eq!(batch.outbox.heartbeats.len(), 3);
+        r.finish_flush(Timestamp(11_000), &batch, true);
+        assert_eq!(r.rearm(Timestamp(11_000), FLUSH), AlarmAction::Set(Timestamp(21_000)));
+        let _ = r.on_alarm(Timestamp(21_000));
+        assert!(r.begin_flush(Timestamp(21_000)).is_none());
+        assert_eq!(r.rearm(Timestamp(21_000), FLUSH), AlarmAction::Set(Timestamp(69_000)), "idle: the deadline");
     }
 }

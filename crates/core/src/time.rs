@@ -14,9 +14,7 @@ pub const DAY_MS: i64 = 86_400_000;
 ///
 /// The core never reads a clock; every handler takes `now: Timestamp` from the shell.
 /// Serialized as a plain JSON integer (milliseconds).
-#[derive(
-    Clone, Copy, Debug, Default, Deserialize, Eq, Hash, Ord, PartialEq, PartialOrd, Serialize,
-)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, Eq, Hash, Ord, PartialEq, PartialOrd, Serialize)]
 #[serde(transparent)]
 pub struct Timestamp(pub i64);
 
@@ -52,12 +50,7 @@ impl Timestamp {
     /// The UTC calendar date as `YYYY-MM-DD`, or `None` outside the representable range.
     pub fn date_string(self) -> Option<String> {
         let dt = self.to_datetime()?;
-        Some(format!(
-            "{:04}-{:02}-{:02}",
-            dt.year(),
-            u8::from(dt.month()),
-            dt.day()
-        ))
+        Some(format!("{:04}-{:02}-{:02}", dt.year(), u8::from(dt.month()), dt.day()))
     }
 
     /// RFC 3339 text in UTC with millisecond precision, e.g. `2026-11-21T19:40:00.123Z`.
@@ -83,9 +76,7 @@ impl Timestamp {
     /// `None` when the text is not RFC 3339.
     pub fn parse_rfc3339(text: &str) -> Option<Self> {
         let dt = OffsetDateTime::parse(text, &Rfc3339).ok()?;
-        i64::try_from(dt.unix_timestamp_nanos() / 1_000_000)
-            .ok()
-            .map(Self)
+        i64::try_from(dt.unix_timestamp_nanos() / 1_000_000).ok().map(Self)
     }
 
     /// Parses a calendar date `YYYY-MM-DD` into its 00:00 UTC.
@@ -117,14 +108,8 @@ mod tests {
     fn formats_and_parses_rfc3339_in_utc() {
         let t = Timestamp(1_763_753_600_123);
         assert_eq!(t.to_rfc3339(), "2025-11-21T19:33:20.123Z");
-        assert_eq!(
-            Timestamp::parse_rfc3339("2025-11-21T19:33:20.123Z"),
-            Some(t)
-        );
-        assert_eq!(
-            Timestamp::parse_rfc3339("2025-11-21T20:33:20.123+01:00"),
-            Some(t)
-        );
+        assert_eq!(Timestamp::parse_rfc3339("2025-11-21T19:33:20.123Z"), Some(t));
+        assert_eq!(Timestamp::parse_rfc3339("2025-11-21T20:33:20.123+01:00"), Some(t));
         assert_eq!(Timestamp::parse_rfc3339("yesterday"), None);
     }
 

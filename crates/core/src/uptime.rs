@@ -101,15 +101,8 @@ pub struct ServiceUptime {
 /// an empty `uptime_percent` cell means no data that day.
 pub fn to_csv(services: &[ServiceUptime]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let header = [
-        "date",
-        "service_id",
-        "service_name",
-        "uptime_percent",
-        "downtime_minutes",
-        "monitored_minutes",
-        "heartbeats",
-    ];
+    let header =
+        ["date", "service_id", "service_name", "uptime_percent", "downtime_minutes", "monitored_minutes", "heartbeats"];
     let mut rows: Vec<Vec<String>> = Vec::new();
     for s in services {
         for d in &s.days {
@@ -141,39 +134,20 @@ mod tests {
     fn days_without_data_are_null_and_open_outages_count() {
         let d0 = 20_000 * DAY_MS;
         let mut rows = BTreeMap::new();
-        rows.insert(
-            d0,
-            Tally {
-                up_ms: DAY_MS - 600_000,
-                down_ms: 600_000,
-                heartbeats: 1440,
-                ..Tally::default()
-            },
-        );
+        rows.insert(d0, Tally { up_ms: DAY_MS - 600_000, down_ms: 600_000, heartbeats: 1440, ..Tally::default() });
         let now = Timestamp(d0 + 2 * DAY_MS + 3_600_000);
-        let open = OpenInterval {
-            since: Timestamp(d0 + 2 * DAY_MS),
-            status: Status::Down,
-        };
-        let days = daily(
-            &rows,
-            Some(open),
-            Timestamp(d0 - DAY_MS),
-            Timestamp(d0 + 2 * DAY_MS),
-            now,
-        );
+        let open = OpenInterval { since: Timestamp(d0 + 2 * DAY_MS), status: Status::Down };
+        let days = daily(&rows, Some(open), Timestamp(d0 - DAY_MS), Timestamp(d0 + 2 * DAY_MS), now);
         let pct: Vec<Option<f64>> = days.iter().map(|d| d.uptime_percent).collect();
         assert_eq!(pct, [None, Some(99.306), None, Some(0.0)]);
         assert_eq!(days[3].downtime_minutes, 60.0);
         assert_eq!(overall(&days), Some(95.333));
-        let csv = to_csv(&[ServiceUptime {
-            id: "a".into(),
-            name: "A, \"quoted\"".into(),
-            uptime_percent: None,
-            days,
-        }]);
+        let csv = to_csv(&[ServiceUptime { id: "a".into(), name: "A, \"quoted\"".into(), uptime_percent: None, days }]);
         let lines: Vec<&str> = csv.lines().collect();
-        assert_eq!(lines[0], "date,service_id,service_name,uptime_percent,downtime_minutes,monitored_minutes,heartbeats");
+        assert_eq!(
+            lines[0],
+            "date,service_id,service_name,uptime_percent,downtime_minutes,monitored_minutes,heartbeats"
+        );
         assert_eq!(lines[1], r#"2024-10-03,a,"A, ""quoted""",,0,0,0"#);
     }
 }

@@ -20,24 +20,13 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         (0i64..120_000).prop_map(Op::Wait),
-        prop_oneof![
-            Just(Reported::Up),
-            Just(Reported::Degraded),
-            Just(Reported::Down)
-        ]
-        .prop_map(Op::Beat),
+        prop_oneof![Just(Reported::Up), Just(Reported::Degraded), Just(Reported::Down)].prop_map(Op::Beat),
         Just(Op::Alarm),
     ]
 }
 
 /// The reference model: status from the last report and how long ago it came.
-fn expected(
-    last: Option<(i64, Reported)>,
-    alarm_at: i64,
-    threshold: i64,
-    grace: i64,
-    before: Status,
-) -> Status {
+fn expected(last: Option<(i64, Reported)>, alarm_at: i64, threshold: i64, grace: i64, before: Status) -> Status {
     match (before, last) {
         (Status::Down | Status::Unknown, _) | (_, None) => before,
         (_, Some((at, _))) if alarm_at >= at + threshold + grace => Status::Down,
@@ -129,7 +118,7 @@ proptest! {
                     if let Some(b) = rec.begin_flush(Timestamp(now)) { rec.finish_flush(Timestamp(now), &b, now % 3 != 0); }
                 }
             }
-            let _ = rec.rearm(Duration::from_secs(1));
+            let _ = rec.rearm(Timestamp(now), Duration::from_secs(1));
             let text = serde_json::to_string(&rec).unwrap();
             let back: ServiceRecord = serde_json::from_str(&text).unwrap();
             prop_assert_eq!(&back, &rec);

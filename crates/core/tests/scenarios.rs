@@ -4,9 +4,7 @@
 use std::time::Duration;
 
 use systole_core::config::ServiceId;
-use systole_core::monitor::{
-    Deadline, Effect, Heartbeat, Monitor, MonitorConfig, Reported, Status,
-};
+use systole_core::monitor::{Deadline, Effect, Heartbeat, Monitor, MonitorConfig, Reported, Status};
 use systole_core::record::{AlarmAction, ServiceRecord};
 use systole_core::time::Timestamp;
 
@@ -21,17 +19,11 @@ fn config(threshold_s: u64, grace_s: u64) -> MonitorConfig {
 }
 
 fn beat(reported: Reported) -> Heartbeat {
-    Heartbeat {
-        reported,
-        ..Heartbeat::default()
-    }
+    Heartbeat { reported, ..Heartbeat::default() }
 }
 
 fn opened(effects: &[Effect]) -> usize {
-    effects
-        .iter()
-        .filter(|e| matches!(e, Effect::IncidentOpened(_)))
-        .count()
+    effects.iter().filter(|e| matches!(e, Effect::IncidentOpened(_))).count()
 }
 
 fn closed(effects: &[Effect]) -> Vec<Duration> {
@@ -48,32 +40,20 @@ fn closed(effects: &[Effect]) -> Vec<Duration> {
 fn missed_period_and_grace_goes_down_and_opens_one_incident() {
     let mut m = Monitor::new(config(60, 30), Timestamp(0));
     let _ = m.on_heartbeat(Timestamp(10 * S), beat(Reported::Up));
-    assert_eq!(
-        m.next_deadline(),
-        Some((Timestamp(70 * S), Deadline::Heartbeat))
-    );
+    assert_eq!(m.next_deadline(), Some((Timestamp(70 * S), Deadline::Heartbeat)));
 
-    assert!(
-        m.on_alarm(Timestamp(70 * S - 1)).is_empty(),
-        "an early alarm is a no-op"
-    );
+    assert!(m.on_alarm(Timestamp(70 * S - 1)).is_empty(), "an early alarm is a no-op");
     let late = m.on_alarm(Timestamp(70 * S));
     assert_eq!(m.status(), Status::Late);
     assert_eq!(opened(&late), 0);
-    assert_eq!(
-        m.next_deadline(),
-        Some((Timestamp(100 * S), Deadline::Grace))
-    );
+    assert_eq!(m.next_deadline(), Some((Timestamp(100 * S), Deadline::Grace)));
 
     let down = m.on_alarm(Timestamp(100 * S));
     assert_eq!(m.status(), Status::Down);
     assert_eq!(opened(&down), 1);
     assert_eq!(m.next_deadline(), None);
     for t in [100, 101, 500] {
-        assert!(
-            m.on_alarm(Timestamp(t * S)).is_empty(),
-            "repeated alarms change nothing"
-        );
+        assert!(m.on_alarm(Timestamp(t * S)).is_empty(), "repeated alarms change nothing");
     }
 }
 
@@ -88,10 +68,7 @@ fn a_late_alarm_after_the_grace_period_goes_straight_down() {
         Effect::StatusChanged(c) => Some(c.clone()),
         _ => None,
     });
-    assert_eq!(
-        change.unwrap().reason,
-        "no heartbeat within 60 s + 30 s grace"
-    );
+    assert_eq!(change.unwrap().reason, "no heartbeat within 60 s + 30 s grace");
 }
 
 #[test]
@@ -103,10 +80,7 @@ fn a_heartbeat_inside_grace_returns_to_up_without_an_incident() {
     let effects = m.on_heartbeat(Timestamp(75 * S), beat(Reported::Up));
     assert_eq!(m.status(), Status::Up);
     assert!(closed(&effects).is_empty() && opened(&effects) == 0);
-    assert_eq!(
-        m.next_deadline(),
-        Some((Timestamp(135 * S), Deadline::Heartbeat))
-    );
+    assert_eq!(m.next_deadline(), Some((Timestamp(135 * S), Deadline::Heartbeat)));
 }
 
 #[test]
@@ -131,31 +105,18 @@ fn a_reported_down_fails_at_once_and_repeats_do_not_reopen() {
     let degraded = m.on_heartbeat(Timestamp(5 * S), beat(Reported::Degraded));
     assert_eq!(m.status(), Status::Degraded);
     assert_eq!(closed(&degraded), [Duration::from_secs(4)]);
-    assert_eq!(
-        m.next_deadline(),
-        Some((Timestamp(305 * S), Deadline::Heartbeat))
-    );
+    assert_eq!(m.next_deadline(), Some((Timestamp(305 * S), Deadline::Heartbeat)));
 }
 
 #[test]
 fn disabling_pauses_and_closes_the_incident_and_enabling_waits_for_a_heartbeat() {
     let mut m = Monitor::new(config(10, 0), Timestamp(0));
     let _ = m.on_heartbeat(Timestamp(0), beat(Reported::Down));
-    let paused = m.on_config(
-        Timestamp(5 * S),
-        MonitorConfig {
-            enabled: false,
-            ..config(10, 0)
-        },
-    );
+    let paused = m.on_config(Timestamp(5 * S), MonitorConfig { enabled: false, ..config(10, 0) });
     assert_eq!(m.status(), Status::Paused);
     assert_eq!(closed(&paused), [Duration::from_secs(5)]);
     let hb = m.on_heartbeat(Timestamp(6 * S), beat(Reported::Up));
-    assert_eq!(
-        (m.status(), hb.len()),
-        (Status::Paused, 1),
-        "recorded, still paused"
-    );
+    assert_eq!((m.status(), hb.len()), (Status::Paused, 1), "recorded, still paused");
     assert_eq!(m.next_deadline(), None);
     let _ = m.on_config(Timestamp(7 * S), config(10, 0));
     assert_eq!(m.status(), Status::Unknown);
@@ -164,57 +125,40 @@ fn disabling_pauses_and_closes_the_incident_and_enabling_waits_for_a_heartbeat()
 #[test]
 fn the_record_sets_the_alarm_only_when_it_must_fire_earlier() {
     let flush = Duration::from_secs(10);
-    let mut r = ServiceRecord::new(
-        ServiceId::parse("api").unwrap(),
-        config(60, 0),
-        Timestamp(0),
-    );
+    let mut r = ServiceRecord::new(ServiceId::parse("api").unwrap(), config(60, 0), Timestamp(0));
     let _ = r.on_heartbeat(Timestamp(S), beat(Reported::Up)).unwrap();
-    assert_eq!(
-        r.rearm(flush),
-        AlarmAction::Set(Timestamp(S)),
-        "status change: flush at once"
-    );
-    // The alarm fires: flush, then the real deadline.
+    assert_eq!(r.rearm(Timestamp(S), flush), AlarmAction::Set(Timestamp(S)), "status change: flush at once");
+    // The alarm fires: flush, then plan the next flush one interval later.
     let _ = r.on_alarm(Timestamp(S));
     let batch = r.begin_flush(Timestamp(S)).unwrap();
     r.finish_flush(Timestamp(S), &batch, true);
-    assert_eq!(r.rearm(flush), AlarmAction::Set(Timestamp(61 * S)));
-    // A heartbeat moves the deadline later and buffers a row due in 10 s: earlier, so set.
-    let _ = r
-        .on_heartbeat(Timestamp(20 * S), beat(Reported::Up))
-        .unwrap();
-    assert_eq!(r.rearm(flush), AlarmAction::Set(Timestamp(30 * S)));
-    // More heartbeats before the flush: the armed alarm is already early enough.
-    for t in 21..30 {
-        let _ = r
-            .on_heartbeat(Timestamp(t * S), beat(Reported::Up))
-            .unwrap();
-        assert_eq!(r.rearm(flush), AlarmAction::Keep);
+    assert_eq!(r.rearm(Timestamp(S), flush), AlarmAction::Set(Timestamp(11 * S)));
+    // Heartbeats before then move the deadline later: the armed alarm stays.
+    for t in 2..11 {
+        let _ = r.on_heartbeat(Timestamp(t * S), beat(Reported::Up)).unwrap();
+        assert_eq!(r.rearm(Timestamp(t * S), flush), AlarmAction::Keep);
     }
+    // Idle after the last flush: the alarm goes to the real deadline (last heartbeat + 60 s).
+    let _ = r.on_alarm(Timestamp(11 * S));
+    let batch = r.begin_flush(Timestamp(11 * S)).unwrap();
+    r.finish_flush(Timestamp(11 * S), &batch, true);
+    let _ = r.rearm(Timestamp(11 * S), flush);
+    let _ = r.on_alarm(Timestamp(21 * S));
+    assert!(r.begin_flush(Timestamp(21 * S)).is_none());
+    assert_eq!(r.rearm(Timestamp(21 * S), flush), AlarmAction::Set(Timestamp(70 * S)));
 }
 
 #[test]
 fn a_failed_flush_is_retried_with_backoff_and_nothing_is_lost() {
     let flush = Duration::from_secs(10);
-    let mut r = ServiceRecord::new(
-        ServiceId::parse("api").unwrap(),
-        config(60, 0),
-        Timestamp(0),
-    );
+    let mut r = ServiceRecord::new(ServiceId::parse("api").unwrap(), config(60, 0), Timestamp(0));
     let _ = r.on_heartbeat(Timestamp(S), beat(Reported::Up)).unwrap();
     let _ = r.on_alarm(Timestamp(S));
     let batch = r.begin_flush(Timestamp(S)).unwrap();
-    // A heartbeat arrives while D1 is answering.
-    let _ = r
-        .on_heartbeat(Timestamp(2 * S), beat(Reported::Up))
-        .unwrap();
+    // A heartbeat arrives while D1 is answering; then D1 fails.
+    let _ = r.on_heartbeat(Timestamp(2 * S), beat(Reported::Up)).unwrap();
     r.finish_flush(Timestamp(2 * S), &batch, false);
-    assert_eq!(
-        r.next_wake(flush).map(|(t, _)| t),
-        Some(Timestamp(3 * S)),
-        "retry after 1 s"
-    );
+    assert_eq!(r.next_wake(flush).map(|(t, _)| t), Some(Timestamp(3 * S)), "retry after 1 s");
     let retry = r.begin_flush(Timestamp(3 * S)).unwrap();
     let seqs: Vec<u64> = retry.outbox.heartbeats.iter().map(|h| h.seq).collect();
     assert_eq!(seqs, [1, 3], "both heartbeats, in order");

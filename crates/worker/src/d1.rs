@@ -25,19 +25,8 @@ fn opt_num(v: Option<Timestamp>) -> JsValue {
 }
 
 fn tallies(rows: &[(i64, Tally)]) -> String {
-    let rows: Vec<_> = rows
-        .iter()
-        .map(|(k, t)| {
-            json!([
-                k,
-                t.up_ms,
-                t.degraded_ms,
-                t.late_ms,
-                t.down_ms,
-                t.heartbeats
-            ])
-        })
-        .collect();
+    let rows: Vec<_> =
+        rows.iter().map(|(k, t)| json!([k, t.up_ms, t.degraded_ms, t.late_ms, t.down_ms, t.heartbeats])).collect();
     serde_json::Value::Array(rows).to_string()
 }
 
@@ -64,10 +53,8 @@ fn upsert_tallies(table: &str, key: &str) -> String {
     )
 }
 const UPSERT_STATE: &str = "INSERT INTO service_state \
-    (service_id, status, status_since, last_heartbeat, last_message, next_deadline, incident_started_at, accounted_until) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+    (service_id, status, status_since, incident_started_at, accounted_until) VALUES (?1, ?2, ?3, ?4, ?5) \
     ON CONFLICT (service_id) DO UPDATE SET status = excluded.status, status_since = excluded.status_since, \
-    last_heartbeat = excluded.last_heartbeat, last_message = excluded.last_message, next_deadline = excluded.next_deadline, \
     incident_started_at = excluded.incident_started_at, accounted_until = excluded.accounted_until";
 
 /// Writes one flush in a single D1 batch (a transaction) and returns the rows D1 reports
@@ -93,28 +80,21 @@ pub async fn flush(db: &D1Database, batch: &FlushBatch, snapshot: &ServiceSnapsh
         add(UPSERT_INCIDENTS, serde_json::to_string(&o.incidents)?)?;
     }
     if !batch.five_min.is_empty() {
-        add(
-            &upsert_tallies("uptime_5m", "bucket_start"),
-            tallies(&batch.five_min),
-        )?;
+        add(&upsert_tallies("uptime_5m", "bucket_start"), tallies(&batch.five_min))?;
     }
     if !batch.daily.is_empty() {
-        add(
-            &upsert_tallies("uptime_daily", "day_start"),
-            tallies(&batch.daily),
-        )?;
+        add(&upsert_tallies("uptime_daily", "day_start"), tallies(&batch.daily))?;
     }
-    let s = snapshot;
-    statements.push(db.prepare(UPSERT_STATE).bind(&[
-        id.clone(),
-        text(s.status.as_str()),
-        num(s.status_since.as_millis()),
-        opt_num(s.last_heartbeat),
-        s.last_message.as_deref().map_or(JsValue::NULL, text),
-        opt_num(s.next_deadline),
-        opt_num(s.incident_started_at),
-        num(batch.accounted_until.as_millis()),
-    ])?);
+    if let Some(until) = batch.rollups_until {
+        let s = snapshot;
+        statements.push(db.prepare(UPSERT_STATE).bind(&[
+            id.clone(),
+            text(s.status.as_str()),
+            num(s.status_since.as_millis()),
+            opt_num(s.incident_started_at),
+            num(until.as_millis()),
+        ])?);
+    }
     let results = db.batch(statements).await?;
     let mut written = 0;
     for r in results {
@@ -126,25 +106,31 @@ pub async fn flush(db: &D1Database, batch: &FlushBatch, snapshot: &ServiceSnapsh
     Ok(written)
 }
 
-/// A `service_state` row.
+/// A `service_state` row with the service's latest heartbeat (time and message).
 #[derive(Clone, Debug, Deserialize)]
 pub struct StateRow {
     pub service_id: String,
     pub status: String,
     pub status_since: i64,
-    pub last_heartbeat: Option<i64>,
-    pub last_message: Option<String>,
-    pub next_deadline: Option<i64>,
     pub incident_started_at: Option<i64>,
     pub accounted_until: Option<i64>,
+    pub last_heartbeat: Option<i64>,
+    pub last_message: Option<String>,
 }
 
-/// Every service's last written state.
+/// Every service's last written state, with its latest heartbeat found by primary-key seek.
 pub async fn states(db: &D1Database) -> Result<Vec<StateRow>> {
-    db.prepare("SELECT * FROM service_state")
-        .all()
-        .await?
-        .results()
+    db.prepare(
+        "SELECT s.*, \
+         (SELECT received_at FROM heartbeats h WHERE h.service_id = s.service_id \
+          ORDER BY received_at DESC, seq DESC LIMIT 1) AS last_heartbeat, \
+         (SELECT message FROM heartbeats h WHERE h.service_id = s.service_id \
+          ORDER BY received_at DESC, seq DESC LIMIT 1) AS last_message \
+         FROM service_state s",
+    )
+    .all()
+    .await?
+    .results()
 }
 
 /// A `heartbeats` row.
@@ -170,11 +156,7 @@ pub async fn heartbeats(
         "SELECT seq, received_at, status, message, metadata, metrics FROM heartbeats \
          WHERE service_id = ?1 AND received_at < ?2 ORDER BY received_at DESC, seq DESC LIMIT ?3",
     )
-    .bind(&[
-        text(service),
-        num(before.map_or(i64::MAX / 2, Timestamp::as_millis)),
-        num(i64::from(limit)),
-    ])?
+    .bind(&[text(service), num(before.map_or(i64::MAX / 2, Timestamp::as_millis)), num(i64::from(limit))])?
     .all()
     .await?
     .results()
@@ -190,20 +172,14 @@ pub struct IncidentRow {
 }
 
 /// Recent incidents, newest first, optionally of one service.
-pub async fn incidents(
-    db: &D1Database,
-    service: Option<&str>,
-    limit: u32,
-) -> Result<Vec<IncidentRow>> {
+pub async fn incidents(db: &D1Database, service: Option<&str>, limit: u32) -> Result<Vec<IncidentRow>> {
     let stmt = match service {
         Some(s) => db
-            .prepare(
-                "SELECT * FROM incidents WHERE service_id = ?1 ORDER BY started_at DESC LIMIT ?2",
-            )
+            .prepare("SELECT * FROM incidents WHERE service_id = ?1 ORDER BY started_at DESC LIMIT ?2")
             .bind(&[text(s), num(i64::from(limit))])?,
-        None => db
-            .prepare("SELECT * FROM incidents ORDER BY started_at DESC LIMIT ?1")
-            .bind(&[num(i64::from(limit))])?,
+        None => {
+            db.prepare("SELECT * FROM incidents ORDER BY started_at DESC LIMIT ?1").bind(&[num(i64::from(limit))])?
+        }
     };
     stmt.all().await?.results()
 }
@@ -234,17 +210,10 @@ impl DailyRow {
 }
 
 /// Daily rollups with `from <= day_start <= to` (ms), optionally of one service.
-pub async fn daily(
-    db: &D1Database,
-    service: Option<&str>,
-    from: Timestamp,
-    to: Timestamp,
-) -> Result<Vec<DailyRow>> {
+pub async fn daily(db: &D1Database, service: Option<&str>, from: Timestamp, to: Timestamp) -> Result<Vec<DailyRow>> {
     let stmt = match service {
         Some(s) => db
-            .prepare(
-                "SELECT * FROM uptime_daily WHERE service_id = ?1 AND day_start BETWEEN ?2 AND ?3",
-            )
+            .prepare("SELECT * FROM uptime_daily WHERE service_id = ?1 AND day_start BETWEEN ?2 AND ?3")
             .bind(&[text(s), num(from.as_millis()), num(to.as_millis())])?,
         None => db
             .prepare("SELECT * FROM uptime_daily WHERE day_start BETWEEN ?1 AND ?2")
@@ -264,11 +233,15 @@ pub async fn prune(
     let hb = num(heartbeats_before.as_millis());
     let up = num(uptime_before.as_millis());
     let statements = vec![
-        db.prepare("DELETE FROM heartbeats WHERE service_id = ?1 AND received_at < ?2").bind(&[id.clone(), hb.clone()])?,
+        db.prepare("DELETE FROM heartbeats WHERE service_id = ?1 AND received_at < ?2")
+            .bind(&[id.clone(), hb.clone()])?,
         db.prepare("DELETE FROM uptime_5m WHERE service_id = ?1 AND bucket_start < ?2").bind(&[id.clone(), hb])?,
-        db.prepare("DELETE FROM status_changes WHERE service_id = ?1 AND changed_at < ?2").bind(&[id.clone(), up.clone()])?,
-        db.prepare("DELETE FROM uptime_daily WHERE service_id = ?1 AND day_start < ?2").bind(&[id.clone(), up.clone()])?,
-        db.prepare("DELETE FROM incidents WHERE service_id = ?1 AND ended_at IS NOT NULL AND ended_at < ?2").bind(&[id, up])?,
+        db.prepare("DELETE FROM status_changes WHERE service_id = ?1 AND changed_at < ?2")
+            .bind(&[id.clone(), up.clone()])?,
+        db.prepare("DELETE FROM uptime_daily WHERE service_id = ?1 AND day_start < ?2")
+            .bind(&[id.clone(), up.clone()])?,
+        db.prepare("DELETE FROM incidents WHERE service_id = ?1 AND ended_at IS NOT NULL AND ended_at < ?2")
+            .bind(&[id, up])?,
     ];
     let mut deleted = 0;
     for r in db.batch(statements).await? {

@@ -22,8 +22,7 @@ pub fn config() -> &'static Config {
     CONFIG.get_or_init(|| {
         // Invariant: build.rs parsed these exact bytes and failed the build on any error.
         #[allow(clippy::expect_used)]
-        Config::parse(Some(SERVICES_JSON), Some(SETTINGS_JSON))
-            .expect("config validated by build.rs")
+        Config::parse(Some(SERVICES_JSON), Some(SETTINGS_JSON)).expect("config validated by build.rs")
     })
 }
 
@@ -34,15 +33,10 @@ pub fn keys(env: &Env) -> &'static KeyRing {
     static KEYS: OnceLock<KeyRing> = OnceLock::new();
     KEYS.get_or_init(|| {
         let Ok(api_keys) = env.secret("API_KEYS").map(|s| s.to_string()) else {
-            worker::console_warn!(
-                "API_KEYS is not set: only services with auth.required=false accept heartbeats"
-            );
+            worker::console_warn!("API_KEYS is not set: only services with auth.required=false accept heartbeats");
             return KeyRing::empty();
         };
-        let secret = env
-            .secret("SERVER_SECRET")
-            .map(|s| s.to_string())
-            .unwrap_or_else(|_| api_keys.clone());
+        let secret = env.secret("SERVER_SECRET").map(|s| s.to_string()).unwrap_or_else(|_| api_keys.clone());
         KeyRing::parse(&api_keys, secret.as_bytes()).unwrap_or_else(|e| {
             worker::console_error!("{e}");
             KeyRing::empty()
@@ -52,9 +46,7 @@ pub fn keys(env: &Env) -> &'static KeyRing {
 
 /// Whether the bench-only counters endpoint is enabled (`SYSTOLE_BENCH=1`).
 pub fn bench_enabled(env: &Env) -> bool {
-    env.var("SYSTOLE_BENCH")
-        .map(|v| v.to_string() == "1")
-        .unwrap_or(false)
+    env.var("SYSTOLE_BENCH").map(|v| v.to_string() == "1").unwrap_or(false)
 }
 
 /// The current time, read once per event by the shell.

@@ -34,22 +34,13 @@ pub async fn run(env: &Env) {
             worker::console_error!("watchdog for {id}: {e}");
         }
     }
-    worker::console_log!(
-        "housekeeping: pruned {pruned} rows, checked {} services",
-        config.services.len()
-    );
+    worker::console_log!("housekeeping: pruned {pruned} rows, checked {} services", config.services.len());
 }
 
 async fn watchdog(namespace: &worker::ObjectNamespace, id: &str) -> worker::Result<()> {
     let stub = namespace.id_from_name(id)?.get_stub()?;
     let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(
-        serde_json::json!({ "serviceId": id }).to_string().into(),
-    ));
-    stub.fetch_with_request(Request::new_with_init(
-        "https://service-monitor/ensure-alarm",
-        &init,
-    )?)
-    .await?;
+    init.with_method(Method::Post).with_body(Some(serde_json::json!({ "serviceId": id }).to_string().into()));
+    stub.fetch_with_request(Request::new_with_init("https://service-monitor/ensure-alarm", &init)?).await?;
     Ok(())
 }

@@ -28,16 +28,11 @@ pub fn with_type(status: u16, body: String, content_type: &str) -> Result<Respon
     headers.set("Content-Type", content_type)?;
     headers.set("Cache-Control", "no-store")?;
     headers.set("X-Content-Type-Options", "nosniff")?;
-    Ok(Response::ok(body)?
-        .with_status(status)
-        .with_headers(headers))
+    Ok(Response::ok(body)?.with_status(status).with_headers(headers))
 }
 
 /// 503 for a dependency that failed (D1, a Durable Object): logged, never a 500.
 pub fn unavailable(what: &str, err: &worker::Error) -> Result<Response> {
     worker::console_error!("{what} failed: {err}");
-    problem(&Problem::unavailable(
-        format!("{what} is temporarily unavailable; retry shortly"),
-        2,
-    ))
+    problem(&Problem::unavailable(format!("{what} is temporarily unavailable; retry shortly"), 2))
 }

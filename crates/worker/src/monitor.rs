@@ -82,12 +82,7 @@ impl DurableObject for ServiceMonitor {
         if let Err(e) = created {
             worker::console_error!("creating monitor table: {e}");
         }
-        Self {
-            state,
-            env,
-            record: RefCell::new(None),
-            stats: Cell::new(Stats::default()),
-        }
+        Self { state, env, record: RefCell::new(None), stats: Cell::new(Stats::default()) }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -98,11 +93,7 @@ impl DurableObject for ServiceMonitor {
             }
             "/ensure-alarm" => {
                 let body: serde_json::Value = req.json().await?;
-                let id = body
-                    .get("serviceId")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_owned();
+                let id = body.get("serviceId").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
                 self.on_watchdog(&id).await
             }
             "/stats" => http::json(200, &self.stats.get()),
@@ -123,34 +114,25 @@ impl ServiceMonitor {
         let service = config.service(&d.service_id);
         // Verified here, by the object that owns the service; the router's identical
         // pre-check only makes batches all-or-nothing.
-        if deployment::keys(&self.env).authorize(service, d.key.as_deref()) == Authorization::Denied
-        {
+        if deployment::keys(&self.env).authorize(service, d.key.as_deref()) == Authorization::Denied {
             return http::problem(&Problem::unauthorized());
         }
         let Some(service) = service else {
             return http::problem(&Problem::unauthorized());
         };
         let flush = config.settings.flush_interval;
-        let hb = Heartbeat {
-            reported: d.reported,
-            message: d.message,
-            metadata: d.metadata,
-            metrics: d.metrics,
-        };
+        let hb = Heartbeat { reported: d.reported, message: d.message, metadata: d.metadata, metrics: d.metrics };
         let outcome = self.update(service, now, |rec| {
             let _config_effects = rec.on_config(now, MonitorConfig::from(service));
             let _effects = rec.on_heartbeat(now, hb)?;
             let next = rec.monitor.next_deadline().map(|(t, _)| t);
-            Ok::<_, Backpressure>((rec.monitor.status(), next, rec.rearm(flush)))
+            Ok::<_, Backpressure>((rec.monitor.status(), next, rec.rearm(now, flush)))
         })?;
         match outcome {
             Ok((status, next, alarm)) => {
                 self.apply(alarm).await?;
                 self.count(|s| s.heartbeats += 1);
-                http::json(
-                    200,
-                    &Accepted::new(&service.id, status, now, next, d.dropped_metrics),
-                )
+                http::json(200, &Accepted::new(&service.id, status, now, next, d.dropped_metrics))
             }
             Err(full) => http::problem(&Problem::unavailable(full.to_string(), 5)),
         }
@@ -168,20 +150,19 @@ impl ServiceMonitor {
             return Ok(());
         };
         let flush = config.settings.flush_interval;
-        let (batch, snapshot) = self.modify(service, now, |rec| {
-            let _config_effects = rec.on_config(now, MonitorConfig::from(service));
-            let _effects = rec.on_alarm(now);
-            let batch = if rec.flush_due_at(now, flush) {
-                rec.begin_flush(now)
-            } else {
-                None
-            };
-            (batch, rec.snapshot(flush))
+        let (batch, snapshot, changed) = self.modify(service, now, |rec| {
+            let config_effects = rec.on_config(now, MonitorConfig::from(service));
+            let effects = rec.on_alarm(now);
+            (rec.begin_flush(now), rec.snapshot(), !(config_effects.is_empty() && effects.is_empty()))
         })?;
+        if changed {
+            // A status change is durable before anything is written elsewhere. Flush
+            // bookkeeping alone is not persisted: replaying a flush writes the same rows.
+            self.persist()?;
+        }
         if let Some(batch) = batch {
             // Other events may run while D1 answers; they share the cached record.
-            let ok = match d1::flush(&self.env.d1(deployment::DB_BINDING)?, &batch, &snapshot).await
-            {
+            let ok = match d1::flush(&self.env.d1(deployment::DB_BINDING)?, &batch, &snapshot).await {
                 Ok(rows) => {
                     self.count(|s| {
                         s.d1_rows_written += rows;
@@ -196,7 +177,7 @@ impl ServiceMonitor {
             };
             self.modify(service, now, |rec| rec.finish_flush(now, &batch, ok))?;
         }
-        let alarm = self.update(service, now, |rec| rec.rearm(flush))?;
+        let alarm = self.modify(service, now, |rec| rec.rearm(now, flush))?;
         self.apply(alarm).await
     }
 
@@ -218,42 +199,27 @@ impl ServiceMonitor {
             if held.is_none() {
                 rec.armed = None;
             }
-            (
-                rec.rearm(flush),
-                rec.next_wake(flush).map(|(t, _)| t.as_millis()),
-            )
+            (rec.rearm(now, flush), rec.next_wake(flush).map(|(t, _)| t.as_millis()))
         })?;
         self.apply(alarm).await?;
         http::json(200, &serde_json::json!({ "alarmAt": wanted }))
     }
 
     /// Runs `f` on the record (loading or creating it) and persists it in one row write.
-    fn update<T>(
-        &self,
-        service: &ServiceConfig,
-        now: Timestamp,
-        f: impl FnOnce(&mut ServiceRecord) -> T,
-    ) -> Result<T> {
+    fn update<T>(&self, service: &ServiceConfig, now: Timestamp, f: impl FnOnce(&mut ServiceRecord) -> T) -> Result<T> {
         let out = self.modify(service, now, f)?;
         self.persist()?;
         Ok(out)
     }
 
     /// Runs `f` on the cached record without persisting. Never held across an `.await`.
-    fn modify<T>(
-        &self,
-        service: &ServiceConfig,
-        now: Timestamp,
-        f: impl FnOnce(&mut ServiceRecord) -> T,
-    ) -> Result<T> {
+    fn modify<T>(&self, service: &ServiceConfig, now: Timestamp, f: impl FnOnce(&mut ServiceRecord) -> T) -> Result<T> {
         if self.record.borrow().is_none() {
             let loaded = self.load()?;
             *self.record.borrow_mut() = loaded;
         }
         let mut slot = self.record.borrow_mut();
-        let rec = slot.get_or_insert_with(|| {
-            ServiceRecord::new(service.id.clone(), MonitorConfig::from(service), now)
-        });
+        let rec = slot.get_or_insert_with(|| ServiceRecord::new(service.id.clone(), MonitorConfig::from(service), now));
         Ok(f(rec))
     }
 
@@ -270,15 +236,9 @@ impl ServiceMonitor {
         struct Row {
             record: String,
         }
-        let rows: Vec<Row> = self
-            .state
-            .storage()
-            .sql()
-            .exec("SELECT record FROM monitor WHERE id = 1", None)?
-            .to_array()?;
-        rows.first()
-            .map(|r| serde_json::from_str(&r.record).map_err(worker::Error::from))
-            .transpose()
+        let rows: Vec<Row> =
+            self.state.storage().sql().exec("SELECT record FROM monitor WHERE id = 1", None)?.to_array()?;
+        rows.first().map(|r| serde_json::from_str(&r.record).map_err(worker::Error::from)).transpose()
     }
 
     fn persist(&self) -> Result<()> {
@@ -300,10 +260,7 @@ impl ServiceMonitor {
         if let AlarmAction::Set(at) = alarm {
             // An absolute time: `ScheduledTime::from(i64)` would be an offset from now.
             let date = js_sys::Date::new(&JsValue::from_f64(at.as_millis() as f64));
-            self.state
-                .storage()
-                .set_alarm(ScheduledTime::new(date))
-                .await?;
+            self.state.storage().set_alarm(ScheduledTime::new(date)).await?;
             self.count(|s| s.alarms_set += 1);
         }
         Ok(())

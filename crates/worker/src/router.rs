@@ -29,10 +29,9 @@ async fn route(req: Request, env: &Env, path: &str) -> Result<Response> {
         "/api/uptime" if get("") => routes::uptime::get(&req, env).await,
         "/api/incidents" if get("") => routes::incidents::get(&req, env).await,
         "/api/internal/stats" if get("") => routes::stats::get(&req, env).await,
-        "/healthz" if get("") => http::json(
-            200,
-            &serde_json::json!({ "ok": true, "version": env!("CARGO_PKG_VERSION") }),
-        ),
+        "/healthz" if get("") => {
+            http::json(200, &serde_json::json!({ "ok": true, "version": env!("CARGO_PKG_VERSION") }))
+        }
         "/api/status"
         | "/api/services"
         | "/api/logs"

@@ -106,8 +106,8 @@ pub fn parse(body: &[u8], bearer: Option<&str>) -> Result<HeartbeatRequest, Prob
     if body.len() > MAX_BODY_BYTES {
         return Err(Problem::payload_too_large(MAX_BODY_BYTES));
     }
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| Problem::invalid_json(e.line(), e.column(), &syntax_reason(&e)))?;
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| Problem::invalid_json(e.line(), e.column(), &syntax_reason(&e)))?;
     let bearer = bearer.map(str::to_owned);
     match &value {
         Value::Array(items) => {
@@ -136,39 +136,22 @@ pub fn parse(body: &[u8], bearer: Option<&str>) -> Result<HeartbeatRequest, Prob
                 .services
                 .iter()
                 .enumerate()
-                .map(|(i, id)| {
-                    item_at(
-                        &format!("services[{i}]"),
-                        "",
-                        id,
-                        bearer.clone(),
-                        fields.clone(),
-                    )
-                })
+                .map(|(i, id)| item_at(&format!("services[{i}]"), "", id, bearer.clone(), fields.clone()))
                 .collect::<Result<_, _>>()?;
             Ok(HeartbeatRequest { items, batch: true })
         }
         Value::Object(_) => {
             let s: Single = typed(value)?;
             let key = s.token.clone().or(bearer);
-            Ok(HeartbeatRequest {
-                items: vec![item("", &s.service_id, key, s.fields())?],
-                batch: false,
-            })
+            Ok(HeartbeatRequest { items: vec![item("", &s.service_id, key, s.fields())?], batch: false })
         }
-        _ => Err(Problem::invalid_field(
-            "",
-            "body must be a JSON object or array",
-        )),
+        _ => Err(Problem::invalid_field("", "body must be a JSON object or array")),
     }
 }
 
 fn check_batch_len(field: &str, len: usize) -> Result<(), Problem> {
     if len == 0 || len > MAX_BATCH {
-        let mut p = Problem::invalid_field(
-            field,
-            format!("a batch must list 1 to {MAX_BATCH} services, got {len}"),
-        );
+        let mut p = Problem::invalid_field(field, format!("a batch must list 1 to {MAX_BATCH} services, got {len}"));
         p.limit = u32::try_from(MAX_BATCH).ok();
         return Err(p);
     }
@@ -179,33 +162,19 @@ fn item(prefix: &str, id: &str, key: Option<String>, f: Fields) -> Result<Heartb
     item_at(&format!("{prefix}serviceId"), prefix, id, key, f)
 }
 
-fn item_at(
-    id_field: &str,
-    prefix: &str,
-    id: &str,
-    key: Option<String>,
-    f: Fields,
-) -> Result<HeartbeatItem, Problem> {
-    let service_id = ServiceId::parse(id)
-        .map_err(|reason| Problem::invalid_field(id_field, format!("{id_field} {reason}")))?;
+fn item_at(id_field: &str, prefix: &str, id: &str, key: Option<String>, f: Fields) -> Result<HeartbeatItem, Problem> {
+    let service_id =
+        ServiceId::parse(id).map_err(|reason| Problem::invalid_field(id_field, format!("{id_field} {reason}")))?;
     if let Some(m) = &f.message {
         if m.len() > MAX_MESSAGE_BYTES {
-            return Err(Problem::too_long(
-                &format!("{prefix}message"),
-                MAX_MESSAGE_BYTES,
-                m.len(),
-            ));
+            return Err(Problem::too_long(&format!("{prefix}message"), MAX_MESSAGE_BYTES, m.len()));
         }
     }
     let metadata = match f.metadata {
         Some(map) => {
             let text = serde_json::to_string(&map).unwrap_or_default();
             if text.len() > MAX_METADATA_BYTES {
-                return Err(Problem::too_long(
-                    &format!("{prefix}metadata"),
-                    MAX_METADATA_BYTES,
-                    text.len(),
-                ));
+                return Err(Problem::too_long(&format!("{prefix}metadata"), MAX_METADATA_BYTES, text.len()));
             }
             Some(text)
         }
@@ -215,33 +184,21 @@ fn item_at(
         Some(m) if m.len() > metrics::MAX_METRICS => {
             let mut p = Problem::invalid_field(
                 format!("{prefix}metrics"),
-                format!(
-                    "at most {} metrics per heartbeat, got {}",
-                    metrics::MAX_METRICS,
-                    m.len()
-                ),
+                format!("at most {} metrics per heartbeat, got {}", metrics::MAX_METRICS, m.len()),
             );
             p.limit = u32::try_from(metrics::MAX_METRICS).ok();
             return Err(p);
         }
         Some(m) => {
             let (kept, dropped) = metrics::clamp(m);
-            (
-                (!kept.is_empty()).then(|| serde_json::to_string(&kept).unwrap_or_default()),
-                dropped,
-            )
+            ((!kept.is_empty()).then(|| serde_json::to_string(&kept).unwrap_or_default()), dropped)
         }
         None => (None, Vec::new()),
     };
     Ok(HeartbeatItem {
         service_id,
         key: key.filter(|k| !k.is_empty()),
-        heartbeat: Heartbeat {
-            reported: f.status.unwrap_or_default(),
-            message: f.message,
-            metadata,
-            metrics,
-        },
+        heartbeat: Heartbeat { reported: f.status.unwrap_or_default(), message: f.message, metadata, metrics },
         dropped_metrics,
     })
 }
@@ -253,19 +210,12 @@ fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, Problem> {
         let reason = e.into_inner().to_string();
         let base = if path == "." { String::new() } else { path };
         // serde reports a missing field at its parent; name the field itself.
-        let field = match reason
-            .strip_prefix("missing field `")
-            .and_then(|r| r.strip_suffix('`'))
-        {
+        let field = match reason.strip_prefix("missing field `").and_then(|r| r.strip_suffix('`')) {
             Some(missing) if base.is_empty() => missing.to_owned(),
             Some(missing) => format!("{base}.{missing}"),
             None => base,
         };
-        let detail = if field.is_empty() {
-            reason
-        } else {
-            format!("{field}: {reason}")
-        };
+        let detail = if field.is_empty() { reason } else { format!("{field}: {reason}") };
         Problem::invalid_field(field, detail)
     })
 }
@@ -332,11 +282,7 @@ mod tests {
 
     #[test]
     fn single_form_with_defaults() {
-        let req = parse(
-            br#"{"serviceId": "api", "message": "ok", "extra": 1}"#,
-            Some("k"),
-        )
-        .unwrap();
+        let req = parse(br#"{"serviceId": "api", "message": "ok", "extra": 1}"#, Some("k")).unwrap();
         assert!(!req.batch);
         let items = req.items;
         assert_eq!(items.len(), 1);
@@ -348,28 +294,10 @@ mod tests {
 
     #[test]
     fn batch_forms() {
-        let by_name = parse(
-            br#"{"services": ["a", "b"], "status": "degraded"}"#,
-            Some("k"),
-        )
-        .unwrap()
-        .items;
-        assert_eq!(
-            by_name
-                .iter()
-                .map(|i| i.service_id.as_str())
-                .collect::<Vec<_>>(),
-            ["a", "b"]
-        );
-        assert!(by_name
-            .iter()
-            .all(|i| i.heartbeat.reported == Reported::Degraded && i.key.as_deref() == Some("k")));
-        let tokens = parse(
-            br#"[{"serviceId": "a", "token": "ta"}, {"serviceId": "b"}]"#,
-            Some("k"),
-        )
-        .unwrap()
-        .items;
+        let by_name = parse(br#"{"services": ["a", "b"], "status": "degraded"}"#, Some("k")).unwrap().items;
+        assert_eq!(by_name.iter().map(|i| i.service_id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        assert!(by_name.iter().all(|i| i.heartbeat.reported == Reported::Degraded && i.key.as_deref() == Some("k")));
+        let tokens = parse(br#"[{"serviceId": "a", "token": "ta"}, {"serviceId": "b"}]"#, Some("k")).unwrap().items;
         assert!(parse(br#"[{"serviceId": "a"}]"#, None).unwrap().batch);
         assert_eq!(tokens[0].key.as_deref(), Some("ta"));
         assert_eq!(tokens[1].key.as_deref(), Some("k"));
@@ -379,80 +307,34 @@ mod tests {
     fn bad_input_names_the_field_and_limit() {
         assert_eq!(err(&"x".repeat(MAX_BODY_BYTES + 1)).status, 413);
         let p = err("{\n  \"serviceId\": }");
+        assert_eq!((p.status, p.detail.as_str()), (400, "invalid JSON at line 2, column 16: expected value"));
+        assert_eq!(err(r#"{"serviceId": 5}"#).field.as_deref(), Some("serviceId"));
+        assert_eq!(err(r#"{"message": "x"}"#).field.as_deref(), Some("serviceId"));
+        assert_eq!(err(r#"{"serviceId": "a", "status": "sideways"}"#).field.as_deref(), Some("status"));
+        assert_eq!(err(r#"{"serviceId": "a", "metadata": [1]}"#).field.as_deref(), Some("metadata"));
+        assert_eq!(err(r#"{"serviceId": "a", "metrics": {"x": "1"}}"#).field.as_deref(), Some("metrics.x"));
         assert_eq!(
-            (p.status, p.detail.as_str()),
-            (400, "invalid JSON at line 2, column 16: expected value")
-        );
-        assert_eq!(
-            err(r#"{"serviceId": 5}"#).field.as_deref(),
-            Some("serviceId")
-        );
-        assert_eq!(
-            err(r#"{"message": "x"}"#).field.as_deref(),
-            Some("serviceId")
-        );
-        assert_eq!(
-            err(r#"{"serviceId": "a", "status": "sideways"}"#)
-                .field
-                .as_deref(),
-            Some("status")
-        );
-        assert_eq!(
-            err(r#"{"serviceId": "a", "metadata": [1]}"#)
-                .field
-                .as_deref(),
-            Some("metadata")
-        );
-        assert_eq!(
-            err(r#"{"serviceId": "a", "metrics": {"x": "1"}}"#)
-                .field
-                .as_deref(),
-            Some("metrics.x")
-        );
-        assert_eq!(
-            err(r#"[{"serviceId": "a"}, {"serviceId": "a", "status": 1}]"#)
-                .field
-                .as_deref(),
+            err(r#"[{"serviceId": "a"}, {"serviceId": "a", "status": 1}]"#).field.as_deref(),
             Some("[1].status")
         );
-        assert_eq!(
-            err(r#"{"serviceId": "Not Valid"}"#).field.as_deref(),
-            Some("serviceId")
-        );
-        assert_eq!(
-            err(r#"{"services": ["ok", "NO"]}"#).field.as_deref(),
-            Some("services[1]")
-        );
+        assert_eq!(err(r#"{"serviceId": "Not Valid"}"#).field.as_deref(), Some("serviceId"));
+        assert_eq!(err(r#"{"services": ["ok", "NO"]}"#).field.as_deref(), Some("services[1]"));
         assert_eq!(err(r#"{"services": []}"#).limit, Some(100));
         assert_eq!(err("[]").limit, Some(100));
         assert_eq!(err("42").status, 400);
         let long = format!(r#"{{"serviceId": "a", "message": "{}"}}"#, "m".repeat(1025));
         let p = err(&long);
         assert_eq!((p.field.as_deref(), p.limit), (Some("message"), Some(1024)));
-        let meta = format!(
-            r#"{{"serviceId": "a", "metadata": {{"k": "{}"}}}}"#,
-            "m".repeat(4096)
-        );
+        let meta = format!(r#"{{"serviceId": "a", "metadata": {{"k": "{}"}}}}"#, "m".repeat(4096));
         let p = err(&meta);
-        assert_eq!(
-            (p.field.as_deref(), p.limit),
-            (Some("metadata"), Some(4096))
-        );
+        assert_eq!((p.field.as_deref(), p.limit), (Some("metadata"), Some(4096)));
     }
 
     #[test]
     fn absurd_metrics_are_dropped_but_the_heartbeat_counts() {
-        let items = parse(
-            br#"{"serviceId": "a", "metrics": {"cpu_percent": 500, "rps": 12}}"#,
-            None,
-        )
-        .unwrap()
-        .items;
+        let items = parse(br#"{"serviceId": "a", "metrics": {"cpu_percent": 500, "rps": 12}}"#, None).unwrap().items;
         assert_eq!(items[0].dropped_metrics, ["cpu_percent"]);
-        assert_eq!(
-            items[0].heartbeat.metrics.as_deref(),
-            Some(r#"{"rps":12.0}"#)
-        );
+        assert_eq!(items[0].heartbeat.metrics.as_deref(), Some(r#"{"rps":12.0}"#));
         assert_eq!(items[0].key, None);
     }
 

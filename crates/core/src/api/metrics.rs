@@ -28,11 +28,8 @@ pub fn clamp(metrics: BTreeMap<String, f64>) -> (BTreeMap<String, f64>, Vec<Stri
 }
 
 fn sane(name: &str, v: f64) -> bool {
-    let name_ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_.:-".contains(c));
+    let name_ok =
+        !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || "_.:-".contains(c));
     if !name_ok || !v.is_finite() || v.abs() > MAX_ABS_VALUE {
         return false;
     }
@@ -70,13 +67,7 @@ mod tests {
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
         let (kept, dropped) = clamp(input);
-        assert_eq!(
-            kept.keys().collect::<Vec<_>>(),
-            ["cpu_percent", "latency_ms", "queue_depth", "uptime_seconds"]
-        );
-        assert_eq!(
-            dropped,
-            ["bad name!", "disk_bytes", "latency_ns_as_ms", "mem_percent"]
-        );
+        assert_eq!(kept.keys().collect::<Vec<_>>(), ["cpu_percent", "latency_ms", "queue_depth", "uptime_seconds"]);
+        assert_eq!(dropped, ["bad name!", "disk_bytes", "latency_ns_as_ms", "mem_percent"]);
     }
 }

@@ -43,22 +43,8 @@ fn type_uri<S: serde::Serializer>(code: &&'static str, s: S) -> Result<S::Ok, S:
 }
 
 impl Problem {
-    fn new(
-        code: &'static str,
-        title: &'static str,
-        status: u16,
-        detail: impl Into<String>,
-    ) -> Self {
-        Self {
-            code,
-            title,
-            status,
-            detail: detail.into(),
-            field: None,
-            limit: None,
-            allow: None,
-            retry_after: None,
-        }
+    fn new(code: &'static str, title: &'static str, status: u16, detail: impl Into<String>) -> Self {
+        Self { code, title, status, detail: detail.into(), field: None, limit: None, allow: None, retry_after: None }
     }
 
     /// 400: a field has the wrong type, value or length; an empty `field` means the whole body.
@@ -70,10 +56,7 @@ impl Problem {
 
     /// 400: a field is longer than `limit` bytes.
     pub fn too_long(field: &str, limit: usize, got: usize) -> Self {
-        let mut p = Self::invalid_field(
-            field,
-            format!("{field} must be at most {limit} bytes, got {got}"),
-        );
+        let mut p = Self::invalid_field(field, format!("{field} must be at most {limit} bytes, got {got}"));
         p.limit = u32::try_from(limit).ok();
         p
     }
@@ -102,12 +85,7 @@ impl Problem {
 
     /// 401: unknown service, missing key or wrong key — always this exact body.
     pub fn unauthorized() -> Self {
-        Self::new(
-            "unauthorized",
-            "Unauthorized",
-            401,
-            "missing or invalid heartbeat key",
-        )
+        Self::new("unauthorized", "Unauthorized", 401, "missing or invalid heartbeat key")
     }
 
     /// 404: nothing at this path, or no such service.

@@ -43,18 +43,12 @@ pub struct UptimeQuery {
 }
 
 fn get<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
+    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 fn service(pairs: &[(String, String)]) -> Result<Option<ServiceId>, Problem> {
     get(pairs, "serviceId")
-        .map(|v| {
-            ServiceId::parse(v)
-                .map_err(|r| Problem::invalid_field("serviceId", format!("serviceId {r}")))
-        })
+        .map(|v| ServiceId::parse(v).map_err(|r| Problem::invalid_field("serviceId", format!("serviceId {r}"))))
         .transpose()
 }
 
@@ -82,27 +76,18 @@ impl LogsQuery {
     /// 400 naming `serviceId` (missing or malformed), `limit` (not 1..=500) or `before`
     /// (neither epoch milliseconds nor RFC 3339).
     pub fn parse(pairs: &[(String, String)]) -> Result<Self, Problem> {
-        let service_id = service(pairs)?
-            .ok_or_else(|| Problem::invalid_field("serviceId", "serviceId is required"))?;
+        let service_id = service(pairs)?.ok_or_else(|| Problem::invalid_field("serviceId", "serviceId is required"))?;
         let before = get(pairs, "before")
             .map(|v| {
-                v.parse::<i64>()
-                    .ok()
-                    .map(Timestamp)
-                    .or_else(|| Timestamp::parse_rfc3339(v))
-                    .ok_or_else(|| {
-                        Problem::invalid_field(
-                            "before",
-                            format!("before must be epoch milliseconds or RFC 3339, got {v:?}"),
-                        )
-                    })
+                v.parse::<i64>().ok().map(Timestamp).or_else(|| Timestamp::parse_rfc3339(v)).ok_or_else(|| {
+                    Problem::invalid_field(
+                        "before",
+                        format!("before must be epoch milliseconds or RFC 3339, got {v:?}"),
+                    )
+                })
             })
             .transpose()?;
-        Ok(Self {
-            service_id,
-            limit: limit(pairs)?,
-            before,
-        })
+        Ok(Self { service_id, limit: limit(pairs)?, before })
     }
 }
 
@@ -112,10 +97,7 @@ impl IncidentsQuery {
     /// # Errors
     /// 400 naming `serviceId` (malformed) or `limit` (not 1..=500).
     pub fn parse(pairs: &[(String, String)]) -> Result<Self, Problem> {
-        Ok(Self {
-            service_id: service(pairs)?,
-            limit: limit(pairs)?,
-        })
+        Ok(Self { service_id: service(pairs)?, limit: limit(pairs)? })
     }
 }
 
@@ -126,27 +108,18 @@ impl UptimeQuery {
     /// # Errors
     /// 400 naming `from`/`to` (not `YYYY-MM-DD`, or `from` after `to`), the range (more than
     /// 3650 days), `format` (not `json` or `csv`) or `serviceId`.
-    pub fn parse(
-        pairs: &[(String, String)],
-        now: Timestamp,
-        retention_days: u32,
-    ) -> Result<Self, Problem> {
+    pub fn parse(pairs: &[(String, String)], now: Timestamp, retention_days: u32) -> Result<Self, Problem> {
         let date = |name: &str| {
             get(pairs, name)
                 .map(|v| {
                     Timestamp::parse_date(v).ok_or_else(|| {
-                        Problem::invalid_field(
-                            name,
-                            format!("{name} must be a date YYYY-MM-DD, got {v:?}"),
-                        )
+                        Problem::invalid_field(name, format!("{name} must be a date YYYY-MM-DD, got {v:?}"))
                     })
                 })
                 .transpose()
         };
         let to = date("to")?.unwrap_or_else(|| now.day_start());
-        let from = date("from")?.unwrap_or(Timestamp(
-            to.0 - i64::from(retention_days.max(1) - 1) * DAY_MS,
-        ));
+        let from = date("from")?.unwrap_or(Timestamp(to.0 - i64::from(retention_days.max(1) - 1) * DAY_MS));
         if from > to {
             return Err(Problem::invalid_field("from", "from must not be after to"));
         }
@@ -159,18 +132,10 @@ impl UptimeQuery {
             None | Some("json") => false,
             Some("csv") => true,
             Some(other) => {
-                return Err(Problem::invalid_field(
-                    "format",
-                    format!("format must be json or csv, got {other:?}"),
-                ))
+                return Err(Problem::invalid_field("format", format!("format must be json or csv, got {other:?}")))
             }
         };
-        Ok(Self {
-            service_id: service(pairs)?,
-            from,
-            to,
-            csv,
-        })
+        Ok(Self { service_id: service(pairs)?, from, to, csv })
     }
 }
 
@@ -189,11 +154,7 @@ pub fn page(received_ms: &[i64], limit: usize) -> (usize, Option<i64>) {
     if last_shown != first_hidden {
         return (limit, Some(last_shown));
     }
-    match received_ms[..limit]
-        .iter()
-        .take_while(|&&t| t != first_hidden)
-        .count()
-    {
+    match received_ms[..limit].iter().take_while(|&&t| t != first_hidden).count() {
         0 => (limit, Some(first_hidden)),
         keep => (keep, Some(first_hidden + 1)),
     }
@@ -205,62 +166,25 @@ mod tests {
     use super::*;
 
     fn q(s: &str) -> Vec<(String, String)> {
-        s.split('&')
-            .filter_map(|kv| kv.split_once('='))
-            .map(|(k, v)| (k.into(), v.into()))
-            .collect()
+        s.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.into(), v.into())).collect()
     }
 
     #[test]
     fn logs_query_limits() {
         let l = LogsQuery::parse(&q("serviceId=api&limit=10&before=1700000000000")).unwrap();
-        assert_eq!(
-            (l.limit, l.before),
-            (10, Some(Timestamp(1_700_000_000_000)))
-        );
-        assert_eq!(
-            LogsQuery::parse(&q("limit=10"))
-                .unwrap_err()
-                .field
-                .as_deref(),
-            Some("serviceId")
-        );
-        assert_eq!(
-            LogsQuery::parse(&q("serviceId=a&limit=0"))
-                .unwrap_err()
-                .field
-                .as_deref(),
-            Some("limit")
-        );
-        assert_eq!(
-            LogsQuery::parse(&q("serviceId=a&limit=501"))
-                .unwrap_err()
-                .limit,
-            Some(500)
-        );
-        assert_eq!(
-            LogsQuery::parse(&q("serviceId=a&before=soon"))
-                .unwrap_err()
-                .field
-                .as_deref(),
-            Some("before")
-        );
+        assert_eq!((l.limit, l.before), (10, Some(Timestamp(1_700_000_000_000))));
+        assert_eq!(LogsQuery::parse(&q("limit=10")).unwrap_err().field.as_deref(), Some("serviceId"));
+        assert_eq!(LogsQuery::parse(&q("serviceId=a&limit=0")).unwrap_err().field.as_deref(), Some("limit"));
+        assert_eq!(LogsQuery::parse(&q("serviceId=a&limit=501")).unwrap_err().limit, Some(500));
+        assert_eq!(LogsQuery::parse(&q("serviceId=a&before=soon")).unwrap_err().field.as_deref(), Some("before"));
     }
 
     #[test]
     fn pages_never_split_a_millisecond() {
         assert_eq!(page(&[9, 8, 7], 5), (3, None));
         assert_eq!(page(&[9, 8, 7], 3), (3, None));
-        assert_eq!(
-            page(&[9, 8, 7, 6], 3),
-            (3, Some(7)),
-            "a full page, next starts below 7"
-        );
-        assert_eq!(
-            page(&[9, 8, 7, 7], 3),
-            (2, Some(8)),
-            "the 7s move to the next page together"
-        );
+        assert_eq!(page(&[9, 8, 7, 6], 3), (3, Some(7)), "a full page, next starts below 7");
+        assert_eq!(page(&[9, 8, 7, 7], 3), (2, Some(8)), "the 7s move to the next page together");
         assert_eq!(page(&[7, 7, 7, 7], 3), (3, Some(7)));
     }
 

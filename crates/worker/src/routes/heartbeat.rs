@@ -2,9 +2,7 @@
 //! service's ServiceMonitor Durable Object. No D1 on this path.
 
 use futures_util::future::join_all;
-use systole_core::api::heartbeat::{
-    self, Accepted, HeartbeatItem, HeartbeatRequest, MAX_BODY_BYTES,
-};
+use systole_core::api::heartbeat::{self, Accepted, HeartbeatItem, HeartbeatRequest, MAX_BODY_BYTES};
 use systole_core::api::Problem;
 use systole_core::keys::Authorization;
 use worker::{Env, Method, Request, RequestInit, Response, Result};
@@ -21,17 +19,11 @@ use crate::monitor::Delivery;
 /// 401 (identical for unknown service, missing key, wrong key), 503 when a Durable Object
 /// is unavailable or its buffer is full.
 pub async fn post(mut req: Request, env: &Env) -> Result<Response> {
-    let declared = req
-        .headers()
-        .get("Content-Length")?
-        .and_then(|v| v.parse::<usize>().ok());
+    let declared = req.headers().get("Content-Length")?.and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
         return http::problem(&Problem::payload_too_large(MAX_BODY_BYTES));
     }
-    let bearer = req
-        .headers()
-        .get("Authorization")?
-        .and_then(|v| bearer_token(&v));
+    let bearer = req.headers().get("Authorization")?.and_then(|v| bearer_token(&v));
     let body = req.bytes().await?;
     let HeartbeatRequest { mut items, batch } = match heartbeat::parse(&body, bearer.as_deref()) {
         Ok(request) => request,
@@ -43,9 +35,7 @@ pub async fn post(mut req: Request, env: &Env) -> Result<Response> {
     let denied = |i: &HeartbeatItem| {
         let service = config.service(i.service_id.as_str());
         service.is_none()
-            || (batch
-                && deployment::keys(env).authorize(service, i.key.as_deref())
-                    == Authorization::Denied)
+            || (batch && deployment::keys(env).authorize(service, i.key.as_deref()) == Authorization::Denied)
     };
     if items.iter().any(denied) {
         return http::problem(&Problem::unauthorized());
@@ -71,9 +61,7 @@ pub async fn post(mut req: Request, env: &Env) -> Result<Response> {
 }
 
 async fn deliver(namespace: &worker::ObjectNamespace, item: HeartbeatItem) -> Result<Response> {
-    let stub = namespace
-        .id_from_name(item.service_id.as_str())?
-        .get_stub()?;
+    let stub = namespace.id_from_name(item.service_id.as_str())?.get_stub()?;
     let delivery = Delivery {
         service_id: item.service_id.to_string(),
         key: item.key,
@@ -84,8 +72,7 @@ async fn deliver(namespace: &worker::ObjectNamespace, item: HeartbeatItem) -> Re
         dropped_metrics: item.dropped_metrics,
     };
     let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_body(Some(serde_json::to_string(&delivery)?.into()));
+    init.with_method(Method::Post).with_body(Some(serde_json::to_string(&delivery)?.into()));
     let req = Request::new_with_init("https://service-monitor/heartbeat", &init)?;
     stub.fetch_with_request(req).await
 }
@@ -93,8 +80,5 @@ async fn deliver(namespace: &worker::ObjectNamespace, item: HeartbeatItem) -> Re
 /// The key from `Authorization: Bearer <key>` (scheme case-insensitive).
 fn bearer_token(header: &str) -> Option<String> {
     let (scheme, token) = header.trim().split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_owned())
-        .filter(|t| !t.is_empty())
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned()).filter(|t| !t.is_empty())
 }

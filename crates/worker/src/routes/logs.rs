@@ -19,29 +19,16 @@ pub async fn get(req: &Request, env: &Env) -> Result<Response> {
         Ok(q) => q,
         Err(p) => return http::problem(&p),
     };
-    if deployment::config()
-        .service(q.service_id.as_str())
-        .is_none()
-    {
+    if deployment::config().service(q.service_id.as_str()).is_none() {
         return http::problem(&Problem::unknown_service(q.service_id.as_str()));
     }
-    let rows = match d1::heartbeats(
-        &env.d1(DB_BINDING)?,
-        q.service_id.as_str(),
-        q.before,
-        q.limit + 1,
-    )
-    .await
-    {
+    let rows = match d1::heartbeats(&env.d1(DB_BINDING)?, q.service_id.as_str(), q.before, q.limit + 1).await {
         Ok(rows) => rows,
         Err(e) => return http::unavailable("the history database", &e),
     };
     let times: Vec<i64> = rows.iter().map(|r| r.received_at).collect();
     let (keep, next) = query::page(&times, q.limit as usize);
-    let parse = |t: &Option<String>| {
-        t.as_deref()
-            .and_then(|t| serde_json::from_str::<Value>(t).ok())
-    };
+    let parse = |t: &Option<String>| t.as_deref().and_then(|t| serde_json::from_str::<Value>(t).ok());
     let heartbeats: Vec<Value> = rows[..keep]
         .iter()
         .map(|r| {
@@ -55,8 +42,5 @@ pub async fn get(req: &Request, env: &Env) -> Result<Response> {
             })
         })
         .collect();
-    http::json(
-        200,
-        &json!({ "serviceId": q.service_id, "heartbeats": heartbeats, "nextBefore": next }),
-    )
+    http::json(200, &json!({ "serviceId": q.service_id, "heartbeats": heartbeats, "nextBefore": next }))
 }

@@ -14,19 +14,9 @@ pub async fn get(req: &Request, env: &Env) -> Result<Response> {
     if !deployment::bench_enabled(env) {
         return http::problem(&Problem::not_found("no route for /api/internal/stats"));
     }
-    let Ok(IncidentsQuery {
-        service_id: Some(id),
-        ..
-    }) = IncidentsQuery::parse(&query_pairs(req))
-    else {
-        return http::problem(&Problem::invalid_field(
-            "serviceId",
-            "serviceId is required",
-        ));
+    let Ok(IncidentsQuery { service_id: Some(id), .. }) = IncidentsQuery::parse(&query_pairs(req)) else {
+        return http::problem(&Problem::invalid_field("serviceId", "serviceId is required"));
     };
-    let stub = env
-        .durable_object(MONITOR_BINDING)?
-        .id_from_name(id.as_str())?
-        .get_stub()?;
+    let stub = env.durable_object(MONITOR_BINDING)?.id_from_name(id.as_str())?.get_stub()?;
     stub.fetch_with_str("https://service-monitor/stats").await
 }

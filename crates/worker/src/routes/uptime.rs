@@ -23,11 +23,7 @@ use crate::{d1, http};
 pub async fn get(req: &Request, env: &Env) -> Result<Response> {
     let now = now();
     let config = deployment::config();
-    let q = match UptimeQuery::parse(
-        &query_pairs(req),
-        now,
-        config.settings.uptime_retention_days,
-    ) {
+    let q = match UptimeQuery::parse(&query_pairs(req), now, config.settings.uptime_retention_days) {
         Ok(q) => q,
         Err(p) => return http::problem(&p),
     };
@@ -36,29 +32,20 @@ pub async fn get(req: &Request, env: &Env) -> Result<Response> {
         return http::problem(&Problem::unknown_service(wanted.unwrap_or_default()));
     }
     let db = env.d1(DB_BINDING)?;
-    let (rows, states) = match (
-        d1::daily(&db, wanted, q.from, q.to).await,
-        d1::states(&db).await,
-    ) {
+    let (rows, states) = match (d1::daily(&db, wanted, q.from, q.to).await, d1::states(&db).await) {
         (Ok(r), Ok(s)) => (r, s),
         (Err(e), _) | (_, Err(e)) => return http::unavailable("the history database", &e),
     };
     let mut by_service: BTreeMap<&str, BTreeMap<i64, Tally>> = BTreeMap::new();
     for r in &rows {
-        by_service
-            .entry(r.service_id.as_str())
-            .or_default()
-            .insert(r.day_start, r.tally());
+        by_service.entry(r.service_id.as_str()).or_default().insert(r.day_start, r.tally());
     }
     let open: BTreeMap<&str, OpenInterval> = states
         .iter()
         .filter_map(|s| {
             Some((
                 s.service_id.as_str(),
-                OpenInterval {
-                    since: Timestamp(s.accounted_until?),
-                    status: Status::parse(&s.status)?,
-                },
+                OpenInterval { since: Timestamp(s.accounted_until?), status: Status::parse(&s.status)? },
             ))
         })
         .collect();
@@ -69,35 +56,17 @@ pub async fn get(req: &Request, env: &Env) -> Result<Response> {
         .filter(|s| wanted.is_none_or(|w| w == s.id.as_str()))
         .map(|s| {
             let id = s.id.as_str();
-            let days = uptime::daily(
-                by_service.get(id).unwrap_or(&empty),
-                open.get(id).copied(),
-                q.from,
-                q.to,
-                now,
-            );
-            ServiceUptime {
-                id: id.to_owned(),
-                name: s.name.clone(),
-                uptime_percent: uptime::overall(&days),
-                days,
-            }
+            let days = uptime::daily(by_service.get(id).unwrap_or(&empty), open.get(id).copied(), q.from, q.to, now);
+            ServiceUptime { id: id.to_owned(), name: s.name.clone(), uptime_percent: uptime::overall(&days), days }
         })
         .collect();
     if q.csv {
         let mut resp = http::with_type(200, uptime::to_csv(&services), "text/csv; charset=utf-8")?;
-        let name = format!(
-            "attachment; filename=\"uptime-{}-{}.csv\"",
-            date(q.from),
-            date(q.to)
-        );
+        let name = format!("attachment; filename=\"uptime-{}-{}.csv\"", date(q.from), date(q.to));
         resp.headers_mut().set("Content-Disposition", &name)?;
         return Ok(resp);
     }
-    http::json(
-        200,
-        &json!({ "from": date(q.from), "to": date(q.to), "services": services }),
-    )
+    http::json(200, &json!({ "from": date(q.from), "to": date(q.to), "services": services }))
 }
 
 fn date(t: Timestamp) -> String {
