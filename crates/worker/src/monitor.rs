@@ -97,6 +97,7 @@ impl DurableObject for ServiceMonitor {
                 self.on_watchdog(&id).await
             }
             "/stats" => http::json(200, &self.stats.get()),
+            "/echo" => http::json(200, &serde_json::json!({ "ok": true })),
             _ => http::problem(&Problem::not_found("no such ServiceMonitor operation")),
         }
     }

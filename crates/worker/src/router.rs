@@ -19,26 +19,22 @@ pub async fn handle(req: Request, env: &Env) -> Result<Response> {
 
 async fn route(req: Request, env: &Env, path: &str) -> Result<Response> {
     let method = req.method();
-    let get = |_: &str| method == Method::Get || method == Method::Head;
+    let get = method == Method::Get || method == Method::Head;
+    let bench = path.starts_with("/api/internal/") && crate::deployment::bench_enabled(env);
     match path {
         "/api/heartbeat" if method == Method::Post => routes::heartbeat::post(req, env).await,
         "/api/heartbeat" => not_allowed(&method, "POST"),
-        "/api/status" if get("") => routes::status::get(env).await,
-        "/api/services" if get("") => routes::services::get(),
-        "/api/logs" if get("") => routes::logs::get(&req, env).await,
-        "/api/uptime" if get("") => routes::uptime::get(&req, env).await,
-        "/api/incidents" if get("") => routes::incidents::get(&req, env).await,
-        "/api/internal/stats" if get("") => routes::stats::get(&req, env).await,
-        "/healthz" if get("") => {
-            http::json(200, &serde_json::json!({ "ok": true, "version": env!("CARGO_PKG_VERSION") }))
+        "/api/status" if get => routes::status::get(env).await,
+        "/api/services" if get => routes::services::get(),
+        "/api/logs" if get => routes::logs::get(&req, env).await,
+        "/api/uptime" if get => routes::uptime::get(&req, env).await,
+        "/api/incidents" if get => routes::incidents::get(&req, env).await,
+        "/api/internal/stats" if get && bench => routes::stats::get(&req, env, "stats").await,
+        "/api/internal/echo" if get && bench => routes::stats::get(&req, env, "echo").await,
+        "/healthz" if get => http::json(200, &serde_json::json!({ "ok": true, "version": env!("CARGO_PKG_VERSION") })),
+        "/api/status" | "/api/services" | "/api/logs" | "/api/uptime" | "/api/incidents" | "/healthz" => {
+            not_allowed(&method, "GET, HEAD")
         }
-        "/api/status"
-        | "/api/services"
-        | "/api/logs"
-        | "/api/uptime"
-        | "/api/incidents"
-        | "/api/internal/stats"
-        | "/healthz" => not_allowed(&method, "GET, HEAD"),
         _ => http::problem(&Problem::not_found(format!("no route for {path}"))),
     }
 }

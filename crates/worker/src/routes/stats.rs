@@ -1,7 +1,7 @@
-//! `GET /api/internal/stats?serviceId=`: a ServiceMonitor's write counters, for
-//! `cargo xtask bench`. Exists only when the `SYSTOLE_BENCH` var is `1`; 404 otherwise.
+//! `GET /api/internal/stats?serviceId=` (a ServiceMonitor's write counters) and
+//! `GET /api/internal/echo?serviceId=` (a bare round trip through it), for `cargo xtask bench`.
+//! Routed only when the `SYSTOLE_BENCH` var is `1`; otherwise these paths are 404.
 
-use systole_core::api::query::IncidentsQuery;
 use systole_core::api::Problem;
 use worker::{Env, Request, Response, Result};
 
@@ -9,14 +9,14 @@ use super::query_pairs;
 use crate::deployment::{self, MONITOR_BINDING};
 use crate::http;
 
-/// Proxies the object's `GET /stats` (see `monitor::Stats`).
-pub async fn get(req: &Request, env: &Env) -> Result<Response> {
-    if !deployment::bench_enabled(env) {
-        return http::problem(&Problem::not_found("no route for /api/internal/stats"));
+/// Proxies the object's `GET /stats` (see `monitor::Stats`), or with `op = "echo"` its
+/// `GET /echo`: a round trip through the object doing no work, the benchmark's baseline.
+pub async fn get(req: &Request, env: &Env, op: &str) -> Result<Response> {
+    let pairs = query_pairs(req);
+    let id = pairs.iter().find(|(k, _)| k == "serviceId").map_or("", |(_, v)| v.as_str());
+    if deployment::config().service(id).is_none() {
+        return http::problem(&Problem::unknown_service(id));
     }
-    let Ok(IncidentsQuery { service_id: Some(id), .. }) = IncidentsQuery::parse(&query_pairs(req)) else {
-        return http::problem(&Problem::invalid_field("serviceId", "serviceId is required"));
-    };
-    let stub = env.durable_object(MONITOR_BINDING)?.id_from_name(id.as_str())?.get_stub()?;
-    stub.fetch_with_str("https://service-monitor/stats").await
+    let stub = env.durable_object(MONITOR_BINDING)?.id_from_name(id)?.get_stub()?;
+    stub.fetch_with_str(&format!("https://service-monitor/{op}")).await
 }
