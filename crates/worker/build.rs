@@ -23,11 +23,17 @@ fn main() {
         let path = dir.join(name);
         println!("cargo:rerun-if-changed={}", path.display());
         let text = fs::read_to_string(&path).ok();
+        if text.is_none() && name == "services.json" {
+            panic!(
+                "\n{} not found: a Worker without services monitors nothing (set SYSTOLE_CONFIG_DIR?)\n",
+                path.display()
+            );
+        }
         fs::write(out.join(name), text.as_deref().unwrap_or("{}")).unwrap_or_else(|e| panic!("writing OUT_DIR: {e}"));
         texts.push(text);
     }
     if let Err(errors) = systole_core::config::Config::parse(texts[0].as_deref(), texts[1].as_deref()) {
-        eprintln!("\n{} in {}\n", errors, dir.display());
+        eprintln!("\n{errors}in {}\n", dir.canonicalize().unwrap_or(dir.clone()).display());
         panic!("{errors}");
     }
 }

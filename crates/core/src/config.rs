@@ -68,13 +68,14 @@ impl fmt::Display for ConfigError {
     }
 }
 
-/// Every problem found by [`Config::parse`], in file order.
+/// Every problem found by [`Config::parse`], in the order checked (ids, groups, values).
 #[derive(Clone, Debug, Eq, PartialEq, thiserror::Error)]
 pub struct ConfigErrors(pub Vec<ConfigError>);
 
 impl fmt::Display for ConfigErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "invalid configuration ({} problems):", self.0.len())?;
+        let n = self.0.len();
+        writeln!(f, "invalid configuration ({n} problem{}):", if n == 1 { "" } else { "s" })?;
         for e in &self.0 {
             writeln!(f, "  - {e}")?;
         }
@@ -201,6 +202,14 @@ impl Config {
         }
         let settings = resolve_settings(&raw_settings, &mut errors);
         let (services, groups) = resolve_services(&raw_services, &settings, &mut errors);
+        if errors.is_empty() {
+            // Effective values are only meaningful once every written value is valid.
+            for (i, s) in services.iter().enumerate() {
+                check_resolved(i, s, &settings, &mut |path, reason| {
+                    errors.push(ConfigError { path: format!("services.json: {path}"), reason });
+                });
+            }
+        }
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
         }
@@ -293,12 +302,12 @@ fn resolve_services(
                 err(format!("groups[{g}].services[{j}]"), format!("unknown service {member:?}"));
             }
             if let Some(other) = group_of.insert(member, g) {
-                if other != g {
-                    err(
-                        format!("groups[{g}].services[{j}]"),
-                        format!("service {member:?} is already in group {:?}", raw.groups[other].id),
-                    );
-                }
+                let reason = if other == g {
+                    format!("service {member:?} is listed twice")
+                } else {
+                    format!("service {member:?} is already in group {:?}", raw.groups[other].id)
+                };
+                err(format!("groups[{g}].services[{j}]"), reason);
             }
         }
         check_durations(&format!("groups[{g}]"), &group.defaults(), settings, &mut err);
@@ -358,6 +367,29 @@ fn resolve_services(
         })
         .collect();
     (services, groups)
+}
+
+/// Checks a service's effective (inherited or default) thresholds against the settings.
+fn check_resolved(i: usize, s: &ServiceConfig, settings: &Settings, err: &mut impl FnMut(String, String)) {
+    let threshold = s.staleness_threshold.as_secs();
+    let min = settings.min_staleness_threshold.as_secs();
+    if threshold < min {
+        // Only an inherited or default value can get here: written ones were checked.
+        err(
+            format!("services[{i}].stalenessThreshold"),
+            format!("the inherited {threshold} s is below monitoring.minStalenessThreshold ({min} s)"),
+        );
+    }
+    let retention_days = u64::from(settings.heartbeat_retention_days);
+    if threshold + s.grace_period.as_secs() > retention_days * 86_400 {
+        err(
+            format!("services[{i}].stalenessThreshold"),
+            format!(
+                "{threshold} s plus the grace period exceeds history.heartbeatRetentionDays = {retention_days}: \
+                 the last heartbeat would be pruned while still awaited"
+            ),
+        );
+    }
 }
 
 fn check_durations(at: &str, d: &raw::Defaults<'_>, settings: &Settings, err: &mut impl FnMut(String, String)) {
@@ -563,7 +595,7 @@ mod tests {
                 "services.json: groups[1].services[0]: service \"x\" is already in group \"a\"",
                 "services.json: groups[1].gracePeriod: must be ≤ 31536000 s (365 days), got 40000000",
                 "services.json: services[0].stalenessThreshold: must be ≥ 10 s, got 0",
-                "services.json: services[2].stalenessThreshold: must be ≤ 31536000 s (365 days), got 99999999999",
+                                "services.json: services[2].stalenessThreshold: must be ≤ 31536000 s (365 days), got 99999999999",
                 "services.json: services[2].notifications.events[0]: unknown event \"exploded\", expected one of down, up, degraded, late, reminder, test",
             ]
         );
@@ -593,6 +625,25 @@ mod tests {
         let low = r#"{"monitoring": {"minStalenessThreshold": 1}}"#;
         let c = Config::parse(Some(r#"{"services": [{"id": "fast", "stalenessThreshold": 3}]}"#), Some(low)).unwrap();
         assert_eq!(c.service("fast").unwrap().staleness_threshold, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn effective_thresholds_are_checked_against_the_settings() {
+        let settings = r#"{"monitoring": {"minStalenessThreshold": 600}, "history": {"heartbeatRetentionDays": 1}}"#;
+        let services = r#"{"services": [{"id": "a"}, {"id": "b", "stalenessThreshold": 86400, "gracePeriod": 60}]}"#;
+        let got: Vec<String> =
+            Config::parse(Some(services), Some(settings)).unwrap_err().0.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            got,
+            [
+                "services.json: services[0].stalenessThreshold: the inherited 300 s is below monitoring.minStalenessThreshold (600 s)",
+                "services.json: services[1].stalenessThreshold: 86400 s plus the grace period exceeds history.heartbeatRetentionDays = 1: the last heartbeat would be pruned while still awaited",
+            ]
+        );
+        assert_eq!(
+            errors(r#"{"groups": [{"id": "g", "services": ["a", "a"]}], "services": [{"id": "a"}]}"#),
+            ["services.json: groups[0].services[1]: service \"a\" is listed twice"]
+        );
     }
 
     #[test]

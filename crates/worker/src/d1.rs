@@ -106,7 +106,8 @@ pub async fn flush(db: &D1Database, batch: &FlushBatch, snapshot: &ServiceSnapsh
     Ok(written)
 }
 
-/// A `service_state` row with the service's latest heartbeat (time and message).
+/// A `service_state` row, with the service's latest heartbeat (time and message) when read
+/// by [`statuses`].
 #[derive(Clone, Debug, Deserialize)]
 pub struct StateRow {
     pub service_id: String,
@@ -114,12 +115,19 @@ pub struct StateRow {
     pub status_since: i64,
     pub incident_started_at: Option<i64>,
     pub accounted_until: Option<i64>,
+    #[serde(default)]
     pub last_heartbeat: Option<i64>,
+    #[serde(default)]
     pub last_message: Option<String>,
 }
 
-/// Every service's last written state, with its latest heartbeat found by primary-key seek.
+/// Every service's last written state.
 pub async fn states(db: &D1Database) -> Result<Vec<StateRow>> {
+    db.prepare("SELECT * FROM service_state").all().await?.results()
+}
+
+/// Every service's last written state with its latest heartbeat, found by primary-key seek.
+pub async fn statuses(db: &D1Database) -> Result<Vec<StateRow>> {
     db.prepare(
         "SELECT s.*, \
          (SELECT received_at FROM heartbeats h WHERE h.service_id = s.service_id \

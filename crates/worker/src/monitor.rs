@@ -7,7 +7,8 @@
 //! Internal protocol (only the Worker's router calls it):
 //! - `POST /heartbeat` with [`Delivery`] JSON → 200 `Accepted` JSON, or a problem (401, 503);
 //! - `POST /ensure-alarm` with `{"serviceId"}` → 200 `{"alarmAt": ms | null}` (the cron watchdog);
-//! - `GET /stats` → 200 [`Stats`] JSON (in-memory counters for `cargo xtask bench`).
+//! - `GET /stats` → 200 [`Stats`] JSON (in-memory counters for `cargo xtask bench`);
+//! - `GET /echo` → 200 `{"ok": true}` (no work: the benchmark's round-trip baseline).
 
 use std::cell::{Cell, RefCell};
 
@@ -88,11 +89,13 @@ impl DurableObject for ServiceMonitor {
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         match req.path().as_str() {
             "/heartbeat" => {
-                let delivery: Delivery = req.json().await?;
+                // serde_json over the text: `Request::json` converts field by field across
+                // the JS boundary, which costs more than the whole heartbeat's logic.
+                let delivery: Delivery = serde_json::from_str(&req.text().await?)?;
                 self.on_heartbeat(delivery).await
             }
             "/ensure-alarm" => {
-                let body: serde_json::Value = req.json().await?;
+                let body: serde_json::Value = serde_json::from_str(&req.text().await?)?;
                 let id = body.get("serviceId").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
                 self.on_watchdog(&id).await
             }

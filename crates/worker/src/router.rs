@@ -10,10 +10,7 @@ pub async fn handle(req: Request, env: &Env) -> Result<Response> {
     let path = req.path();
     match route(req, env, &path).await {
         Ok(resp) => Ok(resp),
-        Err(e) => {
-            worker::console_error!("{path}: {e}");
-            http::unavailable("storage", &e)
-        }
+        Err(e) => http::unavailable("storage", &e),
     }
 }
 

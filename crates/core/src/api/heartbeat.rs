@@ -46,41 +46,43 @@ pub struct HeartbeatItem {
 
 #[derive(Clone)]
 struct Fields {
-    status: Option<Reported>,
+    status: Option<String>,
     message: Option<String>,
     metadata: Option<Map<String, Value>>,
     metrics: Option<BTreeMap<String, f64>>,
 }
 
 // No `#[serde(flatten)]` below: it hides field paths from error messages.
+/// An array item, or the single form.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Single {
     service_id: String,
     token: Option<String>,
-    status: Option<Reported>,
+    status: Option<String>,
     message: Option<String>,
     metadata: Option<Map<String, Value>>,
     metrics: Option<BTreeMap<String, f64>>,
 }
 
+/// A JSON object body: the single form, or the batch by name when `services` is present.
 #[derive(Deserialize)]
-struct ByName {
-    services: Vec<String>,
-    status: Option<Reported>,
+#[serde(rename_all = "camelCase")]
+struct Object {
+    services: Option<Vec<String>>,
+    service_id: Option<String>,
+    token: Option<String>,
+    status: Option<String>,
     message: Option<String>,
     metadata: Option<Map<String, Value>>,
     metrics: Option<BTreeMap<String, f64>>,
 }
 
 impl Single {
-    fn fields(&self) -> Fields {
-        Fields {
-            status: self.status,
-            message: self.message.clone(),
-            metadata: self.metadata.clone(),
-            metrics: self.metrics.clone(),
-        }
+    fn into_parts(self) -> (String, Option<String>, Fields) {
+        let fields =
+            Fields { status: self.status, message: self.message, metadata: self.metadata, metrics: self.metrics };
+        (self.service_id, self.token, fields)
     }
 }
 
@@ -106,46 +108,43 @@ pub fn parse(body: &[u8], bearer: Option<&str>) -> Result<HeartbeatRequest, Prob
     if body.len() > MAX_BODY_BYTES {
         return Err(Problem::payload_too_large(MAX_BODY_BYTES));
     }
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| Problem::invalid_json(e.line(), e.column(), &syntax_reason(&e)))?;
-    let bearer = bearer.map(str::to_owned);
-    match &value {
-        Value::Array(items) => {
-            check_batch_len("", items.len())?;
-            let singles: Vec<Single> = typed(value)?;
+    let key = |token: Option<String>| token.filter(|t| !t.is_empty()).or_else(|| bearer.map(str::to_owned));
+    // One typed pass over the bytes; the first significant byte picks the form.
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'[') => {
+            let singles: Vec<Single> = typed(body)?;
+            check_batch_len("", singles.len())?;
             let items = singles
                 .into_iter()
                 .enumerate()
                 .map(|(i, s)| {
-                    let key = s.token.clone().or_else(|| bearer.clone());
-                    item(&format!("[{i}]."), &s.service_id, key, s.fields())
+                    let (id, token, fields) = s.into_parts();
+                    item(&format!("[{i}]."), &id, key(token), fields)
                 })
                 .collect::<Result<_, _>>()?;
             Ok(HeartbeatRequest { items, batch: true })
         }
-        Value::Object(map) if map.contains_key("services") => {
-            let batch: ByName = typed(value)?;
-            check_batch_len("services", batch.services.len())?;
-            let fields = Fields {
-                status: batch.status,
-                message: batch.message,
-                metadata: batch.metadata,
-                metrics: batch.metrics,
+        Some(b'{') => {
+            let o: Object = typed(body)?;
+            let fields = Fields { status: o.status, message: o.message, metadata: o.metadata, metrics: o.metrics };
+            if let Some(services) = o.services {
+                check_batch_len("services", services.len())?;
+                let items = services
+                    .iter()
+                    .enumerate()
+                    .map(|(i, id)| item_at(&format!("services[{i}]"), "", id, key(None), fields.clone()))
+                    .collect::<Result<_, _>>()?;
+                return Ok(HeartbeatRequest { items, batch: true });
+            }
+            let Some(id) = o.service_id else {
+                return Err(Problem::invalid_field("serviceId", "serviceId: missing field `serviceId`"));
             };
-            let items = batch
-                .services
-                .iter()
-                .enumerate()
-                .map(|(i, id)| item_at(&format!("services[{i}]"), "", id, bearer.clone(), fields.clone()))
-                .collect::<Result<_, _>>()?;
-            Ok(HeartbeatRequest { items, batch: true })
+            Ok(HeartbeatRequest { items: vec![item("", &id, key(o.token), fields)?], batch: false })
         }
-        Value::Object(_) => {
-            let s: Single = typed(value)?;
-            let key = s.token.clone().or(bearer);
-            Ok(HeartbeatRequest { items: vec![item("", &s.service_id, key, s.fields())?], batch: false })
+        _ => {
+            serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(|e| syntax_problem(&e))?;
+            Err(Problem::invalid_field("", "body must be a JSON object or array"))
         }
-        _ => Err(Problem::invalid_field("", "body must be a JSON object or array")),
     }
 }
 
@@ -165,6 +164,16 @@ fn item(prefix: &str, id: &str, key: Option<String>, f: Fields) -> Result<Heartb
 fn item_at(id_field: &str, prefix: &str, id: &str, key: Option<String>, f: Fields) -> Result<HeartbeatItem, Problem> {
     let service_id =
         ServiceId::parse(id).map_err(|reason| Problem::invalid_field(id_field, format!("{id_field} {reason}")))?;
+    // A string, not an enum: serde_json reports a mistyped enum as a syntax error.
+    let reported = match f.status.as_deref() {
+        None | Some("up") => Reported::Up,
+        Some("degraded") => Reported::Degraded,
+        Some("down") => Reported::Down,
+        Some(other) => {
+            let field = format!("{prefix}status");
+            return Err(Problem::invalid_field(&field, format!("{field} must be up, degraded or down, got {other:?}")));
+        }
+    };
     if let Some(m) = &f.message {
         if m.len() > MAX_MESSAGE_BYTES {
             return Err(Problem::too_long(&format!("{prefix}message"), MAX_MESSAGE_BYTES, m.len()));
@@ -198,16 +207,22 @@ fn item_at(id_field: &str, prefix: &str, id: &str, key: Option<String>, f: Field
     Ok(HeartbeatItem {
         service_id,
         key: key.filter(|k| !k.is_empty()),
-        heartbeat: Heartbeat { reported: f.status.unwrap_or_default(), message: f.message, metadata, metrics },
+        heartbeat: Heartbeat { reported, message: f.message, metadata, metrics },
         dropped_metrics,
     })
 }
 
-/// Converts JSON to a typed request, naming the offending field on failure.
-fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, Problem> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
+/// Deserializes the body into a typed request in one pass, naming the offending field on a
+/// type error and the line and column on a syntax error.
+fn typed<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
-        let reason = e.into_inner().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return syntax_problem(&inner);
+        }
+        let reason = syntax_reason(&inner);
         let base = if path == "." { String::new() } else { path };
         // serde reports a missing field at its parent; name the field itself.
         let field = match reason.strip_prefix("missing field `").and_then(|r| r.strip_suffix('`')) {
@@ -217,7 +232,13 @@ fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, Problem> {
         };
         let detail = if field.is_empty() { reason } else { format!("{field}: {reason}") };
         Problem::invalid_field(field, detail)
-    })
+    })?;
+    de.end().map_err(|e| syntax_problem(&e))?;
+    Ok(value)
+}
+
+fn syntax_problem(e: &serde_json::Error) -> Problem {
+    Problem::invalid_json(e.line(), e.column(), &syntax_reason(e))
 }
 
 fn syntax_reason(e: &serde_json::Error) -> String {
@@ -301,6 +322,8 @@ mod tests {
         assert!(parse(br#"[{"serviceId": "a"}]"#, None).unwrap().batch);
         assert_eq!(tokens[0].key.as_deref(), Some("ta"));
         assert_eq!(tokens[1].key.as_deref(), Some("k"));
+        let empty = parse(br#"{"serviceId": "a", "token": ""}"#, Some("k")).unwrap().items;
+        assert_eq!(empty[0].key.as_deref(), Some("k"), "an empty token falls back to the header");
     }
 
     #[test]

@@ -54,7 +54,7 @@ pub async fn post(mut req: Request, env: &Env) -> Result<Response> {
         if resp.status_code() != 200 {
             return Ok(resp);
         }
-        let accepted: Accepted = resp.json().await?;
+        let accepted: Accepted = serde_json::from_str(&resp.text().await?)?;
         results.push(accepted);
     }
     http::json(200, &serde_json::json!({ "ok": true, "results": results }))

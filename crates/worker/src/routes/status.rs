@@ -18,7 +18,7 @@ use crate::{d1, http};
 /// `flushIntervalSeconds`), and the next deadline from both and the config.
 pub async fn get(env: &Env) -> Result<Response> {
     let now = now();
-    let rows = match d1::states(&env.d1(DB_BINDING)?).await {
+    let rows = match d1::statuses(&env.d1(DB_BINDING)?).await {
         Ok(rows) => rows,
         Err(e) => return http::unavailable("the history database", &e),
     };
