@@ -1,0 +1,43 @@
+//! The cron trigger in the real Worker: retention pruning by `settings.json`, and the alarm
+//! watchdog that re-arms a monitor whose runtime alarm is missing.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use serde_json::json;
+use systole_e2e::{now_ms, spawn_worker};
+
+const DAY: i64 = 86_400_000;
+
+#[test]
+fn the_cron_prunes_history_past_retention_and_keeps_the_rest() {
+    let worker = spawn_worker();
+    assert_eq!(worker.beat("guarded", &json!({"serviceId": "guarded", "message": "recent"})).status, 200);
+    worker.wait_for("flush", Duration::from_secs(5), || {
+        let logs = worker.get("/api/logs?serviceId=guarded").json();
+        (logs["heartbeats"].as_array().unwrap().len() == 1).then_some(())
+    });
+    // tests/config keeps heartbeats 30 days and uptime 120 days.
+    let now = now_ms();
+    let old_beat = now - 40 * DAY;
+    let (kept_day, old_day) = ((now / DAY - 40) * DAY, (now / DAY - 200) * DAY);
+    worker.d1(&format!(
+        "INSERT INTO heartbeats (service_id, received_at, seq, status) VALUES ('guarded', {old_beat}, 900, 'up');
+         INSERT INTO uptime_daily VALUES ('guarded', {kept_day}, 86400000, 0, 0, 0, 1440), ('guarded', {old_day}, 86400000, 0, 0, 0, 1440);
+         INSERT INTO incidents VALUES ('guarded', {old_day}, {}, 'ancient'), ('guarded', {kept_day}, {}, 'recent');",
+        old_day + 60_000,
+        kept_day + 60_000
+    ));
+
+    let ran = worker.get("/__scheduled?cron=17+*+*+*+*");
+    assert_eq!(ran.status, 200, "{}", ran.body);
+
+    let beats = worker.d1("SELECT message FROM heartbeats WHERE service_id = 'guarded'");
+    assert_eq!(beats, [json!({"message": "recent"})], "heartbeats older than 30 days are gone");
+    let days = worker.d1("SELECT day_start FROM uptime_daily WHERE service_id = 'guarded' ORDER BY day_start");
+    let days: Vec<i64> =
+        days.iter().map(|r| r["day_start"].as_i64().unwrap()).filter(|d| *d < now / DAY * DAY).collect();
+    assert_eq!(days, [kept_day], "daily rollups older than 120 days are gone");
+    let incidents = worker.d1("SELECT cause FROM incidents WHERE service_id = 'guarded'");
+    assert_eq!(incidents, [json!({"cause": "recent"})]);
+}
