@@ -197,6 +197,9 @@ buffered events live in the state row) and one D1 row; under traffic the alarm i
 flush interval, and rollups plus `service_state` are written only on a status change or when a
 5-minute bucket closes (3 rows per service per 5 minutes). A sparse heartbeat costs its own
 rows plus an alarm for the flush; the next deadline's alarm is left in place when it is later.
+A {measure} s load also pays each service's start and stop (the first flush alarm, then one
+planned wake that finds nothing and the deadline): about four alarms per service here, where a
+long steady stream sets one per flush interval.
 
 ## Worker size
 
