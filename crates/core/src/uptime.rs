@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::api::status::StoredState;
+use crate::config::Config;
 use crate::history::Tally;
 use crate::monitor::Status;
 use crate::time::{Timestamp, DAY_MS};
@@ -94,6 +96,40 @@ pub struct ServiceUptime {
     pub uptime_percent: Option<f64>,
     /// Per-day rows.
     pub days: Vec<DayUptime>,
+}
+
+/// Builds the report of every configured service (or only `only`) for `from..=to` (day
+/// starts, UTC) from daily rollup rows `(service id, day start ms, tally)` and the stored
+/// states, which give each service's open interval (time since its last rollup write under
+/// its last written status).
+pub fn report(
+    config: &Config,
+    only: Option<&str>,
+    rows: &[(String, i64, Tally)],
+    states: &[StoredState],
+    from: Timestamp,
+    to: Timestamp,
+    now: Timestamp,
+) -> Vec<ServiceUptime> {
+    let mut by_service: BTreeMap<&str, BTreeMap<i64, Tally>> = BTreeMap::new();
+    for (id, day, tally) in rows {
+        by_service.entry(id.as_str()).or_default().insert(*day, *tally);
+    }
+    let open: BTreeMap<&str, OpenInterval> = states
+        .iter()
+        .filter_map(|s| Some((s.service_id.as_str(), OpenInterval { since: s.accounted_until?, status: s.status })))
+        .collect();
+    let empty = BTreeMap::new();
+    config
+        .services
+        .iter()
+        .filter(|s| only.is_none_or(|id| id == s.id.as_str()))
+        .map(|s| {
+            let id = s.id.as_str();
+            let days = daily(by_service.get(id).unwrap_or(&empty), open.get(id).copied(), from, to, now);
+            ServiceUptime { id: id.to_owned(), name: s.name.clone(), uptime_percent: overall(&days), days }
+        })
+        .collect()
 }
 
 /// Renders reports as CSV with header

@@ -6,7 +6,9 @@
 
 use serde::Deserialize;
 use serde_json::json;
+use systole_core::api::status::StoredState;
 use systole_core::history::{FlushBatch, Tally};
+use systole_core::monitor::Status;
 use systole_core::record::ServiceSnapshot;
 use systole_core::time::Timestamp;
 use wasm_bindgen::JsValue;
@@ -119,6 +121,21 @@ pub struct StateRow {
     pub last_heartbeat: Option<i64>,
     #[serde(default)]
     pub last_message: Option<String>,
+}
+
+impl StateRow {
+    /// The row as core's stored state; `None` for a status name this version does not know.
+    pub fn stored(&self) -> Option<StoredState> {
+        Some(StoredState {
+            service_id: self.service_id.clone(),
+            status: Status::parse(&self.status)?,
+            status_since: Timestamp(self.status_since),
+            incident_started_at: self.incident_started_at.map(Timestamp),
+            accounted_until: self.accounted_until.map(Timestamp),
+            last_heartbeat: self.last_heartbeat.map(Timestamp),
+            last_message: self.last_message.clone(),
+        })
+    }
 }
 
 /// Every service's last written state.

@@ -17,9 +17,10 @@ use systole_core::api::heartbeat::Accepted;
 use systole_core::api::Problem;
 use systole_core::config::{ServiceConfig, ServiceId};
 use systole_core::history::Backpressure;
+use systole_core::history::FlushBatch;
 use systole_core::keys::Authorization;
 use systole_core::monitor::{Heartbeat, MonitorConfig, Reported};
-use systole_core::record::{AlarmAction, ServiceRecord};
+use systole_core::record::{AlarmAction, ServiceRecord, ServiceSnapshot};
 use systole_core::time::Timestamp;
 use wasm_bindgen::JsValue;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, ScheduledTime, State};
@@ -149,40 +150,61 @@ impl ServiceMonitor {
             return Ok(());
         };
         let config = deployment::config();
-        let Some(service) = config.service(id.as_str()) else {
-            worker::console_log!("service {id} is no longer configured; its monitor sleeps");
-            return Ok(());
-        };
-        let flush = config.settings.flush_interval;
-        let (batch, snapshot, changed) = self.modify(service, now, |rec| {
-            let config_effects = rec.on_config(now, MonitorConfig::from(service));
-            let effects = rec.on_alarm(now);
-            (rec.begin_flush(now), rec.snapshot(), !(config_effects.is_empty() && effects.is_empty()))
+        let service = config.service(id.as_str());
+        let (batch, snapshot, changed) = self.existing(|rec| {
+            let mut changed = false;
+            if let Some(service) = service {
+                let config_effects = rec.on_config(now, MonitorConfig::from(service));
+                changed = !(config_effects.is_empty() && rec.on_alarm(now).is_empty());
+            }
+            (rec.begin_flush(now), rec.snapshot(), changed)
         })?;
         if changed {
             // A status change is durable before anything is written elsewhere. Flush
             // bookkeeping alone is not persisted: replaying a flush writes the same rows.
             self.persist()?;
         }
+        let mut ok = true;
         if let Some(batch) = batch {
             // Other events may run while D1 answers; they share the cached record.
-            let ok = match d1::flush(&self.env.d1(deployment::DB_BINDING)?, &batch, &snapshot).await {
-                Ok(rows) => {
-                    self.count(|s| {
-                        s.d1_rows_written += rows;
-                        s.flushes += 1;
-                    });
-                    true
-                }
-                Err(e) => {
-                    worker::console_error!("flushing history of {id} to D1: {e}");
-                    false
-                }
-            };
-            self.modify(service, now, |rec| rec.finish_flush(now, &batch, ok))?;
+            ok = self.flush(&batch, &snapshot).await;
+            self.existing(|rec| rec.finish_flush(now, &batch, ok))?;
         }
-        let alarm = self.modify(service, now, |rec| rec.rearm(now, flush))?;
+        let alarm = match service {
+            Some(_) => self.existing(|rec| rec.rearm(now, config.settings.flush_interval))?,
+            // Removed from the config: what it buffered is written (retried if need be),
+            // then the monitor sleeps.
+            None if !ok => self.existing(|rec| rec.history.retry_at.map_or(AlarmAction::Keep, AlarmAction::Set))?,
+            None => {
+                worker::console_log!("service {id} is no longer configured; its monitor sleeps");
+                AlarmAction::Keep
+            }
+        };
         self.apply(alarm).await
+    }
+
+    /// Writes one batch to D1; `false` (logged) when D1 fails.
+    async fn flush(&self, batch: &FlushBatch, snapshot: &ServiceSnapshot) -> bool {
+        let db = match self.env.d1(deployment::DB_BINDING) {
+            Ok(db) => db,
+            Err(e) => {
+                worker::console_error!("no D1 binding: {e}");
+                return false;
+            }
+        };
+        match d1::flush(&db, batch, snapshot).await {
+            Ok(rows) => {
+                self.count(|s| {
+                    s.d1_rows_written += rows;
+                    s.flushes += 1;
+                });
+                true
+            }
+            Err(e) => {
+                worker::console_error!("flushing history of {} to D1: {e}", snapshot.service_id);
+                false
+            }
+        }
     }
 
     /// The cron watchdog: re-arm if the runtime holds no alarm although one is needed.
@@ -225,6 +247,13 @@ impl ServiceMonitor {
         let mut slot = self.record.borrow_mut();
         let rec = slot.get_or_insert_with(|| ServiceRecord::new(service.id.clone(), MonitorConfig::from(service), now));
         Ok(f(rec))
+    }
+
+    /// Runs `f` on the stored record (after [`Self::stored_id`] found one), without persisting.
+    fn existing<T>(&self, f: impl FnOnce(&mut ServiceRecord) -> T) -> Result<T> {
+        self.stored_id()?;
+        let mut slot = self.record.borrow_mut();
+        slot.as_mut().map(f).ok_or_else(|| worker::Error::RustError("no stored record".into()))
     }
 
     fn stored_id(&self) -> Result<Option<ServiceId>> {

@@ -52,20 +52,9 @@ struct Fields {
     metrics: Option<BTreeMap<String, f64>>,
 }
 
-// No `#[serde(flatten)]` below: it hides field paths from error messages.
-/// An array item, or the single form.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Single {
-    service_id: String,
-    token: Option<String>,
-    status: Option<String>,
-    message: Option<String>,
-    metadata: Option<Map<String, Value>>,
-    metrics: Option<BTreeMap<String, f64>>,
-}
-
-/// A JSON object body: the single form, or the batch by name when `services` is present.
+/// A JSON object: the single form, an item of the array form, or the batch by name when
+/// `services` is present (then `serviceId` and `token` are not used).
+// No `#[serde(flatten)]`: it hides field paths from error messages.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Object {
@@ -78,12 +67,17 @@ struct Object {
     metrics: Option<BTreeMap<String, f64>>,
 }
 
-impl Single {
-    fn into_parts(self) -> (String, Option<String>, Fields) {
+impl Object {
+    /// `(services, serviceId, token, fields)`.
+    fn split(self) -> (Option<Vec<String>>, Option<String>, Option<String>, Fields) {
         let fields =
             Fields { status: self.status, message: self.message, metadata: self.metadata, metrics: self.metrics };
-        (self.service_id, self.token, fields)
+        (self.services, self.service_id, self.token, fields)
     }
+}
+
+fn missing_service_id(prefix: &str) -> Problem {
+    Problem::invalid_field(format!("{prefix}serviceId"), format!("{prefix}serviceId: missing field `serviceId`"))
 }
 
 /// A parsed heartbeat request: its items, and whether it used a batch form (answered with
@@ -112,22 +106,22 @@ pub fn parse(body: &[u8], bearer: Option<&str>) -> Result<HeartbeatRequest, Prob
     // One typed pass over the bytes; the first significant byte picks the form.
     match body.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'[') => {
-            let singles: Vec<Single> = typed(body)?;
-            check_batch_len("", singles.len())?;
-            let items = singles
+            let objects: Vec<Object> = typed(body)?;
+            check_batch_len("", objects.len())?;
+            let items = objects
                 .into_iter()
                 .enumerate()
-                .map(|(i, s)| {
-                    let (id, token, fields) = s.into_parts();
-                    item(&format!("[{i}]."), &id, key(token), fields)
+                .map(|(i, o)| {
+                    let prefix = format!("[{i}].");
+                    let (_, id, token, fields) = o.split();
+                    item(&prefix, &id.ok_or_else(|| missing_service_id(&prefix))?, key(token), fields)
                 })
                 .collect::<Result<_, _>>()?;
             Ok(HeartbeatRequest { items, batch: true })
         }
         Some(b'{') => {
-            let o: Object = typed(body)?;
-            let fields = Fields { status: o.status, message: o.message, metadata: o.metadata, metrics: o.metrics };
-            if let Some(services) = o.services {
+            let (services, id, token, fields) = typed::<Object>(body)?.split();
+            if let Some(services) = services {
                 check_batch_len("services", services.len())?;
                 let items = services
                     .iter()
@@ -136,10 +130,8 @@ pub fn parse(body: &[u8], bearer: Option<&str>) -> Result<HeartbeatRequest, Prob
                     .collect::<Result<_, _>>()?;
                 return Ok(HeartbeatRequest { items, batch: true });
             }
-            let Some(id) = o.service_id else {
-                return Err(Problem::invalid_field("serviceId", "serviceId: missing field `serviceId`"));
-            };
-            Ok(HeartbeatRequest { items: vec![item("", &id, key(o.token), fields)?], batch: false })
+            let id = id.ok_or_else(|| missing_service_id(""))?;
+            Ok(HeartbeatRequest { items: vec![item("", &id, key(token), fields)?], batch: false })
         }
         _ => {
             serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(|e| syntax_problem(&e))?;

@@ -4,6 +4,7 @@
 pub mod heartbeat;
 pub mod metrics;
 pub mod query;
+pub mod status;
 
 use serde::Serialize;
 

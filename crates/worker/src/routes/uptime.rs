@@ -1,14 +1,10 @@
 //! `GET /api/uptime?serviceId=&from=&to=&format=`: daily uptime per service, JSON or CSV.
 
-use std::collections::BTreeMap;
-
 use serde_json::json;
 use systole_core::api::query::UptimeQuery;
 use systole_core::api::Problem;
-use systole_core::history::Tally;
-use systole_core::monitor::Status;
 use systole_core::time::Timestamp;
-use systole_core::uptime::{self, OpenInterval, ServiceUptime};
+use systole_core::uptime;
 use worker::{Env, Request, Response, Result};
 
 use super::query_pairs;
@@ -36,30 +32,9 @@ pub async fn get(req: &Request, env: &Env) -> Result<Response> {
         (Ok(r), Ok(s)) => (r, s),
         (Err(e), _) | (_, Err(e)) => return http::unavailable("the history database", &e),
     };
-    let mut by_service: BTreeMap<&str, BTreeMap<i64, Tally>> = BTreeMap::new();
-    for r in &rows {
-        by_service.entry(r.service_id.as_str()).or_default().insert(r.day_start, r.tally());
-    }
-    let open: BTreeMap<&str, OpenInterval> = states
-        .iter()
-        .filter_map(|s| {
-            Some((
-                s.service_id.as_str(),
-                OpenInterval { since: Timestamp(s.accounted_until?), status: Status::parse(&s.status)? },
-            ))
-        })
-        .collect();
-    let empty = BTreeMap::new();
-    let services: Vec<ServiceUptime> = config
-        .services
-        .iter()
-        .filter(|s| wanted.is_none_or(|w| w == s.id.as_str()))
-        .map(|s| {
-            let id = s.id.as_str();
-            let days = uptime::daily(by_service.get(id).unwrap_or(&empty), open.get(id).copied(), q.from, q.to, now);
-            ServiceUptime { id: id.to_owned(), name: s.name.clone(), uptime_percent: uptime::overall(&days), days }
-        })
-        .collect();
+    let rows: Vec<_> = rows.iter().map(|r| (r.service_id.clone(), r.day_start, r.tally())).collect();
+    let states: Vec<_> = states.iter().filter_map(d1::StateRow::stored).collect();
+    let services = uptime::report(config, wanted, &rows, &states, q.from, q.to, now);
     if q.csv {
         let mut resp = http::with_type(200, uptime::to_csv(&services), "text/csv; charset=utf-8")?;
         let name = format!("attachment; filename=\"uptime-{}-{}.csv\"", date(q.from), date(q.to));
