@@ -1,6 +1,6 @@
 //! The pinned tools a fresh machine needs, installed into the project when missing:
 //! the wasm32 target, `worker-build` and `wasm-bindgen-cli` (into the gitignored `.tools/`),
-//! and the npm packages (`npm ci`: wrangler, Node 22, binaryen).
+//! and the npm packages (wrangler, Node 22, binaryen, from package-lock.json).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -81,9 +81,13 @@ fn ensure_npm() -> Result<()> {
         (Ok(s), Ok(l)) => s.modified()? >= l.modified()? && node().exists(),
         _ => false,
     };
-    if !fresh {
-        eprintln!("xtask: npm ci (wrangler, node 22, binaryen)");
-        run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(root()))?;
+        if !fresh {
+        // `npm install`, not `npm ci`: the registry mirror lacks workerd's macOS and Windows
+        // packages, so the lock cannot list them and `npm ci` refuses it as out of sync.
+        // With the committed lock, `npm install` installs exactly its versions and leaves it
+        // unchanged.
+        eprintln!("xtask: npm install (wrangler, node 22, binaryen; versions from package-lock.json)");
+        run(Command::new("npm").args(["install", "--no-audit", "--no-fund"]).current_dir(root()))?;
     }
     Ok(())
 }

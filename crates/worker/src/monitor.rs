@@ -8,7 +8,9 @@
 //! - `POST /heartbeat` with [`Delivery`] JSON → 200 `Accepted` JSON, or a problem (401, 503);
 //! - `POST /ensure-alarm` with `{"serviceId"}` → 200 `{"alarmAt": ms | null}` (the cron watchdog);
 //! - `GET /stats` → 200 [`Stats`] JSON (in-memory counters for `cargo xtask bench`);
-//! - `GET /echo` → 200 `{"ok": true}` (no work: the benchmark's round-trip baseline).
+//! - `GET /echo` → 200 `{"ok": true}` (no work: the benchmark's round-trip baseline);
+//! - `GET /echo-persist` → the same after rewriting the stored record (the benchmark's
+//!   round trip plus the heartbeat's one durable row write).
 
 use std::cell::{Cell, RefCell};
 
@@ -102,6 +104,10 @@ impl DurableObject for ServiceMonitor {
             }
             "/stats" => http::json(200, &self.stats.get()),
             "/echo" => http::json(200, &serde_json::json!({ "ok": true })),
+            "/echo-persist" => {
+                self.persist()?;
+                http::json(200, &serde_json::json!({ "ok": true }))
+            }
             _ => http::problem(&Problem::not_found("no such ServiceMonitor operation")),
         }
     }

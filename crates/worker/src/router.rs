@@ -28,6 +28,7 @@ async fn route(req: Request, env: &Env, path: &str) -> Result<Response> {
         "/api/incidents" if get => routes::incidents::get(&req, env).await,
         "/api/internal/stats" if get && bench => routes::stats::get(&req, env, "stats").await,
         "/api/internal/echo" if get && bench => routes::stats::get(&req, env, "echo").await,
+        "/api/internal/echo-persist" if get && bench => routes::stats::get(&req, env, "echo-persist").await,
         "/healthz" if get => http::json(200, &serde_json::json!({ "ok": true, "version": env!("CARGO_PKG_VERSION") })),
         "/api/status" | "/api/services" | "/api/logs" | "/api/uptime" | "/api/incidents" | "/healthz" => {
             not_allowed(&method, "GET, HEAD")

@@ -1,5 +1,7 @@
 //! `GET /api/internal/stats?serviceId=` (a ServiceMonitor's write counters) and
-//! `GET /api/internal/echo?serviceId=` (a bare round trip through it), for `cargo xtask bench`.
+//! `GET /api/internal/echo?serviceId=` (a bare round trip through it) and
+//! `GET /api/internal/echo-persist?serviceId=` (the round trip plus a rewrite of its stored
+//! record), for `cargo xtask bench`.
 //! Routed only when the `SYSTOLE_BENCH` var is `1`; otherwise these paths are 404.
 
 use systole_core::api::Problem;
