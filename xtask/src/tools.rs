@@ -81,7 +81,7 @@ fn ensure_npm() -> Result<()> {
         (Ok(s), Ok(l)) => s.modified()? >= l.modified()? && node().exists(),
         _ => false,
     };
-        if !fresh {
+    if !fresh {
         // `npm install`, not `npm ci`: the registry mirror lacks workerd's macOS and Windows
         // packages, so the lock cannot list them and `npm ci` refuses it as out of sync.
         // With the committed lock, `npm install` installs exactly its versions and leaves it
