@@ -171,7 +171,8 @@ workerd (`wrangler dev --local`; the `tests/config` services with default settin
 history flush interval), {CONNECTIONS} connections, {warmup} s warm-up then {measure} s measured per route,
 on this machine's 2 cores with the load generator on the same machine. `wrangler dev` puts a
 Node proxy in front of workerd, which caps throughput: compare routes as ratios within one run,
-not as absolute numbers.
+not as absolute numbers. The ratios move by about ±0.05 between runs when anything else uses
+the two cores; run it twice before trusting a change of that size.
 
 ## Heartbeat route vs a trivial route
 
