@@ -224,7 +224,11 @@ impl Config {
     }
 }
 
-fn from_json<T: serde::de::DeserializeOwned>(file: &str, text: &str, errors: &mut Vec<ConfigError>) -> Option<T> {
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
+    file: &str,
+    text: &str,
+    errors: &mut Vec<ConfigError>,
+) -> Option<T> {
     let de = &mut serde_json::Deserializer::from_str(text);
     match serde_path_to_error::deserialize(de) {
         Ok(v) => Some(v),

@@ -7,6 +7,7 @@
 //! - [`keys`]: heartbeat keys as HMAC-SHA256 digests, compared in constant time.
 //! - [`api`]: request parsing, limits, response shapes and `application/problem+json` errors.
 //! - [`uptime`]: uptime reports and CSV.
+//! - [`notify`]: notification channels, routing, message text and each channel's request as data.
 //!
 //! Time is always a parameter: a [`time::Timestamp`] in Unix epoch milliseconds, UTC.
 #![warn(missing_docs)]
@@ -16,6 +17,7 @@ pub mod config;
 pub mod history;
 pub mod keys;
 pub mod monitor;
+pub mod notify;
 pub mod record;
 pub mod time;
 pub mod uptime;
