@@ -103,11 +103,6 @@ impl KeyRing {
         }
     }
 
-    /// Whether a key is configured for this service id.
-    pub fn has_key(&self, service: &str) -> bool {
-        self.digests.contains_key(service)
-    }
-
     fn digest(&self, key: &str) -> Digest {
         // HMAC accepts keys of any length, so `new_from_slice` cannot fail.
         let mut mac = match HmacSha256::new_from_slice(&self.secret) {

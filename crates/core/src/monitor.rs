@@ -332,12 +332,7 @@ impl Monitor {
 
     /// When the next heartbeat is due, if the status has a deadline (`up`, `degraded`, `late`).
     fn heartbeat_due(&self) -> Option<Timestamp> {
-        match self.state.status {
-            Status::Up | Status::Degraded | Status::Late => {
-                self.state.last_heartbeat.map(|t| t.plus(self.config.staleness_threshold))
-            }
-            Status::Unknown | Status::Down | Status::Paused => None,
-        }
+        heartbeat_due(self.state.status, self.state.last_heartbeat, &self.config)
     }
 
     fn take_seq(&mut self) -> u64 {
@@ -378,10 +373,19 @@ pub fn deadline(
     last_heartbeat: Option<Timestamp>,
     config: &MonitorConfig,
 ) -> Option<(Timestamp, Deadline)> {
-    let due = last_heartbeat?.plus(config.staleness_threshold);
+    let due = heartbeat_due(status, last_heartbeat, config)?;
+    Some(if status == Status::Late {
+        (due.plus(config.grace_period), Deadline::Grace)
+    } else {
+        (due, Deadline::Heartbeat)
+    })
+}
+
+/// When the next heartbeat is due, for the statuses that wait for one (`up`, `degraded`,
+/// `late`): last heartbeat + staleness threshold.
+fn heartbeat_due(status: Status, last_heartbeat: Option<Timestamp>, config: &MonitorConfig) -> Option<Timestamp> {
     match status {
-        Status::Up | Status::Degraded => Some((due, Deadline::Heartbeat)),
-        Status::Late => Some((due.plus(config.grace_period), Deadline::Grace)),
+        Status::Up | Status::Degraded | Status::Late => last_heartbeat.map(|t| t.plus(config.staleness_threshold)),
         Status::Unknown | Status::Down | Status::Paused => None,
     }
 }

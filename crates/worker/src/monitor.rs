@@ -246,10 +246,7 @@ impl ServiceMonitor {
 
     /// Runs `f` on the cached record without persisting. Never held across an `.await`.
     fn modify<T>(&self, service: &ServiceConfig, now: Timestamp, f: impl FnOnce(&mut ServiceRecord) -> T) -> Result<T> {
-        if self.record.borrow().is_none() {
-            let loaded = self.load()?;
-            *self.record.borrow_mut() = loaded;
-        }
+        self.stored_id()?;
         let mut slot = self.record.borrow_mut();
         let rec = slot.get_or_insert_with(|| ServiceRecord::new(service.id.clone(), MonitorConfig::from(service), now));
         Ok(f(rec))
