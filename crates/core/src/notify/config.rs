@@ -191,8 +191,10 @@ fn env_part(text: &str) -> String {
     text.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect()
 }
 
-/// PagerDuty `payload.severity`.
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+/// An alert's severity, lowest last; PagerDuty's `payload.severity` scale. JSON: the
+/// lower-case word.
+#[derive(Clone, Copy, Debug, Eq, Ord, PartialEq, PartialOrd, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// `critical`
     Critical,

@@ -7,11 +7,14 @@
 use std::fmt;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 use crate::monitor::Status;
 use crate::time::Timestamp;
 
 /// What a notification is about. JSON and config name: the lower-case word.
-#[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+#[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Event {
     /// The service went down (missed its deadline and grace, or reported `down`).
     Down,
@@ -75,8 +78,10 @@ pub enum Urgency {
     Low,
 }
 
-/// One notification about one service, before it is shaped for a channel.
-#[derive(Clone, Debug, Eq, PartialEq)]
+/// One notification about one service, before it is shaped for a channel. Stored as JSON
+/// (camelCase fields, `duration` as `{secs, nanos}`) in a ServiceMonitor's pending deliveries.
+#[derive(Clone, Debug, Eq, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Notification {
     /// What happened.
     pub event: Event,
