@@ -16,7 +16,7 @@ pub const DEFAULT_STALENESS_THRESHOLD: Duration = Duration::from_secs(300);
 /// Largest staleness threshold or grace period accepted: 365 days.
 pub const MAX_THRESHOLD: Duration = Duration::from_secs(365 * 86_400);
 /// Events a service or group may subscribe its notifications to.
-pub const NOTIFICATION_EVENTS: [&str; 6] = ["down", "up", "degraded", "late", "reminder", "test"];
+pub const NOTIFICATION_EVENTS: [&str; 7] = ["down", "up", "degraded", "late", "reminder", "alert", "test"];
 
 /// A service id: 1 to 64 characters from `[a-z0-9_-]`.
 #[derive(Clone, Debug, Deserialize, Eq, Hash, Ord, PartialEq, PartialOrd, Serialize)]
@@ -600,7 +600,7 @@ mod tests {
                 "services.json: groups[1].gracePeriod: must be ≤ 31536000 s (365 days), got 40000000",
                 "services.json: services[0].stalenessThreshold: must be ≥ 10 s, got 0",
                                 "services.json: services[2].stalenessThreshold: must be ≤ 31536000 s (365 days), got 99999999999",
-                "services.json: services[2].notifications.events[0]: unknown event \"exploded\", expected one of down, up, degraded, late, reminder, test",
+                "services.json: services[2].notifications.events[0]: unknown event \"exploded\", expected one of down, up, degraded, late, reminder, alert, test",
             ]
         );
     }

@@ -114,6 +114,25 @@ impl KeyRing {
     }
 }
 
+/// Whether `presented` equals the single secret `expected` (e.g. `ALERT_API_KEY`), compared
+/// in constant time: both are HMAC'd under `expected` first, so neither their contents nor
+/// their lengths show in the timing. An empty `expected` matches nothing.
+pub fn secret_matches(expected: &str, presented: &str) -> bool {
+    if expected.is_empty() {
+        return false;
+    }
+    let digest = |text: &str| -> Digest {
+        match HmacSha256::new_from_slice(expected.as_bytes()) {
+            Ok(mut mac) => {
+                mac.update(text.as_bytes());
+                mac.finalize().into_bytes().into()
+            }
+            Err(_) => [0u8; 32],
+        }
+    };
+    digest(expected).ct_eq(&digest(presented)).into()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -156,5 +175,13 @@ mod tests {
         assert!(matches!(KeyRing::parse(r#"{"a": ""}"#, b""), Err(KeyRingError::EmptyKey(s)) if s == "a"));
         let ring = KeyRing::parse(r#"{"api": "s3cret"}"#, b"server").unwrap();
         assert_eq!(format!("{ring:?}"), "KeyRing { services: 1 }");
+    }
+
+    #[test]
+    fn single_secrets_match_exactly() {
+        assert!(secret_matches("s3cret", "s3cret"));
+        assert!(!secret_matches("s3cret", "s3cre"));
+        assert!(!secret_matches("s3cret", "s3cret "));
+        assert!(!secret_matches("", ""));
     }
 }

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use crate::config::ServiceId;
 use crate::history::{Backpressure, FlushBatch, History};
 use crate::monitor::{Effect, Heartbeat, Monitor, MonitorConfig, Status};
+use crate::notify::queue::DeliveryQueue;
+use crate::notify::service::{Routing, ServiceNotifier};
 use crate::time::Timestamp;
 
 /// What the shell must do with the Durable Object alarm after an event.
@@ -29,6 +31,8 @@ pub enum Wake {
     Deadline,
     /// Buffered history must be written to D1.
     Flush,
+    /// A notification is due: a delivery attempt, a retry, a held problem or a reminder.
+    Notify,
 }
 
 /// The persisted state of one ServiceMonitor: monitor, history and the armed alarm.
@@ -43,6 +47,12 @@ pub struct ServiceRecord {
     pub history: History,
     /// The alarm time last set, cleared when it fires.
     pub armed: Option<Timestamp>,
+    /// What each notification channel was told about this service.
+    #[serde(default)]
+    pub notifier: ServiceNotifier,
+    /// Notifications on their way, and attempt records owed to D1 `alert_history`.
+    #[serde(default)]
+    pub deliveries: DeliveryQueue,
 }
 
 impl ServiceRecord {
@@ -50,7 +60,14 @@ impl ServiceRecord {
     pub fn new(service_id: ServiceId, config: MonitorConfig, now: Timestamp) -> Self {
         let mut history = History::default();
         history.rollups.accounted_until = Some(now);
-        Self { service_id, monitor: Monitor::new(config, now), history, armed: None }
+        Self {
+            service_id,
+            monitor: Monitor::new(config, now),
+            history,
+            armed: None,
+            notifier: ServiceNotifier::default(),
+            deliveries: DeliveryQueue::default(),
+        }
     }
 
     /// Records a heartbeat received at `now`.
@@ -88,14 +105,26 @@ impl ServiceRecord {
         effects
     }
 
+    /// Queues the notifications that `effects` (returned by an `on_*` call at `now`) cause,
+    /// and those due at `now` (held problems, reminders); see [`ServiceNotifier`]. Returns
+    /// whether anything was queued.
+    pub fn notify(&mut self, now: Timestamp, effects: &[Effect], routing: &Routing<'_>) -> bool {
+        let before = self.deliveries.next_id;
+        self.notifier.on_effects(now, effects, self.monitor.state(), routing, &mut self.deliveries);
+        self.deliveries.next_id != before
+    }
+
     /// The earliest time this record must be woken, and why.
     pub fn next_wake(&self, flush_interval: Duration) -> Option<(Timestamp, Wake)> {
-        let deadline = self.monitor.next_deadline().map(|(t, _)| (t, Wake::Deadline));
-        let flush = self.history.flush_due(flush_interval).map(|t| (t, Wake::Flush));
-        match (deadline, flush) {
-            (Some(d), Some(f)) => Some(if f.0 < d.0 { f } else { d }),
-            (d, f) => d.or(f),
-        }
+        let notify = [self.notifier.next_wake(), self.deliveries.next_wake()].into_iter().flatten().min();
+        [
+            self.monitor.next_deadline().map(|(t, _)| (t, Wake::Deadline)),
+            self.history.flush_due(flush_interval).map(|t| (t, Wake::Flush)),
+            notify.map(|t| (t, Wake::Notify)),
+        ]
+        .into_iter()
+        .flatten()
+        .min_by_key(|(t, _)| *t)
     }
 
     /// Decides the alarm after an event at `now` and records the decision. The alarm is

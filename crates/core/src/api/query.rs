@@ -42,6 +42,76 @@ pub struct UptimeQuery {
     pub csv: bool,
 }
 
+/// `GET /api/alerts/history?since=&serviceId=&channel=&limit=` and
+/// `GET /api/alerts/recent?since=&limit=`.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct AlertsQuery {
+    /// Only rows at or after this time: epoch ms, RFC 3339, or a look-back such as `90m`,
+    /// `24h`, `7d` (default `24h`).
+    pub since: Timestamp,
+    /// Only this service's notifications (`serviceId`), or `external` / `test`
+    /// (`subject`).
+    pub subject: Option<String>,
+    /// Only this channel's attempts.
+    pub channel: Option<String>,
+    /// Page size, 1..=500 (default 50).
+    pub limit: u32,
+}
+
+impl AlertsQuery {
+    /// Parses the parameters at `now`.
+    ///
+    /// # Errors
+    /// 400 naming `since` (not epoch ms, RFC 3339 or `N` + `m`/`h`/`d` up to 400 days),
+    /// `serviceId` (malformed), `subject` (not `external` or `test`), `channel` (over 64
+    /// characters) or `limit` (not 1..=500).
+    pub fn parse(pairs: &[(String, String)], now: Timestamp) -> Result<Self, Problem> {
+        let since = match get(pairs, "since") {
+            None => Timestamp(now.as_millis().saturating_sub(DAY_MS)),
+            Some(v) => lookback(v, now).ok_or_else(|| {
+                Problem::invalid_field(
+                    "since",
+                    format!("since must be epoch milliseconds, RFC 3339 or a look-back like 90m, 24h, 7d (at most 400d), got {v:?}"),
+                )
+            })?,
+        };
+        let subject = match (service(pairs)?, get(pairs, "subject")) {
+            (Some(id), _) => Some(id.to_string()),
+            (None, Some(s @ ("external" | "test"))) => Some(s.to_owned()),
+            (None, Some(other)) => {
+                return Err(Problem::invalid_field(
+                    "subject",
+                    format!("subject must be external or test (use serviceId for a service), got {other:?}"),
+                ))
+            }
+            (None, None) => None,
+        };
+        let channel = get(pairs, "channel").map(ToOwned::to_owned);
+        if let Some(c) = &channel {
+            if c.chars().count() > 64 {
+                return Err(Problem::too_long("channel", 64, c.len()));
+            }
+        }
+        Ok(Self { since, subject, channel, limit: limit(pairs)? })
+    }
+}
+
+/// `since` as epoch ms, RFC 3339, or `N` minutes/hours/days before `now` (≤ 400 days).
+fn lookback(v: &str, now: Timestamp) -> Option<Timestamp> {
+    if let Some(t) = v.parse::<i64>().ok().map(Timestamp).or_else(|| Timestamp::parse_rfc3339(v)) {
+        return Some(t);
+    }
+    let (n, unit) = v.split_at(v.len().checked_sub(1)?);
+    let n: i64 = n.parse().ok().filter(|n| *n >= 0)?;
+    let ms = n.checked_mul(match unit {
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => DAY_MS,
+        _ => return None,
+    })?;
+    (ms <= 400 * DAY_MS).then(|| Timestamp(now.as_millis().saturating_sub(ms)))
+}
+
 fn get<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
@@ -157,6 +227,30 @@ pub fn page(received_ms: &[i64], limit: usize) -> (usize, Option<i64>) {
     match received_ms[..limit].iter().take_while(|&&t| t != first_hidden).count() {
         0 => (limit, Some(first_hidden)),
         keep => (keep, Some(first_hidden + 1)),
+    }
+}
+
+#[cfg(test)]
+mod alerts_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn q(pairs: &[(&str, &str)]) -> Result<AlertsQuery, Problem> {
+        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        AlertsQuery::parse(&pairs, Timestamp(10 * DAY_MS))
+    }
+
+    #[test]
+    fn since_takes_times_and_look_backs() {
+        assert_eq!(q(&[]).unwrap().since, Timestamp(9 * DAY_MS));
+        assert_eq!(q(&[("since", "90m")]).unwrap().since, Timestamp(10 * DAY_MS - 90 * 60_000));
+        assert_eq!(q(&[("since", "2d")]).unwrap().since, Timestamp(8 * DAY_MS));
+        assert_eq!(q(&[("since", "1970-01-02T00:00:00Z")]).unwrap().since, Timestamp(DAY_MS));
+        for bad in ["soon", "5w", "-1h", "401d", ""] {
+            assert_eq!(q(&[("since", bad)]).unwrap_err().field.as_deref(), Some("since"), "{bad}");
+        }
+        assert_eq!(q(&[("subject", "nope")]).unwrap_err().field.as_deref(), Some("subject"));
+        assert_eq!(q(&[("serviceId", "api"), ("channel", "ops")]).unwrap().subject.as_deref(), Some("api"));
     }
 }
 

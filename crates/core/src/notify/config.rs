@@ -22,13 +22,14 @@ use serde_json::Value;
 
 use crate::config::{from_json, ConfigError, ConfigErrors, NotificationPolicy, ServiceConfig};
 use crate::notify::message::{Event, Template};
+use crate::notify::queue::RetryPolicy;
 
 /// Longest cooldown or reminder interval accepted: one week, in minutes.
 pub const MAX_MINUTES: u64 = 10_080;
 /// Cooldown between two notifications about one service when the file sets none: 5 minutes.
 pub const DEFAULT_COOLDOWN: Duration = Duration::from_secs(300);
 /// Events a channel receives when it lists none.
-pub const DEFAULT_EVENTS: [Event; 4] = [Event::Down, Event::Up, Event::Degraded, Event::Reminder];
+pub const DEFAULT_EVENTS: [Event; 5] = [Event::Down, Event::Up, Event::Degraded, Event::Reminder, Event::Alert];
 /// Longest channel name accepted, in characters.
 pub const MAX_NAME: usize = 64;
 
@@ -222,7 +223,9 @@ impl Severity {
 
 /// A channel's non-secret options, from its `config` object.
 ///
-/// Every type accepts `title` and `body` (templates, see [`Template`]). Besides those:
+/// Every type accepts `title` and `body` (templates, see [`Template`]) and `minSeverity`
+/// (`critical`, `error`, `warning` or `info`, default `info`: the least severe external
+/// alert the channel receives when a request names no channels). Besides those:
 /// `webhook` takes `headers` (an object of extra header names to values); `pushover` takes
 /// `priority` (-2..=2, used for `down` and `reminder`, default 1) and, for priority 2,
 /// `retry` (seconds, ≥ 30, default 60) and `expire` (seconds, ≤ 10800, default 3600); `ntfy`
@@ -248,6 +251,8 @@ pub struct ChannelOptions {
     pub severity: Option<Severity>,
     /// PagerDuty `payload.source`.
     pub source: Option<String>,
+    /// The least severe external alert sent here by severity routing (`None`: all).
+    pub min_severity: Option<Severity>,
 }
 
 /// One configured channel.
@@ -273,11 +278,15 @@ pub struct NotificationSettings {
     /// How often a `reminder` repeats while a service stays down (`reminderMinutes`; absent
     /// or 0 means never).
     pub reminder: Option<Duration>,
+    /// How failed deliveries are retried (`retry`: `initialSeconds` 1..=3600, default 10;
+    /// `maxSeconds` initial..=3600, default 300; `giveUpAfterMinutes` 30..=10080, default
+    /// 60). Each attempt times out after 10 s.
+    pub retry: RetryPolicy,
 }
 
 impl Default for NotificationSettings {
     fn default() -> Self {
-        Self { cooldown: DEFAULT_COOLDOWN, reminder: None }
+        Self { cooldown: DEFAULT_COOLDOWN, reminder: None, retry: RetryPolicy::default() }
     }
 }
 
@@ -353,6 +362,7 @@ impl NotificationsConfig {
         let settings = NotificationSettings {
             cooldown: minutes("cooldownMinutes", raw.settings.cooldown_minutes).unwrap_or(DEFAULT_COOLDOWN),
             reminder: minutes("reminderMinutes", raw.settings.reminder_minutes).filter(|d| !d.is_zero()),
+            retry: retry_policy(raw.settings.retry.unwrap_or_default(), &mut err),
         };
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
@@ -414,6 +424,28 @@ impl NotificationsConfig {
 }
 
 const FILE: &str = "notifications.json";
+
+/// The `settings.retry` object, each value checked against its range.
+fn retry_policy(raw: raw::Retry, err: &mut impl FnMut(String, String)) -> RetryPolicy {
+    let d = RetryPolicy::default();
+    let mut check = |key: &str, value: Option<u64>, default: u64, min: u64, max: u64| match value {
+        Some(v) if !(min..=max).contains(&v) => {
+            err(format!("settings.retry.{key}"), format!("must be between {min} and {max}, got {v}"));
+            default
+        }
+        v => v.unwrap_or(default),
+    };
+    let initial = check("initialSeconds", raw.initial_seconds, d.initial.as_secs(), 1, 3_600);
+    let max = check("maxSeconds", raw.max_seconds, d.max.as_secs().max(initial), initial, 3_600);
+    let give_up =
+        check("giveUpAfterMinutes", raw.give_up_after_minutes, d.give_up_after.as_secs() / 60, 30, MAX_MINUTES);
+    RetryPolicy {
+        initial: Duration::from_secs(initial),
+        max: Duration::from_secs(max),
+        give_up_after: Duration::from_secs(give_up * 60),
+        timeout: d.timeout,
+    }
+}
 
 fn check_name(
     at: &str,
@@ -493,8 +525,12 @@ fn parse_options(
                 Err(e) => bad(e.to_string()),
             },
             ("title" | "body", _) => bad("must be a string template".into()),
+            ("minSeverity", Value::String(s)) => match Severity::ALL.into_iter().find(|v| v.as_str() == s) {
+                Some(v) => o.min_severity = Some(v),
+                None => bad(format!("unknown severity {s:?}, expected one of critical, error, warning, info")),
+            },
             (k, _) if !kind.options().contains(&k) => {
-                let mut allowed = vec!["title", "body"];
+                let mut allowed = vec!["title", "body", "minSeverity"];
                 allowed.extend(kind.options());
                 bad(format!("unknown option for a {kind} channel, expected one of {}", allowed.join(", ")));
             }
@@ -750,6 +786,15 @@ mod raw {
     pub struct Settings {
         pub cooldown_minutes: Option<u64>,
         pub reminder_minutes: Option<u64>,
+        pub retry: Option<Retry>,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    pub struct Retry {
+        pub initial_seconds: Option<u64>,
+        pub max_seconds: Option<u64>,
+        pub give_up_after_minutes: Option<u64>,
     }
 }
 
@@ -791,7 +836,8 @@ mod tests {
     fn seed_format_parses_with_defaults() {
         let c = NotificationsConfig::parse(Some(SEED_EXAMPLE)).unwrap();
         assert!(c.enabled);
-        assert_eq!(c.settings, NotificationSettings { cooldown: Duration::from_secs(300), reminder: None });
+        assert_eq!(c.settings, NotificationSettings::default());
+        assert_eq!(c.settings.cooldown, Duration::from_secs(300));
         let discord = &c.channels[0];
         assert_eq!(
             (discord.kind, discord.name.as_str(), discord.enabled),
@@ -805,6 +851,22 @@ mod tests {
         assert_eq!(NotificationsConfig::parse(None).unwrap().channels, []);
         let reminders = NotificationsConfig::parse(Some(r#"{"settings": {"reminderMinutes": 60}}"#)).unwrap();
         assert_eq!(reminders.settings.reminder, Some(Duration::from_secs(3_600)));
+    }
+
+    #[test]
+    fn retry_schedule_is_configurable_within_bounds() {
+        let fast = r#"{"settings": {"retry": {"initialSeconds": 1, "maxSeconds": 2, "giveUpAfterMinutes": 30}}}"#;
+        let retry = NotificationsConfig::parse(Some(fast)).unwrap().settings.retry;
+        assert_eq!((retry.initial.as_secs(), retry.max.as_secs(), retry.give_up_after.as_secs()), (1, 2, 1_800));
+        let bad = r#"{"settings": {"retry": {"initialSeconds": 0, "maxSeconds": 5000, "giveUpAfterMinutes": 5}}}"#;
+        assert_eq!(
+            errors(bad),
+            [
+                "notifications.json: settings.retry.initialSeconds: must be between 1 and 3600, got 0",
+                "notifications.json: settings.retry.maxSeconds: must be between 10 and 3600, got 5000",
+                "notifications.json: settings.retry.giveUpAfterMinutes: must be between 30 and 10080, got 5",
+            ]
+        );
     }
 
     #[test]
@@ -828,7 +890,7 @@ mod tests {
                  discord, slack, telegram, email, webhook, pushover, pagerduty, ntfy, teams, googlechat, gotify, \
                  opsgenie, mattermost, rocketchat",
                 "notifications.json: channels[1].events[1]: unknown event \"exploded\", expected one of down, up, \
-                 degraded, late, reminder, test",
+                 degraded, late, reminder, alert, test",
                 "notifications.json: channels[1].events[2]: \"down\" is listed twice",
                 "notifications.json: channels[2].name: duplicate channel name \"ops-team\": its credentials would \
                  share NOTIFICATION_OPS_TEAM_* with channels[1]",
@@ -837,10 +899,10 @@ mod tests {
                 "notifications.json: channels[3].events: must list at least one event; set \"enabled\": false to \
                  silence a channel",
                 "notifications.json: channels[4].config.priority: unknown option for a discord channel, expected \
-                 one of title, body",
+                 one of title, body, minSeverity",
                 "notifications.json: channels[4].config.title: unknown placeholder {servce.name}, expected one of \
                  {service.name}, {service.id}, {group}, {status}, {previous_status}, {since}, {duration}, {message}, \
-                 {dashboard_url}",
+                 {dashboard_url}, {alert.severity}, {alert.source}, {alert.state}",
                 "notifications.json: channels[4].config.webhookUrl: credentials never live in the file: remove it \
                  and set the secret NOTIFICATION_D_WEBHOOKURL",
                 "notifications.json: channels[5].config.retry: must be an integer between 30 and 10800, got 10",

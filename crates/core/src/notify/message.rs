@@ -4,12 +4,15 @@
 //! Nothing here knows about channels; [`super::render`] turns a [`Notification`] into one
 //! channel's request.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::monitor::Status;
+use crate::notify::alert::AlertState;
+use crate::notify::config::Severity;
 use crate::time::Timestamp;
 
 /// What a notification is about. JSON and config name: the lower-case word.
@@ -26,13 +29,17 @@ pub enum Event {
     Late,
     /// The service is still down; sent every `reminderMinutes`.
     Reminder,
+    /// An external alert (`POST /api/alert`), firing or resolved; its
+    /// [`Notification::alert`] says which.
+    Alert,
     /// A test sent on request, to check that a channel works.
     Test,
 }
 
 impl Event {
     /// Every event, in the order of [`crate::config::NOTIFICATION_EVENTS`].
-    pub const ALL: [Event; 6] = [Event::Down, Event::Up, Event::Degraded, Event::Late, Event::Reminder, Event::Test];
+    pub const ALL: [Event; 7] =
+        [Event::Down, Event::Up, Event::Degraded, Event::Late, Event::Reminder, Event::Alert, Event::Test];
 
     /// The lower-case name used in config files and JSON bodies.
     pub fn as_str(self) -> &'static str {
@@ -42,6 +49,7 @@ impl Event {
             Event::Degraded => "degraded",
             Event::Late => "late",
             Event::Reminder => "reminder",
+            Event::Alert => "alert",
             Event::Test => "test",
         }
     }
@@ -52,10 +60,13 @@ impl Event {
     }
 
     /// How urgently people should hear about it, which channels map to their priority scales.
+    ///
+    /// An alert's urgency depends on its severity and state: use [`Notification::urgency`];
+    /// here `alert` is medium, as for an alert of the default severity `warning`.
     pub fn urgency(self) -> Urgency {
         match self {
             Event::Down | Event::Reminder => Urgency::High,
-            Event::Degraded | Event::Late => Urgency::Medium,
+            Event::Degraded | Event::Late | Event::Alert => Urgency::Medium,
             Event::Up | Event::Test => Urgency::Low,
         }
     }
@@ -70,13 +81,37 @@ impl fmt::Display for Event {
 /// How urgent an event is; each channel maps it onto its own priority or severity scale.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 pub enum Urgency {
-    /// Something is down: wake someone up (`down`, `reminder`).
+    /// Something is down: wake someone up (`down`, `reminder`, a firing `critical` or
+    /// `error` alert).
     High,
-    /// Trouble, not yet an outage (`degraded`, `late`).
+    /// Trouble, not yet an outage (`degraded`, `late`, a firing `warning` alert).
     Medium,
-    /// Good news or a test (`up`, `test`).
+    /// Good news, a test or information (`up`, `test`, a firing `info` alert, a resolved
+    /// alert).
     Low,
 }
+
+/// What a notification about an external alert adds: the alert's identity and severity.
+/// JSON: camelCase fields.
+#[derive(Clone, Debug, Eq, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertDetails {
+    /// Firing or resolved.
+    pub state: AlertState,
+    /// How bad it is.
+    pub severity: Severity,
+    /// Who sent it, e.g. `alertmanager`.
+    pub source: String,
+    /// Identifies the alert across its firing and resolved notifications.
+    pub fingerprint: String,
+    /// The alert's labels, sorted by name.
+    pub labels: BTreeMap<String, String>,
+    /// A link to the alert at its source (an `http(s)` URL), if any.
+    pub url: Option<String>,
+}
+
+/// Most labels an alert's default body lists; the rest are counted.
+const BODY_LABELS: usize = 20;
 
 /// One notification about one service, before it is shaped for a channel. Stored as JSON
 /// (camelCase fields, `duration` as `{secs, nanos}`) in a ServiceMonitor's pending deliveries.
@@ -107,11 +142,35 @@ pub struct Notification {
     /// How many notifications about this service the cooldown held back since the last one
     /// sent.
     pub suppressed: u32,
+    /// For [`Event::Alert`]: the external alert; absent (and omitted from JSON) otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<AlertDetails>,
 }
 
 impl Notification {
+    /// How urgently people should hear about it: for an alert, by state and severity
+    /// (resolved and `info` low, `warning` medium, `error` and `critical` high); otherwise
+    /// [`Event::urgency`].
+    pub fn urgency(&self) -> Urgency {
+        match (&self.alert, self.event) {
+            (Some(a), Event::Alert) => match (a.state, a.severity) {
+                (AlertState::Resolved, _) | (_, Severity::Info) => Urgency::Low,
+                (_, Severity::Warning) => Urgency::Medium,
+                (_, Severity::Critical | Severity::Error) => Urgency::High,
+            },
+            _ => self.event.urgency(),
+        }
+    }
+
+    /// The alert details if this is an [`Event::Alert`] notification that has them.
+    fn alert_details(&self) -> Option<&AlertDetails> {
+        self.alert.as_ref().filter(|_| self.event == Event::Alert)
+    }
+
     /// The default one-line title, e.g. `🔴 Production API is DOWN` or
-    /// `✅ Production API is back UP after 4 min 12 s`.
+    /// `✅ Production API is back UP after 4 min 12 s`; for an alert
+    /// `🔥 [CRITICAL] High memory usage` (🔥 critical, 🔴 error, 🟠 warning, 🔵 info) or
+    /// `✅ [RESOLVED] High memory usage`.
     pub fn default_title(&self) -> String {
         let name = &self.service_name;
         let after = |prefix: &str| self.duration.map(|d| format!("{prefix}{}", human_duration(d))).unwrap_or_default();
@@ -121,6 +180,19 @@ impl Notification {
             Event::Degraded => format!("🟠 {name} is DEGRADED"),
             Event::Late => format!("🟡 {name} is LATE"),
             Event::Reminder => format!("🔴 {name} is still DOWN{}", after(" after ")),
+            Event::Alert => match self.alert_details() {
+                Some(a) if a.state == AlertState::Resolved => format!("✅ [RESOLVED] {name}"),
+                Some(a) => {
+                    let icon = match a.severity {
+                        Severity::Critical => "🔥",
+                        Severity::Error => "🔴",
+                        Severity::Warning => "🟠",
+                        Severity::Info => "🔵",
+                    };
+                    format!("{icon} [{}] {name}", a.severity.as_str().to_ascii_uppercase())
+                }
+                None => format!("🔔 [ALERT] {name}"),
+            },
             Event::Test => format!("🧪 Test notification for {name}"),
         }
     }
@@ -128,7 +200,14 @@ impl Notification {
     /// The default body: a sentence saying what happened and when, then `Details:`,
     /// `Service:`, `Group:` and cooldown lines as they apply, separated by `\n`. The dashboard
     /// link is not included: each channel shows it in its own way.
+    ///
+    /// For an alert: its message, `Source:`, `Severity:`, `Labels:` with one `name=value`
+    /// line per label (the first 20 by name, then `and N more`), then `Started: …` while
+    /// firing or `Resolved after …` once resolved.
     pub fn default_body(&self) -> String {
+        if self.event == Event::Alert {
+            return self.alert_body();
+        }
         let name = &self.service_name;
         let since = human_time(self.since);
         let mut lines = vec![match self.event {
@@ -148,6 +227,8 @@ impl Notification {
             Event::Test => {
                 format!("This is a test notification from Systole for {name}. If you can read it, the channel works.")
             }
+            // Returned above.
+            Event::Alert => String::new(),
         }];
         if let Some(message) = &self.message {
             lines.push(format!("Details: {message}"));
@@ -156,12 +237,46 @@ impl Notification {
         if let Some(group) = &self.group {
             lines.push(format!("Group: {group}"));
         }
+        self.push_suppressed(&mut lines);
+        lines.join("\n")
+    }
+
+    fn alert_body(&self) -> String {
+        let mut lines: Vec<String> = self.message.iter().filter(|m| !m.trim().is_empty()).cloned().collect();
+        let resolved = match self.alert_details() {
+            Some(a) => {
+                lines.push(format!("Source: {}", a.source));
+                lines.push(format!("Severity: {}", a.severity.as_str()));
+                if !a.labels.is_empty() {
+                    lines.push("Labels:".to_owned());
+                    lines.extend(a.labels.iter().take(BODY_LABELS).map(|(k, v)| format!("{k}={v}")));
+                    if a.labels.len() > BODY_LABELS {
+                        lines.push(format!("and {} more", a.labels.len() - BODY_LABELS));
+                    }
+                }
+                a.state == AlertState::Resolved
+            }
+            None => {
+                lines.push(format!("Source: {}", self.service_id));
+                self.status == Status::Up
+            }
+        };
+        let since = human_time(self.since);
+        lines.push(match (resolved, self.duration) {
+            (false, _) => format!("Started: {since}"),
+            (true, Some(d)) => format!("Resolved after {} (at {since})", human_duration(d)),
+            (true, None) => format!("Resolved at {since}"),
+        });
+        self.push_suppressed(&mut lines);
+        lines.join("\n")
+    }
+
+    fn push_suppressed(&self, lines: &mut Vec<String>) {
         match self.suppressed {
             0 => {}
             1 => lines.push("1 more notification was held back by the cooldown.".to_owned()),
             n => lines.push(format!("{n} more notifications were held back by the cooldown.")),
         }
-        lines.join("\n")
     }
 }
 
@@ -220,11 +335,20 @@ pub enum Placeholder {
     Message,
     /// `{dashboard_url}`: the dashboard link, or nothing.
     DashboardUrl,
+    /// `{alert.severity}`: an external alert's severity (`critical`, `error`, `warning`,
+    /// `info`); nothing for other events.
+    AlertSeverity,
+    /// `{alert.source}`: who sent an external alert, e.g. `alertmanager`; nothing for other
+    /// events.
+    AlertSource,
+    /// `{alert.state}`: an external alert's state (`firing`, `resolved`); nothing for other
+    /// events.
+    AlertState,
 }
 
 impl Placeholder {
     /// Every placeholder with its name (without braces).
-    pub const ALL: [(&'static str, Placeholder); 9] = [
+    pub const ALL: [(&'static str, Placeholder); 12] = [
         ("service.name", Placeholder::ServiceName),
         ("service.id", Placeholder::ServiceId),
         ("group", Placeholder::Group),
@@ -234,6 +358,9 @@ impl Placeholder {
         ("duration", Placeholder::Duration),
         ("message", Placeholder::Message),
         ("dashboard_url", Placeholder::DashboardUrl),
+        ("alert.severity", Placeholder::AlertSeverity),
+        ("alert.source", Placeholder::AlertSource),
+        ("alert.state", Placeholder::AlertState),
     ];
 
     fn value(self, n: &Notification) -> String {
@@ -247,6 +374,9 @@ impl Placeholder {
             Placeholder::Duration => n.duration.map(human_duration).unwrap_or_default(),
             Placeholder::Message => n.message.clone().unwrap_or_default(),
             Placeholder::DashboardUrl => n.dashboard_url.clone().unwrap_or_default(),
+            Placeholder::AlertSeverity => n.alert_details().map(|a| a.severity.as_str().to_owned()).unwrap_or_default(),
+            Placeholder::AlertSource => n.alert_details().map(|a| a.source.clone()).unwrap_or_default(),
+            Placeholder::AlertState => n.alert_details().map(|a| a.state.as_str().to_owned()).unwrap_or_default(),
         }
     }
 }
@@ -358,6 +488,7 @@ pub(crate) mod tests {
             message: Some("no heartbeat within 300 s".to_owned()),
             dashboard_url: Some("https://status.example.com/services/api-prod".to_owned()),
             suppressed: 0,
+            alert: None,
         }
     }
 
@@ -372,6 +503,53 @@ pub(crate) mod tests {
             message: None,
             ..down()
         }
+    }
+
+    /// A critical external alert from Alertmanager, firing since 2025-11-21 19:33:20 UTC.
+    pub(crate) fn alert_firing() -> Notification {
+        let labels = [("alertname", "HighMemory"), ("instance", "db-1:9100"), ("severity", "critical")];
+        Notification {
+            event: Event::Alert,
+            service_id: "alertmanager".to_owned(),
+            service_name: "High memory usage".to_owned(),
+            group: None,
+            status: Status::Down,
+            previous_status: Status::Up,
+            since: Timestamp(1_763_753_600_000),
+            duration: None,
+            message: Some("db-1 uses 97 % of its memory".to_owned()),
+            dashboard_url: Some("https://prometheus.example.com/graph?g0.expr=mem".to_owned()),
+            suppressed: 0,
+            alert: Some(AlertDetails {
+                state: AlertState::Firing,
+                severity: Severity::Critical,
+                source: "alertmanager".to_owned(),
+                fingerprint: "1a30ba71cca2921f".to_owned(),
+                labels: labels.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
+                url: Some("https://prometheus.example.com/graph?g0.expr=mem".to_owned()),
+            }),
+        }
+    }
+
+    /// The same alert resolved 4 min 12 s later.
+    pub(crate) fn alert_resolved() -> Notification {
+        let firing = alert_firing();
+        Notification {
+            status: Status::Up,
+            previous_status: Status::Down,
+            since: Timestamp(1_763_753_852_000),
+            duration: Some(Duration::from_secs(252)),
+            alert: firing.alert.clone().map(|a| AlertDetails { state: AlertState::Resolved, ..a }),
+            ..firing
+        }
+    }
+
+    fn with_severity(severity: Severity) -> Notification {
+        let mut n = alert_firing();
+        if let Some(a) = n.alert.as_mut() {
+            a.severity = severity;
+        }
+        n
     }
 
     #[test]
@@ -428,6 +606,73 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn alerts_read_with_their_severity_and_labels() {
+        assert_eq!(alert_firing().default_title(), "🔥 [CRITICAL] High memory usage");
+        assert_eq!(
+            alert_firing().default_body(),
+            "db-1 uses 97 % of its memory\n\
+             Source: alertmanager\n\
+             Severity: critical\n\
+             Labels:\n\
+             alertname=HighMemory\n\
+             instance=db-1:9100\n\
+             severity=critical\n\
+             Started: 2025-11-21 19:33:20 UTC"
+        );
+        assert_eq!(alert_resolved().default_title(), "✅ [RESOLVED] High memory usage");
+        assert!(alert_resolved().default_body().ends_with("Resolved after 4 min 12 s (at 2025-11-21 19:37:32 UTC)"));
+        let titles: Vec<String> = [Severity::Error, Severity::Warning, Severity::Info]
+            .into_iter()
+            .map(|s| with_severity(s).default_title())
+            .collect();
+        assert_eq!(
+            titles,
+            ["🔴 [ERROR] High memory usage", "🟠 [WARNING] High memory usage", "🔵 [INFO] High memory usage"]
+        );
+
+        let mut many = alert_firing();
+        if let Some(a) = many.alert.as_mut() {
+            a.labels = (0..25).map(|i| (format!("l{i:02}"), "v".to_owned())).collect();
+        }
+        let body = many.default_body();
+        assert!(body.contains("l19=v\nand 5 more\nStarted:"), "{body}");
+        assert!(!body.contains("l20=v"));
+        let bare = Notification { alert: None, message: None, ..alert_firing() };
+        assert_eq!(bare.default_title(), "🔔 [ALERT] High memory usage");
+        assert_eq!(bare.default_body(), "Source: alertmanager\nStarted: 2025-11-21 19:33:20 UTC");
+    }
+
+    #[test]
+    fn alert_urgency_follows_severity_and_resolution() {
+        assert_eq!(with_severity(Severity::Critical).urgency(), Urgency::High);
+        assert_eq!(with_severity(Severity::Error).urgency(), Urgency::High);
+        assert_eq!(with_severity(Severity::Warning).urgency(), Urgency::Medium);
+        assert_eq!(with_severity(Severity::Info).urgency(), Urgency::Low);
+        assert_eq!(alert_resolved().urgency(), Urgency::Low);
+        assert_eq!(down().urgency(), Urgency::High);
+        assert_eq!(up().urgency(), Urgency::Low);
+    }
+
+    #[test]
+    fn alert_details_are_stored_only_when_present() {
+        let json = serde_json::to_value(alert_firing()).unwrap();
+        assert_eq!(json["alert"]["state"], "firing");
+        assert_eq!(json["alert"]["severity"], "critical");
+        assert_eq!(serde_json::from_value::<Notification>(json).unwrap(), alert_firing());
+        let json = serde_json::to_value(down()).unwrap();
+        assert!(json.get("alert").is_none(), "pending deliveries stored before alerts still read back");
+        assert_eq!(serde_json::from_value::<Notification>(json).unwrap(), down());
+    }
+
+    #[test]
+    fn alert_placeholders_are_empty_for_other_events() {
+        let t = Template::parse("{alert.state}/{alert.severity}/{alert.source}").unwrap();
+        assert_eq!(t.render(&alert_firing()), "firing/critical/alertmanager");
+        assert_eq!(t.render(&alert_resolved()), "resolved/critical/alertmanager");
+        assert_eq!(t.render(&down()), "//");
+    }
+
+    #[test]
     fn templates_fill_every_placeholder() {
         let t = Template::parse(
             "{service.name} ({service.id}) in {group}: {previous_status} → {status} since {since} \
@@ -450,7 +695,8 @@ pub(crate) mod tests {
         assert_eq!(
             Template::parse("{x}").unwrap_err().to_string(),
             "unknown placeholder {x}, expected one of {service.name}, {service.id}, {group}, {status}, \
-             {previous_status}, {since}, {duration}, {message}, {dashboard_url}"
+             {previous_status}, {since}, {duration}, {message}, {dashboard_url}, {alert.severity}, \
+             {alert.source}, {alert.state}"
         );
         assert_eq!(Template::parse("é {status").unwrap_err(), TemplateError::Unclosed(2));
         assert_eq!(Template::parse("a } b").unwrap_err(), TemplateError::Unmatched(2));

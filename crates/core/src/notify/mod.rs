@@ -1,17 +1,26 @@
 //! Notifications, the pure part: which channels hear about an event, what they are told,
-//! and each channel's HTTP request as data. Delivery (fetch, retries, records) is the
-//! Worker's.
+//! each channel's HTTP request as data, and the durable delivery queue's bookkeeping. The
+//! Worker's Durable Objects carry out the sends.
 //!
+//! - [`alert`]: external alerts (`POST /api/alert`) from Alertmanager, Grafana or any sender.
 //! - [`config`]: `notifications.json` → channels, credentials from the environment, routing.
 //! - [`message`]: the [`Notification`] itself, its default text and templates.
 //! - [`render`]: one channel's [`OutboundRequest`] for one notification.
+//! - [`service`]: what a service's status changes send and when (cooldown, reminders).
+//! - [`queue`]: pending deliveries, attempts, retries with backoff.
+//! - [`external`]: external alerts' de-duplication by fingerprint and channel selection.
 
+pub mod alert;
 pub mod config;
+pub mod external;
 pub mod message;
+pub mod queue;
 pub mod render;
+pub mod service;
 
+pub use alert::{AlertBatch, AlertFormat, AlertState, ExternalAlert};
 pub use config::{
     credential_var, resolve, ChannelConfig, ChannelType, MissingCredential, NotificationsConfig, ResolvedChannel,
 };
-pub use message::{Event, Notification, Template};
+pub use message::{AlertDetails, Event, Notification, Template};
 pub use render::{render, OutboundRequest};

@@ -13,8 +13,9 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Map, Value};
 use sha2::Sha256;
 
+use crate::notify::alert::AlertState;
 use crate::notify::config::{email_list, ntfy_topic, ChannelType, ResolvedChannel, Severity};
-use crate::notify::message::{Event, Notification, Urgency};
+use crate::notify::message::{AlertDetails, Event, Notification, Urgency};
 use crate::time::Timestamp;
 
 /// An HTTP request to send.
@@ -197,15 +198,47 @@ fn escape_markup(text: &str) -> String {
     fit_escaped(text, usize::MAX, Unit::Bytes, markup)
 }
 
-/// An event's colour as `0xRRGGBB`: red, green, orange, yellow, blue.
-fn colour(event: Event) -> u32 {
-    match event {
-        Event::Down | Event::Reminder => 0xE7_4C_3C,
-        Event::Up => 0x2E_CC_71,
-        Event::Degraded => 0xE6_7E_22,
+/// The external alert of an [`Event::Alert`] notification.
+fn alert(n: &Notification) -> Option<&AlertDetails> {
+    n.alert.as_ref().filter(|_| n.event == Event::Alert)
+}
+
+/// Whether the notification ends a problem: `up`, or a resolved alert. PagerDuty resolves
+/// and Opsgenie closes their alert for these.
+fn resolves(n: &Notification) -> bool {
+    n.event == Event::Up || alert(n).is_some_and(|a| a.state == AlertState::Resolved)
+}
+
+/// A notification's colour as `0xRRGGBB`: red, green, orange, yellow, blue. Alerts: green
+/// once resolved, else red, orange or blue by urgency.
+fn colour(n: &Notification) -> u32 {
+    const RED: u32 = 0xE7_4C_3C;
+    const GREEN: u32 = 0x2E_CC_71;
+    const ORANGE: u32 = 0xE6_7E_22;
+    const BLUE: u32 = 0x34_98_DB;
+    match n.event {
+        Event::Down | Event::Reminder => RED,
+        Event::Up => GREEN,
+        Event::Degraded => ORANGE,
         Event::Late => 0xF1_C4_0F,
-        Event::Test => 0x34_98_DB,
+        Event::Test => BLUE,
+        Event::Alert if resolves(n) => GREEN,
+        Event::Alert => match n.urgency() {
+            Urgency::High => RED,
+            Urgency::Medium => ORANGE,
+            Urgency::Low => BLUE,
+        },
     }
+}
+
+/// `text` percent-encoded for one URL path segment: every byte outside `A-Z a-z 0-9 - . _ ~`.
+fn path_segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Inserts `key: value` when the text is not blank.
@@ -231,16 +264,24 @@ const DISCORD_EMBED_TOTAL: usize = 6000;
 
 /// Discord "Execute Webhook": `POST {webhookUrl}` with `content` (the title, which push
 /// notifications show), one rich embed (title, description, colour by event, fields for
-/// service, status and group, footer, timestamp, dashboard link) and `allowed_mentions`
-/// empty so no text can ping `@everyone`.
+/// service, status and group — for an alert: source, severity and state —, footer,
+/// timestamp, dashboard link) and `allowed_mentions` empty so no text can ping `@everyone`.
 ///
 /// Wire format: discord.com/developers/docs/resources/webhook#execute-webhook and
 /// …/resources/message#embed-object-embed-limits (limits above, counted in characters;
 /// the description is cut further so the embed stays within 6000).
 fn discord(channel: &ResolvedChannel, n: &Notification, t: &Text) -> OutboundRequest {
     let title = fit(&t.title, DISCORD_TITLE, Unit::Chars);
-    let mut fields =
-        vec![("Service", n.service_id.clone()), ("Status", format!("{} (was {})", n.status, n.previous_status))];
+    let mut fields = match alert(n) {
+        Some(a) => vec![
+            ("Source", a.source.clone()),
+            ("Severity", a.severity.as_str().to_owned()),
+            ("State", a.state.as_str().to_owned()),
+        ],
+        None => {
+            vec![("Service", n.service_id.clone()), ("Status", format!("{} (was {})", n.status, n.previous_status))]
+        }
+    };
     if let Some(group) = &n.group {
         fields.push(("Group", group.clone()));
     }
@@ -260,7 +301,7 @@ fn discord(channel: &ResolvedChannel, n: &Notification, t: &Text) -> OutboundReq
     if let Some(url) = link(n) {
         embed.insert("url".into(), url.into());
     }
-    embed.insert("color".into(), colour(n.event).into());
+    embed.insert("color".into(), colour(n).into());
     embed.insert("timestamp".into(), n.since.to_rfc3339().into());
     embed.insert(
         "fields".into(),
@@ -320,7 +361,7 @@ fn slack_attachments(channel: &ResolvedChannel, n: &Notification, t: &Text) -> O
     let title = fit(&t.title, CHAT_TEXT, Unit::Chars);
     let mut attachment = Map::new();
     attachment.insert("fallback".into(), title.clone().into());
-    attachment.insert("color".into(), format!("#{:06X}", colour(n.event)).into());
+    attachment.insert("color".into(), format!("#{:06X}", colour(n)).into());
     attachment.insert("title".into(), title.clone().into());
     if let Some(url) = link(n) {
         attachment.insert("title_link".into(), url.into());
@@ -371,9 +412,11 @@ fn telegram(channel: &ResolvedChannel, n: &Notification, t: &Text) -> OutboundRe
 /// Body: `{"dashboardUrl", "durationMs", "event", "id", "message",
 /// "previousStatus", "service": {"group", "id", "name"}, "since", "status", "suppressed",
 /// "text", "timestamp", "title", "version": 1}`; times are epoch milliseconds, absent values
-/// `null`. `id` (`{serviceId}:{event}:{since}`) is the same on every retry of one
-/// notification, so receivers can drop duplicates; `timestamp` is when this attempt was
-/// rendered.
+/// `null`. An `alert` event adds `"alert": {"state", "severity", "source", "fingerprint",
+/// "labels": {name: value}, "url"}` (its `service` is the source and the alert's title).
+/// `id` (`{serviceId}:{event}:{since}`; for an alert `alert:{fingerprint}:{state}:{since}`)
+/// is the same on every retry of one notification, so receivers can drop duplicates;
+/// `timestamp` is when this attempt was rendered.
 ///
 /// Signature: `X-Systole-Signature: sha256=<hex>` where `<hex>` is the lower-case hex
 /// HMAC-SHA256, keyed with the secret's UTF-8 bytes, of the exact body bytes. Because the
@@ -382,9 +425,13 @@ fn telegram(channel: &ResolvedChannel, n: &Notification, t: &Text) -> OutboundRe
 /// and any `(id, timestamp)` it has already seen in that window: a captured request cannot
 /// be replayed later.
 fn webhook(channel: &ResolvedChannel, n: &Notification, t: &Text, now: Timestamp) -> OutboundRequest {
-    let body = json!({
+    let id = match alert(n) {
+        Some(a) => format!("alert:{}:{}:{}", a.fingerprint, a.state.as_str(), n.since.as_millis()),
+        None => format!("{}:{}:{}", n.service_id, n.event, n.since.as_millis()),
+    };
+    let mut body = json!({
         "version": 1,
-        "id": format!("{}:{}:{}", n.service_id, n.event, n.since.as_millis()),
+        "id": id,
         "event": n.event.as_str(),
         "timestamp": now.as_millis(),
         "service": {"id": n.service_id, "name": n.service_name, "group": n.group},
@@ -398,6 +445,16 @@ fn webhook(channel: &ResolvedChannel, n: &Notification, t: &Text, now: Timestamp
         "title": t.title,
         "text": t.body,
     });
+    if let Some(a) = alert(n) {
+        body["alert"] = json!({
+            "state": a.state.as_str(),
+            "severity": a.severity.as_str(),
+            "source": a.source,
+            "fingerprint": a.fingerprint,
+            "labels": a.labels,
+            "url": a.url,
+        });
+    }
     let mut request = OutboundRequest::json(credential(channel, "url").to_owned(), &body)
         .with_header("X-Systole-Event", n.event.as_str());
     for (name, value) in &channel.config.options.headers {
@@ -430,10 +487,12 @@ fn sign(secret: &str, body: &str) -> String {
 /// One key per service: while an alert with it is open, triggers (reminders, `degraded`
 /// turning `down`) update that alert instead of paging again, and `up` resolves it whatever
 /// state it was opened in; once resolved, both services open a new alert for the next
-/// trigger with the same key. A test gets its own key so it never touches a real alert.
+/// trigger with the same key. A test gets its own key so it never touches a real alert. An
+/// external alert's key is `systole-alert-{fingerprint}`, so its resolution closes it.
 fn alert_key(n: &Notification, now: Timestamp) -> String {
-    match n.event {
-        Event::Test => format!("systole-test-{}-{}", n.service_id, now.as_millis()),
+    match (n.event, alert(n)) {
+        (Event::Test, _) => format!("systole-test-{}-{}", n.service_id, now.as_millis()),
+        (Event::Alert, Some(a)) => format!("systole-alert-{}", a.fingerprint),
         _ => format!("systole-{}", n.service_id),
     }
 }
@@ -441,12 +500,14 @@ fn alert_key(n: &Notification, now: Timestamp) -> String {
 /// PagerDuty `payload.summary` limit in characters.
 const PAGERDUTY_SUMMARY: usize = 1024;
 
-/// PagerDuty Events API v2: `POST {baseUrl}/v2/enqueue`. `up` sends
+/// PagerDuty Events API v2: `POST {baseUrl}/v2/enqueue`. `up` and a resolved alert send
 /// `{"routing_key", "event_action": "resolve", "dedup_key"}`; every other event a `trigger`
 /// with `payload` (`summary` ≤ 1024 characters, `source` — option `source`, default
 /// `systole`, `severity` — option `severity` for `down`/`reminder`, default `critical`;
-/// `warning` for `degraded`/`late`; `info` for `test` —, `timestamp` = `since`, `component`
-/// = service id, `group`, `class` = event, `custom_details`), `client` and `client_url`.
+/// `warning` for `degraded`/`late`; `info` for `test`; an alert's own severity —,
+/// `timestamp` = `since`, `component` = service id (an alert's source), `group`, `class` =
+/// event, `custom_details`, with an alert's `fingerprint` and `labels`), `client` and
+/// `client_url`.
 ///
 /// Wire format: developer.pagerduty.com/docs/events-api-v2/trigger-events
 /// (github.com/PagerDuty/developer-docs, docs/events-API-v2/02-Trigger-Events.md).
@@ -454,15 +515,16 @@ fn pagerduty(channel: &ResolvedChannel, n: &Notification, t: &Text, now: Timesta
     let url = format!("{}/v2/enqueue", channel.base_url());
     let routing_key = credential(channel, "routingKey");
     let dedup_key = alert_key(n, now);
-    if n.event == Event::Up {
+    if resolves(n) {
         let body = json!({"routing_key": routing_key, "event_action": "resolve", "dedup_key": dedup_key});
         return OutboundRequest::json(url, &body);
     }
     let o = &channel.config.options;
-    let severity = match n.event.urgency() {
-        Urgency::High => o.severity.unwrap_or(Severity::Critical),
-        Urgency::Medium => Severity::Warning,
-        Urgency::Low => Severity::Info,
+    let severity = match (alert(n), n.urgency()) {
+        (Some(a), _) => a.severity,
+        (None, Urgency::High) => o.severity.unwrap_or(Severity::Critical),
+        (None, Urgency::Medium) => Severity::Warning,
+        (None, Urgency::Low) => Severity::Info,
     };
     let mut payload = Map::new();
     payload.insert("summary".into(), fit(&t.title, PAGERDUTY_SUMMARY, Unit::Chars).into());
@@ -474,16 +536,18 @@ fn pagerduty(channel: &ResolvedChannel, n: &Notification, t: &Text, now: Timesta
         payload.insert("group".into(), group.clone().into());
     }
     payload.insert("class".into(), n.event.as_str().into());
-    payload.insert(
-        "custom_details".into(),
-        json!({
-            "service": n.service_name,
-            "status": n.status.as_str(),
-            "previous_status": n.previous_status.as_str(),
-            "details": t.body,
-            "suppressed": n.suppressed,
-        }),
-    );
+    let mut details = json!({
+        "service": n.service_name,
+        "status": n.status.as_str(),
+        "previous_status": n.previous_status.as_str(),
+        "details": t.body,
+        "suppressed": n.suppressed,
+    });
+    if let Some(a) = alert(n) {
+        details["fingerprint"] = a.fingerprint.clone().into();
+        details["labels"] = json!(a.labels);
+    }
+    payload.insert("custom_details".into(), details);
     let mut body = Map::new();
     body.insert("routing_key".into(), routing_key.into());
     body.insert("event_action".into(), "trigger".into());
@@ -503,27 +567,33 @@ const OPSGENIE_ALIAS: usize = 512;
 const OPSGENIE_DESCRIPTION: usize = 15_000;
 const OPSGENIE_NOTE: usize = 25_000;
 
-/// Opsgenie Alert API with `Authorization: GenieKey {apiKey}`. `up` closes the alert:
-/// `POST {baseUrl}/v2/alerts/{alias}/close?identifierType=alias` with `{"source", "note"}`;
-/// every other event creates one: `POST {baseUrl}/v2/alerts` with `message` (the title),
-/// `alias`, `description` (the body), `priority` (option `priority` for `down`/`reminder`,
-/// default `P1`; `P3` for `degraded`/`late`; `P5` for `test`), `source`, `entity`, `tags`
-/// and `details`.
+/// Opsgenie Alert API with `Authorization: GenieKey {apiKey}`. `up` and a resolved alert
+/// close the alert: `POST {baseUrl}/v2/alerts/{alias}/close?identifierType=alias` (the
+/// alias percent-encoded) with `{"source", "note"}`; every other event creates one:
+/// `POST {baseUrl}/v2/alerts` with `message` (the title), `alias`, `description` (the
+/// body), `priority` (option `priority` for `down`/`reminder` and `critical` alerts,
+/// default `P1`; `P2` for `error` alerts; `P3` for `degraded`/`late` and `warning` alerts;
+/// `P5` for `test` and `info` alerts), `source`, `entity`, `tags` and `details`.
 ///
 /// Wire format: docs.opsgenie.com/docs/alert-api (create alert, close alert).
 fn opsgenie(channel: &ResolvedChannel, n: &Notification, t: &Text, now: Timestamp) -> OutboundRequest {
     let base = channel.base_url();
     let alias = fit(&alert_key(n, now), OPSGENIE_ALIAS, Unit::Chars);
     let auth = format!("GenieKey {}", credential(channel, "apiKey"));
-    if n.event == Event::Up {
-        let url = format!("{base}/v2/alerts/{alias}/close?identifierType=alias");
+    if resolves(n) {
+        let url = format!("{base}/v2/alerts/{}/close?identifierType=alias", path_segment(&alias));
         let body = json!({"source": "Systole", "note": fit(&t.body, OPSGENIE_NOTE, Unit::Chars)});
         return OutboundRequest::json(url, &body).with_header("Authorization", auth);
     }
-    let priority = match n.event.urgency() {
-        Urgency::High => channel.config.options.priority.unwrap_or(1),
-        Urgency::Medium => 3,
-        Urgency::Low => 5,
+    let chosen = channel.config.options.priority.unwrap_or(1);
+    let priority = match (alert(n).map(|a| a.severity), n.urgency()) {
+        (Some(Severity::Critical), _) => chosen,
+        (Some(Severity::Error), _) => 2,
+        (Some(Severity::Warning), _) => 3,
+        (Some(Severity::Info), _) => 5,
+        (None, Urgency::High) => chosen,
+        (None, Urgency::Medium) => 3,
+        (None, Urgency::Low) => 5,
     };
     let mut details = Map::new();
     details.insert("serviceId".into(), n.service_id.clone().into());
@@ -532,6 +602,12 @@ fn opsgenie(channel: &ResolvedChannel, n: &Notification, t: &Text, now: Timestam
     if let Some(url) = link(n) {
         details.insert("dashboardUrl".into(), url.into());
     }
+    let mut tags = vec!["systole", n.event.as_str()];
+    if let Some(a) = alert(n) {
+        details.insert("fingerprint".into(), fit(&a.fingerprint, OPSGENIE_ALIAS, Unit::Chars).into());
+        details.insert("severity".into(), a.severity.as_str().into());
+        tags.push(a.severity.as_str());
+    }
     let body = json!({
         "message": fit(&t.title, OPSGENIE_MESSAGE, Unit::Chars),
         "alias": alias,
@@ -539,7 +615,7 @@ fn opsgenie(channel: &ResolvedChannel, n: &Notification, t: &Text, now: Timestam
         "priority": format!("P{priority}"),
         "source": "Systole",
         "entity": fit(&n.service_name, OPSGENIE_ALIAS, Unit::Chars),
-        "tags": ["systole", n.event.as_str()],
+        "tags": tags,
         "details": details,
     });
     OutboundRequest::json(format!("{base}/v2/alerts"), &body).with_header("Authorization", auth)
@@ -550,15 +626,16 @@ const NTFY_MESSAGE: usize = 4096;
 const NTFY_TITLE: usize = 256;
 
 /// ntfy, published as JSON: `POST {server}/` (the root, not the topic URL) with `topic`,
-/// `title`, `message` (≤ 4096 bytes), `priority` (option `priority` for `down`/`reminder`,
-/// default 4 "high"; otherwise 3 "default") and `click` (the dashboard); `Authorization:
-/// Bearer {token}` when a `token` credential is set. `topicUrl` is split at its last `/`.
+/// `title`, `message` (≤ 4096 bytes), `priority` (option `priority` for `down`, `reminder`
+/// and firing `critical`/`error` alerts, default 4 "high"; otherwise 3 "default") and
+/// `click` (the dashboard); `Authorization: Bearer {token}` when a `token` credential is
+/// set. `topicUrl` is split at its last `/`.
 ///
 /// Wire format: docs.ntfy.sh/publish/#publish-as-json and #message-priority.
 fn ntfy(channel: &ResolvedChannel, n: &Notification, t: &Text) -> OutboundRequest {
     let topic_url = credential(channel, "topicUrl");
     let (server, topic) = ntfy_topic(topic_url).unwrap_or((topic_url, ""));
-    let priority = match n.event.urgency() {
+    let priority = match n.urgency() {
         Urgency::High => channel.config.options.priority.unwrap_or(4),
         Urgency::Medium | Urgency::Low => 3,
     };
@@ -594,6 +671,12 @@ fn teams(channel: &ResolvedChannel, n: &Notification, t: &Text) -> OutboundReque
         Event::Up => "Good",
         Event::Degraded | Event::Late => "Warning",
         Event::Test => "Accent",
+        Event::Alert if resolves(n) => "Good",
+        Event::Alert => match n.urgency() {
+            Urgency::High => "Attention",
+            Urgency::Medium => "Warning",
+            Urgency::Low => "Accent",
+        },
     };
     let mut blocks = vec![json!({
         "type": "TextBlock", "text": fit(&t.title, TEAMS_TEXT, Unit::Chars),
@@ -649,14 +732,14 @@ fn google_chat(channel: &ResolvedChannel, n: &Notification, t: &Text) -> Outboun
 const GOTIFY_TEXT: usize = 4096;
 
 /// Gotify: `POST {url}/message` with `X-Gotify-Key: {token}` and `{"title", "message",
-/// "priority", "extras"}`; `priority` is option `priority` for `down`/`reminder` (default 8,
-/// which the Android app shows as high), 5 otherwise; `extras` mark the text as plain and
-/// make a click open the dashboard.
+/// "priority", "extras"}`; `priority` is option `priority` for `down`, `reminder` and firing
+/// `critical`/`error` alerts (default 8, which the Android app shows as high), 5 otherwise;
+/// `extras` mark the text as plain and make a click open the dashboard.
 ///
 /// Wire format: gotify.net/api-docs (`POST /message`; the server takes the app token in
 /// `X-Gotify-Key`) and gotify.net/docs/msgextras.
 fn gotify(channel: &ResolvedChannel, n: &Notification, t: &Text) -> OutboundRequest {
-    let priority = match n.event.urgency() {
+    let priority = match n.urgency() {
         Urgency::High => channel.config.options.priority.unwrap_or(8),
         Urgency::Medium | Urgency::Low => 5,
     };
@@ -680,15 +763,15 @@ const PUSHOVER_MESSAGE: usize = 1024;
 const PUSHOVER_URL: usize = 512;
 
 /// Pushover: `POST {baseUrl}/1/messages.json`, form-encoded `token`, `user`, `title`,
-/// `message`, `priority` (option `priority` for `down`/`reminder`, default 1; 0 otherwise),
-/// `timestamp` (`since`, Unix seconds) and the dashboard as `url` + `url_title`. Emergency
-/// priority 2 adds `retry` (≥ 30 s, default 60) and `expire` (≤ 10800 s, default 3600), which
-/// Pushover requires.
+/// `message`, `priority` (option `priority` for `down`, `reminder` and firing
+/// `critical`/`error` alerts, default 1; 0 otherwise), `timestamp` (`since`, Unix seconds)
+/// and the dashboard as `url` + `url_title`. Emergency priority 2 adds `retry` (≥ 30 s,
+/// default 60) and `expire` (≤ 10800 s, default 3600), which Pushover requires.
 ///
 /// Wire format: pushover.net/api (#priority for emergency retry/expire, #limits).
 fn pushover(channel: &ResolvedChannel, n: &Notification, t: &Text) -> OutboundRequest {
     let o = &channel.config.options;
-    let priority = match n.event.urgency() {
+    let priority = match n.urgency() {
         Urgency::High => o.priority.unwrap_or(1),
         Urgency::Medium | Urgency::Low => 0,
     };
@@ -736,7 +819,7 @@ mod tests {
 
     use super::*;
     use crate::notify::config::{resolve, NotificationsConfig};
-    use crate::notify::message::tests::{down, up};
+    use crate::notify::message::tests::{alert_firing, alert_resolved, down, up};
 
     const NOW: Timestamp = Timestamp(1_763_753_900_000);
 
@@ -1258,5 +1341,215 @@ mod tests {
                 assert!(!format!("{r:?}").contains("/hook"), "Debug hides the URL path");
             }
         }
+    }
+
+    /// Credentials that satisfy every required key of `kind`.
+    fn any_channel(kind: ChannelType) -> ResolvedChannel {
+        let creds: Vec<(&str, &str)> = kind
+            .credentials()
+            .required
+            .iter()
+            .map(|&k| {
+                let v = match k {
+                    "webhookUrl" | "url" => "https://example.com/hook",
+                    "topicUrl" => "https://ntfy.sh/t",
+                    "to" | "from" => "a@example.com",
+                    _ => "x",
+                };
+                (k, v)
+            })
+            .collect();
+        channel(kind.as_str(), "{}", &creds)
+    }
+
+    /// A firing alert with every text far beyond any channel's limit.
+    fn huge_alert() -> Notification {
+        let mut n = Notification {
+            service_name: long("é", 3_000),
+            message: Some(long("😀<&", 6_000)),
+            service_id: long("s", 2_000),
+            ..alert_firing()
+        };
+        if let Some(a) = n.alert.as_mut() {
+            a.labels = (0..64).map(|i| (format!("label{i:02}"), long("v", 1_024))).collect();
+            a.fingerprint = long("f", 128);
+        }
+        n
+    }
+
+    #[test]
+    fn alerts_render_within_every_channel_limit() {
+        let chars = |v: &Value| v.as_str().unwrap_or_default().chars().count();
+        for n in [huge_alert(), alert_firing(), alert_resolved()] {
+            for kind in ChannelType::ALL {
+                let r = render(&any_channel(kind), &n, NOW);
+                assert_eq!(r.method, "POST", "{kind}");
+                assert!(r.url.starts_with("https://"), "{kind}: {}", r.url);
+                let form_get = |k: &str| form(&r).into_iter().find(|(n, _)| n == k).map(|(_, v)| v.chars().count());
+                match kind {
+                    ChannelType::Discord => {
+                        let b = body(&r);
+                        let embed = &b["embeds"][0];
+                        assert!(chars(&b["content"]) <= 2_000);
+                        assert!(chars(&embed["title"]) <= 256 && chars(&embed["description"]) <= 4_096);
+                        let fields: usize = embed["fields"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|f| {
+                                assert!(chars(&f["name"]) <= 256 && chars(&f["value"]) <= 1_024);
+                                chars(&f["name"]) + chars(&f["value"])
+                            })
+                            .sum();
+                        let total = chars(&embed["title"]) + chars(&embed["description"]) + fields + 7;
+                        assert!(total <= 6_000, "{total}");
+                    }
+                    ChannelType::Slack => {
+                        let b = body(&r);
+                        assert!(chars(&b["blocks"][0]["text"]["text"]) <= 150);
+                        assert!(chars(&b["blocks"][1]["text"]["text"]) <= 3_000);
+                        assert!(chars(&b["text"]) <= 3_000);
+                    }
+                    ChannelType::Mattermost | ChannelType::RocketChat => {
+                        let b = body(&r);
+                        assert!(chars(&b["text"]) <= 4_000);
+                        assert!(chars(&b["attachments"][0]["text"]) <= 4_000);
+                    }
+                    ChannelType::Telegram => {
+                        let text = body(&r)["text"].as_str().unwrap().to_owned();
+                        let visible = text
+                            .replace("<b>", "")
+                            .replace("</b>", "")
+                            .replace("&amp;", "&")
+                            .replace("&lt;", "<")
+                            .replace("&gt;", ">");
+                        let visible = visible.split("<a href").next().unwrap().to_owned() + OPEN;
+                        assert!(visible.encode_utf16().count() <= 4_096, "{}", visible.encode_utf16().count());
+                    }
+                    ChannelType::PagerDuty => {
+                        let b = body(&r);
+                        assert!(chars(&b["payload"]["summary"]) <= 1_024);
+                        assert!(b["dedup_key"].as_str().unwrap().len() <= 255);
+                    }
+                    ChannelType::Opsgenie => {
+                        let b = body(&r);
+                        if n.alert.as_ref().unwrap().state == AlertState::Firing {
+                            assert!(chars(&b["message"]) <= 130 && chars(&b["alias"]) <= 512);
+                            assert!(chars(&b["description"]) <= 15_000 && chars(&b["entity"]) <= 512);
+                        } else {
+                            assert!(chars(&b["note"]) <= 25_000);
+                        }
+                    }
+                    ChannelType::Ntfy => {
+                        let b = body(&r);
+                        assert!(b["message"].as_str().unwrap().len() <= 4_096 && chars(&b["title"]) <= 256);
+                    }
+                    ChannelType::Teams => {
+                        let b = body(&r);
+                        for block in b["attachments"][0]["content"]["body"].as_array().unwrap() {
+                            assert!(chars(&block["text"]) <= 4_000);
+                        }
+                    }
+                    ChannelType::GoogleChat => assert!(chars(&body(&r)["text"]) <= 4_096),
+                    ChannelType::Gotify => {
+                        let b = body(&r);
+                        assert!(chars(&b["title"]) <= 4_096 && chars(&b["message"]) <= 4_096);
+                    }
+                    ChannelType::Pushover => {
+                        assert!(form_get("title").unwrap() <= 250 && form_get("message").unwrap() <= 1_024);
+                    }
+                    ChannelType::Email => assert!(form_get("subject").is_some()),
+                    ChannelType::Webhook => assert!(body(&r)["alert"].is_object()),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pagerduty_triggers_and_resolves_an_alert_by_its_fingerprint() {
+        let ch = channel("pagerduty", r#"{"severity": "warning"}"#, &[("routingKey", "R0UT1NG")]);
+        let trigger = body(&render(&ch, &alert_firing(), NOW));
+        assert_eq!(trigger["event_action"], "trigger");
+        assert_eq!(trigger["dedup_key"], "systole-alert-1a30ba71cca2921f");
+        assert_eq!(trigger["payload"]["severity"], "critical", "the alert's own severity wins");
+        assert_eq!(trigger["payload"]["summary"], "🔥 [CRITICAL] High memory usage");
+        assert_eq!(
+            (trigger["payload"]["component"].as_str(), trigger["payload"]["class"].as_str()),
+            (Some("alertmanager"), Some("alert"))
+        );
+        assert_eq!(trigger["payload"]["custom_details"]["labels"]["instance"], "db-1:9100");
+        let resolve = body(&render(&ch, &alert_resolved(), NOW));
+        assert_eq!(
+            resolve,
+            json!({"routing_key": "R0UT1NG", "event_action": "resolve", "dedup_key": "systole-alert-1a30ba71cca2921f"})
+        );
+        let mut info = alert_firing();
+        info.alert.as_mut().unwrap().severity = Severity::Info;
+        assert_eq!(body(&render(&ch, &info, NOW))["payload"]["severity"], "info");
+    }
+
+    #[test]
+    fn opsgenie_closes_an_alert_by_its_encoded_alias() {
+        let ch = channel("opsgenie", r#"{"priority": "P2"}"#, &[("apiKey", "g-key")]);
+        let b = body(&render(&ch, &alert_firing(), NOW));
+        assert_eq!((b["alias"].as_str(), b["priority"].as_str()), (Some("systole-alert-1a30ba71cca2921f"), Some("P2")));
+        assert_eq!(b["tags"], json!(["systole", "alert", "critical"]));
+        assert_eq!(b["details"]["fingerprint"], "1a30ba71cca2921f");
+        let mut odd = alert_resolved();
+        odd.alert.as_mut().unwrap().fingerprint = "disk /var?x".into();
+        let close = render(&ch, &odd, NOW);
+        assert_eq!(
+            close.url,
+            "https://api.opsgenie.com/v2/alerts/systole-alert-disk%20%2Fvar%3Fx/close?identifierType=alias"
+        );
+        let mut warning = alert_firing();
+        warning.alert.as_mut().unwrap().severity = Severity::Warning;
+        assert_eq!(body(&render(&ch, &warning, NOW))["priority"], "P3");
+    }
+
+    #[test]
+    fn webhook_carries_the_alert_object() {
+        let ch = channel("webhook", "{}", &[("url", "https://hooks.example.com/in")]);
+        let r = render(&ch, &alert_firing(), NOW);
+        assert_eq!(r.header("X-Systole-Event"), Some("alert"));
+        let b = body(&r);
+        assert_eq!(b["id"], "alert:1a30ba71cca2921f:firing:1763753600000");
+        assert_eq!(
+            b["alert"],
+            json!({
+                "state": "firing",
+                "severity": "critical",
+                "source": "alertmanager",
+                "fingerprint": "1a30ba71cca2921f",
+                "labels": {"alertname": "HighMemory", "instance": "db-1:9100", "severity": "critical"},
+                "url": "https://prometheus.example.com/graph?g0.expr=mem",
+            })
+        );
+        assert_eq!(body(&render(&ch, &alert_resolved(), NOW))["alert"]["state"], "resolved");
+        assert!(body(&render(&ch, &down(), NOW)).get("alert").is_none());
+    }
+
+    #[test]
+    fn alert_colours_and_priorities_follow_urgency() {
+        let discord = any_channel(ChannelType::Discord);
+        let colour_of = |n: &Notification| body(&render(&discord, n, NOW))["embeds"][0]["color"].clone();
+        assert_eq!(colour_of(&alert_firing()), 0xE74C3C);
+        assert_eq!(colour_of(&alert_resolved()), 0x2ECC71);
+        let fields = body(&render(&discord, &alert_firing(), NOW))["embeds"][0]["fields"].clone();
+        assert_eq!(fields[1], json!({"name": "Severity", "value": "critical", "inline": true}));
+        let mut warning = alert_firing();
+        warning.alert.as_mut().unwrap().severity = Severity::Warning;
+        assert_eq!(colour_of(&warning), 0xE67E22);
+        let ntfy = any_channel(ChannelType::Ntfy);
+        assert_eq!(body(&render(&ntfy, &alert_firing(), NOW))["priority"], 4);
+        assert_eq!(body(&render(&ntfy, &alert_resolved(), NOW))["priority"], 3);
+        let teams = any_channel(ChannelType::Teams);
+        let tone = |n: &Notification| {
+            body(&render(&teams, n, NOW))["attachments"][0]["content"]["body"][0]["color"].as_str().unwrap().to_owned()
+        };
+        assert_eq!(
+            (tone(&alert_firing()), tone(&alert_resolved()), tone(&warning)),
+            ("Attention".into(), "Good".into(), "Warning".into())
+        );
     }
 }

@@ -1,0 +1,295 @@
+//! The AlertDesk's state: external alerts by fingerprint, so a repeated firing alert is not
+//! sent again while its resolution is; channel selection (an explicit list, validated, or
+//! routing by severity); and the delivery queue that sends them.
+//!
+//! Rules: an alert is sent when its fingerprint is new and firing, or when its state
+//! changed (firing → resolved, resolved → firing again). A repeat in the same state is
+//! counted, not sent. A `resolved` for a fingerprint never seen firing is recorded but not
+//! sent: no channel heard of it. Resolved alerts are forgotten after [`FORGET_AFTER`]; at
+//! most [`MAX_TRACKED`] fingerprints are kept (the oldest resolved go first).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::Problem;
+use crate::notify::alert::{AlertBatch, AlertState, ExternalAlert};
+use crate::notify::config::{ChannelConfig, NotificationsConfig, Severity};
+use crate::notify::message::Event;
+use crate::notify::queue::DeliveryQueue;
+use crate::time::Timestamp;
+
+/// How long a resolved alert's fingerprint is remembered: 7 days.
+pub const FORGET_AFTER: Duration = Duration::from_secs(7 * 86_400);
+/// Most fingerprints tracked.
+pub const MAX_TRACKED: usize = 10_000;
+/// Most alert rows buffered for D1 `external_alerts` while it is unreachable.
+pub const MAX_UNWRITTEN: usize = 1_000;
+
+/// What the desk remembers of one fingerprint.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tracked {
+    /// Its last state.
+    pub state: AlertState,
+    /// When a request last carried it.
+    pub received_at: Timestamp,
+    /// When it was last sent to channels.
+    pub notified_at: Option<Timestamp>,
+    /// Requests that repeated it without a change, since it was last sent.
+    pub repeats: u32,
+}
+
+/// One alert as written to D1 `external_alerts` (its latest state).
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertRow {
+    /// The alert.
+    pub alert: ExternalAlert,
+    /// `generic`, `alertmanager` or `grafana`.
+    pub format: String,
+    /// What the desk remembers.
+    pub tracked: Tracked,
+}
+
+/// What became of one alert of a request. JSON: camelCase.
+#[derive(Clone, Debug, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Receipt {
+    /// The alert's fingerprint.
+    pub fingerprint: String,
+    /// Its state in this request.
+    pub state: AlertState,
+    /// `sent` (queued for the channels), `duplicate` (same state as already sent) or
+    /// `unannounced` (resolved, never seen firing).
+    pub action: &'static str,
+    /// The channels it was queued for.
+    pub channels: Vec<String>,
+}
+
+/// The AlertDesk Durable Object's persisted state.
+#[derive(Clone, Debug, Default, Deserialize, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertDesk {
+    /// By fingerprint.
+    pub tracked: BTreeMap<String, Tracked>,
+    /// Notifications on their way.
+    pub deliveries: DeliveryQueue,
+    /// Alert rows not yet written to D1.
+    pub unwritten: Vec<AlertRow>,
+}
+
+/// The channels an alert batch goes to: the named ones (by name or type), each checked to
+/// exist, be enabled and take `alert` events; or, when none are named, every enabled channel
+/// taking `alert` events whose `minSeverity` the alert meets (checked per alert by
+/// [`AlertDesk::receive`]).
+///
+/// # Errors
+/// 400 naming `channels` when a named channel is unknown, disabled or does not take
+/// external alerts (or notifications are off), listing the channels available.
+pub fn select<'a>(
+    config: &'a NotificationsConfig,
+    named: Option<&[String]>,
+) -> Result<Vec<&'a ChannelConfig>, Problem> {
+    let takes = |c: &ChannelConfig| config.enabled && c.enabled && c.events.contains(&Event::Alert);
+    let available: Vec<&ChannelConfig> = config.channels.iter().filter(|c| takes(c)).collect();
+    let Some(named) = named else {
+        return Ok(available);
+    };
+    let mut chosen: Vec<&ChannelConfig> = Vec::new();
+    for name in named {
+        let matches: Vec<&ChannelConfig> =
+            config.channels.iter().filter(|c| c.name == *name || c.kind.as_str() == name).collect();
+        let usable: Vec<&ChannelConfig> = matches.iter().copied().filter(|c| takes(c)).collect();
+        if usable.is_empty() {
+            let why = match matches.first() {
+                None => "is not configured",
+                Some(_) if !config.enabled => "cannot send: notifications are disabled",
+                Some(c) if !c.enabled => "is disabled",
+                Some(_) => "does not accept external alerts (its events omit \"alert\")",
+            };
+            let list: Vec<String> = available.iter().map(|c| format!("{} ({})", c.name, c.kind)).collect();
+            let list = if list.is_empty() { "none".to_owned() } else { list.join(", ") };
+            return Err(Problem::invalid_field(
+                "channels",
+                format!("channel {name:?} {why}; available channels: {list}"),
+            ));
+        }
+        for c in usable {
+            if !chosen.iter().any(|x| x.name == c.name) {
+                chosen.push(c);
+            }
+        }
+    }
+    Ok(chosen)
+}
+
+/// Whether an alert of `severity` passes `channel`'s `minSeverity`.
+fn severe_enough(channel: &ChannelConfig, severity: Severity) -> bool {
+    // `Severity` orders from critical (least) to info (greatest).
+    channel.options.min_severity.is_none_or(|min| severity <= min)
+}
+
+impl AlertDesk {
+    /// Takes in `batch` at `now`, queueing what must be sent to `channels` (from
+    /// [`select`]; `explicit` when the request named them, which skips `minSeverity`).
+    pub fn receive(
+        &mut self,
+        now: Timestamp,
+        batch: &AlertBatch,
+        channels: &[&ChannelConfig],
+        explicit: bool,
+        dashboard_url: Option<&str>,
+    ) -> Vec<Receipt> {
+        let mut receipts = Vec::new();
+        for alert in &batch.alerts {
+            let previous = self.tracked.get(&alert.fingerprint).cloned();
+            let action = match (&previous, alert.state) {
+                (Some(t), state) if t.state == state => "duplicate",
+                (None, AlertState::Resolved) => "unannounced",
+                _ => "sent",
+            };
+            let mut sent_to = Vec::new();
+            if action == "sent" {
+                for c in channels.iter().filter(|c| explicit || severe_enough(c, alert.severity)) {
+                    let n = alert.notification(dashboard_url.map(ToOwned::to_owned), now);
+                    self.deliveries.push(now, &c.name, n, None);
+                    sent_to.push(c.name.clone());
+                }
+            }
+            let tracked = Tracked {
+                state: alert.state,
+                received_at: now,
+                notified_at: if action == "sent" { Some(now) } else { previous.as_ref().and_then(|p| p.notified_at) },
+                repeats: if action == "duplicate" { previous.as_ref().map_or(0, |p| p.repeats) + 1 } else { 0 },
+            };
+            self.tracked.insert(alert.fingerprint.clone(), tracked.clone());
+            if self.unwritten.len() >= MAX_UNWRITTEN {
+                self.unwritten.remove(0);
+            }
+            self.unwritten.retain(|r| r.alert.fingerprint != alert.fingerprint);
+            self.unwritten.push(AlertRow { alert: alert.clone(), format: batch.format.as_str().to_owned(), tracked });
+            receipts.push(Receipt {
+                fingerprint: alert.fingerprint.clone(),
+                state: alert.state,
+                action,
+                channels: sent_to,
+            });
+        }
+        self.forget(now);
+        receipts
+    }
+
+    /// Drops resolved fingerprints older than [`FORGET_AFTER`], then the oldest resolved
+    /// (then oldest of any state) beyond [`MAX_TRACKED`].
+    fn forget(&mut self, now: Timestamp) {
+        self.tracked.retain(|_, t| t.state == AlertState::Firing || t.received_at.plus(FORGET_AFTER) > now);
+        while self.tracked.len() > MAX_TRACKED {
+            let oldest = self
+                .tracked
+                .iter()
+                .min_by_key(|(_, t)| (t.state == AlertState::Firing, t.received_at))
+                .map(|(k, _)| k.clone());
+            if let Some(k) = oldest {
+                self.tracked.remove(&k);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::notify::alert::parse;
+
+    const CHANNELS: &str = r#"{"channels": [
+        {"type": "discord", "name": "ops"},
+        {"type": "pagerduty", "name": "pager", "config": {"minSeverity": "error"}},
+        {"type": "slack", "name": "quiet", "events": ["down", "up"]},
+        {"type": "slack", "name": "off", "enabled": false}
+    ]}"#;
+
+    fn config() -> NotificationsConfig {
+        NotificationsConfig::parse(Some(CHANNELS)).unwrap()
+    }
+
+    fn generic(title: &str, severity: &str, status: &str) -> AlertBatch {
+        parse(&format!(r#"{{"title": "{title}", "message": "m", "severity": "{severity}", "status": "{status}"}}"#))
+            .unwrap()
+    }
+
+    fn names(cs: &[&ChannelConfig]) -> Vec<String> {
+        cs.iter().map(|c| c.name.clone()).collect()
+    }
+
+    #[test]
+    fn severity_routes_when_no_channel_is_named() {
+        let config = config();
+        let all = select(&config, None).unwrap();
+        assert_eq!(names(&all), ["ops", "pager"]);
+        let mut desk = AlertDesk::default();
+        let r = desk.receive(Timestamp(0), &generic("Disk", "warning", "firing"), &all, false, None);
+        assert_eq!(r[0].channels, ["ops"], "warning is below the pager's minSeverity");
+        let r = desk.receive(Timestamp(0), &generic("CPU", "critical", "firing"), &all, false, None);
+        assert_eq!(r[0].channels, ["ops", "pager"]);
+    }
+
+    #[test]
+    fn named_channels_are_validated_and_listed_when_wrong() {
+        let config = config();
+        let by_type = select(&config, Some(&["pagerduty".to_owned()])).unwrap();
+        assert_eq!(names(&by_type), ["pager"]);
+        for (name, why) in
+            [("nope", "is not configured"), ("off", "is disabled"), ("quiet", "does not accept external alerts")]
+        {
+            let p = select(&config, Some(&[name.to_owned()])).unwrap_err();
+            assert_eq!((p.status, p.field.as_deref()), (400, Some("channels")));
+            assert!(p.detail.contains(why), "{}", p.detail);
+            assert!(p.detail.ends_with("available channels: ops (discord), pager (pagerduty)"), "{}", p.detail);
+        }
+    }
+
+    #[test]
+    fn a_repeated_firing_alert_is_not_resent_but_its_resolution_is() {
+        let config = config();
+        let all = select(&config, None).unwrap();
+        let mut desk = AlertDesk::default();
+        let actions = |r: Vec<Receipt>| r.iter().map(|x| x.action).collect::<Vec<_>>();
+        assert_eq!(actions(desk.receive(Timestamp(0), &generic("A", "error", "firing"), &all, false, None)), ["sent"]);
+        assert_eq!(
+            actions(desk.receive(Timestamp(1), &generic("A", "error", "firing"), &all, false, None)),
+            ["duplicate"]
+        );
+        assert_eq!(desk.deliveries.pending.len(), 2);
+        let fp = desk.tracked.keys().next().unwrap().clone();
+        assert_eq!(desk.tracked[&fp].repeats, 1);
+        assert_eq!(
+            actions(desk.receive(Timestamp(2), &generic("A", "error", "resolved"), &all, false, None)),
+            ["sent"]
+        );
+        assert_eq!(
+            actions(desk.receive(Timestamp(3), &generic("A", "error", "resolved"), &all, false, None)),
+            ["duplicate"]
+        );
+        assert_eq!(desk.deliveries.pending.len(), 4);
+        assert_eq!(
+            actions(desk.receive(Timestamp(4), &generic("B", "error", "resolved"), &all, false, None)),
+            ["unannounced"]
+        );
+        assert_eq!(desk.unwritten.len(), 2, "one row per fingerprint, latest state");
+    }
+
+    #[test]
+    fn resolved_alerts_are_forgotten_after_a_week() {
+        let config = config();
+        let all = select(&config, None).unwrap();
+        let mut desk = AlertDesk::default();
+        desk.receive(Timestamp(0), &generic("A", "error", "firing"), &all, false, None);
+        desk.receive(Timestamp(1), &generic("A", "error", "resolved"), &all, false, None);
+        desk.receive(Timestamp(2), &generic("B", "error", "firing"), &all, false, None);
+        desk.receive(Timestamp(2).plus(FORGET_AFTER), &generic("C", "info", "firing"), &all, false, None);
+        assert_eq!(desk.tracked.len(), 2, "A forgotten; B still firing; C new");
+    }
+}

@@ -1,0 +1,493 @@
+//! The durable delivery queue: notifications waiting to be sent, their attempts, and the
+//! retry schedule. Owned by a Durable Object and persisted with its state, so pending
+//! retries survive eviction and runtime restarts; the object's one alarm drives them
+//! ([`DeliveryQueue::next_wake`]).
+//!
+//! The shell's sequence: [`DeliveryQueue::begin`] at `now` (returns the due sends and leases
+//! them) → persist → send each [`Send`] concurrently, each with [`RetryPolicy::timeout`] →
+//! [`DeliveryQueue::finish`] with each [`Outcome`] → persist → write
+//! [`DeliveryQueue::unwritten`] attempts to D1 `alert_history` → [`DeliveryQueue::written`].
+//!
+//! Classification (as healthchecks.io and most webhook senders do, but retried durably):
+//! 2xx is delivered; 429, 5xx, timeouts and network errors are retried with exponential
+//! backoff, honouring `Retry-After`, until [`RetryPolicy::give_up_after`] has passed since
+//! the first attempt; any other status is a permanent failure and is not retried.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::notify::message::{Event, Notification};
+use crate::time::Timestamp;
+
+/// Most deliveries one queue holds; beyond it the oldest is abandoned (and recorded so).
+pub const MAX_PENDING: usize = 200;
+/// Most attempt records buffered while D1 is unreachable; older ones are dropped first.
+pub const MAX_UNWRITTEN: usize = 1_000;
+/// Longest error text recorded, in bytes.
+pub const MAX_ERROR: usize = 500;
+
+/// When and how long to retry.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct RetryPolicy {
+    /// Delay before the first retry; each next one doubles it.
+    pub initial: Duration,
+    /// Longest delay between two attempts.
+    pub max: Duration,
+    /// No attempt starts later than this after the first one.
+    pub give_up_after: Duration,
+    /// How long one attempt may take before it counts as a network error.
+    pub timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 10 s, doubling up to 5 min, for 1 h (about 15 attempts); 10 s per attempt.
+    fn default() -> Self {
+        Self {
+            initial: Duration::from_secs(10),
+            max: Duration::from_secs(300),
+            give_up_after: Duration::from_secs(3_600),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The delay after failed attempt number `attempt` (1-based): `initial · 2^(attempt−1)`,
+    /// at most `max`, and never less than the receiver's `Retry-After`.
+    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(31));
+        let backoff = self.initial.saturating_mul(factor).min(self.max);
+        retry_after.map_or(backoff, |r| r.max(backoff))
+    }
+}
+
+/// One notification on its way to one channel.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    /// Unique within its queue; with the queue's subject it keys `alert_history`.
+    pub id: u64,
+    /// The channel's name in `notifications.json`.
+    pub channel: String,
+    /// What to send (rendered at send time, with the credentials of that moment).
+    pub notification: Notification,
+    /// The incident this is about (its start, epoch ms), if any.
+    pub incident: Option<Timestamp>,
+    /// Attempts started so far.
+    pub attempts: u32,
+    /// When it was queued.
+    pub queued_at: Timestamp,
+    /// When the first attempt started.
+    pub first_attempt_at: Option<Timestamp>,
+    /// When the next attempt is due; while an attempt runs, the end of its lease.
+    pub next_at: Timestamp,
+}
+
+/// An attempt to start now.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct Send {
+    /// The delivery's id, to pass back to [`DeliveryQueue::finish`].
+    pub id: u64,
+    /// The channel's name.
+    pub channel: String,
+    /// What to send.
+    pub notification: Notification,
+    /// This attempt's number, from 1.
+    pub attempt: u32,
+}
+
+/// What one attempt came to, as the shell observed it.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub enum Outcome {
+    /// The receiver answered with this HTTP status; `retry_after` from its `Retry-After`
+    /// header (seconds or HTTP date, already converted), `body` a short excerpt.
+    Answered {
+        /// HTTP status code.
+        status: u16,
+        /// The `Retry-After` delay, if the receiver sent one.
+        retry_after: Option<Duration>,
+        /// The start of the response body, for the record when it is an error.
+        body: String,
+    },
+    /// No answer: connection refused, DNS, TLS, or the timeout.
+    NetworkError(String),
+    /// Could not be sent at all and never will be as configured (unknown channel, missing
+    /// credential): a permanent failure.
+    Unsendable(String),
+}
+
+/// The final or intermediate verdict on an attempt. JSON: lower-case.
+#[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// The receiver accepted it (2xx).
+    Delivered,
+    /// Failed; another attempt is scheduled.
+    Retrying,
+    /// Failed permanently (4xx other than 429, or unsendable); no retry.
+    Failed,
+    /// Still failing when the retry window closed (or the queue overflowed); no retry.
+    Abandoned,
+}
+
+impl Verdict {
+    /// The lower-case name stored in `alert_history.outcome`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Delivered => "delivered",
+            Verdict::Retrying => "retrying",
+            Verdict::Failed => "failed",
+            Verdict::Abandoned => "abandoned",
+        }
+    }
+}
+
+/// One attempt, as written to D1 `alert_history` (keyed by subject, delivery and attempt,
+/// so a replayed write is a no-op).
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptRecord {
+    /// The delivery.
+    pub delivery: u64,
+    /// Attempt number, from 1 (0 for a delivery abandoned before any attempt).
+    pub attempt: u32,
+    /// When the attempt started (epoch ms).
+    pub at: Timestamp,
+    /// The channel's name.
+    pub channel: String,
+    /// The event sent.
+    pub event: Event,
+    /// The incident (its start), if any.
+    pub incident: Option<Timestamp>,
+    /// The HTTP status, if the receiver answered.
+    pub status: Option<u16>,
+    /// What went wrong, if anything (≤ [`MAX_ERROR`] bytes).
+    pub error: Option<String>,
+    /// Milliseconds from the attempt's start to its answer.
+    pub latency_ms: u64,
+    /// What came of it.
+    pub verdict: Verdict,
+    /// For `retrying`: when the next attempt is due (epoch ms).
+    pub next_attempt_at: Option<Timestamp>,
+}
+
+/// Pending deliveries and unwritten attempt records of one Durable Object.
+#[derive(Clone, Debug, Default, Deserialize, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryQueue {
+    /// Deliveries not yet delivered, failed or abandoned, oldest first.
+    pub pending: Vec<Delivery>,
+    /// The next delivery id.
+    pub next_id: u64,
+    /// Attempt records not yet written to D1, oldest first.
+    pub unwritten: Vec<AttemptRecord>,
+    /// No D1 write of attempts before this time (after a failed one).
+    pub write_retry_at: Option<Timestamp>,
+}
+
+impl DeliveryQueue {
+    /// Queues `notification` for `channel`, due at once. Returns its id. When
+    /// [`MAX_PENDING`] are already waiting, the oldest is abandoned and recorded.
+    pub fn push(
+        &mut self,
+        now: Timestamp,
+        channel: &str,
+        notification: Notification,
+        incident: Option<Timestamp>,
+    ) -> u64 {
+        if self.pending.len() >= MAX_PENDING {
+            let oldest = self.pending.remove(0);
+            self.record(&oldest, oldest.attempts, now, None, Some("queue full: newer notifications took its place"), 0);
+            if let Some(r) = self.unwritten.last_mut() {
+                r.verdict = Verdict::Abandoned;
+            }
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        self.pending.push(Delivery {
+            id,
+            channel: channel.to_owned(),
+            notification,
+            incident,
+            attempts: 0,
+            queued_at: now,
+            first_attempt_at: None,
+            next_at: now,
+        });
+        id
+    }
+
+    /// The attempts due at `now`, leased until `now + timeout + 5 s` so an attempt that
+    /// never reports back (the object was evicted mid-send) is retried after the lease.
+    pub fn begin(&mut self, now: Timestamp, policy: &RetryPolicy) -> Vec<Send> {
+        let lease = now.plus(policy.timeout + Duration::from_secs(5));
+        let mut sends = Vec::new();
+        for d in self.pending.iter_mut().filter(|d| d.next_at <= now) {
+            d.attempts += 1;
+            d.first_attempt_at.get_or_insert(now);
+            d.next_at = lease;
+            sends.push(Send {
+                id: d.id,
+                channel: d.channel.clone(),
+                notification: d.notification.clone(),
+                attempt: d.attempts,
+            });
+        }
+        sends
+    }
+
+    /// Applies the outcome of an attempt of delivery `id` that started at `started` and
+    /// ended at `now`; returns the verdict (`None` if the delivery is no longer pending).
+    pub fn finish(
+        &mut self,
+        id: u64,
+        started: Timestamp,
+        now: Timestamp,
+        outcome: &Outcome,
+        policy: &RetryPolicy,
+    ) -> Option<Verdict> {
+        let index = self.pending.iter().position(|d| d.id == id)?;
+        let d = &mut self.pending[index];
+        let latency = u64::try_from(now.since(started).as_millis()).unwrap_or(u64::MAX);
+        let (status, error, retry_after, retryable) = match outcome {
+            Outcome::Answered { status, .. } if (200..300).contains(status) => (Some(*status), None, None, false),
+            Outcome::Answered { status, retry_after, body } => {
+                let error = format!("HTTP {status}{}{}", if body.is_empty() { "" } else { ": " }, body.trim());
+                (Some(*status), Some(error), *retry_after, *status == 429 || *status >= 500)
+            }
+            Outcome::NetworkError(e) => (None, Some(e.clone()), None, true),
+            Outcome::Unsendable(e) => (None, Some(e.clone()), None, false),
+        };
+        let first = d.first_attempt_at.unwrap_or(started);
+        let verdict = match (&error, retryable) {
+            (None, _) => Verdict::Delivered,
+            (Some(_), false) => Verdict::Failed,
+            (Some(_), true) => {
+                let next = now.plus(policy.delay(d.attempts, retry_after));
+                if next > first.plus(policy.give_up_after) {
+                    Verdict::Abandoned
+                } else {
+                    d.next_at = next;
+                    Verdict::Retrying
+                }
+            }
+        };
+        let d = if verdict == Verdict::Retrying { self.pending[index].clone() } else { self.pending.remove(index) };
+        self.record(&d, d.attempts, started, status, error.as_deref(), latency);
+        if let Some(r) = self.unwritten.last_mut() {
+            r.verdict = verdict;
+            r.next_attempt_at = (verdict == Verdict::Retrying).then_some(d.next_at);
+        }
+        Some(verdict)
+    }
+
+    fn record(&mut self, d: &Delivery, attempt: u32, at: Timestamp, status: Option<u16>, error: Option<&str>, ms: u64) {
+        if self.unwritten.len() >= MAX_UNWRITTEN {
+            self.unwritten.remove(0);
+        }
+        self.unwritten.push(AttemptRecord {
+            delivery: d.id,
+            attempt,
+            at,
+            channel: d.channel.clone(),
+            event: d.notification.event,
+            incident: d.incident,
+            status,
+            error: error.map(|e| cut(e, MAX_ERROR)),
+            latency_ms: ms,
+            verdict: Verdict::Retrying,
+            next_attempt_at: None,
+        });
+    }
+
+    /// The first `n` unwritten attempt records reached D1; a failed write (`ok = false`)
+    /// is retried 5 s after `now`.
+    pub fn written(&mut self, n: usize, ok: bool, now: Timestamp) {
+        if ok {
+            self.unwritten.drain(..n.min(self.unwritten.len()));
+            self.write_retry_at = None;
+        } else {
+            self.write_retry_at = Some(now.plus(Duration::from_secs(5)));
+        }
+    }
+
+    /// The earliest time the queue needs its object awake: the next due attempt, or the
+    /// next write of buffered attempt records.
+    pub fn next_wake(&self) -> Option<Timestamp> {
+        let send = self.pending.iter().map(|d| d.next_at).min();
+        let write = (!self.unwritten.is_empty()).then(|| self.write_retry_at.unwrap_or(Timestamp(0)));
+        match (send, write) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// The delay a `Retry-After` header value asks for at `now`: delay-seconds or an HTTP date
+/// (RFC 9110 §10.2.3); `None` if it is neither. A date in the past is no delay.
+pub fn retry_after(value: &str, now: Timestamp) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?.duration_since(std::time::UNIX_EPOCH).ok()?;
+    let at = Timestamp(i64::try_from(at.as_millis()).ok()?);
+    Some(if at > now { at.since(now) } else { Duration::ZERO })
+}
+
+/// `text` cut to at most `max` bytes at a character boundary.
+fn cut(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::notify::message::tests::down;
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
+            initial: Duration::from_secs(1),
+            max: Duration::from_secs(4),
+            give_up_after: Duration::from_secs(30),
+            timeout: Duration::from_secs(10),
+        }
+    }
+
+    fn answered(status: u16) -> Outcome {
+        Outcome::Answered { status, retry_after: None, body: String::new() }
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_maximum_and_honours_retry_after() {
+        let p = policy();
+        let delays: Vec<u64> = (1..=5).map(|n| p.delay(n, None).as_secs()).collect();
+        assert_eq!(delays, [1, 2, 4, 4, 4]);
+        assert_eq!(p.delay(1, Some(Duration::from_secs(9))).as_secs(), 9);
+        assert_eq!(p.delay(3, Some(Duration::from_millis(10))).as_secs(), 4, "never shorter than the backoff");
+        assert_eq!(p.delay(u32::MAX, None).as_secs(), 4, "no overflow");
+    }
+
+    #[test]
+    fn two_server_errors_then_success_is_three_attempts_and_one_delivery() {
+        let (mut q, p) = (DeliveryQueue::default(), policy());
+        let id = q.push(Timestamp(0), "discord", down(), Some(Timestamp(0)));
+        let mut now = Timestamp(0);
+        let mut verdicts = Vec::new();
+        for status in [500, 503, 200] {
+            let sends = q.begin(now, &p);
+            assert_eq!(sends.len(), 1);
+            assert!(q.begin(now, &p).is_empty(), "leased: not handed out twice");
+            verdicts.push(q.finish(id, now, now.plus(Duration::from_millis(20)), &answered(status), &p).unwrap());
+            now = q.next_wake().unwrap_or(now);
+            if let Some(d) = q.pending.first() {
+                now = d.next_at;
+            }
+        }
+        assert_eq!(verdicts, [Verdict::Retrying, Verdict::Retrying, Verdict::Delivered]);
+        assert!(q.pending.is_empty());
+        let attempts: Vec<(u32, Option<u16>, Verdict)> =
+            q.unwritten.iter().map(|r| (r.attempt, r.status, r.verdict)).collect();
+        assert_eq!(
+            attempts,
+            [(1, Some(500), Verdict::Retrying), (2, Some(503), Verdict::Retrying), (3, Some(200), Verdict::Delivered)]
+        );
+        assert_eq!(q.unwritten[0].next_attempt_at, Some(Timestamp(1_020)));
+        assert_eq!(q.unwritten[0].latency_ms, 20);
+    }
+
+    #[test]
+    fn client_errors_are_permanent_and_429_is_retried_after_its_delay() {
+        let (mut q, p) = (DeliveryQueue::default(), policy());
+        let a = q.push(Timestamp(0), "slack", down(), None);
+        let b = q.push(Timestamp(0), "discord", down(), None);
+        assert_eq!(q.begin(Timestamp(0), &p).len(), 2);
+        assert_eq!(q.finish(a, Timestamp(0), Timestamp(5), &answered(404), &p), Some(Verdict::Failed));
+        let limited =
+            Outcome::Answered { status: 429, retry_after: Some(Duration::from_secs(7)), body: "slow down".into() };
+        assert_eq!(q.finish(b, Timestamp(0), Timestamp(5), &limited, &p), Some(Verdict::Retrying));
+        assert_eq!(q.next_wake(), Some(Timestamp(0)), "attempt records wait to be written");
+        q.written(2, true, Timestamp(5));
+        assert_eq!(q.next_wake(), Some(Timestamp(7_005)));
+        assert_eq!(q.finish(a, Timestamp(0), Timestamp(5), &answered(200), &p), None, "gone");
+    }
+
+    #[test]
+    fn network_errors_are_retried_until_the_window_closes() {
+        let (mut q, p) = (DeliveryQueue::default(), policy());
+        let id = q.push(Timestamp(0), "webhook", down(), None);
+        let mut now = Timestamp(0);
+        let mut last = None;
+        for _ in 0..20 {
+            if q.begin(now, &p).is_empty() {
+                break;
+            }
+            last = q.finish(id, now, now, &Outcome::NetworkError("connection refused".into()), &p);
+            now = q.pending.first().map_or(now, |d| d.next_at);
+        }
+        assert_eq!(last, Some(Verdict::Abandoned));
+        let times: Vec<i64> = q.unwritten.iter().map(|r| r.at.as_millis()).collect();
+        assert_eq!(times, [0, 1_000, 3_000, 7_000, 11_000, 15_000, 19_000, 23_000, 27_000]);
+        assert!(q.pending.is_empty());
+        assert_eq!(q.next_wake(), Some(Timestamp(0)));
+    }
+
+    #[test]
+    fn an_attempt_that_never_reports_back_is_retried_after_its_lease() {
+        let (mut q, p) = (DeliveryQueue::default(), policy());
+        q.push(Timestamp(0), "discord", down(), None);
+        assert_eq!(q.begin(Timestamp(0), &p).len(), 1);
+        assert_eq!(q.next_wake(), Some(Timestamp(15_000)));
+        let again = q.begin(Timestamp(15_000), &p);
+        assert_eq!(again[0].attempt, 2);
+    }
+
+    #[test]
+    fn a_full_queue_abandons_its_oldest_delivery_on_the_record() {
+        let mut q = DeliveryQueue::default();
+        for _ in 0..=MAX_PENDING {
+            q.push(Timestamp(0), "discord", down(), None);
+        }
+        assert_eq!(q.pending.len(), MAX_PENDING);
+        assert_eq!(q.pending[0].id, 1);
+        assert_eq!(q.unwritten.len(), 1);
+        assert_eq!((q.unwritten[0].delivery, q.unwritten[0].verdict), (0, Verdict::Abandoned));
+    }
+
+    #[test]
+    fn failed_writes_of_attempt_records_are_retried_later() {
+        let (mut q, p) = (DeliveryQueue::default(), policy());
+        let id = q.push(Timestamp(0), "discord", down(), None);
+        q.begin(Timestamp(0), &p);
+        q.finish(id, Timestamp(0), Timestamp(1), &answered(204), &p);
+        q.written(1, false, Timestamp(1));
+        assert_eq!(q.next_wake(), Some(Timestamp(5_001)));
+        q.written(1, true, Timestamp(5_001));
+        assert_eq!(q.next_wake(), None);
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_an_http_date() {
+        let now = Timestamp(784_111_777_000 - 30_000);
+        assert_eq!(retry_after(" 120 ", now), Some(Duration::from_secs(120)));
+        assert_eq!(retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now), Some(Duration::from_secs(30)));
+        assert_eq!(retry_after("Sun, 06 Nov 1994 08:49:37 GMT", Timestamp(784_111_777_001)), Some(Duration::ZERO));
+        assert_eq!(retry_after("soon", now), None);
+        assert_eq!(retry_after("-5", now), None);
+    }
+
+    #[test]
+    fn error_text_is_cut_at_a_character_boundary() {
+        assert_eq!(cut("ééé", 3), "é");
+        assert_eq!(cut("abc", 3), "abc");
+    }
+}
