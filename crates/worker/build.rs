@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::{env, fs};
 
-const FILES: [&str; 2] = ["services.json", "settings.json"];
+const FILES: [&str; 4] = ["services.json", "settings.json", "notifications.json", "users.json"];
 
 fn main() {
     println!("cargo:rerun-if-env-changed=SYSTOLE_CONFIG_DIR");
@@ -32,7 +32,22 @@ fn main() {
         fs::write(out.join(name), text.as_deref().unwrap_or("{}")).unwrap_or_else(|e| panic!("writing OUT_DIR: {e}"));
         texts.push(text);
     }
-    if let Err(errors) = systole_core::config::Config::parse(texts[0].as_deref(), texts[1].as_deref()) {
+    let config = systole_core::config::Config::parse(texts[0].as_deref(), texts[1].as_deref());
+    let notifications = systole_core::notify::NotificationsConfig::parse(texts[2].as_deref());
+    let mut errors = Vec::new();
+    match (&config, notifications) {
+        (Ok(config), Ok(n)) => {
+            errors.extend(n.check_policies(&config.services));
+            let users = systole_core::access::Users::parse(texts[3].as_deref(), config);
+            errors.extend(users.err().map(|e| e.0).unwrap_or_default());
+        }
+        (c, n) => {
+            errors.extend(c.as_ref().err().map(|e| e.0.clone()).unwrap_or_default());
+            errors.extend(n.err().map(|e| e.0).unwrap_or_default());
+        }
+    }
+    if !errors.is_empty() {
+        let errors = systole_core::config::ConfigErrors(errors);
         eprintln!("\n{errors}in {}\n", dir.canonicalize().unwrap_or(dir.clone()).display());
         panic!("{errors}");
     }

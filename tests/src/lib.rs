@@ -17,6 +17,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+pub mod receiver;
 use systole_core::config::Config;
 
 /// The repository root.
@@ -69,7 +71,8 @@ impl Answer {
     }
 }
 
-fn free_port() -> u16 {
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
@@ -89,6 +92,40 @@ fn wrangler() -> Command {
 
 /// Starts a fresh Worker (new state folder, migrations applied) and waits until it answers.
 pub fn spawn_worker() -> Worker {
+    spawn_worker_with(&[])
+}
+
+/// Every credential of every channel in `tests/config/notifications.json`, pointing the
+/// channel at `receiver` (URLs as `{receiver}/{channel name}`, other values dummies), with
+/// `overrides` (variable, value) taking precedence.
+pub fn channel_env(receiver: &receiver::Receiver, overrides: &[(String, String)]) -> Vec<(String, String)> {
+    let text = fs::read_to_string(root().join("tests/config/notifications.json")).unwrap();
+    let config = systole_core::notify::NotificationsConfig::parse(Some(&text)).unwrap();
+    let mut vars = Vec::new();
+    for c in &config.channels {
+        let keys = c.kind.credentials();
+        for key in keys.required.iter().chain(keys.optional) {
+            let var = systole_core::notify::credential_var(&c.name, key);
+            let value = match *key {
+                "webhookUrl" | "url" | "topicUrl" | "baseUrl" => receiver.url(&c.name),
+                "to" => "ops@example.com, oncall@example.com".to_owned(),
+                "from" => "systole@example.com".to_owned(),
+                "secret" => "webhook-signing-secret".to_owned(),
+                other => format!("test-{other}"),
+            };
+            let value = if c.kind.as_str() == "ntfy" && *key == "topicUrl" { format!("{value}/alerts") } else { value };
+            vars.push((var, value));
+        }
+    }
+    for (k, v) in overrides {
+        vars.retain(|(var, _)| var != k);
+        vars.push((k.clone(), v.clone()));
+    }
+    vars
+}
+
+/// [`spawn_worker`] with extra variables in its env file.
+pub fn spawn_worker_with(vars: &[(String, String)]) -> Worker {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
     let dir = root().join("target/e2e").join(format!("{}-{n}", std::process::id()));
@@ -97,7 +134,11 @@ pub fn spawn_worker() -> Worker {
     let keys: serde_json::Map<String, Value> =
         test_config().services.iter().map(|s| (s.id.to_string(), Value::String(key(s.id.as_str())))).collect();
     let env_file = dir.join("test.env");
-    fs::write(&env_file, format!("API_KEYS='{}'\nSYSTOLE_BENCH='1'\n", Value::Object(keys))).unwrap();
+    let mut env = format!("API_KEYS='{}'\nSYSTOLE_BENCH='1'\n", Value::Object(keys));
+    for (k, v) in vars {
+        env.push_str(&format!("{k}='{v}'\n"));
+    }
+    fs::write(&env_file, env).unwrap();
     let state = dir.join("state");
     let out =
         wrangler().args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"]).arg(&state).output().unwrap();

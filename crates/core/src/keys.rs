@@ -103,6 +103,19 @@ impl KeyRing {
         }
     }
 
+    /// The id whose key is `presented` (e.g. the user owning a login token), comparing
+    /// against every digest in constant time without stopping at a match.
+    pub fn identify(&self, presented: &str) -> Option<&str> {
+        let presented = self.digest(presented);
+        let mut found = None;
+        for (id, digest) in &self.digests {
+            if bool::from(digest.ct_eq(&presented)) {
+                found = Some(id.as_str());
+            }
+        }
+        found
+    }
+
     fn digest(&self, key: &str) -> Digest {
         // HMAC accepts keys of any length, so `new_from_slice` cannot fail.
         let mut mac = match HmacSha256::new_from_slice(&self.secret) {
@@ -175,6 +188,14 @@ mod tests {
         assert!(matches!(KeyRing::parse(r#"{"a": ""}"#, b""), Err(KeyRingError::EmptyKey(s)) if s == "a"));
         let ring = KeyRing::parse(r#"{"api": "s3cret"}"#, b"server").unwrap();
         assert_eq!(format!("{ring:?}"), "KeyRing { services: 1 }");
+    }
+
+    #[test]
+    fn identify_finds_the_owner_of_a_token() {
+        let ring = KeyRing::parse(r#"{"ana": "tok-a", "bo": "tok-b"}"#, b"s").unwrap();
+        assert_eq!(ring.identify("tok-b"), Some("bo"));
+        assert_eq!(ring.identify("tok-"), None);
+        assert_eq!(KeyRing::empty().identify(""), None);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Systole's core: the pure monitoring logic, with no I/O and no clock.
 //!
+//! - [`access`]: users, roles and what each may see.
 //! - [`config`]: `services.json`/`settings.json` → typed, validated config.
 //! - [`monitor`]: the per-service state machine (`on_heartbeat`, `on_alarm`, `next_deadline`).
 //! - [`history`]: buffered D1 rows and uptime rollups.
@@ -12,6 +13,7 @@
 //! Time is always a parameter: a [`time::Timestamp`] in Unix epoch milliseconds, UTC.
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod api;
 pub mod config;
 pub mod history;

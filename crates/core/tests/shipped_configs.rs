@@ -6,11 +6,17 @@ use std::fs;
 use std::path::Path;
 
 use systole_core::config::Config;
+use systole_core::notify::NotificationsConfig;
 
+/// Parses a config folder the way the Worker's build script does, notifications included.
 fn parse(dir: &str) -> Config {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(dir);
     let read = |name: &str| fs::read_to_string(dir.join(name)).unwrap();
-    Config::parse(Some(&read("services.json")), Some(&read("settings.json"))).unwrap_or_else(|e| panic!("{e}"))
+    let config =
+        Config::parse(Some(&read("services.json")), Some(&read("settings.json"))).unwrap_or_else(|e| panic!("{e}"));
+    let notifications = NotificationsConfig::parse(Some(&read("notifications.json"))).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(notifications.check_policies(&config.services), []);
+    config
 }
 
 #[test]

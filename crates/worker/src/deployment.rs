@@ -1,18 +1,25 @@
-//! What this deployment was built with: the embedded config (validated by `build.rs`) and
-//! the heartbeat keys from the `API_KEYS` secret.
+//! What this deployment was built with: the embedded config (validated by `build.rs`), the
+//! heartbeat keys from the `API_KEYS` secret and the notification channels' credentials
+//! from `NOTIFICATION_*` secrets.
 
 use std::sync::OnceLock;
 
+use systole_core::access::Users;
 use systole_core::config::Config;
 use systole_core::keys::KeyRing;
+use systole_core::notify::{MissingCredential, NotificationsConfig, ResolvedChannel};
 use systole_core::time::Timestamp;
 use worker::Env;
 
 const SERVICES_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/services.json"));
 const SETTINGS_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/settings.json"));
+const NOTIFICATIONS_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/notifications.json"));
+const USERS_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/users.json"));
 
 /// Durable Object namespace binding of the ServiceMonitors.
 pub const MONITOR_BINDING: &str = "SERVICE_MONITOR";
+/// Durable Object namespace binding of the AlertDesk (external alerts).
+pub const DESK_BINDING: &str = "ALERT_DESK";
 /// D1 binding.
 pub const DB_BINDING: &str = "DB";
 
@@ -24,6 +31,69 @@ pub fn config() -> &'static Config {
         #[allow(clippy::expect_used)]
         Config::parse(Some(SERVICES_JSON), Some(SETTINGS_JSON)).expect("config validated by build.rs")
     })
+}
+
+/// The embedded `users.json` (no users, an open deployment, when the file is absent).
+pub fn users() -> &'static Users {
+    static USERS: OnceLock<Users> = OnceLock::new();
+    USERS.get_or_init(|| {
+        // Invariant: build.rs parsed these exact bytes and failed the build on any error.
+        #[allow(clippy::expect_used)]
+        Users::parse(Some(USERS_JSON), config()).expect("users.json validated by build.rs")
+    })
+}
+
+/// The users' login tokens from the `USER_TOKENS` secret (JSON `{"user-id": "token"}`),
+/// hashed once per isolate under `SESSION_SECRET` (else the secret's own text).
+pub fn user_tokens(env: &Env) -> &'static KeyRing {
+    static TOKENS: OnceLock<KeyRing> = OnceLock::new();
+    TOKENS.get_or_init(|| {
+        let Ok(tokens) = env.secret("USER_TOKENS").map(|s| s.to_string()) else {
+            if !users().is_open() {
+                worker::console_warn!("USER_TOKENS is not set: no user can sign in");
+            }
+            return KeyRing::empty();
+        };
+        let secret = env.secret("SESSION_SECRET").map(|s| s.to_string()).unwrap_or_else(|_| tokens.clone());
+        KeyRing::parse(&tokens, secret.as_bytes()).unwrap_or_else(|e| {
+            worker::console_error!("USER_TOKENS: {e}");
+            KeyRing::empty()
+        })
+    })
+}
+
+/// The embedded `notifications.json` (no channels when the file is absent).
+pub fn notifications() -> &'static NotificationsConfig {
+    static NOTIFICATIONS: OnceLock<NotificationsConfig> = OnceLock::new();
+    NOTIFICATIONS.get_or_init(|| {
+        // Invariant: build.rs parsed these exact bytes (`{}` when the file is absent) and
+        // failed the build on any error.
+        #[allow(clippy::expect_used)]
+        NotificationsConfig::parse(Some(NOTIFICATIONS_JSON)).expect("notifications.json validated by build.rs")
+    })
+}
+
+/// The enabled channels that have every credential, and the problems of those that do not
+/// (each logged once per isolate: "reported at start-up").
+pub fn channels(env: &Env) -> &'static (Vec<ResolvedChannel>, Vec<MissingCredential>) {
+    static CHANNELS: OnceLock<(Vec<ResolvedChannel>, Vec<MissingCredential>)> = OnceLock::new();
+    CHANNELS.get_or_init(|| {
+        let lookup =
+            |name: &str| env.secret(name).map(|s| s.to_string()).or_else(|_| env.var(name).map(|v| v.to_string())).ok();
+        let resolved = notifications().resolve(lookup);
+        for missing in &resolved.1 {
+            worker::console_warn!("notification channel unusable: {missing}");
+        }
+        resolved
+    })
+}
+
+/// The dashboard's public base URL for links in notifications (`PUBLIC_URL`, e.g.
+/// `https://status.example.com`), without a trailing `/`.
+pub fn public_url(env: &Env) -> Option<String> {
+    let url = env.var("PUBLIC_URL").ok()?.to_string();
+    let url = url.trim().trim_end_matches('/');
+    (url.starts_with("https://") || url.starts_with("http://")).then(|| url.to_owned())
 }
 
 /// The heartbeat keys, hashed once per isolate. Keys are HMAC'd under `SERVER_SECRET` when

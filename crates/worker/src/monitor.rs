@@ -2,7 +2,8 @@
 //!
 //! Holds the service's [`ServiceRecord`] in its own SQLite storage (one row), verifies
 //! heartbeat keys, runs the core state machine, keeps exactly one alarm for its earliest
-//! deadline or history flush, and writes history to D1 in batches from that alarm.
+//! deadline, notification or history flush, and from that alarm sends notifications
+//! (retrying durably, see [`crate::notify`]) and writes history to D1 in batches.
 //!
 //! Internal protocol (only the Worker's router calls it):
 //! - `POST /heartbeat` with [`Delivery`] JSON → 200 `Accepted` JSON, or a problem (401, 503);
@@ -21,13 +22,16 @@ use systole_core::config::{ServiceConfig, ServiceId};
 use systole_core::history::Backpressure;
 use systole_core::history::FlushBatch;
 use systole_core::keys::Authorization;
-use systole_core::monitor::{Heartbeat, MonitorConfig, Reported};
+use systole_core::monitor::{Effect, Heartbeat, MonitorConfig, Reported};
+use systole_core::notify::queue::DeliveryQueue;
+use systole_core::notify::service::Routing;
 use systole_core::record::{AlarmAction, ServiceRecord, ServiceSnapshot};
 use systole_core::time::Timestamp;
 use wasm_bindgen::JsValue;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, ScheduledTime, State};
 
 use crate::deployment::{self, now};
+use crate::notify::{self, QueueHost};
 use crate::{d1, http};
 
 /// A heartbeat handed from the router to its ServiceMonitor.
@@ -133,9 +137,13 @@ impl ServiceMonitor {
         };
         let flush = config.settings.flush_interval;
         let hb = Heartbeat { reported: d.reported, message: d.message, metadata: d.metadata, metrics: d.metrics };
+        let public_url = deployment::public_url(&self.env);
+        let routing = routing(service, public_url.as_deref());
         let outcome = self.update(service, now, |rec| {
-            let _config_effects = rec.on_config(now, MonitorConfig::from(service));
-            let _effects = rec.on_heartbeat(now, hb)?;
+            let mut effects = rec.on_config(now, MonitorConfig::from(service));
+            effects.extend(rec.on_heartbeat(now, hb)?);
+            // Queued only: the alarm this sets (at `now`) sends, so the ack never waits.
+            rec.notify(now, &effects, &routing);
             let next = rec.monitor.next_deadline().map(|(t, _)| t);
             Ok::<_, Backpressure>((rec.monitor.status(), next, rec.rearm(now, flush)))
         })?;
@@ -157,19 +165,25 @@ impl ServiceMonitor {
         };
         let config = deployment::config();
         let service = config.service(id.as_str());
-        let (batch, snapshot, changed) = self.existing(|rec| {
-            let mut changed = false;
-            if let Some(service) = service {
-                let config_effects = rec.on_config(now, MonitorConfig::from(service));
-                changed = !(config_effects.is_empty() && rec.on_alarm(now).is_empty());
-            }
-            (rec.begin_flush(now), rec.snapshot(), changed)
+        let public_url = deployment::public_url(&self.env);
+        let changed = self.existing(|rec| {
+            let Some(service) = service else {
+                return false;
+            };
+            let mut effects = rec.on_config(now, MonitorConfig::from(service));
+            effects.extend(rec.on_alarm(now));
+            let queued = rec.notify(now, &effects, &routing(service, public_url.as_deref()));
+            queued || effects.iter().any(|e| !matches!(e, Effect::Record(_)))
         })?;
         if changed {
-            // A status change is durable before anything is written elsewhere. Flush
-            // bookkeeping alone is not persisted: replaying a flush writes the same rows.
+            // A status change (and what it queued) is durable before anything is sent or
+            // written elsewhere. Flush bookkeeping alone is not persisted: replaying a
+            // flush writes the same rows.
             self.persist()?;
         }
+        // Notifications first: they are what someone is waiting for.
+        notify::deliver(&self.env, id.as_str(), self, &deployment::notifications().settings.retry).await?;
+        let (batch, snapshot) = self.existing(|rec| (rec.begin_flush(now), rec.snapshot()))?;
         let mut ok = true;
         if let Some(batch) = batch {
             // Other events may run while D1 answers; they share the cached record.
@@ -225,9 +239,11 @@ impl ServiceMonitor {
         }
         let held = self.state.storage().get_alarm().await?;
         let flush = config.settings.flush_interval;
+        let public_url = deployment::public_url(&self.env);
         let (alarm, wanted) = self.update(service, now, |rec| {
             // Apply a deployed config change now (e.g. a service disabled while down).
-            let _config_effects = rec.on_config(now, MonitorConfig::from(service));
+            let effects = rec.on_config(now, MonitorConfig::from(service));
+            rec.notify(now, &effects, &routing(service, public_url.as_deref()));
             if held.is_none() {
                 rec.armed = None;
             }
@@ -307,4 +323,19 @@ impl ServiceMonitor {
         f(&mut s);
         self.stats.set(s);
     }
+}
+
+impl QueueHost for ServiceMonitor {
+    fn with_queue<T>(&self, f: impl FnOnce(&mut DeliveryQueue) -> T) -> Result<T> {
+        self.existing(|rec| f(&mut rec.deliveries))
+    }
+
+    fn persist(&self) -> Result<()> {
+        ServiceMonitor::persist(self)
+    }
+}
+
+/// Where `service`'s notifications go in this deployment.
+fn routing<'a>(service: &'a ServiceConfig, public_url: Option<&'a str>) -> Routing<'a> {
+    Routing { notifications: deployment::notifications(), service, dashboard_url: public_url }
 }

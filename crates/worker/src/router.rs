@@ -26,13 +26,26 @@ async fn route(req: Request, env: &Env, path: &str) -> Result<Response> {
         "/api/logs" if get => routes::logs::get(&req, env).await,
         "/api/uptime" if get => routes::uptime::get(&req, env).await,
         "/api/incidents" if get => routes::incidents::get(&req, env).await,
+        "/api/alert" if method == Method::Post => routes::alerts::post(req, env).await,
+        "/api/notifications/test" if method == Method::Post => routes::notifications::test(req, env).await,
+        "/api/alert" | "/api/notifications/test" => not_allowed(&method, "POST"),
+        "/api/alerts/history" if get => routes::alerts::history(&req, env).await,
+        "/api/alerts/recent" if get => routes::alerts::recent(&req, env).await,
+        "/api/notifications/channels" if get => routes::notifications::channels(&req, env),
+
         "/api/internal/stats" if get && bench => routes::stats::get(&req, env, "stats").await,
         "/api/internal/echo" if get && bench => routes::stats::get(&req, env, "echo").await,
         "/api/internal/echo-persist" if get && bench => routes::stats::get(&req, env, "echo-persist").await,
         "/healthz" if get => http::json(200, &serde_json::json!({ "ok": true, "version": env!("CARGO_PKG_VERSION") })),
-        "/api/status" | "/api/services" | "/api/logs" | "/api/uptime" | "/api/incidents" | "/healthz" => {
-            not_allowed(&method, "GET, HEAD")
-        }
+        "/api/status"
+        | "/api/services"
+        | "/api/logs"
+        | "/api/uptime"
+        | "/api/incidents"
+        | "/api/alerts/history"
+        | "/api/alerts/recent"
+        | "/api/notifications/channels"
+        | "/healthz" => not_allowed(&method, "GET, HEAD"),
         _ => http::problem(&Problem::not_found(format!("no route for {path}"))),
     }
 }

@@ -89,6 +89,26 @@ impl Problem {
         Self::new("unauthorized", "Unauthorized", 401, "missing or invalid heartbeat key")
     }
 
+    /// 401 for the user APIs: no valid session or `Authorization: Bearer <user token>`.
+    pub fn unauthenticated() -> Self {
+        Self::new("unauthenticated", "Unauthenticated", 401, "sign in, or send Authorization: Bearer <user token>")
+    }
+
+    /// 401 for `POST /api/alert`: `ALERT_API_KEY` is set and the request did not present it.
+    pub fn bad_alert_key() -> Self {
+        Self::new(
+            "unauthorized",
+            "Unauthorized",
+            401,
+            "missing or invalid alert API key (Authorization: Bearer <key> or X-API-Key)",
+        )
+    }
+
+    /// 403: authenticated, but the role does not allow this.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new("forbidden", "Forbidden", 403, detail)
+    }
+
     /// 404: nothing at this path, or no such service.
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new("not-found", "Not found", 404, detail)

@@ -23,7 +23,7 @@ pub async fn post(mut req: Request, env: &Env) -> Result<Response> {
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
         return http::problem(&Problem::payload_too_large(MAX_BODY_BYTES));
     }
-    let bearer = req.headers().get("Authorization")?.and_then(|v| bearer_token(&v));
+    let bearer = req.headers().get("Authorization")?.and_then(|v| crate::access::bearer(&v));
     let body = req.bytes().await?;
     let HeartbeatRequest { mut items, batch } = match heartbeat::parse(&body, bearer.as_deref()) {
         Ok(request) => request,
@@ -75,10 +75,4 @@ async fn deliver(namespace: &worker::ObjectNamespace, item: HeartbeatItem) -> Re
     init.with_method(Method::Post).with_body(Some(serde_json::to_string(&delivery)?.into()));
     let req = Request::new_with_init("https://service-monitor/heartbeat", &init)?;
     stub.fetch_with_request(req).await
-}
-
-/// The key from `Authorization: Bearer <key>` (scheme case-insensitive).
-fn bearer_token(header: &str) -> Option<String> {
-    let (scheme, token) = header.trim().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned()).filter(|t| !t.is_empty())
 }

@@ -1,8 +1,10 @@
 //! One module per endpoint.
 
+pub mod alerts;
 pub mod heartbeat;
 pub mod incidents;
 pub mod logs;
+pub mod notifications;
 pub mod services;
 pub mod stats;
 pub mod status;

@@ -1,0 +1,125 @@
+//! Notification channels:
+//! - `GET /api/notifications/channels`: every channel, whether it can send, and why not;
+//! - `POST /api/notifications/test` (admin): send a `test` message to one channel now.
+
+use serde::Deserialize;
+use serde_json::json;
+use systole_core::api::Problem;
+use systole_core::monitor::Status;
+use systole_core::notify::queue::{DeliveryQueue, Outcome, RetryPolicy};
+use systole_core::notify::{Event, Notification};
+use worker::{Env, Request, Response, Result};
+
+use crate::deployment::{self, now};
+use crate::notify::{history, send};
+use crate::{access, http};
+
+/// `{"enabled", "channels": [{"name", "type", "enabled", "events", "ready", "problems":
+/// [text]}]}`: `ready` means enabled with every credential; `problems` names each missing
+/// or unusable `NOTIFICATION_*` variable. Errors: 401.
+pub fn channels(req: &Request, env: &Env) -> Result<Response> {
+    if let Err(p) = access::caller(req, env) {
+        return http::problem(&p);
+    }
+    let config = deployment::notifications();
+    let (ready, missing) = deployment::channels(env);
+    let list: Vec<_> = config
+        .channels
+        .iter()
+        .map(|c| {
+            let problems: Vec<String> =
+                missing.iter().filter(|m| m.channel == c.name).map(ToString::to_string).collect();
+            json!({
+                "name": c.name,
+                "type": c.kind.as_str(),
+                "enabled": c.enabled,
+                "events": c.events.iter().map(|e| e.as_str()).collect::<Vec<_>>(),
+                "ready": ready.iter().any(|r| r.config.name == c.name),
+                "problems": problems,
+            })
+        })
+        .collect();
+    http::json(200, &json!({ "enabled": config.enabled, "channels": list }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct TestRequest {
+    channel: String,
+    service_id: Option<String>,
+}
+
+/// `POST /api/notifications/test` with `{"channel": name, "serviceId"?: id}`: sends one
+/// `test` notification (about that service, else a sample) and answers 200 `{"channel",
+/// "delivered", "httpStatus", "error", "latencyMs"}`; the attempt is recorded in
+/// `alert_history` under subject `test`. Errors: 400 bad body or unknown channel (listing
+/// those configured), 401, 403 for a viewer.
+pub async fn test(mut req: Request, env: &Env) -> Result<Response> {
+    if let Err(p) = access::admin(&req, env) {
+        return http::problem(&p);
+    }
+    let text = req.text().await?;
+    if text.len() > 4096 {
+        return http::problem(&Problem::payload_too_large(4096));
+    }
+    let body: TestRequest = match serde_json::from_str(&text) {
+        Ok(b) => b,
+        Err(e) => return http::problem(&Problem::invalid_field("", format!("expected {{\"channel\": name}}: {e}"))),
+    };
+    let config = deployment::notifications();
+    if !config.channels.iter().any(|c| c.name == body.channel) {
+        let names: Vec<&str> = config.channels.iter().map(|c| c.name.as_str()).collect();
+        return http::problem(&Problem::invalid_field(
+            "channel",
+            format!(
+                "no channel {:?}; configured: {}",
+                body.channel,
+                if names.is_empty() { "none".into() } else { names.join(", ") }
+            ),
+        ));
+    }
+    let service = match body.service_id.as_deref() {
+        Some(id) => match deployment::config().service(id) {
+            Some(s) => Some(s),
+            None => return http::problem(&Problem::unknown_service(id)),
+        },
+        None => None,
+    };
+    let now = now();
+    let n = Notification {
+        event: Event::Test,
+        service_id: service.map_or_else(|| "example".to_owned(), |s| s.id.to_string()),
+        service_name: service.map_or_else(|| "Example service".to_owned(), |s| s.name.clone()),
+        group: service.and_then(|s| s.group.as_ref().map(ToString::to_string)),
+        status: Status::Up,
+        previous_status: Status::Up,
+        since: now,
+        duration: None,
+        message: None,
+        dashboard_url: deployment::public_url(env),
+        suppressed: 0,
+        alert: None,
+    };
+    // A queue of one, so the attempt is classified and recorded like any other.
+    let mut queue = DeliveryQueue { next_id: u64::try_from(now.as_millis()).unwrap_or(0), ..DeliveryQueue::default() };
+    let id = queue.push(now, &body.channel, n.clone(), None);
+    let policy = RetryPolicy::default();
+    queue.begin(now, &policy);
+    let outcome = send::attempt(env, &body.channel, &n, now, policy.timeout).await;
+    let ended = deployment::now();
+    queue.finish(id, now, ended, &outcome, &RetryPolicy { give_up_after: std::time::Duration::ZERO, ..policy });
+    if let Some((_, false)) = history::flush(env, "test", &queue).await {
+        worker::console_warn!("the test attempt was not recorded");
+    }
+    let record = queue.unwritten.last();
+    http::json(
+        200,
+        &json!({
+            "channel": body.channel,
+            "delivered": matches!(outcome, Outcome::Answered { status: 200..=299, .. }),
+            "httpStatus": record.and_then(|r| r.status),
+            "error": record.and_then(|r| r.error.clone()),
+            "latencyMs": record.map(|r| r.latency_ms),
+        }),
+    )
+}
