@@ -1,0 +1,155 @@
+//! Every channel type through the real Worker to a local receiver: the request each API
+//! documents, over-long text cut within its limits (never rejected), the channel list with
+//! missing credentials reported, and the admin test message.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use systole_e2e::receiver::{Received, Receiver};
+use systole_e2e::{channel_env, spawn_worker_with};
+
+fn chars(v: &Value) -> usize {
+    v.as_str().unwrap_or_else(|| panic!("not text: {v}")).chars().count()
+}
+
+/// Telegram HTML as the user sees it: tags removed, entities decoded.
+fn visible(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&amp;", "&")
+}
+
+fn form(r: &Received) -> BTreeMap<String, String> {
+    form_urlencoded::parse(r.body.as_bytes()).into_owned().collect()
+}
+
+#[test]
+fn every_channel_gets_its_documented_request_with_long_text_cut_to_its_limits() {
+    let receiver = Receiver::start();
+    let worker = spawn_worker_with(&channel_env(&receiver, &[]));
+    // 1 KiB of message; each shape channel's body template repeats it 8 times.
+    let message = "disk /var is full ".repeat(56);
+    let answer = worker.beat(
+        "notify-shapes",
+        &json!({"serviceId": "notify-shapes", "status": "down", "message": message}),
+    );
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let one = |channel: &str| -> Received {
+        let got = receiver.wait(channel, 1, Duration::from_secs(10));
+        assert_eq!(got.len(), 1, "{channel}");
+        assert_eq!(got[0].method, "POST", "{channel}");
+        got[0].clone()
+    };
+
+    let d = one("discord").json();
+    let embed = &d["embeds"][0];
+    assert_eq!(chars(&embed["description"]), 4096, "cut to Discord's description limit");
+    assert!(embed["description"].as_str().unwrap().ends_with('…'));
+    let total: usize = [&embed["title"], &embed["description"], &embed["footer"]["text"]]
+        .iter()
+        .map(|v| v.as_str().map_or(0, |s| s.chars().count()))
+        .sum::<usize>()
+        + embed["fields"].as_array().unwrap().iter().map(|f| chars(&f["name"]) + chars(&f["value"])).sum::<usize>();
+    assert!(total <= 6000, "embed total {total}");
+
+    let s = one("slack").json();
+    assert!(s["text"].as_str().unwrap().contains("Every channel's shape is DOWN"));
+    let section = s["blocks"].as_array().unwrap().iter().find(|b| b["type"] == "section").unwrap();
+    assert!(chars(&section["text"]["text"]) <= 3000);
+
+    let t = one("telegram");
+    assert_eq!(t.path, "/telegram/bottest-botToken/sendMessage");
+    let tj = t.json();
+    assert_eq!(tj["chat_id"], "test-chatId");
+    assert!(visible(tj["text"].as_str().unwrap()).encode_utf16().count() <= 4096, "after entity parsing");
+    assert_eq!(tj["parse_mode"], "HTML");
+
+    let e = one("email");
+    assert_eq!(e.path, "/email/v3/test-domain/messages");
+    assert!(e.headers["authorization"].starts_with("Basic "));
+    let to: Vec<String> =
+        form_urlencoded::parse(e.body.as_bytes()).filter(|(k, _)| k == "to").map(|(_, v)| v.into_owned()).collect();
+    assert_eq!(to, ["ops@example.com", "oncall@example.com"], "one `to` per recipient");
+    let f = form(&e);
+    assert_eq!(f["from"], "systole@example.com");
+    assert!(f["subject"].contains("DOWN"));
+
+    let w = one("webhook");
+    assert!(w.headers["x-systole-signature"].starts_with("sha256="), "{:?}", w.headers);
+    assert_eq!(w.headers["x-team"], "ops");
+    assert_eq!(w.json()["event"], "down");
+    assert_eq!(w.json()["service"]["id"], "notify-shapes");
+
+    let p = form(&one("pushover"));
+    assert_eq!((p["token"].as_str(), p["user"].as_str(), p["priority"].as_str()), ("test-token", "test-user", "2"));
+    assert!(p.contains_key("retry") && p.contains_key("expire"), "emergency priority needs retry and expire");
+    assert!(p["message"].chars().count() <= 1024);
+
+    let pd = one("pagerduty");
+    assert_eq!(pd.path, "/pagerduty/v2/enqueue");
+    let pj = pd.json();
+    assert_eq!((pj["routing_key"].as_str(), pj["event_action"].as_str()), (Some("test-routingKey"), Some("trigger")));
+    assert_eq!(pj["dedup_key"], "systole-notify-shapes");
+    assert!(chars(&pj["payload"]["summary"]) <= 1024);
+
+    let n = one("ntfy").json();
+    assert_eq!(n["topic"], "alerts");
+    assert!(chars(&n["message"]) <= 4096);
+
+    let teams = one("teams").json();
+    assert_eq!(teams["attachments"][0]["contentType"], "application/vnd.microsoft.card.adaptive");
+
+    let g = one("googlechat").json();
+    assert!(chars(&g["text"]) <= 4096);
+
+    let gotify = one("gotify");
+    assert_eq!(gotify.path, "/gotify/message");
+    assert!(chars(&gotify.json()["message"]) <= 4096);
+
+    let o = one("opsgenie");
+    assert_eq!(o.path, "/opsgenie/v2/alerts");
+    assert_eq!(o.headers["authorization"], "GenieKey test-apiKey");
+    assert!(chars(&o.json()["message"]) <= 130);
+
+    for chat in ["mattermost", "rocketchat"] {
+        let m = one(chat).json();
+        assert!(m["attachments"][0]["text"].is_string(), "{chat}: {m}");
+    }
+}
+
+#[test]
+fn channels_report_missing_credentials_and_an_admin_can_send_a_test() {
+    let receiver = Receiver::start();
+    let mut env = channel_env(&receiver, &[]);
+    env.retain(|(k, _)| k != "NOTIFICATION_SLACK_WEBHOOKURL");
+    let worker = spawn_worker_with(&env);
+    let list = worker.get("/api/notifications/channels").json();
+    let slack = list["channels"].as_array().unwrap().iter().find(|c| c["name"] == "slack").unwrap();
+    assert_eq!(slack["ready"], false);
+    assert!(slack["problems"][0].as_str().unwrap().contains("NOTIFICATION_SLACK_WEBHOOKURL"), "{slack}");
+
+    let sent = worker.request("POST", "/api/notifications/test", None, r#"{"channel": "discord", "serviceId": "notify-once"}"#);
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    assert_eq!(sent.json()["delivered"], true);
+    let got = receiver.wait("discord", 1, Duration::from_secs(5));
+    assert!(got[0].json()["embeds"][0]["title"].as_str().unwrap().contains("Test notification for Notify once"));
+
+    let failed = worker.request("POST", "/api/notifications/test", None, r#"{"channel": "slack"}"#).json();
+    assert_eq!(failed["delivered"], false);
+    assert!(failed["error"].as_str().unwrap().contains("NOTIFICATION_SLACK_WEBHOOKURL"), "{failed}");
+
+    let unknown = worker.request("POST", "/api/notifications/test", None, r#"{"channel": "nope"}"#);
+    assert_eq!((unknown.status, unknown.json()["field"].clone()), (400, json!("channel")));
+    let rows = worker.get("/api/alerts/history?subject=test").json();
+    assert_eq!(rows["attempts"].as_array().unwrap().len(), 2, "{rows}");
+}
