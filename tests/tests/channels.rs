@@ -39,10 +39,8 @@ fn every_channel_gets_its_documented_request_with_long_text_cut_to_its_limits() 
     let worker = spawn_worker_with(&channel_env(&receiver, &[]));
     // 1 KiB of message; each shape channel's body template repeats it 8 times.
     let message = "disk /var is full ".repeat(56);
-    let answer = worker.beat(
-        "notify-shapes",
-        &json!({"serviceId": "notify-shapes", "status": "down", "message": message}),
-    );
+    let answer =
+        worker.beat("notify-shapes", &json!({"serviceId": "notify-shapes", "status": "down", "message": message}));
     assert_eq!(answer.status, 200, "{}", answer.body);
     let one = |channel: &str| -> Received {
         let got = receiver.wait(channel, 1, Duration::from_secs(10));
@@ -138,7 +136,12 @@ fn channels_report_missing_credentials_and_an_admin_can_send_a_test() {
     assert_eq!(slack["ready"], false);
     assert!(slack["problems"][0].as_str().unwrap().contains("NOTIFICATION_SLACK_WEBHOOKURL"), "{slack}");
 
-    let sent = worker.request("POST", "/api/notifications/test", None, r#"{"channel": "discord", "serviceId": "notify-once"}"#);
+    let sent = worker.request(
+        "POST",
+        "/api/notifications/test",
+        None,
+        r#"{"channel": "discord", "serviceId": "notify-once"}"#,
+    );
     assert_eq!(sent.status, 200, "{}", sent.body);
     assert_eq!(sent.json()["delivered"], true);
     let got = receiver.wait("discord", 1, Duration::from_secs(5));

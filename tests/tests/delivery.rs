@@ -46,7 +46,8 @@ fn a_missed_deadline_sends_one_down_and_recovery_one_up_with_the_downtime() {
     let up = both[1].json();
     let title = up["embeds"][0]["title"].as_str().unwrap();
     assert!(title.starts_with("✅ Notify once is back UP after "), "{title}");
-    let after: u64 = title.trim_start_matches("✅ Notify once is back UP after ").trim_end_matches(" s").parse().unwrap();
+    let after: u64 =
+        title.trim_start_matches("✅ Notify once is back UP after ").trim_end_matches(" s").parse().unwrap();
     assert!((2..=5).contains(&after), "downtime {after} s");
     thread::sleep(Duration::from_millis(1_500));
     assert_eq!(receiver.of("discord").len(), 2);

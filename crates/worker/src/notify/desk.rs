@@ -80,7 +80,8 @@ impl DurableObject for AlertDesk {
         if !rows.is_empty() {
             match self.write_alerts(&rows).await {
                 Ok(()) => {
-                    self.with(|d| d.unwritten.drain(..rows.len().min(d.unwritten.len())).count())?;
+                    // Requests may have replaced some rows meanwhile; only the written go.
+                    self.with(|d| d.unwritten.retain(|r| !rows.contains(r)))?;
                     self.persist()?;
                 }
                 Err(e) => worker::console_error!("writing {} external alerts to D1: {e}", rows.len()),
