@@ -2,7 +2,6 @@
 //! (method, path, headers, body, arrival time) and answers with scripted statuses.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::io::Read;
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -123,6 +122,12 @@ impl Receiver {
             assert!(started.elapsed() < timeout, "{channel}: {} of {n} requests after {timeout:?}", got.len());
             thread::sleep(Duration::from_millis(20));
         }
+    }
+}
+
+impl std::fmt::Debug for Receiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Receiver").field("port", &self.port).finish()
     }
 }
 

@@ -179,6 +179,7 @@ fn bench() -> Result<()> {
     let dir = root().join("target/bench-config");
     fs::create_dir_all(&dir)?;
     fs::copy(root().join("tests/config/services.json"), dir.join("services.json"))?;
+    fs::copy(root().join("tests/config/notifications.json"), dir.join("notifications.json"))?;
     fs::write(dir.join("settings.json"), "{\"monitoring\": {\"minStalenessThreshold\": 1}}\n")?;
     tools::build_worker(&dir)?;
     run(cargo(&["run", "--release", "-p", "systole-e2e", "--bin", "bench"]).env("SYSTOLE_SKIP_BUILD", "1"))?;
