@@ -48,11 +48,17 @@ pub struct ServiceRecord {
     /// The alarm time last set, cleared when it fires.
     pub armed: Option<Timestamp>,
     /// What each notification channel was told about this service.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub notifier: ServiceNotifier,
     /// Notifications on their way, and attempt records owed to D1 `alert_history`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub deliveries: DeliveryQueue,
+}
+
+/// Whether `v` is its type's default: left out of the stored JSON, so a service that never
+/// notified pays nothing for it on each heartbeat's write.
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 
 impl ServiceRecord {

@@ -89,11 +89,15 @@ pub fn channels(env: &Env) -> &'static (Vec<ResolvedChannel>, Vec<MissingCredent
 }
 
 /// The dashboard's public base URL for links in notifications (`PUBLIC_URL`, e.g.
-/// `https://status.example.com`), without a trailing `/`.
-pub fn public_url(env: &Env) -> Option<String> {
-    let url = env.var("PUBLIC_URL").ok()?.to_string();
-    let url = url.trim().trim_end_matches('/');
-    (url.starts_with("https://") || url.starts_with("http://")).then(|| url.to_owned())
+/// `https://status.example.com`), without a trailing `/`; read once per isolate.
+pub fn public_url(env: &Env) -> Option<&'static str> {
+    static URL: OnceLock<Option<String>> = OnceLock::new();
+    URL.get_or_init(|| {
+        let url = env.var("PUBLIC_URL").ok()?.to_string();
+        let url = url.trim().trim_end_matches('/');
+        (url.starts_with("https://") || url.starts_with("http://")).then(|| url.to_owned())
+    })
+    .as_deref()
 }
 
 /// The heartbeat keys, hashed once per isolate. Keys are HMAC'd under `SERVER_SECRET` when

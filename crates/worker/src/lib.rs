@@ -16,6 +16,7 @@ mod monitor;
 mod notify;
 mod router;
 mod routes;
+mod row;
 
 use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
 

@@ -32,6 +32,7 @@ use worker::{durable_object, DurableObject, Env, Request, Response, Result, Sche
 
 use crate::deployment::{self, now};
 use crate::notify::{self, QueueHost};
+use crate::row::Row;
 use crate::{d1, http};
 
 /// A heartbeat handed from the router to its ServiceMonitor.
@@ -71,6 +72,9 @@ pub struct Stats {
     pub flushes: u64,
 }
 
+/// The record's row: `monitor(id = 1, record)`.
+const STORED: Row = Row { table: "monitor", column: "record" };
+
 /// One service's monitor (see the module docs).
 #[allow(missing_debug_implementations)] // State and Env are JS handles without Debug.
 #[durable_object]
@@ -83,13 +87,7 @@ pub struct ServiceMonitor {
 
 impl DurableObject for ServiceMonitor {
     fn new(state: State, env: Env) -> Self {
-        let created = state.storage().sql().exec(
-            "CREATE TABLE IF NOT EXISTS monitor (id INTEGER PRIMARY KEY CHECK (id = 1), record TEXT NOT NULL)",
-            None,
-        );
-        if let Err(e) = created {
-            worker::console_error!("creating monitor table: {e}");
-        }
+        STORED.create(&state);
         Self { state, env, record: RefCell::new(None), stats: Cell::new(Stats::default()) }
     }
 
@@ -137,8 +135,7 @@ impl ServiceMonitor {
         };
         let flush = config.settings.flush_interval;
         let hb = Heartbeat { reported: d.reported, message: d.message, metadata: d.metadata, metrics: d.metrics };
-        let public_url = deployment::public_url(&self.env);
-        let routing = routing(service, public_url.as_deref());
+        let routing = routing(service, &self.env);
         let outcome = self.update(service, now, |rec| {
             let mut effects = rec.on_config(now, MonitorConfig::from(service));
             effects.extend(rec.on_heartbeat(now, hb)?);
@@ -165,14 +162,13 @@ impl ServiceMonitor {
         };
         let config = deployment::config();
         let service = config.service(id.as_str());
-        let public_url = deployment::public_url(&self.env);
         let changed = self.existing(|rec| {
             let Some(service) = service else {
                 return false;
             };
             let mut effects = rec.on_config(now, MonitorConfig::from(service));
             effects.extend(rec.on_alarm(now));
-            let queued = rec.notify(now, &effects, &routing(service, public_url.as_deref()));
+            let queued = rec.notify(now, &effects, &routing(service, &self.env));
             queued || effects.iter().any(|e| !matches!(e, Effect::Record(_)))
         })?;
         if changed {
@@ -239,11 +235,10 @@ impl ServiceMonitor {
         }
         let held = self.state.storage().get_alarm().await?;
         let flush = config.settings.flush_interval;
-        let public_url = deployment::public_url(&self.env);
         let (alarm, wanted) = self.update(service, now, |rec| {
             // Apply a deployed config change now (e.g. a service disabled while down).
             let effects = rec.on_config(now, MonitorConfig::from(service));
-            rec.notify(now, &effects, &routing(service, public_url.as_deref()));
+            rec.notify(now, &effects, &routing(service, &self.env));
             if held.is_none() {
                 rec.armed = None;
             }
@@ -284,26 +279,14 @@ impl ServiceMonitor {
     }
 
     fn load(&self) -> Result<Option<ServiceRecord>> {
-        #[derive(Deserialize)]
-        struct Row {
-            record: String,
-        }
-        let rows: Vec<Row> =
-            self.state.storage().sql().exec("SELECT record FROM monitor WHERE id = 1", None)?.to_array()?;
-        rows.first().map(|r| serde_json::from_str(&r.record).map_err(worker::Error::from)).transpose()
+        STORED.load(&self.state)
     }
 
     fn persist(&self) -> Result<()> {
-        let text = match self.record.borrow().as_ref() {
-            Some(rec) => serde_json::to_string(rec)?,
+        let written = match self.record.borrow().as_ref() {
+            Some(rec) => STORED.save(&self.state, rec)?,
             None => return Ok(()),
         };
-        let cursor = self.state.storage().sql().exec(
-            "INSERT INTO monitor (id, record) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET record = excluded.record",
-            vec![text.into()],
-        )?;
-        let _ = cursor.raw().count();
-        let written = cursor.rows_written() as u64;
         self.count(|s| s.storage_rows_written += written);
         Ok(())
     }
@@ -336,6 +319,6 @@ impl QueueHost for ServiceMonitor {
 }
 
 /// Where `service`'s notifications go in this deployment.
-fn routing<'a>(service: &'a ServiceConfig, public_url: Option<&'a str>) -> Routing<'a> {
-    Routing { notifications: deployment::notifications(), service, dashboard_url: public_url }
+fn routing<'a>(service: &'a ServiceConfig, env: &Env) -> Routing<'a> {
+    Routing { notifications: deployment::notifications(), service, dashboard_url: deployment::public_url(env) }
 }

@@ -148,6 +148,29 @@ pub struct Notification {
 }
 
 impl Notification {
+    /// The `test` notification `POST /api/notifications/test` sends at `now`: about
+    /// `service`, or a sample service when `None`; linked to `{dashboard_base}/services/{id}`
+    /// for a real service, else to the dashboard itself.
+    pub fn test(service: Option<&crate::config::ServiceConfig>, now: Timestamp, dashboard_base: Option<&str>) -> Self {
+        Self {
+            event: Event::Test,
+            service_id: service.map_or_else(|| "example".to_owned(), |s| s.id.to_string()),
+            service_name: service.map_or_else(|| "Example service".to_owned(), |s| s.name.clone()),
+            group: service.and_then(|s| s.group.as_ref().map(ToString::to_string)),
+            status: Status::Up,
+            previous_status: Status::Up,
+            since: now,
+            duration: None,
+            message: None,
+            dashboard_url: dashboard_base.map(|base| match service {
+                Some(s) => format!("{base}/services/{}", s.id),
+                None => base.to_owned(),
+            }),
+            suppressed: 0,
+            alert: None,
+        }
+    }
+
     /// How urgently people should hear about it: for an alert, by state and severity
     /// (resolved and `info` low, `warning` medium, `error` and `critical` high); otherwise
     /// [`Event::urgency`].
@@ -550,6 +573,17 @@ pub(crate) mod tests {
             a.severity = severity;
         }
         n
+    }
+
+    #[test]
+    fn a_test_notification_names_its_service_or_a_sample() {
+        let config =
+            crate::config::Config::parse(Some(r#"{"services": [{"id": "api", "name": "API"}]}"#), None).unwrap();
+        let n = Notification::test(config.service("api"), Timestamp(0), Some("https://s.example"));
+        assert_eq!((n.event, n.default_title()), (Event::Test, "🧪 Test notification for API".to_owned()));
+        assert_eq!(n.dashboard_url.as_deref(), Some("https://s.example/services/api"));
+        let sample = Notification::test(None, Timestamp(0), None);
+        assert_eq!((sample.service_id.as_str(), sample.dashboard_url), ("example", None));
     }
 
     #[test]

@@ -122,6 +122,10 @@ impl ServiceNotifier {
 
     /// Sends what is due at `now`: held problems whose cooldown ended, and reminders.
     pub fn on_wake(&mut self, now: Timestamp, state: &MonitorState, routing: &Routing<'_>, queue: &mut DeliveryQueue) {
+        if self.channels.is_empty() {
+            // No channel was ever told anything: nothing can be held or due.
+            return;
+        }
         let reminder = routing.notifications.settings.reminder;
         let takes_reminders: Vec<String> = routing
             .notifications

@@ -21,6 +21,7 @@ use worker::{durable_object, DurableObject, Env, Request, Response, Result, Sche
 use super::QueueHost;
 use crate::deployment::{self, now, DB_BINDING};
 use crate::http;
+use crate::row::Row;
 
 /// The `alert_history` subject of external alerts.
 pub const SUBJECT: &str = "external";
@@ -36,6 +37,9 @@ pub struct Intake {
     pub explicit: bool,
 }
 
+/// The desk's row: `desk(id = 1, state)`.
+const STORED: Row = Row { table: "desk", column: "state" };
+
 /// See the module docs.
 #[allow(missing_debug_implementations)] // State and Env are JS handles without Debug.
 #[durable_object]
@@ -47,13 +51,7 @@ pub struct AlertDesk {
 
 impl DurableObject for AlertDesk {
     fn new(state: State, env: Env) -> Self {
-        let created = state
-            .storage()
-            .sql()
-            .exec("CREATE TABLE IF NOT EXISTS desk (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL)", None);
-        if let Err(e) = created {
-            worker::console_error!("creating desk table: {e}");
-        }
+        STORED.create(&state);
         Self { state, env, desk: RefCell::new(None) }
     }
 
@@ -66,8 +64,7 @@ impl DurableObject for AlertDesk {
         let config = deployment::notifications();
         let channels: Vec<_> = config.channels.iter().filter(|c| intake.channels.contains(&c.name)).collect();
         let public_url = deployment::public_url(&self.env);
-        let receipts =
-            self.with(|d| d.receive(now, &intake.batch, &channels, intake.explicit, public_url.as_deref()))?;
+        let receipts = self.with(|d| d.receive(now, &intake.batch, &channels, intake.explicit, public_url))?;
         self.persist()?;
         self.wake(now).await?;
         http::json(200, &json!({ "alerts": receipts }))
@@ -109,24 +106,13 @@ impl AlertDesk {
     }
 
     fn load(&self) -> Result<Option<DeskState>> {
-        #[derive(Deserialize)]
-        struct Row {
-            state: String,
-        }
-        let rows: Vec<Row> =
-            self.state.storage().sql().exec("SELECT state FROM desk WHERE id = 1", None)?.to_array()?;
-        rows.first().map(|r| serde_json::from_str(&r.state).map_err(worker::Error::from)).transpose()
+        STORED.load(&self.state)
     }
 
     fn save(&self) -> Result<()> {
-        let text = match self.desk.borrow().as_ref() {
-            Some(d) => serde_json::to_string(d)?,
-            None => return Ok(()),
-        };
-        self.state.storage().sql().exec(
-            "INSERT INTO desk (id, state) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state",
-            vec![text.into()],
-        )?;
+        if let Some(d) = self.desk.borrow().as_ref() {
+            STORED.save(&self.state, d)?;
+        }
         Ok(())
     }
 

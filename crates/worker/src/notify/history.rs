@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use systole_core::notify::queue::{AttemptRecord, DeliveryQueue};
+use systole_core::notify::queue::AttemptRecord;
 use systole_core::time::Timestamp;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, Env, Result};
@@ -49,15 +49,16 @@ pub async fn write(db: &D1Database, subject: &str, records: &[AttemptRecord]) ->
     Ok(())
 }
 
-/// Writes the queue's unwritten attempt records, if any, and tells the queue how it went.
+/// Writes `records` (a queue's unwritten attempts) and says how many and whether it worked,
+/// for [`systole_core::notify::queue::DeliveryQueue::written`]; `None` when there are none.
 /// A D1 failure is logged and retried later by the queue's schedule.
-pub async fn flush(env: &Env, subject: &str, queue: &DeliveryQueue) -> Option<(usize, bool)> {
-    if queue.unwritten.is_empty() {
+pub async fn flush(env: &Env, subject: &str, records: &[AttemptRecord]) -> Option<(usize, bool)> {
+    if records.is_empty() {
         return None;
     }
-    let n = queue.unwritten.len();
+    let n = records.len();
     let result = match env.d1(DB_BINDING) {
-        Ok(db) => write(&db, subject, &queue.unwritten).await,
+        Ok(db) => write(&db, subject, records).await,
         Err(e) => Err(e),
     };
     if let Err(e) = &result {

@@ -48,9 +48,9 @@ pub async fn deliver(env: &Env, subject: &str, host: &impl QueueHost, policy: &R
         })?;
         host.persist()?;
     }
-    let due = host.with_queue(|q| q.write_retry_at.is_none_or(|t| t <= now()).then(|| q.clone()))?;
+    let due = host.with_queue(|q| q.write_retry_at.is_none_or(|t| t <= now()).then(|| q.unwritten.clone()))?;
     if let Some((n, ok)) = match due {
-        Some(q) => history::flush(env, subject, &q).await,
+        Some(records) => history::flush(env, subject, &records).await,
         None => None,
     } {
         host.with_queue(|q| q.written(n, ok, now()))?;

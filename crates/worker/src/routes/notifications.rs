@@ -5,9 +5,8 @@
 use serde::Deserialize;
 use serde_json::json;
 use systole_core::api::Problem;
-use systole_core::monitor::Status;
 use systole_core::notify::queue::{DeliveryQueue, Outcome, RetryPolicy};
-use systole_core::notify::{Event, Notification};
+use systole_core::notify::Notification;
 use worker::{Env, Request, Response, Result};
 
 use crate::deployment::{self, now};
@@ -86,20 +85,7 @@ pub async fn test(mut req: Request, env: &Env) -> Result<Response> {
         None => None,
     };
     let now = now();
-    let n = Notification {
-        event: Event::Test,
-        service_id: service.map_or_else(|| "example".to_owned(), |s| s.id.to_string()),
-        service_name: service.map_or_else(|| "Example service".to_owned(), |s| s.name.clone()),
-        group: service.and_then(|s| s.group.as_ref().map(ToString::to_string)),
-        status: Status::Up,
-        previous_status: Status::Up,
-        since: now,
-        duration: None,
-        message: None,
-        dashboard_url: deployment::public_url(env),
-        suppressed: 0,
-        alert: None,
-    };
+    let n = Notification::test(service, now, deployment::public_url(env));
     // A queue of one, so the attempt is classified and recorded like any other.
     let mut queue = DeliveryQueue { next_id: u64::try_from(now.as_millis()).unwrap_or(0), ..DeliveryQueue::default() };
     let id = queue.push(now, &body.channel, n.clone(), None);
@@ -108,7 +94,7 @@ pub async fn test(mut req: Request, env: &Env) -> Result<Response> {
     let outcome = send::attempt(env, &body.channel, &n, now, policy.timeout).await;
     let ended = deployment::now();
     queue.finish(id, now, ended, &outcome, &RetryPolicy { give_up_after: std::time::Duration::ZERO, ..policy });
-    if let Some((_, false)) = history::flush(env, "test", &queue).await {
+    if let Some((_, false)) = history::flush(env, "test", &queue.unwritten).await {
         worker::console_warn!("the test attempt was not recorded");
     }
     let record = queue.unwritten.last();
