@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::{env, fs};
 
-const FILES: [&str; 4] = ["services.json", "settings.json", "notifications.json", "users.json"];
+const FILES: [&str; 5] = ["services.json", "settings.json", "notifications.json", "users.json", "dashboard.json"];
 
 fn main() {
     println!("cargo:rerun-if-env-changed=SYSTOLE_CONFIG_DIR");
@@ -29,7 +29,8 @@ fn main() {
                 path.display()
             );
         }
-        fs::write(out.join(name), text.as_deref().unwrap_or("{}")).unwrap_or_else(|e| panic!("writing OUT_DIR: {e}"));
+        let absent = if name == "dashboard.json" { "" } else { "{}" };
+        fs::write(out.join(name), text.as_deref().unwrap_or(absent)).unwrap_or_else(|e| panic!("writing OUT_DIR: {e}"));
         texts.push(text);
     }
     let config = systole_core::config::Config::parse(texts[0].as_deref(), texts[1].as_deref());
@@ -46,6 +47,7 @@ fn main() {
             errors.extend(n.err().map(|e| e.0).unwrap_or_default());
         }
     }
+    errors.extend(systole_web::Branding::parse(texts[4].as_deref()).err().map(|e| e.0).unwrap_or_default());
     if !errors.is_empty() {
         let errors = systole_core::config::ConfigErrors(errors);
         eprintln!("\n{errors}in {}\n", dir.canonicalize().unwrap_or(dir.clone()).display());

@@ -38,6 +38,15 @@ pub fn key(service: &str) -> String {
     format!("key-{service}-0123456789")
 }
 
+/// Login token of `ana` (admin, every group) in `tests/config/users.json`.
+pub const ADMIN_TOKEN: &str = "token-ana-admin-0123456789";
+/// Login token of `vera` (viewer of the `web` group).
+pub const VIEWER_TOKEN: &str = "token-vera-viewer-0123456789";
+/// Login token of `idle` (viewer of nothing; the benchmark's idle tabs).
+pub const IDLE_TOKEN: &str = "token-idle-0123456789";
+/// The `SESSION_SECRET` the harness configures.
+pub const SESSION_SECRET: &str = "session-secret-for-tests-0123456789abcdef";
+
 /// A running (or stopped) Worker in workerd.
 #[derive(Debug)]
 pub struct Worker {
@@ -60,11 +69,18 @@ pub struct Answer {
     pub content_type: String,
     /// `Allow`, if sent.
     pub allow: Option<String>,
+    /// Every header, lowercase names, in order.
+    pub headers: Vec<(String, String)>,
     /// Body text.
     pub body: String,
 }
 
 impl Answer {
+    /// The first value of header `name` (lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
     /// The body as JSON.
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
@@ -134,7 +150,11 @@ pub fn spawn_worker_with(vars: &[(String, String)]) -> Worker {
     let keys: serde_json::Map<String, Value> =
         test_config().services.iter().map(|s| (s.id.to_string(), Value::String(key(s.id.as_str())))).collect();
     let env_file = dir.join("test.env");
-    let mut env = format!("API_KEYS='{}'\nSYSTOLE_BENCH='1'\n", Value::Object(keys));
+    let tokens = serde_json::json!({ "ana": ADMIN_TOKEN, "vera": VIEWER_TOKEN, "idle": IDLE_TOKEN });
+    let mut env = format!(
+        "API_KEYS='{}'\nSYSTOLE_BENCH='1'\nUSER_TOKENS='{tokens}'\nSESSION_SECRET='{SESSION_SECRET}'\n",
+        Value::Object(keys)
+    );
     for (k, v) in vars {
         env.push_str(&format!("{k}='{v}'\n"));
     }
@@ -235,15 +255,74 @@ impl Worker {
         let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let content_type = header("content-type").unwrap_or_default();
         let allow = header("allow");
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
+            .collect();
         let body = resp.into_body().read_to_string().unwrap_or_default();
-        Answer { status, content_type, allow, body }
+        Answer { status, content_type, allow, headers, body }
     }
 
     fn try_get(&self, path: &str) -> Option<Answer> {
-        Self::agent().get(format!("{}{path}", self.base)).call().ok().map(Self::answer)
+        let req = Self::agent().get(format!("{}{path}", self.base));
+        req.header("Authorization", format!("Bearer {ADMIN_TOKEN}")).call().ok().map(Self::answer)
     }
 
-    /// `GET path`.
+    /// `GET path` with the given `Authorization: Bearer` token and/or `Cookie` header (no
+    /// credentials when both are `None`).
+    pub fn get_as(&self, path: &str, bearer: Option<&str>, cookie: Option<&str>) -> Answer {
+        let mut req = Self::agent().get(format!("{}{path}", self.base));
+        if let Some(b) = bearer {
+            req = req.header("Authorization", format!("Bearer {b}"));
+        }
+        if let Some(c) = cookie {
+            req = req.header("Cookie", c);
+        }
+        req.call().map(Self::answer).unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    /// Opens a WebSocket to `path` (`/api/live`, `/status/live`) with an optional bearer
+    /// token or cookie; reads time out after `timeout`.
+    ///
+    /// # Errors
+    /// The handshake's error, e.g. `Http(401)` for a refused caller.
+    pub fn live(
+        &self,
+        path: &str,
+        bearer: Option<&str>,
+        cookie: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Live, Box<tungstenite::Error>> {
+        use tungstenite::client::IntoClientRequest;
+        let mut req = format!("ws://127.0.0.1:{}{path}", self.port).into_client_request().map_err(Box::new)?;
+        if let Some(b) = bearer {
+            req.headers_mut().insert("Authorization", format!("Bearer {b}").parse().unwrap());
+        }
+        if let Some(c) = cookie {
+            req.headers_mut().insert("Cookie", c.parse().unwrap());
+        }
+        let (ws, _) = tungstenite::connect(req).map_err(Box::new)?;
+        if let tungstenite::stream::MaybeTlsStream::Plain(s) = ws.get_ref() {
+            s.set_read_timeout(Some(timeout)).unwrap();
+        }
+        Ok(Live(ws))
+    }
+
+    /// `POST /login` with `token`; the answer (303 with `Set-Cookie` on success).
+    pub fn login(&self, token: &str) -> Answer {
+        let agent: ureq::Agent =
+            ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
+        let body = format!("token={token}");
+        agent
+            .post(format!("{}/login", self.base))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .send(body)
+            .map(Self::answer)
+            .unwrap()
+    }
+
+    /// `GET path` as the harness's admin (every read API needs a user here).
     pub fn get(&self, path: &str) -> Answer {
         self.try_get(path).unwrap_or_else(|| panic!("GET {path} failed:\n{}", self.log_tail()))
     }
@@ -293,6 +372,46 @@ impl Worker {
         assert!(out.status.success(), "d1 execute failed: {}", String::from_utf8_lossy(&out.stderr));
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
         v[0]["results"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+/// A live-update WebSocket (see [`Worker::live`]).
+#[derive(Debug)]
+pub struct Live(pub tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<std::net::TcpStream>>);
+
+impl Live {
+    /// The next service update (JSON), skipping `pong`s; `None` when the read times out or
+    /// the socket closes.
+    pub fn next(&mut self) -> Option<Value> {
+        loop {
+            match self.0.read() {
+                Ok(tungstenite::Message::Text(t)) if t.as_str() == "pong" => continue,
+                Ok(tungstenite::Message::Text(t)) => return serde_json::from_str(t.as_str()).ok(),
+                Ok(_) => continue,
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// Updates until one for `service` with `status` arrives (panics after `timeout`);
+    /// returns it and every update seen before it.
+    pub fn until(&mut self, service: &str, status: &str, timeout: Duration) -> (Value, Vec<Value>) {
+        let started = Instant::now();
+        let mut seen = Vec::new();
+        while started.elapsed() < timeout {
+            if let Some(u) = self.next() {
+                if u["id"] == service && u["status"] == status {
+                    return (u, seen);
+                }
+                seen.push(u);
+            }
+        }
+        panic!("no {status} update for {service} within {timeout:?}; saw {seen:?}");
+    }
+
+    /// Sends a text frame.
+    pub fn send(&mut self, text: &str) {
+        self.0.send(tungstenite::Message::text(text)).unwrap();
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use systole_e2e::receiver::{Received, Receiver};
-use systole_e2e::{channel_env, spawn_worker_with};
+use systole_e2e::{channel_env, spawn_worker_with, ADMIN_TOKEN};
 
 fn chars(v: &Value) -> usize {
     v.as_str().unwrap_or_else(|| panic!("not text: {v}")).chars().count()
@@ -139,7 +139,7 @@ fn channels_report_missing_credentials_and_an_admin_can_send_a_test() {
     let sent = worker.request(
         "POST",
         "/api/notifications/test",
-        None,
+        Some(ADMIN_TOKEN),
         r#"{"channel": "discord", "serviceId": "notify-once"}"#,
     );
     assert_eq!(sent.status, 200, "{}", sent.body);
@@ -147,11 +147,11 @@ fn channels_report_missing_credentials_and_an_admin_can_send_a_test() {
     let got = receiver.wait("discord", 1, Duration::from_secs(5));
     assert!(got[0].json()["embeds"][0]["title"].as_str().unwrap().contains("Test notification for Notify once"));
 
-    let failed = worker.request("POST", "/api/notifications/test", None, r#"{"channel": "slack"}"#).json();
+    let failed = worker.request("POST", "/api/notifications/test", Some(ADMIN_TOKEN), r#"{"channel": "slack"}"#).json();
     assert_eq!(failed["delivered"], false);
     assert!(failed["error"].as_str().unwrap().contains("NOTIFICATION_SLACK_WEBHOOKURL"), "{failed}");
 
-    let unknown = worker.request("POST", "/api/notifications/test", None, r#"{"channel": "nope"}"#);
+    let unknown = worker.request("POST", "/api/notifications/test", Some(ADMIN_TOKEN), r#"{"channel": "nope"}"#);
     assert_eq!((unknown.status, unknown.json()["field"].clone()), (400, json!("channel")));
     let rows = worker.get("/api/alerts/history?subject=test").json();
     assert_eq!(rows["attempts"].as_array().unwrap().len(), 2, "{rows}");

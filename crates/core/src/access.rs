@@ -9,7 +9,7 @@
 
 use serde::Deserialize;
 
-use crate::config::{from_json, Config, ConfigError, ConfigErrors};
+use crate::config::{from_json, Config, ConfigError, ConfigErrors, ServiceConfig};
 
 /// What a user may do.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
@@ -112,6 +112,84 @@ impl Users {
     }
 }
 
+/// What a reader may see.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum Scope<'a> {
+    /// Every service, with messages and metadata (admins, `"*"` viewers, open deployments).
+    All,
+    /// Services of these groups, with messages and metadata.
+    Groups(&'a [String]),
+    /// The public status page: services of groups marked `public`, without messages or
+    /// metadata.
+    Public,
+}
+
+impl<'a> Scope<'a> {
+    /// What `user` sees: everything for admins and `"*"`, else their groups.
+    pub fn of(user: &'a User) -> Self {
+        if user.role == Role::Admin || user.groups.iter().any(|g| g == "*") {
+            Scope::All
+        } else {
+            Scope::Groups(&user.groups)
+        }
+    }
+
+    /// Whether this scope shows `service` (ungrouped services only to [`Scope::All`]).
+    pub fn sees(&self, config: &Config, service: &ServiceConfig) -> bool {
+        match (self, service.group.as_deref()) {
+            (Scope::All, _) => true,
+            (_, None) => false,
+            (Scope::Groups(groups), Some(g)) => groups.iter().any(|x| x == g),
+            (Scope::Public, Some(g)) => config.groups.iter().any(|x| x.id == g && x.public),
+        }
+    }
+
+    /// Whether messages and metadata are shown.
+    pub fn shows_details(&self) -> bool {
+        *self != Scope::Public
+    }
+}
+
+/// The NotificationHub Durable Object that carries live updates for one audience.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct Hub {
+    /// Name the hub's Durable Object id is derived from: `open`, `public` or `user:{id}`.
+    pub name: String,
+    /// Whether it feeds the public status page (updates carry no message).
+    pub public: bool,
+}
+
+impl Hub {
+    /// The hub of an open deployment (no users configured).
+    pub fn open() -> Self {
+        Self { name: "open".into(), public: false }
+    }
+
+    /// The shared hub of the public status page.
+    pub fn public() -> Self {
+        Self { name: "public".into(), public: true }
+    }
+
+    /// The hub of one user.
+    pub fn user(id: &str) -> Self {
+        Self { name: format!("user:{id}"), public: false }
+    }
+}
+
+/// Every hub that must hear about `service`: the open hub (no users) or the hub of each user
+/// who sees it, plus the public hub when the status page is enabled and shows it.
+pub fn hubs(users: &Users, config: &Config, service: &ServiceConfig) -> Vec<Hub> {
+    let mut hubs = if users.is_open() {
+        vec![Hub::open()]
+    } else {
+        users.users.iter().filter(|u| Scope::of(u).sees(config, service)).map(|u| Hub::user(&u.id)).collect()
+    };
+    if config.settings.status_page && Scope::Public.sees(config, service) {
+        hubs.push(Hub::public());
+    }
+    hubs
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -120,6 +198,35 @@ mod tests {
     fn config() -> Config {
         Config::parse(Some(r#"{"groups": [{"id": "core", "services": ["api"]}], "services": [{"id": "api"}]}"#), None)
             .unwrap()
+    }
+
+    #[test]
+    fn scopes_and_hubs_follow_groups_roles_and_the_public_flag() {
+        let config = Config::parse(
+            Some(
+                r#"{"groups": [{"id": "core", "services": ["api"], "public": true}, {"id": "ops", "services": ["db"]}],
+                   "services": [{"id": "api"}, {"id": "db"}, {"id": "loose"}]}"#,
+            ),
+            Some(r#"{"statusPage": {"enabled": true}}"#),
+        )
+        .unwrap();
+        let users = Users::parse(
+            Some(
+                r#"{"users": [{"id": "ana", "role": "admin"}, {"id": "bo", "groups": ["core"]},
+                              {"id": "cy", "groups": ["*"]}]}"#,
+            ),
+            &config,
+        )
+        .unwrap();
+        let svc = |id: &str| config.service(id).unwrap();
+        let bo = Scope::of(users.get("bo").unwrap());
+        assert!(bo.sees(&config, svc("api")) && !bo.sees(&config, svc("db")) && !bo.sees(&config, svc("loose")));
+        assert_eq!(Scope::of(users.get("cy").unwrap()), Scope::All);
+        assert!(Scope::Public.sees(&config, svc("api")) && !Scope::Public.sees(&config, svc("db")));
+        let names = |id: &str| hubs(&users, &config, svc(id)).into_iter().map(|h| h.name).collect::<Vec<_>>();
+        assert_eq!(names("api"), ["user:ana", "user:bo", "user:cy", "public"]);
+        assert_eq!(names("loose"), ["user:ana", "user:cy"]);
+        assert_eq!(hubs(&Users::default(), &config, svc("db")), [Hub::open()]);
     }
 
     #[test]

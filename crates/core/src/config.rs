@@ -155,6 +155,9 @@ pub struct Settings {
     /// default 10; may be lowered to 1 for tests and demos).
     #[serde(serialize_with = "as_secs")]
     pub min_staleness_threshold: Duration,
+    /// Whether the public status page `/status` is served (`statusPage.enabled`, default
+    /// false); it shows only groups marked `"public": true`.
+    pub status_page: bool,
 }
 
 impl Default for Settings {
@@ -164,6 +167,7 @@ impl Default for Settings {
             heartbeat_retention_days: 30,
             flush_interval: Duration::from_secs(10),
             min_staleness_threshold: Duration::from_secs(10),
+            status_page: false,
         }
     }
 }
@@ -268,6 +272,7 @@ fn resolve_settings(raw: &raw::Settings, errors: &mut Vec<ConfigError>) -> Setti
         heartbeat_retention_days: u32::try_from(beats).unwrap_or(d.heartbeat_retention_days),
         flush_interval: Duration::from_secs(flush),
         min_staleness_threshold: Duration::from_secs(min),
+        status_page: raw.status_page.enabled,
     }
 }
 
@@ -503,7 +508,7 @@ mod raw {
     }
 
     #[derive(Debug, Default, Deserialize)]
-    #[serde(deny_unknown_fields)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
     pub struct Settings {
         #[serde(default)]
         pub uptime: Uptime,
@@ -511,6 +516,15 @@ mod raw {
         pub history: History,
         #[serde(default)]
         pub monitoring: Monitoring,
+        #[serde(default)]
+        pub status_page: StatusPage,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    pub struct StatusPage {
+        #[serde(default)]
+        pub enabled: bool,
     }
 
     #[derive(Debug, Default, Deserialize)]

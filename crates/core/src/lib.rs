@@ -5,6 +5,8 @@
 //! - [`monitor`]: the per-service state machine (`on_heartbeat`, `on_alarm`, `next_deadline`).
 //! - [`history`]: buffered D1 rows and uptime rollups.
 //! - [`record`]: a ServiceMonitor Durable Object's persisted state and its one alarm.
+//! - [`session`]: signed dashboard session cookies.
+//! - [`live`]: the live updates pushed to dashboard tabs.
 //! - [`keys`]: heartbeat keys as HMAC-SHA256 digests, compared in constant time.
 //! - [`api`]: request parsing, limits, response shapes and `application/problem+json` errors.
 //! - [`uptime`]: uptime reports and CSV.
@@ -18,8 +20,10 @@ pub mod api;
 pub mod config;
 pub mod history;
 pub mod keys;
+pub mod live;
 pub mod monitor;
 pub mod notify;
 pub mod record;
+pub mod session;
 pub mod time;
 pub mod uptime;

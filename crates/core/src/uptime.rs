@@ -98,13 +98,13 @@ pub struct ServiceUptime {
     pub days: Vec<DayUptime>,
 }
 
-/// Builds the report of every configured service (or only `only`) for `from..=to` (day
+/// Builds the report of every configured service that `wanted` accepts (by id) for `from..=to` (day
 /// starts, UTC) from daily rollup rows `(service id, day start ms, tally)` and the stored
 /// states, which give each service's open interval (time since its last rollup write under
 /// its last written status).
 pub fn report(
     config: &Config,
-    only: Option<&str>,
+    wanted: impl Fn(&str) -> bool,
     rows: &[(String, i64, Tally)],
     states: &[StoredState],
     from: Timestamp,
@@ -123,7 +123,7 @@ pub fn report(
     config
         .services
         .iter()
-        .filter(|s| only.is_none_or(|id| id == s.id.as_str()))
+        .filter(|s| wanted(s.id.as_str()))
         .map(|s| {
             let id = s.id.as_str();
             let days = daily(by_service.get(id).unwrap_or(&empty), open.get(id).copied(), from, to, now);

@@ -15,11 +15,14 @@ const SERVICES_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/services.jso
 const SETTINGS_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/settings.json"));
 const NOTIFICATIONS_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/notifications.json"));
 const USERS_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/users.json"));
+const DASHBOARD_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/dashboard.json"));
 
 /// Durable Object namespace binding of the ServiceMonitors.
 pub const MONITOR_BINDING: &str = "SERVICE_MONITOR";
 /// Durable Object namespace binding of the AlertDesk (external alerts).
 pub const DESK_BINDING: &str = "ALERT_DESK";
+/// Durable Object namespace binding of the NotificationHubs (live updates).
+pub const HUB_BINDING: &str = "NOTIFICATION_HUB";
 /// D1 binding.
 pub const DB_BINDING: &str = "DB";
 
@@ -41,6 +44,28 @@ pub fn users() -> &'static Users {
         #[allow(clippy::expect_used)]
         Users::parse(Some(USERS_JSON), config()).expect("users.json validated by build.rs")
     })
+}
+
+/// The embedded `dashboard.json` (defaults when the file is absent).
+pub fn branding() -> &'static systole_web::Branding {
+    static BRANDING: OnceLock<systole_web::Branding> = OnceLock::new();
+    BRANDING.get_or_init(|| {
+        let json = Some(DASHBOARD_JSON).filter(|s| !s.is_empty());
+        // Invariant: build.rs parsed these exact bytes and failed the build on any error.
+        #[allow(clippy::expect_used)]
+        systole_web::Branding::parse(json).expect("dashboard.json validated by build.rs")
+    })
+}
+
+/// The `SESSION_SECRET` secret that signs dashboard sessions, if set and at least
+/// [`systole_core::session::MIN_SECRET_LEN`] bytes long (shorter ones are refused and logged).
+pub fn session_secret(env: &Env) -> Option<String> {
+    let secret = env.secret("SESSION_SECRET").ok()?.to_string();
+    if secret.len() < systole_core::session::MIN_SECRET_LEN {
+        worker::console_error!("SESSION_SECRET is shorter than 32 bytes; sessions are disabled");
+        return None;
+    }
+    Some(secret)
 }
 
 /// The users' login tokens from the `USER_TOKENS` secret (JSON `{"user-id": "token"}`),

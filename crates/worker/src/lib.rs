@@ -3,7 +3,9 @@
 //! - [`router`]: the stateless edge (`#[event(fetch)]`): limits, parsing, routing.
 //! - [`monitor`]: the ServiceMonitor Durable Object, one per service.
 //! - [`notify`]: sending notifications, `alert_history`, and the AlertDesk Durable Object.
-//! - [`access`]: who is calling (users and roles).
+//! - [`live`]: the NotificationHub Durable Object and publishing live updates to it.
+//! - [`pages`]: the dashboard, service, status and sign-in pages and their assets.
+//! - [`access`]: who is calling (sessions, user tokens, roles, scopes).
 //! - [`d1`]: every D1 query of the monitoring history.
 //! - [`housekeeping`]: the cron trigger — retention pruning and the alarm watchdog.
 
@@ -12,14 +14,17 @@ mod d1;
 mod deployment;
 mod housekeeping;
 mod http;
+mod live;
 mod monitor;
 mod notify;
+mod pages;
 mod router;
 mod routes;
 mod row;
 
 use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
 
+pub use live::hub::NotificationHub;
 pub use monitor::ServiceMonitor;
 pub use notify::desk::AlertDesk;
 

@@ -3,7 +3,8 @@
 //! Holds the service's [`ServiceRecord`] in its own SQLite storage (one row), verifies
 //! heartbeat keys, runs the core state machine, keeps exactly one alarm for its earliest
 //! deadline, notification or history flush, and from that alarm sends notifications
-//! (retrying durably, see [`crate::notify`]) and writes history to D1 in batches.
+//! (retrying durably, see [`crate::notify`]) and writes history to D1 in batches. Every
+//! heartbeat and status change is published to the NotificationHubs ([`crate::live`]).
 //!
 //! Internal protocol (only the Worker's router calls it):
 //! - `POST /heartbeat` with [`Delivery`] JSON → 200 `Accepted` JSON, or a problem (401, 503);
@@ -22,6 +23,7 @@ use systole_core::config::{ServiceConfig, ServiceId};
 use systole_core::history::Backpressure;
 use systole_core::history::FlushBatch;
 use systole_core::keys::Authorization;
+use systole_core::live::ServiceUpdate;
 use systole_core::monitor::{Effect, Heartbeat, MonitorConfig, Reported};
 use systole_core::notify::queue::DeliveryQueue;
 use systole_core::notify::service::Routing;
@@ -31,6 +33,7 @@ use wasm_bindgen::JsValue;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, ScheduledTime, State};
 
 use crate::deployment::{self, now};
+use crate::live;
 use crate::notify::{self, QueueHost};
 use crate::row::Row;
 use crate::{d1, http};
@@ -142,11 +145,13 @@ impl ServiceMonitor {
             // Queued only: the alarm this sets (at `now`) sends, so the ack never waits.
             rec.notify(now, &effects, &routing);
             let next = rec.monitor.next_deadline().map(|(t, _)| t);
-            Ok::<_, Backpressure>((rec.monitor.status(), next, rec.rearm(now, flush)))
+            let update = ServiceUpdate::new(service.id.as_str(), rec.monitor.state(), &effects, now);
+            Ok::<_, Backpressure>((rec.monitor.status(), next, rec.rearm(now, flush), update))
         })?;
         match outcome {
-            Ok((status, next, alarm)) => {
+            Ok((status, next, alarm, update)) => {
                 self.apply(alarm).await?;
+                live::publish(&self.env, service, &update);
                 self.count(|s| s.heartbeats += 1);
                 http::json(200, &Accepted::new(&service.id, status, now, next, d.dropped_metrics))
             }
@@ -162,20 +167,26 @@ impl ServiceMonitor {
         };
         let config = deployment::config();
         let service = config.service(id.as_str());
-        let changed = self.existing(|rec| {
+        let (changed, update) = self.existing(|rec| {
             let Some(service) = service else {
-                return false;
+                return (false, None);
             };
             let mut effects = rec.on_config(now, MonitorConfig::from(service));
             effects.extend(rec.on_alarm(now));
             let queued = rec.notify(now, &effects, &routing(service, &self.env));
-            queued || effects.iter().any(|e| !matches!(e, Effect::Record(_)))
+            let transition = effects.iter().any(|e| matches!(e, Effect::StatusChanged(_)));
+            let update =
+                transition.then(|| ServiceUpdate::new(service.id.as_str(), rec.monitor.state(), &effects, now));
+            (queued || effects.iter().any(|e| !matches!(e, Effect::Record(_))), update)
         })?;
         if changed {
             // A status change (and what it queued) is durable before anything is sent or
             // written elsewhere. Flush bookkeeping alone is not persisted: replaying a
             // flush writes the same rows.
             self.persist()?;
+        }
+        if let (Some(update), Some(service)) = (update, service) {
+            live::publish(&self.env, service, &update);
         }
         // Notifications first: they are what someone is waiting for.
         notify::deliver(&self.env, id.as_str(), self, &deployment::notifications().settings.retry).await?;

@@ -32,8 +32,8 @@ pub struct IncidentsQuery {
 /// `GET /api/uptime?serviceId=&from=&to=&format=`.
 #[derive(Clone, Debug, Eq, PartialEq)]
 pub struct UptimeQuery {
-    /// Optional service filter.
-    pub service_id: Option<ServiceId>,
+    /// Services wanted (`serviceId` repeated, or comma-separated); empty means all.
+    pub service_ids: Vec<ServiceId>,
     /// First day (00:00 UTC), from `from=YYYY-MM-DD`; default: `retentionDays` ago.
     pub from: Timestamp,
     /// Last day (00:00 UTC), from `to=YYYY-MM-DD`; default: today.
@@ -122,6 +122,25 @@ fn service(pairs: &[(String, String)]) -> Result<Option<ServiceId>, Problem> {
         .transpose()
 }
 
+/// Every `serviceId` value, repeated or comma-separated; at most [`MAX_LIMIT`].
+fn services(pairs: &[(String, String)]) -> Result<Vec<ServiceId>, Problem> {
+    let ids: Vec<&str> = pairs
+        .iter()
+        .filter(|(k, _)| k == "serviceId")
+        .flat_map(|(_, v)| v.split(','))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .collect();
+    if ids.len() > MAX_LIMIT as usize {
+        let mut p = Problem::invalid_field("serviceId", format!("at most {MAX_LIMIT} services per request"));
+        p.limit = Some(MAX_LIMIT);
+        return Err(p);
+    }
+    ids.into_iter()
+        .map(|v| ServiceId::parse(v).map_err(|r| Problem::invalid_field("serviceId", format!("serviceId {r}"))))
+        .collect()
+}
+
 fn limit(pairs: &[(String, String)]) -> Result<u32, Problem> {
     let Some(text) = get(pairs, "limit") else {
         return Ok(DEFAULT_LIMIT);
@@ -205,7 +224,7 @@ impl UptimeQuery {
                 return Err(Problem::invalid_field("format", format!("format must be json or csv, got {other:?}")))
             }
         };
-        Ok(Self { service_id: service(pairs)?, from, to, csv })
+        Ok(Self { service_ids: services(pairs)?, from, to, csv })
     }
 }
 
@@ -292,5 +311,11 @@ mod tests {
         assert_eq!(p.field.as_deref(), Some("from"));
         assert!(UptimeQuery::parse(&q("format=xml"), now, 120).is_err());
         assert!(UptimeQuery::parse(&q("format=csv"), now, 120).unwrap().csv);
+        let many = UptimeQuery::parse(&q("serviceId=a,b&serviceId=c"), now, 120).unwrap();
+        assert_eq!(many.service_ids.iter().map(ServiceId::as_str).collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(
+            UptimeQuery::parse(&q("serviceId=A%20B"), now, 120).unwrap_err().field.as_deref(),
+            Some("serviceId")
+        );
     }
 }

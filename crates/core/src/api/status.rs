@@ -51,7 +51,8 @@ pub struct Summary {
 }
 
 impl Summary {
-    fn count(&mut self, status: Status) {
+    /// Counts one service with `status`.
+    pub fn count(&mut self, status: Status) {
         self.total += 1;
         *match status {
             Status::Up => &mut self.up,
@@ -100,6 +101,19 @@ pub struct StatusReport {
     pub summary: Summary,
     /// Services in config order.
     pub services: Vec<ServiceStatus>,
+}
+
+impl StatusReport {
+    /// Keeps only the services `keep` accepts (e.g. those a viewer may see) and recounts the
+    /// summary over them.
+    pub fn retain(&mut self, keep: impl Fn(&ServiceStatus) -> bool) {
+        self.services.retain(|s| keep(s));
+        let mut summary = Summary::default();
+        for s in &self.services {
+            summary.count(s.status);
+        }
+        self.summary = summary;
+    }
 }
 
 /// Builds the report at `now` for every configured service from the stored states; services

@@ -71,19 +71,19 @@ pub async fn flush(env: &Env, subject: &str, records: &[AttemptRecord]) -> Optio
 /// RFC 3339 UTC).
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct Row {
-    subject: String,
-    delivery_id: i64,
-    attempt: i64,
-    attempted_at: i64,
-    channel: String,
-    channel_type: Option<String>,
-    event: String,
-    incident: Option<i64>,
-    http_status: Option<i64>,
-    error: Option<String>,
-    latency_ms: i64,
-    outcome: String,
-    next_attempt_at: Option<i64>,
+    pub subject: String,
+    pub delivery_id: i64,
+    pub attempt: i64,
+    pub attempted_at: i64,
+    pub channel: String,
+    pub channel_type: Option<String>,
+    pub event: String,
+    pub incident: Option<i64>,
+    pub http_status: Option<i64>,
+    pub error: Option<String>,
+    pub latency_ms: i64,
+    pub outcome: String,
+    pub next_attempt_at: Option<i64>,
 }
 
 impl Row {

@@ -5,6 +5,7 @@
 
 use serde::Deserialize;
 use serde_json::json;
+use systole_core::access::Scope;
 use systole_core::api::query::AlertsQuery;
 use systole_core::api::Problem;
 use systole_core::keys::secret_matches;
@@ -85,16 +86,22 @@ pub async fn post(mut req: Request, env: &Env) -> Result<Response> {
 /// `GET /api/alerts/history?since=&serviceId=|subject=&channel=&limit=`:
 /// `{"attempts": [history::Row JSON]}`. Errors: 400 bad parameters, 401, 503.
 pub async fn history(req: &Request, env: &Env) -> Result<Response> {
-    if let Err(p) = access::caller(req, env) {
-        return http::problem(&p);
-    }
+    let caller = match access::caller(req, env) {
+        Ok(c) => c,
+        Err(p) => return http::problem(&p),
+    };
+    let everything = caller.scope() == Scope::All;
     let q = match AlertsQuery::parse(&query_pairs(req), now()) {
         Ok(q) => q,
         Err(p) => return http::problem(&p),
     };
     let rows = history::read(&env.d1(DB_BINDING)?, q.since, q.subject.as_deref(), q.channel.as_deref(), q.limit).await;
     match rows {
-        Ok(rows) => http::json(200, &json!({ "attempts": rows.iter().map(history::Row::to_json).collect::<Vec<_>>() })),
+        Ok(rows) => {
+            // A viewer sees the notifications of their services only (not external or test).
+            let rows = rows.iter().filter(|r| everything || access::sees(caller, &r.subject));
+            http::json(200, &json!({ "attempts": rows.map(history::Row::to_json).collect::<Vec<_>>() }))
+        }
         Err(e) => http::unavailable("the history database", &e),
     }
 }
@@ -122,8 +129,11 @@ struct RecentRow {
 /// "title", "message", "severity", "source", "labels", "url", "startsAt", "endsAt",
 /// "receivedAt", "notifiedAt", "repeats"}]}` (times RFC 3339 UTC), newest first.
 pub async fn recent(req: &Request, env: &Env) -> Result<Response> {
-    if let Err(p) = access::caller(req, env) {
-        return http::problem(&p);
+    match access::caller(req, env) {
+        // External alerts belong to no group: only callers who see everything see them.
+        Ok(c) if c.scope() != Scope::All => return http::json(200, &json!({ "alerts": [] })),
+        Ok(_) => {}
+        Err(p) => return http::problem(&p),
     }
     let q = match AlertsQuery::parse(&query_pairs(req), now()) {
         Ok(q) => q,

@@ -7,19 +7,24 @@ use systole_core::time::Timestamp;
 use worker::{Env, Request, Response, Result};
 
 use super::query_pairs;
-use crate::deployment::{self, now, DB_BINDING};
-use crate::{d1, http};
+use crate::deployment::{now, DB_BINDING};
+use crate::{access, d1, http};
 
 /// JSON: `{"incidents": [{"serviceId", "startedAt", "endedAt" | null, "open",
-/// "durationSeconds" (so far, while open), "cause"}]}`. Errors: 400 bad parameters, 404 an
-/// unconfigured service, 503 D1 failure.
+/// "durationSeconds" (so far, while open), "cause"}]}`, only of services the caller may see.
+/// Errors: 400 bad parameters, 401, 404 a service not configured or not visible, 503 D1
+/// failure.
 pub async fn get(req: &Request, env: &Env) -> Result<Response> {
+    let caller = match access::caller(req, env) {
+        Ok(c) => c,
+        Err(p) => return http::problem(&p),
+    };
     let q = match IncidentsQuery::parse(&query_pairs(req)) {
         Ok(q) => q,
         Err(p) => return http::problem(&p),
     };
     let service = q.service_id.as_ref().map(|s| s.as_str());
-    if service.is_some_and(|s| deployment::config().service(s).is_none()) {
+    if service.is_some_and(|s| !access::sees(caller, s)) {
         return http::problem(&Problem::unknown_service(service.unwrap_or_default()));
     }
     let rows = match d1::incidents(&env.d1(DB_BINDING)?, service, q.limit).await {
@@ -29,6 +34,7 @@ pub async fn get(req: &Request, env: &Env) -> Result<Response> {
     let now = now();
     let incidents: Vec<_> = rows
         .iter()
+        .filter(|r| access::sees(caller, &r.service_id))
         .map(|r| {
             let end = r.ended_at.map(Timestamp);
             json!({

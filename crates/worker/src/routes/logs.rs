@@ -7,19 +7,24 @@ use systole_core::time::Timestamp;
 use worker::{Env, Request, Response, Result};
 
 use super::query_pairs;
-use crate::deployment::{self, DB_BINDING};
-use crate::{d1, http};
+use crate::deployment::DB_BINDING;
+use crate::{access, d1, http};
 
 /// JSON: `{"serviceId", "heartbeats": [{"seq", "receivedAt", "status", "message",
 /// "metadata", "metrics"}], "nextBefore": ms | null}`, newest first. Heartbeats appear once
 /// their ServiceMonitor has flushed (within `flushIntervalSeconds`). Errors: 400 for bad
-/// parameters, 404 for an unconfigured service, 503 when D1 fails.
+/// parameters, 401 without credentials, 404 for a service that is not configured or not
+/// visible to the caller, 503 when D1 fails.
 pub async fn get(req: &Request, env: &Env) -> Result<Response> {
+    let caller = match access::caller(req, env) {
+        Ok(c) => c,
+        Err(p) => return http::problem(&p),
+    };
     let q = match LogsQuery::parse(&query_pairs(req)) {
         Ok(q) => q,
         Err(p) => return http::problem(&p),
     };
-    if deployment::config().service(q.service_id.as_str()).is_none() {
+    if !access::sees(caller, q.service_id.as_str()) {
         return http::problem(&Problem::unknown_service(q.service_id.as_str()));
     }
     let rows = match d1::heartbeats(&env.d1(DB_BINDING)?, q.service_id.as_str(), q.before, q.limit + 1).await {

@@ -2,6 +2,7 @@
 //! `GET /api/internal/echo?serviceId=` (a bare round trip through it) and
 //! `GET /api/internal/echo-persist?serviceId=` (the round trip plus a rewrite of its stored
 //! record), for `cargo xtask bench`.
+//! `GET /api/internal/hub?name=` (a NotificationHub's counters).
 //! Routed only when the `SYSTOLE_BENCH` var is `1`; otherwise these paths are 404.
 
 use systole_core::api::Problem;
@@ -21,4 +22,13 @@ pub async fn get(req: &Request, env: &Env, op: &str) -> Result<Response> {
     }
     let stub = env.durable_object(MONITOR_BINDING)?.id_from_name(id)?.get_stub()?;
     stub.fetch_with_str(&format!("https://service-monitor/{op}")).await
+}
+
+/// `GET /api/internal/hub?name=` : a NotificationHub's counters (`{"sockets", "wakes",
+/// "publishes"}`, see `live::hub`); `name` is `open`, `public` or `user:{id}`.
+pub async fn hub(req: &Request, env: &Env) -> Result<Response> {
+    let pairs = query_pairs(req);
+    let name = pairs.iter().find(|(k, _)| k == "name").map_or("open", |(_, v)| v.as_str());
+    let hub = systole_core::access::Hub { name: name.to_owned(), public: name == "public" };
+    crate::live::stats(env, &hub).await
 }

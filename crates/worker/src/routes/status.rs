@@ -1,19 +1,26 @@
 //! `GET /api/status`: summary counts and every configured service's current state.
 
 use systole_core::api::status;
-use worker::{Env, Response, Result};
+use worker::{Env, Request, Response, Result};
 
 use crate::deployment::{self, now, DB_BINDING};
-use crate::{d1, http};
+use crate::{access, d1, http};
 
 /// Answers `systole_core::api::status::StatusReport` as JSON. Status comes from D1 `service_state` (each ServiceMonitor writes it
 /// at once on a status change), the last heartbeat from the `heartbeats` table (written within
 /// `flushIntervalSeconds`), and the next deadline from both and the config.
-pub async fn get(env: &Env) -> Result<Response> {
+/// Only the services the caller may see are listed and counted. Errors: 401, 503.
+pub async fn get(req: &Request, env: &Env) -> Result<Response> {
+    let caller = match access::caller(req, env) {
+        Ok(c) => c,
+        Err(p) => return http::problem(&p),
+    };
     let rows = match d1::statuses(&env.d1(DB_BINDING)?).await {
         Ok(rows) => rows,
         Err(e) => return http::unavailable("the history database", &e),
     };
     let states: Vec<_> = rows.iter().filter_map(d1::StateRow::stored).collect();
-    http::json(200, &status::report(deployment::config(), &states, now()))
+    let mut report = status::report(deployment::config(), &states, now());
+    report.retain(|s| access::sees(caller, &s.id));
+    http::json(200, &report)
 }

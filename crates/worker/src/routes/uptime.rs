@@ -9,31 +9,42 @@ use worker::{Env, Request, Response, Result};
 
 use super::query_pairs;
 use crate::deployment::{self, now, DB_BINDING};
-use crate::{d1, http};
+use crate::{access, d1, http};
 
-/// JSON: `{"from", "to", "services": [{"id", "name", "uptimePercent", "days": [DayUptime]}]}`
+/// `serviceId` may repeat (or list ids comma-separated); without it, every service the
+/// caller may see. JSON: `{"from", "to", "services": [{"id", "name", "uptimePercent", "days": [DayUptime]}]}`
 /// (see `systole_core::uptime::DayUptime`); `format=csv` answers `text/csv` with one row per
 /// service and day. The time since a service's last write counts under its last known
-/// status, so an outage in progress shows at once. Errors: 400 bad parameters, 404 an
-/// unconfigured service, 503 D1 failure.
+/// status, so an outage in progress shows at once. Errors: 400 bad parameters, 401, 404 a
+/// service not configured or not visible, 503 D1 failure.
 pub async fn get(req: &Request, env: &Env) -> Result<Response> {
+    let caller = match access::caller(req, env) {
+        Ok(c) => c,
+        Err(p) => return http::problem(&p),
+    };
     let now = now();
     let config = deployment::config();
     let q = match UptimeQuery::parse(&query_pairs(req), now, config.settings.uptime_retention_days) {
         Ok(q) => q,
         Err(p) => return http::problem(&p),
     };
-    let wanted = q.service_id.as_ref().map(|s| s.as_str());
-    if wanted.is_some_and(|s| config.service(s).is_none()) {
-        return http::problem(&Problem::unknown_service(wanted.unwrap_or_default()));
+    if let Some(hidden) = q.service_ids.iter().find(|s| !access::sees(caller, s.as_str())) {
+        return http::problem(&Problem::unknown_service(hidden.as_str()));
     }
+    let one = match q.service_ids.as_slice() {
+        [only] => Some(only.as_str()),
+        _ => None,
+    };
     let db = env.d1(DB_BINDING)?;
-    let (rows, states) = match (d1::daily(&db, wanted, q.from, q.to).await, d1::states(&db).await) {
+    let (rows, states) = match (d1::daily(&db, one, q.from, q.to).await, d1::states(&db).await) {
         (Ok(r), Ok(s)) => (r, s),
         (Err(e), _) | (_, Err(e)) => return http::unavailable("the history database", &e),
     };
     let rows: Vec<_> = rows.iter().map(|r| (r.service_id.clone(), r.day_start, r.tally())).collect();
     let states: Vec<_> = states.iter().filter_map(d1::StateRow::stored).collect();
+    let wanted = |id: &str| {
+        access::sees(caller, id) && (q.service_ids.is_empty() || q.service_ids.iter().any(|s| s.as_str() == id))
+    };
     let services = uptime::report(config, wanted, &rows, &states, q.from, q.to, now);
     if q.csv {
         let mut resp = http::with_type(200, uptime::to_csv(&services), "text/csv; charset=utf-8")?;

@@ -1,0 +1,124 @@
+//! Dashboard sessions: a signed cookie value that names a user and an expiry.
+//!
+//! Value: `{user id}.{expiry, Unix ms UTC}.{HMAC-SHA256 of "{user id}.{expiry}" under
+//! SESSION_SECRET, lowercase hex}`. The user id may itself contain dots; the last two fields
+//! are split off from the right. Verification compares the MAC in constant time.
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+use crate::time::Timestamp;
+
+/// Name of the session cookie.
+pub const COOKIE: &str = "systole_session";
+
+/// How long a session lasts: 12 hours, in milliseconds.
+pub const LIFETIME_MS: i64 = 12 * 3_600_000;
+
+/// Shortest `SESSION_SECRET` accepted, in bytes.
+pub const MIN_SECRET_LEN: usize = 32;
+
+/// Why a cookie value was refused.
+#[derive(Clone, Copy, Debug, Eq, PartialEq, thiserror::Error)]
+pub enum SessionError {
+    /// Not three dot-separated fields with a numeric expiry and a hex MAC.
+    #[error("malformed session")]
+    Malformed,
+    /// The MAC does not match: forged or signed under another secret.
+    #[error("bad session signature")]
+    BadSignature,
+    /// Past its expiry.
+    #[error("session expired")]
+    Expired,
+}
+
+fn mac(secret: &[u8], payload: &str) -> [u8; 32] {
+    // HMAC accepts keys of any length, so `new_from_slice` cannot fail.
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
+        return [0; 32];
+    };
+    mac.update(payload.as_bytes());
+    mac.finalize().into_bytes().into()
+}
+
+/// Signs a session for `user` that expires at `expires` (Unix ms, UTC).
+pub fn sign(user: &str, expires: Timestamp, secret: &[u8]) -> String {
+    let payload = format!("{user}.{}", expires.0);
+    format!("{payload}.{}", hex::encode(mac(secret, &payload)))
+}
+
+/// The user id of a session cookie value that is correctly signed and not expired at `now`.
+///
+/// # Errors
+/// [`SessionError`]: malformed, bad signature (checked before expiry, so an expired forgery
+/// is reported as forged), or expired.
+pub fn verify(value: &str, secret: &[u8], now: Timestamp) -> Result<String, SessionError> {
+    let mut fields = value.rsplitn(3, '.');
+    let (Some(sig), Some(expires), Some(user)) = (fields.next(), fields.next(), fields.next()) else {
+        return Err(SessionError::Malformed);
+    };
+    let expires: i64 = expires.parse().map_err(|_| SessionError::Malformed)?;
+    let sig = hex::decode(sig).map_err(|_| SessionError::Malformed)?;
+    let expected = mac(secret, &format!("{user}.{expires}"));
+    if !bool::from(expected.as_slice().ct_eq(&sig)) {
+        return Err(SessionError::BadSignature);
+    }
+    if now.0 >= expires {
+        return Err(SessionError::Expired);
+    }
+    Ok(user.to_owned())
+}
+
+/// The value of cookie `name` in a `Cookie` request header.
+pub fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header.split(';').filter_map(|kv| kv.trim().split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v)
+}
+
+/// The `Set-Cookie` value that stores `value` until `expires`: HttpOnly, Secure,
+/// SameSite=Strict, path `/`.
+pub fn set_cookie(value: &str, expires: Timestamp, now: Timestamp) -> String {
+    let max_age = (expires.0 - now.0).max(0) / 1000;
+    format!("{COOKIE}={value}; Max-Age={max_age}; Path=/; HttpOnly; Secure; SameSite=Strict")
+}
+
+/// The `Set-Cookie` value that ends the session.
+pub fn clear_cookie() -> String {
+    format!("{COOKIE}=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Strict")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn a_signed_session_verifies_until_it_expires() {
+        let v = sign("ana.b", Timestamp(10_000), SECRET);
+        assert_eq!(verify(&v, SECRET, Timestamp(9_999)).unwrap(), "ana.b");
+        assert_eq!(verify(&v, SECRET, Timestamp(10_000)), Err(SessionError::Expired));
+    }
+
+    #[test]
+    fn forged_sessions_are_refused() {
+        let v = sign("viewer", Timestamp(10_000), SECRET);
+        let other = v.replacen("viewer", "admin", 1);
+        assert_eq!(verify(&other, SECRET, Timestamp(0)), Err(SessionError::BadSignature));
+        let extended = v.replacen("10000", "99999", 1);
+        assert_eq!(verify(&extended, SECRET, Timestamp(0)), Err(SessionError::BadSignature));
+        assert_eq!(verify(&v, b"another secret of 32 bytes long!", Timestamp(0)), Err(SessionError::BadSignature));
+        for bad in ["", "x", "a.b", "a.1.zz", "a.notanumber.00"] {
+            assert_eq!(verify(bad, SECRET, Timestamp(0)), Err(SessionError::Malformed), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cookies_are_found_by_name_and_set_strictly() {
+        assert_eq!(cookie("a=1; systole_session=x.1.ff; b=2", COOKIE), Some("x.1.ff"));
+        assert_eq!(cookie("a=1", COOKIE), None);
+        let set = set_cookie("v", Timestamp(LIFETIME_MS), Timestamp(0));
+        assert_eq!(set, "systole_session=v; Max-Age=43200; Path=/; HttpOnly; Secure; SameSite=Strict");
+    }
+}

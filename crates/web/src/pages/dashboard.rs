@@ -1,0 +1,78 @@
+//! `/`: summary cards, services by group with uptime bars, the alert history panel and CSV
+//! export.
+
+use maud::{html, Markup};
+
+use super::{cards, exact, groups, layout, legend, relative, tab_title, Chrome};
+use crate::view::{ActivityItem, Fleet, Tone, Window};
+
+/// Renders the dashboard for `fleet` (what the viewer sees), with `activity` (newest first)
+/// from the `window` chosen, over a `retention_days`-day uptime window.
+pub fn dashboard(
+    chrome: &Chrome<'_>,
+    fleet: &Fleet,
+    activity: &[ActivityItem],
+    window: Window,
+    retention_days: u32,
+) -> Markup {
+    let b = chrome.branding;
+    let from = chrome.now.0 - i64::from(retention_days.saturating_sub(1)) * 86_400_000;
+    let from = systole_core::time::Timestamp(from).date_string().unwrap_or_default();
+    let to = chrome.now.date_string().unwrap_or_default();
+    let main = html! {
+        main #main data-generated=(chrome.now.0) {
+            (cards(&fleet.summary))
+            (legend(b))
+            (groups(chrome, fleet, true))
+            section.panel #activity-panel aria-labelledby="activity-h" {
+                div.panel-head {
+                    h2 #activity-h { "Alert history" }
+                    form.inline method="get" action="/" {
+                        label for="activity-window" { "Show" }
+                        select #activity-window name="activity" {
+                            @for w in Window::ALL {
+                                option value=(w.key()) selected[w == window] { (w.label()) }
+                            }
+                        }
+                        button type="submit" { "Apply" }
+                    }
+                }
+                ol #activity .activity {
+                    @for a in activity {
+                        li class=(tone(a.tone)) {
+                            time datetime=(a.at.to_rfc3339()) title=(exact(a.at)) data-ms=(a.at.0) { (relative(chrome.now, a.at)) }
+                            " "
+                            @if let Some(id) = &a.service_id { a href={ "/services/" (id) } { (id) } ": " }
+                            (a.text)
+                        }
+                    }
+                }
+                @if activity.is_empty() { p.muted #activity-empty { "Nothing in this window." } }
+            }
+            section.panel aria-labelledby="export-h" {
+                h2 #export-h { "Export uptime" }
+                form.export method="get" action="/api/uptime" {
+                    input type="hidden" name="format" value="csv";
+                    label { "From " input type="date" name="from" value=(from) required; }
+                    label { "To " input type="date" name="to" value=(to) required; }
+                    label.services {
+                        "Services (none selected: all)"
+                        select name="serviceId" multiple size="5" {
+                            @for r in fleet.rows() { option value=(r.id) { (r.name) } }
+                        }
+                    }
+                    button type="submit" { "Download CSV" }
+                }
+            }
+        }
+    };
+    layout(chrome, &tab_title(&b.page_title, fleet.summary.down), &b.page_title, main)
+}
+
+fn tone(t: Tone) -> &'static str {
+    match t {
+        Tone::Bad => "a-bad",
+        Tone::Good => "a-good",
+        Tone::Neutral => "a-neutral",
+    }
+}

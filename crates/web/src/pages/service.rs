@@ -1,0 +1,100 @@
+//! `/services/{id}`: one service's status, uptime bar, incidents, recent heartbeats and a
+//! chart of its reported metrics.
+
+use maud::{html, Markup};
+
+use super::{badge, bar, duration, exact, layout, relative, tab_title, time, Chrome};
+use crate::view::{MetricSeries, ServiceDetail};
+
+/// Renders the service page.
+pub fn service(chrome: &Chrome<'_>, d: &ServiceDetail) -> Markup {
+    let r = &d.row;
+    let b = chrome.branding;
+    let now = chrome.now;
+    let main = html! {
+        main #main data-generated=(now.0) {
+            p { a href="/" { "← All services" } }
+            section.panel.row data-service=(r.id) data-status=(r.status.as_str()) data-at=(now.0) {
+                div.head {
+                    (badge(r.status))
+                    h1.name { (r.name) }
+                    span.pct { (super::percent(r.uptime)) }
+                }
+                dl.facts {
+                    dt { "Service id" } dd { code { (r.id) } }
+                    @if let Some(g) = &d.group { dt { "Group" } dd { (g) } }
+                    dt { "Status since" } dd { (time(now, r.status_since, "since")) }
+                    dt { "Last heartbeat" } dd { (time(now, r.last_heartbeat, "last")) }
+                    dt { "Last message" } dd.msg data-field="message" { (r.message.as_deref().unwrap_or("")) }
+                    dt { "Expected every" } dd { (duration(d.staleness_threshold_s as i64 * 1000)) ", grace " (duration(d.grace_period_s as i64 * 1000)) }
+                    dt { "Next deadline" } dd { @if let Some(t) = d.next_deadline { (exact(t)) } @else { "none" } }
+                }
+                (bar(b, &r.days, r.uptime))
+            }
+            @if !d.metrics.is_empty() {
+                section.panel aria-labelledby="metrics-h" {
+                    h2 #metrics-h { "Metrics" }
+                    div.charts { @for m in &d.metrics { (chart(m)) } }
+                }
+            }
+            section.panel aria-labelledby="incidents-h" {
+                h2 #incidents-h { "Incidents" }
+                @if d.incidents.is_empty() { p.muted { "No incidents in the retention window." } } @else {
+                    div.scroll { table {
+                        thead { tr { th { "Started" } th { "Ended" } th { "Duration" } th { "Cause" } } }
+                        tbody { @for i in &d.incidents { tr {
+                            td { (exact(i.started_at)) }
+                            td { @if let Some(e) = i.ended_at { (exact(e)) } @else { strong.s-down { "ongoing" } } }
+                            td { (duration(i.ended_at.unwrap_or(now).0 - i.started_at.0)) }
+                            td { (i.cause) }
+                        } } }
+                    } }
+                }
+            }
+            section.panel aria-labelledby="beats-h" {
+                h2 #beats-h { "Recent heartbeats" }
+                @if d.heartbeats.is_empty() { p.muted { "No heartbeats received yet." } } @else {
+                    div.scroll { table {
+                        thead { tr { th { "Received" } th { "Reported" } th { "Message" } th { "Metadata" } } }
+                        tbody { @for h in &d.heartbeats { tr {
+                            td { time datetime=(h.at.to_rfc3339()) title=(exact(h.at)) { (relative(now, h.at)) } }
+                            td { (h.reported) }
+                            td.msg { (h.message.as_deref().unwrap_or("")) }
+                            td { @if let Some(m) = &h.metadata { code { (m) } } }
+                        } } }
+                    } }
+                }
+            }
+        }
+    };
+    let title = format!("{} · {}", r.name, b.page_title);
+    let shown = if r.status == systole_core::monitor::Status::Down { 1 } else { 0 };
+    layout(chrome, &tab_title(&title, shown), &title, main)
+}
+
+/// A small line chart of one metric as inline SVG (600 × 120 user units).
+fn chart(m: &MetricSeries) -> Markup {
+    let (w, h) = (600.0_f64, 120.0_f64);
+    let (lo, hi) = m.points.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.1), hi.max(p.1)));
+    let (t0, t1) = (m.points.first().map_or(0, |p| p.0 .0), m.points.last().map_or(1, |p| p.0 .0));
+    let span_t = (t1 - t0).max(1) as f64;
+    let span_v = if hi > lo { hi - lo } else { 1.0 };
+    let points: Vec<String> = m
+        .points
+        .iter()
+        .map(|(t, v)| {
+            let x = if m.points.len() == 1 { w / 2.0 } else { (t.0 - t0) as f64 / span_t * w };
+            let y = h - 8.0 - (v - lo) / span_v * (h - 16.0);
+            format!("{x:.1},{y:.1}")
+        })
+        .collect();
+    let last = m.points.last().map_or(0.0, |p| p.1);
+    html! {
+        figure.chart {
+            figcaption { strong { (m.name) } span.muted { " last " (last) " · min " (lo) " · max " (hi) " · " (m.points.len()) " points" } }
+            svg viewBox={ "0 0 " (w) " " (h) } role="img" aria-label={ (m.name) " over the recent heartbeats" } preserveAspectRatio="none" {
+                polyline points=(points.join(" ")) fill="none" vector-effect="non-scaling-stroke" {}
+            }
+        }
+    }
+}

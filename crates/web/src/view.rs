@@ -1,0 +1,306 @@
+//! Plain view models the pages render, and the pure functions that build them from core
+//! types (config, stored states, uptime reports). No I/O: the Worker gathers the inputs.
+
+use std::collections::BTreeMap;
+
+use systole_core::access::Scope;
+use systole_core::api::status::{StoredState, Summary};
+use systole_core::config::Config;
+use systole_core::monitor::Status;
+use systole_core::time::Timestamp;
+use systole_core::uptime::{DayUptime, ServiceUptime};
+
+/// Who is looking at a page.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub enum Viewer {
+    /// No users are configured: the dashboard is open to anyone who reaches it.
+    Open,
+    /// A signed-in user.
+    User {
+        /// Display name.
+        name: String,
+        /// Whether they have the admin role.
+        admin: bool,
+    },
+    /// A visitor of the public status page.
+    Public,
+}
+
+/// One service row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServiceRow {
+    /// Service id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Current status.
+    pub status: Status,
+    /// When that status began.
+    pub status_since: Option<Timestamp>,
+    /// The latest heartbeat.
+    pub last_heartbeat: Option<Timestamp>,
+    /// Its message (never set for the public page).
+    pub message: Option<String>,
+    /// Uptime percent over the whole window; `None` when nothing was monitored.
+    pub uptime: Option<f64>,
+    /// One entry per day of the window, oldest first.
+    pub days: Vec<DayUptime>,
+}
+
+/// Services of one group, in the group's order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupView {
+    /// Group id; `None` for the ungrouped services, shown last.
+    pub id: Option<String>,
+    /// Display name.
+    pub name: String,
+    /// Its visible services.
+    pub services: Vec<ServiceRow>,
+}
+
+/// Everything a reader may see of the fleet.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fleet {
+    /// Counts over the visible services.
+    pub summary: Summary,
+    /// Non-empty groups in config order, ungrouped last.
+    pub groups: Vec<GroupView>,
+}
+
+impl Fleet {
+    /// Every visible row.
+    pub fn rows(&self) -> impl Iterator<Item = &ServiceRow> {
+        self.groups.iter().flat_map(|g| g.services.iter())
+    }
+}
+
+/// Builds the fleet that `scope` sees from the stored states (services without one are
+/// `unknown`, or `paused` when disabled) and the uptime reports of the window.
+pub fn fleet(config: &Config, scope: Scope<'_>, states: &[StoredState], uptime: &[ServiceUptime]) -> Fleet {
+    let states: BTreeMap<&str, &StoredState> = states.iter().map(|s| (s.service_id.as_str(), s)).collect();
+    let uptime: BTreeMap<&str, &ServiceUptime> = uptime.iter().map(|u| (u.id.as_str(), u)).collect();
+    let details = scope.shows_details();
+    let mut summary = Summary::default();
+    let mut row = |id: &str| {
+        let s = config.service(id)?;
+        if !scope.sees(config, s) {
+            return None;
+        }
+        let stored = states.get(id).copied();
+        let status = stored.map_or(if s.enabled { Status::Unknown } else { Status::Paused }, |r| r.status);
+        summary.count(status);
+        let up = uptime.get(id).copied();
+        Some(ServiceRow {
+            id: id.to_owned(),
+            name: s.name.clone(),
+            status,
+            status_since: stored.map(|r| r.status_since),
+            last_heartbeat: stored.and_then(|r| r.last_heartbeat),
+            message: stored.and_then(|r| r.last_message.clone()).filter(|_| details),
+            uptime: up.and_then(|u| u.uptime_percent),
+            days: up.map(|u| u.days.clone()).unwrap_or_default(),
+        })
+    };
+    let mut groups: Vec<GroupView> = config
+        .groups
+        .iter()
+        .map(|g| GroupView {
+            id: Some(g.id.clone()),
+            name: g.name.clone(),
+            services: g.services.iter().filter_map(|id| row(id.as_str())).collect(),
+        })
+        .collect();
+    let loose: Vec<ServiceRow> =
+        config.services.iter().filter(|s| s.group.is_none()).filter_map(|s| row(s.id.as_str())).collect();
+    groups.push(GroupView { id: None, name: "Other services".into(), services: loose });
+    groups.retain(|g| !g.services.is_empty());
+    Fleet { summary, groups }
+}
+
+/// How an activity entry reads.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum Tone {
+    /// A service went down, or a delivery was abandoned.
+    Bad,
+    /// A service recovered, or a delivery arrived.
+    Good,
+    /// Anything else (a retry, a late warning, an external alert).
+    Neutral,
+}
+
+/// One entry of the alert history panel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActivityItem {
+    /// When it happened.
+    pub at: Timestamp,
+    /// The service concerned, if any.
+    pub service_id: Option<String>,
+    /// What happened, as a sentence.
+    pub text: String,
+    /// How it reads.
+    pub tone: Tone,
+}
+
+/// The alert history panel's time filter.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum Window {
+    /// Last hour.
+    Hour,
+    /// Last 24 hours (the default).
+    Day,
+    /// Last 7 days.
+    Week,
+    /// Last 30 days.
+    Month,
+}
+
+impl Window {
+    /// Every window, shortest first.
+    pub const ALL: [Window; 4] = [Window::Hour, Window::Day, Window::Week, Window::Month];
+
+    /// Parses the `activity` query value (`1h`, `24h`, `7d`, `30d`); anything else is 24 h.
+    pub fn parse(v: Option<&str>) -> Self {
+        Self::ALL.into_iter().find(|w| Some(w.key()) == v).unwrap_or(Window::Day)
+    }
+
+    /// The query value.
+    pub fn key(self) -> &'static str {
+        match self {
+            Window::Hour => "1h",
+            Window::Day => "24h",
+            Window::Week => "7d",
+            Window::Month => "30d",
+        }
+    }
+
+    /// The label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Window::Hour => "Last hour",
+            Window::Day => "Last 24 hours",
+            Window::Week => "Last 7 days",
+            Window::Month => "Last 30 days",
+        }
+    }
+
+    /// Its length in milliseconds.
+    pub fn ms(self) -> i64 {
+        3_600_000
+            * match self {
+                Window::Hour => 1,
+                Window::Day => 24,
+                Window::Week => 24 * 7,
+                Window::Month => 24 * 30,
+            }
+    }
+}
+
+/// A past incident of one service.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IncidentView {
+    /// When the service went down.
+    pub started_at: Timestamp,
+    /// When it recovered; `None` while ongoing.
+    pub ended_at: Option<Timestamp>,
+    /// Why it went down.
+    pub cause: String,
+}
+
+/// One received heartbeat.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HeartbeatView {
+    /// When it arrived.
+    pub at: Timestamp,
+    /// What it reported (`up`, `degraded`, `down`, `start`, …).
+    pub reported: String,
+    /// Its message.
+    pub message: Option<String>,
+    /// Its metadata object, as JSON text.
+    pub metadata: Option<String>,
+}
+
+/// One metric's values over time, oldest first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricSeries {
+    /// Metric name.
+    pub name: String,
+    /// `(time, value)` points.
+    pub points: Vec<(Timestamp, f64)>,
+}
+
+/// Metric series from heartbeats' metrics objects (JSON text, `{"name": number}`), given
+/// newest first as D1 answers them; at most `max` series, by name.
+pub fn metric_series<'a>(
+    heartbeats: impl Iterator<Item = (Timestamp, Option<&'a str>)>,
+    max: usize,
+) -> Vec<MetricSeries> {
+    let mut series: BTreeMap<String, Vec<(Timestamp, f64)>> = BTreeMap::new();
+    for (at, metrics) in heartbeats {
+        let Some(Ok(map)) = metrics.map(serde_json::from_str::<BTreeMap<String, serde_json::Value>>) else {
+            continue;
+        };
+        for (name, v) in map {
+            if let Some(v) = v.as_f64().filter(|v| v.is_finite()) {
+                series.entry(name).or_default().push((at, v));
+            }
+        }
+    }
+    series
+        .into_iter()
+        .take(max)
+        .map(|(name, mut points)| {
+            points.reverse();
+            MetricSeries { name, points }
+        })
+        .collect()
+}
+
+/// Everything the service page shows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServiceDetail {
+    /// The row (status, last heartbeat, uptime bar).
+    pub row: ServiceRow,
+    /// Its group's name.
+    pub group: Option<String>,
+    /// Staleness threshold, seconds.
+    pub staleness_threshold_s: u64,
+    /// Grace period, seconds.
+    pub grace_period_s: u64,
+    /// When the next heartbeat (or the end of the grace period) is due.
+    pub next_deadline: Option<Timestamp>,
+    /// Recent incidents, newest first.
+    pub incidents: Vec<IncidentView>,
+    /// Recent heartbeats, newest first.
+    pub heartbeats: Vec<HeartbeatView>,
+    /// Metrics reported by those heartbeats.
+    pub metrics: Vec<MetricSeries>,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn metric_series_are_oldest_first_and_skip_non_numbers() {
+        let s = metric_series(
+            [
+                (Timestamp(2), Some(r#"{"latency_ms": 20, "note": "x"}"#)),
+                (Timestamp(1), Some(r#"{"latency_ms": 10, "queue": 3}"#)),
+                (Timestamp(0), Some("not json")),
+            ]
+            .into_iter(),
+            8,
+        );
+        assert_eq!(s[0].name, "latency_ms");
+        assert_eq!(s[0].points, [(Timestamp(1), 10.0), (Timestamp(2), 20.0)]);
+        assert_eq!(s.len(), 2);
+    }
+
+    #[test]
+    fn windows_parse_their_keys_and_default_to_a_day() {
+        assert_eq!(Window::parse(Some("7d")), Window::Week);
+        assert_eq!(Window::parse(Some("bogus")), Window::Day);
+        assert_eq!(Window::Hour.ms(), 3_600_000);
+    }
+}

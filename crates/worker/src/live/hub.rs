@@ -1,0 +1,105 @@
+//! The NotificationHub Durable Object: one per user (`user:{id}`), one for an open
+//! deployment (`open`) and one shared by the public status page (`public`).
+//!
+//! Dashboard tabs' WebSockets are accepted with the Hibernation API, so the hub is evicted
+//! from memory while tabs are idle; the tabs' keep-alive `ping` is answered `pong` by the
+//! runtime's auto-response without waking it.
+//!
+//! Internal protocol (only the Worker calls it):
+//! - `GET /connect` with `Upgrade: websocket` → 101, the tab's socket;
+//! - `POST /publish` with one `systole_core::live::ServiceUpdate` JSON text → sent to every
+//!   open socket; 200 `{"sockets": n}`;
+//! - `GET /stats` → 200 `{"sockets", "wakes", "publishes"}`: `wakes` counts the socket
+//!   events that ran this object's code (messages other than the auto-answered ping, closes,
+//!   errors) since it was created; the benchmark reads it.
+
+use serde::{Deserialize, Serialize};
+use systole_core::api::Problem;
+use worker::{
+    durable_object, DurableObject, Env, Error, Request, Response, Result, State, WebSocket, WebSocketIncomingMessage,
+    WebSocketPair,
+};
+
+use crate::http;
+use crate::row::Row;
+
+/// Counters kept in storage, so they survive hibernation.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize)]
+struct Counters {
+    wakes: u64,
+    publishes: u64,
+}
+
+const COUNTERS: Row = Row { table: "hub", column: "counters" };
+
+/// One audience's live-update fan-out (see the module docs).
+#[allow(missing_debug_implementations)] // State is a JS handle without Debug.
+#[durable_object]
+pub struct NotificationHub {
+    state: State,
+}
+
+impl DurableObject for NotificationHub {
+    fn new(state: State, _env: Env) -> Self {
+        COUNTERS.create(&state);
+        if let Ok(pair) = worker::worker_sys::WebSocketRequestResponsePair::new("ping", "pong") {
+            state.set_websocket_auto_response(&pair);
+        }
+        Self { state }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        match req.path().as_str() {
+            "/connect" => {
+                let pair = WebSocketPair::new()?;
+                self.state.accept_web_socket(&pair.server);
+                Response::from_websocket(pair.client)
+            }
+            "/publish" => {
+                let text = req.text().await?;
+                let sockets = self.state.get_websockets();
+                let sent = sockets.iter().filter(|ws| ws.send_with_str(&text).is_ok()).count();
+                self.count(|c| c.publishes += 1)?;
+                http::json(200, &serde_json::json!({ "sockets": sent }))
+            }
+            "/stats" => {
+                let c = self.counters()?;
+                let sockets = self.state.get_websockets().len();
+                http::json(200, &serde_json::json!({ "sockets": sockets, "wakes": c.wakes, "publishes": c.publishes }))
+            }
+            _ => http::problem(&Problem::not_found("no such NotificationHub operation")),
+        }
+    }
+
+    async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> Result<()> {
+        self.count(|c| c.wakes += 1)?;
+        // A ping that missed the auto-response (e.g. with whitespace) still gets its pong.
+        if matches!(message, WebSocketIncomingMessage::String(ref s) if s.trim() == "ping") {
+            ws.send_with_str("pong")?;
+        }
+        Ok(())
+    }
+
+    async fn websocket_close(&self, ws: WebSocket, _code: usize, _reason: String, _clean: bool) -> Result<()> {
+        self.count(|c| c.wakes += 1)?;
+        // Completes the closing handshake; the socket may already be gone.
+        let _ = ws.close(Some(1000), Some("closed"));
+        Ok(())
+    }
+
+    async fn websocket_error(&self, _ws: WebSocket, _error: Error) -> Result<()> {
+        self.count(|c| c.wakes += 1)
+    }
+}
+
+impl NotificationHub {
+    fn counters(&self) -> Result<Counters> {
+        Ok(COUNTERS.load(&self.state)?.unwrap_or_default())
+    }
+
+    fn count(&self, f: impl FnOnce(&mut Counters)) -> Result<()> {
+        let mut c = self.counters()?;
+        f(&mut c);
+        COUNTERS.save(&self.state, &c).map(|_| ())
+    }
+}

@@ -1,0 +1,106 @@
+//! The HTML side of the Worker: the dashboard (`/`), service pages (`/services/{id}`), the
+//! public status page (`/status`), sign-in (`/login`, `/logout`) and the assets they load
+//! (`/assets/…`). Templates and view models live in `systole-web`; this module gathers the
+//! data and sends the pages with a strict Content-Security-Policy.
+
+pub mod dashboard;
+pub mod service;
+pub mod session;
+pub mod status;
+
+use std::sync::OnceLock;
+
+use systole_core::api::status::StoredState;
+use systole_core::time::{Timestamp, DAY_MS};
+use systole_core::uptime::{self, ServiceUptime};
+use systole_web::pages::{self, Chrome};
+use systole_web::view::Viewer;
+use systole_web::Markup;
+use worker::{D1Database, Headers, Response, Result};
+
+use crate::access::Caller;
+use crate::d1;
+use crate::deployment::{self, now};
+
+/// The Content-Security-Policy of every page, built once per isolate.
+fn csp() -> &'static str {
+    static CSP: OnceLock<String> = OnceLock::new();
+    CSP.get_or_init(|| systole_web::content_security_policy(&deployment::branding().image_origins()))
+}
+
+/// An HTML page with the CSP and the security headers.
+pub fn html(status: u16, page: Markup) -> Result<Response> {
+    let headers = Headers::new();
+    headers.set("Content-Type", "text/html; charset=utf-8")?;
+    headers.set("Content-Security-Policy", csp())?;
+    for (k, v) in systole_web::SECURITY_HEADERS {
+        headers.set(k, v)?;
+    }
+    Ok(Response::ok(page.into_string())?.with_status(status).with_headers(headers))
+}
+
+/// A 303 redirect to `location`, optionally setting a cookie.
+pub fn redirect(location: &str, cookie: Option<&str>) -> Result<Response> {
+    let headers = Headers::new();
+    headers.set("Location", location)?;
+    headers.set("Cache-Control", "no-store")?;
+    if let Some(c) = cookie {
+        headers.set("Set-Cookie", c)?;
+    }
+    Ok(Response::empty()?.with_status(303).with_headers(headers))
+}
+
+/// The viewer a page shows in its header and footer.
+pub fn viewer(caller: Caller) -> Viewer {
+    match caller {
+        Caller::Open => Viewer::Open,
+        Caller::User(u) => Viewer::User { name: u.name.clone(), admin: u.role == systole_core::access::Role::Admin },
+    }
+}
+
+/// The sign-in page with `status` (401 for a page that needs a session).
+pub fn sign_in(status: u16, error: Option<&str>) -> Result<Response> {
+    let viewer = Viewer::Public;
+    let chrome = Chrome { branding: deployment::branding(), viewer: &viewer, now: now(), live: None };
+    html(status, pages::login(&chrome, error))
+}
+
+/// A page-level 404.
+pub fn not_found(caller: Caller, what: &str) -> Result<Response> {
+    let viewer = viewer(caller);
+    let chrome = Chrome { branding: deployment::branding(), viewer: &viewer, now: now(), live: None };
+    html(404, pages::not_found(&chrome, what))
+}
+
+/// An embedded asset, or the theme stylesheet generated from `dashboard.json`.
+pub fn asset(path: &str) -> Option<Result<Response>> {
+    let (content_type, body) = match path {
+        "/assets/theme.css" => ("text/css; charset=utf-8", deployment::branding().theme_css()),
+        _ => {
+            let a = systole_web::assets::get(path)?;
+            (a.content_type, a.body.to_owned())
+        }
+    };
+    let respond = || {
+        let headers = Headers::new();
+        headers.set("Content-Type", content_type)?;
+        headers.set("Cache-Control", "public, max-age=300")?;
+        headers.set("X-Content-Type-Options", "nosniff")?;
+        Ok(Response::ok(body)?.with_headers(headers))
+    };
+    Some(respond())
+}
+
+/// The stored states (with last heartbeat and message) and the uptime reports of every
+/// service over the retention window, or only of `only`.
+pub async fn fleet_data(db: &D1Database, only: Option<&str>) -> Result<(Vec<StoredState>, Vec<ServiceUptime>)> {
+    let now = now();
+    let config = deployment::config();
+    let from =
+        Timestamp(now.day_start().0 - i64::from(config.settings.uptime_retention_days.saturating_sub(1)) * DAY_MS);
+    let (states, rows) = futures_util::future::try_join(d1::statuses(db), d1::daily(db, only, from, now)).await?;
+    let states: Vec<StoredState> = states.iter().filter_map(d1::StateRow::stored).collect();
+    let rows: Vec<_> = rows.iter().map(|r| (r.service_id.clone(), r.day_start, r.tally())).collect();
+    let uptime = uptime::report(config, |id| only.is_none_or(|o| o == id), &rows, &states, from, now, now);
+    Ok((states, uptime))
+}

@@ -1,0 +1,51 @@
+//! `GET/POST /login` and `POST /logout`: exchanging a login token (from `USER_TOKENS`) for a
+//! signed session cookie, and ending it.
+
+use systole_core::session;
+use systole_core::time::Timestamp;
+use worker::{Env, Request, Response, Result};
+
+use super::{redirect, sign_in};
+use crate::deployment::{self, now};
+
+/// Largest sign-in form accepted, bytes.
+const FORM_LIMIT: usize = 4096;
+
+/// The sign-in form; an open deployment goes straight to the dashboard.
+pub fn form() -> Result<Response> {
+    if deployment::users().is_open() {
+        return redirect("/", None);
+    }
+    sign_in(200, None)
+}
+
+/// Checks the posted `token` (form-urlencoded) in constant time and, if it is a user's, sets
+/// the session cookie (HttpOnly, Secure, SameSite=Strict, 12 h) and redirects to `/` (303).
+/// A wrong token gets the form again with 401; an oversized form 413; a deployment without
+/// a usable `SESSION_SECRET` 503.
+pub async fn login(mut req: Request, env: &Env) -> Result<Response> {
+    if deployment::users().is_open() {
+        return redirect("/", None);
+    }
+    let body = req.bytes().await.unwrap_or_default();
+    if body.len() > FORM_LIMIT {
+        return sign_in(413, Some("The form is larger than 4 KiB."));
+    }
+    let token = form_urlencoded::parse(&body).find(|(k, _)| k == "token").map(|(_, v)| v.trim().to_owned());
+    let Some(secret) = deployment::session_secret(env) else {
+        return sign_in(503, Some("Sign-in is unavailable: the SESSION_SECRET secret (32+ bytes) is not set."));
+    };
+    let user = token.as_deref().filter(|t| !t.is_empty()).and_then(|t| deployment::user_tokens(env).identify(t));
+    let Some(user) = user.and_then(|id| deployment::users().get(id)) else {
+        return sign_in(401, Some("That token is not valid."));
+    };
+    let now = now();
+    let expires = Timestamp(now.0 + session::LIFETIME_MS);
+    let value = session::sign(&user.id, expires, secret.as_bytes());
+    redirect("/", Some(&session::set_cookie(&value, expires, now)))
+}
+
+/// Clears the session cookie and redirects to `/login` (303).
+pub fn logout() -> Result<Response> {
+    redirect("/login", Some(&session::clear_cookie()))
+}

@@ -1,0 +1,154 @@
+//! The dashboard and its access rules through the real Worker: pages, CSP, escaping,
+//! sessions (login, logout, forged and expired cookies), viewer scope on the page, the JSON
+//! APIs and the live stream, and the public status page.
+
+use std::time::Duration;
+
+use serde_json::json;
+use systole_core::session;
+use systole_core::time::Timestamp;
+use systole_e2e::{now_ms, spawn_worker, Worker, ADMIN_TOKEN, SESSION_SECRET, VIEWER_TOKEN};
+
+const SECOND: Duration = Duration::from_secs(1);
+
+/// The `name=value` part of a `Set-Cookie` answer.
+fn session_cookie(worker: &Worker, token: &str) -> String {
+    let answer = worker.login(token);
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    assert_eq!(answer.header("location"), Some("/"));
+    let set = answer.header("set-cookie").unwrap().to_owned();
+    for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Max-Age=43200", "Path=/"] {
+        assert!(set.contains(attr), "{set} lacks {attr}");
+    }
+    set.split(';').next().unwrap().to_owned()
+}
+
+#[test]
+fn pages_are_escaped_under_a_strict_csp_and_sessions_are_checked() {
+    let worker = spawn_worker();
+    worker.beat("web-xss", &json!({"status": "up", "message": "<script>alert(2)</script>"}));
+    worker.beat("fast", &json!({"status": "up", "message": "core detail"}));
+
+    // Without credentials: the page is the sign-in form (401), the API a problem (401).
+    let anonymous = worker.get_as("/", None, None);
+    assert_eq!(anonymous.status, 401);
+    assert!(anonymous.body.contains("Sign in"));
+    let csp = anonymous.header("content-security-policy").unwrap().to_owned();
+    for directive in ["default-src 'none'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'"] {
+        assert!(csp.contains(directive), "{csp}");
+    }
+    assert!(!csp.contains("unsafe-inline"));
+    let api = worker.get_as("/api/status", None, None);
+    assert_eq!((api.status, api.content_type.as_str()), (401, "application/problem+json"));
+
+    // A wrong token gets the form again; a forged or expired cookie counts as none.
+    assert_eq!(worker.login("not-a-token").status, 401);
+    let forged = format!("{}=ana.{}.{}", session::COOKIE, now_ms() + 3_600_000, "00".repeat(32));
+    let past = Timestamp(now_ms() - 1000);
+    let expired = format!("{}={}", session::COOKIE, session::sign("ana", past, SESSION_SECRET.as_bytes()));
+    let other_secret = session::sign("ana", Timestamp(now_ms() + 3_600_000), b"another secret of at least 32 bytes!");
+    for cookie in [forged, expired, format!("{}={other_secret}", session::COOKIE)] {
+        assert_eq!(worker.get_as("/api/status", None, Some(&cookie)).status, 401, "{cookie}");
+        assert_eq!(worker.get_as("/", None, Some(&cookie)).status, 401, "{cookie}");
+        assert!(worker.live("/api/live", None, Some(&cookie), SECOND).is_err(), "live with {cookie}");
+    }
+
+    // The admin's session sees everything, with hostile text as text.
+    let admin = session_cookie(&worker, ADMIN_TOKEN);
+    let page = worker.wait_for("the message flushed to D1", 10 * SECOND, || {
+        let p = worker.get_as("/", None, Some(&admin));
+        p.body.contains("&lt;script&gt;alert(2)&lt;/script&gt;").then_some(p)
+    });
+    assert_eq!(page.status, 200);
+    assert!(page.header("content-security-policy").is_some());
+    assert_eq!(page.header("x-frame-options"), Some("DENY"));
+    assert!(page.body.contains("&lt;img src=x onerror=alert(1)&gt;"));
+    assert!(!page.body.contains("<img src=x") && !page.body.contains("<script>alert"));
+    assert!(page.body.contains("Systole Test Fleet"), "branding from dashboard.json");
+    assert!(page.body.contains("Signed in as Ana Admin (admin)"));
+    for group in ["Core", "Website", "Load"] {
+        assert!(page.body.contains(&format!(">{group}<")), "{group} shown to the admin");
+    }
+    let theme = worker.get("/assets/theme.css");
+    assert!(theme.body.contains("--primary:#7c3aed") && theme.content_type.starts_with("text/css"));
+    assert!(worker.get("/assets/app.js").content_type.starts_with("text/javascript"));
+    assert_eq!(worker.get("/assets/nope.js").status, 404);
+
+    // Logout clears the cookie.
+    let out = worker.request("POST", "/logout", None, "");
+    assert_eq!(out.status, 200, "ureq followed the 303 to /login");
+    assert!(out.body.contains("Sign in"));
+}
+
+#[test]
+fn a_viewer_sees_only_their_groups_on_the_page_the_apis_and_the_live_stream() {
+    let worker = spawn_worker();
+    worker.beat("fast", &json!({"status": "up"}));
+    worker.beat("web-frontend", &json!({"status": "up"}));
+    let vera = session_cookie(&worker, VIEWER_TOKEN);
+
+    let page = worker.get_as("/", None, Some(&vera));
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(">Website<") && !page.body.contains(">Core<"));
+    assert!(!page.body.contains("data-service=\"fast\""));
+    assert!(page.body.contains("Signed in as Vera Viewer (viewer)"));
+
+    let status = worker.get_as("/api/status", None, Some(&vera)).json();
+    let ids: Vec<&str> = status["services"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["web-frontend", "web-flip", "web-xss"]);
+    assert_eq!(status["summary"]["total"], 3);
+    let services = worker.get_as("/api/services", Some(VIEWER_TOKEN), None).json();
+    assert_eq!(services["groups"].as_array().unwrap().len(), 1);
+    for hidden in [
+        "/api/logs?serviceId=fast",
+        "/api/uptime?serviceId=fast",
+        "/api/incidents?serviceId=fast",
+        "/api/uptime?serviceId=web-frontend,fast&format=csv",
+        "/services/fast",
+    ] {
+        assert_eq!(worker.get_as(hidden, None, Some(&vera)).status, 404, "{hidden}");
+    }
+    let uptime = worker.get_as("/api/uptime", Some(VIEWER_TOKEN), None).json();
+    assert_eq!(uptime["services"].as_array().unwrap().len(), 3);
+    assert_eq!(worker.get_as("/services/web-frontend", None, Some(&vera)).status, 200);
+
+    // Live: the viewer's hub hears web services only; the admin's hears both.
+    let mut viewer = worker.live("/api/live", None, Some(&vera), 5 * SECOND).unwrap();
+    let mut admin = worker.live("/api/live", Some(ADMIN_TOKEN), None, 5 * SECOND).unwrap();
+    worker.beat("fast", &json!({"status": "degraded", "message": "core only"}));
+    worker.beat("web-frontend", &json!({"status": "degraded", "message": "web"}));
+    let (update, before) = viewer.until("web-frontend", "degraded", 5 * SECOND);
+    assert!(before.iter().all(|u| u["id"] != "fast"), "{before:?}");
+    assert_eq!(update["message"], "web");
+    assert_eq!(update["change"]["from"], "up");
+    admin.until("fast", "degraded", 5 * SECOND);
+    // Nothing about `fast` is on its way to the viewer either.
+    viewer.send("ping");
+    while let Some(u) = viewer.next() {
+        assert_ne!(u["id"], "fast");
+    }
+}
+
+#[test]
+fn the_public_status_page_shows_public_groups_live_without_messages() {
+    let worker = spawn_worker();
+    worker.beat("web-frontend", &json!({"status": "up", "message": "internal detail"}));
+    worker.beat("fast", &json!({"status": "up"}));
+    let page = worker.wait_for("web-frontend written", 10 * SECOND, || {
+        let p = worker.get_as("/status", None, None);
+        p.body.contains("data-service=\"web-frontend\" data-status=\"up\"").then_some(p)
+    });
+    assert!(page.header("content-security-policy").is_some());
+    assert!(page.body.contains("Website") && !page.body.contains("data-service=\"fast\""));
+    assert!(!page.body.contains("internal detail"));
+
+    let mut public = worker.live("/status/live", None, None, 5 * SECOND).unwrap();
+    worker.beat("fast", &json!({"status": "down"}));
+    worker.beat("web-frontend", &json!({"status": "down", "message": "secret cause"}));
+    let (update, before) = public.until("web-frontend", "down", 5 * SECOND);
+    assert!(before.iter().all(|u| u["id"] != "fast"));
+    assert_eq!(update["message"], serde_json::Value::Null);
+    assert_eq!(update["change"]["reason"], "");
+    // Not a WebSocket upgrade: 426.
+    assert_eq!(worker.get_as("/status/live", None, None).status, 426);
+}
