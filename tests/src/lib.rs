@@ -343,6 +343,16 @@ impl Worker {
         self.request("POST", "/api/heartbeat", Some(&key(service)), &body.to_string())
     }
 
+    /// A heartbeat for `service` with `fields` (`serviceId` added); asserts it is accepted
+    /// and returns the answer's JSON.
+    pub fn pulse(&self, service: &str, fields: &Value) -> Value {
+        let mut body = fields.clone();
+        body["serviceId"] = Value::String(service.to_owned());
+        let answer = self.beat(service, &body);
+        assert_eq!(answer.status, 200, "heartbeat for {service}: {}", answer.body);
+        answer.json()
+    }
+
     /// One service's entry in `/api/status`.
     pub fn status_of(&self, service: &str) -> Value {
         let all = self.get("/api/status").json();

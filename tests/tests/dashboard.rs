@@ -26,8 +26,8 @@ fn session_cookie(worker: &Worker, token: &str) -> String {
 #[test]
 fn pages_are_escaped_under_a_strict_csp_and_sessions_are_checked() {
     let worker = spawn_worker();
-    worker.beat("web-xss", &json!({"status": "up", "message": "<script>alert(2)</script>"}));
-    worker.beat("fast", &json!({"status": "up", "message": "core detail"}));
+    worker.pulse("web-xss", &json!({"status": "up", "message": "<script>alert(2)</script>"}));
+    worker.pulse("fast", &json!({"status": "up", "message": "core detail"}));
 
     // Without credentials: the page is the sign-in form (401), the API a problem (401).
     let anonymous = worker.get_as("/", None, None);
@@ -83,8 +83,8 @@ fn pages_are_escaped_under_a_strict_csp_and_sessions_are_checked() {
 #[test]
 fn a_viewer_sees_only_their_groups_on_the_page_the_apis_and_the_live_stream() {
     let worker = spawn_worker();
-    worker.beat("fast", &json!({"status": "up"}));
-    worker.beat("web-frontend", &json!({"status": "up"}));
+    worker.pulse("fast", &json!({"status": "up"}));
+    worker.pulse("web-frontend", &json!({"status": "up"}));
     let vera = session_cookie(&worker, VIEWER_TOKEN);
 
     let page = worker.get_as("/", None, Some(&vera));
@@ -115,8 +115,8 @@ fn a_viewer_sees_only_their_groups_on_the_page_the_apis_and_the_live_stream() {
     // Live: the viewer's hub hears web services only; the admin's hears both.
     let mut viewer = worker.live("/api/live", None, Some(&vera), 5 * SECOND).unwrap();
     let mut admin = worker.live("/api/live", Some(ADMIN_TOKEN), None, 5 * SECOND).unwrap();
-    worker.beat("fast", &json!({"status": "degraded", "message": "core only"}));
-    worker.beat("web-frontend", &json!({"status": "degraded", "message": "web"}));
+    worker.pulse("fast", &json!({"status": "degraded", "message": "core only"}));
+    worker.pulse("web-frontend", &json!({"status": "degraded", "message": "web"}));
     let (update, before) = viewer.until("web-frontend", "degraded", 5 * SECOND);
     assert!(before.iter().all(|u| u["id"] != "fast"), "{before:?}");
     assert_eq!(update["message"], "web");
@@ -132,8 +132,8 @@ fn a_viewer_sees_only_their_groups_on_the_page_the_apis_and_the_live_stream() {
 #[test]
 fn the_public_status_page_shows_public_groups_live_without_messages() {
     let worker = spawn_worker();
-    worker.beat("web-frontend", &json!({"status": "up", "message": "internal detail"}));
-    worker.beat("fast", &json!({"status": "up"}));
+    worker.pulse("web-frontend", &json!({"status": "up", "message": "internal detail"}));
+    worker.pulse("fast", &json!({"status": "up"}));
     let page = worker.wait_for("web-frontend written", 10 * SECOND, || {
         let p = worker.get_as("/status", None, None);
         p.body.contains("data-service=\"web-frontend\" data-status=\"up\"").then_some(p)
@@ -143,8 +143,8 @@ fn the_public_status_page_shows_public_groups_live_without_messages() {
     assert!(!page.body.contains("internal detail"));
 
     let mut public = worker.live("/status/live", None, None, 5 * SECOND).unwrap();
-    worker.beat("fast", &json!({"status": "down"}));
-    worker.beat("web-frontend", &json!({"status": "down", "message": "secret cause"}));
+    worker.pulse("fast", &json!({"status": "down"}));
+    worker.pulse("web-frontend", &json!({"status": "down", "message": "secret cause"}));
     let (update, before) = public.until("web-frontend", "down", 5 * SECOND);
     assert!(before.iter().all(|u| u["id"] != "fast"));
     assert_eq!(update["message"], serde_json::Value::Null);
