@@ -89,11 +89,16 @@ fn chart(m: &MetricSeries) -> Markup {
         })
         .collect();
     let last = m.points.last().map_or(0.0, |p| p.1);
+    let count = if m.points.len() == 1 { "1 point".to_owned() } else { format!("{} points", m.points.len()) };
     html! {
         figure.chart {
-            figcaption { strong { (m.name) } span.muted { " last " (last) " · min " (lo) " · max " (hi) " · " (m.points.len()) " points" } }
+            figcaption { strong { (m.name) } span.muted { " last " (last) " · min " (lo) " · max " (hi) " · " (count) } }
             svg viewBox={ "0 0 " (w) " " (h) } role="img" aria-label={ (m.name) " over the recent heartbeats" } preserveAspectRatio="none" {
                 polyline points=(points.join(" ")) fill="none" vector-effect="non-scaling-stroke" {}
+                @if let [only] = points.as_slice() {
+                    @let (x, y) = only.split_once(',').unwrap_or(("0", "0"));
+                    circle cx=(x) cy=(y) r="4" {}
+                }
             }
         }
     }
