@@ -392,7 +392,7 @@ pub struct Live(pub tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<s
 impl Live {
     /// The next service update (JSON), skipping `pong`s; `None` when the read times out or
     /// the socket closes.
-    pub fn next(&mut self) -> Option<Value> {
+    pub fn update(&mut self) -> Option<Value> {
         loop {
             match self.0.read() {
                 Ok(tungstenite::Message::Text(t)) if t.as_str() == "pong" => continue,
@@ -409,7 +409,7 @@ impl Live {
         let started = Instant::now();
         let mut seen = Vec::new();
         while started.elapsed() < timeout {
-            if let Some(u) = self.next() {
+            if let Some(u) = self.update() {
                 if u["id"] == service && u["status"] == status {
                     return (u, seen);
                 }

@@ -3,6 +3,7 @@
 //! service going down in place within 1 s without a reload, summary cards and tab title,
 //! dark mode, 360 px, the connection banner across a runtime restart with resynchronisation,
 //! no console errors. Screenshots go to `docs/screenshots/`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};

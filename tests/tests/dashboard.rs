@@ -1,6 +1,7 @@
 //! The dashboard and its access rules through the real Worker: pages, CSP, escaping,
 //! sessions (login, logout, forged and expired cookies), viewer scope on the page, the JSON
 //! APIs and the live stream, and the public status page.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 
@@ -124,7 +125,7 @@ fn a_viewer_sees_only_their_groups_on_the_page_the_apis_and_the_live_stream() {
     admin.until("fast", "degraded", 5 * SECOND);
     // Nothing about `fast` is on its way to the viewer either.
     viewer.send("ping");
-    while let Some(u) = viewer.next() {
+    while let Some(u) = viewer.update() {
         assert_ne!(u["id"], "fast");
     }
 }

@@ -122,6 +122,8 @@ fn test() -> Result<()> {
                     "-p",
                     "systole-core",
                     "-p",
+                    "systole-web",
+                    "-p",
                     "systole-worker",
                     "--target",
                     "wasm32-unknown-unknown",
@@ -173,13 +175,45 @@ fn test() -> Result<()> {
     Ok(())
 }
 
+/// The test services plus generated groups, to over 1,000 services: `bench-100` (100
+/// services) and nine groups of 92.
+fn bench_fleet() -> Result<String> {
+    let text = fs::read_to_string(root().join("tests/config/services.json"))?;
+    let mut fleet: serde_json::Value = serde_json::from_str(&text)?;
+    let mut add = |group: &str, name: &str, n: usize| -> Result<()> {
+        let ids: Vec<String> = (0..n).map(|i| format!("{group}-{i:03}")).collect();
+        let services = fleet["services"].as_array_mut().ok_or("services.json: no services")?;
+        services.extend(ids.iter().map(|id| serde_json::json!({"id": id, "name": format!("{name} {id}")})));
+        let groups = fleet["groups"].as_array_mut().ok_or("services.json: no groups")?;
+        groups
+            .push(serde_json::json!({"id": group, "name": name, "services": ids, "notifications": {"enabled": false}}));
+        Ok(())
+    };
+    add("bench-100", "Bench hundred", 100)?;
+    for g in 0..9 {
+        add(&format!("fleet-{g}"), &format!("Fleet {g}"), 92)?;
+    }
+    Ok(fleet.to_string())
+}
+
 fn bench() -> Result<()> {
     // The test services (50 `load-*` with test keys) with production settings: the default
     // 10 s flush interval, so rows per heartbeat are measured as deployed.
     let dir = root().join("target/bench-config");
     fs::create_dir_all(&dir)?;
-    fs::copy(root().join("tests/config/services.json"), dir.join("services.json"))?;
+    fs::write(dir.join("services.json"), bench_fleet()?)?;
     fs::copy(root().join("tests/config/notifications.json"), dir.join("notifications.json"))?;
+    fs::copy(root().join("tests/config/dashboard.json"), dir.join("dashboard.json"))?;
+    // The `idle` user (the idle-tabs benchmark) sees exactly the 100 services of `bench-100`
+    // (the page-weight benchmark).
+    let users = fs::read_to_string(root().join("tests/config/users.json"))?;
+    let mut users: serde_json::Value = serde_json::from_str(&users)?;
+    for u in users["users"].as_array_mut().ok_or("users.json: no users")? {
+        if u["id"] == "idle" {
+            u["groups"] = serde_json::json!(["bench-100"]);
+        }
+    }
+    fs::write(dir.join("users.json"), users.to_string())?;
     fs::write(dir.join("settings.json"), "{\"monitoring\": {\"minStalenessThreshold\": 1}}\n")?;
     tools::build_worker(&dir)?;
     run(cargo(&["run", "--release", "-p", "systole-e2e", "--bin", "bench"]).env("SYSTOLE_SKIP_BUILD", "1"))?;

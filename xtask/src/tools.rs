@@ -45,8 +45,37 @@ pub fn ensure() -> Result<()> {
     // --locked: its lockfile pins a webpki-roots release the registry mirror lacks.
     let bindgen = locked_version("wasm-bindgen")?;
     ensure_cargo_tool("wasm-bindgen-cli", "wasm-bindgen", &bindgen, false)?;
-    ensure_npm()
+    ensure_npm()?;
+    ensure_chromium()
 }
+
+/// Debian's Chromium, which the browser end-to-end test drives with playwright-core
+/// (Playwright's own browser download does not work without open internet).
+fn ensure_chromium() -> Result<()> {
+    if Path::new(CHROMIUM).exists() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing Debian's chromium for the browser tests (once)");
+    let root_user = Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false);
+    let apt = |args: &[&str]| {
+        let mut cmd = if root_user { Command::new("apt-get") } else { Command::new("sudo") };
+        if !root_user {
+            cmd.arg("apt-get");
+        }
+        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        run(&mut cmd)
+    };
+    apt(&["update", "-q"])?;
+    apt(&["install", "-y", "-q", "--no-install-recommends", "chromium"])?;
+    if Path::new(CHROMIUM).exists() {
+        Ok(())
+    } else {
+        Err(format!("{CHROMIUM} is still missing after apt-get install chromium").into())
+    }
+}
+
+/// Where Debian's chromium package puts the browser.
+pub const CHROMIUM: &str = "/usr/bin/chromium";
 
 fn ensure_wasm_target() -> Result<()> {
     let out = Command::new("rustup").args(["target", "list", "--installed"]).current_dir(root()).output()?;

@@ -5,8 +5,11 @@
 //! - heartbeat throughput and p50/p99 latency at 16 connections vs `/healthz` (trivial route);
 //! - D1 rows and Durable Object storage rows (alarms included) written per heartbeat, from the
 //!   objects' own counters (`meta.rows_written`, SQL cursor `rowsWritten`, `setAlarm` calls);
-//! - the gzipped wasm size.
+//! - the gzipped wasm size;
+//! - the dashboard ([`dashboard`]): live push latency, render time, page weight, idle tabs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod dashboard;
 
 use std::fs;
 use std::process::Command;
@@ -186,6 +189,16 @@ fn main() {
     let sparse_do = (delta("storageRowsWritten") + delta("alarmsSet")) / sparse_beats;
 
     let delivery = detection_to_delivery(&worker, &receiver);
+    let fleet: Vec<String> = systole_core::config::Config::parse(
+        Some(&fs::read_to_string(root().join("target/bench-config/services.json")).unwrap()),
+        None,
+    )
+    .unwrap()
+    .services
+    .iter()
+    .map(|s| s.id.to_string())
+    .collect();
+    let dashboard = dashboard::run(&worker, &fleet);
     let (raw, gz) = gzipped_wasm();
     let row = |name: &str, r: &Run| {
         format!("| {name} | {:.0} | {:.1} | {:.1} | {} | {} |", r.per_second, r.p50_ms, r.p99_ms, r.requests, r.errors)
@@ -276,6 +289,7 @@ tick to notice, plus the staleness threshold's rounding to it).
         d99 = percentile(&delivery, 0.99),
         dmax = delivery.last().copied().unwrap_or_default(),
     );
+    let doc = doc + &dashboard;
     fs::write(root().join("docs/benchmarks.md"), &doc).unwrap();
     print!("{doc}");
 }
