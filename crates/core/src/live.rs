@@ -8,6 +8,8 @@
 //! older than what it already shows. Updates for the public hub carry no message and no
 //! reason.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::monitor::{Effect, MonitorState, Status};
@@ -74,11 +76,72 @@ impl ServiceUpdate {
     }
 }
 
+/// Least time between two heartbeat-only updates of one service to a hub with open sockets,
+/// ms: the dashboard shows last-seen times to the second.
+pub const LIVE_EVERY_MS: i64 = 1_000;
+/// Least time between two heartbeat-only updates to a hub that last reported no open socket,
+/// ms: nobody is watching, so a fleet's heartbeats cost its hubs almost nothing.
+pub const IDLE_EVERY_MS: i64 = 10_000;
+
+/// Decides, per hub, whether one service's update is worth sending. Status changes always
+/// are; a heartbeat that only moves the last-seen time is sent at most every
+/// [`LIVE_EVERY_MS`], or every [`IDLE_EVERY_MS`] while the hub last reported no open socket.
+/// A tab that connects in between resynchronises from the page, so nothing it shows is
+/// wrong for longer than that.
+#[derive(Clone, Debug, Default)]
+pub struct PublishGate {
+    hubs: BTreeMap<String, (Timestamp, Option<u64>)>,
+}
+
+impl PublishGate {
+    /// Whether to send an update to `hub` at `now`; `change` when the status changed.
+    pub fn admits(&self, hub: &str, now: Timestamp, change: bool) -> bool {
+        match self.hubs.get(hub) {
+            _ if change => true,
+            None => true,
+            Some((last, sockets)) => {
+                let every = if *sockets == Some(0) { IDLE_EVERY_MS } else { LIVE_EVERY_MS };
+                now.0 - last.0 >= every
+            }
+        }
+    }
+
+    /// Records a send to `hub` at `now` (its socket count unknown until it answers).
+    pub fn sent(&mut self, hub: &str, now: Timestamp) {
+        let sockets = self.hubs.get(hub).and_then(|e| e.1);
+        self.hubs.insert(hub.to_owned(), (now, sockets));
+    }
+
+    /// Records the hub's answer: how many sockets it sent the update to.
+    pub fn answered(&mut self, hub: &str, sockets: u64) {
+        if let Some(e) = self.hubs.get_mut(hub) {
+            e.1 = Some(sockets);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::monitor::StatusChange;
+
+    #[test]
+    fn the_gate_always_admits_changes_and_spaces_out_last_seen_updates() {
+        let mut gate = PublishGate::default();
+        assert!(gate.admits("user:a", Timestamp(0), false));
+        gate.sent("user:a", Timestamp(0));
+        assert!(!gate.admits("user:a", Timestamp(999), false));
+        assert!(gate.admits("user:a", Timestamp(999), true));
+        assert!(gate.admits("user:a", Timestamp(1_000), false));
+        gate.answered("user:a", 0);
+        assert!(!gate.admits("user:a", Timestamp(9_999), false), "nobody watching");
+        assert!(gate.admits("user:a", Timestamp(10_000), false));
+        gate.sent("user:a", Timestamp(10_000));
+        gate.answered("user:a", 2);
+        assert!(gate.admits("user:a", Timestamp(11_000), false));
+        assert!(gate.admits("public", Timestamp(11_000), false), "per hub");
+    }
 
     #[test]
     fn updates_carry_the_change_and_the_public_form_drops_text() {

@@ -141,6 +141,89 @@ pub struct ActivityItem {
     pub tone: Tone,
 }
 
+/// An incident as D1 holds it, for [`activity`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct IncidentRecord<'a> {
+    /// The service.
+    pub service_id: &'a str,
+    /// When it went down.
+    pub started_at: Timestamp,
+    /// When it recovered.
+    pub ended_at: Option<Timestamp>,
+    /// Why.
+    pub cause: &'a str,
+}
+
+/// One notification attempt as `alert_history` holds it, for [`activity`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AttemptRecord<'a> {
+    /// When it was made.
+    pub at: Timestamp,
+    /// The service, when the subject is a configured service (else an external alert or a
+    /// test notification).
+    pub service_id: Option<&'a str>,
+    /// `alert_history.subject`: a service id, `external` or `test`.
+    pub subject: &'a str,
+    /// Channel name.
+    pub channel: &'a str,
+    /// Event (`down`, `up`, …).
+    pub event: &'a str,
+    /// `delivered`, `retrying`, `failed`, …
+    pub outcome: &'a str,
+    /// Attempt number, from 1.
+    pub attempt: i64,
+    /// HTTP status answered, if any.
+    pub http_status: Option<i64>,
+    /// Error text, if any.
+    pub error: Option<&'a str>,
+}
+
+/// The alert history panel: incident starts and ends, and delivery attempts, at or after
+/// `since`, that `sees` allows (`sees(Some(service))`, or `sees(None)` for entries about no
+/// service: external alerts and tests), newest first, at most `max`.
+pub fn activity(
+    incidents: &[IncidentRecord<'_>],
+    attempts: &[AttemptRecord<'_>],
+    since: Timestamp,
+    sees: impl Fn(Option<&str>) -> bool,
+    max: usize,
+) -> Vec<ActivityItem> {
+    let mut items = Vec::new();
+    for i in incidents.iter().filter(|i| sees(Some(i.service_id))) {
+        if i.started_at >= since {
+            let text = format!("went down: {}", i.cause);
+            items.push(ActivityItem { at: i.started_at, service_id: Some(i.service_id.into()), text, tone: Tone::Bad });
+        }
+        if let Some(end) = i.ended_at.filter(|e| *e >= since) {
+            let text = format!("recovered after {}", crate::pages::duration(end.0 - i.started_at.0));
+            items.push(ActivityItem { at: end, service_id: Some(i.service_id.into()), text, tone: Tone::Good });
+        }
+    }
+    for a in attempts.iter().filter(|a| a.at >= since && sees(a.service_id)) {
+        let what = match (a.service_id, a.subject) {
+            (None, "external") => "external alert".to_owned(),
+            (None, "test") => "test notification".to_owned(),
+            _ => format!("{} notification", a.event),
+        };
+        let tone = match a.outcome {
+            "delivered" => Tone::Good,
+            "retrying" => Tone::Neutral,
+            _ => Tone::Bad,
+        };
+        let status = a.http_status.map(|s| format!(", HTTP {s}")).unwrap_or_default();
+        let error = a.error.map(|e| format!(": {e}")).unwrap_or_default();
+        items.push(ActivityItem {
+            at: a.at,
+            service_id: a.service_id.map(Into::into),
+            text: format!("{what} to {} {} (attempt {}{status}){error}", a.channel, a.outcome, a.attempt),
+            tone,
+        });
+    }
+    items.sort_by_key(|i| std::cmp::Reverse(i.at));
+    items.truncate(max);
+    items
+}
+
 /// The alert history panel's time filter.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 pub enum Window {
@@ -295,6 +378,53 @@ mod tests {
         assert_eq!(s[0].name, "latency_ms");
         assert_eq!(s[0].points, [(Timestamp(1), 10.0), (Timestamp(2), 20.0)]);
         assert_eq!(s.len(), 2);
+    }
+
+    #[test]
+    fn activity_merges_incidents_and_attempts_newest_first_within_scope() {
+        let incidents = [
+            IncidentRecord {
+                service_id: "api",
+                started_at: Timestamp(10_000),
+                ended_at: Some(Timestamp(70_000)),
+                cause: "no heartbeat",
+            },
+            IncidentRecord { service_id: "db", started_at: Timestamp(20_000), ended_at: None, cause: "hidden" },
+            IncidentRecord {
+                service_id: "api",
+                started_at: Timestamp(1_000),
+                ended_at: Some(Timestamp(2_000)),
+                cause: "old",
+            },
+        ];
+        let attempt =
+            |at: i64, service_id: Option<&'static str>, subject: &'static str, outcome: &'static str| AttemptRecord {
+                at: Timestamp(at),
+                service_id,
+                subject,
+                channel: "discord",
+                event: "down",
+                outcome,
+                attempt: 1,
+                http_status: Some(500),
+                error: None,
+            };
+        let attempts =
+            [attempt(11_000, Some("api"), "api", "retrying"), attempt(12_000, None, "external", "delivered")];
+        let viewer = |s: Option<&str>| s == Some("api");
+        let items = activity(&incidents, &attempts, Timestamp(5_000), viewer, 10);
+        let texts: Vec<&str> = items.iter().map(|i| i.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "recovered after 1 min",
+                "down notification to discord retrying (attempt 1, HTTP 500)",
+                "went down: no heartbeat"
+            ]
+        );
+        let everything = activity(&incidents, &attempts, Timestamp(5_000), |_| true, 2);
+        assert_eq!(everything.len(), 2);
+        assert_eq!(everything[1].text, "went down: hidden");
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //!   round trip plus the heartbeat's one durable row write).
 
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 use systole_core::api::heartbeat::Accepted;
@@ -23,7 +24,7 @@ use systole_core::config::{ServiceConfig, ServiceId};
 use systole_core::history::Backpressure;
 use systole_core::history::FlushBatch;
 use systole_core::keys::Authorization;
-use systole_core::live::ServiceUpdate;
+use systole_core::live::{PublishGate, ServiceUpdate};
 use systole_core::monitor::{Effect, Heartbeat, MonitorConfig, Reported};
 use systole_core::notify::queue::DeliveryQueue;
 use systole_core::notify::service::Routing;
@@ -86,12 +87,20 @@ pub struct ServiceMonitor {
     env: Env,
     record: RefCell<Option<ServiceRecord>>,
     stats: Cell<Stats>,
+    /// Which live updates are worth sending to which hub (in memory only).
+    live: Rc<RefCell<PublishGate>>,
 }
 
 impl DurableObject for ServiceMonitor {
     fn new(state: State, env: Env) -> Self {
         STORED.create(&state);
-        Self { state, env, record: RefCell::new(None), stats: Cell::new(Stats::default()) }
+        Self {
+            state,
+            env,
+            record: RefCell::new(None),
+            stats: Cell::new(Stats::default()),
+            live: Rc::new(RefCell::new(PublishGate::default())),
+        }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -151,7 +160,7 @@ impl ServiceMonitor {
         match outcome {
             Ok((status, next, alarm, update)) => {
                 self.apply(alarm).await?;
-                live::publish(&self.env, service, &update);
+                live::publish(&self.env, service, &update, &self.live);
                 self.count(|s| s.heartbeats += 1);
                 http::json(200, &Accepted::new(&service.id, status, now, next, d.dropped_metrics))
             }
@@ -186,7 +195,7 @@ impl ServiceMonitor {
             self.persist()?;
         }
         if let (Some(update), Some(service)) = (update, service) {
-            live::publish(&self.env, service, &update);
+            live::publish(&self.env, service, &update, &self.live);
         }
         // Notifications first: they are what someone is waiting for.
         notify::deliver(&self.env, id.as_str(), self, &deployment::notifications().settings.retry).await?;

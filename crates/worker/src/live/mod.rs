@@ -4,10 +4,14 @@
 
 pub mod hub;
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use systole_core::access::{self, Hub};
 use systole_core::api::Problem;
 use systole_core::config::ServiceConfig;
-use systole_core::live::ServiceUpdate;
+
+use systole_core::live::{PublishGate, ServiceUpdate};
+use systole_core::time::Timestamp;
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Result, Stub};
 
 use crate::deployment::{self, HUB_BINDING};
@@ -18,26 +22,43 @@ fn stub(env: &Env, hub: &Hub) -> Result<Stub> {
 }
 
 /// Sends `update` of `service` to every hub that must hear about it (the public hub gets it
-/// without message), without waiting: the heartbeat's answer and the alarm do not wait for
-/// tabs. A lost update is repaired by the tab's resynchronisation on reconnect.
-pub fn publish(env: &Env, service: &ServiceConfig, update: &ServiceUpdate) {
+/// without message) and that `gate` admits, without waiting: the heartbeat's answer and the
+/// alarm do not wait for tabs. Each hub's answer (its socket count) goes back into `gate`. A
+/// lost update is repaired by the tab's resynchronisation on reconnect.
+pub fn publish(env: &Env, service: &ServiceConfig, update: &ServiceUpdate, gate: &Rc<RefCell<PublishGate>>) {
+    let now = Timestamp(update.at);
+    let change = update.change.is_some();
     let hubs = access::hubs(deployment::users(), deployment::config(), service);
     let (full, public) = (update.to_json(), update.public().to_json());
     for hub in hubs {
+        if !gate.borrow().admits(&hub.name, now, change) {
+            continue;
+        }
         let body = if hub.public { public.clone() } else { full.clone() };
         let Ok(stub) = stub(env, &hub) else {
             worker::console_error!("no NotificationHub binding: live updates are off");
             return;
         };
+        gate.borrow_mut().sent(&hub.name, now);
+        let gate = Rc::clone(gate);
         wasm_bindgen_futures::spawn_local(async move {
             let mut init = RequestInit::new();
             init.with_method(Method::Post).with_body(Some(body.into()));
             let sent = match Request::new_with_init("https://hub/publish", &init) {
-                Ok(req) => stub.fetch_with_request(req).await.map(|_| ()),
+                Ok(req) => match stub.fetch_with_request(req).await {
+                    Ok(mut resp) => resp.text().await,
+                    Err(e) => Err(e),
+                },
                 Err(e) => Err(e),
             };
-            if let Err(e) = sent {
-                worker::console_warn!("publishing to hub {}: {e}", hub.name);
+            match sent {
+                Ok(text) => {
+                    let answer: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+                    if let Some(n) = answer.get("sockets").and_then(serde_json::Value::as_u64) {
+                        gate.borrow_mut().answered(&hub.name, n);
+                    }
+                }
+                Err(e) => worker::console_warn!("publishing to hub {}: {e}", hub.name),
             }
         });
     }

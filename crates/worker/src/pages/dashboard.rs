@@ -1,8 +1,9 @@
 //! `GET /`: the dashboard, with the alert history panel (`?activity=1h|24h|7d|30d`).
 
+use systole_core::access::Scope;
 use systole_core::time::Timestamp;
 use systole_web::pages::{self, Chrome};
-use systole_web::view::{self, ActivityItem, Tone, Window};
+use systole_web::view::{self, ActivityItem, AttemptRecord, IncidentRecord, Window};
 use worker::{Env, Request, Response, Result};
 
 use super::{fleet_data, html, viewer};
@@ -43,63 +44,38 @@ pub async fn get(req: &Request, env: &Env) -> Result<Response> {
 }
 
 /// Status changes (incident starts and ends) and delivery results since `since` that the
-/// caller may see, newest first.
+/// caller may see, newest first (see `systole_web::view::activity`).
 fn activity(
     caller: Caller,
     since: Timestamp,
     incidents: &[d1::IncidentRow],
     alerts: &[history::Row],
 ) -> Vec<ActivityItem> {
-    let mut items = Vec::new();
-    for i in incidents.iter().filter(|i| access::sees(caller, &i.service_id)) {
-        if i.started_at >= since.0 {
-            items.push(ActivityItem {
-                at: Timestamp(i.started_at),
-                service_id: Some(i.service_id.clone()),
-                text: format!("went down: {}", i.cause),
-                tone: Tone::Bad,
-            });
-        }
-        if let Some(end) = i.ended_at.filter(|e| *e >= since.0) {
-            items.push(ActivityItem {
-                at: Timestamp(end),
-                service_id: Some(i.service_id.clone()),
-                text: format!("recovered after {}", systole_web::pages::duration(end - i.started_at)),
-                tone: Tone::Good,
-            });
-        }
-    }
-    let admin = matches!(caller.scope(), systole_core::access::Scope::All);
-    for a in alerts {
-        let service = deployment::config().service(&a.subject).map(|s| s.id.to_string());
-        let visible = match &service {
-            Some(id) => access::sees(caller, id),
-            None => admin,
-        };
-        if !visible {
-            continue;
-        }
-        let what = match a.subject.as_str() {
-            "external" => "external alert".to_owned(),
-            "test" => "test notification".to_owned(),
-            _ => format!("{} notification", a.event),
-        };
-        let detail = a.error.as_deref().unwrap_or("");
-        let tone = match a.outcome.as_str() {
-            "delivered" => Tone::Good,
-            "retrying" => Tone::Neutral,
-            _ => Tone::Bad,
-        };
-        let status = a.http_status.map(|s| format!(", HTTP {s}")).unwrap_or_default();
-        let detail = if detail.is_empty() { String::new() } else { format!(": {detail}") };
-        items.push(ActivityItem {
+    let config = deployment::config();
+    let incidents: Vec<IncidentRecord<'_>> = incidents
+        .iter()
+        .map(|i| IncidentRecord {
+            service_id: &i.service_id,
+            started_at: Timestamp(i.started_at),
+            ended_at: i.ended_at.map(Timestamp),
+            cause: &i.cause,
+        })
+        .collect();
+    let attempts: Vec<AttemptRecord<'_>> = alerts
+        .iter()
+        .map(|a| AttemptRecord {
             at: Timestamp(a.attempted_at),
-            service_id: service,
-            text: format!("{what} to {} {} (attempt {}{status}){detail}", a.channel, a.outcome, a.attempt),
-            tone,
-        });
-    }
-    items.sort_by_key(|i| std::cmp::Reverse(i.at));
-    items.truncate(200);
-    items
+            service_id: config.service(&a.subject).map(|s| s.id.as_str()),
+            subject: &a.subject,
+            channel: &a.channel,
+            event: &a.event,
+            outcome: &a.outcome,
+            attempt: a.attempt,
+            http_status: a.http_status,
+            error: a.error.as_deref(),
+        })
+        .collect();
+    let everything = caller.scope() == Scope::All;
+    let sees = |service: Option<&str>| service.map_or(everything, |id| access::sees(caller, id));
+    view::activity(&incidents, &attempts, since, sees, 200)
 }

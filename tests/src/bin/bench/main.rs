@@ -189,9 +189,10 @@ fn main() {
     let sparse_do = (delta("storageRowsWritten") + delta("alarmsSet")) / sparse_beats;
 
     let delivery = detection_to_delivery(&worker, &receiver);
+    let bench_config = |f: &str| fs::read_to_string(root().join("target/bench-config").join(f)).ok();
     let fleet: Vec<String> = systole_core::config::Config::parse(
-        Some(&fs::read_to_string(root().join("target/bench-config/services.json")).unwrap()),
-        None,
+        bench_config("services.json").as_deref(),
+        bench_config("settings.json").as_deref(),
     )
     .unwrap()
     .services
