@@ -128,6 +128,20 @@ fn a_viewer_sees_only_their_groups_on_the_page_the_apis_and_the_live_stream() {
     while let Some(u) = viewer.update() {
         assert_ne!(u["id"], "fast");
     }
+
+    // A tab that connects now first gets the hub's latest update of each service it carried.
+    let mut late = worker.live("/api/live", None, Some(&vera), 5 * SECOND).unwrap();
+    let (replayed, _) = late.until("web-frontend", "degraded", 5 * SECOND);
+    assert_eq!(replayed["replay"], true);
+
+    // The alert history panel and the service page's status history, from D1.
+    let history = worker.get_as("/?activity=1h", None, Some(&vera)).body;
+    assert!(history.contains("Up → Degraded (heartbeat reported degraded"), "{history}");
+    assert!(!history.contains("/services/fast"));
+    let admin_history = worker.get_as("/?activity=1h", Some(ADMIN_TOKEN), None).body;
+    assert!(admin_history.contains("href=\"/services/fast\""));
+    let page = worker.get_as("/services/web-frontend", None, Some(&vera)).body;
+    assert!(page.contains("Status history") && page.contains("Unknown → Up"), "{page}");
 }
 
 #[test]

@@ -1,9 +1,10 @@
 // Systole dashboard: live updates over a WebSocket, relative times, the theme toggle.
 //
 // Protocol: the server sends one JSON text message per service update (see
-// systole_core::live::ServiceUpdate). The tab sends "ping" every 30 s; the hub's
-// auto-response answers "pong" without waking the hub. After a drop the tab reconnects with
-// exponential backoff and resynchronises by fetching this page again and swapping <main>.
+// systole_core::live::ServiceUpdate); on connecting, the hub first replays the latest update
+// of every service it has seen (marked "replay": true). The tab sends "ping" every 30 s; the
+// hub's auto-response answers "pong" without waking the hub. After a drop the tab reconnects
+// with exponential backoff and resynchronises by fetching this page again and swapping <main>.
 'use strict';
 (() => {
   const body = document.body;
@@ -44,19 +45,30 @@
     el.textContent = rel(ms);
   };
 
-  // Applies one update to its row, unless the row already shows something newer.
+  // Applies one update to its row, field by field, unless the row already shows newer data:
+  // the status if it began no earlier than the row's (data-since), the last heartbeat and its
+  // message if later than the row's. Page snapshots, live updates and the hub's replay can
+  // then arrive in any order and still converge.
   const apply = (u) => {
     const row = document.querySelector('[data-service="' + CSS.escape(u.id) + '"]');
-    if (!row || +row.dataset.at > u.at) return false;
-    row.dataset.at = u.at;
-    row.dataset.status = u.status;
-    row.querySelectorAll('.badge').forEach((b) => { b.className = 'badge s-' + u.status; });
-    row.querySelectorAll('[data-status-text]').forEach((e) => { e.textContent = LABEL[u.status] || u.status; });
-    setTime(row.querySelector('time[data-field=last]'), u.lastHeartbeat);
-    if (u.change) setTime(row.querySelector('time[data-field=since]'), u.statusSince);
-    const msg = row.querySelector('[data-field=message]');
-    if (msg && typeof u.message === 'string') msg.textContent = u.message;
-    return true;
+    if (!row) return false;
+    let changed = false;
+    if (u.statusSince >= +(row.dataset.since || 0) && (u.status !== row.dataset.status || u.statusSince > +row.dataset.since)) {
+      row.dataset.since = u.statusSince;
+      row.dataset.status = u.status;
+      row.dataset.at = u.at;
+      row.querySelectorAll('.badge').forEach((b) => { b.className = 'badge s-' + u.status; });
+      row.querySelectorAll('[data-status-text]').forEach((e) => { e.textContent = LABEL[u.status] || u.status; });
+      setTime(row.querySelector('time[data-field=since]'), u.statusSince);
+      changed = true;
+    }
+    const last = row.querySelector('time[data-field=last]');
+    if (last && u.lastHeartbeat && u.lastHeartbeat > +(last.dataset.ms || 0)) {
+      setTime(last, u.lastHeartbeat);
+      const msg = row.querySelector('[data-field=message]');
+      if (msg && typeof u.message === 'string') msg.textContent = u.message;
+    }
+    return changed;
   };
 
   // Summary cards and tab title from the rows on the page.
@@ -69,6 +81,12 @@
     }
     const down = document.querySelectorAll('[data-service][data-status=down]').length;
     document.title = (down ? '(' + down + ' down) ' : '') + baseTitle;
+    const overall = document.querySelector('.overall');
+    if (overall) {
+      const ok = n.total > 0 && n.up === n.total;
+      overall.className = 'overall ' + (ok ? 'ok' : 'warn');
+      overall.textContent = ok ? 'All systems operational' : 'Some systems need attention';
+    }
   };
 
   // A live status change goes to the top of the alert history panel.
@@ -98,9 +116,8 @@
       const fresh = doc.getElementById('main');
       const current = document.getElementById('main');
       if (!fresh || !current) return;
-      const generated = +fresh.dataset.generated;
       current.replaceWith(document.adoptNode(fresh));
-      for (const u of latest.values()) if (u.at > generated) apply(u);
+      for (const u of latest.values()) apply(u);
       recount();
       tick();
       body.dataset.synced = String(Date.now());
@@ -133,7 +150,10 @@
       if (!u || u.type !== 'service') return;
       const prev = latest.get(u.id);
       if (!prev || prev.at <= u.at) latest.set(u.id, u);
-      if (apply(u)) { recount(); log(u); }
+      if (apply(u)) {
+        recount();
+        if (!u.replay) log(u);
+      }
     };
     ws.onclose = () => {
       clearInterval(pinger);

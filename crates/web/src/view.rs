@@ -141,17 +141,39 @@ pub struct ActivityItem {
     pub tone: Tone,
 }
 
-/// An incident as D1 holds it, for [`activity`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct IncidentRecord<'a> {
+/// A status change as D1 `status_changes` holds it, for [`activity`] and the service page.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChangeRecord {
     /// The service.
-    pub service_id: &'a str,
-    /// When it went down.
-    pub started_at: Timestamp,
-    /// When it recovered.
-    pub ended_at: Option<Timestamp>,
+    pub service_id: String,
+    /// When it changed.
+    pub at: Timestamp,
+    /// Status before.
+    pub from: Status,
+    /// Status after.
+    pub to: Status,
     /// Why.
-    pub cause: &'a str,
+    pub reason: String,
+}
+
+impl ChangeRecord {
+    /// `"Up → Down (no heartbeat for 60 s)"`, as the page's script writes live ones.
+    pub fn describe(&self) -> String {
+        let (from, to) = (crate::pages::label(self.from), crate::pages::label(self.to));
+        if self.reason.is_empty() {
+            format!("{from} → {to}")
+        } else {
+            format!("{from} → {to} ({})", self.reason)
+        }
+    }
+
+    fn tone(&self) -> Tone {
+        match self.to {
+            Status::Down => Tone::Bad,
+            Status::Up => Tone::Good,
+            _ => Tone::Neutral,
+        }
+    }
 }
 
 /// One notification attempt as `alert_history` holds it, for [`activity`].
@@ -178,27 +200,21 @@ pub struct AttemptRecord<'a> {
     pub error: Option<&'a str>,
 }
 
-/// The alert history panel: incident starts and ends, and delivery attempts, at or after
-/// `since`, that `sees` allows (`sees(Some(service))`, or `sees(None)` for entries about no
-/// service: external alerts and tests), newest first, at most `max`.
+/// The alert history panel: status changes and delivery attempts at or after `since` that
+/// `sees` allows (`sees(Some(service))`, or `sees(None)` for entries about no service:
+/// external alerts and tests), newest first, at most `max`.
 pub fn activity(
-    incidents: &[IncidentRecord<'_>],
+    changes: &[ChangeRecord],
     attempts: &[AttemptRecord<'_>],
     since: Timestamp,
     sees: impl Fn(Option<&str>) -> bool,
     max: usize,
 ) -> Vec<ActivityItem> {
-    let mut items = Vec::new();
-    for i in incidents.iter().filter(|i| sees(Some(i.service_id))) {
-        if i.started_at >= since {
-            let text = format!("went down: {}", i.cause);
-            items.push(ActivityItem { at: i.started_at, service_id: Some(i.service_id.into()), text, tone: Tone::Bad });
-        }
-        if let Some(end) = i.ended_at.filter(|e| *e >= since) {
-            let text = format!("recovered after {}", crate::pages::duration(end.0 - i.started_at.0));
-            items.push(ActivityItem { at: end, service_id: Some(i.service_id.into()), text, tone: Tone::Good });
-        }
-    }
+    let mut items: Vec<ActivityItem> = changes
+        .iter()
+        .filter(|c| c.at >= since && sees(Some(&c.service_id)))
+        .map(|c| ActivityItem { at: c.at, service_id: Some(c.service_id.clone()), text: c.describe(), tone: c.tone() })
+        .collect();
     for a in attempts.iter().filter(|a| a.at >= since && sees(a.service_id)) {
         let what = match (a.service_id, a.subject) {
             (None, "external") => "external alert".to_owned(),
@@ -351,6 +367,8 @@ pub struct ServiceDetail {
     pub grace_period_s: u64,
     /// When the next heartbeat (or the end of the grace period) is due.
     pub next_deadline: Option<Timestamp>,
+    /// Recent status changes, newest first.
+    pub changes: Vec<ChangeRecord>,
     /// Recent incidents, newest first.
     pub incidents: Vec<IncidentView>,
     /// Recent heartbeats, newest first.
@@ -381,21 +399,19 @@ mod tests {
     }
 
     #[test]
-    fn activity_merges_incidents_and_attempts_newest_first_within_scope() {
-        let incidents = [
-            IncidentRecord {
-                service_id: "api",
-                started_at: Timestamp(10_000),
-                ended_at: Some(Timestamp(70_000)),
-                cause: "no heartbeat",
-            },
-            IncidentRecord { service_id: "db", started_at: Timestamp(20_000), ended_at: None, cause: "hidden" },
-            IncidentRecord {
-                service_id: "api",
-                started_at: Timestamp(1_000),
-                ended_at: Some(Timestamp(2_000)),
-                cause: "old",
-            },
+    fn activity_merges_changes_and_attempts_newest_first_within_scope() {
+        let change = |service: &str, at: i64, to: Status, reason: &str| ChangeRecord {
+            service_id: service.into(),
+            at: Timestamp(at),
+            from: Status::Up,
+            to,
+            reason: reason.into(),
+        };
+        let changes = [
+            change("api", 70_000, Status::Up, ""),
+            change("db", 20_000, Status::Down, "hidden"),
+            change("api", 10_000, Status::Down, "no heartbeat"),
+            change("api", 1_000, Status::Late, "old"),
         ];
         let attempt =
             |at: i64, service_id: Option<&'static str>, subject: &'static str, outcome: &'static str| AttemptRecord {
@@ -412,19 +428,16 @@ mod tests {
         let attempts =
             [attempt(11_000, Some("api"), "api", "retrying"), attempt(12_000, None, "external", "delivered")];
         let viewer = |s: Option<&str>| s == Some("api");
-        let items = activity(&incidents, &attempts, Timestamp(5_000), viewer, 10);
+        let items = activity(&changes, &attempts, Timestamp(5_000), viewer, 10);
         let texts: Vec<&str> = items.iter().map(|i| i.text.as_str()).collect();
         assert_eq!(
             texts,
-            [
-                "recovered after 1 min",
-                "down notification to discord retrying (attempt 1, HTTP 500)",
-                "went down: no heartbeat"
-            ]
+            ["Up → Up", "down notification to discord retrying (attempt 1, HTTP 500)", "Up → Down (no heartbeat)"]
         );
-        let everything = activity(&incidents, &attempts, Timestamp(5_000), |_| true, 2);
-        assert_eq!(everything.len(), 2);
-        assert_eq!(everything[1].text, "went down: hidden");
+        assert_eq!(items[2].tone, Tone::Bad);
+        let everything = activity(&changes, &attempts, Timestamp(5_000), |_| true, 3);
+        assert_eq!(everything.len(), 3);
+        assert_eq!(everything[1].text, "Up → Down (hidden)");
     }
 
     #[test]

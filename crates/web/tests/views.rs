@@ -170,6 +170,13 @@ fn the_service_page_shows_incidents_heartbeats_and_a_metric_chart() {
         staleness_threshold_s: 300,
         grace_period_s: 0,
         next_deadline: Some(Timestamp(NOW.0 + 258_000)),
+        changes: vec![view::ChangeRecord {
+            service_id: "api".into(),
+            at: Timestamp(NOW.0 - 3_600_000),
+            from: Status::Down,
+            to: Status::Up,
+            reason: "heartbeat received".into(),
+        }],
         incidents: vec![view::IncidentView {
             started_at: Timestamp(NOW.0 - 7_200_000),
             ended_at: Some(Timestamp(NOW.0 - 3_600_000)),

@@ -187,6 +187,34 @@ pub async fn heartbeats(
     .results()
 }
 
+/// A `status_changes` row.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ChangeRow {
+    pub service_id: String,
+    pub changed_at: i64,
+    pub from_status: String,
+    pub to_status: String,
+    pub reason: String,
+}
+
+/// Status changes at or after `since` (ms), newest first, at most `limit`, optionally of one
+/// service.
+pub async fn status_changes(
+    db: &D1Database,
+    service: Option<&str>,
+    since: Timestamp,
+    limit: u32,
+) -> Result<Vec<ChangeRow>> {
+    db.prepare(
+        "SELECT service_id, changed_at, from_status, to_status, reason FROM status_changes \
+         WHERE changed_at >= ?1 AND (?2 IS NULL OR service_id = ?2) ORDER BY changed_at DESC, seq DESC LIMIT ?3",
+    )
+    .bind(&[num(since.as_millis()), service.map_or(JsValue::NULL, text), num(i64::from(limit))])?
+    .all()
+    .await?
+    .results()
+}
+
 /// An `incidents` row.
 #[derive(Clone, Debug, Deserialize)]
 pub struct IncidentRow {

@@ -196,7 +196,7 @@ fn badge(s: Status) -> Markup {
 /// One service row of the dashboard or status page.
 fn row(chrome: &Chrome<'_>, r: &ServiceRow, link: bool) -> Markup {
     html! {
-        li.row data-service=(r.id) data-status=(r.status.as_str()) data-at=(chrome.now.0) {
+        li.row data-service=(r.id) data-status=(r.status.as_str()) data-since=(r.status_since.map_or(0, |t| t.0)) {
             div.head {
                 (badge(r.status))
                 @if link { a.name href={ "/services/" (r.id) } { (r.name) } } @else { span.name { (r.name) } }

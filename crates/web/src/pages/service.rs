@@ -4,6 +4,8 @@
 use maud::{html, Markup};
 
 use super::{badge, bar, duration, exact, layout, relative, tab_title, time, Chrome};
+use systole_core::monitor::Status;
+
 use crate::view::{MetricSeries, ServiceDetail};
 
 /// Renders the service page.
@@ -14,7 +16,7 @@ pub fn service(chrome: &Chrome<'_>, d: &ServiceDetail) -> Markup {
     let main = html! {
         main #main data-generated=(now.0) {
             p { a href="/" { "← All services" } }
-            section.panel.row data-service=(r.id) data-status=(r.status.as_str()) data-at=(now.0) {
+            section.panel.row data-service=(r.id) data-status=(r.status.as_str()) data-since=(r.status_since.map_or(0, |t| t.0)) {
                 div.head {
                     (badge(r.status))
                     h1.name { (r.name) }
@@ -35,6 +37,19 @@ pub fn service(chrome: &Chrome<'_>, d: &ServiceDetail) -> Markup {
                 section.panel aria-labelledby="metrics-h" {
                     h2 #metrics-h { "Metrics" }
                     div.charts { @for m in &d.metrics { (chart(m)) } }
+                }
+            }
+            section.panel aria-labelledby="changes-h" {
+                h2 #changes-h { "Status history" }
+                @if d.changes.is_empty() { p.muted { "No status changes in the retention window." } } @else {
+                    ol.activity {
+                        @for c in &d.changes {
+                            li class=(match c.to { Status::Down => "a-bad", Status::Up => "a-good", _ => "a-neutral" }) {
+                                time datetime=(c.at.to_rfc3339()) title=(exact(c.at)) data-ms=(c.at.0) { (relative(now, c.at)) }
+                                " " (c.describe())
+                            }
+                        }
+                    }
                 }
             }
             section.panel aria-labelledby="incidents-h" {
@@ -68,7 +83,7 @@ pub fn service(chrome: &Chrome<'_>, d: &ServiceDetail) -> Markup {
         }
     };
     let title = format!("{} · {}", r.name, b.page_title);
-    let shown = if r.status == systole_core::monitor::Status::Down { 1 } else { 0 };
+    let shown = u32::from(r.status == Status::Down);
     layout(chrome, &tab_title(&title, shown), &title, main)
 }
 

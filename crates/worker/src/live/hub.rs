@@ -6,9 +6,12 @@
 //! runtime's auto-response without waking it.
 //!
 //! Internal protocol (only the Worker calls it):
-//! - `GET /connect` with `Upgrade: websocket` → 101, the tab's socket;
-//! - `POST /publish` with one `systole_core::live::ServiceUpdate` JSON text → sent to every
-//!   open socket; 200 `{"sockets": n}`;
+//! - `GET /connect` with `Upgrade: websocket` → 101, the tab's socket, which first receives
+//!   the latest update of every service this hub has carried, each with `"replay": true`
+//!   (so a tab that connects just after a change still sees it);
+//! - `POST /publish` with one `systole_core::live::ServiceUpdate` JSON text → kept as that
+//!   service's latest (in this object's SQLite storage) and sent to every open socket; 200
+//!   `{"sockets": n}`;
 //! - `GET /stats` → 200 `{"sockets", "wakes", "publishes"}`: `wakes` counts the socket
 //!   events that ran this object's code (messages other than the auto-answered ping, closes,
 //!   errors) since it was created; the benchmark reads it.
@@ -42,6 +45,10 @@ pub struct NotificationHub {
 impl DurableObject for NotificationHub {
     fn new(state: State, _env: Env) -> Self {
         COUNTERS.create(&state);
+        let sql = "CREATE TABLE IF NOT EXISTS latest (id TEXT PRIMARY KEY, body TEXT NOT NULL)";
+        if let Err(e) = state.storage().sql().exec(sql, None) {
+            worker::console_error!("creating table latest: {e}");
+        }
         if let Ok(pair) = worker::worker_sys::WebSocketRequestResponsePair::new("ping", "pong") {
             state.set_websocket_auto_response(&pair);
         }
@@ -53,10 +60,14 @@ impl DurableObject for NotificationHub {
             "/connect" => {
                 let pair = WebSocketPair::new()?;
                 self.state.accept_web_socket(&pair.server);
+                for body in self.latest()? {
+                    pair.server.send_with_str(&body)?;
+                }
                 Response::from_websocket(pair.client)
             }
             "/publish" => {
                 let text = req.text().await?;
+                self.keep(&text)?;
                 let sockets = self.state.get_websockets();
                 let sent = sockets.iter().filter(|ws| ws.send_with_str(&text).is_ok()).count();
                 self.count(|c| c.publishes += 1)?;
@@ -93,6 +104,32 @@ impl DurableObject for NotificationHub {
 }
 
 impl NotificationHub {
+    /// Stores `update` (JSON text) as its service's latest.
+    fn keep(&self, update: &str) -> Result<()> {
+        let value: serde_json::Value = serde_json::from_str(update)?;
+        let Some(id) = value.get("id").and_then(serde_json::Value::as_str) else {
+            return Ok(());
+        };
+        let sql = "INSERT INTO latest (id, body) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body";
+        self.state.storage().sql().exec(sql, vec![id.into(), update.into()])?;
+        Ok(())
+    }
+
+    /// Every service's latest update, marked `"replay": true`.
+    fn latest(&self) -> Result<Vec<String>> {
+        let rows: Vec<serde_json::Value> =
+            self.state.storage().sql().exec("SELECT body FROM latest", None)?.to_array()?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| r.get("body")?.as_str())
+            .filter_map(|b| serde_json::from_str::<serde_json::Value>(b).ok())
+            .map(|mut v| {
+                v["replay"] = serde_json::Value::Bool(true);
+                v.to_string()
+            })
+            .collect())
+    }
+
     fn counters(&self) -> Result<Counters> {
         Ok(COUNTERS.load(&self.state)?.unwrap_or_default())
     }

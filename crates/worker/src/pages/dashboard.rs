@@ -3,7 +3,7 @@
 use systole_core::access::Scope;
 use systole_core::time::Timestamp;
 use systole_web::pages::{self, Chrome};
-use systole_web::view::{self, ActivityItem, AttemptRecord, IncidentRecord, Window};
+use systole_web::view::{self, ActivityItem, AttemptRecord, Window};
 use worker::{Env, Request, Response, Result};
 
 use super::{fleet_data, html, viewer};
@@ -24,9 +24,9 @@ pub async fn get(req: &Request, env: &Env) -> Result<Response> {
     let now = now();
     let since = Timestamp(now.0 - window.ms());
     let db = env.d1(DB_BINDING)?;
-    let (data, incidents, alerts) = futures_util::future::try_join3(
+    let (data, changes, alerts) = futures_util::future::try_join3(
         fleet_data(&db, None),
-        d1::incidents(&db, None, 200),
+        d1::status_changes(&db, None, since, 500),
         history::read(&db, since, None, None, 200),
     )
     .await
@@ -37,30 +37,17 @@ pub async fn get(req: &Request, env: &Env) -> Result<Response> {
     };
     let config = deployment::config();
     let fleet = view::fleet(config, caller.scope(), &states, &uptime);
-    let activity = activity(caller, since, &incidents, &alerts);
+    let activity = activity(caller, since, &changes, &alerts);
     let viewer = viewer(caller);
     let chrome = Chrome { branding: deployment::branding(), viewer: &viewer, now, live: Some("/api/live") };
     html(200, pages::dashboard(&chrome, &fleet, &activity, window, config.settings.uptime_retention_days))
 }
 
-/// Status changes (incident starts and ends) and delivery results since `since` that the
-/// caller may see, newest first (see `systole_web::view::activity`).
-fn activity(
-    caller: Caller,
-    since: Timestamp,
-    incidents: &[d1::IncidentRow],
-    alerts: &[history::Row],
-) -> Vec<ActivityItem> {
+/// Status changes and delivery results since `since` that the caller may see, newest first
+/// (see `systole_web::view::activity`).
+fn activity(caller: Caller, since: Timestamp, changes: &[d1::ChangeRow], alerts: &[history::Row]) -> Vec<ActivityItem> {
     let config = deployment::config();
-    let incidents: Vec<IncidentRecord<'_>> = incidents
-        .iter()
-        .map(|i| IncidentRecord {
-            service_id: &i.service_id,
-            started_at: Timestamp(i.started_at),
-            ended_at: i.ended_at.map(Timestamp),
-            cause: &i.cause,
-        })
-        .collect();
+    let changes = super::changes(changes);
     let attempts: Vec<AttemptRecord<'_>> = alerts
         .iter()
         .map(|a| AttemptRecord {
@@ -77,5 +64,5 @@ fn activity(
         .collect();
     let everything = caller.scope() == Scope::All;
     let sees = |service: Option<&str>| service.map_or(everything, |id| access::sees(caller, id));
-    view::activity(&incidents, &attempts, since, sees, 200)
+    view::activity(&changes, &attempts, since, sees, 200)
 }

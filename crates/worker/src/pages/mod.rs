@@ -91,6 +91,23 @@ pub fn asset(path: &str) -> Option<Result<Response>> {
     Some(respond())
 }
 
+/// D1 status changes as view records (rows with a status this version does not know are
+/// left out).
+pub fn changes(rows: &[d1::ChangeRow]) -> Vec<systole_web::view::ChangeRecord> {
+    use systole_core::monitor::Status;
+    rows.iter()
+        .filter_map(|r| {
+            Some(systole_web::view::ChangeRecord {
+                service_id: r.service_id.clone(),
+                at: Timestamp(r.changed_at),
+                from: Status::parse(&r.from_status)?,
+                to: Status::parse(&r.to_status)?,
+                reason: r.reason.clone(),
+            })
+        })
+        .collect()
+}
+
 /// The stored states (with last heartbeat and message) and the uptime reports of every
 /// service over the retention window, or only of `only`.
 pub async fn fleet_data(db: &D1Database, only: Option<&str>) -> Result<(Vec<StoredState>, Vec<ServiceUptime>)> {

@@ -25,13 +25,14 @@ pub async fn get(req: &Request, env: &Env, id: &str) -> Result<Response> {
         return super::not_found(caller, &format!("There is no service {id:?} that you can see."));
     };
     let db = env.d1(DB_BINDING)?;
-    let gathered = futures_util::future::try_join3(
+    let gathered = futures_util::future::try_join4(
         fleet_data(&db, Some(id)),
         d1::incidents(&db, Some(id), 50),
         d1::heartbeats(&db, id, None, HEARTBEATS),
+        d1::status_changes(&db, Some(id), Timestamp(0), 50),
     )
     .await;
-    let ((states, uptime), incidents, beats) = match gathered {
+    let ((states, uptime), incidents, beats, changes) = match gathered {
         Ok(g) => g,
         Err(e) => return http::unavailable("the history database", &e),
     };
@@ -45,6 +46,7 @@ pub async fn get(req: &Request, env: &Env, id: &str) -> Result<Response> {
         row,
         group: service.group.as_ref().and_then(|g| config.groups.iter().find(|x| &x.id == g)).map(|g| g.name.clone()),
         staleness_threshold_s: service.staleness_threshold.as_secs(),
+        changes: super::changes(&changes),
         grace_period_s: service.grace_period.as_secs(),
         incidents: incidents
             .iter()

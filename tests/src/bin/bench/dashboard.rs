@@ -20,8 +20,9 @@ const IDLE_FOR: Duration = Duration::from_secs(60);
 const PING_EVERY: Duration = Duration::from_secs(10);
 const DAY_MS: i64 = 86_400_000;
 
-/// Every service gets 120 days of daily rollups, a few bad days each: the dashboard then
-/// renders (and weighs) what a long-running deployment's would.
+/// Every service gets 120 days of daily rollups, a few bad days each, on a pattern that
+/// differs from service to service (so gzip cannot fold the bars of one row onto the
+/// next): the dashboard then renders (and weighs) what a long-running deployment's would.
 fn seed_history(worker: &Worker, services: &[String]) {
     let today = now_ms() / DAY_MS * DAY_MS;
     let ids: Vec<String> = services.iter().map(|s| format!("('{s}')")).collect();
@@ -29,7 +30,8 @@ fn seed_history(worker: &Worker, services: &[String]) {
         "WITH RECURSIVE d(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM d WHERE n < 120), s(id) AS (VALUES {}) \
          INSERT OR REPLACE INTO uptime_daily \
          SELECT id, {today} - n * {DAY_MS}, {DAY_MS} - down, 0, 0, down, 1440 FROM \
-         (SELECT id, n, CASE (n + length(id) * 7) % 23 WHEN 0 THEN 3600000 WHEN 5 THEN 700000 WHEN 11 THEN 90000 ELSE 0 END AS down \
+         (SELECT id, n, CASE (n * 7 + unicode(substr(id, -1)) * 13 + unicode(substr(id, -2, 1)) * 5) % 23 \
+          WHEN 0 THEN 3600000 WHEN 5 THEN 700000 WHEN 11 THEN 90000 WHEN 17 THEN (n * 3779 + length(id) * 61) % 86400000 ELSE 0 END AS down \
           FROM d, s)",
         ids.join(", ")
     ));
