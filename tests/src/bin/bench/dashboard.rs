@@ -151,7 +151,7 @@ Target: p99 < 100 ms locally.
 
 Median of {RENDERS} sequential requests each, every service with 120 days of daily rollups
 (seeded into D1: {rollups} rows), as the admin who sees all {rows} services: the page gathers
-the states, the rollups of the window, incidents and alert history from D1, builds the view
+the states, the rollups of the window, status changes and alert history from D1, builds the view
 models and renders them with maud.
 
 | route | median ms |
