@@ -24,6 +24,8 @@ pub enum Viewer {
     },
     /// A visitor of the public status page.
     Public,
+    /// Someone not signed in, on the sign-in page.
+    Anonymous,
 }
 
 /// One service row.

@@ -205,3 +205,13 @@ fn b() -> Branding {
 fn pretty(html: &str) -> String {
     html.replace('>', ">\n")
 }
+
+#[test]
+fn the_sign_in_page_escapes_its_error_and_has_no_live_stream() {
+    let b = Branding::default();
+    let c = Chrome { live: None, ..chrome(&b, &Viewer::Anonymous) };
+    let html = pages::login(&c, Some("<b>bad</b>")).into_string();
+    assert!(html.contains("&lt;b&gt;bad&lt;/b&gt;") && html.contains("type=\"password\""));
+    assert!(!html.contains("data-live") && !html.contains("id=\"banner\""));
+    assert!(html.contains("Sign in to see the services of your groups."));
+}

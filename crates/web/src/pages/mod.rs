@@ -143,6 +143,7 @@ fn layout(chrome: &Chrome<'_>, title: &str, base_title: &str, main: Markup) -> M
                         Viewer::Open => p { strong { "Open dashboard:" } " no users are configured, so anyone who can reach this page sees every service. Add config/users.json to require sign-in." },
                         Viewer::User { name, admin } => p { "Signed in as " (name) " (" (if *admin { "admin" } else { "viewer" }) ")." },
                         Viewer::Public => p { "Public status page." },
+                        Viewer::Anonymous => p { "Sign in to see the services of your groups." },
                     }
                     p.muted { "Systole " (env!("CARGO_PKG_VERSION")) " · times in UTC" }
                 }

@@ -60,7 +60,7 @@ pub fn viewer(caller: Caller) -> Viewer {
 
 /// The sign-in page with `status` (401 for a page that needs a session).
 pub fn sign_in(status: u16, error: Option<&str>) -> Result<Response> {
-    let viewer = Viewer::Public;
+    let viewer = Viewer::Anonymous;
     let chrome = Chrome { branding: deployment::branding(), viewer: &viewer, now: now(), live: None };
     html(status, pages::login(&chrome, error))
 }
