@@ -173,6 +173,18 @@ pub fn spawn_worker_with(vars: &[(String, String)]) -> Worker {
         log: dir.join("wrangler.log"),
         child: None,
     };
+    // Ports come from `free_port`, which cannot reserve them: another test may take one
+    // before wrangler binds it. Then pick new ones and try again.
+    for _ in 0..4 {
+        match worker.try_start() {
+            Ok(()) => return worker,
+            Err(log) if log.contains("Address already in use") => {
+                (worker.port, worker.inspector) = (free_port(), free_port());
+                worker.base = format!("http://127.0.0.1:{}", worker.port);
+            }
+            Err(log) => panic!("{log}"),
+        }
+    }
     worker.start();
     worker
 }
@@ -180,6 +192,13 @@ pub fn spawn_worker_with(vars: &[(String, String)]) -> Worker {
 impl Worker {
     /// Starts `wrangler dev` on the same port and state folder, and waits for `/healthz`.
     pub fn start(&mut self) {
+        if let Err(log) = self.try_start() {
+            panic!("{log}");
+        }
+    }
+
+    /// [`Worker::start`], answering why it failed (wrangler's exit and log tail).
+    fn try_start(&mut self) -> Result<(), String> {
         assert!(self.child.is_none(), "already running");
         let log = fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
         let mut cmd = wrangler();
@@ -199,12 +218,13 @@ impl Worker {
                 break;
             }
             if let Some(status) = child.try_wait().unwrap() {
-                panic!("wrangler dev exited ({status}):\n{}", self.log_tail());
+                return Err(format!("wrangler dev exited ({status}):\n{}", self.log_tail()));
             }
             assert!(started.elapsed() < Duration::from_secs(90), "worker not up after 90 s:\n{}", self.log_tail());
             thread::sleep(Duration::from_millis(200));
         }
         self.child = Some(child);
+        Ok(())
     }
 
     /// Stops the runtime (wrangler and workerd, by process group), keeping the state folder.
