@@ -121,6 +121,12 @@ fn a_restart_in_the_middle_of_retries_loses_nothing_and_sends_nothing_twice() {
     let mut worker = spawn_worker_with(&channel_env(&receiver, &[]));
     worker.beat("notify-restart", &json!({"serviceId": "notify-restart"}));
     receiver.wait("restart-hook", 1, Duration::from_secs(10));
+    // Between attempts, not inside one: the first attempt's outcome is stored and written.
+    // (A runtime killed while an attempt is in flight loses that attempt's record; the
+    // delivery itself is retried after the lease.)
+    worker.wait_for("attempt 1 recorded", Duration::from_secs(10), || {
+        (attempts(&worker, "notify-restart").len() == 1).then_some(())
+    });
     worker.stop();
     thread::sleep(Duration::from_millis(1_500));
     assert_eq!(receiver.of("restart-hook").len(), 1, "nothing sent while stopped");
