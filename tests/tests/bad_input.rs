@@ -106,7 +106,7 @@ fn absurd_metrics_are_dropped_while_the_heartbeat_counts() {
     let a = worker.beat("guarded", &body);
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(a.json()["droppedMetrics"], json!(["cpu_percent"]));
-    let logs = worker.wait_for("flush", Duration::from_secs(5), || {
+    let logs = worker.wait_for("flush", Duration::from_secs(20), || {
         let l = worker.get("/api/logs?serviceId=guarded").json();
         (!l["heartbeats"].as_array().unwrap().is_empty()).then_some(l)
     });

@@ -144,7 +144,7 @@ fn channels_report_missing_credentials_and_an_admin_can_send_a_test() {
     );
     assert_eq!(sent.status, 200, "{}", sent.body);
     assert_eq!(sent.json()["delivered"], true);
-    let got = receiver.wait("discord", 1, Duration::from_secs(5));
+    let got = receiver.wait("discord", 1, Duration::from_secs(20));
     assert!(got[0].json()["embeds"][0]["title"].as_str().unwrap().contains("Test notification for Notify once"));
 
     let failed = worker.request("POST", "/api/notifications/test", Some(ADMIN_TOKEN), r#"{"channel": "slack"}"#).json();

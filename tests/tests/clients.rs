@@ -30,7 +30,7 @@ fn check(worker: &Worker, program: &str, args: &[&str], service: &str) {
         stderr.contains("401") && stderr.contains("missing or invalid heartbeat key"),
         "{program} stderr: {stderr}"
     );
-    let logs = worker.wait_for("client heartbeat flushed", Duration::from_secs(5), || {
+    let logs = worker.wait_for("client heartbeat flushed", Duration::from_secs(20), || {
         let l = worker.get(&format!("/api/logs?serviceId={service}")).json();
         (l["heartbeats"].as_array().unwrap().len() == 1).then_some(l)
     });

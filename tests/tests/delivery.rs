@@ -42,7 +42,7 @@ fn a_missed_deadline_sends_one_down_and_recovery_one_up_with_the_downtime() {
     assert_eq!(receiver.of("discord").len(), 1, "exactly one down per incident");
 
     worker.beat("notify-once", &json!({"serviceId": "notify-once"}));
-    let both = receiver.wait("discord", 2, Duration::from_secs(5));
+    let both = receiver.wait("discord", 2, Duration::from_secs(20));
     let up = both[1].json();
     let title = up["embeds"][0]["title"].as_str().unwrap();
     assert!(title.starts_with("✅ Notify once is back UP after "), "{title}");
@@ -71,7 +71,7 @@ fn server_errors_are_retried_with_every_attempt_recorded() {
     // Same delivery each time: the receiver can de-duplicate by the webhook's id.
     let ids: Vec<Value> = got.iter().map(|r| r.json()["id"].clone()).collect();
     assert!(ids.iter().all(|id| *id == ids[0]));
-    let rows = worker.wait_for("three attempts recorded", Duration::from_secs(5), || {
+    let rows = worker.wait_for("three attempts recorded", Duration::from_secs(20), || {
         let rows = attempts(&worker, "notify-retry");
         (rows.len() == 3).then_some(rows)
     });
@@ -104,7 +104,7 @@ fn a_receiver_refusing_connections_gets_the_message_once_it_is_back() {
     let back = Receiver::on(port);
     let got = back.wait("refused-hook", 1, Duration::from_secs(10));
     assert_eq!(got[0].json()["event"], "down");
-    let rows = worker.wait_for("delivery recorded", Duration::from_secs(5), || {
+    let rows = worker.wait_for("delivery recorded", Duration::from_secs(20), || {
         let rows = attempts(&worker, "notify-refused");
         (rows.last()?["outcome"] == "delivered").then_some(rows)
     });

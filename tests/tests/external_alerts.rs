@@ -52,7 +52,7 @@ fn alertmanager_and_grafana_alerts_are_routed_deduplicated_and_recorded() {
         .unwrap()
         .iter()
         .all(|a| a["action"] == "sent" && a["channels"] == json!(["webhook"])));
-    let got = receiver.wait("webhook", 2, Duration::from_secs(5));
+    let got = receiver.wait("webhook", 2, Duration::from_secs(20));
     let bodies: Vec<Value> = got.iter().map(|r| r.json()).collect();
     assert!(bodies
         .iter()
@@ -63,7 +63,7 @@ fn alertmanager_and_grafana_alerts_are_routed_deduplicated_and_recorded() {
     assert!(again["alerts"].as_array().unwrap().iter().all(|a| a["action"] == "duplicate"), "{again}");
     let resolved = post("/api/alert?channel=webhook", &alertmanager("resolved")).json();
     assert!(resolved["alerts"].as_array().unwrap().iter().all(|a| a["action"] == "sent"));
-    let got = receiver.wait("webhook", 4, Duration::from_secs(5));
+    let got = receiver.wait("webhook", 4, Duration::from_secs(20));
     assert!(got[2..].iter().all(|r| r.json()["alert"]["state"] == "resolved"));
     thread::sleep(Duration::from_millis(1_000));
     assert_eq!(receiver.of("webhook").len(), 4, "the repeat sent nothing");
@@ -85,7 +85,7 @@ fn alertmanager_and_grafana_alerts_are_routed_deduplicated_and_recorded() {
     });
     let g = post("/api/alert?channel=slack", &grafana).json();
     assert_eq!(g["format"], "grafana");
-    let slack = receiver.wait("slack", 1, Duration::from_secs(5));
+    let slack = receiver.wait("slack", 1, Duration::from_secs(20));
     assert!(slack[0].json()["text"].as_str().unwrap().contains("Disk almost full"), "{}", slack[0].body);
 
     // Generic, routed by severity to every channel that takes alerts.
@@ -93,13 +93,13 @@ fn alertmanager_and_grafana_alerts_are_routed_deduplicated_and_recorded() {
     assert_eq!(generic.status, 202, "{}", generic.body);
     assert_eq!(generic.json()["alerts"][0]["channels"].as_array().unwrap().len(), 14);
 
-    let recent = worker.wait_for("alerts recorded", Duration::from_secs(5), || {
+    let recent = worker.wait_for("alerts recorded", Duration::from_secs(20), || {
         let r = worker.get("/api/alerts/recent").json();
         (r["alerts"].as_array()?.len() == 4).then_some(r)
     });
     let db1 = recent["alerts"].as_array().unwrap().iter().find(|a| a["fingerprint"] == "a1b2c3d4e5f60718").unwrap();
     assert_eq!((db1["state"].as_str(), db1["format"].as_str()), (Some("resolved"), Some("alertmanager")));
-    let history = worker.wait_for("attempts recorded", Duration::from_secs(5), || {
+    let history = worker.wait_for("attempts recorded", Duration::from_secs(20), || {
         let h = worker.get("/api/alerts/history?subject=external&limit=100").json();
         (h["attempts"].as_array()?.len() >= 4 + 1 + 14).then_some(h)
     });

@@ -13,7 +13,7 @@ const DAY: i64 = 86_400_000;
 fn the_cron_prunes_history_past_retention_and_keeps_the_rest() {
     let worker = spawn_worker();
     assert_eq!(worker.beat("guarded", &json!({"serviceId": "guarded", "message": "recent"})).status, 200);
-    worker.wait_for("flush", Duration::from_secs(5), || {
+    worker.wait_for("flush", Duration::from_secs(20), || {
         let logs = worker.get("/api/logs?serviceId=guarded").json();
         (logs["heartbeats"].as_array().unwrap().len() == 1).then_some(())
     });

@@ -18,7 +18,7 @@ fn state_and_deadlines_survive_a_runtime_restart() {
     let down =
         worker.beat("restart-down", &json!({"serviceId": "restart-down", "status": "down", "message": "broken"}));
     assert_eq!(down.json()["status"], "down");
-    let incident = worker.wait_for("incident flushed", Duration::from_secs(5), || {
+    let incident = worker.wait_for("incident flushed", Duration::from_secs(20), || {
         worker.get("/api/incidents?serviceId=restart-down").json()["incidents"].get(0).cloned()
     });
     thread::sleep(Duration::from_millis(1_500));
