@@ -135,7 +135,6 @@
     ws.onopen = () => {
       backoff = 500;
       if (banner) banner.hidden = true;
-      body.dataset.live = path;
       body.dataset.connected = 'true';
       pinger = setInterval(() => { if (ws.readyState === 1) ws.send('ping'); }, 30000);
       const main = document.getElementById('main');

@@ -89,7 +89,7 @@ pub fn fleet(config: &Config, scope: Scope<'_>, states: &[StoredState], uptime: 
             return None;
         }
         let stored = states.get(id).copied();
-        let status = stored.map_or(if s.enabled { Status::Unknown } else { Status::Paused }, |r| r.status);
+        let status = systole_core::api::status::current(s, stored);
         summary.count(status);
         let up = uptime.get(id).copied();
         Some(ServiceRow {

@@ -58,14 +58,20 @@ pub fn branding() -> &'static systole_web::Branding {
 }
 
 /// The `SESSION_SECRET` secret that signs dashboard sessions, if set and at least
-/// [`systole_core::session::MIN_SECRET_LEN`] bytes long (shorter ones are refused and logged).
-pub fn session_secret(env: &Env) -> Option<String> {
-    let secret = env.secret("SESSION_SECRET").ok()?.to_string();
-    if secret.len() < systole_core::session::MIN_SECRET_LEN {
-        worker::console_error!("SESSION_SECRET is shorter than 32 bytes; sessions are disabled");
-        return None;
-    }
-    Some(secret)
+/// [`systole_core::session::MIN_SECRET_LEN`] bytes long (shorter ones are refused and logged
+/// once); read once per isolate.
+pub fn session_secret(env: &Env) -> Option<&'static str> {
+    static SECRET: OnceLock<Option<String>> = OnceLock::new();
+    SECRET
+        .get_or_init(|| {
+            let secret = env.secret("SESSION_SECRET").ok()?.to_string();
+            if secret.len() < systole_core::session::MIN_SECRET_LEN {
+                worker::console_error!("SESSION_SECRET is shorter than 32 bytes; sessions are disabled");
+                return None;
+            }
+            Some(secret)
+        })
+        .as_deref()
 }
 
 /// The users' login tokens from the `USER_TOKENS` secret (JSON `{"user-id": "token"}`),

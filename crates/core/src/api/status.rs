@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::config::Config;
+use crate::config::{Config, ServiceConfig};
 use crate::monitor::{deadline, MonitorConfig, Status};
 use crate::time::Timestamp;
 
@@ -116,6 +116,12 @@ impl StatusReport {
     }
 }
 
+/// The status to show for `service` given its stored state: the stored status, or before
+/// the first write `unknown` (`paused` when disabled).
+pub fn current(service: &ServiceConfig, stored: Option<&StoredState>) -> Status {
+    stored.map_or(if service.enabled { Status::Unknown } else { Status::Paused }, |r| r.status)
+}
+
 /// Builds the report at `now` for every configured service from the stored states; services
 /// without one (never written) are `unknown`, or `paused` when disabled.
 pub fn report(config: &Config, states: &[StoredState], now: Timestamp) -> StatusReport {
@@ -127,7 +133,7 @@ pub fn report(config: &Config, states: &[StoredState], now: Timestamp) -> Status
         .iter()
         .map(|s| {
             let stored = by_id.get(s.id.as_str()).copied();
-            let status = stored.map_or(if s.enabled { Status::Unknown } else { Status::Paused }, |r| r.status);
+            let status = current(s, stored);
             summary.count(status);
             let last = stored.and_then(|r| r.last_heartbeat);
             ServiceStatus {

@@ -28,12 +28,14 @@ fn stub(env: &Env, hub: &Hub) -> Result<Stub> {
 pub fn publish(env: &Env, service: &ServiceConfig, update: &ServiceUpdate, gate: &Rc<RefCell<PublishGate>>) {
     let now = Timestamp(update.at);
     let change = update.change.is_some();
-    let hubs = access::hubs(deployment::users(), deployment::config(), service);
+    let mut hubs = access::hubs(deployment::users(), deployment::config(), service);
+    hubs.retain(|hub| gate.borrow().admits(&hub.name, now, change));
+    if hubs.is_empty() {
+        // The common case for a heartbeat nobody is watching: nothing to serialize.
+        return;
+    }
     let (full, public) = (update.to_json(), update.public().to_json());
     for hub in hubs {
-        if !gate.borrow().admits(&hub.name, now, change) {
-            continue;
-        }
         let body = if hub.public { public.clone() } else { full.clone() };
         let Ok(stub) = stub(env, &hub) else {
             worker::console_error!("no NotificationHub binding: live updates are off");

@@ -24,8 +24,8 @@ pub async fn get(req: &Request, env: &Env, op: &str) -> Result<Response> {
     stub.fetch_with_str(&format!("https://service-monitor/{op}")).await
 }
 
-/// `GET /api/internal/hub?name=` : a NotificationHub's counters (`{"sockets", "wakes",
-/// "publishes"}`, see `live::hub`); `name` is `open`, `public` or `user:{id}`.
+/// `GET /api/internal/hub?name=`: a NotificationHub's counters (`{"sockets", "wakes"}`,
+/// see `live::hub`); `name` is `open`, `public` or `user:{id}`.
 pub async fn hub(req: &Request, env: &Env) -> Result<Response> {
     let pairs = query_pairs(req);
     let name = pairs.iter().find(|(k, _)| k == "name").map_or("open", |(_, v)| v.as_str());
