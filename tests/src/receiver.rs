@@ -55,15 +55,14 @@ pub struct Receiver {
 }
 
 impl Receiver {
-    /// Starts on a free port.
+    /// Starts on a port the kernel picks (bound at once, so no other test can take it first).
     pub fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        Self::on(port)
+        Self::serve(TcpListener::bind("127.0.0.1:0").unwrap())
     }
 
-    /// Starts on `port`.
-    pub fn on(port: u16) -> Self {
-        let server = Arc::new(tiny_http::Server::http(("127.0.0.1", port)).unwrap());
+    fn serve(listener: TcpListener) -> Self {
+        let port = listener.local_addr().unwrap().port();
+        let server = Arc::new(tiny_http::Server::from_listener(listener, None).unwrap());
         let shared = Arc::new(Mutex::new(Shared::default()));
         let (s, sh) = (server.clone(), shared.clone());
         thread::spawn(move || {
@@ -122,6 +121,37 @@ impl Receiver {
             assert!(started.elapsed() < timeout, "{channel}: {} of {n} requests after {timeout:?}", got.len());
             thread::sleep(Duration::from_millis(20));
         }
+    }
+}
+
+/// A port held for a receiver that is not there yet: bound but not listening, so
+/// connections to it are refused, and no other process can take it meanwhile.
+#[derive(Debug)]
+pub struct Refusing(socket2::Socket);
+
+impl Refusing {
+    /// Binds a port the kernel picks on 127.0.0.1 without listening on it.
+    pub fn new() -> Self {
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        socket.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into()).unwrap();
+        Self(socket)
+    }
+
+    /// The held port.
+    pub fn port(&self) -> u16 {
+        self.0.local_addr().unwrap().as_socket().unwrap().port()
+    }
+
+    /// Starts listening: the receiver is back on the same port.
+    pub fn listen(self) -> Receiver {
+        self.0.listen(128).unwrap();
+        Receiver::serve(self.0.into())
+    }
+}
+
+impl Default for Refusing {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

@@ -8,8 +8,8 @@ use std::thread;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use systole_e2e::receiver::Receiver;
-use systole_e2e::{channel_env, free_port, ms, spawn_worker_with, Worker};
+use systole_e2e::receiver::{Receiver, Refusing};
+use systole_e2e::{channel_env, ms, spawn_worker_with, Worker};
 
 fn attempts(worker: &Worker, service: &str) -> Vec<Value> {
     let mut rows =
@@ -92,8 +92,8 @@ fn server_errors_are_retried_with_every_attempt_recorded() {
 #[test]
 fn a_receiver_refusing_connections_gets_the_message_once_it_is_back() {
     let receiver = Receiver::start();
-    let port = free_port();
-    let url = format!("http://127.0.0.1:{port}/refused-hook");
+    let refusing = Refusing::new();
+    let url = format!("http://127.0.0.1:{}/refused-hook", refusing.port());
     let worker = spawn_worker_with(&channel_env(&receiver, &[("NOTIFICATION_REFUSED_HOOK_URL".into(), url)]));
     worker.beat("notify-refused", &json!({"serviceId": "notify-refused"}));
     let failed = worker.wait_for("three refused attempts", Duration::from_secs(20), || {
@@ -101,7 +101,7 @@ fn a_receiver_refusing_connections_gets_the_message_once_it_is_back() {
         (rows.len() >= 3).then_some(rows)
     });
     assert!(failed.iter().all(|r| r["outcome"] == "retrying" && r["httpStatus"].is_null()), "{failed:?}");
-    let back = Receiver::on(port);
+    let back = refusing.listen();
     let got = back.wait("refused-hook", 1, Duration::from_secs(10));
     assert_eq!(got[0].json()["event"], "down");
     let rows = worker.wait_for("delivery recorded", Duration::from_secs(20), || {
