@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::json;
 use systole_core::session;
 use systole_core::time::Timestamp;
-use systole_e2e::{now_ms, spawn_worker, Worker, ADMIN_TOKEN, SESSION_SECRET, VIEWER_TOKEN};
+use systole_e2e::{now_ms, spawn_worker, spawn_worker_with, Worker, ADMIN_TOKEN, SESSION_SECRET, VIEWER_TOKEN};
 
 const SECOND: Duration = Duration::from_secs(1);
 
@@ -166,4 +166,16 @@ fn the_public_status_page_shows_public_groups_live_without_messages() {
     assert_eq!(update["change"]["reason"], "");
     // Not a WebSocket upgrade: 426.
     assert_eq!(worker.get_as("/status/live", None, None).status, 426);
+}
+
+#[test]
+fn a_login_token_shorter_than_sixteen_characters_locks_every_sign_in() {
+    // The env file's later USER_TOKENS replaces the default one.
+    let tokens = json!({"ana": ADMIN_TOKEN, "vera": "guessable"}).to_string();
+    let worker = spawn_worker_with(&[("USER_TOKENS".into(), tokens)]);
+    for token in [ADMIN_TOKEN, "guessable"] {
+        assert_eq!(worker.login(token).status, 401, "{token}");
+        let api = worker.get_as("/api/status", Some(token), None);
+        assert_eq!((api.status, api.content_type.as_str()), (401, "application/problem+json"), "{token}");
+    }
 }

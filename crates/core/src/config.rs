@@ -15,8 +15,12 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_STALENESS_THRESHOLD: Duration = Duration::from_secs(300);
 /// Largest staleness threshold or grace period accepted: 365 days.
 pub const MAX_THRESHOLD: Duration = Duration::from_secs(365 * 86_400);
-/// Events a service or group may subscribe its notifications to.
+/// Every notification event a channel may take, in [`crate::notify::Event::ALL`] order.
 pub const NOTIFICATION_EVENTS: [&str; 7] = ["down", "up", "degraded", "late", "reminder", "alert", "test"];
+/// The events a service or group may subscribe its notifications to: those a service raises
+/// itself. `alert` comes from `POST /api/alert`, not a service, and a `test` skips every
+/// event filter, so listing either on a service would mean nothing.
+pub const SERVICE_EVENTS: [&str; 5] = ["down", "up", "degraded", "late", "reminder"];
 
 /// A service id: 1 to 64 characters from `[a-z0-9_-]`.
 #[derive(Clone, Debug, Deserialize, Eq, Hash, Ord, PartialEq, PartialOrd, Serialize)]
@@ -92,7 +96,7 @@ pub struct NotificationPolicy {
     pub enabled: bool,
     /// Channel names; empty means every enabled channel.
     pub channels: Vec<String>,
-    /// Event names from [`NOTIFICATION_EVENTS`]; empty means each channel's own events.
+    /// Event names from [`SERVICE_EVENTS`]; empty means each channel's own events.
     pub events: Vec<String>,
 }
 
@@ -418,10 +422,10 @@ fn check_durations(at: &str, d: &raw::Defaults<'_>, settings: &Settings, err: &m
     }
     if let Some(n) = d.notifications {
         for (k, e) in n.events.iter().flatten().enumerate() {
-            if !NOTIFICATION_EVENTS.contains(&e.as_str()) {
+            if !SERVICE_EVENTS.contains(&e.as_str()) {
                 err(
                     format!("{at}.notifications.events[{k}]"),
-                    format!("unknown event {e:?}, expected one of {}", NOTIFICATION_EVENTS.join(", ")),
+                    format!("unknown event {e:?}, expected one of {}", SERVICE_EVENTS.join(", ")),
                 );
             }
         }
@@ -601,7 +605,7 @@ mod tests {
                  {"id": "x", "stalenessThreshold": 0},
                  {"id": "x"},
                  {"id": "Bad Id", "stalenessThreshold": 99999999999,
-                  "notifications": {"events": ["exploded"]}}
+                  "notifications": {"events": ["exploded", "alert"]}}
                ]}"#,
         );
         assert_eq!(
@@ -614,7 +618,8 @@ mod tests {
                 "services.json: groups[1].gracePeriod: must be ≤ 31536000 s (365 days), got 40000000",
                 "services.json: services[0].stalenessThreshold: must be ≥ 10 s, got 0",
                                 "services.json: services[2].stalenessThreshold: must be ≤ 31536000 s (365 days), got 99999999999",
-                "services.json: services[2].notifications.events[0]: unknown event \"exploded\", expected one of down, up, degraded, late, reminder, alert, test",
+                "services.json: services[2].notifications.events[0]: unknown event \"exploded\", expected one of down, up, degraded, late, reminder",
+                "services.json: services[2].notifications.events[1]: unknown event \"alert\", expected one of down, up, degraded, late, reminder",
             ]
         );
     }

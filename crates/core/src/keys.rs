@@ -37,12 +37,20 @@ impl fmt::Debug for KeyRing {
 #[derive(Clone, Debug, Eq, PartialEq, thiserror::Error)]
 pub enum KeyRingError {
     /// The secret is not a JSON object of strings.
-    #[error("API_KEYS must be a JSON object of service id to key strings: {0}")]
+    #[error("must be a JSON object of id to key strings: {0}")]
     Malformed(String),
     /// A key is empty, which would match a missing key.
-    #[error("API_KEYS has an empty key for service {0:?}")]
+    #[error("empty key for service {0:?}")]
     EmptyKey(String),
+    /// A login token is shorter than [`MIN_TOKEN_LEN`], short enough to guess.
+    #[error("the token of user {0:?} is shorter than {MIN_TOKEN_LEN} characters")]
+    ShortToken(String),
 }
+
+/// The fewest characters a login token in `USER_TOKENS` may have. Sign-in has no rate limit,
+/// so a token's length is what keeps guessing out of reach: 16 random characters from
+/// `openssl rand -base64 24` carry over 90 bits.
+pub const MIN_TOKEN_LEN: usize = 16;
 
 /// The outcome of checking a heartbeat's key; both failures answer the same 401.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
@@ -72,6 +80,21 @@ impl KeyRing {
             ring.digests.insert(service, digest);
         }
         Ok(ring)
+    }
+
+    /// Parses the `USER_TOKENS` JSON (`{"user-id": "token"}`) like [`KeyRing::parse`], also
+    /// requiring every token to have at least [`MIN_TOKEN_LEN`] characters.
+    ///
+    /// # Errors
+    /// As [`KeyRing::parse`], and [`KeyRingError::ShortToken`] naming the first user whose
+    /// token is too short.
+    pub fn parse_tokens(user_tokens_json: &str, secret: &[u8]) -> Result<Self, KeyRingError> {
+        let plain: BTreeMap<String, String> =
+            serde_json::from_str(user_tokens_json).map_err(|e| KeyRingError::Malformed(e.to_string()))?;
+        if let Some((user, _)) = plain.iter().find(|(_, token)| token.chars().count() < MIN_TOKEN_LEN) {
+            return Err(KeyRingError::ShortToken(user.clone()));
+        }
+        Self::parse(user_tokens_json, secret)
     }
 
     /// A ring holding no keys (every keyed heartbeat is denied).
@@ -192,10 +215,20 @@ mod tests {
 
     #[test]
     fn identify_finds_the_owner_of_a_token() {
-        let ring = KeyRing::parse(r#"{"ana": "tok-a", "bo": "tok-b"}"#, b"s").unwrap();
-        assert_eq!(ring.identify("tok-b"), Some("bo"));
-        assert_eq!(ring.identify("tok-"), None);
+        let ring = KeyRing::parse_tokens(r#"{"ana": "token-of-ana-0001", "bo": "token-of-bo-00002"}"#, b"s").unwrap();
+        assert_eq!(ring.identify("token-of-bo-00002"), Some("bo"));
+        assert_eq!(ring.identify("token-of-bo-0000"), None);
         assert_eq!(KeyRing::empty().identify(""), None);
+    }
+
+    #[test]
+    fn login_tokens_shorter_than_the_minimum_are_rejected() {
+        let short = KeyRing::parse_tokens(r#"{"ana": "token-of-ana-0001", "bo": "fifteen-chars-x"}"#, b"s");
+        assert!(matches!(short, Err(KeyRingError::ShortToken(u)) if u == "bo"));
+        assert!(matches!(KeyRing::parse_tokens("[]", b"s"), Err(KeyRingError::Malformed(_))));
+        // Characters, not bytes: 16 two-byte characters pass, 15 do not.
+        assert!(KeyRing::parse_tokens(r#"{"ana": "éééééééééééééééé"}"#, b"s").is_ok());
+        assert!(KeyRing::parse_tokens(r#"{"ana": "ééééééééééééééé"}"#, b"s").is_err());
     }
 
     #[test]

@@ -86,8 +86,8 @@ pub fn user_tokens(env: &Env) -> &'static KeyRing {
             return KeyRing::empty();
         };
         let secret = env.secret("SESSION_SECRET").map(|s| s.to_string()).unwrap_or_else(|_| tokens.clone());
-        KeyRing::parse(&tokens, secret.as_bytes()).unwrap_or_else(|e| {
-            worker::console_error!("USER_TOKENS: {e}");
+        KeyRing::parse_tokens(&tokens, secret.as_bytes()).unwrap_or_else(|e| {
+            worker::console_error!("USER_TOKENS: {e}; no user can sign in");
             KeyRing::empty()
         })
     })
@@ -143,7 +143,7 @@ pub fn keys(env: &Env) -> &'static KeyRing {
         };
         let secret = env.secret("SERVER_SECRET").map(|s| s.to_string()).unwrap_or_else(|_| api_keys.clone());
         KeyRing::parse(&api_keys, secret.as_bytes()).unwrap_or_else(|e| {
-            worker::console_error!("{e}");
+            worker::console_error!("API_KEYS: {e}");
             KeyRing::empty()
         })
     })
