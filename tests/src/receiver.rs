@@ -44,6 +44,8 @@ struct Shared {
     received: Vec<Received>,
     /// Scripted statuses per channel (first path segment), used up in order; then 200.
     script: BTreeMap<String, VecDeque<u16>>,
+    /// Scripted delays before answering, per channel, used up in order; then none.
+    holds: BTreeMap<String, VecDeque<Duration>>,
 }
 
 /// A running receiver; stops when dropped.
@@ -76,9 +78,10 @@ impl Receiver {
                     .collect();
                 let path = req.url().to_owned();
                 let channel = path.trim_start_matches('/').split('/').next().unwrap_or_default().to_owned();
-                let status = {
+                let (status, hold) = {
                     let mut g = sh.lock().unwrap();
                     let status = g.script.get_mut(&channel).and_then(VecDeque::pop_front).unwrap_or(200);
+                    let hold = g.holds.get_mut(&channel).and_then(VecDeque::pop_front).unwrap_or_default();
                     g.received.push(Received {
                         method: req.method().as_str().to_owned(),
                         path,
@@ -87,8 +90,10 @@ impl Receiver {
                         at_ms: crate::now_ms(),
                         answered: status,
                     });
-                    status
+                    (status, hold)
                 };
+                // One request at a time: a hold delays every later request too.
+                thread::sleep(hold);
                 let _ = req.respond(tiny_http::Response::from_string("{}").with_status_code(status));
             }
         });
@@ -103,6 +108,11 @@ impl Receiver {
     /// Answers `channel`'s next requests with these statuses (then 200).
     pub fn script(&self, channel: &str, statuses: &[u16]) {
         self.shared.lock().unwrap().script.insert(channel.to_owned(), statuses.iter().copied().collect());
+    }
+
+    /// Keeps `channel`'s next requests waiting this long each before answering (then none).
+    pub fn hold(&self, channel: &str, delays: &[Duration]) {
+        self.shared.lock().unwrap().holds.insert(channel.to_owned(), delays.iter().copied().collect());
     }
 
     /// Everything `channel` received so far.

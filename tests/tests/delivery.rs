@@ -122,8 +122,6 @@ fn a_restart_in_the_middle_of_retries_loses_nothing_and_sends_nothing_twice() {
     worker.beat("notify-restart", &json!({"serviceId": "notify-restart"}));
     receiver.wait("restart-hook", 1, Duration::from_secs(10));
     // Between attempts, not inside one: the first attempt's outcome is stored and written.
-    // (A runtime killed while an attempt is in flight loses that attempt's record; the
-    // delivery itself is retried after the lease.)
     worker.wait_for("attempt 1 recorded", Duration::from_secs(10), || {
         (attempts(&worker, "notify-restart").len() == 1).then_some(())
     });
@@ -142,4 +140,25 @@ fn a_restart_in_the_middle_of_retries_loses_nothing_and_sends_nothing_twice() {
     );
     let rows = attempts(&worker, "notify-restart");
     assert_eq!(summary(&rows), [(1, json!(500), "retrying".to_owned()), (2, json!(200), "delivered".to_owned())]);
+}
+
+#[test]
+fn a_runtime_stopped_during_an_attempt_records_it_as_interrupted_and_retries_once() {
+    let receiver = Receiver::start();
+    // Attempt 1 is still waiting for its answer when the runtime stops.
+    receiver.hold("restart-hook", &[Duration::from_secs(4)]);
+    let mut worker = spawn_worker_with(&channel_env(&receiver, &[]));
+    worker.beat("notify-restart", &json!({"serviceId": "notify-restart"}));
+    receiver.wait("restart-hook", 1, Duration::from_secs(10));
+    worker.stop();
+    worker.start();
+    // Its lease (10 s timeout + 5 s) ends; then it is on the record and sent again, once.
+    let rows = worker.wait_for("attempt 2 delivered", Duration::from_secs(40), || {
+        let rows = attempts(&worker, "notify-restart");
+        (rows.last()?["outcome"] == "delivered").then_some(rows)
+    });
+    assert_eq!(summary(&rows), [(1, json!(null), "retrying".to_owned()), (2, json!(200), "delivered".to_owned())]);
+    assert!(rows[0]["error"].as_str().unwrap().starts_with("interrupted"), "{:?}", rows[0]);
+    thread::sleep(Duration::from_millis(2_500));
+    assert_eq!(receiver.of("restart-hook").len(), 2, "attempt 1 (lost) and attempt 2");
 }

@@ -26,6 +26,9 @@ pub const MAX_PENDING: usize = 200;
 pub const MAX_UNWRITTEN: usize = 1_000;
 /// Longest error text recorded, in bytes.
 pub const MAX_ERROR: usize = 500;
+/// The error recorded for an attempt that never reported back before its lease ended.
+pub const INTERRUPTED: &str =
+    "interrupted: no outcome before the attempt's lease ended (object evicted or runtime restarted)";
 
 /// When and how long to retry.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
@@ -82,6 +85,10 @@ pub struct Delivery {
     pub first_attempt_at: Option<Timestamp>,
     /// When the next attempt is due; while an attempt runs, the end of its lease.
     pub next_at: Timestamp,
+    /// While an attempt runs: when it started. Still set when its lease ends means the
+    /// attempt never reported back (the object was evicted or the runtime restarted).
+    #[serde(default)]
+    pub in_flight: Option<Timestamp>,
 }
 
 /// An attempt to start now.
@@ -214,19 +221,26 @@ impl DeliveryQueue {
             queued_at: now,
             first_attempt_at: None,
             next_at: now,
+            in_flight: None,
         });
         id
     }
 
     /// The attempts due at `now`, leased until `now + timeout + 5 s` so an attempt that
     /// never reports back (the object was evicted mid-send) is retried after the lease.
+    ///
+    /// Such an attempt is first put on the record as a network error ("interrupted"), then
+    /// retried at once, or abandoned when [`RetryPolicy::give_up_after`] has passed since
+    /// the first attempt.
     pub fn begin(&mut self, now: Timestamp, policy: &RetryPolicy) -> Vec<Send> {
+        self.record_interrupted(now, policy);
         let lease = now.plus(policy.timeout + Duration::from_secs(5));
         let mut sends = Vec::new();
         for d in self.pending.iter_mut().filter(|d| d.next_at <= now) {
             d.attempts += 1;
             d.first_attempt_at.get_or_insert(now);
             d.next_at = lease;
+            d.in_flight = Some(now);
             sends.push(Send {
                 id: d.id,
                 channel: d.channel.clone(),
@@ -249,6 +263,7 @@ impl DeliveryQueue {
     ) -> Option<Verdict> {
         let index = self.pending.iter().position(|d| d.id == id)?;
         let d = &mut self.pending[index];
+        d.in_flight = None;
         let latency = u64::try_from(now.since(started).as_millis()).unwrap_or(u64::MAX);
         let (status, error, retry_after, retryable) = match outcome {
             Outcome::Answered { status, .. } if (200..300).contains(status) => (Some(*status), None, None, false),
@@ -280,6 +295,26 @@ impl DeliveryQueue {
             r.next_attempt_at = (verdict == Verdict::Retrying).then_some(d.next_at);
         }
         Some(verdict)
+    }
+
+    /// Records every attempt whose lease ended before `now` without an outcome.
+    fn record_interrupted(&mut self, now: Timestamp, policy: &RetryPolicy) {
+        let expired: Vec<u64> =
+            self.pending.iter().filter(|d| d.next_at <= now && d.in_flight.is_some()).map(|d| d.id).collect();
+        for id in expired {
+            let Some(index) = self.pending.iter().position(|d| d.id == id) else { continue };
+            let d = &mut self.pending[index];
+            let started = d.in_flight.take().unwrap_or(now);
+            let first = d.first_attempt_at.unwrap_or(started);
+            let verdict = if now > first.plus(policy.give_up_after) { Verdict::Abandoned } else { Verdict::Retrying };
+            let d = if verdict == Verdict::Retrying { self.pending[index].clone() } else { self.pending.remove(index) };
+            let latency = u64::try_from(now.since(started).as_millis()).unwrap_or(u64::MAX);
+            self.record(&d, d.attempts, started, None, Some(INTERRUPTED), latency);
+            if let Some(r) = self.unwritten.last_mut() {
+                r.verdict = verdict;
+                r.next_attempt_at = (verdict == Verdict::Retrying).then_some(now);
+            }
+        }
     }
 
     fn record(&mut self, d: &Delivery, attempt: u32, at: Timestamp, status: Option<u16>, error: Option<&str>, ms: u64) {
@@ -449,6 +484,29 @@ mod tests {
         assert_eq!(q.next_wake(), Some(Timestamp(15_000)));
         let again = q.begin(Timestamp(15_000), &p);
         assert_eq!(again[0].attempt, 2);
+        // The lost attempt is on the record, retried at once.
+        let r = &q.unwritten[0];
+        assert_eq!((r.attempt, r.at, r.status, r.verdict), (1, Timestamp(0), None, Verdict::Retrying));
+        assert_eq!(
+            (r.error.as_deref(), r.latency_ms, r.next_attempt_at),
+            (Some(INTERRUPTED), 15_000, Some(Timestamp(15_000)))
+        );
+        // Attempt 2 reports back: its own record, and no second "interrupted" one.
+        q.finish(again[0].id, Timestamp(15_000), Timestamp(15_010), &answered(204), &p);
+        assert!(q.begin(Timestamp(60_000), &p).is_empty());
+        let numbers: Vec<_> = q.unwritten.iter().map(|r| (r.attempt, r.verdict)).collect();
+        assert_eq!(numbers, [(1, Verdict::Retrying), (2, Verdict::Delivered)]);
+    }
+
+    #[test]
+    fn an_attempt_interrupted_after_the_retry_window_is_abandoned() {
+        let (mut q, p) = (DeliveryQueue::default(), policy());
+        q.push(Timestamp(0), "discord", down(), None);
+        q.begin(Timestamp(0), &p);
+        let late = Timestamp(0).plus(p.give_up_after + Duration::from_secs(1));
+        assert!(q.begin(late, &p).is_empty());
+        assert!(q.pending.is_empty());
+        assert_eq!((q.unwritten[0].verdict, q.unwritten[0].error.as_deref()), (Verdict::Abandoned, Some(INTERRUPTED)));
     }
 
     #[test]

@@ -29,9 +29,16 @@ pub trait QueueHost {
 /// # Errors
 /// Only storage errors of the object itself; send and D1 failures are outcomes.
 pub async fn deliver(env: &Env, subject: &str, host: &impl QueueHost, policy: &RetryPolicy) -> Result<()> {
-    let sends = host.with_queue(|q| q.begin(now(), policy))?;
-    if !sends.is_empty() {
+    let (sends, interrupted) = host.with_queue(|q| {
+        let before = q.unwritten.last().map(|r| (r.delivery, r.attempt));
+        let sends = q.begin(now(), policy);
+        (sends, q.unwritten.last().map(|r| (r.delivery, r.attempt)) != before)
+    })?;
+    // Leases, and attempts that never reported back (now on the record), are stored first.
+    if interrupted || !sends.is_empty() {
         host.persist()?;
+    }
+    if !sends.is_empty() {
         let finished = send::all(env, sends, policy.timeout).await;
         host.with_queue(|q| {
             for f in &finished {
