@@ -264,7 +264,6 @@ impl DeliveryQueue {
         let index = self.pending.iter().position(|d| d.id == id)?;
         let d = &mut self.pending[index];
         d.in_flight = None;
-        let latency = u64::try_from(now.since(started).as_millis()).unwrap_or(u64::MAX);
         let (status, error, retry_after, retryable) = match outcome {
             Outcome::Answered { status, .. } if (200..300).contains(status) => (Some(*status), None, None, false),
             Outcome::Answered { status, retry_after, body } => {
@@ -288,13 +287,27 @@ impl DeliveryQueue {
                 }
             }
         };
+        self.conclude(index, verdict, (started, now), status, error.as_deref());
+        Some(verdict)
+    }
+
+    /// Records the attempt of pending delivery `index` that ran over `span` (start, end)
+    /// with `verdict`; a delivery that is not retrying leaves the queue.
+    fn conclude(
+        &mut self,
+        index: usize,
+        verdict: Verdict,
+        (started, ended): (Timestamp, Timestamp),
+        status: Option<u16>,
+        error: Option<&str>,
+    ) {
         let d = if verdict == Verdict::Retrying { self.pending[index].clone() } else { self.pending.remove(index) };
-        self.record(&d, d.attempts, started, status, error.as_deref(), latency);
+        let latency = u64::try_from(ended.since(started).as_millis()).unwrap_or(u64::MAX);
+        self.record(&d, d.attempts, started, status, error, latency);
         if let Some(r) = self.unwritten.last_mut() {
             r.verdict = verdict;
             r.next_attempt_at = (verdict == Verdict::Retrying).then_some(d.next_at);
         }
-        Some(verdict)
     }
 
     /// Records every attempt whose lease ended before `now` without an outcome.
@@ -307,13 +320,9 @@ impl DeliveryQueue {
             let started = d.in_flight.take().unwrap_or(now);
             let first = d.first_attempt_at.unwrap_or(started);
             let verdict = if now > first.plus(policy.give_up_after) { Verdict::Abandoned } else { Verdict::Retrying };
-            let d = if verdict == Verdict::Retrying { self.pending[index].clone() } else { self.pending.remove(index) };
-            let latency = u64::try_from(now.since(started).as_millis()).unwrap_or(u64::MAX);
-            self.record(&d, d.attempts, started, None, Some(INTERRUPTED), latency);
-            if let Some(r) = self.unwritten.last_mut() {
-                r.verdict = verdict;
-                r.next_attempt_at = (verdict == Verdict::Retrying).then_some(now);
-            }
+            // Retried at once: the lease has waited longer than any answer could take.
+            d.next_at = now;
+            self.conclude(index, verdict, (started, now), None, Some(INTERRUPTED));
         }
     }
 
