@@ -37,8 +37,9 @@ fn form(r: &Received) -> BTreeMap<String, String> {
 fn every_channel_gets_its_documented_request_with_long_text_cut_to_its_limits() {
     let receiver = Receiver::start();
     let worker = spawn_worker_with(&channel_env(&receiver, &[]));
-    // 1 KiB of message; each shape channel's body template repeats it 8 times.
-    let message = "disk /var is full ".repeat(56);
+    // 1 KiB of message; each shape channel's body template repeats it 8 times. It tries to
+    // page everyone in the chat channels.
+    let message = format!("@channel <users/all> {}", "disk /var is full ".repeat(55));
     let answer =
         worker.beat("notify-shapes", &json!({"serviceId": "notify-shapes", "status": "down", "message": message}));
     assert_eq!(answer.status, 200, "{}", answer.body);
@@ -109,6 +110,7 @@ fn every_channel_gets_its_documented_request_with_long_text_cut_to_its_limits() 
 
     let g = one("googlechat").json();
     assert!(chars(&g["text"]) <= 4096);
+    assert!(g["text"].as_str().unwrap().contains("<\u{200B}users/all>"), "{g}");
 
     let gotify = one("gotify");
     assert_eq!(gotify.path, "/gotify/message");
@@ -121,7 +123,7 @@ fn every_channel_gets_its_documented_request_with_long_text_cut_to_its_limits() 
 
     for chat in ["mattermost", "rocketchat"] {
         let m = one(chat).json();
-        assert!(m["attachments"][0]["text"].is_string(), "{chat}: {m}");
+        assert!(m["attachments"][0]["text"].as_str().unwrap().contains("@\u{200B}channel <users/all>"), "{chat}: {m}");
     }
 }
 

@@ -194,6 +194,18 @@ fn markup(c: char) -> Option<&'static str> {
     }
 }
 
+/// Google Chat text: `<` opens mentions (`<users/all>`) and links (`<url|text>`). A
+/// zero-width space after it keeps service text from forming either and reads the same.
+fn google_chat_angle(c: char) -> Option<&'static str> {
+    (c == '<').then_some("<\u{200B}")
+}
+
+/// Mattermost and Rocket.Chat text: `@` opens mentions (`@channel`, `@all`, `@here`, a
+/// user). A zero-width space after it keeps service text from paging anyone.
+fn chat_mention(c: char) -> Option<&'static str> {
+    (c == '@').then_some("@\u{200B}")
+}
+
 fn escape_markup(text: &str) -> String {
     fit_escaped(text, usize::MAX, Unit::Bytes, markup)
 }
@@ -352,13 +364,14 @@ const CHAT_TEXT: usize = 4000;
 
 /// Mattermost and Rocket.Chat incoming webhooks: the Slack-compatible shape both accept,
 /// `text` plus one legacy `attachments` entry (`fallback`, `color` as `#RRGGBB`, `title`,
-/// `title_link`, `text`). Neither renders Block Kit `blocks`.
+/// `title_link`, `text`). Neither renders Block Kit `blocks`. Every `@` of the title and
+/// body is followed by a zero-width space, so service text cannot page `@channel`.
 ///
 /// Wire format: developers.mattermost.com/integrate/webhooks/incoming and
 /// …/integrate/reference/message-attachments; Rocket.Chat incoming webhooks take the
 /// `chat.postMessage` message shape (developer.rocket.chat).
 fn slack_attachments(channel: &ResolvedChannel, n: &Notification, t: &Text) -> OutboundRequest {
-    let title = fit(&t.title, CHAT_TEXT, Unit::Chars);
+    let title = fit_escaped(&t.title, CHAT_TEXT, Unit::Chars, chat_mention);
     let mut attachment = Map::new();
     attachment.insert("fallback".into(), title.clone().into());
     attachment.insert("color".into(), format!("#{:06X}", colour(n)).into());
@@ -366,7 +379,7 @@ fn slack_attachments(channel: &ResolvedChannel, n: &Notification, t: &Text) -> O
     if let Some(url) = link(n) {
         attachment.insert("title_link".into(), url.into());
     }
-    put_text(&mut attachment, "text", fit(&t.body, CHAT_TEXT, Unit::Chars));
+    put_text(&mut attachment, "text", fit_escaped(&t.body, CHAT_TEXT, Unit::Chars, chat_mention));
     let body = json!({"text": title, "attachments": [attachment]});
     OutboundRequest::json(credential(channel, "webhookUrl").to_owned(), &body)
 }
@@ -711,7 +724,8 @@ const GOOGLE_CHAT_TEXT: usize = 4096;
 
 /// Google Chat incoming webhook: `POST {webhookUrl}` with a text message
 /// `{"text": "*title*\nbody\n<url|Open the dashboard>"}` (Chat's own bold and link syntax)
-/// and `Content-Type: application/json; charset=UTF-8`.
+/// and `Content-Type: application/json; charset=UTF-8`. Every `<` of the title and body is
+/// followed by a zero-width space, so service text cannot mention `<users/all>`.
 ///
 /// Wire format: developers.google.com/workspace/chat/quickstart/webhooks and
 /// developers.google.com/workspace/chat/format-messages.
@@ -722,7 +736,8 @@ fn google_chat(channel: &ResolvedChannel, n: &Notification, t: &Text) -> Outboun
         text.push_str(&t.body);
     }
     let tail = link(n).map(|url| format!("\n<{url}|{OPEN}>")).unwrap_or_default();
-    let text = fit(&text, GOOGLE_CHAT_TEXT.saturating_sub(tail.chars().count()), Unit::Chars) + &tail;
+    let budget = GOOGLE_CHAT_TEXT.saturating_sub(tail.chars().count());
+    let text = fit_escaped(&text, budget, Unit::Chars, google_chat_angle) + &tail;
     let mut request = OutboundRequest::json(credential(channel, "webhookUrl").to_owned(), &json!({"text": text}));
     request.headers = vec![("Content-Type".to_owned(), "application/json; charset=UTF-8".to_owned())];
     request
@@ -972,6 +987,13 @@ mod tests {
                     }],
                 })
             );
+            // Service text mentions nobody: `@` is followed by a zero-width space.
+            let loud =
+                Notification { service_name: "@channel api".into(), message: Some("ping @all".into()), ..down() };
+            let b = body(&render(&ch, &loud, NOW));
+            assert!(b["text"].as_str().unwrap().contains("@\u{200B}channel api"), "{b}");
+            assert!(b["attachments"][0]["text"].as_str().unwrap().contains("ping @\u{200B}all"), "{b}");
+            assert!(!b.to_string().contains("@channel") && !b.to_string().contains("@all"), "{b}");
         }
     }
 
@@ -1205,6 +1227,11 @@ mod tests {
         let text = body(&render(&ch, &over, NOW))["text"].as_str().unwrap().to_owned();
         assert_eq!(text.chars().count(), 4_096);
         assert!(text.ends_with("|Open the dashboard>"));
+        // Service text cannot mention everyone or form a link; the dashboard link still works.
+        let loud = Notification { message: Some("<users/all> see <https://evil.example|docs>".into()), ..down() };
+        let text = body(&render(&ch, &loud, NOW))["text"].as_str().unwrap().to_owned();
+        assert!(text.contains("<\u{200B}users/all> see <\u{200B}https://evil.example|docs>"), "{text}");
+        assert!(text.ends_with("\n<https://status.example.com/services/api-prod|Open the dashboard>"), "{text}");
     }
 
     #[test]
