@@ -117,7 +117,6 @@ pub async fn fleet_data(db: &D1Database, only: Option<&str>) -> Result<(Vec<Stor
         Timestamp(now.day_start().0 - i64::from(config.settings.uptime_retention_days.saturating_sub(1)) * DAY_MS);
     let (states, rows) = futures_util::future::try_join(d1::statuses(db), d1::daily(db, only, from, now)).await?;
     let states: Vec<StoredState> = states.iter().filter_map(d1::StateRow::stored).collect();
-    let rows: Vec<_> = rows.iter().map(|r| (r.service_id.clone(), r.day_start, r.tally())).collect();
     let uptime = uptime::report(config, |id| only.is_none_or(|o| o == id), &rows, &states, from, now, now);
     Ok((states, uptime))
 }

@@ -40,7 +40,6 @@ pub async fn get(req: &Request, env: &Env) -> Result<Response> {
         (Ok(r), Ok(s)) => (r, s),
         (Err(e), _) | (_, Err(e)) => return http::unavailable("the history database", &e),
     };
-    let rows: Vec<_> = rows.iter().map(|r| (r.service_id.clone(), r.day_start, r.tally())).collect();
     let states: Vec<_> = states.iter().filter_map(d1::StateRow::stored).collect();
     let wanted = |id: &str| {
         access::sees(caller, id) && (q.service_ids.is_empty() || q.service_ids.iter().any(|s| s.as_str() == id))
