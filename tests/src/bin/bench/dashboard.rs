@@ -152,7 +152,9 @@ Target: p99 < 100 ms locally.
 Median of {RENDERS} sequential requests each, every service with 120 days of daily rollups
 (seeded into D1: {rollups} rows), as the admin who sees all {rows} services: the page gathers
 the states, the rollups of the window, status changes and alert history from D1, builds the view
-models and renders them with maud.
+models and renders them with maud. SQLite folds each service's rollups into one JSON array
+(`json_group_array`), so 1 row per service crosses into the Worker, not 1 per day: that took
+this from 595 ms (113×) to under half.
 
 | route | median ms |
 | --- | ---: |
