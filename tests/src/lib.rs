@@ -331,15 +331,20 @@ impl Worker {
 
     /// `POST /login` with `token`; the answer (303 with `Set-Cookie` on success).
     pub fn login(&self, token: &str) -> Answer {
+        self.post_form("/login", &format!("token={token}"), &[])
+    }
+
+    /// `POST path` with a form body and extra headers (e.g. a browser's `Origin`), without
+    /// following redirects.
+    pub fn post_form(&self, path: &str, body: &str, headers: &[(&str, &str)]) -> Answer {
         let agent: ureq::Agent =
             ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
-        let body = format!("token={token}");
-        agent
-            .post(format!("{}/login", self.base))
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .send(body)
-            .map(Self::answer)
-            .unwrap()
+        let mut req =
+            agent.post(format!("{}{path}", self.base)).header("Content-Type", "application/x-www-form-urlencoded");
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        req.send(body.to_owned()).map(Self::answer).unwrap()
     }
 
     /// `GET path` as the harness's admin (every read API needs a user here).

@@ -75,6 +75,18 @@ fn pages_are_escaped_under_a_strict_csp_and_sessions_are_checked() {
     assert!(worker.get("/assets/app.js").content_type.starts_with("text/javascript"));
     assert_eq!(worker.get("/assets/nope.js").status, 404);
 
+    // Login CSRF: a sign-in or sign-out posted from another site's page is refused; a
+    // browser on our own page (its `Origin`) and clients sending neither header are not.
+    let token = format!("token={ADMIN_TOKEN}");
+    for header in [("Origin", "https://evil.example"), ("Origin", "null"), ("Sec-Fetch-Site", "cross-site")] {
+        let refused = worker.post_form("/login", &token, &[header]);
+        assert_eq!(refused.status, 403, "{header:?}");
+        assert!(refused.header("set-cookie").is_none() && refused.body.contains("another site"), "{header:?}");
+        assert_eq!(worker.post_form("/logout", "", &[header]).status, 403, "{header:?}");
+    }
+    let ours = [("Origin", worker.base.as_str()), ("Sec-Fetch-Site", "same-origin")];
+    assert_eq!(worker.post_form("/login", &token, &ours).status, 303);
+
     // Logout clears the cookie.
     let out = worker.request("POST", "/logout", None, "");
     assert_eq!(out.status, 200, "ureq followed the 303 to /login");

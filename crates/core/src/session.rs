@@ -87,6 +87,23 @@ pub fn clear_cookie() -> String {
     format!("{COOKIE}=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Strict")
 }
 
+/// Whether a POST that signs in or out comes from this deployment's own pages (login CSRF
+/// protection on top of `SameSite=Strict`, which does not cover signing in).
+///
+/// Browsers send `Sec-Fetch-Site` (w3.org/TR/fetch-metadata; no page can set or forge it)
+/// and `Origin` on every POST (fetch.spec.whatwg.org). When `Sec-Fetch-Site` is present it
+/// decides: only `same-origin` (or `none`, typed by the user) passes. Otherwise `Origin`
+/// must equal `own_origin` (`scheme://host[:port]`, case-insensitively); `null` is refused.
+/// Clients that send neither header (curl, scripts) are not browsers acting for someone
+/// else, and pass.
+pub fn same_origin_post(origin: Option<&str>, fetch_site: Option<&str>, own_origin: &str) -> bool {
+    match (fetch_site, origin) {
+        (Some(site), _) => matches!(site, "same-origin" | "none"),
+        (None, Some(o)) => o.eq_ignore_ascii_case(own_origin),
+        (None, None) => true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -120,5 +137,20 @@ mod tests {
         assert_eq!(cookie("a=1", COOKIE), None);
         let set = set_cookie("v", Timestamp(LIFETIME_MS), Timestamp(0));
         assert_eq!(set, "systole_session=v; Max-Age=43200; Path=/; HttpOnly; Secure; SameSite=Strict");
+    }
+
+    #[test]
+    fn only_posts_from_our_own_pages_may_sign_in_or_out() {
+        let own = "https://status.example.com";
+        assert!(same_origin_post(Some("https://status.example.com"), Some("same-origin"), own));
+        assert!(same_origin_post(Some("HTTPS://STATUS.example.com"), None, own));
+        assert!(same_origin_post(None, None, own), "curl and scripts");
+        assert!(!same_origin_post(Some("https://evil.example"), None, own));
+        assert!(!same_origin_post(Some("https://status.example.com.evil.example"), None, own));
+        assert!(!same_origin_post(Some("null"), None, own));
+        assert!(!same_origin_post(None, Some("cross-site"), own));
+        assert!(!same_origin_post(Some(own), Some("same-site"), own), "a sibling subdomain");
+        // A browser told not to send referrers may send `Origin: null` from our own page.
+        assert!(same_origin_post(Some("null"), Some("same-origin"), own));
     }
 }

@@ -34,7 +34,7 @@ pub fn content_security_policy(extra_img: &[String]) -> String {
 /// Headers every page carries besides the CSP: `(name, value)`.
 pub const SECURITY_HEADERS: [(&str, &str); 4] = [
     ("X-Content-Type-Options", "nosniff"),
-    ("Referrer-Policy", "no-referrer"),
+    ("Referrer-Policy", "same-origin"),
     ("X-Frame-Options", "DENY"),
     ("Cache-Control", "no-store"),
 ];

@@ -40,7 +40,7 @@ async fn route(req: Request, env: &Env, path: &str) -> Result<Response> {
         "/status" if get => pages::status::get(env).await,
         "/login" if get => pages::session::form(),
         "/login" if method == Method::Post => pages::session::login(req, env).await,
-        "/logout" if method == Method::Post => pages::session::logout(),
+        "/logout" if method == Method::Post => pages::session::logout(&req),
         "/api/live" if get => match access::caller(&req, env) {
             Ok(caller) => live::connect(&req, env, &caller.hub()).await,
             Err(p) => http::problem(&p),

@@ -21,11 +21,14 @@ pub fn form() -> Result<Response> {
 
 /// Checks the posted `token` (form-urlencoded) in constant time and, if it is a user's, sets
 /// the session cookie (HttpOnly, Secure, SameSite=Strict, 12 h) and redirects to `/` (303).
-/// A wrong token gets the form again with 401; an oversized form 413; a deployment without
-/// a usable `SESSION_SECRET` 503.
+/// A wrong token gets the form again with 401; a post from another site's page 403; an
+/// oversized form 413; a deployment without a usable `SESSION_SECRET` 503.
 pub async fn login(mut req: Request, env: &Env) -> Result<Response> {
     if deployment::users().is_open() {
         return redirect("/", None);
+    }
+    if !from_our_pages(&req)? {
+        return sign_in(403, Some(CROSS_SITE));
     }
     let body = req.bytes().await.unwrap_or_default();
     if body.len() > FORM_LIMIT {
@@ -45,7 +48,20 @@ pub async fn login(mut req: Request, env: &Env) -> Result<Response> {
     redirect("/", Some(&session::set_cookie(&value, expires, now)))
 }
 
-/// Clears the session cookie and redirects to `/login` (303).
-pub fn logout() -> Result<Response> {
+/// Clears the session cookie and redirects to `/login` (303); a post from another site's
+/// page gets 403 and keeps the session.
+pub fn logout(req: &Request) -> Result<Response> {
+    if !from_our_pages(req)? {
+        return sign_in(403, Some(CROSS_SITE));
+    }
     redirect("/login", Some(&session::clear_cookie()))
+}
+
+const CROSS_SITE: &str = "Sign in and out from this site's own pages: this form was posted from another site.";
+
+/// [`session::same_origin_post`] for `req`, against the origin of the URL it was sent to.
+fn from_our_pages(req: &Request) -> Result<bool> {
+    let headers = req.headers();
+    let own = req.url()?.origin().ascii_serialization();
+    Ok(session::same_origin_post(headers.get("Origin")?.as_deref(), headers.get("Sec-Fetch-Site")?.as_deref(), &own))
 }
