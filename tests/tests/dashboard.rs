@@ -121,8 +121,18 @@ fn a_viewer_sees_only_their_groups_on_the_page_the_apis_and_the_live_stream() {
     ] {
         assert_eq!(worker.get_as(hidden, None, Some(&vera)).status, 404, "{hidden}");
     }
+    // Rollups are read only for the viewer's services, and theirs are all there.
+    let yesterday = now_ms() / 86_400_000 * 86_400_000 - 86_400_000;
+    worker.d1(&format!(
+        "INSERT OR REPLACE INTO uptime_daily VALUES ('web-frontend', {yesterday}, 86340000, 0, 0, 60000, 1440), \
+         ('fast', {yesterday}, 86400000, 0, 0, 0, 1440)"
+    ));
     let uptime = worker.get_as("/api/uptime", Some(VIEWER_TOKEN), None).json();
-    assert_eq!(uptime["services"].as_array().unwrap().len(), 3);
+    let services = uptime["services"].as_array().unwrap();
+    assert_eq!(services.len(), 3);
+    let frontend = services.iter().find(|s| s["id"] == "web-frontend").unwrap();
+    let days = frontend["days"].as_array().unwrap();
+    assert!(days.iter().any(|d| d["downtimeMinutes"].as_f64() == Some(1.0)), "yesterday's rollup: {frontend}");
     assert_eq!(worker.get_as("/services/web-frontend", None, Some(&vera)).status, 200);
 
     // Live: the viewer's hub hears web services only; the admin's hears both.

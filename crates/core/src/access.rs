@@ -144,6 +144,13 @@ impl<'a> Scope<'a> {
         }
     }
 
+    /// The ids of the services this scope sees, in config order; `None` for [`Scope::All`]
+    /// (every service, so a reader need not list them).
+    pub fn service_ids<'c>(&self, config: &'c Config) -> Option<Vec<&'c str>> {
+        (*self != Scope::All)
+            .then(|| config.services.iter().filter(|s| self.sees(config, s)).map(|s| s.id.as_str()).collect())
+    }
+
     /// Whether messages and metadata are shown.
     pub fn shows_details(&self) -> bool {
         *self != Scope::Public
@@ -223,6 +230,9 @@ mod tests {
         assert!(bo.sees(&config, svc("api")) && !bo.sees(&config, svc("db")) && !bo.sees(&config, svc("loose")));
         assert_eq!(Scope::of(users.get("cy").unwrap()), Scope::All);
         assert!(Scope::Public.sees(&config, svc("api")) && !Scope::Public.sees(&config, svc("db")));
+        assert_eq!(bo.service_ids(&config), Some(vec!["api"]));
+        assert_eq!(Scope::Groups(&[]).service_ids(&config), Some(vec![]));
+        assert_eq!(Scope::All.service_ids(&config), None, "all: no list needed");
         let names = |id: &str| hubs(&users, &config, svc(id)).into_iter().map(|h| h.name).collect::<Vec<_>>();
         assert_eq!(names("api"), ["user:ana", "user:bo", "user:cy", "public"]);
         assert_eq!(names("loose"), ["user:ana", "user:cy"]);

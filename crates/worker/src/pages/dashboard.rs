@@ -25,7 +25,7 @@ pub async fn get(req: &Request, env: &Env) -> Result<Response> {
     let since = Timestamp(now.0 - window.ms());
     let db = env.d1(DB_BINDING)?;
     let (data, changes, alerts) = futures_util::future::try_join3(
-        fleet_data(&db, None),
+        fleet_data(&db, caller.scope(), None),
         d1::status_changes(&db, None, since, 500),
         history::read(&db, since, None, None, 200),
     )

@@ -10,6 +10,7 @@ pub mod status;
 
 use std::sync::OnceLock;
 
+use systole_core::access::Scope;
 use systole_core::api::status::StoredState;
 use systole_core::time::{Timestamp, DAY_MS};
 use systole_core::uptime::{self, ServiceUptime};
@@ -108,15 +109,23 @@ pub fn changes(rows: &[d1::ChangeRow]) -> Vec<systole_web::view::ChangeRecord> {
         .collect()
 }
 
-/// The stored states (with last heartbeat and message) and the uptime reports of every
-/// service over the retention window, or only of `only`.
-pub async fn fleet_data(db: &D1Database, only: Option<&str>) -> Result<(Vec<StoredState>, Vec<ServiceUptime>)> {
+/// The stored states (with last heartbeat and message) and the uptime reports over the
+/// retention window of the services `scope` sees, or only of `only`. Rollups are read only
+/// for those services.
+pub async fn fleet_data(
+    db: &D1Database,
+    scope: Scope<'_>,
+    only: Option<&str>,
+) -> Result<(Vec<StoredState>, Vec<ServiceUptime>)> {
     let now = now();
     let config = deployment::config();
     let from =
         Timestamp(now.day_start().0 - i64::from(config.settings.uptime_retention_days.saturating_sub(1)) * DAY_MS);
-    let (states, rows) = futures_util::future::try_join(d1::statuses(db), d1::daily(db, only, from, now)).await?;
+    let ids = only.map_or_else(|| scope.service_ids(config), |id| Some(vec![id]));
+    let (states, rows) =
+        futures_util::future::try_join(d1::statuses(db), d1::daily(db, ids.as_deref(), from, now)).await?;
     let states: Vec<StoredState> = states.iter().filter_map(d1::StateRow::stored).collect();
-    let uptime = uptime::report(config, |id| only.is_none_or(|o| o == id), &rows, &states, from, now, now);
+    let wanted = |id: &str| ids.as_ref().is_none_or(|ids| ids.contains(&id));
+    let uptime = uptime::report(config, wanted, &rows, &states, from, now, now);
     Ok((states, uptime))
 }

@@ -26,7 +26,7 @@ pub async fn get(req: &Request, env: &Env, id: &str) -> Result<Response> {
     };
     let db = env.d1(DB_BINDING)?;
     let gathered = futures_util::future::try_join4(
-        fleet_data(&db, Some(id)),
+        fleet_data(&db, caller.scope(), Some(id)),
         d1::incidents(&db, Some(id), 50),
         d1::heartbeats(&db, id, None, HEARTBEATS),
         d1::status_changes(&db, Some(id), Timestamp(0), 50),

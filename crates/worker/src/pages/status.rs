@@ -18,7 +18,7 @@ pub async fn get(env: &Env) -> Result<Response> {
             "the public status page is disabled (settings.json statusPage.enabled)",
         ));
     }
-    let (states, uptime) = match fleet_data(&env.d1(DB_BINDING)?, None).await {
+    let (states, uptime) = match fleet_data(&env.d1(DB_BINDING)?, Scope::Public, None).await {
         Ok(d) => d,
         Err(e) => return http::unavailable("the history database", &e),
     };

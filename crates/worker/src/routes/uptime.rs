@@ -31,12 +31,13 @@ pub async fn get(req: &Request, env: &Env) -> Result<Response> {
     if let Some(hidden) = q.service_ids.iter().find(|s| !access::sees(caller, s.as_str())) {
         return http::problem(&Problem::unknown_service(hidden.as_str()));
     }
-    let one = match q.service_ids.as_slice() {
-        [only] => Some(only.as_str()),
-        _ => None,
+    // Rollups are read only for the services asked for, or else the ones the caller sees.
+    let ids = match q.service_ids.is_empty() {
+        true => caller.scope().service_ids(config),
+        false => Some(q.service_ids.iter().map(|s| s.as_str()).collect()),
     };
     let db = env.d1(DB_BINDING)?;
-    let (rows, states) = match (d1::daily(&db, one, q.from, q.to).await, d1::states(&db).await) {
+    let (rows, states) = match (d1::daily(&db, ids.as_deref(), q.from, q.to).await, d1::states(&db).await) {
         (Ok(r), Ok(s)) => (r, s),
         (Err(e), _) | (_, Err(e)) => return http::unavailable("the history database", &e),
     };
