@@ -39,7 +39,7 @@ fn every_channel_gets_its_documented_request_with_long_text_cut_to_its_limits() 
     let worker = spawn_worker_with(&channel_env(&receiver, &[]));
     // 1 KiB of message; each shape channel's body template repeats it 8 times. It tries to
     // page everyone in the chat channels.
-    let message = format!("@channel <users/all> {}", "disk /var is full ".repeat(55));
+    let message = format!("@channel <!here> <users/all> {}", "disk /var is full ".repeat(54));
     let answer =
         worker.beat("notify-shapes", &json!({"serviceId": "notify-shapes", "status": "down", "message": message}));
     assert_eq!(answer.status, 200, "{}", answer.body);
@@ -123,7 +123,8 @@ fn every_channel_gets_its_documented_request_with_long_text_cut_to_its_limits() 
 
     for chat in ["mattermost", "rocketchat"] {
         let m = one(chat).json();
-        assert!(m["attachments"][0]["text"].as_str().unwrap().contains("@\u{200B}channel <users/all>"), "{chat}: {m}");
+        let text = m["attachments"][0]["text"].as_str().unwrap();
+        assert!(text.contains("@\u{200B}channel <\u{200B}!here>"), "{chat}: {m}");
     }
 }
 

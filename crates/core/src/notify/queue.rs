@@ -229,9 +229,10 @@ impl DeliveryQueue {
     /// The attempts due at `now`, leased until `now + timeout + 5 s` so an attempt that
     /// never reports back (the object was evicted mid-send) is retried after the lease.
     ///
-    /// Such an attempt is first put on the record as a network error ("interrupted"), then
-    /// retried at once, or abandoned when [`RetryPolicy::give_up_after`] has passed since
-    /// the first attempt.
+    /// Such an attempt is put on the record as a network error ("interrupted") and retried
+    /// with the same backoff as any failed attempt (so a runtime that dies on every attempt
+    /// does not resend every lease), or abandoned when the next attempt would start later
+    /// than [`RetryPolicy::give_up_after`] after the first.
     pub fn begin(&mut self, now: Timestamp, policy: &RetryPolicy) -> Vec<Send> {
         self.record_interrupted(now, policy);
         let lease = now.plus(policy.timeout + Duration::from_secs(5));
@@ -252,7 +253,8 @@ impl DeliveryQueue {
     }
 
     /// Applies the outcome of an attempt of delivery `id` that started at `started` and
-    /// ended at `now`; returns the verdict (`None` if the delivery is no longer pending).
+    /// ended at `now`; returns the verdict (`None` if the delivery is no longer pending or
+    /// has no attempt in flight, e.g. one already recorded as interrupted).
     pub fn finish(
         &mut self,
         id: u64,
@@ -263,7 +265,8 @@ impl DeliveryQueue {
     ) -> Option<Verdict> {
         let index = self.pending.iter().position(|d| d.id == id)?;
         let d = &mut self.pending[index];
-        d.in_flight = None;
+        // No attempt in flight: this one was already recorded as interrupted.
+        d.in_flight.take()?;
         let (status, error, retry_after, retryable) = match outcome {
             Outcome::Answered { status, .. } if (200..300).contains(status) => (Some(*status), None, None, false),
             Outcome::Answered { status, retry_after, body } => {
@@ -319,9 +322,9 @@ impl DeliveryQueue {
             let d = &mut self.pending[index];
             let started = d.in_flight.take().unwrap_or(now);
             let first = d.first_attempt_at.unwrap_or(started);
-            let verdict = if now > first.plus(policy.give_up_after) { Verdict::Abandoned } else { Verdict::Retrying };
-            // Retried at once: the lease has waited longer than any answer could take.
-            d.next_at = now;
+            let next = now.plus(policy.delay(d.attempts, None));
+            let verdict = if next > first.plus(policy.give_up_after) { Verdict::Abandoned } else { Verdict::Retrying };
+            d.next_at = next;
             self.conclude(index, verdict, (started, now), None, Some(INTERRUPTED));
         }
     }
@@ -491,17 +494,22 @@ mod tests {
         q.push(Timestamp(0), "discord", down(), None);
         assert_eq!(q.begin(Timestamp(0), &p).len(), 1);
         assert_eq!(q.next_wake(), Some(Timestamp(15_000)));
-        let again = q.begin(Timestamp(15_000), &p);
-        assert_eq!(again[0].attempt, 2);
-        // The lost attempt is on the record, retried at once.
+        // The lease ends: the lost attempt is on the record, retried after the usual backoff.
+        assert!(q.begin(Timestamp(15_000), &p).is_empty());
         let r = &q.unwritten[0];
         assert_eq!((r.attempt, r.at, r.status, r.verdict), (1, Timestamp(0), None, Verdict::Retrying));
         assert_eq!(
             (r.error.as_deref(), r.latency_ms, r.next_attempt_at),
-            (Some(INTERRUPTED), 15_000, Some(Timestamp(15_000)))
+            (Some(INTERRUPTED), 15_000, Some(Timestamp(16_000)))
         );
+        assert_eq!(q.pending[0].next_at, Timestamp(16_000));
+        // A late answer to the lost attempt changes nothing.
+        assert_eq!(q.finish(0, Timestamp(0), Timestamp(15_500), &answered(204), &p), None);
+        assert_eq!(q.unwritten.len(), 1);
+        let again = q.begin(Timestamp(16_000), &p);
+        assert_eq!(again[0].attempt, 2);
         // Attempt 2 reports back: its own record, and no second "interrupted" one.
-        q.finish(again[0].id, Timestamp(15_000), Timestamp(15_010), &answered(204), &p);
+        q.finish(again[0].id, Timestamp(16_000), Timestamp(16_010), &answered(204), &p);
         assert!(q.begin(Timestamp(60_000), &p).is_empty());
         let numbers: Vec<_> = q.unwritten.iter().map(|r| (r.attempt, r.verdict)).collect();
         assert_eq!(numbers, [(1, Verdict::Retrying), (2, Verdict::Delivered)]);

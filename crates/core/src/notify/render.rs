@@ -201,9 +201,14 @@ fn google_chat_angle(c: char) -> Option<&'static str> {
 }
 
 /// Mattermost and Rocket.Chat text: `@` opens mentions (`@channel`, `@all`, `@here`, a
-/// user). A zero-width space after it keeps service text from paging anyone.
+/// user), and `<` the Slack forms they translate (`<!channel>`, `<@user>`, links). A
+/// zero-width space after either keeps service text from paging anyone.
 fn chat_mention(c: char) -> Option<&'static str> {
-    (c == '@').then_some("@\u{200B}")
+    match c {
+        '@' => Some("@\u{200B}"),
+        '<' => Some("<\u{200B}"),
+        _ => None,
+    }
 }
 
 fn escape_markup(text: &str) -> String {
@@ -364,8 +369,9 @@ const CHAT_TEXT: usize = 4000;
 
 /// Mattermost and Rocket.Chat incoming webhooks: the Slack-compatible shape both accept,
 /// `text` plus one legacy `attachments` entry (`fallback`, `color` as `#RRGGBB`, `title`,
-/// `title_link`, `text`). Neither renders Block Kit `blocks`. Every `@` of the title and
-/// body is followed by a zero-width space, so service text cannot page `@channel`.
+/// `title_link`, `text`). Neither renders Block Kit `blocks`. Every `@` and `<` of the
+/// title and body is followed by a zero-width space, so service text cannot page
+/// `@channel` or `<!channel>`.
 ///
 /// Wire format: developers.mattermost.com/integrate/webhooks/incoming and
 /// …/integrate/reference/message-attachments; Rocket.Chat incoming webhooks take the
@@ -988,12 +994,17 @@ mod tests {
                 })
             );
             // Service text mentions nobody: `@` is followed by a zero-width space.
-            let loud =
-                Notification { service_name: "@channel api".into(), message: Some("ping @all".into()), ..down() };
+            let loud = Notification {
+                service_name: "@channel api".into(),
+                message: Some("ping @all <!here>".into()),
+                ..down()
+            };
             let b = body(&render(&ch, &loud, NOW));
             assert!(b["text"].as_str().unwrap().contains("@\u{200B}channel api"), "{b}");
-            assert!(b["attachments"][0]["text"].as_str().unwrap().contains("ping @\u{200B}all"), "{b}");
-            assert!(!b.to_string().contains("@channel") && !b.to_string().contains("@all"), "{b}");
+            assert!(b["attachments"][0]["text"].as_str().unwrap().contains("ping @\u{200B}all <\u{200B}!here>"), "{b}");
+            for mention in ["@channel", "@all", "<!here>"] {
+                assert!(!b.to_string().contains(mention), "{mention}: {b}");
+            }
         }
     }
 
