@@ -69,8 +69,10 @@ impl KeyRing {
     /// [`KeyRingError::Malformed`] when the JSON is not an object of strings;
     /// [`KeyRingError::EmptyKey`] when a key is the empty string.
     pub fn parse(api_keys_json: &str, secret: &[u8]) -> Result<Self, KeyRingError> {
-        let plain: BTreeMap<String, String> =
-            serde_json::from_str(api_keys_json).map_err(|e| KeyRingError::Malformed(e.to_string()))?;
+        Self::hash(plain(api_keys_json)?, secret)
+    }
+
+    fn hash(plain: BTreeMap<String, String>, secret: &[u8]) -> Result<Self, KeyRingError> {
         let mut ring = Self { secret: secret.to_vec(), digests: BTreeMap::new() };
         for (service, key) in plain {
             if key.is_empty() {
@@ -89,12 +91,11 @@ impl KeyRing {
     /// As [`KeyRing::parse`], and [`KeyRingError::ShortToken`] naming the first user whose
     /// token is too short.
     pub fn parse_tokens(user_tokens_json: &str, secret: &[u8]) -> Result<Self, KeyRingError> {
-        let plain: BTreeMap<String, String> =
-            serde_json::from_str(user_tokens_json).map_err(|e| KeyRingError::Malformed(e.to_string()))?;
+        let plain = plain(user_tokens_json)?;
         if let Some((user, _)) = plain.iter().find(|(_, token)| token.chars().count() < MIN_TOKEN_LEN) {
             return Err(KeyRingError::ShortToken(user.clone()));
         }
-        Self::parse(user_tokens_json, secret)
+        Self::hash(plain, secret)
     }
 
     /// A ring holding no keys (every keyed heartbeat is denied).
@@ -148,6 +149,11 @@ impl KeyRing {
         mac.update(key.as_bytes());
         mac.finalize().into_bytes().into()
     }
+}
+
+/// A secret's JSON object of id to key.
+fn plain(json: &str) -> Result<BTreeMap<String, String>, KeyRingError> {
+    serde_json::from_str(json).map_err(|e| KeyRingError::Malformed(e.to_string()))
 }
 
 /// Whether `presented` equals the single secret `expected` (e.g. `ALERT_API_KEY`), compared

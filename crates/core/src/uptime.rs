@@ -98,13 +98,14 @@ pub struct ServiceUptime {
     pub days: Vec<DayUptime>,
 }
 
-/// Builds the report of every configured service that `wanted` accepts (by id) for `from..=to` (day
+/// Builds the report of every configured service, or only of those in `services` (config
+/// order either way), for `from..=to` (day
 /// starts, UTC) from daily rollup rows `(service id, day start ms, tally)` and the stored
 /// states, which give each service's open interval (time since its last rollup write under
 /// its last written status).
 pub fn report(
     config: &Config,
-    wanted: impl Fn(&str) -> bool,
+    services: Option<&[&str]>,
     rows: &[(String, i64, Tally)],
     states: &[StoredState],
     from: Timestamp,
@@ -123,7 +124,7 @@ pub fn report(
     config
         .services
         .iter()
-        .filter(|s| wanted(s.id.as_str()))
+        .filter(|s| services.is_none_or(|ids| ids.contains(&s.id.as_str())))
         .map(|s| {
             let id = s.id.as_str();
             let days = daily(by_service.get(id).unwrap_or(&empty), open.get(id).copied(), from, to, now);

@@ -169,7 +169,8 @@ impl ChangeRecord {
         }
     }
 
-    fn tone(&self) -> Tone {
+    /// Down is bad, up good, anything else neutral.
+    pub fn tone(&self) -> Tone {
         match self.to {
             Status::Down => Tone::Bad,
             Status::Up => Tone::Good,

@@ -47,7 +47,7 @@ fn uptime(config: &Config, states: &[StoredState], days: i64) -> Vec<uptime::Ser
         }
     }
     let from = Timestamp(today - 9 * DAY_MS);
-    uptime::report(config, |_| true, &rows, states, from, NOW, NOW)
+    uptime::report(config, None, &rows, states, from, NOW, NOW)
 }
 
 #[test]

@@ -256,12 +256,12 @@ pub async fn daily(db: &D1Database, services: Option<&[&str]>, from: Timestamp, 
     }
     const DAYS: &str = "SELECT service_id, json_group_array(json_array(day_start, up_ms, degraded_ms, late_ms, \
                         down_ms, heartbeats)) AS days FROM uptime_daily WHERE day_start BETWEEN ?1 AND ?2";
-    let range = [num(from.as_millis()), num(to.as_millis())];
+    let (from, to) = (num(from.as_millis()), num(to.as_millis()));
     let stmt = match services {
         Some(ids) => db
             .prepare(format!("{DAYS} AND service_id IN (SELECT value FROM json_each(?3)) GROUP BY service_id"))
-            .bind(&[range[0].clone(), range[1].clone(), text(&serde_json::to_string(ids)?)])?,
-        None => db.prepare(format!("{DAYS} GROUP BY service_id")).bind(&range)?,
+            .bind(&[from, to, text(&serde_json::to_string(ids)?)])?,
+        None => db.prepare(format!("{DAYS} GROUP BY service_id")).bind(&[from, to])?,
     };
     let mut rows = Vec::new();
     for service in stmt.all().await?.results::<Days>()? {

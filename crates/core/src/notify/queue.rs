@@ -315,12 +315,13 @@ impl DeliveryQueue {
 
     /// Records every attempt whose lease ended before `now` without an outcome.
     fn record_interrupted(&mut self, now: Timestamp, policy: &RetryPolicy) {
-        let expired: Vec<u64> =
-            self.pending.iter().filter(|d| d.next_at <= now && d.in_flight.is_some()).map(|d| d.id).collect();
-        for id in expired {
-            let Some(index) = self.pending.iter().position(|d| d.id == id) else { continue };
+        // Backwards, so that removing an abandoned delivery keeps the indices still to visit.
+        for index in (0..self.pending.len()).rev() {
             let d = &mut self.pending[index];
-            let started = d.in_flight.take().unwrap_or(now);
+            if d.next_at > now {
+                continue;
+            }
+            let Some(started) = d.in_flight.take() else { continue };
             let first = d.first_attempt_at.unwrap_or(started);
             let next = now.plus(policy.delay(d.attempts, None));
             let verdict = if next > first.plus(policy.give_up_after) { Verdict::Abandoned } else { Verdict::Retrying };

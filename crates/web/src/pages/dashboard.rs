@@ -3,8 +3,8 @@
 
 use maud::{html, Markup};
 
-use super::{cards, exact, groups, layout, legend, relative, tab_title, Chrome};
-use crate::view::{ActivityItem, Fleet, Tone, Window};
+use super::{cards, exact, groups, layout, legend, relative, tab_title, tone, Chrome};
+use crate::view::{ActivityItem, Fleet, Window};
 
 /// Renders the dashboard for `fleet` (what the viewer sees), with `activity` (newest first)
 /// from the `window` chosen, over a `retention_days`-day uptime window.
@@ -67,12 +67,4 @@ pub fn dashboard(
         }
     };
     layout(chrome, &tab_title(&b.page_title, fleet.summary.down), &b.page_title, main)
-}
-
-fn tone(t: Tone) -> &'static str {
-    match t {
-        Tone::Bad => "a-bad",
-        Tone::Good => "a-good",
-        Tone::Neutral => "a-neutral",
-    }
 }

@@ -18,7 +18,7 @@ use systole_core::time::Timestamp;
 use systole_core::uptime::DayUptime;
 
 use crate::branding::Branding;
-use crate::view::{Fleet, ServiceRow, Viewer};
+use crate::view::{Fleet, ServiceRow, Tone, Viewer};
 
 /// What every page shares: branding, who is looking, the time of rendering.
 #[derive(Clone, Copy, Debug)]
@@ -190,6 +190,15 @@ fn bar(b: &Branding, days: &[DayUptime], overall: Option<f64>) -> Markup {
 }
 
 /// A status dot and label (text as well as colour).
+/// The CSS class of an alert history entry's tone.
+fn tone(t: Tone) -> &'static str {
+    match t {
+        Tone::Bad => "a-bad",
+        Tone::Good => "a-good",
+        Tone::Neutral => "a-neutral",
+    }
+}
+
 fn badge(s: Status) -> Markup {
     html! { span class={ "badge s-" (s.as_str()) } { span.dot aria-hidden="true" {} span data-status-text { (label(s)) } } }
 }

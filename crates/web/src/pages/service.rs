@@ -3,7 +3,7 @@
 
 use maud::{html, Markup};
 
-use super::{badge, bar, duration, exact, layout, relative, tab_title, time, Chrome};
+use super::{badge, bar, duration, exact, layout, relative, tab_title, time, tone, Chrome};
 use systole_core::monitor::Status;
 
 use crate::view::{MetricSeries, ServiceDetail};
@@ -44,7 +44,7 @@ pub fn service(chrome: &Chrome<'_>, d: &ServiceDetail) -> Markup {
                 @if d.changes.is_empty() { p.muted { "No status changes in the retention window." } } @else {
                     ol.activity {
                         @for c in &d.changes {
-                            li class=(match c.to { Status::Down => "a-bad", Status::Up => "a-good", _ => "a-neutral" }) {
+                            li class=(tone(c.tone())) {
                                 time datetime=(c.at.to_rfc3339()) title=(exact(c.at)) data-ms=(c.at.0) { (relative(now, c.at)) }
                                 " " (c.describe())
                             }

@@ -6,10 +6,10 @@ pub mod hub;
 
 use std::cell::RefCell;
 use std::rc::Rc;
+
 use systole_core::access::{self, Hub};
 use systole_core::api::Problem;
 use systole_core::config::ServiceConfig;
-
 use systole_core::live::{PublishGate, ServiceUpdate};
 use systole_core::time::Timestamp;
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Result, Stub};

@@ -125,7 +125,6 @@ pub async fn fleet_data(
     let (states, rows) =
         futures_util::future::try_join(d1::statuses(db), d1::daily(db, ids.as_deref(), from, now)).await?;
     let states: Vec<StoredState> = states.iter().filter_map(d1::StateRow::stored).collect();
-    let wanted = |id: &str| ids.as_ref().is_none_or(|ids| ids.contains(&id));
-    let uptime = uptime::report(config, wanted, &rows, &states, from, now, now);
+    let uptime = uptime::report(config, ids.as_deref(), &rows, &states, from, now, now);
     Ok((states, uptime))
 }
