@@ -4,7 +4,9 @@
 //! - [`config`]: `services.json`/`settings.json` → typed, validated config.
 //! - [`monitor`]: the per-service state machine (`on_heartbeat`, `on_alarm`, `next_deadline`).
 //! - [`history`]: buffered D1 rows and uptime rollups.
-//! - [`record`]: a ServiceMonitor Durable Object's persisted state and its one alarm.
+//! - [`record`]: a ServiceMonitor Durable Object's persisted state and its one call into core.
+//! - [`desk`]: the AlertDesk Durable Object's persisted state and its one call into core.
+//! - [`durable`]: what every Durable Object's call into core returns; the one alarm strategy.
 //! - [`session`]: signed dashboard session cookies.
 //! - [`live`]: the live updates pushed to dashboard tabs.
 //! - [`keys`]: heartbeat keys as HMAC-SHA256 digests, compared in constant time.
@@ -18,6 +20,8 @@
 pub mod access;
 pub mod api;
 pub mod config;
+pub mod desk;
+pub mod durable;
 pub mod history;
 pub mod keys;
 pub mod live;

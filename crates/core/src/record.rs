@@ -1,44 +1,111 @@
-//! Everything one ServiceMonitor Durable Object persists, and the single place that decides
-//! its one alarm.
+//! Everything one ServiceMonitor Durable Object persists, and its one call into core.
 //!
-//! The shell's sequence per event is: load the record → call one `on_*` method with `now` →
-//! persist the record → apply the returned [`AlarmAction`] → carry out side effects.
+//! The shell's sequence for every event is: load the record → [`ServiceRecord::handle`]
+//! with `now` → persist → apply the alarm → carry out the effects, feeding their results
+//! back as [`Input::Completed`] (see [`crate::durable`]).
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::ServiceId;
+use crate::config::{ServiceConfig, ServiceId};
+use crate::durable::{AlarmAction, Armed, Completed, Outcome, Wake, Write};
 use crate::history::{Backpressure, FlushBatch, History};
+use crate::keys::{Authorization, KeyRing};
+use crate::live::ServiceUpdate;
 use crate::monitor::{Effect, Heartbeat, Monitor, MonitorConfig, Status};
 use crate::notify::queue::DeliveryQueue;
 use crate::notify::service::{Routing, ServiceNotifier};
+use crate::notify::NotificationsConfig;
 use crate::time::Timestamp;
 
-/// What the shell must do with the Durable Object alarm after an event.
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
-pub enum AlarmAction {
-    /// Leave it: the armed alarm fires no later than needed (an early alarm is a no-op).
-    Keep,
-    /// Set it to this absolute time (epoch ms, UTC).
-    Set(Timestamp),
+/// The version of the stored [`ServiceRecord`] JSON this code writes. The rule (also in
+/// `docs/architecture.md`): a change that old JSON still reads as the same value (a new field
+/// with `#[serde(default)]`, a removed field) keeps the version; any other change raises it
+/// and reads the older versions explicitly, with a test that parses a stored example of
+/// each.
+pub const RECORD_VERSION: u32 = 1;
+
+/// One event for a ServiceMonitor.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Input {
+    /// A heartbeat, with the key it presented.
+    Heartbeat {
+        /// What it reports.
+        heartbeat: Heartbeat,
+        /// The key presented, if any (checked in constant time).
+        key: Option<String>,
+    },
+    /// The Durable Object alarm fired.
+    Alarm,
+    /// The hourly cron watchdog asks the object to apply the deployed config and make sure
+    /// an alarm is armed; `alarm_held` says whether the runtime holds one.
+    Watchdog {
+        /// Whether the runtime reports an alarm set.
+        alarm_held: bool,
+    },
+    /// Effects asked for by an earlier outcome finished.
+    Completed(Completed),
 }
 
-/// Why the record wants to be woken.
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
-pub enum Wake {
-    /// The monitor's staleness or grace deadline.
-    Deadline,
-    /// Buffered history must be written to D1.
-    Flush,
-    /// A notification is due: a delivery attempt, a retry, a held problem or a reminder.
-    Notify,
+/// The answer to an [`Input`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Answer {
+    /// Nothing to answer (alarms and completions).
+    Nothing,
+    /// The heartbeat was recorded: the status after it and the next deadline.
+    Accepted {
+        /// The service.
+        service_id: ServiceId,
+        /// When it was received (epoch ms, UTC).
+        received_at: Timestamp,
+        /// Status after the heartbeat.
+        status: Status,
+        /// When the next heartbeat is due (or the grace period ends), if monitored.
+        next_deadline: Option<Timestamp>,
+    },
+    /// Unknown service, missing key or wrong key (indistinguishable to the caller).
+    Unauthorized,
+    /// The history buffer is full; nothing was recorded.
+    Busy(Backpressure),
+    /// The watchdog named a service this deployment does not configure.
+    UnknownService,
+    /// The watchdog's answer: the wake time the record wants (epoch ms), if any.
+    WakeAt(Option<Timestamp>),
 }
+
+/// What the ServiceMonitor's deployment provides to [`ServiceRecord::handle`].
+#[derive(Clone, Copy, Debug)]
+pub struct Context<'a> {
+    /// The service's deployed config; `None` when it is no longer configured.
+    pub service: Option<&'a ServiceConfig>,
+    /// The deployed `notifications.json` (channels, policies, retry policy).
+    pub notifications: &'a NotificationsConfig,
+    /// The heartbeat keys.
+    pub keys: &'a KeyRing,
+    /// The dashboard's base URL (`https://…`, no trailing `/`), if known.
+    pub dashboard_url: Option<&'a str>,
+    /// How long buffered heartbeats may wait for a D1 flush.
+    pub flush_interval: Duration,
+}
+
+impl Context<'_> {
+    fn routing(&self) -> Option<Routing<'_>> {
+        Some(Routing { notifications: self.notifications, service: self.service?, dashboard_url: self.dashboard_url })
+    }
+}
+
+/// What [`ServiceRecord::handle`] returns.
+pub type ServiceOutcome = Outcome<Answer, ServiceUpdate>;
 
 /// The persisted state of one ServiceMonitor: monitor, history and the armed alarm.
 #[derive(Clone, Debug, Deserialize, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceRecord {
+    /// The version of this JSON ([`RECORD_VERSION`]); records written before versions
+    /// existed read as version 1.
+    #[serde(default = "first_version")]
+    pub version: u32,
     /// The service this record belongs to.
     pub service_id: ServiceId,
     /// The state machine.
@@ -46,13 +113,17 @@ pub struct ServiceRecord {
     /// What is owed to D1.
     pub history: History,
     /// The alarm time last set, cleared when it fires.
-    pub armed: Option<Timestamp>,
+    pub armed: Armed,
     /// What each notification channel was told about this service.
     #[serde(default, skip_serializing_if = "is_default")]
     pub notifier: ServiceNotifier,
     /// Notifications on their way, and attempt records owed to D1 `alert_history`.
     #[serde(default, skip_serializing_if = "is_default")]
     pub deliveries: DeliveryQueue,
+}
+
+fn first_version() -> u32 {
+    1
 }
 
 /// Whether `v` is its type's default: left out of the stored JSON, so a service that never
@@ -67,20 +138,201 @@ impl ServiceRecord {
         let mut history = History::default();
         history.rollups.accounted_until = Some(now);
         Self {
+            version: RECORD_VERSION,
             service_id,
             monitor: Monitor::new(config, now),
             history,
-            armed: None,
+            armed: Armed::default(),
             notifier: ServiceNotifier::default(),
             deliveries: DeliveryQueue::default(),
         }
+    }
+
+    /// The one call into core for every event of a ServiceMonitor at `now`. `slot` holds
+    /// the stored record, if any: a first accepted heartbeat creates it.
+    ///
+    /// - [`Input::Heartbeat`]: checks the key, applies the deployed config, records the
+    ///   heartbeat, queues what its status change must send (the alarm this arms at `now`
+    ///   sends it, so the answer never waits for a channel) and publishes the new state.
+    ///   Answers [`Answer::Accepted`], [`Answer::Unauthorized`] or [`Answer::Busy`].
+    /// - [`Input::Alarm`]: applies the config, checks deadlines, queues notifications,
+    ///   starts the due delivery attempts; then (directly, or on their completion) writes
+    ///   attempt records and history to D1, and finally re-arms.
+    /// - [`Input::Watchdog`]: applies the config and arms the alarm if the runtime lost it.
+    /// - [`Input::Completed`]: records the results of sends and writes.
+    pub fn handle(slot: &mut Option<Self>, now: Timestamp, input: Input, ctx: &Context<'_>) -> ServiceOutcome {
+        match input {
+            Input::Heartbeat { heartbeat, key } => Self::on_heartbeat_input(slot, now, heartbeat, key.as_deref(), ctx),
+            Input::Watchdog { alarm_held } => match (ctx.service, slot.as_mut()) {
+                (None, _) => Outcome::answer(Answer::UnknownService),
+                (Some(_), None) => Outcome::answer(Answer::WakeAt(None)),
+                (Some(_), Some(rec)) => rec.on_watchdog(now, alarm_held, ctx),
+            },
+            Input::Alarm => match slot.as_mut() {
+                Some(rec) => rec.on_alarm_input(now, ctx),
+                None => Outcome::answer(Answer::Nothing),
+            },
+            Input::Completed(done) => match slot.as_mut() {
+                Some(rec) => rec.on_completed(now, done, ctx),
+                None => Outcome::answer(Answer::Nothing),
+            },
+        }
+    }
+
+    fn on_heartbeat_input(
+        slot: &mut Option<Self>,
+        now: Timestamp,
+        heartbeat: Heartbeat,
+        key: Option<&str>,
+        ctx: &Context<'_>,
+    ) -> ServiceOutcome {
+        let (Some(service), Some(routing)) = (ctx.service, ctx.routing()) else {
+            return Outcome::answer(Answer::Unauthorized);
+        };
+        if ctx.keys.authorize(Some(service), key) == Authorization::Denied {
+            return Outcome::answer(Answer::Unauthorized);
+        }
+        let rec = slot.get_or_insert_with(|| Self::new(service.id.clone(), MonitorConfig::from(service), now));
+        let mut effects = rec.on_config(now, MonitorConfig::from(service));
+        match rec.on_heartbeat(now, heartbeat) {
+            Ok(more) => effects.extend(more),
+            Err(full) => {
+                // A config change applied above is kept.
+                let mut out = Outcome::answer(Answer::Busy(full));
+                out.persist = !effects.is_empty();
+                return out;
+            }
+        }
+        rec.notify(now, &effects, &routing);
+        let answer = Answer::Accepted {
+            service_id: service.id.clone(),
+            received_at: now,
+            status: rec.monitor.status(),
+            next_deadline: rec.monitor.next_deadline().map(|(t, _)| t),
+        };
+        let mut out = Outcome::answer(answer);
+        out.persist = true;
+        out.update = Some(ServiceUpdate::new(service.id.as_str(), rec.monitor.state(), &effects, now));
+        out.alarm = rec.rearm(now, ctx.flush_interval);
+        out
+    }
+
+    fn on_alarm_input(&mut self, now: Timestamp, ctx: &Context<'_>) -> ServiceOutcome {
+        self.armed.spent();
+        let mut out = Outcome::answer(Answer::Nothing);
+        if let (Some(service), Some(routing)) = (ctx.service, ctx.routing()) {
+            let mut effects = self.on_config(now, MonitorConfig::from(service));
+            effects.extend(self.on_alarm(now));
+            let queued = self.notify(now, &effects, &routing);
+            if effects.iter().any(|e| matches!(e, Effect::StatusChanged(_))) {
+                out.update = Some(ServiceUpdate::new(service.id.as_str(), self.monitor.state(), &effects, now));
+            }
+            // A status change (and what it queued) is durable before anything is sent or
+            // written elsewhere. Flush bookkeeping alone is not persisted: replaying a
+            // flush writes the same rows.
+            out.persist = queued || effects.iter().any(|e| !matches!(e, Effect::Record(_)));
+        }
+        // Notifications first: they are what someone is waiting for. Leases, and attempts
+        // that never reported back (now on the record), are stored before anything is sent.
+        let unwritten = self.deliveries.unwritten.len();
+        out.sends = self.deliveries.begin(now, &ctx.notifications.settings.retry);
+        out.persist |= !out.sends.is_empty() || self.deliveries.unwritten.len() != unwritten;
+        if out.sends.is_empty() {
+            self.write_or_rearm(now, ctx, &mut out);
+        }
+        out
+    }
+
+    fn on_completed(&mut self, now: Timestamp, done: Completed, ctx: &Context<'_>) -> ServiceOutcome {
+        let mut out = Outcome::answer(Answer::Nothing);
+        match done {
+            Completed::Sent(attempts) => {
+                let policy = &ctx.notifications.settings.retry;
+                for a in &attempts {
+                    if let Some(verdict) = self.deliveries.finish(a.send.id, a.started, a.ended, &a.outcome, policy) {
+                        out.log.push(format!(
+                            "{}: {} to {} attempt {}: {}",
+                            self.service_id,
+                            a.send.notification.event,
+                            a.send.channel,
+                            a.send.attempt,
+                            verdict.as_str()
+                        ));
+                    }
+                }
+                out.persist = true;
+                self.write_or_rearm(now, ctx, &mut out);
+            }
+            Completed::Written(writes) => {
+                let mut history_ok = true;
+                for w in writes {
+                    match &w.write {
+                        Write::History(batch) => {
+                            self.finish_flush(now, batch, w.ok);
+                            history_ok &= w.ok;
+                        }
+                        Write::Attempts(records) => {
+                            self.deliveries.written(records.len(), w.ok, now);
+                            out.persist = true;
+                        }
+                        Write::Alerts(_) => {}
+                    }
+                }
+                out.alarm = self.settle(now, ctx, history_ok, &mut out.log);
+            }
+        }
+        out
+    }
+
+    /// After the sends: the D1 writes that are due, or (with none) the final alarm.
+    fn write_or_rearm(&mut self, now: Timestamp, ctx: &Context<'_>, out: &mut ServiceOutcome) {
+        let q = &self.deliveries;
+        if !q.unwritten.is_empty() && q.write_retry_at.is_none_or(|t| t <= now) {
+            out.writes.push(Write::Attempts(q.unwritten.clone()));
+        }
+        if let Some(batch) = self.begin_flush(now) {
+            out.writes.push(Write::History(batch));
+        }
+        if !out.awaits() {
+            out.alarm = self.settle(now, ctx, true, &mut out.log);
+        }
+    }
+
+    /// The alarm at the end of an alarm's work. A service removed from the config writes
+    /// what it buffered (retried if need be), then sleeps.
+    fn settle(&mut self, now: Timestamp, ctx: &Context<'_>, flushed: bool, log: &mut Vec<String>) -> AlarmAction {
+        if ctx.service.is_some() {
+            return self.rearm(now, ctx.flush_interval);
+        }
+        match self.history.retry_at {
+            Some(at) if !flushed => self.armed.rearm(now, Some((at, Wake::Flush))),
+            _ => {
+                log.push(format!("service {} is no longer configured; its monitor sleeps", self.service_id));
+                AlarmAction::Keep
+            }
+        }
+    }
+
+    fn on_watchdog(&mut self, now: Timestamp, alarm_held: bool, ctx: &Context<'_>) -> ServiceOutcome {
+        // Apply a deployed config change now (e.g. a service disabled while down).
+        if let (Some(service), Some(routing)) = (ctx.service, ctx.routing()) {
+            let effects = self.on_config(now, MonitorConfig::from(service));
+            self.notify(now, &effects, &routing);
+        }
+        if !alarm_held {
+            self.armed.spent();
+        }
+        let mut out = Outcome::answer(Answer::WakeAt(self.next_wake(ctx.flush_interval).map(|(t, _)| t)));
+        out.persist = true;
+        out.alarm = self.rearm(now, ctx.flush_interval);
+        out
     }
 
     /// Records a heartbeat received at `now`.
     ///
     /// # Errors
     /// [`Backpressure`] when the history buffer is full; nothing is changed then.
-    pub fn on_heartbeat(&mut self, now: Timestamp, hb: Heartbeat) -> Result<Vec<Effect>, Backpressure> {
+    fn on_heartbeat(&mut self, now: Timestamp, hb: Heartbeat) -> Result<Vec<Effect>, Backpressure> {
         self.history.admit()?;
         let before = self.monitor.status();
         let effects = self.monitor.on_heartbeat(now, hb);
@@ -88,11 +340,9 @@ impl ServiceRecord {
         Ok(effects)
     }
 
-    /// Handles the Durable Object alarm at `now`: the armed alarm is spent; deadlines are
-    /// checked. Flushing is the shell's next step ([`ServiceRecord::begin_flush`]).
+    /// Checks the monitor's deadlines at `now` and buffers what changed.
     #[must_use]
-    pub fn on_alarm(&mut self, now: Timestamp) -> Vec<Effect> {
-        self.armed = None;
+    fn on_alarm(&mut self, now: Timestamp) -> Vec<Effect> {
         let before = self.monitor.status();
         let effects = self.monitor.on_alarm(now);
         self.history.apply(now, before, &effects);
@@ -101,7 +351,7 @@ impl ServiceRecord {
 
     /// Applies the deployed config if it differs from the one the monitor holds.
     #[must_use]
-    pub fn on_config(&mut self, now: Timestamp, config: MonitorConfig) -> Vec<Effect> {
+    fn on_config(&mut self, now: Timestamp, config: MonitorConfig) -> Vec<Effect> {
         if *self.monitor.config() == config {
             return Vec::new();
         }
@@ -114,7 +364,7 @@ impl ServiceRecord {
     /// Queues the notifications that `effects` (returned by an `on_*` call at `now`) cause,
     /// and those due at `now` (held problems, reminders); see [`ServiceNotifier`]. Returns
     /// whether anything was queued.
-    pub fn notify(&mut self, now: Timestamp, effects: &[Effect], routing: &Routing<'_>) -> bool {
+    fn notify(&mut self, now: Timestamp, effects: &[Effect], routing: &Routing<'_>) -> bool {
         let before = self.deliveries.next_id;
         self.notifier.on_effects(now, effects, self.monitor.state(), routing, &mut self.deliveries);
         self.deliveries.next_id != before
@@ -133,32 +383,19 @@ impl ServiceRecord {
         .min_by_key(|(t, _)| *t)
     }
 
-    /// Decides the alarm after an event at `now` and records the decision. The alarm is
-    /// only set when it must fire earlier than the armed one (or none is armed): a deadline
-    /// that moved later leaves the earlier alarm in place, which then fires, finds nothing
-    /// due and re-arms — one billed write instead of one per heartbeat. An armed time not
-    /// after `now` is treated as spent (a record loaded after its alarm fired may still
-    /// hold it), so the worst case is one redundant `setAlarm`, never a missing one.
-    pub fn rearm(&mut self, now: Timestamp, flush_interval: Duration) -> AlarmAction {
-        let Some((wanted, _)) = self.next_wake(flush_interval) else {
-            return AlarmAction::Keep;
-        };
-        match self.armed {
-            Some(armed) if armed > now && armed <= wanted => AlarmAction::Keep,
-            _ => {
-                self.armed = Some(wanted);
-                AlarmAction::Set(wanted)
-            }
-        }
+    /// Decides the alarm after an event at `now` (see [`Armed::rearm`]).
+    fn rearm(&mut self, now: Timestamp, flush_interval: Duration) -> AlarmAction {
+        let wanted = self.next_wake(flush_interval);
+        self.armed.rearm(now, wanted)
     }
 
     /// Starts writing history at `now`; see [`History::begin_flush`].
-    pub fn begin_flush(&mut self, now: Timestamp) -> Option<FlushBatch> {
+    fn begin_flush(&mut self, now: Timestamp) -> Option<FlushBatch> {
         self.history.begin_flush(now, self.monitor.status())
     }
 
     /// Ends a flush; see [`History::finish_flush`].
-    pub fn finish_flush(&mut self, now: Timestamp, batch: &FlushBatch, ok: bool) {
+    fn finish_flush(&mut self, now: Timestamp, batch: &FlushBatch, ok: bool) {
         self.history.finish_flush(now, batch, ok);
     }
 
@@ -188,52 +425,4 @@ pub struct ServiceSnapshot {
     pub status_since: Timestamp,
     /// Start of the open incident, if down.
     pub incident_started_at: Option<Timestamp>,
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    const FLUSH: Duration = Duration::from_secs(10);
-
-    fn record() -> ServiceRecord {
-        let cfg =
-            MonitorConfig { staleness_threshold: Duration::from_secs(60), grace_period: Duration::ZERO, enabled: true };
-        ServiceRecord::new(ServiceId::parse("api").unwrap(), cfg, Timestamp(0))
-    }
-
-    #[test]
-    fn later_deadlines_do_not_rearm_the_alarm() {
-        let mut r = record();
-        let _ = r.on_heartbeat(Timestamp(1_000), Heartbeat::default()).unwrap();
-        // unknown → up is a status change: flush at once.
-        assert_eq!(r.rearm(Timestamp(1_000), FLUSH), AlarmAction::Set(Timestamp(1_000)));
-        let _ = r.on_heartbeat(Timestamp(900), Heartbeat::default()).unwrap();
-        assert_eq!(r.rearm(Timestamp(900), FLUSH), AlarmAction::Keep);
-        assert_eq!(r.rearm(Timestamp(1_000), FLUSH), AlarmAction::Set(Timestamp(1_000)), "a spent alarm is set again");
-    }
-
-    #[test]
-    fn steady_traffic_needs_one_alarm_per_flush_interval_and_idle_returns_to_the_deadline() {
-        let mut r = record();
-        let _ = r.on_heartbeat(Timestamp(1_000), Heartbeat::default()).unwrap();
-        let _ = r.rearm(Timestamp(1_000), FLUSH);
-        assert!(r.on_alarm(Timestamp(1_000)).is_empty());
-        let batch = r.begin_flush(Timestamp(1_000)).unwrap();
-        r.finish_flush(Timestamp(1_010), &batch, true);
-        assert_eq!(r.rearm(Timestamp(1_010), FLUSH), AlarmAction::Set(Timestamp(11_000)));
-        for t in [3_000, 6_000, 9_000] {
-            let _ = r.on_heartbeat(Timestamp(t), Heartbeat::default()).unwrap();
-            assert_eq!(r.rearm(Timestamp(t), FLUSH), AlarmAction::Keep);
-        }
-        let _ = r.on_alarm(Timestamp(11_000));
-        let batch = r.begin_flush(Timestamp(11_000)).unwrap();
-        assert_eq!(batch.outbox.heartbeats.len(), 3);
-        r.finish_flush(Timestamp(11_000), &batch, true);
-        assert_eq!(r.rearm(Timestamp(11_000), FLUSH), AlarmAction::Set(Timestamp(21_000)));
-        let _ = r.on_alarm(Timestamp(21_000));
-        assert!(r.begin_flush(Timestamp(21_000)).is_none());
-        assert_eq!(r.rearm(Timestamp(21_000), FLUSH), AlarmAction::Set(Timestamp(69_000)), "idle: the deadline");
-    }
 }

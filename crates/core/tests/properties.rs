@@ -3,10 +3,13 @@
 
 use std::time::Duration;
 
+mod support;
+
 use proptest::prelude::*;
-use systole_core::config::ServiceId;
+use systole_core::durable::AlarmAction;
 use systole_core::history::Rollups;
 use systole_core::monitor::{Effect, Heartbeat, Monitor, MonitorConfig, Reported, Status};
+use systole_core::record::ServiceOutcome;
 use systole_core::record::ServiceRecord;
 use systole_core::time::Timestamp;
 
@@ -106,22 +109,49 @@ proptest! {
 
     #[test]
     fn a_record_survives_serialization_at_any_point(ops in proptest::collection::vec(op(), 1..40)) {
-        let cfg = MonitorConfig { staleness_threshold: Duration::from_secs(30), grace_period: Duration::ZERO, enabled: true };
-        let mut rec = ServiceRecord::new(ServiceId::parse("svc").unwrap(), cfg, Timestamp(0));
+        let services = r#"{"services": [{"id": "svc", "name": "S", "stalenessThreshold": 30, "gracePeriod": 0}]}"#;
+        let mut h = support::Harness::new(services, None, "svc");
+        h.flush_interval = Duration::from_secs(1);
         let mut now = 0;
         for op in ops {
             match op {
                 Op::Wait(ms) => now += ms,
-                Op::Beat(r) => { let _ = rec.on_heartbeat(Timestamp(now), Heartbeat { reported: r, ..Heartbeat::default() }); }
+                Op::Beat(r) => { let _ = h.beat(now, r); }
                 Op::Alarm => {
-                    let _ = rec.on_alarm(Timestamp(now));
-                    if let Some(b) = rec.begin_flush(Timestamp(now)) { rec.finish_flush(Timestamp(now), &b, now % 3 != 0); }
+                    let alarm = h.alarm(now);
+                    let _ = h.answer_writes(now, &alarm, now % 3 != 0);
                 }
             }
-            let _ = rec.rearm(Timestamp(now), Duration::from_secs(1));
-            let text = serde_json::to_string(&rec).unwrap();
+            let Some(rec) = &h.slot else { continue };
+            let text = serde_json::to_string(rec).unwrap();
             let back: ServiceRecord = serde_json::from_str(&text).unwrap();
-            prop_assert_eq!(&back, &rec);
+            prop_assert_eq!(&back, rec);
+        }
+    }
+
+    #[test]
+    fn every_alarm_the_record_asks_for_is_a_real_time_not_before_its_event(ops in proptest::collection::vec(op(), 1..60)) {
+        let services = r#"{"services": [{"id": "svc", "name": "S", "stalenessThreshold": 30, "gracePeriod": 5}]}"#;
+        let channels = r#"{"channels": [{"type": "discord", "name": "ops"}], "settings": {"cooldownMinutes": 1}}"#;
+        let mut h = support::Harness::new(services, Some(channels), "svc");
+        let mut now = 1_700_000_000_000i64;
+        let mut waiting: Vec<ServiceOutcome> = Vec::new();
+        for op in ops {
+            let out = match op {
+                Op::Wait(ms) => { now += ms; continue; }
+                Op::Beat(r) => h.beat(now, r),
+                // Alternate: a fresh alarm, or the completion of work an earlier alarm started
+                // (so heartbeats interleave with sends and writes in flight).
+                Op::Alarm => match waiting.pop() {
+                    Some(w) if !w.sends.is_empty() => h.answer_sends(now, &w, |_| if now % 2 == 0 { 200 } else { 503 }),
+                    Some(w) => h.answer_writes(now, &w, now % 3 != 0),
+                    None => h.alarm(now),
+                },
+            };
+            if let AlarmAction::Set(at, _) = out.alarm {
+                prop_assert!(at >= Timestamp(now), "alarm at {:?} before the event at {}", at, now);
+            }
+            if out.awaits() { waiting.push(out); }
         }
     }
 }

@@ -3,9 +3,13 @@
 
 use std::time::Duration;
 
-use systole_core::config::ServiceId;
+mod support;
+
+use support::{armed_at, history, Harness};
+use systole_core::durable::{AlarmAction, Wake, Write};
 use systole_core::monitor::{Deadline, Effect, Heartbeat, Monitor, MonitorConfig, Reported, Status};
-use systole_core::record::{AlarmAction, ServiceRecord};
+use systole_core::notify::message::Event;
+use systole_core::record::{Answer, Input};
 use systole_core::time::Timestamp;
 
 const S: i64 = 1_000;
@@ -122,46 +126,164 @@ fn disabling_pauses_and_closes_the_incident_and_enabling_waits_for_a_heartbeat()
     assert_eq!(m.status(), Status::Unknown);
 }
 
+const API: &str = r#"{"services": [{"id": "api", "name": "API", "stalenessThreshold": 60}]}"#;
+
+fn api() -> Harness {
+    Harness::new(API, None, "api")
+}
+
 #[test]
 fn the_record_sets_the_alarm_only_when_it_must_fire_earlier() {
-    let flush = Duration::from_secs(10);
-    let mut r = ServiceRecord::new(ServiceId::parse("api").unwrap(), config(60, 0), Timestamp(0));
-    let _ = r.on_heartbeat(Timestamp(S), beat(Reported::Up)).unwrap();
-    assert_eq!(r.rearm(Timestamp(S), flush), AlarmAction::Set(Timestamp(S)), "status change: flush at once");
+    let mut h = api();
+    let first = h.beat(S, Reported::Up);
+    assert_eq!(armed_at(&first), Some(Timestamp(S)), "status change: flush at once");
     // The alarm fires: flush, then plan the next flush one interval later.
-    let _ = r.on_alarm(Timestamp(S));
-    let batch = r.begin_flush(Timestamp(S)).unwrap();
-    r.finish_flush(Timestamp(S), &batch, true);
-    assert_eq!(r.rearm(Timestamp(S), flush), AlarmAction::Set(Timestamp(11 * S)));
+    let outs = h.alarm_all_ok(S);
+    assert!(history(&outs[0]).is_some());
+    assert_eq!(armed_at(outs.last().unwrap()), Some(Timestamp(11 * S)));
     // Heartbeats before then move the deadline later: the armed alarm stays.
     for t in 2..11 {
-        let _ = r.on_heartbeat(Timestamp(t * S), beat(Reported::Up)).unwrap();
-        assert_eq!(r.rearm(Timestamp(t * S), flush), AlarmAction::Keep);
+        assert_eq!(h.beat(t * S, Reported::Up).alarm, AlarmAction::Keep);
     }
     // Idle after the last flush: the alarm goes to the real deadline (last heartbeat + 60 s).
-    let _ = r.on_alarm(Timestamp(11 * S));
-    let batch = r.begin_flush(Timestamp(11 * S)).unwrap();
-    r.finish_flush(Timestamp(11 * S), &batch, true);
-    let _ = r.rearm(Timestamp(11 * S), flush);
-    let _ = r.on_alarm(Timestamp(21 * S));
-    assert!(r.begin_flush(Timestamp(21 * S)).is_none());
-    assert_eq!(r.rearm(Timestamp(21 * S), flush), AlarmAction::Set(Timestamp(70 * S)));
+    let _ = h.alarm_all_ok(11 * S);
+    let idle = h.alarm_all_ok(21 * S);
+    assert_eq!(idle.len(), 1, "nothing to write");
+    assert_eq!(idle[0].alarm, AlarmAction::Set(Timestamp(70 * S), Wake::Deadline));
 }
 
 #[test]
 fn a_failed_flush_is_retried_with_backoff_and_nothing_is_lost() {
-    let flush = Duration::from_secs(10);
-    let mut r = ServiceRecord::new(ServiceId::parse("api").unwrap(), config(60, 0), Timestamp(0));
-    let _ = r.on_heartbeat(Timestamp(S), beat(Reported::Up)).unwrap();
-    let _ = r.on_alarm(Timestamp(S));
-    let batch = r.begin_flush(Timestamp(S)).unwrap();
+    let mut h = api();
+    let _ = h.beat(S, Reported::Up);
+    let alarm = h.alarm(S);
+    assert!(history(&alarm).is_some());
     // A heartbeat arrives while D1 is answering; then D1 fails.
-    let _ = r.on_heartbeat(Timestamp(2 * S), beat(Reported::Up)).unwrap();
-    r.finish_flush(Timestamp(2 * S), &batch, false);
-    assert_eq!(r.next_wake(flush).map(|(t, _)| t), Some(Timestamp(3 * S)), "retry after 1 s");
-    let retry = r.begin_flush(Timestamp(3 * S)).unwrap();
-    let seqs: Vec<u64> = retry.outbox.heartbeats.iter().map(|h| h.seq).collect();
+    let _ = h.beat(2 * S, Reported::Up);
+    let failed = h.answer_writes(2 * S, &alarm, false);
+    assert_eq!(failed.alarm, AlarmAction::Set(Timestamp(3 * S), Wake::Flush), "retry after 1 s");
+    assert_eq!(h.record().next_wake(h.flush_interval).map(|(t, _)| t), Some(Timestamp(3 * S)));
+    let retry = h.alarm(3 * S);
+    let seqs: Vec<u64> = history(&retry).unwrap().outbox.heartbeats.iter().map(|h| h.seq).collect();
     assert_eq!(seqs, [1, 3], "both heartbeats, in order");
-    r.finish_flush(Timestamp(3 * S), &retry, true);
-    assert!(r.history.pending.is_empty() && r.history.in_flight.is_none());
+    let _ = h.answer_writes(3 * S, &retry, true);
+    assert!(h.record().history.pending.is_empty() && h.record().history.in_flight.is_none());
+}
+
+#[test]
+fn later_deadlines_do_not_rearm_the_alarm_and_a_spent_alarm_is_set_again() {
+    let mut h = api();
+    // unknown → up is a status change: flush at once.
+    assert_eq!(armed_at(&h.beat(1_000, Reported::Up)), Some(Timestamp(1_000)));
+    assert_eq!(h.beat(900, Reported::Up).alarm, AlarmAction::Keep);
+    assert_eq!(armed_at(&h.beat(1_000, Reported::Up)), Some(Timestamp(1_000)), "a spent alarm is set again");
+}
+
+#[test]
+fn steady_traffic_needs_one_alarm_per_flush_interval_and_idle_returns_to_the_deadline() {
+    let mut h = api();
+    let _ = h.beat(1_000, Reported::Up);
+    let first = h.alarm(1_000);
+    assert!(first.update.is_none(), "no status change at the alarm");
+    let done = h.answer_writes(1_010, &first, true);
+    assert_eq!(armed_at(&done), Some(Timestamp(11_000)));
+    for t in [3_000, 6_000, 9_000] {
+        assert_eq!(h.beat(t, Reported::Up).alarm, AlarmAction::Keep);
+    }
+    let second = h.alarm(11_000);
+    assert_eq!(history(&second).unwrap().outbox.heartbeats.len(), 3);
+    assert_eq!(armed_at(&h.answer_writes(11_000, &second, true)), Some(Timestamp(21_000)));
+    let idle = h.alarm(21_000);
+    assert!(history(&idle).is_none());
+    assert_eq!(armed_at(&idle), Some(Timestamp(69_000)), "idle: the deadline");
+}
+
+const CHANNELS: &str = r#"{"channels": [
+    {"type": "discord", "name": "ops"},
+    {"type": "slack", "name": "team"}
+], "settings": {"retry": {"initialSeconds": 1, "maxSeconds": 60, "giveUpAfterMinutes": 60}}}"#;
+
+const DOWN_FAST: &str = r#"{"services": [{"id": "api", "name": "API", "stalenessThreshold": 60, "gracePeriod": 0}]}"#;
+
+#[test]
+fn an_alarm_at_the_deadline_sends_exactly_one_down_per_channel_and_arms_the_retry_at_plus_one_second() {
+    let mut h = Harness::new(DOWN_FAST, Some(CHANNELS), "api");
+    let _ = h.alarm_all_ok(0);
+    let _ = h.beat(0, Reported::Up);
+    let _ = h.alarm_all_ok(0);
+    let down = h.alarm(60 * S);
+    assert_eq!(h.record().monitor.status(), Status::Down);
+    let sent: Vec<_> = down.sends.iter().map(|s| (s.channel.as_str(), s.notification.event, s.attempt)).collect();
+    assert_eq!(sent, [("ops", Event::Down, 1), ("team", Event::Down, 1)]);
+    assert!(down.persist, "the status change and the leases are stored before sending");
+    assert_eq!(down.alarm, AlarmAction::Keep, "the sends' completion decides the alarm");
+    assert!(down.update.is_some(), "dashboards hear the change");
+    // `ops` fails with a 500, `team` takes it.
+    let answered = h.answer_sends(60 * S, &down, |c| if c == "ops" { 500 } else { 200 });
+    assert!(answered.log.iter().any(|l| l.ends_with("down to ops attempt 1: retrying")), "{:?}", answered.log);
+    let written = h.answer_writes(60 * S, &answered, true);
+    assert_eq!(written.alarm, AlarmAction::Set(Timestamp(61 * S), Wake::Notify), "the retry, 1 s later");
+    let retry = h.alarm(61 * S);
+    let again: Vec<_> = retry.sends.iter().map(|s| (s.channel.as_str(), s.attempt)).collect();
+    assert_eq!(again, [("ops", 2)], "only the failed channel, once");
+    let _ = h.answer_sends(61 * S, &retry, |_| 200);
+    assert!(h.alarm(90 * S).sends.is_empty(), "a later alarm sends nothing more");
+}
+
+#[test]
+fn a_heartbeat_handled_while_an_alarm_awaits_d1_arms_a_real_time_never_before_now() {
+    let mut h = Harness::new(DOWN_FAST, Some(CHANNELS), "api");
+    let _ = h.beat(0, Reported::Up);
+    let _ = h.alarm_all_ok(0);
+    let down = h.alarm(60 * S);
+    let answered = h.answer_sends(60 * S, &down, |_| 500);
+    assert!(answered.writes.iter().any(|w| matches!(w, Write::Attempts(_))), "attempt records go to D1");
+    // While D1 answers, a heartbeat arrives: the records are unwritten, no retry time is set.
+    let beat = h.beat(60 * S + 500, Reported::Up);
+    let at = armed_at(&beat).unwrap();
+    assert!(at >= Timestamp(60 * S + 500), "armed at {at:?}, before the event");
+}
+
+#[test]
+fn a_wrong_key_or_an_unknown_service_is_refused_and_creates_nothing() {
+    let mut h = api();
+    let heartbeat = Heartbeat::default();
+    let wrong = h.event(S, Input::Heartbeat { heartbeat: heartbeat.clone(), key: Some("wrong".into()) });
+    assert_eq!((wrong.answer, wrong.persist), (Answer::Unauthorized, false));
+    assert!(h.slot.is_none());
+    h.id = "ghost".into();
+    let unknown = h.event(S, Input::Heartbeat { heartbeat, key: Some(support::KEY.into()) });
+    assert_eq!(unknown.answer, Answer::Unauthorized);
+    assert!(h.slot.is_none());
+}
+
+#[test]
+fn the_watchdog_rearms_a_lost_alarm_and_names_the_wake_time() {
+    let mut h = api();
+    assert_eq!(h.event(S, Input::Watchdog { alarm_held: false }).answer, Answer::WakeAt(None), "no record yet");
+    let _ = h.beat(S, Reported::Up);
+    let _ = h.alarm_all_ok(S);
+    let _ = h.alarm_all_ok(11 * S);
+    let held = h.event(12 * S, Input::Watchdog { alarm_held: true });
+    assert_eq!((held.answer, held.alarm), (Answer::WakeAt(Some(Timestamp(61 * S))), AlarmAction::Keep));
+    let lost = h.event(13 * S, Input::Watchdog { alarm_held: false });
+    assert_eq!(lost.alarm, AlarmAction::Set(Timestamp(61 * S), Wake::Deadline));
+    h.id = "ghost".into();
+    assert_eq!(h.event(14 * S, Input::Watchdog { alarm_held: false }).answer, Answer::UnknownService);
+}
+
+#[test]
+fn a_service_removed_from_the_config_writes_what_it_buffered_then_sleeps() {
+    let mut h = api();
+    let _ = h.beat(S, Reported::Up);
+    h.config =
+        systole_core::config::Config::parse(Some(r#"{"services": [{"id": "other", "name": "O"}]}"#), None).unwrap();
+    let alarm = h.alarm(2 * S);
+    assert!(history(&alarm).is_some(), "what it buffered is written");
+    let failed = h.answer_writes(2 * S, &alarm, false);
+    assert_eq!(failed.alarm, AlarmAction::Set(Timestamp(3 * S), Wake::Flush), "retried");
+    let retry = h.alarm(3 * S);
+    let done = h.answer_writes(3 * S, &retry, true);
+    assert_eq!(done.alarm, AlarmAction::Keep);
+    assert!(done.log.iter().any(|l| l.contains("no longer configured")));
 }

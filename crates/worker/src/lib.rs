@@ -12,6 +12,7 @@
 mod access;
 mod d1;
 mod deployment;
+mod durable;
 mod housekeeping;
 mod http;
 mod live;

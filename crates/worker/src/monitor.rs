@@ -20,22 +20,17 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 use systole_core::api::heartbeat::Accepted;
 use systole_core::api::Problem;
-use systole_core::config::{ServiceConfig, ServiceId};
-use systole_core::history::Backpressure;
+use systole_core::durable::{Completed, Write};
 use systole_core::history::FlushBatch;
-use systole_core::keys::Authorization;
 use systole_core::live::{PublishGate, ServiceUpdate};
-use systole_core::monitor::{Effect, Heartbeat, MonitorConfig, Reported};
-use systole_core::notify::queue::DeliveryQueue;
-use systole_core::notify::service::Routing;
-use systole_core::record::{AlarmAction, ServiceRecord, ServiceSnapshot};
+use systole_core::monitor::{Heartbeat, Reported};
+use systole_core::record::{Answer, Context, Input, ServiceOutcome, ServiceRecord, ServiceSnapshot};
 use systole_core::time::Timestamp;
-use wasm_bindgen::JsValue;
-use worker::{durable_object, DurableObject, Env, Request, Response, Result, ScheduledTime, State};
+use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
-use crate::deployment::{self, now};
+use crate::deployment;
+use crate::durable::{self, Object};
 use crate::live;
-use crate::notify::{self, QueueHost};
 use crate::row::Row;
 use crate::{d1, http};
 
@@ -86,6 +81,10 @@ pub struct ServiceMonitor {
     state: State,
     env: Env,
     record: RefCell<Option<ServiceRecord>>,
+    /// Whether `record` holds what storage holds (loaded once per instance).
+    loaded: Cell<bool>,
+    /// The service named by the last request (the stored record names it once it exists).
+    service_id: RefCell<Option<String>>,
     stats: Cell<Stats>,
     /// Which live updates are worth sending to which hub (in memory only).
     live: Rc<RefCell<PublishGate>>,
@@ -98,6 +97,8 @@ impl DurableObject for ServiceMonitor {
             state,
             env,
             record: RefCell::new(None),
+            loaded: Cell::new(false),
+            service_id: RefCell::new(None),
             stats: Cell::new(Stats::default()),
             live: Rc::new(RefCell::new(PublishGate::default())),
         }
@@ -108,13 +109,33 @@ impl DurableObject for ServiceMonitor {
             "/heartbeat" => {
                 // serde_json over the text: `Request::json` converts field by field across
                 // the JS boundary, which costs more than the whole heartbeat's logic.
-                let delivery: Delivery = serde_json::from_str(&req.text().await?)?;
-                self.on_heartbeat(delivery).await
+                let d: Delivery = serde_json::from_str(&req.text().await?)?;
+                self.service_id.replace(Some(d.service_id.clone()));
+                let heartbeat =
+                    Heartbeat { reported: d.reported, message: d.message, metadata: d.metadata, metrics: d.metrics };
+                let answer = durable::run(self, Input::Heartbeat { heartbeat, key: d.key }).await?;
+                match answer {
+                    Answer::Accepted { service_id, received_at, status, next_deadline } => {
+                        self.count(|s| s.heartbeats += 1);
+                        let accepted =
+                            Accepted::new(&service_id, status, received_at, next_deadline, d.dropped_metrics);
+                        http::json(200, &accepted)
+                    }
+                    Answer::Busy(full) => http::problem(&Problem::unavailable(full.to_string(), 5)),
+                    _ => http::problem(&Problem::unauthorized()),
+                }
             }
             "/ensure-alarm" => {
                 let body: serde_json::Value = serde_json::from_str(&req.text().await?)?;
                 let id = body.get("serviceId").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
-                self.on_watchdog(&id).await
+                self.service_id.replace(Some(id));
+                let alarm_held = self.state.storage().get_alarm().await?.is_some();
+                match durable::run(self, Input::Watchdog { alarm_held }).await? {
+                    Answer::WakeAt(at) => {
+                        http::json(200, &serde_json::json!({ "alarmAt": at.map(Timestamp::as_millis) }))
+                    }
+                    _ => http::problem(&Problem::not_found("unknown service")),
+                }
             }
             "/stats" => http::json(200, &self.stats.get()),
             "/echo" => http::json(200, &serde_json::json!({ "ok": true })),
@@ -127,96 +148,89 @@ impl DurableObject for ServiceMonitor {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        self.on_alarm().await?;
+        durable::run(self, Input::Alarm).await?;
         Response::ok("")
     }
 }
 
-impl ServiceMonitor {
-    async fn on_heartbeat(&self, d: Delivery) -> Result<Response> {
-        let now = now();
+impl Object for ServiceMonitor {
+    type Input = Input;
+    type Answer = Answer;
+    type Update = ServiceUpdate;
+
+    fn handle(&self, now: Timestamp, input: Input) -> Result<ServiceOutcome> {
+        let mut slot = self.loaded()?;
+        // The stored record names the service; before the first heartbeat, the request does.
+        let id = slot.as_ref().map(|r| r.service_id.to_string()).or_else(|| self.service_id.borrow().clone());
         let config = deployment::config();
-        let service = config.service(&d.service_id);
-        // Verified here, by the object that owns the service; the router's identical
-        // pre-check only makes batches all-or-nothing.
-        if deployment::keys(&self.env).authorize(service, d.key.as_deref()) == Authorization::Denied {
-            return http::problem(&Problem::unauthorized());
-        }
-        let Some(service) = service else {
-            return http::problem(&Problem::unauthorized());
+        let ctx = Context {
+            service: id.as_deref().and_then(|id| config.service(id)),
+            notifications: deployment::notifications(),
+            keys: deployment::keys(&self.env),
+            dashboard_url: deployment::public_url(&self.env),
+            flush_interval: config.settings.flush_interval,
         };
-        let flush = config.settings.flush_interval;
-        let hb = Heartbeat { reported: d.reported, message: d.message, metadata: d.metadata, metrics: d.metrics };
-        let routing = routing(service, &self.env);
-        let outcome = self.update(service, now, |rec| {
-            let mut effects = rec.on_config(now, MonitorConfig::from(service));
-            effects.extend(rec.on_heartbeat(now, hb)?);
-            // Queued only: the alarm this sets (at `now`) sends, so the ack never waits.
-            rec.notify(now, &effects, &routing);
-            let next = rec.monitor.next_deadline().map(|(t, _)| t);
-            let update = ServiceUpdate::new(service.id.as_str(), rec.monitor.state(), &effects, now);
-            Ok::<_, Backpressure>((rec.monitor.status(), next, rec.rearm(now, flush), update))
-        })?;
-        match outcome {
-            Ok((status, next, alarm, update)) => {
-                self.apply(alarm).await?;
-                live::publish(&self.env, service, &update, &self.live);
-                self.count(|s| s.heartbeats += 1);
-                http::json(200, &Accepted::new(&service.id, status, now, next, d.dropped_metrics))
-            }
-            Err(full) => http::problem(&Problem::unavailable(full.to_string(), 5)),
+        Ok(ServiceRecord::handle(&mut slot, now, input, &ctx))
+    }
+
+    fn completed(done: Completed) -> Input {
+        Input::Completed(done)
+    }
+
+    fn persist(&self) -> Result<()> {
+        let written = match self.record.borrow().as_ref() {
+            Some(rec) => STORED.save(&self.state, rec)?,
+            None => return Ok(()),
+        };
+        self.count(|s| s.storage_rows_written += written);
+        Ok(())
+    }
+
+    fn state(&self) -> &State {
+        &self.state
+    }
+
+    fn env(&self) -> &Env {
+        &self.env
+    }
+
+    fn subject(&self) -> String {
+        self.record.borrow().as_ref().map(|r| r.service_id.to_string()).unwrap_or_default()
+    }
+
+    fn publish(&self, update: ServiceUpdate) {
+        if let Some(service) = deployment::config().service(&update.id) {
+            live::publish(&self.env, service, &update, &self.live);
         }
     }
 
-    /// The alarm: check deadlines, flush history if due, re-arm.
-    async fn on_alarm(&self) -> Result<()> {
-        let now = now();
-        let Some(id) = self.stored_id()? else {
-            return Ok(());
-        };
-        let config = deployment::config();
-        let service = config.service(id.as_str());
-        let (changed, update) = self.existing(|rec| {
-            let Some(service) = service else {
-                return (false, None);
-            };
-            let mut effects = rec.on_config(now, MonitorConfig::from(service));
-            effects.extend(rec.on_alarm(now));
-            let queued = rec.notify(now, &effects, &routing(service, &self.env));
-            let transition = effects.iter().any(|e| matches!(e, Effect::StatusChanged(_)));
-            let update =
-                transition.then(|| ServiceUpdate::new(service.id.as_str(), rec.monitor.state(), &effects, now));
-            (queued || effects.iter().any(|e| !matches!(e, Effect::Record(_))), update)
-        })?;
-        if changed {
-            // A status change (and what it queued) is durable before anything is sent or
-            // written elsewhere. Flush bookkeeping alone is not persisted: replaying a
-            // flush writes the same rows.
-            self.persist()?;
-        }
-        if let (Some(update), Some(service)) = (update, service) {
-            live::publish(&self.env, service, &update, &self.live);
-        }
-        // Notifications first: they are what someone is waiting for.
-        notify::deliver(&self.env, id.as_str(), self, &deployment::notifications().settings.retry).await?;
-        let (batch, snapshot) = self.existing(|rec| (rec.begin_flush(now), rec.snapshot()))?;
-        let mut ok = true;
-        if let Some(batch) = batch {
-            // Other events may run while D1 answers; they share the cached record.
-            ok = self.flush(&batch, &snapshot).await;
-            self.existing(|rec| rec.finish_flush(now, &batch, ok))?;
-        }
-        let alarm = match service {
-            Some(_) => self.existing(|rec| rec.rearm(now, config.settings.flush_interval))?,
-            // Removed from the config: what it buffered is written (retried if need be),
-            // then the monitor sleeps.
-            None if !ok => self.existing(|rec| rec.history.retry_at.map_or(AlarmAction::Keep, AlarmAction::Set))?,
-            None => {
-                worker::console_log!("service {id} is no longer configured; its monitor sleeps");
-                AlarmAction::Keep
+    async fn write_own(&self, write: &Write) -> bool {
+        match write {
+            Write::History(batch) => {
+                let snapshot = self.record.borrow().as_ref().map(ServiceRecord::snapshot);
+                match snapshot {
+                    Some(snapshot) => self.flush(batch, &snapshot).await,
+                    None => false,
+                }
             }
-        };
-        self.apply(alarm).await
+            _ => false,
+        }
+    }
+
+    fn count_alarm(&self) {
+        self.count(|s| s.alarms_set += 1);
+    }
+}
+
+impl ServiceMonitor {
+    /// The cached record (loaded from storage on first use). Never held across an `.await`.
+    fn loaded(&self) -> Result<std::cell::RefMut<'_, Option<ServiceRecord>>> {
+        if !self.loaded.get() {
+            let stored = STORED.load(&self.state)?;
+            *self.record.borrow_mut() = stored;
+            self.loaded.set(true);
+        }
+        Ok(self.record.borrow_mut())
     }
 
     /// Writes one batch to D1; `false` (logged) when D1 fails.
@@ -243,102 +257,9 @@ impl ServiceMonitor {
         }
     }
 
-    /// The cron watchdog: re-arm if the runtime holds no alarm although one is needed.
-    async fn on_watchdog(&self, id: &str) -> Result<Response> {
-        let now = now();
-        let config = deployment::config();
-        let Some(service) = config.service(id) else {
-            return http::problem(&Problem::not_found("unknown service"));
-        };
-        if self.stored_id()?.is_none() {
-            return http::json(200, &serde_json::json!({ "alarmAt": null }));
-        }
-        let held = self.state.storage().get_alarm().await?;
-        let flush = config.settings.flush_interval;
-        let (alarm, wanted) = self.update(service, now, |rec| {
-            // Apply a deployed config change now (e.g. a service disabled while down).
-            let effects = rec.on_config(now, MonitorConfig::from(service));
-            rec.notify(now, &effects, &routing(service, &self.env));
-            if held.is_none() {
-                rec.armed = None;
-            }
-            (rec.rearm(now, flush), rec.next_wake(flush).map(|(t, _)| t.as_millis()))
-        })?;
-        self.apply(alarm).await?;
-        http::json(200, &serde_json::json!({ "alarmAt": wanted }))
-    }
-
-    /// Runs `f` on the record (loading or creating it) and persists it in one row write.
-    fn update<T>(&self, service: &ServiceConfig, now: Timestamp, f: impl FnOnce(&mut ServiceRecord) -> T) -> Result<T> {
-        let out = self.modify(service, now, f)?;
-        self.persist()?;
-        Ok(out)
-    }
-
-    /// Runs `f` on the cached record without persisting. Never held across an `.await`.
-    fn modify<T>(&self, service: &ServiceConfig, now: Timestamp, f: impl FnOnce(&mut ServiceRecord) -> T) -> Result<T> {
-        self.stored_id()?;
-        let mut slot = self.record.borrow_mut();
-        let rec = slot.get_or_insert_with(|| ServiceRecord::new(service.id.clone(), MonitorConfig::from(service), now));
-        Ok(f(rec))
-    }
-
-    /// Runs `f` on the stored record (after [`Self::stored_id`] found one), without persisting.
-    fn existing<T>(&self, f: impl FnOnce(&mut ServiceRecord) -> T) -> Result<T> {
-        self.stored_id()?;
-        let mut slot = self.record.borrow_mut();
-        slot.as_mut().map(f).ok_or_else(|| worker::Error::RustError("no stored record".into()))
-    }
-
-    fn stored_id(&self) -> Result<Option<ServiceId>> {
-        if self.record.borrow().is_none() {
-            let loaded = self.load()?;
-            *self.record.borrow_mut() = loaded;
-        }
-        Ok(self.record.borrow().as_ref().map(|r| r.service_id.clone()))
-    }
-
-    fn load(&self) -> Result<Option<ServiceRecord>> {
-        STORED.load(&self.state)
-    }
-
-    fn persist(&self) -> Result<()> {
-        let written = match self.record.borrow().as_ref() {
-            Some(rec) => STORED.save(&self.state, rec)?,
-            None => return Ok(()),
-        };
-        self.count(|s| s.storage_rows_written += written);
-        Ok(())
-    }
-
-    async fn apply(&self, alarm: AlarmAction) -> Result<()> {
-        if let AlarmAction::Set(at) = alarm {
-            // An absolute time: `ScheduledTime::from(i64)` would be an offset from now.
-            let date = js_sys::Date::new(&JsValue::from_f64(at.as_millis() as f64));
-            self.state.storage().set_alarm(ScheduledTime::new(date)).await?;
-            self.count(|s| s.alarms_set += 1);
-        }
-        Ok(())
-    }
-
     fn count(&self, f: impl FnOnce(&mut Stats)) {
         let mut s = self.stats.get();
         f(&mut s);
         self.stats.set(s);
     }
-}
-
-impl QueueHost for ServiceMonitor {
-    fn with_queue<T>(&self, f: impl FnOnce(&mut DeliveryQueue) -> T) -> Result<T> {
-        self.existing(|rec| f(&mut rec.deliveries))
-    }
-
-    fn persist(&self) -> Result<()> {
-        ServiceMonitor::persist(self)
-    }
-}
-
-/// Where `service`'s notifications go in this deployment.
-fn routing<'a>(service: &'a ServiceConfig, env: &Env) -> Routing<'a> {
-    Routing { notifications: deployment::notifications(), service, dashboard_url: deployment::public_url(env) }
 }

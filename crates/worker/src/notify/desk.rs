@@ -3,39 +3,26 @@
 //! identical requests arriving together still send once.
 //!
 //! Internal protocol (only the `POST /api/alert` route calls it):
-//! - `POST /receive` with [`Intake`] JSON → 200 `{"alerts": [Receipt]}`; sends happen in the
+//! - `POST /receive` with core's `Intake` JSON → 200 `{"alerts": [Receipt]}`; sends happen in the
 //!   alarm this sets, so the request never waits for a channel.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use systole_core::api::Problem;
-use systole_core::notify::alert::AlertBatch;
-use systole_core::notify::external::AlertDesk as DeskState;
-use systole_core::notify::queue::DeliveryQueue;
+use systole_core::desk::{DeskContext, DeskInput, DeskOutcome, DeskRecord, Intake};
+use systole_core::durable::{Completed, Write};
 use systole_core::time::Timestamp;
 use wasm_bindgen::JsValue;
-use worker::{durable_object, DurableObject, Env, Request, Response, Result, ScheduledTime, State};
+use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
-use super::QueueHost;
-use crate::deployment::{self, now, DB_BINDING};
+use crate::deployment::{self, DB_BINDING};
+use crate::durable::{self, Object};
 use crate::http;
 use crate::row::Row;
 
 /// The `alert_history` subject of external alerts.
 pub const SUBJECT: &str = "external";
-
-/// A parsed request handed from the route to the desk.
-#[derive(Debug, Deserialize, Serialize)]
-pub struct Intake {
-    /// The alerts.
-    pub batch: AlertBatch,
-    /// The selected channel names.
-    pub channels: Vec<String>,
-    /// Whether the request named them (which skips `minSeverity`).
-    pub explicit: bool,
-}
 
 /// The desk's row: `desk(id = 1, state)`.
 const STORED: Row = Row { table: "desk", column: "state" };
@@ -46,13 +33,15 @@ const STORED: Row = Row { table: "desk", column: "state" };
 pub struct AlertDesk {
     state: State,
     env: Env,
-    desk: RefCell<Option<DeskState>>,
+    record: RefCell<DeskRecord>,
+    /// Whether `record` holds what storage holds (loaded once per instance).
+    loaded: Cell<bool>,
 }
 
 impl DurableObject for AlertDesk {
     fn new(state: State, env: Env) -> Self {
         STORED.create(&state);
-        Self { state, env, desk: RefCell::new(None) }
+        Self { state, env, record: RefCell::new(DeskRecord::default()), loaded: Cell::new(false) }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -60,72 +49,72 @@ impl DurableObject for AlertDesk {
             return http::problem(&Problem::not_found("no such AlertDesk operation"));
         }
         let intake: Intake = serde_json::from_str(&req.text().await?)?;
-        let now = now();
-        let config = deployment::notifications();
-        let channels: Vec<_> = config.channels.iter().filter(|c| intake.channels.contains(&c.name)).collect();
-        let public_url = deployment::public_url(&self.env);
-        let receipts = self.with(|d| d.receive(now, &intake.batch, &channels, intake.explicit, public_url))?;
-        self.persist()?;
-        self.wake(now).await?;
+        let receipts = durable::run(self, DeskInput::Receive(intake)).await?;
         http::json(200, &json!({ "alerts": receipts }))
     }
 
     async fn alarm(&self) -> Result<Response> {
-        let policy = deployment::notifications().settings.retry;
-        super::deliver(&self.env, SUBJECT, self, &policy).await?;
-        let rows = self.with(|d| d.unwritten.clone())?;
-        if !rows.is_empty() {
-            match self.write_alerts(&rows).await {
-                Ok(()) => {
-                    // Requests may have replaced some rows meanwhile; only the written go.
-                    self.with(|d| d.unwritten.retain(|r| !rows.contains(r)))?;
-                    self.persist()?;
-                }
-                Err(e) => worker::console_error!("writing {} external alerts to D1: {e}", rows.len()),
-            }
-        }
-        let now = now();
-        let pending_rows = self.with(|d| !d.unwritten.is_empty())?;
-        let next = self.with(|d| d.deliveries.next_wake())?;
-        let retry_rows = pending_rows.then(|| now.plus(std::time::Duration::from_secs(5)));
-        if let Some(at) = [next, retry_rows].into_iter().flatten().min() {
-            self.wake(at.max(now)).await?;
-        }
+        durable::run(self, DeskInput::Alarm).await?;
         Response::ok("")
     }
 }
 
-impl AlertDesk {
-    fn with<T>(&self, f: impl FnOnce(&mut DeskState) -> T) -> Result<T> {
-        if self.desk.borrow().is_none() {
-            let loaded = self.load()?;
-            *self.desk.borrow_mut() = Some(loaded.unwrap_or_default());
+impl Object for AlertDesk {
+    type Input = DeskInput;
+    type Answer = Vec<systole_core::notify::external::Receipt>;
+    type Update = ();
+
+    fn handle(&self, now: Timestamp, input: DeskInput) -> Result<DeskOutcome> {
+        if !self.loaded.get() {
+            let stored: Option<DeskRecord> = STORED.load(&self.state)?;
+            *self.record.borrow_mut() = stored.unwrap_or_default();
+            self.loaded.set(true);
         }
-        let mut slot = self.desk.borrow_mut();
-        slot.as_mut().map(f).ok_or_else(|| worker::Error::RustError("no desk state".into()))
+        let ctx = DeskContext {
+            notifications: deployment::notifications(),
+            dashboard_url: deployment::public_url(&self.env),
+        };
+        Ok(self.record.borrow_mut().handle(now, input, &ctx))
     }
 
-    fn load(&self) -> Result<Option<DeskState>> {
-        STORED.load(&self.state)
+    fn completed(done: Completed) -> DeskInput {
+        DeskInput::Completed(done)
     }
 
-    fn save(&self) -> Result<()> {
-        if let Some(d) = self.desk.borrow().as_ref() {
-            STORED.save(&self.state, d)?;
-        }
+    fn persist(&self) -> Result<()> {
+        STORED.save(&self.state, &*self.record.borrow())?;
         Ok(())
     }
 
-    /// Sets the alarm to `at` unless one is already set no later.
-    async fn wake(&self, at: Timestamp) -> Result<()> {
-        let held = self.state.storage().get_alarm().await?;
-        if held.is_some_and(|ms| ms <= at.as_millis()) {
-            return Ok(());
-        }
-        let date = js_sys::Date::new(&JsValue::from_f64(at.as_millis() as f64));
-        self.state.storage().set_alarm(ScheduledTime::new(date)).await
+    fn state(&self) -> &State {
+        &self.state
     }
 
+    fn env(&self) -> &Env {
+        &self.env
+    }
+
+    fn subject(&self) -> String {
+        SUBJECT.to_owned()
+    }
+
+    fn publish(&self, _update: ()) {}
+
+    async fn write_own(&self, write: &Write) -> bool {
+        let Write::Alerts(rows) = write else {
+            return false;
+        };
+        match self.write_alerts(rows).await {
+            Ok(()) => true,
+            Err(e) => {
+                worker::console_error!("writing {} external alerts to D1: {e}", rows.len());
+                false
+            }
+        }
+    }
+}
+
+impl AlertDesk {
     async fn write_alerts(&self, rows: &[systole_core::notify::external::AlertRow]) -> Result<()> {
         let db = self.env.d1(DB_BINDING)?;
         let json_rows: Vec<_> = rows
@@ -160,15 +149,5 @@ impl AlertDesk {
         let text = serde_json::Value::Array(json_rows).to_string();
         db.prepare(sql).bind(&[JsValue::from_str(&text)])?.run().await?;
         Ok(())
-    }
-}
-
-impl QueueHost for AlertDesk {
-    fn with_queue<T>(&self, f: impl FnOnce(&mut DeliveryQueue) -> T) -> Result<T> {
-        self.with(|d| f(&mut d.deliveries))
-    }
-
-    fn persist(&self) -> Result<()> {
-        self.save()
     }
 }

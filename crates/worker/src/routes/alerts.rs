@@ -17,9 +17,9 @@ use worker::{Env, Method, Request, RequestInit, Response, Result};
 
 use super::query_pairs;
 use crate::deployment::{self, now, DB_BINDING, DESK_BINDING};
-use crate::notify::desk::Intake;
 use crate::notify::history;
 use crate::{access, http};
+use systole_core::desk::Intake;
 
 /// `POST /api/alert`. Optional `ALERT_API_KEY` (as `Authorization: Bearer` or `X-API-Key`,
 /// constant-time). Channels: the generic body's `channels`/`channel`, or for any format the

@@ -1,0 +1,143 @@
+//! One ServiceMonitor driven through `ServiceRecord::handle`, as the Worker drives it, with
+//! the deployment (config, channels, keys) the test gives it.
+#![allow(clippy::unwrap_used, dead_code)]
+
+use std::time::Duration;
+
+use systole_core::config::Config;
+use systole_core::durable::{AlarmAction, Attempted, Completed, Write, Written};
+use systole_core::keys::KeyRing;
+use systole_core::monitor::{Heartbeat, Reported};
+use systole_core::notify::message::Event;
+use systole_core::notify::queue::Outcome as SendOutcome;
+use systole_core::notify::NotificationsConfig;
+use systole_core::record::{Context, Input, ServiceOutcome, ServiceRecord};
+use systole_core::time::Timestamp;
+
+/// The key every test service accepts.
+pub const KEY: &str = "test-key-0123456789";
+
+/// A ServiceMonitor of one service under a test deployment.
+pub struct Harness {
+    pub config: Config,
+    pub notifications: NotificationsConfig,
+    pub keys: KeyRing,
+    pub id: String,
+    pub slot: Option<ServiceRecord>,
+    pub flush_interval: Duration,
+}
+
+impl Harness {
+    /// Service `id` of `services` (services.json) with `channels` (notifications.json).
+    pub fn new(services: &str, channels: Option<&str>, id: &str) -> Self {
+        let config = Config::parse(Some(services), None).unwrap();
+        let keys: serde_json::Map<String, serde_json::Value> =
+            config.services.iter().map(|s| (s.id.to_string(), KEY.into())).collect();
+        let keys = KeyRing::parse(&serde_json::Value::Object(keys).to_string(), b"test secret").unwrap();
+        Self {
+            flush_interval: config.settings.flush_interval,
+            config,
+            notifications: NotificationsConfig::parse(channels).unwrap(),
+            keys,
+            id: id.to_owned(),
+            slot: None,
+        }
+    }
+
+    /// One event at `ms` (epoch ms).
+    pub fn event(&mut self, ms: i64, input: Input) -> ServiceOutcome {
+        let ctx = Context {
+            service: self.config.service(&self.id),
+            notifications: &self.notifications,
+            keys: &self.keys,
+            dashboard_url: Some("https://status.example.com"),
+            flush_interval: self.flush_interval,
+        };
+        ServiceRecord::handle(&mut self.slot, Timestamp(ms), input, &ctx)
+    }
+
+    /// A heartbeat reporting `reported` at `ms`, with the right key.
+    pub fn beat(&mut self, ms: i64, reported: Reported) -> ServiceOutcome {
+        let heartbeat = Heartbeat { reported, ..Heartbeat::default() };
+        self.event(ms, Input::Heartbeat { heartbeat, key: Some(KEY.to_owned()) })
+    }
+
+    /// The alarm fires at `ms`.
+    pub fn alarm(&mut self, ms: i64) -> ServiceOutcome {
+        self.event(ms, Input::Alarm)
+    }
+
+    /// The sends of `out` ended at `ms`, each answered `status`.
+    pub fn answer_sends(&mut self, ms: i64, out: &ServiceOutcome, status: impl Fn(&str) -> u16) -> ServiceOutcome {
+        let attempts = out
+            .sends
+            .iter()
+            .map(|s| Attempted {
+                send: s.clone(),
+                started: Timestamp(ms),
+                ended: Timestamp(ms),
+                outcome: SendOutcome::Answered { status: status(&s.channel), retry_after: None, body: String::new() },
+            })
+            .collect();
+        self.event(ms, Input::Completed(Completed::Sent(attempts)))
+    }
+
+    /// The writes of `out` ended at `ms`, each with `ok`.
+    pub fn answer_writes(&mut self, ms: i64, out: &ServiceOutcome, ok: bool) -> ServiceOutcome {
+        let written = out.writes.iter().map(|w| Written { write: w.clone(), ok }).collect();
+        self.event(ms, Input::Completed(Completed::Written(written)))
+    }
+
+    /// The alarm fires at `ms` and everything it starts succeeds at once; the outcomes in order.
+    pub fn alarm_all_ok(&mut self, ms: i64) -> Vec<ServiceOutcome> {
+        let mut outs = vec![self.alarm(ms)];
+        loop {
+            let last = outs.last().unwrap().clone();
+            let next = if !last.sends.is_empty() {
+                self.answer_sends(ms, &last, |_| 200)
+            } else if !last.writes.is_empty() {
+                self.answer_writes(ms, &last, true)
+            } else {
+                return outs;
+            };
+            outs.push(next);
+        }
+    }
+
+    /// The stored record.
+    pub fn record(&self) -> &ServiceRecord {
+        self.slot.as_ref().unwrap()
+    }
+
+    /// Notifications queued since delivery id `from`: (channel, event, suppressed count).
+    pub fn queued_since(&self, from: u64) -> Vec<(String, Event, u32)> {
+        let Some(rec) = &self.slot else { return Vec::new() };
+        rec.deliveries
+            .pending
+            .iter()
+            .filter(|d| d.id >= from)
+            .map(|d| (d.channel.clone(), d.notification.event, d.notification.suppressed))
+            .collect()
+    }
+
+    /// The next delivery id.
+    pub fn next_id(&self) -> u64 {
+        self.slot.as_ref().map_or(0, |r| r.deliveries.next_id)
+    }
+}
+
+/// The absolute time an outcome sets the alarm to, if it sets one.
+pub fn armed_at(out: &ServiceOutcome) -> Option<Timestamp> {
+    match out.alarm {
+        AlarmAction::Set(t, _) => Some(t),
+        AlarmAction::Keep => None,
+    }
+}
+
+/// The history batch an outcome writes, if any.
+pub fn history(out: &ServiceOutcome) -> Option<&systole_core::history::FlushBatch> {
+    out.writes.iter().find_map(|w| match w {
+        Write::History(b) => Some(b),
+        _ => None,
+    })
+}

@@ -1,0 +1,117 @@
+//! The one sequence every Durable Object runs for every event: load → one call into core →
+//! persist → arm the alarm → carry out the effects, whose results are the next event
+//! (see `systole_core::durable`).
+
+use std::collections::VecDeque;
+
+use futures_util::future::join_all;
+use systole_core::durable::{AlarmAction, Attempted, Completed, Outcome, Write, Written};
+use systole_core::time::Timestamp;
+use wasm_bindgen::JsValue;
+use worker::{Env, Result, ScheduledTime, State};
+
+use crate::deployment::{self, now, DB_BINDING};
+use crate::notify::{history, send};
+
+/// A Durable Object driven by [`run`].
+pub trait Object {
+    /// Its events.
+    type Input;
+    /// What a request is answered with.
+    type Answer;
+    /// What it publishes to dashboards.
+    type Update;
+
+    /// Loads the state (cached) and makes the one call into core at `now`. Never holds a
+    /// borrow across an `.await`.
+    ///
+    /// # Errors
+    /// Storage errors while loading.
+    fn handle(&self, now: Timestamp, input: Self::Input) -> Result<Outcome<Self::Answer, Self::Update>>;
+    /// The event that carries `done` back into core.
+    fn completed(done: Completed) -> Self::Input;
+    /// Writes the cached state to the object's storage.
+    ///
+    /// # Errors
+    /// Storage or serialization errors.
+    fn persist(&self) -> Result<()>;
+    /// The object's state handle (for the alarm).
+    fn state(&self) -> &State;
+    /// The Worker's bindings.
+    fn env(&self) -> &Env;
+    /// The `alert_history` subject of its delivery attempts.
+    fn subject(&self) -> String;
+    /// Publishes a live update (without waiting).
+    fn publish(&self, update: Self::Update);
+    /// Writes rows that only this kind of object owns; `false` (logged) when D1 failed.
+    async fn write_own(&self, write: &Write) -> bool;
+    /// Counts an alarm set (for the benchmark's counters).
+    fn count_alarm(&self) {}
+}
+
+/// Runs `input` and every completion it leads to through `obj`, and returns the answer to
+/// the first event.
+///
+/// # Errors
+/// Storage errors of the object itself (state or alarm); send and D1 failures are outcomes.
+pub async fn run<O: Object>(obj: &O, input: O::Input) -> Result<O::Answer> {
+    let mut events = VecDeque::from([input]);
+    let mut answer = None;
+    while let Some(input) = events.pop_front() {
+        let out = obj.handle(now(), input)?;
+        if out.persist {
+            obj.persist()?;
+        }
+        arm(obj, out.alarm).await?;
+        for line in &out.log {
+            worker::console_log!("{line}");
+        }
+        if let Some(update) = out.update {
+            obj.publish(update);
+        }
+        if !out.sends.is_empty() {
+            let timeout = deployment::notifications().settings.retry.timeout;
+            let finished = send::all(obj.env(), out.sends, timeout).await;
+            let attempts = finished
+                .into_iter()
+                .map(|f| Attempted { send: f.send, started: f.started, ended: f.ended, outcome: f.outcome })
+                .collect();
+            events.push_back(O::completed(Completed::Sent(attempts)));
+        }
+        if !out.writes.is_empty() {
+            let written = join_all(out.writes.into_iter().map(|write| async move {
+                let ok = match &write {
+                    Write::Attempts(records) => write_attempts(obj, records).await,
+                    own => obj.write_own(own).await,
+                };
+                Written { write, ok }
+            }))
+            .await;
+            events.push_back(O::completed(Completed::Written(written)));
+        }
+        answer.get_or_insert(out.answer);
+    }
+    answer.ok_or_else(|| worker::Error::RustError("no event was handled".into()))
+}
+
+async fn arm<O: Object>(obj: &O, alarm: AlarmAction) -> Result<()> {
+    if let AlarmAction::Set(at, _) = alarm {
+        // An absolute time: `ScheduledTime::from(i64)` would be an offset from now.
+        let date = js_sys::Date::new(&JsValue::from_f64(at.as_millis() as f64));
+        obj.state().storage().set_alarm(ScheduledTime::new(date)).await?;
+        obj.count_alarm();
+    }
+    Ok(())
+}
+
+async fn write_attempts<O: Object>(obj: &O, records: &[systole_core::notify::queue::AttemptRecord]) -> bool {
+    let subject = obj.subject();
+    let result = match obj.env().d1(DB_BINDING) {
+        Ok(db) => history::write(&db, &subject, records).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = &result {
+        worker::console_error!("writing {} alert attempts of {subject} to D1: {e}", records.len());
+    }
+    result.is_ok()
+}
