@@ -115,9 +115,7 @@ impl ServiceRecord {
     /// and those due at `now` (held problems, reminders); see [`ServiceNotifier`]. Returns
     /// whether anything was queued.
     pub fn notify(&mut self, now: Timestamp, effects: &[Effect], routing: &Routing<'_>) -> bool {
-        let before = self.deliveries.next_id;
-        self.notifier.on_effects(now, effects, self.monitor.state(), routing, &mut self.deliveries);
-        self.deliveries.next_id != before
+        self.notifier.on_effects(now, effects, self.monitor.state(), routing, &mut self.deliveries) > 0
     }
 
     /// The earliest time this record must be woken, and why.

@@ -21,8 +21,9 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::config::{from_json, ConfigError, ConfigErrors, NotificationPolicy, ServiceConfig};
-use crate::notify::message::{Event, Template};
+use crate::notify::message::Template;
 use crate::notify::queue::RetryPolicy;
+use crate::notify::vocab::{ChannelType, Event, Severity};
 
 /// Longest cooldown or reminder interval accepted: one week, in minutes.
 pub const MAX_MINUTES: u64 = 10_080;
@@ -32,39 +33,6 @@ pub const DEFAULT_COOLDOWN: Duration = Duration::from_secs(300);
 pub const DEFAULT_EVENTS: [Event; 5] = [Event::Down, Event::Up, Event::Degraded, Event::Reminder, Event::Alert];
 /// Longest channel name accepted, in characters.
 pub const MAX_NAME: usize = 64;
-
-/// A kind of channel: which API a notification is shaped for.
-#[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-pub enum ChannelType {
-    /// Discord execute-webhook.
-    Discord,
-    /// Slack incoming webhook.
-    Slack,
-    /// Telegram Bot API `sendMessage`.
-    Telegram,
-    /// E-mail through the Mailgun messages API.
-    Email,
-    /// Any HTTP endpoint: a signed JSON body.
-    Webhook,
-    /// Pushover messages API.
-    Pushover,
-    /// PagerDuty Events API v2.
-    PagerDuty,
-    /// ntfy, published as JSON.
-    Ntfy,
-    /// Microsoft Teams, an Adaptive Card posted to a Workflows webhook.
-    Teams,
-    /// Google Chat incoming webhook.
-    GoogleChat,
-    /// Gotify `POST /message`.
-    Gotify,
-    /// Opsgenie Alert API.
-    Opsgenie,
-    /// Mattermost incoming webhook (Slack-compatible).
-    Mattermost,
-    /// Rocket.Chat incoming webhook (Slack-compatible).
-    RocketChat,
-}
 
 /// The credential keys of one channel type: the last part of their variable names.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
@@ -79,49 +47,6 @@ pub struct CredentialKeys {
 const URL_KEYS: [&str; 4] = ["webhookUrl", "url", "topicUrl", "baseUrl"];
 
 impl ChannelType {
-    /// Every channel type, in the order of the documentation.
-    pub const ALL: [ChannelType; 14] = [
-        ChannelType::Discord,
-        ChannelType::Slack,
-        ChannelType::Telegram,
-        ChannelType::Email,
-        ChannelType::Webhook,
-        ChannelType::Pushover,
-        ChannelType::PagerDuty,
-        ChannelType::Ntfy,
-        ChannelType::Teams,
-        ChannelType::GoogleChat,
-        ChannelType::Gotify,
-        ChannelType::Opsgenie,
-        ChannelType::Mattermost,
-        ChannelType::RocketChat,
-    ];
-
-    /// The `type` written in the file.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChannelType::Discord => "discord",
-            ChannelType::Slack => "slack",
-            ChannelType::Telegram => "telegram",
-            ChannelType::Email => "email",
-            ChannelType::Webhook => "webhook",
-            ChannelType::Pushover => "pushover",
-            ChannelType::PagerDuty => "pagerduty",
-            ChannelType::Ntfy => "ntfy",
-            ChannelType::Teams => "teams",
-            ChannelType::GoogleChat => "googlechat",
-            ChannelType::Gotify => "gotify",
-            ChannelType::Opsgenie => "opsgenie",
-            ChannelType::Mattermost => "mattermost",
-            ChannelType::RocketChat => "rocketchat",
-        }
-    }
-
-    /// Parses the `type` written in the file.
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == text)
-    }
-
     /// The credentials this type needs and accepts.
     ///
     /// `baseUrl` replaces the fixed API origin (e.g. `https://api.telegram.org`) of the types
@@ -172,12 +97,6 @@ impl ChannelType {
     }
 }
 
-impl fmt::Display for ChannelType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// The variable (Worker secret or `.dev.vars` entry) holding one credential of one channel:
 /// `NOTIFICATION_{CHANNEL_NAME}_{CREDENTIAL_KEY}`, both parts upper-cased with every character
 /// outside ASCII letters and digits replaced by `_`.
@@ -190,35 +109,6 @@ pub fn credential_var(channel_name: &str, key: &str) -> String {
 
 fn env_part(text: &str) -> String {
     text.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect()
-}
-
-/// An alert's severity, lowest last; PagerDuty's `payload.severity` scale. JSON: the
-/// lower-case word.
-#[derive(Clone, Copy, Debug, Eq, Ord, PartialEq, PartialOrd, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// `critical`
-    Critical,
-    /// `error`
-    Error,
-    /// `warning`
-    Warning,
-    /// `info`
-    Info,
-}
-
-impl Severity {
-    const ALL: [Severity; 4] = [Severity::Critical, Severity::Error, Severity::Warning, Severity::Info];
-
-    /// The value PagerDuty expects.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Critical => "critical",
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-            Severity::Info => "info",
-        }
-    }
 }
 
 /// A channel's non-secret options, from its `config` object.
@@ -386,11 +276,7 @@ impl NotificationsConfig {
         };
         let takes = |c: &ChannelConfig| {
             event == Event::Test
-                || if policy.events.is_empty() {
-                    c.events.contains(&event)
-                } else {
-                    policy.events.iter().any(|e| e == event.as_str())
-                }
+                || if policy.events.is_empty() { c.events.contains(&event) } else { policy.events.contains(&event) }
         };
         self.channels.iter().filter(|c| c.enabled && named(c) && takes(c)).collect()
     }
@@ -525,9 +411,9 @@ fn parse_options(
                 Err(e) => bad(e.to_string()),
             },
             ("title" | "body", _) => bad("must be a string template".into()),
-            ("minSeverity", Value::String(s)) => match Severity::ALL.into_iter().find(|v| v.as_str() == s) {
-                Some(v) => o.min_severity = Some(v),
-                None => bad(format!("unknown severity {s:?}, expected one of critical, error, warning, info")),
+            ("minSeverity", Value::String(s)) => match s.parse::<Severity>() {
+                Ok(v) => o.min_severity = Some(v),
+                Err(e) => bad(e.to_string()),
             },
             (k, _) if !kind.options().contains(&k) => {
                 let mut allowed = vec!["title", "body", "minSeverity"];
@@ -542,9 +428,9 @@ fn parse_options(
             ("expire", value) => {
                 o.expire = int_in(value, 30, 10_800, &mut bad).and_then(|n| u32::try_from(n).ok());
             }
-            ("severity", Value::String(s)) => match Severity::ALL.into_iter().find(|v| v.as_str() == s) {
-                Some(v) => o.severity = Some(v),
-                None => bad(format!("unknown severity {s:?}, expected one of critical, error, warning, info")),
+            ("severity", Value::String(s)) => match s.parse::<Severity>() {
+                Ok(v) => o.severity = Some(v),
+                Err(e) => bad(e.to_string()),
             },
             ("source", Value::String(s)) if !s.trim().is_empty() => o.source = Some(s.clone()),
             (_, _) => bad("must be a non-empty string".into()),
@@ -819,7 +705,7 @@ mod tests {
         NotificationPolicy {
             enabled: true,
             channels: channels.iter().map(|s| s.to_string()).collect(),
-            events: events.iter().map(|s| s.to_string()).collect(),
+            events: events.iter().filter_map(|s| Event::parse(s)).collect(),
         }
     }
 

@@ -2,6 +2,8 @@
 //! each channel's HTTP request as data, and the durable delivery queue's bookkeeping. The
 //! Worker's Durable Objects carry out the sends.
 //!
+//! - [`vocab`]: the shared words ([`Event`], [`Severity`], [`AlertState`], [`ChannelType`]);
+//!   a leaf every other module imports.
 //! - [`alert`]: external alerts (`POST /api/alert`) from Alertmanager, Grafana or any sender.
 //! - [`config`]: `notifications.json` → channels, credentials from the environment, routing.
 //! - [`message`]: the [`Notification`] itself, its default text and templates.
@@ -17,10 +19,10 @@ pub mod message;
 pub mod queue;
 pub mod render;
 pub mod service;
+pub mod vocab;
 
-pub use alert::{AlertBatch, AlertFormat, AlertState, ExternalAlert};
-pub use config::{
-    credential_var, resolve, ChannelConfig, ChannelType, MissingCredential, NotificationsConfig, ResolvedChannel,
-};
-pub use message::{AlertDetails, Event, Notification, Template};
+pub use alert::{AlertBatch, AlertFormat, ExternalAlert};
+pub use config::{credential_var, resolve, ChannelConfig, MissingCredential, NotificationsConfig, ResolvedChannel};
+pub use message::{AlertDetails, Notification, ServiceEvent, Subject, Template};
 pub use render::{render, OutboundRequest};
+pub use vocab::{AlertState, ChannelType, Event, Severity, Urgency};

@@ -13,9 +13,9 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Map, Value};
 use sha2::Sha256;
 
-use crate::notify::alert::AlertState;
-use crate::notify::config::{email_list, ntfy_topic, ChannelType, ResolvedChannel, Severity};
-use crate::notify::message::{AlertDetails, Event, Notification, Urgency};
+use crate::notify::config::{email_list, ntfy_topic, ResolvedChannel};
+use crate::notify::message::Notification;
+use crate::notify::vocab::{ChannelType, Event, Severity, Urgency};
 use crate::time::Timestamp;
 
 /// An HTTP request to send.
@@ -215,17 +215,6 @@ fn escape_markup(text: &str) -> String {
     fit_escaped(text, usize::MAX, Unit::Bytes, markup)
 }
 
-/// The external alert of an [`Event::Alert`] notification.
-fn alert(n: &Notification) -> Option<&AlertDetails> {
-    n.alert.as_ref().filter(|_| n.event == Event::Alert)
-}
-
-/// Whether the notification ends a problem: `up`, or a resolved alert. PagerDuty resolves
-/// and Opsgenie closes their alert for these.
-fn resolves(n: &Notification) -> bool {
-    n.event == Event::Up || alert(n).is_some_and(|a| a.state == AlertState::Resolved)
-}
-
 /// A notification's colour as `0xRRGGBB`: red, green, orange, yellow, blue. Alerts: green
 /// once resolved, else red, orange or blue by urgency.
 fn colour(n: &Notification) -> u32 {
@@ -233,13 +222,13 @@ fn colour(n: &Notification) -> u32 {
     const GREEN: u32 = 0x2E_CC_71;
     const ORANGE: u32 = 0xE6_7E_22;
     const BLUE: u32 = 0x34_98_DB;
-    match n.event {
+    match n.event() {
         Event::Down | Event::Reminder => RED,
         Event::Up => GREEN,
         Event::Degraded => ORANGE,
         Event::Late => 0xF1_C4_0F,
         Event::Test => BLUE,
-        Event::Alert if resolves(n) => GREEN,
+        Event::Alert if n.resolves() => GREEN,
         Event::Alert => match n.urgency() {
             Urgency::High => RED,
             Urgency::Medium => ORANGE,
@@ -289,7 +278,7 @@ const DISCORD_EMBED_TOTAL: usize = 6000;
 /// the description is cut further so the embed stays within 6000).
 fn discord(channel: &ResolvedChannel, n: &Notification, t: &Text) -> OutboundRequest {
     let title = fit(&t.title, DISCORD_TITLE, Unit::Chars);
-    let mut fields = match alert(n) {
+    let mut fields = match n.alert() {
         Some(a) => vec![
             ("Source", a.source.clone()),
             ("Severity", a.severity.as_str().to_owned()),
@@ -444,14 +433,14 @@ fn telegram(channel: &ResolvedChannel, n: &Notification, t: &Text) -> OutboundRe
 /// and any `(id, timestamp)` it has already seen in that window: a captured request cannot
 /// be replayed later.
 fn webhook(channel: &ResolvedChannel, n: &Notification, t: &Text, now: Timestamp) -> OutboundRequest {
-    let id = match alert(n) {
+    let id = match n.alert() {
         Some(a) => format!("alert:{}:{}:{}", a.fingerprint, a.state.as_str(), n.since.as_millis()),
-        None => format!("{}:{}:{}", n.service_id, n.event, n.since.as_millis()),
+        None => format!("{}:{}:{}", n.service_id, n.event(), n.since.as_millis()),
     };
     let mut body = json!({
         "version": 1,
         "id": id,
-        "event": n.event.as_str(),
+        "event": n.event().as_str(),
         "timestamp": now.as_millis(),
         "service": {"id": n.service_id, "name": n.service_name, "group": n.group},
         "status": n.status.as_str(),
@@ -464,7 +453,7 @@ fn webhook(channel: &ResolvedChannel, n: &Notification, t: &Text, now: Timestamp
         "title": t.title,
         "text": t.body,
     });
-    if let Some(a) = alert(n) {
+    if let Some(a) = n.alert() {
         body["alert"] = json!({
             "state": a.state.as_str(),
             "severity": a.severity.as_str(),
@@ -475,7 +464,7 @@ fn webhook(channel: &ResolvedChannel, n: &Notification, t: &Text, now: Timestamp
         });
     }
     let mut request = OutboundRequest::json(credential(channel, "url").to_owned(), &body)
-        .with_header("X-Systole-Event", n.event.as_str());
+        .with_header("X-Systole-Event", n.event().as_str());
     for (name, value) in &channel.config.options.headers {
         request = request.with_header(name, value.clone());
     }
@@ -509,7 +498,7 @@ fn sign(secret: &str, body: &str) -> String {
 /// trigger with the same key. A test gets its own key so it never touches a real alert. An
 /// external alert's key is `systole-alert-{fingerprint}`, so its resolution closes it.
 fn alert_key(n: &Notification, now: Timestamp) -> String {
-    match (n.event, alert(n)) {
+    match (n.event(), n.alert()) {
         (Event::Test, _) => format!("systole-test-{}-{}", n.service_id, now.as_millis()),
         (Event::Alert, Some(a)) => format!("systole-alert-{}", a.fingerprint),
         _ => format!("systole-{}", n.service_id),
@@ -534,12 +523,12 @@ fn pagerduty(channel: &ResolvedChannel, n: &Notification, t: &Text, now: Timesta
     let url = format!("{}/v2/enqueue", channel.base_url());
     let routing_key = credential(channel, "routingKey");
     let dedup_key = alert_key(n, now);
-    if resolves(n) {
+    if n.resolves() {
         let body = json!({"routing_key": routing_key, "event_action": "resolve", "dedup_key": dedup_key});
         return OutboundRequest::json(url, &body);
     }
     let o = &channel.config.options;
-    let severity = match (alert(n), n.urgency()) {
+    let severity = match (n.alert(), n.urgency()) {
         (Some(a), _) => a.severity,
         (None, Urgency::High) => o.severity.unwrap_or(Severity::Critical),
         (None, Urgency::Medium) => Severity::Warning,
@@ -554,7 +543,7 @@ fn pagerduty(channel: &ResolvedChannel, n: &Notification, t: &Text, now: Timesta
     if let Some(group) = &n.group {
         payload.insert("group".into(), group.clone().into());
     }
-    payload.insert("class".into(), n.event.as_str().into());
+    payload.insert("class".into(), n.event().as_str().into());
     let mut details = json!({
         "service": n.service_name,
         "status": n.status.as_str(),
@@ -562,7 +551,7 @@ fn pagerduty(channel: &ResolvedChannel, n: &Notification, t: &Text, now: Timesta
         "details": t.body,
         "suppressed": n.suppressed,
     });
-    if let Some(a) = alert(n) {
+    if let Some(a) = n.alert() {
         details["fingerprint"] = a.fingerprint.clone().into();
         details["labels"] = json!(a.labels);
     }
@@ -599,13 +588,13 @@ fn opsgenie(channel: &ResolvedChannel, n: &Notification, t: &Text, now: Timestam
     let base = channel.base_url();
     let alias = fit(&alert_key(n, now), OPSGENIE_ALIAS, Unit::Chars);
     let auth = format!("GenieKey {}", credential(channel, "apiKey"));
-    if resolves(n) {
+    if n.resolves() {
         let url = format!("{base}/v2/alerts/{}/close?identifierType=alias", path_segment(&alias));
         let body = json!({"source": "Systole", "note": fit(&t.body, OPSGENIE_NOTE, Unit::Chars)});
         return OutboundRequest::json(url, &body).with_header("Authorization", auth);
     }
     let chosen = channel.config.options.priority.unwrap_or(1);
-    let priority = match (alert(n).map(|a| a.severity), n.urgency()) {
+    let priority = match (n.alert().map(|a| a.severity), n.urgency()) {
         (Some(Severity::Critical), _) => chosen,
         (Some(Severity::Error), _) => 2,
         (Some(Severity::Warning), _) => 3,
@@ -621,8 +610,8 @@ fn opsgenie(channel: &ResolvedChannel, n: &Notification, t: &Text, now: Timestam
     if let Some(url) = link(n) {
         details.insert("dashboardUrl".into(), url.into());
     }
-    let mut tags = vec!["systole", n.event.as_str()];
-    if let Some(a) = alert(n) {
+    let mut tags = vec!["systole", n.event().as_str()];
+    if let Some(a) = n.alert() {
         details.insert("fingerprint".into(), fit(&a.fingerprint, OPSGENIE_ALIAS, Unit::Chars).into());
         details.insert("severity".into(), a.severity.as_str().into());
         tags.push(a.severity.as_str());
@@ -685,12 +674,12 @@ const TEAMS_TEXT: usize = 4000;
 /// Wire format: learn.microsoft.com/microsoftteams/platform/webhooks-and-connectors/how-to/
 /// connectors-using (Adaptive Cards through Workflows) and adaptivecards.io/explorer.
 fn teams(channel: &ResolvedChannel, n: &Notification, t: &Text) -> OutboundRequest {
-    let tone = match n.event {
+    let tone = match n.event() {
         Event::Down | Event::Reminder => "Attention",
         Event::Up => "Good",
         Event::Degraded | Event::Late => "Warning",
         Event::Test => "Accent",
-        Event::Alert if resolves(n) => "Good",
+        Event::Alert if n.resolves() => "Good",
         Event::Alert => match n.urgency() {
             Urgency::High => "Attention",
             Urgency::Medium => "Warning",
@@ -840,7 +829,9 @@ mod tests {
 
     use super::*;
     use crate::notify::config::{resolve, NotificationsConfig};
-    use crate::notify::message::tests::{alert_firing, alert_resolved, down, up};
+    use crate::notify::message::tests::{alert_firing, alert_resolved, down, up, with_alert};
+    use crate::notify::message::{ServiceEvent, Subject};
+    use crate::notify::vocab::AlertState;
 
     const NOW: Timestamp = Timestamp(1_763_753_900_000);
 
@@ -1120,9 +1111,10 @@ mod tests {
             body(&render(&ch, &up(), NOW)),
             json!({"routing_key": "R0UT1NG", "event_action": "resolve", "dedup_key": "systole-api-prod"})
         );
-        let degraded = Notification { event: Event::Degraded, status: crate::monitor::Status::Degraded, ..down() };
+        let degraded =
+            Notification { subject: ServiceEvent::Degraded.into(), status: crate::monitor::Status::Degraded, ..down() };
         assert_eq!(body(&render(&ch, &degraded, NOW))["payload"]["severity"], "warning");
-        let test = Notification { event: Event::Test, ..down() };
+        let test = Notification { subject: ServiceEvent::Test.into(), ..down() };
         let b = body(&render(&ch, &test, NOW));
         assert_eq!(
             (b["dedup_key"].as_str(), b["payload"]["severity"].as_str()),
@@ -1371,7 +1363,8 @@ mod tests {
                 .collect();
             let ch = channel(kind.as_str(), "{}", &creds);
             for event in Event::ALL {
-                let n = Notification { event, duration: Some(Duration::from_secs(61)), ..down() };
+                let subject = ServiceEvent::of(event).map_or_else(|| alert_firing().subject, Subject::from);
+                let n = Notification { subject, duration: Some(Duration::from_secs(61)), ..down() };
                 let r = render(&ch, &n, NOW);
                 assert_eq!(r.method, "POST", "{kind} {event}");
                 assert!(r.url.starts_with("https://"), "{kind} {event}: {}", r.url);
@@ -1402,17 +1395,16 @@ mod tests {
 
     /// A firing alert with every text far beyond any channel's limit.
     fn huge_alert() -> Notification {
-        let mut n = Notification {
+        let n = Notification {
             service_name: long("é", 3_000),
             message: Some(long("😀<&", 6_000)),
             service_id: long("s", 2_000),
             ..alert_firing()
         };
-        if let Some(a) = n.alert.as_mut() {
+        with_alert(n, |a| {
             a.labels = (0..64).map(|i| (format!("label{i:02}"), long("v", 1_024))).collect();
             a.fingerprint = long("f", 128);
-        }
-        n
+        })
     }
 
     #[test]
@@ -1471,7 +1463,7 @@ mod tests {
                     }
                     ChannelType::Opsgenie => {
                         let b = body(&r);
-                        if n.alert.as_ref().unwrap().state == AlertState::Firing {
+                        if n.alert().unwrap().state == AlertState::Firing {
                             assert!(chars(&b["message"]) <= 130 && chars(&b["alias"]) <= 512);
                             assert!(chars(&b["description"]) <= 15_000 && chars(&b["entity"]) <= 512);
                         } else {
@@ -1521,8 +1513,7 @@ mod tests {
             resolve,
             json!({"routing_key": "R0UT1NG", "event_action": "resolve", "dedup_key": "systole-alert-1a30ba71cca2921f"})
         );
-        let mut info = alert_firing();
-        info.alert.as_mut().unwrap().severity = Severity::Info;
+        let info = with_alert(alert_firing(), |a| a.severity = Severity::Info);
         assert_eq!(body(&render(&ch, &info, NOW))["payload"]["severity"], "info");
     }
 
@@ -1533,15 +1524,13 @@ mod tests {
         assert_eq!((b["alias"].as_str(), b["priority"].as_str()), (Some("systole-alert-1a30ba71cca2921f"), Some("P2")));
         assert_eq!(b["tags"], json!(["systole", "alert", "critical"]));
         assert_eq!(b["details"]["fingerprint"], "1a30ba71cca2921f");
-        let mut odd = alert_resolved();
-        odd.alert.as_mut().unwrap().fingerprint = "disk /var?x".into();
+        let odd = with_alert(alert_resolved(), |a| a.fingerprint = "disk /var?x".into());
         let close = render(&ch, &odd, NOW);
         assert_eq!(
             close.url,
             "https://api.opsgenie.com/v2/alerts/systole-alert-disk%20%2Fvar%3Fx/close?identifierType=alias"
         );
-        let mut warning = alert_firing();
-        warning.alert.as_mut().unwrap().severity = Severity::Warning;
+        let warning = with_alert(alert_firing(), |a| a.severity = Severity::Warning);
         assert_eq!(body(&render(&ch, &warning, NOW))["priority"], "P3");
     }
 
@@ -1575,8 +1564,7 @@ mod tests {
         assert_eq!(colour_of(&alert_resolved()), 0x2ECC71);
         let fields = body(&render(&discord, &alert_firing(), NOW))["embeds"][0]["fields"].clone();
         assert_eq!(fields[1], json!({"name": "Severity", "value": "critical", "inline": true}));
-        let mut warning = alert_firing();
-        warning.alert.as_mut().unwrap().severity = Severity::Warning;
+        let warning = with_alert(alert_firing(), |a| a.severity = Severity::Warning);
         assert_eq!(colour_of(&warning), 0xE67E22);
         let ntfy = any_channel(ChannelType::Ntfy);
         assert_eq!(body(&render(&ntfy, &alert_firing(), NOW))["priority"], 4);

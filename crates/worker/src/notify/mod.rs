@@ -29,23 +29,19 @@ pub trait QueueHost {
 /// # Errors
 /// Only storage errors of the object itself; send and D1 failures are outcomes.
 pub async fn deliver(env: &Env, subject: &str, host: &impl QueueHost, policy: &RetryPolicy) -> Result<()> {
-    let (sends, interrupted) = host.with_queue(|q| {
-        let before = q.unwritten.last().map(|r| (r.delivery, r.attempt));
-        let sends = q.begin(now(), policy);
-        (sends, q.unwritten.last().map(|r| (r.delivery, r.attempt)) != before)
-    })?;
+    let begun = host.with_queue(|q| q.begin(now(), policy))?;
     // Leases, and attempts that never reported back (now on the record), are stored first.
-    if interrupted || !sends.is_empty() {
+    if begun.changed() {
         host.persist()?;
     }
-    if !sends.is_empty() {
-        let finished = send::all(env, sends, policy.timeout).await;
+    if !begun.sends.is_empty() {
+        let finished = send::all(env, begun.sends, policy.timeout).await;
         host.with_queue(|q| {
             for f in &finished {
                 if let Some(verdict) = q.finish(f.send.id, f.started, f.ended, &f.outcome, policy) {
                     worker::console_log!(
                         "{subject}: {} to {} attempt {}: {}",
-                        f.send.notification.event,
+                        f.send.notification.event(),
                         f.send.channel,
                         f.send.attempt,
                         verdict.as_str()
