@@ -50,6 +50,7 @@ use crate::api::Problem;
 use crate::monitor::Status;
 use crate::notify::config::MAX_NAME;
 use crate::notify::message::{AlertDetails, Notification, Subject};
+use crate::notify::text::{fit, Unit};
 use crate::notify::vocab::{AlertState, Severity};
 use crate::time::Timestamp;
 
@@ -453,15 +454,10 @@ fn web_url(text: &str) -> bool {
         && !text.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
-/// `text` at most `max` characters long: when longer, its first `max - 1` characters and `…`.
+/// `text` at most `max` characters long: when longer, its first `max - 1` characters and `…`
+/// (just `…` for a limit of 0).
 fn cut(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        None => text.to_owned(),
-        Some(_) => {
-            let end = text.char_indices().nth(max.saturating_sub(1)).map_or(text.len(), |(i, _)| i);
-            format!("{}…", &text[..end])
-        }
-    }
+    fit(text, max.max(1), Unit::Chars)
 }
 
 fn cut_values(map: BTreeMap<String, String>) -> BTreeMap<String, String> {

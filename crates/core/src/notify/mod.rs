@@ -7,7 +7,8 @@
 //! - [`alert`]: external alerts (`POST /api/alert`) from Alertmanager, Grafana or any sender.
 //! - [`config`]: `notifications.json` → channels, credentials from the environment, routing.
 //! - [`message`]: the [`Notification`] itself, its default text and templates.
-//! - [`render`]: one channel's [`OutboundRequest`] for one notification.
+//! - [`render`]: one channel's [`OutboundRequest`] for one notification, one module per API.
+//! - [`text`]: truncation at character boundaries, escaping and mention defusing.
 //! - [`service`]: what a service's status changes send and when (cooldown, reminders).
 //! - [`queue`]: pending deliveries, attempts, retries with backoff.
 //! - [`external`]: external alerts' de-duplication by fingerprint and channel selection.
@@ -19,6 +20,7 @@ pub mod message;
 pub mod queue;
 pub mod render;
 pub mod service;
+pub mod text;
 pub mod vocab;
 
 pub use alert::{AlertBatch, AlertFormat, ExternalAlert};

@@ -18,6 +18,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::notify::message::Notification;
+use crate::notify::text::head;
 use crate::notify::vocab::Event;
 use crate::time::Timestamp;
 
@@ -357,7 +358,7 @@ impl DeliveryQueue {
             event: d.notification.event(),
             incident: d.incident,
             status,
-            error: error.map(|e| cut(e, MAX_ERROR)),
+            error: error.map(|e| head(e, MAX_ERROR).to_owned()),
             latency_ms: ms,
             verdict: Verdict::Retrying,
             next_attempt_at: None,
@@ -435,7 +436,7 @@ pub fn lone_attempt(
         event,
         incident: None,
         status,
-        error: error.map(|e| cut(&e, MAX_ERROR)),
+        error: error.map(|e| head(&e, MAX_ERROR).to_owned()),
         latency_ms: u64::try_from(ended.since(started).as_millis()).unwrap_or(u64::MAX),
         verdict,
         next_attempt_at: None,
@@ -452,18 +453,6 @@ pub fn retry_after(value: &str, now: Timestamp) -> Option<Duration> {
     let at = httpdate::parse_http_date(value).ok()?.duration_since(std::time::UNIX_EPOCH).ok()?;
     let at = Timestamp(i64::try_from(at.as_millis()).ok()?);
     Some(if at > now { at.since(now) } else { Duration::ZERO })
-}
-
-/// `text` cut to at most `max` bytes at a character boundary.
-fn cut(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_owned();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].to_owned()
 }
 
 #[cfg(test)]
@@ -676,7 +665,12 @@ mod tests {
 
     #[test]
     fn error_text_is_cut_at_a_character_boundary() {
-        assert_eq!(cut("ééé", 3), "é");
-        assert_eq!(cut("abc", 3), "abc");
+        assert_eq!(head("ééé", 3), "é");
+        assert_eq!(head("abc", 3), "abc");
+        let (mut q, p) = (DeliveryQueue::default(), policy());
+        let id = q.push(Timestamp(0), "x", down(), None);
+        q.begin(Timestamp(0), &p);
+        q.finish(id, Timestamp(0), Timestamp(1), &Outcome::Unsendable("é".repeat(MAX_ERROR)), &p);
+        assert_eq!(q.unwritten[0].error, Some("é".repeat(MAX_ERROR / 2)));
     }
 }
