@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::notify::vocab::Event;
+
 /// Default staleness threshold when neither service nor group sets one: 300 s.
 pub const DEFAULT_STALENESS_THRESHOLD: Duration = Duration::from_secs(300);
 /// Largest staleness threshold or grace period accepted: 365 days.
@@ -96,8 +98,9 @@ pub struct NotificationPolicy {
     pub enabled: bool,
     /// Channel names; empty means every enabled channel.
     pub channels: Vec<String>,
-    /// Event names from [`SERVICE_EVENTS`]; empty means each channel's own events.
-    pub events: Vec<String>,
+    /// Events from [`SERVICE_EVENTS`], in the order written; empty means each channel's own
+    /// events. JSON: their lower-case names.
+    pub events: Vec<Event>,
 }
 
 /// A group of services, shown together on the dashboard.
@@ -360,9 +363,11 @@ fn resolve_services(
                         .and_then(|n| n.channels.clone())
                         .or_else(|| notify_g.and_then(|n| n.channels.clone()))
                         .unwrap_or_default(),
+                    // Unknown names are reported by `check_durations` (and fail the parse).
                     events: notify_s
-                        .and_then(|n| n.events.clone())
-                        .or_else(|| notify_g.and_then(|n| n.events.clone()))
+                        .and_then(|n| n.events.as_ref())
+                        .or_else(|| notify_g.and_then(|n| n.events.as_ref()))
+                        .map(|names| names.iter().filter_map(|e| Event::parse(e)).collect())
                         .unwrap_or_default(),
                 },
             }
@@ -586,7 +591,7 @@ mod tests {
         let db = c.service("db-prod").unwrap();
         assert_eq!(db.staleness_threshold, Duration::from_secs(180));
         assert_eq!(db.notifications.channels, ["pagerduty"]);
-        assert_eq!(db.notifications.events, ["down", "up"], "unset service fields still inherit");
+        assert_eq!(db.notifications.events, [Event::Down, Event::Up], "unset service fields still inherit");
         let batch = c.service("batch").unwrap();
         assert_eq!(batch.staleness_threshold, DEFAULT_STALENESS_THRESHOLD);
         assert!(!batch.auth_required);

@@ -88,10 +88,9 @@ impl DeskRecord {
             DeskInput::Alarm => {
                 self.armed.spent();
                 let mut out = Outcome::answer(Vec::new());
-                let q = &mut self.desk.deliveries;
-                let unwritten = q.unwritten.len();
-                out.sends = q.begin(now, &ctx.notifications.settings.retry);
-                out.persist = !out.sends.is_empty() || q.unwritten.len() != unwritten;
+                let begun = self.desk.deliveries.begin(now, &ctx.notifications.settings.retry);
+                out.persist = begun.changed();
+                out.sends = begun.sends;
                 if out.sends.is_empty() {
                     self.write_or_rearm(now, &mut out);
                 }
@@ -105,7 +104,7 @@ impl DeskRecord {
                     if let Some(verdict) = q.finish(a.send.id, a.started, a.ended, &a.outcome, policy) {
                         out.log.push(format!(
                             "external: {} to {} attempt {}: {}",
-                            a.send.notification.event,
+                            a.send.notification.event(),
                             a.send.channel,
                             a.send.attempt,
                             verdict.as_str()

@@ -234,9 +234,9 @@ impl ServiceRecord {
         }
         // Notifications first: they are what someone is waiting for. Leases, and attempts
         // that never reported back (now on the record), are stored before anything is sent.
-        let unwritten = self.deliveries.unwritten.len();
-        out.sends = self.deliveries.begin(now, &ctx.notifications.settings.retry);
-        out.persist |= !out.sends.is_empty() || self.deliveries.unwritten.len() != unwritten;
+        let begun = self.deliveries.begin(now, &ctx.notifications.settings.retry);
+        out.persist |= begun.changed();
+        out.sends = begun.sends;
         if out.sends.is_empty() {
             self.write_or_rearm(now, ctx, &mut out);
         }
@@ -253,7 +253,7 @@ impl ServiceRecord {
                         out.log.push(format!(
                             "{}: {} to {} attempt {}: {}",
                             self.service_id,
-                            a.send.notification.event,
+                            a.send.notification.event(),
                             a.send.channel,
                             a.send.attempt,
                             verdict.as_str()
@@ -365,9 +365,7 @@ impl ServiceRecord {
     /// and those due at `now` (held problems, reminders); see [`ServiceNotifier`]. Returns
     /// whether anything was queued.
     fn notify(&mut self, now: Timestamp, effects: &[Effect], routing: &Routing<'_>) -> bool {
-        let before = self.deliveries.next_id;
-        self.notifier.on_effects(now, effects, self.monitor.state(), routing, &mut self.deliveries);
-        self.deliveries.next_id != before
+        self.notifier.on_effects(now, effects, self.monitor.state(), routing, &mut self.deliveries) > 0
     }
 
     /// The earliest time this record must be woken, and why.

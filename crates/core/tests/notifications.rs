@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use support::Harness;
 use systole_core::monitor::{Heartbeat, Reported};
-use systole_core::notify::message::Event;
 use systole_core::notify::queue::Delivery;
+use systole_core::notify::vocab::Event;
 use systole_core::record::Input;
 use systole_core::time::Timestamp;
 

@@ -8,7 +8,7 @@ mod support;
 use support::{armed_at, history, Harness};
 use systole_core::durable::{AlarmAction, Wake, Write};
 use systole_core::monitor::{Deadline, Effect, Heartbeat, Monitor, MonitorConfig, Reported, Status};
-use systole_core::notify::message::Event;
+use systole_core::notify::vocab::Event;
 use systole_core::record::{Answer, Input};
 use systole_core::time::Timestamp;
 
@@ -213,7 +213,7 @@ fn an_alarm_at_the_deadline_sends_exactly_one_down_per_channel_and_arms_the_retr
     let _ = h.alarm_all_ok(0);
     let down = h.alarm(60 * S);
     assert_eq!(h.record().monitor.status(), Status::Down);
-    let sent: Vec<_> = down.sends.iter().map(|s| (s.channel.as_str(), s.notification.event, s.attempt)).collect();
+    let sent: Vec<_> = down.sends.iter().map(|s| (s.channel.as_str(), s.notification.event(), s.attempt)).collect();
     assert_eq!(sent, [("ops", Event::Down, 1), ("team", Event::Down, 1)]);
     assert!(down.persist, "the status change and the leases are stored before sending");
     assert_eq!(down.alarm, AlarmAction::Keep, "the sends' completion decides the alarm");

@@ -3,7 +3,8 @@
 //!
 //! Pure: the Worker checks the body size, authenticates, reads the `channel`/`channels`
 //! query parameters, calls [`parse`], and routes each alert's
-//! [`ExternalAlert::notification`] like any other [`Event::Alert`] notification.
+//! [`ExternalAlert::notification`] like any other [`Event::Alert`](crate::notify::Event::Alert)
+//! notification.
 //!
 //! # Formats and how one is recognised
 //!
@@ -47,8 +48,10 @@ use sha2::{Digest, Sha256};
 
 use crate::api::Problem;
 use crate::monitor::Status;
-use crate::notify::config::{Severity, MAX_NAME};
-use crate::notify::message::{AlertDetails, Event, Notification};
+use crate::notify::config::MAX_NAME;
+use crate::notify::message::{AlertDetails, Notification, Subject};
+use crate::notify::text::{fit, Unit};
+use crate::notify::vocab::{AlertState, Severity};
 use crate::time::Timestamp;
 
 /// Largest request body accepted, in bytes (1 MiB); larger bodies are a 413.
@@ -110,35 +113,6 @@ impl AlertFormat {
     }
 }
 
-/// Whether an alert is going on or over. JSON: the lower-case word, as Alertmanager sends it.
-#[derive(Clone, Copy, Debug, Eq, Hash, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AlertState {
-    /// The condition holds.
-    Firing,
-    /// The condition no longer holds.
-    Resolved,
-}
-
-impl AlertState {
-    /// The lower-case name: `firing` or `resolved`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AlertState::Firing => "firing",
-            AlertState::Resolved => "resolved",
-        }
-    }
-
-    /// Parses `firing` or `resolved`, ignoring ASCII case.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "firing" => Some(AlertState::Firing),
-            "resolved" => Some(AlertState::Resolved),
-            _ => None,
-        }
-    }
-}
-
 /// One alert from outside Systole, in every format's common shape. JSON: camelCase fields,
 /// times as epoch milliseconds.
 #[derive(Clone, Debug, Eq, PartialEq, Serialize, Deserialize)]
@@ -190,7 +164,7 @@ impl ExternalAlert {
         }
     }
 
-    /// The [`Event::Alert`] notification for this alert, received at `now`.
+    /// The [`Subject::Alert`] notification for this alert, received at `now`.
     ///
     /// `service_id` is the source and `service_name` the title; firing reads as `down`
     /// (previously `up`) since `starts_at`, resolved as `up` (previously `down`) since
@@ -205,7 +179,7 @@ impl ExternalAlert {
             }
         };
         Notification {
-            event: Event::Alert,
+            subject: Subject::Alert(self.details()),
             service_id: self.source.clone(),
             service_name: self.title.clone(),
             group: None,
@@ -216,7 +190,6 @@ impl ExternalAlert {
             message: Some(self.message.clone()).filter(|m| !m.trim().is_empty()),
             dashboard_url: dashboard_url.or_else(|| self.url.clone()),
             suppressed: 0,
-            alert: Some(self.details()),
         }
     }
 }
@@ -279,7 +252,7 @@ fn generic(at: &At<'_>) -> Result<AlertBatch, Problem> {
     let message = at.required_string("message")?;
     let severity = match at.string("severity")? {
         None => Severity::Warning,
-        Some(s) => parse_severity(s).ok_or_else(|| {
+        Some(s) => s.trim().to_ascii_lowercase().parse::<Severity>().map_err(|_| {
             Problem::invalid_field("severity", format!("severity must be critical, error, warning or info, got {s:?}"))
         })?,
     };
@@ -307,16 +280,6 @@ fn generic(at: &At<'_>) -> Result<AlertBatch, Problem> {
         url: None,
     };
     Ok(AlertBatch { format: AlertFormat::Generic, alerts: vec![alert], channels: channels(at)?, truncated_alerts: 0 })
-}
-
-fn parse_severity(text: &str) -> Option<Severity> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "critical" => Some(Severity::Critical),
-        "error" => Some(Severity::Error),
-        "warning" => Some(Severity::Warning),
-        "info" => Some(Severity::Info),
-        _ => None,
-    }
 }
 
 /// The generic form's `channels` (array of names) or `channel` (one name).
@@ -491,15 +454,10 @@ fn web_url(text: &str) -> bool {
         && !text.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
-/// `text` at most `max` characters long: when longer, its first `max - 1` characters and `…`.
+/// `text` at most `max` characters long: when longer, its first `max - 1` characters and `…`
+/// (just `…` for a limit of 0).
 fn cut(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        None => text.to_owned(),
-        Some(_) => {
-            let end = text.char_indices().nth(max.saturating_sub(1)).map_or(text.len(), |(i, _)| i);
-            format!("{}…", &text[..end])
-        }
-    }
+    fit(text, max.max(1), Unit::Chars)
 }
 
 fn cut_values(map: BTreeMap<String, String>) -> BTreeMap<String, String> {
@@ -670,6 +628,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::notify::vocab::Event;
 
     /// Alertmanager's documented v4 shape, as a real Alertmanager sends it for two alerts of
     /// one group (prometheus.io/docs/alerting/latest/configuration/#webhook_config).
@@ -867,7 +826,7 @@ mod tests {
         assert_eq!(a.fingerprint.len(), 16);
         assert!(a.fingerprint.chars().all(|c| c.is_ascii_hexdigit()));
         let n = a.notification(Some("https://status.example.com/".into()), Timestamp(42));
-        assert_eq!((n.event, n.since, n.message.clone(), n.duration), (Event::Alert, Timestamp(42), None, None));
+        assert_eq!((n.event(), n.since, n.message.clone(), n.duration), (Event::Alert, Timestamp(42), None, None));
         assert_eq!((n.status, n.previous_status, n.service_id.as_str()), (Status::Down, Status::Up, "external"));
         assert_eq!(n.dashboard_url.as_deref(), Some("https://status.example.com/"));
     }

@@ -14,10 +14,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::api::Problem;
-use crate::notify::alert::{AlertBatch, AlertState, ExternalAlert};
-use crate::notify::config::{ChannelConfig, NotificationsConfig, Severity};
-use crate::notify::message::Event;
+use crate::notify::alert::{AlertBatch, ExternalAlert};
+use crate::notify::config::{ChannelConfig, NotificationsConfig};
 use crate::notify::queue::DeliveryQueue;
+use crate::notify::vocab::{AlertState, Event, Severity};
 use crate::time::Timestamp;
 
 /// How long a resolved alert's fingerprint is remembered: 7 days.
@@ -279,6 +279,28 @@ mod tests {
             ["unannounced"]
         );
         assert_eq!(desk.unwritten.len(), 2, "one row per fingerprint, latest state");
+    }
+
+    /// A desk as the code before `Subject` stored it: one Alertmanager alert, firing, queued
+    /// for `ops`.
+    const STORED_DESK: &str = r#"{"tracked":{"fbaaaadd3bb9c704":{"state":"firing","receivedAt":2000,"notifiedAt":2000,"repeats":0}},"deliveries":{"pending":[{"id":0,"channel":"ops","notification":{"event":"alert","serviceId":"alertmanager","serviceName":"High memory","group":null,"status":"down","previousStatus":"up","since":1763753600000,"duration":null,"message":"db-1 97 %","dashboardUrl":"https://status.example.com","suppressed":0,"alert":{"state":"firing","severity":"critical","source":"alertmanager","fingerprint":"fbaaaadd3bb9c704","labels":{"alertname":"HighMemory","severity":"critical"},"url":"https://prom.example.com/graph?g0.expr=mem"}},"incident":null,"attempts":0,"queuedAt":2000,"firstAttemptAt":null,"nextAt":2000,"inFlight":null}],"nextId":1,"unwritten":[],"writeRetryAt":null},"unwritten":[{"alert":{"fingerprint":"fbaaaadd3bb9c704","state":"firing","title":"High memory","message":"db-1 97 %","severity":"critical","source":"alertmanager","labels":{"alertname":"HighMemory","severity":"critical"},"annotations":{"description":"db-1 97 %","summary":"High memory"},"startsAt":1763753600000,"endsAt":null,"url":"https://prom.example.com/graph?g0.expr=mem"},"format":"alertmanager","tracked":{"state":"firing","receivedAt":2000,"notifiedAt":2000,"repeats":0}}]}"#;
+
+    #[test]
+    fn a_desk_stored_by_earlier_versions_reads_back_unchanged() {
+        let desk: AlertDesk = serde_json::from_str(STORED_DESK).unwrap();
+        let n = &desk.deliveries.pending[0].notification;
+        let a = n.alert().unwrap();
+        assert_eq!(
+            (a.state, a.severity, a.fingerprint.as_str()),
+            (AlertState::Firing, Severity::Critical, "fbaaaadd3bb9c704")
+        );
+        assert_eq!(desk.unwritten[0].alert.details(), *a);
+        assert_eq!(
+            desk.unwritten[0].alert.notification(Some("https://status.example.com".into()), Timestamp(2_000)),
+            *n
+        );
+        assert_eq!(desk.tracked["fbaaaadd3bb9c704"].state, AlertState::Firing);
+        assert_eq!(serde_json::to_string(&desk).unwrap(), STORED_DESK, "written back byte for byte");
     }
 
     #[test]

@@ -5,91 +5,13 @@
 //! channel's request.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::monitor::Status;
-use crate::notify::alert::AlertState;
-use crate::notify::config::Severity;
+use crate::notify::vocab::{AlertState, Event, Severity, Urgency};
 use crate::time::Timestamp;
-
-/// What a notification is about. JSON and config name: the lower-case word.
-#[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Event {
-    /// The service went down (missed its deadline and grace, or reported `down`).
-    Down,
-    /// The service recovered.
-    Up,
-    /// A heartbeat reported `degraded`.
-    Degraded,
-    /// The deadline passed; the service is inside its grace period.
-    Late,
-    /// The service is still down; sent every `reminderMinutes`.
-    Reminder,
-    /// An external alert (`POST /api/alert`), firing or resolved; its
-    /// [`Notification::alert`] says which.
-    Alert,
-    /// A test sent on request, to check that a channel works.
-    Test,
-}
-
-impl Event {
-    /// Every event, in the order of [`crate::config::NOTIFICATION_EVENTS`].
-    pub const ALL: [Event; 7] =
-        [Event::Down, Event::Up, Event::Degraded, Event::Late, Event::Reminder, Event::Alert, Event::Test];
-
-    /// The lower-case name used in config files and JSON bodies.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Event::Down => "down",
-            Event::Up => "up",
-            Event::Degraded => "degraded",
-            Event::Late => "late",
-            Event::Reminder => "reminder",
-            Event::Alert => "alert",
-            Event::Test => "test",
-        }
-    }
-
-    /// Parses the lower-case name.
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|e| e.as_str() == text)
-    }
-
-    /// How urgently people should hear about it, which channels map to their priority scales.
-    ///
-    /// An alert's urgency depends on its severity and state: use [`Notification::urgency`];
-    /// here `alert` is medium, as for an alert of the default severity `warning`.
-    pub fn urgency(self) -> Urgency {
-        match self {
-            Event::Down | Event::Reminder => Urgency::High,
-            Event::Degraded | Event::Late | Event::Alert => Urgency::Medium,
-            Event::Up | Event::Test => Urgency::Low,
-        }
-    }
-}
-
-impl fmt::Display for Event {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// How urgent an event is; each channel maps it onto its own priority or severity scale.
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
-pub enum Urgency {
-    /// Something is down: wake someone up (`down`, `reminder`, a firing `critical` or
-    /// `error` alert).
-    High,
-    /// Trouble, not yet an outage (`degraded`, `late`, a firing `warning` alert).
-    Medium,
-    /// Good news, a test or information (`up`, `test`, a firing `info` alert, a resolved
-    /// alert).
-    Low,
-}
 
 /// What a notification about an external alert adds: the alert's identity and severity.
 /// JSON: camelCase fields.
@@ -113,16 +35,92 @@ pub struct AlertDetails {
 /// Most labels an alert's default body lists; the rest are counted.
 const BODY_LABELS: usize = 20;
 
-/// One notification about one service, before it is shaped for a channel. Stored as JSON
-/// (camelCase fields, `duration` as `{secs, nanos}`) in a ServiceMonitor's pending deliveries.
-#[derive(Clone, Debug, Eq, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// A service's own events: every [`Event`] but `alert`, which only an external alert raises.
+#[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
+pub enum ServiceEvent {
+    /// [`Event::Down`].
+    Down,
+    /// [`Event::Up`].
+    Up,
+    /// [`Event::Degraded`].
+    Degraded,
+    /// [`Event::Late`].
+    Late,
+    /// [`Event::Reminder`].
+    Reminder,
+    /// [`Event::Test`].
+    Test,
+}
+
+impl ServiceEvent {
+    /// The event it is.
+    pub fn event(self) -> Event {
+        match self {
+            ServiceEvent::Down => Event::Down,
+            ServiceEvent::Up => Event::Up,
+            ServiceEvent::Degraded => Event::Degraded,
+            ServiceEvent::Late => Event::Late,
+            ServiceEvent::Reminder => Event::Reminder,
+            ServiceEvent::Test => Event::Test,
+        }
+    }
+
+    /// The service event `event` is; `None` for [`Event::Alert`].
+    pub fn of(event: Event) -> Option<Self> {
+        match event {
+            Event::Down => Some(ServiceEvent::Down),
+            Event::Up => Some(ServiceEvent::Up),
+            Event::Degraded => Some(ServiceEvent::Degraded),
+            Event::Late => Some(ServiceEvent::Late),
+            Event::Reminder => Some(ServiceEvent::Reminder),
+            Event::Test => Some(ServiceEvent::Test),
+            Event::Alert => None,
+        }
+    }
+}
+
+/// What a notification is about: an event of a monitored service, or an external alert
+/// with its details (so an alert without details cannot be built).
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub enum Subject {
+    /// A service's status event, or a test.
+    Service(ServiceEvent),
+    /// An external alert (`POST /api/alert`), firing or resolved.
+    Alert(AlertDetails),
+}
+
+impl Subject {
+    /// The event: the service's, or [`Event::Alert`].
+    pub fn event(&self) -> Event {
+        match self {
+            Subject::Service(e) => e.event(),
+            Subject::Alert(_) => Event::Alert,
+        }
+    }
+}
+
+impl From<ServiceEvent> for Subject {
+    fn from(event: ServiceEvent) -> Self {
+        Subject::Service(event)
+    }
+}
+
+/// One notification about one service, before it is shaped for a channel.
+///
+/// Stored as JSON in a ServiceMonitor's and the AlertDesk's pending deliveries and held
+/// notifications: `{"event", "serviceId", "serviceName", "group", "status",
+/// "previousStatus", "since", "duration", "message", "dashboardUrl", "suppressed"}` (camelCase,
+/// `since` in epoch ms, `duration` as `{secs, nanos}` or `null`), plus `"alert":
+/// {AlertDetails}` for an `alert` event, omitted otherwise. The [`subject`](Self::subject)
+/// is stored as `event` and `alert`; see [`wire::Notification`] for how odd pairs read back.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq)]
+#[serde(from = "wire::Notification")]
 pub struct Notification {
-    /// What happened.
-    pub event: Event,
-    /// The service id, e.g. `api-prod`.
+    /// What happened: a service event, or an external alert and its details.
+    pub subject: Subject,
+    /// The service id, e.g. `api-prod`; for an alert its source.
     pub service_id: String,
-    /// The service's display name, e.g. `Production API`.
+    /// The service's display name, e.g. `Production API`; for an alert its title.
     pub service_name: String,
     /// The service's group id, if it has one.
     pub group: Option<String>,
@@ -142,9 +140,6 @@ pub struct Notification {
     /// How many notifications about this service the cooldown held back since the last one
     /// sent.
     pub suppressed: u32,
-    /// For [`Event::Alert`]: the external alert; absent (and omitted from JSON) otherwise.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alert: Option<AlertDetails>,
 }
 
 impl Notification {
@@ -153,7 +148,7 @@ impl Notification {
     /// for a real service, else to the dashboard itself.
     pub fn test(service: Option<&crate::config::ServiceConfig>, now: Timestamp, dashboard_base: Option<&str>) -> Self {
         Self {
-            event: Event::Test,
+            subject: Subject::Service(ServiceEvent::Test),
             service_id: service.map_or_else(|| "example".to_owned(), |s| s.id.to_string()),
             service_name: service.map_or_else(|| "Example service".to_owned(), |s| s.name.clone()),
             group: service.and_then(|s| s.group.as_ref().map(ToString::to_string)),
@@ -167,7 +162,19 @@ impl Notification {
                 None => base.to_owned(),
             }),
             suppressed: 0,
-            alert: None,
+        }
+    }
+
+    /// What happened: [`Subject::event`].
+    pub fn event(&self) -> Event {
+        self.subject.event()
+    }
+
+    /// The external alert, if this notification is about one.
+    pub fn alert(&self) -> Option<&AlertDetails> {
+        match &self.subject {
+            Subject::Alert(a) => Some(a),
+            Subject::Service(_) => None,
         }
     }
 
@@ -175,19 +182,22 @@ impl Notification {
     /// (resolved and `info` low, `warning` medium, `error` and `critical` high); otherwise
     /// [`Event::urgency`].
     pub fn urgency(&self) -> Urgency {
-        match (&self.alert, self.event) {
-            (Some(a), Event::Alert) => match (a.state, a.severity) {
+        match &self.subject {
+            Subject::Alert(a) => match (a.state, a.severity) {
                 (AlertState::Resolved, _) | (_, Severity::Info) => Urgency::Low,
                 (_, Severity::Warning) => Urgency::Medium,
                 (_, Severity::Critical | Severity::Error) => Urgency::High,
             },
-            _ => self.event.urgency(),
+            Subject::Service(e) => e.event().urgency(),
         }
     }
 
-    /// The alert details if this is an [`Event::Alert`] notification that has them.
-    fn alert_details(&self) -> Option<&AlertDetails> {
-        self.alert.as_ref().filter(|_| self.event == Event::Alert)
+    /// Whether it ends a problem: `up`, or a resolved alert.
+    pub fn resolves(&self) -> bool {
+        match &self.subject {
+            Subject::Service(e) => *e == ServiceEvent::Up,
+            Subject::Alert(a) => a.state == AlertState::Resolved,
+        }
     }
 
     /// The default one-line title, e.g. `🔴 Production API is DOWN` or
@@ -197,26 +207,23 @@ impl Notification {
     pub fn default_title(&self) -> String {
         let name = &self.service_name;
         let after = |prefix: &str| self.duration.map(|d| format!("{prefix}{}", human_duration(d))).unwrap_or_default();
-        match self.event {
-            Event::Down => format!("🔴 {name} is DOWN"),
-            Event::Up => format!("✅ {name} is back UP{}", after(" after ")),
-            Event::Degraded => format!("🟠 {name} is DEGRADED"),
-            Event::Late => format!("🟡 {name} is LATE"),
-            Event::Reminder => format!("🔴 {name} is still DOWN{}", after(" after ")),
-            Event::Alert => match self.alert_details() {
-                Some(a) if a.state == AlertState::Resolved => format!("✅ [RESOLVED] {name}"),
-                Some(a) => {
-                    let icon = match a.severity {
-                        Severity::Critical => "🔥",
-                        Severity::Error => "🔴",
-                        Severity::Warning => "🟠",
-                        Severity::Info => "🔵",
-                    };
-                    format!("{icon} [{}] {name}", a.severity.as_str().to_ascii_uppercase())
-                }
-                None => format!("🔔 [ALERT] {name}"),
-            },
-            Event::Test => format!("🧪 Test notification for {name}"),
+        match &self.subject {
+            Subject::Service(ServiceEvent::Down) => format!("🔴 {name} is DOWN"),
+            Subject::Service(ServiceEvent::Up) => format!("✅ {name} is back UP{}", after(" after ")),
+            Subject::Service(ServiceEvent::Degraded) => format!("🟠 {name} is DEGRADED"),
+            Subject::Service(ServiceEvent::Late) => format!("🟡 {name} is LATE"),
+            Subject::Service(ServiceEvent::Reminder) => format!("🔴 {name} is still DOWN{}", after(" after ")),
+            Subject::Service(ServiceEvent::Test) => format!("🧪 Test notification for {name}"),
+            Subject::Alert(a) if a.state == AlertState::Resolved => format!("✅ [RESOLVED] {name}"),
+            Subject::Alert(a) => {
+                let icon = match a.severity {
+                    Severity::Critical => "🔥",
+                    Severity::Error => "🔴",
+                    Severity::Warning => "🟠",
+                    Severity::Info => "🔵",
+                };
+                format!("{icon} [{}] {name}", a.severity.as_str().to_ascii_uppercase())
+            }
         }
     }
 
@@ -228,30 +235,29 @@ impl Notification {
     /// line per label (the first 20 by name, then `and N more`), then `Started: …` while
     /// firing or `Resolved after …` once resolved.
     pub fn default_body(&self) -> String {
-        if self.event == Event::Alert {
-            return self.alert_body();
-        }
+        let event = match &self.subject {
+            Subject::Alert(a) => return self.alert_body(a),
+            Subject::Service(e) => *e,
+        };
         let name = &self.service_name;
         let since = human_time(self.since);
-        let mut lines = vec![match self.event {
-            Event::Down => format!("{name} is down since {since}."),
-            Event::Up => match self.duration {
+        let mut lines = vec![match event {
+            ServiceEvent::Down => format!("{name} is down since {since}."),
+            ServiceEvent::Up => match self.duration {
                 Some(d) => format!("{name} is up again since {since}, after {} down.", human_duration(d)),
                 None => format!("{name} is up again since {since}."),
             },
-            Event::Degraded => format!("{name} reported trouble at {since}."),
-            Event::Late => format!(
+            ServiceEvent::Degraded => format!("{name} reported trouble at {since}."),
+            ServiceEvent::Late => format!(
                 "{name}'s heartbeat is overdue since {since}; it goes down if none arrives within its grace period."
             ),
-            Event::Reminder => match self.duration {
+            ServiceEvent::Reminder => match self.duration {
                 Some(d) => format!("{name} is still down, for {} now (since {since}).", human_duration(d)),
                 None => format!("{name} is still down (since {since})."),
             },
-            Event::Test => {
+            ServiceEvent::Test => {
                 format!("This is a test notification from Systole for {name}. If you can read it, the channel works.")
             }
-            // Returned above.
-            Event::Alert => String::new(),
         }];
         if let Some(message) = &self.message {
             lines.push(format!("Details: {message}"));
@@ -264,31 +270,22 @@ impl Notification {
         lines.join("\n")
     }
 
-    fn alert_body(&self) -> String {
+    fn alert_body(&self, a: &AlertDetails) -> String {
         let mut lines: Vec<String> = self.message.iter().filter(|m| !m.trim().is_empty()).cloned().collect();
-        let resolved = match self.alert_details() {
-            Some(a) => {
-                lines.push(format!("Source: {}", a.source));
-                lines.push(format!("Severity: {}", a.severity.as_str()));
-                if !a.labels.is_empty() {
-                    lines.push("Labels:".to_owned());
-                    lines.extend(a.labels.iter().take(BODY_LABELS).map(|(k, v)| format!("{k}={v}")));
-                    if a.labels.len() > BODY_LABELS {
-                        lines.push(format!("and {} more", a.labels.len() - BODY_LABELS));
-                    }
-                }
-                a.state == AlertState::Resolved
+        lines.push(format!("Source: {}", a.source));
+        lines.push(format!("Severity: {}", a.severity.as_str()));
+        if !a.labels.is_empty() {
+            lines.push("Labels:".to_owned());
+            lines.extend(a.labels.iter().take(BODY_LABELS).map(|(k, v)| format!("{k}={v}")));
+            if a.labels.len() > BODY_LABELS {
+                lines.push(format!("and {} more", a.labels.len() - BODY_LABELS));
             }
-            None => {
-                lines.push(format!("Source: {}", self.service_id));
-                self.status == Status::Up
-            }
-        };
+        }
         let since = human_time(self.since);
-        lines.push(match (resolved, self.duration) {
-            (false, _) => format!("Started: {since}"),
-            (true, Some(d)) => format!("Resolved after {} (at {since})", human_duration(d)),
-            (true, None) => format!("Resolved at {since}"),
+        lines.push(match (a.state, self.duration) {
+            (AlertState::Firing, _) => format!("Started: {since}"),
+            (AlertState::Resolved, Some(d)) => format!("Resolved after {} (at {since})", human_duration(d)),
+            (AlertState::Resolved, None) => format!("Resolved at {since}"),
         });
         self.push_suppressed(&mut lines);
         lines.join("\n")
@@ -397,9 +394,9 @@ impl Placeholder {
             Placeholder::Duration => n.duration.map(human_duration).unwrap_or_default(),
             Placeholder::Message => n.message.clone().unwrap_or_default(),
             Placeholder::DashboardUrl => n.dashboard_url.clone().unwrap_or_default(),
-            Placeholder::AlertSeverity => n.alert_details().map(|a| a.severity.as_str().to_owned()).unwrap_or_default(),
-            Placeholder::AlertSource => n.alert_details().map(|a| a.source.clone()).unwrap_or_default(),
-            Placeholder::AlertState => n.alert_details().map(|a| a.state.as_str().to_owned()).unwrap_or_default(),
+            Placeholder::AlertSeverity => n.alert().map(|a| a.severity.as_str().to_owned()).unwrap_or_default(),
+            Placeholder::AlertSource => n.alert().map(|a| a.source.clone()).unwrap_or_default(),
+            Placeholder::AlertState => n.alert().map(|a| a.state.as_str().to_owned()).unwrap_or_default(),
         }
     }
 }
@@ -492,6 +489,115 @@ impl Template {
     }
 }
 
+impl Serialize for Notification {
+    /// The shape in [`Notification`]'s docs, field for field as stored before
+    /// [`Subject`] existed.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        wire::NotificationRef {
+            event: self.event(),
+            service_id: &self.service_id,
+            service_name: &self.service_name,
+            group: self.group.as_deref(),
+            status: self.status,
+            previous_status: self.previous_status,
+            since: self.since,
+            duration: self.duration,
+            message: self.message.as_deref(),
+            dashboard_url: self.dashboard_url.as_deref(),
+            suppressed: self.suppressed,
+            alert: self.alert(),
+        }
+        .serialize(serializer)
+    }
+}
+
+/// A [`Notification`] as stored: `event` and an optional `alert` side by side.
+pub mod wire {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use serde::{Deserialize, Serialize};
+
+    use super::{AlertDetails, ServiceEvent, Subject};
+    use crate::monitor::Status;
+    use crate::notify::vocab::{AlertState, Event, Severity};
+    use crate::time::Timestamp;
+
+    /// The stored form, read back into a [`super::Notification`].
+    ///
+    /// Every version wrote `alert` exactly when `event` is `alert`. Other pairs are read
+    /// leniently, so one odd entry cannot make a whole queue unreadable: `alert` details on
+    /// another event are ignored (as they always were), and an `alert` event without them
+    /// reads as a `warning` alert from `serviceId` (fingerprint `serviceId`, no labels),
+    /// resolved when `status` is `up`, firing otherwise.
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Notification {
+        event: Event,
+        service_id: String,
+        service_name: String,
+        group: Option<String>,
+        status: Status,
+        previous_status: Status,
+        since: Timestamp,
+        duration: Option<Duration>,
+        message: Option<String>,
+        dashboard_url: Option<String>,
+        suppressed: u32,
+        #[serde(default)]
+        alert: Option<AlertDetails>,
+    }
+
+    /// The stored form, borrowed for writing.
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    pub(super) struct NotificationRef<'a> {
+        pub event: Event,
+        pub service_id: &'a str,
+        pub service_name: &'a str,
+        pub group: Option<&'a str>,
+        pub status: Status,
+        pub previous_status: Status,
+        pub since: Timestamp,
+        pub duration: Option<Duration>,
+        pub message: Option<&'a str>,
+        pub dashboard_url: Option<&'a str>,
+        pub suppressed: u32,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub alert: Option<&'a AlertDetails>,
+    }
+
+    impl From<Notification> for super::Notification {
+        fn from(w: Notification) -> Self {
+            let subject = match (ServiceEvent::of(w.event), w.alert) {
+                (Some(e), _) => Subject::Service(e),
+                (None, Some(a)) => Subject::Alert(a),
+                (None, None) => Subject::Alert(AlertDetails {
+                    state: if w.status == Status::Up { AlertState::Resolved } else { AlertState::Firing },
+                    severity: Severity::Warning,
+                    source: w.service_id.clone(),
+                    fingerprint: w.service_id.clone(),
+                    labels: BTreeMap::new(),
+                    url: None,
+                }),
+            };
+            Self {
+                subject,
+                service_id: w.service_id,
+                service_name: w.service_name,
+                group: w.group,
+                status: w.status,
+                previous_status: w.previous_status,
+                since: w.since,
+                duration: w.duration,
+                message: w.message,
+                dashboard_url: w.dashboard_url,
+                suppressed: w.suppressed,
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
@@ -500,7 +606,7 @@ pub(crate) mod tests {
     /// `Production API` went down at 2025-11-21 19:33:20 UTC.
     pub(crate) fn down() -> Notification {
         Notification {
-            event: Event::Down,
+            subject: Subject::Service(ServiceEvent::Down),
             service_id: "api-prod".to_owned(),
             service_name: "Production API".to_owned(),
             group: Some("production".to_owned()),
@@ -511,14 +617,13 @@ pub(crate) mod tests {
             message: Some("no heartbeat within 300 s".to_owned()),
             dashboard_url: Some("https://status.example.com/services/api-prod".to_owned()),
             suppressed: 0,
-            alert: None,
         }
     }
 
     /// The same service recovered 4 min 12 s later.
     pub(crate) fn up() -> Notification {
         Notification {
-            event: Event::Up,
+            subject: Subject::Service(ServiceEvent::Up),
             status: Status::Up,
             previous_status: Status::Down,
             since: Timestamp(1_763_753_852_000),
@@ -532,7 +637,14 @@ pub(crate) mod tests {
     pub(crate) fn alert_firing() -> Notification {
         let labels = [("alertname", "HighMemory"), ("instance", "db-1:9100"), ("severity", "critical")];
         Notification {
-            event: Event::Alert,
+            subject: Subject::Alert(AlertDetails {
+                state: AlertState::Firing,
+                severity: Severity::Critical,
+                source: "alertmanager".to_owned(),
+                fingerprint: "1a30ba71cca2921f".to_owned(),
+                labels: labels.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
+                url: Some("https://prometheus.example.com/graph?g0.expr=mem".to_owned()),
+            }),
             service_id: "alertmanager".to_owned(),
             service_name: "High memory usage".to_owned(),
             group: None,
@@ -543,14 +655,6 @@ pub(crate) mod tests {
             message: Some("db-1 uses 97 % of its memory".to_owned()),
             dashboard_url: Some("https://prometheus.example.com/graph?g0.expr=mem".to_owned()),
             suppressed: 0,
-            alert: Some(AlertDetails {
-                state: AlertState::Firing,
-                severity: Severity::Critical,
-                source: "alertmanager".to_owned(),
-                fingerprint: "1a30ba71cca2921f".to_owned(),
-                labels: labels.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
-                url: Some("https://prometheus.example.com/graph?g0.expr=mem".to_owned()),
-            }),
         }
     }
 
@@ -562,17 +666,26 @@ pub(crate) mod tests {
             previous_status: Status::Down,
             since: Timestamp(1_763_753_852_000),
             duration: Some(Duration::from_secs(252)),
-            alert: firing.alert.clone().map(|a| AlertDetails { state: AlertState::Resolved, ..a }),
+            subject: Subject::Alert(AlertDetails { state: AlertState::Resolved, ..alert_of(&firing) }),
             ..firing
         }
     }
 
-    fn with_severity(severity: Severity) -> Notification {
-        let mut n = alert_firing();
-        if let Some(a) = n.alert.as_mut() {
-            a.severity = severity;
+    /// The details of an alert notification (a copy).
+    pub(crate) fn alert_of(n: &Notification) -> AlertDetails {
+        n.alert().cloned().unwrap()
+    }
+
+    /// `n` with its alert details changed by `f`.
+    pub(crate) fn with_alert(mut n: Notification, f: impl FnOnce(&mut AlertDetails)) -> Notification {
+        if let Subject::Alert(a) = &mut n.subject {
+            f(a);
         }
         n
+    }
+
+    fn with_severity(severity: Severity) -> Notification {
+        with_alert(alert_firing(), |a| a.severity = severity)
     }
 
     #[test]
@@ -580,7 +693,7 @@ pub(crate) mod tests {
         let config =
             crate::config::Config::parse(Some(r#"{"services": [{"id": "api", "name": "API"}]}"#), None).unwrap();
         let n = Notification::test(config.service("api"), Timestamp(0), Some("https://s.example"));
-        assert_eq!((n.event, n.default_title()), (Event::Test, "🧪 Test notification for API".to_owned()));
+        assert_eq!((n.event(), n.default_title()), (Event::Test, "🧪 Test notification for API".to_owned()));
         assert_eq!(n.dashboard_url.as_deref(), Some("https://s.example/services/api"));
         let sample = Notification::test(None, Timestamp(0), None);
         assert_eq!((sample.service_id.as_str(), sample.dashboard_url), ("example", None));
@@ -628,7 +741,11 @@ pub(crate) mod tests {
              Service: api-prod\n\
              Group: production"
         );
-        let reminder = Notification { event: Event::Reminder, duration: Some(Duration::from_secs(7_200)), ..down() };
+        let reminder = Notification {
+            subject: ServiceEvent::Reminder.into(),
+            duration: Some(Duration::from_secs(7_200)),
+            ..down()
+        };
         assert_eq!(reminder.default_title(), "🔴 Production API is still DOWN after 2 h");
         let held = Notification { suppressed: 3, group: None, message: None, ..down() };
         assert_eq!(
@@ -664,16 +781,14 @@ pub(crate) mod tests {
             ["🔴 [ERROR] High memory usage", "🟠 [WARNING] High memory usage", "🔵 [INFO] High memory usage"]
         );
 
-        let mut many = alert_firing();
-        if let Some(a) = many.alert.as_mut() {
+        let many = with_alert(alert_firing(), |a| {
             a.labels = (0..25).map(|i| (format!("l{i:02}"), "v".to_owned())).collect();
-        }
+        });
         let body = many.default_body();
         assert!(body.contains("l19=v\nand 5 more\nStarted:"), "{body}");
         assert!(!body.contains("l20=v"));
-        let bare = Notification { alert: None, message: None, ..alert_firing() };
-        assert_eq!(bare.default_title(), "🔔 [ALERT] High memory usage");
-        assert_eq!(bare.default_body(), "Source: alertmanager\nStarted: 2025-11-21 19:33:20 UTC");
+        let quiet = Notification { message: None, ..alert_firing() };
+        assert!(quiet.default_body().starts_with("Source: alertmanager\nSeverity: critical\n"));
     }
 
     #[test]
@@ -696,6 +811,31 @@ pub(crate) mod tests {
         let json = serde_json::to_value(down()).unwrap();
         assert!(json.get("alert").is_none(), "pending deliveries stored before alerts still read back");
         assert_eq!(serde_json::from_value::<Notification>(json).unwrap(), down());
+    }
+
+    /// `up()` and `alert_resolved()` as the code before [`Subject`] wrote them.
+    const STORED_UP: &str = r#"{"event":"up","serviceId":"api-prod","serviceName":"Production API","group":"production","status":"up","previousStatus":"down","since":1763753852000,"duration":{"secs":252,"nanos":0},"message":null,"dashboardUrl":"https://status.example.com/services/api-prod","suppressed":0}"#;
+    const STORED_RESOLVED: &str = r#"{"event":"alert","serviceId":"alertmanager","serviceName":"High memory usage","group":null,"status":"up","previousStatus":"down","since":1763753852000,"duration":{"secs":252,"nanos":0},"message":"db-1 uses 97 % of its memory","dashboardUrl":"https://prometheus.example.com/graph?g0.expr=mem","suppressed":0,"alert":{"state":"resolved","severity":"critical","source":"alertmanager","fingerprint":"1a30ba71cca2921f","labels":{"alertname":"HighMemory","instance":"db-1:9100","severity":"critical"},"url":"https://prometheus.example.com/graph?g0.expr=mem"}}"#;
+
+    #[test]
+    fn notifications_stored_by_earlier_versions_read_back_and_are_written_alike() {
+        for (stored, n) in [(STORED_UP, up()), (STORED_RESOLVED, alert_resolved())] {
+            assert_eq!(serde_json::from_str::<Notification>(stored).unwrap(), n);
+            assert_eq!(serde_json::to_string(&n).unwrap(), stored, "the same bytes, field order included");
+        }
+    }
+
+    #[test]
+    fn odd_stored_pairs_of_event_and_alert_read_leniently() {
+        let mut json = serde_json::to_value(alert_firing()).unwrap();
+        json["event"] = "down".into();
+        let n: Notification = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!((n.subject, n.service_id.as_str()), (Subject::Service(ServiceEvent::Down), "alertmanager"));
+        json["event"] = "alert".into();
+        json.as_object_mut().unwrap().remove("alert");
+        let n: Notification = serde_json::from_value(json).unwrap();
+        let a = n.alert().unwrap();
+        assert_eq!((a.state, a.severity, a.source.as_str()), (AlertState::Firing, Severity::Warning, "alertmanager"));
     }
 
     #[test]

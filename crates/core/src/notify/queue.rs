@@ -17,7 +17,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::notify::message::{Event, Notification};
+use crate::notify::message::Notification;
+use crate::notify::text::head;
+use crate::notify::vocab::Event;
 use crate::time::Timestamp;
 
 /// Most deliveries one queue holds; beyond it the oldest is abandoned (and recorded so).
@@ -102,6 +104,23 @@ pub struct Send {
     pub notification: Notification,
     /// This attempt's number, from 1.
     pub attempt: u32,
+}
+
+/// What [`DeliveryQueue::begin`] did at one wake-up.
+#[derive(Clone, Debug, Default, Eq, PartialEq)]
+pub struct Begun {
+    /// The attempts to start now, each leased.
+    pub sends: Vec<Send>,
+    /// Attempts whose lease ended without an outcome, now on the record as interrupted
+    /// (and retried later or abandoned).
+    pub interrupted: usize,
+}
+
+impl Begun {
+    /// Whether the queue changed, so it must be persisted before anything is sent.
+    pub fn changed(&self) -> bool {
+        self.interrupted > 0 || !self.sends.is_empty()
+    }
 }
 
 /// What one attempt came to, as the shell observed it.
@@ -232,9 +251,10 @@ impl DeliveryQueue {
     /// Such an attempt is put on the record as a network error ("interrupted") and retried
     /// with the same backoff as any failed attempt (so a runtime that dies on every attempt
     /// does not resend every lease), or abandoned when the next attempt would start later
-    /// than [`RetryPolicy::give_up_after`] after the first.
-    pub fn begin(&mut self, now: Timestamp, policy: &RetryPolicy) -> Vec<Send> {
-        self.record_interrupted(now, policy);
+    /// than [`RetryPolicy::give_up_after`] after the first. Returns the attempts to start
+    /// and how many interrupted ones it recorded.
+    pub fn begin(&mut self, now: Timestamp, policy: &RetryPolicy) -> Begun {
+        let interrupted = self.record_interrupted(now, policy);
         let lease = now.plus(policy.timeout + Duration::from_secs(5));
         let mut sends = Vec::new();
         for d in self.pending.iter_mut().filter(|d| d.next_at <= now) {
@@ -249,7 +269,7 @@ impl DeliveryQueue {
                 attempt: d.attempts,
             });
         }
-        sends
+        Begun { sends, interrupted }
     }
 
     /// Applies the outcome of an attempt of delivery `id` that started at `started` and
@@ -267,15 +287,7 @@ impl DeliveryQueue {
         let d = &mut self.pending[index];
         // No attempt in flight: this one was already recorded as interrupted.
         d.in_flight.take()?;
-        let (status, error, retry_after, retryable) = match outcome {
-            Outcome::Answered { status, .. } if (200..300).contains(status) => (Some(*status), None, None, false),
-            Outcome::Answered { status, retry_after, body } => {
-                let error = format!("HTTP {status}{}{}", if body.is_empty() { "" } else { ": " }, body.trim());
-                (Some(*status), Some(error), *retry_after, *status == 429 || *status >= 500)
-            }
-            Outcome::NetworkError(e) => (None, Some(e.clone()), None, true),
-            Outcome::Unsendable(e) => (None, Some(e.clone()), None, false),
-        };
+        let Judgement { status, error, retry_after, retryable } = judge(outcome);
         let first = d.first_attempt_at.unwrap_or(started);
         let verdict = match (&error, retryable) {
             (None, _) => Verdict::Delivered,
@@ -313,8 +325,10 @@ impl DeliveryQueue {
         }
     }
 
-    /// Records every attempt whose lease ended before `now` without an outcome.
-    fn record_interrupted(&mut self, now: Timestamp, policy: &RetryPolicy) {
+    /// Records every attempt whose lease ended before `now` without an outcome; returns how
+    /// many.
+    fn record_interrupted(&mut self, now: Timestamp, policy: &RetryPolicy) -> usize {
+        let mut count = 0;
         // Backwards, so that removing an abandoned delivery keeps the indices still to visit.
         for index in (0..self.pending.len()).rev() {
             let d = &mut self.pending[index];
@@ -327,7 +341,9 @@ impl DeliveryQueue {
             let verdict = if next > first.plus(policy.give_up_after) { Verdict::Abandoned } else { Verdict::Retrying };
             d.next_at = next;
             self.conclude(index, verdict, (started, now), None, Some(INTERRUPTED));
+            count += 1;
         }
+        count
     }
 
     fn record(&mut self, d: &Delivery, attempt: u32, at: Timestamp, status: Option<u16>, error: Option<&str>, ms: u64) {
@@ -339,10 +355,10 @@ impl DeliveryQueue {
             attempt,
             at,
             channel: d.channel.clone(),
-            event: d.notification.event,
+            event: d.notification.event(),
             incident: d.incident,
             status,
-            error: error.map(|e| cut(e, MAX_ERROR)),
+            error: error.map(|e| head(e, MAX_ERROR).to_owned()),
             latency_ms: ms,
             verdict: Verdict::Retrying,
             next_attempt_at: None,
@@ -372,6 +388,61 @@ impl DeliveryQueue {
     }
 }
 
+/// An [`Outcome`] classified: the receiver's status, the error to record, its
+/// `Retry-After`, and whether another attempt may succeed.
+struct Judgement {
+    status: Option<u16>,
+    error: Option<String>,
+    retry_after: Option<Duration>,
+    retryable: bool,
+}
+
+/// The rule in the [module docs](self): 2xx delivered; 429, 5xx and network errors
+/// retryable; anything else permanent.
+fn judge(outcome: &Outcome) -> Judgement {
+    let (status, error, retry_after, retryable) = match outcome {
+        Outcome::Answered { status, .. } if (200..300).contains(status) => (Some(*status), None, None, false),
+        Outcome::Answered { status, retry_after, body } => {
+            let error = format!("HTTP {status}{}{}", if body.is_empty() { "" } else { ": " }, body.trim());
+            (Some(*status), Some(error), *retry_after, *status == 429 || *status >= 500)
+        }
+        Outcome::NetworkError(e) => (None, Some(e.clone()), None, true),
+        Outcome::Unsendable(e) => (None, Some(e.clone()), None, false),
+    };
+    Judgement { status, error, retry_after, retryable }
+}
+
+/// The record of a single attempt that is never retried (`POST /api/notifications/test`):
+/// attempt 1 of delivery `delivery`, started and ended at `span`, classified like any
+/// attempt except that what would be retried is `abandoned` instead.
+pub fn lone_attempt(
+    delivery: u64,
+    channel: &str,
+    event: Event,
+    (started, ended): (Timestamp, Timestamp),
+    outcome: &Outcome,
+) -> AttemptRecord {
+    let Judgement { status, error, retryable, .. } = judge(outcome);
+    let verdict = match (&error, retryable) {
+        (None, _) => Verdict::Delivered,
+        (Some(_), false) => Verdict::Failed,
+        (Some(_), true) => Verdict::Abandoned,
+    };
+    AttemptRecord {
+        delivery,
+        attempt: 1,
+        at: started,
+        channel: channel.to_owned(),
+        event,
+        incident: None,
+        status,
+        error: error.map(|e| head(&e, MAX_ERROR).to_owned()),
+        latency_ms: u64::try_from(ended.since(started).as_millis()).unwrap_or(u64::MAX),
+        verdict,
+        next_attempt_at: None,
+    }
+}
+
 /// The delay a `Retry-After` header value asks for at `now`: delay-seconds or an HTTP date
 /// (RFC 9110 §10.2.3); `None` if it is neither. A date in the past is no delay.
 pub fn retry_after(value: &str, now: Timestamp) -> Option<Duration> {
@@ -382,18 +453,6 @@ pub fn retry_after(value: &str, now: Timestamp) -> Option<Duration> {
     let at = httpdate::parse_http_date(value).ok()?.duration_since(std::time::UNIX_EPOCH).ok()?;
     let at = Timestamp(i64::try_from(at.as_millis()).ok()?);
     Some(if at > now { at.since(now) } else { Duration::ZERO })
-}
-
-/// `text` cut to at most `max` bytes at a character boundary.
-fn cut(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_owned();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].to_owned()
 }
 
 #[cfg(test)]
@@ -432,9 +491,9 @@ mod tests {
         let mut now = Timestamp(0);
         let mut verdicts = Vec::new();
         for status in [500, 503, 200] {
-            let sends = q.begin(now, &p);
-            assert_eq!(sends.len(), 1);
-            assert!(q.begin(now, &p).is_empty(), "leased: not handed out twice");
+            let begun = q.begin(now, &p);
+            assert_eq!((begun.sends.len(), begun.interrupted), (1, 0));
+            assert!(q.begin(now, &p).sends.is_empty(), "leased: not handed out twice");
             verdicts.push(q.finish(id, now, now.plus(Duration::from_millis(20)), &answered(status), &p).unwrap());
             now = q.next_wake().unwrap_or(now);
             if let Some(d) = q.pending.first() {
@@ -458,7 +517,7 @@ mod tests {
         let (mut q, p) = (DeliveryQueue::default(), policy());
         let a = q.push(Timestamp(0), "slack", down(), None);
         let b = q.push(Timestamp(0), "discord", down(), None);
-        assert_eq!(q.begin(Timestamp(0), &p).len(), 2);
+        assert_eq!(q.begin(Timestamp(0), &p).sends.len(), 2);
         assert_eq!(q.finish(a, Timestamp(0), Timestamp(5), &answered(404), &p), Some(Verdict::Failed));
         let limited =
             Outcome::Answered { status: 429, retry_after: Some(Duration::from_secs(7)), body: "slow down".into() };
@@ -476,7 +535,7 @@ mod tests {
         let mut now = Timestamp(0);
         let mut last = None;
         for _ in 0..20 {
-            if q.begin(now, &p).is_empty() {
+            if q.begin(now, &p).sends.is_empty() {
                 break;
             }
             last = q.finish(id, now, now, &Outcome::NetworkError("connection refused".into()), &p);
@@ -493,10 +552,10 @@ mod tests {
     fn an_attempt_that_never_reports_back_is_retried_after_its_lease() {
         let (mut q, p) = (DeliveryQueue::default(), policy());
         q.push(Timestamp(0), "discord", down(), None);
-        assert_eq!(q.begin(Timestamp(0), &p).len(), 1);
+        assert_eq!(q.begin(Timestamp(0), &p).sends.len(), 1);
         assert_eq!(q.next_wake(), Some(Timestamp(15_000)));
         // The lease ends: the lost attempt is on the record, retried after the usual backoff.
-        assert!(q.begin(Timestamp(15_000), &p).is_empty());
+        assert_eq!(q.begin(Timestamp(15_000), &p), Begun { sends: Vec::new(), interrupted: 1 });
         let r = &q.unwritten[0];
         assert_eq!((r.attempt, r.at, r.status, r.verdict), (1, Timestamp(0), None, Verdict::Retrying));
         assert_eq!(
@@ -507,11 +566,11 @@ mod tests {
         // A late answer to the lost attempt changes nothing.
         assert_eq!(q.finish(0, Timestamp(0), Timestamp(15_500), &answered(204), &p), None);
         assert_eq!(q.unwritten.len(), 1);
-        let again = q.begin(Timestamp(16_000), &p);
+        let again = q.begin(Timestamp(16_000), &p).sends;
         assert_eq!(again[0].attempt, 2);
         // Attempt 2 reports back: its own record, and no second "interrupted" one.
         q.finish(again[0].id, Timestamp(16_000), Timestamp(16_010), &answered(204), &p);
-        assert!(q.begin(Timestamp(60_000), &p).is_empty());
+        assert!(!q.begin(Timestamp(60_000), &p).changed());
         let numbers: Vec<_> = q.unwritten.iter().map(|r| (r.attempt, r.verdict)).collect();
         assert_eq!(numbers, [(1, Verdict::Retrying), (2, Verdict::Delivered)]);
     }
@@ -522,7 +581,7 @@ mod tests {
         q.push(Timestamp(0), "discord", down(), None);
         q.begin(Timestamp(0), &p);
         let late = Timestamp(0).plus(p.give_up_after + Duration::from_secs(1));
-        assert!(q.begin(late, &p).is_empty());
+        assert_eq!(q.begin(late, &p), Begun { sends: Vec::new(), interrupted: 1 });
         assert!(q.pending.is_empty());
         assert_eq!((q.unwritten[0].verdict, q.unwritten[0].error.as_deref()), (Verdict::Abandoned, Some(INTERRUPTED)));
     }
@@ -552,6 +611,49 @@ mod tests {
     }
 
     #[test]
+    fn a_lone_attempt_is_classified_like_a_queued_one_that_may_not_retry() {
+        let outcomes = [
+            answered(204),
+            answered(404),
+            Outcome::Answered { status: 503, retry_after: None, body: " busy ".into() },
+            Outcome::NetworkError("é".repeat(400)),
+            Outcome::Unsendable("no channel".into()),
+        ];
+        for outcome in outcomes {
+            // What `POST /api/notifications/test` did before: a queue of one, no retry window.
+            let mut q = DeliveryQueue { next_id: 77, ..DeliveryQueue::default() };
+            let id = q.push(Timestamp(1_000), "ops", down(), None);
+            q.begin(Timestamp(1_000), &RetryPolicy::default());
+            let once = RetryPolicy { give_up_after: Duration::ZERO, ..RetryPolicy::default() };
+            q.finish(id, Timestamp(1_000), Timestamp(1_250), &outcome, &once);
+            let lone = lone_attempt(77, "ops", Event::Down, (Timestamp(1_000), Timestamp(1_250)), &outcome);
+            assert_eq!(Some(&lone), q.unwritten.last(), "{outcome:?}");
+        }
+        let record = lone_attempt(1, "ops", Event::Test, (Timestamp(0), Timestamp(5)), &answered(503));
+        assert_eq!(
+            (record.verdict, record.error.as_deref(), record.latency_ms),
+            (Verdict::Abandoned, Some("HTTP 503"), 5)
+        );
+    }
+
+    /// A queue as the code before `Begun` and `Subject` stored it: a `down` delivery
+    /// retrying after a 503 and an alert delivery in flight.
+    const STORED_QUEUE: &str = r#"{"pending":[{"id":0,"channel":"ops","notification":{"event":"down","serviceId":"api-prod","serviceName":"Production API","group":"production","status":"down","previousStatus":"up","since":1763753600000,"duration":null,"message":"no heartbeat within 300 s","dashboardUrl":"https://status.example.com/services/api-prod","suppressed":0},"incident":900,"attempts":1,"queuedAt":1000,"firstAttemptAt":1000,"nextAt":11020,"inFlight":null},{"id":1,"channel":"pager","notification":{"event":"alert","serviceId":"alertmanager","serviceName":"High memory usage","group":null,"status":"down","previousStatus":"up","since":1763753600000,"duration":null,"message":"db-1 uses 97 % of its memory","dashboardUrl":"https://prometheus.example.com/graph?g0.expr=mem","suppressed":0,"alert":{"state":"firing","severity":"critical","source":"alertmanager","fingerprint":"1a30ba71cca2921f","labels":{"alertname":"HighMemory","instance":"db-1:9100","severity":"critical"},"url":"https://prometheus.example.com/graph?g0.expr=mem"}},"incident":null,"attempts":1,"queuedAt":1000,"firstAttemptAt":1000,"nextAt":16000,"inFlight":1000}],"nextId":2,"unwritten":[{"delivery":0,"attempt":1,"at":1000,"channel":"ops","event":"down","incident":900,"status":503,"error":"HTTP 503: busy","latencyMs":20,"verdict":"retrying","nextAttemptAt":11020}],"writeRetryAt":null}"#;
+
+    #[test]
+    fn a_queue_stored_by_earlier_versions_reads_back_unchanged() {
+        let q: DeliveryQueue = serde_json::from_str(STORED_QUEUE).unwrap();
+        assert_eq!((q.next_id, q.pending.len(), q.unwritten.len()), (2, 2, 1));
+        assert_eq!(q.pending[0].notification, down());
+        assert_eq!(q.pending[1].notification, crate::notify::message::tests::alert_firing());
+        assert_eq!((q.pending[0].next_at, q.pending[0].in_flight), (Timestamp(11_020), None));
+        assert_eq!((q.pending[1].next_at, q.pending[1].in_flight), (Timestamp(16_000), Some(Timestamp(1_000))));
+        let r = &q.unwritten[0];
+        assert_eq!((r.event, r.status, r.error.as_deref()), (Event::Down, Some(503), Some("HTTP 503: busy")));
+        assert_eq!(serde_json::to_string(&q).unwrap(), STORED_QUEUE, "written back byte for byte");
+    }
+
+    #[test]
     fn retry_after_takes_seconds_or_an_http_date() {
         let now = Timestamp(784_111_777_000 - 30_000);
         assert_eq!(retry_after(" 120 ", now), Some(Duration::from_secs(120)));
@@ -563,7 +665,12 @@ mod tests {
 
     #[test]
     fn error_text_is_cut_at_a_character_boundary() {
-        assert_eq!(cut("ééé", 3), "é");
-        assert_eq!(cut("abc", 3), "abc");
+        assert_eq!(head("ééé", 3), "é");
+        assert_eq!(head("abc", 3), "abc");
+        let (mut q, p) = (DeliveryQueue::default(), policy());
+        let id = q.push(Timestamp(0), "x", down(), None);
+        q.begin(Timestamp(0), &p);
+        q.finish(id, Timestamp(0), Timestamp(1), &Outcome::Unsendable("é".repeat(MAX_ERROR)), &p);
+        assert_eq!(q.unwritten[0].error, Some("é".repeat(MAX_ERROR / 2)));
     }
 }

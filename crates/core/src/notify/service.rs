@@ -21,8 +21,9 @@ use serde::{Deserialize, Serialize};
 use crate::config::ServiceConfig;
 use crate::monitor::{Effect, MonitorState, Status};
 use crate::notify::config::NotificationsConfig;
-use crate::notify::message::{Event, Notification};
+use crate::notify::message::{Notification, ServiceEvent, Subject};
 use crate::notify::queue::DeliveryQueue;
+use crate::notify::vocab::Event;
 use crate::time::Timestamp;
 
 /// Where a service's notifications go: the notifications config, the service (its policy,
@@ -76,6 +77,7 @@ fn severity(event: Event) -> Option<u8> {
 impl ServiceNotifier {
     /// Queues what `effects` (from one event at `now`) must send, then what is due at `now`
     /// ([`ServiceNotifier::on_wake`]). `state` is the monitor's state after the effects.
+    /// Returns how many notifications it queued (0: the queue is unchanged).
     pub fn on_effects(
         &mut self,
         now: Timestamp,
@@ -83,16 +85,17 @@ impl ServiceNotifier {
         state: &MonitorState,
         routing: &Routing<'_>,
         queue: &mut DeliveryQueue,
-    ) {
+    ) -> usize {
+        let mut queued = 0;
         for effect in effects {
             let Effect::StatusChanged(change) = effect else {
                 continue;
             };
             let event = match change.to {
-                Status::Down => Event::Down,
-                Status::Degraded => Event::Degraded,
-                Status::Late => Event::Late,
-                Status::Up => Event::Up,
+                Status::Down => ServiceEvent::Down,
+                Status::Degraded => ServiceEvent::Degraded,
+                Status::Late => ServiceEvent::Late,
+                Status::Up => ServiceEvent::Up,
                 Status::Paused | Status::Unknown => {
                     self.forget_held();
                     continue;
@@ -103,7 +106,7 @@ impl ServiceNotifier {
                 _ => None,
             });
             let incident = match event {
-                Event::Down => Some(state.incident.as_ref().map_or(change.at, |i| i.started_at)),
+                ServiceEvent::Down => Some(state.incident.as_ref().map_or(change.at, |i| i.started_at)),
                 _ => closed.map(|i| i.started_at),
             };
             let n = notification(
@@ -115,17 +118,25 @@ impl ServiceNotifier {
                 &change.reason,
                 closed.map(|i| i.duration(now)),
             );
-            self.route(now, n, incident, routing, queue);
+            queued += self.route(now, n, incident, routing, queue);
         }
-        self.on_wake(now, state, routing, queue);
+        queued + self.on_wake(now, state, routing, queue)
     }
 
     /// Sends what is due at `now`: held problems whose cooldown ended, and reminders.
-    pub fn on_wake(&mut self, now: Timestamp, state: &MonitorState, routing: &Routing<'_>, queue: &mut DeliveryQueue) {
+    /// Returns how many notifications it queued.
+    pub fn on_wake(
+        &mut self,
+        now: Timestamp,
+        state: &MonitorState,
+        routing: &Routing<'_>,
+        queue: &mut DeliveryQueue,
+    ) -> usize {
         if self.channels.is_empty() {
             // No channel was ever told anything: nothing can be held or due.
-            return;
+            return 0;
         }
+        let mut queued = 0;
         let reminder = routing.notifications.settings.reminder;
         let takes_reminders: Vec<String> = routing
             .notifications
@@ -138,26 +149,31 @@ impl ServiceNotifier {
                 if at > now {
                     ch.held = Some((held, at));
                 } else {
-                    let incident = (held.event == Event::Down).then_some(held.since);
+                    let incident = (held.event() == Event::Down).then_some(held.since);
                     send(now, name, ch, held, incident, reminder.filter(|_| takes_reminders.contains(name)), queue);
+                    queued += 1;
                 }
             }
             let due = ch.reminder_at.is_some_and(|t| t <= now);
             if due && ch.told == Some(Event::Down) && state.status == Status::Down {
                 let started = state.incident.as_ref().map_or(state.status_since, |i| i.started_at);
                 let reason = state.incident.as_ref().map(|i| i.cause.as_str()).unwrap_or_default();
-                let mut n = notification(routing, Event::Reminder, started, Status::Down, Status::Down, reason, None);
+                let mut n =
+                    notification(routing, ServiceEvent::Reminder, started, Status::Down, Status::Down, reason, None);
                 n.duration = Some(now.since(started));
                 n.suppressed = std::mem::take(&mut ch.suppressed);
                 queue.push(now, name, n, Some(started));
+                queued += 1;
                 ch.reminder_at = reminder.map(|r| now.plus(r));
             } else if due {
                 ch.reminder_at = None;
             }
         }
+        queued
     }
 
-    /// Queues, holds or drops `n` for each channel the routing sends its event to.
+    /// Queues, holds or drops `n` for each channel the routing sends its event to; returns
+    /// how many it queued.
     fn route(
         &mut self,
         now: Timestamp,
@@ -165,15 +181,17 @@ impl ServiceNotifier {
         incident: Option<Timestamp>,
         routing: &Routing<'_>,
         queue: &mut DeliveryQueue,
-    ) {
+    ) -> usize {
         let settings = &routing.notifications.settings;
         let policy = &routing.service.notifications;
         let takes = |event: Event| -> Vec<String> {
             routing.notifications.recipients(policy, event).into_iter().map(|c| c.name.clone()).collect()
         };
-        let recipients = takes(n.event);
+        let event = n.event();
+        let recipients = takes(event);
         let reminders = takes(Event::Reminder);
-        if n.event == Event::Up {
+        let mut queued = 0;
+        if event == Event::Up {
             for (name, ch) in &mut self.channels {
                 ch.reminder_at = None;
                 if ch.held.take().is_some() {
@@ -183,16 +201,17 @@ impl ServiceNotifier {
                 let told_problem = ch.told.is_some_and(|e| severity(e).is_some());
                 if told_problem && recipients.contains(name) {
                     send(now, name, ch, n.clone(), incident, None, queue);
+                    queued += 1;
                 } else if told_problem {
                     ch.told = Some(Event::Up);
                 }
             }
-            return;
+            return queued;
         }
-        let new = severity(n.event);
+        let new = severity(event);
         for name in recipients {
             let ch = self.channels.entry(name.clone()).or_default();
-            if n.event == Event::Down && incident.is_some() && ch.down_incident == incident {
+            if event == Event::Down && incident.is_some() && ch.down_incident == incident {
                 continue;
             }
             let cooling = ch.last_problem.filter(|(_, at)| at.plus(settings.cooldown) > now);
@@ -207,9 +226,11 @@ impl ServiceNotifier {
                 _ => {
                     let remind = settings.reminder.filter(|_| reminders.contains(&name));
                     send(now, &name, ch, n.clone(), incident, remind, queue);
+                    queued += 1;
                 }
             }
         }
+        queued
     }
 
     /// A pause or reset makes held problems moot.
@@ -239,11 +260,12 @@ fn send(
     queue: &mut DeliveryQueue,
 ) {
     n.suppressed = std::mem::take(&mut ch.suppressed);
-    ch.told = Some(n.event);
-    if severity(n.event).is_some() {
-        ch.last_problem = Some((n.event, now));
+    let event = n.event();
+    ch.told = Some(event);
+    if severity(event).is_some() {
+        ch.last_problem = Some((event, now));
     }
-    if n.event == Event::Down {
+    if event == Event::Down {
         ch.down_incident = incident;
         ch.reminder_at = reminder.map(|r| now.plus(r));
     }
@@ -253,7 +275,7 @@ fn send(
 /// The notification for a status event of the routed service.
 fn notification(
     routing: &Routing<'_>,
-    event: Event,
+    event: ServiceEvent,
     since: Timestamp,
     from: Status,
     to: Status,
@@ -262,7 +284,7 @@ fn notification(
 ) -> Notification {
     let s = routing.service;
     Notification {
-        event,
+        subject: Subject::Service(event),
         service_id: s.id.to_string(),
         service_name: s.name.clone(),
         group: s.group.as_ref().map(ToString::to_string),
@@ -273,6 +295,30 @@ fn notification(
         message: Some(reason.to_owned()).filter(|r| !r.trim().is_empty()),
         dashboard_url: routing.dashboard_url.map(|base| format!("{base}/services/{}", s.id)),
         suppressed: 0,
-        alert: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// A notifier as the code before `Subject` stored it: `ops` told `down`, a `down` held.
+    const STORED_NOTIFIER: &str = r#"{"channels":{"ops":{"told":"down","lastProblem":["down",5],"downIncident":5,"held":[{"event":"down","serviceId":"api-prod","serviceName":"Production API","group":"production","status":"down","previousStatus":"up","since":1763753600000,"duration":null,"message":"no heartbeat within 300 s","dashboardUrl":"https://status.example.com/services/api-prod","suppressed":0},300005],"suppressed":2,"reminderAt":1800005}}}"#;
+
+    #[test]
+    fn a_notifier_stored_by_earlier_versions_reads_back_unchanged() {
+        let n: ServiceNotifier = serde_json::from_str(STORED_NOTIFIER).unwrap();
+        let expected = ChannelState {
+            told: Some(Event::Down),
+            last_problem: Some((Event::Down, Timestamp(5))),
+            down_incident: Some(Timestamp(5)),
+            held: Some((crate::notify::message::tests::down(), Timestamp(300_005))),
+            suppressed: 2,
+            reminder_at: Some(Timestamp(1_800_005)),
+        };
+        assert_eq!(n.channels.into_iter().collect::<Vec<_>>(), [("ops".to_owned(), expected)]);
+        let n: ServiceNotifier = serde_json::from_str(STORED_NOTIFIER).unwrap();
+        assert_eq!(serde_json::to_string(&n).unwrap(), STORED_NOTIFIER, "written back byte for byte");
     }
 }

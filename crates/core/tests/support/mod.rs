@@ -8,8 +8,8 @@ use systole_core::config::Config;
 use systole_core::durable::{AlarmAction, Attempted, Completed, Write, Written};
 use systole_core::keys::KeyRing;
 use systole_core::monitor::{Heartbeat, Reported};
-use systole_core::notify::message::Event;
 use systole_core::notify::queue::Outcome as SendOutcome;
+use systole_core::notify::vocab::Event;
 use systole_core::notify::NotificationsConfig;
 use systole_core::record::{Context, Input, ServiceOutcome, ServiceRecord};
 use systole_core::time::Timestamp;
@@ -116,7 +116,7 @@ impl Harness {
             .pending
             .iter()
             .filter(|d| d.id >= from)
-            .map(|d| (d.channel.clone(), d.notification.event, d.notification.suppressed))
+            .map(|d| (d.channel.clone(), d.notification.event(), d.notification.suppressed))
             .collect()
     }
 

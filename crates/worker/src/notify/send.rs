@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use futures_util::future::{join_all, select, Either};
 use systole_core::notify::queue::{retry_after, Outcome, Send};
+use systole_core::notify::text::head;
 use systole_core::notify::{render, Notification, OutboundRequest, ResolvedChannel};
 use systole_core::time::Timestamp;
 use wasm_bindgen::JsValue;
@@ -100,9 +101,5 @@ async fn exchange(request: &OutboundRequest, signal: AbortSignal) -> Outcome {
     let status = resp.status_code();
     let retry = resp.headers().get("Retry-After").ok().flatten().and_then(|v| retry_after(&v, now()));
     let body = if (200..300).contains(&status) { String::new() } else { resp.text().await.unwrap_or_default() };
-    let mut end = body.len().min(BODY_EXCERPT);
-    while !body.is_char_boundary(end) {
-        end -= 1;
-    }
-    Outcome::Answered { status, retry_after: retry, body: body[..end].to_owned() }
+    Outcome::Answered { status, retry_after: retry, body: head(&body, BODY_EXCERPT).to_owned() }
 }

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::json;
 use systole_core::api::Problem;
-use systole_core::notify::queue::{DeliveryQueue, Outcome, RetryPolicy};
+use systole_core::notify::queue::{lone_attempt, Outcome, RetryPolicy};
 use systole_core::notify::Notification;
 use worker::{Env, Request, Response, Result};
 
@@ -86,26 +86,21 @@ pub async fn test(mut req: Request, env: &Env) -> Result<Response> {
     };
     let now = now();
     let n = Notification::test(service, now, deployment::public_url(env));
-    // A queue of one, so the attempt is classified and recorded like any other.
-    let mut queue = DeliveryQueue { next_id: u64::try_from(now.as_millis()).unwrap_or(0), ..DeliveryQueue::default() };
-    let id = queue.push(now, &body.channel, n.clone(), None);
-    let policy = RetryPolicy::default();
-    queue.begin(now, &policy);
-    let outcome = send::attempt(env, &body.channel, &n, now, policy.timeout).await;
-    let ended = deployment::now();
-    queue.finish(id, now, ended, &outcome, &RetryPolicy { give_up_after: std::time::Duration::ZERO, ..policy });
-    if let Some((_, false)) = history::flush(env, "test", &queue.unwritten).await {
+    let outcome = send::attempt(env, &body.channel, &n, now, RetryPolicy::default().timeout).await;
+    // Classified and recorded like any attempt, under a delivery id of the start time.
+    let delivery = u64::try_from(now.as_millis()).unwrap_or(0);
+    let record = lone_attempt(delivery, &body.channel, n.event(), (now, deployment::now()), &outcome);
+    if let Some((_, false)) = history::flush(env, "test", std::slice::from_ref(&record)).await {
         worker::console_warn!("the test attempt was not recorded");
     }
-    let record = queue.unwritten.last();
     http::json(
         200,
         &json!({
             "channel": body.channel,
             "delivered": matches!(outcome, Outcome::Answered { status: 200..=299, .. }),
-            "httpStatus": record.and_then(|r| r.status),
-            "error": record.and_then(|r| r.error.clone()),
-            "latencyMs": record.map(|r| r.latency_ms),
+            "httpStatus": record.status,
+            "error": record.error,
+            "latencyMs": record.latency_ms,
         }),
     )
 }

@@ -1,0 +1,296 @@
+//! Credentials: which variables each channel type reads, and the channels that have them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::ChannelConfig;
+use crate::notify::vocab::ChannelType;
+
+/// The credential keys of one channel type: the last part of their variable names.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct CredentialKeys {
+    /// Keys that must be set for the channel to send.
+    pub required: &'static [&'static str],
+    /// Keys that may be set.
+    pub optional: &'static [&'static str],
+}
+
+/// Credential keys whose values must be `http://` or `https://` URLs.
+const URL_KEYS: [&str; 4] = ["webhookUrl", "url", "topicUrl", "baseUrl"];
+
+impl ChannelType {
+    /// The credentials this type needs and accepts.
+    ///
+    /// `baseUrl` replaces the fixed API origin (e.g. `https://api.telegram.org`) of the types
+    /// that have one, so tests can point them at a local receiver. Webhook `secret` turns on
+    /// the `X-Systole-Signature` header and `authorization` is sent as the `Authorization`
+    /// header; ntfy `token` is an access token for a protected topic.
+    pub fn credentials(self) -> CredentialKeys {
+        let (required, optional): (&'static [&'static str], &'static [&'static str]) = match self {
+            ChannelType::Discord
+            | ChannelType::Slack
+            | ChannelType::Teams
+            | ChannelType::GoogleChat
+            | ChannelType::Mattermost
+            | ChannelType::RocketChat => (&["webhookUrl"], &[]),
+            ChannelType::Telegram => (&["botToken", "chatId"], &["baseUrl"]),
+            ChannelType::Email => (&["apiKey", "domain", "to", "from"], &["baseUrl"]),
+            ChannelType::Webhook => (&["url"], &["secret", "authorization"]),
+            ChannelType::Pushover => (&["token", "user"], &["baseUrl"]),
+            ChannelType::PagerDuty => (&["routingKey"], &["baseUrl"]),
+            ChannelType::Ntfy => (&["topicUrl"], &["token"]),
+            ChannelType::Gotify => (&["url", "token"], &[]),
+            ChannelType::Opsgenie => (&["apiKey"], &["baseUrl"]),
+        };
+        CredentialKeys { required, optional }
+    }
+
+    /// The API origin used when no `baseUrl` is set, for the types with a fixed host.
+    pub fn default_base_url(self) -> Option<&'static str> {
+        match self {
+            ChannelType::Telegram => Some("https://api.telegram.org"),
+            ChannelType::Email => Some("https://api.mailgun.net"),
+            ChannelType::Pushover => Some("https://api.pushover.net"),
+            ChannelType::PagerDuty => Some("https://events.pagerduty.com"),
+            ChannelType::Opsgenie => Some("https://api.opsgenie.com"),
+            _ => None,
+        }
+    }
+}
+
+/// The variable (Worker secret or `.dev.vars` entry) holding one credential of one channel:
+/// `NOTIFICATION_{CHANNEL_NAME}_{CREDENTIAL_KEY}`, both parts upper-cased with every character
+/// outside ASCII letters and digits replaced by `_`.
+///
+/// `credential_var("Discord Alerts", "webhookUrl")` is
+/// `NOTIFICATION_DISCORD_ALERTS_WEBHOOKURL` (the seeds' convention).
+pub fn credential_var(channel_name: &str, key: &str) -> String {
+    format!("NOTIFICATION_{}_{}", env_part(channel_name), env_part(key))
+}
+
+pub(super) fn env_part(text: &str) -> String {
+    text.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect()
+}
+
+/// A channel ready to send: its config and every credential it needs.
+///
+/// `Debug` shows which credentials are present, never their values.
+#[derive(Clone, Eq, PartialEq)]
+pub struct ResolvedChannel {
+    /// The channel's config.
+    pub config: ChannelConfig,
+    credentials: BTreeMap<&'static str, String>,
+}
+
+impl ResolvedChannel {
+    /// A credential's value (trimmed; URLs without a trailing `/`), if set.
+    pub fn credential(&self, key: &str) -> Option<&str> {
+        self.credentials.get(key).map(String::as_str)
+    }
+
+    /// The API origin: the `baseUrl` credential, else the type's fixed host.
+    pub fn base_url(&self) -> &str {
+        self.credential("baseUrl").or(self.config.kind.default_base_url()).unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for ResolvedChannel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResolvedChannel")
+            .field("config", &self.config)
+            .field("credentials", &self.credentials.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// A credential an enabled channel cannot send without, or one that is set but unusable.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct MissingCredential {
+    /// The channel's name.
+    pub channel: String,
+    /// The credential key, e.g. `webhookUrl`.
+    pub key: &'static str,
+    /// The variable to set, e.g. `NOTIFICATION_DISCORD_ALERTS_WEBHOOKURL`.
+    pub variable: String,
+    /// What is wrong; never contains the value.
+    pub problem: CredentialProblem,
+}
+
+/// What is wrong with a credential.
+#[derive(Clone, Copy, Debug, Eq, PartialEq, thiserror::Error)]
+pub enum CredentialProblem {
+    /// Not set, or only whitespace.
+    #[error("is not set")]
+    Missing,
+    /// Should be an `http://` or `https://` URL without spaces.
+    #[error("is not an http(s) URL")]
+    NotAUrl,
+    /// An ntfy topic URL must end in the topic, e.g. `https://ntfy.sh/mytopic`.
+    #[error("does not end in a topic name")]
+    NoTopic,
+    /// E-mail `to` must list at least one address, comma-separated.
+    #[error("is not a comma-separated list of e-mail addresses")]
+    NotAddresses,
+}
+
+impl fmt::Display for MissingCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "channel {:?} will not send: {} {}", self.channel, self.variable, self.problem)
+    }
+}
+
+/// Looks up every enabled channel's credentials with `lookup` (the Worker's secrets and
+/// variables), keeping the channels that have all they need and reporting each problem of
+/// the others — a channel is never dropped silently. Disabled channels are skipped.
+///
+/// Values are trimmed; URL-valued keys (`webhookUrl`, `url`, `topicUrl`, `baseUrl`) must be
+/// `http(s)://` URLs and lose a trailing `/`.
+pub fn resolve(
+    channels: &[ChannelConfig],
+    lookup: impl Fn(&str) -> Option<String>,
+) -> (Vec<ResolvedChannel>, Vec<MissingCredential>) {
+    let mut ready = Vec::new();
+    let mut missing = Vec::new();
+    for channel in channels.iter().filter(|c| c.enabled) {
+        let keys = channel.kind.credentials();
+        let mut credentials = BTreeMap::new();
+        let mut complete = true;
+        let required = keys.required.iter().map(|k| (k, true));
+        for (&key, needed) in required.chain(keys.optional.iter().map(|k| (k, false))) {
+            let variable = credential_var(&channel.name, key);
+            let value = lookup(&variable).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+            let checked = match value {
+                None if needed => Err(CredentialProblem::Missing),
+                None => continue,
+                Some(v) => check_credential(channel.kind, key, v),
+            };
+            match checked {
+                Ok(v) => {
+                    credentials.insert(key, v);
+                }
+                Err(problem) => {
+                    complete = false;
+                    missing.push(MissingCredential { channel: channel.name.clone(), key, variable, problem });
+                }
+            }
+        }
+        if complete {
+            ready.push(ResolvedChannel { config: channel.clone(), credentials });
+        }
+    }
+    (ready, missing)
+}
+
+fn check_credential(kind: ChannelType, key: &str, value: String) -> Result<String, CredentialProblem> {
+    if URL_KEYS.contains(&key) {
+        let scheme = value.starts_with("https://") || value.starts_with("http://");
+        if !scheme || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(CredentialProblem::NotAUrl);
+        }
+        let value = value.trim_end_matches('/').to_owned();
+        if kind == ChannelType::Ntfy && ntfy_topic(&value).is_none() {
+            return Err(CredentialProblem::NoTopic);
+        }
+        return Ok(value);
+    }
+    if kind == ChannelType::Email && key == "to" && email_list(&value).is_empty() {
+        return Err(CredentialProblem::NotAddresses);
+    }
+    Ok(value)
+}
+
+/// Splits an ntfy topic URL into the server root and the topic.
+pub(crate) fn ntfy_topic(topic_url: &str) -> Option<(&str, &str)> {
+    let (server, topic) = topic_url.rsplit_once('/')?;
+    (!topic.is_empty() && server.contains("://") && !server.ends_with('/')).then_some((server, topic))
+}
+
+/// The addresses of a comma-separated list; empty if any entry is not an address.
+pub(crate) fn email_list(text: &str) -> Vec<&str> {
+    let list: Vec<&str> = text.split(',').map(str::trim).filter(|a| !a.is_empty()).collect();
+    if list.iter().all(|a| a.contains('@')) {
+        list
+    } else {
+        Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::notify::config::NotificationsConfig;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k: &str| map.get(k).cloned()
+    }
+
+    #[test]
+    fn credential_variables_follow_the_seed_convention() {
+        assert_eq!(credential_var("Discord Alerts", "webhookUrl"), "NOTIFICATION_DISCORD_ALERTS_WEBHOOKURL");
+        assert_eq!(credential_var("telegram-bot", "botToken"), "NOTIFICATION_TELEGRAM_BOT_BOTTOKEN");
+        assert_eq!(credential_var("Équipe ops", "to"), "NOTIFICATION__QUIPE_OPS_TO");
+    }
+
+    #[test]
+    fn credential_table_covers_every_type() {
+        for kind in ChannelType::ALL {
+            assert!(!kind.credentials().required.is_empty(), "{kind}");
+            assert_eq!(ChannelType::parse(kind.as_str()), Some(kind));
+            let has_base = kind.credentials().optional.contains(&"baseUrl");
+            assert_eq!(has_base, kind.default_base_url().is_some(), "{kind}: baseUrl only where the host is fixed");
+        }
+        assert_eq!(ChannelType::Telegram.credentials().required, ["botToken", "chatId"]);
+        assert_eq!(ChannelType::Email.credentials().required, ["apiKey", "domain", "to", "from"]);
+    }
+
+    #[test]
+    fn resolve_keeps_complete_channels_and_reports_the_rest() {
+        let c = NotificationsConfig::parse(Some(
+            r#"{"channels": [
+                 {"type": "discord", "name": "Discord Alerts"},
+                 {"type": "telegram", "name": "tg"},
+                 {"type": "ntfy", "name": "phone"},
+                 {"type": "email", "name": "mail"},
+                 {"type": "slack", "name": "off", "enabled": false}
+               ]}"#,
+        ))
+        .unwrap();
+        let (ready, missing) = c.resolve(env(&[
+            ("NOTIFICATION_DISCORD_ALERTS_WEBHOOKURL", " https://discord.com/api/webhooks/1/abc/ \n"),
+            ("NOTIFICATION_TG_BOTTOKEN", "123:XYZ"),
+            ("NOTIFICATION_TG_CHATID", "   "),
+            ("NOTIFICATION_PHONE_TOPICURL", "https://ntfy.sh/"),
+            ("NOTIFICATION_MAIL_APIKEY", "key"),
+            ("NOTIFICATION_MAIL_DOMAIN", "mg.example.com"),
+            ("NOTIFICATION_MAIL_TO", "ops@example.com, nobody"),
+            ("NOTIFICATION_MAIL_FROM", "systole@example.com"),
+            ("NOTIFICATION_MAIL_BASEURL", "ftp://x"),
+        ]));
+        assert_eq!(ready.len(), 1);
+        assert_eq!(ready[0].credential("webhookUrl"), Some("https://discord.com/api/webhooks/1/abc"));
+        assert_eq!(
+            missing.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            [
+                "channel \"tg\" will not send: NOTIFICATION_TG_CHATID is not set",
+                "channel \"phone\" will not send: NOTIFICATION_PHONE_TOPICURL does not end in a topic name",
+                "channel \"mail\" will not send: NOTIFICATION_MAIL_TO is not a comma-separated list of e-mail \
+                 addresses",
+                "channel \"mail\" will not send: NOTIFICATION_MAIL_BASEURL is not an http(s) URL",
+            ]
+        );
+        assert!(!format!("{:?}", ready[0]).contains("abc"), "Debug never shows a credential");
+        let off = NotificationsConfig { enabled: false, ..c };
+        assert_eq!(off.resolve(env(&[])), (Vec::new(), Vec::new()));
+    }
+
+    #[test]
+    fn base_url_overrides_the_fixed_host() {
+        let c = NotificationsConfig::parse(Some(r#"{"channels": [{"type": "pagerduty", "name": "pd"}]}"#)).unwrap();
+        let key = [("NOTIFICATION_PD_ROUTINGKEY", "r")];
+        assert_eq!(c.resolve(env(&key)).0[0].base_url(), "https://events.pagerduty.com");
+        let local = [key[0], ("NOTIFICATION_PD_BASEURL", "http://127.0.0.1:9999/")];
+        assert_eq!(c.resolve(env(&local)).0[0].base_url(), "http://127.0.0.1:9999");
+    }
+}

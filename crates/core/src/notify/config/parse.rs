@@ -1,0 +1,480 @@
+//! Reading `notifications.json`: every problem reported with its path.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::credentials::env_part;
+use super::{
+    credential_var, ChannelConfig, ChannelOptions, NotificationSettings, NotificationsConfig, DEFAULT_COOLDOWN,
+    DEFAULT_EVENTS, MAX_MINUTES, MAX_NAME,
+};
+use crate::config::{from_json, ConfigError, ConfigErrors};
+use crate::notify::message::Template;
+use crate::notify::queue::RetryPolicy;
+use crate::notify::vocab::{ChannelType, Event, Severity};
+
+impl NotificationsConfig {
+    /// Parses and validates `notifications.json`; `None` (no file) means no channels.
+    ///
+    /// # Errors
+    /// [`ConfigErrors`] listing every problem with its path, e.g.
+    /// `notifications.json: channels[2].events[0]: unknown event "exploded", expected one of
+    /// …`: malformed JSON or a wrong type (the first one), unknown fields, unknown channel
+    /// types, empty, over-long or duplicate channel names (names that fold to the same
+    /// variable prefix count as duplicates), unknown or repeated events, an empty `events`
+    /// list, unknown or ill-typed options, credentials written into `config`, bad templates,
+    /// and `cooldownMinutes`/`reminderMinutes` outside 0..=10080.
+    pub fn parse(json: Option<&str>) -> Result<Self, ConfigErrors> {
+        let Some(json) = json else {
+            return Ok(Self { enabled: true, ..Self::default() });
+        };
+        let mut errors = Vec::new();
+        let Some(raw) = from_json::<raw::File>(FILE, json, &mut errors) else {
+            return Err(ConfigErrors(errors));
+        };
+        let mut err =
+            |path: String, reason: String| errors.push(ConfigError { path: format!("{FILE}: {path}"), reason });
+
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        let mut channels = Vec::new();
+        for (i, c) in raw.channels.iter().enumerate() {
+            let at = format!("channels[{i}]");
+            let kind = ChannelType::parse(&c.kind);
+            if kind.is_none() {
+                let all: Vec<&str> = ChannelType::ALL.iter().map(|t| t.as_str()).collect();
+                err(
+                    format!("{at}.type"),
+                    format!("unknown channel type {:?}, expected one of {}", c.kind, all.join(", ")),
+                );
+            }
+            check_name(&at, &c.name, i, &mut seen, &mut err);
+            let events = parse_events(&at, c.events.as_deref(), &mut err);
+            let options = kind.map(|k| parse_options(&at, k, &c.name, c.config.as_ref(), &mut err));
+            if let (Some(kind), Some(options)) = (kind, options) {
+                channels.push(ChannelConfig {
+                    kind,
+                    name: c.name.clone(),
+                    enabled: c.enabled.unwrap_or(true),
+                    events,
+                    options,
+                });
+            }
+        }
+
+        let mut minutes = |path: &str, value: Option<u64>| -> Option<Duration> {
+            match value {
+                Some(m) if m <= MAX_MINUTES => Some(Duration::from_secs(m * 60)),
+                Some(m) => {
+                    err(format!("settings.{path}"), format!("must be between 0 and {MAX_MINUTES} (one week), got {m}"));
+                    None
+                }
+                None => None,
+            }
+        };
+        let settings = NotificationSettings {
+            cooldown: minutes("cooldownMinutes", raw.settings.cooldown_minutes).unwrap_or(DEFAULT_COOLDOWN),
+            reminder: minutes("reminderMinutes", raw.settings.reminder_minutes).filter(|d| !d.is_zero()),
+            retry: retry_policy(raw.settings.retry.unwrap_or_default(), &mut err),
+        };
+        if !errors.is_empty() {
+            return Err(ConfigErrors(errors));
+        }
+        Ok(Self { enabled: raw.enabled.unwrap_or(true), channels, settings })
+    }
+}
+
+impl ChannelType {
+    /// The `config` options this type accepts besides `title` and `body`.
+    fn options(self) -> &'static [&'static str] {
+        match self {
+            ChannelType::Webhook => &["headers"],
+            ChannelType::Pushover => &["priority", "retry", "expire"],
+            ChannelType::Ntfy | ChannelType::Gotify | ChannelType::Opsgenie => &["priority"],
+            ChannelType::PagerDuty => &["severity", "source"],
+            _ => &[],
+        }
+    }
+}
+
+pub(super) const FILE: &str = "notifications.json";
+
+/// The `settings.retry` object, each value checked against its range.
+fn retry_policy(raw: raw::Retry, err: &mut impl FnMut(String, String)) -> RetryPolicy {
+    let d = RetryPolicy::default();
+    let mut check = |key: &str, value: Option<u64>, default: u64, min: u64, max: u64| match value {
+        Some(v) if !(min..=max).contains(&v) => {
+            err(format!("settings.retry.{key}"), format!("must be between {min} and {max}, got {v}"));
+            default
+        }
+        v => v.unwrap_or(default),
+    };
+    let initial = check("initialSeconds", raw.initial_seconds, d.initial.as_secs(), 1, 3_600);
+    let max = check("maxSeconds", raw.max_seconds, d.max.as_secs().max(initial), initial, 3_600);
+    let give_up =
+        check("giveUpAfterMinutes", raw.give_up_after_minutes, d.give_up_after.as_secs() / 60, 30, MAX_MINUTES);
+    RetryPolicy {
+        initial: Duration::from_secs(initial),
+        max: Duration::from_secs(max),
+        give_up_after: Duration::from_secs(give_up * 60),
+        timeout: d.timeout,
+    }
+}
+
+fn check_name(
+    at: &str,
+    name: &str,
+    i: usize,
+    seen: &mut BTreeMap<String, usize>,
+    err: &mut impl FnMut(String, String),
+) {
+    let count = name.chars().count();
+    if !name.chars().any(|c| c.is_ascii_alphanumeric()) {
+        err(
+            format!("{at}.name"),
+            format!("must contain a letter or digit (it names the credential variables), got {name:?}"),
+        );
+    } else if count > MAX_NAME {
+        err(format!("{at}.name"), format!("must be at most {MAX_NAME} characters, got {count}"));
+    } else if let Some(first) = seen.insert(env_part(name), i) {
+        err(
+            format!("{at}.name"),
+            format!(
+                "duplicate channel name {name:?}: its credentials would share {}* with channels[{first}]",
+                credential_var(name, "")
+            ),
+        );
+    }
+}
+
+fn parse_events(at: &str, events: Option<&[String]>, err: &mut impl FnMut(String, String)) -> Vec<Event> {
+    let Some(events) = events else {
+        return DEFAULT_EVENTS.to_vec();
+    };
+    if events.is_empty() {
+        err(format!("{at}.events"), "must list at least one event; set \"enabled\": false to silence a channel".into());
+    }
+    let mut parsed = Vec::new();
+    for (k, e) in events.iter().enumerate() {
+        match Event::parse(e) {
+            Some(event) if parsed.contains(&event) => {
+                err(format!("{at}.events[{k}]"), format!("{e:?} is listed twice"))
+            }
+            Some(event) => parsed.push(event),
+            None => {
+                let all: Vec<&str> = Event::ALL.iter().map(|e| e.as_str()).collect();
+                err(format!("{at}.events[{k}]"), format!("unknown event {e:?}, expected one of {}", all.join(", ")));
+            }
+        }
+    }
+    parsed
+}
+
+fn parse_options(
+    at: &str,
+    kind: ChannelType,
+    name: &str,
+    config: Option<&serde_json::Map<String, Value>>,
+    err: &mut impl FnMut(String, String),
+) -> ChannelOptions {
+    let mut o = ChannelOptions::default();
+    let keys = kind.credentials();
+    // Sorted, so the order of errors does not depend on serde_json's map features.
+    let mut entries: Vec<(&String, &Value)> = config.into_iter().flatten().collect();
+    entries.sort_by_key(|(k, _)| *k);
+    for &(key, value) in &entries {
+        let path = format!("{at}.config.{key}");
+        let mut bad = |reason: String| err(path.clone(), reason);
+        if keys.required.contains(&key.as_str()) || keys.optional.contains(&key.as_str()) {
+            bad(format!(
+                "credentials never live in the file: remove it and set the secret {}",
+                credential_var(name, key)
+            ));
+            continue;
+        }
+        match (key.as_str(), value) {
+            ("title" | "body", Value::String(text)) => match Template::parse(text) {
+                Ok(t) if key == "title" => o.title = Some(t),
+                Ok(t) => o.body = Some(t),
+                Err(e) => bad(e.to_string()),
+            },
+            ("title" | "body", _) => bad("must be a string template".into()),
+            ("minSeverity", Value::String(s)) => match s.parse::<Severity>() {
+                Ok(v) => o.min_severity = Some(v),
+                Err(e) => bad(e.to_string()),
+            },
+            (k, _) if !kind.options().contains(&k) => {
+                let mut allowed = vec!["title", "body", "minSeverity"];
+                allowed.extend(kind.options());
+                bad(format!("unknown option for a {kind} channel, expected one of {}", allowed.join(", ")));
+            }
+            ("headers", value) => o.headers = parse_headers(value, &mut bad),
+            ("priority", value) => o.priority = parse_priority(kind, value, &mut bad),
+            ("retry", value) => {
+                o.retry = int_in(value, 30, 10_800, &mut bad).and_then(|n| u32::try_from(n).ok());
+            }
+            ("expire", value) => {
+                o.expire = int_in(value, 30, 10_800, &mut bad).and_then(|n| u32::try_from(n).ok());
+            }
+            ("severity", Value::String(s)) => match s.parse::<Severity>() {
+                Ok(v) => o.severity = Some(v),
+                Err(e) => bad(e.to_string()),
+            },
+            ("source", Value::String(s)) if !s.trim().is_empty() => o.source = Some(s.clone()),
+            (_, _) => bad("must be a non-empty string".into()),
+        }
+    }
+    let given = |k: &str| entries.iter().any(|(key, _)| *key == k);
+    if o.priority != Some(2) && (given("retry") || given("expire")) {
+        err(format!("{at}.config"), "retry and expire only apply to emergency priority 2".into());
+    }
+    o
+}
+
+fn parse_headers(value: &Value, bad: &mut impl FnMut(String)) -> Vec<(String, String)> {
+    let Value::Object(map) = value else {
+        bad("must be an object of header names to string values".into());
+        return Vec::new();
+    };
+    let reserved =
+        ["content-type", "content-length", "host", "authorization", "x-systole-signature", "x-systole-event"];
+    let mut headers = Vec::new();
+    let mut sorted: Vec<(&String, &Value)> = map.iter().collect();
+    sorted.sort_by_key(|(k, _)| *k);
+    for (name, value) in sorted {
+        let token =
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        let text = value.as_str().filter(|v| v.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b)));
+        match text {
+            _ if !token => bad(format!("{name:?} is not a valid header name")),
+            _ if reserved.contains(&name.to_ascii_lowercase().as_str()) => {
+                bad(format!("header {name:?} is set by Systole (use the authorization credential for Authorization)"));
+            }
+            Some(v) => headers.push((name.clone(), v.to_owned())),
+            None => bad(format!("header {name:?} must be a string of printable ASCII")),
+        }
+    }
+    headers
+}
+
+fn parse_priority(kind: ChannelType, value: &Value, bad: &mut impl FnMut(String)) -> Option<i32> {
+    let (min, max) = match kind {
+        ChannelType::Pushover => (-2, 2),
+        ChannelType::Ntfy => (1, 5),
+        ChannelType::Gotify => (0, 10),
+        _ => (1, 5),
+    };
+    if kind == ChannelType::Opsgenie {
+        let p = value.as_str().and_then(|s| s.strip_prefix('P')).and_then(|n| n.parse::<i32>().ok());
+        return match p {
+            Some(n) if (1..=5).contains(&n) => Some(n),
+            _ => {
+                bad(format!("must be one of \"P1\" to \"P5\", got {value}"));
+                None
+            }
+        };
+    }
+    int_in(value, min, max, bad).and_then(|n| i32::try_from(n).ok())
+}
+
+fn int_in(value: &Value, min: i64, max: i64, bad: &mut impl FnMut(String)) -> Option<i64> {
+    match value.as_i64() {
+        Some(n) if (min..=max).contains(&n) => Some(n),
+        _ => {
+            bad(format!("must be an integer between {min} and {max}, got {value}"));
+            None
+        }
+    }
+}
+
+/// The file as written, before validation.
+mod raw {
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct File {
+        pub enabled: Option<bool>,
+        #[serde(default)]
+        pub channels: Vec<Channel>,
+        #[serde(default)]
+        pub settings: Settings,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Channel {
+        #[serde(rename = "type")]
+        pub kind: String,
+        pub name: String,
+        pub enabled: Option<bool>,
+        pub config: Option<serde_json::Map<String, serde_json::Value>>,
+        pub events: Option<Vec<String>>,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    pub struct Settings {
+        pub cooldown_minutes: Option<u64>,
+        pub reminder_minutes: Option<u64>,
+        pub retry: Option<Retry>,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    pub struct Retry {
+        pub initial_seconds: Option<u64>,
+        pub max_seconds: Option<u64>,
+        pub give_up_after_minutes: Option<u64>,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const SEED_EXAMPLE: &str = r#"{
+      "enabled": true,
+      "channels": [
+        {"type": "discord", "name": "Discord Alerts", "enabled": true, "config": {}, "events": ["down", "up"]}
+      ],
+      "settings": {"cooldownMinutes": 5}
+    }"#;
+
+    fn errors(json: &str) -> Vec<String> {
+        NotificationsConfig::parse(Some(json)).unwrap_err().0.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn seed_format_parses_with_defaults() {
+        let c = NotificationsConfig::parse(Some(SEED_EXAMPLE)).unwrap();
+        assert!(c.enabled);
+        assert_eq!(c.settings, NotificationSettings::default());
+        assert_eq!(c.settings.cooldown, Duration::from_secs(300));
+        let discord = &c.channels[0];
+        assert_eq!(
+            (discord.kind, discord.name.as_str(), discord.enabled),
+            (ChannelType::Discord, "Discord Alerts", true)
+        );
+        assert_eq!(discord.events, [Event::Down, Event::Up]);
+        assert_eq!(discord.options, ChannelOptions::default());
+
+        let minimal = NotificationsConfig::parse(Some(r#"{"channels": [{"type": "slack", "name": "ops"}]}"#)).unwrap();
+        assert_eq!(minimal.channels[0].events, DEFAULT_EVENTS);
+        assert_eq!(NotificationsConfig::parse(None).unwrap().channels, []);
+        let reminders = NotificationsConfig::parse(Some(r#"{"settings": {"reminderMinutes": 60}}"#)).unwrap();
+        assert_eq!(reminders.settings.reminder, Some(Duration::from_secs(3_600)));
+    }
+
+    #[test]
+    fn retry_schedule_is_configurable_within_bounds() {
+        let fast = r#"{"settings": {"retry": {"initialSeconds": 1, "maxSeconds": 2, "giveUpAfterMinutes": 30}}}"#;
+        let retry = NotificationsConfig::parse(Some(fast)).unwrap().settings.retry;
+        assert_eq!((retry.initial.as_secs(), retry.max.as_secs(), retry.give_up_after.as_secs()), (1, 2, 1_800));
+        let bad = r#"{"settings": {"retry": {"initialSeconds": 0, "maxSeconds": 5000, "giveUpAfterMinutes": 5}}}"#;
+        assert_eq!(
+            errors(bad),
+            [
+                "notifications.json: settings.retry.initialSeconds: must be between 1 and 3600, got 0",
+                "notifications.json: settings.retry.maxSeconds: must be between 10 and 3600, got 5000",
+                "notifications.json: settings.retry.giveUpAfterMinutes: must be between 30 and 10080, got 5",
+            ]
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_path() {
+        let got = errors(
+            r#"{"channels": [
+                 {"type": "carrier-pigeon", "name": "Birds"},
+                 {"type": "slack", "name": "Ops Team", "events": ["down", "exploded", "down"]},
+                 {"type": "slack", "name": "ops-team"},
+                 {"type": "webhook", "name": "!!!", "events": []},
+                 {"type": "discord", "name": "d", "config": {"webhookUrl": "https://x", "title": "{servce.name}",
+                  "priority": 3}},
+                 {"type": "pushover", "name": "p", "config": {"priority": 1, "retry": 10}}
+               ],
+               "settings": {"cooldownMinutes": 20000, "reminderMinutes": 10081}}"#,
+        );
+        assert_eq!(
+            got,
+            [
+                "notifications.json: channels[0].type: unknown channel type \"carrier-pigeon\", expected one of \
+                 discord, slack, telegram, email, webhook, pushover, pagerduty, ntfy, teams, googlechat, gotify, \
+                 opsgenie, mattermost, rocketchat",
+                "notifications.json: channels[1].events[1]: unknown event \"exploded\", expected one of down, up, \
+                 degraded, late, reminder, alert, test",
+                "notifications.json: channels[1].events[2]: \"down\" is listed twice",
+                "notifications.json: channels[2].name: duplicate channel name \"ops-team\": its credentials would \
+                 share NOTIFICATION_OPS_TEAM_* with channels[1]",
+                "notifications.json: channels[3].name: must contain a letter or digit (it names the credential \
+                 variables), got \"!!!\"",
+                "notifications.json: channels[3].events: must list at least one event; set \"enabled\": false to \
+                 silence a channel",
+                "notifications.json: channels[4].config.priority: unknown option for a discord channel, expected \
+                 one of title, body, minSeverity",
+                "notifications.json: channels[4].config.title: unknown placeholder {servce.name}, expected one of \
+                 {service.name}, {service.id}, {group}, {status}, {previous_status}, {since}, {duration}, {message}, \
+                 {dashboard_url}, {alert.severity}, {alert.source}, {alert.state}",
+                "notifications.json: channels[4].config.webhookUrl: credentials never live in the file: remove it \
+                 and set the secret NOTIFICATION_D_WEBHOOKURL",
+                "notifications.json: channels[5].config.retry: must be an integer between 30 and 10800, got 10",
+                "notifications.json: channels[5].config: retry and expire only apply to emergency priority 2",
+                "notifications.json: settings.cooldownMinutes: must be between 0 and 10080 (one week), got 20000",
+                "notifications.json: settings.reminderMinutes: must be between 0 and 10080 (one week), got 10081",
+            ]
+        );
+    }
+
+    #[test]
+    fn wrong_types_and_unknown_fields_name_the_path() {
+        assert_eq!(
+            errors(r#"{"channels": [{"type": "slack", "name": "a", "events": "down"}]}"#),
+            ["notifications.json: channels[0].events: invalid type: string \"down\", expected a sequence at line 1 \
+              column 61"]
+        );
+        let typo = errors(r#"{"settings": {"cooldownMinute": 5}}"#);
+        assert!(typo[0].starts_with("notifications.json: settings.cooldownMinute: unknown field"), "{typo:?}");
+    }
+
+    #[test]
+    fn channel_options_are_typed_per_channel() {
+        let c = NotificationsConfig::parse(Some(
+            r#"{"channels": [
+                 {"type": "webhook", "name": "hook", "config": {"headers": {"X-Team": "sre"}, "body": "{status}"}},
+                 {"type": "pushover", "name": "push", "config": {"priority": 2, "retry": 30, "expire": 10800}},
+                 {"type": "opsgenie", "name": "genie", "config": {"priority": "P2"}},
+                 {"type": "pagerduty", "name": "pd", "config": {"severity": "error", "source": "edge"}}
+               ]}"#,
+        ))
+        .unwrap();
+        assert_eq!(c.channels[0].options.headers, [("X-Team".to_owned(), "sre".to_owned())]);
+        assert_eq!(c.channels[0].options.body, Some(Template::parse("{status}").unwrap()));
+        assert_eq!(
+            (c.channels[1].options.priority, c.channels[1].options.retry, c.channels[1].options.expire),
+            (Some(2), Some(30), Some(10_800))
+        );
+        assert_eq!(c.channels[2].options.priority, Some(2));
+        assert_eq!(c.channels[3].options.severity, Some(Severity::Error));
+        assert_eq!(c.channels[3].options.source.as_deref(), Some("edge"));
+
+        assert_eq!(
+            errors(
+                r#"{"channels": [
+                     {"type": "pushover", "name": "a", "config": {"priority": 2, "expire": 10801}},
+                     {"type": "opsgenie", "name": "b", "config": {"priority": "P6"}},
+                     {"type": "webhook", "name": "c", "config": {"headers": {"Content-Type": "text/plain", "X y": "1"}}}
+                   ]}"#
+            ),
+            [
+                "notifications.json: channels[0].config.expire: must be an integer between 30 and 10800, got 10801",
+                "notifications.json: channels[1].config.priority: must be one of \"P1\" to \"P5\", got \"P6\"",
+                "notifications.json: channels[2].config.headers: header \"Content-Type\" is set by Systole (use the \
+                 authorization credential for Authorization)",
+                "notifications.json: channels[2].config.headers: \"X y\" is not a valid header name",
+            ]
+        );
+    }
+}

@@ -1,0 +1,437 @@
+//! One channel's HTTP request for one notification, as data: method, URL, headers, body.
+//!
+//! Pure: the shell sends the [`OutboundRequest`] with `fetch` and records the answer. Each
+//! channel's module follows the API's documented wire format (sources on each `request`)
+//! and keeps every length limit by cutting text and ending it with `…`, never by failing,
+//! and never inside a character ([`crate::notify::text`]). Limits are counted in the unit
+//! the API counts in (characters, UTF-16 code units or bytes, as each function says).
+
+mod discord;
+mod google_chat;
+mod gotify;
+mod mailgun;
+mod mattermost;
+mod ntfy;
+mod opsgenie;
+mod pagerduty;
+mod pushover;
+mod slack;
+mod teams;
+mod telegram;
+mod webhook;
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use crate::notify::config::ResolvedChannel;
+use crate::notify::message::Notification;
+use crate::notify::vocab::{ChannelType, Event, Urgency};
+use crate::time::Timestamp;
+
+/// An HTTP request to send.
+///
+/// `Debug` hides the URL's path and query, header values and the body: they carry
+/// credentials (webhook tokens, bot tokens, API keys).
+#[derive(Clone, Eq, PartialEq)]
+pub struct OutboundRequest {
+    /// The HTTP method; every channel uses `POST`.
+    pub method: &'static str,
+    /// The full URL, credentials included where the API puts them there.
+    pub url: String,
+    /// Headers in the order to send them; names as the API documents them.
+    pub headers: Vec<(String, String)>,
+    /// The body, exactly as it must be sent (signatures cover these bytes).
+    pub body: String,
+}
+
+impl OutboundRequest {
+    fn post(url: String, content_type: &str, body: String) -> Self {
+        Self { method: "POST", url, headers: vec![("Content-Type".to_owned(), content_type.to_owned())], body }
+    }
+
+    fn json(url: String, body: &Value) -> Self {
+        Self::post(url, "application/json", body.to_string())
+    }
+
+    fn form(url: String, fields: &[(&str, &str)]) -> Self {
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+        Self::post(url, "application/x-www-form-urlencoded", body)
+    }
+
+    fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// The first header with this name, compared without case.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+impl fmt::Debug for OutboundRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let origin = self.url.splitn(4, '/').take(3).collect::<Vec<_>>().join("/");
+        f.debug_struct("OutboundRequest")
+            .field("method", &self.method)
+            .field("url", &format!("{origin}/…"))
+            .field("headers", &self.headers.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>())
+            .field("body", &format!("{} bytes", self.body.len()))
+            .finish()
+    }
+}
+
+/// The request that delivers `n` through `channel`, at `now` (used by the webhook's replay
+/// protection and by test alert keys).
+pub fn render(channel: &ResolvedChannel, n: &Notification, now: Timestamp) -> OutboundRequest {
+    let text = Text::new(channel, n);
+    match channel.config.kind {
+        ChannelType::Discord => discord::request(channel, n, &text),
+        ChannelType::Slack => slack::request(channel, n, &text),
+        ChannelType::Mattermost | ChannelType::RocketChat => mattermost::request(channel, n, &text),
+        ChannelType::Telegram => telegram::request(channel, n, &text),
+        ChannelType::Webhook => webhook::request(channel, n, &text, now),
+        ChannelType::PagerDuty => pagerduty::request(channel, n, &text, now),
+        ChannelType::Opsgenie => opsgenie::request(channel, n, &text, now),
+        ChannelType::Ntfy => ntfy::request(channel, n, &text),
+        ChannelType::Teams => teams::request(channel, n, &text),
+        ChannelType::GoogleChat => google_chat::request(channel, n, &text),
+        ChannelType::Gotify => gotify::request(channel, n, &text),
+        ChannelType::Pushover => pushover::request(channel, n, &text),
+        ChannelType::Email => mailgun::request(channel, n, &text),
+    }
+}
+
+/// The label of dashboard links.
+const OPEN: &str = "Open the dashboard";
+
+/// A notification's title and body for one channel: its templates, else the defaults.
+struct Text {
+    title: String,
+    body: String,
+}
+
+impl Text {
+    fn new(channel: &ResolvedChannel, n: &Notification) -> Self {
+        let o = &channel.config.options;
+        // A title is required by most APIs: a template that renders blank falls back.
+        let title = o.title.as_ref().map(|t| t.render(n)).filter(|t| !t.trim().is_empty());
+        Self {
+            title: title.unwrap_or_else(|| n.default_title()),
+            body: o.body.as_ref().map_or_else(|| n.default_body(), |t| t.render(n)),
+        }
+    }
+
+    /// The body with the dashboard link as its last line, for channels without a link widget.
+    fn body_with_link(&self, n: &Notification) -> String {
+        match link(n) {
+            Some(url) if self.body.is_empty() => format!("{OPEN}: {url}"),
+            Some(url) => format!("{}\n{OPEN}: {url}", self.body),
+            None => self.body.clone(),
+        }
+    }
+}
+
+/// The dashboard URL if it is a plain http(s) URL, safe to put inside markup.
+fn link(n: &Notification) -> Option<&str> {
+    n.dashboard_url.as_deref().filter(|u| {
+        (u.starts_with("https://") || u.starts_with("http://"))
+            && !u.chars().any(|c| c.is_whitespace() || c.is_control() || "<>|\"'`".contains(c))
+    })
+}
+
+/// A notification's colour as `0xRRGGBB`: red, green, orange, yellow, blue. Alerts: green
+/// once resolved, else red, orange or blue by urgency.
+fn colour(n: &Notification) -> u32 {
+    const RED: u32 = 0xE7_4C_3C;
+    const GREEN: u32 = 0x2E_CC_71;
+    const ORANGE: u32 = 0xE6_7E_22;
+    const BLUE: u32 = 0x34_98_DB;
+    match n.event() {
+        Event::Down | Event::Reminder => RED,
+        Event::Up => GREEN,
+        Event::Degraded => ORANGE,
+        Event::Late => 0xF1_C4_0F,
+        Event::Test => BLUE,
+        Event::Alert if n.resolves() => GREEN,
+        Event::Alert => match n.urgency() {
+            Urgency::High => RED,
+            Urgency::Medium => ORANGE,
+            Urgency::Low => BLUE,
+        },
+    }
+}
+
+/// Inserts `key: value` when the text is not blank.
+fn put_text(object: &mut Map<String, Value>, key: &str, value: String) {
+    if !value.trim().is_empty() {
+        object.insert(key.to_owned(), Value::String(value));
+    }
+}
+
+fn credential<'a>(channel: &'a ResolvedChannel, key: &str) -> &'a str {
+    // `resolve` only builds a channel once every required key is present.
+    channel.credential(key).unwrap_or_default()
+}
+
+/// The deduplication key of a service's alerts in PagerDuty and Opsgenie.
+///
+/// One key per service: while an alert with it is open, triggers (reminders, `degraded`
+/// turning `down`) update that alert instead of paging again, and `up` resolves it whatever
+/// state it was opened in; once resolved, both services open a new alert for the next
+/// trigger with the same key. A test gets its own key so it never touches a real alert. An
+/// external alert's key is `systole-alert-{fingerprint}`, so its resolution closes it.
+fn alert_key(n: &Notification, now: Timestamp) -> String {
+    match (n.event(), n.alert()) {
+        (Event::Test, _) => format!("systole-test-{}-{}", n.service_id, now.as_millis()),
+        (Event::Alert, Some(a)) => format!("systole-alert-{}", a.fingerprint),
+        _ => format!("systole-{}", n.service_id),
+    }
+}
+
+/// Builders for the channels' tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    #![allow(clippy::unwrap_used)]
+    use serde_json::Value;
+
+    use super::OutboundRequest;
+    use crate::notify::config::{resolve, NotificationsConfig, ResolvedChannel};
+    use crate::notify::message::tests::{alert_firing, with_alert};
+    use crate::notify::message::Notification;
+    use crate::notify::vocab::ChannelType;
+    use crate::time::Timestamp;
+
+    pub(crate) const NOW: Timestamp = Timestamp(1_763_753_900_000);
+
+    /// The one channel of a one-channel config, with these credentials (`KEY` → variable
+    /// `NOTIFICATION_CH_KEY`).
+    pub(crate) fn channel(kind: &str, config: &str, credentials: &[(&str, &str)]) -> ResolvedChannel {
+        let json = format!(r#"{{"channels": [{{"type": "{kind}", "name": "ch", "config": {config}}}]}}"#);
+        let parsed = NotificationsConfig::parse(Some(&json)).unwrap();
+        let vars: Vec<(String, String)> =
+            credentials.iter().map(|(k, v)| (format!("NOTIFICATION_CH_{}", k.to_uppercase()), v.to_string())).collect();
+        let (mut ready, missing) =
+            resolve(&parsed.channels, |var| vars.iter().find(|(k, _)| k == var).map(|(_, v)| v.clone()));
+        assert_eq!(missing, []);
+        ready.remove(0)
+    }
+
+    pub(crate) fn body(request: &OutboundRequest) -> Value {
+        serde_json::from_str(&request.body).unwrap()
+    }
+
+    pub(crate) fn form(request: &OutboundRequest) -> Vec<(String, String)> {
+        form_urlencoded::parse(request.body.as_bytes()).into_owned().collect()
+    }
+
+    pub(crate) fn long(unit: &str, n: usize) -> String {
+        unit.repeat(n)
+    }
+
+    /// Credentials that satisfy every required key of `kind`.
+    pub(crate) fn any_channel(kind: ChannelType) -> ResolvedChannel {
+        let creds: Vec<(&str, &str)> = kind
+            .credentials()
+            .required
+            .iter()
+            .map(|&k| {
+                let v = match k {
+                    "webhookUrl" | "url" => "https://example.com/hook",
+                    "topicUrl" => "https://ntfy.sh/t",
+                    "to" | "from" => "a@example.com",
+                    _ => "x",
+                };
+                (k, v)
+            })
+            .collect();
+        channel(kind.as_str(), "{}", &creds)
+    }
+
+    /// A firing alert with every text far beyond any channel's limit.
+    pub(crate) fn huge_alert() -> Notification {
+        let n = Notification {
+            service_name: long("é", 3_000),
+            message: Some(long("😀<&", 6_000)),
+            service_id: long("s", 2_000),
+            ..alert_firing()
+        };
+        with_alert(n, |a| {
+            a.labels = (0..64).map(|i| (format!("label{i:02}"), long("v", 1_024))).collect();
+            a.fingerprint = long("f", 128);
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::time::Duration;
+
+    use serde_json::{json, Value};
+
+    use super::testing::{any_channel, body, channel, form, huge_alert, NOW};
+    use super::*;
+    use crate::notify::message::tests::{alert_firing, alert_resolved, down, up, with_alert};
+    use crate::notify::message::{ServiceEvent, Subject};
+    use crate::notify::vocab::{AlertState, Severity};
+
+    #[test]
+    fn templates_replace_the_default_text() {
+        let ch = channel(
+            "slack",
+            r#"{"title": "{service.name}: {previous_status} → {status}", "body": "down for {duration}"}"#,
+            &[("webhookUrl", "https://hooks.slack.com/services/T/B/X")],
+        );
+        let b = body(&render(&ch, &up(), NOW));
+        assert_eq!(b["text"], "Production API: down → up");
+        assert_eq!(b["blocks"][1]["text"]["text"], "down for 4 min 12 s");
+        let blank = channel("slack", r#"{"title": "{group}"}"#, &[("webhookUrl", "https://hooks.slack.com/x")]);
+        let n = Notification { group: None, ..up() };
+        assert_eq!(body(&render(&blank, &n, NOW))["text"], up().default_title(), "a blank title falls back");
+    }
+
+    #[test]
+    fn every_channel_type_renders_a_post() {
+        for kind in ChannelType::ALL {
+            let creds: Vec<(&str, &str)> = kind
+                .credentials()
+                .required
+                .iter()
+                .map(|&k| {
+                    (
+                        k,
+                        match k {
+                            "webhookUrl" | "url" => "https://example.com/hook",
+                            "topicUrl" => "https://ntfy.sh/t",
+                            "to" | "from" => "a@example.com",
+                            _ => "x",
+                        },
+                    )
+                })
+                .collect();
+            let ch = channel(kind.as_str(), "{}", &creds);
+            for event in Event::ALL {
+                let subject = ServiceEvent::of(event).map_or_else(|| alert_firing().subject, Subject::from);
+                let n = Notification { subject, duration: Some(Duration::from_secs(61)), ..down() };
+                let r = render(&ch, &n, NOW);
+                assert_eq!(r.method, "POST", "{kind} {event}");
+                assert!(r.url.starts_with("https://"), "{kind} {event}: {}", r.url);
+                assert!(!r.body.is_empty(), "{kind} {event}");
+                assert!(!format!("{r:?}").contains("/hook"), "Debug hides the URL path");
+            }
+        }
+    }
+
+    #[test]
+    fn alerts_render_within_every_channel_limit() {
+        let chars = |v: &Value| v.as_str().unwrap_or_default().chars().count();
+        for n in [huge_alert(), alert_firing(), alert_resolved()] {
+            for kind in ChannelType::ALL {
+                let r = render(&any_channel(kind), &n, NOW);
+                assert_eq!(r.method, "POST", "{kind}");
+                assert!(r.url.starts_with("https://"), "{kind}: {}", r.url);
+                let form_get = |k: &str| form(&r).into_iter().find(|(n, _)| n == k).map(|(_, v)| v.chars().count());
+                match kind {
+                    ChannelType::Discord => {
+                        let b = body(&r);
+                        let embed = &b["embeds"][0];
+                        assert!(chars(&b["content"]) <= 2_000);
+                        assert!(chars(&embed["title"]) <= 256 && chars(&embed["description"]) <= 4_096);
+                        let fields: usize = embed["fields"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|f| {
+                                assert!(chars(&f["name"]) <= 256 && chars(&f["value"]) <= 1_024);
+                                chars(&f["name"]) + chars(&f["value"])
+                            })
+                            .sum();
+                        let total = chars(&embed["title"]) + chars(&embed["description"]) + fields + 7;
+                        assert!(total <= 6_000, "{total}");
+                    }
+                    ChannelType::Slack => {
+                        let b = body(&r);
+                        assert!(chars(&b["blocks"][0]["text"]["text"]) <= 150);
+                        assert!(chars(&b["blocks"][1]["text"]["text"]) <= 3_000);
+                        assert!(chars(&b["text"]) <= 3_000);
+                    }
+                    ChannelType::Mattermost | ChannelType::RocketChat => {
+                        let b = body(&r);
+                        assert!(chars(&b["text"]) <= 4_000);
+                        assert!(chars(&b["attachments"][0]["text"]) <= 4_000);
+                    }
+                    ChannelType::Telegram => {
+                        let text = body(&r)["text"].as_str().unwrap().to_owned();
+                        let visible = text
+                            .replace("<b>", "")
+                            .replace("</b>", "")
+                            .replace("&amp;", "&")
+                            .replace("&lt;", "<")
+                            .replace("&gt;", ">");
+                        let visible = visible.split("<a href").next().unwrap().to_owned() + OPEN;
+                        assert!(visible.encode_utf16().count() <= 4_096, "{}", visible.encode_utf16().count());
+                    }
+                    ChannelType::PagerDuty => {
+                        let b = body(&r);
+                        assert!(chars(&b["payload"]["summary"]) <= 1_024);
+                        assert!(b["dedup_key"].as_str().unwrap().len() <= 255);
+                    }
+                    ChannelType::Opsgenie => {
+                        let b = body(&r);
+                        if n.alert().unwrap().state == AlertState::Firing {
+                            assert!(chars(&b["message"]) <= 130 && chars(&b["alias"]) <= 512);
+                            assert!(chars(&b["description"]) <= 15_000 && chars(&b["entity"]) <= 512);
+                        } else {
+                            assert!(chars(&b["note"]) <= 25_000);
+                        }
+                    }
+                    ChannelType::Ntfy => {
+                        let b = body(&r);
+                        assert!(b["message"].as_str().unwrap().len() <= 4_096 && chars(&b["title"]) <= 256);
+                    }
+                    ChannelType::Teams => {
+                        let b = body(&r);
+                        for block in b["attachments"][0]["content"]["body"].as_array().unwrap() {
+                            assert!(chars(&block["text"]) <= 4_000);
+                        }
+                    }
+                    ChannelType::GoogleChat => assert!(chars(&body(&r)["text"]) <= 4_096),
+                    ChannelType::Gotify => {
+                        let b = body(&r);
+                        assert!(chars(&b["title"]) <= 4_096 && chars(&b["message"]) <= 4_096);
+                    }
+                    ChannelType::Pushover => {
+                        assert!(form_get("title").unwrap() <= 250 && form_get("message").unwrap() <= 1_024);
+                    }
+                    ChannelType::Email => assert!(form_get("subject").is_some()),
+                    ChannelType::Webhook => assert!(body(&r)["alert"].is_object()),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn alert_colours_and_priorities_follow_urgency() {
+        let discord = any_channel(ChannelType::Discord);
+        let colour_of = |n: &Notification| body(&render(&discord, n, NOW))["embeds"][0]["color"].clone();
+        assert_eq!(colour_of(&alert_firing()), 0xE74C3C);
+        assert_eq!(colour_of(&alert_resolved()), 0x2ECC71);
+        let fields = body(&render(&discord, &alert_firing(), NOW))["embeds"][0]["fields"].clone();
+        assert_eq!(fields[1], json!({"name": "Severity", "value": "critical", "inline": true}));
+        let warning = with_alert(alert_firing(), |a| a.severity = Severity::Warning);
+        assert_eq!(colour_of(&warning), 0xE67E22);
+        let ntfy = any_channel(ChannelType::Ntfy);
+        assert_eq!(body(&render(&ntfy, &alert_firing(), NOW))["priority"], 4);
+        assert_eq!(body(&render(&ntfy, &alert_resolved(), NOW))["priority"], 3);
+        let teams = any_channel(ChannelType::Teams);
+        let tone = |n: &Notification| {
+            body(&render(&teams, n, NOW))["attachments"][0]["content"]["body"][0]["color"].as_str().unwrap().to_owned()
+        };
+        assert_eq!(
+            (tone(&alert_firing()), tone(&alert_resolved()), tone(&warning)),
+            ("Attention".into(), "Good".into(), "Warning".into())
+        );
+    }
+}

@@ -1,0 +1,84 @@
+//! Telegram: Bot API `sendMessage` in HTML parse mode.
+
+use serde_json::json;
+
+use super::{credential, link, OutboundRequest, Text, OPEN};
+use crate::notify::config::ResolvedChannel;
+use crate::notify::message::Notification;
+use crate::notify::text::{escape_markup, fit, Unit};
+
+/// Telegram's `text` limit: 4096 characters after entity parsing, counted here in UTF-16
+/// code units (how Telegram measures text; never fewer than characters).
+const TELEGRAM_TEXT: usize = 4096;
+const TELEGRAM_TITLE: usize = 256;
+
+/// Telegram Bot API `sendMessage`: `POST {baseUrl}/bot{botToken}/sendMessage` with
+/// `chat_id`, `text` in `parse_mode` `HTML` (bold title, body, dashboard link) and link
+/// previews off. Every `&`, `<` and `>` of the text is escaped as `&amp;`, `&lt;`, `&gt;`,
+/// and `"` too inside the link's `href`; the visible text is cut to fit 4096 before escaping.
+///
+/// Wire format: core.telegram.org/bots/api#sendmessage and #html-style.
+pub(super) fn request(channel: &ResolvedChannel, n: &Notification, t: &Text) -> OutboundRequest {
+    let title = fit(&t.title, TELEGRAM_TITLE, Unit::Utf16);
+    let link = link(n);
+    let link_len = link.map_or(0, |_| 2 + Unit::Utf16.len(OPEN));
+    let room = TELEGRAM_TEXT.saturating_sub(Unit::Utf16.len(&title) + 2 + link_len);
+    let mut text = format!("<b>{}</b>", escape_markup(&title));
+    if !t.body.is_empty() {
+        text.push_str("\n\n");
+        text.push_str(&escape_markup(&fit(&t.body, room, Unit::Utf16)));
+    }
+    if let Some(url) = link {
+        text.push_str(&format!("\n\n<a href=\"{}\">{OPEN}</a>", escape_markup(url).replace('"', "&quot;")));
+    }
+    let body = json!({
+        "chat_id": credential(channel, "chatId"),
+        "text": text,
+        "parse_mode": "HTML",
+        "link_preview_options": {"is_disabled": true},
+    });
+    let url = format!("{}/bot{}/sendMessage", channel.base_url(), credential(channel, "botToken"));
+    OutboundRequest::json(url, &body)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use serde_json::json;
+
+    use super::*;
+    use crate::notify::message::tests::down;
+
+    use crate::notify::render::testing::{body, channel, long, NOW};
+    use crate::notify::render::{render, OPEN};
+
+    #[test]
+    fn telegram_sends_escaped_html_within_4096() {
+        let ch = channel("telegram", "{}", &[("botToken", "123:ABC"), ("chatId", "-100200300")]);
+        let n = Notification { service_name: "R&D <api>".into(), message: None, group: None, ..down() };
+        let r = render(&ch, &n, NOW);
+        assert_eq!(r.url, "https://api.telegram.org/bot123:ABC/sendMessage");
+        assert_eq!(
+            body(&r),
+            json!({
+                "chat_id": "-100200300",
+                "text": "<b>🔴 R&amp;D &lt;api&gt; is DOWN</b>\n\n\
+                         R&amp;D &lt;api&gt; is down since 2025-11-21 19:33:20 UTC.\nService: api-prod\n\n\
+                         <a href=\"https://status.example.com/services/api-prod\">Open the dashboard</a>",
+                "parse_mode": "HTML",
+                "link_preview_options": {"is_disabled": true},
+            })
+        );
+
+        let local =
+            channel("telegram", "{}", &[("botToken", "1:A"), ("chatId", "7"), ("baseUrl", "http://127.0.0.1:8788/")]);
+        assert_eq!(render(&local, &down(), NOW).url, "http://127.0.0.1:8788/bot1:A/sendMessage");
+
+        let over = Notification { message: Some(long("😀&", 3_000)), ..down() };
+        let text = body(&render(&ch, &over, NOW))["text"].as_str().unwrap().to_owned();
+        let visible = text.replace("<b>", "").replace("</b>", "").replace("&amp;", "&");
+        let visible = visible.split("<a href").next().unwrap().to_owned() + OPEN;
+        assert!(visible.encode_utf16().count() <= 4_096, "{}", visible.encode_utf16().count());
+        assert!(text.contains("…\n\n<a href="), "the body is cut, the link kept");
+    }
+}
