@@ -11,7 +11,6 @@ use crate::access::{self, Caller};
 use crate::d1;
 use crate::deployment::{self, now, DB_BINDING};
 use crate::http::{OrUnavailable, Reply, HISTORY_DB};
-use crate::notify::history;
 use crate::router::Call;
 use crate::routes::query_pairs;
 
@@ -27,7 +26,7 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
     let ((states, uptime), changes, alerts) = futures_util::future::try_join3(
         fleet_data(&db, caller.scope(), None),
         d1::status_changes(&db, None, since, 500),
-        history::read(&db, since, None, None, 200),
+        d1::alerts::attempts(&db, since, None, None, 200),
     )
     .await
     .or_unavailable(HISTORY_DB)?;
@@ -41,7 +40,12 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
 
 /// Status changes and delivery results since `since` that the caller may see, newest first
 /// (see `systole_web::view::activity`).
-fn activity(caller: Caller, since: Timestamp, changes: &[d1::ChangeRow], alerts: &[history::Row]) -> Vec<ActivityItem> {
+fn activity(
+    caller: Caller,
+    since: Timestamp,
+    changes: &[d1::ChangeRow],
+    alerts: &[d1::rows::AlertHistoryRow],
+) -> Vec<ActivityItem> {
     let config = deployment::config();
     let changes = super::changes(changes);
     let attempts: Vec<AttemptRecord<'_>> = alerts

@@ -3,7 +3,6 @@
 //! - `GET /api/alerts/history`: every delivery attempt, newest first;
 //! - `GET /api/alerts/recent`: external alerts received, newest first.
 
-use serde::Deserialize;
 use serde_json::json;
 use systole_core::access::Scope;
 use systole_core::api::query::AlertsQuery;
@@ -11,17 +10,14 @@ use systole_core::api::Problem;
 use systole_core::keys::secret_matches;
 use systole_core::notify::alert::{self, MAX_BODY};
 use systole_core::notify::external::select;
-use systole_core::time::Timestamp;
-use wasm_bindgen::JsValue;
 use worker::{Env, Method, Request, RequestInit};
 
 use super::query_pairs;
-use crate::access;
 use crate::deployment::{self, now, DB_BINDING, DESK_BINDING};
 use crate::http::{self, OrUnavailable, Reply, HISTORY_DB};
 use crate::notify::desk::Intake;
-use crate::notify::history;
 use crate::router::Call;
+use crate::{access, d1};
 
 /// `POST /api/alert`. Optional `ALERT_API_KEY` (as `Authorization: Bearer` or `X-API-Key`,
 /// constant-time). Channels: the generic body's `channels`/`channel`, or for any format the
@@ -78,37 +74,18 @@ pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
 }
 
 /// `GET /api/alerts/history?since=&serviceId=|subject=&channel=&limit=`:
-/// `{"attempts": [history::Row JSON]}`. Errors: 400 bad parameters, 401, 503.
+/// `{"attempts": [d1::rows::AlertHistoryRow JSON]}`. Errors: 400 bad parameters, 401, 503.
 pub async fn history(req: Request, env: &Env, call: Call<'_>) -> Reply {
     let caller = call.caller()?;
     let everything = caller.scope() == Scope::All;
     let q = AlertsQuery::parse(&query_pairs(&req), now())?;
     let db = env.d1(DB_BINDING)?;
-    let rows = history::read(&db, q.since, q.subject.as_deref(), q.channel.as_deref(), q.limit)
+    let rows = d1::alerts::attempts(&db, q.since, q.subject.as_deref(), q.channel.as_deref(), q.limit)
         .await
         .or_unavailable(HISTORY_DB)?;
     // A viewer sees the notifications of their services only (not external or test).
     let rows = rows.iter().filter(|r| everything || access::sees(caller, &r.subject));
-    Ok(http::json(200, &json!({ "attempts": rows.map(history::Row::to_json).collect::<Vec<_>>() }))?)
-}
-
-/// An `external_alerts` row.
-#[derive(Debug, Deserialize)]
-struct RecentRow {
-    fingerprint: String,
-    format: String,
-    state: String,
-    title: String,
-    message: String,
-    severity: String,
-    source: String,
-    labels: String,
-    url: Option<String>,
-    starts_at: Option<i64>,
-    ends_at: Option<i64>,
-    received_at: i64,
-    notified_at: Option<i64>,
-    repeats: i64,
+    Ok(http::json(200, &json!({ "attempts": rows.map(d1::rows::AlertHistoryRow::to_json).collect::<Vec<_>>() }))?)
 }
 
 /// `GET /api/alerts/recent?since=&limit=`: `{"alerts": [{"fingerprint", "format", "state",
@@ -120,23 +97,7 @@ pub async fn recent(req: Request, env: &Env, call: Call<'_>) -> Reply {
         return Ok(http::json(200, &json!({ "alerts": [] }))?);
     }
     let q = AlertsQuery::parse(&query_pairs(&req), now())?;
-    let stmt = env
-        .d1(DB_BINDING)?
-        .prepare("SELECT * FROM external_alerts WHERE received_at >= ?1 ORDER BY received_at DESC LIMIT ?2")
-        .bind(&[JsValue::from_f64(q.since.as_millis() as f64), JsValue::from_f64(f64::from(q.limit))])?;
-    let rows: Vec<RecentRow> = stmt.all().await.and_then(|r| r.results()).or_unavailable(HISTORY_DB)?;
-    let time = |ms: i64| Timestamp(ms).to_rfc3339();
-    let alerts: Vec<_> = rows
-        .iter()
-        .map(|r| {
-            json!({
-                "fingerprint": r.fingerprint, "format": r.format, "state": r.state, "title": r.title,
-                "message": r.message, "severity": r.severity, "source": r.source,
-                "labels": serde_json::from_str::<serde_json::Value>(&r.labels).unwrap_or_default(),
-                "url": r.url, "startsAt": r.starts_at.map(time), "endsAt": r.ends_at.map(time),
-                "receivedAt": time(r.received_at), "notifiedAt": r.notified_at.map(time), "repeats": r.repeats,
-            })
-        })
-        .collect();
+    let rows = d1::alerts::external(&env.d1(DB_BINDING)?, q.since, q.limit).await.or_unavailable(HISTORY_DB)?;
+    let alerts: Vec<_> = rows.iter().map(d1::rows::ExternalAlertRow::to_json).collect();
     Ok(http::json(200, &json!({ "alerts": alerts }))?)
 }
