@@ -29,7 +29,9 @@ use crate::router::Call;
 /// The Content-Security-Policy of every page, built once per isolate.
 fn csp() -> &'static str {
     static CSP: OnceLock<String> = OnceLock::new();
-    CSP.get_or_init(|| systole_web::content_security_policy(&deployment::branding().image_origins()))
+    CSP.get_or_init(|| {
+        systole_web::content_security_policy(&systole_web::branding::image_origins(deployment::branding()))
+    })
 }
 
 /// An HTML page with the CSP and the security headers.
@@ -81,7 +83,7 @@ pub fn not_found(caller: Caller, what: &str) -> Reply {
 pub async fn assets(_req: Request, _env: &Env, call: Call<'_>) -> Reply {
     let path = call.path;
     let (content_type, body) = match path {
-        "/assets/theme.css" => ("text/css; charset=utf-8", deployment::branding().theme_css()),
+        "/assets/theme.css" => ("text/css; charset=utf-8", systole_web::branding::theme_css(deployment::branding())),
         _ => {
             let a = systole_web::assets::get(path).ok_or_else(|| Problem::not_found(format!("no asset {path}")))?;
             (a.content_type, a.body.to_owned())
