@@ -19,18 +19,22 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 pub mod receiver;
-use systole_core::config::Config;
+use systole_core::config::{Config, Deployment};
 
 /// The repository root.
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// The test configuration the worker was built with.
-pub fn test_config() -> Config {
+/// The test config folder the worker was built with, parsed by the Worker's loader.
+pub fn test_deployment() -> Deployment {
     let dir = root().join("tests/config");
-    let read = |n: &str| fs::read_to_string(dir.join(n)).ok();
-    Config::parse(read("services.json").as_deref(), read("settings.json").as_deref()).unwrap()
+    Deployment::parse(|name| fs::read_to_string(dir.join(name)).ok()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The test configuration's services and settings.
+pub fn test_config() -> Config {
+    test_deployment().config
 }
 
 /// The heartbeat key the harness configures for `service`.
@@ -115,8 +119,7 @@ pub fn spawn_worker() -> Worker {
 /// channel at `receiver` (URLs as `{receiver}/{channel name}`, other values dummies), with
 /// `overrides` (variable, value) taking precedence.
 pub fn channel_env(receiver: &receiver::Receiver, overrides: &[(String, String)]) -> Vec<(String, String)> {
-    let text = fs::read_to_string(root().join("tests/config/notifications.json")).unwrap();
-    let config = systole_core::notify::NotificationsConfig::parse(Some(&text)).unwrap();
+    let config = test_deployment().notifications;
     let mut vars = Vec::new();
     for c in &config.channels {
         let keys = c.kind.credentials();

@@ -8,17 +8,18 @@ use std::thread;
 use std::time::Duration;
 
 use systole_client::{Client, Heartbeat, Status};
-use systole_core::config::Config;
+use systole_core::config::{Config, Deployment};
 
 use crate::Result;
 
 /// The service the demo stops after a minute, so its status visibly goes down.
 const STOPS_AFTER_A_MINUTE: &str = "cache-warmer";
 
-/// Parses `services.json` and `settings.json` in `dir`, failing with every problem listed.
+/// Parses the config folder `dir` with the Worker's loader and returns its services and
+/// settings, failing with every problem of every file listed.
 pub fn load_config(dir: &Path) -> Result<Config> {
-    let read = |name: &str| fs::read_to_string(dir.join(name)).ok();
-    Config::parse(read("services.json").as_deref(), read("settings.json").as_deref()).map_err(|e| e.to_string().into())
+    let deployment = Deployment::parse(|name| fs::read_to_string(dir.join(name)).ok());
+    deployment.map(|d| d.config).map_err(|e| e.to_string().into())
 }
 
 /// Reuses the keys in `.dev.vars` when they cover every service that needs one; otherwise

@@ -4,6 +4,9 @@
 //! The file formats follow the seeds' `services.json`: `groups` carry defaults
 //! (`stalenessThreshold`, `gracePeriod`, `notifications`, `auth`) that their services inherit;
 //! a service's own fields win. [`Config::parse`] reports every problem with its JSON path.
+//!
+//! [`Deployment::parse`] is the one loader of a whole config folder (these two files,
+//! `notifications.json`, `users.json` and `dashboard.json`).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -11,7 +14,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::access::Users;
+use crate::branding::Branding;
 use crate::notify::vocab::Event;
+use crate::notify::NotificationsConfig;
 
 /// Default staleness threshold when neither service nor group sets one: 300 s.
 pub const DEFAULT_STALENESS_THRESHOLD: Duration = Duration::from_secs(300);
@@ -232,6 +238,65 @@ impl Config {
     pub fn service(&self, id: &str) -> Option<&ServiceConfig> {
         let id = ServiceId::parse(id).ok()?;
         self.index.get(&id).and_then(|&i| self.services.get(i))
+    }
+}
+
+/// A deployment's whole declarative configuration: every file of its config folder, parsed
+/// and cross-checked together. The one loader of the Worker's build script, the Worker, the
+/// tests and `cargo xtask`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Deployment {
+    /// `services.json` and `settings.json`.
+    pub config: Config,
+    /// `notifications.json` (no channels when absent).
+    pub notifications: NotificationsConfig,
+    /// `users.json` (no users, an open deployment, when absent).
+    pub users: Users,
+    /// `dashboard.json` (defaults when absent).
+    pub branding: Branding,
+}
+
+impl Deployment {
+    /// The files of a config folder, in the order [`Deployment::parse`] reads them.
+    pub const FILES: [&'static str; 5] =
+        ["services.json", "settings.json", "notifications.json", "users.json", "dashboard.json"];
+
+    /// Parses every file of [`Deployment::FILES`]; `read(name)` gives a file's text, `None`
+    /// when it is absent. The core does no I/O: the caller reads a folder, embedded text or
+    /// anything else.
+    ///
+    /// # Errors
+    /// [`ConfigErrors`] listing every problem of every file, each path prefixed with its file
+    /// name: those of [`Config::parse`], [`NotificationsConfig::parse`] and
+    /// [`Branding::parse`]; when the services and notifications parse, also channels that
+    /// services name but that are not configured ([`NotificationsConfig::check_policies`])
+    /// and those of [`Users::parse`] (which needs the services).
+    pub fn parse(mut read: impl FnMut(&'static str) -> Option<String>) -> Result<Self, ConfigErrors> {
+        let [services, settings, notifications, users, dashboard] = Self::FILES.map(&mut read);
+        let config = Config::parse(services.as_deref(), settings.as_deref());
+        let notifications = NotificationsConfig::parse(notifications.as_deref());
+        let branding = Branding::parse(dashboard.as_deref());
+        let mut errors = Vec::new();
+        let users = match (&config, &notifications) {
+            (Ok(config), Ok(n)) => {
+                errors.extend(n.check_policies(&config.services));
+                Users::parse(users.as_deref(), config).map_err(|e| errors.extend(e.0)).ok()
+            }
+            (c, n) => {
+                errors.extend(c.as_ref().err().map(|e| e.0.clone()).unwrap_or_default());
+                errors.extend(n.as_ref().err().map(|e| e.0.clone()).unwrap_or_default());
+                None
+            }
+        };
+        if let Err(e) = &branding {
+            errors.extend(e.0.iter().cloned());
+        }
+        match (config, notifications, users, branding) {
+            (Ok(config), Ok(notifications), Some(users), Ok(branding)) if errors.is_empty() => {
+                Ok(Self { config, notifications, users, branding })
+            }
+            _ => Err(ConfigErrors(errors)),
+        }
     }
 }
 
@@ -560,6 +625,38 @@ mod raw {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    fn files(services: &'static str, notifications: &'static str, dashboard: &'static str) -> Deployment {
+        Deployment::parse(|name| match name {
+            "services.json" => Some(services.to_owned()),
+            "notifications.json" => Some(notifications.to_owned()),
+            "dashboard.json" => Some(dashboard.to_owned()),
+            _ => None,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_deployment_of_absent_files_is_open_and_unbranded() {
+        let d = Deployment::parse(|_| None).unwrap();
+        assert!(d.config.services.is_empty() && d.users.is_open() && d.notifications.channels.is_empty());
+        assert_eq!(d.branding, crate::branding::Branding::default());
+        let d = files(r#"{"services": [{"id": "api"}]}"#, "{}", r#"{"header": {"title": "Acme"}}"#);
+        assert_eq!((d.config.services.len(), d.branding.title.as_str()), (1, "Acme"));
+    }
+
+    #[test]
+    fn a_deployment_lists_every_problem_of_every_file_with_its_path() {
+        let e = Deployment::parse(|name| match name {
+            "services.json" => Some(r#"{"services": [{"id": "Bad Id"}]}"#.to_owned()),
+            "notifications.json" => Some(r#"{"nope": 1}"#.to_owned()),
+            "dashboard.json" => Some(r#"{"theme": {"primaryColor": "red"}}"#.to_owned()),
+            _ => None,
+        })
+        .unwrap_err();
+        let files: Vec<&str> = e.0.iter().map(|e| e.path.split(':').next().unwrap_or_default()).collect();
+        assert_eq!(files, ["services.json", "notifications.json", "dashboard.json"], "{e}");
+    }
 
     const SEED_EXAMPLE: &str = r#"{
       "groups": [{

@@ -1,7 +1,9 @@
 //! Systole's core: the pure monitoring logic, with no I/O and no clock.
 //!
 //! - [`access`]: users, roles and what each may see.
-//! - [`config`]: `services.json`/`settings.json` → typed, validated config.
+//! - [`config`]: `services.json`/`settings.json` → typed, validated config, and
+//!   [`config::Deployment`], the one loader of the whole config folder.
+//! - [`branding`]: `dashboard.json` (title, logo, colours, uptime bands).
 //! - [`monitor`]: the per-service state machine (`on_heartbeat`, `on_alarm`, `next_deadline`).
 //! - [`history`]: buffered D1 rows and uptime rollups.
 //! - [`record`]: a ServiceMonitor Durable Object's persisted state and its one call into core.
@@ -19,6 +21,7 @@
 
 pub mod access;
 pub mod api;
+pub mod branding;
 pub mod config;
 pub mod desk;
 pub mod durable;

@@ -16,7 +16,7 @@ const THEME_JS: &str = include_str!("../assets/theme.js");
 const FAVICON: &str = include_str!("../assets/favicon.svg");
 
 /// The asset at `path` (e.g. `/assets/app.js`). `/assets/theme.css` is not here: it is
-/// generated from `dashboard.json` by [`crate::Branding::theme_css`].
+/// generated from `dashboard.json` by [`crate::branding::theme_css`].
 pub fn get(path: &str) -> Option<Asset> {
     let (content_type, body) = match path {
         "/assets/app.css" => ("text/css; charset=utf-8", APP_CSS),

@@ -2,7 +2,7 @@
 //! status page (`/status`) and sign-in (`/login`), rendered with maud from plain view models,
 //! plus every asset they load. Pure: rendered and tested natively; the Worker serves them.
 //!
-//! - [`branding`] reads `config/dashboard.json`;
+//! - [`branding`] derives the theme stylesheet and image origins from `dashboard.json`;
 //! - [`view`] holds the view models and their builders;
 //! - [`pages`] holds the templates;
 //! - [`assets`] embeds the stylesheet, scripts and icon.
@@ -18,7 +18,7 @@ pub use maud::Markup;
 
 /// The Content-Security-Policy of every page: everything from this Worker only, no inline
 /// script or style, WebSockets to this origin; `extra_img` adds https image origins from
-/// `dashboard.json` (see [`Branding::image_origins`]).
+/// `dashboard.json` (see [`branding::image_origins`]).
 pub fn content_security_policy(extra_img: &[String]) -> String {
     let mut img = String::from("'self' data:");
     for o in extra_img {

@@ -1,11 +1,13 @@
-//! What this deployment was built with: the embedded config (validated by `build.rs`), the
+//! What this deployment was built with: the embedded config folder (validated by `build.rs`
+//! with the same loader, `systole_core::config::Deployment::parse`), the
 //! heartbeat keys from the `API_KEYS` secret and the notification channels' credentials
 //! from `NOTIFICATION_*` secrets.
 
 use std::sync::OnceLock;
 
 use systole_core::access::Users;
-use systole_core::config::Config;
+use systole_core::branding::Branding;
+use systole_core::config::{Config, Deployment};
 use systole_core::keys::KeyRing;
 use systole_core::notify::{MissingCredential, NotificationsConfig, ResolvedChannel};
 use systole_core::time::Timestamp;
@@ -26,35 +28,40 @@ pub const HUB_BINDING: &str = "NOTIFICATION_HUB";
 /// D1 binding.
 pub const DB_BINDING: &str = "DB";
 
-/// The embedded config, parsed once per isolate.
-pub fn config() -> &'static Config {
-    static CONFIG: OnceLock<Config> = OnceLock::new();
-    CONFIG.get_or_init(|| {
-        // Invariant: build.rs parsed these exact bytes and failed the build on any error.
+/// The embedded config folder, parsed once per isolate by the loader `build.rs` validated
+/// it with.
+pub fn deployment() -> &'static Deployment {
+    static DEPLOYMENT: OnceLock<Deployment> = OnceLock::new();
+    DEPLOYMENT.get_or_init(|| {
+        let embedded = |name: &str| match name {
+            "services.json" => SERVICES_JSON,
+            "settings.json" => SETTINGS_JSON,
+            "notifications.json" => NOTIFICATIONS_JSON,
+            "users.json" => USERS_JSON,
+            "dashboard.json" => DASHBOARD_JSON,
+            _ => "",
+        };
+        // Invariant: build.rs parsed these files and failed the build on any error; it
+        // embeds `{}` for an absent file (an empty `dashboard.json`), which parse the same.
         #[allow(clippy::expect_used)]
-        Config::parse(Some(SERVICES_JSON), Some(SETTINGS_JSON)).expect("config validated by build.rs")
+        Deployment::parse(|name| Some(embedded(name)).filter(|t| !t.is_empty()).map(str::to_owned))
+            .expect("config validated by build.rs")
     })
+}
+
+/// The embedded `services.json` and `settings.json`.
+pub fn config() -> &'static Config {
+    &deployment().config
 }
 
 /// The embedded `users.json` (no users, an open deployment, when the file is absent).
 pub fn users() -> &'static Users {
-    static USERS: OnceLock<Users> = OnceLock::new();
-    USERS.get_or_init(|| {
-        // Invariant: build.rs parsed these exact bytes and failed the build on any error.
-        #[allow(clippy::expect_used)]
-        Users::parse(Some(USERS_JSON), config()).expect("users.json validated by build.rs")
-    })
+    &deployment().users
 }
 
 /// The embedded `dashboard.json` (defaults when the file is absent).
-pub fn branding() -> &'static systole_web::Branding {
-    static BRANDING: OnceLock<systole_web::Branding> = OnceLock::new();
-    BRANDING.get_or_init(|| {
-        let json = Some(DASHBOARD_JSON).filter(|s| !s.is_empty());
-        // Invariant: build.rs parsed these exact bytes and failed the build on any error.
-        #[allow(clippy::expect_used)]
-        systole_web::Branding::parse(json).expect("dashboard.json validated by build.rs")
-    })
+pub fn branding() -> &'static Branding {
+    &deployment().branding
 }
 
 /// The `SESSION_SECRET` secret that signs dashboard sessions, if set and at least
@@ -95,13 +102,7 @@ pub fn user_tokens(env: &Env) -> &'static KeyRing {
 
 /// The embedded `notifications.json` (no channels when the file is absent).
 pub fn notifications() -> &'static NotificationsConfig {
-    static NOTIFICATIONS: OnceLock<NotificationsConfig> = OnceLock::new();
-    NOTIFICATIONS.get_or_init(|| {
-        // Invariant: build.rs parsed these exact bytes (`{}` when the file is absent) and
-        // failed the build on any error.
-        #[allow(clippy::expect_used)]
-        NotificationsConfig::parse(Some(NOTIFICATIONS_JSON)).expect("notifications.json validated by build.rs")
-    })
+    &deployment().notifications
 }
 
 /// The enabled channels that have every credential, and the problems of those that do not

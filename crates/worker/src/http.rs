@@ -1,19 +1,99 @@
-//! Building responses: JSON bodies and `application/problem+json` errors.
+//! Building responses: JSON bodies, `application/problem+json` errors, and [`ApiError`], the
+//! one error type of every route handler.
 
 use serde::Serialize;
 use systole_core::api::Problem;
 use worker::{Headers, Response, Result};
 
+/// What a route handler answers: a response, or an [`ApiError`] the router turns into
+/// problem+json.
+pub type Reply = std::result::Result<Response, ApiError>;
+
+/// Why a route handler did not produce its answer. Converted to a response once, by the
+/// router ([`ApiError::respond`]), so handlers use `?` instead of early returns.
+#[derive(Debug)]
+pub enum ApiError {
+    /// The request's own problem (4xx), or a refusal decided as data (e.g. a 503 with
+    /// `Retry-After`): answered as it is.
+    Problem(Problem),
+    /// A dependency failed (D1, a Durable Object, the runtime): answered 503 problem+json
+    /// `"{what} is temporarily unavailable; retry shortly"` with `Retry-After: 2`, and
+    /// logged; never a 500.
+    Unavailable {
+        /// The dependency, as the detail names it: `storage`, `the history database`.
+        what: &'static str,
+        /// The error, logged, never sent.
+        error: worker::Error,
+    },
+}
+
+/// The name of D1 in 503 answers of the read APIs and pages.
+pub const HISTORY_DB: &str = "the history database";
+
+impl ApiError {
+    /// The problem+json response for this error (see [`problem`] and [`unavailable`]).
+    ///
+    /// # Errors
+    /// Only if the runtime cannot build a response (headers); the router answers 503 then.
+    pub fn respond(self) -> Result<Response> {
+        match self {
+            ApiError::Problem(p) => problem(&p),
+            ApiError::Unavailable { what, error } => unavailable(what, &error),
+        }
+    }
+}
+
+impl From<Problem> for ApiError {
+    fn from(p: Problem) -> Self {
+        ApiError::Problem(p)
+    }
+}
+
+/// Any runtime error without a more specific name is `storage` unavailable, as before route
+/// handlers had their own error type.
+impl From<worker::Error> for ApiError {
+    fn from(error: worker::Error) -> Self {
+        ApiError::Unavailable { what: "storage", error }
+    }
+}
+
+impl From<serde_json::Error> for ApiError {
+    fn from(e: serde_json::Error) -> Self {
+        ApiError::from(worker::Error::from(e))
+    }
+}
+
+/// Names the dependency behind a runtime error, for its 503 answer.
+pub trait OrUnavailable<T> {
+    /// `Err(e)` becomes [`ApiError::Unavailable`] of `what`.
+    ///
+    /// # Errors
+    /// That error, when `self` is one.
+    fn or_unavailable(self, what: &'static str) -> std::result::Result<T, ApiError>;
+}
+
+impl<T> OrUnavailable<T> for Result<T> {
+    fn or_unavailable(self, what: &'static str) -> std::result::Result<T, ApiError> {
+        self.map_err(|error| ApiError::Unavailable { what, error })
+    }
+}
+
 /// A JSON response with `status`.
+///
+/// # Errors
+/// Serialization or runtime (headers) errors.
 pub fn json<T: Serialize>(status: u16, body: &T) -> Result<Response> {
     let text = serde_json::to_string(body)?;
     with_type(status, text, "application/json")
 }
 
 /// A problem+json response, with `Allow` / `Retry-After` when the problem carries them.
+///
+/// # Errors
+/// Runtime (headers) errors.
 pub fn problem(p: &Problem) -> Result<Response> {
     let mut resp = with_type(p.status, p.to_json(), "application/problem+json")?;
-    if let Some(allow) = p.allow {
+    if let Some(allow) = &p.allow {
         resp.headers_mut().set("Allow", allow)?;
     }
     if let Some(secs) = p.retry_after {
@@ -23,6 +103,9 @@ pub fn problem(p: &Problem) -> Result<Response> {
 }
 
 /// A text response with an explicit content type; never cached, never sniffed.
+///
+/// # Errors
+/// Runtime (headers) errors.
 pub fn with_type(status: u16, body: String, content_type: &str) -> Result<Response> {
     let headers = Headers::new();
     headers.set("Content-Type", content_type)?;
@@ -32,6 +115,9 @@ pub fn with_type(status: u16, body: String, content_type: &str) -> Result<Respon
 }
 
 /// 503 for a dependency that failed (D1, a Durable Object): logged, never a 500.
+///
+/// # Errors
+/// Runtime (headers) errors.
 pub fn unavailable(what: &str, err: &worker::Error) -> Result<Response> {
     worker::console_error!("{what} failed: {err}");
     problem(&Problem::unavailable(format!("{what} is temporarily unavailable; retry shortly"), 2))

@@ -4,6 +4,7 @@
 pub mod heartbeat;
 pub mod metrics;
 pub mod query;
+pub mod route;
 pub mod status;
 
 use serde::Serialize;
@@ -31,9 +32,10 @@ pub struct Problem {
     /// The limit that was exceeded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
-    /// For 405: the methods the path allows (sent as the `Allow` header).
+    /// For 405: the methods the path allows (sent as the `Allow` header). A `Box<str>`, not
+    /// a `String`, so a `Result<_, Problem>` stays small.
     #[serde(skip)]
-    pub allow: Option<&'static str>,
+    pub allow: Option<Box<str>>,
     /// For 503: seconds to wait (sent as `Retry-After`).
     #[serde(skip)]
     pub retry_after: Option<u32>,
@@ -122,14 +124,14 @@ impl Problem {
     }
 
     /// 405: the path exists but not for this method.
-    pub fn method_not_allowed(method: &str, allow: &'static str) -> Self {
+    pub fn method_not_allowed(method: &str, allow: &str) -> Self {
         let mut p = Self::new(
             "method-not-allowed",
             "Method not allowed",
             405,
             format!("{method} is not allowed here; use {allow}"),
         );
-        p.allow = Some(allow);
+        p.allow = Some(allow.into());
         p
     }
 

@@ -15,7 +15,8 @@ use systole_core::time::Timestamp;
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Result, Stub};
 
 use crate::deployment::{self, HUB_BINDING};
-use crate::http;
+use crate::http::Reply;
+use crate::router::Call;
 
 fn stub(env: &Env, hub: &Hub) -> Result<Stub> {
     env.durable_object(HUB_BINDING)?.id_from_name(&hub.name)?.get_stub()
@@ -66,23 +67,33 @@ pub fn publish(env: &Env, service: &ServiceConfig, update: &ServiceUpdate, gate:
     }
 }
 
+/// `GET /api/live`: the caller's hub (see [`connect`]).
+pub async fn connect_user(req: Request, env: &Env, call: Call<'_>) -> Reply {
+    connect(&req, env, &call.caller()?.hub()).await
+}
+
+/// `GET /status/live`: the public hub, for the status page (see [`connect`]).
+pub async fn connect_public(req: Request, env: &Env, _call: Call<'_>) -> Reply {
+    connect(&req, env, &Hub::public()).await
+}
+
 /// Hands a WebSocket upgrade request to `hub`.
 ///
 /// # Errors
-/// Answers 426 problem+json when the request is not a WebSocket upgrade; Durable Object
-/// errors propagate (the router answers 503).
-pub async fn connect(req: &Request, env: &Env, hub: &Hub) -> Result<Response> {
+/// 426 problem+json when the request is not a WebSocket upgrade; 503 when the Durable
+/// Object fails.
+async fn connect(req: &Request, env: &Env, hub: &Hub) -> Reply {
     let upgrade = req.headers().get("Upgrade")?.unwrap_or_default();
     if !upgrade.eq_ignore_ascii_case("websocket") {
         let mut p = Problem::invalid_field("Upgrade", "this endpoint only accepts WebSocket upgrades");
         p.status = 426;
-        return http::problem(&p);
+        return Err(p.into());
     }
     let headers = Headers::new();
     headers.set("Upgrade", "websocket")?;
     let mut init = RequestInit::new();
     init.with_headers(headers);
-    stub(env, hub)?.fetch_with_request(Request::new_with_init("https://hub/connect", &init)?).await
+    Ok(stub(env, hub)?.fetch_with_request(Request::new_with_init("https://hub/connect", &init)?).await?)
 }
 
 /// The counters of `hub` (benchmark only).

@@ -13,7 +13,6 @@ use systole_core::api::Problem;
 use systole_core::desk::{DeskContext, DeskInput, DeskOutcome, DeskRecord, Intake};
 use systole_core::durable::{Completed, Write};
 use systole_core::time::Timestamp;
-use wasm_bindgen::JsValue;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
 use crate::deployment::{self, DB_BINDING};
@@ -116,38 +115,6 @@ impl Object for AlertDesk {
 
 impl AlertDesk {
     async fn write_alerts(&self, rows: &[systole_core::notify::external::AlertRow]) -> Result<()> {
-        let db = self.env.d1(DB_BINDING)?;
-        let json_rows: Vec<_> = rows
-            .iter()
-            .map(|r| {
-                let a = &r.alert;
-                json!([
-                    a.fingerprint,
-                    r.format,
-                    a.state.as_str(),
-                    a.title,
-                    a.message,
-                    a.severity.as_str(),
-                    a.source,
-                    serde_json::to_string(&a.labels).unwrap_or_default(),
-                    a.url,
-                    a.starts_at.map(Timestamp::as_millis),
-                    a.ends_at.map(Timestamp::as_millis),
-                    r.tracked.received_at.as_millis(),
-                    r.tracked.notified_at.map(Timestamp::as_millis),
-                    r.tracked.repeats,
-                ])
-            })
-            .collect();
-        let sql = "INSERT OR REPLACE INTO external_alerts (fingerprint, format, state, title, message, severity, \
-                   source, labels, url, starts_at, ends_at, received_at, notified_at, repeats) \
-                   SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), \
-                   json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), \
-                   json_extract(value, '$[6]'), json_extract(value, '$[7]'), json_extract(value, '$[8]'), \
-                   json_extract(value, '$[9]'), json_extract(value, '$[10]'), json_extract(value, '$[11]'), \
-                   json_extract(value, '$[12]'), json_extract(value, '$[13]') FROM json_each(?1)";
-        let text = serde_json::Value::Array(json_rows).to_string();
-        db.prepare(sql).bind(&[JsValue::from_str(&text)])?.run().await?;
-        Ok(())
+        crate::d1::alerts::write_external(&self.env.d1(DB_BINDING)?, rows).await
     }
 }

@@ -4,37 +4,32 @@ use systole_core::access::Scope;
 use systole_core::time::Timestamp;
 use systole_web::pages::{self, Chrome};
 use systole_web::view::{self, ActivityItem, AttemptRecord, Window};
-use worker::{Env, Request, Response, Result};
+use worker::{Env, Request};
 
 use super::{fleet_data, html, viewer};
 use crate::access::{self, Caller};
+use crate::d1;
 use crate::deployment::{self, now, DB_BINDING};
-use crate::notify::history;
+use crate::http::{OrUnavailable, Reply, HISTORY_DB};
+use crate::router::Call;
 use crate::routes::query_pairs;
-use crate::{d1, http};
 
-/// Renders the dashboard for the caller: 401 sign-in page without a session, 503 problem
-/// when D1 fails.
-pub async fn get(req: &Request, env: &Env) -> Result<Response> {
-    let Ok(caller) = access::caller(req, env) else {
-        return super::sign_in(401, None);
-    };
-    let pairs = query_pairs(req);
+/// Renders the dashboard for the caller (the router answers the sign-in page, 401, without
+/// a session). Errors: 503 problem when D1 fails.
+pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
+    let caller = call.caller()?;
+    let pairs = query_pairs(&req);
     let window = Window::parse(pairs.iter().find(|(k, _)| k == "activity").map(|(_, v)| v.as_str()));
     let now = now();
     let since = Timestamp(now.0 - window.ms());
     let db = env.d1(DB_BINDING)?;
-    let (data, changes, alerts) = futures_util::future::try_join3(
+    let ((states, uptime), changes, alerts) = futures_util::future::try_join3(
         fleet_data(&db, caller.scope(), None),
         d1::status_changes(&db, None, since, 500),
-        history::read(&db, since, None, None, 200),
+        d1::alerts::attempts(&db, since, None, None, 200),
     )
     .await
-    .map_or_else(|e| (Err(e), Vec::new(), Vec::new()), |(d, i, a)| (Ok(d), i, a));
-    let (states, uptime) = match data {
-        Ok(d) => d,
-        Err(e) => return http::unavailable("the history database", &e),
-    };
+    .or_unavailable(HISTORY_DB)?;
     let config = deployment::config();
     let fleet = view::fleet(config, caller.scope(), &states, &uptime);
     let activity = activity(caller, since, &changes, &alerts);
@@ -45,7 +40,12 @@ pub async fn get(req: &Request, env: &Env) -> Result<Response> {
 
 /// Status changes and delivery results since `since` that the caller may see, newest first
 /// (see `systole_web::view::activity`).
-fn activity(caller: Caller, since: Timestamp, changes: &[d1::ChangeRow], alerts: &[history::Row]) -> Vec<ActivityItem> {
+fn activity(
+    caller: Caller,
+    since: Timestamp,
+    changes: &[d1::ChangeRow],
+    alerts: &[d1::rows::AlertHistoryRow],
+) -> Vec<ActivityItem> {
     let config = deployment::config();
     let changes = super::changes(changes);
     let attempts: Vec<AttemptRecord<'_>> = alerts

@@ -12,25 +12,30 @@ use std::sync::OnceLock;
 
 use systole_core::access::Scope;
 use systole_core::api::status::StoredState;
+use systole_core::api::Problem;
 use systole_core::time::{Timestamp, DAY_MS};
 use systole_core::uptime::{self, ServiceUptime};
 use systole_web::pages::{self, Chrome};
 use systole_web::view::Viewer;
 use systole_web::Markup;
-use worker::{D1Database, Headers, Response, Result};
+use worker::{D1Database, Env, Headers, Request, Response, Result};
 
 use crate::access::Caller;
 use crate::d1;
 use crate::deployment::{self, now};
+use crate::http::Reply;
+use crate::router::Call;
 
 /// The Content-Security-Policy of every page, built once per isolate.
 fn csp() -> &'static str {
     static CSP: OnceLock<String> = OnceLock::new();
-    CSP.get_or_init(|| systole_web::content_security_policy(&deployment::branding().image_origins()))
+    CSP.get_or_init(|| {
+        systole_web::content_security_policy(&systole_web::branding::image_origins(deployment::branding()))
+    })
 }
 
 /// An HTML page with the CSP and the security headers.
-pub fn html(status: u16, page: Markup) -> Result<Response> {
+pub fn html(status: u16, page: Markup) -> Reply {
     let headers = Headers::new();
     headers.set("Content-Type", "text/html; charset=utf-8")?;
     headers.set("Content-Security-Policy", csp())?;
@@ -41,7 +46,7 @@ pub fn html(status: u16, page: Markup) -> Result<Response> {
 }
 
 /// A 303 redirect to `location`, optionally setting a cookie.
-pub fn redirect(location: &str, cookie: Option<&str>) -> Result<Response> {
+pub fn redirect(location: &str, cookie: Option<&str>) -> Reply {
     let headers = Headers::new();
     headers.set("Location", location)?;
     headers.set("Cache-Control", "no-store")?;
@@ -60,36 +65,35 @@ pub fn viewer(caller: Caller) -> Viewer {
 }
 
 /// The sign-in page with `status` (401 for a page that needs a session).
-pub fn sign_in(status: u16, error: Option<&str>) -> Result<Response> {
+pub fn sign_in(status: u16, error: Option<&str>) -> Reply {
     let viewer = Viewer::Anonymous;
     let chrome = Chrome { branding: deployment::branding(), viewer: &viewer, now: now(), live: None };
     html(status, pages::login(&chrome, error))
 }
 
 /// A page-level 404.
-pub fn not_found(caller: Caller, what: &str) -> Result<Response> {
+pub fn not_found(caller: Caller, what: &str) -> Reply {
     let viewer = viewer(caller);
     let chrome = Chrome { branding: deployment::branding(), viewer: &viewer, now: now(), live: None };
     html(404, pages::not_found(&chrome, what))
 }
 
-/// An embedded asset, or the theme stylesheet generated from `dashboard.json`.
-pub fn asset(path: &str) -> Option<Result<Response>> {
+/// `GET /assets/*`: an embedded asset, or the theme stylesheet generated from
+/// `dashboard.json`; cached 5 minutes. Errors: 404 problem for an unknown asset.
+pub async fn assets(_req: Request, _env: &Env, call: Call<'_>) -> Reply {
+    let path = call.path;
     let (content_type, body) = match path {
-        "/assets/theme.css" => ("text/css; charset=utf-8", deployment::branding().theme_css()),
+        "/assets/theme.css" => ("text/css; charset=utf-8", systole_web::branding::theme_css(deployment::branding())),
         _ => {
-            let a = systole_web::assets::get(path)?;
+            let a = systole_web::assets::get(path).ok_or_else(|| Problem::not_found(format!("no asset {path}")))?;
             (a.content_type, a.body.to_owned())
         }
     };
-    let respond = || {
-        let headers = Headers::new();
-        headers.set("Content-Type", content_type)?;
-        headers.set("Cache-Control", "public, max-age=300")?;
-        headers.set("X-Content-Type-Options", "nosniff")?;
-        Ok(Response::ok(body)?.with_headers(headers))
-    };
-    Some(respond())
+    let headers = Headers::new();
+    headers.set("Content-Type", content_type)?;
+    headers.set("Cache-Control", "public, max-age=300")?;
+    headers.set("X-Content-Type-Options", "nosniff")?;
+    Ok(Response::ok(body)?.with_headers(headers))
 }
 
 /// D1 status changes as view records (rows with a status this version does not know are

@@ -4,22 +4,24 @@ use systole_core::monitor::{deadline, MonitorConfig};
 use systole_core::time::Timestamp;
 use systole_web::pages::{self, Chrome};
 use systole_web::view::{self, HeartbeatView, IncidentView, ServiceDetail};
-use worker::{Env, Request, Response, Result};
+use worker::{Env, Request};
 
 use super::{fleet_data, html, viewer};
 use crate::access;
+use crate::d1;
 use crate::deployment::{self, now, DB_BINDING};
-use crate::{d1, http};
+use crate::http::{OrUnavailable, Reply, HISTORY_DB};
+use crate::router::Call;
 
 /// Heartbeats shown (and charted).
 const HEARTBEATS: u32 = 50;
 
-/// Renders the page of service `id`: 401 sign-in page without a session, 404 for a service
-/// that is not configured or not visible to the caller, 503 problem when D1 fails.
-pub async fn get(req: &Request, env: &Env, id: &str) -> Result<Response> {
-    let Ok(caller) = access::caller(req, env) else {
-        return super::sign_in(401, None);
-    };
+/// Renders the page of service `id` (the rest of the path after `/services/`; the router
+/// answers the sign-in page, 401, without a session): the 404 page for a service that is
+/// not configured or not visible to the caller. Errors: 503 problem when D1 fails.
+pub async fn get(_req: Request, env: &Env, call: Call<'_>) -> Reply {
+    let caller = call.caller()?;
+    let id = call.params.get("*").unwrap_or_default();
     let config = deployment::config();
     let Some(service) = config.service(id).filter(|_| access::sees(caller, id)) else {
         return super::not_found(caller, &format!("There is no service {id:?} that you can see."));
@@ -32,10 +34,7 @@ pub async fn get(req: &Request, env: &Env, id: &str) -> Result<Response> {
         d1::status_changes(&db, Some(id), Timestamp(0), 50),
     )
     .await;
-    let ((states, uptime), incidents, beats, changes) = match gathered {
-        Ok(g) => g,
-        Err(e) => return http::unavailable("the history database", &e),
-    };
+    let ((states, uptime), incidents, beats, changes) = gathered.or_unavailable(HISTORY_DB)?;
     let fleet = view::fleet(config, caller.scope(), &states, &uptime);
     let Some(row) = fleet.rows().find(|r| r.id == id).cloned() else {
         return super::not_found(caller, &format!("There is no service {id:?} that you can see."));

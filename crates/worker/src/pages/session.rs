@@ -3,27 +3,30 @@
 
 use systole_core::session;
 use systole_core::time::Timestamp;
-use worker::{Env, Request, Response, Result};
+use worker::{Env, Request, Result};
 
 use super::{redirect, sign_in};
 use crate::deployment::{self, now};
+use crate::http::Reply;
+use crate::router::Call;
 
 /// Largest sign-in form accepted, bytes.
 const FORM_LIMIT: usize = 4096;
 
-/// The sign-in form; an open deployment goes straight to the dashboard.
-pub fn form() -> Result<Response> {
+/// `GET /login`: the sign-in form; an open deployment goes straight to the dashboard.
+pub async fn form(_req: Request, _env: &Env, _call: Call<'_>) -> Reply {
     if deployment::users().is_open() {
         return redirect("/", None);
     }
     sign_in(200, None)
 }
 
-/// Checks the posted `token` (form-urlencoded) in constant time and, if it is a user's, sets
-/// the session cookie (HttpOnly, Secure, SameSite=Strict, 12 h) and redirects to `/` (303).
-/// A wrong token gets the form again with 401; a post from another site's page 403; an
-/// oversized form 413; a deployment without a usable `SESSION_SECRET` 503.
-pub async fn login(mut req: Request, env: &Env) -> Result<Response> {
+/// `POST /login`: checks the posted `token` (form-urlencoded) in constant time and, if it is
+/// a user's, sets the session cookie (HttpOnly, Secure, SameSite=Strict, 12 h) and
+/// redirects to `/` (303). A wrong token gets the form again with 401; a post from another
+/// site's page 403; an oversized form 413; a deployment without a usable `SESSION_SECRET`
+/// 503.
+pub async fn login(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
     if deployment::users().is_open() {
         return redirect("/", None);
     }
@@ -48,10 +51,10 @@ pub async fn login(mut req: Request, env: &Env) -> Result<Response> {
     redirect("/", Some(&session::set_cookie(&value, expires, now)))
 }
 
-/// Clears the session cookie and redirects to `/login` (303); a post from another site's
-/// page gets 403 and keeps the session.
-pub fn logout(req: &Request) -> Result<Response> {
-    if !from_our_pages(req)? {
+/// `POST /logout`: clears the session cookie and redirects to `/login` (303); a post from
+/// another site's page gets 403 and keeps the session.
+pub async fn logout(req: Request, _env: &Env, _call: Call<'_>) -> Reply {
+    if !from_our_pages(&req)? {
         return sign_in(403, Some(CROSS_SITE));
     }
     redirect("/login", Some(&session::clear_cookie()))

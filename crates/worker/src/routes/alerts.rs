@@ -3,7 +3,6 @@
 //! - `GET /api/alerts/history`: every delivery attempt, newest first;
 //! - `GET /api/alerts/recent`: external alerts received, newest first.
 
-use serde::Deserialize;
 use serde_json::json;
 use systole_core::access::Scope;
 use systole_core::api::query::AlertsQuery;
@@ -11,14 +10,13 @@ use systole_core::api::Problem;
 use systole_core::keys::secret_matches;
 use systole_core::notify::alert::{self, MAX_BODY};
 use systole_core::notify::external::select;
-use systole_core::time::Timestamp;
-use wasm_bindgen::JsValue;
-use worker::{Env, Method, Request, RequestInit, Response, Result};
+use worker::{Env, Method, Request, RequestInit};
 
 use super::query_pairs;
 use crate::deployment::{self, now, DB_BINDING, DESK_BINDING};
-use crate::notify::history;
-use crate::{access, http};
+use crate::http::{self, OrUnavailable, Reply, HISTORY_DB};
+use crate::router::Call;
+use crate::{access, d1};
 use systole_core::desk::Intake;
 
 /// `POST /api/alert`. Optional `ALERT_API_KEY` (as `Authorization: Bearer` or `X-API-Key`,
@@ -29,7 +27,7 @@ use systole_core::desk::Intake;
 /// "action": "sent" | "duplicate" | "unannounced", "channels"}]}`. Errors: 401 bad key,
 /// 413 over 1 MiB, 400 malformed body (naming the field) or a named channel that is
 /// unknown, disabled or does not take alerts (listing those available), 503 storage.
-pub async fn post(mut req: Request, env: &Env) -> Result<Response> {
+pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
     if let Ok(expected) = env.secret("ALERT_API_KEY").map(|s| s.to_string()) {
         let headers = req.headers();
         let presented = headers
@@ -38,30 +36,22 @@ pub async fn post(mut req: Request, env: &Env) -> Result<Response> {
             .or(headers.get("X-API-Key")?)
             .unwrap_or_default();
         if !secret_matches(expected.trim(), presented.trim()) {
-            return http::problem(&Problem::bad_alert_key());
+            return Err(Problem::bad_alert_key().into());
         }
     }
     let declared = req.headers().get("Content-Length")?.and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY) {
-        return http::problem(&Problem::payload_too_large(MAX_BODY));
+        return Err(Problem::payload_too_large(MAX_BODY).into());
     }
     let body = req.bytes().await?;
-    let Ok(text) = std::str::from_utf8(&body) else {
-        return http::problem(&Problem::invalid_field("", "the body must be UTF-8 JSON"));
-    };
-    let batch = match alert::parse(text) {
-        Ok(b) => b,
-        Err(p) => return http::problem(&p),
-    };
+    let text = std::str::from_utf8(&body).map_err(|_| Problem::invalid_field("", "the body must be UTF-8 JSON"))?;
+    let batch = alert::parse(text)?;
     let from_query: Option<Vec<String>> = query_pairs(&req)
         .into_iter()
         .find(|(k, _)| k == "channel" || k == "channels")
         .map(|(_, v)| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect());
     let named = batch.channels.clone().or(from_query);
-    let channels = match select(deployment::notifications(), named.as_deref()) {
-        Ok(c) => c.into_iter().map(|c| c.name.clone()).collect(),
-        Err(p) => return http::problem(&p),
-    };
+    let channels = select(deployment::notifications(), named.as_deref())?.into_iter().map(|c| c.name.clone()).collect();
     let (format, received, truncated) = (batch.format, batch.alerts.len(), batch.truncated_alerts);
     let intake = Intake { batch, channels, explicit: named.is_some() };
     let stub = env.durable_object(DESK_BINDING)?.id_from_name(crate::notify::desk::SUBJECT)?.get_stub()?;
@@ -69,10 +59,10 @@ pub async fn post(mut req: Request, env: &Env) -> Result<Response> {
     init.with_method(Method::Post).with_body(Some(serde_json::to_string(&intake)?.into()));
     let mut resp = stub.fetch_with_request(Request::new_with_init("https://alert-desk/receive", &init)?).await?;
     if resp.status_code() != 200 {
-        return http::problem(&Problem::unavailable("the alert desk is temporarily unavailable", 2));
+        return Err(Problem::unavailable("the alert desk is temporarily unavailable", 2).into());
     }
     let answer: serde_json::Value = serde_json::from_str(&resp.text().await?)?;
-    http::json(
+    Ok(http::json(
         202,
         &json!({
             "format": format.as_str(),
@@ -80,85 +70,34 @@ pub async fn post(mut req: Request, env: &Env) -> Result<Response> {
             "truncatedAlerts": truncated,
             "alerts": answer.get("alerts"),
         }),
-    )
+    )?)
 }
 
 /// `GET /api/alerts/history?since=&serviceId=|subject=&channel=&limit=`:
-/// `{"attempts": [history::Row JSON]}`. Errors: 400 bad parameters, 401, 503.
-pub async fn history(req: &Request, env: &Env) -> Result<Response> {
-    let caller = match access::caller(req, env) {
-        Ok(c) => c,
-        Err(p) => return http::problem(&p),
-    };
+/// `{"attempts": [d1::rows::AlertHistoryRow JSON]}`. Errors: 400 bad parameters, 401, 503.
+pub async fn history(req: Request, env: &Env, call: Call<'_>) -> Reply {
+    let caller = call.caller()?;
     let everything = caller.scope() == Scope::All;
-    let q = match AlertsQuery::parse(&query_pairs(req), now()) {
-        Ok(q) => q,
-        Err(p) => return http::problem(&p),
-    };
-    let rows = history::read(&env.d1(DB_BINDING)?, q.since, q.subject.as_deref(), q.channel.as_deref(), q.limit).await;
-    match rows {
-        Ok(rows) => {
-            // A viewer sees the notifications of their services only (not external or test).
-            let rows = rows.iter().filter(|r| everything || access::sees(caller, &r.subject));
-            http::json(200, &json!({ "attempts": rows.map(history::Row::to_json).collect::<Vec<_>>() }))
-        }
-        Err(e) => http::unavailable("the history database", &e),
-    }
-}
-
-/// An `external_alerts` row.
-#[derive(Debug, Deserialize)]
-struct RecentRow {
-    fingerprint: String,
-    format: String,
-    state: String,
-    title: String,
-    message: String,
-    severity: String,
-    source: String,
-    labels: String,
-    url: Option<String>,
-    starts_at: Option<i64>,
-    ends_at: Option<i64>,
-    received_at: i64,
-    notified_at: Option<i64>,
-    repeats: i64,
+    let q = AlertsQuery::parse(&query_pairs(&req), now())?;
+    let db = env.d1(DB_BINDING)?;
+    let rows = d1::alerts::attempts(&db, q.since, q.subject.as_deref(), q.channel.as_deref(), q.limit)
+        .await
+        .or_unavailable(HISTORY_DB)?;
+    // A viewer sees the notifications of their services only (not external or test).
+    let rows = rows.iter().filter(|r| everything || access::sees(caller, &r.subject));
+    Ok(http::json(200, &json!({ "attempts": rows.map(d1::rows::AlertHistoryRow::to_json).collect::<Vec<_>>() }))?)
 }
 
 /// `GET /api/alerts/recent?since=&limit=`: `{"alerts": [{"fingerprint", "format", "state",
 /// "title", "message", "severity", "source", "labels", "url", "startsAt", "endsAt",
 /// "receivedAt", "notifiedAt", "repeats"}]}` (times RFC 3339 UTC), newest first.
-pub async fn recent(req: &Request, env: &Env) -> Result<Response> {
-    match access::caller(req, env) {
-        // External alerts belong to no group: only callers who see everything see them.
-        Ok(c) if c.scope() != Scope::All => return http::json(200, &json!({ "alerts": [] })),
-        Ok(_) => {}
-        Err(p) => return http::problem(&p),
+pub async fn recent(req: Request, env: &Env, call: Call<'_>) -> Reply {
+    // External alerts belong to no group: only callers who see everything see them.
+    if call.caller()?.scope() != Scope::All {
+        return Ok(http::json(200, &json!({ "alerts": [] }))?);
     }
-    let q = match AlertsQuery::parse(&query_pairs(req), now()) {
-        Ok(q) => q,
-        Err(p) => return http::problem(&p),
-    };
-    let stmt = env
-        .d1(DB_BINDING)?
-        .prepare("SELECT * FROM external_alerts WHERE received_at >= ?1 ORDER BY received_at DESC LIMIT ?2")
-        .bind(&[JsValue::from_f64(q.since.as_millis() as f64), JsValue::from_f64(f64::from(q.limit))])?;
-    let rows: Vec<RecentRow> = match stmt.all().await.and_then(|r| r.results()) {
-        Ok(rows) => rows,
-        Err(e) => return http::unavailable("the history database", &e),
-    };
-    let time = |ms: i64| Timestamp(ms).to_rfc3339();
-    let alerts: Vec<_> = rows
-        .iter()
-        .map(|r| {
-            json!({
-                "fingerprint": r.fingerprint, "format": r.format, "state": r.state, "title": r.title,
-                "message": r.message, "severity": r.severity, "source": r.source,
-                "labels": serde_json::from_str::<serde_json::Value>(&r.labels).unwrap_or_default(),
-                "url": r.url, "startsAt": r.starts_at.map(time), "endsAt": r.ends_at.map(time),
-                "receivedAt": time(r.received_at), "notifiedAt": r.notified_at.map(time), "repeats": r.repeats,
-            })
-        })
-        .collect();
-    http::json(200, &json!({ "alerts": alerts }))
+    let q = AlertsQuery::parse(&query_pairs(&req), now())?;
+    let rows = d1::alerts::external(&env.d1(DB_BINDING)?, q.since, q.limit).await.or_unavailable(HISTORY_DB)?;
+    let alerts: Vec<_> = rows.iter().map(d1::rows::ExternalAlertRow::to_json).collect();
+    Ok(http::json(200, &json!({ "alerts": alerts }))?)
 }

@@ -8,8 +8,9 @@ use systole_core::keys::Authorization;
 use worker::{Env, Method, Request, RequestInit, Response, Result};
 
 use crate::deployment::{self, MONITOR_BINDING};
-use crate::http;
+use crate::http::{self, Reply};
 use crate::monitor::Delivery;
+use crate::router::Call;
 
 /// Handles a heartbeat request in any of the seeds' forms.
 ///
@@ -18,17 +19,14 @@ use crate::monitor::Delivery;
 /// recorded (401). Errors: 413 over 16 KiB, 400 with the field for bad JSON or fields,
 /// 401 (identical for unknown service, missing key, wrong key), 503 when a Durable Object
 /// is unavailable or its buffer is full.
-pub async fn post(mut req: Request, env: &Env) -> Result<Response> {
+pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
     let declared = req.headers().get("Content-Length")?.and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
-        return http::problem(&Problem::payload_too_large(MAX_BODY_BYTES));
+        return Err(Problem::payload_too_large(MAX_BODY_BYTES).into());
     }
     let bearer = req.headers().get("Authorization")?.and_then(|v| crate::access::bearer(&v));
     let body = req.bytes().await?;
-    let HeartbeatRequest { mut items, batch } = match heartbeat::parse(&body, bearer.as_deref()) {
-        Ok(request) => request,
-        Err(p) => return http::problem(&p),
-    };
+    let HeartbeatRequest { mut items, batch } = heartbeat::parse(&body, bearer.as_deref())?;
     let config = deployment::config();
     // Unknown services never reach a Durable Object. A batch is checked whole here so that
     // one bad key records nothing; each ServiceMonitor verifies its own key again.
@@ -38,13 +36,13 @@ pub async fn post(mut req: Request, env: &Env) -> Result<Response> {
             || (batch && deployment::keys(env).authorize(service, i.key.as_deref()) == Authorization::Denied)
     };
     if items.iter().any(denied) {
-        return http::problem(&Problem::unauthorized());
+        return Err(Problem::unauthorized().into());
     }
     let namespace = env.durable_object(MONITOR_BINDING)?;
     if !batch && items.len() == 1 {
         if let Some(item) = items.pop() {
             // The object's answer (Accepted or a problem) is the answer.
-            return deliver(&namespace, item).await;
+            return Ok(deliver(&namespace, item).await?);
         }
     }
     let answers = join_all(items.into_iter().map(|item| deliver(&namespace, item))).await;
@@ -57,7 +55,7 @@ pub async fn post(mut req: Request, env: &Env) -> Result<Response> {
         let accepted: Accepted = serde_json::from_str(&resp.text().await?)?;
         results.push(accepted);
     }
-    http::json(200, &serde_json::json!({ "ok": true, "results": results }))
+    Ok(http::json(200, &serde_json::json!({ "ok": true, "results": results }))?)
 }
 
 async fn deliver(namespace: &worker::ObjectNamespace, item: HeartbeatItem) -> Result<Response> {

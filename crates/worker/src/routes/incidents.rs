@@ -4,33 +4,26 @@ use serde_json::json;
 use systole_core::api::query::IncidentsQuery;
 use systole_core::api::Problem;
 use systole_core::time::Timestamp;
-use worker::{Env, Request, Response, Result};
+use worker::{Env, Request};
 
 use super::query_pairs;
 use crate::deployment::{now, DB_BINDING};
-use crate::{access, d1, http};
+use crate::http::{self, OrUnavailable, Reply, HISTORY_DB};
+use crate::router::Call;
+use crate::{access, d1};
 
 /// JSON: `{"incidents": [{"serviceId", "startedAt", "endedAt" | null, "open",
 /// "durationSeconds" (so far, while open), "cause"}]}`, only of services the caller may see.
 /// Errors: 400 bad parameters, 401, 404 a service not configured or not visible, 503 D1
 /// failure.
-pub async fn get(req: &Request, env: &Env) -> Result<Response> {
-    let caller = match access::caller(req, env) {
-        Ok(c) => c,
-        Err(p) => return http::problem(&p),
-    };
-    let q = match IncidentsQuery::parse(&query_pairs(req)) {
-        Ok(q) => q,
-        Err(p) => return http::problem(&p),
-    };
+pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
+    let caller = call.caller()?;
+    let q = IncidentsQuery::parse(&query_pairs(&req))?;
     let service = q.service_id.as_ref().map(|s| s.as_str());
-    if service.is_some_and(|s| !access::sees(caller, s)) {
-        return http::problem(&Problem::unknown_service(service.unwrap_or_default()));
+    if let Some(hidden) = service.filter(|s| !access::sees(caller, s)) {
+        return Err(Problem::unknown_service(hidden).into());
     }
-    let rows = match d1::incidents(&env.d1(DB_BINDING)?, service, q.limit).await {
-        Ok(rows) => rows,
-        Err(e) => return http::unavailable("the history database", &e),
-    };
+    let rows = d1::incidents(&env.d1(DB_BINDING)?, service, q.limit).await.or_unavailable(HISTORY_DB)?;
     let now = now();
     let incidents: Vec<_> = rows
         .iter()
@@ -47,5 +40,5 @@ pub async fn get(req: &Request, env: &Env) -> Result<Response> {
             })
         })
         .collect();
-    http::json(200, &json!({ "incidents": incidents }))
+    Ok(http::json(200, &json!({ "incidents": incidents }))?)
 }

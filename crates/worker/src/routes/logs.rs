@@ -4,33 +4,27 @@ use serde_json::{json, Value};
 use systole_core::api::query::{self, LogsQuery};
 use systole_core::api::Problem;
 use systole_core::time::Timestamp;
-use worker::{Env, Request, Response, Result};
+use worker::{Env, Request};
 
 use super::query_pairs;
 use crate::deployment::DB_BINDING;
-use crate::{access, d1, http};
+use crate::http::{self, OrUnavailable, Reply, HISTORY_DB};
+use crate::router::Call;
+use crate::{access, d1};
 
 /// JSON: `{"serviceId", "heartbeats": [{"seq", "receivedAt", "status", "message",
 /// "metadata", "metrics"}], "nextBefore": ms | null}`, newest first. Heartbeats appear once
 /// their ServiceMonitor has flushed (within `flushIntervalSeconds`). Errors: 400 for bad
 /// parameters, 401 without credentials, 404 for a service that is not configured or not
 /// visible to the caller, 503 when D1 fails.
-pub async fn get(req: &Request, env: &Env) -> Result<Response> {
-    let caller = match access::caller(req, env) {
-        Ok(c) => c,
-        Err(p) => return http::problem(&p),
-    };
-    let q = match LogsQuery::parse(&query_pairs(req)) {
-        Ok(q) => q,
-        Err(p) => return http::problem(&p),
-    };
+pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
+    let caller = call.caller()?;
+    let q = LogsQuery::parse(&query_pairs(&req))?;
     if !access::sees(caller, q.service_id.as_str()) {
-        return http::problem(&Problem::unknown_service(q.service_id.as_str()));
+        return Err(Problem::unknown_service(q.service_id.as_str()).into());
     }
-    let rows = match d1::heartbeats(&env.d1(DB_BINDING)?, q.service_id.as_str(), q.before, q.limit + 1).await {
-        Ok(rows) => rows,
-        Err(e) => return http::unavailable("the history database", &e),
-    };
+    let db = env.d1(DB_BINDING)?;
+    let rows = d1::heartbeats(&db, q.service_id.as_str(), q.before, q.limit + 1).await.or_unavailable(HISTORY_DB)?;
     let times: Vec<i64> = rows.iter().map(|r| r.received_at).collect();
     let (keep, next) = query::page(&times, q.limit as usize);
     let parse = |t: &Option<String>| t.as_deref().and_then(|t| serde_json::from_str::<Value>(t).ok());
@@ -47,5 +41,5 @@ pub async fn get(req: &Request, env: &Env) -> Result<Response> {
             })
         })
         .collect();
-    http::json(200, &json!({ "serviceId": q.service_id, "heartbeats": heartbeats, "nextBefore": next }))
+    Ok(http::json(200, &json!({ "serviceId": q.service_id, "heartbeats": heartbeats, "nextBefore": next }))?)
 }

@@ -7,19 +7,17 @@ use serde_json::json;
 use systole_core::api::Problem;
 use systole_core::notify::queue::{lone_attempt, Outcome, RetryPolicy};
 use systole_core::notify::Notification;
-use worker::{Env, Request, Response, Result};
+use worker::{Env, Request};
 
 use crate::deployment::{self, now};
+use crate::http::{self, Reply};
 use crate::notify::{history, send};
-use crate::{access, http};
+use crate::router::Call;
 
 /// `{"enabled", "channels": [{"name", "type", "enabled", "events", "ready", "problems":
 /// [text]}]}`: `ready` means enabled with every credential; `problems` names each missing
 /// or unusable `NOTIFICATION_*` variable. Errors: 401.
-pub fn channels(req: &Request, env: &Env) -> Result<Response> {
-    if let Err(p) = access::caller(req, env) {
-        return http::problem(&p);
-    }
+pub async fn channels(_req: Request, env: &Env, _call: Call<'_>) -> Reply {
     let config = deployment::notifications();
     let (ready, missing) = deployment::channels(env);
     let list: Vec<_> = config
@@ -38,7 +36,7 @@ pub fn channels(req: &Request, env: &Env) -> Result<Response> {
             })
         })
         .collect();
-    http::json(200, &json!({ "enabled": config.enabled, "channels": list }))
+    Ok(http::json(200, &json!({ "enabled": config.enabled, "channels": list }))?)
 }
 
 #[derive(Deserialize)]
@@ -53,35 +51,28 @@ struct TestRequest {
 /// "delivered", "httpStatus", "error", "latencyMs"}`; the attempt is recorded in
 /// `alert_history` under subject `test`. Errors: 400 bad body or unknown channel (listing
 /// those configured), 401, 403 for a viewer.
-pub async fn test(mut req: Request, env: &Env) -> Result<Response> {
-    if let Err(p) = access::admin(&req, env) {
-        return http::problem(&p);
-    }
+pub async fn test(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
     let text = req.text().await?;
     if text.len() > 4096 {
-        return http::problem(&Problem::payload_too_large(4096));
+        return Err(Problem::payload_too_large(4096).into());
     }
-    let body: TestRequest = match serde_json::from_str(&text) {
-        Ok(b) => b,
-        Err(e) => return http::problem(&Problem::invalid_field("", format!("expected {{\"channel\": name}}: {e}"))),
-    };
+    let body: TestRequest = serde_json::from_str(&text)
+        .map_err(|e| Problem::invalid_field("", format!("expected {{\"channel\": name}}: {e}")))?;
     let config = deployment::notifications();
     if !config.channels.iter().any(|c| c.name == body.channel) {
         let names: Vec<&str> = config.channels.iter().map(|c| c.name.as_str()).collect();
-        return http::problem(&Problem::invalid_field(
+        return Err(Problem::invalid_field(
             "channel",
             format!(
                 "no channel {:?}; configured: {}",
                 body.channel,
                 if names.is_empty() { "none".into() } else { names.join(", ") }
             ),
-        ));
+        )
+        .into());
     }
     let service = match body.service_id.as_deref() {
-        Some(id) => match deployment::config().service(id) {
-            Some(s) => Some(s),
-            None => return http::problem(&Problem::unknown_service(id)),
-        },
+        Some(id) => Some(deployment::config().service(id).ok_or_else(|| Problem::unknown_service(id))?),
         None => None,
     };
     let now = now();
@@ -93,7 +84,7 @@ pub async fn test(mut req: Request, env: &Env) -> Result<Response> {
     if let Some((_, false)) = history::flush(env, "test", std::slice::from_ref(&record)).await {
         worker::console_warn!("the test attempt was not recorded");
     }
-    http::json(
+    Ok(http::json(
         200,
         &json!({
             "channel": body.channel,
@@ -102,5 +93,5 @@ pub async fn test(mut req: Request, env: &Env) -> Result<Response> {
             "error": record.error,
             "latencyMs": record.latency_ms,
         }),
-    )
+    )?)
 }

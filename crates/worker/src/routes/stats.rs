@@ -3,32 +3,52 @@
 //! `GET /api/internal/echo-persist?serviceId=` (the round trip plus a rewrite of its stored
 //! record), for `cargo xtask bench`.
 //! `GET /api/internal/hub?name=` (a NotificationHub's counters).
-//! Routed only when the `SYSTOLE_BENCH` var is `1`; otherwise these paths are 404.
+//! Routed only when the `SYSTOLE_BENCH` var is `1` (`router::Access::Bench`); otherwise
+//! these paths are 404.
 
 use systole_core::api::Problem;
-use worker::{Env, Request, Response, Result};
+use worker::{Env, Request};
 
 use super::query_pairs;
 use crate::deployment::{self, MONITOR_BINDING};
-use crate::http;
+use crate::http::Reply;
+use crate::router::Call;
 
-/// Proxies the object's `GET /stats` (see `monitor::Stats`), or with `op = "echo"` its
-/// `GET /echo`: a round trip through the object doing no work, the benchmark's baseline.
-pub async fn get(req: &Request, env: &Env, op: &str) -> Result<Response> {
+/// `GET /api/internal/stats`: proxies the object's `GET /stats` (see `monitor::Stats`).
+/// Errors: 404 unknown `serviceId`, 503 Durable Object failure.
+pub async fn stats(req: Request, env: &Env, _call: Call<'_>) -> Reply {
+    proxy(&req, env, "stats").await
+}
+
+/// `GET /api/internal/echo`: proxies the object's `GET /echo`, a round trip doing no work
+/// (the benchmark's baseline). Errors as [`stats`].
+pub async fn echo(req: Request, env: &Env, _call: Call<'_>) -> Reply {
+    proxy(&req, env, "echo").await
+}
+
+/// `GET /api/internal/echo-persist`: proxies the object's `GET /echo-persist`, the round
+/// trip plus a rewrite of its stored record. Errors as [`stats`].
+pub async fn echo_persist(req: Request, env: &Env, _call: Call<'_>) -> Reply {
+    proxy(&req, env, "echo-persist").await
+}
+
+/// Proxies `GET https://service-monitor/{op}` of the `serviceId` parameter's object.
+async fn proxy(req: &Request, env: &Env, op: &str) -> Reply {
     let pairs = query_pairs(req);
     let id = pairs.iter().find(|(k, _)| k == "serviceId").map_or("", |(_, v)| v.as_str());
     if deployment::config().service(id).is_none() {
-        return http::problem(&Problem::unknown_service(id));
+        return Err(Problem::unknown_service(id).into());
     }
     let stub = env.durable_object(MONITOR_BINDING)?.id_from_name(id)?.get_stub()?;
-    stub.fetch_with_str(&format!("https://service-monitor/{op}")).await
+    Ok(stub.fetch_with_str(&format!("https://service-monitor/{op}")).await?)
 }
 
 /// `GET /api/internal/hub?name=`: a NotificationHub's counters (`{"sockets", "wakes"}`,
-/// see `live::hub`); `name` is `open`, `public` or `user:{id}`.
-pub async fn hub(req: &Request, env: &Env) -> Result<Response> {
-    let pairs = query_pairs(req);
+/// see `live::hub`); `name` is `open`, `public` or `user:{id}`. Errors: 503 Durable Object
+/// failure.
+pub async fn hub(req: Request, env: &Env, _call: Call<'_>) -> Reply {
+    let pairs = query_pairs(&req);
     let name = pairs.iter().find(|(k, _)| k == "name").map_or("open", |(_, v)| v.as_str());
     let hub = systole_core::access::Hub { name: name.to_owned(), public: name == "public" };
-    crate::live::stats(env, &hub).await
+    Ok(crate::live::stats(env, &hub).await?)
 }

@@ -5,11 +5,13 @@ use systole_core::api::query::UptimeQuery;
 use systole_core::api::Problem;
 use systole_core::time::Timestamp;
 use systole_core::uptime;
-use worker::{Env, Request, Response, Result};
+use worker::{Env, Request};
 
 use super::query_pairs;
 use crate::deployment::{self, now, DB_BINDING};
-use crate::{access, d1, http};
+use crate::http::{self, OrUnavailable, Reply, HISTORY_DB};
+use crate::router::Call;
+use crate::{access, d1};
 
 /// `serviceId` may repeat (or list ids comma-separated); without it, every service the
 /// caller may see. JSON: `{"from", "to", "services": [{"id", "name", "uptimePercent", "days": [DayUptime]}]}`
@@ -17,19 +19,13 @@ use crate::{access, d1, http};
 /// service and day. The time since a service's last write counts under its last known
 /// status, so an outage in progress shows at once. Errors: 400 bad parameters, 401, 404 a
 /// service not configured or not visible, 503 D1 failure.
-pub async fn get(req: &Request, env: &Env) -> Result<Response> {
-    let caller = match access::caller(req, env) {
-        Ok(c) => c,
-        Err(p) => return http::problem(&p),
-    };
+pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
+    let caller = call.caller()?;
     let now = now();
     let config = deployment::config();
-    let q = match UptimeQuery::parse(&query_pairs(req), now, config.settings.uptime_retention_days) {
-        Ok(q) => q,
-        Err(p) => return http::problem(&p),
-    };
+    let q = UptimeQuery::parse(&query_pairs(&req), now, config.settings.uptime_retention_days)?;
     if let Some(hidden) = q.service_ids.iter().find(|s| !access::sees(caller, s.as_str())) {
-        return http::problem(&Problem::unknown_service(hidden.as_str()));
+        return Err(Problem::unknown_service(hidden.as_str()).into());
     }
     // The services asked for (each checked above), or else the ones the caller sees.
     let ids = if q.service_ids.is_empty() {
@@ -38,10 +34,8 @@ pub async fn get(req: &Request, env: &Env) -> Result<Response> {
         Some(q.service_ids.iter().map(|s| s.as_str()).collect())
     };
     let db = env.d1(DB_BINDING)?;
-    let (rows, states) = match (d1::daily(&db, ids.as_deref(), q.from, q.to).await, d1::states(&db).await) {
-        (Ok(r), Ok(s)) => (r, s),
-        (Err(e), _) | (_, Err(e)) => return http::unavailable("the history database", &e),
-    };
+    let rows = d1::daily(&db, ids.as_deref(), q.from, q.to).await.or_unavailable(HISTORY_DB)?;
+    let states = d1::states(&db).await.or_unavailable(HISTORY_DB)?;
     let states: Vec<_> = states.iter().filter_map(d1::StateRow::stored).collect();
     let services = uptime::report(config, ids.as_deref(), &rows, &states, q.from, q.to, now);
     if q.csv {
@@ -50,7 +44,7 @@ pub async fn get(req: &Request, env: &Env) -> Result<Response> {
         resp.headers_mut().set("Content-Disposition", &name)?;
         return Ok(resp);
     }
-    http::json(200, &json!({ "from": date(q.from), "to": date(q.to), "services": services }))
+    Ok(http::json(200, &json!({ "from": date(q.from), "to": date(q.to), "services": services }))?)
 }
 
 fn date(t: Timestamp) -> String {

@@ -1,0 +1,559 @@
+//! One struct per D1 table, its fields the table's columns (same names, same order, times in
+//! Unix epoch milliseconds UTC), read by serde from query results and written through
+//! [`super::insert`]. Core values become rows here, field by field, so no serde name of a
+//! core type ever reaches a column.
+
+use serde::{Deserialize, Serialize};
+use systole_core::api::status::StoredState;
+use systole_core::history::Tally;
+use systole_core::monitor::{HeartbeatEvent, Incident, Status, StatusChange};
+use systole_core::notify::external::AlertRow;
+use systole_core::notify::queue::AttemptRecord;
+use systole_core::record::ServiceSnapshot;
+use systole_core::time::Timestamp;
+
+use super::{Conflict, Table};
+
+/// Clamps a count or id into SQLite's INTEGER.
+fn int(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// A `heartbeats` row.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
+pub struct HeartbeatRow {
+    /// The service.
+    pub service_id: String,
+    /// When its ServiceMonitor received it, ms.
+    pub received_at: i64,
+    /// Per-service sequence number.
+    pub seq: i64,
+    /// What it reported: `up`, `degraded` or `down`.
+    pub status: String,
+    /// Its message.
+    pub message: Option<String>,
+    /// Its metadata object, as JSON text.
+    pub metadata: Option<String>,
+    /// Its metrics object (clamped), as JSON text.
+    pub metrics: Option<String>,
+}
+
+impl HeartbeatRow {
+    /// The row of heartbeat `e` of `service_id`.
+    pub fn new(service_id: &str, e: &HeartbeatEvent) -> Self {
+        Self {
+            service_id: service_id.to_owned(),
+            received_at: e.at.as_millis(),
+            seq: int(e.seq),
+            status: e.reported.as_str().to_owned(),
+            message: e.message.clone(),
+            metadata: e.metadata.clone(),
+            metrics: e.metrics.clone(),
+        }
+    }
+}
+
+impl Table for HeartbeatRow {
+    const NAME: &'static str = "heartbeats";
+    const COLUMNS: &'static [&'static str] =
+        &["service_id", "received_at", "seq", "status", "message", "metadata", "metrics"];
+    const CONFLICT: Conflict = Conflict::Ignore;
+}
+
+/// A `status_changes` row.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
+pub struct ChangeRow {
+    /// The service.
+    pub service_id: String,
+    /// When the status changed, ms.
+    pub changed_at: i64,
+    /// Per-service sequence number (shared with heartbeats).
+    pub seq: i64,
+    /// The status before.
+    pub from_status: String,
+    /// The status after.
+    pub to_status: String,
+    /// Why, in words.
+    pub reason: String,
+}
+
+impl ChangeRow {
+    /// The row of change `c` of `service_id`.
+    pub fn new(service_id: &str, c: &StatusChange) -> Self {
+        Self {
+            service_id: service_id.to_owned(),
+            changed_at: c.at.as_millis(),
+            seq: int(c.seq),
+            from_status: c.from.as_str().to_owned(),
+            to_status: c.to.as_str().to_owned(),
+            reason: c.reason.clone(),
+        }
+    }
+}
+
+impl Table for ChangeRow {
+    const NAME: &'static str = "status_changes";
+    const COLUMNS: &'static [&'static str] = &["service_id", "changed_at", "seq", "from_status", "to_status", "reason"];
+    const CONFLICT: Conflict = Conflict::Ignore;
+}
+
+/// An `incidents` row.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
+pub struct IncidentRow {
+    /// The service.
+    pub service_id: String,
+    /// When it went down, ms.
+    pub started_at: i64,
+    /// When it recovered, ms; `None` while open.
+    pub ended_at: Option<i64>,
+    /// Why it went down.
+    pub cause: String,
+}
+
+impl IncidentRow {
+    /// The row of incident `i` of `service_id`.
+    pub fn new(service_id: &str, i: &Incident) -> Self {
+        Self {
+            service_id: service_id.to_owned(),
+            started_at: i.started_at.as_millis(),
+            ended_at: i.ended_at.map(Timestamp::as_millis),
+            cause: i.cause.clone(),
+        }
+    }
+}
+
+impl Table for IncidentRow {
+    const NAME: &'static str = "incidents";
+    const COLUMNS: &'static [&'static str] = &["service_id", "started_at", "ended_at", "cause"];
+    /// An incident is written open, then again closed.
+    const CONFLICT: Conflict = Conflict::Update { key: &["service_id", "started_at"], set: &["ended_at"] };
+}
+
+/// The tally columns every rollup table shares after its key.
+const TALLY: [&str; 5] = ["up_ms", "degraded_ms", "late_ms", "down_ms", "heartbeats"];
+
+/// An `uptime_5m` row: time in each status within a 5-minute bucket (absolute totals).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
+pub struct Uptime5mRow {
+    /// The service.
+    pub service_id: String,
+    /// The bucket's start, ms.
+    pub bucket_start: i64,
+    /// Time up, ms.
+    pub up_ms: i64,
+    /// Time degraded, ms.
+    pub degraded_ms: i64,
+    /// Time late, ms.
+    pub late_ms: i64,
+    /// Time down, ms.
+    pub down_ms: i64,
+    /// Heartbeats received.
+    pub heartbeats: i64,
+}
+
+impl Uptime5mRow {
+    /// The row of `service_id`'s bucket starting at `bucket_start` (ms).
+    pub fn new(service_id: &str, bucket_start: i64, t: &Tally) -> Self {
+        Self {
+            service_id: service_id.to_owned(),
+            bucket_start,
+            up_ms: t.up_ms,
+            degraded_ms: t.degraded_ms,
+            late_ms: t.late_ms,
+            down_ms: t.down_ms,
+            heartbeats: t.heartbeats,
+        }
+    }
+}
+
+impl Table for Uptime5mRow {
+    const NAME: &'static str = "uptime_5m";
+    const COLUMNS: &'static [&'static str] =
+        &["service_id", "bucket_start", "up_ms", "degraded_ms", "late_ms", "down_ms", "heartbeats"];
+    const CONFLICT: Conflict = Conflict::Update { key: &["service_id", "bucket_start"], set: &TALLY };
+}
+
+/// An `uptime_daily` row: time in each status within a UTC day (absolute totals).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
+pub struct UptimeDailyRow {
+    /// The service.
+    pub service_id: String,
+    /// The day's start (00:00 UTC), ms.
+    pub day_start: i64,
+    /// Time up, ms.
+    pub up_ms: i64,
+    /// Time degraded, ms.
+    pub degraded_ms: i64,
+    /// Time late, ms.
+    pub late_ms: i64,
+    /// Time down, ms.
+    pub down_ms: i64,
+    /// Heartbeats received.
+    pub heartbeats: i64,
+}
+
+impl UptimeDailyRow {
+    /// The row of `service_id`'s day starting at `day_start` (ms).
+    pub fn new(service_id: &str, day_start: i64, t: &Tally) -> Self {
+        Self {
+            service_id: service_id.to_owned(),
+            day_start,
+            up_ms: t.up_ms,
+            degraded_ms: t.degraded_ms,
+            late_ms: t.late_ms,
+            down_ms: t.down_ms,
+            heartbeats: t.heartbeats,
+        }
+    }
+}
+
+impl Table for UptimeDailyRow {
+    const NAME: &'static str = "uptime_daily";
+    const COLUMNS: &'static [&'static str] =
+        &["service_id", "day_start", "up_ms", "degraded_ms", "late_ms", "down_ms", "heartbeats"];
+    const CONFLICT: Conflict = Conflict::Update { key: &["service_id", "day_start"], set: &TALLY };
+}
+
+/// A `service_state` row; as read by [`super::statuses`] also the service's latest
+/// heartbeat time and message (computed, never written).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
+pub struct StateRow {
+    /// The service.
+    pub service_id: String,
+    /// Its status.
+    pub status: String,
+    /// Since when, ms.
+    pub status_since: i64,
+    /// When its open incident started, ms.
+    pub incident_started_at: Option<i64>,
+    /// Until when the rollups account for its time, ms.
+    pub accounted_until: Option<i64>,
+    /// Its latest heartbeat's time, ms (read by [`super::statuses`] only).
+    #[serde(default, skip_serializing)]
+    pub last_heartbeat: Option<i64>,
+    /// Its latest heartbeat's message (read by [`super::statuses`] only).
+    #[serde(default, skip_serializing)]
+    pub last_message: Option<String>,
+}
+
+impl StateRow {
+    /// The row of `snapshot` with rollups written up to `until`.
+    pub fn new(snapshot: &ServiceSnapshot, until: Timestamp) -> Self {
+        Self {
+            service_id: snapshot.service_id.as_str().to_owned(),
+            status: snapshot.status.as_str().to_owned(),
+            status_since: snapshot.status_since.as_millis(),
+            incident_started_at: snapshot.incident_started_at.map(Timestamp::as_millis),
+            accounted_until: Some(until.as_millis()),
+            last_heartbeat: None,
+            last_message: None,
+        }
+    }
+
+    /// The row as core's stored state; `None` for a status name this version does not know.
+    pub fn stored(&self) -> Option<StoredState> {
+        Some(StoredState {
+            service_id: self.service_id.clone(),
+            status: Status::parse(&self.status)?,
+            status_since: Timestamp(self.status_since),
+            incident_started_at: self.incident_started_at.map(Timestamp),
+            accounted_until: self.accounted_until.map(Timestamp),
+            last_heartbeat: self.last_heartbeat.map(Timestamp),
+            last_message: self.last_message.clone(),
+        })
+    }
+}
+
+impl Table for StateRow {
+    const NAME: &'static str = "service_state";
+    const COLUMNS: &'static [&'static str] =
+        &["service_id", "status", "status_since", "incident_started_at", "accounted_until"];
+    const CONFLICT: Conflict = Conflict::Update {
+        key: &["service_id"],
+        set: &["status", "status_since", "incident_started_at", "accounted_until"],
+    };
+}
+
+/// An `alert_history` row: one attempt to deliver one notification to one channel.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
+pub struct AlertHistoryRow {
+    /// A service id, `external` or `test`.
+    pub subject: String,
+    /// The delivery, unique within the subject.
+    pub delivery_id: i64,
+    /// 1-based attempt number; 0 when abandoned before any attempt.
+    pub attempt: i64,
+    /// When it was attempted, ms.
+    pub attempted_at: i64,
+    /// The channel's name.
+    pub channel: String,
+    /// The channel's type (`discord`, `slack`, …); `None` once no longer configured.
+    pub channel_type: Option<String>,
+    /// The event: `down`, `up`, `degraded`, `late`, `reminder`, `test` or `alert`.
+    pub event: String,
+    /// The incident's start, ms, for service events.
+    pub incident: Option<i64>,
+    /// The channel's HTTP status; `None` without an answer.
+    pub http_status: Option<i64>,
+    /// What went wrong.
+    pub error: Option<String>,
+    /// How long the attempt took, ms.
+    pub latency_ms: i64,
+    /// `delivered`, `retrying`, `failed` or `abandoned`.
+    pub outcome: String,
+    /// When it is retried, ms, while `retrying`.
+    pub next_attempt_at: Option<i64>,
+}
+
+impl AlertHistoryRow {
+    /// The row of attempt `r` of `subject` on a channel of type `channel_type`.
+    pub fn new(subject: &str, r: &AttemptRecord, channel_type: Option<&str>) -> Self {
+        Self {
+            subject: subject.to_owned(),
+            delivery_id: int(r.delivery),
+            attempt: i64::from(r.attempt),
+            attempted_at: r.at.as_millis(),
+            channel: r.channel.clone(),
+            channel_type: channel_type.map(str::to_owned),
+            event: r.event.as_str().to_owned(),
+            incident: r.incident.map(Timestamp::as_millis),
+            http_status: r.status.map(i64::from),
+            error: r.error.clone(),
+            latency_ms: int(r.latency_ms),
+            outcome: r.verdict.as_str().to_owned(),
+            next_attempt_at: r.next_attempt_at.map(Timestamp::as_millis),
+        }
+    }
+
+    /// The row as `GET /api/alerts/history` returns it: `{"subject", "deliveryId",
+    /// "attempt", "attemptedAt", "channel", "channelType", "event", "incidentStartedAt",
+    /// "httpStatus", "error", "latencyMs", "outcome", "nextAttemptAt"}`, times RFC 3339 UTC.
+    pub fn to_json(&self) -> serde_json::Value {
+        let time = |ms: i64| Timestamp(ms).to_rfc3339();
+        serde_json::json!({
+            "subject": self.subject,
+            "deliveryId": self.delivery_id,
+            "attempt": self.attempt,
+            "attemptedAt": time(self.attempted_at),
+            "channel": self.channel,
+            "channelType": self.channel_type,
+            "event": self.event,
+            "incidentStartedAt": self.incident.map(time),
+            "httpStatus": self.http_status,
+            "error": self.error,
+            "latencyMs": self.latency_ms,
+            "outcome": self.outcome,
+            "nextAttemptAt": self.next_attempt_at.map(time),
+        })
+    }
+}
+
+impl Table for AlertHistoryRow {
+    const NAME: &'static str = "alert_history";
+    const COLUMNS: &'static [&'static str] = &[
+        "subject",
+        "delivery_id",
+        "attempt",
+        "attempted_at",
+        "channel",
+        "channel_type",
+        "event",
+        "incident",
+        "http_status",
+        "error",
+        "latency_ms",
+        "outcome",
+        "next_attempt_at",
+    ];
+    const CONFLICT: Conflict = Conflict::Replace;
+}
+
+/// An `external_alerts` row: an external alert's latest state, by fingerprint.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
+pub struct ExternalAlertRow {
+    /// Its fingerprint.
+    pub fingerprint: String,
+    /// `generic`, `alertmanager` or `grafana`.
+    pub format: String,
+    /// `firing` or `resolved`.
+    pub state: String,
+    /// Its title.
+    pub title: String,
+    /// Its message.
+    pub message: String,
+    /// `critical`, `error`, `warning` or `info`.
+    pub severity: String,
+    /// Who sent it.
+    pub source: String,
+    /// Its labels, as JSON object text.
+    pub labels: String,
+    /// Its link.
+    pub url: Option<String>,
+    /// When it started, ms.
+    pub starts_at: Option<i64>,
+    /// When it ended, ms.
+    pub ends_at: Option<i64>,
+    /// When a request last carried it, ms.
+    pub received_at: i64,
+    /// When it was last sent to channels, ms.
+    pub notified_at: Option<i64>,
+    /// Requests that repeated it without a change since it was last sent.
+    pub repeats: i64,
+}
+
+impl ExternalAlertRow {
+    /// The row of the desk's `r`.
+    pub fn new(r: &AlertRow) -> Self {
+        let a = &r.alert;
+        Self {
+            fingerprint: a.fingerprint.clone(),
+            format: r.format.clone(),
+            state: a.state.as_str().to_owned(),
+            title: a.title.clone(),
+            message: a.message.clone(),
+            severity: a.severity.as_str().to_owned(),
+            source: a.source.clone(),
+            labels: serde_json::to_string(&a.labels).unwrap_or_default(),
+            url: a.url.clone(),
+            starts_at: a.starts_at.map(Timestamp::as_millis),
+            ends_at: a.ends_at.map(Timestamp::as_millis),
+            received_at: r.tracked.received_at.as_millis(),
+            notified_at: r.tracked.notified_at.map(Timestamp::as_millis),
+            repeats: i64::from(r.tracked.repeats),
+        }
+    }
+
+    /// The row as `GET /api/alerts/recent` returns it: `{"fingerprint", "format", "state",
+    /// "title", "message", "severity", "source", "labels" (object), "url", "startsAt",
+    /// "endsAt", "receivedAt", "notifiedAt", "repeats"}`, times RFC 3339 UTC.
+    pub fn to_json(&self) -> serde_json::Value {
+        let time = |ms: i64| Timestamp(ms).to_rfc3339();
+        serde_json::json!({
+            "fingerprint": self.fingerprint, "format": self.format, "state": self.state, "title": self.title,
+            "message": self.message, "severity": self.severity, "source": self.source,
+            "labels": serde_json::from_str::<serde_json::Value>(&self.labels).unwrap_or_default(),
+            "url": self.url, "startsAt": self.starts_at.map(time), "endsAt": self.ends_at.map(time),
+            "receivedAt": time(self.received_at), "notifiedAt": self.notified_at.map(time), "repeats": self.repeats,
+        })
+    }
+}
+
+impl Table for ExternalAlertRow {
+    const NAME: &'static str = "external_alerts";
+    const COLUMNS: &'static [&'static str] = &[
+        "fingerprint",
+        "format",
+        "state",
+        "title",
+        "message",
+        "severity",
+        "source",
+        "labels",
+        "url",
+        "starts_at",
+        "ends_at",
+        "received_at",
+        "notified_at",
+        "repeats",
+    ];
+    const CONFLICT: Conflict = Conflict::Replace;
+}
+
+#[cfg(test)]
+mod tests {
+    //! Native (`cargo test -p systole-worker --lib`): every row struct writes exactly its
+    //! table's columns as `migrations/` create them, under their names.
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::d1::insert_sql;
+
+    const MIGRATIONS: [&str; 3] = [
+        include_str!("../../../../migrations/0001_history.sql"),
+        include_str!("../../../../migrations/0002_alerts.sql"),
+        include_str!("../../../../migrations/0003_status_changes_by_time.sql"),
+    ];
+
+    /// The columns of `CREATE TABLE {table}` in the migrations, in order.
+    fn schema(table: &str) -> Vec<String> {
+        let create = format!("CREATE TABLE {table} (");
+        let sql = MIGRATIONS.iter().find_map(|m| m.split_once(&create)).map(|(_, rest)| rest).unwrap();
+        let body = &sql[..sql.find(") WITHOUT ROWID").unwrap()];
+        body.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("--") && !l.starts_with("PRIMARY KEY"))
+            .map(|l| l.split_whitespace().next().unwrap().to_owned())
+            .collect()
+    }
+
+    /// The keys `row` serializes to, sorted.
+    fn keys<T: Serialize>(row: &T) -> Vec<String> {
+        let serde_json::Value::Object(map) = serde_json::to_value(row).unwrap() else { panic!("not an object") };
+        map.keys().cloned().collect()
+    }
+
+    fn check<T: Table + Default>() {
+        let mut columns = T::COLUMNS.to_vec();
+        columns.sort_unstable();
+        assert_eq!(keys(&T::default()), columns, "{}: the struct's fields are its columns", T::NAME);
+        assert_eq!(schema(T::NAME), T::COLUMNS, "{}: the columns are the migrations' columns", T::NAME);
+        if let Conflict::Update { key, set } = T::CONFLICT {
+            assert!(key.iter().chain(set).all(|c| T::COLUMNS.contains(c)), "{}", T::NAME);
+        }
+    }
+
+    #[test]
+    fn every_row_struct_writes_exactly_its_tables_columns() {
+        check::<HeartbeatRow>();
+        check::<ChangeRow>();
+        check::<IncidentRow>();
+        check::<Uptime5mRow>();
+        check::<UptimeDailyRow>();
+        check::<StateRow>();
+        check::<AlertHistoryRow>();
+        check::<ExternalAlertRow>();
+    }
+
+    #[test]
+    fn inserts_read_each_column_by_name() {
+        assert_eq!(
+            insert_sql::<IncidentRow>(),
+            "INSERT INTO incidents (service_id, started_at, ended_at, cause) SELECT json_extract(value, \
+             '$.service_id'), json_extract(value, '$.started_at'), json_extract(value, '$.ended_at'), \
+             json_extract(value, '$.cause') FROM json_each(?1) WHERE true ON CONFLICT (service_id, started_at) \
+             DO UPDATE SET ended_at = excluded.ended_at"
+        );
+        assert!(insert_sql::<HeartbeatRow>().starts_with("INSERT OR IGNORE INTO heartbeats (service_id, "));
+        assert!(insert_sql::<AlertHistoryRow>().starts_with("INSERT OR REPLACE INTO alert_history (subject, "));
+    }
+
+    #[test]
+    fn core_values_become_rows_field_by_field() {
+        use systole_core::monitor::Reported;
+        let e = HeartbeatEvent {
+            seq: 7,
+            at: Timestamp(1_000),
+            reported: Reported::Degraded,
+            message: Some("slow".into()),
+            metadata: Some(r#"{"k":1}"#.into()),
+            metrics: None,
+        };
+        let row = HeartbeatRow::new("api", &e);
+        assert_eq!(
+            serde_json::to_value(&row).unwrap(),
+            serde_json::json!({"service_id": "api", "received_at": 1000, "seq": 7, "status": "degraded",
+                "message": "slow", "metadata": "{\"k\":1}", "metrics": null})
+        );
+        let c = StatusChange { seq: 8, at: Timestamp(2_000), from: Status::Up, to: Status::Down, reason: "r".into() };
+        assert_eq!(
+            serde_json::to_value(ChangeRow::new("api", &c)).unwrap(),
+            serde_json::json!({"service_id": "api", "changed_at": 2000, "seq": 8, "from_status": "up",
+                "to_status": "down", "reason": "r"})
+        );
+        let i = Incident { started_at: Timestamp(3_000), ended_at: None, cause: "c".into() };
+        assert_eq!(
+            serde_json::to_value(IncidentRow::new("api", &i)).unwrap(),
+            serde_json::json!({"service_id": "api", "started_at": 3000, "ended_at": null, "cause": "c"})
+        );
+    }
+}
