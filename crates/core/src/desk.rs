@@ -6,9 +6,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::durable::{AlarmAction, Armed, Completed, Outcome, Wake, Write};
-use crate::notify::alert::AlertBatch;
 use crate::notify::external::{AlertDesk, Receipt};
 use crate::notify::NotificationsConfig;
+use crate::protocol::Intake;
 use crate::time::Timestamp;
 
 /// How long a failed D1 write of alert rows waits before it is tried again.
@@ -23,17 +23,6 @@ pub enum DeskInput {
     Alarm,
     /// Effects asked for by an earlier outcome finished.
     Completed(Completed),
-}
-
-/// A parsed alert request handed from the route to the desk.
-#[derive(Clone, Debug, Deserialize, PartialEq, Serialize)]
-pub struct Intake {
-    /// The alerts.
-    pub batch: AlertBatch,
-    /// The selected channel names.
-    pub channels: Vec<String>,
-    /// Whether the request named them (which skips `minSeverity`).
-    pub explicit: bool,
 }
 
 /// What the AlertDesk's deployment provides to [`DeskRecord::handle`].

@@ -14,6 +14,7 @@
 //! - [`keys`]: heartbeat keys as HMAC-SHA256 digests, compared in constant time.
 //! - [`api`]: request parsing, limits, response shapes and `application/problem+json` errors.
 //! - [`uptime`]: uptime reports and CSV.
+//! - [`protocol`]: the messages between the router and the Durable Objects.
 //! - [`notify`]: notification channels, routing, message text and each channel's request as data.
 //!
 //! Time is always a parameter: a [`time::Timestamp`] in Unix epoch milliseconds, UTC.
@@ -30,6 +31,7 @@ pub mod keys;
 pub mod live;
 pub mod monitor;
 pub mod notify;
+pub mod protocol;
 pub mod record;
 pub mod session;
 pub mod time;

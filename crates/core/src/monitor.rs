@@ -150,7 +150,7 @@ pub struct HeartbeatEvent {
 }
 
 /// A heartbeat as the state machine receives it.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
 pub struct Heartbeat {
     /// What it reports.
     pub reported: Reported,

@@ -2,11 +2,12 @@
 //! write attempt records and alert rows, retry what failed, with exact alarm times.
 #![allow(clippy::unwrap_used)]
 
-use systole_core::desk::{DeskContext, DeskInput, DeskOutcome, DeskRecord, Intake, ROW_RETRY};
+use systole_core::desk::{DeskContext, DeskInput, DeskOutcome, DeskRecord, ROW_RETRY};
 use systole_core::durable::{AlarmAction, Attempted, Completed, Wake, Write, Written};
 use systole_core::notify::alert;
 use systole_core::notify::queue::Outcome as SendOutcome;
 use systole_core::notify::NotificationsConfig;
+use systole_core::protocol::Intake;
 use systole_core::time::Timestamp;
 
 const CHANNELS: &str = r#"{"channels": [{"type": "discord", "name": "ops", "events": ["alert"]}],

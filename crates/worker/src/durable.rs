@@ -9,7 +9,7 @@ use systole_core::durable::{AlarmAction, Attempted, Completed, Outcome, Write, W
 use systole_core::notify::queue::AttemptRecord;
 use systole_core::time::Timestamp;
 use wasm_bindgen::JsValue;
-use worker::{Env, Result, ScheduledTime, State};
+use worker::{Env, Method, Request, RequestInit, Response, Result, ScheduledTime, State, Stub};
 
 use crate::deployment::{self, now};
 use crate::notify::{history, send};
@@ -108,4 +108,14 @@ async fn arm<O: Object>(obj: &O, alarm: AlarmAction) -> Result<()> {
 async fn write_attempts<O: Object>(obj: &O, records: &[AttemptRecord]) -> bool {
     // Logged there when D1 fails; nothing to write counts as written.
     history::flush(obj.env(), &obj.subject(), records).await.is_none_or(|(_, ok)| ok)
+}
+
+/// Sends `message` as JSON in a `POST` to `url` of the Durable Object behind `stub`.
+///
+/// # Errors
+/// Serialization errors, or the runtime's error reaching the object.
+pub async fn post<T: serde::Serialize>(stub: &Stub, url: &str, message: &T) -> Result<Response> {
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_body(Some(serde_json::to_string(message)?.into()));
+    stub.fetch_with_request(Request::new_with_init(url, &init)?).await
 }

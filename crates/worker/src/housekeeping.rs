@@ -6,8 +6,10 @@
 //! - the watchdog: asks every service's ServiceMonitor to apply the deployed config and to
 //!   re-arm its alarm if the runtime holds none although a deadline or flush is pending.
 
+use systole_core::config::ServiceId;
+use systole_core::protocol::ToMonitor;
 use systole_core::time::{Timestamp, DAY_MS};
-use worker::{Env, Method, Request, RequestInit};
+use worker::Env;
 
 use crate::d1;
 use crate::deployment::{self, now, DB_BINDING, MONITOR_BINDING};
@@ -30,17 +32,16 @@ pub async fn run(env: &Env) {
             Ok(n) => pruned += n,
             Err(e) => worker::console_error!("pruning {id}: {e}"),
         }
-        if let Err(e) = watchdog(&namespace, id).await {
+        if let Err(e) = watchdog(&namespace, &service.id).await {
             worker::console_error!("watchdog for {id}: {e}");
         }
     }
     worker::console_log!("housekeeping: pruned {pruned} rows, checked {} services", config.services.len());
 }
 
-async fn watchdog(namespace: &worker::ObjectNamespace, id: &str) -> worker::Result<()> {
-    let stub = namespace.id_from_name(id)?.get_stub()?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(serde_json::json!({ "serviceId": id }).to_string().into()));
-    stub.fetch_with_request(Request::new_with_init("https://service-monitor/ensure-alarm", &init)?).await?;
+async fn watchdog(namespace: &worker::ObjectNamespace, id: &ServiceId) -> worker::Result<()> {
+    let stub = namespace.id_from_name(id.as_str())?.get_stub()?;
+    let message = ToMonitor::Watchdog { service_id: id.clone() };
+    crate::durable::post(&stub, "https://service-monitor/", &message).await?;
     Ok(())
 }

@@ -7,8 +7,7 @@
 //! heartbeat and status change is published to the NotificationHubs ([`crate::live`]).
 //!
 //! Internal protocol (only the Worker's router calls it):
-//! - `POST /heartbeat` with [`Delivery`] JSON → 200 `Accepted` JSON, or a problem (401, 503);
-//! - `POST /ensure-alarm` with `{"serviceId"}` → 200 `{"alarmAt": ms | null}` (the cron watchdog);
+//! - `POST /` with a core `ToMonitor` message (a heartbeat, or the cron watchdog);
 //! - `GET /stats` → 200 [`Stats`] JSON (in-memory counters for `cargo xtask bench`);
 //! - `GET /echo` → 200 `{"ok": true}` (no work: the benchmark's round-trip baseline);
 //! - `GET /echo-persist` → the same after rewriting the stored record (the benchmark's
@@ -17,13 +16,13 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use systole_core::api::heartbeat::Accepted;
 use systole_core::api::Problem;
 use systole_core::durable::{Completed, Write};
 use systole_core::history::FlushBatch;
 use systole_core::live::{PublishGate, ServiceUpdate};
-use systole_core::monitor::{Heartbeat, Reported};
+use systole_core::protocol::ToMonitor;
 use systole_core::record::{Answer, Context, Input, ServiceOutcome, ServiceRecord, ServiceSnapshot};
 use systole_core::time::Timestamp;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
@@ -33,26 +32,6 @@ use crate::durable::{self, Object};
 use crate::live;
 use crate::row::Row;
 use crate::{d1, http};
-
-/// A heartbeat handed from the router to its ServiceMonitor.
-#[derive(Debug, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Delivery {
-    /// The service.
-    pub service_id: String,
-    /// The key presented, if any.
-    pub key: Option<String>,
-    /// What the heartbeat reports.
-    pub reported: Reported,
-    /// Message (≤ 1 KiB).
-    pub message: Option<String>,
-    /// Metadata object as JSON text (≤ 4 KiB).
-    pub metadata: Option<String>,
-    /// Clamped metrics as JSON text.
-    pub metrics: Option<String>,
-    /// Metrics the clamp dropped (echoed in the answer).
-    pub dropped_metrics: Vec<String>,
-}
 
 /// Counters since this object was loaded, for the benchmark: SQL rows written (from the
 /// cursors' `rowsWritten`), alarms set, D1 rows written (from D1 `meta.rows_written`).
@@ -106,37 +85,31 @@ impl DurableObject for ServiceMonitor {
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         match req.path().as_str() {
-            "/heartbeat" => {
-                // serde_json over the text: `Request::json` converts field by field across
-                // the JS boundary, which costs more than the whole heartbeat's logic.
-                let d: Delivery = serde_json::from_str(&req.text().await?)?;
-                self.service_id.replace(Some(d.service_id.clone()));
-                let heartbeat =
-                    Heartbeat { reported: d.reported, message: d.message, metadata: d.metadata, metrics: d.metrics };
-                let answer = durable::run(self, Input::Heartbeat { heartbeat, key: d.key }).await?;
-                match answer {
-                    Answer::Accepted { service_id, received_at, status, next_deadline } => {
-                        self.count(|s| s.heartbeats += 1);
-                        let accepted =
-                            Accepted::new(&service_id, status, received_at, next_deadline, d.dropped_metrics);
-                        http::json(200, &accepted)
+            "/" => match serde_json::from_str(&req.text().await?)? {
+                ToMonitor::Heartbeat(item) => {
+                    self.service_id.replace(Some(item.service_id.to_string()));
+                    let input = Input::Heartbeat { heartbeat: item.heartbeat, key: item.key };
+                    match durable::run(self, input).await? {
+                        Answer::Accepted { service_id, received_at, status, next_deadline } => {
+                            self.count(|s| s.heartbeats += 1);
+                            let dropped = item.dropped_metrics;
+                            http::json(200, &Accepted::new(&service_id, status, received_at, next_deadline, dropped))
+                        }
+                        Answer::Busy(full) => http::problem(&Problem::unavailable(full.to_string(), 5)),
+                        _ => http::problem(&Problem::unauthorized()),
                     }
-                    Answer::Busy(full) => http::problem(&Problem::unavailable(full.to_string(), 5)),
-                    _ => http::problem(&Problem::unauthorized()),
                 }
-            }
-            "/ensure-alarm" => {
-                let body: serde_json::Value = serde_json::from_str(&req.text().await?)?;
-                let id = body.get("serviceId").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
-                self.service_id.replace(Some(id));
-                let alarm_held = self.state.storage().get_alarm().await?.is_some();
-                match durable::run(self, Input::Watchdog { alarm_held }).await? {
-                    Answer::WakeAt(at) => {
-                        http::json(200, &serde_json::json!({ "alarmAt": at.map(Timestamp::as_millis) }))
+                ToMonitor::Watchdog { service_id } => {
+                    self.service_id.replace(Some(service_id.to_string()));
+                    let alarm_held = self.state.storage().get_alarm().await?.is_some();
+                    match durable::run(self, Input::Watchdog { alarm_held }).await? {
+                        Answer::WakeAt(at) => {
+                            http::json(200, &serde_json::json!({ "alarmAt": at.map(Timestamp::as_millis) }))
+                        }
+                        _ => http::problem(&Problem::not_found("unknown service")),
                     }
-                    _ => http::problem(&Problem::not_found("unknown service")),
                 }
-            }
+            },
             "/stats" => http::json(200, &self.stats.get()),
             "/echo" => http::json(200, &serde_json::json!({ "ok": true })),
             "/echo-persist" => {

@@ -31,8 +31,10 @@ pub const MAX_METADATA_BYTES: usize = 4096;
 /// Most services in one batch.
 pub const MAX_BATCH: usize = 100;
 
-/// One heartbeat to deliver: for which service, with which key, saying what.
-#[derive(Clone, Debug, PartialEq)]
+/// One heartbeat to deliver: for which service, with which key, saying what. Also the
+/// body the router hands to the ServiceMonitor ([`crate::protocol::ToMonitor`]).
+#[derive(Clone, Debug, Deserialize, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct HeartbeatItem {
     /// The target service (syntax checked; may still be unconfigured).
     pub service_id: ServiceId,

@@ -3,15 +3,16 @@
 //! identical requests arriving together still send once.
 //!
 //! Internal protocol (only the `POST /api/alert` route calls it):
-//! - `POST /receive` with core's `Intake` JSON → 200 `{"alerts": [Receipt]}`; sends happen in the
+//! - `POST /` with a core `Intake` message → 200 `{"alerts": [Receipt]}`; sends happen in the
 //!   alarm this sets, so the request never waits for a channel.
 
 use std::cell::{Cell, RefCell};
 
 use serde_json::json;
 use systole_core::api::Problem;
-use systole_core::desk::{DeskContext, DeskInput, DeskOutcome, DeskRecord, Intake};
+use systole_core::desk::{DeskContext, DeskInput, DeskOutcome, DeskRecord};
 use systole_core::durable::{Completed, Write};
+use systole_core::protocol::Intake;
 use systole_core::time::Timestamp;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
@@ -44,7 +45,7 @@ impl DurableObject for AlertDesk {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        if req.path() != "/receive" {
+        if req.path() != "/" {
             return http::problem(&Problem::not_found("no such AlertDesk operation"));
         }
         let intake: Intake = serde_json::from_str(&req.text().await?)?;

@@ -10,14 +10,14 @@ use systole_core::api::Problem;
 use systole_core::keys::secret_matches;
 use systole_core::notify::alert::{self, MAX_BODY};
 use systole_core::notify::external::select;
-use worker::{Env, Method, Request, RequestInit};
+use worker::{Env, Request};
 
 use super::query_pairs;
 use crate::deployment::{self, now, DB_BINDING, DESK_BINDING};
 use crate::http::{self, OrUnavailable, Reply, HISTORY_DB};
 use crate::router::Call;
 use crate::{access, d1};
-use systole_core::desk::Intake;
+use systole_core::protocol::Intake;
 
 /// `POST /api/alert`. Optional `ALERT_API_KEY` (as `Authorization: Bearer` or `X-API-Key`,
 /// constant-time). Channels: the generic body's `channels`/`channel`, or for any format the
@@ -55,9 +55,7 @@ pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
     let (format, received, truncated) = (batch.format, batch.alerts.len(), batch.truncated_alerts);
     let intake = Intake { batch, channels, explicit: named.is_some() };
     let stub = env.durable_object(DESK_BINDING)?.id_from_name(crate::notify::desk::SUBJECT)?.get_stub()?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(serde_json::to_string(&intake)?.into()));
-    let mut resp = stub.fetch_with_request(Request::new_with_init("https://alert-desk/receive", &init)?).await?;
+    let mut resp = crate::durable::post(&stub, "https://alert-desk/", &intake).await?;
     if resp.status_code() != 200 {
         return Err(Problem::unavailable("the alert desk is temporarily unavailable", 2).into());
     }

@@ -5,11 +5,11 @@ use futures_util::future::join_all;
 use systole_core::api::heartbeat::{self, Accepted, HeartbeatItem, HeartbeatRequest, MAX_BODY_BYTES};
 use systole_core::api::Problem;
 use systole_core::keys::Authorization;
-use worker::{Env, Method, Request, RequestInit, Response, Result};
+use systole_core::protocol::ToMonitor;
+use worker::{Env, Request, Response, Result};
 
 use crate::deployment::{self, MONITOR_BINDING};
 use crate::http::{self, Reply};
-use crate::monitor::Delivery;
 use crate::router::Call;
 
 /// Handles a heartbeat request in any of the seeds' forms.
@@ -60,17 +60,5 @@ pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
 
 async fn deliver(namespace: &worker::ObjectNamespace, item: HeartbeatItem) -> Result<Response> {
     let stub = namespace.id_from_name(item.service_id.as_str())?.get_stub()?;
-    let delivery = Delivery {
-        service_id: item.service_id.to_string(),
-        key: item.key,
-        reported: item.heartbeat.reported,
-        message: item.heartbeat.message,
-        metadata: item.heartbeat.metadata,
-        metrics: item.heartbeat.metrics,
-        dropped_metrics: item.dropped_metrics,
-    };
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(serde_json::to_string(&delivery)?.into()));
-    let req = Request::new_with_init("https://service-monitor/heartbeat", &init)?;
-    stub.fetch_with_request(req).await
+    crate::durable::post(&stub, "https://service-monitor/", &ToMonitor::Heartbeat(item)).await
 }

@@ -1,0 +1,66 @@
+//! The messages between the Worker's router and its Durable Objects: the JSON bodies of the
+//! objects' internal `POST` requests, one type per object, so each side parses exactly what
+//! the other wrote (no second copy of a parsed heartbeat).
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::heartbeat::HeartbeatItem;
+use crate::config::ServiceId;
+use crate::notify::alert::AlertBatch;
+
+/// A request to a ServiceMonitor (`POST https://service-monitor/`), tagged by `op`:
+/// `{"op": "heartbeat", "serviceId", "key", "heartbeat", "droppedMetrics"}` or
+/// `{"op": "watchdog", "serviceId"}`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Serialize)]
+#[serde(tag = "op", rename_all = "camelCase")]
+pub enum ToMonitor {
+    /// One heartbeat, parsed and limited at the edge → 200 `Accepted` JSON, or a problem
+    /// (401, 503).
+    Heartbeat(HeartbeatItem),
+    /// The cron watchdog → 200 `{"alarmAt": ms | null}`, or 404 for an unknown service.
+    #[serde(rename_all = "camelCase")]
+    Watchdog {
+        /// The service the object holds.
+        service_id: ServiceId,
+    },
+}
+
+/// A request to the AlertDesk (`POST https://alert-desk/`): parsed alerts and where they go
+/// → 200 `{"alerts": [Receipt]}`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Serialize)]
+pub struct Intake {
+    /// The alerts.
+    pub batch: AlertBatch,
+    /// The selected channel names.
+    pub channels: Vec<String>,
+    /// Whether the request named them (which skips `minSeverity`).
+    pub explicit: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::monitor::{Heartbeat, Reported};
+
+    #[test]
+    fn a_heartbeat_message_reads_back_as_written() {
+        let item = HeartbeatItem {
+            service_id: ServiceId::parse("api").unwrap(),
+            key: Some("k".into()),
+            heartbeat: Heartbeat {
+                reported: Reported::Degraded,
+                message: Some("slow".into()),
+                metadata: Some("{\"a\":1}".into()),
+                metrics: None,
+            },
+            dropped_metrics: vec!["huge".into()],
+        };
+        let text = serde_json::to_string(&ToMonitor::Heartbeat(item.clone())).unwrap();
+        assert!(text.starts_with(r#"{"op":"heartbeat","serviceId":"api""#), "{text}");
+        assert_eq!(serde_json::from_str::<ToMonitor>(&text).unwrap(), ToMonitor::Heartbeat(item));
+        let watchdog = r#"{"op":"watchdog","serviceId":"api"}"#;
+        let parsed: ToMonitor = serde_json::from_str(watchdog).unwrap();
+        assert_eq!(serde_json::to_string(&parsed).unwrap(), watchdog);
+    }
+}
