@@ -5,7 +5,18 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
 use time::OffsetDateTime;
+
+/// `2025-11-21`.
+const DATE: &[BorrowedFormatItem<'_>] = format_description!("[year]-[month]-[day]");
+/// `2025-11-21T19:33:20.123Z`: RFC 3339 in UTC with milliseconds, the form every API answer
+/// and stored text uses.
+const RFC3339_MS: &[BorrowedFormatItem<'_>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+/// `2025-11-21 19:33:20 UTC`.
+const HUMAN: &[BorrowedFormatItem<'_>] = format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
 
 /// Milliseconds in one day.
 pub const DAY_MS: i64 = 86_400_000;
@@ -49,25 +60,22 @@ impl Timestamp {
 
     /// The UTC calendar date as `YYYY-MM-DD`, or `None` outside the representable range.
     pub fn date_string(self) -> Option<String> {
-        let dt = self.to_datetime()?;
-        Some(format!("{:04}-{:02}-{:02}", dt.year(), u8::from(dt.month()), dt.day()))
+        self.to_datetime()?.format(DATE).ok()
     }
 
     /// RFC 3339 text in UTC with millisecond precision, e.g. `2026-11-21T19:40:00.123Z`.
     pub fn to_rfc3339(self) -> String {
-        let Some(dt) = self.to_datetime() else {
-            return self.0.to_string();
-        };
-        format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-            dt.year(),
-            u8::from(dt.month()),
-            dt.day(),
-            dt.hour(),
-            dt.minute(),
-            dt.second(),
-            dt.millisecond()
-        )
+        self.format(RFC3339_MS).unwrap_or_else(|| self.0.to_string())
+    }
+
+    /// The time for people, in UTC to the second: `2025-11-21 19:33:20 UTC`; the raw
+    /// milliseconds outside the calendar's range. Used by messages and pages alike.
+    pub fn human(self) -> String {
+        self.format(HUMAN).unwrap_or_else(|| self.0.to_string())
+    }
+
+    fn format(self, description: &[BorrowedFormatItem<'_>]) -> Option<String> {
+        self.to_datetime()?.format(description).ok()
     }
 
     /// Parses RFC 3339 text (any offset) into UTC milliseconds.
@@ -84,13 +92,48 @@ impl Timestamp {
     /// # Errors
     /// `None` when the text is not a valid date in that form.
     pub fn parse_date(text: &str) -> Option<Self> {
-        let format = time::macros::format_description!("[year]-[month]-[day]");
-        let date = time::Date::parse(text, &format).ok()?;
+        let date = time::Date::parse(text, DATE).ok()?;
         Some(Self(date.midnight().assume_utc().unix_timestamp() * 1000))
     }
 
     fn to_datetime(self) -> Option<OffsetDateTime> {
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000).ok()
+    }
+}
+
+/// A duration for people, truncated to its two largest non-zero units: `4 min 12 s`, `2 h`,
+/// `1 d 3 h`, `45 s`; anything under a second is `0 s`. Used by messages and pages alike.
+pub fn human_duration(d: Duration) -> String {
+    let units = [(86_400, "d"), (3_600, "h"), (60, "min"), (1, "s")];
+    let mut rest = d.as_secs();
+    let mut parts = Vec::new();
+    for (size, unit) in units {
+        let n = rest / size;
+        rest %= size;
+        if n > 0 || !parts.is_empty() {
+            parts.push((n, unit));
+        }
+        if parts.len() == 2 {
+            break;
+        }
+    }
+    let shown: Vec<String> = parts.iter().filter(|(n, _)| *n > 0).map(|(n, unit)| format!("{n} {unit}")).collect();
+    if shown.is_empty() {
+        "0 s".to_owned()
+    } else {
+        shown.join(" ")
+    }
+}
+
+/// How long ago `t` was at `now`, in its largest unit: `3 s ago`, `5 min ago`, `2 h ago`
+/// (up to 48 h), `4 d ago`; a future `t` reads `0 s ago`.
+pub fn human_ago(now: Timestamp, t: Timestamp) -> String {
+    let s = now.0.saturating_sub(t.0).max(0) / 1000;
+    match s {
+        0..60 => format!("{s} s ago"),
+        60..3600 => format!("{} min ago", s / 60),
+        3600..172_800 => format!("{} h ago", s / 3600),
+        _ => format!("{} d ago", s / 86_400),
     }
 }
 
@@ -126,5 +169,18 @@ mod tests {
     fn since_never_goes_negative() {
         assert_eq!(Timestamp(5).since(Timestamp(9)), Duration::ZERO);
         assert_eq!(Timestamp(9).since(Timestamp(5)), Duration::from_millis(4));
+    }
+
+    #[test]
+    fn people_read_times_in_utc_to_the_second_and_spans_in_two_units() {
+        assert_eq!(Timestamp(1_763_753_600_123).human(), "2025-11-21 19:33:20 UTC");
+        let s = Duration::from_secs;
+        assert_eq!(human_duration(s(252)), "4 min 12 s");
+        assert_eq!(human_duration(s(3_600)), "1 h");
+        assert_eq!(human_duration(Duration::from_millis(999)), "0 s");
+        let now = Timestamp(10_000_000);
+        assert_eq!(human_ago(now, Timestamp(9_997_000)), "3 s ago");
+        assert_eq!(human_ago(now, Timestamp(11_000_000)), "0 s ago", "the future is now");
+        assert_eq!(human_ago(Timestamp(5 * DAY_MS), Timestamp(0)), "5 d ago");
     }
 }

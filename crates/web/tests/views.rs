@@ -191,7 +191,7 @@ fn the_service_page_shows_incidents_heartbeats_and_a_metric_chart() {
         metrics,
     };
     let html = pages::service(&chrome(&b(), &Viewer::Open), &detail).into_string();
-    assert!(html.contains("1 h 0 min"), "incident duration");
+    assert!(html.contains("<td>1 h</td>"), "incident duration, in the one human form (time::human_duration)");
     assert!(html.contains("&lt;b&gt;"), "metadata escaped");
     assert!(html.contains("<polyline points=\"0.0,8.0 600.0,112.0\""), "{html}");
     insta::assert_snapshot!("service_page", pretty(&html));

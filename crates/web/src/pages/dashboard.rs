@@ -3,8 +3,9 @@
 
 use maud::{html, Markup};
 
-use super::{cards, exact, groups, layout, legend, relative, tab_title, tone, Chrome};
+use super::{cards, groups, layout, legend, tab_title, tone, Chrome};
 use crate::view::{ActivityItem, Fleet, Window};
+use systole_core::time::human_ago;
 
 /// Renders the dashboard for `fleet` (what the viewer sees), with `activity` (newest first)
 /// from the `window` chosen, over a `retention_days`-day uptime window.
@@ -40,7 +41,7 @@ pub fn dashboard(
                 ol #activity .activity {
                     @for a in activity {
                         li class=(tone(a.tone)) {
-                            time datetime=(a.at.to_rfc3339()) title=(exact(a.at)) data-ms=(a.at.0) { (relative(chrome.now, a.at)) }
+                            time datetime=(a.at.to_rfc3339()) title=(a.at.human()) data-ms=(a.at.0) { (human_ago(chrome.now, a.at)) }
                             " "
                             @if let Some(id) = &a.service_id { a href={ "/services/" (id) } { (id) } ": " }
                             (a.text)

@@ -14,7 +14,7 @@ pub use status::status;
 use maud::{html, Markup, DOCTYPE};
 use systole_core::api::status::Summary;
 use systole_core::monitor::Status;
-use systole_core::time::Timestamp;
+use systole_core::time::{human_ago, Timestamp};
 use systole_core::uptime::DayUptime;
 
 use crate::branding::Branding;
@@ -54,35 +54,6 @@ pub fn label(s: Status) -> &'static str {
     }
 }
 
-/// `"3 s ago"`, `"5 min ago"`, `"2 h ago"`, `"4 d ago"` (the browser keeps it current).
-pub fn relative(now: Timestamp, t: Timestamp) -> String {
-    let s = (now.0 - t.0).max(0) / 1000;
-    match s {
-        0..60 => format!("{s} s ago"),
-        60..3600 => format!("{} min ago", s / 60),
-        3600..172_800 => format!("{} h ago", s / 3600),
-        _ => format!("{} d ago", s / 86_400),
-    }
-}
-
-/// `"2026-11-21 10:04:05 UTC"`.
-pub fn exact(t: Timestamp) -> String {
-    let r = t.to_rfc3339();
-    format!("{} UTC", r.get(..19).unwrap_or(&r).replace('T', " "))
-}
-
-/// `"1 h 5 min"`, `"42 s"`.
-pub fn duration(ms: i64) -> String {
-    let s = ms.max(0) / 1000;
-    match s {
-        0..60 => format!("{s} s"),
-        60..3600 if s % 60 == 0 => format!("{} min", s / 60),
-        60..3600 => format!("{} min {} s", s / 60, s % 60),
-        3600..86_400 => format!("{} h {} min", s / 3600, (s % 3600) / 60),
-        _ => format!("{} d {} h", s / 86_400, (s % 86_400) / 3600),
-    }
-}
-
 fn percent(p: Option<f64>) -> String {
     p.map_or_else(|| "no data".to_owned(), |p| format!("{p:.2} %"))
 }
@@ -91,7 +62,7 @@ fn percent(p: Option<f64>) -> String {
 fn time(now: Timestamp, t: Option<Timestamp>, field: &str) -> Markup {
     match t {
         Some(t) => html! {
-            time data-field=(field) data-ms=(t.0) datetime=(t.to_rfc3339()) title=(exact(t)) { (relative(now, t)) }
+            time data-field=(field) data-ms=(t.0) datetime=(t.to_rfc3339()) title=(t.human()) { (human_ago(now, t)) }
         },
         None => html! { time data-field=(field) { "never" } },
     }

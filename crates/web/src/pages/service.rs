@@ -3,8 +3,11 @@
 
 use maud::{html, Markup};
 
-use super::{badge, bar, duration, exact, layout, relative, tab_title, time, tone, Chrome};
+use std::time::Duration;
+
+use super::{badge, bar, layout, tab_title, time, tone, Chrome};
 use systole_core::monitor::Status;
+use systole_core::time::{human_ago, human_duration};
 
 use crate::view::{MetricSeries, ServiceDetail};
 
@@ -28,8 +31,8 @@ pub fn service(chrome: &Chrome<'_>, d: &ServiceDetail) -> Markup {
                     dt { "Status since" } dd { (time(now, r.status_since, "since")) }
                     dt { "Last heartbeat" } dd { (time(now, r.last_heartbeat, "last")) }
                     dt { "Last message" } dd.msg data-field="message" { (r.message.as_deref().unwrap_or("")) }
-                    dt { "Expected every" } dd { (duration(d.staleness_threshold_s as i64 * 1000)) ", grace " (duration(d.grace_period_s as i64 * 1000)) }
-                    dt { "Next deadline" } dd { @if let Some(t) = d.next_deadline { (exact(t)) } @else { "none" } }
+                    dt { "Expected every" } dd { (human_duration(Duration::from_secs(d.staleness_threshold_s))) ", grace " (human_duration(Duration::from_secs(d.grace_period_s))) }
+                    dt { "Next deadline" } dd { @if let Some(t) = d.next_deadline { (t.human()) } @else { "none" } }
                 }
                 (bar(b, &r.days, r.uptime))
             }
@@ -45,7 +48,7 @@ pub fn service(chrome: &Chrome<'_>, d: &ServiceDetail) -> Markup {
                     ol.activity {
                         @for c in &d.changes {
                             li class=(tone(c.tone())) {
-                                time datetime=(c.at.to_rfc3339()) title=(exact(c.at)) data-ms=(c.at.0) { (relative(now, c.at)) }
+                                time datetime=(c.at.to_rfc3339()) title=(c.at.human()) data-ms=(c.at.0) { (human_ago(now, c.at)) }
                                 " " (c.describe())
                             }
                         }
@@ -58,9 +61,9 @@ pub fn service(chrome: &Chrome<'_>, d: &ServiceDetail) -> Markup {
                     div.scroll { table {
                         thead { tr { th { "Started" } th { "Ended" } th { "Duration" } th { "Cause" } } }
                         tbody { @for i in &d.incidents { tr {
-                            td { (exact(i.started_at)) }
-                            td { @if let Some(e) = i.ended_at { (exact(e)) } @else { strong.s-down { "ongoing" } } }
-                            td { (duration(i.ended_at.unwrap_or(now).0 - i.started_at.0)) }
+                            td { (i.started_at.human()) }
+                            td { @if let Some(e) = i.ended_at { (e.human()) } @else { strong.s-down { "ongoing" } } }
+                            td { (human_duration(i.ended_at.unwrap_or(now).since(i.started_at))) }
                             td { (i.cause) }
                         } } }
                     } }
@@ -72,7 +75,7 @@ pub fn service(chrome: &Chrome<'_>, d: &ServiceDetail) -> Markup {
                     div.scroll { table {
                         thead { tr { th { "Received" } th { "Reported" } th { "Message" } th { "Metadata" } } }
                         tbody { @for h in &d.heartbeats { tr {
-                            td { time datetime=(h.at.to_rfc3339()) title=(exact(h.at)) { (relative(now, h.at)) } }
+                            td { time datetime=(h.at.to_rfc3339()) title=(h.at.human()) { (human_ago(now, h.at)) } }
                             td { (h.reported) }
                             td.msg { (h.message.as_deref().unwrap_or("")) }
                             td { @if let Some(m) = &h.metadata { code { (m) } } }
