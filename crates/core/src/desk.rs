@@ -1,18 +1,14 @@
 //! The AlertDesk Durable Object's persisted state and its one call into core: external
 //! alerts in, de-duplicated deliveries and D1 rows out (see [`crate::durable`]).
 
-use std::time::Duration;
-
 use serde::{Deserialize, Serialize};
 
 use crate::durable::{AlarmAction, Armed, Completed, Outcome, Wake, Write};
 use crate::notify::external::{AlertDesk, Receipt};
 use crate::notify::NotificationsConfig;
 use crate::protocol::Intake;
+use crate::retry::D1_WRITES;
 use crate::time::Timestamp;
-
-/// How long a failed D1 write of alert rows waits before it is tried again.
-pub const ROW_RETRY: Duration = Duration::from_secs(5);
 
 /// One event for the AlertDesk.
 #[derive(Clone, Debug, PartialEq)]
@@ -52,6 +48,9 @@ pub struct DeskRecord {
     /// No D1 write of alert rows before this time (after a failed one).
     #[serde(default)]
     pub rows_retry_at: Option<Timestamp>,
+    /// Consecutive failed writes of alert rows ([`crate::retry::D1_WRITES`] backoff).
+    #[serde(default)]
+    pub rows_failures: u32,
 }
 
 impl DeskRecord {
@@ -113,8 +112,12 @@ impl DeskRecord {
                         Write::Alerts(rows) if w.ok => {
                             self.desk.unwritten.retain(|r| !rows.contains(r));
                             self.rows_retry_at = None;
+                            self.rows_failures = 0;
                         }
-                        Write::Alerts(_) => self.rows_retry_at = Some(now.plus(ROW_RETRY)),
+                        Write::Alerts(_) => {
+                            self.rows_failures = self.rows_failures.saturating_add(1);
+                            self.rows_retry_at = Some(now.plus(D1_WRITES.after(self.rows_failures)));
+                        }
                         Write::History(_) => {}
                     }
                 }

@@ -296,7 +296,7 @@ impl History {
 
     /// Ends the flush started by [`History::begin_flush`]. On success drops the written rows
     /// and the finished rollup buckets; on failure keeps everything for a retry with
-    /// exponential backoff (1 s, 2 s, 4 s … capped at 60 s).
+    /// [`crate::retry::D1_WRITES`] backoff (1 s, 2 s, 4 s … capped at 60 s).
     pub fn finish_flush(&mut self, now: Timestamp, batch: &FlushBatch, ok: bool) {
         if ok {
             self.in_flight = None;
@@ -308,8 +308,7 @@ impl History {
             }
         } else {
             self.failures = self.failures.saturating_add(1);
-            let backoff = 1u64 << self.failures.min(7).saturating_sub(1);
-            self.retry_at = Some(now.plus(Duration::from_secs(backoff.min(60))));
+            self.retry_at = Some(now.plus(crate::retry::D1_WRITES.after(self.failures)));
         }
     }
 }

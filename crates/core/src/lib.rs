@@ -9,6 +9,7 @@
 //! - [`record`]: a ServiceMonitor Durable Object's persisted state and its one call into core.
 //! - [`desk`]: the AlertDesk Durable Object's persisted state and its one call into core.
 //! - [`durable`]: what every Durable Object's call into core returns; the one alarm strategy.
+//! - [`retry`]: the one backoff rule for every retry.
 //! - [`session`]: signed dashboard session cookies.
 //! - [`live`]: the live updates pushed to dashboard tabs.
 //! - [`keys`]: heartbeat keys as HMAC-SHA256 digests, compared in constant time.
@@ -33,6 +34,7 @@ pub mod monitor;
 pub mod notify;
 pub mod protocol;
 pub mod record;
+pub mod retry;
 pub mod session;
 pub mod time;
 pub mod uptime;

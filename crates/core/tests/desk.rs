@@ -2,12 +2,13 @@
 //! write attempt records and alert rows, retry what failed, with exact alarm times.
 #![allow(clippy::unwrap_used)]
 
-use systole_core::desk::{DeskContext, DeskInput, DeskOutcome, DeskRecord, ROW_RETRY};
+use systole_core::desk::{DeskContext, DeskInput, DeskOutcome, DeskRecord};
 use systole_core::durable::{AlarmAction, Attempted, Completed, Wake, Write, Written};
 use systole_core::notify::alert;
 use systole_core::notify::queue::Outcome as SendOutcome;
 use systole_core::notify::NotificationsConfig;
 use systole_core::protocol::Intake;
+use systole_core::retry::D1_WRITES;
 use systole_core::time::Timestamp;
 
 const CHANNELS: &str = r#"{"channels": [{"type": "discord", "name": "ops", "events": ["alert"]}],
@@ -71,7 +72,7 @@ fn failed_row_writes_are_retried_after_the_row_backoff_and_a_duplicate_sends_not
     let later = handle(&mut desk, 15_000, DeskInput::Alarm);
     assert_eq!(later.sends.len(), 0, "retried after its backoff, not at once");
     let failed = handle(&mut desk, 15_000, written(&later, false));
-    let retry_at = Timestamp(15_000).plus(ROW_RETRY);
+    let retry_at = Timestamp(15_000).plus(D1_WRITES.after(1));
     assert_eq!(desk.rows_retry_at, Some(retry_at));
     assert!(matches!(failed.alarm, AlarmAction::Set(t, _) if t <= retry_at));
 }
