@@ -36,10 +36,8 @@ pub trait Object {
     /// # Errors
     /// Storage or serialization errors.
     fn persist(&self) -> Result<()>;
-    /// The object's state handle (for the alarm).
-    fn state(&self) -> &State;
-    /// The Worker's bindings.
-    fn env(&self) -> &Env;
+    /// The object's state handle (for the alarm) and the Worker's bindings.
+    fn bindings(&self) -> (&State, &Env);
     /// The `alert_history` subject of its delivery attempts.
     fn subject(&self) -> String;
     /// Publishes a live update (without waiting).
@@ -72,7 +70,7 @@ pub async fn run<O: Object>(obj: &O, input: O::Input) -> Result<O::Answer> {
         }
         if !out.sends.is_empty() {
             let timeout = deployment::notifications().settings.retry.timeout;
-            let finished = send::all(obj.env(), out.sends, timeout).await;
+            let finished = send::all(obj.bindings().1, out.sends, timeout).await;
             let attempts = finished
                 .into_iter()
                 .map(|f| Attempted { send: f.send, started: f.started, ended: f.ended, outcome: f.outcome })
@@ -99,7 +97,7 @@ async fn arm<O: Object>(obj: &O, alarm: AlarmAction) -> Result<()> {
     if let AlarmAction::Set(at, _) = alarm {
         // An absolute time: `ScheduledTime::from(i64)` would be an offset from now.
         let date = js_sys::Date::new(&JsValue::from_f64(at.as_millis() as f64));
-        obj.state().storage().set_alarm(ScheduledTime::new(date)).await?;
+        obj.bindings().0.storage().set_alarm(ScheduledTime::new(date)).await?;
         obj.count_alarm();
     }
     Ok(())
@@ -107,7 +105,7 @@ async fn arm<O: Object>(obj: &O, alarm: AlarmAction) -> Result<()> {
 
 async fn write_attempts<O: Object>(obj: &O, records: &[AttemptRecord]) -> bool {
     // Logged there when D1 fails; nothing to write counts as written.
-    history::flush(obj.env(), &obj.subject(), records).await.is_none_or(|(_, ok)| ok)
+    history::flush(obj.bindings().1, &obj.subject(), records).await.is_none_or(|(_, ok)| ok)
 }
 
 /// Sends `message` as JSON in a `POST` to `url` of the Durable Object behind `stub`.

@@ -86,12 +86,8 @@ impl Object for AlertDesk {
         Ok(())
     }
 
-    fn state(&self) -> &State {
-        &self.state
-    }
-
-    fn env(&self) -> &Env {
-        &self.env
+    fn bindings(&self) -> (&State, &Env) {
+        (&self.state, &self.env)
     }
 
     fn subject(&self) -> String {
