@@ -48,7 +48,7 @@ use sha2::{Digest, Sha256};
 
 use crate::api::Problem;
 use crate::monitor::Status;
-use crate::notify::config::MAX_NAME;
+use crate::notify::config::{self, MAX_NAME};
 use crate::notify::message::{AlertDetails, Notification, Subject};
 use crate::notify::text::{fit, Unit};
 use crate::notify::vocab::{AlertState, Severity};
@@ -446,12 +446,10 @@ fn computed_fingerprint(
     hex::encode(&hash.finalize()[..8])
 }
 
-/// Whether `text` is a plain `http(s)://` URL of at most [`MAX_URL`] bytes.
+/// Whether `text` is a plain `http(s)://` URL ([`config::web_url`]) of at most [`MAX_URL`]
+/// bytes.
 fn web_url(text: &str) -> bool {
-    let rest = text.strip_prefix("https://").or_else(|| text.strip_prefix("http://"));
-    rest.is_some_and(|r| !r.is_empty())
-        && text.len() <= MAX_URL
-        && !text.chars().any(|c| c.is_whitespace() || c.is_control())
+    text.len() <= MAX_URL && config::web_url(text).is_some()
 }
 
 /// `text` at most `max` characters long: when longer, its first `max - 1` characters and `…`

@@ -1,7 +1,7 @@
 //! A notification as data: what happened to which service, its default human text, and
 //! `{placeholder}` templates that replace that text.
 //!
-//! Nothing here knows about channels; [`super::render`] turns a [`Notification`] into one
+//! Nothing here knows about channels; [`super::render`](mod@super::render) turns a [`Notification`] into one
 //! channel's request.
 
 use std::collections::BTreeMap;

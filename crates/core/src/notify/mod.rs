@@ -7,7 +7,7 @@
 //! - [`alert`]: external alerts (`POST /api/alert`) from Alertmanager, Grafana or any sender.
 //! - [`config`]: `notifications.json` → channels, credentials from the environment, routing.
 //! - [`message`]: the [`Notification`] itself, its default text and templates.
-//! - [`render`]: one channel's [`OutboundRequest`] for one notification, one module per API.
+//! - [`render`](mod@render): one channel's [`OutboundRequest`] for one notification, one module per API.
 //! - [`text`]: truncation at character boundaries, escaping and mention defusing.
 //! - [`service`]: what a service's status changes send and when (cooldown, reminders).
 //! - [`queue`]: pending deliveries, attempts, retries with backoff.
