@@ -28,8 +28,8 @@ use std::time::Duration;
 pub use credentials::{credential_var, resolve, CredentialKeys, CredentialProblem, MissingCredential, ResolvedChannel};
 pub use target::{base, web_url, Gotify, Mailgun, Ntfy, Opsgenie, PagerDuty, Pushover, Target, Telegram, Webhook};
 
-use crate::notify::message::Template;
 use crate::notify::queue::RetryPolicy;
+use crate::notify::template::Template;
 use crate::notify::vocab::{ChannelType, Event, Severity};
 
 /// Longest cooldown or reminder interval accepted: one week, in minutes.

@@ -12,8 +12,8 @@ use super::{
     DEFAULT_COOLDOWN, DEFAULT_EVENTS, MAX_MINUTES, MAX_NAME,
 };
 use crate::config::{from_json, ConfigError, ConfigErrors};
-use crate::notify::message::Template;
 use crate::notify::queue::RetryPolicy;
+use crate::notify::template::Template;
 use crate::notify::vocab::{ChannelType, Event, Severity};
 
 impl NotificationsConfig {
