@@ -255,10 +255,11 @@ fn parse_headers(value: &Value, bad: &mut impl FnMut(String)) -> Vec<(String, St
     let mut sorted: Vec<(&String, &Value)> = map.iter().collect();
     sorted.sort_by_key(|(k, _)| *k);
     for (name, value) in sorted {
-        // RFC 9110: a name is a token; a value is visible ASCII, spaces and tabs. The name is
-        // kept as written (the `http` crate would lower-case it).
+        // RFC 9110: a name is a token; a value here is visible ASCII, spaces and tabs. The
+        // name is kept as written (the `http` crate would lower-case it).
         let token = HeaderName::from_bytes(name.as_bytes()).is_ok();
-        let text = value.as_str().filter(|v| HeaderValue::from_str(v).is_ok());
+        // `from_str` also takes obs-text (bytes ≥ 0x80); `to_str` only visible ASCII.
+        let text = value.as_str().filter(|v| HeaderValue::from_str(v).is_ok_and(|h| h.to_str().is_ok()));
         match text {
             _ if !token => bad(format!("{name:?} is not a valid header name")),
             _ if reserved.contains(&name.to_ascii_lowercase().as_str()) => {
@@ -491,6 +492,26 @@ mod tests {
                  authorization credential for Authorization)",
                 "notifications.json: channels[2].config.headers: \"X y\" is not a valid header name",
             ]
+        );
+    }
+
+    #[test]
+    fn header_names_and_values_follow_http_rules() {
+        let json = r#"{"channels": [{"type": "webhook", "name": "w", "config": {"headers":
+                        {"X-Ok": "a\tb ~", "X-Bad": "é", "": "v", "X(": "v"}}}]}"#;
+        assert_eq!(
+            errors(json),
+            [
+                "notifications.json: channels[0].config.headers: \"\" is not a valid header name",
+                "notifications.json: channels[0].config.headers: \"X(\" is not a valid header name",
+                "notifications.json: channels[0].config.headers: header \"X-Bad\" must be a string of printable ASCII",
+            ]
+        );
+        let ok = r#"{"channels": [{"type": "webhook", "name": "w", "config": {"headers": {"X-Ok": "a\tb ~"}}}]}"#;
+        let headers = vec![("X-Ok".to_owned(), "a\tb ~".to_owned())];
+        assert_eq!(
+            NotificationsConfig::parse(Some(ok)).unwrap().channels[0].options.specific,
+            SpecificOptions::Webhook { headers }
         );
     }
 }

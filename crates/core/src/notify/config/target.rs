@@ -177,11 +177,14 @@ pub(super) enum Checked {
     Addresses(Vec<String>),
 }
 
-/// `text` as an `http(s)` URL: parsed by the WHATWG rules `fetch` follows, with no
-/// whitespace or control character anywhere (the parser would silently drop some); `None`
-/// otherwise. The one URL check of notifications (credentials, alert links, dashboard links).
+/// `text` as an `http(s)` URL: written `http://…` or `https://…` (lower-case, both slashes;
+/// the parser alone would also take `HTTPS:host`), with no whitespace or control character
+/// anywhere (the parser would silently drop some), and parsed by the WHATWG rules `fetch`
+/// follows; `None` otherwise. The one URL check of notifications (credentials, alert links,
+/// dashboard links).
 pub fn web_url(text: &str) -> Option<Url> {
-    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    let written = text.starts_with("https://") || text.starts_with("http://");
+    if !written || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return None;
     }
     Url::parse(text).ok().filter(|u| matches!(u.scheme(), "http" | "https"))
@@ -215,7 +218,7 @@ impl Target {
             Some(Checked::Text(t)) => Some(t),
             _ => None,
         };
-        let (a, b, c, d) = (text("botToken"), text("chatId"), text("apiKey"), text("domain"));
+        let (bot_token, chat_id, api_key, domain) = (text("botToken"), text("chatId"), text("apiKey"), text("domain"));
         let (from, token, user, routing_key) = (text("from"), text("token"), text("user"), text("routingKey"));
         let (secret, authorization) = (text("secret"), text("authorization"));
         let mut url = |key: &str| match credentials.remove(key) {
@@ -240,9 +243,11 @@ impl Target {
             ChannelType::RocketChat => Target::RocketChat { webhook_url: webhook_url? },
             ChannelType::Teams => Target::Teams { webhook_url: webhook_url? },
             ChannelType::GoogleChat => Target::GoogleChat { webhook_url: webhook_url? },
-            ChannelType::Telegram => Target::Telegram(Telegram { base_url: base_url?, bot_token: a?, chat_id: b? }),
+            ChannelType::Telegram => {
+                Target::Telegram(Telegram { base_url: base_url?, bot_token: bot_token?, chat_id: chat_id? })
+            }
             ChannelType::Email => {
-                Target::Email(Mailgun { base_url: base_url?, api_key: c?, domain: d?, to: to?, from: from? })
+                Target::Email(Mailgun { base_url: base_url?, api_key: api_key?, domain: domain?, to: to?, from: from? })
             }
             ChannelType::Webhook => {
                 let headers = match options {
@@ -270,7 +275,7 @@ impl Target {
                 Target::Ntfy(Ntfy { server, topic, token, priority })
             }
             ChannelType::Gotify => Target::Gotify(Gotify { url: plain_url?, token: token?, priority }),
-            ChannelType::Opsgenie => Target::Opsgenie(Opsgenie { base_url: base_url?, api_key: c?, priority }),
+            ChannelType::Opsgenie => Target::Opsgenie(Opsgenie { base_url: base_url?, api_key: api_key?, priority }),
         })
     }
 
@@ -328,6 +333,9 @@ mod tests {
             "https://x.example/\ta",
             "javascript:alert(1)",
             "x.example",
+            "https:x.example",
+            "HTTPS://x.example",
+            "https://[::1",
         ] {
             assert_eq!(web_url(bad), None, "{bad}");
         }
