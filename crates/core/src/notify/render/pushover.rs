@@ -19,15 +19,14 @@ const PUSHOVER_URL: usize = 512;
 ///
 /// Wire format: pushover.net/api (#priority for emergency retry/expire, #limits).
 pub(super) fn request(pushover: &Pushover, n: &Notification, t: &Text) -> OutboundRequest {
-    let o = pushover;
     let priority = match n.urgency() {
-        Urgency::High => o.priority.unwrap_or(1),
+        Urgency::High => pushover.priority.unwrap_or(1),
         Urgency::Medium | Urgency::Low => 0,
     };
     let message = if t.body.trim().is_empty() { &t.title } else { &t.body };
     let (title, message) = (fit(&t.title, PUSHOVER_TITLE, Unit::Chars), fit(message, PUSHOVER_MESSAGE, Unit::Chars));
     let (priority, timestamp) = (priority.to_string(), (n.since.as_millis().div_euclid(1000)).to_string());
-    let (retry, expire) = (o.retry.unwrap_or(60).to_string(), o.expire.unwrap_or(3_600).to_string());
+    let (retry, expire) = (pushover.retry.unwrap_or(60).to_string(), pushover.expire.unwrap_or(3_600).to_string());
     let mut fields = vec![
         ("token", pushover.token.as_str()),
         ("user", pushover.user.as_str()),
