@@ -6,8 +6,9 @@
 //!   a leaf every other module imports.
 //! - [`alert`]: external alerts (`POST /api/alert`) from Alertmanager, Grafana or any sender.
 //! - [`config`]: `notifications.json` → channels, credentials from the environment, routing.
-//! - [`message`]: the [`Notification`] itself, its default text and templates.
-//! - [`render`]: one channel's [`OutboundRequest`] for one notification, one module per API.
+//! - [`message`]: the [`Notification`] itself and its default text.
+//! - [`template`]: `{placeholder}` templates that replace that text.
+//! - [`render`](mod@render): one channel's [`OutboundRequest`] for one notification, one module per API.
 //! - [`text`]: truncation at character boundaries, escaping and mention defusing.
 //! - [`service`]: what a service's status changes send and when (cooldown, reminders).
 //! - [`queue`]: pending deliveries, attempts, retries with backoff.
@@ -20,11 +21,13 @@ pub mod message;
 pub mod queue;
 pub mod render;
 pub mod service;
+pub mod template;
 pub mod text;
 pub mod vocab;
 
 pub use alert::{AlertBatch, AlertFormat, ExternalAlert};
 pub use config::{credential_var, resolve, ChannelConfig, MissingCredential, NotificationsConfig, ResolvedChannel};
-pub use message::{AlertDetails, Notification, ServiceEvent, Subject, Template};
+pub use message::{AlertDetails, Notification, ServiceEvent, Subject};
 pub use render::{render, OutboundRequest};
+pub use template::Template;
 pub use vocab::{AlertState, ChannelType, Event, Severity, Urgency};

@@ -3,10 +3,13 @@
 //! retries survive eviction and runtime restarts; the object's one alarm drives them
 //! ([`DeliveryQueue::next_wake`]).
 //!
-//! The shell's sequence: [`DeliveryQueue::begin`] at `now` (returns the due sends and leases
-//! them) → persist → send each [`Send`] concurrently, each with [`RetryPolicy::timeout`] →
-//! [`DeliveryQueue::finish`] with each [`Outcome`] → persist → write
-//! [`DeliveryQueue::unwritten`] attempts to D1 `alert_history` → [`DeliveryQueue::written`].
+//! The shell's sequence: [`DeliveryQueue::begin`] at `now` (leases the due sends and
+//! returns them with the count of interrupted attempts it recorded, [`Begun`]) → persist
+//! when [`Begun::changed`] → send each [`Send`] concurrently, each with
+//! [`RetryPolicy::timeout`] → [`DeliveryQueue::finish`] with each [`Outcome`] → persist →
+//! write [`DeliveryQueue::unwritten`] attempts to D1 `alert_history` →
+//! [`DeliveryQueue::written`]. A one-off send outside any queue (a test) is classified by
+//! [`lone_attempt`].
 //!
 //! Classification (as healthchecks.io and most webhook senders do, but retried durably):
 //! 2xx is delivered; 429, 5xx, timeouts and network errors are retried with exponential

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use super::target::{ntfy_topic, web_url, Checked, Target};
 use super::ChannelConfig;
 use crate::notify::vocab::ChannelType;
 
@@ -72,35 +73,16 @@ pub(super) fn env_part(text: &str) -> String {
     text.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect()
 }
 
-/// A channel ready to send: its config and every credential it needs.
+/// A channel ready to send: its config and its typed [`Target`] (URL, credentials and
+/// options).
 ///
-/// `Debug` shows which credentials are present, never their values.
-#[derive(Clone, Eq, PartialEq)]
+/// `Debug` shows the config and the target's type, never a credential.
+#[derive(Clone, Debug, Eq, PartialEq)]
 pub struct ResolvedChannel {
     /// The channel's config.
     pub config: ChannelConfig,
-    credentials: BTreeMap<&'static str, String>,
-}
-
-impl ResolvedChannel {
-    /// A credential's value (trimmed; URLs without a trailing `/`), if set.
-    pub fn credential(&self, key: &str) -> Option<&str> {
-        self.credentials.get(key).map(String::as_str)
-    }
-
-    /// The API origin: the `baseUrl` credential, else the type's fixed host.
-    pub fn base_url(&self) -> &str {
-        self.credential("baseUrl").or(self.config.kind.default_base_url()).unwrap_or_default()
-    }
-}
-
-impl fmt::Debug for ResolvedChannel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResolvedChannel")
-            .field("config", &self.config)
-            .field("credentials", &self.credentials.keys().collect::<Vec<_>>())
-            .finish()
-    }
+    /// Where and how it sends.
+    pub target: Target,
 }
 
 /// A credential an enabled channel cannot send without, or one that is set but unusable.
@@ -144,7 +126,7 @@ impl fmt::Display for MissingCredential {
 /// the others — a channel is never dropped silently. Disabled channels are skipped.
 ///
 /// Values are trimmed; URL-valued keys (`webhookUrl`, `url`, `topicUrl`, `baseUrl`) must be
-/// `http(s)://` URLs and lose a trailing `/`.
+/// `http(s)://` URLs and lose a trailing `/` (see `check_credential`).
 pub fn resolve(
     channels: &[ChannelConfig],
     lookup: impl Fn(&str) -> Option<String>,
@@ -174,39 +156,38 @@ pub fn resolve(
                 }
             }
         }
-        if complete {
-            ready.push(ResolvedChannel { config: channel.clone(), credentials });
+        // Complete means every required key is present and checked, so a target is built.
+        let target = complete.then(|| Target::build(channel.kind, credentials, &channel.options.specific)).flatten();
+        if let Some(target) = target {
+            ready.push(ResolvedChannel { config: channel.clone(), target });
         }
     }
     (ready, missing)
 }
 
-fn check_credential(kind: ChannelType, key: &str, value: String) -> Result<String, CredentialProblem> {
+/// Checks one credential: URL-valued keys must parse as `http(s)` URLs (WHATWG rules, as
+/// `fetch` reads them) with no whitespace or control character, and lose a trailing `/`;
+/// an ntfy topic URL must end in a topic; e-mail `to` must list addresses.
+fn check_credential(kind: ChannelType, key: &str, value: String) -> Result<Checked, CredentialProblem> {
     if URL_KEYS.contains(&key) {
-        let scheme = value.starts_with("https://") || value.starts_with("http://");
-        if !scheme || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(CredentialProblem::NotAUrl);
-        }
-        let value = value.trim_end_matches('/').to_owned();
-        if kind == ChannelType::Ntfy && ntfy_topic(&value).is_none() {
+        let url = web_url(value.trim_end_matches('/')).ok_or(CredentialProblem::NotAUrl)?;
+        if kind == ChannelType::Ntfy && ntfy_topic(&url).is_none() {
             return Err(CredentialProblem::NoTopic);
         }
-        return Ok(value);
+        return Ok(Checked::Url(url));
     }
-    if kind == ChannelType::Email && key == "to" && email_list(&value).is_empty() {
-        return Err(CredentialProblem::NotAddresses);
+    if kind == ChannelType::Email && key == "to" {
+        let list = email_list(&value);
+        if list.is_empty() {
+            return Err(CredentialProblem::NotAddresses);
+        }
+        return Ok(Checked::Addresses(list.into_iter().map(str::to_owned).collect()));
     }
-    Ok(value)
-}
-
-/// Splits an ntfy topic URL into the server root and the topic.
-pub(crate) fn ntfy_topic(topic_url: &str) -> Option<(&str, &str)> {
-    let (server, topic) = topic_url.rsplit_once('/')?;
-    (!topic.is_empty() && server.contains("://") && !server.ends_with('/')).then_some((server, topic))
+    Ok(Checked::Text(value))
 }
 
 /// The addresses of a comma-separated list; empty if any entry is not an address.
-pub(crate) fn email_list(text: &str) -> Vec<&str> {
+fn email_list(text: &str) -> Vec<&str> {
     let list: Vec<&str> = text.split(',').map(str::trim).filter(|a| !a.is_empty()).collect();
     if list.iter().all(|a| a.contains('@')) {
         list
@@ -219,7 +200,7 @@ pub(crate) fn email_list(text: &str) -> Vec<&str> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::notify::config::NotificationsConfig;
+    use crate::notify::config::{base, NotificationsConfig};
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
@@ -269,7 +250,8 @@ mod tests {
             ("NOTIFICATION_MAIL_BASEURL", "ftp://x"),
         ]));
         assert_eq!(ready.len(), 1);
-        assert_eq!(ready[0].credential("webhookUrl"), Some("https://discord.com/api/webhooks/1/abc"));
+        let Target::Discord { webhook_url } = &ready[0].target else { panic!("{:?}", ready[0]) };
+        assert_eq!(webhook_url.as_str(), "https://discord.com/api/webhooks/1/abc");
         assert_eq!(
             missing.iter().map(ToString::to_string).collect::<Vec<_>>(),
             [
@@ -289,8 +271,12 @@ mod tests {
     fn base_url_overrides_the_fixed_host() {
         let c = NotificationsConfig::parse(Some(r#"{"channels": [{"type": "pagerduty", "name": "pd"}]}"#)).unwrap();
         let key = [("NOTIFICATION_PD_ROUTINGKEY", "r")];
-        assert_eq!(c.resolve(env(&key)).0[0].base_url(), "https://events.pagerduty.com");
+        let base_url = |r: &ResolvedChannel| match &r.target {
+            Target::PagerDuty(p) => base(&p.base_url).to_owned(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(base_url(&c.resolve(env(&key)).0[0]), "https://events.pagerduty.com");
         let local = [key[0], ("NOTIFICATION_PD_BASEURL", "http://127.0.0.1:9999/")];
-        assert_eq!(c.resolve(env(&local)).0[0].base_url(), "http://127.0.0.1:9999");
+        assert_eq!(base_url(&c.resolve(env(&local)).0[0]), "http://127.0.0.1:9999");
     }
 }

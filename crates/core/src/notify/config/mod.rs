@@ -21,14 +21,15 @@
 mod credentials;
 mod parse;
 mod routing;
+mod target;
 
 use std::time::Duration;
 
 pub use credentials::{credential_var, resolve, CredentialKeys, CredentialProblem, MissingCredential, ResolvedChannel};
-pub(crate) use credentials::{email_list, ntfy_topic};
+pub use target::{base, web_url, Gotify, Mailgun, Ntfy, Opsgenie, PagerDuty, Pushover, Target, Telegram, Webhook};
 
-use crate::notify::message::Template;
 use crate::notify::queue::RetryPolicy;
+use crate::notify::template::Template;
 use crate::notify::vocab::{ChannelType, Event, Severity};
 
 /// Longest cooldown or reminder interval accepted: one week, in minutes.
@@ -58,20 +59,46 @@ pub struct ChannelOptions {
     pub title: Option<Template>,
     /// Replaces the default body.
     pub body: Option<Template>,
-    /// Extra request headers (webhook), sorted by name.
-    pub headers: Vec<(String, String)>,
-    /// Priority for `down` and `reminder` on the channel's own scale (Opsgenie `P3` is 3).
-    pub priority: Option<i32>,
-    /// Pushover emergency retry interval in seconds.
-    pub retry: Option<u32>,
-    /// Pushover emergency expiry in seconds.
-    pub expire: Option<u32>,
-    /// PagerDuty severity for `down` and `reminder`.
-    pub severity: Option<Severity>,
-    /// PagerDuty `payload.source`.
-    pub source: Option<String>,
     /// The least severe external alert sent here by severity routing (`None`: all).
     pub min_severity: Option<Severity>,
+    /// The options only this channel's type takes.
+    pub specific: SpecificOptions,
+}
+
+/// The options of one channel type (see [`ChannelOptions`] for their ranges and defaults);
+/// [`resolve`] moves them into the channel's [`Target`].
+#[derive(Clone, Debug, Default, Eq, PartialEq)]
+pub enum SpecificOptions {
+    /// A type without options of its own.
+    #[default]
+    None,
+    /// `webhook`: extra request headers, sorted by name.
+    Webhook {
+        /// Names and values, each checked by the `http` crate.
+        headers: Vec<(String, String)>,
+    },
+    /// `pushover`: priority, and the emergency retry and expiry in seconds.
+    Pushover {
+        /// -2..=2.
+        priority: Option<i32>,
+        /// Seconds, 30..=10800.
+        retry: Option<u32>,
+        /// Seconds, 30..=10800.
+        expire: Option<u32>,
+    },
+    /// `ntfy`, `gotify`, `opsgenie`: a priority on the channel's own scale (Opsgenie `P3`
+    /// is 3).
+    Priority {
+        /// The priority for `down` and `reminder`.
+        priority: Option<i32>,
+    },
+    /// `pagerduty`: severity for `down` and `reminder`, and `payload.source`.
+    PagerDuty {
+        /// The severity.
+        severity: Option<Severity>,
+        /// The source.
+        source: Option<String>,
+    },
 }
 
 /// One configured channel.

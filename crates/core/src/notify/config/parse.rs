@@ -3,16 +3,17 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use http::{HeaderName, HeaderValue};
 use serde_json::Value;
 
 use super::credentials::env_part;
 use super::{
-    credential_var, ChannelConfig, ChannelOptions, NotificationSettings, NotificationsConfig, DEFAULT_COOLDOWN,
-    DEFAULT_EVENTS, MAX_MINUTES, MAX_NAME,
+    credential_var, ChannelConfig, ChannelOptions, NotificationSettings, NotificationsConfig, SpecificOptions,
+    DEFAULT_COOLDOWN, DEFAULT_EVENTS, MAX_MINUTES, MAX_NAME,
 };
 use crate::config::{from_json, ConfigError, ConfigErrors};
-use crate::notify::message::Template;
 use crate::notify::queue::RetryPolicy;
+use crate::notify::template::Template;
 use crate::notify::vocab::{ChannelType, Event, Severity};
 
 impl NotificationsConfig {
@@ -179,6 +180,8 @@ fn parse_options(
     err: &mut impl FnMut(String, String),
 ) -> ChannelOptions {
     let mut o = ChannelOptions::default();
+    let (mut headers, mut priority, mut retry, mut expire, mut severity, mut source) =
+        (Vec::new(), None, None, None, None, None);
     let keys = kind.credentials();
     // Sorted, so the order of errors does not depend on serde_json's map features.
     let mut entries: Vec<(&String, &Value)> = config.into_iter().flatten().collect();
@@ -209,29 +212,38 @@ fn parse_options(
                 allowed.extend(kind.options());
                 bad(format!("unknown option for a {kind} channel, expected one of {}", allowed.join(", ")));
             }
-            ("headers", value) => o.headers = parse_headers(value, &mut bad),
-            ("priority", value) => o.priority = parse_priority(kind, value, &mut bad),
+            ("headers", value) => headers = parse_headers(value, &mut bad),
+            ("priority", value) => priority = parse_priority(kind, value, &mut bad),
             ("retry", value) => {
-                o.retry = int_in(value, 30, 10_800, &mut bad).and_then(|n| u32::try_from(n).ok());
+                retry = int_in(value, 30, 10_800, &mut bad).and_then(|n| u32::try_from(n).ok());
             }
             ("expire", value) => {
-                o.expire = int_in(value, 30, 10_800, &mut bad).and_then(|n| u32::try_from(n).ok());
+                expire = int_in(value, 30, 10_800, &mut bad).and_then(|n| u32::try_from(n).ok());
             }
             ("severity", Value::String(s)) => match s.parse::<Severity>() {
-                Ok(v) => o.severity = Some(v),
+                Ok(v) => severity = Some(v),
                 Err(e) => bad(e.to_string()),
             },
-            ("source", Value::String(s)) if !s.trim().is_empty() => o.source = Some(s.clone()),
+            ("source", Value::String(s)) if !s.trim().is_empty() => source = Some(s.clone()),
             (_, _) => bad("must be a non-empty string".into()),
         }
     }
     let given = |k: &str| entries.iter().any(|(key, _)| *key == k);
-    if o.priority != Some(2) && (given("retry") || given("expire")) {
+    if priority != Some(2) && (given("retry") || given("expire")) {
         err(format!("{at}.config"), "retry and expire only apply to emergency priority 2".into());
     }
+    o.specific = match kind {
+        ChannelType::Webhook => SpecificOptions::Webhook { headers },
+        ChannelType::Pushover => SpecificOptions::Pushover { priority, retry, expire },
+        ChannelType::Ntfy | ChannelType::Gotify | ChannelType::Opsgenie => SpecificOptions::Priority { priority },
+        ChannelType::PagerDuty => SpecificOptions::PagerDuty { severity, source },
+        _ => SpecificOptions::None,
+    };
     o
 }
 
+/// The `headers` option: an object of header names to values, sorted by name; names that
+/// Systole sets itself are refused.
 fn parse_headers(value: &Value, bad: &mut impl FnMut(String)) -> Vec<(String, String)> {
     let Value::Object(map) = value else {
         bad("must be an object of header names to string values".into());
@@ -243,9 +255,11 @@ fn parse_headers(value: &Value, bad: &mut impl FnMut(String)) -> Vec<(String, St
     let mut sorted: Vec<(&String, &Value)> = map.iter().collect();
     sorted.sort_by_key(|(k, _)| *k);
     for (name, value) in sorted {
-        let token =
-            !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-        let text = value.as_str().filter(|v| v.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b)));
+        // RFC 9110: a name is a token; a value here is visible ASCII, spaces and tabs. The
+        // name is kept as written (the `http` crate would lower-case it).
+        let token = HeaderName::from_bytes(name.as_bytes()).is_ok();
+        // `from_str` also takes obs-text (bytes ≥ 0x80); `to_str` only visible ASCII.
+        let text = value.as_str().filter(|v| HeaderValue::from_str(v).is_ok_and(|h| h.to_str().is_ok()));
         match text {
             _ if !token => bad(format!("{name:?} is not a valid header name")),
             _ if reserved.contains(&name.to_ascii_lowercase().as_str()) => {
@@ -450,15 +464,18 @@ mod tests {
                ]}"#,
         ))
         .unwrap();
-        assert_eq!(c.channels[0].options.headers, [("X-Team".to_owned(), "sre".to_owned())]);
+        let headers = vec![("X-Team".to_owned(), "sre".to_owned())];
+        assert_eq!(c.channels[0].options.specific, SpecificOptions::Webhook { headers });
         assert_eq!(c.channels[0].options.body, Some(Template::parse("{status}").unwrap()));
         assert_eq!(
-            (c.channels[1].options.priority, c.channels[1].options.retry, c.channels[1].options.expire),
-            (Some(2), Some(30), Some(10_800))
+            c.channels[1].options.specific,
+            SpecificOptions::Pushover { priority: Some(2), retry: Some(30), expire: Some(10_800) }
         );
-        assert_eq!(c.channels[2].options.priority, Some(2));
-        assert_eq!(c.channels[3].options.severity, Some(Severity::Error));
-        assert_eq!(c.channels[3].options.source.as_deref(), Some("edge"));
+        assert_eq!(c.channels[2].options.specific, SpecificOptions::Priority { priority: Some(2) });
+        assert_eq!(
+            c.channels[3].options.specific,
+            SpecificOptions::PagerDuty { severity: Some(Severity::Error), source: Some("edge".to_owned()) }
+        );
 
         assert_eq!(
             errors(
@@ -475,6 +492,26 @@ mod tests {
                  authorization credential for Authorization)",
                 "notifications.json: channels[2].config.headers: \"X y\" is not a valid header name",
             ]
+        );
+    }
+
+    #[test]
+    fn header_names_and_values_follow_http_rules() {
+        let json = r#"{"channels": [{"type": "webhook", "name": "w", "config": {"headers":
+                        {"X-Ok": "a\tb ~", "X-Bad": "é", "": "v", "X(": "v"}}}]}"#;
+        assert_eq!(
+            errors(json),
+            [
+                "notifications.json: channels[0].config.headers: \"\" is not a valid header name",
+                "notifications.json: channels[0].config.headers: \"X(\" is not a valid header name",
+                "notifications.json: channels[0].config.headers: header \"X-Bad\" must be a string of printable ASCII",
+            ]
+        );
+        let ok = r#"{"channels": [{"type": "webhook", "name": "w", "config": {"headers": {"X-Ok": "a\tb ~"}}}]}"#;
+        let headers = vec![("X-Ok".to_owned(), "a\tb ~".to_owned())];
+        assert_eq!(
+            NotificationsConfig::parse(Some(ok)).unwrap().channels[0].options.specific,
+            SpecificOptions::Webhook { headers }
         );
     }
 }

@@ -1,9 +1,9 @@
 //! Discord: one embed through an execute-webhook URL.
 
 use serde_json::{json, Map};
+use url::Url;
 
-use super::{colour, credential, link, put_text, OutboundRequest, Text};
-use crate::notify::config::ResolvedChannel;
+use super::{colour, link, put_text, OutboundRequest, Text};
 use crate::notify::message::Notification;
 use crate::notify::text::{fit, Unit};
 
@@ -24,7 +24,7 @@ const DISCORD_EMBED_TOTAL: usize = 6000;
 /// Wire format: discord.com/developers/docs/resources/webhook#execute-webhook and
 /// …/resources/message#embed-object-embed-limits (limits above, counted in characters;
 /// the description is cut further so the embed stays within 6000).
-pub(super) fn request(channel: &ResolvedChannel, n: &Notification, t: &Text) -> OutboundRequest {
+pub(super) fn request(webhook_url: &Url, n: &Notification, t: &Text) -> OutboundRequest {
     let title = fit(&t.title, DISCORD_TITLE, Unit::Chars);
     let mut fields = match n.alert() {
         Some(a) => vec![
@@ -67,7 +67,7 @@ pub(super) fn request(channel: &ResolvedChannel, n: &Notification, t: &Text) -> 
         "embeds": [embed],
         "allowed_mentions": {"parse": []},
     });
-    OutboundRequest::json(credential(channel, "webhookUrl").to_owned(), &body)
+    OutboundRequest::json(webhook_url.to_string(), &body)
 }
 
 #[cfg(test)]

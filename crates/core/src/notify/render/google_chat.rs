@@ -1,9 +1,9 @@
 //! Google Chat: a text message through an incoming webhook.
 
 use serde_json::json;
+use url::Url;
 
-use super::{credential, link, OutboundRequest, Text, OPEN};
-use crate::notify::config::ResolvedChannel;
+use super::{link, OutboundRequest, Text, OPEN};
 use crate::notify::message::Notification;
 use crate::notify::text::{fit_escaped, google_chat_angle, Unit};
 
@@ -17,7 +17,7 @@ const GOOGLE_CHAT_TEXT: usize = 4096;
 ///
 /// Wire format: developers.google.com/workspace/chat/quickstart/webhooks and
 /// developers.google.com/workspace/chat/format-messages.
-pub(super) fn request(channel: &ResolvedChannel, n: &Notification, t: &Text) -> OutboundRequest {
+pub(super) fn request(webhook_url: &Url, n: &Notification, t: &Text) -> OutboundRequest {
     let mut text = format!("*{}*", t.title.trim());
     if !t.body.is_empty() {
         text.push('\n');
@@ -26,7 +26,7 @@ pub(super) fn request(channel: &ResolvedChannel, n: &Notification, t: &Text) -> 
     let tail = link(n).map(|url| format!("\n<{url}|{OPEN}>")).unwrap_or_default();
     let budget = GOOGLE_CHAT_TEXT.saturating_sub(tail.chars().count());
     let text = fit_escaped(&text, budget, Unit::Chars, google_chat_angle) + &tail;
-    let mut request = OutboundRequest::json(credential(channel, "webhookUrl").to_owned(), &json!({"text": text}));
+    let mut request = OutboundRequest::json(webhook_url.to_string(), &json!({"text": text}));
     request.headers = vec![("Content-Type".to_owned(), "application/json; charset=UTF-8".to_owned())];
     request
 }

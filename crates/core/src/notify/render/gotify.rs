@@ -2,8 +2,8 @@
 
 use serde_json::json;
 
-use super::{credential, link, OutboundRequest, Text};
-use crate::notify::config::ResolvedChannel;
+use super::{link, OutboundRequest, Text};
+use crate::notify::config::{base, Gotify};
 use crate::notify::message::Notification;
 use crate::notify::text::{fit, Unit};
 use crate::notify::vocab::Urgency;
@@ -18,9 +18,9 @@ const GOTIFY_TEXT: usize = 4096;
 ///
 /// Wire format: gotify.net/api-docs (`POST /message`; the server takes the app token in
 /// `X-Gotify-Key`) and gotify.net/docs/msgextras.
-pub(super) fn request(channel: &ResolvedChannel, n: &Notification, t: &Text) -> OutboundRequest {
+pub(super) fn request(gotify: &Gotify, n: &Notification, t: &Text) -> OutboundRequest {
     let priority = match n.urgency() {
-        Urgency::High => channel.config.options.priority.unwrap_or(8),
+        Urgency::High => gotify.priority.unwrap_or(8),
         Urgency::Medium | Urgency::Low => 5,
     };
     let mut extras = json!({"client::display": {"contentType": "text/plain"}});
@@ -33,8 +33,8 @@ pub(super) fn request(channel: &ResolvedChannel, n: &Notification, t: &Text) -> 
         "priority": priority,
         "extras": extras,
     });
-    OutboundRequest::json(format!("{}/message", credential(channel, "url")), &body)
-        .with_header("X-Gotify-Key", credential(channel, "token"))
+    OutboundRequest::json(format!("{}/message", base(&gotify.url)), &body)
+        .with_header("X-Gotify-Key", gotify.token.as_str())
 }
 
 #[cfg(test)]

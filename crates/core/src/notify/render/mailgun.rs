@@ -2,8 +2,8 @@
 
 use base64::Engine as _;
 
-use super::{credential, OutboundRequest, Text};
-use crate::notify::config::{email_list, ResolvedChannel};
+use super::{segment, OutboundRequest, Text};
+use crate::notify::config::{base, Mailgun};
 use crate::notify::message::Notification;
 
 /// E-mail through Mailgun: `POST {baseUrl}/v3/{domain}/messages` with HTTP Basic auth
@@ -12,13 +12,13 @@ use crate::notify::message::Notification;
 ///
 /// Wire format: documentation.mailgun.com/docs/mailgun/api-reference/openapi-final/tag/Messages
 /// (`POST /v3/{domain_name}/messages`).
-pub(super) fn request(channel: &ResolvedChannel, n: &Notification, t: &Text) -> OutboundRequest {
+pub(super) fn request(mailgun: &Mailgun, n: &Notification, t: &Text) -> OutboundRequest {
     let text = t.body_with_link(n);
-    let mut fields = vec![("from", credential(channel, "from"))];
-    fields.extend(email_list(credential(channel, "to")).into_iter().map(|to| ("to", to)));
+    let mut fields = vec![("from", mailgun.from.as_str())];
+    fields.extend(mailgun.to.iter().map(|to| ("to", to.as_str())));
     fields.extend([("subject", t.title.as_str()), ("text", text.as_str())]);
-    let url = format!("{}/v3/{}/messages", channel.base_url(), credential(channel, "domain"));
-    let auth = base64::engine::general_purpose::STANDARD.encode(format!("api:{}", credential(channel, "apiKey")));
+    let url = format!("{}/v3/{}/messages", base(&mailgun.base_url), segment(&mailgun.domain));
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("api:{}", mailgun.api_key));
     OutboundRequest::form(url, &fields).with_header("Authorization", format!("Basic {auth}"))
 }
 

@@ -1,9 +1,9 @@
 //! Mattermost and Rocket.Chat: the Slack-compatible attachment shape both incoming webhooks take.
 
 use serde_json::{json, Map};
+use url::Url;
 
-use super::{colour, credential, link, put_text, OutboundRequest, Text};
-use crate::notify::config::ResolvedChannel;
+use super::{colour, link, put_text, OutboundRequest, Text};
 use crate::notify::message::Notification;
 use crate::notify::text::{chat_mention, fit_escaped, Unit};
 
@@ -20,7 +20,7 @@ const CHAT_TEXT: usize = 4000;
 /// Wire format: developers.mattermost.com/integrate/webhooks/incoming and
 /// …/integrate/reference/message-attachments; Rocket.Chat incoming webhooks take the
 /// `chat.postMessage` message shape (developer.rocket.chat).
-pub(super) fn request(channel: &ResolvedChannel, n: &Notification, t: &Text) -> OutboundRequest {
+pub(super) fn request(webhook_url: &Url, n: &Notification, t: &Text) -> OutboundRequest {
     let title = fit_escaped(&t.title, CHAT_TEXT, Unit::Chars, chat_mention);
     let mut attachment = Map::new();
     attachment.insert("fallback".into(), title.clone().into());
@@ -31,7 +31,7 @@ pub(super) fn request(channel: &ResolvedChannel, n: &Notification, t: &Text) -> 
     }
     put_text(&mut attachment, "text", fit_escaped(&t.body, CHAT_TEXT, Unit::Chars, chat_mention));
     let body = json!({"text": title, "attachments": [attachment]});
-    OutboundRequest::json(credential(channel, "webhookUrl").to_owned(), &body)
+    OutboundRequest::json(webhook_url.to_string(), &body)
 }
 
 #[cfg(test)]

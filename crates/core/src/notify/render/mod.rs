@@ -22,11 +22,12 @@ mod webhook;
 
 use std::fmt;
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS, NON_ALPHANUMERIC};
 use serde_json::{Map, Value};
 
-use crate::notify::config::ResolvedChannel;
+use crate::notify::config::{web_url, ResolvedChannel, Target};
 use crate::notify::message::Notification;
-use crate::notify::vocab::{ChannelType, Event, Urgency};
+use crate::notify::vocab::{Event, Urgency};
 use crate::time::Timestamp;
 
 /// An HTTP request to send.
@@ -86,20 +87,22 @@ impl fmt::Debug for OutboundRequest {
 /// protection and by test alert keys).
 pub fn render(channel: &ResolvedChannel, n: &Notification, now: Timestamp) -> OutboundRequest {
     let text = Text::new(channel, n);
-    match channel.config.kind {
-        ChannelType::Discord => discord::request(channel, n, &text),
-        ChannelType::Slack => slack::request(channel, n, &text),
-        ChannelType::Mattermost | ChannelType::RocketChat => mattermost::request(channel, n, &text),
-        ChannelType::Telegram => telegram::request(channel, n, &text),
-        ChannelType::Webhook => webhook::request(channel, n, &text, now),
-        ChannelType::PagerDuty => pagerduty::request(channel, n, &text, now),
-        ChannelType::Opsgenie => opsgenie::request(channel, n, &text, now),
-        ChannelType::Ntfy => ntfy::request(channel, n, &text),
-        ChannelType::Teams => teams::request(channel, n, &text),
-        ChannelType::GoogleChat => google_chat::request(channel, n, &text),
-        ChannelType::Gotify => gotify::request(channel, n, &text),
-        ChannelType::Pushover => pushover::request(channel, n, &text),
-        ChannelType::Email => mailgun::request(channel, n, &text),
+    match &channel.target {
+        Target::Discord { webhook_url } => discord::request(webhook_url, n, &text),
+        Target::Slack { webhook_url } => slack::request(webhook_url, n, &text),
+        Target::Mattermost { webhook_url } | Target::RocketChat { webhook_url } => {
+            mattermost::request(webhook_url, n, &text)
+        }
+        Target::Telegram(telegram) => telegram::request(telegram, n, &text),
+        Target::Webhook(webhook) => webhook::request(webhook, n, &text, now),
+        Target::PagerDuty(pagerduty) => pagerduty::request(pagerduty, n, &text, now),
+        Target::Opsgenie(opsgenie) => opsgenie::request(opsgenie, n, &text, now),
+        Target::Ntfy(ntfy) => ntfy::request(ntfy, n, &text),
+        Target::Teams { webhook_url } => teams::request(webhook_url, n, &text),
+        Target::GoogleChat { webhook_url } => google_chat::request(webhook_url, n, &text),
+        Target::Gotify(gotify) => gotify::request(gotify, n, &text),
+        Target::Pushover(pushover) => pushover::request(pushover, n, &text),
+        Target::Email(mailgun) => mailgun::request(mailgun, n, &text),
     }
 }
 
@@ -133,12 +136,10 @@ impl Text {
     }
 }
 
-/// The dashboard URL if it is a plain http(s) URL, safe to put inside markup.
+/// The dashboard URL if it is a plain http(s) URL ([`web_url`]) without characters that
+/// markup gives a meaning (`<>|"'` and backtick), safe to put inside markup; as written.
 fn link(n: &Notification) -> Option<&str> {
-    n.dashboard_url.as_deref().filter(|u| {
-        (u.starts_with("https://") || u.starts_with("http://"))
-            && !u.chars().any(|c| c.is_whitespace() || c.is_control() || "<>|\"'`".contains(c))
-    })
+    n.dashboard_url.as_deref().filter(|u| !u.chars().any(|c| "<>|\"'`".contains(c)) && web_url(u).is_some())
 }
 
 /// A notification's colour as `0xRRGGBB`: red, green, orange, yellow, blue. Alerts: green
@@ -170,9 +171,34 @@ fn put_text(object: &mut Map<String, Value>, key: &str, value: String) {
     }
 }
 
-fn credential<'a>(channel: &'a ResolvedChannel, key: &str) -> &'a str {
-    // `resolve` only builds a channel once every required key is present.
-    channel.credential(key).unwrap_or_default()
+/// Everything but RFC 3986's unreserved characters (`A-Z a-z 0-9 - . _ ~`).
+const NOT_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// What one URL path segment must escape: the WHATWG path percent-encode set (controls,
+/// space, `"` `#` `<` `>` `?` `` ` `` `{` `}`) plus `/` and `%`.
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'/')
+    .add(b'%');
+
+/// `text` as one URL path segment (a bot token, a mail domain): `/`, `?`, `#`, `%`, spaces
+/// and the like percent-encoded, other characters (`:` included) kept.
+fn segment(text: &str) -> String {
+    utf8_percent_encode(text, SEGMENT).to_string()
+}
+
+/// `text` as one URL path segment with every byte outside the unreserved characters
+/// percent-encoded (an Opsgenie alias, which may hold any text).
+fn alias_segment(text: &str) -> String {
+    utf8_percent_encode(text, NOT_UNRESERVED).to_string()
 }
 
 /// The deduplication key of a service's alerts in PagerDuty and Opsgenie.
@@ -275,7 +301,7 @@ mod tests {
     use super::*;
     use crate::notify::message::tests::{alert_firing, alert_resolved, down, up, with_alert};
     use crate::notify::message::{ServiceEvent, Subject};
-    use crate::notify::vocab::{AlertState, Severity};
+    use crate::notify::vocab::{AlertState, ChannelType, Severity};
 
     #[test]
     fn templates_replace_the_default_text() {
@@ -290,6 +316,13 @@ mod tests {
         let blank = channel("slack", r#"{"title": "{group}"}"#, &[("webhookUrl", "https://hooks.slack.com/x")]);
         let n = Notification { group: None, ..up() };
         assert_eq!(body(&render(&blank, &n, NOW))["text"], up().default_title(), "a blank title falls back");
+    }
+
+    #[test]
+    fn path_segments_are_percent_encoded() {
+        assert_eq!(segment("123:ABC-_x"), "123:ABC-_x", "a bot token stays as it is");
+        assert_eq!(segment("a/b?c#d%e f"), "a%2Fb%3Fc%23d%25e%20f");
+        assert_eq!(alias_segment("disk /var?x:é"), "disk%20%2Fvar%3Fx%3A%C3%A9");
     }
 
     #[test]

@@ -2,8 +2,8 @@
 
 use serde_json::Map;
 
-use super::{credential, link, put_text, OutboundRequest, Text};
-use crate::notify::config::{ntfy_topic, ResolvedChannel};
+use super::{link, put_text, OutboundRequest, Text};
+use crate::notify::config::{base, Ntfy};
 use crate::notify::message::Notification;
 use crate::notify::text::{fit, Unit};
 use crate::notify::vocab::Urgency;
@@ -19,23 +19,21 @@ const NTFY_TITLE: usize = 256;
 /// set. `topicUrl` is split at its last `/`.
 ///
 /// Wire format: docs.ntfy.sh/publish/#publish-as-json and #message-priority.
-pub(super) fn request(channel: &ResolvedChannel, n: &Notification, t: &Text) -> OutboundRequest {
-    let topic_url = credential(channel, "topicUrl");
-    let (server, topic) = ntfy_topic(topic_url).unwrap_or((topic_url, ""));
+pub(super) fn request(ntfy: &Ntfy, n: &Notification, t: &Text) -> OutboundRequest {
     let priority = match n.urgency() {
-        Urgency::High => channel.config.options.priority.unwrap_or(4),
+        Urgency::High => ntfy.priority.unwrap_or(4),
         Urgency::Medium | Urgency::Low => 3,
     };
     let mut body = Map::new();
-    body.insert("topic".into(), topic.into());
+    body.insert("topic".into(), ntfy.topic.clone().into());
     body.insert("title".into(), fit(&t.title, NTFY_TITLE, Unit::Chars).into());
     put_text(&mut body, "message", fit(&t.body, NTFY_MESSAGE, Unit::Bytes));
     body.insert("priority".into(), priority.into());
     if let Some(url) = link(n) {
         body.insert("click".into(), url.into());
     }
-    let request = OutboundRequest::json(format!("{server}/"), &body.into());
-    match channel.credential("token") {
+    let request = OutboundRequest::json(format!("{}/", base(&ntfy.server)), &body.into());
+    match &ntfy.token {
         Some(token) => request.with_header("Authorization", format!("Bearer {token}")),
         None => request,
     }

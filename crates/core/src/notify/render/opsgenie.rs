@@ -2,22 +2,12 @@
 
 use serde_json::{json, Map};
 
-use super::{alert_key, credential, link, OutboundRequest, Text};
-use crate::notify::config::ResolvedChannel;
+use super::{alert_key, alias_segment, link, OutboundRequest, Text};
+use crate::notify::config::{base, Opsgenie};
 use crate::notify::message::Notification;
 use crate::notify::text::{fit, Unit};
 use crate::notify::vocab::{Severity, Urgency};
 use crate::time::Timestamp;
-
-/// `text` percent-encoded for one URL path segment: every byte outside `A-Z a-z 0-9 - . _ ~`.
-fn path_segment(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 /// Opsgenie limits in characters: `message` 130, `alias` and `entity` 512, `description`
 /// 15000; a close request's `note` 25000.
@@ -35,16 +25,16 @@ const OPSGENIE_NOTE: usize = 25_000;
 /// `P5` for `test` and `info` alerts), `source`, `entity`, `tags` and `details`.
 ///
 /// Wire format: docs.opsgenie.com/docs/alert-api (create alert, close alert).
-pub(super) fn request(channel: &ResolvedChannel, n: &Notification, t: &Text, now: Timestamp) -> OutboundRequest {
-    let base = channel.base_url();
+pub(super) fn request(opsgenie: &Opsgenie, n: &Notification, t: &Text, now: Timestamp) -> OutboundRequest {
+    let base = base(&opsgenie.base_url);
     let alias = fit(&alert_key(n, now), OPSGENIE_ALIAS, Unit::Chars);
-    let auth = format!("GenieKey {}", credential(channel, "apiKey"));
+    let auth = format!("GenieKey {}", opsgenie.api_key);
     if n.resolves() {
-        let url = format!("{base}/v2/alerts/{}/close?identifierType=alias", path_segment(&alias));
+        let url = format!("{base}/v2/alerts/{}/close?identifierType=alias", alias_segment(&alias));
         let body = json!({"source": "Systole", "note": fit(&t.body, OPSGENIE_NOTE, Unit::Chars)});
         return OutboundRequest::json(url, &body).with_header("Authorization", auth);
     }
-    let chosen = channel.config.options.priority.unwrap_or(1);
+    let chosen = opsgenie.priority.unwrap_or(1);
     let priority = match (n.alert().map(|a| a.severity), n.urgency()) {
         (Some(Severity::Critical), _) => chosen,
         (Some(Severity::Error), _) => 2,

@@ -2,8 +2,8 @@
 
 use serde_json::{json, Map};
 
-use super::{alert_key, credential, link, OutboundRequest, Text};
-use crate::notify::config::ResolvedChannel;
+use super::{alert_key, link, OutboundRequest, Text};
+use crate::notify::config::{base, PagerDuty};
 use crate::notify::message::Notification;
 use crate::notify::text::{fit, Unit};
 use crate::notify::vocab::{Severity, Urgency};
@@ -23,24 +23,23 @@ const PAGERDUTY_SUMMARY: usize = 1024;
 ///
 /// Wire format: developer.pagerduty.com/docs/events-api-v2/trigger-events
 /// (github.com/PagerDuty/developer-docs, docs/events-API-v2/02-Trigger-Events.md).
-pub(super) fn request(channel: &ResolvedChannel, n: &Notification, t: &Text, now: Timestamp) -> OutboundRequest {
-    let url = format!("{}/v2/enqueue", channel.base_url());
-    let routing_key = credential(channel, "routingKey");
+pub(super) fn request(pagerduty: &PagerDuty, n: &Notification, t: &Text, now: Timestamp) -> OutboundRequest {
+    let url = format!("{}/v2/enqueue", base(&pagerduty.base_url));
+    let routing_key = pagerduty.routing_key.as_str();
     let dedup_key = alert_key(n, now);
     if n.resolves() {
         let body = json!({"routing_key": routing_key, "event_action": "resolve", "dedup_key": dedup_key});
         return OutboundRequest::json(url, &body);
     }
-    let o = &channel.config.options;
     let severity = match (n.alert(), n.urgency()) {
         (Some(a), _) => a.severity,
-        (None, Urgency::High) => o.severity.unwrap_or(Severity::Critical),
+        (None, Urgency::High) => pagerduty.severity.unwrap_or(Severity::Critical),
         (None, Urgency::Medium) => Severity::Warning,
         (None, Urgency::Low) => Severity::Info,
     };
     let mut payload = Map::new();
     payload.insert("summary".into(), fit(&t.title, PAGERDUTY_SUMMARY, Unit::Chars).into());
-    payload.insert("source".into(), o.source.as_deref().unwrap_or("systole").into());
+    payload.insert("source".into(), pagerduty.source.as_deref().unwrap_or("systole").into());
     payload.insert("severity".into(), severity.as_str().into());
     payload.insert("timestamp".into(), n.since.to_rfc3339().into());
     payload.insert("component".into(), n.service_id.clone().into());

@@ -1,7 +1,7 @@
 //! Pushover: a form-encoded message, emergency priority included.
 
-use super::{credential, link, OutboundRequest, Text, OPEN};
-use crate::notify::config::ResolvedChannel;
+use super::{link, OutboundRequest, Text, OPEN};
+use crate::notify::config::{base, Pushover};
 use crate::notify::message::Notification;
 use crate::notify::text::{fit, Unit};
 use crate::notify::vocab::Urgency;
@@ -18,19 +18,18 @@ const PUSHOVER_URL: usize = 512;
 /// default 60) and `expire` (≤ 10800 s, default 3600), which Pushover requires.
 ///
 /// Wire format: pushover.net/api (#priority for emergency retry/expire, #limits).
-pub(super) fn request(channel: &ResolvedChannel, n: &Notification, t: &Text) -> OutboundRequest {
-    let o = &channel.config.options;
+pub(super) fn request(pushover: &Pushover, n: &Notification, t: &Text) -> OutboundRequest {
     let priority = match n.urgency() {
-        Urgency::High => o.priority.unwrap_or(1),
+        Urgency::High => pushover.priority.unwrap_or(1),
         Urgency::Medium | Urgency::Low => 0,
     };
     let message = if t.body.trim().is_empty() { &t.title } else { &t.body };
     let (title, message) = (fit(&t.title, PUSHOVER_TITLE, Unit::Chars), fit(message, PUSHOVER_MESSAGE, Unit::Chars));
     let (priority, timestamp) = (priority.to_string(), (n.since.as_millis().div_euclid(1000)).to_string());
-    let (retry, expire) = (o.retry.unwrap_or(60).to_string(), o.expire.unwrap_or(3_600).to_string());
+    let (retry, expire) = (pushover.retry.unwrap_or(60).to_string(), pushover.expire.unwrap_or(3_600).to_string());
     let mut fields = vec![
-        ("token", credential(channel, "token")),
-        ("user", credential(channel, "user")),
+        ("token", pushover.token.as_str()),
+        ("user", pushover.user.as_str()),
         ("title", title.as_str()),
         ("message", message.as_str()),
         ("priority", priority.as_str()),
@@ -42,7 +41,7 @@ pub(super) fn request(channel: &ResolvedChannel, n: &Notification, t: &Text) -> 
     if let Some(url) = link(n).filter(|u| u.len() <= PUSHOVER_URL) {
         fields.extend([("url", url), ("url_title", OPEN)]);
     }
-    OutboundRequest::form(format!("{}/1/messages.json", channel.base_url()), &fields)
+    OutboundRequest::form(format!("{}/1/messages.json", base(&pushover.base_url)), &fields)
 }
 
 #[cfg(test)]

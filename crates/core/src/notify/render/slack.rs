@@ -1,9 +1,9 @@
 //! Slack: Block Kit through an incoming webhook.
 
 use serde_json::json;
+use url::Url;
 
-use super::{credential, link, OutboundRequest, Text, OPEN};
-use crate::notify::config::ResolvedChannel;
+use super::{link, OutboundRequest, Text, OPEN};
 use crate::notify::message::Notification;
 use crate::notify::text::{fit, fit_escaped, markup, Unit};
 
@@ -19,7 +19,7 @@ const SLACK_SECTION: usize = 3000;
 /// Wire format: api.slack.com/messaging/webhooks (with `blocks`, `text` is the notification
 /// fallback) and
 /// docs.slack.dev/reference/block-kit/blocks/header-block (150) and section-block (3000).
-pub(super) fn request(channel: &ResolvedChannel, n: &Notification, t: &Text) -> OutboundRequest {
+pub(super) fn request(webhook_url: &Url, n: &Notification, t: &Text) -> OutboundRequest {
     let mut blocks = vec![json!({
         "type": "header",
         "text": {"type": "plain_text", "text": fit(&t.title, SLACK_HEADER, Unit::Chars), "emoji": true},
@@ -34,7 +34,7 @@ pub(super) fn request(channel: &ResolvedChannel, n: &Notification, t: &Text) -> 
         blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": format!("<{url}|{OPEN}>")}]}));
     }
     let body = json!({"text": fit_escaped(&t.title, SLACK_SECTION, Unit::Chars, markup), "blocks": blocks});
-    OutboundRequest::json(credential(channel, "webhookUrl").to_owned(), &body)
+    OutboundRequest::json(webhook_url.to_string(), &body)
 }
 
 #[cfg(test)]

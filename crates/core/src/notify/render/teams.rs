@@ -1,9 +1,9 @@
 //! Microsoft Teams: an Adaptive Card through a Workflows webhook.
 
 use serde_json::json;
+use url::Url;
 
-use super::{credential, link, OutboundRequest, Text, OPEN};
-use crate::notify::config::ResolvedChannel;
+use super::{link, OutboundRequest, Text, OPEN};
 use crate::notify::message::Notification;
 use crate::notify::text::{fit, Unit};
 use crate::notify::vocab::{Event, Urgency};
@@ -19,7 +19,7 @@ const TEAMS_TEXT: usize = 4000;
 ///
 /// Wire format: learn.microsoft.com/microsoftteams/platform/webhooks-and-connectors/how-to/
 /// connectors-using (Adaptive Cards through Workflows) and adaptivecards.io/explorer.
-pub(super) fn request(channel: &ResolvedChannel, n: &Notification, t: &Text) -> OutboundRequest {
+pub(super) fn request(webhook_url: &Url, n: &Notification, t: &Text) -> OutboundRequest {
     let tone = match n.event() {
         Event::Down | Event::Reminder => "Attention",
         Event::Up => "Good",
@@ -57,7 +57,7 @@ pub(super) fn request(channel: &ResolvedChannel, n: &Notification, t: &Text) -> 
             "content": card,
         }],
     });
-    OutboundRequest::json(credential(channel, "webhookUrl").to_owned(), &message)
+    OutboundRequest::json(webhook_url.to_string(), &message)
 }
 
 #[cfg(test)]

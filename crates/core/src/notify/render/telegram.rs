@@ -2,8 +2,8 @@
 
 use serde_json::json;
 
-use super::{credential, link, OutboundRequest, Text, OPEN};
-use crate::notify::config::ResolvedChannel;
+use super::{link, segment, OutboundRequest, Text, OPEN};
+use crate::notify::config::{base, Telegram};
 use crate::notify::message::Notification;
 use crate::notify::text::{escape_markup, fit, Unit};
 
@@ -18,7 +18,7 @@ const TELEGRAM_TITLE: usize = 256;
 /// and `"` too inside the link's `href`; the visible text is cut to fit 4096 before escaping.
 ///
 /// Wire format: core.telegram.org/bots/api#sendmessage and #html-style.
-pub(super) fn request(channel: &ResolvedChannel, n: &Notification, t: &Text) -> OutboundRequest {
+pub(super) fn request(telegram: &Telegram, n: &Notification, t: &Text) -> OutboundRequest {
     let title = fit(&t.title, TELEGRAM_TITLE, Unit::Utf16);
     let link = link(n);
     let link_len = link.map_or(0, |_| 2 + Unit::Utf16.len(OPEN));
@@ -32,12 +32,12 @@ pub(super) fn request(channel: &ResolvedChannel, n: &Notification, t: &Text) -> 
         text.push_str(&format!("\n\n<a href=\"{}\">{OPEN}</a>", escape_markup(url).replace('"', "&quot;")));
     }
     let body = json!({
-        "chat_id": credential(channel, "chatId"),
+        "chat_id": telegram.chat_id,
         "text": text,
         "parse_mode": "HTML",
         "link_preview_options": {"is_disabled": true},
     });
-    let url = format!("{}/bot{}/sendMessage", channel.base_url(), credential(channel, "botToken"));
+    let url = format!("{}/bot{}/sendMessage", base(&telegram.base_url), segment(&telegram.bot_token));
     OutboundRequest::json(url, &body)
 }
 

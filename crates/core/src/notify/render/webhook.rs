@@ -4,8 +4,8 @@ use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::Sha256;
 
-use super::{credential, OutboundRequest, Text};
-use crate::notify::config::ResolvedChannel;
+use super::{OutboundRequest, Text};
+use crate::notify::config::Webhook;
 use crate::notify::message::Notification;
 use crate::time::Timestamp;
 
@@ -28,7 +28,7 @@ use crate::time::Timestamp;
 /// first (in constant time), then rejects a `timestamp` more than 5 minutes from its clock
 /// and any `(id, timestamp)` it has already seen in that window: a captured request cannot
 /// be replayed later.
-pub(super) fn request(channel: &ResolvedChannel, n: &Notification, t: &Text, now: Timestamp) -> OutboundRequest {
+pub(super) fn request(webhook: &Webhook, n: &Notification, t: &Text, now: Timestamp) -> OutboundRequest {
     let id = match n.alert() {
         Some(a) => format!("alert:{}:{}:{}", a.fingerprint, a.state.as_str(), n.since.as_millis()),
         None => format!("{}:{}:{}", n.service_id, n.event(), n.since.as_millis()),
@@ -59,15 +59,15 @@ pub(super) fn request(channel: &ResolvedChannel, n: &Notification, t: &Text, now
             "url": a.url,
         });
     }
-    let mut request = OutboundRequest::json(credential(channel, "url").to_owned(), &body)
-        .with_header("X-Systole-Event", n.event().as_str());
-    for (name, value) in &channel.config.options.headers {
+    let mut request =
+        OutboundRequest::json(webhook.url.to_string(), &body).with_header("X-Systole-Event", n.event().as_str());
+    for (name, value) in &webhook.headers {
         request = request.with_header(name, value.clone());
     }
-    if let Some(auth) = channel.credential("authorization") {
+    if let Some(auth) = &webhook.authorization {
         request = request.with_header("Authorization", auth);
     }
-    if let Some(secret) = channel.credential("secret") {
+    if let Some(secret) = &webhook.secret {
         let signature = format!("sha256={}", sign(secret, &request.body));
         request = request.with_header("X-Systole-Signature", signature);
     }
