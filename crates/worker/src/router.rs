@@ -87,7 +87,7 @@ impl Access {
 /// A boxed handler future borrowing the environment and the path.
 pub type Answer<'a> = Pin<Box<dyn Future<Output = Reply> + 'a>>;
 
-/// A route handler.
+/// A route handler: an `async fn(Request, &Env, Call) -> Reply`, boxed by `handler!`.
 pub type Handler = for<'a> fn(Request, &'a Env, Call<'a>) -> Answer<'a>;
 
 /// One row of the route table.
@@ -105,6 +105,7 @@ pub struct Route {
 
 /// `GET` routes answer `HEAD` too.
 const GET: &[&str] = &["GET", "HEAD"];
+/// `POST` routes.
 const POST: &[&str] = &["POST"];
 
 /// Boxes an `async fn(Request, &Env, Call) -> Reply` into a [`Handler`].
@@ -114,6 +115,7 @@ macro_rules! handler {
     };
 }
 
+/// One row of [`ROUTES`]: `route!(pattern, methods, access, handler)`.
 macro_rules! route {
     ($pattern:literal, $methods:expr, $access:ident, $f:path) => {
         Route { pattern: Pattern($pattern), methods: $methods, access: Access::$access, handler: handler!($f) }
