@@ -18,6 +18,7 @@ use crate::access::Users;
 use crate::branding::Branding;
 use crate::notify::vocab::Event;
 use crate::notify::NotificationsConfig;
+use crate::time::{Timestamp, DAY_MS};
 
 /// Default staleness threshold when neither service nor group sets one: 300 s.
 pub const DEFAULT_STALENESS_THRESHOLD: Duration = Duration::from_secs(300);
@@ -171,6 +172,16 @@ pub struct Settings {
     /// Whether the public status page `/status` is served (`statusPage.enabled`, default
     /// false); it shows only groups marked `"public": true`.
     pub status_page: bool,
+}
+
+impl Settings {
+    /// The first day (00:00 UTC, ms) of the uptime window that ends on the day of `end`: the
+    /// last `uptime_retention_days` days, that day included (at least that one day). The
+    /// dashboard, the service and status pages, and `GET /api/uptime` without `from` all
+    /// cover this window.
+    pub fn uptime_window_start(&self, end: Timestamp) -> Timestamp {
+        Timestamp(end.day_start().0 - i64::from(self.uptime_retention_days.saturating_sub(1)) * DAY_MS)
+    }
 }
 
 impl Default for Settings {

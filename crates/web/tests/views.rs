@@ -16,6 +16,11 @@ use systole_web::Branding;
 /// 2026-11-21T12:00:00Z.
 const NOW: Timestamp = Timestamp(1_795_262_400_000);
 
+/// The first day of a 10-day uptime window ending at [`NOW`].
+fn ten_days() -> Timestamp {
+    systole_core::config::Settings { uptime_retention_days: 10, ..Default::default() }.uptime_window_start(NOW)
+}
+
 fn chrome<'a>(b: &'a Branding, viewer: &'a Viewer) -> Chrome<'a> {
     Chrome { branding: b, viewer, now: NOW, live: Some("/api/live") }
 }
@@ -55,7 +60,7 @@ fn empty_fleet() {
     let config = Config::parse(None, None).unwrap();
     let b = Branding::default();
     let fleet = view::fleet(&config, Scope::All, &[], &[]);
-    let html = pages::dashboard(&chrome(&b, &Viewer::Open), &fleet, &[], Window::Day, 10).into_string();
+    let html = pages::dashboard(&chrome(&b, &Viewer::Open), &fleet, &[], Window::Day, ten_days()).into_string();
     assert!(html.contains("No services to show yet"));
     assert!(html.contains("Open dashboard:"), "the open footer says so");
     insta::assert_snapshot!("empty_fleet", pretty(&html));
@@ -78,7 +83,7 @@ fn one_service_renders_hostile_text_as_text() {
         tone: Tone::Bad,
     }];
     let viewer = Viewer::User { name: "Ana <admin>".into(), admin: true };
-    let html = pages::dashboard(&chrome(&b, &viewer), &fleet, &activity, Window::Day, 10).into_string();
+    let html = pages::dashboard(&chrome(&b, &viewer), &fleet, &activity, Window::Day, ten_days()).into_string();
     assert!(!html.contains("<img src=x"), "name escaped");
     assert!(!html.contains("<script>alert"), "message escaped");
     assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
@@ -113,7 +118,7 @@ fn a_thousand_services_across_groups_in_order_with_ungrouped_last() {
     let names: Vec<&str> = fleet.groups.iter().map(|g| g.name.as_str()).collect();
     assert_eq!(names.first(), Some(&"Group 0"));
     assert_eq!(names.last(), Some(&"Other services"));
-    let html = pages::dashboard(&chrome(&b, &Viewer::Open), &fleet, &[], Window::Day, 10).into_string();
+    let html = pages::dashboard(&chrome(&b, &Viewer::Open), &fleet, &[], Window::Day, ten_days()).into_string();
     assert_eq!(html.matches("<li class=\"row\"").count(), 1000);
     // Per service 10 days: 9 excellent and the day with an hour down; today is down (band
     // "poor") for the 10 services down now. Plus one in the legend.

@@ -1,13 +1,20 @@
 //! The Systole Worker: a thin shell around `systole-core`.
 //!
-//! - [`router`]: the stateless edge (`#[event(fetch)]`): limits, parsing, routing.
+//! - [`router`]: the stateless edge (`#[event(fetch)]`): one route table (pattern, methods,
+//!   who may call, handler) from which 404, 405 and `Allow` follow.
+//! - [`routes`]: one module per JSON endpoint; [`http`]: responses and [`http::ApiError`],
+//!   converted to problem+json once, by the router.
 //! - [`monitor`]: the ServiceMonitor Durable Object, one per service.
 //! - [`notify`]: sending notifications, `alert_history`, and the AlertDesk Durable Object.
 //! - [`live`]: the NotificationHub Durable Object and publishing live updates to it.
 //! - [`pages`]: the dashboard, service, status and sign-in pages and their assets.
 //! - [`access`]: who is calling (sessions, user tokens, roles, scopes).
-//! - [`d1`]: every D1 query of the monitoring history.
+//! - [`d1`]: every D1 query, one row struct per table.
+//! - [`deployment`]: the embedded config folder (parsed by the loader `build.rs` validated it
+//!   with) and the secrets.
 //! - [`housekeeping`]: the cron trigger — retention pruning and the alarm watchdog.
+
+#![warn(missing_docs)]
 
 mod access;
 mod d1;
@@ -16,7 +23,11 @@ mod durable;
 mod housekeeping;
 mod http;
 mod live;
+// `#[durable_object]` generates undocumented JS glue (`new`, `fetch`, `alarm`) on each
+// Durable Object; it has no attributes to document it with.
+#[allow(missing_docs)]
 mod monitor;
+#[allow(missing_docs)] // The AlertDesk's glue (notify::desk).
 mod notify;
 mod pages;
 mod router;

@@ -87,7 +87,7 @@ impl Access {
 /// A boxed handler future borrowing the environment and the path.
 pub type Answer<'a> = Pin<Box<dyn Future<Output = Reply> + 'a>>;
 
-/// A route handler.
+/// A route handler: an `async fn(Request, &Env, Call) -> Reply`, boxed by `handler!`.
 pub type Handler = for<'a> fn(Request, &'a Env, Call<'a>) -> Answer<'a>;
 
 /// One row of the route table.
@@ -105,6 +105,7 @@ pub struct Route {
 
 /// `GET` routes answer `HEAD` too.
 const GET: &[&str] = &["GET", "HEAD"];
+/// `POST` routes.
 const POST: &[&str] = &["POST"];
 
 /// Boxes an `async fn(Request, &Env, Call) -> Reply` into a [`Handler`].
@@ -114,6 +115,7 @@ macro_rules! handler {
     };
 }
 
+/// One row of [`ROUTES`]: `route!(pattern, methods, access, handler)`.
 macro_rules! route {
     ($pattern:literal, $methods:expr, $access:ident, $f:path) => {
         Route { pattern: Pattern($pattern), methods: $methods, access: Access::$access, handler: handler!($f) }
@@ -171,16 +173,9 @@ pub async fn handle(req: Request, env: &Env) -> Result<Response> {
 
 async fn dispatch(req: Request, env: &Env, path: &str) -> Reply {
     let method = req.method();
-    let mut allow = Vec::new();
     for r in ROUTES {
         let Some(params) = r.pattern.matches(path) else { continue };
-        if !r.access.open(env) {
-            continue;
-        }
-        if !r.methods.contains(&method.as_ref()) {
-            if announces(r) {
-                allow.push(r.methods);
-            }
+        if !r.access.open(env) || !r.methods.contains(&method.as_ref()) {
             continue;
         }
         let caller = match r.access {
@@ -194,13 +189,68 @@ async fn dispatch(req: Request, env: &Env, path: &str) -> Reply {
         };
         return (r.handler)(req, env, Call { path, params, caller }).await;
     }
-    if allow.is_empty() {
-        return Err(Problem::not_found(format!("no route for {path}")).into());
+    match allowed(path) {
+        Some(allow) => Err(Problem::method_not_allowed(method.as_ref(), &allow).into()),
+        None => Err(Problem::not_found(format!("no route for {path}")).into()),
     }
-    Err(Problem::method_not_allowed(method.as_ref(), &route::allow(allow)).into())
+}
+
+/// The `Allow` header of a 405 for `path`: the methods of the routes that match it and
+/// [`announces`] them, in table order; `None` (a 404) when there are none.
+fn allowed(path: &str) -> Option<String> {
+    let methods = ROUTES.iter().filter(|r| announces(r) && r.pattern.matches(path).is_some()).map(|r| r.methods);
+    Some(route::allow(methods)).filter(|a| !a.is_empty())
 }
 
 /// `GET /healthz`: `{"ok": true, "version"}`.
 async fn healthz(_req: Request, _env: &Env, _call: Call<'_>) -> Reply {
     Ok(http::json(200, &serde_json::json!({ "ok": true, "version": env!("CARGO_PKG_VERSION") }))?)
+}
+
+#[cfg(test)]
+mod tests {
+    //! Native (`cargo test -p systole-worker --lib`).
+    use super::*;
+
+    #[test]
+    fn other_methods_get_the_same_405s_and_404s_as_before_the_table() {
+        let get = [
+            "/api/status",
+            "/api/services",
+            "/api/logs",
+            "/api/uptime",
+            "/api/incidents",
+            "/api/alerts/history",
+            "/api/alerts/recent",
+            "/api/notifications/channels",
+            "/healthz",
+            "/",
+            "/status",
+            "/api/live",
+        ];
+        for path in get {
+            assert_eq!(allowed(path).as_deref(), Some("GET, HEAD"), "{path}");
+        }
+        for path in ["/api/heartbeat", "/api/alert", "/api/notifications/test", "/logout"] {
+            assert_eq!(allowed(path).as_deref(), Some("POST"), "{path}");
+        }
+        assert_eq!(allowed("/login").as_deref(), Some("GET, HEAD, POST"));
+        // Pattern and gated routes, and unknown paths, answer 404 for other methods.
+        for path in ["/api/internal/stats", "/api/internal/hub", "/status/live", "/services/web", "/assets/app.js"] {
+            assert_eq!(allowed(path), None, "{path}");
+        }
+        for path in ["/api/nope", "/api/status/", "/logins", ""] {
+            assert_eq!(allowed(path), None, "{path}");
+        }
+    }
+
+    #[test]
+    fn each_path_and_method_has_one_route() {
+        for (i, a) in ROUTES.iter().enumerate() {
+            for b in &ROUTES[i + 1..] {
+                let overlap = a.methods.iter().any(|m| b.methods.contains(m));
+                assert!(!(a.pattern == b.pattern && overlap), "{} {:?} twice", a.pattern.0, a.methods);
+            }
+        }
+    }
 }

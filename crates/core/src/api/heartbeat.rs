@@ -231,7 +231,11 @@ fn typed<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
     Ok(value)
 }
 
-fn syntax_problem(e: &serde_json::Error) -> Problem {
+/// The 400 `invalid-json` problem for a JSON syntax error: `invalid JSON at line L, column
+/// C: reason`, with serde_json's line and column (1-based line; column 0 for an error before
+/// the first character, such as an empty body) and its reason without the position suffix.
+/// For every JSON body parsed by the API.
+pub fn syntax_problem(e: &serde_json::Error) -> Problem {
     Problem::invalid_json(e.line(), e.column(), &syntax_reason(e))
 }
 

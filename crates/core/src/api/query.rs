@@ -1,7 +1,7 @@
 //! Query parameters of the read APIs, parsed with limits. Unknown parameters are ignored.
 
 use super::Problem;
-use crate::config::ServiceId;
+use crate::config::{ServiceId, Settings};
 use crate::time::{Timestamp, DAY_MS};
 
 /// Default page size of `/api/logs` and `/api/incidents`.
@@ -191,13 +191,13 @@ impl IncidentsQuery {
 }
 
 impl UptimeQuery {
-    /// Parses the parameters; `now` picks the default range of `retention_days` days ending
-    /// today (UTC).
+    /// Parses the parameters; without `from`, the range is the uptime window of `settings`
+    /// ([`Settings::uptime_window_start`]) ending on `to`, by default today (UTC, from `now`).
     ///
     /// # Errors
     /// 400 naming `from`/`to` (not `YYYY-MM-DD`, or `from` after `to`), the range (more than
     /// 3650 days), `format` (not `json` or `csv`) or `serviceId`.
-    pub fn parse(pairs: &[(String, String)], now: Timestamp, retention_days: u32) -> Result<Self, Problem> {
+    pub fn parse(pairs: &[(String, String)], now: Timestamp, settings: &Settings) -> Result<Self, Problem> {
         let date = |name: &str| {
             get(pairs, name)
                 .map(|v| {
@@ -208,7 +208,7 @@ impl UptimeQuery {
                 .transpose()
         };
         let to = date("to")?.unwrap_or_else(|| now.day_start());
-        let from = date("from")?.unwrap_or(Timestamp(to.0 - i64::from(retention_days.max(1) - 1) * DAY_MS));
+        let from = date("from")?.unwrap_or_else(|| settings.uptime_window_start(to));
         if from > to {
             return Err(Problem::invalid_field("from", "from must not be after to"));
         }
@@ -304,17 +304,17 @@ mod tests {
     #[test]
     fn uptime_defaults_to_the_retention_window() {
         let now = Timestamp::parse_rfc3339("2026-11-21T12:00:00Z").unwrap();
-        let u = UptimeQuery::parse(&[], now, 120).unwrap();
+        let u = UptimeQuery::parse(&[], now, &Settings::default()).unwrap();
         assert_eq!(u.to.date_string().unwrap(), "2026-11-21");
         assert_eq!(u.from.date_string().unwrap(), "2026-07-25");
-        let p = UptimeQuery::parse(&q("from=2026-11-22&to=2026-11-21"), now, 120).unwrap_err();
+        let p = UptimeQuery::parse(&q("from=2026-11-22&to=2026-11-21"), now, &Settings::default()).unwrap_err();
         assert_eq!(p.field.as_deref(), Some("from"));
-        assert!(UptimeQuery::parse(&q("format=xml"), now, 120).is_err());
-        assert!(UptimeQuery::parse(&q("format=csv"), now, 120).unwrap().csv);
-        let many = UptimeQuery::parse(&q("serviceId=a,b&serviceId=c"), now, 120).unwrap();
+        assert!(UptimeQuery::parse(&q("format=xml"), now, &Settings::default()).is_err());
+        assert!(UptimeQuery::parse(&q("format=csv"), now, &Settings::default()).unwrap().csv);
+        let many = UptimeQuery::parse(&q("serviceId=a,b&serviceId=c"), now, &Settings::default()).unwrap();
         assert_eq!(many.service_ids.iter().map(ServiceId::as_str).collect::<Vec<_>>(), ["a", "b", "c"]);
         assert_eq!(
-            UptimeQuery::parse(&q("serviceId=A%20B"), now, 120).unwrap_err().field.as_deref(),
+            UptimeQuery::parse(&q("serviceId=A%20B"), now, &Settings::default()).unwrap_err().field.as_deref(),
             Some("serviceId")
         );
     }

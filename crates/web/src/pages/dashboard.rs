@@ -2,23 +2,24 @@
 //! export.
 
 use maud::{html, Markup};
+use systole_core::time::Timestamp;
 
 use super::{cards, groups, layout, legend, tab_title, tone, Chrome};
 use crate::view::{ActivityItem, Fleet, Window};
 use systole_core::time::human_ago;
 
 /// Renders the dashboard for `fleet` (what the viewer sees), with `activity` (newest first)
-/// from the `window` chosen, over a `retention_days`-day uptime window.
+/// from the `window` chosen; the CSV export offers the uptime window from `uptime_from`
+/// (see `systole_core::config::Settings::uptime_window_start`) to today.
 pub fn dashboard(
     chrome: &Chrome<'_>,
     fleet: &Fleet,
     activity: &[ActivityItem],
     window: Window,
-    retention_days: u32,
+    uptime_from: Timestamp,
 ) -> Markup {
     let b = chrome.branding;
-    let from = chrome.now.0 - i64::from(retention_days.saturating_sub(1)) * 86_400_000;
-    let from = systole_core::time::Timestamp(from).date_string().unwrap_or_default();
+    let from = uptime_from.date_string().unwrap_or_default();
     let to = chrome.now.date_string().unwrap_or_default();
     let main = html! {
         main #main data-generated=(chrome.now.0) {

@@ -2,6 +2,7 @@
 //! NotificationHubs of everyone who may see the service ([`publish`]); dashboard tabs reach
 //! their hub through `/api/live` and the status page through `/status/live` ([`connect`]).
 
+#[allow(missing_docs)] // The JS glue `#[durable_object]` generates on the NotificationHub.
 pub mod hub;
 
 use std::cell::RefCell;

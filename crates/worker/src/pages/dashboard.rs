@@ -35,7 +35,7 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
     let activity = activity(caller, since, &changes, &alerts);
     let viewer = viewer(caller);
     let chrome = Chrome { branding: deployment::branding(), viewer: &viewer, now, live: Some("/api/live") };
-    html(200, pages::dashboard(&chrome, &fleet, &activity, window, config.settings.uptime_retention_days))
+    html(200, pages::dashboard(&chrome, &fleet, &activity, window, config.settings.uptime_window_start(now)))
 }
 
 /// Status changes and delivery results since `since` that the caller may see, newest first

@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use systole_core::access::Scope;
 use systole_core::api::status::StoredState;
 use systole_core::api::Problem;
-use systole_core::time::{Timestamp, DAY_MS};
+use systole_core::time::Timestamp;
 use systole_core::uptime::{self, ServiceUptime};
 use systole_web::pages::{self, Chrome};
 use systole_web::view::Viewer;
@@ -123,8 +123,7 @@ pub async fn fleet_data(
 ) -> Result<(Vec<StoredState>, Vec<ServiceUptime>)> {
     let now = now();
     let config = deployment::config();
-    let from =
-        Timestamp(now.day_start().0 - i64::from(config.settings.uptime_retention_days.saturating_sub(1)) * DAY_MS);
+    let from = config.settings.uptime_window_start(now);
     let ids = only.map_or_else(|| scope.service_ids(config), |id| Some(vec![id]));
     let (states, rows) =
         futures_util::future::try_join(d1::statuses(db), d1::daily(db, ids.as_deref(), from, now)).await?;

@@ -23,7 +23,7 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
     let caller = call.caller()?;
     let now = now();
     let config = deployment::config();
-    let q = UptimeQuery::parse(&query_pairs(&req), now, config.settings.uptime_retention_days)?;
+    let q = UptimeQuery::parse(&query_pairs(&req), now, &config.settings)?;
     if let Some(hidden) = q.service_ids.iter().find(|s| !access::sees(caller, s.as_str())) {
         return Err(Problem::unknown_service(hidden.as_str()).into());
     }
