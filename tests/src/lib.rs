@@ -17,9 +17,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use systole_core::config::{Config, Deployment};
+use systole_core::time::DAY_MS;
 
 pub mod receiver;
-use systole_core::config::{Config, Deployment};
 
 /// The repository root.
 pub fn root() -> PathBuf {
@@ -397,6 +398,34 @@ impl Worker {
             assert!(started.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}\n{}", self.log_tail());
             thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// The status changes the Worker recorded for `service` (D1 `status_changes`), oldest
+    /// first, once at least `n` are written (with the next flush; waits up to 20 s): rows
+    /// `{"changed_at": ms, "from_status", "to_status", "reason"}`.
+    pub fn status_changes(&self, service: &str, n: usize) -> Vec<Value> {
+        let sql = format!(
+            "SELECT changed_at, from_status, to_status, reason FROM status_changes \
+             WHERE service_id = '{service}' ORDER BY changed_at, seq"
+        );
+        self.wait_for(&format!("{n} status changes of {service}"), Duration::from_secs(20), || {
+            let rows = self.d1(&sql);
+            (rows.len() >= n).then_some(rows)
+        })
+    }
+
+    /// Waits until the server's clock (`/api/status` `generatedAt`) has at least `margin`
+    /// left of its UTC day, so a scenario whose assertions need one day (today's uptime,
+    /// a CSV of one date) cannot straddle midnight; returns the server's time.
+    pub fn wait_for_day_with(&self, margin: Duration) -> i64 {
+        let margin = i64::try_from(margin.as_millis()).unwrap();
+        let server_now = ms(&self.get("/api/status").json()["generatedAt"]);
+        let left = (server_now / DAY_MS + 1) * DAY_MS - server_now;
+        if left >= margin {
+            return server_now;
+        }
+        thread::sleep(Duration::from_millis(u64::try_from(left + 1_000).unwrap()));
+        ms(&self.get("/api/status").json()["generatedAt"])
     }
 
     /// Runs SQL against the local D1 database with `wrangler d1 execute` and returns the rows.

@@ -2,7 +2,8 @@
 //! driving Debian's `/usr/bin/chromium`) against the Worker in local workerd: sign-in, a
 //! service going down in place within 1 s without a reload, summary cards and tab title,
 //! dark mode, 360 px, the connection banner across a runtime restart with resynchronisation,
-//! no console errors. Screenshots go to `docs/screenshots/`.
+//! no console errors. Screenshots go to `target/screenshots/` (`cargo xtask screenshots`
+//! copies them into `docs/screenshots/`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Write};
@@ -55,6 +56,9 @@ fn the_dashboard_updates_live_in_chromium() {
     let mut worker = spawn_worker();
     seed_history(&worker);
     let root = root();
+    let shots = root.join("target/screenshots");
+    let _ = std::fs::remove_dir_all(&shots);
+    std::fs::create_dir_all(&shots).unwrap();
     let mut child = Command::new(root.join("node_modules/.bin/node"))
         .arg(root.join("tests/browser/dashboard.mjs"))
         .current_dir(&root)
@@ -62,7 +66,7 @@ fn the_dashboard_updates_live_in_chromium() {
         .env("TOKEN", ADMIN_TOKEN)
         .env("FLIP_KEY", key("browser-flip"))
         .env("WEB_KEY", key("web-frontend"))
-        .env("SHOTS", root.join("docs/screenshots"))
+        .env("SHOTS", &shots)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()

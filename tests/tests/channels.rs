@@ -44,7 +44,7 @@ fn every_channel_gets_its_documented_request_with_long_text_cut_to_its_limits() 
         worker.beat("notify-shapes", &json!({"serviceId": "notify-shapes", "status": "down", "message": message}));
     assert_eq!(answer.status, 200, "{}", answer.body);
     let one = |channel: &str| -> Received {
-        let got = receiver.wait(channel, 1, Duration::from_secs(10));
+        let got = receiver.wait(channel, 1, Duration::from_secs(20));
         assert_eq!(got.len(), 1, "{channel}");
         assert_eq!(got[0].method, "POST", "{channel}");
         got[0].clone()

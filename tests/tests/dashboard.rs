@@ -56,7 +56,7 @@ fn pages_are_escaped_under_a_strict_csp_and_sessions_are_checked() {
 
     // The admin's session sees everything, with hostile text as text.
     let admin = session_cookie(&worker, ADMIN_TOKEN);
-    let page = worker.wait_for("the message flushed to D1", 10 * SECOND, || {
+    let page = worker.wait_for("the message flushed to D1", 20 * SECOND, || {
         let p = worker.get_as("/", None, Some(&admin));
         p.body.contains("&lt;script&gt;alert(2)&lt;/script&gt;").then_some(p)
     });
@@ -140,11 +140,11 @@ fn a_viewer_sees_only_their_groups_on_the_page_the_apis_and_the_live_stream() {
     let mut admin = worker.live("/api/live", Some(ADMIN_TOKEN), None, 5 * SECOND).unwrap();
     worker.pulse("fast", &json!({"status": "degraded", "message": "core only"}));
     worker.pulse("web-frontend", &json!({"status": "degraded", "message": "web"}));
-    let (update, before) = viewer.until("web-frontend", "degraded", 5 * SECOND);
+    let (update, before) = viewer.until("web-frontend", "degraded", 20 * SECOND);
     assert!(before.iter().all(|u| u["id"] != "fast"), "{before:?}");
     assert_eq!(update["message"], "web");
     assert_eq!(update["change"]["from"], "up");
-    admin.until("fast", "degraded", 5 * SECOND);
+    admin.until("fast", "degraded", 20 * SECOND);
     // Nothing about `fast` is on its way to the viewer either.
     viewer.send("ping");
     while let Some(u) = viewer.update() {
@@ -153,7 +153,7 @@ fn a_viewer_sees_only_their_groups_on_the_page_the_apis_and_the_live_stream() {
 
     // A tab that connects now first gets the hub's latest update of each service it carried.
     let mut late = worker.live("/api/live", None, Some(&vera), 5 * SECOND).unwrap();
-    let (replayed, _) = late.until("web-frontend", "degraded", 5 * SECOND);
+    let (replayed, _) = late.until("web-frontend", "degraded", 20 * SECOND);
     assert_eq!(replayed["replay"], true);
 
     // The alert history panel and the service page's status history, from D1.
@@ -171,7 +171,7 @@ fn the_public_status_page_shows_public_groups_live_without_messages() {
     let worker = spawn_worker();
     worker.pulse("web-frontend", &json!({"status": "up", "message": "internal detail"}));
     worker.pulse("fast", &json!({"status": "up"}));
-    let page = worker.wait_for("web-frontend written", 10 * SECOND, || {
+    let page = worker.wait_for("web-frontend written", 20 * SECOND, || {
         let p = worker.get_as("/status", None, None);
         p.body.contains("data-service=\"web-frontend\" data-status=\"up\"").then_some(p)
     });
@@ -182,7 +182,7 @@ fn the_public_status_page_shows_public_groups_live_without_messages() {
     let mut public = worker.live("/status/live", None, None, 5 * SECOND).unwrap();
     worker.pulse("fast", &json!({"status": "down"}));
     worker.pulse("web-frontend", &json!({"status": "down", "message": "secret cause"}));
-    let (update, before) = public.until("web-frontend", "down", 5 * SECOND);
+    let (update, before) = public.until("web-frontend", "down", 20 * SECOND);
     assert!(before.iter().all(|u| u["id"] != "fast"));
     assert_eq!(update["message"], serde_json::Value::Null);
     assert_eq!(update["change"]["reason"], "");

@@ -5,14 +5,17 @@
 use std::time::Duration;
 
 use serde_json::json;
-use systole_e2e::{now_ms, spawn_worker};
+use systole_e2e::{ms, now_ms, spawn_worker};
 
 const DAY: i64 = 86_400_000;
 
 #[test]
 fn the_cron_prunes_history_past_retention_and_keeps_the_rest() {
     let worker = spawn_worker();
-    assert_eq!(worker.beat("guarded", &json!({"serviceId": "guarded", "message": "recent"})).status, 200);
+    let recent = worker.beat("guarded", &json!({"serviceId": "guarded", "message": "recent"}));
+    assert_eq!(recent.status, 200);
+    // The day the Worker rolls this heartbeat up from (its own clock).
+    let beat_day = ms(&recent.json()["receivedAt"]) / DAY * DAY;
     worker.wait_for("flush", Duration::from_secs(20), || {
         let logs = worker.get("/api/logs?serviceId=guarded").json();
         (logs["heartbeats"].as_array().unwrap().len() == 1).then_some(())
@@ -35,8 +38,7 @@ fn the_cron_prunes_history_past_retention_and_keeps_the_rest() {
     let beats = worker.d1("SELECT message FROM heartbeats WHERE service_id = 'guarded'");
     assert_eq!(beats, [json!({"message": "recent"})], "heartbeats older than 30 days are gone");
     let days = worker.d1("SELECT day_start FROM uptime_daily WHERE service_id = 'guarded' ORDER BY day_start");
-    let days: Vec<i64> =
-        days.iter().map(|r| r["day_start"].as_i64().unwrap()).filter(|d| *d < now / DAY * DAY).collect();
+    let days: Vec<i64> = days.iter().map(|r| r["day_start"].as_i64().unwrap()).filter(|d| *d < beat_day).collect();
     assert_eq!(days, [kept_day], "daily rollups older than 120 days are gone");
     let incidents = worker.d1("SELECT cause FROM incidents WHERE service_id = 'guarded'");
     assert_eq!(incidents, [json!({"cause": "recent"})]);

@@ -41,7 +41,7 @@ fn two_thousand_concurrent_heartbeats_lose_none() {
 
     // Every accepted heartbeat appears in the logs API (read from D1) once flushed.
     for (service, count) in &accepted {
-        let logged = worker.wait_for(&format!("{service} flushed"), Duration::from_secs(15), || {
+        let logged = worker.wait_for(&format!("{service} flushed"), Duration::from_secs(30), || {
             let logs = worker.get(&format!("/api/logs?serviceId={service}&limit=500")).json();
             let n = logs["heartbeats"].as_array().unwrap().len();
             (n >= *count).then_some(n)

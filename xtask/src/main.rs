@@ -4,7 +4,10 @@
 //! - `dev [--demo] [--port N]`: the Worker in local workerd on http://localhost:8787 with the
 //!   example `config/`; demo keys in `.dev.vars`; `--demo` also sends heartbeats.
 //! - `test`: fmt, clippy (native + wasm32), native tests, the wasm build, `wrangler deploy
-//!   --dry-run`, and the end-to-end suite against the Worker in workerd.
+//!   --dry-run`, and the end-to-end suite against the Worker in workerd. It changes no
+//!   tracked file: the browser test's screenshots go to `target/screenshots/`.
+//! - `screenshots`: just the browser test, then its screenshots copied into
+//!   `docs/screenshots/` (the README's and docs' images).
 //! - `bench`: the benchmark, written to `docs/benchmarks.md`.
 //! - `build-worker`: what `wrangler.toml`'s build command runs.
 
@@ -25,10 +28,11 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("dev") => dev(&args[1..]),
         Some("test") => test(),
+        Some("screenshots") => screenshots(),
         Some("bench") => bench(),
         Some("build-worker") => build_worker(),
         _ => {
-            eprintln!("usage: cargo xtask <dev [--demo] [--port N] | test | bench | build-worker>");
+            eprintln!("usage: cargo xtask <dev [--demo] [--port N] | test | screenshots | bench | build-worker>");
             return ExitCode::from(2);
         }
     };
@@ -172,6 +176,32 @@ fn test() -> Result<()> {
         eprintln!("=== {name}: ok in {:.1} s", t.elapsed().as_secs_f64());
     }
     eprintln!("\nxtask test: PASSED all {total} steps in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Where the browser test writes its screenshots.
+const SHOTS: &str = "target/screenshots";
+
+/// Runs the browser test alone and copies its screenshots into `docs/screenshots/`.
+fn screenshots() -> Result<()> {
+    tools::build_worker(Path::new("tests/config"))?;
+    let args = ["test", "-p", "systole-e2e", "--test", "browser"];
+    run(cargo(&args).env("SYSTOLE_SKIP_BUILD", "1"))?;
+    let docs = root().join("docs/screenshots");
+    let mut copied = Vec::new();
+    for entry in fs::read_dir(root().join(SHOTS))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "png") {
+            let name = path.file_name().ok_or("a screenshot without a name")?;
+            fs::copy(&path, docs.join(name))?;
+            copied.push(name.to_string_lossy().into_owned());
+        }
+    }
+    if copied.is_empty() {
+        return Err(format!("the browser test left no screenshots in {SHOTS}").into());
+    }
+    copied.sort();
+    eprintln!("xtask screenshots: copied {} into docs/screenshots/", copied.join(", "));
     Ok(())
 }
 

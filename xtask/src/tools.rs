@@ -1,6 +1,7 @@
 //! The pinned tools a fresh machine needs, installed into the project when missing:
 //! the wasm32 target, `worker-build` and `wasm-bindgen-cli` (into the gitignored `.tools/`),
-//! and the npm packages (wrangler, Node 22, binaryen, from package-lock.json).
+//! and the npm packages (wrangler, Node 22, binaryen, playwright-core: `npm ci` from
+//! package-lock.json).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -111,12 +112,10 @@ fn ensure_npm() -> Result<()> {
         _ => false,
     };
     if !fresh {
-        // `npm install`, not `npm ci`: the registry mirror lacks workerd's macOS and Windows
-        // packages, so the lock cannot list them and `npm ci` refuses it as out of sync.
-        // With the committed lock, `npm install` installs exactly its versions and leaves it
-        // unchanged.
-        eprintln!("xtask: npm install (wrangler, node 22, binaryen; versions from package-lock.json)");
-        run(Command::new("npm").args(["install", "--no-audit", "--no-fund"]).current_dir(root()))?;
+        // `npm ci`: exactly the versions in package-lock.json, which lists workerd's packages
+        // for every platform, and never rewrites the lock.
+        eprintln!("xtask: npm ci (wrangler, node 22, binaryen, playwright-core; versions from package-lock.json)");
+        run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(root()))?;
     }
     Ok(())
 }
