@@ -145,7 +145,7 @@ impl DeskRecord {
     /// The earliest time the desk must be woken: a delivery or attempt-record write, or a
     /// write of alert rows.
     pub fn next_wake(&self, now: Timestamp) -> Option<(Timestamp, Wake)> {
-        let notify = self.desk.deliveries.next_wake().map(|t| (t, Wake::Notify));
+        let notify = self.desk.deliveries.next_wake(now).map(|t| (t, Wake::Notify));
         let rows = (!self.desk.unwritten.is_empty()).then(|| (self.rows_retry_at.unwrap_or(now), Wake::Flush));
         [notify, rows].into_iter().flatten().min_by_key(|(t, _)| *t)
     }

@@ -322,7 +322,7 @@ impl ServiceRecord {
         if !alarm_held {
             self.armed.spent();
         }
-        let mut out = Outcome::answer(Answer::WakeAt(self.next_wake(ctx.flush_interval).map(|(t, _)| t)));
+        let mut out = Outcome::answer(Answer::WakeAt(self.next_wake(now, ctx.flush_interval).map(|(t, _)| t)));
         out.persist = true;
         out.alarm = self.rearm(now, ctx.flush_interval);
         out
@@ -369,8 +369,8 @@ impl ServiceRecord {
     }
 
     /// The earliest time this record must be woken, and why.
-    pub fn next_wake(&self, flush_interval: Duration) -> Option<(Timestamp, Wake)> {
-        let notify = [self.notifier.next_wake(), self.deliveries.next_wake()].into_iter().flatten().min();
+    pub fn next_wake(&self, now: Timestamp, flush_interval: Duration) -> Option<(Timestamp, Wake)> {
+        let notify = [self.notifier.next_wake(), self.deliveries.next_wake(now)].into_iter().flatten().min();
         [
             self.monitor.next_deadline().map(|(t, _)| (t, Wake::Deadline)),
             self.history.flush_due(flush_interval).map(|t| (t, Wake::Flush)),
@@ -383,7 +383,7 @@ impl ServiceRecord {
 
     /// Decides the alarm after an event at `now` (see [`Armed::rearm`]).
     fn rearm(&mut self, now: Timestamp, flush_interval: Duration) -> AlarmAction {
-        let wanted = self.next_wake(flush_interval);
+        let wanted = self.next_wake(now, flush_interval);
         self.armed.rearm(now, wanted)
     }
 

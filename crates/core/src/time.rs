@@ -176,7 +176,11 @@ mod tests {
         assert_eq!(Timestamp(1_763_753_600_123).human(), "2025-11-21 19:33:20 UTC");
         let s = Duration::from_secs;
         assert_eq!(human_duration(s(252)), "4 min 12 s");
+        assert_eq!(human_duration(s(45)), "45 s");
         assert_eq!(human_duration(s(3_600)), "1 h");
+        assert_eq!(human_duration(s(7_530)), "2 h 5 min");
+        assert_eq!(human_duration(s(90_061)), "1 d 1 h");
+        assert_eq!(human_duration(s(86_400 + 59)), "1 d", "seconds beyond two units are dropped");
         assert_eq!(human_duration(Duration::from_millis(999)), "0 s");
         let now = Timestamp(10_000_000);
         assert_eq!(human_ago(now, Timestamp(9_997_000)), "3 s ago");

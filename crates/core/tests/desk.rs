@@ -12,7 +12,7 @@ use systole_core::retry::D1_WRITES;
 use systole_core::time::Timestamp;
 
 const CHANNELS: &str = r#"{"channels": [{"type": "discord", "name": "ops", "events": ["alert"]}],
-    "settings": {"retry": {"initialSeconds": 1, "maxSeconds": 60, "giveUpAfterMinutes": 60}}}"#;
+    "settings": {"retry": {"initialSeconds": 30, "maxSeconds": 60, "giveUpAfterMinutes": 60}}}"#;
 
 fn intake(state: &str) -> Intake {
     let body =
@@ -53,14 +53,14 @@ fn an_alert_is_sent_from_the_alarm_it_arms_at_once_and_its_rows_are_written_afte
     let sent = handle(&mut desk, 1_200, DeskInput::Completed(Completed::Sent(attempts)));
     assert_eq!(sent.log, ["external: alert to ops attempt 1: delivered"]);
     let kinds: Vec<_> = sent.writes.iter().map(|w| matches!(w, Write::Attempts(_))).collect();
-    assert_eq!(kinds, [true, false], "attempt records, then the alert row");
+    assert_eq!(kinds, [true, false], "attempt records and the alert row (written concurrently)");
     let done = handle(&mut desk, 1_300, written(&sent, true));
     assert_eq!(done.alarm, AlarmAction::Keep, "nothing left to do");
     assert!(desk.desk.unwritten.is_empty() && desk.desk.deliveries.unwritten.is_empty());
 }
 
 #[test]
-fn failed_row_writes_are_retried_after_the_row_backoff_and_a_duplicate_sends_nothing() {
+fn failed_row_writes_back_off_1_s_then_2_s_and_a_duplicate_sends_nothing() {
     let mut desk = DeskRecord::default();
     let _ = handle(&mut desk, 0, DeskInput::Receive(intake("firing")));
     let _ = handle(&mut desk, 0, DeskInput::Alarm);
@@ -68,11 +68,23 @@ fn failed_row_writes_are_retried_after_the_row_backoff_and_a_duplicate_sends_not
     let dup = handle(&mut desk, 100, DeskInput::Receive(intake("firing")));
     assert_eq!(dup.answer[0].action, "duplicate");
     assert!(dup.answer[0].channels.is_empty());
-    // The lease (10 s timeout + 5 s) ends: the attempt is on the record as interrupted.
+    assert!(dup.sends.is_empty() && dup.writes.is_empty(), "a request never waits for channels or D1");
+    // The lease (10 s timeout + 5 s) ends: the attempt is on the record as interrupted and
+    // retried 30 s later; its record and the alert row go to D1, which fails.
     let later = handle(&mut desk, 15_000, DeskInput::Alarm);
-    assert_eq!(later.sends.len(), 0, "retried after its backoff, not at once");
+    assert!(later.sends.is_empty(), "retried after its backoff, not at once");
+    assert_eq!(later.writes.len(), 2);
     let failed = handle(&mut desk, 15_000, written(&later, false));
-    let retry_at = Timestamp(15_000).plus(D1_WRITES.after(1));
-    assert_eq!(desk.rows_retry_at, Some(retry_at));
-    assert!(matches!(failed.alarm, AlarmAction::Set(t, _) if t <= retry_at));
+    assert_eq!(desk.rows_retry_at, Some(Timestamp(15_000).plus(D1_WRITES.after(1))));
+    assert!(matches!(failed.alarm, AlarmAction::Set(Timestamp(16_000), _)), "{:?}", failed.alarm);
+    let early = handle(&mut desk, 15_500, DeskInput::Alarm);
+    assert!(early.writes.is_empty(), "nothing is written before its backoff ends");
+    let again = handle(&mut desk, 16_000, DeskInput::Alarm);
+    assert_eq!(again.writes.len(), 2);
+    let failed = handle(&mut desk, 16_000, written(&again, false));
+    assert!(matches!(failed.alarm, AlarmAction::Set(Timestamp(18_000), _)), "2 s after the second failure");
+    let third = handle(&mut desk, 18_000, DeskInput::Alarm);
+    let _ = handle(&mut desk, 18_000, written(&third, true));
+    assert_eq!((desk.rows_failures, desk.rows_retry_at), (0, None), "a success resets the backoff");
+    assert!(desk.desk.unwritten.is_empty());
 }

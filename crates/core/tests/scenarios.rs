@@ -162,7 +162,7 @@ fn a_failed_flush_is_retried_with_backoff_and_nothing_is_lost() {
     let _ = h.beat(2 * S, Reported::Up);
     let failed = h.answer_writes(2 * S, &alarm, false);
     assert_eq!(failed.alarm, AlarmAction::Set(Timestamp(3 * S), Wake::Flush), "retry after 1 s");
-    assert_eq!(h.record().next_wake(h.flush_interval).map(|(t, _)| t), Some(Timestamp(3 * S)));
+    assert_eq!(h.record().next_wake(Timestamp(2 * S), h.flush_interval).map(|(t, _)| t), Some(Timestamp(3 * S)));
     let retry = h.alarm(3 * S);
     let seqs: Vec<u64> = history(&retry).unwrap().outbox.heartbeats.iter().map(|h| h.seq).collect();
     assert_eq!(seqs, [1, 3], "both heartbeats, in order");
@@ -185,6 +185,7 @@ fn steady_traffic_needs_one_alarm_per_flush_interval_and_idle_returns_to_the_dea
     let _ = h.beat(1_000, Reported::Up);
     let first = h.alarm(1_000);
     assert!(first.update.is_none(), "no status change at the alarm");
+    assert!(!first.persist, "flush bookkeeping alone is not persisted (replaying a flush writes the same rows)");
     let done = h.answer_writes(1_010, &first, true);
     assert_eq!(armed_at(&done), Some(Timestamp(11_000)));
     for t in [3_000, 6_000, 9_000] {
@@ -240,8 +241,14 @@ fn a_heartbeat_handled_while_an_alarm_awaits_d1_arms_a_real_time_never_before_no
     assert!(answered.writes.iter().any(|w| matches!(w, Write::Attempts(_))), "attempt records go to D1");
     // While D1 answers, a heartbeat arrives: the records are unwritten, no retry time is set.
     let beat = h.beat(60 * S + 500, Reported::Up);
-    let at = armed_at(&beat).unwrap();
-    assert!(at >= Timestamp(60 * S + 500), "armed at {at:?}, before the event");
+    assert_eq!(beat.alarm, AlarmAction::Set(Timestamp(60 * S + 500), Wake::Flush), "overdue work: at once, not at 0");
+    assert!(beat.sends.is_empty() && beat.writes.is_empty(), "a heartbeat never waits for channels or D1");
+    // D1 answers; the chain ends with the recovery's `up` due: the alarm is armed for it.
+    let done = h.answer_writes(60 * S + 600, &answered, true);
+    assert_eq!(done.alarm, AlarmAction::Set(Timestamp(60 * S + 600), Wake::Flush));
+    let next = h.alarm(60 * S + 600);
+    let ups: Vec<_> = next.sends.iter().map(|s| (s.channel.as_str(), s.notification.event())).collect();
+    assert_eq!(ups, [("ops", Event::Up), ("team", Event::Up)], "the recovery goes out; the downs retry later");
 }
 
 #[test]

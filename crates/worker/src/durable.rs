@@ -44,6 +44,9 @@ pub trait Object {
     fn publish(&self, update: Self::Update);
     /// Writes rows that only this kind of object owns; `false` (logged) when D1 failed.
     async fn write_own(&self, write: &Write) -> bool;
+    /// Forgets the armed alarm in the cached state (setting it failed), so the next event
+    /// sets it again.
+    fn disarm(&self);
     /// Counts an alarm set (for the benchmark's counters).
     fn count_alarm(&self) {}
 }
@@ -93,14 +96,30 @@ pub async fn run<O: Object>(obj: &O, input: O::Input) -> Result<O::Answer> {
     answer.ok_or_else(|| worker::Error::RustError("no event was handled".into()))
 }
 
+/// Sets the alarm an outcome asks for; tried twice, since the state it belongs to is already
+/// stored. When both tries fail the cached state forgets it (the next event sets it again)
+/// and the error is returned.
 async fn arm<O: Object>(obj: &O, alarm: AlarmAction) -> Result<()> {
-    if let AlarmAction::Set(at, _) = alarm {
+    let AlarmAction::Set(at, _) = alarm else {
+        return Ok(());
+    };
+    let mut tries = 0;
+    loop {
         // An absolute time: `ScheduledTime::from(i64)` would be an offset from now.
         let date = js_sys::Date::new(&JsValue::from_f64(at.as_millis() as f64));
-        obj.bindings().0.storage().set_alarm(ScheduledTime::new(date)).await?;
-        obj.count_alarm();
+        match obj.bindings().0.storage().set_alarm(ScheduledTime::new(date)).await {
+            Ok(()) => {
+                obj.count_alarm();
+                return Ok(());
+            }
+            Err(e) if tries == 0 => worker::console_warn!("setting the alarm for {at} failed, retrying: {e}"),
+            Err(e) => {
+                obj.disarm();
+                return Err(e);
+            }
+        }
+        tries += 1;
     }
-    Ok(())
 }
 
 async fn write_attempts<O: Object>(obj: &O, records: &[AttemptRecord]) -> bool {

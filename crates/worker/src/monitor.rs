@@ -186,6 +186,12 @@ impl Object for ServiceMonitor {
         }
     }
 
+    fn disarm(&self) {
+        if let Some(rec) = self.record.borrow_mut().as_mut() {
+            rec.armed.spent();
+        }
+    }
+
     fn count_alarm(&self) {
         self.count(|s| s.alarms_set += 1);
     }

@@ -231,21 +231,19 @@ fn typed<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
     Ok(value)
 }
 
-/// The 400 `invalid-json` problem for a JSON syntax error: `invalid JSON at line L, column
-/// C: reason`, with serde_json's line and column (1-based line; column 0 for an error before
-/// the first character, such as an empty body) and its reason without the position suffix.
-/// For every JSON body parsed by the API.
+/// The 400 problem for a body that is not JSON, e.g. `invalid JSON at line 2, column 16:
+/// expected value` (serde_json's message without its position suffix, which the problem
+/// states separately; an empty body, where serde_json says column 0, is column 1). Used by
+/// every JSON request body.
 pub fn syntax_problem(e: &serde_json::Error) -> Problem {
-    Problem::invalid_json(e.line(), e.column(), &syntax_reason(e))
+    Problem::invalid_json(e.line().max(1), e.column().max(1), &syntax_reason(e))
 }
 
+/// serde_json's message without the " at line L column C" it appends.
 fn syntax_reason(e: &serde_json::Error) -> String {
-    // serde_json appends " at line L column C"; the problem states them separately.
     let text = e.to_string();
-    match text.rfind(" at line ") {
-        Some(i) => text[..i].to_owned(),
-        None => text,
-    }
+    let reason = text.rfind(" at line ").and_then(|i| text.get(..i));
+    reason.map_or_else(|| text.clone(), ToOwned::to_owned)
 }
 
 /// The success answer for one heartbeat (HTTP 200).

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::monitor::Status;
 use crate::notify::vocab::{AlertState, Event, Severity, Urgency};
-use crate::time::Timestamp;
+use crate::time::{human_duration, Timestamp};
 
 /// What a notification about an external alert adds: the alert's identity and severity.
 /// JSON: camelCase fields.
@@ -240,7 +240,7 @@ impl Notification {
             Subject::Service(e) => *e,
         };
         let name = &self.service_name;
-        let since = human_time(self.since);
+        let since = self.since.human();
         let mut lines = vec![match event {
             ServiceEvent::Down => format!("{name} is down since {since}."),
             ServiceEvent::Up => match self.duration {
@@ -281,7 +281,7 @@ impl Notification {
                 lines.push(format!("and {} more", a.labels.len() - BODY_LABELS));
             }
         }
-        let since = human_time(self.since);
+        let since = self.since.human();
         lines.push(match (a.state, self.duration) {
             (AlertState::Firing, _) => format!("Started: {since}"),
             (AlertState::Resolved, Some(d)) => format!("Resolved after {} (at {since})", human_duration(d)),
@@ -297,40 +297,6 @@ impl Notification {
             1 => lines.push("1 more notification was held back by the cooldown.".to_owned()),
             n => lines.push(format!("{n} more notifications were held back by the cooldown.")),
         }
-    }
-}
-
-/// A duration for people, truncated to its two largest non-zero units:
-/// `4 min 12 s`, `2 h`, `1 d 3 h`, `45 s`; anything under a second is `0 s`.
-pub fn human_duration(d: Duration) -> String {
-    let units = [(86_400, "d"), (3_600, "h"), (60, "min"), (1, "s")];
-    let mut rest = d.as_secs();
-    let mut parts = Vec::new();
-    for (size, unit) in units {
-        let n = rest / size;
-        rest %= size;
-        if n > 0 || !parts.is_empty() {
-            parts.push((n, unit));
-        }
-        if parts.len() == 2 {
-            break;
-        }
-    }
-    let shown: Vec<String> = parts.iter().filter(|(n, _)| *n > 0).map(|(n, unit)| format!("{n} {unit}")).collect();
-    if shown.is_empty() {
-        "0 s".to_owned()
-    } else {
-        shown.join(" ")
-    }
-}
-
-/// A time for people, in UTC to the second: `2025-11-21 19:33:20 UTC`.
-pub fn human_time(t: Timestamp) -> String {
-    let text = t.to_rfc3339();
-    match (text.get(..10), text.get(11..19)) {
-        (Some(date), Some(time)) => format!("{date} {time} UTC"),
-        // Out of the calendar's range `to_rfc3339` gives the raw milliseconds.
-        _ => text,
     }
 }
 
@@ -550,23 +516,6 @@ pub(crate) mod tests {
         assert_eq!(names, crate::config::NOTIFICATION_EVENTS);
         assert_eq!(Event::parse("reminder"), Some(Event::Reminder));
         assert_eq!(Event::parse("Down"), None);
-    }
-
-    #[test]
-    fn durations_read_as_their_two_largest_units() {
-        let s = Duration::from_secs;
-        assert_eq!(human_duration(s(252)), "4 min 12 s");
-        assert_eq!(human_duration(s(45)), "45 s");
-        assert_eq!(human_duration(s(3_600)), "1 h");
-        assert_eq!(human_duration(s(7_530)), "2 h 5 min");
-        assert_eq!(human_duration(s(90_061)), "1 d 1 h");
-        assert_eq!(human_duration(s(86_400 + 59)), "1 d", "seconds beyond two units are dropped");
-        assert_eq!(human_duration(Duration::from_millis(999)), "0 s");
-    }
-
-    #[test]
-    fn times_read_in_utc_to_the_second() {
-        assert_eq!(human_time(Timestamp(1_763_753_600_123)), "2025-11-21 19:33:20 UTC");
     }
 
     #[test]

@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::notify::message::Notification;
 use crate::notify::text::head;
 use crate::notify::vocab::Event;
+use crate::retry::{Backoff, D1_WRITES};
 use crate::time::Timestamp;
 
 /// Most deliveries one queue holds; beyond it the oldest is abandoned (and recorded so).
@@ -34,6 +35,14 @@ pub const MAX_ERROR: usize = 500;
 /// The error recorded for an attempt that never reported back before its lease ended.
 pub const INTERRUPTED: &str =
     "interrupted: no outcome before the attempt's lease ended (object evicted or runtime restarted)";
+
+/// How long past an attempt's timeout its lease lasts: an attempt that has not reported
+/// back by then is recorded as interrupted (the object died mid-send) and retried.
+pub const LEASE_SLACK: Duration = Duration::from_secs(5);
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
 
 /// When and how long to retry.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
@@ -64,8 +73,7 @@ impl RetryPolicy {
     /// The delay after failed attempt number `attempt` (1-based): `initial · 2^(attempt−1)`,
     /// at most `max`, and never less than the receiver's `Retry-After`.
     pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(31));
-        let backoff = self.initial.saturating_mul(factor).min(self.max);
+        let backoff = Backoff { initial: self.initial, max: self.max }.after(attempt);
         retry_after.map_or(backoff, |r| r.max(backoff))
     }
 }
@@ -213,6 +221,9 @@ pub struct DeliveryQueue {
     pub unwritten: Vec<AttemptRecord>,
     /// No D1 write of attempts before this time (after a failed one).
     pub write_retry_at: Option<Timestamp>,
+    /// Consecutive failed D1 writes of attempts ([`D1_WRITES`] backoff).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub write_failures: u32,
 }
 
 impl DeliveryQueue {
@@ -258,7 +269,7 @@ impl DeliveryQueue {
     /// and how many interrupted ones it recorded.
     pub fn begin(&mut self, now: Timestamp, policy: &RetryPolicy) -> Begun {
         let interrupted = self.record_interrupted(now, policy);
-        let lease = now.plus(policy.timeout + Duration::from_secs(5));
+        let lease = now.plus(policy.timeout + LEASE_SLACK);
         let mut sends = Vec::new();
         for d in self.pending.iter_mut().filter(|d| d.next_at <= now) {
             d.attempts += 1;
@@ -369,21 +380,23 @@ impl DeliveryQueue {
     }
 
     /// The first `n` unwritten attempt records reached D1; a failed write (`ok = false`)
-    /// is retried 5 s after `now`.
+    /// is retried after the [`D1_WRITES`] backoff (1 s, 2 s, 4 s … 60 s) from `now`.
     pub fn written(&mut self, n: usize, ok: bool, now: Timestamp) {
         if ok {
             self.unwritten.drain(..n.min(self.unwritten.len()));
             self.write_retry_at = None;
+            self.write_failures = 0;
         } else {
-            self.write_retry_at = Some(now.plus(Duration::from_secs(5)));
+            self.write_failures = self.write_failures.saturating_add(1);
+            self.write_retry_at = Some(now.plus(D1_WRITES.after(self.write_failures)));
         }
     }
 
     /// The earliest time the queue needs its object awake: the next due attempt, or the
-    /// next write of buffered attempt records.
-    pub fn next_wake(&self) -> Option<Timestamp> {
+    /// next write of buffered attempt records (at `now` when nothing holds it back).
+    pub fn next_wake(&self, now: Timestamp) -> Option<Timestamp> {
         let send = self.pending.iter().map(|d| d.next_at).min();
-        let write = (!self.unwritten.is_empty()).then(|| self.write_retry_at.unwrap_or(Timestamp(0)));
+        let write = (!self.unwritten.is_empty()).then(|| self.write_retry_at.unwrap_or(now));
         match (send, write) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -498,7 +511,7 @@ mod tests {
             assert_eq!((begun.sends.len(), begun.interrupted), (1, 0));
             assert!(q.begin(now, &p).sends.is_empty(), "leased: not handed out twice");
             verdicts.push(q.finish(id, now, now.plus(Duration::from_millis(20)), &answered(status), &p).unwrap());
-            now = q.next_wake().unwrap_or(now);
+            now = q.next_wake(now).unwrap_or(now);
             if let Some(d) = q.pending.first() {
                 now = d.next_at;
             }
@@ -525,9 +538,9 @@ mod tests {
         let limited =
             Outcome::Answered { status: 429, retry_after: Some(Duration::from_secs(7)), body: "slow down".into() };
         assert_eq!(q.finish(b, Timestamp(0), Timestamp(5), &limited, &p), Some(Verdict::Retrying));
-        assert_eq!(q.next_wake(), Some(Timestamp(0)), "attempt records wait to be written");
+        assert_eq!(q.next_wake(Timestamp(3)), Some(Timestamp(3)), "attempt records wait to be written, now");
         q.written(2, true, Timestamp(5));
-        assert_eq!(q.next_wake(), Some(Timestamp(7_005)));
+        assert_eq!(q.next_wake(Timestamp(0)), Some(Timestamp(7_005)));
         assert_eq!(q.finish(a, Timestamp(0), Timestamp(5), &answered(200), &p), None, "gone");
     }
 
@@ -548,7 +561,7 @@ mod tests {
         let times: Vec<i64> = q.unwritten.iter().map(|r| r.at.as_millis()).collect();
         assert_eq!(times, [0, 1_000, 3_000, 7_000, 11_000, 15_000, 19_000, 23_000, 27_000]);
         assert!(q.pending.is_empty());
-        assert_eq!(q.next_wake(), Some(Timestamp(0)));
+        assert_eq!(q.next_wake(Timestamp(3)), Some(Timestamp(3)));
     }
 
     #[test]
@@ -556,7 +569,7 @@ mod tests {
         let (mut q, p) = (DeliveryQueue::default(), policy());
         q.push(Timestamp(0), "discord", down(), None);
         assert_eq!(q.begin(Timestamp(0), &p).sends.len(), 1);
-        assert_eq!(q.next_wake(), Some(Timestamp(15_000)));
+        assert_eq!(q.next_wake(Timestamp(0)), Some(Timestamp(15_000)));
         // The lease ends: the lost attempt is on the record, retried after the usual backoff.
         assert_eq!(q.begin(Timestamp(15_000), &p), Begun { sends: Vec::new(), interrupted: 1 });
         let r = &q.unwritten[0];
@@ -608,9 +621,11 @@ mod tests {
         q.begin(Timestamp(0), &p);
         q.finish(id, Timestamp(0), Timestamp(1), &answered(204), &p);
         q.written(1, false, Timestamp(1));
-        assert_eq!(q.next_wake(), Some(Timestamp(5_001)));
-        q.written(1, true, Timestamp(5_001));
-        assert_eq!(q.next_wake(), None);
+        assert_eq!(q.next_wake(Timestamp(1)), Some(Timestamp(1_001)), "1 s after the first failure");
+        q.written(1, false, Timestamp(1_001));
+        assert_eq!(q.next_wake(Timestamp(1_001)), Some(Timestamp(3_001)), "2 s after the second");
+        q.written(1, true, Timestamp(3_001));
+        assert_eq!((q.next_wake(Timestamp(3_001)), q.write_failures), (None, 0));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `{placeholder}` templates that replace a notification's default title or body, written
 //! in a channel's `config` (`"title": "{service.name} is {status}"`).
 
-use crate::notify::message::{human_duration, human_time, Notification};
+use crate::notify::message::Notification;
+use crate::time::human_duration;
 
 /// A value a template can insert, written `{service.name}` and so on.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
@@ -59,7 +60,7 @@ impl Placeholder {
             Placeholder::Group => n.group.clone().unwrap_or_default(),
             Placeholder::Status => n.status.as_str().to_owned(),
             Placeholder::PreviousStatus => n.previous_status.as_str().to_owned(),
-            Placeholder::Since => human_time(n.since),
+            Placeholder::Since => n.since.human(),
             Placeholder::Duration => n.duration.map(human_duration).unwrap_or_default(),
             Placeholder::Message => n.message.clone().unwrap_or_default(),
             Placeholder::DashboardUrl => n.dashboard_url.clone().unwrap_or_default(),

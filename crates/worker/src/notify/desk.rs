@@ -96,6 +96,10 @@ impl Object for AlertDesk {
 
     fn publish(&self, _update: ()) {}
 
+    fn disarm(&self) {
+        self.record.borrow_mut().armed.spent();
+    }
+
     async fn write_own(&self, write: &Write) -> bool {
         let Write::Alerts(rows) = write else {
             return false;

@@ -157,11 +157,3 @@ pub(super) fn kind(v: &Value) -> &'static str {
         Value::Object(_) => "an object",
     }
 }
-
-pub(super) fn syntax_problem(e: &serde_json::Error) -> Problem {
-    // serde_json appends " at line L column C"; the problem states them separately. An
-    // empty body fails at column 0, reported as 1.
-    let text = e.to_string();
-    let reason = text.rfind(" at line ").map_or(text.as_str(), |i| &text[..i]);
-    Problem::invalid_json(e.line().max(1), e.column().max(1), reason)
-}

@@ -48,7 +48,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use self::fields::{kind, syntax_problem, At};
+use self::fields::{kind, At};
+use crate::api::heartbeat::syntax_problem;
 use crate::api::Problem;
 use crate::monitor::Status;
 use crate::notify::config::{self, MAX_NAME};
