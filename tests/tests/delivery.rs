@@ -8,7 +8,7 @@ use std::thread;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use systole_core::notify::message::human_duration;
+use systole_core::time::human_duration;
 use systole_e2e::receiver::{Receiver, Refusing};
 use systole_e2e::{channel_env, ms, spawn_worker_with, Worker};
 
