@@ -141,7 +141,9 @@ fn test() -> Result<()> {
         (
             "native tests",
             Box::new(|| {
-                run(&mut cargo(&["test", "--workspace", "--exclude", "systole-worker", "--exclude", "systole-e2e"]))
+                run(&mut cargo(&["test", "--workspace", "--exclude", "systole-worker", "--exclude", "systole-e2e"]))?;
+                // The worker's pure parts (route table, D1 rows against migrations/), natively.
+                run(&mut cargo(&["test", "-p", "systole-worker", "--lib"]))
             }),
         ),
         ("wasm build (tests/config)", Box::new(|| tools::build_worker(Path::new("tests/config")))),

@@ -190,15 +190,13 @@ fn main() {
 
     let delivery = detection_to_delivery(&worker, &receiver);
     let bench_config = |f: &str| fs::read_to_string(root().join("target/bench-config").join(f)).ok();
-    let fleet: Vec<String> = systole_core::config::Config::parse(
-        bench_config("services.json").as_deref(),
-        bench_config("settings.json").as_deref(),
-    )
-    .unwrap()
-    .services
-    .iter()
-    .map(|s| s.id.to_string())
-    .collect();
+    let fleet: Vec<String> = systole_core::config::Deployment::parse(bench_config)
+        .unwrap()
+        .config
+        .services
+        .iter()
+        .map(|s| s.id.to_string())
+        .collect();
     let dashboard = dashboard::run(&worker, &fleet);
     let (raw, gz) = gzipped_wasm();
     let row = |name: &str, r: &Run| {
