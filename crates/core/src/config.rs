@@ -31,6 +31,17 @@ pub const NOTIFICATION_EVENTS: [&str; 7] = ["down", "up", "degraded", "late", "r
 /// event filter, so listing either on a service would mean nothing.
 pub const SERVICE_EVENTS: [&str; 5] = ["down", "up", "degraded", "late", "reminder"];
 
+/// Service ids the code uses for other subjects, with the reason; `services.json` may not
+/// use them.
+pub const RESERVED_IDS: [(&str, &str); 2] = [
+    (EXTERNAL_SUBJECT, "the alert history's subject for external alerts"),
+    (TEST_SUBJECT, "the alert history's subject for test notifications"),
+];
+/// The alert history's subject of external alerts (a service's is its id).
+pub const EXTERNAL_SUBJECT: &str = "external";
+/// The alert history's subject of test notifications.
+pub const TEST_SUBJECT: &str = "test";
+
 /// A service id: 1 to 64 characters from `[a-z0-9_-]`.
 #[derive(Clone, Debug, Deserialize, Eq, Hash, Ord, PartialEq, PartialOrd, Serialize)]
 #[serde(transparent)]
@@ -372,6 +383,9 @@ fn resolve_services(
         if let Err(reason) = ServiceId::parse(&s.id) {
             err(format!("services[{i}].id"), reason);
         }
+        if let Some((_, why)) = RESERVED_IDS.iter().find(|(id, _)| *id == s.id) {
+            err(format!("services[{i}].id"), format!("{:?} is reserved: {why}", s.id));
+        }
         if let Some(first) = defined.insert(&s.id, i) {
             err(format!("services[{i}].id"), format!("duplicate id {:?}, first defined at services[{first}]", s.id));
         }
@@ -645,6 +659,20 @@ mod tests {
             _ => None,
         })
         .unwrap()
+    }
+
+    #[test]
+    fn ids_the_code_uses_for_other_subjects_are_refused_with_the_reason() {
+        let e = Config::parse(Some(r#"{"services": [{"id": "ok"}, {"id": "external"}, {"id": "test"}]}"#), None)
+            .unwrap_err();
+        let got: Vec<String> = e.0.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            got,
+            [
+                "services.json: services[1].id: \"external\" is reserved: the alert history's subject for external alerts",
+                "services.json: services[2].id: \"test\" is reserved: the alert history's subject for test notifications",
+            ]
+        );
     }
 
     #[test]

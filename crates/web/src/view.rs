@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use systole_core::access::Scope;
 use systole_core::api::status::{StoredState, Summary};
-use systole_core::config::Config;
+use systole_core::config::{Config, EXTERNAL_SUBJECT, TEST_SUBJECT};
 use systole_core::monitor::Status;
 use systole_core::time::Timestamp;
 use systole_core::uptime::{DayUptime, ServiceUptime};
@@ -220,8 +220,8 @@ pub fn activity(
         .collect();
     for a in attempts.iter().filter(|a| a.at >= since && sees(a.service_id)) {
         let what = match (a.service_id, a.subject) {
-            (None, "external") => "external alert".to_owned(),
-            (None, "test") => "test notification".to_owned(),
+            (None, EXTERNAL_SUBJECT) => "external alert".to_owned(),
+            (None, TEST_SUBJECT) => "test notification".to_owned(),
             _ => format!("{} notification", a.event),
         };
         let tone = match a.outcome {

@@ -1,7 +1,7 @@
 //! Query parameters of the read APIs, parsed with limits. Unknown parameters are ignored.
 
 use super::Problem;
-use crate::config::{ServiceId, Settings};
+use crate::config::{ServiceId, Settings, EXTERNAL_SUBJECT, TEST_SUBJECT};
 use crate::time::{Timestamp, DAY_MS};
 
 /// Default page size of `/api/logs` and `/api/incidents`.
@@ -77,7 +77,7 @@ impl AlertsQuery {
         };
         let subject = match (service(pairs)?, get(pairs, "subject")) {
             (Some(id), _) => Some(id.to_string()),
-            (None, Some(s @ ("external" | "test"))) => Some(s.to_owned()),
+            (None, Some(s @ (EXTERNAL_SUBJECT | TEST_SUBJECT))) => Some(s.to_owned()),
             (None, Some(other)) => {
                 return Err(Problem::invalid_field(
                     "subject",

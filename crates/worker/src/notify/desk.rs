@@ -22,7 +22,7 @@ use crate::http;
 use crate::row::Row;
 
 /// The `alert_history` subject of external alerts.
-pub const SUBJECT: &str = "external";
+pub const SUBJECT: &str = systole_core::config::EXTERNAL_SUBJECT;
 
 /// The desk's row: `desk(id = 1, state)`.
 const STORED: Row = Row { table: "desk", column: "state" };

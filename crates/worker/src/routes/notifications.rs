@@ -81,7 +81,9 @@ pub async fn test(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
     // Classified and recorded like any attempt, under a delivery id of the start time.
     let delivery = u64::try_from(now.as_millis()).unwrap_or(0);
     let record = lone_attempt(delivery, &body.channel, n.event(), (now, deployment::now()), &outcome);
-    if let Some((_, false)) = history::flush(env, "test", std::slice::from_ref(&record)).await {
+    if let Some((_, false)) =
+        history::flush(env, systole_core::config::TEST_SUBJECT, std::slice::from_ref(&record)).await
+    {
         worker::console_warn!("the test attempt was not recorded");
     }
     Ok(http::json(
