@@ -1,5 +1,8 @@
 //! Query parameters of the read APIs, parsed with limits. Unknown parameters are ignored.
 
+// Request data reaches every line here: no slicing by byte index, no indexing.
+#![deny(clippy::string_slice, clippy::indexing_slicing)]
+
 use super::Problem;
 use crate::config::{ServiceId, Settings, EXTERNAL_SUBJECT, TEST_SUBJECT};
 use crate::time::{Timestamp, DAY_MS};
@@ -101,14 +104,11 @@ fn lookback(v: &str, now: Timestamp) -> Option<Timestamp> {
     if let Some(t) = v.parse::<i64>().ok().map(Timestamp).or_else(|| Timestamp::parse_rfc3339(v)) {
         return Some(t);
     }
-    let (n, unit) = v.split_at(v.len().checked_sub(1)?);
+    // By suffix, never by byte index: the value may end in any character.
+    let units = [("m", 60_000), ("h", 3_600_000), ("d", DAY_MS)];
+    let (n, unit_ms) = units.iter().find_map(|(unit, ms)| v.strip_suffix(unit).map(|n| (n, *ms)))?;
     let n: i64 = n.parse().ok().filter(|n| *n >= 0)?;
-    let ms = n.checked_mul(match unit {
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => DAY_MS,
-        _ => return None,
-    })?;
+    let ms = n.checked_mul(unit_ms)?;
     (ms <= 400 * DAY_MS).then(|| Timestamp(now.as_millis().saturating_sub(ms)))
 }
 
@@ -235,15 +235,16 @@ impl UptimeQuery {
 /// rows of that millisecond move to the next page. Only more than `limit` heartbeats of one
 /// service in one millisecond cannot be split; the page then ends after them.
 pub fn page(received_ms: &[i64], limit: usize) -> (usize, Option<i64>) {
-    if received_ms.len() <= limit || limit == 0 {
+    let (Some(shown), Some(&first_hidden)) = (received_ms.get(..limit), received_ms.get(limit)) else {
         return (received_ms.len().min(limit), None);
-    }
-    let last_shown = received_ms[limit - 1];
-    let first_hidden = received_ms[limit];
+    };
+    let Some(&last_shown) = shown.last() else {
+        return (0, None);
+    };
     if last_shown != first_hidden {
         return (limit, Some(last_shown));
     }
-    match received_ms[..limit].iter().take_while(|&&t| t != first_hidden).count() {
+    match shown.iter().take_while(|&&t| t != first_hidden).count() {
         0 => (limit, Some(first_hidden)),
         keep => (keep, Some(first_hidden + 1)),
     }
