@@ -102,11 +102,18 @@ fn unknown_service_wrong_key_and_missing_key_get_byte_identical_401s() {
     let wrong = worker.request("POST", "/api/heartbeat", Some("not-the-key"), r#"{"serviceId": "guarded"}"#);
     let missing = worker.request("POST", "/api/heartbeat", None, r#"{"serviceId": "guarded"}"#);
     let other = worker.request("POST", "/api/heartbeat", Some(&key("reporter")), r#"{"serviceId": "guarded"}"#);
-    for a in [&unknown, &wrong, &missing, &other] {
+    let tokens = json!([{"serviceId": "guarded", "token": key("guarded")}, {"serviceId": "reporter", "token": "no"}]);
+    let batch = worker.request("POST", "/api/heartbeat", None, &tokens.to_string());
+    for a in [&unknown, &wrong, &missing, &other, &batch] {
         assert_problem(a, 401, None);
         assert_eq!(a.body, unknown.body);
     }
     assert_eq!(worker.status_of("guarded")["status"], "unknown");
+    // The key is checked at the edge: none of these reached guarded's ServiceMonitor.
+    let reached = || worker.get("/api/internal/stats?serviceId=guarded").json()["heartbeatRequests"].as_u64().unwrap();
+    assert_eq!(reached(), 0, "a refused heartbeat never costs a Durable Object request");
+    assert_eq!(worker.beat("guarded", &json!({"serviceId": "guarded"})).status, 200);
+    assert_eq!(reached(), 1, "the counter counts the heartbeat that is let through");
 }
 
 #[test]

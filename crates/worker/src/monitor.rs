@@ -38,6 +38,8 @@ use crate::{d1, http};
 #[derive(Clone, Copy, Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Stats {
+    /// Heartbeat requests that reached this object (accepted or not).
+    pub heartbeat_requests: u64,
     /// Heartbeats recorded.
     pub heartbeats: u64,
     /// Rows written to this object's SQLite storage.
@@ -87,6 +89,7 @@ impl DurableObject for ServiceMonitor {
         match req.path().as_str() {
             "/" => match serde_json::from_str(&req.text().await?)? {
                 ToMonitor::Heartbeat(item) => {
+                    self.count(|s| s.heartbeat_requests += 1);
                     self.service_id.replace(Some(item.service_id.to_string()));
                     let input = Input::Heartbeat { heartbeat: item.heartbeat, key: item.key };
                     match durable::run(self, input).await? {
