@@ -45,9 +45,10 @@ fn pages_are_escaped_under_a_strict_csp_and_sessions_are_checked() {
     // A wrong token gets the form again; a forged or expired cookie counts as none.
     assert_eq!(worker.login("not-a-token").status, 401);
     let forged = format!("{}=ana.{}.{}", session::COOKIE, now_ms() + 3_600_000, "00".repeat(32));
-    let past = Timestamp(now_ms() - 1000);
+    let past = Timestamp::from_millis(now_ms() - 1000);
     let expired = format!("{}={}", session::COOKIE, session::sign("ana", past, SESSION_SECRET.as_bytes()));
-    let other_secret = session::sign("ana", Timestamp(now_ms() + 3_600_000), b"another secret of at least 32 bytes!");
+    let other_secret =
+        session::sign("ana", Timestamp::from_millis(now_ms() + 3_600_000), b"another secret of at least 32 bytes!");
     for cookie in [forged, expired, format!("{}={other_secret}", session::COOKIE)] {
         assert_eq!(worker.get_as("/api/status", None, Some(&cookie)).status, 401, "{cookie}");
         assert_eq!(worker.get_as("/", None, Some(&cookie)).status, 401, "{cookie}");

@@ -142,7 +142,7 @@ fn uptime_counts_an_outage_in_progress_and_exports_csv() {
     let answered = now_ms();
     let days = report["services"][0]["days"].as_array().unwrap();
     assert_eq!(days.len(), 120, "the retention window, one entry per day");
-    let date = |t: i64| Timestamp(t).date_string().unwrap();
+    let date = |t: i64| Timestamp::from_millis(t).date_string().unwrap();
     let to = report["to"].as_str().unwrap();
     assert_eq!([date(received), date(down_at)], [to, to], "the scenario fell on one UTC day");
     let (today, before) = days.split_last().unwrap();

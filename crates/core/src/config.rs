@@ -18,7 +18,7 @@ use crate::access::Users;
 use crate::branding::Branding;
 use crate::notify::vocab::Event;
 use crate::notify::NotificationsConfig;
-use crate::time::{Timestamp, DAY_MS};
+use crate::time::{Timestamp, DAY};
 
 /// Default staleness threshold when neither service nor group sets one: 300 s.
 pub const DEFAULT_STALENESS_THRESHOLD: Duration = Duration::from_secs(300);
@@ -191,7 +191,7 @@ impl Settings {
     /// dashboard, the service and status pages, and `GET /api/uptime` without `from` all
     /// cover this window.
     pub fn uptime_window_start(&self, end: Timestamp) -> Timestamp {
-        Timestamp(end.day_start().0 - i64::from(self.uptime_retention_days.saturating_sub(1)) * DAY_MS)
+        end.day_start() - DAY * self.uptime_retention_days.saturating_sub(1)
     }
 }
 

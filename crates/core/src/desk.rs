@@ -116,7 +116,7 @@ impl DeskRecord {
                         }
                         Write::Alerts(_) => {
                             self.rows_failures = self.rows_failures.saturating_add(1);
-                            self.rows_retry_at = Some(now.plus(D1_WRITES.after(self.rows_failures)));
+                            self.rows_retry_at = Some(now + D1_WRITES.after(self.rows_failures));
                         }
                         Write::History(_) => {}
                     }

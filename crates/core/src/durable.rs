@@ -172,20 +172,23 @@ mod tests {
     #[test]
     fn an_overdue_wake_is_armed_at_now_never_before() {
         let mut armed = Armed::default();
-        let now = Timestamp(5_000);
-        assert_eq!(armed.rearm(now, Some((Timestamp(0), Wake::Flush))), AlarmAction::Set(now, Wake::Flush));
+        let now = Timestamp::from_millis(5_000);
+        assert_eq!(
+            armed.rearm(now, Some((Timestamp::from_millis(0), Wake::Flush))),
+            AlarmAction::Set(now, Wake::Flush)
+        );
         assert_eq!(armed, Armed(Some(now)));
     }
 
     #[test]
     fn a_later_wake_keeps_the_armed_alarm_and_an_earlier_one_moves_it() {
-        let mut armed = Armed(Some(Timestamp(10_000)));
-        let now = Timestamp(1_000);
-        assert_eq!(armed.rearm(now, Some((Timestamp(20_000), Wake::Deadline))), AlarmAction::Keep);
+        let mut armed = Armed(Some(Timestamp::from_millis(10_000)));
+        let now = Timestamp::from_millis(1_000);
+        assert_eq!(armed.rearm(now, Some((Timestamp::from_millis(20_000), Wake::Deadline))), AlarmAction::Keep);
         assert_eq!(
-            armed.rearm(now, Some((Timestamp(5_000), Wake::Notify))),
-            AlarmAction::Set(Timestamp(5_000), Wake::Notify)
+            armed.rearm(now, Some((Timestamp::from_millis(5_000), Wake::Notify))),
+            AlarmAction::Set(Timestamp::from_millis(5_000), Wake::Notify)
         );
-        assert_eq!(armed.rearm(Timestamp(5_000), None), AlarmAction::Keep, "nothing wanted: nothing set");
+        assert_eq!(armed.rearm(Timestamp::from_millis(5_000), None), AlarmAction::Keep, "nothing wanted: nothing set");
     }
 }

@@ -88,22 +88,22 @@ impl Rollups {
             return;
         }
         if !matches!(status, Status::Unknown | Status::Paused) {
-            accrue_into(&mut self.five_min, BUCKET_MS, from.0, until.0, status);
-            accrue_into(&mut self.daily, DAY_MS, from.0, until.0, status);
+            accrue_into(&mut self.five_min, BUCKET_MS, from.as_millis(), until.as_millis(), status);
+            accrue_into(&mut self.daily, DAY_MS, from.as_millis(), until.as_millis(), status);
         }
         self.accounted_until = Some(until);
     }
 
     /// Counts one heartbeat received at `at`.
     pub fn count_heartbeat(&mut self, at: Timestamp) {
-        self.five_min.entry(at.0.div_euclid(BUCKET_MS) * BUCKET_MS).or_default().heartbeats += 1;
-        self.daily.entry(at.0.div_euclid(DAY_MS) * DAY_MS).or_default().heartbeats += 1;
+        self.five_min.entry(at.as_millis().div_euclid(BUCKET_MS) * BUCKET_MS).or_default().heartbeats += 1;
+        self.daily.entry(at.as_millis().div_euclid(DAY_MS) * DAY_MS).or_default().heartbeats += 1;
     }
 
     /// Drops buckets that ended at or before `t` (already written in full).
     pub fn prune_through(&mut self, t: Timestamp) {
-        self.five_min.retain(|start, _| start + BUCKET_MS > t.0);
-        self.daily.retain(|start, _| start + DAY_MS > t.0);
+        self.five_min.retain(|start, _| start + BUCKET_MS > t.as_millis());
+        self.daily.retain(|start, _| start + DAY_MS > t.as_millis());
     }
 }
 
@@ -251,9 +251,9 @@ impl History {
             let urgent = !self.pending.changes.is_empty()
                 || !self.pending.incidents.is_empty()
                 || self.pending.heartbeats.len() >= FLUSH_NOW_HEARTBEATS;
-            Some(if urgent { since } else { since.plus(flush_interval) })
+            Some(if urgent { since } else { since + flush_interval })
         };
-        let planned = self.busy_since_flush.map(|t| t.plus(flush_interval));
+        let planned = self.busy_since_flush.map(|t| t + flush_interval);
         let due = match (pending, planned) {
             (Some(a), Some(b)) => a.min(b),
             (a, b) => a.or(b)?,
@@ -273,7 +273,7 @@ impl History {
         if let Some(earlier) = self.in_flight.take() {
             self.pending.prepend(earlier);
         }
-        let bucket = |t: Timestamp| t.0.div_euclid(BUCKET_MS);
+        let bucket = |t: Timestamp| t.as_millis().div_euclid(BUCKET_MS);
         let rollups_due =
             !self.pending.changes.is_empty() || self.rollups_written_until.is_none_or(|w| bucket(w) != bucket(now));
         if self.pending.is_empty() && !rollups_due {
@@ -308,7 +308,7 @@ impl History {
             }
         } else {
             self.failures = self.failures.saturating_add(1);
-            self.retry_at = Some(now.plus(crate::retry::D1_WRITES.after(self.failures)));
+            self.retry_at = Some(now + crate::retry::D1_WRITES.after(self.failures));
         }
     }
 }
@@ -336,16 +336,16 @@ mod tests {
     fn accrual_splits_at_bucket_and_day_boundaries() {
         let mut r = Rollups::default();
         let day = 20_000 * DAY_MS;
-        r.accrue(Timestamp(day - 60_000), Status::Up);
-        r.accrue(Timestamp(day + 360_000), Status::Down);
+        r.accrue(Timestamp::from_millis(day - 60_000), Status::Up);
+        r.accrue(Timestamp::from_millis(day + 360_000), Status::Down);
         assert_eq!(r.daily[&(day - DAY_MS)].down_ms, 60_000);
         assert_eq!(r.daily[&day].down_ms, 360_000);
         assert_eq!(r.five_min[&(day - BUCKET_MS)].down_ms, 60_000);
         assert_eq!(r.five_min[&day].down_ms, 300_000);
         assert_eq!(r.five_min[&(day + BUCKET_MS)].down_ms, 60_000);
-        r.accrue(Timestamp(day), Status::Up);
-        assert_eq!(r.accounted_until, Some(Timestamp(day + 360_000)), "time never goes backwards");
-        r.prune_through(Timestamp(day + 360_000));
+        r.accrue(Timestamp::from_millis(day), Status::Up);
+        assert_eq!(r.accounted_until, Some(Timestamp::from_millis(day + 360_000)), "time never goes backwards");
+        r.prune_through(Timestamp::from_millis(day + 360_000));
         assert_eq!(r.daily.keys().copied().collect::<Vec<_>>(), [day]);
         assert_eq!(r.five_min.keys().copied().collect::<Vec<_>>(), [day + BUCKET_MS]);
     }
@@ -367,30 +367,30 @@ mod tests {
         let mut h = History::default();
         let hb = HeartbeatEvent {
             seq: 1,
-            at: Timestamp(1_000),
+            at: Timestamp::from_millis(1_000),
             reported: crate::monitor::Reported::Up,
             message: Some("hi".into()),
             metadata: None,
             metrics: None,
         };
-        h.apply(Timestamp(1_000), Status::Up, &[Effect::Record(hb.clone())]);
+        h.apply(Timestamp::from_millis(1_000), Status::Up, &[Effect::Record(hb.clone())]);
         let interval = Duration::from_secs(10);
-        assert_eq!(h.flush_due(interval), Some(Timestamp(11_000)));
-        let batch = h.begin_flush(Timestamp(11_000), Status::Up).unwrap();
+        assert_eq!(h.flush_due(interval), Some(Timestamp::from_millis(11_000)));
+        let batch = h.begin_flush(Timestamp::from_millis(11_000), Status::Up).unwrap();
         assert_eq!(batch.outbox.heartbeats, std::slice::from_ref(&hb));
-        assert_eq!(batch.rollups_until, Some(Timestamp(11_000)), "first flush writes rollups");
-        h.finish_flush(Timestamp(11_500), &batch, false);
-        assert_eq!(h.flush_due(interval), Some(Timestamp(12_500)));
-        assert!(h.begin_flush(Timestamp(12_000), Status::Up).is_none(), "still backing off");
-        let again = h.begin_flush(Timestamp(12_500), Status::Up).unwrap();
+        assert_eq!(batch.rollups_until, Some(Timestamp::from_millis(11_000)), "first flush writes rollups");
+        h.finish_flush(Timestamp::from_millis(11_500), &batch, false);
+        assert_eq!(h.flush_due(interval), Some(Timestamp::from_millis(12_500)));
+        assert!(h.begin_flush(Timestamp::from_millis(12_000), Status::Up).is_none(), "still backing off");
+        let again = h.begin_flush(Timestamp::from_millis(12_500), Status::Up).unwrap();
         assert_eq!(again.outbox.heartbeats, [hb]);
-        h.finish_flush(Timestamp(12_600), &again, true);
+        h.finish_flush(Timestamp::from_millis(12_600), &again, true);
         assert!(h.in_flight.is_none() && h.pending.is_empty());
-        assert_eq!(h.flush_due(interval), Some(Timestamp(22_500)), "traffic flowed: plan the next flush");
-        assert!(h.begin_flush(Timestamp(22_500), Status::Up).is_none(), "same bucket, nothing new");
+        assert_eq!(h.flush_due(interval), Some(Timestamp::from_millis(22_500)), "traffic flowed: plan the next flush");
+        assert!(h.begin_flush(Timestamp::from_millis(22_500), Status::Up).is_none(), "same bucket, nothing new");
         assert_eq!(h.flush_due(interval), None, "idle: no more wake-ups for history");
-        let closed = h.begin_flush(Timestamp(BUCKET_MS), Status::Up).unwrap();
+        let closed = h.begin_flush(Timestamp::from_millis(BUCKET_MS), Status::Up).unwrap();
         assert!(closed.outbox.is_empty(), "only rollups");
-        assert_eq!(closed.rollups_until, Some(Timestamp(BUCKET_MS)), "a closed bucket is written");
+        assert_eq!(closed.rollups_until, Some(Timestamp::from_millis(BUCKET_MS)), "a closed bucket is written");
     }
 }

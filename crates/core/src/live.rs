@@ -9,6 +9,7 @@
 //! reason.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -56,10 +57,10 @@ impl ServiceUpdate {
         Self {
             id: service.to_owned(),
             status: state.status,
-            status_since: state.status_since.0,
-            last_heartbeat: state.last_heartbeat.map(|t| t.0),
+            status_since: state.status_since.as_millis(),
+            last_heartbeat: state.last_heartbeat.map(Timestamp::as_millis),
             message: state.last_message.clone(),
-            at: now.0,
+            at: now.as_millis(),
             change,
         }
     }
@@ -76,16 +77,16 @@ impl ServiceUpdate {
     }
 }
 
-/// Least time between two heartbeat-only updates of one service to a hub with open sockets,
-/// ms: the dashboard shows last-seen times to the second.
-pub const LIVE_EVERY_MS: i64 = 1_000;
-/// Least time between two heartbeat-only updates to a hub that last reported no open socket,
-/// ms: nobody is watching, so a fleet's heartbeats cost its hubs almost nothing.
-pub const IDLE_EVERY_MS: i64 = 10_000;
+/// Least time between two heartbeat-only updates of one service to a hub with open sockets:
+/// the dashboard shows last-seen times to the second.
+pub const LIVE_EVERY: Duration = Duration::from_secs(1);
+/// Least time between two heartbeat-only updates to a hub that last reported no open socket:
+/// nobody is watching, so a fleet's heartbeats cost its hubs almost nothing.
+pub const IDLE_EVERY: Duration = Duration::from_secs(10);
 
 /// Decides, per hub, whether one service's update is worth sending. Status changes always
 /// are; a heartbeat that only moves the last-seen time is sent at most every
-/// [`LIVE_EVERY_MS`], or every [`IDLE_EVERY_MS`] while the hub last reported no open socket.
+/// [`LIVE_EVERY`], or every [`IDLE_EVERY`] while the hub last reported no open socket.
 /// A tab that connects in between resynchronises from the page, so nothing it shows is
 /// wrong for longer than that.
 #[derive(Clone, Debug, Default)]
@@ -100,8 +101,8 @@ impl PublishGate {
             _ if change => true,
             None => true,
             Some((last, sockets)) => {
-                let every = if *sockets == Some(0) { IDLE_EVERY_MS } else { LIVE_EVERY_MS };
-                now.0 - last.0 >= every
+                let every = if *sockets == Some(0) { IDLE_EVERY } else { LIVE_EVERY };
+                now.since(*last) >= every
             }
         }
     }
@@ -129,32 +130,38 @@ mod tests {
     #[test]
     fn the_gate_always_admits_changes_and_spaces_out_last_seen_updates() {
         let mut gate = PublishGate::default();
-        assert!(gate.admits("user:a", Timestamp(0), false));
-        gate.sent("user:a", Timestamp(0));
-        assert!(!gate.admits("user:a", Timestamp(999), false));
-        assert!(gate.admits("user:a", Timestamp(999), true));
-        assert!(gate.admits("user:a", Timestamp(1_000), false));
+        assert!(gate.admits("user:a", Timestamp::from_millis(0), false));
+        gate.sent("user:a", Timestamp::from_millis(0));
+        assert!(!gate.admits("user:a", Timestamp::from_millis(999), false));
+        assert!(gate.admits("user:a", Timestamp::from_millis(999), true));
+        assert!(gate.admits("user:a", Timestamp::from_millis(1_000), false));
         gate.answered("user:a", 0);
-        assert!(!gate.admits("user:a", Timestamp(9_999), false), "nobody watching");
-        assert!(gate.admits("user:a", Timestamp(10_000), false));
-        gate.sent("user:a", Timestamp(10_000));
+        assert!(!gate.admits("user:a", Timestamp::from_millis(9_999), false), "nobody watching");
+        assert!(gate.admits("user:a", Timestamp::from_millis(10_000), false));
+        gate.sent("user:a", Timestamp::from_millis(10_000));
         gate.answered("user:a", 2);
-        assert!(gate.admits("user:a", Timestamp(11_000), false));
-        assert!(gate.admits("public", Timestamp(11_000), false), "per hub");
+        assert!(gate.admits("user:a", Timestamp::from_millis(11_000), false));
+        assert!(gate.admits("public", Timestamp::from_millis(11_000), false), "per hub");
     }
 
     #[test]
     fn updates_carry_the_change_and_the_public_form_drops_text() {
         let state = MonitorState {
             status: Status::Down,
-            status_since: Timestamp(5),
-            last_heartbeat: Some(Timestamp(1)),
+            status_since: Timestamp::from_millis(5),
+            last_heartbeat: Some(Timestamp::from_millis(1)),
             last_message: Some("disk <full>".into()),
             incident: None,
             next_seq: 3,
         };
-        let change = StatusChange { seq: 2, at: Timestamp(5), from: Status::Up, to: Status::Down, reason: "r".into() };
-        let u = ServiceUpdate::new("api", &state, &[Effect::StatusChanged(change)], Timestamp(6));
+        let change = StatusChange {
+            seq: 2,
+            at: Timestamp::from_millis(5),
+            from: Status::Up,
+            to: Status::Down,
+            reason: "r".into(),
+        };
+        let u = ServiceUpdate::new("api", &state, &[Effect::StatusChanged(change)], Timestamp::from_millis(6));
         let json: serde_json::Value = serde_json::from_str(&u.to_json()).unwrap();
         assert_eq!(json["type"], "service");
         assert_eq!(json["change"]["to"], "down");

@@ -275,7 +275,7 @@ impl Monitor {
         if now < due {
             return effects;
         }
-        let grace_end = due.plus(self.config.grace_period);
+        let grace_end = due + self.config.grace_period;
         let threshold = self.config.staleness_threshold.as_secs();
         if now < grace_end {
             if self.state.status != Status::Late {
@@ -374,18 +374,14 @@ pub fn deadline(
     config: &MonitorConfig,
 ) -> Option<(Timestamp, Deadline)> {
     let due = heartbeat_due(status, last_heartbeat, config)?;
-    Some(if status == Status::Late {
-        (due.plus(config.grace_period), Deadline::Grace)
-    } else {
-        (due, Deadline::Heartbeat)
-    })
+    Some(if status == Status::Late { (due + config.grace_period, Deadline::Grace) } else { (due, Deadline::Heartbeat) })
 }
 
 /// When the next heartbeat is due, for the statuses that wait for one (`up`, `degraded`,
 /// `late`): last heartbeat + staleness threshold.
 fn heartbeat_due(status: Status, last_heartbeat: Option<Timestamp>, config: &MonitorConfig) -> Option<Timestamp> {
     match status {
-        Status::Up | Status::Degraded | Status::Late => last_heartbeat.map(|t| t.plus(config.staleness_threshold)),
+        Status::Up | Status::Degraded | Status::Late => last_heartbeat.map(|t| t + config.staleness_threshold),
         Status::Unknown | Status::Down | Status::Paused => None,
     }
 }
@@ -419,16 +415,16 @@ mod tests {
 
     #[test]
     fn unknown_service_has_no_deadline_and_ignores_alarms() {
-        let mut m = Monitor::new(cfg(60, 0), Timestamp(0));
+        let mut m = Monitor::new(cfg(60, 0), Timestamp::from_millis(0));
         assert_eq!(m.next_deadline(), None);
-        assert!(m.on_alarm(Timestamp(10_000_000)).is_empty());
+        assert!(m.on_alarm(Timestamp::from_millis(10_000_000)).is_empty());
         assert_eq!(m.status(), Status::Unknown);
     }
 
     #[test]
     fn sequence_numbers_are_shared_and_increase() {
-        let mut m = Monitor::new(cfg(60, 0), Timestamp(0));
-        let e = m.on_heartbeat(Timestamp(1), Heartbeat::default());
+        let mut m = Monitor::new(cfg(60, 0), Timestamp::from_millis(0));
+        let e = m.on_heartbeat(Timestamp::from_millis(1), Heartbeat::default());
         let seqs: Vec<u64> = e
             .iter()
             .map(|e| match e {

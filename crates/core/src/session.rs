@@ -4,6 +4,8 @@
 //! SESSION_SECRET, lowercase hex}`. The user id may itself contain dots; the last two fields
 //! are split off from the right. Verification compares the MAC in constant time.
 
+use std::time::Duration;
+
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
@@ -13,8 +15,8 @@ use crate::time::Timestamp;
 /// Name of the session cookie.
 pub const COOKIE: &str = "systole_session";
 
-/// How long a session lasts: 12 hours, in milliseconds.
-pub const LIFETIME_MS: i64 = 12 * 3_600_000;
+/// How long a session lasts: 12 hours.
+pub const LIFETIME: Duration = Duration::from_secs(12 * 3_600);
 
 /// Shortest `SESSION_SECRET` accepted, in bytes.
 pub const MIN_SECRET_LEN: usize = 32;
@@ -44,7 +46,7 @@ fn mac(secret: &[u8], payload: &str) -> [u8; 32] {
 
 /// Signs a session for `user` that expires at `expires` (Unix ms, UTC).
 pub fn sign(user: &str, expires: Timestamp, secret: &[u8]) -> String {
-    let payload = format!("{user}.{}", expires.0);
+    let payload = format!("{user}.{}", expires.as_millis());
     format!("{payload}.{}", hex::encode(mac(secret, &payload)))
 }
 
@@ -64,7 +66,7 @@ pub fn verify(value: &str, secret: &[u8], now: Timestamp) -> Result<String, Sess
     if !bool::from(expected.as_slice().ct_eq(&sig)) {
         return Err(SessionError::BadSignature);
     }
-    if now.0 >= expires {
+    if now >= Timestamp::from_millis(expires) {
         return Err(SessionError::Expired);
     }
     Ok(user.to_owned())
@@ -78,7 +80,7 @@ pub fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
 /// The `Set-Cookie` value that stores `value` until `expires`: HttpOnly, Secure,
 /// SameSite=Strict, path `/`.
 pub fn set_cookie(value: &str, expires: Timestamp, now: Timestamp) -> String {
-    let max_age = (expires.0 - now.0).max(0) / 1000;
+    let max_age = expires.since(now).as_secs();
     format!("{COOKIE}={value}; Max-Age={max_age}; Path=/; HttpOnly; Secure; SameSite=Strict")
 }
 
@@ -113,21 +115,24 @@ mod tests {
 
     #[test]
     fn a_signed_session_verifies_until_it_expires() {
-        let v = sign("ana.b", Timestamp(10_000), SECRET);
-        assert_eq!(verify(&v, SECRET, Timestamp(9_999)).unwrap(), "ana.b");
-        assert_eq!(verify(&v, SECRET, Timestamp(10_000)), Err(SessionError::Expired));
+        let v = sign("ana.b", Timestamp::from_millis(10_000), SECRET);
+        assert_eq!(verify(&v, SECRET, Timestamp::from_millis(9_999)).unwrap(), "ana.b");
+        assert_eq!(verify(&v, SECRET, Timestamp::from_millis(10_000)), Err(SessionError::Expired));
     }
 
     #[test]
     fn forged_sessions_are_refused() {
-        let v = sign("viewer", Timestamp(10_000), SECRET);
+        let v = sign("viewer", Timestamp::from_millis(10_000), SECRET);
         let other = v.replacen("viewer", "admin", 1);
-        assert_eq!(verify(&other, SECRET, Timestamp(0)), Err(SessionError::BadSignature));
+        assert_eq!(verify(&other, SECRET, Timestamp::from_millis(0)), Err(SessionError::BadSignature));
         let extended = v.replacen("10000", "99999", 1);
-        assert_eq!(verify(&extended, SECRET, Timestamp(0)), Err(SessionError::BadSignature));
-        assert_eq!(verify(&v, b"another secret of 32 bytes long!", Timestamp(0)), Err(SessionError::BadSignature));
+        assert_eq!(verify(&extended, SECRET, Timestamp::from_millis(0)), Err(SessionError::BadSignature));
+        assert_eq!(
+            verify(&v, b"another secret of 32 bytes long!", Timestamp::from_millis(0)),
+            Err(SessionError::BadSignature)
+        );
         for bad in ["", "x", "a.b", "a.1.zz", "a.notanumber.00"] {
-            assert_eq!(verify(bad, SECRET, Timestamp(0)), Err(SessionError::Malformed), "{bad}");
+            assert_eq!(verify(bad, SECRET, Timestamp::from_millis(0)), Err(SessionError::Malformed), "{bad}");
         }
     }
 
@@ -135,7 +140,7 @@ mod tests {
     fn cookies_are_found_by_name_and_set_strictly() {
         assert_eq!(cookie("a=1; systole_session=x.1.ff; b=2", COOKIE), Some("x.1.ff"));
         assert_eq!(cookie("a=1", COOKIE), None);
-        let set = set_cookie("v", Timestamp(LIFETIME_MS), Timestamp(0));
+        let set = set_cookie("v", Timestamp::from_millis(0) + LIFETIME, Timestamp::from_millis(0));
         assert_eq!(set, "systole_session=v; Max-Age=43200; Path=/; HttpOnly; Secure; SameSite=Strict");
     }
 

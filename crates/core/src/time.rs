@@ -1,6 +1,7 @@
 //! Points in time as Unix epoch milliseconds (UTC), and their text forms.
 
 use std::fmt;
+use std::ops::{Add, AddAssign, Sub, SubAssign};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -20,14 +21,19 @@ const HUMAN: &[BorrowedFormatItem<'_>] = format_description!("[year]-[month]-[da
 
 /// Milliseconds in one day.
 pub const DAY_MS: i64 = 86_400_000;
+/// One day as a span (86 400 s; Unix time has no leap seconds): `now - DAY * n` is `n` days
+/// earlier.
+pub const DAY: Duration = Duration::from_secs(86_400);
 
 /// A point in time: milliseconds since the Unix epoch, UTC.
 ///
 /// The core never reads a clock; every handler takes `now: Timestamp` from the shell.
+/// Built with [`Timestamp::from_millis`] and read with [`Timestamp::as_millis`]; moved by a
+/// [`Duration`] with `+` and `-`, which saturate at the ends of `i64` milliseconds.
 /// Serialized as a plain JSON integer (milliseconds).
 #[derive(Clone, Copy, Debug, Default, Deserialize, Eq, Hash, Ord, PartialEq, PartialOrd, Serialize)]
 #[serde(transparent)]
-pub struct Timestamp(pub i64);
+pub struct Timestamp(i64);
 
 impl Timestamp {
     /// Builds a timestamp from Unix epoch milliseconds (UTC).
@@ -38,13 +44,6 @@ impl Timestamp {
     /// Unix epoch milliseconds (UTC).
     pub const fn as_millis(self) -> i64 {
         self.0
-    }
-
-    /// This time plus `span`, saturating at the end of `i64` milliseconds.
-    #[must_use]
-    pub fn plus(self, span: Duration) -> Self {
-        let ms = i64::try_from(span.as_millis()).unwrap_or(i64::MAX);
-        Self(self.0.saturating_add(ms))
     }
 
     /// Time elapsed from `earlier` to `self`; zero if `earlier` is later.
@@ -137,6 +136,45 @@ pub fn human_ago(now: Timestamp, t: Timestamp) -> String {
     }
 }
 
+/// A span in whole milliseconds (sub-millisecond parts dropped), capped at `i64::MAX`.
+fn span_millis(span: Duration) -> i64 {
+    i64::try_from(span.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// `t + span`: the time `span` later, in whole milliseconds, saturating at the end of `i64`
+/// milliseconds (a span is first capped at `i64::MAX` ms).
+impl Add<Duration> for Timestamp {
+    type Output = Self;
+
+    fn add(self, span: Duration) -> Self {
+        Self(self.0.saturating_add(span_millis(span)))
+    }
+}
+
+/// `t += span`: as `t + span`, saturating.
+impl AddAssign<Duration> for Timestamp {
+    fn add_assign(&mut self, span: Duration) {
+        *self = *self + span;
+    }
+}
+
+/// `t - span`: the time `span` earlier, in whole milliseconds, saturating at the start of `i64`
+/// milliseconds (a span is first capped at `i64::MAX` ms).
+impl Sub<Duration> for Timestamp {
+    type Output = Self;
+
+    fn sub(self, span: Duration) -> Self {
+        Self(self.0.saturating_sub(span_millis(span)))
+    }
+}
+
+/// `t -= span`: as `t - span`, saturating.
+impl SubAssign<Duration> for Timestamp {
+    fn sub_assign(&mut self, span: Duration) {
+        *self = *self - span;
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_rfc3339())
@@ -149,7 +187,7 @@ mod tests {
 
     #[test]
     fn formats_and_parses_rfc3339_in_utc() {
-        let t = Timestamp(1_763_753_600_123);
+        let t = Timestamp::from_millis(1_763_753_600_123);
         assert_eq!(t.to_rfc3339(), "2025-11-21T19:33:20.123Z");
         assert_eq!(Timestamp::parse_rfc3339("2025-11-21T19:33:20.123Z"), Some(t));
         assert_eq!(Timestamp::parse_rfc3339("2025-11-21T20:33:20.123+01:00"), Some(t));
@@ -158,7 +196,7 @@ mod tests {
 
     #[test]
     fn day_start_and_date_string_are_utc() {
-        let t = Timestamp(1_763_753_600_123);
+        let t = Timestamp::from_millis(1_763_753_600_123);
         assert_eq!(t.day_start().to_rfc3339(), "2025-11-21T00:00:00.000Z");
         assert_eq!(t.date_string().as_deref(), Some("2025-11-21"));
         assert_eq!(Timestamp::parse_date("2025-11-21"), Some(t.day_start()));
@@ -167,13 +205,26 @@ mod tests {
 
     #[test]
     fn since_never_goes_negative() {
-        assert_eq!(Timestamp(5).since(Timestamp(9)), Duration::ZERO);
-        assert_eq!(Timestamp(9).since(Timestamp(5)), Duration::from_millis(4));
+        assert_eq!(Timestamp::from_millis(5).since(Timestamp::from_millis(9)), Duration::ZERO);
+        assert_eq!(Timestamp::from_millis(9).since(Timestamp::from_millis(5)), Duration::from_millis(4));
+    }
+
+    #[test]
+    fn moving_by_a_span_is_in_whole_milliseconds_and_saturates() {
+        let t = Timestamp::from_millis(1_000);
+        assert_eq!(t + Duration::from_micros(2_999), Timestamp::from_millis(1_002));
+        assert_eq!(t - Duration::from_secs(2), Timestamp::from_millis(-1_000));
+        assert_eq!(t + Duration::MAX, Timestamp::from_millis(i64::MAX));
+        assert_eq!(Timestamp::from_millis(-1) - Duration::MAX, Timestamp::from_millis(i64::MIN));
+        let mut u = t;
+        u += DAY;
+        u -= Duration::from_millis(1);
+        assert_eq!(u.as_millis(), 1_000 + DAY_MS - 1);
     }
 
     #[test]
     fn people_read_times_in_utc_to_the_second_and_spans_in_two_units() {
-        assert_eq!(Timestamp(1_763_753_600_123).human(), "2025-11-21 19:33:20 UTC");
+        assert_eq!(Timestamp::from_millis(1_763_753_600_123).human(), "2025-11-21 19:33:20 UTC");
         let s = Duration::from_secs;
         assert_eq!(human_duration(s(252)), "4 min 12 s");
         assert_eq!(human_duration(s(45)), "45 s");
@@ -182,9 +233,9 @@ mod tests {
         assert_eq!(human_duration(s(90_061)), "1 d 1 h");
         assert_eq!(human_duration(s(86_400 + 59)), "1 d", "seconds beyond two units are dropped");
         assert_eq!(human_duration(Duration::from_millis(999)), "0 s");
-        let now = Timestamp(10_000_000);
-        assert_eq!(human_ago(now, Timestamp(9_997_000)), "3 s ago");
-        assert_eq!(human_ago(now, Timestamp(11_000_000)), "0 s ago", "the future is now");
-        assert_eq!(human_ago(Timestamp(5 * DAY_MS), Timestamp(0)), "5 d ago");
+        let now = Timestamp::from_millis(10_000_000);
+        assert_eq!(human_ago(now, Timestamp::from_millis(9_997_000)), "3 s ago");
+        assert_eq!(human_ago(now, Timestamp::from_millis(11_000_000)), "0 s ago", "the future is now");
+        assert_eq!(human_ago(Timestamp::from_millis(5 * DAY_MS), Timestamp::from_millis(0)), "5 d ago");
     }
 }

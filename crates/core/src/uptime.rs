@@ -51,18 +51,18 @@ pub fn daily(
     now: Timestamp,
 ) -> Vec<DayUptime> {
     let mut days = Vec::new();
-    let mut day = from.day_start().0;
-    while day <= to.0 {
+    let mut day = from.day_start().as_millis();
+    while day <= to.as_millis() {
         let mut tally = rows.get(&day).copied().unwrap_or_default();
         if let Some(open) = open {
-            let start = open.since.0.max(day);
-            let end = now.0.min(day + DAY_MS);
+            let start = open.since.as_millis().max(day);
+            let end = now.as_millis().min(day + DAY_MS);
             if end > start {
                 tally.add(open.status, end - start);
             }
         }
         days.push(DayUptime {
-            date: Timestamp(day).date_string().unwrap_or_default(),
+            date: Timestamp::from_millis(day).date_string().unwrap_or_default(),
             uptime_percent: tally.uptime_percent().map(|p| round(p, 1000.0)),
             downtime_minutes: round(tally.down_ms as f64 / 60_000.0, 10.0),
             monitored_minutes: round(tally.monitored_ms() as f64 / 60_000.0, 10.0),
@@ -172,9 +172,10 @@ mod tests {
         let d0 = 20_000 * DAY_MS;
         let mut rows = BTreeMap::new();
         rows.insert(d0, Tally { up_ms: DAY_MS - 600_000, down_ms: 600_000, heartbeats: 1440, ..Tally::default() });
-        let now = Timestamp(d0 + 2 * DAY_MS + 3_600_000);
-        let open = OpenInterval { since: Timestamp(d0 + 2 * DAY_MS), status: Status::Down };
-        let days = daily(&rows, Some(open), Timestamp(d0 - DAY_MS), Timestamp(d0 + 2 * DAY_MS), now);
+        let now = Timestamp::from_millis(d0 + 2 * DAY_MS + 3_600_000);
+        let open = OpenInterval { since: Timestamp::from_millis(d0 + 2 * DAY_MS), status: Status::Down };
+        let days =
+            daily(&rows, Some(open), Timestamp::from_millis(d0 - DAY_MS), Timestamp::from_millis(d0 + 2 * DAY_MS), now);
         let pct: Vec<Option<f64>> = days.iter().map(|d| d.uptime_percent).collect();
         assert_eq!(pct, [None, Some(99.306), None, Some(0.0)]);
         assert_eq!(days[3].downtime_minutes, 60.0);

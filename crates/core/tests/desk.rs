@@ -23,7 +23,7 @@ fn intake(state: &str) -> Intake {
 fn handle(desk: &mut DeskRecord, ms: i64, input: DeskInput) -> DeskOutcome {
     let notifications = NotificationsConfig::parse(Some(CHANNELS)).unwrap();
     let ctx = DeskContext { notifications: &notifications, dashboard_url: None };
-    desk.handle(Timestamp(ms), input, &ctx)
+    desk.handle(Timestamp::from_millis(ms), input, &ctx)
 }
 
 fn written(out: &DeskOutcome, ok: bool) -> DeskInput {
@@ -36,7 +36,11 @@ fn an_alert_is_sent_from_the_alarm_it_arms_at_once_and_its_rows_are_written_afte
     let received = handle(&mut desk, 1_000, DeskInput::Receive(intake("firing")));
     assert_eq!(received.answer[0].action, "sent");
     assert!(received.persist);
-    assert_eq!(received.alarm, AlarmAction::Set(Timestamp(1_000), Wake::Notify), "the request never waits");
+    assert_eq!(
+        received.alarm,
+        AlarmAction::Set(Timestamp::from_millis(1_000), Wake::Notify),
+        "the request never waits"
+    );
     let alarm = handle(&mut desk, 1_000, DeskInput::Alarm);
     assert_eq!(alarm.sends.len(), 1);
     assert_eq!(alarm.alarm, AlarmAction::Keep, "the sends' completion decides");
@@ -45,8 +49,8 @@ fn an_alert_is_sent_from_the_alarm_it_arms_at_once_and_its_rows_are_written_afte
         .iter()
         .map(|s| Attempted {
             send: s.clone(),
-            started: Timestamp(1_000),
-            ended: Timestamp(1_200),
+            started: Timestamp::from_millis(1_000),
+            ended: Timestamp::from_millis(1_200),
             outcome: SendOutcome::Answered { status: 204, retry_after: None, body: String::new() },
         })
         .collect();
@@ -75,14 +79,21 @@ fn failed_row_writes_back_off_1_s_then_2_s_and_a_duplicate_sends_nothing() {
     assert!(later.sends.is_empty(), "retried after its backoff, not at once");
     assert_eq!(later.writes.len(), 2);
     let failed = handle(&mut desk, 15_000, written(&later, false));
-    assert_eq!(desk.rows_retry_at, Some(Timestamp(15_000).plus(D1_WRITES.after(1))));
-    assert!(matches!(failed.alarm, AlarmAction::Set(Timestamp(16_000), _)), "{:?}", failed.alarm);
+    assert_eq!(desk.rows_retry_at, Some(Timestamp::from_millis(15_000) + D1_WRITES.after(1)));
+    assert!(
+        matches!(failed.alarm, AlarmAction::Set(t, _) if t == Timestamp::from_millis(16_000)),
+        "{:?}",
+        failed.alarm
+    );
     let early = handle(&mut desk, 15_500, DeskInput::Alarm);
     assert!(early.writes.is_empty(), "nothing is written before its backoff ends");
     let again = handle(&mut desk, 16_000, DeskInput::Alarm);
     assert_eq!(again.writes.len(), 2);
     let failed = handle(&mut desk, 16_000, written(&again, false));
-    assert!(matches!(failed.alarm, AlarmAction::Set(Timestamp(18_000), _)), "2 s after the second failure");
+    assert!(
+        matches!(failed.alarm, AlarmAction::Set(t, _) if t == Timestamp::from_millis(18_000)),
+        "2 s after the second failure"
+    );
     let third = handle(&mut desk, 18_000, DeskInput::Alarm);
     let _ = handle(&mut desk, 18_000, written(&third, true));
     assert_eq!((desk.rows_failures, desk.rows_retry_at), (0, None), "a success resets the backoff");

@@ -78,7 +78,7 @@ fn one_down_per_incident_per_channel_and_one_up_with_the_downtime() {
     assert_eq!(n.duration, Some(Duration::from_millis((2 * MIN - 30_000) as u64)));
     assert_eq!(n.dashboard_url.as_deref(), Some("https://status.example.com/services/api"));
     let down = &f.delivery(1);
-    assert_eq!(down.incident, Some(Timestamp(MIN + 30_000)));
+    assert_eq!(down.incident, Some(Timestamp::from_millis(MIN + 30_000)));
     assert_eq!(down.notification.message.as_deref(), Some("no heartbeat within 60 s + 30 s grace"));
 }
 
@@ -126,7 +126,7 @@ fn reminders_repeat_while_down_and_stop_at_recovery() {
     let mut f = fixture("api");
     f.beat(0, Reported::Up);
     f.beat(1_000, Reported::Down);
-    assert_eq!(f.h.record().notifier.next_wake(), Some(Timestamp(1_000 + 30 * MIN)));
+    assert_eq!(f.h.record().notifier.next_wake(), Some(Timestamp::from_millis(1_000 + 30 * MIN)));
     assert_eq!(f.alarm(1_000 + 30 * MIN), q(&[("ops", Event::Reminder, 0)]), "team does not take reminders");
     let reminder = &f.last_queued().notification;
     assert_eq!(reminder.duration, Some(Duration::from_secs(30 * 60)));

@@ -48,7 +48,7 @@ proptest! {
             grace_period: Duration::from_secs(grace as u64),
             enabled: true,
         };
-        let mut m = Monitor::new(cfg, Timestamp(0));
+        let mut m = Monitor::new(cfg, Timestamp::from_millis(0));
         let mut now = 0i64;
         let mut last: Option<(i64, Reported)> = None;
         let mut open = false;
@@ -58,13 +58,13 @@ proptest! {
                 Op::Wait(ms) => { now += ms; continue; }
                 Op::Beat(r) => {
                     last = Some((now, r));
-                    let e = m.on_heartbeat(Timestamp(now), Heartbeat { reported: r, ..Heartbeat::default() });
+                    let e = m.on_heartbeat(Timestamp::from_millis(now), Heartbeat { reported: r, ..Heartbeat::default() });
                     let want = match r { Reported::Up => Status::Up, Reported::Degraded => Status::Degraded, Reported::Down => Status::Down };
                     prop_assert_eq!(m.status(), want, "a fresh heartbeat decides the status");
                     e
                 }
                 Op::Alarm => {
-                    let e = m.on_alarm(Timestamp(now));
+                    let e = m.on_alarm(Timestamp::from_millis(now));
                     let want = expected(last, now, threshold * 1000, grace * 1000, before);
                     prop_assert_eq!(m.status(), want);
                     e
@@ -92,13 +92,13 @@ proptest! {
     ) {
         let mut r = Rollups::default();
         let start = 1_700_000_000_000i64;
-        r.accrue(Timestamp(start), Status::Unknown);
+        r.accrue(Timestamp::from_millis(start), Status::Unknown);
         let mut t = start;
         let mut monitored = 0i64;
         for (dt, s) in steps {
             let status = Status::ALL[s];
             t += dt;
-            r.accrue(Timestamp(t), status);
+            r.accrue(Timestamp::from_millis(t), status);
             if !matches!(status, Status::Unknown | Status::Paused) { monitored += dt; }
         }
         let daily: i64 = r.daily.values().map(|t| t.monitored_ms()).sum();
@@ -156,7 +156,7 @@ proptest! {
                 },
             };
             if let AlarmAction::Set(at, _) = out.alarm {
-                prop_assert!(at >= Timestamp(now), "alarm at {:?} before the event at {}", at, now);
+                prop_assert!(at >= Timestamp::from_millis(now), "alarm at {:?} before the event at {}", at, now);
                 runtime = Some(at.as_millis());
             }
             if out.awaits() {
@@ -165,7 +165,7 @@ proptest! {
             }
             if !waiting.is_empty() { continue; }
             if let Some(rec) = &h.slot {
-                if let Some((wanted, _)) = rec.next_wake(Timestamp(now), h.flush_interval) {
+                if let Some((wanted, _)) = rec.next_wake(Timestamp::from_millis(now), h.flush_interval) {
                     let wanted = wanted.as_millis().max(now);
                     prop_assert!(runtime.is_some_and(|a| a <= wanted), "wants {} but the alarm is {:?}", wanted, runtime);
                 }

@@ -34,7 +34,7 @@ fn closed(effects: &[Effect]) -> Vec<Duration> {
     effects
         .iter()
         .filter_map(|e| match e {
-            Effect::IncidentClosed(i) => Some(i.duration(Timestamp(0))),
+            Effect::IncidentClosed(i) => Some(i.duration(Timestamp::from_millis(0))),
             _ => None,
         })
         .collect()
@@ -42,30 +42,30 @@ fn closed(effects: &[Effect]) -> Vec<Duration> {
 
 #[test]
 fn missed_period_and_grace_goes_down_and_opens_one_incident() {
-    let mut m = Monitor::new(config(60, 30), Timestamp(0));
-    let _ = m.on_heartbeat(Timestamp(10 * S), beat(Reported::Up));
-    assert_eq!(m.next_deadline(), Some((Timestamp(70 * S), Deadline::Heartbeat)));
+    let mut m = Monitor::new(config(60, 30), Timestamp::from_millis(0));
+    let _ = m.on_heartbeat(Timestamp::from_millis(10 * S), beat(Reported::Up));
+    assert_eq!(m.next_deadline(), Some((Timestamp::from_millis(70 * S), Deadline::Heartbeat)));
 
-    assert!(m.on_alarm(Timestamp(70 * S - 1)).is_empty(), "an early alarm is a no-op");
-    let late = m.on_alarm(Timestamp(70 * S));
+    assert!(m.on_alarm(Timestamp::from_millis(70 * S - 1)).is_empty(), "an early alarm is a no-op");
+    let late = m.on_alarm(Timestamp::from_millis(70 * S));
     assert_eq!(m.status(), Status::Late);
     assert_eq!(opened(&late), 0);
-    assert_eq!(m.next_deadline(), Some((Timestamp(100 * S), Deadline::Grace)));
+    assert_eq!(m.next_deadline(), Some((Timestamp::from_millis(100 * S), Deadline::Grace)));
 
-    let down = m.on_alarm(Timestamp(100 * S));
+    let down = m.on_alarm(Timestamp::from_millis(100 * S));
     assert_eq!(m.status(), Status::Down);
     assert_eq!(opened(&down), 1);
     assert_eq!(m.next_deadline(), None);
     for t in [100, 101, 500] {
-        assert!(m.on_alarm(Timestamp(t * S)).is_empty(), "repeated alarms change nothing");
+        assert!(m.on_alarm(Timestamp::from_millis(t * S)).is_empty(), "repeated alarms change nothing");
     }
 }
 
 #[test]
 fn a_late_alarm_after_the_grace_period_goes_straight_down() {
-    let mut m = Monitor::new(config(60, 30), Timestamp(0));
-    let _ = m.on_heartbeat(Timestamp(0), beat(Reported::Up));
-    let effects = m.on_alarm(Timestamp(95 * S));
+    let mut m = Monitor::new(config(60, 30), Timestamp::from_millis(0));
+    let _ = m.on_heartbeat(Timestamp::from_millis(0), beat(Reported::Up));
+    let effects = m.on_alarm(Timestamp::from_millis(95 * S));
     assert_eq!(m.status(), Status::Down);
     assert_eq!(opened(&effects), 1);
     let change = effects.iter().find_map(|e| match e {
@@ -77,52 +77,52 @@ fn a_late_alarm_after_the_grace_period_goes_straight_down() {
 
 #[test]
 fn a_heartbeat_inside_grace_returns_to_up_without_an_incident() {
-    let mut m = Monitor::new(config(60, 30), Timestamp(0));
-    let _ = m.on_heartbeat(Timestamp(0), beat(Reported::Up));
-    let _ = m.on_alarm(Timestamp(61 * S));
+    let mut m = Monitor::new(config(60, 30), Timestamp::from_millis(0));
+    let _ = m.on_heartbeat(Timestamp::from_millis(0), beat(Reported::Up));
+    let _ = m.on_alarm(Timestamp::from_millis(61 * S));
     assert_eq!(m.status(), Status::Late);
-    let effects = m.on_heartbeat(Timestamp(75 * S), beat(Reported::Up));
+    let effects = m.on_heartbeat(Timestamp::from_millis(75 * S), beat(Reported::Up));
     assert_eq!(m.status(), Status::Up);
     assert!(closed(&effects).is_empty() && opened(&effects) == 0);
-    assert_eq!(m.next_deadline(), Some((Timestamp(135 * S), Deadline::Heartbeat)));
+    assert_eq!(m.next_deadline(), Some((Timestamp::from_millis(135 * S), Deadline::Heartbeat)));
 }
 
 #[test]
 fn recovery_closes_the_incident_with_its_duration() {
-    let mut m = Monitor::new(config(10, 0), Timestamp(0));
-    let _ = m.on_heartbeat(Timestamp(0), beat(Reported::Up));
-    let _ = m.on_alarm(Timestamp(10 * S));
+    let mut m = Monitor::new(config(10, 0), Timestamp::from_millis(0));
+    let _ = m.on_heartbeat(Timestamp::from_millis(0), beat(Reported::Up));
+    let _ = m.on_alarm(Timestamp::from_millis(10 * S));
     assert_eq!(m.status(), Status::Down);
-    let effects = m.on_heartbeat(Timestamp(70 * S), beat(Reported::Up));
+    let effects = m.on_heartbeat(Timestamp::from_millis(70 * S), beat(Reported::Up));
     assert_eq!(closed(&effects), [Duration::from_secs(60)]);
     assert_eq!(m.state().incident, None);
 }
 
 #[test]
 fn a_reported_down_fails_at_once_and_repeats_do_not_reopen() {
-    let mut m = Monitor::new(config(300, 0), Timestamp(0));
-    let first = m.on_heartbeat(Timestamp(S), beat(Reported::Down));
+    let mut m = Monitor::new(config(300, 0), Timestamp::from_millis(0));
+    let first = m.on_heartbeat(Timestamp::from_millis(S), beat(Reported::Down));
     assert_eq!((m.status(), opened(&first)), (Status::Down, 1));
-    let again = m.on_heartbeat(Timestamp(2 * S), beat(Reported::Down));
+    let again = m.on_heartbeat(Timestamp::from_millis(2 * S), beat(Reported::Down));
     assert_eq!(opened(&again), 0);
     assert_eq!(m.next_deadline(), None, "no deadline while down");
-    let degraded = m.on_heartbeat(Timestamp(5 * S), beat(Reported::Degraded));
+    let degraded = m.on_heartbeat(Timestamp::from_millis(5 * S), beat(Reported::Degraded));
     assert_eq!(m.status(), Status::Degraded);
     assert_eq!(closed(&degraded), [Duration::from_secs(4)]);
-    assert_eq!(m.next_deadline(), Some((Timestamp(305 * S), Deadline::Heartbeat)));
+    assert_eq!(m.next_deadline(), Some((Timestamp::from_millis(305 * S), Deadline::Heartbeat)));
 }
 
 #[test]
 fn disabling_pauses_and_closes_the_incident_and_enabling_waits_for_a_heartbeat() {
-    let mut m = Monitor::new(config(10, 0), Timestamp(0));
-    let _ = m.on_heartbeat(Timestamp(0), beat(Reported::Down));
-    let paused = m.on_config(Timestamp(5 * S), MonitorConfig { enabled: false, ..config(10, 0) });
+    let mut m = Monitor::new(config(10, 0), Timestamp::from_millis(0));
+    let _ = m.on_heartbeat(Timestamp::from_millis(0), beat(Reported::Down));
+    let paused = m.on_config(Timestamp::from_millis(5 * S), MonitorConfig { enabled: false, ..config(10, 0) });
     assert_eq!(m.status(), Status::Paused);
     assert_eq!(closed(&paused), [Duration::from_secs(5)]);
-    let hb = m.on_heartbeat(Timestamp(6 * S), beat(Reported::Up));
+    let hb = m.on_heartbeat(Timestamp::from_millis(6 * S), beat(Reported::Up));
     assert_eq!((m.status(), hb.len()), (Status::Paused, 1), "recorded, still paused");
     assert_eq!(m.next_deadline(), None);
-    let _ = m.on_config(Timestamp(7 * S), config(10, 0));
+    let _ = m.on_config(Timestamp::from_millis(7 * S), config(10, 0));
     assert_eq!(m.status(), Status::Unknown);
 }
 
@@ -136,11 +136,11 @@ fn api() -> Harness {
 fn the_record_sets_the_alarm_only_when_it_must_fire_earlier() {
     let mut h = api();
     let first = h.beat(S, Reported::Up);
-    assert_eq!(armed_at(&first), Some(Timestamp(S)), "status change: flush at once");
+    assert_eq!(armed_at(&first), Some(Timestamp::from_millis(S)), "status change: flush at once");
     // The alarm fires: flush, then plan the next flush one interval later.
     let outs = h.alarm_all_ok(S);
     assert!(history(&outs[0]).is_some());
-    assert_eq!(armed_at(outs.last().unwrap()), Some(Timestamp(11 * S)));
+    assert_eq!(armed_at(outs.last().unwrap()), Some(Timestamp::from_millis(11 * S)));
     // Heartbeats before then move the deadline later: the armed alarm stays.
     for t in 2..11 {
         assert_eq!(h.beat(t * S, Reported::Up).alarm, AlarmAction::Keep);
@@ -149,7 +149,7 @@ fn the_record_sets_the_alarm_only_when_it_must_fire_earlier() {
     let _ = h.alarm_all_ok(11 * S);
     let idle = h.alarm_all_ok(21 * S);
     assert_eq!(idle.len(), 1, "nothing to write");
-    assert_eq!(idle[0].alarm, AlarmAction::Set(Timestamp(70 * S), Wake::Deadline));
+    assert_eq!(idle[0].alarm, AlarmAction::Set(Timestamp::from_millis(70 * S), Wake::Deadline));
 }
 
 #[test]
@@ -161,8 +161,11 @@ fn a_failed_flush_is_retried_with_backoff_and_nothing_is_lost() {
     // A heartbeat arrives while D1 is answering; then D1 fails.
     let _ = h.beat(2 * S, Reported::Up);
     let failed = h.answer_writes(2 * S, &alarm, false);
-    assert_eq!(failed.alarm, AlarmAction::Set(Timestamp(3 * S), Wake::Flush), "retry after 1 s");
-    assert_eq!(h.record().next_wake(Timestamp(2 * S), h.flush_interval).map(|(t, _)| t), Some(Timestamp(3 * S)));
+    assert_eq!(failed.alarm, AlarmAction::Set(Timestamp::from_millis(3 * S), Wake::Flush), "retry after 1 s");
+    assert_eq!(
+        h.record().next_wake(Timestamp::from_millis(2 * S), h.flush_interval).map(|(t, _)| t),
+        Some(Timestamp::from_millis(3 * S))
+    );
     let retry = h.alarm(3 * S);
     let seqs: Vec<u64> = history(&retry).unwrap().outbox.heartbeats.iter().map(|h| h.seq).collect();
     assert_eq!(seqs, [1, 3], "both heartbeats, in order");
@@ -174,9 +177,13 @@ fn a_failed_flush_is_retried_with_backoff_and_nothing_is_lost() {
 fn later_deadlines_do_not_rearm_the_alarm_and_a_spent_alarm_is_set_again() {
     let mut h = api();
     // unknown → up is a status change: flush at once.
-    assert_eq!(armed_at(&h.beat(1_000, Reported::Up)), Some(Timestamp(1_000)));
+    assert_eq!(armed_at(&h.beat(1_000, Reported::Up)), Some(Timestamp::from_millis(1_000)));
     assert_eq!(h.beat(900, Reported::Up).alarm, AlarmAction::Keep);
-    assert_eq!(armed_at(&h.beat(1_000, Reported::Up)), Some(Timestamp(1_000)), "a spent alarm is set again");
+    assert_eq!(
+        armed_at(&h.beat(1_000, Reported::Up)),
+        Some(Timestamp::from_millis(1_000)),
+        "a spent alarm is set again"
+    );
 }
 
 #[test]
@@ -187,16 +194,16 @@ fn steady_traffic_needs_one_alarm_per_flush_interval_and_idle_returns_to_the_dea
     assert!(first.update.is_none(), "no status change at the alarm");
     assert!(!first.persist, "flush bookkeeping alone is not persisted (replaying a flush writes the same rows)");
     let done = h.answer_writes(1_010, &first, true);
-    assert_eq!(armed_at(&done), Some(Timestamp(11_000)));
+    assert_eq!(armed_at(&done), Some(Timestamp::from_millis(11_000)));
     for t in [3_000, 6_000, 9_000] {
         assert_eq!(h.beat(t, Reported::Up).alarm, AlarmAction::Keep);
     }
     let second = h.alarm(11_000);
     assert_eq!(history(&second).unwrap().outbox.heartbeats.len(), 3);
-    assert_eq!(armed_at(&h.answer_writes(11_000, &second, true)), Some(Timestamp(21_000)));
+    assert_eq!(armed_at(&h.answer_writes(11_000, &second, true)), Some(Timestamp::from_millis(21_000)));
     let idle = h.alarm(21_000);
     assert!(history(&idle).is_none());
-    assert_eq!(armed_at(&idle), Some(Timestamp(69_000)), "idle: the deadline");
+    assert_eq!(armed_at(&idle), Some(Timestamp::from_millis(69_000)), "idle: the deadline");
 }
 
 const CHANNELS: &str = r#"{"channels": [
@@ -223,7 +230,7 @@ fn an_alarm_at_the_deadline_sends_exactly_one_down_per_channel_and_arms_the_retr
     let answered = h.answer_sends(60 * S, &down, |c| if c == "ops" { 500 } else { 200 });
     assert!(answered.log.iter().any(|l| l.ends_with("down to ops attempt 1: retrying")), "{:?}", answered.log);
     let written = h.answer_writes(60 * S, &answered, true);
-    assert_eq!(written.alarm, AlarmAction::Set(Timestamp(61 * S), Wake::Notify), "the retry, 1 s later");
+    assert_eq!(written.alarm, AlarmAction::Set(Timestamp::from_millis(61 * S), Wake::Notify), "the retry, 1 s later");
     let retry = h.alarm(61 * S);
     let again: Vec<_> = retry.sends.iter().map(|s| (s.channel.as_str(), s.attempt)).collect();
     assert_eq!(again, [("ops", 2)], "only the failed channel, once");
@@ -241,11 +248,15 @@ fn a_heartbeat_handled_while_an_alarm_awaits_d1_arms_a_real_time_never_before_no
     assert!(answered.writes.iter().any(|w| matches!(w, Write::Attempts(_))), "attempt records go to D1");
     // While D1 answers, a heartbeat arrives: the records are unwritten, no retry time is set.
     let beat = h.beat(60 * S + 500, Reported::Up);
-    assert_eq!(beat.alarm, AlarmAction::Set(Timestamp(60 * S + 500), Wake::Flush), "overdue work: at once, not at 0");
+    assert_eq!(
+        beat.alarm,
+        AlarmAction::Set(Timestamp::from_millis(60 * S + 500), Wake::Flush),
+        "overdue work: at once, not at 0"
+    );
     assert!(beat.sends.is_empty() && beat.writes.is_empty(), "a heartbeat never waits for channels or D1");
     // D1 answers; the chain ends with the recovery's `up` due: the alarm is armed for it.
     let done = h.answer_writes(60 * S + 600, &answered, true);
-    assert_eq!(done.alarm, AlarmAction::Set(Timestamp(60 * S + 600), Wake::Flush));
+    assert_eq!(done.alarm, AlarmAction::Set(Timestamp::from_millis(60 * S + 600), Wake::Flush));
     let next = h.alarm(60 * S + 600);
     let ups: Vec<_> = next.sends.iter().map(|s| (s.channel.as_str(), s.notification.event())).collect();
     assert_eq!(ups, [("ops", Event::Up), ("team", Event::Up)], "the recovery goes out; the downs retry later");
@@ -272,9 +283,9 @@ fn the_watchdog_rearms_a_lost_alarm_and_names_the_wake_time() {
     let _ = h.alarm_all_ok(S);
     let _ = h.alarm_all_ok(11 * S);
     let held = h.event(12 * S, Input::Watchdog { alarm_held: true });
-    assert_eq!((held.answer, held.alarm), (Answer::WakeAt(Some(Timestamp(61 * S))), AlarmAction::Keep));
+    assert_eq!((held.answer, held.alarm), (Answer::WakeAt(Some(Timestamp::from_millis(61 * S))), AlarmAction::Keep));
     let lost = h.event(13 * S, Input::Watchdog { alarm_held: false });
-    assert_eq!(lost.alarm, AlarmAction::Set(Timestamp(61 * S), Wake::Deadline));
+    assert_eq!(lost.alarm, AlarmAction::Set(Timestamp::from_millis(61 * S), Wake::Deadline));
     h.id = "ghost".into();
     assert_eq!(h.event(14 * S, Input::Watchdog { alarm_held: false }).answer, Answer::UnknownService);
 }
@@ -288,7 +299,7 @@ fn a_service_removed_from_the_config_writes_what_it_buffered_then_sleeps() {
     let alarm = h.alarm(2 * S);
     assert!(history(&alarm).is_some(), "what it buffered is written");
     let failed = h.answer_writes(2 * S, &alarm, false);
-    assert_eq!(failed.alarm, AlarmAction::Set(Timestamp(3 * S), Wake::Flush), "retried");
+    assert_eq!(failed.alarm, AlarmAction::Set(Timestamp::from_millis(3 * S), Wake::Flush), "retried");
     let retry = h.alarm(3 * S);
     let done = h.answer_writes(3 * S, &retry, true);
     assert_eq!(done.alarm, AlarmAction::Keep);

@@ -2,6 +2,7 @@
 //! types (config, stored states, uptime reports). No I/O: the Worker gathers the inputs.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use systole_core::access::Scope;
 use systole_core::api::status::{StoredState, Summary};
@@ -285,9 +286,9 @@ impl Window {
         }
     }
 
-    /// Its length in milliseconds.
-    pub fn ms(self) -> i64 {
-        3_600_000
+    /// Its length.
+    pub fn span(self) -> Duration {
+        Duration::from_secs(3_600)
             * match self {
                 Window::Hour => 1,
                 Window::Day => 24,
@@ -389,15 +390,15 @@ mod tests {
     fn metric_series_are_oldest_first_and_skip_non_numbers() {
         let s = metric_series(
             [
-                (Timestamp(2), Some(r#"{"latency_ms": 20, "note": "x"}"#)),
-                (Timestamp(1), Some(r#"{"latency_ms": 10, "queue": 3}"#)),
-                (Timestamp(0), Some("not json")),
+                (Timestamp::from_millis(2), Some(r#"{"latency_ms": 20, "note": "x"}"#)),
+                (Timestamp::from_millis(1), Some(r#"{"latency_ms": 10, "queue": 3}"#)),
+                (Timestamp::from_millis(0), Some("not json")),
             ]
             .into_iter(),
             8,
         );
         assert_eq!(s[0].name, "latency_ms");
-        assert_eq!(s[0].points, [(Timestamp(1), 10.0), (Timestamp(2), 20.0)]);
+        assert_eq!(s[0].points, [(Timestamp::from_millis(1), 10.0), (Timestamp::from_millis(2), 20.0)]);
         assert_eq!(s.len(), 2);
     }
 
@@ -405,7 +406,7 @@ mod tests {
     fn activity_merges_changes_and_attempts_newest_first_within_scope() {
         let change = |service: &str, at: i64, to: Status, reason: &str| ChangeRecord {
             service_id: service.into(),
-            at: Timestamp(at),
+            at: Timestamp::from_millis(at),
             from: Status::Up,
             to,
             reason: reason.into(),
@@ -418,7 +419,7 @@ mod tests {
         ];
         let attempt =
             |at: i64, service_id: Option<&'static str>, subject: &'static str, outcome: &'static str| AttemptRecord {
-                at: Timestamp(at),
+                at: Timestamp::from_millis(at),
                 service_id,
                 subject,
                 channel: "discord",
@@ -431,14 +432,14 @@ mod tests {
         let attempts =
             [attempt(11_000, Some("api"), "api", "retrying"), attempt(12_000, None, "external", "delivered")];
         let viewer = |s: Option<&str>| s == Some("api");
-        let items = activity(&changes, &attempts, Timestamp(5_000), viewer, 10);
+        let items = activity(&changes, &attempts, Timestamp::from_millis(5_000), viewer, 10);
         let texts: Vec<&str> = items.iter().map(|i| i.text.as_str()).collect();
         assert_eq!(
             texts,
             ["Up → Up", "down notification to discord retrying (attempt 1, HTTP 500)", "Up → Down (no heartbeat)"]
         );
         assert_eq!(items[2].tone, Tone::Bad);
-        let everything = activity(&changes, &attempts, Timestamp(5_000), |_| true, 3);
+        let everything = activity(&changes, &attempts, Timestamp::from_millis(5_000), |_| true, 3);
         assert_eq!(everything.len(), 3);
         assert_eq!(everything[1].text, "Up → Down (hidden)");
     }
@@ -447,6 +448,6 @@ mod tests {
     fn windows_parse_their_keys_and_default_to_a_day() {
         assert_eq!(Window::parse(Some("7d")), Window::Week);
         assert_eq!(Window::parse(Some("bogus")), Window::Day);
-        assert_eq!(Window::Hour.ms(), 3_600_000);
+        assert_eq!(Window::Hour.span(), Duration::from_millis(3_600_000));
     }
 }

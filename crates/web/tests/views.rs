@@ -2,6 +2,8 @@
 //! groups) plus the properties that matter whatever the snapshot: escaping, scope, order.
 #![allow(clippy::unwrap_used)]
 
+use std::time::Duration;
+
 use systole_core::access::Scope;
 use systole_core::api::status::StoredState;
 use systole_core::config::Config;
@@ -14,7 +16,7 @@ use systole_web::view::{self, ActivityItem, Tone, Viewer, Window};
 use systole_web::Branding;
 
 /// 2026-11-21T12:00:00Z.
-const NOW: Timestamp = Timestamp(1_795_262_400_000);
+const NOW: Timestamp = Timestamp::from_millis(1_795_262_400_000);
 
 /// The first day of a 10-day uptime window ending at [`NOW`].
 fn ten_days() -> Timestamp {
@@ -29,17 +31,17 @@ fn state(id: &str, status: Status, message: &str) -> StoredState {
     StoredState {
         service_id: id.into(),
         status,
-        status_since: Timestamp(NOW.0 - 3_600_000),
+        status_since: NOW - Duration::from_secs(3600),
         incident_started_at: None,
-        accounted_until: Some(Timestamp(NOW.0 - 60_000)),
-        last_heartbeat: Some(Timestamp(NOW.0 - 42_000)),
+        accounted_until: Some(NOW - Duration::from_secs(60)),
+        last_heartbeat: Some(NOW - Duration::from_secs(42)),
         last_message: Some(message.into()),
     }
 }
 
 /// Uptime rows for the last `days` days of every service in `config`: one bad day 3 days ago.
 fn uptime(config: &Config, states: &[StoredState], days: i64) -> Vec<uptime::ServiceUptime> {
-    let today = NOW.day_start().0;
+    let today = NOW.day_start().as_millis();
     let mut rows = Vec::new();
     for s in &config.services {
         for d in 1..=days {
@@ -51,7 +53,7 @@ fn uptime(config: &Config, states: &[StoredState], days: i64) -> Vec<uptime::Ser
             rows.push((s.id.to_string(), today - d * DAY_MS, t));
         }
     }
-    let from = Timestamp(today - 9 * DAY_MS);
+    let from = Timestamp::from_millis(today - 9 * DAY_MS);
     uptime::report(config, None, &rows, states, from, NOW, NOW)
 }
 
@@ -77,7 +79,7 @@ fn one_service_renders_hostile_text_as_text() {
     let states = [state("xss", Status::Down, "<script>alert(2)</script>")];
     let fleet = view::fleet(&config, Scope::All, &states, &uptime(&config, &states, 5));
     let activity = [ActivityItem {
-        at: Timestamp(NOW.0 - 60_000),
+        at: NOW - Duration::from_secs(60),
         service_id: Some("xss".into()),
         text: "Up → Down (no heartbeat for 60 s)".into(),
         tone: Tone::Bad,
@@ -163,8 +165,8 @@ fn the_service_page_shows_incidents_heartbeats_and_a_metric_chart() {
     let row = fleet.rows().next().unwrap().clone();
     let metrics = view::metric_series(
         [
-            (Timestamp(NOW.0 - 1000), Some(r#"{"latency_ms": 12}"#)),
-            (Timestamp(NOW.0 - 2000), Some(r#"{"latency_ms": 30}"#)),
+            (NOW - Duration::from_secs(1), Some(r#"{"latency_ms": 12}"#)),
+            (NOW - Duration::from_secs(2), Some(r#"{"latency_ms": 30}"#)),
         ]
         .into_iter(),
         6,
@@ -174,21 +176,21 @@ fn the_service_page_shows_incidents_heartbeats_and_a_metric_chart() {
         group: None,
         staleness_threshold_s: 300,
         grace_period_s: 0,
-        next_deadline: Some(Timestamp(NOW.0 + 258_000)),
+        next_deadline: Some(NOW + Duration::from_secs(258)),
         changes: vec![view::ChangeRecord {
             service_id: "api".into(),
-            at: Timestamp(NOW.0 - 3_600_000),
+            at: NOW - Duration::from_secs(3600),
             from: Status::Down,
             to: Status::Up,
             reason: "heartbeat received".into(),
         }],
         incidents: vec![view::IncidentView {
-            started_at: Timestamp(NOW.0 - 7_200_000),
-            ended_at: Some(Timestamp(NOW.0 - 3_600_000)),
+            started_at: NOW - Duration::from_secs(7200),
+            ended_at: Some(NOW - Duration::from_secs(3600)),
             cause: "no heartbeat for 300 s".into(),
         }],
         heartbeats: vec![view::HeartbeatView {
-            at: Timestamp(NOW.0 - 42_000),
+            at: NOW - Duration::from_secs(42),
             reported: "up".into(),
             message: Some("fine".into()),
             metadata: Some(r#"{"host":"<b>"}"#.into()),

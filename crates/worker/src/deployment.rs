@@ -157,5 +157,5 @@ pub fn bench_enabled(env: &Env) -> bool {
 
 /// The current time, read once per event by the shell.
 pub fn now() -> Timestamp {
-    Timestamp(i64::try_from(worker::Date::now().as_millis()).unwrap_or(i64::MAX))
+    Timestamp::from_millis(i64::try_from(worker::Date::now().as_millis()).unwrap_or(i64::MAX))
 }

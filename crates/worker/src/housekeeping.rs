@@ -8,7 +8,7 @@
 
 use systole_core::config::ServiceId;
 use systole_core::protocol::ToMonitor;
-use systole_core::time::{Timestamp, DAY_MS};
+use systole_core::time::DAY;
 use worker::Env;
 
 use crate::d1;
@@ -18,7 +18,7 @@ use crate::deployment::{self, now, DB_BINDING, MONITOR_BINDING};
 pub async fn run(env: &Env) {
     let now = now();
     let config = deployment::config();
-    let days = |n: u32| Timestamp(now.as_millis() - i64::from(n) * DAY_MS);
+    let days = |n: u32| now - DAY * n;
     let heartbeats_before = days(config.settings.heartbeat_retention_days);
     let uptime_before = days(config.settings.uptime_retention_days);
     let Ok(db) = env.d1(DB_BINDING) else { return };

@@ -3,9 +3,11 @@
 // Request data reaches every line here: no slicing by byte index, no indexing.
 #![deny(clippy::string_slice, clippy::indexing_slicing)]
 
+use std::time::Duration;
+
 use super::Problem;
 use crate::config::{ServiceId, Settings, EXTERNAL_SUBJECT, TEST_SUBJECT};
-use crate::time::{Timestamp, DAY_MS};
+use crate::time::{Timestamp, DAY};
 
 /// Default page size of `/api/logs` and `/api/incidents`.
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -70,7 +72,7 @@ impl AlertsQuery {
     /// characters) or `limit` (not 1..=500).
     pub fn parse(pairs: &[(String, String)], now: Timestamp) -> Result<Self, Problem> {
         let since = match get(pairs, "since") {
-            None => Timestamp(now.as_millis().saturating_sub(DAY_MS)),
+            None => now - DAY,
             Some(v) => lookback(v, now).ok_or_else(|| {
                 Problem::invalid_field(
                     "since",
@@ -101,15 +103,15 @@ impl AlertsQuery {
 
 /// `since` as epoch ms, RFC 3339, or `N` minutes/hours/days before `now` (≤ 400 days).
 fn lookback(v: &str, now: Timestamp) -> Option<Timestamp> {
-    if let Some(t) = v.parse::<i64>().ok().map(Timestamp).or_else(|| Timestamp::parse_rfc3339(v)) {
+    if let Some(t) = v.parse::<i64>().ok().map(Timestamp::from_millis).or_else(|| Timestamp::parse_rfc3339(v)) {
         return Some(t);
     }
     // By suffix, never by byte index: the value may end in any character.
-    let units = [("m", 60_000), ("h", 3_600_000), ("d", DAY_MS)];
-    let (n, unit_ms) = units.iter().find_map(|(unit, ms)| v.strip_suffix(unit).map(|n| (n, *ms)))?;
-    let n: i64 = n.parse().ok().filter(|n| *n >= 0)?;
-    let ms = n.checked_mul(unit_ms)?;
-    (ms <= 400 * DAY_MS).then(|| Timestamp(now.as_millis().saturating_sub(ms)))
+    let units = [("m", 60), ("h", 3_600), ("d", 86_400)];
+    let (n, unit_secs) = units.iter().find_map(|(unit, secs)| v.strip_suffix(unit).map(|n| (n, *secs)))?;
+    let n = n.parse::<i64>().ok().and_then(|n| u64::try_from(n).ok())?;
+    let back = Duration::from_secs(n.checked_mul(unit_secs)?);
+    (back <= DAY * 400).then(|| now - back)
 }
 
 fn get<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -168,12 +170,14 @@ impl LogsQuery {
         let service_id = service(pairs)?.ok_or_else(|| Problem::invalid_field("serviceId", "serviceId is required"))?;
         let before = get(pairs, "before")
             .map(|v| {
-                v.parse::<i64>().ok().map(Timestamp).or_else(|| Timestamp::parse_rfc3339(v)).ok_or_else(|| {
-                    Problem::invalid_field(
-                        "before",
-                        format!("before must be epoch milliseconds or RFC 3339, got {v:?}"),
-                    )
-                })
+                v.parse::<i64>().ok().map(Timestamp::from_millis).or_else(|| Timestamp::parse_rfc3339(v)).ok_or_else(
+                    || {
+                        Problem::invalid_field(
+                            "before",
+                            format!("before must be epoch milliseconds or RFC 3339, got {v:?}"),
+                        )
+                    },
+                )
             })
             .transpose()?;
         Ok(Self { service_id, limit: limit(pairs)?, before })
@@ -212,7 +216,7 @@ impl UptimeQuery {
         if from > to {
             return Err(Problem::invalid_field("from", "from must not be after to"));
         }
-        if (to.0 - from.0) / DAY_MS >= 3650 {
+        if to.since(from) >= DAY * 3650 {
             let mut p = Problem::invalid_field("from", "a range may span at most 3650 days");
             p.limit = Some(3650);
             return Err(p);
@@ -254,18 +258,19 @@ pub fn page(received_ms: &[i64], limit: usize) -> (usize, Option<i64>) {
 mod alerts_tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::time::DAY_MS;
 
     fn q(pairs: &[(&str, &str)]) -> Result<AlertsQuery, Problem> {
         let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        AlertsQuery::parse(&pairs, Timestamp(10 * DAY_MS))
+        AlertsQuery::parse(&pairs, Timestamp::from_millis(10 * DAY_MS))
     }
 
     #[test]
     fn since_takes_times_and_look_backs() {
-        assert_eq!(q(&[]).unwrap().since, Timestamp(9 * DAY_MS));
-        assert_eq!(q(&[("since", "90m")]).unwrap().since, Timestamp(10 * DAY_MS - 90 * 60_000));
-        assert_eq!(q(&[("since", "2d")]).unwrap().since, Timestamp(8 * DAY_MS));
-        assert_eq!(q(&[("since", "1970-01-02T00:00:00Z")]).unwrap().since, Timestamp(DAY_MS));
+        assert_eq!(q(&[]).unwrap().since, Timestamp::from_millis(9 * DAY_MS));
+        assert_eq!(q(&[("since", "90m")]).unwrap().since, Timestamp::from_millis(10 * DAY_MS - 90 * 60_000));
+        assert_eq!(q(&[("since", "2d")]).unwrap().since, Timestamp::from_millis(8 * DAY_MS));
+        assert_eq!(q(&[("since", "1970-01-02T00:00:00Z")]).unwrap().since, Timestamp::from_millis(DAY_MS));
         for bad in ["soon", "5w", "-1h", "401d", ""] {
             assert_eq!(q(&[("since", bad)]).unwrap_err().field.as_deref(), Some("since"), "{bad}");
         }
@@ -286,7 +291,7 @@ mod tests {
     #[test]
     fn logs_query_limits() {
         let l = LogsQuery::parse(&q("serviceId=api&limit=10&before=1700000000000")).unwrap();
-        assert_eq!((l.limit, l.before), (10, Some(Timestamp(1_700_000_000_000))));
+        assert_eq!((l.limit, l.before), (10, Some(Timestamp::from_millis(1_700_000_000_000))));
         assert_eq!(LogsQuery::parse(&q("limit=10")).unwrap_err().field.as_deref(), Some("serviceId"));
         assert_eq!(LogsQuery::parse(&q("serviceId=a&limit=0")).unwrap_err().field.as_deref(), Some("limit"));
         assert_eq!(LogsQuery::parse(&q("serviceId=a&limit=501")).unwrap_err().limit, Some(500));

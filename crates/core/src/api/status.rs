@@ -170,13 +170,13 @@ mod tests {
         let states = [StoredState {
             service_id: "a".into(),
             status: Status::Up,
-            status_since: Timestamp(1_000),
+            status_since: Timestamp::from_millis(1_000),
             incident_started_at: None,
-            accounted_until: Some(Timestamp(1_000)),
-            last_heartbeat: Some(Timestamp(10_000)),
+            accounted_until: Some(Timestamp::from_millis(1_000)),
+            last_heartbeat: Some(Timestamp::from_millis(10_000)),
             last_message: Some("ok".into()),
         }];
-        let r = report(&config, &states, Timestamp(25_500));
+        let r = report(&config, &states, Timestamp::from_millis(25_500));
         assert_eq!(r.summary, Summary { total: 3, up: 1, paused: 1, unknown: 1, ..Summary::default() });
         let a = &r.services[0];
         assert_eq!(a.seconds_since_last_heartbeat, Some(15));

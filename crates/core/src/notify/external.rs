@@ -184,7 +184,7 @@ impl AlertDesk {
     /// Drops resolved fingerprints older than [`FORGET_AFTER`], then the oldest resolved
     /// (then oldest of any state) beyond [`MAX_TRACKED`].
     fn forget(&mut self, now: Timestamp) {
-        self.tracked.retain(|_, t| t.state == AlertState::Firing || t.received_at.plus(FORGET_AFTER) > now);
+        self.tracked.retain(|_, t| t.state == AlertState::Firing || t.received_at + FORGET_AFTER > now);
         while self.tracked.len() > MAX_TRACKED {
             let oldest = self
                 .tracked
@@ -230,9 +230,9 @@ mod tests {
         let all = select(&config, None).unwrap();
         assert_eq!(names(&all), ["ops", "pager"]);
         let mut desk = AlertDesk::default();
-        let r = desk.receive(Timestamp(0), &generic("Disk", "warning", "firing"), &all, false, None);
+        let r = desk.receive(Timestamp::from_millis(0), &generic("Disk", "warning", "firing"), &all, false, None);
         assert_eq!(r[0].channels, ["ops"], "warning is below the pager's minSeverity");
-        let r = desk.receive(Timestamp(0), &generic("CPU", "critical", "firing"), &all, false, None);
+        let r = desk.receive(Timestamp::from_millis(0), &generic("CPU", "critical", "firing"), &all, false, None);
         assert_eq!(r[0].channels, ["ops", "pager"]);
     }
 
@@ -257,25 +257,28 @@ mod tests {
         let all = select(&config, None).unwrap();
         let mut desk = AlertDesk::default();
         let actions = |r: Vec<Receipt>| r.iter().map(|x| x.action).collect::<Vec<_>>();
-        assert_eq!(actions(desk.receive(Timestamp(0), &generic("A", "error", "firing"), &all, false, None)), ["sent"]);
         assert_eq!(
-            actions(desk.receive(Timestamp(1), &generic("A", "error", "firing"), &all, false, None)),
+            actions(desk.receive(Timestamp::from_millis(0), &generic("A", "error", "firing"), &all, false, None)),
+            ["sent"]
+        );
+        assert_eq!(
+            actions(desk.receive(Timestamp::from_millis(1), &generic("A", "error", "firing"), &all, false, None)),
             ["duplicate"]
         );
         assert_eq!(desk.deliveries.pending.len(), 2);
         let fp = desk.tracked.keys().next().unwrap().clone();
         assert_eq!(desk.tracked[&fp].repeats, 1);
         assert_eq!(
-            actions(desk.receive(Timestamp(2), &generic("A", "error", "resolved"), &all, false, None)),
+            actions(desk.receive(Timestamp::from_millis(2), &generic("A", "error", "resolved"), &all, false, None)),
             ["sent"]
         );
         assert_eq!(
-            actions(desk.receive(Timestamp(3), &generic("A", "error", "resolved"), &all, false, None)),
+            actions(desk.receive(Timestamp::from_millis(3), &generic("A", "error", "resolved"), &all, false, None)),
             ["duplicate"]
         );
         assert_eq!(desk.deliveries.pending.len(), 4);
         assert_eq!(
-            actions(desk.receive(Timestamp(4), &generic("B", "error", "resolved"), &all, false, None)),
+            actions(desk.receive(Timestamp::from_millis(4), &generic("B", "error", "resolved"), &all, false, None)),
             ["unannounced"]
         );
         assert_eq!(desk.unwritten.len(), 2, "one row per fingerprint, latest state");
@@ -296,7 +299,9 @@ mod tests {
         );
         assert_eq!(desk.unwritten[0].alert.details(), *a);
         assert_eq!(
-            desk.unwritten[0].alert.notification(Some("https://status.example.com".into()), Timestamp(2_000)),
+            desk.unwritten[0]
+                .alert
+                .notification(Some("https://status.example.com".into()), Timestamp::from_millis(2_000)),
             *n
         );
         assert_eq!(desk.tracked["fbaaaadd3bb9c704"].state, AlertState::Firing);
@@ -308,10 +313,10 @@ mod tests {
         let config = config();
         let all = select(&config, None).unwrap();
         let mut desk = AlertDesk::default();
-        desk.receive(Timestamp(0), &generic("A", "error", "firing"), &all, false, None);
-        desk.receive(Timestamp(1), &generic("A", "error", "resolved"), &all, false, None);
-        desk.receive(Timestamp(2), &generic("B", "error", "firing"), &all, false, None);
-        desk.receive(Timestamp(2).plus(FORGET_AFTER), &generic("C", "info", "firing"), &all, false, None);
+        desk.receive(Timestamp::from_millis(0), &generic("A", "error", "firing"), &all, false, None);
+        desk.receive(Timestamp::from_millis(1), &generic("A", "error", "resolved"), &all, false, None);
+        desk.receive(Timestamp::from_millis(2), &generic("B", "error", "firing"), &all, false, None);
+        desk.receive(Timestamp::from_millis(2) + FORGET_AFTER, &generic("C", "info", "firing"), &all, false, None);
         assert_eq!(desk.tracked.len(), 2, "A forgotten; B still firing; C new");
     }
 }

@@ -423,7 +423,7 @@ pub(crate) mod tests {
             group: Some("production".to_owned()),
             status: Status::Down,
             previous_status: Status::Up,
-            since: Timestamp(1_763_753_600_000),
+            since: Timestamp::from_millis(1_763_753_600_000),
             duration: None,
             message: Some("no heartbeat within 300 s".to_owned()),
             dashboard_url: Some("https://status.example.com/services/api-prod".to_owned()),
@@ -437,7 +437,7 @@ pub(crate) mod tests {
             subject: Subject::Service(ServiceEvent::Up),
             status: Status::Up,
             previous_status: Status::Down,
-            since: Timestamp(1_763_753_852_000),
+            since: Timestamp::from_millis(1_763_753_852_000),
             duration: Some(Duration::from_secs(252)),
             message: None,
             ..down()
@@ -461,7 +461,7 @@ pub(crate) mod tests {
             group: None,
             status: Status::Down,
             previous_status: Status::Up,
-            since: Timestamp(1_763_753_600_000),
+            since: Timestamp::from_millis(1_763_753_600_000),
             duration: None,
             message: Some("db-1 uses 97 % of its memory".to_owned()),
             dashboard_url: Some("https://prometheus.example.com/graph?g0.expr=mem".to_owned()),
@@ -475,7 +475,7 @@ pub(crate) mod tests {
         Notification {
             status: Status::Up,
             previous_status: Status::Down,
-            since: Timestamp(1_763_753_852_000),
+            since: Timestamp::from_millis(1_763_753_852_000),
             duration: Some(Duration::from_secs(252)),
             subject: Subject::Alert(AlertDetails { state: AlertState::Resolved, ..alert_of(&firing) }),
             ..firing
@@ -503,10 +503,10 @@ pub(crate) mod tests {
     fn a_test_notification_names_its_service_or_a_sample() {
         let config =
             crate::config::Config::parse(Some(r#"{"services": [{"id": "api", "name": "API"}]}"#), None).unwrap();
-        let n = Notification::test(config.service("api"), Timestamp(0), Some("https://s.example"));
+        let n = Notification::test(config.service("api"), Timestamp::from_millis(0), Some("https://s.example"));
         assert_eq!((n.event(), n.default_title()), (Event::Test, "🧪 Test notification for API".to_owned()));
         assert_eq!(n.dashboard_url.as_deref(), Some("https://s.example/services/api"));
-        let sample = Notification::test(None, Timestamp(0), None);
+        let sample = Notification::test(None, Timestamp::from_millis(0), None);
         assert_eq!((sample.service_id.as_str(), sample.dashboard_url), ("example", None));
     }
 

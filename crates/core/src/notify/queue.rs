@@ -269,7 +269,7 @@ impl DeliveryQueue {
     /// and how many interrupted ones it recorded.
     pub fn begin(&mut self, now: Timestamp, policy: &RetryPolicy) -> Begun {
         let interrupted = self.record_interrupted(now, policy);
-        let lease = now.plus(policy.timeout + LEASE_SLACK);
+        let lease = now + (policy.timeout + LEASE_SLACK);
         let mut sends = Vec::new();
         for d in self.pending.iter_mut().filter(|d| d.next_at <= now) {
             d.attempts += 1;
@@ -307,8 +307,8 @@ impl DeliveryQueue {
             (None, _) => Verdict::Delivered,
             (Some(_), false) => Verdict::Failed,
             (Some(_), true) => {
-                let next = now.plus(policy.delay(d.attempts, retry_after));
-                if next > first.plus(policy.give_up_after) {
+                let next = now + policy.delay(d.attempts, retry_after);
+                if next > first + policy.give_up_after {
                     Verdict::Abandoned
                 } else {
                     d.next_at = next;
@@ -351,8 +351,8 @@ impl DeliveryQueue {
             }
             let Some(started) = d.in_flight.take() else { continue };
             let first = d.first_attempt_at.unwrap_or(started);
-            let next = now.plus(policy.delay(d.attempts, None));
-            let verdict = if next > first.plus(policy.give_up_after) { Verdict::Abandoned } else { Verdict::Retrying };
+            let next = now + policy.delay(d.attempts, None);
+            let verdict = if next > first + policy.give_up_after { Verdict::Abandoned } else { Verdict::Retrying };
             d.next_at = next;
             self.conclude(index, verdict, (started, now), None, Some(INTERRUPTED));
             count += 1;
@@ -388,7 +388,7 @@ impl DeliveryQueue {
             self.write_failures = 0;
         } else {
             self.write_failures = self.write_failures.saturating_add(1);
-            self.write_retry_at = Some(now.plus(D1_WRITES.after(self.write_failures)));
+            self.write_retry_at = Some(now + D1_WRITES.after(self.write_failures));
         }
     }
 
@@ -467,7 +467,7 @@ pub fn retry_after(value: &str, now: Timestamp) -> Option<Duration> {
         return Some(Duration::from_secs(secs));
     }
     let at = httpdate::parse_http_date(value).ok()?.duration_since(std::time::UNIX_EPOCH).ok()?;
-    let at = Timestamp(i64::try_from(at.as_millis()).ok()?);
+    let at = Timestamp::from_millis(i64::try_from(at.as_millis()).ok()?);
     Some(if at > now { at.since(now) } else { Duration::ZERO })
 }
 
@@ -503,14 +503,14 @@ mod tests {
     #[test]
     fn two_server_errors_then_success_is_three_attempts_and_one_delivery() {
         let (mut q, p) = (DeliveryQueue::default(), policy());
-        let id = q.push(Timestamp(0), "discord", down(), Some(Timestamp(0)));
-        let mut now = Timestamp(0);
+        let id = q.push(Timestamp::from_millis(0), "discord", down(), Some(Timestamp::from_millis(0)));
+        let mut now = Timestamp::from_millis(0);
         let mut verdicts = Vec::new();
         for status in [500, 503, 200] {
             let begun = q.begin(now, &p);
             assert_eq!((begun.sends.len(), begun.interrupted), (1, 0));
             assert!(q.begin(now, &p).sends.is_empty(), "leased: not handed out twice");
-            verdicts.push(q.finish(id, now, now.plus(Duration::from_millis(20)), &answered(status), &p).unwrap());
+            verdicts.push(q.finish(id, now, now + Duration::from_millis(20), &answered(status), &p).unwrap());
             now = q.next_wake(now).unwrap_or(now);
             if let Some(d) = q.pending.first() {
                 now = d.next_at;
@@ -524,31 +524,41 @@ mod tests {
             attempts,
             [(1, Some(500), Verdict::Retrying), (2, Some(503), Verdict::Retrying), (3, Some(200), Verdict::Delivered)]
         );
-        assert_eq!(q.unwritten[0].next_attempt_at, Some(Timestamp(1_020)));
+        assert_eq!(q.unwritten[0].next_attempt_at, Some(Timestamp::from_millis(1_020)));
         assert_eq!(q.unwritten[0].latency_ms, 20);
     }
 
     #[test]
     fn client_errors_are_permanent_and_429_is_retried_after_its_delay() {
         let (mut q, p) = (DeliveryQueue::default(), policy());
-        let a = q.push(Timestamp(0), "slack", down(), None);
-        let b = q.push(Timestamp(0), "discord", down(), None);
-        assert_eq!(q.begin(Timestamp(0), &p).sends.len(), 2);
-        assert_eq!(q.finish(a, Timestamp(0), Timestamp(5), &answered(404), &p), Some(Verdict::Failed));
+        let a = q.push(Timestamp::from_millis(0), "slack", down(), None);
+        let b = q.push(Timestamp::from_millis(0), "discord", down(), None);
+        assert_eq!(q.begin(Timestamp::from_millis(0), &p).sends.len(), 2);
+        assert_eq!(
+            q.finish(a, Timestamp::from_millis(0), Timestamp::from_millis(5), &answered(404), &p),
+            Some(Verdict::Failed)
+        );
         let limited =
             Outcome::Answered { status: 429, retry_after: Some(Duration::from_secs(7)), body: "slow down".into() };
-        assert_eq!(q.finish(b, Timestamp(0), Timestamp(5), &limited, &p), Some(Verdict::Retrying));
-        assert_eq!(q.next_wake(Timestamp(3)), Some(Timestamp(3)), "attempt records wait to be written, now");
-        q.written(2, true, Timestamp(5));
-        assert_eq!(q.next_wake(Timestamp(0)), Some(Timestamp(7_005)));
-        assert_eq!(q.finish(a, Timestamp(0), Timestamp(5), &answered(200), &p), None, "gone");
+        assert_eq!(
+            q.finish(b, Timestamp::from_millis(0), Timestamp::from_millis(5), &limited, &p),
+            Some(Verdict::Retrying)
+        );
+        assert_eq!(
+            q.next_wake(Timestamp::from_millis(3)),
+            Some(Timestamp::from_millis(3)),
+            "attempt records wait to be written, now"
+        );
+        q.written(2, true, Timestamp::from_millis(5));
+        assert_eq!(q.next_wake(Timestamp::from_millis(0)), Some(Timestamp::from_millis(7_005)));
+        assert_eq!(q.finish(a, Timestamp::from_millis(0), Timestamp::from_millis(5), &answered(200), &p), None, "gone");
     }
 
     #[test]
     fn network_errors_are_retried_until_the_window_closes() {
         let (mut q, p) = (DeliveryQueue::default(), policy());
-        let id = q.push(Timestamp(0), "webhook", down(), None);
-        let mut now = Timestamp(0);
+        let id = q.push(Timestamp::from_millis(0), "webhook", down(), None);
+        let mut now = Timestamp::from_millis(0);
         let mut last = None;
         for _ in 0..20 {
             if q.begin(now, &p).sends.is_empty() {
@@ -561,32 +571,32 @@ mod tests {
         let times: Vec<i64> = q.unwritten.iter().map(|r| r.at.as_millis()).collect();
         assert_eq!(times, [0, 1_000, 3_000, 7_000, 11_000, 15_000, 19_000, 23_000, 27_000]);
         assert!(q.pending.is_empty());
-        assert_eq!(q.next_wake(Timestamp(3)), Some(Timestamp(3)));
+        assert_eq!(q.next_wake(Timestamp::from_millis(3)), Some(Timestamp::from_millis(3)));
     }
 
     #[test]
     fn an_attempt_that_never_reports_back_is_retried_after_its_lease() {
         let (mut q, p) = (DeliveryQueue::default(), policy());
-        q.push(Timestamp(0), "discord", down(), None);
-        assert_eq!(q.begin(Timestamp(0), &p).sends.len(), 1);
-        assert_eq!(q.next_wake(Timestamp(0)), Some(Timestamp(15_000)));
+        q.push(Timestamp::from_millis(0), "discord", down(), None);
+        assert_eq!(q.begin(Timestamp::from_millis(0), &p).sends.len(), 1);
+        assert_eq!(q.next_wake(Timestamp::from_millis(0)), Some(Timestamp::from_millis(15_000)));
         // The lease ends: the lost attempt is on the record, retried after the usual backoff.
-        assert_eq!(q.begin(Timestamp(15_000), &p), Begun { sends: Vec::new(), interrupted: 1 });
+        assert_eq!(q.begin(Timestamp::from_millis(15_000), &p), Begun { sends: Vec::new(), interrupted: 1 });
         let r = &q.unwritten[0];
-        assert_eq!((r.attempt, r.at, r.status, r.verdict), (1, Timestamp(0), None, Verdict::Retrying));
+        assert_eq!((r.attempt, r.at, r.status, r.verdict), (1, Timestamp::from_millis(0), None, Verdict::Retrying));
         assert_eq!(
             (r.error.as_deref(), r.latency_ms, r.next_attempt_at),
-            (Some(INTERRUPTED), 15_000, Some(Timestamp(16_000)))
+            (Some(INTERRUPTED), 15_000, Some(Timestamp::from_millis(16_000)))
         );
-        assert_eq!(q.pending[0].next_at, Timestamp(16_000));
+        assert_eq!(q.pending[0].next_at, Timestamp::from_millis(16_000));
         // A late answer to the lost attempt changes nothing.
-        assert_eq!(q.finish(0, Timestamp(0), Timestamp(15_500), &answered(204), &p), None);
+        assert_eq!(q.finish(0, Timestamp::from_millis(0), Timestamp::from_millis(15_500), &answered(204), &p), None);
         assert_eq!(q.unwritten.len(), 1);
-        let again = q.begin(Timestamp(16_000), &p).sends;
+        let again = q.begin(Timestamp::from_millis(16_000), &p).sends;
         assert_eq!(again[0].attempt, 2);
         // Attempt 2 reports back: its own record, and no second "interrupted" one.
-        q.finish(again[0].id, Timestamp(16_000), Timestamp(16_010), &answered(204), &p);
-        assert!(!q.begin(Timestamp(60_000), &p).changed());
+        q.finish(again[0].id, Timestamp::from_millis(16_000), Timestamp::from_millis(16_010), &answered(204), &p);
+        assert!(!q.begin(Timestamp::from_millis(60_000), &p).changed());
         let numbers: Vec<_> = q.unwritten.iter().map(|r| (r.attempt, r.verdict)).collect();
         assert_eq!(numbers, [(1, Verdict::Retrying), (2, Verdict::Delivered)]);
     }
@@ -594,9 +604,9 @@ mod tests {
     #[test]
     fn an_attempt_interrupted_after_the_retry_window_is_abandoned() {
         let (mut q, p) = (DeliveryQueue::default(), policy());
-        q.push(Timestamp(0), "discord", down(), None);
-        q.begin(Timestamp(0), &p);
-        let late = Timestamp(0).plus(p.give_up_after + Duration::from_secs(1));
+        q.push(Timestamp::from_millis(0), "discord", down(), None);
+        q.begin(Timestamp::from_millis(0), &p);
+        let late = Timestamp::from_millis(0) + (p.give_up_after + Duration::from_secs(1));
         assert_eq!(q.begin(late, &p), Begun { sends: Vec::new(), interrupted: 1 });
         assert!(q.pending.is_empty());
         assert_eq!((q.unwritten[0].verdict, q.unwritten[0].error.as_deref()), (Verdict::Abandoned, Some(INTERRUPTED)));
@@ -606,7 +616,7 @@ mod tests {
     fn a_full_queue_abandons_its_oldest_delivery_on_the_record() {
         let mut q = DeliveryQueue::default();
         for _ in 0..=MAX_PENDING {
-            q.push(Timestamp(0), "discord", down(), None);
+            q.push(Timestamp::from_millis(0), "discord", down(), None);
         }
         assert_eq!(q.pending.len(), MAX_PENDING);
         assert_eq!(q.pending[0].id, 1);
@@ -617,15 +627,23 @@ mod tests {
     #[test]
     fn failed_writes_of_attempt_records_are_retried_later() {
         let (mut q, p) = (DeliveryQueue::default(), policy());
-        let id = q.push(Timestamp(0), "discord", down(), None);
-        q.begin(Timestamp(0), &p);
-        q.finish(id, Timestamp(0), Timestamp(1), &answered(204), &p);
-        q.written(1, false, Timestamp(1));
-        assert_eq!(q.next_wake(Timestamp(1)), Some(Timestamp(1_001)), "1 s after the first failure");
-        q.written(1, false, Timestamp(1_001));
-        assert_eq!(q.next_wake(Timestamp(1_001)), Some(Timestamp(3_001)), "2 s after the second");
-        q.written(1, true, Timestamp(3_001));
-        assert_eq!((q.next_wake(Timestamp(3_001)), q.write_failures), (None, 0));
+        let id = q.push(Timestamp::from_millis(0), "discord", down(), None);
+        q.begin(Timestamp::from_millis(0), &p);
+        q.finish(id, Timestamp::from_millis(0), Timestamp::from_millis(1), &answered(204), &p);
+        q.written(1, false, Timestamp::from_millis(1));
+        assert_eq!(
+            q.next_wake(Timestamp::from_millis(1)),
+            Some(Timestamp::from_millis(1_001)),
+            "1 s after the first failure"
+        );
+        q.written(1, false, Timestamp::from_millis(1_001));
+        assert_eq!(
+            q.next_wake(Timestamp::from_millis(1_001)),
+            Some(Timestamp::from_millis(3_001)),
+            "2 s after the second"
+        );
+        q.written(1, true, Timestamp::from_millis(3_001));
+        assert_eq!((q.next_wake(Timestamp::from_millis(3_001)), q.write_failures), (None, 0));
     }
 
     #[test]
@@ -640,14 +658,21 @@ mod tests {
         for outcome in outcomes {
             // What `POST /api/notifications/test` did before: a queue of one, no retry window.
             let mut q = DeliveryQueue { next_id: 77, ..DeliveryQueue::default() };
-            let id = q.push(Timestamp(1_000), "ops", down(), None);
-            q.begin(Timestamp(1_000), &RetryPolicy::default());
+            let id = q.push(Timestamp::from_millis(1_000), "ops", down(), None);
+            q.begin(Timestamp::from_millis(1_000), &RetryPolicy::default());
             let once = RetryPolicy { give_up_after: Duration::ZERO, ..RetryPolicy::default() };
-            q.finish(id, Timestamp(1_000), Timestamp(1_250), &outcome, &once);
-            let lone = lone_attempt(77, "ops", Event::Down, (Timestamp(1_000), Timestamp(1_250)), &outcome);
+            q.finish(id, Timestamp::from_millis(1_000), Timestamp::from_millis(1_250), &outcome, &once);
+            let lone = lone_attempt(
+                77,
+                "ops",
+                Event::Down,
+                (Timestamp::from_millis(1_000), Timestamp::from_millis(1_250)),
+                &outcome,
+            );
             assert_eq!(Some(&lone), q.unwritten.last(), "{outcome:?}");
         }
-        let record = lone_attempt(1, "ops", Event::Test, (Timestamp(0), Timestamp(5)), &answered(503));
+        let record =
+            lone_attempt(1, "ops", Event::Test, (Timestamp::from_millis(0), Timestamp::from_millis(5)), &answered(503));
         assert_eq!(
             (record.verdict, record.error.as_deref(), record.latency_ms),
             (Verdict::Abandoned, Some("HTTP 503"), 5)
@@ -664,8 +689,11 @@ mod tests {
         assert_eq!((q.next_id, q.pending.len(), q.unwritten.len()), (2, 2, 1));
         assert_eq!(q.pending[0].notification, down());
         assert_eq!(q.pending[1].notification, crate::notify::message::tests::alert_firing());
-        assert_eq!((q.pending[0].next_at, q.pending[0].in_flight), (Timestamp(11_020), None));
-        assert_eq!((q.pending[1].next_at, q.pending[1].in_flight), (Timestamp(16_000), Some(Timestamp(1_000))));
+        assert_eq!((q.pending[0].next_at, q.pending[0].in_flight), (Timestamp::from_millis(11_020), None));
+        assert_eq!(
+            (q.pending[1].next_at, q.pending[1].in_flight),
+            (Timestamp::from_millis(16_000), Some(Timestamp::from_millis(1_000)))
+        );
         let r = &q.unwritten[0];
         assert_eq!((r.event, r.status, r.error.as_deref()), (Event::Down, Some(503), Some("HTTP 503: busy")));
         assert_eq!(serde_json::to_string(&q).unwrap(), STORED_QUEUE, "written back byte for byte");
@@ -673,10 +701,13 @@ mod tests {
 
     #[test]
     fn retry_after_takes_seconds_or_an_http_date() {
-        let now = Timestamp(784_111_777_000 - 30_000);
+        let now = Timestamp::from_millis(784_111_777_000 - 30_000);
         assert_eq!(retry_after(" 120 ", now), Some(Duration::from_secs(120)));
         assert_eq!(retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now), Some(Duration::from_secs(30)));
-        assert_eq!(retry_after("Sun, 06 Nov 1994 08:49:37 GMT", Timestamp(784_111_777_001)), Some(Duration::ZERO));
+        assert_eq!(
+            retry_after("Sun, 06 Nov 1994 08:49:37 GMT", Timestamp::from_millis(784_111_777_001)),
+            Some(Duration::ZERO)
+        );
         assert_eq!(retry_after("soon", now), None);
         assert_eq!(retry_after("-5", now), None);
     }
@@ -686,9 +717,15 @@ mod tests {
         assert_eq!(head("ééé", 3), "é");
         assert_eq!(head("abc", 3), "abc");
         let (mut q, p) = (DeliveryQueue::default(), policy());
-        let id = q.push(Timestamp(0), "x", down(), None);
-        q.begin(Timestamp(0), &p);
-        q.finish(id, Timestamp(0), Timestamp(1), &Outcome::Unsendable("é".repeat(MAX_ERROR)), &p);
+        let id = q.push(Timestamp::from_millis(0), "x", down(), None);
+        q.begin(Timestamp::from_millis(0), &p);
+        q.finish(
+            id,
+            Timestamp::from_millis(0),
+            Timestamp::from_millis(1),
+            &Outcome::Unsendable("é".repeat(MAX_ERROR)),
+            &p,
+        );
         assert_eq!(q.unwritten[0].error, Some("é".repeat(MAX_ERROR / 2)));
     }
 }

@@ -164,7 +164,7 @@ impl ServiceNotifier {
                 n.suppressed = std::mem::take(&mut ch.suppressed);
                 queue.push(now, name, n, Some(started));
                 queued += 1;
-                ch.reminder_at = reminder.map(|r| now.plus(r));
+                ch.reminder_at = reminder.map(|r| now + r);
             } else if due {
                 ch.reminder_at = None;
             }
@@ -214,10 +214,10 @@ impl ServiceNotifier {
             if event == Event::Down && incident.is_some() && ch.down_incident == incident {
                 continue;
             }
-            let cooling = ch.last_problem.filter(|(_, at)| at.plus(settings.cooldown) > now);
+            let cooling = ch.last_problem.filter(|(_, at)| *at + settings.cooldown > now);
             match cooling {
                 Some((old, at)) if new <= severity(old) => {
-                    let end = at.plus(settings.cooldown);
+                    let end = at + settings.cooldown;
                     if ch.held.is_some() {
                         ch.suppressed += 1;
                     }
@@ -267,7 +267,7 @@ fn send(
     }
     if event == Event::Down {
         ch.down_incident = incident;
-        ch.reminder_at = reminder.map(|r| now.plus(r));
+        ch.reminder_at = reminder.map(|r| now + r);
     }
     queue.push(now, name, n, incident);
 }
@@ -311,11 +311,11 @@ mod tests {
         let n: ServiceNotifier = serde_json::from_str(STORED_NOTIFIER).unwrap();
         let expected = ChannelState {
             told: Some(Event::Down),
-            last_problem: Some((Event::Down, Timestamp(5))),
-            down_incident: Some(Timestamp(5)),
-            held: Some((crate::notify::message::tests::down(), Timestamp(300_005))),
+            last_problem: Some((Event::Down, Timestamp::from_millis(5))),
+            down_incident: Some(Timestamp::from_millis(5)),
+            held: Some((crate::notify::message::tests::down(), Timestamp::from_millis(300_005))),
             suppressed: 2,
-            reminder_at: Some(Timestamp(1_800_005)),
+            reminder_at: Some(Timestamp::from_millis(1_800_005)),
         };
         assert_eq!(n.channels.into_iter().collect::<Vec<_>>(), [("ops".to_owned(), expected)]);
         let n: ServiceNotifier = serde_json::from_str(STORED_NOTIFIER).unwrap();

@@ -53,7 +53,7 @@ impl Harness {
             dashboard_url: Some("https://status.example.com"),
             flush_interval: self.flush_interval,
         };
-        ServiceRecord::handle(&mut self.slot, Timestamp(ms), input, &ctx)
+        ServiceRecord::handle(&mut self.slot, Timestamp::from_millis(ms), input, &ctx)
     }
 
     /// A heartbeat reporting `reported` at `ms`, with the right key.
@@ -74,8 +74,8 @@ impl Harness {
             .iter()
             .map(|s| Attempted {
                 send: s.clone(),
-                started: Timestamp(ms),
-                ended: Timestamp(ms),
+                started: Timestamp::from_millis(ms),
+                ended: Timestamp::from_millis(ms),
                 outcome: SendOutcome::Answered { status: status(&s.channel), retry_after: None, body: String::new() },
             })
             .collect();

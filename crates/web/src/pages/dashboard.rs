@@ -22,7 +22,7 @@ pub fn dashboard(
     let from = uptime_from.date_string().unwrap_or_default();
     let to = chrome.now.date_string().unwrap_or_default();
     let main = html! {
-        main #main data-generated=(chrome.now.0) {
+        main #main data-generated=(chrome.now.as_millis()) {
             (cards(&fleet.summary))
             (legend(b))
             (groups(chrome, fleet, true))
@@ -42,7 +42,7 @@ pub fn dashboard(
                 ol #activity .activity {
                     @for a in activity {
                         li class=(tone(a.tone)) {
-                            time datetime=(a.at.to_rfc3339()) title=(a.at.human()) data-ms=(a.at.0) { (human_ago(chrome.now, a.at)) }
+                            time datetime=(a.at.to_rfc3339()) title=(a.at.human()) data-ms=(a.at.as_millis()) { (human_ago(chrome.now, a.at)) }
                             " "
                             @if let Some(id) = &a.service_id { a href={ "/services/" (id) } { (id) } ": " }
                             (a.text)

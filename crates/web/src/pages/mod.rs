@@ -62,7 +62,7 @@ fn percent(p: Option<f64>) -> String {
 fn time(now: Timestamp, t: Option<Timestamp>, field: &str) -> Markup {
     match t {
         Some(t) => html! {
-            time data-field=(field) data-ms=(t.0) datetime=(t.to_rfc3339()) title=(t.human()) { (human_ago(now, t)) }
+            time data-field=(field) data-ms=(t.as_millis()) datetime=(t.to_rfc3339()) title=(t.human()) { (human_ago(now, t)) }
         },
         None => html! { time data-field=(field) { "never" } },
     }
@@ -177,7 +177,7 @@ fn badge(s: Status) -> Markup {
 /// One service row of the dashboard or status page.
 fn row(chrome: &Chrome<'_>, r: &ServiceRow, link: bool) -> Markup {
     html! {
-        li.row data-service=(r.id) data-status=(r.status.as_str()) data-since=(r.status_since.map_or(0, |t| t.0)) {
+        li.row data-service=(r.id) data-status=(r.status.as_str()) data-since=(r.status_since.map_or(0, |t| t.as_millis())) {
             div.head {
                 (badge(r.status))
                 @if link { a.name href={ "/services/" (r.id) } { (r.name) } } @else { span.name { (r.name) } }

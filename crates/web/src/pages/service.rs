@@ -17,9 +17,9 @@ pub fn service(chrome: &Chrome<'_>, d: &ServiceDetail) -> Markup {
     let b = chrome.branding;
     let now = chrome.now;
     let main = html! {
-        main #main data-generated=(now.0) {
+        main #main data-generated=(now.as_millis()) {
             p { a href="/" { "← All services" } }
-            section.panel.row data-service=(r.id) data-status=(r.status.as_str()) data-since=(r.status_since.map_or(0, |t| t.0)) {
+            section.panel.row data-service=(r.id) data-status=(r.status.as_str()) data-since=(r.status_since.map_or(0, |t| t.as_millis())) {
                 div.head {
                     (badge(r.status))
                     h1.name { (r.name) }
@@ -48,7 +48,7 @@ pub fn service(chrome: &Chrome<'_>, d: &ServiceDetail) -> Markup {
                     ol.activity {
                         @for c in &d.changes {
                             li class=(tone(c.tone())) {
-                                time datetime=(c.at.to_rfc3339()) title=(c.at.human()) data-ms=(c.at.0) { (human_ago(now, c.at)) }
+                                time datetime=(c.at.to_rfc3339()) title=(c.at.human()) data-ms=(c.at.as_millis()) { (human_ago(now, c.at)) }
                                 " " (c.describe())
                             }
                         }
@@ -94,14 +94,14 @@ pub fn service(chrome: &Chrome<'_>, d: &ServiceDetail) -> Markup {
 fn chart(m: &MetricSeries) -> Markup {
     let (w, h) = (600.0_f64, 120.0_f64);
     let (lo, hi) = m.points.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.1), hi.max(p.1)));
-    let (t0, t1) = (m.points.first().map_or(0, |p| p.0 .0), m.points.last().map_or(1, |p| p.0 .0));
+    let (t0, t1) = (m.points.first().map_or(0, |p| p.0.as_millis()), m.points.last().map_or(1, |p| p.0.as_millis()));
     let span_t = (t1 - t0).max(1) as f64;
     let span_v = if hi > lo { hi - lo } else { 1.0 };
     let points: Vec<String> = m
         .points
         .iter()
         .map(|(t, v)| {
-            let x = if m.points.len() == 1 { w / 2.0 } else { (t.0 - t0) as f64 / span_t * w };
+            let x = if m.points.len() == 1 { w / 2.0 } else { (t.as_millis() - t0) as f64 / span_t * w };
             let y = h - 8.0 - (v - lo) / span_v * (h - 16.0);
             format!("{x:.1},{y:.1}")
         })

@@ -10,7 +10,7 @@ pub fn status(chrome: &Chrome<'_>, fleet: &Fleet) -> Markup {
     let b = chrome.branding;
     let all_up = fleet.summary.total > 0 && fleet.summary.up == fleet.summary.total;
     let main = html! {
-        main #main data-generated=(chrome.now.0) {
+        main #main data-generated=(chrome.now.as_millis()) {
             p class={ "overall " (if all_up { "ok" } else { "warn" }) } {
                 @if all_up { "All systems operational" } @else { "Some systems need attention" }
             }

@@ -255,10 +255,10 @@ impl StateRow {
         Some(StoredState {
             service_id: self.service_id.clone(),
             status: Status::parse(&self.status)?,
-            status_since: Timestamp(self.status_since),
-            incident_started_at: self.incident_started_at.map(Timestamp),
-            accounted_until: self.accounted_until.map(Timestamp),
-            last_heartbeat: self.last_heartbeat.map(Timestamp),
+            status_since: Timestamp::from_millis(self.status_since),
+            incident_started_at: self.incident_started_at.map(Timestamp::from_millis),
+            accounted_until: self.accounted_until.map(Timestamp::from_millis),
+            last_heartbeat: self.last_heartbeat.map(Timestamp::from_millis),
             last_message: self.last_message.clone(),
         })
     }
@@ -329,7 +329,7 @@ impl AlertHistoryRow {
     /// "attempt", "attemptedAt", "channel", "channelType", "event", "incidentStartedAt",
     /// "httpStatus", "error", "latencyMs", "outcome", "nextAttemptAt"}`, times RFC 3339 UTC.
     pub fn to_json(&self) -> serde_json::Value {
-        let time = |ms: i64| Timestamp(ms).to_rfc3339();
+        let time = |ms: i64| Timestamp::from_millis(ms).to_rfc3339();
         serde_json::json!({
             "subject": self.subject,
             "deliveryId": self.delivery_id,
@@ -427,7 +427,7 @@ impl ExternalAlertRow {
     /// "title", "message", "severity", "source", "labels" (object), "url", "startsAt",
     /// "endsAt", "receivedAt", "notifiedAt", "repeats"}`, times RFC 3339 UTC.
     pub fn to_json(&self) -> serde_json::Value {
-        let time = |ms: i64| Timestamp(ms).to_rfc3339();
+        let time = |ms: i64| Timestamp::from_millis(ms).to_rfc3339();
         serde_json::json!({
             "fingerprint": self.fingerprint, "format": self.format, "state": self.state, "title": self.title,
             "message": self.message, "severity": self.severity, "source": self.source,
@@ -532,7 +532,7 @@ mod tests {
         use systole_core::monitor::Reported;
         let e = HeartbeatEvent {
             seq: 7,
-            at: Timestamp(1_000),
+            at: Timestamp::from_millis(1_000),
             reported: Reported::Degraded,
             message: Some("slow".into()),
             metadata: Some(r#"{"k":1}"#.into()),
@@ -544,13 +544,19 @@ mod tests {
             serde_json::json!({"service_id": "api", "received_at": 1000, "seq": 7, "status": "degraded",
                 "message": "slow", "metadata": "{\"k\":1}", "metrics": null})
         );
-        let c = StatusChange { seq: 8, at: Timestamp(2_000), from: Status::Up, to: Status::Down, reason: "r".into() };
+        let c = StatusChange {
+            seq: 8,
+            at: Timestamp::from_millis(2_000),
+            from: Status::Up,
+            to: Status::Down,
+            reason: "r".into(),
+        };
         assert_eq!(
             serde_json::to_value(ChangeRow::new("api", &c)).unwrap(),
             serde_json::json!({"service_id": "api", "changed_at": 2000, "seq": 8, "from_status": "up",
                 "to_status": "down", "reason": "r"})
         );
-        let i = Incident { started_at: Timestamp(3_000), ended_at: None, cause: "c".into() };
+        let i = Incident { started_at: Timestamp::from_millis(3_000), ended_at: None, cause: "c".into() };
         assert_eq!(
             serde_json::to_value(IncidentRow::new("api", &i)).unwrap(),
             serde_json::json!({"service_id": "api", "started_at": 3000, "ended_at": null, "cause": "c"})

@@ -28,7 +28,7 @@ fn stub(env: &Env, hub: &Hub) -> Result<Stub> {
 /// alarm do not wait for tabs. Each hub's answer (its socket count) goes back into `gate`. A
 /// lost update is repaired by the tab's resynchronisation on reconnect.
 pub fn publish(env: &Env, service: &ServiceConfig, update: &ServiceUpdate, gate: &Rc<RefCell<PublishGate>>) {
-    let now = Timestamp(update.at);
+    let now = Timestamp::from_millis(update.at);
     let change = update.change.is_some();
     let mut hubs = access::hubs(deployment::users(), deployment::config(), service);
     hubs.retain(|hub| gate.borrow().admits(&hub.name, now, change));

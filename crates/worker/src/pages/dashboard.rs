@@ -21,7 +21,7 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
     let pairs = query_pairs(&req);
     let window = Window::parse(pairs.iter().find(|(k, _)| k == "activity").map(|(_, v)| v.as_str()));
     let now = now();
-    let since = Timestamp(now.0 - window.ms());
+    let since = now - window.span();
     let db = env.d1(DB_BINDING)?;
     let ((states, uptime), changes, alerts) = futures_util::future::try_join3(
         fleet_data(&db, caller.scope(), None),
@@ -51,7 +51,7 @@ fn activity(
     let attempts: Vec<AttemptRecord<'_>> = alerts
         .iter()
         .map(|a| AttemptRecord {
-            at: Timestamp(a.attempted_at),
+            at: Timestamp::from_millis(a.attempted_at),
             service_id: config.service(&a.subject).map(|s| s.id.as_str()),
             subject: &a.subject,
             channel: &a.channel,

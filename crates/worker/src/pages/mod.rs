@@ -104,7 +104,7 @@ pub fn changes(rows: &[d1::ChangeRow]) -> Vec<systole_web::view::ChangeRecord> {
         .filter_map(|r| {
             Some(systole_web::view::ChangeRecord {
                 service_id: r.service_id.clone(),
-                at: Timestamp(r.changed_at),
+                at: Timestamp::from_millis(r.changed_at),
                 from: Status::parse(&r.from_status)?,
                 to: Status::parse(&r.to_status)?,
                 reason: r.reason.clone(),

@@ -31,7 +31,7 @@ pub async fn get(_req: Request, env: &Env, call: Call<'_>) -> Reply {
         fleet_data(&db, caller.scope(), Some(id)),
         d1::incidents(&db, Some(id), 50),
         d1::heartbeats(&db, id, None, HEARTBEATS),
-        d1::status_changes(&db, Some(id), Timestamp(0), 50),
+        d1::status_changes(&db, Some(id), Timestamp::from_millis(0), 50),
     )
     .await;
     let ((states, uptime), incidents, beats, changes) = gathered.or_unavailable(HISTORY_DB)?;
@@ -50,21 +50,24 @@ pub async fn get(_req: Request, env: &Env, call: Call<'_>) -> Reply {
         incidents: incidents
             .iter()
             .map(|i| IncidentView {
-                started_at: Timestamp(i.started_at),
-                ended_at: i.ended_at.map(Timestamp),
+                started_at: Timestamp::from_millis(i.started_at),
+                ended_at: i.ended_at.map(Timestamp::from_millis),
                 cause: i.cause.clone(),
             })
             .collect(),
         heartbeats: beats
             .iter()
             .map(|h| HeartbeatView {
-                at: Timestamp(h.received_at),
+                at: Timestamp::from_millis(h.received_at),
                 reported: h.status.clone(),
                 message: h.message.clone(),
                 metadata: h.metadata.clone(),
             })
             .collect(),
-        metrics: view::metric_series(beats.iter().map(|h| (Timestamp(h.received_at), h.metrics.as_deref())), 6),
+        metrics: view::metric_series(
+            beats.iter().map(|h| (Timestamp::from_millis(h.received_at), h.metrics.as_deref())),
+            6,
+        ),
     };
     let viewer = viewer(caller);
     let chrome = Chrome { branding: deployment::branding(), viewer: &viewer, now, live: Some("/api/live") };

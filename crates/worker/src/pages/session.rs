@@ -2,7 +2,6 @@
 //! signed session cookie, and ending it.
 
 use systole_core::session;
-use systole_core::time::Timestamp;
 use worker::{Env, Request, Result};
 
 use super::{redirect, sign_in};
@@ -46,7 +45,7 @@ pub async fn login(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
         return sign_in(401, Some("That token is not valid."));
     };
     let now = now();
-    let expires = Timestamp(now.0 + session::LIFETIME_MS);
+    let expires = now + session::LIFETIME;
     let value = session::sign(&user.id, expires, secret.as_bytes());
     redirect("/", Some(&session::set_cookie(&value, expires, now)))
 }

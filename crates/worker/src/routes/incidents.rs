@@ -29,13 +29,13 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
         .iter()
         .filter(|r| access::sees(caller, &r.service_id))
         .map(|r| {
-            let end = r.ended_at.map(Timestamp);
+            let end = r.ended_at.map(Timestamp::from_millis);
             json!({
                 "serviceId": r.service_id,
-                "startedAt": Timestamp(r.started_at).to_rfc3339(),
+                "startedAt": Timestamp::from_millis(r.started_at).to_rfc3339(),
                 "endedAt": end.map(Timestamp::to_rfc3339),
                 "open": end.is_none(),
-                "durationSeconds": end.unwrap_or(now).since(Timestamp(r.started_at)).as_secs_f64(),
+                "durationSeconds": end.unwrap_or(now).since(Timestamp::from_millis(r.started_at)).as_secs_f64(),
                 "cause": r.cause,
             })
         })

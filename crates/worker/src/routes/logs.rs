@@ -33,7 +33,7 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
         .map(|r| {
             json!({
                 "seq": r.seq,
-                "receivedAt": Timestamp(r.received_at).to_rfc3339(),
+                "receivedAt": Timestamp::from_millis(r.received_at).to_rfc3339(),
                 "status": r.status,
                 "message": r.message,
                 "metadata": parse(&r.metadata),

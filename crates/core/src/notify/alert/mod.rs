@@ -615,13 +615,13 @@ mod tests {
         assert_eq!(a.annotations.len(), 2);
         let b = &batch.alerts[1];
         assert_eq!(b.message, "BlackBox Probe Failure: https://www.example.org", "no description: the summary");
-        assert_eq!(b.starts_at, Some(Timestamp(1_675_685_385_828)), "nanoseconds and offsets are read");
+        assert_eq!(b.starts_at, Some(Timestamp::from_millis(1_675_685_385_828)), "nanoseconds and offsets are read");
 
         let resolved = parse(&alertmanager_resolved()).unwrap();
         let r = &resolved.alerts[0];
         assert_eq!((r.state, r.fingerprint.as_str()), (AlertState::Resolved, "1a30ba71cca2921f"));
         assert_eq!(r.ends_at, Timestamp::parse_rfc3339("2023-02-06T13:20:45.828Z"));
-        let n = r.notification(None, Timestamp(0));
+        let n = r.notification(None, Timestamp::from_millis(0));
         assert_eq!((n.status, n.previous_status), (Status::Up, Status::Down));
         assert_eq!((n.since, n.duration), (r.ends_at.unwrap(), Some(Duration::from_secs(720))));
     }
@@ -671,8 +671,11 @@ mod tests {
         assert_eq!((a.severity, a.state, a.source.as_str()), (Severity::Warning, AlertState::Firing, "external"));
         assert_eq!(a.fingerprint.len(), 16);
         assert!(a.fingerprint.chars().all(|c| c.is_ascii_hexdigit()));
-        let n = a.notification(Some("https://status.example.com/".into()), Timestamp(42));
-        assert_eq!((n.event(), n.since, n.message.clone(), n.duration), (Event::Alert, Timestamp(42), None, None));
+        let n = a.notification(Some("https://status.example.com/".into()), Timestamp::from_millis(42));
+        assert_eq!(
+            (n.event(), n.since, n.message.clone(), n.duration),
+            (Event::Alert, Timestamp::from_millis(42), None, None)
+        );
         assert_eq!((n.status, n.previous_status, n.service_id.as_str()), (Status::Down, Status::Up, "external"));
         assert_eq!(n.dashboard_url.as_deref(), Some("https://status.example.com/"));
     }
@@ -936,7 +939,7 @@ mod tests {
                     prop_assert!(a.title.chars().count() <= MAX_TITLE);
                     prop_assert!(a.message.chars().count() <= MAX_MESSAGE);
                     prop_assert!(!a.fingerprint.is_empty());
-                    let _ = a.notification(None, Timestamp(0)).default_body();
+                    let _ = a.notification(None, Timestamp::from_millis(0)).default_body();
                 }
             }
         }

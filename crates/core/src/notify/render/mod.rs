@@ -229,7 +229,7 @@ pub(crate) mod testing {
     use crate::notify::vocab::ChannelType;
     use crate::time::Timestamp;
 
-    pub(crate) const NOW: Timestamp = Timestamp(1_763_753_900_000);
+    pub(crate) const NOW: Timestamp = Timestamp::from_millis(1_763_753_900_000);
 
     /// The one channel of a one-channel config, with these credentials (`KEY` → variable
     /// `NOTIFICATION_CH_KEY`).

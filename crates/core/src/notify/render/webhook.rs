@@ -89,6 +89,8 @@ fn sign(secret: &str, body: &str) -> String {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use std::time::Duration;
+
     use serde_json::json;
 
     use super::*;
@@ -138,7 +140,7 @@ mod tests {
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
 
-        let later = render(&ch, &up(), Timestamp(NOW.0 + 1));
+        let later = render(&ch, &up(), NOW + Duration::from_millis(1));
         assert_ne!(later.header("X-Systole-Signature"), r.header("X-Systole-Signature"), "each attempt is signed anew");
         let unsigned = channel("webhook", "{}", &[("url", "https://hooks.example.com/in")]);
         assert_eq!(render(&unsigned, &up(), NOW).header("X-Systole-Signature"), None);
