@@ -8,7 +8,8 @@
 //!   tracked file: the browser test's screenshots go to `target/screenshots/`.
 //! - `screenshots`: just the browser test, then its screenshots copied into
 //!   `docs/screenshots/` (the README's and docs' images).
-//! - `bench`: the benchmark, written to `docs/benchmarks.md`.
+//! - `bench [--quick]`: the benchmark, written to `docs/benchmarks.md`; `--quick` prints
+//!   only the heartbeat throughput ratios (about a minute), for comparing changes.
 //! - `build-worker`: what `wrangler.toml`'s build command runs.
 
 mod demo;
@@ -29,10 +30,12 @@ fn main() -> ExitCode {
         Some("dev") => dev(&args[1..]),
         Some("test") => test(),
         Some("screenshots") => screenshots(),
-        Some("bench") => bench(),
+        Some("bench") => bench(args.iter().any(|a| a == "--quick")),
         Some("build-worker") => build_worker(),
         _ => {
-            eprintln!("usage: cargo xtask <dev [--demo] [--port N] | test | screenshots | bench | build-worker>");
+            eprintln!(
+                "usage: cargo xtask <dev [--demo] [--port N] | test | screenshots | bench [--quick] | build-worker>"
+            );
             return ExitCode::from(2);
         }
     };
@@ -228,7 +231,7 @@ fn bench_fleet() -> Result<String> {
     Ok(fleet.to_string())
 }
 
-fn bench() -> Result<()> {
+fn bench(quick: bool) -> Result<()> {
     // The test services (50 `load-*` with test keys) with production settings: the default
     // 10 s flush interval, so rows per heartbeat are measured as deployed.
     let dir = root().join("target/bench-config");
@@ -248,7 +251,12 @@ fn bench() -> Result<()> {
     fs::write(dir.join("users.json"), users.to_string())?;
     fs::write(dir.join("settings.json"), "{\"monitoring\": {\"minStalenessThreshold\": 1}}\n")?;
     tools::build_worker(&dir)?;
-    run(cargo(&["run", "--release", "-p", "systole-e2e", "--bin", "bench"]).env("SYSTOLE_SKIP_BUILD", "1"))?;
+    let mut cmd = cargo(&["run", "--release", "-p", "systole-e2e", "--bin", "bench"]);
+    cmd.env("SYSTOLE_SKIP_BUILD", "1").env("SYSTOLE_BENCH_QUICK", if quick { "1" } else { "0" });
+    run(&mut cmd)?;
+    if quick {
+        return Ok(());
+    }
     let doc = root().join("docs/benchmarks.md");
     eprintln!("xtask bench: wrote {}", fs::canonicalize(&doc).unwrap_or(doc).display());
     Ok(())

@@ -174,6 +174,19 @@ fn main() {
     let persist = load("GET /api/internal/echo-persist", &|n| {
         worker.get(&format!("/api/internal/echo-persist?serviceId={}", services[n % SERVICES])).status == 200
     });
+    if std::env::var("SYSTOLE_BENCH_QUICK").is_ok_and(|v| v == "1") {
+        // `cargo xtask bench --quick`: the throughput ratios only, nothing written.
+        let ratio = |r: &Run| r.per_second / trivial.per_second;
+        println!(
+            "quick: healthz {:.0}/s; echo {:.2}, echo-persist {:.2}, heartbeat {:.2} of it; heartbeat/echo-persist {:.2}",
+            trivial.per_second,
+            ratio(&echo),
+            ratio(&persist),
+            ratio(&beats),
+            beats.per_second / persist.per_second
+        );
+        return;
+    }
 
     // Sparse traffic: one heartbeat per flush interval, the worst case for batching.
     let sparse = "load-00";
