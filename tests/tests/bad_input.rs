@@ -147,3 +147,92 @@ fn both_batch_forms_record_every_listed_service() {
     let ids: Vec<&str> = results.as_array().unwrap().iter().map(|r| r["serviceId"].as_str().unwrap()).collect();
     assert_eq!(ids, ["load-01", "load-02"]);
 }
+
+/// A route, its headers, and how many bytes of padding to send it.
+type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, usize);
+
+/// Posts `body` then `total` bytes of spaces to `path` as a chunked body (no
+/// `Content-Length`) over a raw connection; returns the answer's status (`None` when the
+/// connection was closed without one) and how many padding bytes were written before the
+/// Worker answered and closed the connection.
+fn chunked_post(
+    worker: &Worker,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    total: usize,
+) -> (Option<u16>, usize) {
+    use std::io::{Read, Write};
+
+    let addr = worker.base.trim_start_matches("http://").to_owned();
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n{extra}\r\n"
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    // The answer is read while the body is still being written: a Worker that refuses early
+    // answers and closes, and the close may reset the connection before a late read.
+    let mut reader = s.try_clone().unwrap();
+    let answer = thread::spawn(move || {
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            answer.extend_from_slice(&buf[..n]);
+            if answer.windows(2).any(|w| w == b"\r\n") {
+                break;
+            }
+        }
+        String::from_utf8_lossy(&answer).into_owned()
+    });
+    s.write_all(&[format!("{:x}\r\n", body.len()).as_bytes(), body, b"\r\n"].concat()).unwrap();
+    let mut sent = 0;
+    while sent < total {
+        let chunk = vec![b' '; (total - sent).min(64 * 1024)];
+        let framed = [format!("{:x}\r\n", chunk.len()).as_bytes(), &chunk, b"\r\n"].concat();
+        if s.write_all(&framed).is_err() {
+            break;
+        }
+        sent += chunk.len();
+    }
+    let _ = s.write_all(b"0\r\n\r\n");
+    let text = answer.join().unwrap();
+    let status = text.split_whitespace().nth(1).unwrap_or_default();
+    (status.parse().ok(), sent)
+}
+
+#[test]
+fn chunked_bodies_over_their_limit_are_refused_while_they_are_read() {
+    let worker = spawn_worker();
+    let admin = format!("Bearer {}", systole_e2e::ADMIN_TOKEN);
+    let json = ("Content-Type", "application/json");
+    // Each body is well over its route's limit and declares no length; the heartbeat's is
+    // 64 MiB (under any runtime body limit), which the Worker must refuse without reading it
+    // whole.
+    let cases: [Case; 4] = [
+        ("/api/heartbeat", vec![json], 64 << 20),
+        ("/login", vec![("Content-Type", "application/x-www-form-urlencoded")], 1 << 20),
+        ("/api/notifications/test", vec![json, ("Authorization", admin.as_str())], 1 << 20),
+        ("/api/alert", vec![json], 3 << 20),
+    ];
+    for (path, headers, total) in cases {
+        let (status, sent) = chunked_post(&worker, path, &headers, b"{", total);
+        if total > 32 << 20 {
+            // Under `wrangler dev` the local proxy may drop the connection instead of passing
+            // the 413 on while the client is still sending; either way the upload was cut.
+            assert!(matches!(status, Some(413) | None), "{path}: {status:?}");
+            assert!(sent < total, "{path}: refused while read, not after all {sent} bytes");
+        } else {
+            assert_eq!(status, Some(413), "{path}");
+        }
+    }
+    // Under the limit, the same framing is read whole: a chunked heartbeat is recorded.
+    let bearer = format!("Bearer {}", key("guarded"));
+    let beat = br#"{"serviceId": "guarded", "message": "chunked"}"#;
+    let (status, _) = chunked_post(&worker, "/api/heartbeat", &[json, ("Authorization", &bearer)], beat, 4096);
+    assert_eq!(status, Some(200));
+}

@@ -1,9 +1,10 @@
 //! Building responses: JSON bodies, `application/problem+json` errors, and [`ApiError`], the
 //! one error type of every route handler.
 
+use futures_util::StreamExt;
 use serde::Serialize;
 use systole_core::api::Problem;
-use worker::{Headers, Response, Result};
+use worker::{Headers, Request, Response, Result};
 
 /// What a route handler answers: a response, or an [`ApiError`] the router turns into
 /// problem+json.
@@ -121,4 +122,40 @@ pub fn with_type(status: u16, body: String, content_type: &str) -> Result<Respon
 pub fn unavailable(what: &str, err: &worker::Error) -> Result<Response> {
     worker::console_error!("{what} failed: {err}");
     problem(&Problem::unavailable(format!("{what} is temporarily unavailable; retry shortly"), 2))
+}
+
+/// Reads `req`'s body, at most `limit` bytes: a declared `Content-Length` over the limit is
+/// refused before reading, and a body without one (chunked) is refused as soon as it passes
+/// the limit while it is read, so no upload costs more than `limit` bytes of memory.
+/// `None` when the body is too large; an absent body is empty.
+///
+/// # Errors
+/// A runtime error while reading.
+pub async fn read_capped(req: &mut Request, limit: usize) -> Result<Option<Vec<u8>>> {
+    let declared = req.headers().get("Content-Length")?.and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Ok(None);
+    }
+    if req.inner().body().is_none() {
+        return Ok(Some(Vec::new()));
+    }
+    let mut stream = req.stream()?;
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        if body.len() + chunk.len() > limit {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body))
+}
+
+/// [`read_capped`] for the API routes: a body over `limit` bytes is a 413 problem naming the
+/// limit.
+///
+/// # Errors
+/// 413 over the limit; a runtime error while reading (503).
+pub async fn body(req: &mut Request, limit: usize) -> std::result::Result<Vec<u8>, ApiError> {
+    read_capped(req, limit).await?.ok_or_else(|| Problem::payload_too_large(limit).into())
 }

@@ -32,10 +32,9 @@ pub async fn login(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
     if !from_our_pages(&req)? {
         return sign_in(403, Some(CROSS_SITE));
     }
-    let body = req.bytes().await.unwrap_or_default();
-    if body.len() > FORM_LIMIT {
+    let Some(body) = crate::http::read_capped(&mut req, FORM_LIMIT).await? else {
         return sign_in(413, Some("The form is larger than 4 KiB."));
-    }
+    };
     let token = form_urlencoded::parse(&body).find(|(k, _)| k == "token").map(|(_, v)| v.trim().to_owned());
     let Some(secret) = deployment::session_secret(env) else {
         return sign_in(503, Some("Sign-in is unavailable: the SESSION_SECRET secret (32+ bytes) is not set."));

@@ -39,11 +39,7 @@ pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
             return Err(Problem::bad_alert_key().into());
         }
     }
-    let declared = req.headers().get("Content-Length")?.and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY) {
-        return Err(Problem::payload_too_large(MAX_BODY).into());
-    }
-    let body = req.bytes().await?;
+    let body = http::body(&mut req, MAX_BODY).await?;
     let text = std::str::from_utf8(&body).map_err(|_| Problem::invalid_field("", "the body must be UTF-8 JSON"))?;
     let batch = alert::parse(text)?;
     let from_query: Option<Vec<String>> = query_pairs(&req)

@@ -20,12 +20,8 @@ use crate::router::Call;
 /// 401 (identical for unknown service, missing key, wrong key), 503 when a Durable Object
 /// is unavailable or its buffer is full.
 pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
-    let declared = req.headers().get("Content-Length")?.and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
-        return Err(Problem::payload_too_large(MAX_BODY_BYTES).into());
-    }
     let bearer = req.headers().get("Authorization")?.and_then(|v| crate::access::bearer(&v));
-    let body = req.bytes().await?;
+    let body = http::body(&mut req, MAX_BODY_BYTES).await?;
     let HeartbeatRequest { mut items, batch } = heartbeat::parse(&body, bearer.as_deref())?;
     let config = deployment::config();
     // Unknown services and wrong keys never reach a Durable Object: a flood of them cannot

@@ -46,17 +46,17 @@ struct TestRequest {
     service_id: Option<String>,
 }
 
+/// Largest body of `POST /api/notifications/test`: 4 KiB.
+const TEST_BODY_LIMIT: usize = 4096;
+
 /// `POST /api/notifications/test` with `{"channel": name, "serviceId"?: id}`: sends one
 /// `test` notification (about that service, else a sample) and answers 200 `{"channel",
 /// "delivered", "httpStatus", "error", "latencyMs"}`; the attempt is recorded in
 /// `alert_history` under subject `test`. Errors: 400 bad body or unknown channel (listing
 /// those configured), 401, 403 for a viewer.
 pub async fn test(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
-    let text = req.text().await?;
-    if text.len() > 4096 {
-        return Err(Problem::payload_too_large(4096).into());
-    }
-    let body: TestRequest = serde_json::from_str(&text)
+    let body = http::body(&mut req, TEST_BODY_LIMIT).await?;
+    let body: TestRequest = serde_json::from_slice(&body)
         .map_err(|e| Problem::invalid_field("", format!("expected {{\"channel\": name}}: {e}")))?;
     let config = deployment::notifications();
     if !config.channels.iter().any(|c| c.name == body.channel) {
