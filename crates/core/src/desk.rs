@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::durable::{AlarmAction, Armed, Completed, Outcome, Wake, Write};
+use crate::config::EXTERNAL_SUBJECT;
+use crate::durable::{self, AlarmAction, Armed, Completed, Outcome, Wake, Write};
 use crate::notify::external::{AlertDesk, Receipt};
 use crate::notify::NotificationsConfig;
 use crate::protocol::Intake;
@@ -76,9 +77,7 @@ impl DeskRecord {
             DeskInput::Alarm => {
                 self.armed.spent();
                 let mut out = Outcome::answer(Vec::new());
-                let begun = self.desk.deliveries.begin(now, &ctx.notifications.settings.retry);
-                out.persist = begun.changed();
-                out.sends = begun.sends;
+                durable::begin_sends(&mut self.desk.deliveries, now, &ctx.notifications.settings.retry, &mut out);
                 if out.sends.is_empty() {
                     self.write_or_rearm(now, &mut out);
                 }
@@ -87,19 +86,7 @@ impl DeskRecord {
             DeskInput::Completed(Completed::Sent(attempts)) => {
                 let mut out = Outcome::answer(Vec::new());
                 let policy = &ctx.notifications.settings.retry;
-                for a in &attempts {
-                    let q = &mut self.desk.deliveries;
-                    if let Some(verdict) = q.finish(a.send.id, a.started, a.ended, &a.outcome, policy) {
-                        out.log.push(format!(
-                            "external: {} to {} attempt {}: {}",
-                            a.send.notification.event(),
-                            a.send.channel,
-                            a.send.attempt,
-                            verdict.as_str()
-                        ));
-                    }
-                }
-                out.persist = true;
+                durable::finish_sends(&mut self.desk.deliveries, &attempts, policy, EXTERNAL_SUBJECT, &mut out);
                 self.write_or_rearm(now, &mut out);
                 out
             }
@@ -130,10 +117,7 @@ impl DeskRecord {
 
     /// After the sends: the D1 writes that are due, or (with none) the final alarm.
     fn write_or_rearm(&mut self, now: Timestamp, out: &mut DeskOutcome) {
-        let q = &self.desk.deliveries;
-        if !q.unwritten.is_empty() && q.write_retry_at.is_none_or(|t| t <= now) {
-            out.writes.push(Write::Attempts(q.unwritten.clone()));
-        }
+        durable::write_attempts_if_due(&self.desk.deliveries, now, out);
         if !self.desk.unwritten.is_empty() && self.rows_retry_at.is_none_or(|t| t <= now) {
             out.writes.push(Write::Alerts(self.desk.unwritten.clone()));
         }

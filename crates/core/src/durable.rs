@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::history::FlushBatch;
 use crate::notify::external::AlertRow;
-use crate::notify::queue::{AttemptRecord, Outcome as SendOutcome, Send};
+use crate::notify::queue::{AttemptRecord, DeliveryQueue, Outcome as SendOutcome, RetryPolicy, Send};
 use crate::time::Timestamp;
 
 /// What the shell must do with the Durable Object alarm after an event.
@@ -162,6 +162,40 @@ impl<A, U> Outcome<A, U> {
     /// the alarm then).
     pub fn awaits(&self) -> bool {
         !self.sends.is_empty() || !self.writes.is_empty()
+    }
+}
+
+/// Starts the attempts of `queue` due at `now` into `out`. The leases, and attempts that
+/// never reported back (now on the record), are persisted before anything is sent.
+pub fn begin_sends<A, U>(queue: &mut DeliveryQueue, now: Timestamp, policy: &RetryPolicy, out: &mut Outcome<A, U>) {
+    let begun = queue.begin(now, policy);
+    out.persist |= begun.changed();
+    out.sends = begun.sends;
+}
+
+/// Applies finished `attempts` to `queue` (persisted), logging each verdict under `subject`
+/// (a service id or `external`).
+pub fn finish_sends<A, U>(
+    queue: &mut DeliveryQueue,
+    attempts: &[Attempted],
+    policy: &RetryPolicy,
+    subject: &str,
+    out: &mut Outcome<A, U>,
+) {
+    for a in attempts {
+        if let Some(verdict) = queue.finish(a.send.id, a.started, a.ended, &a.outcome, policy) {
+            let (n, to, attempt) = (a.send.notification.event(), &a.send.channel, a.send.attempt);
+            out.log.push(format!("{subject}: {n} to {to} attempt {attempt}: {}", verdict.as_str()));
+        }
+    }
+    out.persist = true;
+}
+
+/// Asks `out` to write `queue`'s attempt records to D1 when there are any and no failed
+/// write's backoff holds them at `now`.
+pub fn write_attempts_if_due<A, U>(queue: &DeliveryQueue, now: Timestamp, out: &mut Outcome<A, U>) {
+    if !queue.unwritten.is_empty() && queue.write_retry_at.is_none_or(|t| t <= now) {
+        out.writes.push(Write::Attempts(queue.unwritten.clone()));
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ServiceConfig, ServiceId};
-use crate::durable::{AlarmAction, Armed, Completed, Outcome, Wake, Write};
+use crate::durable::{self, AlarmAction, Armed, Completed, Outcome, Wake, Write};
 use crate::history::{Backpressure, FlushBatch, History};
 use crate::keys::{Authorization, KeyRing};
 use crate::live::ServiceUpdate;
@@ -234,9 +234,7 @@ impl ServiceRecord {
         }
         // Notifications first: they are what someone is waiting for. Leases, and attempts
         // that never reported back (now on the record), are stored before anything is sent.
-        let begun = self.deliveries.begin(now, &ctx.notifications.settings.retry);
-        out.persist |= begun.changed();
-        out.sends = begun.sends;
+        durable::begin_sends(&mut self.deliveries, now, &ctx.notifications.settings.retry, &mut out);
         if out.sends.is_empty() {
             self.write_or_rearm(now, ctx, &mut out);
         }
@@ -247,20 +245,8 @@ impl ServiceRecord {
         let mut out = Outcome::answer(Answer::Nothing);
         match done {
             Completed::Sent(attempts) => {
-                let policy = &ctx.notifications.settings.retry;
-                for a in &attempts {
-                    if let Some(verdict) = self.deliveries.finish(a.send.id, a.started, a.ended, &a.outcome, policy) {
-                        out.log.push(format!(
-                            "{}: {} to {} attempt {}: {}",
-                            self.service_id,
-                            a.send.notification.event(),
-                            a.send.channel,
-                            a.send.attempt,
-                            verdict.as_str()
-                        ));
-                    }
-                }
-                out.persist = true;
+                let (policy, subject) = (&ctx.notifications.settings.retry, self.service_id.as_str());
+                durable::finish_sends(&mut self.deliveries, &attempts, policy, subject, &mut out);
                 self.write_or_rearm(now, ctx, &mut out);
             }
             Completed::Written(writes) => {
@@ -286,10 +272,7 @@ impl ServiceRecord {
 
     /// After the sends: the D1 writes that are due, or (with none) the final alarm.
     fn write_or_rearm(&mut self, now: Timestamp, ctx: &Context<'_>, out: &mut ServiceOutcome) {
-        let q = &self.deliveries;
-        if !q.unwritten.is_empty() && q.write_retry_at.is_none_or(|t| t <= now) {
-            out.writes.push(Write::Attempts(q.unwritten.clone()));
-        }
+        durable::write_attempts_if_due(&self.deliveries, now, out);
         if let Some(batch) = self.begin_flush(now) {
             out.writes.push(Write::History(batch));
         }
