@@ -34,8 +34,12 @@ fn main() {
         fs::write(out.join(name), text.as_deref().unwrap_or(absent)).unwrap_or_else(|e| panic!("writing OUT_DIR: {e}"));
         text
     });
-    if let Err(errors) = parsed {
-        eprintln!("\n{errors}in {}\n", dir.canonicalize().unwrap_or(dir.clone()).display());
-        panic!("{errors}");
+    match parsed {
+        Err(errors) => {
+            eprintln!("\n{errors}in {}\n", dir.canonicalize().unwrap_or(dir.clone()).display());
+            panic!("{errors}");
+        }
+        // Seed fields without effect here: listed once per build, not failed.
+        Ok(deployment) => deployment.notices.iter().for_each(|n| println!("cargo:warning={n}")),
     }
 }

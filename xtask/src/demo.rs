@@ -18,8 +18,12 @@ const STOPS_AFTER_A_MINUTE: &str = "cache-warmer";
 /// Parses the config folder `dir` with the Worker's loader and returns its services and
 /// settings, failing with every problem of every file listed.
 pub fn load_config(dir: &Path) -> Result<Config> {
-    let deployment = Deployment::parse(|name| fs::read_to_string(dir.join(name)).ok());
-    deployment.map(|d| d.config).map_err(|e| e.to_string().into())
+    let deployment = Deployment::parse(|name| fs::read_to_string(dir.join(name)).ok())
+        .map_err(|e| format!("{e}in {}", dir.display()))?;
+    for notice in &deployment.notices {
+        eprintln!("config: {notice}");
+    }
+    Ok(deployment.config)
 }
 
 /// Reuses the keys in `.dev.vars` when they cover every service that needs one; otherwise

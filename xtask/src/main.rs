@@ -31,10 +31,11 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("screenshots") => screenshots(),
         Some("bench") => bench(args.iter().any(|a| a == "--quick")),
-        Some("build-worker") => build_worker(),
+        Some("build-worker") => config_dir(&args[1..]).and_then(|dir| build_worker(dir.as_deref())),
         _ => {
             eprintln!(
-                "usage: cargo xtask <dev [--demo] [--port N] | test | screenshots | bench [--quick] | build-worker>"
+                "usage: cargo xtask <dev [--demo] [--port N] [--config DIR] | test | screenshots | bench [--quick] \
+                 | build-worker [--config DIR]>"
             );
             return ExitCode::from(2);
         }
@@ -68,12 +69,27 @@ fn cargo(args: &[&str]) -> Command {
     cmd
 }
 
-fn build_worker() -> Result<()> {
+/// The folder of `--config DIR` (absolute, so it holds wherever the build runs), if given.
+fn config_dir(args: &[String]) -> Result<Option<PathBuf>> {
+    let Some(i) = args.iter().position(|a| a == "--config") else { return Ok(None) };
+    let dir = PathBuf::from(args.get(i + 1).ok_or("--config needs a folder")?);
+    let dir = dir.canonicalize().map_err(|e| format!("--config {}: {e}", dir.display()))?;
+    if !dir.join("services.json").is_file() {
+        return Err(format!("--config {}: no services.json there", dir.display()).into());
+    }
+    Ok(Some(dir))
+}
+
+/// Builds the Worker with the config folder `dir`, else `$SYSTOLE_CONFIG_DIR`, else `config/`.
+fn build_worker(dir: Option<&Path>) -> Result<()> {
     if std::env::var("SYSTOLE_SKIP_BUILD").is_ok_and(|v| v == "1") {
         return Ok(());
     }
-    let dir = std::env::var("SYSTOLE_CONFIG_DIR").unwrap_or_else(|_| "config".into());
-    tools::build_worker(Path::new(&dir))
+    let dir = match dir {
+        Some(d) => d.to_owned(),
+        None => PathBuf::from(std::env::var("SYSTOLE_CONFIG_DIR").unwrap_or_else(|_| "config".into())),
+    };
+    tools::build_worker(&dir)
 }
 
 fn dev(args: &[String]) -> Result<()> {
@@ -82,14 +98,15 @@ fn dev(args: &[String]) -> Result<()> {
         Some(i) => args.get(i + 1).ok_or("--port needs a number")?.parse()?,
         None => 8787,
     };
+    let dir = config_dir(args)?.unwrap_or_else(|| root().join("config"));
     tools::ensure()?;
-    let config = demo::load_config(&root().join("config"))?;
+    let config = demo::load_config(&dir)?;
     let keys = demo::ensure_dev_vars(&config, &root().join(".dev.vars"))?;
     demo::print_keys(&config, &keys, port);
     run(tools::wrangler().args(["d1", "migrations", "apply", "DB", "--local"]))?;
     let mut server = tools::wrangler()
         .args(["dev", "--local", "--port", &port.to_string(), "--show-interactive-dev-session=false"])
-        .env("SYSTOLE_CONFIG_DIR", root().join("config"))
+        .env("SYSTOLE_CONFIG_DIR", &dir)
         .spawn()?;
     if demo {
         demo::start_senders(&config, &keys, port);

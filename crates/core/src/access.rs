@@ -48,13 +48,11 @@ impl Users {
     /// unknown groups, unknown roles.
     pub fn parse(json: Option<&str>, config: &Config) -> Result<Self, ConfigErrors> {
         #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
         struct File {
             #[serde(default)]
             users: Vec<RawUser>,
         }
         #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
         struct RawUser {
             id: String,
             name: Option<String>,

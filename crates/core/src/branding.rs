@@ -17,7 +17,7 @@
 //! loader ([`crate::config::Deployment::parse`]) checks the whole folder; `systole-web`
 //! re-exports it and derives the theme stylesheet and image origins from it.
 
-use crate::config::{ConfigError, ConfigErrors};
+use crate::config::{from_json, ConfigError, ConfigErrors};
 use serde::Deserialize;
 
 /// One uptime colour band.
@@ -81,7 +81,7 @@ mod raw {
     use super::Deserialize;
 
     #[derive(Deserialize, Default)]
-    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    #[serde(rename_all = "camelCase")]
     pub struct File {
         #[serde(default)]
         pub header: Header,
@@ -92,7 +92,7 @@ mod raw {
         pub uptime_thresholds: Option<Vec<Threshold>>,
     }
     #[derive(Deserialize, Default)]
-    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    #[serde(rename_all = "camelCase")]
     pub struct Header {
         pub title: Option<String>,
         pub subtitle: Option<String>,
@@ -100,18 +100,17 @@ mod raw {
         pub show_logo: Option<bool>,
     }
     #[derive(Deserialize, Default)]
-    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    #[serde(rename_all = "camelCase")]
     pub struct Branding {
         pub page_title: Option<String>,
         pub favicon: Option<String>,
     }
     #[derive(Deserialize, Default)]
-    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    #[serde(rename_all = "camelCase")]
     pub struct Theme {
         pub primary_color: Option<String>,
     }
     #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
     pub struct Threshold {
         pub name: String,
         pub min: f64,
@@ -140,9 +139,10 @@ impl Branding {
         let Some(json) = json else {
             return Ok(Self::default());
         };
-        let file: raw::File = serde_json::from_str(json)
-            .map_err(|e| ConfigErrors(vec![ConfigError { path: "dashboard.json".into(), reason: e.to_string() }]))?;
         let mut errors = Vec::new();
+        let Some(file) = from_json::<raw::File>("dashboard.json", json, &mut errors) else {
+            return Err(ConfigErrors(errors));
+        };
         let mut err = |path: &str, reason: String| {
             errors.push(ConfigError { path: format!("dashboard.json: {path}"), reason });
         };

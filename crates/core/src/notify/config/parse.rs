@@ -307,7 +307,6 @@ mod raw {
     use serde::Deserialize;
 
     #[derive(Debug, Deserialize)]
-    #[serde(deny_unknown_fields)]
     pub struct File {
         pub enabled: Option<bool>,
         #[serde(default)]
@@ -317,7 +316,6 @@ mod raw {
     }
 
     #[derive(Debug, Deserialize)]
-    #[serde(deny_unknown_fields)]
     pub struct Channel {
         #[serde(rename = "type")]
         pub kind: String,
@@ -328,7 +326,7 @@ mod raw {
     }
 
     #[derive(Debug, Default, Deserialize)]
-    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    #[serde(rename_all = "camelCase")]
     pub struct Settings {
         pub cooldown_minutes: Option<u64>,
         pub reminder_minutes: Option<u64>,
@@ -336,7 +334,7 @@ mod raw {
     }
 
     #[derive(Debug, Default, Deserialize)]
-    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    #[serde(rename_all = "camelCase")]
     pub struct Retry {
         pub initial_seconds: Option<u64>,
         pub max_seconds: Option<u64>,

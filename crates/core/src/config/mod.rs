@@ -20,6 +20,8 @@ use crate::notify::vocab::Event;
 use crate::notify::NotificationsConfig;
 use crate::time::{Timestamp, DAY};
 
+pub mod unused;
+
 /// Default staleness threshold when neither service nor group sets one: 300 s.
 pub const DEFAULT_STALENESS_THRESHOLD: Duration = Duration::from_secs(300);
 /// Largest staleness threshold or grace period accepted: 365 days.
@@ -276,6 +278,8 @@ pub struct Deployment {
     pub users: Users,
     /// `dashboard.json` (defaults when absent).
     pub branding: Branding,
+    /// Seed fields present in the folder that have no effect here, to list at build time.
+    pub notices: Vec<unused::ConfigNotice>,
 }
 
 impl Deployment {
@@ -294,7 +298,14 @@ impl Deployment {
     /// services name but that are not configured ([`NotificationsConfig::check_policies`])
     /// and those of [`Users::parse`] (which needs the services).
     pub fn parse(mut read: impl FnMut(&'static str) -> Option<String>) -> Result<Self, ConfigErrors> {
-        let [services, settings, notifications, users, dashboard] = Self::FILES.map(&mut read);
+        let texts = Self::FILES.map(&mut read);
+        let notices = Self::FILES
+            .iter()
+            .zip(&texts)
+            .filter_map(|(file, text)| Some(unused::notices(file, text.as_deref()?)))
+            .flatten()
+            .collect();
+        let [services, settings, notifications, users, dashboard] = texts;
         let config = Config::parse(services.as_deref(), settings.as_deref());
         let notifications = NotificationsConfig::parse(notifications.as_deref());
         let branding = Branding::parse(dashboard.as_deref());
@@ -315,21 +326,39 @@ impl Deployment {
         }
         match (config, notifications, users, branding) {
             (Ok(config), Ok(notifications), Some(users), Ok(branding)) if errors.is_empty() => {
-                Ok(Self { config, notifications, users, branding })
+                Ok(Self { config, notifications, users, branding, notices })
             }
             _ => Err(ConfigErrors(errors)),
         }
     }
 }
 
+/// Deserializes one config file, pushing onto `errors` the first syntax or type error (with
+/// its path) or else every field the file's types do not know, all at once. A key starting
+/// with `_` (`_comment`, `_description`, `_usage`) is a comment anywhere; a field the seed
+/// documents but Systole has no use for ([`unused::UNUSED`]) is accepted here and listed by
+/// [`unused::notices`].
 pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
     file: &str,
     text: &str,
     errors: &mut Vec<ConfigError>,
 ) -> Option<T> {
+    let mut unknown = Vec::new();
     let de = &mut serde_json::Deserializer::from_str(text);
-    match serde_path_to_error::deserialize(de) {
-        Ok(v) => Some(v),
+    let mut note = |path: serde_ignored::Path<'_>| unknown.push(unused::path_text(&path));
+    let tracked = serde_ignored::Deserializer::new(de, &mut note);
+    match serde_path_to_error::deserialize(tracked) {
+        Ok(v) => {
+            let before = errors.len();
+            for path in unknown {
+                let last = path.rsplit(['.', ']']).next().unwrap_or_default();
+                if !last.starts_with('_') && !unused::is_listed(file, &path) {
+                    let reason = format!("unknown field `{last}`");
+                    errors.push(ConfigError { path: format!("{file}: {path}"), reason });
+                }
+            }
+            (errors.len() == before).then_some(v)
+        }
         Err(e) => {
             let path = e.path().to_string();
             let inner = e.into_inner();
@@ -532,7 +561,6 @@ mod raw {
     use serde::Deserialize;
 
     #[derive(Debug, Default, Deserialize)]
-    #[serde(deny_unknown_fields)]
     pub struct ServicesFile {
         #[serde(default)]
         pub groups: Vec<Group>,
@@ -541,7 +569,7 @@ mod raw {
     }
 
     #[derive(Debug, Deserialize)]
-    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    #[serde(rename_all = "camelCase")]
     pub struct Group {
         pub id: String,
         pub name: Option<String>,
@@ -555,7 +583,7 @@ mod raw {
     }
 
     #[derive(Debug, Deserialize)]
-    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    #[serde(rename_all = "camelCase")]
     pub struct Service {
         pub id: String,
         pub name: Option<String>,
@@ -593,7 +621,6 @@ mod raw {
     defaults!(Service);
 
     #[derive(Debug, Deserialize)]
-    #[serde(deny_unknown_fields)]
     pub struct Notifications {
         pub enabled: Option<bool>,
         pub channels: Option<Vec<String>>,
@@ -601,13 +628,12 @@ mod raw {
     }
 
     #[derive(Debug, Deserialize)]
-    #[serde(deny_unknown_fields)]
     pub struct Auth {
         pub required: Option<bool>,
     }
 
     #[derive(Debug, Default, Deserialize)]
-    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    #[serde(rename_all = "camelCase")]
     pub struct Settings {
         #[serde(default)]
         pub uptime: Uptime,
@@ -620,27 +646,27 @@ mod raw {
     }
 
     #[derive(Debug, Default, Deserialize)]
-    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    #[serde(rename_all = "camelCase")]
     pub struct StatusPage {
         #[serde(default)]
         pub enabled: bool,
     }
 
     #[derive(Debug, Default, Deserialize)]
-    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    #[serde(rename_all = "camelCase")]
     pub struct Uptime {
         pub retention_days: Option<u64>,
     }
 
     #[derive(Debug, Default, Deserialize)]
-    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    #[serde(rename_all = "camelCase")]
     pub struct History {
         pub heartbeat_retention_days: Option<u64>,
         pub flush_interval_seconds: Option<u64>,
     }
 
     #[derive(Debug, Default, Deserialize)]
-    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    #[serde(rename_all = "camelCase")]
     pub struct Monitoring {
         pub min_staleness_threshold: Option<u64>,
     }
@@ -775,6 +801,20 @@ mod tests {
         assert!(
             typo[0].starts_with("services.json: services[0].stalenesThreshold: unknown field `stalenesThreshold`"),
             "{typo:?}"
+        );
+        let five = errors(
+            r#"{"_comment": "ok", "grups": [], "services": [{"id": "a", "_comment": "ok", "nmae": "A",
+                "notifications": {"chanels": []}}, {"id": "b", "auth": {"requird": true}, "x": 1}]}"#,
+        );
+        assert_eq!(
+            five,
+            [
+                "services.json: grups: unknown field `grups`",
+                "services.json: services[0].nmae: unknown field `nmae`",
+                "services.json: services[0].notifications.chanels: unknown field `chanels`",
+                "services.json: services[1].auth.requird: unknown field `requird`",
+                "services.json: services[1].x: unknown field `x`",
+            ]
         );
         let eof = errors("{");
         assert!(eof[0].contains("EOF while parsing"), "{eof:?}");
