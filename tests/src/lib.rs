@@ -306,7 +306,7 @@ impl Worker {
         req.call().map(Self::answer).unwrap_or_else(|e| panic!("GET {path}: {e}"))
     }
 
-    /// Opens a WebSocket to `path` (`/api/live`, `/status/live`) with an optional bearer
+    /// Opens a WebSocket to `path` (`/api/v1/live`, `/status/live`) with an optional bearer
     /// token or cookie; reads time out after `timeout`.
     ///
     /// # Errors
@@ -382,9 +382,9 @@ impl Worker {
         answer.json()
     }
 
-    /// One service's entry in `/api/status`.
+    /// One service's entry in `/api/v1/status`.
     pub fn status_of(&self, service: &str) -> Value {
-        let all = self.get("/api/status").json();
+        let all = self.get("/api/v1/status").json();
         all["services"].as_array().unwrap().iter().find(|s| s["id"] == service).cloned().unwrap()
     }
 
@@ -414,18 +414,18 @@ impl Worker {
         })
     }
 
-    /// Waits until the server's clock (`/api/status` `generatedAt`) has at least `margin`
+    /// Waits until the server's clock (`/api/v1/status` `generatedAt`) has at least `margin`
     /// left of its UTC day, so a scenario whose assertions need one day (today's uptime,
     /// a CSV of one date) cannot straddle midnight; returns the server's time.
     pub fn wait_for_day_with(&self, margin: Duration) -> i64 {
         let margin = i64::try_from(margin.as_millis()).unwrap();
-        let server_now = ms(&self.get("/api/status").json()["generatedAt"]);
+        let server_now = ms(&self.get("/api/v1/status").json()["generatedAt"]);
         let left = (server_now / DAY_MS + 1) * DAY_MS - server_now;
         if left >= margin {
             return server_now;
         }
         thread::sleep(Duration::from_millis(u64::try_from(left + 1_000).unwrap()));
-        ms(&self.get("/api/status").json()["generatedAt"])
+        ms(&self.get("/api/v1/status").json()["generatedAt"])
     }
 
     /// Runs SQL against the local D1 database with `wrangler d1 execute` and returns the rows.

@@ -25,7 +25,7 @@ fn assert_problem(a: &Answer, status: u16, field: Option<&str>) -> Value {
 /// baseline heartbeat is written.
 fn state(worker: &Worker) -> (Value, Value) {
     let logs = worker.wait_for("the baseline heartbeat written", Duration::from_secs(20), || {
-        let logs = worker.get("/api/logs?serviceId=guarded").json();
+        let logs = worker.get("/api/v1/logs?serviceId=guarded").json();
         (!logs["heartbeats"].as_array().unwrap().is_empty()).then_some(logs)
     });
     let mut status = worker.wait_for("the baseline status written", Duration::from_secs(20), || {
@@ -75,15 +75,15 @@ fn bad_heartbeats_get_precise_problems_and_change_nothing() {
     let wrong = worker.request("GET", "/api/heartbeat", None, "");
     assert_problem(&wrong, 405, None);
     assert_eq!(wrong.allow.as_deref(), Some("POST"));
-    let put = worker.request("PUT", "/api/status", None, "{}");
+    let put = worker.request("PUT", "/api/v1/status", None, "{}");
     assert_problem(&put, 405, None);
     assert_eq!(put.allow.as_deref(), Some("GET, HEAD"));
     assert_problem(&worker.get("/api/nope"), 404, None);
-    assert_problem(&worker.get("/api/logs?serviceId=guarded&limit=0"), 400, Some("limit"));
-    assert_problem(&worker.get("/api/logs"), 400, Some("serviceId"));
-    assert_problem(&worker.get("/api/logs?serviceId=ghost"), 404, None);
-    assert_problem(&worker.get("/api/uptime?from=2026-13-01"), 400, Some("from"));
-    assert_problem(&worker.get("/api/incidents?limit=9999"), 400, Some("limit"));
+    assert_problem(&worker.get("/api/v1/logs?serviceId=guarded&limit=0"), 400, Some("limit"));
+    assert_problem(&worker.get("/api/v1/logs"), 400, Some("serviceId"));
+    assert_problem(&worker.get("/api/v1/logs?serviceId=ghost"), 404, None);
+    assert_problem(&worker.get("/api/v1/uptime?from=2026-13-01"), 400, Some("from"));
+    assert_problem(&worker.get("/api/v1/incidents?limit=9999"), 400, Some("limit"));
 
     // A batch with one bad key is rejected whole: the good item is not recorded either.
     let batch = json!([{"serviceId": "guarded", "token": k}, {"serviceId": "reporter", "token": "wrong"}]);
@@ -124,7 +124,7 @@ fn absurd_metrics_are_dropped_while_the_heartbeat_counts() {
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(a.json()["droppedMetrics"], json!(["cpu_percent"]));
     let logs = worker.wait_for("flush", Duration::from_secs(20), || {
-        let l = worker.get("/api/logs?serviceId=guarded").json();
+        let l = worker.get("/api/v1/logs?serviceId=guarded").json();
         (!l["heartbeats"].as_array().unwrap().is_empty()).then_some(l)
     });
     assert_eq!(logs["heartbeats"][0]["metrics"], json!({"latency_ms": 12.5, "queue": 3.0}));
@@ -223,7 +223,7 @@ fn chunked_bodies_over_their_limit_are_refused_while_they_are_read() {
     let cases: [Case; 4] = [
         ("/api/heartbeat", vec![json], 64 << 20),
         ("/login", vec![("Content-Type", "application/x-www-form-urlencoded")], 1 << 20),
-        ("/api/notifications/test", vec![json, ("Authorization", admin.as_str())], 1 << 20),
+        ("/api/v1/notifications/test", vec![json, ("Authorization", admin.as_str())], 1 << 20),
         ("/api/alert", vec![json], 3 << 20),
     ];
     for (path, headers, total) in cases {

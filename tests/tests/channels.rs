@@ -134,14 +134,14 @@ fn channels_report_missing_credentials_and_an_admin_can_send_a_test() {
     let mut env = channel_env(&receiver, &[]);
     env.retain(|(k, _)| k != "NOTIFICATION_SLACK_WEBHOOKURL");
     let worker = spawn_worker_with(&env);
-    let list = worker.get("/api/notifications/channels").json();
+    let list = worker.get("/api/v1/notifications/channels").json();
     let slack = list["channels"].as_array().unwrap().iter().find(|c| c["name"] == "slack").unwrap();
     assert_eq!(slack["ready"], false);
     assert!(slack["problems"][0].as_str().unwrap().contains("NOTIFICATION_SLACK_WEBHOOKURL"), "{slack}");
 
     let sent = worker.request(
         "POST",
-        "/api/notifications/test",
+        "/api/v1/notifications/test",
         Some(ADMIN_TOKEN),
         r#"{"channel": "discord", "serviceId": "notify-once"}"#,
     );
@@ -150,12 +150,13 @@ fn channels_report_missing_credentials_and_an_admin_can_send_a_test() {
     let got = receiver.wait("discord", 1, Duration::from_secs(20));
     assert!(got[0].json()["embeds"][0]["title"].as_str().unwrap().contains("Test notification for Notify once"));
 
-    let failed = worker.request("POST", "/api/notifications/test", Some(ADMIN_TOKEN), r#"{"channel": "slack"}"#).json();
+    let failed =
+        worker.request("POST", "/api/v1/notifications/test", Some(ADMIN_TOKEN), r#"{"channel": "slack"}"#).json();
     assert_eq!(failed["delivered"], false);
     assert!(failed["error"].as_str().unwrap().contains("NOTIFICATION_SLACK_WEBHOOKURL"), "{failed}");
 
-    let unknown = worker.request("POST", "/api/notifications/test", Some(ADMIN_TOKEN), r#"{"channel": "nope"}"#);
+    let unknown = worker.request("POST", "/api/v1/notifications/test", Some(ADMIN_TOKEN), r#"{"channel": "nope"}"#);
     assert_eq!((unknown.status, unknown.json()["field"].clone()), (400, json!("channel")));
-    let rows = worker.get("/api/alerts/history?subject=test").json();
+    let rows = worker.get("/api/v1/alerts/history?subject=test").json();
     assert_eq!(rows["attempts"].as_array().unwrap().len(), 2, "{rows}");
 }

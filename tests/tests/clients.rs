@@ -31,7 +31,7 @@ fn check(worker: &Worker, program: &str, args: &[&str], service: &str) {
         "{program} stderr: {stderr}"
     );
     let logs = worker.wait_for("client heartbeat flushed", Duration::from_secs(20), || {
-        let l = worker.get(&format!("/api/logs?serviceId={service}")).json();
+        let l = worker.get(&format!("/api/v1/logs?serviceId={service}")).json();
         (l["heartbeats"].as_array().unwrap().len() == 1).then_some(l)
     });
     assert_eq!(logs["heartbeats"][0]["message"], format!("from {service}"));

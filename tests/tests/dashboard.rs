@@ -39,7 +39,7 @@ fn pages_are_escaped_under_a_strict_csp_and_sessions_are_checked() {
         assert!(csp.contains(directive), "{csp}");
     }
     assert!(!csp.contains("unsafe-inline"));
-    let api = worker.get_as("/api/status", None, None);
+    let api = worker.get_as("/api/v1/status", None, None);
     assert_eq!((api.status, api.content_type.as_str()), (401, "application/problem+json"));
 
     // A wrong token gets the form again; a forged or expired cookie counts as none.
@@ -50,9 +50,9 @@ fn pages_are_escaped_under_a_strict_csp_and_sessions_are_checked() {
     let other_secret =
         session::sign("ana", Timestamp::from_millis(now_ms() + 3_600_000), b"another secret of at least 32 bytes!");
     for cookie in [forged, expired, format!("{}={other_secret}", session::COOKIE)] {
-        assert_eq!(worker.get_as("/api/status", None, Some(&cookie)).status, 401, "{cookie}");
+        assert_eq!(worker.get_as("/api/v1/status", None, Some(&cookie)).status, 401, "{cookie}");
         assert_eq!(worker.get_as("/", None, Some(&cookie)).status, 401, "{cookie}");
-        assert!(worker.live("/api/live", None, Some(&cookie), SECOND).is_err(), "live with {cookie}");
+        assert!(worker.live("/api/v1/live", None, Some(&cookie), SECOND).is_err(), "live with {cookie}");
     }
 
     // The admin's session sees everything, with hostile text as text.
@@ -107,17 +107,17 @@ fn a_viewer_sees_only_their_groups_on_the_page_the_apis_and_the_live_stream() {
     assert!(!page.body.contains("data-service=\"fast\""));
     assert!(page.body.contains("Signed in as Vera Viewer (viewer)"));
 
-    let status = worker.get_as("/api/status", None, Some(&vera)).json();
+    let status = worker.get_as("/api/v1/status", None, Some(&vera)).json();
     let ids: Vec<&str> = status["services"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["web-frontend", "web-flip", "web-xss"]);
     assert_eq!(status["summary"]["total"], 3);
-    let services = worker.get_as("/api/services", Some(VIEWER_TOKEN), None).json();
+    let services = worker.get_as("/api/v1/services", Some(VIEWER_TOKEN), None).json();
     assert_eq!(services["groups"].as_array().unwrap().len(), 1);
     for hidden in [
-        "/api/logs?serviceId=fast",
-        "/api/uptime?serviceId=fast",
-        "/api/incidents?serviceId=fast",
-        "/api/uptime?serviceId=web-frontend,fast&format=csv",
+        "/api/v1/logs?serviceId=fast",
+        "/api/v1/uptime?serviceId=fast",
+        "/api/v1/incidents?serviceId=fast",
+        "/api/v1/uptime?serviceId=web-frontend,fast&format=csv",
         "/services/fast",
     ] {
         assert_eq!(worker.get_as(hidden, None, Some(&vera)).status, 404, "{hidden}");
@@ -128,7 +128,7 @@ fn a_viewer_sees_only_their_groups_on_the_page_the_apis_and_the_live_stream() {
         "INSERT OR REPLACE INTO uptime_daily VALUES ('web-frontend', {yesterday}, 86340000, 0, 0, 60000, 1440), \
          ('fast', {yesterday}, 86400000, 0, 0, 0, 1440)"
     ));
-    let uptime = worker.get_as("/api/uptime", Some(VIEWER_TOKEN), None).json();
+    let uptime = worker.get_as("/api/v1/uptime", Some(VIEWER_TOKEN), None).json();
     let services = uptime["services"].as_array().unwrap();
     assert_eq!(services.len(), 3);
     let frontend = services.iter().find(|s| s["id"] == "web-frontend").unwrap();
@@ -137,8 +137,8 @@ fn a_viewer_sees_only_their_groups_on_the_page_the_apis_and_the_live_stream() {
     assert_eq!(worker.get_as("/services/web-frontend", None, Some(&vera)).status, 200);
 
     // Live: the viewer's hub hears web services only; the admin's hears both.
-    let mut viewer = worker.live("/api/live", None, Some(&vera), 5 * SECOND).unwrap();
-    let mut admin = worker.live("/api/live", Some(ADMIN_TOKEN), None, 5 * SECOND).unwrap();
+    let mut viewer = worker.live("/api/v1/live", None, Some(&vera), 5 * SECOND).unwrap();
+    let mut admin = worker.live("/api/v1/live", Some(ADMIN_TOKEN), None, 5 * SECOND).unwrap();
     worker.pulse("fast", &json!({"status": "degraded", "message": "core only"}));
     worker.pulse("web-frontend", &json!({"status": "degraded", "message": "web"}));
     let (update, before) = viewer.until("web-frontend", "degraded", 20 * SECOND);
@@ -153,7 +153,7 @@ fn a_viewer_sees_only_their_groups_on_the_page_the_apis_and_the_live_stream() {
     }
 
     // A tab that connects now first gets the hub's latest update of each service it carried.
-    let mut late = worker.live("/api/live", None, Some(&vera), 5 * SECOND).unwrap();
+    let mut late = worker.live("/api/v1/live", None, Some(&vera), 5 * SECOND).unwrap();
     let (replayed, _) = late.until("web-frontend", "degraded", 20 * SECOND);
     assert_eq!(replayed["replay"], true);
 
@@ -198,7 +198,7 @@ fn a_login_token_shorter_than_sixteen_characters_locks_every_sign_in() {
     let worker = spawn_worker_with(&[("USER_TOKENS".into(), tokens)]);
     for token in [ADMIN_TOKEN, "guessable"] {
         assert_eq!(worker.login(token).status, 401, "{token}");
-        let api = worker.get_as("/api/status", Some(token), None);
+        let api = worker.get_as("/api/v1/status", Some(token), None);
         assert_eq!((api.status, api.content_type.as_str()), (401, "application/problem+json"), "{token}");
     }
 }

@@ -13,8 +13,10 @@ use systole_e2e::receiver::{Receiver, Refusing};
 use systole_e2e::{channel_env, ms, spawn_worker_with, Worker};
 
 fn attempts(worker: &Worker, service: &str) -> Vec<Value> {
-    let mut rows =
-        worker.get(&format!("/api/alerts/history?serviceId={service}")).json()["attempts"].as_array().cloned().unwrap();
+    let mut rows = worker.get(&format!("/api/v1/alerts/history?serviceId={service}")).json()["attempts"]
+        .as_array()
+        .cloned()
+        .unwrap();
     rows.reverse();
     rows
 }
@@ -49,7 +51,7 @@ fn a_missed_deadline_sends_one_down_and_recovery_one_up_with_the_downtime() {
     assert!(title.starts_with("✅ Notify once is back UP after "), "{title}");
     // The downtime the Worker recorded for the incident (at least the 2.5 s slept above).
     let incident = worker.wait_for("incident closed", Duration::from_secs(20), || {
-        let i = worker.get("/api/incidents?serviceId=notify-once").json()["incidents"][0].clone();
+        let i = worker.get("/api/v1/incidents?serviceId=notify-once").json()["incidents"][0].clone();
         (i["open"] == false).then_some(i)
     });
     let downtime = ms(&incident["endedAt"]) - ms(&incident["startedAt"]);

@@ -94,13 +94,13 @@ fn alertmanager_and_grafana_alerts_are_routed_deduplicated_and_recorded() {
     assert_eq!(generic.json()["alerts"][0]["channels"].as_array().unwrap().len(), 14);
 
     let recent = worker.wait_for("alerts recorded", Duration::from_secs(20), || {
-        let r = worker.get("/api/alerts/recent").json();
+        let r = worker.get("/api/v1/alerts/recent").json();
         (r["alerts"].as_array()?.len() == 4).then_some(r)
     });
     let db1 = recent["alerts"].as_array().unwrap().iter().find(|a| a["fingerprint"] == "a1b2c3d4e5f60718").unwrap();
     assert_eq!((db1["state"].as_str(), db1["format"].as_str()), (Some("resolved"), Some("alertmanager")));
     let history = worker.wait_for("attempts recorded", Duration::from_secs(20), || {
-        let h = worker.get("/api/alerts/history?subject=external&limit=100").json();
+        let h = worker.get("/api/v1/alerts/history?subject=external&limit=100").json();
         (h["attempts"].as_array()?.len() >= 4 + 1 + 14).then_some(h)
     });
     assert!(history["attempts"].as_array().unwrap().iter().all(|a| a["event"] == "alert"));

@@ -17,7 +17,7 @@ fn the_cron_prunes_history_past_retention_and_keeps_the_rest() {
     // The day the Worker rolls this heartbeat up from (its own clock).
     let beat_day = ms(&recent.json()["receivedAt"]) / DAY * DAY;
     worker.wait_for("flush", Duration::from_secs(20), || {
-        let logs = worker.get("/api/logs?serviceId=guarded").json();
+        let logs = worker.get("/api/v1/logs?serviceId=guarded").json();
         (logs["heartbeats"].as_array().unwrap().len() == 1).then_some(())
     });
     // tests/config keeps heartbeats 30 days and uptime 120 days.

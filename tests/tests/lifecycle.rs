@@ -43,7 +43,7 @@ fn missed_deadline_goes_down_within_two_seconds_and_the_next_heartbeat_closes_th
     assert_eq!(down["message"], "first");
     assert_eq!(ms(&down["statusSince"]), down_at);
     assert!((0..2_000).contains(&(down_at - deadline)), "down {} ms after the deadline", down_at - deadline);
-    let incidents = worker.get("/api/incidents?serviceId=fast").json();
+    let incidents = worker.get("/api/v1/incidents?serviceId=fast").json();
     let open = &incidents["incidents"][0];
     assert_eq!(open["open"], true);
     let started = ms(&open["startedAt"]);
@@ -58,13 +58,13 @@ fn missed_deadline_goes_down_within_two_seconds_and_the_next_heartbeat_closes_th
     assert_eq!(recovery["status"], "up");
     let recovered_at = ms(&recovery["receivedAt"]);
     let closed = worker.wait_for("incident closed", Duration::from_secs(20), || {
-        let i = worker.get("/api/incidents?serviceId=fast").json()["incidents"][0].clone();
+        let i = worker.get("/api/v1/incidents?serviceId=fast").json()["incidents"][0].clone();
         (i["open"] == false).then_some(i)
     });
     assert_eq!(ms(&closed["endedAt"]), recovered_at);
     let duration_ms = (closed["durationSeconds"].as_f64().unwrap() * 1000.0).round() as i64;
     assert_eq!(duration_ms, recovered_at - started);
-    assert_eq!(worker.get("/api/incidents?serviceId=fast").json()["incidents"].as_array().unwrap().len(), 1);
+    assert_eq!(worker.get("/api/v1/incidents?serviceId=fast").json()["incidents"].as_array().unwrap().len(), 1);
 }
 
 #[test]
@@ -97,7 +97,7 @@ fn reported_statuses_degrade_and_fail_the_service_at_once() {
         worker.beat("reporter", &json!({"serviceId": "reporter", "status": "down", "message": "db unreachable"}));
     assert_eq!(down.json()["status"], "down");
     let incident = worker.wait_for("incident", Duration::from_secs(20), || {
-        let list = worker.get("/api/incidents?serviceId=reporter").json();
+        let list = worker.get("/api/v1/incidents?serviceId=reporter").json();
         list["incidents"].get(0).cloned()
     });
     assert_eq!(incident["cause"], "heartbeat reported down: db unreachable");
@@ -109,7 +109,7 @@ fn reported_statuses_degrade_and_fail_the_service_at_once() {
 #[test]
 fn disabled_services_are_paused_and_keyless_services_need_no_key() {
     let worker = spawn_worker();
-    let status = worker.get("/api/status").json();
+    let status = worker.get("/api/v1/status").json();
     assert_eq!(status["summary"]["paused"], 1);
     let open = worker.request("POST", "/api/heartbeat", None, r#"{"serviceId": "open"}"#);
     assert_eq!(open.status, 200, "{}", open.body);
@@ -138,7 +138,7 @@ fn uptime_counts_an_outage_in_progress_and_exports_csv() {
     // At least 2 s of the outage have passed by the server's clock.
     thread::sleep(Duration::from_millis(u64::try_from((down_at + 2_000 - now_ms()).max(0)).unwrap()));
     let asked = now_ms();
-    let report = worker.get("/api/uptime?serviceId=fast").json();
+    let report = worker.get("/api/v1/uptime?serviceId=fast").json();
     let answered = now_ms();
     let days = report["services"][0]["days"].as_array().unwrap();
     assert_eq!(days.len(), 120, "the retention window, one entry per day");
@@ -159,12 +159,12 @@ fn uptime_counts_an_outage_in_progress_and_exports_csv() {
     );
     assert!(pct < 75.0, "uptime {pct} %");
     assert!(down >= 2.0 / 60.0 - 0.05, "downtime {down} min");
-    let later = worker.get("/api/uptime?serviceId=fast").json();
+    let later = worker.get("/api/v1/uptime?serviceId=fast").json();
     let later_today = later["services"][0]["days"].as_array().unwrap().iter().find(|d| d["date"] == today["date"]);
     assert!(later_today.unwrap()["downtimeMinutes"].as_f64().unwrap() >= down, "the open outage keeps counting");
 
     let csv = worker.get(&format!(
-        "/api/uptime?serviceId=fast&format=csv&from={}&to={}",
+        "/api/v1/uptime?serviceId=fast&format=csv&from={}&to={}",
         today["date"].as_str().unwrap(),
         today["date"].as_str().unwrap()
     ));

@@ -1,5 +1,5 @@
 //! 2,000 heartbeats from 16 concurrent clients across 50 services: every heartbeat that got
-//! a 200 is in `/api/logs` and in D1 after the flush. Zero lost.
+//! a 200 is in `/api/v1/logs` and in D1 after the flush. Zero lost.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
@@ -42,7 +42,7 @@ fn two_thousand_concurrent_heartbeats_lose_none() {
     // Every accepted heartbeat appears in the logs API (read from D1) once flushed.
     for (service, count) in &accepted {
         let logged = worker.wait_for(&format!("{service} flushed"), Duration::from_secs(30), || {
-            let logs = worker.get(&format!("/api/logs?serviceId={service}&limit=500")).json();
+            let logs = worker.get(&format!("/api/v1/logs?serviceId={service}&limit=500")).json();
             let n = logs["heartbeats"].as_array().unwrap().len();
             (n >= *count).then_some(n)
         });

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use systole_e2e::{ms, now_ms, spawn_worker, Worker};
 
-/// `service`'s entry in `/api/status` once its last heartbeat is written.
+/// `service`'s entry in `/api/v1/status` once its last heartbeat is written.
 fn written(worker: &Worker, service: &str) -> Value {
     worker.wait_for(&format!("{service}'s heartbeat written"), Duration::from_secs(20), || {
         let s = worker.status_of(service);
@@ -25,7 +25,7 @@ fn state_and_deadlines_survive_a_runtime_restart() {
         worker.beat("restart-down", &json!({"serviceId": "restart-down", "status": "down", "message": "broken"}));
     assert_eq!(down.json()["status"], "down");
     let incident = worker.wait_for("incident flushed", Duration::from_secs(20), || {
-        worker.get("/api/incidents?serviceId=restart-down").json()["incidents"].get(0).cloned()
+        worker.get("/api/v1/incidents?serviceId=restart-down").json()["incidents"].get(0).cloned()
     });
     let before_up = written(&worker, "restart-up");
     let before_down = written(&worker, "restart-down");
@@ -53,7 +53,7 @@ fn state_and_deadlines_survive_a_runtime_restart() {
     assert_eq!(changes[0]["changed_at"].as_i64().unwrap(), ms(&due["receivedAt"]));
     let down_at = changes[1]["changed_at"].as_i64().unwrap();
     assert!(down_at >= restarted, "down {} ms before the restart", restarted - down_at);
-    let after = worker.get("/api/incidents?serviceId=restart-due").json();
+    let after = worker.get("/api/v1/incidents?serviceId=restart-due").json();
     assert_eq!(after["incidents"][0]["open"], true);
     assert!(ms(&after["incidents"][0]["startedAt"]) >= due_at);
 
@@ -65,7 +65,7 @@ fn state_and_deadlines_survive_a_runtime_restart() {
     assert_eq!(after_up, expected_up, "up service with its pending deadline survives");
     assert_eq!(worker.status_of("restart-down")["statusSince"], before_down["statusSince"]);
     assert_eq!(worker.status_of("restart-down")["status"], "down");
-    let still_open = worker.get("/api/incidents?serviceId=restart-down").json()["incidents"][0].clone();
+    let still_open = worker.get("/api/v1/incidents?serviceId=restart-down").json()["incidents"][0].clone();
     assert_eq!(
         (still_open["startedAt"].clone(), still_open["open"].clone()),
         (incident["startedAt"].clone(), json!(true))

@@ -71,7 +71,7 @@ pub fn print_keys(config: &Config, keys: &BTreeMap<String, String>, port: u16) {
         println!(
             "\ntry:\n  curl -s -X POST http://localhost:{port}/api/heartbeat -H 'Authorization: Bearer {key}' \
              -H 'Content-Type: application/json' -d '{{\"serviceId\":\"{id}\",\"message\":\"hello\"}}'\n  \
-             curl -s http://localhost:{port}/api/status\n"
+             curl -s http://localhost:{port}/api/v1/status\n"
         );
     }
 }

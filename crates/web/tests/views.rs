@@ -24,7 +24,7 @@ fn ten_days() -> Timestamp {
 }
 
 fn chrome<'a>(b: &'a Branding, viewer: &'a Viewer) -> Chrome<'a> {
-    Chrome { branding: b, viewer, now: NOW, live: Some("/api/live") }
+    Chrome { branding: b, viewer, now: NOW, live: Some("/api/v1/live") }
 }
 
 fn state(id: &str, status: Status, message: &str) -> StoredState {

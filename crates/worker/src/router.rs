@@ -124,22 +124,25 @@ macro_rules! route {
 
 /// Every route, in matching order.
 pub static ROUTES: &[Route] = &[
-    route!("/api/heartbeat", POST, Anyone, routes::heartbeat::post),
-    route!("/api/status", GET, User, routes::status::get),
-    route!("/api/services", GET, User, routes::services::get),
-    route!("/api/logs", GET, User, routes::logs::get),
-    route!("/api/uptime", GET, User, routes::uptime::get),
-    route!("/api/incidents", GET, User, routes::incidents::get),
-    route!("/api/alert", POST, Anyone, routes::alerts::post),
-    route!("/api/notifications/test", POST, Admin, routes::notifications::test),
-    route!("/api/alerts/history", GET, User, routes::alerts::history),
-    route!("/api/alerts/recent", GET, User, routes::alerts::recent),
-    route!("/api/notifications/channels", GET, User, routes::notifications::channels),
-    route!("/api/live", GET, User, live::connect_user),
+    route!("/api/v1/heartbeat", POST, Anyone, routes::heartbeat::post),
+    route!("/api/v1/status", GET, User, routes::status::get),
+    route!("/api/v1/services", GET, User, routes::services::get),
+    route!("/api/v1/logs", GET, User, routes::logs::get),
+    route!("/api/v1/uptime", GET, User, routes::uptime::get),
+    route!("/api/v1/incidents", GET, User, routes::incidents::get),
+    route!("/api/v1/alerts", POST, Anyone, routes::alerts::post),
+    route!("/api/v1/notifications/test", POST, Admin, routes::notifications::test),
+    route!("/api/v1/alerts/history", GET, User, routes::alerts::history),
+    route!("/api/v1/alerts/recent", GET, User, routes::alerts::recent),
+    route!("/api/v1/notifications/channels", GET, User, routes::notifications::channels),
+    route!("/api/v1/live", GET, User, live::connect_user),
     route!("/api/internal/stats", GET, Bench, routes::stats::stats),
     route!("/api/internal/echo", GET, Bench, routes::stats::echo),
     route!("/api/internal/echo-persist", GET, Bench, routes::stats::echo_persist),
     route!("/api/internal/hub", GET, Bench, routes::stats::hub),
+    // The cloudflaremon seed's paths, in its shapes (`routes::cloudflaremon`).
+    route!("/api/heartbeat", POST, Anyone, routes::heartbeat::post),
+    route!("/api/alert", POST, Anyone, routes::alerts::post),
     route!("/", GET, Reader, pages::dashboard::get),
     route!("/services/*", GET, Reader, pages::service::get),
     route!("/status", GET, Anyone, pages::status::get),
@@ -215,23 +218,30 @@ mod tests {
     #[test]
     fn other_methods_get_the_same_405s_and_404s_as_before_the_table() {
         let get = [
-            "/api/status",
-            "/api/services",
-            "/api/logs",
-            "/api/uptime",
-            "/api/incidents",
-            "/api/alerts/history",
-            "/api/alerts/recent",
-            "/api/notifications/channels",
+            "/api/v1/status",
+            "/api/v1/services",
+            "/api/v1/logs",
+            "/api/v1/uptime",
+            "/api/v1/incidents",
+            "/api/v1/alerts/history",
+            "/api/v1/alerts/recent",
+            "/api/v1/notifications/channels",
             "/healthz",
             "/",
             "/status",
-            "/api/live",
+            "/api/v1/live",
         ];
         for path in get {
             assert_eq!(allowed(path).as_deref(), Some("GET, HEAD"), "{path}");
         }
-        for path in ["/api/heartbeat", "/api/alert", "/api/notifications/test", "/logout"] {
+        for path in [
+            "/api/heartbeat",
+            "/api/v1/heartbeat",
+            "/api/alert",
+            "/api/v1/alerts",
+            "/api/v1/notifications/test",
+            "/logout",
+        ] {
             assert_eq!(allowed(path).as_deref(), Some("POST"), "{path}");
         }
         assert_eq!(allowed("/login").as_deref(), Some("GET, HEAD, POST"));
@@ -239,7 +249,7 @@ mod tests {
         for path in ["/api/internal/stats", "/api/internal/hub", "/status/live", "/services/web", "/assets/app.js"] {
             assert_eq!(allowed(path), None, "{path}");
         }
-        for path in ["/api/nope", "/api/status/", "/logins", ""] {
+        for path in ["/api/nope", "/api/v1/status/", "/logins", ""] {
             assert_eq!(allowed(path), None, "{path}");
         }
     }

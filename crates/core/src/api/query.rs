@@ -9,12 +9,12 @@ use super::Problem;
 use crate::config::{ServiceId, Settings, EXTERNAL_SUBJECT, TEST_SUBJECT};
 use crate::time::{Timestamp, DAY};
 
-/// Default page size of `/api/logs` and `/api/incidents`.
+/// Default page size of `/api/v1/logs` and `/api/v1/incidents`.
 pub const DEFAULT_LIMIT: u32 = 50;
 /// Largest page size.
 pub const MAX_LIMIT: u32 = 500;
 
-/// `GET /api/logs?serviceId=&limit=&before=`.
+/// `GET /api/v1/logs?serviceId=&limit=&before=`.
 #[derive(Clone, Debug, Eq, PartialEq)]
 pub struct LogsQuery {
     /// Required service.
@@ -25,7 +25,7 @@ pub struct LogsQuery {
     pub before: Option<Timestamp>,
 }
 
-/// `GET /api/incidents?serviceId=&limit=`.
+/// `GET /api/v1/incidents?serviceId=&limit=`.
 #[derive(Clone, Debug, Eq, PartialEq)]
 pub struct IncidentsQuery {
     /// Optional service filter.
@@ -34,7 +34,7 @@ pub struct IncidentsQuery {
     pub limit: u32,
 }
 
-/// `GET /api/uptime?serviceId=&from=&to=&format=`.
+/// `GET /api/v1/uptime?serviceId=&from=&to=&format=`.
 #[derive(Clone, Debug, Eq, PartialEq)]
 pub struct UptimeQuery {
     /// Services wanted (`serviceId` repeated, or comma-separated); empty means all.
@@ -47,8 +47,8 @@ pub struct UptimeQuery {
     pub csv: bool,
 }
 
-/// `GET /api/alerts/history?since=&serviceId=&channel=&limit=` and
-/// `GET /api/alerts/recent?since=&limit=`.
+/// `GET /api/v1/alerts/history?since=&serviceId=&channel=&limit=` and
+/// `GET /api/v1/alerts/recent?since=&limit=`.
 #[derive(Clone, Debug, Eq, PartialEq)]
 pub struct AlertsQuery {
     /// Only rows at or after this time: epoch ms, RFC 3339, or a look-back such as `90m`,

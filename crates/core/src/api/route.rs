@@ -2,7 +2,7 @@
 //!
 //! A pattern is a path whose segments are literals, `{name}` (exactly one non-empty segment)
 //! or, last, `*` (the rest of the path, possibly empty, slashes included):
-//! `/api/status`, `/api/v1/services/{id}`, `/assets/*`. The Worker keeps one table of
+//! `/api/v1/status`, `/api/v1/services/{id}`, `/assets/*`. The Worker keeps one table of
 //! (pattern, methods, handler, access) and derives 404, 405 and `Allow` from it.
 
 /// A path pattern; see the module docs for its syntax.
@@ -71,9 +71,9 @@ mod tests {
 
     #[test]
     fn fixed_paths_match_only_themselves() {
-        let p = Pattern("/api/status");
-        assert_eq!(p.matches("/api/status"), Some(Params::default()));
-        assert_eq!(p.matches("/api/status/"), None);
+        let p = Pattern("/api/v1/status");
+        assert_eq!(p.matches("/api/v1/status"), Some(Params::default()));
+        assert_eq!(p.matches("/api/v1/status/"), None);
         assert_eq!(p.matches("/api/statuses"), None);
         assert_eq!(p.matches("/api"), None);
         assert!(p.is_fixed());

@@ -1,4 +1,4 @@
-//! `GET /api/status`: every configured service's current state and the summary counts, built
+//! `GET /api/v1/status`: every configured service's current state and the summary counts, built
 //! from what D1 holds (the dashboard reuses the same report).
 
 use std::collections::BTreeMap;

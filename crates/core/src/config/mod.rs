@@ -190,7 +190,7 @@ pub struct Settings {
 impl Settings {
     /// The first day (00:00 UTC, ms) of the uptime window that ends on the day of `end`: the
     /// last `uptime_retention_days` days, that day included (at least that one day). The
-    /// dashboard, the service and status pages, and `GET /api/uptime` without `from` all
+    /// dashboard, the service and status pages, and `GET /api/v1/uptime` without `from` all
     /// cover this window.
     pub fn uptime_window_start(&self, end: Timestamp) -> Timestamp {
         end.day_start() - DAY * self.uptime_retention_days.saturating_sub(1)

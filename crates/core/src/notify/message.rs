@@ -143,7 +143,7 @@ pub struct Notification {
 }
 
 impl Notification {
-    /// The `test` notification `POST /api/notifications/test` sends at `now`: about
+    /// The `test` notification `POST /api/v1/notifications/test` sends at `now`: about
     /// `service`, or a sample service when `None`; linked to `{dashboard_base}/services/{id}`
     /// for a real service, else to the dashboard itself.
     pub fn test(service: Option<&crate::config::ServiceConfig>, now: Timestamp, dashboard_base: Option<&str>) -> Self {

@@ -428,7 +428,7 @@ fn judge(outcome: &Outcome) -> Judgement {
     Judgement { status, error, retry_after, retryable }
 }
 
-/// The record of a single attempt that is never retried (`POST /api/notifications/test`):
+/// The record of a single attempt that is never retried (`POST /api/v1/notifications/test`):
 /// attempt 1 of delivery `delivery`, started and ended at `span`, classified like any
 /// attempt except that what would be retried is `abandoned` instead.
 pub fn lone_attempt(
@@ -656,7 +656,7 @@ mod tests {
             Outcome::Unsendable("no channel".into()),
         ];
         for outcome in outcomes {
-            // What `POST /api/notifications/test` did before: a queue of one, no retry window.
+            // What `POST /api/v1/notifications/test` did before: a queue of one, no retry window.
             let mut q = DeliveryQueue { next_id: 77, ..DeliveryQueue::default() };
             let id = q.push(Timestamp::from_millis(1_000), "ops", down(), None);
             q.begin(Timestamp::from_millis(1_000), &RetryPolicy::default());

@@ -53,7 +53,7 @@ pub fn dashboard(
             }
             section.panel aria-labelledby="export-h" {
                 h2 #export-h { "Export uptime" }
-                form.export method="get" action="/api/uptime" {
+                form.export method="get" action="/api/v1/uptime" {
                     input type="hidden" name="format" value="csv";
                     label { "From " input type="date" name="from" value=(from) required; }
                     label { "To " input type="date" name="to" value=(to) required; }

@@ -29,7 +29,7 @@ pub struct Chrome<'a> {
     pub viewer: &'a Viewer,
     /// Render time (UTC).
     pub now: Timestamp,
-    /// The WebSocket path for live updates (`/api/live`, `/status/live`), if any.
+    /// The WebSocket path for live updates (`/api/v1/live`, `/status/live`), if any.
     pub live: Option<&'a str>,
 }
 

@@ -325,7 +325,7 @@ impl AlertHistoryRow {
         }
     }
 
-    /// The row as `GET /api/alerts/history` returns it: `{"subject", "deliveryId",
+    /// The row as `GET /api/v1/alerts/history` returns it: `{"subject", "deliveryId",
     /// "attempt", "attemptedAt", "channel", "channelType", "event", "incidentStartedAt",
     /// "httpStatus", "error", "latencyMs", "outcome", "nextAttemptAt"}`, times RFC 3339 UTC.
     pub fn to_json(&self) -> serde_json::Value {
@@ -423,7 +423,7 @@ impl ExternalAlertRow {
         }
     }
 
-    /// The row as `GET /api/alerts/recent` returns it: `{"fingerprint", "format", "state",
+    /// The row as `GET /api/v1/alerts/recent` returns it: `{"fingerprint", "format", "state",
     /// "title", "message", "severity", "source", "labels" (object), "url", "startsAt",
     /// "endsAt", "receivedAt", "notifiedAt", "repeats"}`, times RFC 3339 UTC.
     pub fn to_json(&self) -> serde_json::Value {

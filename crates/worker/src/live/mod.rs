@@ -1,6 +1,6 @@
 //! Live updates: ServiceMonitors publish each heartbeat and status change to the
 //! NotificationHubs of everyone who may see the service ([`publish`]); dashboard tabs reach
-//! their hub through `/api/live` and the status page through `/status/live` ([`connect`]).
+//! their hub through `/api/v1/live` and the status page through `/status/live` ([`connect`]).
 
 #[allow(missing_docs)] // The JS glue `#[durable_object]` generates on the NotificationHub.
 pub mod hub;
@@ -68,7 +68,7 @@ pub fn publish(env: &Env, service: &ServiceConfig, update: &ServiceUpdate, gate:
     }
 }
 
-/// `GET /api/live`: the caller's hub (see [`connect`]).
+/// `GET /api/v1/live`: the caller's hub (see [`connect`]).
 pub async fn connect_user(req: Request, env: &Env, call: Call<'_>) -> Reply {
     connect(&req, env, &call.caller()?.hub()).await
 }

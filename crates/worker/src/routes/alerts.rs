@@ -1,7 +1,7 @@
 //! External alerts and the alert history:
 //! - `POST /api/alert`: a generic, Alertmanager v4 or Grafana payload, routed to channels;
-//! - `GET /api/alerts/history`: every delivery attempt, newest first;
-//! - `GET /api/alerts/recent`: external alerts received, newest first.
+//! - `GET /api/v1/alerts/history`: every delivery attempt, newest first;
+//! - `GET /api/v1/alerts/recent`: external alerts received, newest first.
 
 use serde_json::json;
 use systole_core::access::Scope;
@@ -67,7 +67,7 @@ pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
     )?)
 }
 
-/// `GET /api/alerts/history?since=&serviceId=|subject=&channel=&limit=`:
+/// `GET /api/v1/alerts/history?since=&serviceId=|subject=&channel=&limit=`:
 /// `{"attempts": [d1::rows::AlertHistoryRow JSON]}`. Errors: 400 bad parameters, 401, 503.
 pub async fn history(req: Request, env: &Env, call: Call<'_>) -> Reply {
     let caller = call.caller()?;
@@ -82,7 +82,7 @@ pub async fn history(req: Request, env: &Env, call: Call<'_>) -> Reply {
     Ok(http::json(200, &json!({ "attempts": rows.map(d1::rows::AlertHistoryRow::to_json).collect::<Vec<_>>() }))?)
 }
 
-/// `GET /api/alerts/recent?since=&limit=`: `{"alerts": [{"fingerprint", "format", "state",
+/// `GET /api/v1/alerts/recent?since=&limit=`: `{"alerts": [{"fingerprint", "format", "state",
 /// "title", "message", "severity", "source", "labels", "url", "startsAt", "endsAt",
 /// "receivedAt", "notifiedAt", "repeats"}]}` (times RFC 3339 UTC), newest first.
 pub async fn recent(req: Request, env: &Env, call: Call<'_>) -> Reply {

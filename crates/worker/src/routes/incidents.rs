@@ -1,4 +1,4 @@
-//! `GET /api/incidents?serviceId=&limit=`: recent incidents, newest first.
+//! `GET /api/v1/incidents?serviceId=&limit=`: recent incidents, newest first.
 
 use serde_json::json;
 use systole_core::api::query::IncidentsQuery;

@@ -1,4 +1,4 @@
-//! `GET /api/logs?serviceId=&limit=&before=`: a service's recent heartbeats, paginated.
+//! `GET /api/v1/logs?serviceId=&limit=&before=`: a service's recent heartbeats, paginated.
 
 use serde_json::{json, Value};
 use systole_core::api::query::{self, LogsQuery};

@@ -1,6 +1,6 @@
 //! Notification channels:
-//! - `GET /api/notifications/channels`: every channel, whether it can send, and why not;
-//! - `POST /api/notifications/test` (admin): send a `test` message to one channel now.
+//! - `GET /api/v1/notifications/channels`: every channel, whether it can send, and why not;
+//! - `POST /api/v1/notifications/test` (admin): send a `test` message to one channel now.
 
 use serde::Deserialize;
 use serde_json::json;
@@ -46,10 +46,10 @@ struct TestRequest {
     service_id: Option<String>,
 }
 
-/// Largest body of `POST /api/notifications/test`: 4 KiB.
+/// Largest body of `POST /api/v1/notifications/test`: 4 KiB.
 const TEST_BODY_LIMIT: usize = 4096;
 
-/// `POST /api/notifications/test` with `{"channel": name, "serviceId"?: id}`: sends one
+/// `POST /api/v1/notifications/test` with `{"channel": name, "serviceId"?: id}`: sends one
 /// `test` notification (about that service, else a sample) and answers 200 `{"channel",
 /// "delivered", "httpStatus", "error", "latencyMs"}`; the attempt is recorded in
 /// `alert_history` under subject `test`. Errors: 400 bad body or unknown channel (listing

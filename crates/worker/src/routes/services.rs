@@ -1,4 +1,4 @@
-//! `GET /api/services`: the resolved configuration (never keys).
+//! `GET /api/v1/services`: the resolved configuration (never keys).
 
 use serde_json::json;
 use worker::{Env, Request};

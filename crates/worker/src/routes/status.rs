@@ -1,4 +1,4 @@
-//! `GET /api/status`: summary counts and every configured service's current state.
+//! `GET /api/v1/status`: summary counts and every configured service's current state.
 
 use systole_core::api::status;
 use worker::{Env, Request};

@@ -1,4 +1,4 @@
-//! `GET /api/uptime?serviceId=&from=&to=&format=`: daily uptime per service, JSON or CSV.
+//! `GET /api/v1/uptime?serviceId=&from=&to=&format=`: daily uptime per service, JSON or CSV.
 
 use serde_json::json;
 use systole_core::api::query::UptimeQuery;

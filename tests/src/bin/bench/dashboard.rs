@@ -54,7 +54,7 @@ pub fn run(worker: &Worker, services: &[String]) -> String {
 
     // Live push latency: a heartbeat that flips `web-flip` between up and down, to the
     // update arriving on an admin tab's WebSocket.
-    let mut tab = worker.live("/api/live", Some(ADMIN_TOKEN), None, Duration::from_secs(5)).unwrap();
+    let mut tab = worker.live("/api/v1/live", Some(ADMIN_TOKEN), None, Duration::from_secs(5)).unwrap();
     let mut push = Vec::new();
     for i in 0..=FLIPS {
         let status = if i % 2 == 0 { "down" } else { "up" };
@@ -108,7 +108,7 @@ pub fn run(worker: &Worker, services: &[String]) -> String {
     // Idle tabs: 100 sockets on one hub, pinging every 10 s for 60 s.
     let hub = |field: &str| worker.get("/api/internal/hub?name=user:idle").json()[field].as_u64().unwrap();
     let mut sockets: Vec<_> = (0..IDLE_SOCKETS)
-        .map(|_| worker.live("/api/live", Some(IDLE_TOKEN), None, Duration::from_secs(5)).unwrap())
+        .map(|_| worker.live("/api/v1/live", Some(IDLE_TOKEN), None, Duration::from_secs(5)).unwrap())
         .collect();
     std::thread::sleep(Duration::from_secs(2));
     let (wakes_before, sockets_seen) = (hub("wakes"), hub("sockets"));
@@ -137,7 +137,7 @@ pub fn run(worker: &Worker, services: &[String]) -> String {
 ### Live push latency
 
 From sending a heartbeat that flips `web-flip` between `up` and `down` to the status update
-arriving on a dashboard WebSocket (`/api/live`, the admin's NotificationHub): the
+arriving on a dashboard WebSocket (`/api/v1/live`, the admin's NotificationHub): the
 ServiceMonitor answers the heartbeat and publishes to the hub without waiting; the hub sends to
 every open socket.
 
