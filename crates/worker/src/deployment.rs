@@ -18,6 +18,7 @@ const SETTINGS_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/settings.jso
 const NOTIFICATIONS_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/notifications.json"));
 const USERS_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/users.json"));
 const DASHBOARD_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/dashboard.json"));
+const UI_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/ui.json"));
 
 /// Durable Object namespace binding of the ServiceMonitors.
 pub const MONITOR_BINDING: &str = "SERVICE_MONITOR";
@@ -39,10 +40,11 @@ pub fn deployment() -> &'static Deployment {
             "notifications.json" => NOTIFICATIONS_JSON,
             "users.json" => USERS_JSON,
             "dashboard.json" => DASHBOARD_JSON,
+            "ui.json" => UI_JSON,
             _ => "",
         };
         // Invariant: build.rs parsed these files and failed the build on any error; it
-        // embeds `{}` for an absent file (an empty `dashboard.json`), which parse the same.
+        // embeds an empty text for an absent file, read back as absent.
         #[allow(clippy::expect_used)]
         Deployment::parse(|name| Some(embedded(name)).filter(|t| !t.is_empty()).map(str::to_owned))
             .expect("config validated by build.rs")

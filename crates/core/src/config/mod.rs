@@ -18,9 +18,12 @@ use crate::access::Users;
 use crate::branding::Branding;
 use crate::notify::vocab::Event;
 use crate::notify::NotificationsConfig;
-use crate::time::{Timestamp, DAY};
 
+mod legacy;
+mod settings;
 pub mod unused;
+
+pub use settings::{AlertHistoryDefaults, AlertNotifications, Api, Features, Settings, DEFAULT_PROFILE};
 
 /// Default staleness threshold when neither service nor group sets one: 300 s.
 pub const DEFAULT_STALENESS_THRESHOLD: Duration = Duration::from_secs(300);
@@ -158,6 +161,10 @@ pub struct ServiceConfig {
     pub grace_period: Duration,
     /// Whether a heartbeat must carry this service's key (default `true`).
     pub auth_required: bool,
+    /// The uptime threshold profile its bars are coloured by (`uptimeThresholdSet`: the
+    /// service's, else its group's, else `settings.json` `uptime.thresholdProfile`, else
+    /// `default`); a key of `settings.json` `uptimeThresholds` when that has profiles.
+    pub uptime_threshold_set: String,
     /// Notification routing.
     pub notifications: NotificationPolicy,
 }
@@ -166,51 +173,8 @@ fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> 
     s.serialize_u64(d.as_secs())
 }
 
-/// Deployment-wide settings from `settings.json`.
-#[derive(Clone, Debug, Eq, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Settings {
-    /// Days of uptime rollups and incidents kept (`uptime.retentionDays`, default 120).
-    pub uptime_retention_days: u32,
-    /// Days of raw heartbeat events kept (`history.heartbeatRetentionDays`, default 30).
-    pub heartbeat_retention_days: u32,
-    /// Longest time a heartbeat event waits in its Durable Object before being written to D1
-    /// (`history.flushIntervalSeconds`, default 10, 1..=300).
-    #[serde(serialize_with = "as_secs")]
-    pub flush_interval: Duration,
-    /// Smallest staleness threshold accepted (`monitoring.minStalenessThreshold` seconds,
-    /// default 10; may be lowered to 1 for tests and demos).
-    #[serde(serialize_with = "as_secs")]
-    pub min_staleness_threshold: Duration,
-    /// Whether the public status page `/status` is served (`statusPage.enabled`, default
-    /// false); it shows only groups marked `"public": true`.
-    pub status_page: bool,
-}
-
-impl Settings {
-    /// The first day (00:00 UTC, ms) of the uptime window that ends on the day of `end`: the
-    /// last `uptime_retention_days` days, that day included (at least that one day). The
-    /// dashboard, the service and status pages, and `GET /api/v1/uptime` without `from` all
-    /// cover this window.
-    pub fn uptime_window_start(&self, end: Timestamp) -> Timestamp {
-        end.day_start() - DAY * self.uptime_retention_days.saturating_sub(1)
-    }
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            uptime_retention_days: 120,
-            heartbeat_retention_days: 30,
-            flush_interval: Duration::from_secs(10),
-            min_staleness_threshold: Duration::from_secs(10),
-            status_page: false,
-        }
-    }
-}
-
 /// The whole validated configuration.
-#[derive(Clone, Debug, Eq, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Config {
     /// Services in file order.
     pub services: Vec<ServiceConfig>,
@@ -234,15 +198,16 @@ impl Config {
     /// periods over 365 days, unknown notification events, settings out of range.
     pub fn parse(services_json: Option<&str>, settings_json: Option<&str>) -> Result<Self, ConfigErrors> {
         let mut errors = Vec::new();
-        let raw_settings: raw::Settings =
+        let raw_settings: settings::raw::Settings =
             settings_json.map(|s| from_json("settings.json", s, &mut errors)).unwrap_or_default().unwrap_or_default();
         let raw_services: raw::ServicesFile =
             services_json.map(|s| from_json("services.json", s, &mut errors)).unwrap_or_default().unwrap_or_default();
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
         }
-        let settings = resolve_settings(&raw_settings, &mut errors);
+        let settings = settings::resolve(&raw_settings, &mut errors);
         let (services, groups) = resolve_services(&raw_services, &settings, &mut errors);
+        check_profiles(&raw_services, &settings, &mut errors);
         if errors.is_empty() {
             // Effective values are only meaningful once every written value is valid.
             for (i, s) in services.iter().enumerate() {
@@ -284,12 +249,13 @@ pub struct Deployment {
 
 impl Deployment {
     /// The files of a config folder, in the order [`Deployment::parse`] reads them.
-    pub const FILES: [&'static str; 5] =
-        ["services.json", "settings.json", "notifications.json", "users.json", "dashboard.json"];
+    pub const FILES: [&'static str; 6] =
+        ["services.json", "settings.json", "notifications.json", "users.json", "dashboard.json", "ui.json"];
 
     /// Parses every file of [`Deployment::FILES`]; `read(name)` gives a file's text, `None`
     /// when it is absent. The core does no I/O: the caller reads a folder, embedded text or
-    /// anything else.
+    /// anything else. The seed's legacy `ui.json` stands in for an absent `settings.json` or
+    /// `dashboard.json` (see `legacy`).
     ///
     /// # Errors
     /// [`ConfigErrors`] listing every problem of every file, each path prefixed with its file
@@ -305,11 +271,12 @@ impl Deployment {
             .filter_map(|(file, text)| Some(unused::notices(file, text.as_deref()?)))
             .flatten()
             .collect();
-        let [services, settings, notifications, users, dashboard] = texts;
+        let [services, settings, notifications, users, dashboard, ui] = texts;
+        let mut errors = Vec::new();
+        let (settings, dashboard, from_ui) = legacy::merge(settings, dashboard, ui.as_deref(), &mut errors);
         let config = Config::parse(services.as_deref(), settings.as_deref());
         let notifications = NotificationsConfig::parse(notifications.as_deref());
         let branding = Branding::parse(dashboard.as_deref());
-        let mut errors = Vec::new();
         let users = match (&config, &notifications) {
             (Ok(config), Ok(n)) => {
                 errors.extend(n.check_policies(&config.services));
@@ -323,6 +290,13 @@ impl Deployment {
         };
         if let Err(e) = &branding {
             errors.extend(e.0.iter().cloned());
+        }
+        for e in &mut errors {
+            for (file, _) in [("settings.json", from_ui[0]), ("dashboard.json", from_ui[1])].iter().filter(|f| f.1) {
+                if let Some(rest) = e.path.strip_prefix(file) {
+                    e.path = format!("ui.json{rest}");
+                }
+            }
         }
         match (config, notifications, users, branding) {
             (Ok(config), Ok(notifications), Some(users), Ok(branding)) if errors.is_empty() => {
@@ -371,31 +345,25 @@ pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
     }
 }
 
-fn resolve_settings(raw: &raw::Settings, errors: &mut Vec<ConfigError>) -> Settings {
-    let d = Settings::default();
-    let mut check = |path: &str, value: Option<u64>, default: u64, min: u64, max: u64| -> u64 {
-        match value {
-            None => default,
-            Some(v) if (min..=max).contains(&v) => v,
-            Some(v) => {
-                errors.push(ConfigError {
-                    path: format!("settings.json: {path}"),
-                    reason: format!("must be between {min} and {max}, got {v}"),
-                });
-                default
-            }
-        }
-    };
-    let uptime = check("uptime.retentionDays", raw.uptime.retention_days, 120, 1, 3650);
-    let beats = check("history.heartbeatRetentionDays", raw.history.heartbeat_retention_days, 30, 1, 3650);
-    let flush = check("history.flushIntervalSeconds", raw.history.flush_interval_seconds, 10, 1, 300);
-    let min = check("monitoring.minStalenessThreshold", raw.monitoring.min_staleness_threshold, 10, 1, 3600);
-    Settings {
-        uptime_retention_days: u32::try_from(uptime).unwrap_or(d.uptime_retention_days),
-        heartbeat_retention_days: u32::try_from(beats).unwrap_or(d.heartbeat_retention_days),
-        flush_interval: Duration::from_secs(flush),
-        min_staleness_threshold: Duration::from_secs(min),
-        status_page: raw.status_page.enabled,
+/// Every `uptimeThresholdSet` written in `services.json` names a profile of `settings.json`
+/// (or is `default` when that defines none).
+fn check_profiles(raw: &raw::ServicesFile, settings: &Settings, errors: &mut Vec<ConfigError>) {
+    let profiles = &settings.uptime_thresholds;
+    let known = |name: &str| profiles.contains_key(name) || (profiles.is_empty() && name == settings::DEFAULT_PROFILE);
+    let written = raw.groups.iter().enumerate().map(|(i, g)| (format!("groups[{i}]"), &g.uptime_threshold_set));
+    let written = written
+        .chain(raw.services.iter().enumerate().map(|(i, s)| (format!("services[{i}]"), &s.uptime_threshold_set)));
+    for (at, name) in written {
+        let Some(name) = name.as_deref().filter(|n| !known(n)) else { continue };
+        let expected = if profiles.is_empty() {
+            "settings.json defines no uptimeThresholds profiles, so only \"default\"".to_owned()
+        } else {
+            format!("one of {}", profiles.keys().map(String::as_str).collect::<Vec<_>>().join(", "))
+        };
+        errors.push(ConfigError {
+            path: format!("services.json: {at}.uptimeThresholdSet"),
+            reason: format!("unknown profile {name:?}, expected {expected}"),
+        });
     }
 }
 
@@ -473,6 +441,11 @@ fn resolve_services(
                     .and_then(|a| a.required)
                     .or_else(|| inherited.and_then(|d| d.auth).and_then(|a| a.required))
                     .unwrap_or(true),
+                uptime_threshold_set: s
+                    .uptime_threshold_set
+                    .clone()
+                    .or_else(|| group.and_then(|g| g.uptime_threshold_set.clone()))
+                    .unwrap_or_else(|| settings.threshold_profile.clone()),
                 notifications: NotificationPolicy {
                     enabled: notify_s
                         .and_then(|n| n.enabled)
@@ -580,6 +553,7 @@ mod raw {
         pub grace_period: Option<u64>,
         pub notifications: Option<Notifications>,
         pub auth: Option<Auth>,
+        pub uptime_threshold_set: Option<String>,
     }
 
     #[derive(Debug, Deserialize)]
@@ -592,6 +566,7 @@ mod raw {
         pub grace_period: Option<u64>,
         pub notifications: Option<Notifications>,
         pub auth: Option<Auth>,
+        pub uptime_threshold_set: Option<String>,
     }
 
     /// Fields a group sets as defaults and a service may override.
@@ -630,45 +605,6 @@ mod raw {
     #[derive(Debug, Deserialize)]
     pub struct Auth {
         pub required: Option<bool>,
-    }
-
-    #[derive(Debug, Default, Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    pub struct Settings {
-        #[serde(default)]
-        pub uptime: Uptime,
-        #[serde(default)]
-        pub history: History,
-        #[serde(default)]
-        pub monitoring: Monitoring,
-        #[serde(default)]
-        pub status_page: StatusPage,
-    }
-
-    #[derive(Debug, Default, Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    pub struct StatusPage {
-        #[serde(default)]
-        pub enabled: bool,
-    }
-
-    #[derive(Debug, Default, Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    pub struct Uptime {
-        pub retention_days: Option<u64>,
-    }
-
-    #[derive(Debug, Default, Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    pub struct History {
-        pub heartbeat_retention_days: Option<u64>,
-        pub flush_interval_seconds: Option<u64>,
-    }
-
-    #[derive(Debug, Default, Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    pub struct Monitoring {
-        pub min_staleness_threshold: Option<u64>,
     }
 }
 
@@ -715,7 +651,7 @@ mod tests {
         let e = Deployment::parse(|name| match name {
             "services.json" => Some(r#"{"services": [{"id": "Bad Id"}]}"#.to_owned()),
             "notifications.json" => Some(r#"{"nope": 1}"#.to_owned()),
-            "dashboard.json" => Some(r#"{"theme": {"primaryColor": "red"}}"#.to_owned()),
+            "dashboard.json" => Some(r#"{"theme": {"primaryColor": "red;}"}}"#.to_owned()),
             _ => None,
         })
         .unwrap_err();

@@ -21,18 +21,11 @@ pub struct Unused {
 }
 
 /// Every seed field accepted without effect.
-pub const UNUSED: &[Unused] = &[
-    Unused {
-        file: "settings.json",
-        path: "alertNotifications.localStorageKey",
-        reason: "read alerts are remembered per browser under Systole's own key",
-    },
-    Unused {
-        file: "notifications.json",
-        path: "settings.alertHistory.cleanupOnAdd",
-        reason: "the alert history lives in D1 and is pruned by the daily housekeeping, not on each add",
-    },
-];
+pub const UNUSED: &[Unused] = &[Unused {
+    file: "notifications.json",
+    path: "settings.alertHistory.cleanupOnAdd",
+    reason: "the alert history lives in D1 and is pruned by the daily housekeeping, not on each add",
+}];
 
 /// A seed field found in a config folder that has no effect, with the reason.
 #[derive(Clone, Debug, Eq, PartialEq)]
@@ -127,15 +120,16 @@ mod tests {
 
     #[test]
     fn listed_fields_are_found_at_every_index_and_others_are_not() {
-        assert!(is_listed("settings.json", "alertNotifications.localStorageKey"));
-        assert!(!is_listed("services.json", "alertNotifications.localStorageKey"));
+        assert!(is_listed("notifications.json", "settings.alertHistory.cleanupOnAdd"));
+        assert!(!is_listed("settings.json", "settings.alertHistory.cleanupOnAdd"));
         assert_eq!(any_index("groups[12].a[3].b"), "groups[].a[].b");
-        let n = notices("settings.json", r#"{"alertNotifications": {"localStorageKey": "k"}}"#);
+        let n = notices("notifications.json", r#"{"settings": {"alertHistory": {"cleanupOnAdd": true}}}"#);
         assert_eq!(n.len(), 1);
+        let reason = UNUSED[0].reason;
         assert_eq!(
             n[0].to_string(),
-            format!("settings.json: alertNotifications.localStorageKey: ignored: {}", UNUSED[0].reason)
+            format!("notifications.json: settings.alertHistory.cleanupOnAdd: ignored: {reason}")
         );
-        assert!(notices("settings.json", "not json").is_empty());
+        assert!(notices("notifications.json", "not json").is_empty());
     }
 }
