@@ -337,7 +337,7 @@ mod tests {
             Some("[1].status")
         );
         assert_eq!(err(r#"{"serviceId": "Not Valid"}"#).field.as_deref(), Some("serviceId"));
-        assert_eq!(err(r#"{"services": ["ok", "NO"]}"#).field.as_deref(), Some("services[1]"));
+        assert_eq!(err(r#"{"services": ["ok", "N O"]}"#).field.as_deref(), Some("services[1]"));
         assert_eq!(err(r#"{"services": []}"#).limit, Some(100));
         assert_eq!(err("[]").limit, Some(100));
         assert_eq!(err("42").status, 400);

@@ -47,7 +47,8 @@ pub const EXTERNAL_SUBJECT: &str = "external";
 /// The alert history's subject of test notifications.
 pub const TEST_SUBJECT: &str = "test";
 
-/// A service id: 1 to 64 characters from `[a-z0-9_-]`.
+/// A service id: 1 to 64 characters from `[A-Za-z0-9._-]` (the seed's ids are free text;
+/// these are the ones that are safe in URLs, Durable Object names and logs unescaped).
 #[derive(Clone, Debug, Deserialize, Eq, Hash, Ord, PartialEq, PartialOrd, Serialize)]
 #[serde(transparent)]
 pub struct ServiceId(String);
@@ -57,15 +58,15 @@ impl ServiceId {
     ///
     /// # Errors
     /// A lower-case sentence when the id is empty, longer than 64 characters, or contains a
-    /// character outside `[a-z0-9_-]`.
+    /// character outside `[A-Za-z0-9._-]`.
     pub fn parse(text: &str) -> Result<Self, String> {
         if text.is_empty() || text.len() > 64 {
             return Err(format!("must be 1 to 64 characters, got {}", text.len()));
         }
         if let Some(bad) =
-            text.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '_'))
+            text.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_' || *c == '.'))
         {
-            return Err(format!("must match [a-z0-9_-]{{1,64}}, found {bad:?}"));
+            return Err(format!("must match [A-Za-z0-9._-]{{1,64}}, found {bad:?}"));
         }
         Ok(Self(text.to_owned()))
     }
@@ -194,7 +195,7 @@ impl Config {
     /// [`ConfigErrors`] listing every problem with its path: malformed JSON or a field of the
     /// wrong type (first one per file), unknown fields, duplicate service or group ids, a
     /// service listed in two groups, a group naming an undefined service, ids not matching
-    /// `[a-z0-9_-]{1,64}`, thresholds outside `minStalenessThreshold..=365 days`, grace
+    /// `[A-Za-z0-9._-]{1,64}`, thresholds outside `minStalenessThreshold..=365 days`, grace
     /// periods over 365 days, unknown notification events, settings out of range.
     pub fn parse(services_json: Option<&str>, settings_json: Option<&str>) -> Result<Self, ConfigErrors> {
         let mut errors = Vec::new();
@@ -715,7 +716,7 @@ mod tests {
             got,
             [
                 "services.json: services[1].id: duplicate id \"x\", first defined at services[0]",
-                "services.json: services[2].id: must match [a-z0-9_-]{1,64}, found 'B'",
+                "services.json: services[2].id: must match [A-Za-z0-9._-]{1,64}, found ' '",
                 "services.json: groups[0].services[1]: unknown service \"ghost\"",
                 "services.json: groups[1].services[0]: service \"x\" is already in group \"a\"",
                 "services.json: groups[1].gracePeriod: must be ≤ 31536000 s (365 days), got 40000000",
