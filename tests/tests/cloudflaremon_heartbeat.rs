@@ -55,7 +55,10 @@ fn reached(worker: &Worker, service: &str) -> u64 {
 /// The per-item errors of an answer, `None` for a success.
 fn errors(body: &Value) -> Vec<(String, Option<String>)> {
     let results = body["results"].as_array().unwrap();
-    results.iter().map(|r| (r["serviceId"].as_str().unwrap().to_owned(), r["error"].as_str().map(str::to_owned))).collect()
+    results
+        .iter()
+        .map(|r| (r["serviceId"].as_str().unwrap().to_owned(), r["error"].as_str().map(str::to_owned)))
+        .collect()
 }
 
 fn err(id: &str, e: &str) -> (String, Option<String>) {
@@ -73,7 +76,8 @@ fn every_seed_request_form_gets_the_seeds_answer() {
     let own = key("cfm-own");
 
     // Refused items never reach a Durable Object (checked before anything is recorded).
-    let one_wrong = json!({"services": [{"serviceId": "cfm-own", "token": own}, {"serviceId": "cfm-group-b", "token": "wrong"}]});
+    let one_wrong =
+        json!({"services": [{"serviceId": "cfm-own", "token": own}, {"serviceId": "cfm-group-b", "token": "wrong"}]});
     let a = post(&worker, None, &one_wrong);
     assert_eq!(a.status, 207, "{}", a.body);
     let body = python_reads(&a);
@@ -98,12 +102,8 @@ fn every_seed_request_form_gets_the_seeds_answer() {
     assert!(body["nextDeadline"].is_string());
     assert!(body.get("results").is_none(), "no results for a single heartbeat, as in the seed");
     // The same handler at our native path.
-    let native = worker.send(
-        "POST",
-        "/api/v1/heartbeat",
-        &[("Authorization", &bearer(&own))],
-        r#"{"serviceId": "cfm-own"}"#,
-    );
+    let native =
+        worker.send("POST", "/api/v1/heartbeat", &[("Authorization", &bearer(&own))], r#"{"serviceId": "cfm-own"}"#);
     assert_eq!((native.status, native.json()["message"].as_str()), (200, Some("Heartbeat received")));
 
     // Batch of names, one shared header (BATCH_MODE / BATCH_SHARED_KEY), opened by the
@@ -116,7 +116,8 @@ fn every_seed_request_form_gets_the_seeds_answer() {
     assert_eq!(body["ok"], true);
 
     // Batch of objects with per-item tokens and no header (SERVICES_WITH_KEYS).
-    let per_item = json!({"services": [{"serviceId": "cfm-own", "token": own}, {"serviceId": "cfm-group-a", "token": group}]});
+    let per_item =
+        json!({"services": [{"serviceId": "cfm-own", "token": own}, {"serviceId": "cfm-group-a", "token": group}]});
     let a = post(&worker, None, &per_item);
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(errors(&python_reads(&a)), [ok("cfm-own"), ok("cfm-group-a")]);
@@ -133,7 +134,8 @@ fn every_seed_request_form_gets_the_seeds_answer() {
     assert_eq!(errors(&python_reads(&a)), [ok("cfm-group-a"), err("cfm-group-b", "Invalid API key")]);
 
     // Every item refused: 401 (the seed says 400), still with success/message/results.
-    let all_wrong = json!({"services": [{"serviceId": "cfm-own", "token": "no"}, {"serviceId": "cfm-group-a", "token": "no"}]});
+    let all_wrong =
+        json!({"services": [{"serviceId": "cfm-own", "token": "no"}, {"serviceId": "cfm-group-a", "token": "no"}]});
     let a = post(&worker, None, &all_wrong);
     assert_eq!(a.status, 401, "{}", a.body);
     let body = python_reads(&a);

@@ -90,7 +90,7 @@ pub enum ItemError {
         /// What happened, for the 503 problem when every heartbeat failed so.
         detail: String,
         /// Seconds to wait before retrying.
-        retry_after: u32,
+        retry_after: u16,
     },
 }
 
@@ -241,12 +241,11 @@ fn check_batch_len(field: &str, len: usize) -> Result<(), Problem> {
 fn entries(field: &str, values: Vec<Value>, shared: &Fields, bearer: Option<&str>) -> Result<Vec<Entry>, Problem> {
     let mut out = Vec::with_capacity(values.len());
     for (i, value) in values.into_iter().enumerate() {
-        let at = format!("{field}[{i}]");
         out.push(match value {
             Value::String(id) if id.is_empty() => Entry::Failed(Failure::new(UNKNOWN_ENTRY, ItemError::EmptyEntry)),
             Value::String(id) => entry("", &id, bearer.map(str::to_owned), shared.clone())?,
             Value::Object(map) if map.get("serviceId").is_some_and(truthy) => {
-                let prefix = format!("{at}.");
+                let prefix = format!("{field}[{i}].");
                 let (_, id, token, fields) = typed_value::<Object>(&prefix, Value::Object(map))?.split();
                 entry(&prefix, &id.unwrap_or_default(), key(token, bearer), fields.or(shared))?
             }
@@ -537,6 +536,7 @@ pub fn answer(outcomes: Vec<Result<Accepted, Failure>>, batch: bool, now: Timest
         (f, n) => format!("Partial success: {} succeeded, {f} failed", n - f),
     };
     let status = if failed == 0 { 200 } else { 207 };
+    // The single form's one recorded heartbeat answers with its fields at the top level.
     let mut outcomes = outcomes;
     let receipt = match outcomes.pop() {
         Some(Ok(accepted)) if !batch && failed == 0 && outcomes.is_empty() => Receipt::Single(accepted),
@@ -557,9 +557,12 @@ mod tests {
         parse(body.as_bytes(), Some("k")).unwrap_err()
     }
 
-    /// The entries of `body` sent with `bearer`: `Ok((id, key))` per heartbeat, `Err((id,
-    /// error))` per failed entry.
-    fn entries(body: &str, bearer: Option<&str>) -> Vec<Result<(String, Option<String>), (String, &'static str)>> {
+    /// An entry as the tests compare it: `Ok((id, key))` for a heartbeat, `Err((id, error))`
+    /// for a failed entry.
+    type Parsed = Result<(String, Option<String>), (String, &'static str)>;
+
+    /// The entries of `body` sent with `bearer`.
+    fn entries(body: &str, bearer: Option<&str>) -> Vec<Parsed> {
         let req = parse(body.as_bytes(), bearer).unwrap();
         req.entries
             .into_iter()
@@ -581,7 +584,7 @@ mod tests {
             .collect()
     }
 
-    fn ok(id: &str, key: Option<&str>) -> Result<(String, Option<String>), (String, &'static str)> {
+    fn ok(id: &str, key: Option<&str>) -> Parsed {
         Ok((id.to_owned(), key.map(str::to_owned)))
     }
 
@@ -625,7 +628,8 @@ mod tests {
 
     #[test]
     fn batch_of_objects_takes_each_token_over_the_header() {
-        let body = r#"{"services": [{"serviceId": "a", "token": "ta"}, {"serviceId": "b"}, {"serviceId": "c", "token": ""}]}"#;
+        let body =
+            r#"{"services": [{"serviceId": "a", "token": "ta"}, {"serviceId": "b"}, {"serviceId": "c", "token": ""}]}"#;
         assert_eq!(entries(body, Some("k")), [ok("a", Some("ta")), ok("b", Some("k")), ok("c", Some("k"))]);
         // Without a header (the Python client's per-service keys).
         assert_eq!(entries(body, None), [ok("a", Some("ta")), ok("b", None), ok("c", None)]);
@@ -670,7 +674,10 @@ mod tests {
             ]
         );
         // A single heartbeat for an id no service can have is an unknown service too.
-        assert_eq!(entries(r#"{"serviceId": "Guarded Service"}"#, None), [Err(("Guarded Service".into(), "Unknown serviceId"))]);
+        assert_eq!(
+            entries(r#"{"serviceId": "Guarded Service"}"#, None),
+            [Err(("Guarded Service".into(), "Unknown serviceId"))]
+        );
     }
 
     #[test]
@@ -685,7 +692,10 @@ mod tests {
             assert!(json["usage"]["batchPerService"].as_str().unwrap().contains(r#""token": "yyy""#));
         }
         let empty: Value = serde_json::from_str(&err(r#"{"services": []}"#).to_json()).unwrap();
-        assert_eq!((empty["error"].as_str(), empty["field"].as_str()), (Some("services array cannot be empty"), Some("services")));
+        assert_eq!(
+            (empty["error"].as_str(), empty["field"].as_str()),
+            (Some("services array cannot be empty"), Some("services"))
+        );
     }
 
     #[test]
@@ -753,7 +763,7 @@ mod tests {
         failed(id, ItemError::Denied(a))
     }
 
-    fn unavailable(id: &str, retry_after: u32) -> Result<Accepted, Failure> {
+    fn unavailable(id: &str, retry_after: u16) -> Result<Accepted, Failure> {
         failed(id, ItemError::Unavailable { detail: format!("{id} is busy"), retry_after })
     }
 
@@ -796,7 +806,8 @@ mod tests {
         assert_eq!(b["message"], "Batch heartbeat received for 2 service(s)");
         assert_eq!(b["timestamp"], "2025-11-10T12:00:00.007Z", "the latest receivedAt");
         assert_eq!(b["ok"], true);
-        let ids: Vec<_> = b["results"].as_array().unwrap().iter().map(|r| (r["serviceId"].clone(), r["success"].clone())).collect();
+        let ids: Vec<_> =
+            b["results"].as_array().unwrap().iter().map(|r| (r["serviceId"].clone(), r["success"].clone())).collect();
         assert_eq!(ids, [(json!("a"), json!(true)), (json!("b"), json!(true))]);
     }
 
@@ -819,7 +830,11 @@ mod tests {
         assert_eq!(b["results"][2], json!({"serviceId": "b", "success": false, "error": "Invalid API key"}));
         assert_eq!(b["results"][3], json!({"serviceId": "c", "success": false, "error": "Temporarily unavailable"}));
         // The Python client reads success and serviceId of every result with hard access.
-        assert!(b["results"].as_array().unwrap().iter().all(|r| r["success"].is_boolean() && r["serviceId"].is_string()));
+        assert!(b["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["success"].is_boolean() && r["serviceId"].is_string()));
     }
 
     #[test]
@@ -858,7 +873,10 @@ mod tests {
         let p = answer(vec![failed("unknown", ItemError::Format), denied("a", Authorization::WrongKey)], true, now())
             .unwrap_err();
         assert_eq!((p.status, p.code), (400, "heartbeats-failed"));
-        assert_eq!(problem(&p)["results"][0], json!({"serviceId": "unknown", "success": false, "error": "Invalid service format"}));
+        assert_eq!(
+            problem(&p)["results"][0],
+            json!({"serviceId": "unknown", "success": false, "error": "Invalid service format"})
+        );
         let p = answer(vec![failed("unknown", ItemError::EmptyEntry)], true, now()).unwrap_err();
         assert_eq!(problem(&p)["results"][0]["error"], "Invalid service entry");
         let p = answer(vec![unavailable("a", 2), unavailable("b", 5)], true, now()).unwrap_err();

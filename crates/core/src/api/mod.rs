@@ -38,9 +38,9 @@ pub struct Problem {
     /// a `String`, so a `Result<_, Problem>` stays small.
     #[serde(skip)]
     pub allow: Option<Box<str>>,
-    /// For 503: seconds to wait (sent as `Retry-After`).
+    /// For 503: seconds to wait (sent as `Retry-After`; a `u16` keeps the struct small).
     #[serde(skip)]
-    pub retry_after: Option<u32>,
+    pub retry_after: Option<u16>,
     /// Extension members, sent after the standard ones (names must not repeat theirs).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub extensions: Option<Box<Map<String, Value>>>,
@@ -108,7 +108,9 @@ impl Problem {
         p
     }
 
-    /// 401: unknown service, missing key or wrong key — always this exact body.
+    /// 401: every heartbeat of a request was refused by its key check (unknown service,
+    /// missing or wrong key); the standard members are always these, and
+    /// [`heartbeat::answer`] adds the per-item results.
     pub fn unauthorized() -> Self {
         Self::new("unauthorized", "Unauthorized", 401, "missing or invalid heartbeat key")
     }
@@ -158,7 +160,7 @@ impl Problem {
     }
 
     /// 503: try again after `retry_after` seconds.
-    pub fn unavailable(detail: impl Into<String>, retry_after: u32) -> Self {
+    pub fn unavailable(detail: impl Into<String>, retry_after: u16) -> Self {
         let mut p = Self::new("unavailable", "Service unavailable", 503, detail);
         p.retry_after = Some(retry_after);
         p

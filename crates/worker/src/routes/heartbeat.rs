@@ -13,7 +13,7 @@ use crate::http::{self, Reply};
 use crate::router::Call;
 
 /// Seconds a client should wait after a Durable Object could not be reached.
-const RETRY_AFTER: u32 = 2;
+const RETRY_AFTER: u16 = 2;
 
 /// Handles a heartbeat request in any of cloudflaremon's forms and ours
 /// ([`heartbeat::parse`]), answering as [`heartbeat::answer`] decides: 200 when every
@@ -66,7 +66,7 @@ async fn deliver(namespace: &ObjectNamespace, item: HeartbeatItem) -> Result<Acc
         let retry_after = resp.headers().get("Retry-After")?.and_then(|v| v.parse().ok());
         Ok::<_, worker::Error>((resp.status_code(), retry_after, resp.text().await?))
     };
-    let unavailable = |detail: Option<String>, retry_after: Option<u32>| {
+    let unavailable = |detail: Option<String>, retry_after: Option<u16>| {
         let detail = detail.unwrap_or_else(|| "storage is temporarily unavailable; retry shortly".to_owned());
         let retry_after = retry_after.unwrap_or(RETRY_AFTER);
         Failure::new(service_id.as_str(), ItemError::Unavailable { detail, retry_after })
