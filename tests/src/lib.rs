@@ -38,10 +38,18 @@ pub fn test_config() -> Config {
     test_deployment().config
 }
 
-/// The heartbeat key the harness configures for `service`.
+/// The heartbeat key the harness configures for `service` (or for a group id, or `"*"`).
 pub fn key(service: &str) -> String {
     format!("key-{service}-0123456789")
 }
+
+/// Services of `tests/config` without a key of their own in `API_KEYS`: the members of
+/// [`KEYED_GROUP`] take its key, `cfm-star` (in no group) the `"*"` key.
+pub const WITHOUT_OWN_KEY: &[&str] = &["cfm-group-a", "cfm-group-b", "cfm-star"];
+
+/// The group whose id has a key in `API_KEYS` (`key("cfmon")`), as cloudflaremon allows; a
+/// `"*"` key (`key("*")`) serves services with neither their own key nor their group's.
+pub const KEYED_GROUP: &str = "cfmon";
 
 /// Login token of `ana` (admin, every group) in `tests/config/users.json`.
 pub const ADMIN_TOKEN: &str = "token-ana-admin-0123456789";
@@ -151,8 +159,14 @@ pub fn spawn_worker_with(vars: &[(String, String)]) -> Worker {
     let dir = root().join("target/e2e").join(format!("{}-{n}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
-    let keys: serde_json::Map<String, Value> =
-        test_config().services.iter().map(|s| (s.id.to_string(), Value::String(key(s.id.as_str())))).collect();
+    let mut keys: serde_json::Map<String, Value> = test_config()
+        .services
+        .iter()
+        .filter(|s| !WITHOUT_OWN_KEY.contains(&s.id.as_str()))
+        .map(|s| (s.id.to_string(), Value::String(key(s.id.as_str()))))
+        .collect();
+    keys.insert(KEYED_GROUP.to_owned(), Value::String(key(KEYED_GROUP)));
+    keys.insert("*".to_owned(), Value::String(key("*")));
     let env_file = dir.join("test.env");
     let tokens = serde_json::json!({ "ana": ADMIN_TOKEN, "vera": VIEWER_TOKEN, "idle": IDLE_TOKEN });
     let mut env = format!(
@@ -364,6 +378,17 @@ impl Worker {
             None => req,
         };
         let req = req.header("Content-Type", "application/json").body(body.to_owned()).unwrap();
+        Self::agent().run(req).map(Self::answer).unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    /// A request with any method, exactly the given headers (no `Content-Type` unless
+    /// given) and a raw body.
+    pub fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
+        let mut req = ureq::http::Request::builder().method(method).uri(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let req = req.body(body.to_owned()).unwrap();
         Self::agent().run(req).map(Self::answer).unwrap_or_else(|e| panic!("{method} {path}: {e}"))
     }
 

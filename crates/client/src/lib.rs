@@ -248,7 +248,8 @@ impl Heartbeat {
 ///  "receivedAt": "2026-11-21T19:40:00.123Z"}
 /// ```
 ///
-/// Unknown fields are ignored.
+/// Unknown fields (such as the cloudflaremon-compatible `success`, `message` and
+/// `timestamp`, and `nextDeadline`) are ignored.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BeatResponse {
@@ -688,6 +689,22 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.to_string(), "HTTP 401 Unauthorized: missing or invalid heartbeat key");
+        // The server's 401 also carries cloudflaremon's members; they change nothing here.
+        let err = interpret_response(
+            401,
+            None,
+            r#"{"type":"urn:systole:problem:unauthorized","title":"Unauthorized","status":401,"detail":"missing or invalid heartbeat key","message":"All heartbeats failed","ok":false,"results":[{"error":"Invalid API key","serviceId":"api","success":false}],"success":false,"timestamp":"2026-11-21T19:40:00.123Z"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(err.to_string(), "HTTP 401 Unauthorized: missing or invalid heartbeat key");
+        // And a receipt with the seed's success/message/timestamp is still a receipt.
+        let receipt = interpret_response(
+            200,
+            None,
+            r#"{"success":true,"message":"Heartbeat received","timestamp":"2026-11-21T19:40:00.123Z","ok":true,"serviceId":"api","status":"up","receivedAt":"2026-11-21T19:40:00.123Z","nextDeadline":null}"#,
+        )
+        .unwrap();
+        assert_eq!(receipt.service_id, "api");
 
         let err = interpret_response(
             400,

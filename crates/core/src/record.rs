@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{ServiceConfig, ServiceId};
 use crate::durable::{self, AlarmAction, Armed, Completed, Outcome, Wake, Write};
 use crate::history::{Backpressure, FlushBatch, History};
-use crate::keys::{Authorization, KeyRing};
+use crate::keys::KeyRing;
 use crate::live::ServiceUpdate;
 use crate::monitor::{Effect, Heartbeat, Monitor, MonitorConfig, Status};
 use crate::notify::queue::DeliveryQueue;
@@ -189,7 +189,7 @@ impl ServiceRecord {
         let (Some(service), Some(routing)) = (ctx.service, ctx.routing()) else {
             return Outcome::answer(Answer::Unauthorized);
         };
-        if ctx.keys.authorize(Some(service), key) == Authorization::Denied {
+        if !ctx.keys.authorize(Some(service), key).granted() {
             return Outcome::answer(Answer::Unauthorized);
         }
         let rec = slot.get_or_insert_with(|| Self::new(service.id.clone(), MonitorConfig::from(service), now));

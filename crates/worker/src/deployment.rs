@@ -135,19 +135,20 @@ pub fn public_url(env: &Env) -> Option<&'static str> {
 }
 
 /// The heartbeat keys, hashed once per isolate. Keys are HMAC'd under `SERVER_SECRET` when
-/// set, else under the `API_KEYS` text itself; without `API_KEYS` no key matches (only
-/// services with `auth.required: false` accept heartbeats).
+/// set, else under the `API_KEYS` text itself; without a readable `API_KEYS` no key matches
+/// (only services with `auth.required: false` accept heartbeats; the others answer
+/// `Server misconfigured: API_KEYS not set`).
 pub fn keys(env: &Env) -> &'static KeyRing {
     static KEYS: OnceLock<KeyRing> = OnceLock::new();
     KEYS.get_or_init(|| {
         let Ok(api_keys) = env.secret("API_KEYS").map(|s| s.to_string()) else {
             worker::console_warn!("API_KEYS is not set: only services with auth.required=false accept heartbeats");
-            return KeyRing::empty();
+            return KeyRing::unset();
         };
         let secret = env.secret("SERVER_SECRET").map(|s| s.to_string()).unwrap_or_else(|_| api_keys.clone());
         KeyRing::parse(&api_keys, secret.as_bytes()).unwrap_or_else(|e| {
             worker::console_error!("API_KEYS: {e}");
-            KeyRing::empty()
+            KeyRing::unset()
         })
     })
 }

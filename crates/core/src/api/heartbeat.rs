@@ -1,24 +1,32 @@
-//! `POST /api/heartbeat`: the request forms the seeds' clients send, parsed into typed
-//! heartbeats with every limit enforced before any state is touched.
+//! `POST /api/heartbeat` (also served at `/api/v1/heartbeat`): every request form of
+//! cloudflaremon's clients and ours, parsed into typed heartbeats with every limit enforced
+//! before any state is touched, and the answer decided from what became of each heartbeat.
 //!
-//! Forms (all JSON, `Authorization: Bearer <key>`):
-//! - single: `{"serviceId", "status"?: "up"|"degraded"|"down", "message"?, "metadata"?, "metrics"?}`
-//! - batch by name: `{"services": ["id", …], "status"?, "message"?, "metadata"?, "metrics"?}`,
-//!   one bearer key checked against every listed service;
-//! - batch with tokens: `[{"serviceId", "token"?, "status"?, …}, …]`, each item's `token`
-//!   (or else the bearer key) checked against its own service.
+//! Forms (all JSON; the key in `Authorization: Bearer <key>` or a body `token`):
+//! - single: `{"serviceId", "status"?: "up"|"degraded"|"down", "message"?, "metadata"?,
+//!   "metrics"?, "token"?}`;
+//! - batch: `{"services": [entry, …], "status"?, "message"?, "metadata"?, "metrics"?}`, where
+//!   an entry is a service id (string) or an object like the single form; the object's
+//!   fields override the batch's (cloudflaremon's `services` form, lai2301/cloudflaremon
+//!   `src/handlers/heartbeat.js`);
+//! - array: `[entry, …]`, the same entries without batch-wide fields.
 //!
-//! In every form a body `token` takes precedence over the `Authorization` header. Unknown
-//! fields are ignored so newer clients keep working.
+//! An entry's non-empty `token` takes precedence over the `Authorization` header. Unknown
+//! fields are ignored, so newer clients and the seed's (`metadata`, `message`, …) keep
+//! working. An entry that is neither a string nor an object with a `serviceId` fails alone
+//! (`Invalid service format`; an empty string: `Invalid service entry`), as does an id that
+//! is not configured, while malformed JSON, a field of the wrong type or a broken limit
+//! refuses the whole request with a problem naming the field.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 use super::metrics;
 use super::Problem;
 use crate::config::ServiceId;
+use crate::keys::Authorization;
 use crate::monitor::{Heartbeat, Reported, Status};
 use crate::time::Timestamp;
 
@@ -28,8 +36,11 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub const MAX_MESSAGE_BYTES: usize = 1024;
 /// Largest `metadata` object, serialized as JSON: 4 KiB.
 pub const MAX_METADATA_BYTES: usize = 4096;
-/// Most services in one batch.
+/// Most entries in one batch.
 pub const MAX_BATCH: usize = 100;
+
+/// The `serviceId` a failed entry without a usable id is reported under (cloudflaremon's).
+pub const UNKNOWN_ENTRY: &str = "unknown";
 
 /// One heartbeat to deliver: for which service, with which key, saying what. Also the
 /// body the router hands to the ServiceMonitor ([`crate::protocol::ToMonitor`]).
@@ -46,7 +57,64 @@ pub struct HeartbeatItem {
     pub dropped_metrics: Vec<String>,
 }
 
-#[derive(Clone)]
+/// One entry of a request: a heartbeat to check and deliver, or one that already failed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Entry {
+    /// A well-formed heartbeat for a well-formed service id.
+    Beat(HeartbeatItem),
+    /// An entry that cannot be a heartbeat (bad format, or an id no service can have).
+    Failed(Failure),
+}
+
+/// A heartbeat of a request that was not recorded, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Failure {
+    /// The id as sent, or [`UNKNOWN_ENTRY`] when the entry had none.
+    pub service_id: String,
+    /// Why.
+    pub error: ItemError,
+}
+
+/// Why one heartbeat of a request was not recorded.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ItemError {
+    /// Neither a string nor an object with a `serviceId`.
+    Format,
+    /// An empty string.
+    EmptyEntry,
+    /// The key check refused it (never [`Authorization::Granted`]).
+    Denied(Authorization),
+    /// Its ServiceMonitor could not record it: unreachable, failed, or its history buffer
+    /// is full.
+    Unavailable {
+        /// What happened, for the 503 problem when every heartbeat failed so.
+        detail: String,
+        /// Seconds to wait before retrying.
+        retry_after: u16,
+    },
+}
+
+impl ItemError {
+    /// The per-item `error` string: cloudflaremon's (`Invalid service format`, `Invalid
+    /// service entry`, [`Authorization::error`]), or `Temporarily unavailable`.
+    pub fn message(&self) -> &'static str {
+        match self {
+            ItemError::Format => "Invalid service format",
+            ItemError::EmptyEntry => "Invalid service entry",
+            ItemError::Denied(a) => a.error().unwrap_or("Invalid API key"),
+            ItemError::Unavailable { .. } => "Temporarily unavailable",
+        }
+    }
+}
+
+impl Failure {
+    /// A failure of the entry for `service_id`.
+    pub fn new(service_id: impl Into<String>, error: ItemError) -> Self {
+        Self { service_id: service_id.into(), error }
+    }
+}
+
+#[derive(Clone, Default)]
 struct Fields {
     status: Option<String>,
     message: Option<String>,
@@ -54,13 +122,25 @@ struct Fields {
     metrics: Option<BTreeMap<String, f64>>,
 }
 
-/// A JSON object: the single form, an item of the array form, or the batch by name when
-/// `services` is present (then `serviceId` and `token` are not used).
+impl Fields {
+    /// These fields, each falling back to `defaults`'.
+    fn or(self, defaults: &Fields) -> Fields {
+        Fields {
+            status: self.status.or_else(|| defaults.status.clone()),
+            message: self.message.or_else(|| defaults.message.clone()),
+            metadata: self.metadata.or_else(|| defaults.metadata.clone()),
+            metrics: self.metrics.or_else(|| defaults.metrics.clone()),
+        }
+    }
+}
+
+/// A JSON object: the single form, an object entry, or the batch when `services` is
+/// present (then its `serviceId` and `token` are not used).
 // No `#[serde(flatten)]`: it hides field paths from error messages.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Object {
-    services: Option<Vec<String>>,
+    services: Option<Vec<Value>>,
     service_id: Option<String>,
     token: Option<String>,
     status: Option<String>,
@@ -71,24 +151,33 @@ struct Object {
 
 impl Object {
     /// `(services, serviceId, token, fields)`.
-    fn split(self) -> (Option<Vec<String>>, Option<String>, Option<String>, Fields) {
+    fn split(self) -> (Option<Vec<Value>>, Option<String>, Option<String>, Fields) {
         let fields =
             Fields { status: self.status, message: self.message, metadata: self.metadata, metrics: self.metrics };
         (self.services, self.service_id, self.token, fields)
     }
 }
 
-fn missing_service_id(prefix: &str) -> Problem {
-    Problem::invalid_field(format!("{prefix}serviceId"), format!("{prefix}serviceId: missing field `serviceId`"))
+/// cloudflaremon's 400 for an object with neither a `serviceId` nor a `services` array, as
+/// a problem carrying the seed's `error` and `usage` members.
+fn neither_id_nor_services() -> Problem {
+    let usage = json!({
+        "single": r#"{ "serviceId": "service-1" }"#,
+        "batchShared": r#"{ "services": ["service-1", "service-2"] }"#,
+        "batchPerService": r#"{ "services": [{"serviceId": "service-1", "token": "xxx"}, {"serviceId": "service-2", "token": "yyy"}] }"#,
+    });
+    Problem::invalid_field("serviceId", "serviceId: either serviceId or a services array is required")
+        .with("error", "Either serviceId or services array is required")
+        .with("usage", usage)
 }
 
-/// A parsed heartbeat request: its items, and whether it used a batch form (answered with
-/// `{"ok": true, "results": […]}` even for one item).
+/// A parsed heartbeat request: its entries, and whether it used a batch form (answered with
+/// `results` even for one entry).
 #[derive(Clone, Debug, PartialEq)]
 pub struct HeartbeatRequest {
-    /// One item per heartbeat, in request order.
-    pub items: Vec<HeartbeatItem>,
-    /// Whether the body was a batch form.
+    /// One entry per heartbeat, in request order.
+    pub entries: Vec<Entry>,
+    /// Whether the body was a batch form (`services` or an array).
     pub batch: bool,
 }
 
@@ -96,44 +185,33 @@ pub struct HeartbeatRequest {
 ///
 /// # Errors
 /// A 400 [`Problem`] for invalid JSON (with line and column), a field of the wrong type or
-/// value (naming it, e.g. `[2].status`), a missing `serviceId`, a bad service id, an empty
-/// or over-long batch, a message over [`MAX_MESSAGE_BYTES`], metadata over
-/// [`MAX_METADATA_BYTES`], or more than [`metrics::MAX_METRICS`] metrics; a 413 when the
-/// body exceeds [`MAX_BODY_BYTES`].
+/// value (naming it, e.g. `services[2].status`), an object with neither `serviceId` nor
+/// `services` (with cloudflaremon's `error` and `usage` members), an empty or over-long
+/// batch, a message over [`MAX_MESSAGE_BYTES`], metadata over [`MAX_METADATA_BYTES`], or
+/// more than [`metrics::MAX_METRICS`] metrics; a 413 when the body exceeds
+/// [`MAX_BODY_BYTES`]. Entries that cannot be heartbeats are not errors: they come back as
+/// [`Entry::Failed`].
 pub fn parse(body: &[u8], bearer: Option<&str>) -> Result<HeartbeatRequest, Problem> {
     if body.len() > MAX_BODY_BYTES {
         return Err(Problem::payload_too_large(MAX_BODY_BYTES));
     }
-    let key = |token: Option<String>| token.filter(|t| !t.is_empty()).or_else(|| bearer.map(str::to_owned));
     // One typed pass over the bytes; the first significant byte picks the form.
     match body.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'[') => {
-            let objects: Vec<Object> = typed(body)?;
-            check_batch_len("", objects.len())?;
-            let items = objects
-                .into_iter()
-                .enumerate()
-                .map(|(i, o)| {
-                    let prefix = format!("[{i}].");
-                    let (_, id, token, fields) = o.split();
-                    item(&prefix, &id.ok_or_else(|| missing_service_id(&prefix))?, key(token), fields)
-                })
-                .collect::<Result<_, _>>()?;
-            Ok(HeartbeatRequest { items, batch: true })
+            let values: Vec<Value> = typed(body)?;
+            check_batch_len("", values.len())?;
+            let entries = entries("", values, &Fields::default(), bearer)?;
+            Ok(HeartbeatRequest { entries, batch: true })
         }
         Some(b'{') => {
             let (services, id, token, fields) = typed::<Object>(body)?.split();
-            if let Some(services) = services {
-                check_batch_len("services", services.len())?;
-                let items = services
-                    .iter()
-                    .enumerate()
-                    .map(|(i, id)| item_at(&format!("services[{i}]"), "", id, key(None), fields.clone()))
-                    .collect::<Result<_, _>>()?;
-                return Ok(HeartbeatRequest { items, batch: true });
+            if let Some(values) = services {
+                check_batch_len("services", values.len())?;
+                let entries = entries("services", values, &fields, bearer)?;
+                return Ok(HeartbeatRequest { entries, batch: true });
             }
-            let id = id.ok_or_else(|| missing_service_id(""))?;
-            Ok(HeartbeatRequest { items: vec![item("", &id, key(token), fields)?], batch: false })
+            let id = id.filter(|id| !id.is_empty()).ok_or_else(neither_id_nor_services)?;
+            Ok(HeartbeatRequest { entries: vec![entry("", &id, key(token, bearer), fields)?], batch: false })
         }
         _ => {
             serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(|e| syntax_problem(&e))?;
@@ -142,22 +220,55 @@ pub fn parse(body: &[u8], bearer: Option<&str>) -> Result<HeartbeatRequest, Prob
     }
 }
 
+/// The key for an entry: its non-empty `token`, else the header's.
+fn key(token: Option<String>, bearer: Option<&str>) -> Option<String> {
+    token.filter(|t| !t.is_empty()).or_else(|| bearer.map(str::to_owned))
+}
+
 fn check_batch_len(field: &str, len: usize) -> Result<(), Problem> {
     if len == 0 || len > MAX_BATCH {
         let mut p = Problem::invalid_field(field, format!("a batch must list 1 to {MAX_BATCH} services, got {len}"));
         p.limit = u32::try_from(MAX_BATCH).ok();
+        if len == 0 && !field.is_empty() {
+            p = p.with("error", "services array cannot be empty");
+        }
         return Err(p);
     }
     Ok(())
 }
 
-fn item(prefix: &str, id: &str, key: Option<String>, f: Fields) -> Result<HeartbeatItem, Problem> {
-    item_at(&format!("{prefix}serviceId"), prefix, id, key, f)
+/// The entries of a batch under `field` (`services`, or `""` for an array body).
+fn entries(field: &str, values: Vec<Value>, shared: &Fields, bearer: Option<&str>) -> Result<Vec<Entry>, Problem> {
+    let mut out = Vec::with_capacity(values.len());
+    for (i, value) in values.into_iter().enumerate() {
+        out.push(match value {
+            Value::String(id) if id.is_empty() => Entry::Failed(Failure::new(UNKNOWN_ENTRY, ItemError::EmptyEntry)),
+            Value::String(id) => entry("", &id, bearer.map(str::to_owned), shared.clone())?,
+            Value::Object(map) if map.get("serviceId").is_some_and(truthy) => {
+                let prefix = format!("{field}[{i}].");
+                let (_, id, token, fields) = typed_value::<Object>(&prefix, Value::Object(map))?.split();
+                entry(&prefix, &id.unwrap_or_default(), key(token, bearer), fields.or(shared))?
+            }
+            _ => Entry::Failed(Failure::new(UNKNOWN_ENTRY, ItemError::Format)),
+        });
+    }
+    Ok(out)
 }
 
-fn item_at(id_field: &str, prefix: &str, id: &str, key: Option<String>, f: Fields) -> Result<HeartbeatItem, Problem> {
-    let service_id =
-        ServiceId::parse(id).map_err(|reason| Problem::invalid_field(id_field, format!("{id_field} {reason}")))?;
+/// JavaScript truthiness, which cloudflaremon applies to an entry's `serviceId`.
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(_) | Value::Object(_) => true,
+    }
+}
+
+/// One entry's heartbeat: its fields are checked first (a problem naming `prefix` + the
+/// field), then its id: one that no service can have is an unknown service.
+fn entry(prefix: &str, id: &str, key: Option<String>, f: Fields) -> Result<Entry, Problem> {
     // A string, not an enum: serde_json reports a mistyped enum as a syntax error.
     let reported = match f.status.as_deref() {
         None | Some("up") => Reported::Up,
@@ -198,37 +309,51 @@ fn item_at(id_field: &str, prefix: &str, id: &str, key: Option<String>, f: Field
         }
         None => (None, Vec::new()),
     };
-    Ok(HeartbeatItem {
+    let Ok(service_id) = ServiceId::parse(id) else {
+        return Ok(Entry::Failed(Failure::new(id, ItemError::Denied(Authorization::UnknownService))));
+    };
+    Ok(Entry::Beat(HeartbeatItem {
         service_id,
         key: key.filter(|k| !k.is_empty()),
         heartbeat: Heartbeat { reported, message: f.message, metadata, metrics },
         dropped_metrics,
-    })
+    }))
 }
 
 /// Deserializes the body into a typed request in one pass, naming the offending field on a
 /// type error and the line and column on a syntax error.
 fn typed<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
     let mut de = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            return syntax_problem(&inner);
-        }
-        let reason = syntax_reason(&inner);
-        let base = if path == "." { String::new() } else { path };
-        // serde reports a missing field at its parent; name the field itself.
-        let field = match reason.strip_prefix("missing field `").and_then(|r| r.strip_suffix('`')) {
-            Some(missing) if base.is_empty() => missing.to_owned(),
-            Some(missing) => format!("{base}.{missing}"),
-            None => base,
-        };
-        let detail = if field.is_empty() { reason } else { format!("{field}: {reason}") };
-        Problem::invalid_field(field, detail)
-    })?;
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| path_problem("", e))?;
     de.end().map_err(|e| syntax_problem(&e))?;
     Ok(value)
+}
+
+/// Deserializes one entry of a batch, naming the offending field under `prefix`
+/// (`services[2].`).
+fn typed_value<T: serde::de::DeserializeOwned>(prefix: &str, value: Value) -> Result<T, Problem> {
+    serde_path_to_error::deserialize(value).map_err(|e| path_problem(prefix, e))
+}
+
+/// The 400 problem for a deserialization error at a JSON path under `prefix`.
+fn path_problem(prefix: &str, e: serde_path_to_error::Error<serde_json::Error>) -> Problem {
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    if inner.is_syntax() || inner.is_eof() {
+        return syntax_problem(&inner);
+    }
+    let reason = syntax_reason(&inner);
+    let base = if path == "." { String::new() } else { path };
+    // serde reports a missing field at its parent; name the field itself.
+    let field = match reason.strip_prefix("missing field `").and_then(|r| r.strip_suffix('`')) {
+        Some(missing) if base.is_empty() => missing.to_owned(),
+        Some(missing) => format!("{base}.{missing}"),
+        None => base,
+    };
+    let field = format!("{prefix}{field}");
+    let field = field.trim_end_matches('.').to_owned();
+    let detail = if field.is_empty() { reason } else { format!("{field}: {reason}") };
+    Problem::invalid_field(field, detail)
 }
 
 /// The 400 problem for a body that is not JSON, e.g. `invalid JSON at line 2, column 16:
@@ -288,6 +413,141 @@ impl Accepted {
     }
 }
 
+/// What one heartbeat of a request became, in cloudflaremon's per-item shape
+/// `{"serviceId", "success", "error"?, "timestamp"?}`; a recorded one also carries the
+/// [`Accepted`] fields (`ok`, `status`, `receivedAt`, `nextDeadline`, `droppedMetrics`?).
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ItemResult {
+    /// Recorded.
+    Recorded {
+        /// `true`.
+        success: bool,
+        /// When it was recorded (its `receivedAt`).
+        timestamp: String,
+        /// Our receipt.
+        #[serde(flatten)]
+        accepted: Accepted,
+    },
+    /// Not recorded.
+    #[serde(rename_all = "camelCase")]
+    Failed {
+        /// The id as sent, or [`UNKNOWN_ENTRY`].
+        service_id: String,
+        /// `false`.
+        success: bool,
+        /// Why: [`ItemError::message`].
+        error: String,
+    },
+}
+
+impl From<Result<Accepted, Failure>> for ItemResult {
+    fn from(outcome: Result<Accepted, Failure>) -> Self {
+        match outcome {
+            Ok(accepted) => ItemResult::Recorded { success: true, timestamp: accepted.received_at.clone(), accepted },
+            Err(f) => ItemResult::Failed { service_id: f.service_id, success: false, error: f.error.message().into() },
+        }
+    }
+}
+
+/// The answer to a request of which at least one heartbeat was recorded (see [`answer`]).
+///
+/// JSON: `{"success": true, "message", "timestamp": RFC 3339 UTC, …}` with the one
+/// heartbeat's [`Accepted`] fields (single form) or `"ok"` and `"results": [ItemResult]`
+/// (batch forms, and any request with a failure).
+#[derive(Clone, Debug, Eq, PartialEq, Serialize)]
+pub struct Summary {
+    /// HTTP status: 200 when every heartbeat was recorded, 207 when some failed.
+    #[serde(skip)]
+    pub status: u16,
+    /// `true` (cloudflaremon's: at least one was recorded).
+    pub success: bool,
+    /// cloudflaremon's message.
+    pub message: String,
+    /// The latest `receivedAt` of the recorded heartbeats.
+    pub timestamp: String,
+    /// The heartbeats.
+    #[serde(flatten)]
+    pub receipt: Receipt,
+}
+
+/// The heartbeats of a [`Summary`].
+#[derive(Clone, Debug, Eq, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Receipt {
+    /// The single form's one recorded heartbeat: its fields at the top level.
+    Single(Accepted),
+    /// Every heartbeat, in request order.
+    Batch {
+        /// Whether every heartbeat was recorded.
+        ok: bool,
+        /// One per entry.
+        results: Vec<ItemResult>,
+    },
+}
+
+/// Decides the answer to a request from what became of each of its heartbeats (in request
+/// order), as cloudflaremon does (`src/handlers/heartbeat.js`), with our fields added.
+/// `batch` says whether the body was a batch form; `now` is when the request arrived (the
+/// `timestamp` when nothing was recorded).
+///
+/// - Every heartbeat recorded → 200, `message` `Heartbeat received` for one and `Batch
+///   heartbeat received for N service(s)` for more.
+/// - Some → 207, `Partial success: S succeeded, F failed`, `ok: false`.
+///
+/// # Errors
+/// When none was recorded: a problem carrying cloudflaremon's `success: false`, `message:
+/// "All heartbeats failed"` and `results` (and `ok: false`, `timestamp`). It is 401
+/// `unauthorized` when every heartbeat failed its key check (an unknown id counts: it is
+/// refused by the same check), 503 `unavailable` with the first one's detail and the longest
+/// `Retry-After` when every one was unavailable, and 400 `heartbeats-failed` otherwise.
+pub fn answer(outcomes: Vec<Result<Accepted, Failure>>, batch: bool, now: Timestamp) -> Result<Summary, Problem> {
+    let total = outcomes.len();
+    let failures: Vec<&Failure> = outcomes.iter().filter_map(|o| o.as_ref().err()).collect();
+    let failed = failures.len();
+    let latest = outcomes.iter().filter_map(|o| o.as_ref().ok()).map(|a| a.received_at.clone()).max();
+    let Some(timestamp) = latest else {
+        let unavailable: Vec<_> = failures
+            .iter()
+            .filter_map(|f| match &f.error {
+                ItemError::Unavailable { detail, retry_after } => Some((detail, *retry_after)),
+                _ => None,
+            })
+            .collect();
+        let problem = if failures.iter().all(|f| matches!(f.error, ItemError::Denied(_))) {
+            Problem::unauthorized()
+        } else if let (Some((detail, _)), true) = (unavailable.first(), unavailable.len() == failed) {
+            let retry_after = unavailable.iter().map(|(_, r)| *r).max().unwrap_or(2);
+            Problem::unavailable(detail.as_str(), retry_after)
+        } else {
+            Problem::new("heartbeats-failed", "All heartbeats failed", 400, "no heartbeat of the request was recorded")
+        };
+        let results: Vec<ItemResult> = outcomes.into_iter().map(ItemResult::from).collect();
+        return Err(problem
+            .with("success", false)
+            .with("ok", false)
+            .with("message", "All heartbeats failed")
+            .with("timestamp", now.to_rfc3339())
+            .with("results", serde_json::to_value(results).unwrap_or_default()));
+    };
+    let message = match (failed, total) {
+        (0, 1) => "Heartbeat received".to_owned(),
+        (0, n) => format!("Batch heartbeat received for {n} service(s)"),
+        (f, n) => format!("Partial success: {} succeeded, {f} failed", n - f),
+    };
+    let status = if failed == 0 { 200 } else { 207 };
+    // The single form's one recorded heartbeat answers with its fields at the top level.
+    let mut outcomes = outcomes;
+    let receipt = match outcomes.pop() {
+        Some(Ok(accepted)) if !batch && failed == 0 && outcomes.is_empty() => Receipt::Single(accepted),
+        last => {
+            outcomes.extend(last);
+            Receipt::Batch { ok: failed == 0, results: outcomes.into_iter().map(ItemResult::from).collect() }
+        }
+    };
+    Ok(Summary { status, success: true, message, timestamp, receipt })
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -297,11 +557,42 @@ mod tests {
         parse(body.as_bytes(), Some("k")).unwrap_err()
     }
 
+    /// An entry as the tests compare it: `Ok((id, key))` for a heartbeat, `Err((id, error))`
+    /// for a failed entry.
+    type Parsed = Result<(String, Option<String>), (String, &'static str)>;
+
+    /// The entries of `body` sent with `bearer`.
+    fn entries(body: &str, bearer: Option<&str>) -> Vec<Parsed> {
+        let req = parse(body.as_bytes(), bearer).unwrap();
+        req.entries
+            .into_iter()
+            .map(|e| match e {
+                Entry::Beat(i) => Ok((i.service_id.to_string(), i.key)),
+                Entry::Failed(f) => Err((f.service_id, f.error.message())),
+            })
+            .collect()
+    }
+
+    fn beat(body: &str, bearer: Option<&str>) -> Vec<HeartbeatItem> {
+        let req = parse(body.as_bytes(), bearer).unwrap();
+        req.entries
+            .into_iter()
+            .map(|e| match e {
+                Entry::Beat(i) => i,
+                Entry::Failed(f) => panic!("failed entry {f:?}"),
+            })
+            .collect()
+    }
+
+    fn ok(id: &str, key: Option<&str>) -> Parsed {
+        Ok((id.to_owned(), key.map(str::to_owned)))
+    }
+
     #[test]
     fn single_form_with_defaults() {
         let req = parse(br#"{"serviceId": "api", "message": "ok", "extra": 1}"#, Some("k")).unwrap();
         assert!(!req.batch);
-        let items = req.items;
+        let items = beat(r#"{"serviceId": "api", "message": "ok", "extra": 1}"#, Some("k"));
         assert_eq!(items.len(), 1);
         assert_eq!(items[0].service_id.as_str(), "api");
         assert_eq!(items[0].key.as_deref(), Some("k"));
@@ -310,16 +601,101 @@ mod tests {
     }
 
     #[test]
-    fn batch_forms() {
-        let by_name = parse(br#"{"services": ["a", "b"], "status": "degraded"}"#, Some("k")).unwrap().items;
-        assert_eq!(by_name.iter().map(|i| i.service_id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
-        assert!(by_name.iter().all(|i| i.heartbeat.reported == Reported::Degraded && i.key.as_deref() == Some("k")));
-        let tokens = parse(br#"[{"serviceId": "a", "token": "ta"}, {"serviceId": "b"}]"#, Some("k")).unwrap().items;
-        assert!(parse(br#"[{"serviceId": "a"}]"#, None).unwrap().batch);
-        assert_eq!(tokens[0].key.as_deref(), Some("ta"));
-        assert_eq!(tokens[1].key.as_deref(), Some("k"));
-        let empty = parse(br#"{"serviceId": "a", "token": ""}"#, Some("k")).unwrap().items;
-        assert_eq!(empty[0].key.as_deref(), Some("k"), "an empty token falls back to the header");
+    fn the_seed_clients_bodies_parse_with_their_extra_fields() {
+        // heartbeat-client.js and docker-compose.yml: status, metadata, message.
+        let node = r#"{"serviceId": "api", "status": "up", "message": "Heartbeat from host",
+                       "metadata": {"hostname": "h", "timestamp": "2025-11-10T12:00:00.000Z", "platform": "linux", "arch": "x64"}}"#;
+        let items = beat(node, Some("k"));
+        assert_eq!(items[0].heartbeat.message.as_deref(), Some("Heartbeat from host"));
+        assert!(items[0].heartbeat.metadata.as_deref().unwrap().contains("\"platform\":\"linux\""));
+        // The k8s cronjob: objects with metadata and no token, a shared header.
+        let k8s = r#"{"services": [{"serviceId": "node-1", "metadata": {"cluster": "c", "status": "Ready"}},
+                                    {"serviceId": "node-2", "metadata": {"role": "worker"}}]}"#;
+        assert_eq!(entries(k8s, Some("k")), [ok("node-1", Some("k")), ok("node-2", Some("k"))]);
+    }
+
+    #[test]
+    fn batch_of_names_uses_the_header_for_every_entry() {
+        let req = parse(br#"{"services": ["a", "b"], "status": "degraded"}"#, Some("k")).unwrap();
+        assert!(req.batch);
+        let items = beat(r#"{"services": ["a", "b"], "status": "degraded"}"#, Some("k"));
+        assert_eq!(items.iter().map(|i| i.service_id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        assert!(items.iter().all(|i| i.heartbeat.reported == Reported::Degraded && i.key.as_deref() == Some("k")));
+        assert_eq!(entries(r#"{"services": ["a"]}"#, None), [ok("a", None)]);
+        // `services` selects the batch even next to a `serviceId`, as in the seed.
+        assert_eq!(entries(r#"{"serviceId": "x", "services": ["a"]}"#, Some("k")), [ok("a", Some("k"))]);
+    }
+
+    #[test]
+    fn batch_of_objects_takes_each_token_over_the_header() {
+        let body =
+            r#"{"services": [{"serviceId": "a", "token": "ta"}, {"serviceId": "b"}, {"serviceId": "c", "token": ""}]}"#;
+        assert_eq!(entries(body, Some("k")), [ok("a", Some("ta")), ok("b", Some("k")), ok("c", Some("k"))]);
+        // Without a header (the Python client's per-service keys).
+        assert_eq!(entries(body, None), [ok("a", Some("ta")), ok("b", None), ok("c", None)]);
+        // Our array form is the same entries.
+        let array = r#"[{"serviceId": "a", "token": "ta"}, {"serviceId": "b"}, "c"]"#;
+        assert!(parse(array.as_bytes(), None).unwrap().batch);
+        assert_eq!(entries(array, Some("k")), [ok("a", Some("ta")), ok("b", Some("k")), ok("c", Some("k"))]);
+        let single = r#"{"serviceId": "a", "token": ""}"#;
+        assert_eq!(entries(single, Some("k")), [ok("a", Some("k"))], "an empty token falls back to the header");
+    }
+
+    #[test]
+    fn mixed_batches_and_an_objects_fields_override_the_batchs() {
+        let body = r#"{"services": ["a", {"serviceId": "b", "token": "tb", "status": "down", "extra": [1]}],
+                       "status": "degraded", "message": "shared"}"#;
+        assert_eq!(entries(body, Some("k")), [ok("a", Some("k")), ok("b", Some("tb"))]);
+        let items = beat(body, Some("k"));
+        assert_eq!(items[0].heartbeat.reported, Reported::Degraded);
+        assert_eq!(items[1].heartbeat.reported, Reported::Down);
+        assert_eq!(items[1].heartbeat.message.as_deref(), Some("shared"));
+    }
+
+    #[test]
+    fn entries_that_cannot_be_heartbeats_fail_alone_with_the_seeds_errors() {
+        let body = r#"{"services": ["a", "", null, 5, true, [], {"token": "t"}, {"serviceId": ""}, {"serviceId": null},
+                                    "Not Valid", {"serviceId": "NO/PE"}]}"#;
+        let format = || Err(("unknown".to_owned(), "Invalid service format"));
+        assert_eq!(
+            entries(body, Some("k")),
+            [
+                ok("a", Some("k")),
+                Err(("unknown".to_owned(), "Invalid service entry")),
+                format(),
+                format(),
+                format(),
+                format(),
+                format(),
+                format(),
+                format(),
+                Err(("Not Valid".to_owned(), "Unknown serviceId")),
+                Err(("NO/PE".to_owned(), "Unknown serviceId")),
+            ]
+        );
+        // A single heartbeat for an id no service can have is an unknown service too.
+        assert_eq!(
+            entries(r#"{"serviceId": "Guarded Service"}"#, None),
+            [Err(("Guarded Service".into(), "Unknown serviceId"))]
+        );
+    }
+
+    #[test]
+    fn an_object_without_service_id_or_services_gets_the_seeds_hint() {
+        for body in [r#"{"message": "x"}"#, r#"{"serviceId": ""}"#, r#"{"serviceId": null}"#, "{}"] {
+            let p = err(body);
+            assert_eq!((p.status, p.field.as_deref()), (400, Some("serviceId")), "{body}");
+            let json: Value = serde_json::from_str(&p.to_json()).unwrap();
+            assert_eq!(json["error"], "Either serviceId or services array is required");
+            assert_eq!(json["usage"]["single"], r#"{ "serviceId": "service-1" }"#);
+            assert_eq!(json["usage"]["batchShared"], r#"{ "services": ["service-1", "service-2"] }"#);
+            assert!(json["usage"]["batchPerService"].as_str().unwrap().contains(r#""token": "yyy""#));
+        }
+        let empty: Value = serde_json::from_str(&err(r#"{"services": []}"#).to_json()).unwrap();
+        assert_eq!(
+            (empty["error"].as_str(), empty["field"].as_str()),
+            (Some("services array cannot be empty"), Some("services"))
+        );
     }
 
     #[test]
@@ -328,7 +704,6 @@ mod tests {
         let p = err("{\n  \"serviceId\": }");
         assert_eq!((p.status, p.detail.as_str()), (400, "invalid JSON at line 2, column 16: expected value"));
         assert_eq!(err(r#"{"serviceId": 5}"#).field.as_deref(), Some("serviceId"));
-        assert_eq!(err(r#"{"message": "x"}"#).field.as_deref(), Some("serviceId"));
         assert_eq!(err(r#"{"serviceId": "a", "status": "sideways"}"#).field.as_deref(), Some("status"));
         assert_eq!(err(r#"{"serviceId": "a", "metadata": [1]}"#).field.as_deref(), Some("metadata"));
         assert_eq!(err(r#"{"serviceId": "a", "metrics": {"x": "1"}}"#).field.as_deref(), Some("metrics.x"));
@@ -336,22 +711,27 @@ mod tests {
             err(r#"[{"serviceId": "a"}, {"serviceId": "a", "status": 1}]"#).field.as_deref(),
             Some("[1].status")
         );
-        assert_eq!(err(r#"{"serviceId": "Not Valid"}"#).field.as_deref(), Some("serviceId"));
-        assert_eq!(err(r#"{"services": ["ok", "N O"]}"#).field.as_deref(), Some("services[1]"));
+        assert_eq!(
+            err(r#"{"services": ["a", {"serviceId": "b", "metrics": {"x": true}}]}"#).field.as_deref(),
+            Some("services[1].metrics.x")
+        );
+        assert_eq!(err(r#"{"services": [{"serviceId": 7}]}"#).field.as_deref(), Some("services[0].serviceId"));
+        assert_eq!(err(r#"{"services": "a"}"#).field.as_deref(), Some("services"));
         assert_eq!(err(r#"{"services": []}"#).limit, Some(100));
+        assert_eq!(err(&format!(r#"{{"services": [{}"a"]}}"#, r#""a","#.repeat(100))).limit, Some(100));
         assert_eq!(err("[]").limit, Some(100));
         assert_eq!(err("42").status, 400);
         let long = format!(r#"{{"serviceId": "a", "message": "{}"}}"#, "m".repeat(1025));
         let p = err(&long);
         assert_eq!((p.field.as_deref(), p.limit), (Some("message"), Some(1024)));
-        let meta = format!(r#"{{"serviceId": "a", "metadata": {{"k": "{}"}}}}"#, "m".repeat(4096));
+        let meta = format!(r#"{{"services": [{{"serviceId": "a", "metadata": {{"k": "{}"}}}}]}}"#, "m".repeat(4096));
         let p = err(&meta);
-        assert_eq!((p.field.as_deref(), p.limit), (Some("metadata"), Some(4096)));
+        assert_eq!((p.field.as_deref(), p.limit), (Some("services[0].metadata"), Some(4096)));
     }
 
     #[test]
     fn absurd_metrics_are_dropped_but_the_heartbeat_counts() {
-        let items = parse(br#"{"serviceId": "a", "metrics": {"cpu_percent": 500, "rps": 12}}"#, None).unwrap().items;
+        let items = beat(r#"{"serviceId": "a", "metrics": {"cpu_percent": 500, "rps": 12}}"#, None);
         assert_eq!(items[0].dropped_metrics, ["cpu_percent"]);
         assert_eq!(items[0].heartbeat.metrics.as_deref(), Some(r#"{"rps":12.0}"#));
         assert_eq!(items[0].key, None);
@@ -363,5 +743,146 @@ mod tests {
             Problem::unauthorized().to_json(),
             r#"{"type":"urn:systole:problem:unauthorized","title":"Unauthorized","status":401,"detail":"missing or invalid heartbeat key"}"#
         );
+    }
+
+    // The answer.
+
+    const T0: i64 = 1_762_776_000_000; // 2025-11-10T12:00:00.000Z
+
+    fn recorded(id: &str, ms: i64) -> Result<Accepted, Failure> {
+        let id = ServiceId::parse(id).unwrap();
+        let at = Timestamp::from_millis(T0 + ms);
+        Ok(Accepted::new(&id, Status::Up, at, Some(Timestamp::from_millis(T0 + ms + 60_000)), Vec::new()))
+    }
+
+    fn failed(id: &str, error: ItemError) -> Result<Accepted, Failure> {
+        Err(Failure::new(id, error))
+    }
+
+    fn denied(id: &str, a: Authorization) -> Result<Accepted, Failure> {
+        failed(id, ItemError::Denied(a))
+    }
+
+    fn unavailable(id: &str, retry_after: u16) -> Result<Accepted, Failure> {
+        failed(id, ItemError::Unavailable { detail: format!("{id} is busy"), retry_after })
+    }
+
+    fn now() -> Timestamp {
+        Timestamp::from_millis(T0 + 500)
+    }
+
+    fn body(summary: &Summary) -> Value {
+        serde_json::to_value(summary).unwrap()
+    }
+
+    fn problem(p: &Problem) -> Value {
+        serde_json::from_str(&p.to_json()).unwrap()
+    }
+
+    #[test]
+    fn one_recorded_heartbeat_answers_the_seeds_fields_and_ours() {
+        let s = answer(vec![recorded("api", 3)], false, now()).unwrap();
+        assert_eq!(s.status, 200);
+        assert_eq!(
+            body(&s),
+            json!({"success": true, "message": "Heartbeat received", "timestamp": "2025-11-10T12:00:00.003Z",
+                   "ok": true, "serviceId": "api", "status": "up", "receivedAt": "2025-11-10T12:00:00.003Z",
+                   "nextDeadline": "2025-11-10T12:01:00.003Z"})
+        );
+        // A batch of one keeps `results` (our batch answer), with the seed's message.
+        let s = answer(vec![recorded("api", 3)], true, now()).unwrap();
+        let b = body(&s);
+        assert_eq!((s.status, b["message"].as_str(), b["ok"].as_bool()), (200, Some("Heartbeat received"), Some(true)));
+        assert_eq!(b["results"][0]["success"], true);
+        assert_eq!(b["results"][0]["timestamp"], "2025-11-10T12:00:00.003Z");
+        assert_eq!(b["results"][0]["serviceId"], "api");
+    }
+
+    #[test]
+    fn a_fully_recorded_batch_is_200_with_every_result() {
+        let s = answer(vec![recorded("a", 1), recorded("b", 7)], true, now()).unwrap();
+        let b = body(&s);
+        assert_eq!(s.status, 200);
+        assert_eq!(b["message"], "Batch heartbeat received for 2 service(s)");
+        assert_eq!(b["timestamp"], "2025-11-10T12:00:00.007Z", "the latest receivedAt");
+        assert_eq!(b["ok"], true);
+        let ids: Vec<_> =
+            b["results"].as_array().unwrap().iter().map(|r| (r["serviceId"].clone(), r["success"].clone())).collect();
+        assert_eq!(ids, [(json!("a"), json!(true)), (json!("b"), json!(true))]);
+    }
+
+    #[test]
+    fn some_failures_are_a_207_partial_success_in_request_order() {
+        let outcomes = vec![
+            denied("nope", Authorization::UnknownService),
+            recorded("a", 1),
+            denied("b", Authorization::WrongKey),
+            unavailable("c", 5),
+        ];
+        let s = answer(outcomes, false, now()).unwrap();
+        let b = body(&s);
+        assert_eq!(s.status, 207);
+        assert_eq!(b["success"], true);
+        assert_eq!(b["ok"], false);
+        assert_eq!(b["message"], "Partial success: 1 succeeded, 3 failed");
+        assert_eq!(b["results"][0], json!({"serviceId": "nope", "success": false, "error": "Unknown serviceId"}));
+        assert_eq!(b["results"][1]["success"], true);
+        assert_eq!(b["results"][2], json!({"serviceId": "b", "success": false, "error": "Invalid API key"}));
+        assert_eq!(b["results"][3], json!({"serviceId": "c", "success": false, "error": "Temporarily unavailable"}));
+        // The Python client reads success and serviceId of every result with hard access.
+        assert!(b["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["success"].is_boolean() && r["serviceId"].is_string()));
+    }
+
+    #[test]
+    fn every_key_refused_is_a_401_that_still_carries_the_results() {
+        let all = vec![
+            denied("a", Authorization::WrongKey),
+            denied("ghost", Authorization::UnknownService),
+            denied("b", Authorization::NoKey),
+            denied("c", Authorization::KeysUnset),
+        ];
+        let p = answer(all, true, now()).unwrap_err();
+        assert_eq!(p.status, 401);
+        let b = problem(&p);
+        assert_eq!(b["type"], "urn:systole:problem:unauthorized");
+        assert_eq!(b["detail"], "missing or invalid heartbeat key");
+        assert_eq!((b["success"].as_bool(), b["ok"].as_bool()), (Some(false), Some(false)));
+        assert_eq!(b["message"], "All heartbeats failed");
+        assert_eq!(b["timestamp"], "2025-11-10T12:00:00.500Z");
+        let errors: Vec<_> = b["results"].as_array().unwrap().iter().map(|r| r["error"].as_str().unwrap()).collect();
+        assert_eq!(
+            errors,
+            [
+                "Invalid API key",
+                "Unknown serviceId",
+                "No API key configured for this service",
+                "Server misconfigured: API_KEYS not set"
+            ]
+        );
+        // A single heartbeat with a wrong key: the same 401, with its one result.
+        let p = answer(vec![denied("api", Authorization::WrongKey)], false, now()).unwrap_err();
+        assert_eq!(problem(&p)["results"], json!([{"serviceId": "api", "success": false, "error": "Invalid API key"}]));
+    }
+
+    #[test]
+    fn other_total_failures_are_400_or_503() {
+        let p = answer(vec![failed("unknown", ItemError::Format), denied("a", Authorization::WrongKey)], true, now())
+            .unwrap_err();
+        assert_eq!((p.status, p.code), (400, "heartbeats-failed"));
+        assert_eq!(
+            problem(&p)["results"][0],
+            json!({"serviceId": "unknown", "success": false, "error": "Invalid service format"})
+        );
+        let p = answer(vec![failed("unknown", ItemError::EmptyEntry)], true, now()).unwrap_err();
+        assert_eq!(problem(&p)["results"][0]["error"], "Invalid service entry");
+        let p = answer(vec![unavailable("a", 2), unavailable("b", 5)], true, now()).unwrap_err();
+        assert_eq!((p.status, p.retry_after, p.detail.as_str()), (503, Some(5), "a is busy"));
+        assert_eq!(problem(&p)["message"], "All heartbeats failed");
+        let p = answer(vec![unavailable("a", 2), denied("b", Authorization::WrongKey)], true, now()).unwrap_err();
+        assert_eq!(p.status, 400, "a client error among them: retrying as is cannot succeed");
     }
 }

@@ -8,13 +8,15 @@ pub mod route;
 pub mod status;
 
 use serde::Serialize;
+use serde_json::{Map, Value};
 
 /// An error answer: RFC 9457 `application/problem+json`.
 ///
 /// JSON shape: `{"type": "urn:systole:problem:<code>", "title", "status", "detail",
-/// "field"?, "limit"?}`. `field` names the offending input (a JSON path such as
+/// "field"?, "limit"?, …extensions}`. `field` names the offending input (a JSON path such as
 /// `services[2]` or a query parameter) and `limit` the bound it broke, in the unit the
-/// detail states.
+/// detail states. Extension members (RFC 9457 §3.2) carry the fields a compatible client
+/// reads, e.g. cloudflaremon's `success`, `message` and `results` on a heartbeat answer.
 #[derive(Clone, Debug, Eq, PartialEq, Serialize)]
 pub struct Problem {
     /// The problem code, sent as `"type": "urn:systole:problem:<code>"`.
@@ -36,9 +38,12 @@ pub struct Problem {
     /// a `String`, so a `Result<_, Problem>` stays small.
     #[serde(skip)]
     pub allow: Option<Box<str>>,
-    /// For 503: seconds to wait (sent as `Retry-After`).
+    /// For 503: seconds to wait (sent as `Retry-After`; a `u16` keeps the struct small).
     #[serde(skip)]
-    pub retry_after: Option<u32>,
+    pub retry_after: Option<u16>,
+    /// Extension members, sent after the standard ones (names must not repeat theirs).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub extensions: Option<Box<Map<String, Value>>>,
 }
 
 fn type_uri<S: serde::Serializer>(code: &&'static str, s: S) -> Result<S::Ok, S::Error> {
@@ -47,7 +52,24 @@ fn type_uri<S: serde::Serializer>(code: &&'static str, s: S) -> Result<S::Ok, S:
 
 impl Problem {
     fn new(code: &'static str, title: &'static str, status: u16, detail: impl Into<String>) -> Self {
-        Self { code, title, status, detail: detail.into(), field: None, limit: None, allow: None, retry_after: None }
+        Self {
+            code,
+            title,
+            status,
+            detail: detail.into(),
+            field: None,
+            limit: None,
+            allow: None,
+            retry_after: None,
+            extensions: None,
+        }
+    }
+
+    /// This problem with the extension member `name` set to `value`.
+    #[must_use]
+    pub fn with(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.extensions.get_or_insert_with(Default::default).insert(name.to_owned(), value.into());
+        self
     }
 
     /// 400: a field has the wrong type, value or length; an empty `field` means the whole body.
@@ -86,7 +108,9 @@ impl Problem {
         p
     }
 
-    /// 401: unknown service, missing key or wrong key — always this exact body.
+    /// 401: every heartbeat of a request was refused by its key check (unknown service,
+    /// missing or wrong key); the standard members are always these, and
+    /// [`heartbeat::answer`] adds the per-item results.
     pub fn unauthorized() -> Self {
         Self::new("unauthorized", "Unauthorized", 401, "missing or invalid heartbeat key")
     }
@@ -136,7 +160,7 @@ impl Problem {
     }
 
     /// 503: try again after `retry_after` seconds.
-    pub fn unavailable(detail: impl Into<String>, retry_after: u32) -> Self {
+    pub fn unavailable(detail: impl Into<String>, retry_after: u16) -> Self {
         let mut p = Self::new("unavailable", "Service unavailable", 503, detail);
         p.retry_after = Some(retry_after);
         p

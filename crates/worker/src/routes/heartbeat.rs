@@ -1,61 +1,90 @@
-//! `POST /api/heartbeat`: limits and parsing at the edge, then each heartbeat to its
-//! service's ServiceMonitor Durable Object. No D1 on this path.
+//! `POST /api/heartbeat` and `POST /api/v1/heartbeat`: limits and parsing at the edge, every
+//! key checked here, then each granted heartbeat to its service's ServiceMonitor Durable
+//! Object. No D1 on this path.
 
 use futures_util::future::join_all;
-use systole_core::api::heartbeat::{self, Accepted, HeartbeatItem, HeartbeatRequest, MAX_BODY_BYTES};
-use systole_core::api::Problem;
+use systole_core::api::heartbeat::{self, Accepted, Entry, Failure, HeartbeatItem, ItemError, MAX_BODY_BYTES};
 use systole_core::keys::Authorization;
 use systole_core::protocol::ToMonitor;
-use worker::{Env, Request, Response, Result};
+use worker::{Env, ObjectNamespace, Request};
 
 use crate::deployment::{self, MONITOR_BINDING};
 use crate::http::{self, Reply};
 use crate::router::Call;
 
-/// Handles a heartbeat request in any of the seeds' forms.
-///
-/// Answers 200 `Accepted` JSON for one heartbeat, or `{"ok": true, "results": [Accepted…]}`
-/// for a batch. A batch is all-or-nothing on authorization: one bad key and nothing is
-/// recorded (401). Errors: 413 over 16 KiB, 400 with the field for bad JSON or fields,
-/// 401 (identical for unknown service, missing key, wrong key), 503 when a Durable Object
-/// is unavailable or its buffer is full.
+/// Seconds a client should wait after a Durable Object could not be reached.
+const RETRY_AFTER: u16 = 2;
+
+/// Handles a heartbeat request in any of cloudflaremon's forms and ours
+/// ([`heartbeat::parse`]), answering as [`heartbeat::answer`] decides: 200 when every
+/// heartbeat was recorded, 207 when some were, else 401 (every one refused by its key check),
+/// 503 (every one unavailable) or 400, each with cloudflaremon's `success`, `message` and
+/// per-item `results`. Errors before any heartbeat is considered: 413 over 16 KiB, 400 with
+/// the field for bad JSON, fields or limits.
 pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
+    let now = deployment::now();
     let bearer = req.headers().get("Authorization")?.and_then(|v| crate::access::bearer(&v));
     let body = http::body(&mut req, MAX_BODY_BYTES).await?;
-    let HeartbeatRequest { mut items, batch } = heartbeat::parse(&body, bearer.as_deref())?;
+    let request = heartbeat::parse(&body, bearer.as_deref())?;
     let config = deployment::config();
-    // Unknown services and wrong keys never reach a Durable Object: a flood of them cannot
-    // queue in front of real heartbeats, and no extra round trip tells which ids exist. A
-    // batch is checked whole, so one bad key records nothing. Each ServiceMonitor verifies
-    // its own key again.
-    let denied = |i: &HeartbeatItem| {
-        let service = config.service(i.service_id.as_str());
-        deployment::keys(env).authorize(service, i.key.as_deref()) == Authorization::Denied
-    };
-    if items.iter().any(denied) {
-        return Err(Problem::unauthorized().into());
-    }
+    let keys = deployment::keys(env);
+    // Every key is checked here, before any Durable Object is contacted: unknown services and
+    // wrong keys never reach one, so a flood of them cannot queue in front of real heartbeats,
+    // and both cost the same work (no round trip tells them apart). Each ServiceMonitor
+    // verifies its own key again.
+    let checked: Vec<_> = request
+        .entries
+        .into_iter()
+        .map(|entry| match entry {
+            Entry::Beat(item) => match keys.authorize(config.service(item.service_id.as_str()), item.key.as_deref()) {
+                Authorization::Granted => Ok(item),
+                denied => Err(Failure::new(item.service_id.as_str(), ItemError::Denied(denied))),
+            },
+            Entry::Failed(failure) => Err(failure),
+        })
+        .collect();
     let namespace = env.durable_object(MONITOR_BINDING)?;
-    if !batch && items.len() == 1 {
-        if let Some(item) = items.pop() {
-            // The object's answer (Accepted or a problem) is the answer.
-            return Ok(deliver(&namespace, item).await?);
+    let outcomes = join_all(checked.into_iter().map(|c| async {
+        match c {
+            Ok(item) => deliver(&namespace, item).await,
+            Err(failure) => Err(failure),
         }
-    }
-    let answers = join_all(items.into_iter().map(|item| deliver(&namespace, item))).await;
-    let mut results = Vec::with_capacity(answers.len());
-    for answer in answers {
-        let mut resp = answer?;
-        if resp.status_code() != 200 {
-            return Ok(resp);
-        }
-        let accepted: Accepted = serde_json::from_str(&resp.text().await?)?;
-        results.push(accepted);
-    }
-    Ok(http::json(200, &serde_json::json!({ "ok": true, "results": results }))?)
+    }))
+    .await;
+    let summary = heartbeat::answer(outcomes, request.batch, now)?;
+    Ok(http::json(summary.status, &summary)?)
 }
 
-async fn deliver(namespace: &worker::ObjectNamespace, item: HeartbeatItem) -> Result<Response> {
-    let stub = namespace.id_from_name(item.service_id.as_str())?.get_stub()?;
-    crate::durable::post(&stub, "https://service-monitor/", &ToMonitor::Heartbeat(item)).await
+/// Hands one granted heartbeat to its ServiceMonitor: its `Accepted`, or the failure its
+/// answer or the runtime reports (a refused key as `Invalid API key`, anything else as
+/// unavailable, keeping the object's detail and `Retry-After`).
+async fn deliver(namespace: &ObjectNamespace, item: HeartbeatItem) -> Result<Accepted, Failure> {
+    let service_id = item.service_id.to_string();
+    let sent = async {
+        let stub = namespace.id_from_name(&service_id)?.get_stub()?;
+        let mut resp = crate::durable::post(&stub, "https://service-monitor/", &ToMonitor::Heartbeat(item)).await?;
+        let retry_after = resp.headers().get("Retry-After")?.and_then(|v| v.parse().ok());
+        Ok::<_, worker::Error>((resp.status_code(), retry_after, resp.text().await?))
+    };
+    let unavailable = |detail: Option<String>, retry_after: Option<u16>| {
+        let detail = detail.unwrap_or_else(|| "storage is temporarily unavailable; retry shortly".to_owned());
+        let retry_after = retry_after.unwrap_or(RETRY_AFTER);
+        Failure::new(service_id.as_str(), ItemError::Unavailable { detail, retry_after })
+    };
+    match sent.await {
+        Ok((200, _, text)) => serde_json::from_str(&text).map_err(|e| {
+            worker::console_error!("ServiceMonitor {service_id}: unreadable answer: {e}");
+            unavailable(None, None)
+        }),
+        Ok((401, _, _)) => Err(Failure::new(service_id.as_str(), ItemError::Denied(Authorization::WrongKey))),
+        Ok((_, retry_after, text)) => {
+            let problem = serde_json::from_str::<serde_json::Value>(&text).ok();
+            let detail = problem.and_then(|p| p["detail"].as_str().map(str::to_owned));
+            Err(unavailable(detail, retry_after))
+        }
+        Err(e) => {
+            worker::console_error!("ServiceMonitor {service_id} unreachable: {e}");
+            Err(unavailable(None, None))
+        }
+    }
 }
