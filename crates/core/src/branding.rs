@@ -69,13 +69,15 @@ pub struct Palette {
     pub colors: Vec<(&'static str, String)>,
 }
 
-/// The seed's `theme.colors.*` keys and the CSS variables they set.
+/// The seed's `theme.colors.*` keys and the variables of the dashboard's stylesheet
+/// (`crates/web/assets/app.css`) they set. As in the seed, `primary` is the surface of the
+/// panels and rows and `secondary` the page behind them.
 pub const PALETTE_KEYS: [(&str, &str); 8] = [
-    ("primary", "--bg"),
-    ("secondary", "--card"),
-    ("text", "--fg"),
+    ("primary", "--panel"),
+    ("secondary", "--bg"),
+    ("text", "--text"),
     ("textSecondary", "--muted"),
-    ("border", "--border"),
+    ("border", "--line"),
     ("statusUp", "--up"),
     ("statusDown", "--down"),
     ("statusDegraded", "--degraded"),
@@ -378,6 +380,7 @@ impl Branding {
                     Some((_, var)) => out.colors.push((var, value)),
                 }
             }
+            out.colors.sort_by_key(|(var, _)| PALETTE_KEYS.iter().position(|(_, v)| v == var));
             out
         };
         let light = palette("light", file.theme.colors.light);
