@@ -232,6 +232,29 @@ try {
     degraded: Number(document.querySelector('[data-count=degraded]').textContent),
   }));
   check(cards.down === downBefore + 1 && cards.degraded >= 1, `summary after resync ${JSON.stringify(cards)}`);
+
+  // A network that blocks WebSockets: the page falls back to polling (every 5 s with
+  // tests/config/settings.json) and still pops up external alerts and status changes.
+  const blocked = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
+  await blocked.addCookies(await context.cookies());
+  const polling = await blocked.newPage();
+  const pollErrors = [];
+  polling.on('console', (m) => { if (m.type() === 'error') pollErrors.push(m.text()); });
+  polling.on('pageerror', (e) => pollErrors.push(String(e)));
+  await polling.routeWebSocket(/\/api\/v1\/live$/, (ws) => ws.close());
+  await polling.goto(`${BASE}/`);
+  await polling.waitForSelector('body[data-connected=false]');
+  await alert({ title: 'Backup overdue', message: 'no run for 26 h', severity: 'critical', source: 'cron' });
+  await polling.waitForSelector('.toast:has-text("Backup overdue")', { timeout: 20000 });
+  await beat('web-frontend', WEB_KEY, { status: 'up', message: 'polled' });
+  await polling.waitForSelector('li[data-service="web-frontend"][data-status=up]', { timeout: 20000 });
+  await beat('web-frontend', WEB_KEY, { status: 'degraded', message: 'slow while polled' });
+  await polling.waitForSelector('.toast:has-text("Service Degraded: Web frontend")', { timeout: 20000 });
+  check(await polling.locator('.toast:has-text("Service Recovered")').count() === 0, 'info left out when polling too');
+  result.pollErrors = pollErrors;
+  check(pollErrors.every((e) => /WebSocket/i.test(e)), `console errors while polling: ${pollErrors.join(' | ')}`);
+  await blocked.close();
+
   result.ok = true;
   console.log(`RESULT ${JSON.stringify(result)}`);
 } catch (e) {

@@ -3,7 +3,8 @@
 //! service going down in place within 1 s without a reload, summary cards and tab title,
 //! dark mode, 360 px, the connection banner across a runtime restart with resynchronisation,
 //! `dashboard.json` (links, sanitised custom HTML, custom CSS, footer), alert toasts and
-//! browser notifications within 1 s filtered by severity, no console errors. Screenshots go to `target/screenshots/` (`cargo xtask screenshots`
+//! browser notifications within 1 s filtered by severity, the polling fallback when
+//! WebSockets are blocked, no console errors. Screenshots go to `target/screenshots/` (`cargo xtask screenshots`
 //! copies them into `docs/screenshots/`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

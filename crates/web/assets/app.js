@@ -273,6 +273,7 @@
   const fallBack = () => {
     if (fallback.length) return;
     fallback = [every(cfg ? cfg.pollingIntervalSeconds : 0, poll), every(+(body.dataset.autoRefresh || 0), resync)];
+    if (cfg) poll();
   };
   const liveAgain = () => { fallback.forEach((t) => t && clearInterval(t)); fallback = []; };
 
