@@ -3,7 +3,9 @@
 //!
 //! The config folder is `$SYSTOLE_CONFIG_DIR` if set (the end-to-end suite uses
 //! `tests/config`), else the workspace's `config/`. Validation is the Worker's own loader,
-//! `systole_core::config::Deployment::parse`.
+//! `systole_core::config::Deployment::parse`, run on the texts as embedded: `dashboard.json`'s
+//! and `ui.json`'s custom HTML sanitised first (`systole_embed::sanitise_config`), so the
+//! Worker inserts it as HTML without carrying a sanitiser.
 
 use std::path::{Path, PathBuf};
 use std::{env, fs};
@@ -22,7 +24,18 @@ fn main() {
     let parsed = Deployment::parse(|name| {
         let path = dir.join(name);
         println!("cargo:rerun-if-changed={}", path.display());
-        let text = fs::read_to_string(&path).ok();
+        let mut text = fs::read_to_string(&path).ok();
+        if let (Some(written), "dashboard.json" | "ui.json") = (&text, name) {
+            let (embedded, rewritten) = systole_embed::sanitise_config(written);
+            for r in rewritten {
+                println!(
+                    "cargo:warning={name}: customHtml.{}: the HTML sanitiser removed or rewrote parts (scripts, \
+                     event handlers, style attributes, unsafe URLs or tags); embedded as {:?}",
+                    r.field, r.after
+                );
+            }
+            text = Some(embedded);
+        }
         if text.is_none() && name == "services.json" {
             panic!(
                 "\n{} not found: a Worker without services monitors nothing (set SYSTOLE_CONFIG_DIR?)\n",

@@ -4,11 +4,12 @@
 //   this script prints `STOP` or `START` on stdout and waits for `STOPPED` / `STARTED` on
 //   stdin. It prints `RESULT {json}` at the end and exits non-zero on any failure.
 // Environment: BASE (http://127.0.0.1:port), TOKEN (admin login token), FLIP_KEY and
-// WEB_KEY (heartbeat keys of `browser-flip` and `web-frontend`), SHOTS (screenshot folder).
+// WEB_KEY (heartbeat keys of `browser-flip` and `web-frontend`), ALERT_KEY (ALERT_API_KEY),
+// SHOTS (screenshot folder).
 import { chromium } from 'playwright-core';
 import { createInterface } from 'node:readline';
 
-const { BASE, TOKEN, FLIP_KEY, WEB_KEY, SHOTS } = process.env;
+const { BASE, TOKEN, FLIP_KEY, WEB_KEY, ALERT_KEY, SHOTS } = process.env;
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 const ask = async (command, answer) => {
   console.log(command);
@@ -24,6 +25,14 @@ const beat = async (service, key, body) => {
   });
   check(r.status === 200, `heartbeat for ${service}: ${r.status} ${await r.text()}`);
 };
+const alert = async (body) => {
+  const r = await fetch(`${BASE}/api/v1/alerts`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${ALERT_KEY}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  check(r.status === 202, `external alert: ${r.status} ${await r.text()}`);
+};
 
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
@@ -33,6 +42,13 @@ const browser = await chromium.launch({
 const result = {};
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
+  // Browser notifications allowed, and counted (tests/config/settings.json enables them).
+  await context.grantPermissions(['notifications'], { origin: BASE });
+  await context.addInitScript(() => {
+    window.__notes = [];
+    const Real = window.Notification;
+    if (Real) window.Notification = class extends Real { constructor(title, o) { window.__notes.push(title); super(title, o); } };
+  });
   const page = await context.newPage();
   const errors = [];
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
@@ -46,6 +62,49 @@ try {
   await Promise.all([page.waitForURL(`${BASE}/`), page.click('button[type=submit]')]);
   await page.waitForSelector('body[data-connected=true]');
   const row = page.locator('li[data-service="browser-flip"]');
+
+  // dashboard.json: header links, the sanitised custom HTML (no script ran, no handler or
+  // javascript: URL survived), customCss applied from /assets/custom.css, the footer.
+  const branding = await page.evaluate(() => {
+    document.querySelector('.page-header-extra strong').click();
+    document.querySelector('.footer-note').dispatchEvent(new MouseEvent('mouseover', { bubbles: true }));
+    const docs = document.querySelector('nav.links a.hl');
+    const details = document.querySelector('.page-header-extra a');
+    return {
+      pwned: window.__pwned,
+      scripts: document.querySelectorAll('.page-header-extra script, .page-footer-extra script').length,
+      handlers: document.querySelectorAll('.page-header-extra [onclick], .page-footer-extra [onmouseover]').length,
+      jsLinks: document.querySelectorAll('a[href^="javascript"]').length,
+      notice: getComputedStyle(document.querySelector('.page-header-extra .notice')).borderLeftColor,
+      noteStyle: getComputedStyle(document.querySelector('.footer-note')).fontStyle,
+      docs: docs && [docs.textContent, docs.target, docs.rel],
+      details: details && details.rel,
+      footer: document.querySelector('footer .foot').textContent,
+      logoAlt: document.querySelector('img.logo').alt,
+    };
+  });
+  result.branding = branding;
+  check(branding.pwned === undefined && branding.scripts === 0 && branding.handlers === 0 && branding.jsLinks === 0,
+    `custom HTML sanitised: ${JSON.stringify(branding)}`);
+  check(branding.notice === 'rgb(124, 58, 237)' && branding.noteStyle === 'italic', `customCss applied: ${JSON.stringify(branding)}`);
+  check(JSON.stringify(branding.docs) === JSON.stringify(['Docs', '_blank', 'noopener noreferrer']), `header link ${branding.docs}`);
+  check(branding.details === 'noopener noreferrer', `custom link rel ${branding.details}`);
+  check(branding.footer.includes('Systole end-to-end suite') && branding.logoAlt === 'Systole', 'footer text and logoAlt');
+
+  // Pop-up alerts: every toast is noted with the server's time of the alert and the page's
+  // time of showing it.
+  await page.evaluate(() => {
+    window.__toasts = [];
+    new MutationObserver((records) => {
+      for (const r of records) {
+        for (const n of r.addedNodes) {
+          if (n.nodeType === 1 && n.matches('.toast')) {
+            window.__toasts.push({ title: n.querySelector('strong').textContent, severity: n.dataset.severity, at: Number(n.dataset.at), seen: Date.now() });
+          }
+        }
+      }
+    }).observe(document.getElementById('toasts'), { childList: true });
+  });
 
   // A heartbeat shows up live; then the deadline passes and the service goes down in place.
   // Every status the row takes is noted with the server's time of the change (data-at) and
@@ -94,15 +153,42 @@ try {
   check(seen.badge === 'Down', 'status as text');
   const activity = await page.textContent('#activity');
   check(activity.includes('browser-flip') && activity.includes('Down'), `alert history shows the change: ${activity}`);
+
+  // The status change popped up within a second, as a toast and a browser notification;
+  // the recovery before it is "info", which severityFilter (critical, warning) leaves out.
+  await page.waitForSelector('.toast[data-severity=critical]', { timeout: 5000 });
+  const toasts = await page.evaluate(() => ({ toasts: window.__toasts, notes: window.__notes }));
+  const downToast = toasts.toasts.find((t) => t.title === 'Service Down: Browser flip');
+  check(downToast && downToast.severity === 'critical', `down toast: ${JSON.stringify(toasts)}`);
+  result.toastLatencyMs = downToast.seen - downToast.at;
+  check(result.toastLatencyMs >= 0 && result.toastLatencyMs < 1000, `toast ${result.toastLatencyMs} ms after the change`);
+  check(!toasts.toasts.some((t) => t.severity === 'info'), `no info toast: ${JSON.stringify(toasts.toasts)}`);
+  check(toasts.notes.includes('Service Down: Browser flip'), `browser notification: ${JSON.stringify(toasts.notes)}`);
+  check(await page.isHidden('#notify'), 'no "Enable notifications" once allowed');
+
+  // External alerts come over the same socket: a warning pops up, an info one does not.
+  await alert({ title: 'Nightly report ready', message: 'all green', severity: 'info', source: 'cron' });
+  await alert({ title: 'Disk almost full', message: 'db-1 at 91 %', severity: 'warning', source: 'grafana' });
+  await page.waitForSelector('.toast:has-text("Disk almost full")', { timeout: 5000 });
+  await page.waitForTimeout(500);
+  const external = await page.evaluate(() => window.__toasts.map((t) => t.title));
+  check(!external.includes('Nightly report ready'), `the info alert is filtered out: ${external}`);
+  const remembered = await page.evaluate(() => localStorage.getItem('systole-e2e-last-alert'));
+  check(/^\d{4}-\d\d-\d\dT/.test(remembered || ''), `newest alert remembered: ${remembered}`);
   check(errors.length === 0, `console errors: ${errors.join(' | ')}`);
   await page.screenshot({ path: `${SHOTS}/dashboard-light.png`, fullPage: false });
 
-  // Dark mode: the toggle, remembered across a reload.
+  // Dark mode: the toggle (with the toasts still up), remembered across a reload; the
+  // reload pops up nothing already seen.
   await page.click('#theme-toggle');
+  await page.screenshot({ path: `${SHOTS}/dashboard-dark.png`, fullPage: false });
+  await page.click('.toast:has-text("Disk almost full") button.x');
+  check(await page.locator('.toast:has-text("Disk almost full")').count() === 0, 'a toast is dismissed');
   await page.reload();
   check(await page.evaluate(() => document.documentElement.dataset.theme) === 'dark', 'dark mode remembered');
   await page.waitForSelector('body[data-connected=true]');
-  await page.screenshot({ path: `${SHOTS}/dashboard-dark.png`, fullPage: false });
+  await page.waitForTimeout(500);
+  check(await page.locator('.toast').count() === 0, 'nothing seen pops up again after a reload');
 
   // 360 px wide: no horizontal scrolling.
   const phone = await browser.newContext({ viewport: { width: 360, height: 800 }, colorScheme: 'dark' });
@@ -146,6 +232,29 @@ try {
     degraded: Number(document.querySelector('[data-count=degraded]').textContent),
   }));
   check(cards.down === downBefore + 1 && cards.degraded >= 1, `summary after resync ${JSON.stringify(cards)}`);
+
+  // A network that blocks WebSockets: the page falls back to polling (every 5 s with
+  // tests/config/settings.json) and still pops up external alerts and status changes.
+  const blocked = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
+  await blocked.addCookies(await context.cookies());
+  const polling = await blocked.newPage();
+  const pollErrors = [];
+  polling.on('console', (m) => { if (m.type() === 'error') pollErrors.push(m.text()); });
+  polling.on('pageerror', (e) => pollErrors.push(String(e)));
+  await polling.routeWebSocket(/\/api\/v1\/live$/, (ws) => ws.close());
+  await polling.goto(`${BASE}/`);
+  await polling.waitForSelector('body[data-connected=false]');
+  await alert({ title: 'Backup overdue', message: 'no run for 26 h', severity: 'critical', source: 'cron' });
+  await polling.waitForSelector('.toast:has-text("Backup overdue")', { timeout: 20000 });
+  await beat('web-frontend', WEB_KEY, { status: 'up', message: 'polled' });
+  await polling.waitForSelector('li[data-service="web-frontend"][data-status=up]', { timeout: 20000 });
+  await beat('web-frontend', WEB_KEY, { status: 'degraded', message: 'slow while polled' });
+  await polling.waitForSelector('.toast:has-text("Service Degraded: Web frontend")', { timeout: 20000 });
+  check(await polling.locator('.toast:has-text("Service Recovered")').count() === 0, 'info left out when polling too');
+  result.pollErrors = pollErrors;
+  check(pollErrors.every((e) => /WebSocket/i.test(e)), `console errors while polling: ${pollErrors.join(' | ')}`);
+  await blocked.close();
+
   result.ok = true;
   console.log(`RESULT ${JSON.stringify(result)}`);
 } catch (e) {

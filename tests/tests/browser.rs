@@ -2,7 +2,9 @@
 //! driving Debian's `/usr/bin/chromium`) against the Worker in local workerd: sign-in, a
 //! service going down in place within 1 s without a reload, summary cards and tab title,
 //! dark mode, 360 px, the connection banner across a runtime restart with resynchronisation,
-//! no console errors. Screenshots go to `target/screenshots/` (`cargo xtask screenshots`
+//! `dashboard.json` (links, sanitised custom HTML, custom CSS, footer), alert toasts and
+//! browser notifications within 1 s filtered by severity, the polling fallback when
+//! WebSockets are blocked, no console errors. Screenshots go to `target/screenshots/` (`cargo xtask screenshots`
 //! copies them into `docs/screenshots/`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,7 +12,10 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
 use serde_json::json;
-use systole_e2e::{key, now_ms, root, spawn_worker, Worker, ADMIN_TOKEN};
+use systole_e2e::{key, now_ms, root, spawn_worker_with, Worker, ADMIN_TOKEN};
+
+/// The `ALERT_API_KEY` of this test's Worker.
+const ALERT_KEY: &str = "browser-alert-key-0123456789";
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -53,7 +58,7 @@ fn the_dashboard_updates_live_in_chromium() {
         std::path::Path::new("/usr/bin/chromium").exists(),
         "Debian's chromium is missing: `cargo xtask test` installs it (apt-get install chromium)"
     );
-    let mut worker = spawn_worker();
+    let mut worker = spawn_worker_with(&[("ALERT_API_KEY".into(), ALERT_KEY.into())]);
     seed_history(&worker);
     let root = root();
     let shots = root.join("target/screenshots");
@@ -66,6 +71,7 @@ fn the_dashboard_updates_live_in_chromium() {
         .env("TOKEN", ADMIN_TOKEN)
         .env("FLIP_KEY", key("browser-flip"))
         .env("WEB_KEY", key("web-frontend"))
+        .env("ALERT_KEY", ALERT_KEY)
         .env("SHOTS", &shots)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

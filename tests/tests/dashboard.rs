@@ -74,6 +74,15 @@ fn pages_are_escaped_under_a_strict_csp_and_sessions_are_checked() {
     let theme = worker.get("/assets/theme.css");
     assert!(theme.body.contains("--primary:#7c3aed") && theme.content_type.starts_with("text/css"));
     assert!(worker.get("/assets/app.js").content_type.starts_with("text/javascript"));
+    // dashboard.json's customCss is a stylesheet of its own; its customHtml was sanitised
+    // when the Worker was built.
+    let custom = worker.get("/assets/custom.css");
+    assert!(custom.status == 200 && custom.content_type.starts_with("text/css"), "{}", custom.body);
+    assert!(custom.body.contains(".page-header-extra .notice") && page.body.contains("/assets/custom.css"));
+    assert!(page.body.contains("<strong>Planned maintenance</strong>"), "custom HTML as HTML");
+    for gone in ["window.__pwned", "javascript:", "onclick", "onmouseover"] {
+        assert!(!page.body.contains(gone), "{gone} sanitised away");
+    }
     assert_eq!(worker.get("/assets/nope.js").status, 404);
 
     // Login CSRF: a sign-in or sign-out posted from another site's page is refused; a

@@ -195,6 +195,16 @@ pub fn hubs(users: &Users, config: &Config, service: &ServiceConfig) -> Vec<Hub>
     hubs
 }
 
+/// Every hub of readers who see everything ([`Scope::All`]): the open hub (no users), or
+/// the hub of each admin and `"*"` viewer. External alerts belong to no service, so they go
+/// to these only (as `GET /api/v1/alerts/recent` shows them only to such readers).
+pub fn hubs_seeing_all(users: &Users) -> Vec<Hub> {
+    if users.is_open() {
+        return vec![Hub::open()];
+    }
+    users.users.iter().filter(|u| Scope::of(u) == Scope::All).map(|u| Hub::user(&u.id)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -235,6 +245,9 @@ mod tests {
         assert_eq!(names("api"), ["user:ana", "user:bo", "user:cy", "public"]);
         assert_eq!(names("loose"), ["user:ana", "user:cy"]);
         assert_eq!(hubs(&Users::default(), &config, svc("db")), [Hub::open()]);
+        let all: Vec<String> = hubs_seeing_all(&users).into_iter().map(|h| h.name).collect();
+        assert_eq!(all, ["user:ana", "user:cy"], "external alerts: admins and \"*\" viewers");
+        assert_eq!(hubs_seeing_all(&Users::default()), [Hub::open()]);
     }
 
     #[test]

@@ -69,13 +69,15 @@ pub struct Palette {
     pub colors: Vec<(&'static str, String)>,
 }
 
-/// The seed's `theme.colors.*` keys and the CSS variables they set.
+/// The seed's `theme.colors.*` keys and the variables of the dashboard's stylesheet
+/// (`crates/web/assets/app.css`) they set. As in the seed, `primary` is the surface of the
+/// panels and rows and `secondary` the page behind them.
 pub const PALETTE_KEYS: [(&str, &str); 8] = [
-    ("primary", "--bg"),
-    ("secondary", "--card"),
-    ("text", "--fg"),
+    ("primary", "--panel"),
+    ("secondary", "--bg"),
+    ("text", "--text"),
     ("textSecondary", "--muted"),
-    ("border", "--border"),
+    ("border", "--line"),
     ("statusUp", "--up"),
     ("statusDown", "--down"),
     ("statusDegraded", "--degraded"),
@@ -91,7 +93,8 @@ pub const MAX_CUSTOM_HTML: usize = 16 * 1024;
 pub struct Branding {
     /// Header title.
     pub title: String,
-    /// Header subtitle.
+    /// Header subtitle (none when `dashboard.json` has none or an empty one; the built-in
+    /// one without the file).
     pub subtitle: Option<String>,
     /// Logo URL, shown when set and `showLogo` is not false.
     pub logo_url: Option<String>,
@@ -378,6 +381,7 @@ impl Branding {
                     Some((_, var)) => out.colors.push((var, value)),
                 }
             }
+            out.colors.sort_by_key(|(var, _)| PALETTE_KEYS.iter().position(|(_, v)| v == var));
             out
         };
         let light = palette("light", file.theme.colors.light);
@@ -424,7 +428,8 @@ impl Branding {
             Ok(Self {
                 page_title: file.branding.page_title.unwrap_or_else(|| title.clone()),
                 title,
-                subtitle: file.header.subtitle.filter(|s| !s.is_empty()).or(d.subtitle),
+                // As the seed's: no line when the file has no subtitle, or an empty one.
+                subtitle: file.header.subtitle.filter(|s| !s.is_empty()),
                 logo_url,
                 logo_alt: file.header.logo_alt.unwrap_or_default(),
                 links: header_links,
@@ -447,7 +452,8 @@ impl Branding {
         }
     }
 
-    /// Index of the band `percent` falls in (the CSS class `u{index}`).
+    /// Index in [`Branding::thresholds`] of the band `percent` falls in (`systole-web`
+    /// colours by `settings.json` profiles when it defines any, see its `branding::band`).
     pub fn band(&self, percent: f64) -> usize {
         self.thresholds.iter().position(|t| percent >= t.min).unwrap_or(self.thresholds.len().saturating_sub(1))
     }
@@ -470,6 +476,10 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(b.page_title, "Status Dashboard");
+        for file in [r#"{"header": {"subtitle": ""}}"#, r#"{"header": {"title": "T"}}"#] {
+            assert_eq!(Branding::parse(Some(file)).unwrap().subtitle, None, "{file}: no subtitle");
+        }
+        assert!(Branding::parse(None).unwrap().subtitle.is_some(), "no file: the built-in one");
         assert_eq!((b.band(100.0), b.band(99.5), b.band(12.0)), (0, 0, 1));
     }
 

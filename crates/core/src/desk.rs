@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::EXTERNAL_SUBJECT;
 use crate::durable::{self, AlarmAction, Armed, Completed, Outcome, Wake, Write};
+use crate::live::AlertUpdate;
 use crate::notify::external::{AlertDesk, Receipt};
 use crate::notify::NotificationsConfig;
 use crate::protocol::Intake;
@@ -32,8 +33,8 @@ pub struct DeskContext<'a> {
 }
 
 /// What [`DeskRecord::handle`] returns: the receipts of a [`DeskInput::Receive`] (empty
-/// otherwise).
-pub type DeskOutcome = Outcome<Vec<Receipt>>;
+/// otherwise), and as its live update the alerts announced (not duplicates).
+pub type DeskOutcome = Outcome<Vec<Receipt>, Vec<AlertUpdate>>;
 
 /// Everything the AlertDesk persists: the desk, its armed alarm and its row-write backoff.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
@@ -58,8 +59,8 @@ impl DeskRecord {
     /// The one call into core for every AlertDesk event at `now`.
     ///
     /// - [`DeskInput::Receive`]: de-duplicates the alerts, queues their deliveries, answers
-    ///   the receipts and arms the alarm at `now` (sends happen there, so the request never
-    ///   waits for a channel).
+    ///   the receipts, publishes the announced alerts live and arms the alarm at `now` (sends
+    ///   happen there, so the request never waits for a channel).
     /// - [`DeskInput::Alarm`]: starts the due delivery attempts; then (directly, or on their
     ///   completion) writes attempt records and alert rows to D1, and finally re-arms.
     /// - [`DeskInput::Completed`]: records the results of sends and writes.
@@ -69,7 +70,16 @@ impl DeskRecord {
                 let channels: Vec<_> =
                     ctx.notifications.channels.iter().filter(|c| intake.channels.contains(&c.name)).collect();
                 let receipts = self.desk.receive(now, &intake.batch, &channels, intake.explicit, ctx.dashboard_url);
+                let announced: Vec<AlertUpdate> = intake
+                    .batch
+                    .alerts
+                    .iter()
+                    .zip(&receipts)
+                    .filter(|(_, r)| r.action == "sent")
+                    .map(|(a, _)| AlertUpdate::new(a, now))
+                    .collect();
                 let mut out = Outcome::answer(receipts);
+                out.update = Some(announced).filter(|a| !a.is_empty());
                 out.persist = true;
                 out.alarm = self.rearm(now);
                 out

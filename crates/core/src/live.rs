@@ -7,6 +7,11 @@
 //! Unix epoch milliseconds, UTC. `at` orders updates of one service: a tab ignores an update
 //! older than what it already shows. Updates for the public hub carry no message and no
 //! reason.
+//!
+//! External alerts go out as `{"type": "alert", "fingerprint", "state": "firing" |
+//! "resolved", "title", "message", "severity": "critical" | "error" | "warning" | "info",
+//! "source", "at": ms}` ([`AlertUpdate`]), to the hubs of readers who see everything only;
+//! hubs do not keep or replay them.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -14,6 +19,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::monitor::{Effect, MonitorState, Status};
+use crate::notify::{AlertState, ExternalAlert, Severity};
 use crate::time::Timestamp;
 
 /// A status transition as shown live.
@@ -69,6 +75,47 @@ impl ServiceUpdate {
     pub fn public(&self) -> Self {
         let change = self.change.as_ref().map(|c| Change { reason: String::new(), ..c.clone() });
         Self { message: None, change, ..self.clone() }
+    }
+
+    /// The WebSocket message text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// An external alert that was announced (new, or changed state), as shown live: the
+/// dashboard pops it up (see the module docs for the JSON).
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "type", rename = "alert")]
+pub struct AlertUpdate {
+    /// The alert's fingerprint.
+    pub fingerprint: String,
+    /// Firing or resolved.
+    pub state: AlertState,
+    /// One line.
+    pub title: String,
+    /// The details, possibly empty.
+    pub message: String,
+    /// How bad it is.
+    pub severity: Severity,
+    /// Who sent it (`alertmanager`, `grafana`, the generic `source`).
+    pub source: String,
+    /// When it was received, ms.
+    pub at: i64,
+}
+
+impl AlertUpdate {
+    /// The update for `alert`, received at `now`.
+    pub fn new(alert: &ExternalAlert, now: Timestamp) -> Self {
+        Self {
+            fingerprint: alert.fingerprint.clone(),
+            state: alert.state,
+            title: alert.title.clone(),
+            message: alert.message.clone(),
+            severity: alert.severity,
+            source: alert.source.clone(),
+            at: now.as_millis(),
+        }
     }
 
     /// The WebSocket message text.
@@ -168,5 +215,20 @@ mod tests {
         assert_eq!(json["lastHeartbeat"], 1);
         let p = u.public();
         assert_eq!((p.message, p.change.unwrap().reason), (None, String::new()));
+    }
+
+    #[test]
+    fn alert_updates_are_typed_alert_with_lower_case_words() {
+        let batch = crate::notify::alert::parse(r#"{"title": "Disk full", "message": "97 %", "severity": "critical"}"#)
+            .unwrap();
+        let u = AlertUpdate::new(&batch.alerts[0], Timestamp::from_millis(7));
+        let json: serde_json::Value = serde_json::from_str(&u.to_json()).unwrap();
+        assert_eq!(json["type"], "alert");
+        assert_eq!((json["severity"].as_str(), json["state"].as_str()), (Some("critical"), Some("firing")));
+        assert_eq!(
+            (json["title"].as_str(), json["source"].as_str(), json["at"].as_i64()),
+            (Some("Disk full"), Some("external"), Some(7))
+        );
+        assert!(json.get("id").is_none(), "hubs keep updates by id; alerts are not kept");
     }
 }

@@ -35,6 +35,9 @@ fn an_alert_is_sent_from_the_alarm_it_arms_at_once_and_its_rows_are_written_afte
     let mut desk = DeskRecord::default();
     let received = handle(&mut desk, 1_000, DeskInput::Receive(intake("firing")));
     assert_eq!(received.answer[0].action, "sent");
+    let live = received.update.as_deref().unwrap_or_default();
+    assert_eq!(live.len(), 1, "announced to the dashboards");
+    assert_eq!((live[0].title.as_str(), live[0].at), ("Disk full", 1_000));
     assert!(received.persist);
     assert_eq!(
         received.alarm,
@@ -71,6 +74,7 @@ fn failed_row_writes_back_off_1_s_then_2_s_and_a_duplicate_sends_nothing() {
     // The send never answers; a duplicate arrives meanwhile and only updates the row.
     let dup = handle(&mut desk, 100, DeskInput::Receive(intake("firing")));
     assert_eq!(dup.answer[0].action, "duplicate");
+    assert_eq!(dup.update, None, "a duplicate pops up nothing");
     assert!(dup.answer[0].channels.is_empty());
     assert!(dup.sends.is_empty() && dup.writes.is_empty(), "a request never waits for channels or D1");
     // The lease (10 s timeout + 5 s) ends: the attempt is on the record as interrupted and

@@ -1,10 +1,14 @@
-// Systole dashboard: live updates over a WebSocket, relative times, the theme toggle.
+// Systole dashboard: live updates over a WebSocket, relative times, the theme toggle, the
+// refresh button, and pop-up alerts (toasts and browser notifications).
 //
 // Protocol: the server sends one JSON text message per service update (see
-// systole_core::live::ServiceUpdate); on connecting, the hub first replays the latest update
-// of every service it has seen (marked "replay": true). The tab sends "ping" every 30 s; the
-// hub's auto-response answers "pong" without waking the hub. After a drop the tab reconnects
-// with exponential backoff and resynchronises by fetching this page again and swapping <main>.
+// systole_core::live::ServiceUpdate) or announced external alert (AlertUpdate, "type":
+// "alert"); on connecting, the hub first replays the latest update of every service it has
+// seen (marked "replay": true). The tab sends "ping" every 30 s; the hub's auto-response
+// answers "pong" without waking the hub. After a drop the tab reconnects with exponential
+// backoff and resynchronises by fetching this page again and swapping <main>. While the
+// socket is down it polls for alerts every alertNotifications.pollingIntervalSeconds and, with
+// features.autoRefreshSeconds, refetches the page at that period.
 'use strict';
 (() => {
   const body = document.body;
@@ -12,7 +16,8 @@
   const baseTitle = body.dataset.title || document.title;
   const latest = new Map();
 
-  // Theme toggle, remembered in localStorage (theme.js applies it before first paint).
+  // Theme toggle, remembered in localStorage "theme-preference" (theme.js applies it before
+  // the first paint).
   const toggle = document.getElementById('theme-toggle');
   const darkNow = () => (document.documentElement.dataset.theme ||
     (matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light')) === 'dark';
@@ -21,7 +26,7 @@
     toggle.addEventListener('click', () => {
       const next = darkNow() ? 'light' : 'dark';
       document.documentElement.dataset.theme = next;
-      try { localStorage.setItem('systole-theme', next); } catch (e) { /* not remembered */ }
+      try { localStorage.setItem('theme-preference', next); } catch (e) { /* not remembered */ }
       toggle.setAttribute('aria-pressed', String(next === 'dark'));
     });
   }
@@ -107,6 +112,10 @@
     if (empty) empty.remove();
   };
 
+  // "Updated … ago" in the header: the last time the page heard from the server.
+  const updated = document.getElementById('updated');
+  const touch = () => { if (updated) setTime(updated, Date.now()); };
+
   // Fetches this page again and swaps <main>, then re-applies newer live updates.
   const resync = async () => {
     try {
@@ -120,12 +129,157 @@
       for (const u of latest.values()) apply(u);
       recount();
       tick();
+      touch();
       body.dataset.synced = String(Date.now());
     } catch (e) { /* the next reconnect tries again */ }
   };
 
+  const refresh = document.getElementById('refresh');
+  if (refresh) {
+    refresh.addEventListener('click', async () => {
+      refresh.setAttribute('aria-busy', 'true');
+      await resync();
+      refresh.removeAttribute('aria-busy');
+    });
+  }
+
+  // Pop-up alerts (settings.json alertNotifications, in body[data-alerts]): status changes
+  // and external alerts newer than the newest this browser has seen (kept in localStorage
+  // under localStorageKey as an ISO time, the seed's format) pop up as toasts and, when
+  // allowed, browser notifications, if their severity is in severityFilter (empty: all).
+  const cfg = (() => { try { return JSON.parse(body.dataset.alerts || 'null'); } catch (e) { return null; } })();
+  const toasts = document.getElementById('toasts');
+  const SEVERITY = { down: 'critical', late: 'warning', degraded: 'warning', up: 'info', paused: 'info', unknown: 'info' };
+  const HEADLINE = { down: 'Service Down', up: 'Service Recovered', degraded: 'Service Degraded', late: 'Service Late', paused: 'Service Paused', unknown: 'Service Unknown' };
+  const stored = () => {
+    try { return Date.parse(localStorage.getItem(cfg.localStorageKey) || '') || 0; } catch (e) { return 0; }
+  };
+  const remember = (ms) => {
+    try { if (ms > stored()) localStorage.setItem(cfg.localStorageKey, new Date(ms).toISOString()); } catch (e) { /* memory only */ }
+  };
+  // The newest alert time seen, and the alerts of that very millisecond shown by this tab
+  // (null: none may be shown, the time came from storage or the page).
+  let cursor = 0;
+  let atCursor = null;
+  if (cfg) {
+    const main = document.getElementById('main');
+    cursor = stored() || (main ? +main.dataset.generated : Date.now());
+    remember(cursor);
+  }
+  const toast = (a) => {
+    if (!toasts) return;
+    const el = document.createElement('div');
+    el.className = 'toast sev-' + a.severity;
+    el.dataset.at = a.at;
+    el.dataset.severity = a.severity;
+    const title = document.createElement('strong');
+    title.textContent = a.title;
+    const close = document.createElement('button');
+    close.type = 'button';
+    close.className = 'ghost x';
+    close.setAttribute('aria-label', 'Dismiss: ' + a.title);
+    close.textContent = '×';
+    close.addEventListener('click', () => el.remove());
+    const text = document.createElement('p');
+    text.textContent = a.message;
+    const meta = document.createElement('small');
+    meta.textContent = a.severity + ' · ' + a.source + ' · ' + exact(a.at);
+    el.append(title, close, text, meta);
+    toasts.append(el);
+    while (toasts.children.length > 5) toasts.firstElementChild.remove();
+    // Critical ones stay until dismissed.
+    if (a.severity !== 'critical') setTimeout(() => el.remove(), 15000);
+  };
+  const announce = (a) => {
+    if (!cfg || !a.at) return;
+    if (a.at > cursor) {
+      cursor = a.at;
+      atCursor = new Set([a.key]);
+    } else if (a.at === cursor && atCursor && !atCursor.has(a.key)) {
+      atCursor.add(a.key);
+    } else {
+      return;
+    }
+    remember(a.at);
+    const filter = (cfg.severityFilter || []).map((s) => String(s).toLowerCase());
+    if (filter.length && !filter.includes(a.severity)) return;
+    if (cfg.enableToastNotifications) toast(a);
+    if (cfg.enableBrowserNotifications && 'Notification' in window && Notification.permission === 'granted') {
+      try { new Notification(a.title, { body: a.message, tag: a.key }); } catch (e) { /* not shown */ }
+    }
+  };
+  const nameOf = (id) => {
+    const n = document.querySelector('[data-service="' + CSS.escape(id) + '"] .name');
+    return n ? n.textContent : id;
+  };
+  const fromChange = (u) => ({
+    key: 'service:' + u.id + ':' + u.at,
+    at: u.at,
+    severity: SEVERITY[u.change.to] || 'info',
+    title: (HEADLINE[u.change.to] || 'Service ' + u.change.to) + ': ' + nameOf(u.id),
+    message: (LABEL[u.change.from] || u.change.from) + ' → ' + (LABEL[u.change.to] || u.change.to) +
+      (u.change.reason ? ' (' + u.change.reason + ')' : ''),
+    source: 'heartbeat-monitor',
+  });
+  const fromAlert = (a, at) => ({
+    key: 'alert:' + a.fingerprint + ':' + a.state + ':' + at,
+    at,
+    severity: a.state === 'resolved' ? 'info' : String(a.severity || 'warning').toLowerCase(),
+    title: (a.state === 'resolved' ? 'Resolved: ' : '') + a.title,
+    message: a.message || '',
+    source: a.source || 'external',
+  });
+  const notifyButton = document.getElementById('notify');
+  if (notifyButton && 'Notification' in window && Notification.permission === 'default') {
+    notifyButton.hidden = false;
+    notifyButton.addEventListener('click', async () => {
+      try { await Notification.requestPermission(); } catch (e) { /* unchanged */ }
+      notifyButton.hidden = Notification.permission !== 'default';
+    });
+  }
+
+  // While the socket is down: alerts and statuses by polling (signed-in pages only), and the
+  // page itself every features.autoRefreshSeconds.
+  const getJson = async (url) => {
+    const r = await fetch(url, { headers: { Accept: 'application/json' }, credentials: 'same-origin', cache: 'no-store' });
+    return r.ok ? r.json() : null;
+  };
+  const poll = async () => {
+    try {
+      const since = encodeURIComponent(new Date(cursor).toISOString());
+      const recent = await getJson('/api/v1/alerts/recent?limit=10&since=' + since);
+      for (const a of ((recent && recent.alerts) || []).slice().reverse()) announce(fromAlert(a, Date.parse(a.receivedAt)));
+      const status = await getJson('/api/v1/status');
+      for (const s of (status && status.services) || []) {
+        const row = document.querySelector('li[data-service="' + CSS.escape(s.id) + '"]');
+        const since = Date.parse(s.statusSince || '');
+        if (!row || !since) continue;
+        const from = row.dataset.status;
+        const u = {
+          id: s.id, status: s.status, statusSince: since, at: since,
+          lastHeartbeat: Date.parse(s.lastHeartbeat || '') || null, message: s.message,
+          change: from !== s.status ? { from, to: s.status, reason: '' } : null,
+        };
+        if (apply(u)) {
+          recount();
+          if (u.change) { log(u); announce(fromChange(u)); }
+        }
+      }
+      if (status) touch();
+    } catch (e) { /* the next poll tries again */ }
+  };
+  const every = (seconds, f) => (seconds > 0 ? setInterval(f, seconds * 1000) : null);
+  let fallback = [];
+  const fallBack = () => {
+    if (fallback.length) return;
+    fallback = [every(cfg ? cfg.pollingIntervalSeconds : 0, poll), every(+(body.dataset.autoRefresh || 0), resync)];
+    if (cfg) poll();
+  };
+  const liveAgain = () => { fallback.forEach((t) => t && clearInterval(t)); fallback = []; };
+
   const path = body.dataset.live;
-  if (!path || !('WebSocket' in window)) return;
+  if (!path) return;
+  if (!('WebSocket' in window)) { fallBack(); return; }
   const banner = document.getElementById('banner');
   let backoff = 500;
   let opened = false;
@@ -134,6 +288,8 @@
     const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + path);
     ws.onopen = () => {
       backoff = 500;
+      liveAgain();
+      touch();
       if (banner) banner.hidden = true;
       body.dataset.connected = 'true';
       pinger = setInterval(() => { if (ws.readyState === 1) ws.send('ping'); }, 30000);
@@ -143,9 +299,11 @@
       opened = true;
     };
     ws.onmessage = (e) => {
+      touch();
       if (e.data === 'pong') return;
       let u;
       try { u = JSON.parse(e.data); } catch (err) { return; }
+      if (u && u.type === 'alert') { announce(fromAlert(u, u.at)); return; }
       if (!u || u.type !== 'service') return;
       const prev = latest.get(u.id);
       if (!prev || prev.at <= u.at) latest.set(u.id, u);
@@ -153,9 +311,13 @@
         recount();
         if (!u.replay) log(u);
       }
+      // A change this browser has not seen pops up, replayed or not (one made while no tab
+      // was open shows when the next opens).
+      if (u.change) announce(fromChange(u));
     };
     ws.onclose = () => {
       clearInterval(pinger);
+      fallBack();
       body.dataset.connected = 'false';
       if (banner) banner.hidden = false;
       setTimeout(connect, backoff + Math.random() * backoff / 2);

@@ -15,8 +15,9 @@ const APP_JS: &str = include_str!("../assets/app.js");
 const THEME_JS: &str = include_str!("../assets/theme.js");
 const FAVICON: &str = include_str!("../assets/favicon.svg");
 
-/// The asset at `path` (e.g. `/assets/app.js`). `/assets/theme.css` is not here: it is
-/// generated from `dashboard.json` by [`crate::branding::theme_css`].
+/// The asset at `path` (e.g. `/assets/app.js`). `/assets/theme.css` and `/assets/custom.css`
+/// are not here: the first is generated from `dashboard.json` and `settings.json` by
+/// [`crate::branding::theme_css`], the second is `dashboard.json`'s `customCss`.
 pub fn get(path: &str) -> Option<Asset> {
     let (content_type, body) = match path {
         "/assets/app.css" => ("text/css; charset=utf-8", APP_CSS),

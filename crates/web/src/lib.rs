@@ -2,7 +2,8 @@
 //! status page (`/status`) and sign-in (`/login`), rendered with maud from plain view models,
 //! plus every asset they load. Pure: rendered and tested natively; the Worker serves them.
 //!
-//! - [`branding`] derives the theme stylesheet and image origins from `dashboard.json`;
+//! - [`branding`] derives the threshold profiles, the theme stylesheet and image origins from
+//!   `dashboard.json` and `settings.json`;
 //! - [`view`] holds the view models and their builders;
 //! - [`pages`] holds the templates;
 //! - [`assets`] embeds the stylesheet, scripts and icon.

@@ -48,6 +48,8 @@ pub struct ServiceRow {
     pub uptime: Option<f64>,
     /// One entry per day of the window, oldest first.
     pub days: Vec<DayUptime>,
+    /// Its uptime threshold profile, an index into [`crate::branding::profiles`].
+    pub profile: usize,
 }
 
 /// Services of one group, in the group's order.
@@ -102,6 +104,7 @@ pub fn fleet(config: &Config, scope: Scope<'_>, states: &[StoredState], uptime: 
             message: stored.and_then(|r| r.last_message.clone()).filter(|_| details),
             uptime: up.and_then(|u| u.uptime_percent),
             days: up.map(|u| u.days.clone()).unwrap_or_default(),
+            profile: crate::branding::profile_index(&config.settings, &s.uptime_threshold_set),
         })
     };
     let mut groups: Vec<GroupView> = config

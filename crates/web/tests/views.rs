@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use systole_core::access::Scope;
 use systole_core::api::status::StoredState;
-use systole_core::config::Config;
+use systole_core::config::{Config, Settings};
 use systole_core::history::Tally;
 use systole_core::monitor::Status;
 use systole_core::time::{Timestamp, DAY_MS};
@@ -23,8 +23,11 @@ fn ten_days() -> Timestamp {
     systole_core::config::Settings { uptime_retention_days: 10, ..Default::default() }.uptime_window_start(NOW)
 }
 
+/// Default settings, for pages whose settings do not matter.
+static SETTINGS: std::sync::LazyLock<Settings> = std::sync::LazyLock::new(Settings::default);
+
 fn chrome<'a>(b: &'a Branding, viewer: &'a Viewer) -> Chrome<'a> {
-    Chrome { branding: b, viewer, now: NOW, live: Some("/api/v1/live") }
+    Chrome { branding: b, settings: &SETTINGS, viewer, now: NOW, live: Some("/api/v1/live") }
 }
 
 fn state(id: &str, status: Status, message: &str) -> StoredState {
@@ -123,9 +126,9 @@ fn a_thousand_services_across_groups_in_order_with_ungrouped_last() {
     let html = pages::dashboard(&chrome(&b, &Viewer::Open), &fleet, &[], Window::Day, ten_days()).into_string();
     assert_eq!(html.matches("<li class=\"row\"").count(), 1000);
     // Per service 10 days: 9 excellent and the day with an hour down; today is down (band
-    // "poor") for the 10 services down now. Plus one in the legend.
-    assert_eq!(html.matches("class=\"u0\"").count(), 1000 * 9 - 10 + 1);
-    assert_eq!(html.matches("class=\"u2\"").count(), 1000 + 1);
+    // "poor") for the 10 services down now. Plus one in each of the 11 groups' legends.
+    assert_eq!(html.matches("class=\"u0-0\"").count(), 1000 * 9 - 10 + 11);
+    assert_eq!(html.matches("class=\"u0-2\"").count(), 1000 + 11);
     // One snapshot of the structure, not of 1,000 rows: headings and counts.
     let outline: Vec<String> = fleet.groups.iter().map(|g| format!("{} ({})", g.name, g.services.len())).collect();
     insta::assert_snapshot!("thousand_outline", outline.join("\n"));
@@ -221,4 +224,161 @@ fn the_sign_in_page_escapes_its_error_and_has_no_live_stream() {
     assert!(html.contains("&lt;b&gt;bad&lt;/b&gt;") && html.contains("type=\"password\""));
     assert!(!html.contains("data-live") && !html.contains("id=\"banner\""));
     assert!(html.contains("Sign in to see the services of your groups."));
+}
+
+/// The seed's `dashboard.json` fields, each with its effect on the page.
+#[test]
+fn dashboard_json_sets_the_header_links_logo_theme_footer_custom_css_and_html() {
+    let b = Branding::parse(Some(
+        r##"{"header": {"title": "Acme", "subtitle": "Ops", "logoUrl": "/assets/favicon.svg", "logoAlt": "Acme logo",
+                        "showLogo": true, "links": [{"text": "Home", "url": "/"},
+                        {"text": "Docs", "url": "https://docs.example.com/x", "highlight": true}]},
+             "branding": {"pageTitle": "Acme Status", "favicon": "/assets/favicon.svg", "primaryColor": "#3b82f6"},
+             "theme": {"defaultMode": "dark", "showToggle": false},
+             "footer": {"text": "Powered by <Workers>", "links": [{"text": "Status", "url": "/status"},
+                        {"text": "GitHub", "url": "http://github.example"}]},
+             "customCss": ".acme { color: red }",
+             "customHtml": {"headerExtra": "<p class=\"notice\">Maintenance <b>Sunday</b></p>", "footerExtra": "<em>v2</em>"}}"##,
+    ))
+    .unwrap();
+    let config = Config::parse(Some(r#"{"services": [{"id": "api"}]}"#), None).unwrap();
+    let fleet = view::fleet(&config, Scope::All, &[], &[]);
+    let html = pages::dashboard(&chrome(&b, &Viewer::Open), &fleet, &[], Window::Day, ten_days()).into_string();
+    assert!(html.contains("<title>Acme Status</title>"));
+    assert!(html.contains(r#"<img class="logo" src="/assets/favicon.svg" alt="Acme logo""#), "logoAlt");
+    assert!(html.contains(r#"<nav class="links" aria-label="Links"><a href="/">Home</a>"#), "internal: same tab");
+    assert!(
+        html.contains(
+            r#"<a class="hl" href="https://docs.example.com/x" target="_blank" rel="noopener noreferrer">Docs</a>"#
+        ),
+        "external: new tab, no opener, highlighted"
+    );
+    assert!(html.contains(r#"<html lang="en" data-default-mode="dark">"#), "defaultMode for theme.js");
+    assert!(!html.contains("theme-toggle"), "showToggle: false");
+    assert!(html.contains("<span>Powered by &lt;Workers&gt;</span>"), "footer text escaped");
+    assert!(html.contains(r#" <a href="/status">Status</a> <a href="http://github.example" target="_blank" rel="noopener noreferrer">GitHub</a>"#));
+    assert!(html.contains(r#"<link rel="stylesheet" href="/assets/custom.css">"#), "customCss as a stylesheet");
+    assert!(!html.contains(".acme"), "never inline");
+    assert!(html.contains(r#"<div class="page-header-extra"><p class="notice">Maintenance <b>Sunday</b></p></div>"#));
+    assert!(html.contains(r#"<div class="page-footer-extra"><em>v2</em></div>"#));
+
+    let plain = pages::dashboard(&chrome(&Branding::default(), &Viewer::Open), &fleet, &[], Window::Day, ten_days())
+        .into_string();
+    for absent in ["custom.css", "page-header-extra", "page-footer-extra", "data-default-mode", "class=\"links\""] {
+        assert!(!plain.contains(absent), "{absent} without its field");
+    }
+    assert!(plain.contains("theme-toggle"));
+}
+
+/// `settings.json` `features` off: each control and column is gone; `autoRefreshSeconds`
+/// and `alertNotifications` reach the script.
+#[test]
+fn settings_features_and_alert_notifications_shape_the_dashboard() {
+    let config = Config::parse(
+        Some(r#"{"services": [{"id": "api"}]}"#),
+        Some(
+            r#"{"features": {"showRefreshButton": false, "showLastUpdated": false, "autoRefreshSeconds": 60,
+                "showUptimePercentage": false, "showUptimeHistory": false, "showExportButton": false,
+                "showAlertHistoryButton": false},
+               "alertNotifications": {"pollingIntervalSeconds": 5, "localStorageKey": "acme-last",
+                "severityFilter": ["Critical"], "enableBrowserNotifications": false}}"#,
+        ),
+    )
+    .unwrap();
+    let b = Branding::default();
+    let states = [state("api", Status::Up, "ok")];
+    let fleet = view::fleet(&config, Scope::All, &states, &uptime(&config, &states, 5));
+    let c = Chrome { settings: &config.settings, ..chrome(&b, &Viewer::Open) };
+    let html = pages::dashboard(&c, &fleet, &[], Window::Day, ten_days()).into_string();
+    for gone in [
+        "id=\"refresh\"",
+        "id=\"updated\"",
+        "class=\"pct",
+        "class=\"bar\"",
+        "class=\"legend\"",
+        "activity-panel",
+        "export-h",
+        "id=\"notify\"",
+    ] {
+        assert!(!html.contains(gone), "{gone} is hidden");
+    }
+    assert!(html.contains(r#"data-auto-refresh="60""#));
+    let alerts = html.split("data-alerts=\"").nth(1).and_then(|s| s.split('"').next()).unwrap().replace("&quot;", "\"");
+    let alerts: serde_json::Value = serde_json::from_str(&alerts).unwrap();
+    assert_eq!(
+        alerts,
+        serde_json::json!({"pollingIntervalSeconds": 5, "localStorageKey": "acme-last", "severityFilter": ["critical"],
+                           "enableToastNotifications": true, "enableBrowserNotifications": false})
+    );
+    assert!(html.contains(r#"<div class="toasts" id="toasts" role="region" aria-label="Alerts" aria-live="polite">"#));
+
+    // Everything on (the defaults): the controls are there.
+    let html = pages::dashboard(&chrome(&b, &Viewer::Open), &fleet, &[], Window::Day, ten_days()).into_string();
+    for shown in [
+        "id=\"refresh\"",
+        "id=\"updated\"",
+        "class=\"pct u0-",
+        "class=\"bar\"",
+        "class=\"legend\"",
+        "activity-panel",
+        "export-h",
+        "id=\"notify\"",
+    ] {
+        assert!(html.contains(shown), "{shown} is shown");
+    }
+    assert!(!html.contains("data-auto-refresh"), "0: no auto refresh");
+
+    // No pop-ups when both kinds are off, and never on the public page.
+    let off = Config::parse(
+        Some(r#"{"services": [{"id": "api"}]}"#),
+        Some(r#"{"alertNotifications": {"enableToastNotifications": false, "enableBrowserNotifications": false}}"#),
+    )
+    .unwrap();
+    let c = Chrome { settings: &off.settings, ..chrome(&b, &Viewer::Open) };
+    let html = pages::dashboard(&c, &fleet, &[], Window::Day, ten_days()).into_string();
+    assert!(!html.contains("data-alerts") && !html.contains("id=\"toasts\""));
+    let public =
+        pages::status(&Chrome { live: Some("/status/live"), ..chrome(&b, &Viewer::Public) }, &fleet).into_string();
+    assert!(!public.contains("data-alerts") && !public.contains("id=\"toasts\""));
+}
+
+/// Each service's bars and percentage are coloured by its own threshold profile; each
+/// group's legend is its first service's profile, written as the seed's.
+#[test]
+fn services_are_coloured_by_their_threshold_profile_with_a_legend_per_group() {
+    let config = Config::parse(
+        Some(
+            r#"{"groups": [{"id": "prod", "name": "Production", "uptimeThresholdSet": "strict", "services": ["api"]},
+                           {"id": "lab", "name": "Lab", "services": ["toy"]}],
+                "services": [{"id": "api"}, {"id": "toy"}]}"#,
+        ),
+        Some(
+            r##"{"uptimeThresholds": {
+                "default": [{"name": "ok", "min": 90, "color": "#10b981", "label": "Fine"}, {"name": "bad", "min": 0, "color": "#ef4444", "label": "Bad"}],
+                "strict": [{"name": "ok", "min": 99.9, "color": "#059669", "label": "Strict"}, {"name": "bad", "min": 0, "color": "#dc2626", "label": "Breach"}]}}"##,
+        ),
+    )
+    .unwrap();
+    let b = Branding::default();
+    let states = [state("api", Status::Up, "ok"), state("toy", Status::Up, "ok")];
+    let fleet = view::fleet(&config, Scope::All, &states, &uptime(&config, &states, 5));
+    let c = Chrome { settings: &config.settings, ..chrome(&b, &Viewer::Open) };
+    let html = pages::dashboard(&c, &fleet, &[], Window::Day, ten_days()).into_string();
+    let section = |id: &str| {
+        html.split(&format!("<section class=\"group\" aria-labelledby=\"g-{id}\">"))
+            .nth(1)
+            .unwrap()
+            .split("</section>")
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let (prod, lab) = (section("prod"), section("lab"));
+    // 99.17 % over the window: a breach of "strict" (index 1 in name order), fine by "default".
+    assert!(prod.contains("Strict ≥99.9%") && prod.contains("Breach ≥0%"), "{prod}");
+    assert!(prod.contains(r#"<span class="pct u1-1""#), "{prod}");
+    assert!(prod.contains(r#"<i class="u1-1" title="#) && !prod.contains("u0-"), "{prod}");
+    assert!(lab.contains("Fine ≥90%") && lab.contains(r#"<span class="pct u0-0""#), "{lab}");
+    let css = systole_web::branding::theme_css(&b, &config.settings);
+    assert!(css.contains(".u1-1{background:#dc2626}") && css.contains(".pct.u0-0{color:#10b981;"), "{css}");
 }

@@ -5,7 +5,7 @@ use maud::{html, Markup};
 
 use std::time::Duration;
 
-use super::{badge, bar, layout, tab_title, time, tone, Chrome};
+use super::{badge, bar, layout, legend, pct, tab_title, time, tone, Chrome};
 use systole_core::monitor::Status;
 use systole_core::time::{human_ago, human_duration};
 
@@ -23,7 +23,7 @@ pub fn service(chrome: &Chrome<'_>, d: &ServiceDetail) -> Markup {
                 div.head {
                     (badge(r.status))
                     h1.name { (r.name) }
-                    span.pct { (super::percent(r.uptime)) }
+                    (pct(chrome, r.profile, r.uptime))
                 }
                 dl.facts {
                     dt { "Service id" } dd { code { (r.id) } }
@@ -34,7 +34,10 @@ pub fn service(chrome: &Chrome<'_>, d: &ServiceDetail) -> Markup {
                     dt { "Expected every" } dd { (human_duration(Duration::from_secs(d.staleness_threshold_s))) ", grace " (human_duration(Duration::from_secs(d.grace_period_s))) }
                     dt { "Next deadline" } dd { @if let Some(t) = d.next_deadline { (t.human()) } @else { "none" } }
                 }
-                (bar(b, &r.days, r.uptime))
+                @if chrome.settings.features.show_uptime_history {
+                    (bar(chrome, r.profile, &r.days, r.uptime))
+                    (legend(chrome, r.profile))
+                }
             }
             @if !d.metrics.is_empty() {
                 section.panel aria-labelledby="metrics-h" {

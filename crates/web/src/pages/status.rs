@@ -2,7 +2,7 @@
 
 use maud::{html, Markup};
 
-use super::{cards, groups, layout, legend, tab_title, Chrome};
+use super::{cards, groups, layout, tab_title, Chrome};
 use crate::view::Fleet;
 
 /// Renders the public status page for `fleet` (built with `Scope::Public`).
@@ -15,7 +15,6 @@ pub fn status(chrome: &Chrome<'_>, fleet: &Fleet) -> Markup {
                 @if all_up { "All systems operational" } @else { "Some systems need attention" }
             }
             (cards(&fleet.summary))
-            (legend(b))
             (groups(chrome, fleet, false))
         }
     };

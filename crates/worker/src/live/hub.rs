@@ -11,7 +11,7 @@
 //!   (so a tab that connects just after a change still sees it);
 //! - `POST /publish` with one `systole_core::live::ServiceUpdate` JSON text → kept as that
 //!   service's latest (in this object's SQLite storage) and sent to every open socket; 200
-//!   `{"sockets": n}`;
+//!   `{"sockets": n}`. An `AlertUpdate` (no `id`) is sent the same way and not kept;
 //! - `GET /stats` → 200 `{"sockets", "wakes"}`: `wakes` counts the socket
 //!   events that ran this object's code (messages other than the auto-answered ping, closes,
 //!   errors) since it was created; the benchmark reads it.

@@ -1,6 +1,8 @@
 //! Live updates: ServiceMonitors publish each heartbeat and status change to the
-//! NotificationHubs of everyone who may see the service ([`publish`]); dashboard tabs reach
-//! their hub through `/api/v1/live` and the status page through `/status/live` ([`connect`]).
+//! NotificationHubs of everyone who may see the service ([`publish`]), the AlertDesk each
+//! announced external alert to the hubs of readers who see everything ([`publish_alerts`]);
+//! dashboard tabs reach their hub through `/api/v1/live` and the status page through
+//! `/status/live` ([`connect`]).
 
 #[allow(missing_docs)] // The JS glue `#[durable_object]` generates on the NotificationHub.
 pub mod hub;
@@ -11,7 +13,7 @@ use std::rc::Rc;
 use systole_core::access::{self, Hub};
 use systole_core::api::Problem;
 use systole_core::config::ServiceConfig;
-use systole_core::live::{PublishGate, ServiceUpdate};
+use systole_core::live::{AlertUpdate, PublishGate, ServiceUpdate};
 use systole_core::time::Timestamp;
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Result, Stub};
 
@@ -46,16 +48,7 @@ pub fn publish(env: &Env, service: &ServiceConfig, update: &ServiceUpdate, gate:
         gate.borrow_mut().sent(&hub.name, now);
         let gate = Rc::clone(gate);
         wasm_bindgen_futures::spawn_local(async move {
-            let mut init = RequestInit::new();
-            init.with_method(Method::Post).with_body(Some(body.into()));
-            let sent = match Request::new_with_init("https://hub/publish", &init) {
-                Ok(req) => match stub.fetch_with_request(req).await {
-                    Ok(mut resp) => resp.text().await,
-                    Err(e) => Err(e),
-                },
-                Err(e) => Err(e),
-            };
-            match sent {
+            match post(&stub, body).await {
                 Ok(text) => {
                     let answer: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
                     if let Some(n) = answer.get("sockets").and_then(serde_json::Value::as_u64) {
@@ -66,6 +59,35 @@ pub fn publish(env: &Env, service: &ServiceConfig, update: &ServiceUpdate, gate:
             }
         });
     }
+}
+
+/// Sends each announced external alert to the hubs of readers who see everything
+/// (`systole_core::access::hubs_seeing_all`), without waiting; the hubs pass them on and do
+/// not keep them. A tab that misses one finds it by polling `/api/v1/alerts/recent` while
+/// its socket is down.
+pub fn publish_alerts(env: &Env, alerts: &[AlertUpdate]) {
+    for hub in access::hubs_seeing_all(deployment::users()) {
+        let Ok(stub) = stub(env, &hub) else {
+            worker::console_error!("no NotificationHub binding: live updates are off");
+            return;
+        };
+        let bodies: Vec<String> = alerts.iter().map(AlertUpdate::to_json).collect();
+        wasm_bindgen_futures::spawn_local(async move {
+            for body in bodies {
+                if let Err(e) = post(&stub, body).await {
+                    worker::console_warn!("publishing an alert to hub {}: {e}", hub.name);
+                }
+            }
+        });
+    }
+}
+
+/// `POST /publish` of `body` to a hub; its answer's text.
+async fn post(stub: &Stub, body: String) -> Result<String> {
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_body(Some(body.into()));
+    let req = Request::new_with_init("https://hub/publish", &init)?;
+    stub.fetch_with_request(req).await?.text().await
 }
 
 /// `GET /api/v1/live`: the caller's hub (see [`connect`]).

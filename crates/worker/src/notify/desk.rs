@@ -62,7 +62,7 @@ impl DurableObject for AlertDesk {
 impl Object for AlertDesk {
     type Input = DeskInput;
     type Answer = Vec<systole_core::notify::external::Receipt>;
-    type Update = ();
+    type Update = Vec<systole_core::live::AlertUpdate>;
 
     fn handle(&self, now: Timestamp, input: DeskInput) -> Result<DeskOutcome> {
         if !self.loaded.get() {
@@ -94,7 +94,9 @@ impl Object for AlertDesk {
         SUBJECT.to_owned()
     }
 
-    fn publish(&self, _update: ()) {}
+    fn publish(&self, update: Self::Update) {
+        crate::live::publish_alerts(&self.env, &update);
+    }
 
     fn disarm(&self) {
         self.record.borrow_mut().armed.spent();

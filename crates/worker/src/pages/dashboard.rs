@@ -34,7 +34,13 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
     let fleet = view::fleet(config, caller.scope(), &states, &uptime);
     let activity = activity(caller, since, &changes, &alerts);
     let viewer = viewer(caller);
-    let chrome = Chrome { branding: deployment::branding(), viewer: &viewer, now, live: Some("/api/v1/live") };
+    let chrome = Chrome {
+        branding: deployment::branding(),
+        settings: &deployment::config().settings,
+        viewer: &viewer,
+        now,
+        live: Some("/api/v1/live"),
+    };
     html(200, pages::dashboard(&chrome, &fleet, &activity, window, config.settings.uptime_window_start(now)))
 }
 

@@ -67,23 +67,45 @@ pub fn viewer(caller: Caller) -> Viewer {
 /// The sign-in page with `status` (401 for a page that needs a session).
 pub fn sign_in(status: u16, error: Option<&str>) -> Reply {
     let viewer = Viewer::Anonymous;
-    let chrome = Chrome { branding: deployment::branding(), viewer: &viewer, now: now(), live: None };
+    let chrome = Chrome {
+        branding: deployment::branding(),
+        settings: &deployment::config().settings,
+        viewer: &viewer,
+        now: now(),
+        live: None,
+    };
     html(status, pages::login(&chrome, error))
 }
 
 /// A page-level 404.
 pub fn not_found(caller: Caller, what: &str) -> Reply {
     let viewer = viewer(caller);
-    let chrome = Chrome { branding: deployment::branding(), viewer: &viewer, now: now(), live: None };
+    let chrome = Chrome {
+        branding: deployment::branding(),
+        settings: &deployment::config().settings,
+        viewer: &viewer,
+        now: now(),
+        live: None,
+    };
     html(404, pages::not_found(&chrome, what))
 }
 
-/// `GET /assets/*`: an embedded asset, or the theme stylesheet generated from
-/// `dashboard.json`; cached 5 minutes. Errors: 404 problem for an unknown asset.
+/// `GET /assets/*`: an embedded asset, the theme stylesheet generated from
+/// `dashboard.json` and `settings.json` (`/assets/theme.css`), or `dashboard.json`'s
+/// `customCss` (`/assets/custom.css`, a stylesheet of its own so the pages' `style-src
+/// 'self'` stays); cached 5 minutes. Errors: 404 problem for an unknown asset, and for
+/// `custom.css` when no `customCss` is set.
 pub async fn assets(_req: Request, _env: &Env, call: Call<'_>) -> Reply {
     let path = call.path;
+    let css = "text/css; charset=utf-8";
     let (content_type, body) = match path {
-        "/assets/theme.css" => ("text/css; charset=utf-8", systole_web::branding::theme_css(deployment::branding())),
+        "/assets/theme.css" => {
+            (css, systole_web::branding::theme_css(deployment::branding(), &deployment::config().settings))
+        }
+        "/assets/custom.css" => match &deployment::branding().custom_css {
+            Some(custom) => (css, custom.clone()),
+            None => return Err(Problem::not_found("no customCss in dashboard.json").into()),
+        },
         _ => {
             let a = systole_web::assets::get(path).ok_or_else(|| Problem::not_found(format!("no asset {path}")))?;
             (a.content_type, a.body.to_owned())

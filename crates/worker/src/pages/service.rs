@@ -70,6 +70,12 @@ pub async fn get(_req: Request, env: &Env, call: Call<'_>) -> Reply {
         ),
     };
     let viewer = viewer(caller);
-    let chrome = Chrome { branding: deployment::branding(), viewer: &viewer, now, live: Some("/api/v1/live") };
+    let chrome = Chrome {
+        branding: deployment::branding(),
+        settings: &deployment::config().settings,
+        viewer: &viewer,
+        now,
+        live: Some("/api/v1/live"),
+    };
     html(200, pages::service(&chrome, &detail))
 }

@@ -22,7 +22,12 @@ pub async fn get(_req: Request, env: &Env, _call: Call<'_>) -> Reply {
     }
     let (states, uptime) = fleet_data(&env.d1(DB_BINDING)?, Scope::Public, None).await.or_unavailable(HISTORY_DB)?;
     let fleet = view::fleet(config, Scope::Public, &states, &uptime);
-    let chrome =
-        Chrome { branding: deployment::branding(), viewer: &Viewer::Public, now: now(), live: Some("/status/live") };
+    let chrome = Chrome {
+        branding: deployment::branding(),
+        settings: &deployment::config().settings,
+        viewer: &Viewer::Public,
+        now: now(),
+        live: Some("/status/live"),
+    };
     html(200, pages::status(&chrome, &fleet))
 }
