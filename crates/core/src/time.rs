@@ -25,6 +25,58 @@ pub const DAY_MS: i64 = 86_400_000;
 /// earlier.
 pub const DAY: Duration = Duration::from_secs(86_400);
 
+/// An IANA time zone (`Europe/Paris`) in which notifications show times; UTC by default.
+///
+/// Built by [`Zone::parse`] from the bundled time zone database (`jiff` with its tzdb
+/// compiled in, so it works on wasm32 without a system database). Two zones are equal when
+/// they have the same name.
+#[derive(Clone, Debug)]
+pub struct Zone {
+    name: String,
+    tz: jiff::tz::TimeZone,
+}
+
+impl Zone {
+    /// UTC.
+    pub fn utc() -> Self {
+        Self { name: "UTC".to_owned(), tz: jiff::tz::TimeZone::UTC }
+    }
+
+    /// The zone named `name` (an IANA name such as `America/New_York`, or `UTC`), looked up
+    /// case-insensitively in the bundled database; `None` for an unknown name.
+    pub fn parse(name: &str) -> Option<Self> {
+        let tz = jiff::tz::TimeZone::get(name).ok()?;
+        let name = tz.iana_name().unwrap_or(name).to_owned();
+        Some(Self { name, tz })
+    }
+
+    /// Its IANA name as the database spells it, e.g. `Europe/Paris`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `t` in this zone formatted by `strftime` rules (`jiff::fmt::strtime`); `None` outside
+    /// the calendar's range.
+    fn format(&self, t: Timestamp, pattern: &str) -> Option<String> {
+        let ts = jiff::Timestamp::from_millisecond(t.0).ok()?;
+        jiff::fmt::strtime::format(pattern, &ts.to_zoned_datetime(self.tz.clone())).ok()
+    }
+}
+
+impl Default for Zone {
+    fn default() -> Self {
+        Self::utc()
+    }
+}
+
+impl PartialEq for Zone {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for Zone {}
+
 /// A point in time: milliseconds since the Unix epoch, UTC.
 ///
 /// The core never reads a clock; every handler takes `now: Timestamp` from the shell.
@@ -71,6 +123,22 @@ impl Timestamp {
     /// milliseconds outside the calendar's range. Used by messages and pages alike.
     pub fn human(self) -> String {
         self.format(HUMAN).unwrap_or_else(|| self.0.to_string())
+    }
+
+    /// [`human`](Self::human) in `zone`, ending in the zone's abbreviation:
+    /// `2025-11-21 20:33:20 CET` in `Europe/Paris`; exactly `human()` in UTC.
+    pub fn human_in(self, zone: &Zone) -> String {
+        if zone.tz == jiff::tz::TimeZone::UTC {
+            return self.human();
+        }
+        zone.format(self, "%Y-%m-%d %H:%M:%S %Z").unwrap_or_else(|| self.0.to_string())
+    }
+
+    /// The time as a US-English locale string in `zone`, as JavaScript's
+    /// `Date.prototype.toLocaleString()` writes it in an `en-US` runtime:
+    /// `11/21/2025, 7:33:20 PM` (no zone name). The cloudflaremon seed's `{{timestamp}}`.
+    pub fn locale_in(self, zone: &Zone) -> String {
+        zone.format(self, "%-m/%-d/%Y, %-I:%M:%S %p").unwrap_or_else(|| self.0.to_string())
     }
 
     fn format(self, description: &[BorrowedFormatItem<'_>]) -> Option<String> {

@@ -81,9 +81,9 @@ pub struct AlertDesk {
 }
 
 /// The channels an alert batch goes to: the named ones (by name or type), each checked to
-/// exist, be enabled and take `alert` events; or, when none are named, every enabled channel
-/// taking `alert` events whose `minSeverity` the alert meets (checked per alert by
-/// [`AlertDesk::receive`]).
+/// exist, be enabled, accept external alerts (`config.externalAlerts` not `false`) and take
+/// `alert` events; or, when none are named, every such channel whose `minSeverity` the
+/// alert meets (checked per alert by [`AlertDesk::receive`]).
 ///
 /// # Errors
 /// 400 naming `channels` when a named channel is unknown, disabled or does not take
@@ -92,7 +92,8 @@ pub fn select<'a>(
     config: &'a NotificationsConfig,
     named: Option<&[String]>,
 ) -> Result<Vec<&'a ChannelConfig>, Problem> {
-    let takes = |c: &ChannelConfig| config.enabled && c.enabled && c.events.contains(&Event::Alert);
+    let takes =
+        |c: &ChannelConfig| config.enabled && c.enabled && c.external_alerts && c.events.contains(&Event::Alert);
     let available: Vec<&ChannelConfig> = config.channels.iter().filter(|c| takes(c)).collect();
     let Some(named) = named else {
         return Ok(available);
@@ -107,6 +108,9 @@ pub fn select<'a>(
                 None => "is not configured",
                 Some(_) if !config.enabled => "cannot send: notifications are disabled",
                 Some(c) if !c.enabled => "is disabled",
+                Some(c) if !c.external_alerts => {
+                    "does not accept external alerts (its config sets externalAlerts: false)"
+                }
                 Some(_) => "does not accept external alerts (its events omit \"alert\")",
             };
             let list: Vec<String> = available.iter().map(|c| format!("{} ({})", c.name, c.kind)).collect();

@@ -27,7 +27,8 @@ use serde_json::{Map, Value};
 
 use crate::notify::config::{web_url, ResolvedChannel, Target};
 use crate::notify::message::Notification;
-use crate::notify::vocab::{Event, Urgency};
+use crate::notify::template::{Context, SeedTemplate, Template};
+use crate::notify::vocab::{Event, Severity, Urgency};
 use crate::time::Timestamp;
 
 /// An HTTP request to send.
@@ -84,9 +85,9 @@ impl fmt::Debug for OutboundRequest {
 }
 
 /// The request that delivers `n` through `channel`, at `now` (used by the webhook's replay
-/// protection and by test alert keys).
+/// protection, test alert keys and the seed's `{{timestampISO}}`).
 pub fn render(channel: &ResolvedChannel, n: &Notification, now: Timestamp) -> OutboundRequest {
-    let text = Text::new(channel, n);
+    let text = Text::new(channel, n, now);
     match &channel.target {
         Target::Discord { webhook_url } => discord::request(webhook_url, n, &text),
         Target::Slack { webhook_url } => slack::request(webhook_url, n, &text),
@@ -109,21 +110,35 @@ pub fn render(channel: &ResolvedChannel, n: &Notification, now: Timestamp) -> Ou
 /// The label of dashboard links.
 const OPEN: &str = "Open the dashboard";
 
-/// A notification's title and body for one channel: its templates, else the defaults.
-struct Text {
+/// An escape for values inserted into markup ([`crate::notify::text`]).
+type Escape = fn(char) -> Option<&'static str>;
+
+/// A notification's texts for one channel. Title and body (plain text): the seed template
+/// of its type ([`SeedTemplate`], `templates.<type>` or `<type>_external`), else the
+/// channel's own `title`/`body`, else the defaults; a seed field or our title that renders
+/// blank falls back. Times are in the channel's zone.
+struct Text<'a> {
     title: String,
     body: String,
+    n: &'a Notification,
+    seed: Option<&'a SeedTemplate>,
+    cx: Context<'a>,
 }
 
-impl Text {
-    fn new(channel: &ResolvedChannel, n: &Notification) -> Self {
+impl<'a> Text<'a> {
+    fn new(channel: &'a ResolvedChannel, n: &'a Notification, now: Timestamp) -> Self {
+        let cx = Context { now, zone: &channel.zone, kind: channel.target.kind() };
+        let seed = channel.config.templates.of(n);
         let o = &channel.config.options;
-        // A title is required by most APIs: a template that renders blank falls back.
-        let title = o.title.as_ref().map(|t| t.render(n)).filter(|t| !t.trim().is_empty());
-        Self {
-            title: title.unwrap_or_else(|| n.default_title()),
-            body: o.body.as_ref().map_or_else(|| n.default_body(), |t| t.render(n)),
-        }
+        let filled = |t: Option<&Template>| t.map(|t| t.render(n, &cx)).filter(|t| !t.trim().is_empty());
+        // A title is required by most APIs: one that renders blank falls back.
+        let title = filled(seed.and_then(|s| s.title.as_ref()))
+            .or_else(|| filled(o.title.as_ref()))
+            .unwrap_or_else(|| n.default_title());
+        let body = filled(seed.and_then(|s| s.body.as_ref()))
+            .or_else(|| o.body.as_ref().map(|t| t.render(n, &cx)))
+            .unwrap_or_else(|| n.default_body_in(&channel.zone));
+        Self { title, body, n, seed, cx }
     }
 
     /// The body with the dashboard link as its last line, for channels without a link widget.
@@ -133,6 +148,35 @@ impl Text {
             Some(url) => format!("{}\n{OPEN}: {url}", self.body),
             None => self.body.clone(),
         }
+    }
+
+    /// The seed template's `pick` field rendered as markup: its literal text as written, the
+    /// values escaped with `escape`; `None` when absent or blank.
+    fn seed_markup(&self, pick: fn(&SeedTemplate) -> Option<&Template>, escape: Escape) -> Option<String> {
+        let t = pick(self.seed?)?;
+        Some(t.render_escaped(self.n, &self.cx, escape)).filter(|t| !t.trim().is_empty())
+    }
+
+    /// The seed template's fields (name, value, inline), values escaped with `escape`; those
+    /// whose name or value renders blank are left out. Empty: the channel's default fields.
+    fn fields(&self, escape: Escape) -> Vec<(String, String, bool)> {
+        let Some(seed) = self.seed else { return Vec::new() };
+        let render = |t: &Template| t.render_escaped(self.n, &self.cx, escape);
+        seed.fields
+            .iter()
+            .map(|f| (render(&f.name), render(&f.value), f.inline))
+            .filter(|(name, value, _)| !name.trim().is_empty() && !value.trim().is_empty())
+            .collect()
+    }
+
+    /// The seed template's literal footer.
+    fn footer(&self) -> Option<&str> {
+        self.seed?.footer.as_deref().filter(|f| !f.trim().is_empty())
+    }
+
+    /// The seed template's literal PagerDuty severity.
+    fn severity(&self) -> Option<Severity> {
+        self.seed?.severity
     }
 }
 
