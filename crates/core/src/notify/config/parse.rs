@@ -313,7 +313,7 @@ fn parse_options(
                 Some(text) => {
                     file_credentials.0.insert(ours, text);
                     if !PLAIN_KEYS.contains(&ours) {
-                        let var = credential_var(name, ours);
+                        let var = credential_var(name, key);
                         notices.push(ConfigNotice {
                             path: format!("{FILE}: {path}"),
                             reason: format!(
@@ -791,6 +791,180 @@ mod tests {
         assert_eq!(
             NotificationsConfig::parse(Some(ok)).unwrap().channels[0].options.specific,
             SpecificOptions::Webhook { headers, method: None }
+        );
+    }
+
+    /// A cloudflaremon `notifications.json` with every documented field, written from the
+    /// format's description.
+    pub(crate) const SEED_FILE: &str = r#"{
+      "enabled": true,
+      "channels": [
+        {"type": "discord", "name": "Discord  Alerts!", "enabled": true, "events": ["down", "up", "degraded"],
+         "config": {"webhookUrl": "https://discord.example/api/webhooks/1/from-file"}},
+        {"type": "slack", "name": "Slack Ops", "enabled": true, "config": {}, "events": ["down", "up"]},
+        {"type": "telegram", "name": "Telegram Bot", "enabled": true, "events": ["down", "up", "degraded"],
+         "config": {"botToken": "123:from-file", "chatId": "-100200300"}},
+        {"type": "email", "name": "Email via Mailgun", "enabled": true, "events": ["down"],
+         "config": {"provider": "mailgun", "from": "Monitor <monitor@example.com>",
+                    "to": ["ops@example.com", "oncall@example.com"], "apiKey": "key-file", "domain": "mg.example.com"}},
+        {"type": "webhook", "name": "Custom Webhook", "enabled": true, "events": ["down", "up"],
+         "config": {"method": "POST", "headers": {"Authorization": "Bearer YOUR_TOKEN", "X-API-Key": "k-1"},
+                    "externalAlerts": false}},
+        {"type": "pushover", "name": "Pushover", "enabled": true, "events": ["down"],
+         "config": {"userKey": "u-file", "apiToken": "t-file"}},
+        {"type": "pagerduty", "name": "PagerDuty On-Call", "enabled": true, "config": {}, "events": ["down", "up"]}
+      ],
+      "settings": {
+        "cooldownMinutes": 10, "repeatAlertMinutes": 60, "includeMetadata": true, "timezone": "Asia/Tokyo",
+        "alertHistory": {"maxAlerts": 50, "maxAgeDays": 3, "cleanupOnAdd": true}
+      },
+      "templates": {
+        "discord": {"title": "{{emoji}} {{serviceName}} is {{eventType}}",
+                    "description": "Last seen {{lastSeen}} ({{timestamp}})",
+                    "fields": [{"name": "Service", "value": "{{serviceId}}", "inline": true},
+                               {"name": "Checked", "value": "{{timestampISO}}", "inline": false}],
+                    "footer": "Heartbeat Monitor"},
+        "discord_external": {"title": "{{emoji}} {{title}}", "description": "{{message}} ({{severity}})"},
+        "slack": {"text": "{{emoji}} *{{serviceName}}* is {{eventType}}",
+                  "fields": [{"title": "Service", "value": "{{serviceId}}", "short": true}],
+                  "footer": "Heartbeat Monitor"},
+        "slack_external": {"text": "{{emoji}} {{title}}"},
+        "telegram": {"message": "{{emoji}} *{{serviceName}}* is {{eventType}} since {{timestamp}}"},
+        "telegram_external": {"message": "{{emoji}} *{{title}}*: {{message}} ({{source}}, {{status}})"},
+        "email": {"subject": "[{{eventType}}] {{serviceName}}", "body": "{{serviceName}} ({{serviceId}}) is {{eventType}}."},
+        "email_external": {"subject": "[{{severity}}] {{title}}", "body": "{{message}}"},
+        "pushover": {"title": "{{serviceName}}", "message": "{{eventType}} at {{timestamp}}"},
+        "pushover_external": {"title": "{{title}}", "message": "{{message}}"},
+        "pagerduty": {"summary": "{{serviceName}} is {{eventType}}", "severity": "error"},
+        "pagerduty_external": {"summary": "{{title}} from {{source}}", "severity": "warning"}
+      }
+    }"#;
+
+    #[test]
+    fn a_cloudflaremon_file_builds_and_means_what_it_says() {
+        let c = NotificationsConfig::parse(Some(SEED_FILE)).unwrap();
+        let s = &c.settings;
+        assert_eq!((s.cooldown, s.reminder), (Duration::from_secs(600), Some(Duration::from_secs(3_600))));
+        assert!(s.include_metadata);
+        assert_eq!(s.zone.name(), "Asia/Tokyo");
+        assert_eq!(s.alert_history, AlertHistory { max_alerts: Some(50), max_age_days: Some(3) });
+        let by_name = |n: &str| c.channels.iter().find(|ch| ch.name == n).unwrap();
+        assert!(!by_name("Custom Webhook").external_alerts);
+        assert!(by_name("Slack Ops").external_alerts, "on unless false");
+        assert_eq!(
+            by_name("Custom Webhook").options.specific,
+            SpecificOptions::Webhook {
+                headers: vec![
+                    ("Authorization".to_owned(), "Bearer YOUR_TOKEN".to_owned()),
+                    ("X-API-Key".to_owned(), "k-1".to_owned())
+                ],
+                method: Some("POST"),
+            }
+        );
+        let email = by_name("Email via Mailgun");
+        assert_eq!(email.file_credentials.0["to"], "ops@example.com, oncall@example.com");
+        assert_eq!(by_name("Pushover").file_credentials.0.keys().copied().collect::<Vec<_>>(), ["token", "user"]);
+        let discord = &by_name("Discord  Alerts!").templates;
+        assert_eq!(discord.service.as_ref().unwrap().fields.len(), 2);
+        assert_eq!(discord.service.as_ref().unwrap().footer.as_deref(), Some("Heartbeat Monitor"));
+        assert!(discord.external.as_ref().unwrap().title.is_some());
+        let pd = &by_name("PagerDuty On-Call").templates;
+        assert_eq!(pd.service.as_ref().unwrap().severity, Some(Severity::Error));
+        assert_eq!(pd.external.as_ref().unwrap().severity, Some(Severity::Warning));
+        assert!(by_name("Telegram Bot").templates.service.as_ref().unwrap().body.is_some());
+
+        // Credentials written in the file: listed once each, with the secret to move them to.
+        let notices: Vec<String> = c.notices.iter().map(ToString::to_string).collect();
+        let moved = |path: &str, var: &str| {
+            format!(
+                "notifications.json: {path}: a credential written in the file (it is compiled into the Worker): \
+                 move it to the secret {var} (`wrangler secret put {var}`); a secret wins over the file"
+            )
+        };
+        assert_eq!(
+            notices,
+            [
+                moved("channels[0].config.webhookUrl", "NOTIFICATION_DISCORD__ALERTS__WEBHOOKURL"),
+                moved("channels[2].config.botToken", "NOTIFICATION_TELEGRAM_BOT_BOTTOKEN"),
+                moved("channels[2].config.chatId", "NOTIFICATION_TELEGRAM_BOT_CHATID"),
+                moved("channels[3].config.apiKey", "NOTIFICATION_EMAIL_VIA_MAILGUN_APIKEY"),
+                moved("channels[3].config.domain", "NOTIFICATION_EMAIL_VIA_MAILGUN_DOMAIN"),
+                moved("channels[5].config.apiToken", "NOTIFICATION_PUSHOVER_APITOKEN"),
+                moved("channels[5].config.userKey", "NOTIFICATION_PUSHOVER_USERKEY"),
+            ]
+        );
+        // The whole folder: the same notices, and `cleanupOnAdd` listed as ignored.
+        let d =
+            crate::config::Deployment::parse(|f| (f == "notifications.json").then(|| SEED_FILE.to_owned())).unwrap();
+        let all: Vec<String> = d.notices.iter().map(ToString::to_string).collect();
+        assert!(all[0].starts_with("notifications.json: settings.alertHistory.cleanupOnAdd: ignored: "), "{all:?}");
+        assert_eq!(all[1..], notices);
+    }
+
+    #[test]
+    fn seed_fields_are_checked_and_every_mistake_is_reported_at_once() {
+        let got = errors(
+            r#"{"channels": [
+                 {"type": "email", "name": "m", "config": {"provider": "sendgrid", "to": [1]}},
+                 {"type": "webhook", "name": "w", "config": {"method": "GET", "externalAlerts": "no"}},
+                 {"type": "pushover", "name": "p", "config": {"user": "a", "userKey": "b"}}
+               ],
+               "settings": {"reminderMinutes": 30, "repeatAlertMinutes": 60, "timezone": "Mars/Olympus",
+                            "alertHistory": {"maxAlerts": 0, "maxAgeDays": 4000, "cleanupOnAdd": false}},
+               "templates": {
+                 "discord": {"title": "{{servicename}}", "colour": 1, "fields": [{"name": "a", "value": "b", "x": 1}]},
+                 "slack_external": {"text": "{{serviceName}}"},
+                 "pagerduty": {"severity": "page"},
+                 "webhook": {"body": "x"}
+               }}"#,
+        );
+        assert_eq!(
+            got,
+            [
+                "notifications.json: templates.discord.colour: unknown field `colour`",
+                "notifications.json: templates.discord.fields[0].x: unknown field `x`",
+                "notifications.json: templates.webhook: unknown field `webhook`",
+            ],
+            "unknown fields first, all of them, each with its path"
+        );
+        let got = errors(
+            r#"{"channels": [
+                 {"type": "email", "name": "m", "config": {"provider": "sendgrid", "to": [1]}},
+                 {"type": "webhook", "name": "w", "config": {"method": "GET", "externalAlerts": "no"}},
+                 {"type": "pushover", "name": "p", "config": {"user": "a", "userKey": "b"}}
+               ],
+               "settings": {"reminderMinutes": 30, "repeatAlertMinutes": 60, "timezone": "Mars/Olympus",
+                            "alertHistory": {"maxAlerts": 0, "maxAgeDays": 4000}},
+               "templates": {
+                 "discord": {"title": "{{servicename}}"},
+                 "slack_external": {"text": "{{serviceName}}"},
+                 "pagerduty": {"severity": "page"}
+               }}"#,
+        );
+        assert_eq!(
+            got,
+            [
+                "notifications.json: templates.discord.title: unknown variable {{servicename}}, expected one of \
+                 {{emoji}}, {{eventType}}, {{serviceName}}, {{serviceId}}, {{lastSeen}}, {{timestamp}}, \
+                 {{timestampISO}}",
+                "notifications.json: templates.slack_external.text: unknown variable {{serviceName}}, expected one \
+                 of {{emoji}}, {{title}}, {{message}}, {{severity}}, {{source}}, {{status}}, {{timestamp}}, \
+                 {{timestampISO}}",
+                "notifications.json: templates.pagerduty.severity: unknown severity \"page\", expected one of \
+                 critical, error, warning, info",
+                "notifications.json: channels[0].config.provider: e-mail is sent through Mailgun only: must be \
+                 \"mailgun\", got \"sendgrid\"",
+                "notifications.json: channels[0].config.to: must be a string or an array of strings",
+                "notifications.json: channels[1].config.externalAlerts: must be true or false",
+                "notifications.json: channels[1].config.method: must be POST, PUT or PATCH, got \"GET\"",
+                "notifications.json: channels[2].config.userKey: user is already set under another name",
+                "notifications.json: settings.repeatAlertMinutes: is the seed's name for reminderMinutes: set only \
+                 one of them",
+                "notifications.json: settings.timezone: unknown time zone \"Mars/Olympus\", expected an IANA name \
+                 such as \"Europe/Paris\" or \"UTC\"",
+                "notifications.json: settings.alertHistory.maxAlerts: must be between 1 and 100000, got 0",
+                "notifications.json: settings.alertHistory.maxAgeDays: must be between 1 and 3650, got 4000",
+            ]
         );
     }
 }
