@@ -264,6 +264,24 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::unwrap_used)]
+    fn zones_show_local_time_with_their_abbreviation_and_rules_beyond_the_data() {
+        let t = Timestamp::from_millis(1_763_753_600_123);
+        assert_eq!(t.human_in(&Zone::utc()), t.human());
+        assert_eq!(t.locale_in(&Zone::utc()), "11/21/2025, 7:33:20 PM");
+        let paris = Zone::parse("europe/paris").unwrap();
+        assert_eq!((paris.name(), t.human_in(&paris)), ("Europe/Paris", "2025-11-21 20:33:20 CET".to_owned()));
+        // 2040-07-01 12:00 UTC: past the last listed transition, the zone's POSIX rule applies.
+        let summer = Timestamp::from_millis(2_224_756_800_000);
+        assert_eq!(summer.human_in(&paris), "2040-07-01 14:00:00 CEST");
+        let kolkata = Zone::parse("Asia/Kolkata").unwrap();
+        assert_eq!(t.locale_in(&kolkata), "11/22/2025, 1:03:20 AM");
+        assert_eq!(Zone::parse("UTC").unwrap(), Zone::utc());
+        assert!(Zone::parse("Mars/Olympus").is_none());
+        assert_eq!(Timestamp::from_millis(i64::MAX).human_in(&paris), i64::MAX.to_string());
+    }
+
+    #[test]
     fn formats_and_parses_rfc3339_in_utc() {
         let t = Timestamp::from_millis(1_763_753_600_123);
         assert_eq!(t.to_rfc3339(), "2025-11-21T19:33:20.123Z");

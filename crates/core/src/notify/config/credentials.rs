@@ -361,4 +361,74 @@ mod tests {
         let local = [key[0], ("NOTIFICATION_PD_BASEURL", "http://127.0.0.1:9999/")];
         assert_eq!(base_url(&c.resolve(env(&local)).0[0]), "http://127.0.0.1:9999");
     }
+
+    #[test]
+    fn the_seeds_secret_names_work_unchanged() {
+        for (name, key, var) in [
+            ("Telegram Bot", "botToken", "NOTIFICATION_TELEGRAM_BOT_BOTTOKEN"),
+            ("Custom Webhook", "url", "NOTIFICATION_CUSTOM_WEBHOOK_URL"),
+            ("Custom Webhook", "authToken", "NOTIFICATION_CUSTOM_WEBHOOK_AUTHTOKEN"),
+            ("PagerDuty On-Call", "routingKey", "NOTIFICATION_PAGERDUTY_ON_CALL_ROUTINGKEY"),
+            ("Discord  Alerts!", "webhookUrl", "NOTIFICATION_DISCORD__ALERTS__WEBHOOKURL"),
+            ("Pushover", "userKey", "NOTIFICATION_PUSHOVER_USERKEY"),
+            ("Pushover", "apiToken", "NOTIFICATION_PUSHOVER_APITOKEN"),
+        ] {
+            assert_eq!(seed_credential_var(name, key), var);
+            assert_eq!(credential_var(name, key), var, "ours is the same for ASCII names");
+        }
+        // One `_` per UTF-16 unit, and capitals by Unicode rules, as JavaScript writes them.
+        assert_eq!(seed_credential_var("Alerts 🚨", "webhookUrl"), "NOTIFICATION_ALERTS____WEBHOOKURL");
+        assert_eq!(credential_var("Alerts 🚨", "webhookUrl"), "NOTIFICATION_ALERTS___WEBHOOKURL");
+        assert_eq!(seed_credential_var("straße", "to"), "NOTIFICATION_STRASSE_TO");
+        assert_eq!(seed_credential_var("Équipe", "to"), "NOTIFICATION__QUIPE_TO");
+
+        let c = NotificationsConfig::parse(Some(
+            r#"{"channels": [{"type": "discord", "name": "Alerts 🚨"},
+                             {"type": "pushover", "name": "Pushover"},
+                             {"type": "webhook", "name": "Custom Webhook",
+                              "config": {"headers": {"Authorization": "Bearer YOUR_TOKEN YOUR_TOKEN"}}}]}"#,
+        ))
+        .unwrap();
+        let (ready, missing) = c.resolve(env(&[
+            ("NOTIFICATION_ALERTS____WEBHOOKURL", "https://discord.example/api/webhooks/1/x"),
+            ("NOTIFICATION_PUSHOVER_USERKEY", "u-1"),
+            ("NOTIFICATION_PUSHOVER_APITOKEN", "t-1"),
+            ("NOTIFICATION_CUSTOM_WEBHOOK_URL", "https://hooks.example.com/in"),
+            ("NOTIFICATION_CUSTOM_WEBHOOK_AUTHTOKEN", "s3cret"),
+        ]));
+        assert_eq!(missing, []);
+        let Target::Pushover(p) = &ready[1].target else { panic!("{:?}", ready[1]) };
+        assert_eq!((p.user.as_str(), p.token.as_str()), ("u-1", "t-1"));
+        let Target::Webhook(w) = &ready[2].target else { panic!("{:?}", ready[2]) };
+        assert_eq!(w.headers, [("Authorization".to_owned(), "Bearer s3cret YOUR_TOKEN".to_owned())], "the first one");
+        assert_eq!(w.method, "POST");
+
+        let (ready, missing) = c.resolve(env(&[("NOTIFICATION_CUSTOM_WEBHOOK_URL", "https://hooks.example.com/in")]));
+        assert!(ready.iter().all(|r| r.config.name != "Custom Webhook"));
+        assert!(missing.iter().any(|m| m.to_string()
+            == "channel \"Custom Webhook\" will not send: NOTIFICATION_CUSTOM_WEBHOOK_AUTHTOKEN is not set"));
+    }
+
+    #[test]
+    fn credentials_in_the_file_are_used_unless_a_secret_is_set() {
+        let c = NotificationsConfig::parse(Some(crate::notify::config::parse::tests::SEED_FILE)).unwrap();
+        let (ready, missing) = c.resolve(env(&[
+            ("NOTIFICATION_TELEGRAM_BOT_BOTTOKEN", "999:from-secret"),
+            ("NOTIFICATION_SLACK_OPS_WEBHOOKURL", "https://hooks.slack.com/services/T/B/X"),
+            ("NOTIFICATION_CUSTOM_WEBHOOK_URL", "https://hooks.example.com/in"),
+            ("NOTIFICATION_CUSTOM_WEBHOOK_AUTHTOKEN", "tok"),
+            ("NOTIFICATION_PAGERDUTY_ON_CALL_ROUTINGKEY", "rk"),
+        ]));
+        assert_eq!(missing, []);
+        assert_eq!(ready.len(), 7);
+        assert!(ready.iter().all(|r| r.zone.name() == "Asia/Tokyo"));
+        let Target::Telegram(t) = &ready[2].target else { panic!() };
+        assert_eq!((t.bot_token.as_str(), t.chat_id.as_str()), ("999:from-secret", "-100200300"), "the secret wins");
+        let Target::Email(m) = &ready[3].target else { panic!() };
+        assert_eq!(m.to, ["ops@example.com", "oncall@example.com"]);
+        assert_eq!((m.from.as_str(), m.api_key.as_str()), ("Monitor <monitor@example.com>", "key-file"));
+        let Target::Pushover(p) = &ready[5].target else { panic!() };
+        assert_eq!((p.user.as_str(), p.token.as_str()), ("u-file", "t-file"));
+        assert!(!format!("{:?}", ready[2]).contains("from-file"), "Debug never shows a credential");
+    }
 }

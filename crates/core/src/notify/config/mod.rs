@@ -31,6 +31,8 @@ pub use credentials::{
     credential_var, resolve, seed_credential_var, CredentialKeys, CredentialProblem, FileCredentials,
     MissingCredential, ResolvedChannel,
 };
+#[cfg(test)]
+pub(crate) use parse::tests::SEED_FILE;
 pub use target::{base, web_url, Gotify, Mailgun, Ntfy, Opsgenie, PagerDuty, Pushover, Target, Telegram, Webhook};
 
 use crate::config::unused::ConfigNotice;

@@ -511,4 +511,99 @@ mod tests {
             ("Attention".into(), "Good".into(), "Warning".into())
         );
     }
+
+    /// [`SEED_FILE`](crate::notify::config::SEED_FILE) resolved, every credential set.
+    fn seed_channels() -> Vec<ResolvedChannel> {
+        let c = crate::notify::config::NotificationsConfig::parse(Some(crate::notify::config::SEED_FILE)).unwrap();
+        let vars = [
+            ("NOTIFICATION_SLACK_OPS_WEBHOOKURL", "https://hooks.slack.com/services/T/B/X"),
+            ("NOTIFICATION_CUSTOM_WEBHOOK_URL", "https://hooks.example.com/in"),
+            ("NOTIFICATION_CUSTOM_WEBHOOK_AUTHTOKEN", "tok-1"),
+            ("NOTIFICATION_PAGERDUTY_ON_CALL_ROUTINGKEY", "rk"),
+        ];
+        let (ready, missing) = c.resolve(|k| vars.iter().find(|(v, _)| *v == k).map(|(_, v)| (*v).to_owned()));
+        assert_eq!((ready.len(), missing), (7, vec![]));
+        ready
+    }
+
+    /// `Production_API` went down (Tokyo is UTC+9), last seen 5 minutes before, with metadata.
+    fn seed_down() -> Notification {
+        Notification {
+            service_name: "Production_API".to_owned(),
+            last_seen: Some(Timestamp::from_millis(1_763_753_300_000)),
+            metadata: Some(r#"{"host": "db-1", "build": 42}"#.to_owned()),
+            ..down()
+        }
+    }
+
+    #[test]
+    fn seed_templates_shape_each_channel_and_keep_values_text() {
+        let ch = seed_channels();
+        let n = seed_down();
+        let d = body(&render(&ch[0], &n, NOW));
+        let embed = &d["embeds"][0];
+        assert_eq!(embed["title"], "🔴 Production_API is DOWN");
+        assert_eq!(embed["description"], "Last seen 2025-11-21T19:28:20.000Z (11/22/2025, 4:33:20 AM)");
+        assert_eq!(
+            embed["fields"],
+            json!([{"name": "Service", "value": "api-prod", "inline": true},
+                   {"name": "Checked", "value": "2025-11-21T19:38:20.000Z", "inline": false}])
+        );
+        assert_eq!(embed["footer"]["text"], "Heartbeat Monitor");
+
+        let s = body(&render(&ch[1], &Notification { service_name: "<!channel> & co".to_owned(), ..n.clone() }, NOW));
+        let text = ":red_circle: *&lt;!channel&gt; &amp; co* is DOWN";
+        assert_eq!((s["text"].as_str(), s["blocks"][0]["text"]["text"].as_str()), (Some(text), Some(text)));
+        assert_eq!(s["blocks"][0]["type"], "section");
+        assert_eq!(s["blocks"][2]["fields"], json!([{"type": "mrkdwn", "text": "*Service*\napi-prod"}]));
+        assert_eq!(s["blocks"][3]["elements"][0], json!({"type": "mrkdwn", "text": "Heartbeat Monitor"}));
+
+        let t = body(&render(&ch[2], &n, NOW));
+        assert_eq!(t["parse_mode"], "Markdown");
+        assert_eq!(t["text"], "🔴 *Production\\_API* is DOWN since 11/22/2025, 4:33:20 AM");
+        assert_eq!(t["chat_id"], "-100200300");
+
+        let e = form(&render(&ch[3], &n, NOW));
+        assert!(e.contains(&("subject".to_owned(), "[DOWN] Production_API".to_owned())), "{e:?}");
+        let text = &e.iter().find(|(k, _)| k == "text").unwrap().1;
+        assert!(text.starts_with("Production_API (api-prod) is DOWN.\nOpen the dashboard: "), "{text}");
+
+        let w = render(&ch[4], &n, NOW);
+        assert_eq!(
+            (w.method, w.header("Authorization"), w.header("X-API-Key")),
+            ("POST", Some("Bearer tok-1"), Some("k-1"))
+        );
+        let wb = body(&w);
+        assert_eq!(wb["metadata"], json!({"host": "db-1", "build": 42}));
+        let default_text = wb["text"].as_str().unwrap();
+        assert!(default_text.starts_with("Production_API is down since 2025-11-22 04:33:20 JST."), "{default_text}");
+        assert!(default_text.contains("\nMetadata:\nbuild=42\nhost=db-1"), "{default_text}");
+
+        let p = form(&render(&ch[5], &n, NOW));
+        assert!(p.contains(&("title".to_owned(), "Production_API".to_owned())));
+        assert!(p.contains(&("message".to_owned(), "DOWN at 11/22/2025, 4:33:20 AM".to_owned())));
+
+        let pd = body(&render(&ch[6], &n, NOW));
+        assert_eq!(pd["payload"]["summary"], "Production_API is DOWN");
+        assert_eq!(pd["payload"]["severity"], "error", "templates.pagerduty.severity, for every trigger");
+    }
+
+    #[test]
+    fn external_templates_apply_to_external_alerts_only() {
+        let ch = seed_channels();
+        let a = alert_firing();
+        let d = body(&render(&ch[0], &a, NOW));
+        assert_eq!(d["embeds"][0]["title"], "🔴 High memory usage");
+        assert_eq!(d["embeds"][0]["description"], "db-1 uses 97 % of its memory (critical)");
+        assert_eq!(d["embeds"][0]["footer"]["text"], "Systole", "the _external template has no footer");
+        let t = body(&render(&ch[2], &a, NOW));
+        assert_eq!(t["text"], "🔴 *High memory usage*: db-1 uses 97 % of its memory (alertmanager, firing)");
+        let pd = body(&render(&ch[6], &a, NOW));
+        assert_eq!(pd["payload"]["summary"], "High memory usage from alertmanager");
+        assert_eq!(pd["payload"]["severity"], "warning");
+        // A blank render falls back: no value in the test notification fills the subject.
+        let plain = channel("email", "{}", &[("apiKey", "k"), ("domain", "d"), ("to", "a@x.y"), ("from", "b@x.y")]);
+        let subject = |r: &OutboundRequest| form(r).into_iter().find(|(k, _)| k == "subject").unwrap().1;
+        assert_eq!(subject(&render(&plain, &a, NOW)), a.default_title());
+    }
 }
