@@ -140,8 +140,8 @@ pub struct ChannelConfig {
 pub struct NotificationSettings {
     /// Least time between two notifications about one service (`cooldownMinutes`, default 5).
     pub cooldown: Duration,
-    /// How often a `reminder` repeats while a service stays down (`reminderMinutes`; absent
-    /// or 0 means never).
+    /// How often a `reminder` repeats while a service stays down (`reminderMinutes`, or the
+    /// seed's name `repeatAlertMinutes`; absent or 0 means never).
     pub reminder: Option<Duration>,
     /// How failed deliveries are retried (`retry`: `initialSeconds` 1..=3600, default 10;
     /// `maxSeconds` initial..=3600, default 300; `giveUpAfterMinutes` 30..=10080, default
