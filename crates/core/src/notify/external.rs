@@ -212,7 +212,8 @@ mod tests {
         {"type": "discord", "name": "ops"},
         {"type": "pagerduty", "name": "pager", "config": {"minSeverity": "error"}},
         {"type": "slack", "name": "quiet", "events": ["down", "up"]},
-        {"type": "slack", "name": "off", "enabled": false}
+        {"type": "slack", "name": "off", "enabled": false},
+        {"type": "webhook", "name": "hook", "config": {"externalAlerts": false}}
     ]}"#;
 
     fn config() -> NotificationsConfig {
@@ -245,9 +246,12 @@ mod tests {
         let config = config();
         let by_type = select(&config, Some(&["pagerduty".to_owned()])).unwrap();
         assert_eq!(names(&by_type), ["pager"]);
-        for (name, why) in
-            [("nope", "is not configured"), ("off", "is disabled"), ("quiet", "does not accept external alerts")]
-        {
+        for (name, why) in [
+            ("nope", "is not configured"),
+            ("off", "is disabled"),
+            ("quiet", "does not accept external alerts"),
+            ("hook", "does not accept external alerts (its config sets externalAlerts: false)"),
+        ] {
             let p = select(&config, Some(&[name.to_owned()])).unwrap_err();
             assert_eq!((p.status, p.field.as_deref()), (400, Some("channels")));
             assert!(p.detail.contains(why), "{}", p.detail);
