@@ -135,7 +135,8 @@ pub fn channel_env(receiver: &receiver::Receiver, overrides: &[(String, String)]
         for key in keys.required.iter().chain(keys.optional) {
             let var = systole_core::notify::credential_var(&c.name, key);
             let value = match *key {
-                "webhookUrl" | "url" | "topicUrl" | "baseUrl" => receiver.url(&c.name),
+                // A name with spaces ("Seed Hook") is received at `seed-hook`.
+                "webhookUrl" | "url" | "topicUrl" | "baseUrl" => receiver.url(&c.name.to_lowercase().replace(' ', "-")),
                 "to" => "ops@example.com, oncall@example.com".to_owned(),
                 "from" => "systole@example.com".to_owned(),
                 "secret" => "webhook-signing-secret".to_owned(),

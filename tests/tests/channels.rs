@@ -81,7 +81,7 @@ fn every_channel_gets_its_documented_request_with_long_text_cut_to_its_limits() 
     assert_eq!(to, ["ops@example.com", "oncall@example.com"], "one `to` per recipient");
     let f = form(&e);
     assert_eq!(f["from"], "systole@example.com");
-    assert!(f["subject"].contains("DOWN"));
+    assert_eq!(f["subject"], "[DOWN] Every channel's shape 🔴", "templates.email (the seed's syntax)");
 
     let w = one("webhook");
     assert!(w.headers["x-systole-signature"].starts_with("sha256="), "{:?}", w.headers);
@@ -100,6 +100,10 @@ fn every_channel_gets_its_documented_request_with_long_text_cut_to_its_limits() 
     assert_eq!((pj["routing_key"].as_str(), pj["event_action"].as_str()), (Some("test-routingKey"), Some("trigger")));
     assert_eq!(pj["dedup_key"], "systole-notify-shapes");
     assert!(chars(&pj["payload"]["summary"]) <= 1024);
+    let summary = pj["payload"]["summary"].as_str().unwrap();
+    assert!(summary.starts_with("Every channel's shape went DOWN at "), "templates.pagerduty: {summary}");
+    assert!(summary.ends_with(" AM") || summary.ends_with(" PM"), "{summary}");
+    assert_eq!(pj["payload"]["severity"], "error", "templates.pagerduty.severity");
 
     let n = one("ntfy").json();
     assert_eq!(n["topic"], "alerts");
@@ -126,6 +130,31 @@ fn every_channel_gets_its_documented_request_with_long_text_cut_to_its_limits() 
         let text = m["attachments"][0]["text"].as_str().unwrap();
         assert!(text.contains("@\u{200B}channel <\u{200B}!here>"), "{chat}: {m}");
     }
+}
+
+/// The seed's webhook options (`method`, `Authorization: Bearer YOUR_TOKEN` filled from the
+/// `AUTHTOKEN` secret) and `settings.includeMetadata` / `timezone`, through a real delivery.
+#[test]
+fn a_seed_style_webhook_gets_its_method_token_metadata_and_local_time() {
+    let receiver = Receiver::start();
+    let mut env = channel_env(&receiver, &[]);
+    env.retain(|(k, _)| {
+        !["NOTIFICATION_SEED_HOOK_AUTHORIZATION", "NOTIFICATION_SEED_HOOK_SECRET"].contains(&k.as_str())
+    });
+    let worker = spawn_worker_with(&env);
+    let metadata = json!({"host": "db-1", "build": 42});
+    let answer =
+        worker.beat("notify-seed", &json!({"serviceId": "notify-seed", "status": "down", "metadata": metadata}));
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let got = receiver.wait("seed-hook", 1, Duration::from_secs(20));
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].method, "PUT");
+    assert_eq!(got[0].headers["authorization"], "Bearer test-authToken");
+    let body = got[0].json();
+    assert_eq!(body["metadata"], metadata);
+    let text = body["text"].as_str().unwrap();
+    assert!(text.contains("\nMetadata:\nbuild=42\nhost=db-1"), "{text}");
+    assert!(text.contains(" CET.") || text.contains(" CEST."), "times in Europe/Paris: {text}");
 }
 
 #[test]

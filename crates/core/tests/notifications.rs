@@ -155,3 +155,25 @@ fn pausing_drops_held_problems() {
     assert_eq!(f.at(4_000, Input::Watchdog { alarm_held: true }), [], "the deployed config pauses it");
     assert_eq!(f.h.record().notifier.next_wake(), None);
 }
+
+#[test]
+fn include_metadata_carries_the_last_heartbeats_metadata_and_every_notification_its_last_seen() {
+    let channels = r#"{"channels": [{"type": "discord", "name": "ops"}], "settings": {"includeMetadata": true}}"#;
+    let mut h = Harness::new(SERVICES, Some(channels), "api");
+    let metadata = Some(r#"{"host":"db-1"}"#.to_owned());
+    let heartbeat = Heartbeat { reported: Reported::Up, metadata: metadata.clone(), ..Heartbeat::default() };
+    let _ = h.event(0, Input::Heartbeat { heartbeat, key: Some(support::KEY.to_owned()) });
+    let _ = h.event(MIN + 30_000, Input::Alarm);
+    let down = &h.record().deliveries.pending[0].notification;
+    assert_eq!(
+        (down.event(), down.last_seen, &down.metadata),
+        (Event::Down, Some(Timestamp::from_millis(0)), &metadata)
+    );
+
+    let mut off = Harness::new(SERVICES, Some(CHANNELS), "api");
+    let heartbeat = Heartbeat { reported: Reported::Up, metadata, ..Heartbeat::default() };
+    let _ = off.event(0, Input::Heartbeat { heartbeat, key: Some(support::KEY.to_owned()) });
+    let _ = off.event(MIN + 30_000, Input::Alarm);
+    let down = off.record().deliveries.pending.iter().find(|d| d.notification.event() == Event::Down).unwrap();
+    assert_eq!((down.notification.last_seen, &down.notification.metadata), (Some(Timestamp::from_millis(0)), &None));
+}

@@ -2,7 +2,9 @@
 //! own alarm does that at the deadline).
 //!
 //! - prunes history past `history.heartbeatRetentionDays` (heartbeats, 5-minute rollups)
-//!   and `uptime.retentionDays` (daily rollups, status changes, closed incidents);
+//!   and `uptime.retentionDays` (daily rollups, status changes, closed incidents), and the
+//!   external alerts past `notifications.json`'s `settings.alertHistory` (`maxAgeDays`,
+//!   `maxAlerts`);
 //! - the watchdog: asks every service's ServiceMonitor to apply the deployed config and to
 //!   re-arm its alarm if the runtime holds none although a deadline or flush is pending.
 
@@ -35,6 +37,11 @@ pub async fn run(env: &Env) {
         if let Err(e) = watchdog(&namespace, &service.id).await {
             worker::console_error!("watchdog for {id}: {e}");
         }
+    }
+    let history = deployment::notifications().settings.alert_history;
+    match d1::alerts::prune_external(&db, history.max_age_days.map(days), history.max_alerts).await {
+        Ok(n) => pruned += n,
+        Err(e) => worker::console_error!("pruning external alerts: {e}"),
     }
     worker::console_log!("housekeeping: pruned {pruned} rows, checked {} services", config.services.len());
 }

@@ -244,7 +244,8 @@ pub struct Deployment {
     pub users: Users,
     /// `dashboard.json` (defaults when absent).
     pub branding: Branding,
-    /// Seed fields present in the folder that have no effect here, to list at build time.
+    /// What the build lists without failing: seed fields present in the folder that have no
+    /// effect here, and credentials written in `notifications.json`.
     pub notices: Vec<unused::ConfigNotice>,
 }
 
@@ -266,7 +267,7 @@ impl Deployment {
     /// and those of [`Users::parse`] (which needs the services).
     pub fn parse(mut read: impl FnMut(&'static str) -> Option<String>) -> Result<Self, ConfigErrors> {
         let texts = Self::FILES.map(&mut read);
-        let notices = Self::FILES
+        let notices: Vec<_> = Self::FILES
             .iter()
             .zip(&texts)
             .filter_map(|(file, text)| Some(unused::notices(file, text.as_deref()?)))
@@ -301,6 +302,7 @@ impl Deployment {
         }
         match (config, notifications, users, branding) {
             (Ok(config), Ok(notifications), Some(users), Ok(branding)) if errors.is_empty() => {
+                let notices = notices.into_iter().chain(notifications.notices.iter().cloned()).collect();
                 Ok(Self { config, notifications, users, branding, notices })
             }
             _ => Err(ConfigErrors(errors)),

@@ -21,24 +21,28 @@ pub struct Unused {
 }
 
 /// Every seed field accepted without effect.
-pub const UNUSED: &[Unused] = &[Unused {
-    file: "notifications.json",
-    path: "settings.alertHistory.cleanupOnAdd",
-    reason: "the alert history lives in D1 and is pruned by the daily housekeeping, not on each add",
-}];
+pub const UNUSED: &[Unused] = &[
+    Unused {
+        file: "notifications.json",
+        path: "settings.alertHistory.cleanupOnAdd",
+        reason: "the alert history lives in D1 and is trimmed to maxAlerts and maxAgeDays by the hourly \
+                 housekeeping, never on each add",
+    },
+];
 
-/// A seed field found in a config folder that has no effect, with the reason.
+/// Something a build lists about a config folder without failing: a seed field without
+/// effect (`ignored: …`), or a credential written in a file (`move it to …`).
 #[derive(Clone, Debug, Eq, PartialEq)]
 pub struct ConfigNotice {
-    /// File and JSON path, e.g. `settings.json: alertNotifications.localStorageKey`.
+    /// File and JSON path, e.g. `notifications.json: settings.alertHistory.cleanupOnAdd`.
     pub path: String,
-    /// Why it has no effect.
+    /// What to know, e.g. `ignored: read alerts are remembered per browser …`.
     pub reason: String,
 }
 
 impl fmt::Display for ConfigNotice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: ignored: {}", self.path, self.reason)
+        write!(f, "{}: {}", self.path, self.reason)
     }
 }
 
@@ -69,9 +73,10 @@ pub fn notices(file: &str, text: &str) -> Vec<ConfigNotice> {
                 })
                 .collect();
         }
-        found.extend(
-            at.into_iter().map(|(path, _)| ConfigNotice { path: format!("{file}: {path}"), reason: u.reason.into() }),
-        );
+        found.extend(at.into_iter().map(|(path, _)| ConfigNotice {
+            path: format!("{file}: {path}"),
+            reason: format!("ignored: {}", u.reason),
+        }));
     }
     found
 }

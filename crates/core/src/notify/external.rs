@@ -81,9 +81,9 @@ pub struct AlertDesk {
 }
 
 /// The channels an alert batch goes to: the named ones (by name or type), each checked to
-/// exist, be enabled and take `alert` events; or, when none are named, every enabled channel
-/// taking `alert` events whose `minSeverity` the alert meets (checked per alert by
-/// [`AlertDesk::receive`]).
+/// exist, be enabled, accept external alerts (`config.externalAlerts` not `false`) and take
+/// `alert` events; or, when none are named, every such channel whose `minSeverity` the
+/// alert meets (checked per alert by [`AlertDesk::receive`]).
 ///
 /// # Errors
 /// 400 naming `channels` when a named channel is unknown, disabled or does not take
@@ -92,7 +92,8 @@ pub fn select<'a>(
     config: &'a NotificationsConfig,
     named: Option<&[String]>,
 ) -> Result<Vec<&'a ChannelConfig>, Problem> {
-    let takes = |c: &ChannelConfig| config.enabled && c.enabled && c.events.contains(&Event::Alert);
+    let takes =
+        |c: &ChannelConfig| config.enabled && c.enabled && c.external_alerts && c.events.contains(&Event::Alert);
     let available: Vec<&ChannelConfig> = config.channels.iter().filter(|c| takes(c)).collect();
     let Some(named) = named else {
         return Ok(available);
@@ -107,6 +108,9 @@ pub fn select<'a>(
                 None => "is not configured",
                 Some(_) if !config.enabled => "cannot send: notifications are disabled",
                 Some(c) if !c.enabled => "is disabled",
+                Some(c) if !c.external_alerts => {
+                    "does not accept external alerts (its config sets externalAlerts: false)"
+                }
                 Some(_) => "does not accept external alerts (its events omit \"alert\")",
             };
             let list: Vec<String> = available.iter().map(|c| format!("{} ({})", c.name, c.kind)).collect();
@@ -208,7 +212,8 @@ mod tests {
         {"type": "discord", "name": "ops"},
         {"type": "pagerduty", "name": "pager", "config": {"minSeverity": "error"}},
         {"type": "slack", "name": "quiet", "events": ["down", "up"]},
-        {"type": "slack", "name": "off", "enabled": false}
+        {"type": "slack", "name": "off", "enabled": false},
+        {"type": "webhook", "name": "hook", "config": {"externalAlerts": false}}
     ]}"#;
 
     fn config() -> NotificationsConfig {
@@ -241,9 +246,12 @@ mod tests {
         let config = config();
         let by_type = select(&config, Some(&["pagerduty".to_owned()])).unwrap();
         assert_eq!(names(&by_type), ["pager"]);
-        for (name, why) in
-            [("nope", "is not configured"), ("off", "is disabled"), ("quiet", "does not accept external alerts")]
-        {
+        for (name, why) in [
+            ("nope", "is not configured"),
+            ("off", "is disabled"),
+            ("quiet", "does not accept external alerts"),
+            ("hook", "does not accept external alerts (its config sets externalAlerts: false)"),
+        ] {
             let p = select(&config, Some(&[name.to_owned()])).unwrap_err();
             assert_eq!((p.status, p.field.as_deref()), (400, Some("channels")));
             assert!(p.detail.contains(why), "{}", p.detail);

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::monitor::Status;
 use crate::notify::vocab::{AlertState, Event, Severity, Urgency};
-use crate::time::{human_duration, Timestamp};
+use crate::time::{human_duration, Timestamp, Zone};
 
 /// What a notification about an external alert adds: the alert's identity and severity.
 /// JSON: camelCase fields.
@@ -111,7 +111,8 @@ impl From<ServiceEvent> for Subject {
 /// notifications: `{"event", "serviceId", "serviceName", "group", "status",
 /// "previousStatus", "since", "duration", "message", "dashboardUrl", "suppressed"}` (camelCase,
 /// `since` in epoch ms, `duration` as `{secs, nanos}` or `null`), plus `"alert":
-/// {AlertDetails}` for an `alert` event, omitted otherwise. The [`subject`](Self::subject)
+/// {AlertDetails}` for an `alert` event, `"lastSeen"` (epoch ms) and `"metadata"` (JSON
+/// object text) when known, each omitted otherwise. The [`subject`](Self::subject)
 /// is stored as `event` and `alert`; see [`wire::Notification`] for how odd pairs read back.
 #[derive(Clone, Debug, Deserialize, Eq, PartialEq)]
 #[serde(from = "wire::Notification")]
@@ -140,6 +141,12 @@ pub struct Notification {
     /// How many notifications about this service the cooldown held back since the last one
     /// sent.
     pub suppressed: u32,
+    /// When the service's last heartbeat arrived, if it ever sent one (the seed's
+    /// `{{lastSeen}}`).
+    pub last_seen: Option<Timestamp>,
+    /// The last heartbeat's `metadata` object as JSON text, when `settings.includeMetadata`
+    /// is on and it had one.
+    pub metadata: Option<String>,
 }
 
 impl Notification {
@@ -162,6 +169,8 @@ impl Notification {
                 None => base.to_owned(),
             }),
             suppressed: 0,
+            last_seen: None,
+            metadata: None,
         }
     }
 
@@ -234,13 +243,23 @@ impl Notification {
     /// For an alert: its message, `Source:`, `Severity:`, `Labels:` with one `name=value`
     /// line per label (the first 20 by name, then `and N more`), then `Started: …` while
     /// firing or `Resolved after …` once resolved.
+    ///
+    /// Times are in UTC; [`default_body_in`](Self::default_body_in) shows them in a zone.
     pub fn default_body(&self) -> String {
+        self.default_body_in(&Zone::utc())
+    }
+
+    /// [`default_body`](Self::default_body) with times in `zone` (`settings.timezone`), and
+    /// the heartbeat's [`metadata`](Self::metadata), when present, as `Metadata:` and one
+    /// `key=value` line per key (the first 20, then `and N more`; string values as they are,
+    /// others as JSON).
+    pub fn default_body_in(&self, zone: &Zone) -> String {
         let event = match &self.subject {
-            Subject::Alert(a) => return self.alert_body(a),
+            Subject::Alert(a) => return self.alert_body(a, zone),
             Subject::Service(e) => *e,
         };
         let name = &self.service_name;
-        let since = self.since.human();
+        let since = self.since.human_in(zone);
         let mut lines = vec![match event {
             ServiceEvent::Down => format!("{name} is down since {since}."),
             ServiceEvent::Up => match self.duration {
@@ -266,11 +285,31 @@ impl Notification {
         if let Some(group) = &self.group {
             lines.push(format!("Group: {group}"));
         }
+        self.push_metadata(&mut lines);
         self.push_suppressed(&mut lines);
         lines.join("\n")
     }
 
-    fn alert_body(&self, a: &AlertDetails) -> String {
+    fn push_metadata(&self, lines: &mut Vec<String>) {
+        let Some(Ok(serde_json::Value::Object(map))) =
+            self.metadata.as_deref().map(serde_json::from_str::<serde_json::Value>)
+        else {
+            return;
+        };
+        if map.is_empty() {
+            return;
+        }
+        lines.push("Metadata:".to_owned());
+        lines.extend(map.iter().take(BODY_LABELS).map(|(k, v)| match v {
+            serde_json::Value::String(s) => format!("{k}={s}"),
+            other => format!("{k}={other}"),
+        }));
+        if map.len() > BODY_LABELS {
+            lines.push(format!("and {} more", map.len() - BODY_LABELS));
+        }
+    }
+
+    fn alert_body(&self, a: &AlertDetails, zone: &Zone) -> String {
         let mut lines: Vec<String> = self.message.iter().filter(|m| !m.trim().is_empty()).cloned().collect();
         lines.push(format!("Source: {}", a.source));
         lines.push(format!("Severity: {}", a.severity.as_str()));
@@ -281,7 +320,7 @@ impl Notification {
                 lines.push(format!("and {} more", a.labels.len() - BODY_LABELS));
             }
         }
-        let since = self.since.human();
+        let since = self.since.human_in(zone);
         lines.push(match (a.state, self.duration) {
             (AlertState::Firing, _) => format!("Started: {since}"),
             (AlertState::Resolved, Some(d)) => format!("Resolved after {} (at {since})", human_duration(d)),
@@ -317,6 +356,8 @@ impl Serialize for Notification {
             dashboard_url: self.dashboard_url.as_deref(),
             suppressed: self.suppressed,
             alert: self.alert(),
+            last_seen: self.last_seen,
+            metadata: self.metadata.as_deref(),
         }
         .serialize(serializer)
     }
@@ -357,6 +398,10 @@ pub mod wire {
         suppressed: u32,
         #[serde(default)]
         alert: Option<AlertDetails>,
+        #[serde(default)]
+        last_seen: Option<Timestamp>,
+        #[serde(default)]
+        metadata: Option<String>,
     }
 
     /// The stored form, borrowed for writing.
@@ -376,6 +421,10 @@ pub mod wire {
         pub suppressed: u32,
         #[serde(skip_serializing_if = "Option::is_none")]
         pub alert: Option<&'a AlertDetails>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub last_seen: Option<Timestamp>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub metadata: Option<&'a str>,
     }
 
     impl From<Notification> for super::Notification {
@@ -404,6 +453,8 @@ pub mod wire {
                 message: w.message,
                 dashboard_url: w.dashboard_url,
                 suppressed: w.suppressed,
+                last_seen: w.last_seen,
+                metadata: w.metadata,
             }
         }
     }
@@ -428,6 +479,8 @@ pub(crate) mod tests {
             message: Some("no heartbeat within 300 s".to_owned()),
             dashboard_url: Some("https://status.example.com/services/api-prod".to_owned()),
             suppressed: 0,
+            last_seen: None,
+            metadata: None,
         }
     }
 
@@ -466,6 +519,8 @@ pub(crate) mod tests {
             message: Some("db-1 uses 97 % of its memory".to_owned()),
             dashboard_url: Some("https://prometheus.example.com/graph?g0.expr=mem".to_owned()),
             suppressed: 0,
+            last_seen: None,
+            metadata: None,
         }
     }
 

@@ -111,6 +111,7 @@ impl ServiceNotifier {
             };
             let n = notification(
                 routing,
+                state,
                 event,
                 change.at,
                 change.from,
@@ -158,8 +159,16 @@ impl ServiceNotifier {
             if due && ch.told == Some(Event::Down) && state.status == Status::Down {
                 let started = state.incident.as_ref().map_or(state.status_since, |i| i.started_at);
                 let reason = state.incident.as_ref().map(|i| i.cause.as_str()).unwrap_or_default();
-                let mut n =
-                    notification(routing, ServiceEvent::Reminder, started, Status::Down, Status::Down, reason, None);
+                let mut n = notification(
+                    routing,
+                    state,
+                    ServiceEvent::Reminder,
+                    started,
+                    Status::Down,
+                    Status::Down,
+                    reason,
+                    None,
+                );
                 n.duration = Some(now.since(started));
                 n.suppressed = std::mem::take(&mut ch.suppressed);
                 queue.push(now, name, n, Some(started));
@@ -272,9 +281,12 @@ fn send(
     queue.push(now, name, n, incident);
 }
 
-/// The notification for a status event of the routed service.
+/// The notification for a status event of the routed service whose monitor is in `state`
+/// (its last heartbeat's time, and its metadata when `settings.includeMetadata` is on).
+#[allow(clippy::too_many_arguments)]
 fn notification(
     routing: &Routing<'_>,
+    state: &MonitorState,
     event: ServiceEvent,
     since: Timestamp,
     from: Status,
@@ -295,6 +307,8 @@ fn notification(
         message: Some(reason.to_owned()).filter(|r| !r.trim().is_empty()),
         dashboard_url: routing.dashboard_url.map(|base| format!("{base}/services/{}", s.id)),
         suppressed: 0,
+        last_seen: state.last_heartbeat,
+        metadata: state.last_metadata.clone().filter(|_| routing.notifications.settings.include_metadata),
     }
 }
 

@@ -73,6 +73,18 @@ pub fn markup(c: char) -> Option<&'static str> {
     }
 }
 
+/// Telegram's legacy `Markdown` parse mode: `_`, `*`, `` ` `` and `[` open entities (and
+/// `[` links); a backslash before each makes it text (core.telegram.org/bots/api#markdown-style).
+pub fn telegram_markdown(c: char) -> Option<&'static str> {
+    match c {
+        '_' => Some("\\_"),
+        '*' => Some("\\*"),
+        '`' => Some("\\`"),
+        '[' => Some("\\["),
+        _ => None,
+    }
+}
+
 /// Google Chat text: `<` opens mentions (`<users/all>`) and links (`<url|text>`). A
 /// zero-width space after it keeps service text from forming either and reads the same.
 pub fn google_chat_angle(c: char) -> Option<&'static str> {

@@ -71,3 +71,34 @@ pub async fn external(db: &D1Database, since: Timestamp, limit: u32) -> Result<V
         .await?
         .results()
 }
+
+/// Trims `external_alerts` to the file's `settings.alertHistory`: deletes the alerts last
+/// received before `before` (`maxAgeDays`), then all but the newest `keep` (`maxAlerts`).
+/// Either limit may be off. Returns the rows deleted.
+///
+/// # Errors
+/// Any D1 error.
+pub async fn prune_external(db: &D1Database, before: Option<Timestamp>, keep: Option<u32>) -> Result<u64> {
+    let mut statements = Vec::new();
+    if let Some(before) = before {
+        statements
+            .push(db.prepare("DELETE FROM external_alerts WHERE received_at < ?1").bind(&[num(before.as_millis())])?);
+    }
+    if let Some(keep) = keep {
+        statements.push(
+            db.prepare(
+                "DELETE FROM external_alerts WHERE fingerprint NOT IN \
+                 (SELECT fingerprint FROM external_alerts ORDER BY received_at DESC, fingerprint LIMIT ?1)",
+            )
+            .bind(&[num(i64::from(keep))])?,
+        );
+    }
+    if statements.is_empty() {
+        return Ok(0);
+    }
+    let mut deleted = 0;
+    for r in db.batch(statements).await? {
+        deleted += r.meta()?.and_then(|m| m.changes).unwrap_or(0) as u64;
+    }
+    Ok(deleted)
+}

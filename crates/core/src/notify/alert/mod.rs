@@ -194,6 +194,8 @@ impl ExternalAlert {
             message: Some(self.message.clone()).filter(|m| !m.trim().is_empty()),
             dashboard_url: dashboard_url.or_else(|| self.url.clone()),
             suppressed: 0,
+            last_seen: None,
+            metadata: None,
         }
     }
 }

@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::target::{ntfy_topic, web_url, Checked, Target};
-use super::ChannelConfig;
+use super::{ChannelConfig, SpecificOptions};
 use crate::notify::vocab::ChannelType;
+use crate::time::Zone;
 
 /// The credential keys of one channel type: the last part of their variable names.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
@@ -14,7 +15,22 @@ pub struct CredentialKeys {
     pub required: &'static [&'static str],
     /// Keys that may be set.
     pub optional: &'static [&'static str],
+    /// The cloudflaremon seed's names for some of them, `(seed key, our key)`: accepted as
+    /// variable names and in `config` alike.
+    pub aliases: &'static [(&'static str, &'static str)],
 }
+
+impl CredentialKeys {
+    /// Our key that `key` (ours or a seed alias) names, if it is a credential of this type.
+    pub fn canonical(&self, key: &str) -> Option<&'static str> {
+        let ours = self.required.iter().chain(self.optional).find(|k| **k == key).copied();
+        ours.or_else(|| self.aliases.iter().find(|(alias, _)| *alias == key).map(|(_, k)| *k))
+    }
+}
+
+/// The placeholder a webhook's `Authorization` header may hold, replaced by its `authToken`
+/// credential (the seed's convention).
+pub const TOKEN_PLACEHOLDER: &str = "YOUR_TOKEN";
 
 /// Credential keys whose values must be `http://` or `https://` URLs.
 const URL_KEYS: [&str; 4] = ["webhookUrl", "url", "topicUrl", "baseUrl"];
@@ -25,7 +41,10 @@ impl ChannelType {
     /// `baseUrl` replaces the fixed API origin (e.g. `https://api.telegram.org`) of the types
     /// that have one, so tests can point them at a local receiver. Webhook `secret` turns on
     /// the `X-Systole-Signature` header and `authorization` is sent as the `Authorization`
-    /// header; ntfy `token` is an access token for a protected topic.
+    /// header; webhook `authToken` replaces `YOUR_TOKEN` in a configured `Authorization`
+    /// header (and is required when one holds it); ntfy `token` is an access token for a
+    /// protected topic. Pushover also takes the seed's names `apiToken` (for `token`) and
+    /// `userKey` (for `user`).
     pub fn credentials(self) -> CredentialKeys {
         let (required, optional): (&'static [&'static str], &'static [&'static str]) = match self {
             ChannelType::Discord
@@ -36,14 +55,18 @@ impl ChannelType {
             | ChannelType::RocketChat => (&["webhookUrl"], &[]),
             ChannelType::Telegram => (&["botToken", "chatId"], &["baseUrl"]),
             ChannelType::Email => (&["apiKey", "domain", "to", "from"], &["baseUrl"]),
-            ChannelType::Webhook => (&["url"], &["secret", "authorization"]),
+            ChannelType::Webhook => (&["url"], &["secret", "authorization", "authToken"]),
             ChannelType::Pushover => (&["token", "user"], &["baseUrl"]),
             ChannelType::PagerDuty => (&["routingKey"], &["baseUrl"]),
             ChannelType::Ntfy => (&["topicUrl"], &["token"]),
             ChannelType::Gotify => (&["url", "token"], &[]),
             ChannelType::Opsgenie => (&["apiKey"], &["baseUrl"]),
         };
-        CredentialKeys { required, optional }
+        let aliases: &'static [(&'static str, &'static str)] = match self {
+            ChannelType::Pushover => &[("apiToken", "token"), ("userKey", "user")],
+            _ => &[],
+        };
+        CredentialKeys { required, optional, aliases }
     }
 
     /// The API origin used when no `baseUrl` is set, for the types with a fixed host.
@@ -73,8 +96,38 @@ pub(super) fn env_part(text: &str) -> String {
     text.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect()
 }
 
-/// A channel ready to send: its config and its typed [`Target`] (URL, credentials and
-/// options).
+/// The variable the cloudflaremon seed reads for the same credential, which Systole also
+/// reads: the channel name upper-cased by Unicode rules (JavaScript's `toUpperCase`), then
+/// every UTF-16 code unit outside `A-Z0-9` replaced by `_`, one for one (JavaScript's
+/// `replace(/[^A-Z0-9]/g, "_")`). It differs from [`credential_var`] only for names with
+/// characters whose capital is ASCII (`ß` → `SS`, `ı` → `I`) or outside the BMP (an emoji
+/// becomes `__`): `seed_credential_var("Alerts 🚨", "webhookUrl")` is
+/// `NOTIFICATION_ALERTS____WEBHOOKURL`.
+pub fn seed_credential_var(channel_name: &str, key: &str) -> String {
+    let mut name = String::new();
+    for c in channel_name.chars().flat_map(char::to_uppercase) {
+        if c.is_ascii_uppercase() || c.is_ascii_digit() {
+            name.push(c);
+        } else {
+            name.extend(std::iter::repeat_n('_', c.len_utf16()));
+        }
+    }
+    format!("NOTIFICATION_{name}_{}", env_part(key))
+}
+
+/// Credentials written in a channel's `config`, by our key name: used where no secret is
+/// set. `Debug` shows the keys only.
+#[derive(Clone, Default, Eq, PartialEq)]
+pub struct FileCredentials(pub BTreeMap<&'static str, String>);
+
+impl fmt::Debug for FileCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+/// A channel ready to send: its config, its typed [`Target`] (URL, credentials and
+/// options) and the zone its messages show times in.
 ///
 /// `Debug` shows the config and the target's type, never a credential.
 #[derive(Clone, Debug, Eq, PartialEq)]
@@ -83,6 +136,10 @@ pub struct ResolvedChannel {
     pub config: ChannelConfig,
     /// Where and how it sends.
     pub target: Target,
+    /// The file's `settings.timezone` (UTC unless [`NotificationsConfig::resolve`] set it).
+    ///
+    /// [`NotificationsConfig::resolve`]: super::NotificationsConfig::resolve
+    pub zone: Zone,
 }
 
 /// A credential an enabled channel cannot send without, or one that is set but unusable.
@@ -113,6 +170,9 @@ pub enum CredentialProblem {
     /// E-mail `to` must list at least one address, comma-separated.
     #[error("is not a comma-separated list of e-mail addresses")]
     NotAddresses,
+    /// A value sent in a header (webhook `authToken`) must be printable ASCII.
+    #[error("is not printable ASCII (it is sent in a header)")]
+    NotHeaderText,
 }
 
 impl fmt::Display for MissingCredential {
@@ -125,8 +185,12 @@ impl fmt::Display for MissingCredential {
 /// variables), keeping the channels that have all they need and reporting each problem of
 /// the others — a channel is never dropped silently. Disabled channels are skipped.
 ///
-/// Values are trimmed; URL-valued keys (`webhookUrl`, `url`, `topicUrl`, `baseUrl`) must be
-/// `http(s)://` URLs and lose a trailing `/` (see `check_credential`).
+/// Each key is read from [`credential_var`], then [`seed_credential_var`], then the same for
+/// its seed aliases, then from the channel's `config` ([`ChannelConfig::file_credentials`]):
+/// a secret wins over the file, as in the seed. Values are trimmed; URL-valued keys
+/// (`webhookUrl`, `url`, `topicUrl`, `baseUrl`) must be `http(s)://` URLs and lose a
+/// trailing `/` (see `check_credential`). A webhook whose `Authorization` header holds
+/// `YOUR_TOKEN` needs `authToken`.
 pub fn resolve(
     channels: &[ChannelConfig],
     lookup: impl Fn(&str) -> Option<String>,
@@ -138,9 +202,14 @@ pub fn resolve(
         let mut credentials = BTreeMap::new();
         let mut complete = true;
         let required = keys.required.iter().map(|k| (k, true));
-        for (&key, needed) in required.chain(keys.optional.iter().map(|k| (k, false))) {
+        for (&key, is_required) in required.chain(keys.optional.iter().map(|k| (k, false))) {
+            let needed = is_required || (key == "authToken" && wants_token(&channel.options.specific));
             let variable = credential_var(&channel.name, key);
-            let value = lookup(&variable).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+            let names = std::iter::once(key).chain(keys.aliases.iter().filter(|(_, k)| *k == key).map(|(a, _)| *a));
+            let value = names
+                .flat_map(|k| [credential_var(&channel.name, k), seed_credential_var(&channel.name, k)])
+                .find_map(|var| lookup(&var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()))
+                .or_else(|| channel.file_credentials.0.get(key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()));
             let checked = match value {
                 None if needed => Err(CredentialProblem::Missing),
                 None => continue,
@@ -159,10 +228,20 @@ pub fn resolve(
         // Complete means every required key is present and checked, so a target is built.
         let target = complete.then(|| Target::build(channel.kind, credentials, &channel.options.specific)).flatten();
         if let Some(target) = target {
-            ready.push(ResolvedChannel { config: channel.clone(), target });
+            ready.push(ResolvedChannel { config: channel.clone(), target, zone: Zone::utc() });
         }
     }
     (ready, missing)
+}
+
+/// Whether a webhook's configured `Authorization` header holds [`TOKEN_PLACEHOLDER`].
+fn wants_token(options: &SpecificOptions) -> bool {
+    match options {
+        SpecificOptions::Webhook { headers, .. } => headers
+            .iter()
+            .any(|(name, value)| name.eq_ignore_ascii_case("authorization") && value.contains(TOKEN_PLACEHOLDER)),
+        _ => false,
+    }
 }
 
 /// Checks one credential: URL-valued keys must parse as `http(s)` URLs (WHATWG rules, as
@@ -175,6 +254,9 @@ fn check_credential(kind: ChannelType, key: &str, value: String) -> Result<Check
             return Err(CredentialProblem::NoTopic);
         }
         return Ok(Checked::Url(url));
+    }
+    if key == "authToken" && !value.chars().all(|c| c == ' ' || c == '\t' || c.is_ascii_graphic()) {
+        return Err(CredentialProblem::NotHeaderText);
     }
     if kind == ChannelType::Email && key == "to" {
         let list = email_list(&value);
@@ -278,5 +360,75 @@ mod tests {
         assert_eq!(base_url(&c.resolve(env(&key)).0[0]), "https://events.pagerduty.com");
         let local = [key[0], ("NOTIFICATION_PD_BASEURL", "http://127.0.0.1:9999/")];
         assert_eq!(base_url(&c.resolve(env(&local)).0[0]), "http://127.0.0.1:9999");
+    }
+
+    #[test]
+    fn the_seeds_secret_names_work_unchanged() {
+        for (name, key, var) in [
+            ("Telegram Bot", "botToken", "NOTIFICATION_TELEGRAM_BOT_BOTTOKEN"),
+            ("Custom Webhook", "url", "NOTIFICATION_CUSTOM_WEBHOOK_URL"),
+            ("Custom Webhook", "authToken", "NOTIFICATION_CUSTOM_WEBHOOK_AUTHTOKEN"),
+            ("PagerDuty On-Call", "routingKey", "NOTIFICATION_PAGERDUTY_ON_CALL_ROUTINGKEY"),
+            ("Discord  Alerts!", "webhookUrl", "NOTIFICATION_DISCORD__ALERTS__WEBHOOKURL"),
+            ("Pushover", "userKey", "NOTIFICATION_PUSHOVER_USERKEY"),
+            ("Pushover", "apiToken", "NOTIFICATION_PUSHOVER_APITOKEN"),
+        ] {
+            assert_eq!(seed_credential_var(name, key), var);
+            assert_eq!(credential_var(name, key), var, "ours is the same for ASCII names");
+        }
+        // One `_` per UTF-16 unit, and capitals by Unicode rules, as JavaScript writes them.
+        assert_eq!(seed_credential_var("Alerts 🚨", "webhookUrl"), "NOTIFICATION_ALERTS____WEBHOOKURL");
+        assert_eq!(credential_var("Alerts 🚨", "webhookUrl"), "NOTIFICATION_ALERTS___WEBHOOKURL");
+        assert_eq!(seed_credential_var("straße", "to"), "NOTIFICATION_STRASSE_TO");
+        assert_eq!(seed_credential_var("Équipe", "to"), "NOTIFICATION__QUIPE_TO");
+
+        let c = NotificationsConfig::parse(Some(
+            r#"{"channels": [{"type": "discord", "name": "Alerts 🚨"},
+                             {"type": "pushover", "name": "Pushover"},
+                             {"type": "webhook", "name": "Custom Webhook",
+                              "config": {"headers": {"Authorization": "Bearer YOUR_TOKEN YOUR_TOKEN"}}}]}"#,
+        ))
+        .unwrap();
+        let (ready, missing) = c.resolve(env(&[
+            ("NOTIFICATION_ALERTS____WEBHOOKURL", "https://discord.example/api/webhooks/1/x"),
+            ("NOTIFICATION_PUSHOVER_USERKEY", "u-1"),
+            ("NOTIFICATION_PUSHOVER_APITOKEN", "t-1"),
+            ("NOTIFICATION_CUSTOM_WEBHOOK_URL", "https://hooks.example.com/in"),
+            ("NOTIFICATION_CUSTOM_WEBHOOK_AUTHTOKEN", "s3cret"),
+        ]));
+        assert_eq!(missing, []);
+        let Target::Pushover(p) = &ready[1].target else { panic!("{:?}", ready[1]) };
+        assert_eq!((p.user.as_str(), p.token.as_str()), ("u-1", "t-1"));
+        let Target::Webhook(w) = &ready[2].target else { panic!("{:?}", ready[2]) };
+        assert_eq!(w.headers, [("Authorization".to_owned(), "Bearer s3cret YOUR_TOKEN".to_owned())], "the first one");
+        assert_eq!(w.method, "POST");
+
+        let (ready, missing) = c.resolve(env(&[("NOTIFICATION_CUSTOM_WEBHOOK_URL", "https://hooks.example.com/in")]));
+        assert!(ready.iter().all(|r| r.config.name != "Custom Webhook"));
+        assert!(missing.iter().any(|m| m.to_string()
+            == "channel \"Custom Webhook\" will not send: NOTIFICATION_CUSTOM_WEBHOOK_AUTHTOKEN is not set"));
+    }
+
+    #[test]
+    fn credentials_in_the_file_are_used_unless_a_secret_is_set() {
+        let c = NotificationsConfig::parse(Some(crate::notify::config::parse::tests::SEED_FILE)).unwrap();
+        let (ready, missing) = c.resolve(env(&[
+            ("NOTIFICATION_TELEGRAM_BOT_BOTTOKEN", "999:from-secret"),
+            ("NOTIFICATION_SLACK_OPS_WEBHOOKURL", "https://hooks.slack.com/services/T/B/X"),
+            ("NOTIFICATION_CUSTOM_WEBHOOK_URL", "https://hooks.example.com/in"),
+            ("NOTIFICATION_CUSTOM_WEBHOOK_AUTHTOKEN", "tok"),
+            ("NOTIFICATION_PAGERDUTY_ON_CALL_ROUTINGKEY", "rk"),
+        ]));
+        assert_eq!(missing, []);
+        assert_eq!(ready.len(), 7);
+        assert!(ready.iter().all(|r| r.zone.name() == "Asia/Tokyo"));
+        let Target::Telegram(t) = &ready[2].target else { panic!() };
+        assert_eq!((t.bot_token.as_str(), t.chat_id.as_str()), ("999:from-secret", "-100200300"), "the secret wins");
+        let Target::Email(m) = &ready[3].target else { panic!() };
+        assert_eq!(m.to, ["ops@example.com", "oncall@example.com"]);
+        assert_eq!((m.from.as_str(), m.api_key.as_str()), ("Monitor <monitor@example.com>", "key-file"));
+        let Target::Pushover(p) = &ready[5].target else { panic!() };
+        assert_eq!((p.user.as_str(), p.token.as_str()), ("u-file", "t-file"));
+        assert!(!format!("{:?}", ready[2]).contains("from-file"), "Debug never shows a credential");
     }
 }

@@ -7,12 +7,14 @@
 //! {"enabled": true,
 //!  "channels": [{"type": "discord", "name": "Discord Alerts", "enabled": true,
 //!                "config": {}, "events": ["down", "up"]}],
-//!  "settings": {"cooldownMinutes": 5, "reminderMinutes": 60}}
+//!  "settings": {"cooldownMinutes": 5, "reminderMinutes": 60, "timezone": "Europe/Paris"},
+//!  "templates": {"discord": {"title": "{{emoji}} {{serviceName}} is {{eventType}}"}}}
 //! ```
 //!
-//! Credentials never live in the file: each comes from the secret or variable named by
-//! [`credential_var`], e.g. `NOTIFICATION_DISCORD_ALERTS_WEBHOOKURL`. A channel's `config`
-//! holds only non-secret options ([`ChannelOptions`]).
+//! Credentials belong in secrets: each comes from the secret or variable named by
+//! [`credential_var`], e.g. `NOTIFICATION_DISCORD_ALERTS_WEBHOOKURL`. One written in a
+//! channel's `config` (as the seed allows) is used when no secret is set, and listed at build
+//! time with a warning to move it ([`NotificationsConfig::notices`]).
 //!
 //! - [`parse`](NotificationsConfig::parse) (in `parse.rs`): the file → [`NotificationsConfig`].
 //! - `credentials.rs`: [`credential_var`], [`resolve`] → [`ResolvedChannel`]s.
@@ -25,12 +27,19 @@ mod target;
 
 use std::time::Duration;
 
-pub use credentials::{credential_var, resolve, CredentialKeys, CredentialProblem, MissingCredential, ResolvedChannel};
+pub use credentials::{
+    credential_var, resolve, seed_credential_var, CredentialKeys, CredentialProblem, FileCredentials,
+    MissingCredential, ResolvedChannel,
+};
+#[cfg(test)]
+pub(crate) use parse::tests::SEED_FILE;
 pub use target::{base, web_url, Gotify, Mailgun, Ntfy, Opsgenie, PagerDuty, Pushover, Target, Telegram, Webhook};
 
+use crate::config::unused::ConfigNotice;
 use crate::notify::queue::RetryPolicy;
-use crate::notify::template::Template;
+use crate::notify::template::{ChannelTemplates, Template};
 use crate::notify::vocab::{ChannelType, Event, Severity};
+use crate::time::Zone;
 
 /// Longest cooldown or reminder interval accepted: one week, in minutes.
 pub const MAX_MINUTES: u64 = 10_080;
@@ -46,7 +55,9 @@ pub const MAX_NAME: usize = 64;
 /// Every type accepts `title` and `body` (templates, see [`Template`]) and `minSeverity`
 /// (`critical`, `error`, `warning` or `info`, default `info`: the least severe external
 /// alert the channel receives when a request names no channels). Besides those:
-/// `webhook` takes `headers` (an object of extra header names to values); `pushover` takes
+/// `webhook` takes `headers` (an object of extra header names to values; `YOUR_TOKEN` in
+/// `Authorization` is replaced by the `authToken` credential) and `method` (`POST`, `PUT` or
+/// `PATCH`, default `POST`); `email` takes `provider` (`mailgun`, the only one); `pushover` takes
 /// `priority` (-2..=2, used for `down` and `reminder`, default 1) and, for priority 2,
 /// `retry` (seconds, ≥ 30, default 60) and `expire` (seconds, ≤ 10800, default 3600); `ntfy`
 /// takes `priority` (1..=5, default 4); `gotify` `priority` (0..=10, default 8); `opsgenie`
@@ -72,10 +83,12 @@ pub enum SpecificOptions {
     /// A type without options of its own.
     #[default]
     None,
-    /// `webhook`: extra request headers, sorted by name.
+    /// `webhook`: extra request headers, sorted by name, and the method.
     Webhook {
         /// Names and values, each checked by the `http` crate.
         headers: Vec<(String, String)>,
+        /// `POST` (the default), `PUT` or `PATCH`.
+        method: Option<&'static str>,
     },
     /// `pushover`: priority, and the emergency retry and expiry in seconds.
     Pushover {
@@ -114,6 +127,12 @@ pub struct ChannelConfig {
     pub events: Vec<Event>,
     /// Non-secret options.
     pub options: ChannelOptions,
+    /// Whether external alerts may go to it (`config.externalAlerts`, default `true`).
+    pub external_alerts: bool,
+    /// Its type's entries of the file's `templates` section.
+    pub templates: ChannelTemplates,
+    /// Credentials written in `config`, used where no secret is set.
+    pub file_credentials: FileCredentials,
 }
 
 /// The `settings` object.
@@ -121,19 +140,44 @@ pub struct ChannelConfig {
 pub struct NotificationSettings {
     /// Least time between two notifications about one service (`cooldownMinutes`, default 5).
     pub cooldown: Duration,
-    /// How often a `reminder` repeats while a service stays down (`reminderMinutes`; absent
-    /// or 0 means never).
+    /// How often a `reminder` repeats while a service stays down (`reminderMinutes`, or the
+    /// seed's name `repeatAlertMinutes`; absent or 0 means never).
     pub reminder: Option<Duration>,
     /// How failed deliveries are retried (`retry`: `initialSeconds` 1..=3600, default 10;
     /// `maxSeconds` initial..=3600, default 300; `giveUpAfterMinutes` 30..=10080, default
     /// 60). Each attempt times out after 10 s.
     pub retry: RetryPolicy,
+    /// Whether status notifications carry the last heartbeat's `metadata`
+    /// (`includeMetadata`, default `false`).
+    pub include_metadata: bool,
+    /// The zone message texts show times in (`timezone`, an IANA name; default UTC).
+    pub zone: Zone,
+    /// How much of the external-alert history is kept (`alertHistory`).
+    pub alert_history: AlertHistory,
 }
 
 impl Default for NotificationSettings {
     fn default() -> Self {
-        Self { cooldown: DEFAULT_COOLDOWN, reminder: None, retry: RetryPolicy::default() }
+        Self {
+            cooldown: DEFAULT_COOLDOWN,
+            reminder: None,
+            retry: RetryPolicy::default(),
+            include_metadata: false,
+            zone: Zone::utc(),
+            alert_history: AlertHistory::default(),
+        }
     }
+}
+
+/// `settings.alertHistory`: the retention of D1 `external_alerts` (what
+/// `GET /api/v1/alerts/recent` lists), applied by the hourly housekeeping. Each limit is off
+/// when its field is absent.
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
+pub struct AlertHistory {
+    /// `maxAlerts` (1..=100000): the newest alerts kept.
+    pub max_alerts: Option<u32>,
+    /// `maxAgeDays` (1..=3650): alerts last received longer ago are deleted.
+    pub max_age_days: Option<u32>,
 }
 
 /// The whole validated `notifications.json`.
@@ -143,15 +187,19 @@ pub struct NotificationsConfig {
     pub enabled: bool,
     /// Channels in file order.
     pub channels: Vec<ChannelConfig>,
-    /// Cooldown and reminders.
+    /// Cooldown, reminders, retries, time zone, metadata, alert history.
     pub settings: NotificationSettings,
+    /// What the build lists about the file without failing: credentials written in it.
+    pub notices: Vec<ConfigNotice>,
 }
 
 impl NotificationsConfig {
     /// [`resolve`]s the enabled channels' credentials; nothing when the file is disabled.
     pub fn resolve(&self, lookup: impl Fn(&str) -> Option<String>) -> (Vec<ResolvedChannel>, Vec<MissingCredential>) {
         if self.enabled {
-            resolve(&self.channels, lookup)
+            let (mut ready, missing) = resolve(&self.channels, lookup);
+            ready.iter_mut().for_each(|r| r.zone = self.settings.zone.clone());
+            (ready, missing)
         } else {
             (Vec::new(), Vec::new())
         }

@@ -6,15 +6,17 @@ use std::time::Duration;
 use http::{HeaderName, HeaderValue};
 use serde_json::Value;
 
-use super::credentials::env_part;
+use super::credentials::{env_part, FileCredentials};
 use super::{
-    credential_var, ChannelConfig, ChannelOptions, NotificationSettings, NotificationsConfig, SpecificOptions,
-    DEFAULT_COOLDOWN, DEFAULT_EVENTS, MAX_MINUTES, MAX_NAME,
+    credential_var, AlertHistory, ChannelConfig, ChannelOptions, NotificationSettings, NotificationsConfig,
+    SpecificOptions, DEFAULT_COOLDOWN, DEFAULT_EVENTS, MAX_MINUTES, MAX_NAME,
 };
+use crate::config::unused::ConfigNotice;
 use crate::config::{from_json, ConfigError, ConfigErrors};
 use crate::notify::queue::RetryPolicy;
-use crate::notify::template::Template;
+use crate::notify::template::{ChannelTemplates, Names, Placeholder, SeedTemplate, Template, TemplateField};
 use crate::notify::vocab::{ChannelType, Event, Severity};
+use crate::time::Zone;
 
 impl NotificationsConfig {
     /// Parses and validates `notifications.json`; `None` (no file) means no channels.
@@ -25,8 +27,11 @@ impl NotificationsConfig {
     /// …`: malformed JSON or a wrong type (the first one), unknown fields, unknown channel
     /// types, empty, over-long or duplicate channel names (names that fold to the same
     /// variable prefix count as duplicates), unknown or repeated events, an empty `events`
-    /// list, unknown or ill-typed options, credentials written into `config`, bad templates,
-    /// and `cooldownMinutes`/`reminderMinutes` outside 0..=10080.
+    /// list, unknown or ill-typed options, bad templates (ours or the seed's, with unknown
+    /// variables), `cooldownMinutes`/`reminderMinutes`/`repeatAlertMinutes` outside
+    /// 0..=10080 or both reminder names set, an unknown `timezone`, and `alertHistory`
+    /// limits out of range. Credentials written in a channel's `config` are no error: they
+    /// are listed in [`NotificationsConfig::notices`].
     pub fn parse(json: Option<&str>) -> Result<Self, ConfigErrors> {
         let Some(json) = json else {
             return Ok(Self { enabled: true, ..Self::default() });
@@ -35,9 +40,11 @@ impl NotificationsConfig {
         let Some(raw) = from_json::<raw::File>(FILE, json, &mut errors) else {
             return Err(ConfigErrors(errors));
         };
+        let mut notices = Vec::new();
         let mut err =
             |path: String, reason: String| errors.push(ConfigError { path: format!("{FILE}: {path}"), reason });
 
+        let templates = raw.templates.map(|t| seed_templates(t, &mut err)).unwrap_or_default();
         let mut seen: BTreeMap<String, usize> = BTreeMap::new();
         let mut channels = Vec::new();
         for (i, c) in raw.channels.iter().enumerate() {
@@ -52,18 +59,22 @@ impl NotificationsConfig {
             }
             check_name(&at, &c.name, i, &mut seen, &mut err);
             let events = parse_events(&at, c.events.as_deref(), &mut err);
-            let options = kind.map(|k| parse_options(&at, k, &c.name, c.config.as_ref(), &mut err));
-            if let (Some(kind), Some(options)) = (kind, options) {
-                channels.push(ChannelConfig {
-                    kind,
-                    name: c.name.clone(),
-                    enabled: c.enabled.unwrap_or(true),
-                    events,
-                    options,
-                });
-            }
+            let Some(kind) = kind else { continue };
+            let parsed = parse_options(&at, kind, &c.name, c.config.as_ref(), &mut err, &mut notices);
+            let template = |external: bool| templates.get(&(kind, external)).cloned();
+            channels.push(ChannelConfig {
+                kind,
+                name: c.name.clone(),
+                enabled: c.enabled.unwrap_or(true),
+                events,
+                options: parsed.options,
+                external_alerts: parsed.external_alerts,
+                templates: ChannelTemplates { service: template(false), external: template(true) },
+                file_credentials: parsed.file_credentials,
+            });
         }
 
+        let s = raw.settings;
         let mut minutes = |path: &str, value: Option<u64>| -> Option<Duration> {
             match value {
                 Some(m) if m <= MAX_MINUTES => Some(Duration::from_secs(m * 60)),
@@ -74,23 +85,60 @@ impl NotificationsConfig {
                 None => None,
             }
         };
+        let cooldown = minutes("cooldownMinutes", s.cooldown_minutes).unwrap_or(DEFAULT_COOLDOWN);
+        let reminder = minutes("reminderMinutes", s.reminder_minutes);
+        let repeat = minutes("repeatAlertMinutes", s.repeat_alert_minutes);
+        if s.reminder_minutes.is_some() && s.repeat_alert_minutes.is_some() {
+            err(
+                "settings.repeatAlertMinutes".into(),
+                "is the seed's name for reminderMinutes: set only one of them".into(),
+            );
+        }
+        let zone = match s.timezone.as_deref() {
+            None => Zone::utc(),
+            Some(name) => Zone::parse(name).unwrap_or_else(|| {
+                err(
+                    "settings.timezone".into(),
+                    format!("unknown time zone {name:?}, expected an IANA name such as \"Europe/Paris\" or \"UTC\""),
+                );
+                Zone::utc()
+            }),
+        };
+        let history = s.alert_history.unwrap_or_default();
+        let mut limit = |key: &str, value: Option<u64>, max: u64| match value {
+            Some(v) if (1..=max).contains(&v) => u32::try_from(v).ok(),
+            Some(v) => {
+                err(format!("settings.alertHistory.{key}"), format!("must be between 1 and {max}, got {v}"));
+                None
+            }
+            None => None,
+        };
+        let alert_history = AlertHistory {
+            max_alerts: limit("maxAlerts", history.max_alerts, 100_000),
+            max_age_days: limit("maxAgeDays", history.max_age_days, 3_650),
+        };
         let settings = NotificationSettings {
-            cooldown: minutes("cooldownMinutes", raw.settings.cooldown_minutes).unwrap_or(DEFAULT_COOLDOWN),
-            reminder: minutes("reminderMinutes", raw.settings.reminder_minutes).filter(|d| !d.is_zero()),
-            retry: retry_policy(raw.settings.retry.unwrap_or_default(), &mut err),
+            cooldown,
+            reminder: reminder.or(repeat).filter(|d| !d.is_zero()),
+            retry: retry_policy(s.retry.unwrap_or_default(), &mut err),
+            include_metadata: s.include_metadata.unwrap_or(false),
+            zone,
+            alert_history,
         };
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
         }
-        Ok(Self { enabled: raw.enabled.unwrap_or(true), channels, settings })
+        Ok(Self { enabled: raw.enabled.unwrap_or(true), channels, settings, notices })
     }
 }
 
 impl ChannelType {
-    /// The `config` options this type accepts besides `title` and `body`.
+    /// The `config` options this type accepts besides `title`, `body`, `minSeverity`,
+    /// `externalAlerts` and its credentials.
     fn options(self) -> &'static [&'static str] {
         match self {
-            ChannelType::Webhook => &["headers"],
+            ChannelType::Webhook => &["headers", "method"],
+            ChannelType::Email => &["provider"],
             ChannelType::Pushover => &["priority", "retry", "expire"],
             ChannelType::Ntfy | ChannelType::Gotify | ChannelType::Opsgenie => &["priority"],
             ChannelType::PagerDuty => &["severity", "source"],
@@ -100,6 +148,51 @@ impl ChannelType {
 }
 
 pub(super) const FILE: &str = "notifications.json";
+
+/// The `templates` section: each entry parsed with the seed's `{{variable}}` syntax, by
+/// channel type and whether it is the `_external` one.
+fn seed_templates(
+    t: raw::Templates,
+    err: &mut impl FnMut(String, String),
+) -> BTreeMap<(ChannelType, bool), SeedTemplate> {
+    let mut out = BTreeMap::new();
+    let entries: [(&str, ChannelType, bool, Option<raw::Template>); 12] = [
+        ("discord", ChannelType::Discord, false, t.discord.map(Into::into)),
+        ("discord_external", ChannelType::Discord, true, t.discord_external.map(Into::into)),
+        ("slack", ChannelType::Slack, false, t.slack.map(Into::into)),
+        ("slack_external", ChannelType::Slack, true, t.slack_external.map(Into::into)),
+        ("telegram", ChannelType::Telegram, false, t.telegram.map(Into::into)),
+        ("telegram_external", ChannelType::Telegram, true, t.telegram_external.map(Into::into)),
+        ("email", ChannelType::Email, false, t.email.map(Into::into)),
+        ("email_external", ChannelType::Email, true, t.email_external.map(Into::into)),
+        ("pushover", ChannelType::Pushover, false, t.pushover.map(Into::into)),
+        ("pushover_external", ChannelType::Pushover, true, t.pushover_external.map(Into::into)),
+        ("pagerduty", ChannelType::PagerDuty, false, t.pagerduty.map(Into::into)),
+        ("pagerduty_external", ChannelType::PagerDuty, true, t.pagerduty_external.map(Into::into)),
+    ];
+    for (key, kind, external, raw) in entries {
+        let Some(raw) = raw else { continue };
+        let names: Names = if external { &Placeholder::SEED_EXTERNAL } else { &Placeholder::SEED_SERVICE };
+        let mut text = |field: &str, value: &str| -> Option<Template> {
+            Template::parse_seed(value, names).map_err(|e| err(format!("templates.{key}.{field}"), e.to_string())).ok()
+        };
+        let title = raw.title.and_then(|(field, value)| text(field, &value));
+        let body = raw.body.and_then(|(field, value)| text(field, &value));
+        let mut fields = Vec::new();
+        for (i, (name_key, name, value, inline)) in raw.fields.into_iter().enumerate() {
+            let name = text(&format!("fields[{i}].{name_key}"), name.as_deref().unwrap_or_default());
+            let value = text(&format!("fields[{i}].value"), value.as_deref().unwrap_or_default());
+            if let (Some(name), Some(value)) = (name, value) {
+                fields.push(TemplateField { name, value, inline });
+            }
+        }
+        let severity = raw.severity.and_then(|s| {
+            s.parse::<Severity>().map_err(|e| err(format!("templates.{key}.severity"), e.to_string())).ok()
+        });
+        out.insert((kind, external), SeedTemplate { title, body, fields, footer: raw.footer, severity });
+    }
+    out
+}
 
 /// The `settings.retry` object, each value checked against its range.
 fn retry_policy(raw: raw::Retry, err: &mut impl FnMut(String, String)) -> RetryPolicy {
@@ -172,16 +265,29 @@ fn parse_events(at: &str, events: Option<&[String]>, err: &mut impl FnMut(String
     parsed
 }
 
+/// A channel's `config`, read.
+struct ParsedConfig {
+    options: ChannelOptions,
+    external_alerts: bool,
+    file_credentials: FileCredentials,
+}
+
+/// Keys of the credential table that are not secrets (the seed reads e-mail `to` and `from`
+/// from `config` only): written in the file without a notice.
+const PLAIN_KEYS: [&str; 3] = ["to", "from", "baseUrl"];
+
 fn parse_options(
     at: &str,
     kind: ChannelType,
     name: &str,
     config: Option<&serde_json::Map<String, Value>>,
     err: &mut impl FnMut(String, String),
-) -> ChannelOptions {
+    notices: &mut Vec<ConfigNotice>,
+) -> ParsedConfig {
     let mut o = ChannelOptions::default();
-    let (mut headers, mut priority, mut retry, mut expire, mut severity, mut source) =
-        (Vec::new(), None, None, None, None, None);
+    let (mut headers, mut priority, mut retry, mut expire, mut severity, mut source, mut method) =
+        (Vec::new(), None, None, None, None, None, None);
+    let (mut external_alerts, mut file_credentials) = (true, FileCredentials::default());
     let keys = kind.credentials();
     // Sorted, so the order of errors does not depend on serde_json's map features.
     let mut entries: Vec<(&String, &Value)> = config.into_iter().flatten().collect();
@@ -189,11 +295,35 @@ fn parse_options(
     for &(key, value) in &entries {
         let path = format!("{at}.config.{key}");
         let mut bad = |reason: String| err(path.clone(), reason);
-        if keys.required.contains(&key.as_str()) || keys.optional.contains(&key.as_str()) {
-            bad(format!(
-                "credentials never live in the file: remove it and set the secret {}",
-                credential_var(name, key)
-            ));
+        if let Some(ours) = keys.canonical(key) {
+            let text = match value {
+                Value::String(s) => Some(s.clone()),
+                Value::Array(items) if ours == "to" => {
+                    let list: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
+                    list.map(|l| l.join(", "))
+                }
+                _ => None,
+            };
+            match text {
+                None if ours == "to" => bad("must be a string or an array of strings".into()),
+                None => bad("must be a string".into()),
+                Some(_) if file_credentials.0.contains_key(ours) => {
+                    bad(format!("{ours} is already set under another name"));
+                }
+                Some(text) => {
+                    file_credentials.0.insert(ours, text);
+                    if !PLAIN_KEYS.contains(&ours) {
+                        let var = credential_var(name, key);
+                        notices.push(ConfigNotice {
+                            path: format!("{FILE}: {path}"),
+                            reason: format!(
+                                "a credential written in the file (it is compiled into the Worker): move it to \
+                                 the secret {var} (`wrangler secret put {var}`); a secret wins over the file"
+                            ),
+                        });
+                    }
+                }
+            }
             continue;
         }
         match (key.as_str(), value) {
@@ -202,17 +332,28 @@ fn parse_options(
                 Ok(t) => o.body = Some(t),
                 Err(e) => bad(e.to_string()),
             },
-            ("title" | "body", _) => bad("must be a string template".into()),
             ("minSeverity", Value::String(s)) => match s.parse::<Severity>() {
                 Ok(v) => o.min_severity = Some(v),
                 Err(e) => bad(e.to_string()),
             },
+            ("externalAlerts", Value::Bool(b)) => external_alerts = *b,
+            ("externalAlerts", _) => bad("must be true or false".into()),
             (k, _) if !kind.options().contains(&k) => {
-                let mut allowed = vec!["title", "body", "minSeverity"];
+                let mut allowed = vec!["title", "body", "minSeverity", "externalAlerts"];
                 allowed.extend(kind.options());
+                allowed.extend(keys.required.iter().chain(keys.optional));
+                allowed.extend(keys.aliases.iter().map(|(alias, _)| *alias));
                 bad(format!("unknown option for a {kind} channel, expected one of {}", allowed.join(", ")));
             }
             ("headers", value) => headers = parse_headers(value, &mut bad),
+            ("method", Value::String(m)) => {
+                match ["POST", "PUT", "PATCH"].into_iter().find(|x| x.eq_ignore_ascii_case(m)) {
+                    Some(m) => method = Some(m),
+                    None => bad(format!("must be POST, PUT or PATCH, got {m:?}")),
+                }
+            }
+            ("provider", Value::String(p)) if p == "mailgun" => {}
+            ("provider", _) => bad(format!("e-mail is sent through Mailgun only: must be \"mailgun\", got {value}")),
             ("priority", value) => priority = parse_priority(kind, value, &mut bad),
             ("retry", value) => {
                 retry = int_in(value, 30, 10_800, &mut bad).and_then(|n| u32::try_from(n).ok());
@@ -233,24 +374,24 @@ fn parse_options(
         err(format!("{at}.config"), "retry and expire only apply to emergency priority 2".into());
     }
     o.specific = match kind {
-        ChannelType::Webhook => SpecificOptions::Webhook { headers },
+        ChannelType::Webhook => SpecificOptions::Webhook { headers, method },
         ChannelType::Pushover => SpecificOptions::Pushover { priority, retry, expire },
         ChannelType::Ntfy | ChannelType::Gotify | ChannelType::Opsgenie => SpecificOptions::Priority { priority },
         ChannelType::PagerDuty => SpecificOptions::PagerDuty { severity, source },
         _ => SpecificOptions::None,
     };
-    o
+    ParsedConfig { options: o, external_alerts, file_credentials }
 }
 
 /// The `headers` option: an object of header names to values, sorted by name; names that
-/// Systole sets itself are refused.
+/// Systole sets itself are refused (`Authorization` and `Content-Type` are the seed's and
+/// allowed: they replace Systole's).
 fn parse_headers(value: &Value, bad: &mut impl FnMut(String)) -> Vec<(String, String)> {
     let Value::Object(map) = value else {
         bad("must be an object of header names to string values".into());
         return Vec::new();
     };
-    let reserved =
-        ["content-type", "content-length", "host", "authorization", "x-systole-signature", "x-systole-event"];
+    let reserved = ["content-length", "host", "x-systole-signature", "x-systole-event"];
     let mut headers = Vec::new();
     let mut sorted: Vec<(&String, &Value)> = map.iter().collect();
     sorted.sort_by_key(|(k, _)| *k);
@@ -263,7 +404,7 @@ fn parse_headers(value: &Value, bad: &mut impl FnMut(String)) -> Vec<(String, St
         match text {
             _ if !token => bad(format!("{name:?} is not a valid header name")),
             _ if reserved.contains(&name.to_ascii_lowercase().as_str()) => {
-                bad(format!("header {name:?} is set by Systole (use the authorization credential for Authorization)"));
+                bad(format!("header {name:?} is set by Systole"));
             }
             Some(v) => headers.push((name.clone(), v.to_owned())),
             None => bad(format!("header {name:?} must be a string of printable ASCII")),
@@ -313,6 +454,7 @@ mod raw {
         pub channels: Vec<Channel>,
         #[serde(default)]
         pub settings: Settings,
+        pub templates: Option<Templates>,
     }
 
     #[derive(Debug, Deserialize)]
@@ -330,7 +472,19 @@ mod raw {
     pub struct Settings {
         pub cooldown_minutes: Option<u64>,
         pub reminder_minutes: Option<u64>,
+        pub repeat_alert_minutes: Option<u64>,
+        pub include_metadata: Option<bool>,
+        pub timezone: Option<String>,
+        pub alert_history: Option<AlertHistory>,
         pub retry: Option<Retry>,
+    }
+
+    /// `cleanupOnAdd` is listed in `config::unused`.
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct AlertHistory {
+        pub max_alerts: Option<u64>,
+        pub max_age_days: Option<u64>,
     }
 
     #[derive(Debug, Default, Deserialize)]
@@ -340,10 +494,140 @@ mod raw {
         pub max_seconds: Option<u64>,
         pub give_up_after_minutes: Option<u64>,
     }
+
+    /// The seed's `templates`, by channel type.
+    #[derive(Debug, Default, Deserialize)]
+    pub struct Templates {
+        pub discord: Option<Discord>,
+        pub discord_external: Option<Discord>,
+        pub slack: Option<Slack>,
+        pub slack_external: Option<Slack>,
+        pub telegram: Option<Telegram>,
+        pub telegram_external: Option<Telegram>,
+        pub email: Option<Email>,
+        pub email_external: Option<Email>,
+        pub pushover: Option<Pushover>,
+        pub pushover_external: Option<Pushover>,
+        pub pagerduty: Option<PagerDuty>,
+        pub pagerduty_external: Option<PagerDuty>,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    pub struct Discord {
+        pub title: Option<String>,
+        pub description: Option<String>,
+        pub fields: Option<Vec<DiscordField>>,
+        pub footer: Option<String>,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    pub struct DiscordField {
+        pub name: Option<String>,
+        pub value: Option<String>,
+        pub inline: Option<bool>,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    pub struct Slack {
+        pub text: Option<String>,
+        pub fields: Option<Vec<SlackField>>,
+        pub footer: Option<String>,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    pub struct SlackField {
+        pub title: Option<String>,
+        pub value: Option<String>,
+        pub short: Option<bool>,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    pub struct Telegram {
+        pub message: Option<String>,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    pub struct Email {
+        pub subject: Option<String>,
+        pub body: Option<String>,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    pub struct Pushover {
+        pub title: Option<String>,
+        pub message: Option<String>,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    pub struct PagerDuty {
+        pub summary: Option<String>,
+        pub severity: Option<String>,
+    }
+
+    /// Any type's template in one shape: each text with the seed's name for it.
+    #[derive(Debug, Default)]
+    pub struct Template {
+        pub title: Option<(&'static str, String)>,
+        pub body: Option<(&'static str, String)>,
+        /// `(name key, name, value, inline)`.
+        pub fields: Vec<(&'static str, Option<String>, Option<String>, bool)>,
+        pub footer: Option<String>,
+        pub severity: Option<String>,
+    }
+
+    fn named(key: &'static str, value: Option<String>) -> Option<(&'static str, String)> {
+        value.map(|v| (key, v))
+    }
+
+    impl From<Discord> for Template {
+        fn from(d: Discord) -> Self {
+            let fields =
+                d.fields.unwrap_or_default().into_iter().map(|f| ("name", f.name, f.value, f.inline.unwrap_or(false)));
+            Template {
+                title: named("title", d.title),
+                body: named("description", d.description),
+                fields: fields.collect(),
+                footer: d.footer,
+                severity: None,
+            }
+        }
+    }
+
+    impl From<Slack> for Template {
+        fn from(s: Slack) -> Self {
+            let fields =
+                s.fields.unwrap_or_default().into_iter().map(|f| ("title", f.title, f.value, f.short.unwrap_or(false)));
+            Template { title: named("text", s.text), fields: fields.collect(), footer: s.footer, ..Self::default() }
+        }
+    }
+
+    impl From<Telegram> for Template {
+        fn from(t: Telegram) -> Self {
+            Template { body: named("message", t.message), ..Self::default() }
+        }
+    }
+
+    impl From<Email> for Template {
+        fn from(e: Email) -> Self {
+            Template { title: named("subject", e.subject), body: named("body", e.body), ..Self::default() }
+        }
+    }
+
+    impl From<Pushover> for Template {
+        fn from(p: Pushover) -> Self {
+            Template { title: named("title", p.title), body: named("message", p.message), ..Self::default() }
+        }
+    }
+
+    impl From<PagerDuty> for Template {
+        fn from(p: PagerDuty) -> Self {
+            Template { title: named("summary", p.summary), severity: p.severity, ..Self::default() }
+        }
+    }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
@@ -426,12 +710,10 @@ mod tests {
                 "notifications.json: channels[3].events: must list at least one event; set \"enabled\": false to \
                  silence a channel",
                 "notifications.json: channels[4].config.priority: unknown option for a discord channel, expected \
-                 one of title, body, minSeverity",
+                 one of title, body, minSeverity, externalAlerts, webhookUrl",
                 "notifications.json: channels[4].config.title: unknown placeholder {servce.name}, expected one of \
                  {service.name}, {service.id}, {group}, {status}, {previous_status}, {since}, {duration}, {message}, \
                  {dashboard_url}, {alert.severity}, {alert.source}, {alert.state}",
-                "notifications.json: channels[4].config.webhookUrl: credentials never live in the file: remove it \
-                 and set the secret NOTIFICATION_D_WEBHOOKURL",
                 "notifications.json: channels[5].config.retry: must be an integer between 30 and 10800, got 10",
                 "notifications.json: channels[5].config: retry and expire only apply to emergency priority 2",
                 "notifications.json: settings.cooldownMinutes: must be between 0 and 10080 (one week), got 20000",
@@ -463,7 +745,7 @@ mod tests {
         ))
         .unwrap();
         let headers = vec![("X-Team".to_owned(), "sre".to_owned())];
-        assert_eq!(c.channels[0].options.specific, SpecificOptions::Webhook { headers });
+        assert_eq!(c.channels[0].options.specific, SpecificOptions::Webhook { headers, method: None });
         assert_eq!(c.channels[0].options.body, Some(Template::parse("{status}").unwrap()));
         assert_eq!(
             c.channels[1].options.specific,
@@ -480,14 +762,13 @@ mod tests {
                 r#"{"channels": [
                      {"type": "pushover", "name": "a", "config": {"priority": 2, "expire": 10801}},
                      {"type": "opsgenie", "name": "b", "config": {"priority": "P6"}},
-                     {"type": "webhook", "name": "c", "config": {"headers": {"Content-Type": "text/plain", "X y": "1"}}}
+                     {"type": "webhook", "name": "c", "config": {"headers": {"Host": "x", "X y": "1"}}}
                    ]}"#
             ),
             [
                 "notifications.json: channels[0].config.expire: must be an integer between 30 and 10800, got 10801",
                 "notifications.json: channels[1].config.priority: must be one of \"P1\" to \"P5\", got \"P6\"",
-                "notifications.json: channels[2].config.headers: header \"Content-Type\" is set by Systole (use the \
-                 authorization credential for Authorization)",
+                "notifications.json: channels[2].config.headers: header \"Host\" is set by Systole",
                 "notifications.json: channels[2].config.headers: \"X y\" is not a valid header name",
             ]
         );
@@ -509,7 +790,181 @@ mod tests {
         let headers = vec![("X-Ok".to_owned(), "a\tb ~".to_owned())];
         assert_eq!(
             NotificationsConfig::parse(Some(ok)).unwrap().channels[0].options.specific,
-            SpecificOptions::Webhook { headers }
+            SpecificOptions::Webhook { headers, method: None }
+        );
+    }
+
+    /// A cloudflaremon `notifications.json` with every documented field, written from the
+    /// format's description.
+    pub(crate) const SEED_FILE: &str = r#"{
+      "enabled": true,
+      "channels": [
+        {"type": "discord", "name": "Discord  Alerts!", "enabled": true, "events": ["down", "up", "degraded"],
+         "config": {"webhookUrl": "https://discord.example/api/webhooks/1/from-file"}},
+        {"type": "slack", "name": "Slack Ops", "enabled": true, "config": {}, "events": ["down", "up"]},
+        {"type": "telegram", "name": "Telegram Bot", "enabled": true, "events": ["down", "up", "degraded"],
+         "config": {"botToken": "123:from-file", "chatId": "-100200300"}},
+        {"type": "email", "name": "Email via Mailgun", "enabled": true, "events": ["down"],
+         "config": {"provider": "mailgun", "from": "Monitor <monitor@example.com>",
+                    "to": ["ops@example.com", "oncall@example.com"], "apiKey": "key-file", "domain": "mg.example.com"}},
+        {"type": "webhook", "name": "Custom Webhook", "enabled": true, "events": ["down", "up"],
+         "config": {"method": "POST", "headers": {"Authorization": "Bearer YOUR_TOKEN", "X-API-Key": "k-1"},
+                    "externalAlerts": false}},
+        {"type": "pushover", "name": "Pushover", "enabled": true, "events": ["down"],
+         "config": {"userKey": "u-file", "apiToken": "t-file"}},
+        {"type": "pagerduty", "name": "PagerDuty On-Call", "enabled": true, "config": {}, "events": ["down", "up"]}
+      ],
+      "settings": {
+        "cooldownMinutes": 10, "repeatAlertMinutes": 60, "includeMetadata": true, "timezone": "Asia/Tokyo",
+        "alertHistory": {"maxAlerts": 50, "maxAgeDays": 3, "cleanupOnAdd": true}
+      },
+      "templates": {
+        "discord": {"title": "{{emoji}} {{serviceName}} is {{eventType}}",
+                    "description": "Last seen {{lastSeen}} ({{timestamp}})",
+                    "fields": [{"name": "Service", "value": "{{serviceId}}", "inline": true},
+                               {"name": "Checked", "value": "{{timestampISO}}", "inline": false}],
+                    "footer": "Heartbeat Monitor"},
+        "discord_external": {"title": "{{emoji}} {{title}}", "description": "{{message}} ({{severity}})"},
+        "slack": {"text": "{{emoji}} *{{serviceName}}* is {{eventType}}",
+                  "fields": [{"title": "Service", "value": "{{serviceId}}", "short": true}],
+                  "footer": "Heartbeat Monitor"},
+        "slack_external": {"text": "{{emoji}} {{title}}"},
+        "telegram": {"message": "{{emoji}} *{{serviceName}}* is {{eventType}} since {{timestamp}}"},
+        "telegram_external": {"message": "{{emoji}} *{{title}}*: {{message}} ({{source}}, {{status}})"},
+        "email": {"subject": "[{{eventType}}] {{serviceName}}", "body": "{{serviceName}} ({{serviceId}}) is {{eventType}}."},
+        "email_external": {"subject": "[{{severity}}] {{title}}", "body": "{{message}}"},
+        "pushover": {"title": "{{serviceName}}", "message": "{{eventType}} at {{timestamp}}"},
+        "pushover_external": {"title": "{{title}}", "message": "{{message}}"},
+        "pagerduty": {"summary": "{{serviceName}} is {{eventType}}", "severity": "error"},
+        "pagerduty_external": {"summary": "{{title}} from {{source}}", "severity": "warning"}
+      }
+    }"#;
+
+    #[test]
+    fn a_cloudflaremon_file_builds_and_means_what_it_says() {
+        let c = NotificationsConfig::parse(Some(SEED_FILE)).unwrap();
+        let s = &c.settings;
+        assert_eq!((s.cooldown, s.reminder), (Duration::from_secs(600), Some(Duration::from_secs(3_600))));
+        assert!(s.include_metadata);
+        assert_eq!(s.zone.name(), "Asia/Tokyo");
+        assert_eq!(s.alert_history, AlertHistory { max_alerts: Some(50), max_age_days: Some(3) });
+        let by_name = |n: &str| c.channels.iter().find(|ch| ch.name == n).unwrap();
+        assert!(!by_name("Custom Webhook").external_alerts);
+        assert!(by_name("Slack Ops").external_alerts, "on unless false");
+        assert_eq!(
+            by_name("Custom Webhook").options.specific,
+            SpecificOptions::Webhook {
+                headers: vec![
+                    ("Authorization".to_owned(), "Bearer YOUR_TOKEN".to_owned()),
+                    ("X-API-Key".to_owned(), "k-1".to_owned())
+                ],
+                method: Some("POST"),
+            }
+        );
+        let email = by_name("Email via Mailgun");
+        assert_eq!(email.file_credentials.0["to"], "ops@example.com, oncall@example.com");
+        assert_eq!(by_name("Pushover").file_credentials.0.keys().copied().collect::<Vec<_>>(), ["token", "user"]);
+        let discord = &by_name("Discord  Alerts!").templates;
+        assert_eq!(discord.service.as_ref().unwrap().fields.len(), 2);
+        assert_eq!(discord.service.as_ref().unwrap().footer.as_deref(), Some("Heartbeat Monitor"));
+        assert!(discord.external.as_ref().unwrap().title.is_some());
+        let pd = &by_name("PagerDuty On-Call").templates;
+        assert_eq!(pd.service.as_ref().unwrap().severity, Some(Severity::Error));
+        assert_eq!(pd.external.as_ref().unwrap().severity, Some(Severity::Warning));
+        assert!(by_name("Telegram Bot").templates.service.as_ref().unwrap().body.is_some());
+
+        // Credentials written in the file: listed once each, with the secret to move them to.
+        let notices: Vec<String> = c.notices.iter().map(ToString::to_string).collect();
+        let moved = |path: &str, var: &str| {
+            format!(
+                "notifications.json: {path}: a credential written in the file (it is compiled into the Worker): \
+                 move it to the secret {var} (`wrangler secret put {var}`); a secret wins over the file"
+            )
+        };
+        assert_eq!(
+            notices,
+            [
+                moved("channels[0].config.webhookUrl", "NOTIFICATION_DISCORD__ALERTS__WEBHOOKURL"),
+                moved("channels[2].config.botToken", "NOTIFICATION_TELEGRAM_BOT_BOTTOKEN"),
+                moved("channels[2].config.chatId", "NOTIFICATION_TELEGRAM_BOT_CHATID"),
+                moved("channels[3].config.apiKey", "NOTIFICATION_EMAIL_VIA_MAILGUN_APIKEY"),
+                moved("channels[3].config.domain", "NOTIFICATION_EMAIL_VIA_MAILGUN_DOMAIN"),
+                moved("channels[5].config.apiToken", "NOTIFICATION_PUSHOVER_APITOKEN"),
+                moved("channels[5].config.userKey", "NOTIFICATION_PUSHOVER_USERKEY"),
+            ]
+        );
+        // The whole folder: the same notices, and `cleanupOnAdd` listed as ignored.
+        let d =
+            crate::config::Deployment::parse(|f| (f == "notifications.json").then(|| SEED_FILE.to_owned())).unwrap();
+        let all: Vec<String> = d.notices.iter().map(ToString::to_string).collect();
+        assert!(all[0].starts_with("notifications.json: settings.alertHistory.cleanupOnAdd: ignored: "), "{all:?}");
+        assert_eq!(all[1..], notices);
+    }
+
+    #[test]
+    fn seed_fields_are_checked_and_every_mistake_is_reported_at_once() {
+        let got = errors(
+            r#"{"channels": [
+                 {"type": "email", "name": "m", "config": {"provider": "sendgrid", "to": [1]}},
+                 {"type": "webhook", "name": "w", "config": {"method": "GET", "externalAlerts": "no"}},
+                 {"type": "pushover", "name": "p", "config": {"user": "a", "userKey": "b"}}
+               ],
+               "settings": {"reminderMinutes": 30, "repeatAlertMinutes": 60, "timezone": "Mars/Olympus",
+                            "alertHistory": {"maxAlerts": 0, "maxAgeDays": 4000, "cleanupOnAdd": false}},
+               "templates": {
+                 "discord": {"title": "{{servicename}}", "colour": 1, "fields": [{"name": "a", "value": "b", "x": 1}]},
+                 "slack_external": {"text": "{{serviceName}}"},
+                 "pagerduty": {"severity": "page"},
+                 "webhook": {"body": "x"}
+               }}"#,
+        );
+        assert_eq!(
+            got,
+            [
+                "notifications.json: templates.discord.colour: unknown field `colour`",
+                "notifications.json: templates.discord.fields[0].x: unknown field `x`",
+                "notifications.json: templates.webhook: unknown field `webhook`",
+            ],
+            "unknown fields first, all of them, each with its path"
+        );
+        let got = errors(
+            r#"{"channels": [
+                 {"type": "email", "name": "m", "config": {"provider": "sendgrid", "to": [1]}},
+                 {"type": "webhook", "name": "w", "config": {"method": "GET", "externalAlerts": "no"}},
+                 {"type": "pushover", "name": "p", "config": {"user": "a", "userKey": "b"}}
+               ],
+               "settings": {"reminderMinutes": 30, "repeatAlertMinutes": 60, "timezone": "Mars/Olympus",
+                            "alertHistory": {"maxAlerts": 0, "maxAgeDays": 4000}},
+               "templates": {
+                 "discord": {"title": "{{servicename}}"},
+                 "slack_external": {"text": "{{serviceName}}"},
+                 "pagerduty": {"severity": "page"}
+               }}"#,
+        );
+        assert_eq!(
+            got,
+            [
+                "notifications.json: templates.discord.title: unknown variable {{servicename}}, expected one of \
+                 {{emoji}}, {{eventType}}, {{serviceName}}, {{serviceId}}, {{lastSeen}}, {{timestamp}}, \
+                 {{timestampISO}}",
+                "notifications.json: templates.slack_external.text: unknown variable {{serviceName}}, expected one \
+                 of {{emoji}}, {{title}}, {{message}}, {{severity}}, {{source}}, {{status}}, {{timestamp}}, \
+                 {{timestampISO}}",
+                "notifications.json: templates.pagerduty.severity: unknown severity \"page\", expected one of \
+                 critical, error, warning, info",
+                "notifications.json: channels[0].config.provider: e-mail is sent through Mailgun only: must be \
+                 \"mailgun\", got \"sendgrid\"",
+                "notifications.json: channels[0].config.to: must be a string or an array of strings",
+                "notifications.json: channels[1].config.externalAlerts: must be true or false",
+                "notifications.json: channels[1].config.method: must be POST, PUT or PATCH, got \"GET\"",
+                "notifications.json: channels[2].config.userKey: user is already set under another name",
+                "notifications.json: settings.repeatAlertMinutes: is the seed's name for reminderMinutes: set only \
+                 one of them",
+                "notifications.json: settings.timezone: unknown time zone \"Mars/Olympus\", expected an IANA name \
+                 such as \"Europe/Paris\" or \"UTC\"",
+                "notifications.json: settings.alertHistory.maxAlerts: must be between 1 and 100000, got 0",
+                "notifications.json: settings.alertHistory.maxAgeDays: must be between 1 and 3650, got 4000",
+            ]
         );
     }
 }

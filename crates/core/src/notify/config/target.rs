@@ -88,16 +88,21 @@ pub struct Mailgun {
     pub from: String,
 }
 
-/// The generic webhook: `url`, `secret`, `authorization`, option `headers`.
+/// The generic webhook: `url`, `secret`, `authorization`, `authToken`, options `headers`
+/// and `method`.
 #[derive(Clone, Eq, PartialEq)]
 pub struct Webhook {
-    /// Where to post.
+    /// `POST` (default), `PUT` or `PATCH`.
+    pub method: &'static str,
+    /// Where to send.
     pub url: Url,
     /// Signs the body (`X-Systole-Signature`) when set.
     pub secret: Option<String>,
     /// Sent as the `Authorization` header when set.
     pub authorization: Option<String>,
-    /// Extra headers from the file, sorted by name (checked by the `http` crate).
+    /// Extra headers from the file, sorted by name (checked by the `http` crate), with
+    /// `YOUR_TOKEN` in `Authorization` replaced by the `authToken` credential; without the
+    /// file's `Authorization` when the `authorization` credential is set (it wins).
     pub headers: Vec<(String, String)>,
 }
 
@@ -220,7 +225,7 @@ impl Target {
         };
         let (bot_token, chat_id, api_key, domain) = (text("botToken"), text("chatId"), text("apiKey"), text("domain"));
         let (from, token, user, routing_key) = (text("from"), text("token"), text("user"), text("routingKey"));
-        let (secret, authorization) = (text("secret"), text("authorization"));
+        let (secret, authorization, auth_token) = (text("secret"), text("authorization"), text("authToken"));
         let mut url = |key: &str| match credentials.remove(key) {
             Some(Checked::Url(u)) => Some(u),
             _ => None,
@@ -250,11 +255,24 @@ impl Target {
                 Target::Email(Mailgun { base_url: base_url?, api_key: api_key?, domain: domain?, to: to?, from: from? })
             }
             ChannelType::Webhook => {
-                let headers = match options {
-                    SpecificOptions::Webhook { headers } => headers.clone(),
-                    _ => Vec::new(),
+                let (headers, method) = match options {
+                    SpecificOptions::Webhook { headers, method } => (headers.clone(), *method),
+                    _ => (Vec::new(), None),
                 };
-                Target::Webhook(Webhook { url: plain_url?, secret, authorization, headers })
+                let is_auth = |name: &str| name.eq_ignore_ascii_case("authorization");
+                let headers = headers
+                    .into_iter()
+                    .filter(|(name, _)| authorization.is_none() || !is_auth(name))
+                    .map(|(name, value)| match &auth_token {
+                        Some(token) if is_auth(&name) => {
+                            let value = value.replacen(super::credentials::TOKEN_PLACEHOLDER, token, 1);
+                            (name, value)
+                        }
+                        _ => (name, value),
+                    })
+                    .collect();
+                let method = method.unwrap_or("POST");
+                Target::Webhook(Webhook { method, url: plain_url?, secret, authorization, headers })
             }
             ChannelType::Pushover => {
                 let (retry, expire) = match options {

@@ -15,11 +15,15 @@ const DISCORD_DESCRIPTION: usize = 4096;
 const DISCORD_FIELD_NAME: usize = 256;
 const DISCORD_FIELD_VALUE: usize = 1024;
 const DISCORD_EMBED_TOTAL: usize = 6000;
+const DISCORD_FOOTER: usize = 2048;
+/// An embed holds at most 25 fields.
+const DISCORD_FIELDS: usize = 25;
 
 /// Discord "Execute Webhook": `POST {webhookUrl}` with `content` (the title, which push
 /// notifications show), one rich embed (title, description, colour by event, fields for
 /// service, status and group — for an alert: source, severity and state —, footer,
 /// timestamp, dashboard link) and `allowed_mentions` empty so no text can ping `@everyone`.
+/// A seed template's `fields` (at most 25) and `footer` replace the default ones.
 ///
 /// Wire format: discord.com/developers/docs/resources/webhook#execute-webhook and
 /// …/resources/message#embed-object-embed-limits (limits above, counted in characters;
@@ -39,14 +43,24 @@ pub(super) fn request(webhook_url: &Url, n: &Notification, t: &Text) -> Outbound
     if let Some(group) = &n.group {
         fields.push(("Group", group.clone()));
     }
-    let fields: Vec<(String, String)> = fields
+    let mut fields: Vec<(String, String, bool)> = fields
         .into_iter()
-        .map(|(k, v)| (fit(k, DISCORD_FIELD_NAME, Unit::Chars), fit(&v, DISCORD_FIELD_VALUE, Unit::Chars)))
+        .map(|(k, v)| (fit(k, DISCORD_FIELD_NAME, Unit::Chars), fit(&v, DISCORD_FIELD_VALUE, Unit::Chars), true))
         .collect();
-    let footer = "Systole";
+    let from_template = t.fields(|_| None);
+    if !from_template.is_empty() {
+        fields = from_template
+            .into_iter()
+            .take(DISCORD_FIELDS)
+            .map(|(k, v, inline)| {
+                (fit(&k, DISCORD_FIELD_NAME, Unit::Chars), fit(&v, DISCORD_FIELD_VALUE, Unit::Chars), inline)
+            })
+            .collect();
+    }
+    let footer = fit(t.footer().unwrap_or("Systole"), DISCORD_FOOTER, Unit::Chars);
     let others = title.chars().count()
-        + fields.iter().map(|(k, v)| k.chars().count() + v.chars().count()).sum::<usize>()
-        + footer.len();
+        + fields.iter().map(|(k, v, _)| k.chars().count() + v.chars().count()).sum::<usize>()
+        + footer.chars().count();
     let room = DISCORD_DESCRIPTION.min(DISCORD_EMBED_TOTAL.saturating_sub(others));
 
     let mut embed = Map::new();
@@ -59,7 +73,10 @@ pub(super) fn request(webhook_url: &Url, n: &Notification, t: &Text) -> Outbound
     embed.insert("timestamp".into(), n.since.to_rfc3339().into());
     embed.insert(
         "fields".into(),
-        fields.into_iter().map(|(name, value)| json!({"name": name, "value": value, "inline": true})).collect(),
+        fields
+            .into_iter()
+            .map(|(name, value, inline)| json!({"name": name, "value": value, "inline": inline}))
+            .collect(),
     );
     embed.insert("footer".into(), json!({"text": footer}));
     let body = json!({

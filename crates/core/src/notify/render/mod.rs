@@ -27,7 +27,8 @@ use serde_json::{Map, Value};
 
 use crate::notify::config::{web_url, ResolvedChannel, Target};
 use crate::notify::message::Notification;
-use crate::notify::vocab::{Event, Urgency};
+use crate::notify::template::{Context, SeedTemplate, Template};
+use crate::notify::vocab::{Event, Severity, Urgency};
 use crate::time::Timestamp;
 
 /// An HTTP request to send.
@@ -84,9 +85,9 @@ impl fmt::Debug for OutboundRequest {
 }
 
 /// The request that delivers `n` through `channel`, at `now` (used by the webhook's replay
-/// protection and by test alert keys).
+/// protection, test alert keys and the seed's `{{timestampISO}}`).
 pub fn render(channel: &ResolvedChannel, n: &Notification, now: Timestamp) -> OutboundRequest {
-    let text = Text::new(channel, n);
+    let text = Text::new(channel, n, now);
     match &channel.target {
         Target::Discord { webhook_url } => discord::request(webhook_url, n, &text),
         Target::Slack { webhook_url } => slack::request(webhook_url, n, &text),
@@ -109,21 +110,35 @@ pub fn render(channel: &ResolvedChannel, n: &Notification, now: Timestamp) -> Ou
 /// The label of dashboard links.
 const OPEN: &str = "Open the dashboard";
 
-/// A notification's title and body for one channel: its templates, else the defaults.
-struct Text {
+/// An escape for values inserted into markup ([`crate::notify::text`]).
+type Escape = fn(char) -> Option<&'static str>;
+
+/// A notification's texts for one channel. Title and body (plain text): the seed template
+/// of its type ([`SeedTemplate`], `templates.<type>` or `<type>_external`), else the
+/// channel's own `title`/`body`, else the defaults; a seed field or our title that renders
+/// blank falls back. Times are in the channel's zone.
+struct Text<'a> {
     title: String,
     body: String,
+    n: &'a Notification,
+    seed: Option<&'a SeedTemplate>,
+    cx: Context<'a>,
 }
 
-impl Text {
-    fn new(channel: &ResolvedChannel, n: &Notification) -> Self {
+impl<'a> Text<'a> {
+    fn new(channel: &'a ResolvedChannel, n: &'a Notification, now: Timestamp) -> Self {
+        let cx = Context { now, zone: &channel.zone, kind: channel.target.kind() };
+        let seed = channel.config.templates.of(n);
         let o = &channel.config.options;
-        // A title is required by most APIs: a template that renders blank falls back.
-        let title = o.title.as_ref().map(|t| t.render(n)).filter(|t| !t.trim().is_empty());
-        Self {
-            title: title.unwrap_or_else(|| n.default_title()),
-            body: o.body.as_ref().map_or_else(|| n.default_body(), |t| t.render(n)),
-        }
+        let filled = |t: Option<&Template>| t.map(|t| t.render(n, &cx)).filter(|t| !t.trim().is_empty());
+        // A title is required by most APIs: one that renders blank falls back.
+        let title = filled(seed.and_then(|s| s.title.as_ref()))
+            .or_else(|| filled(o.title.as_ref()))
+            .unwrap_or_else(|| n.default_title());
+        let body = filled(seed.and_then(|s| s.body.as_ref()))
+            .or_else(|| o.body.as_ref().map(|t| t.render(n, &cx)))
+            .unwrap_or_else(|| n.default_body_in(&channel.zone));
+        Self { title, body, n, seed, cx }
     }
 
     /// The body with the dashboard link as its last line, for channels without a link widget.
@@ -133,6 +148,35 @@ impl Text {
             Some(url) => format!("{}\n{OPEN}: {url}", self.body),
             None => self.body.clone(),
         }
+    }
+
+    /// The seed template's `pick` field rendered as markup: its literal text as written, the
+    /// values escaped with `escape`; `None` when absent or blank.
+    fn seed_markup(&self, pick: fn(&SeedTemplate) -> Option<&Template>, escape: Escape) -> Option<String> {
+        let t = pick(self.seed?)?;
+        Some(t.render_escaped(self.n, &self.cx, escape)).filter(|t| !t.trim().is_empty())
+    }
+
+    /// The seed template's fields (name, value, inline), values escaped with `escape`; those
+    /// whose name or value renders blank are left out. Empty: the channel's default fields.
+    fn fields(&self, escape: Escape) -> Vec<(String, String, bool)> {
+        let Some(seed) = self.seed else { return Vec::new() };
+        let render = |t: &Template| t.render_escaped(self.n, &self.cx, escape);
+        seed.fields
+            .iter()
+            .map(|f| (render(&f.name), render(&f.value), f.inline))
+            .filter(|(name, value, _)| !name.trim().is_empty() && !value.trim().is_empty())
+            .collect()
+    }
+
+    /// The seed template's literal footer.
+    fn footer(&self) -> Option<&str> {
+        self.seed?.footer.as_deref().filter(|f| !f.trim().is_empty())
+    }
+
+    /// The seed template's literal PagerDuty severity.
+    fn severity(&self) -> Option<Severity> {
+        self.seed?.severity
     }
 }
 
@@ -466,5 +510,100 @@ mod tests {
             (tone(&alert_firing()), tone(&alert_resolved()), tone(&warning)),
             ("Attention".into(), "Good".into(), "Warning".into())
         );
+    }
+
+    /// [`SEED_FILE`](crate::notify::config::SEED_FILE) resolved, every credential set.
+    fn seed_channels() -> Vec<ResolvedChannel> {
+        let c = crate::notify::config::NotificationsConfig::parse(Some(crate::notify::config::SEED_FILE)).unwrap();
+        let vars = [
+            ("NOTIFICATION_SLACK_OPS_WEBHOOKURL", "https://hooks.slack.com/services/T/B/X"),
+            ("NOTIFICATION_CUSTOM_WEBHOOK_URL", "https://hooks.example.com/in"),
+            ("NOTIFICATION_CUSTOM_WEBHOOK_AUTHTOKEN", "tok-1"),
+            ("NOTIFICATION_PAGERDUTY_ON_CALL_ROUTINGKEY", "rk"),
+        ];
+        let (ready, missing) = c.resolve(|k| vars.iter().find(|(v, _)| *v == k).map(|(_, v)| (*v).to_owned()));
+        assert_eq!((ready.len(), missing), (7, vec![]));
+        ready
+    }
+
+    /// `Production_API` went down (Tokyo is UTC+9), last seen 5 minutes before, with metadata.
+    fn seed_down() -> Notification {
+        Notification {
+            service_name: "Production_API".to_owned(),
+            last_seen: Some(Timestamp::from_millis(1_763_753_300_000)),
+            metadata: Some(r#"{"host": "db-1", "build": 42}"#.to_owned()),
+            ..down()
+        }
+    }
+
+    #[test]
+    fn seed_templates_shape_each_channel_and_keep_values_text() {
+        let ch = seed_channels();
+        let n = seed_down();
+        let d = body(&render(&ch[0], &n, NOW));
+        let embed = &d["embeds"][0];
+        assert_eq!(embed["title"], "🔴 Production_API is DOWN");
+        assert_eq!(embed["description"], "Last seen 2025-11-21T19:28:20.000Z (11/22/2025, 4:33:20 AM)");
+        assert_eq!(
+            embed["fields"],
+            json!([{"name": "Service", "value": "api-prod", "inline": true},
+                   {"name": "Checked", "value": "2025-11-21T19:38:20.000Z", "inline": false}])
+        );
+        assert_eq!(embed["footer"]["text"], "Heartbeat Monitor");
+
+        let s = body(&render(&ch[1], &Notification { service_name: "<!channel> & co".to_owned(), ..n.clone() }, NOW));
+        let text = ":red_circle: *&lt;!channel&gt; &amp; co* is DOWN";
+        assert_eq!((s["text"].as_str(), s["blocks"][0]["text"]["text"].as_str()), (Some(text), Some(text)));
+        assert_eq!(s["blocks"][0]["type"], "section");
+        assert_eq!(s["blocks"][2]["fields"], json!([{"type": "mrkdwn", "text": "*Service*\napi-prod"}]));
+        assert_eq!(s["blocks"][3]["elements"][0], json!({"type": "mrkdwn", "text": "Heartbeat Monitor"}));
+
+        let t = body(&render(&ch[2], &n, NOW));
+        assert_eq!(t["parse_mode"], "Markdown");
+        assert_eq!(t["text"], "🔴 *Production\\_API* is DOWN since 11/22/2025, 4:33:20 AM");
+        assert_eq!(t["chat_id"], "-100200300");
+
+        let e = form(&render(&ch[3], &n, NOW));
+        assert!(e.contains(&("subject".to_owned(), "[DOWN] Production_API".to_owned())), "{e:?}");
+        let text = &e.iter().find(|(k, _)| k == "text").unwrap().1;
+        assert!(text.starts_with("Production_API (api-prod) is DOWN.\nOpen the dashboard: "), "{text}");
+
+        let w = render(&ch[4], &n, NOW);
+        assert_eq!(
+            (w.method, w.header("Authorization"), w.header("X-API-Key")),
+            ("POST", Some("Bearer tok-1"), Some("k-1"))
+        );
+        let wb = body(&w);
+        assert_eq!(wb["metadata"], json!({"host": "db-1", "build": 42}));
+        let default_text = wb["text"].as_str().unwrap();
+        assert!(default_text.starts_with("Production_API is down since 2025-11-22 04:33:20 JST."), "{default_text}");
+        assert!(default_text.contains("\nMetadata:\nbuild=42\nhost=db-1"), "{default_text}");
+
+        let p = form(&render(&ch[5], &n, NOW));
+        assert!(p.contains(&("title".to_owned(), "Production_API".to_owned())));
+        assert!(p.contains(&("message".to_owned(), "DOWN at 11/22/2025, 4:33:20 AM".to_owned())));
+
+        let pd = body(&render(&ch[6], &n, NOW));
+        assert_eq!(pd["payload"]["summary"], "Production_API is DOWN");
+        assert_eq!(pd["payload"]["severity"], "error", "templates.pagerduty.severity, for every trigger");
+    }
+
+    #[test]
+    fn external_templates_apply_to_external_alerts_only() {
+        let ch = seed_channels();
+        let a = alert_firing();
+        let d = body(&render(&ch[0], &a, NOW));
+        assert_eq!(d["embeds"][0]["title"], "🔴 High memory usage");
+        assert_eq!(d["embeds"][0]["description"], "db-1 uses 97 % of its memory (critical)");
+        assert_eq!(d["embeds"][0]["footer"]["text"], "Systole", "the _external template has no footer");
+        let t = body(&render(&ch[2], &a, NOW));
+        assert_eq!(t["text"], "🔴 *High memory usage*: db-1 uses 97 % of its memory (alertmanager, firing)");
+        let pd = body(&render(&ch[6], &a, NOW));
+        assert_eq!(pd["payload"]["summary"], "High memory usage from alertmanager");
+        assert_eq!(pd["payload"]["severity"], "warning");
+        // A blank render falls back: no value in the test notification fills the subject.
+        let plain = channel("email", "{}", &[("apiKey", "k"), ("domain", "d"), ("to", "a@x.y"), ("from", "b@x.y")]);
+        let subject = |r: &OutboundRequest| form(r).into_iter().find(|(k, _)| k == "subject").unwrap().1;
+        assert_eq!(subject(&render(&plain, &a, NOW)), a.default_title());
     }
 }

@@ -19,7 +19,8 @@ const PAGERDUTY_SUMMARY: usize = 1024;
 /// `warning` for `degraded`/`late`; `info` for `test`; an alert's own severity —,
 /// `timestamp` = `since`, `component` = service id (an alert's source), `group`, `class` =
 /// event, `custom_details`, with an alert's `fingerprint` and `labels`), `client` and
-/// `client_url`.
+/// `client_url`. A seed template's `severity` (`templates.pagerduty`, or `_external` for
+/// alerts) is used for every trigger, and its `summary` is the summary.
 ///
 /// Wire format: developer.pagerduty.com/docs/events-api-v2/trigger-events
 /// (github.com/PagerDuty/developer-docs, docs/events-API-v2/02-Trigger-Events.md).
@@ -31,12 +32,12 @@ pub(super) fn request(pagerduty: &PagerDuty, n: &Notification, t: &Text, now: Ti
         let body = json!({"routing_key": routing_key, "event_action": "resolve", "dedup_key": dedup_key});
         return OutboundRequest::json(url, &body);
     }
-    let severity = match (n.alert(), n.urgency()) {
+    let severity = t.severity().unwrap_or(match (n.alert(), n.urgency()) {
         (Some(a), _) => a.severity,
         (None, Urgency::High) => pagerduty.severity.unwrap_or(Severity::Critical),
         (None, Urgency::Medium) => Severity::Warning,
         (None, Urgency::Low) => Severity::Info,
-    };
+    });
     let mut payload = Map::new();
     payload.insert("summary".into(), fit(&t.title, PAGERDUTY_SUMMARY, Unit::Chars).into());
     payload.insert("source".into(), pagerduty.source.as_deref().unwrap_or("systole").into());

@@ -10,30 +10,60 @@ use crate::notify::text::{fit, fit_escaped, markup, Unit};
 /// Slack limits, in characters: header `plain_text` 150, section text 3000 (after escaping).
 const SLACK_HEADER: usize = 150;
 const SLACK_SECTION: usize = 3000;
+/// A section holds at most 10 fields of at most 2000 characters each.
+const SLACK_FIELDS: usize = 10;
+const SLACK_FIELD: usize = 2000;
 
 /// Slack incoming webhook: `POST {webhookUrl}` with `text` (the title, used by
 /// notifications and as the fallback) and `blocks`: a header, the body as an `mrkdwn`
 /// section, and a context line with the dashboard link. `&`, `<` and `>` are escaped in
 /// `mrkdwn` text so service text cannot form links or `<!channel>` mentions.
 ///
+/// A seed template (`templates.slack`): its `text` replaces the header with an `mrkdwn`
+/// section (and is the fallback `text`), its `fields` (at most 10) become a section's
+/// `fields` (`*title*` and the value; `short` has no Block Kit equivalent), its `footer`
+/// joins the context line. Values inserted into them are escaped; the template's own text
+/// is `mrkdwn` as written.
+///
 /// Wire format: api.slack.com/messaging/webhooks (with `blocks`, `text` is the notification
 /// fallback) and
 /// docs.slack.dev/reference/block-kit/blocks/header-block (150) and section-block (3000).
 pub(super) fn request(webhook_url: &Url, n: &Notification, t: &Text) -> OutboundRequest {
-    let mut blocks = vec![json!({
-        "type": "header",
-        "text": {"type": "plain_text", "text": fit(&t.title, SLACK_HEADER, Unit::Chars), "emoji": true},
-    })];
+    let seed_text = t.seed_markup(|s| s.title.as_ref(), markup).map(|text| fit(&text, SLACK_SECTION, Unit::Chars));
+    let mut blocks = vec![match &seed_text {
+        Some(text) => json!({"type": "section", "text": {"type": "mrkdwn", "text": text}}),
+        None => json!({
+            "type": "header",
+            "text": {"type": "plain_text", "text": fit(&t.title, SLACK_HEADER, Unit::Chars), "emoji": true},
+        }),
+    }];
     if !t.body.trim().is_empty() {
         blocks.push(json!({
             "type": "section",
             "text": {"type": "mrkdwn", "text": fit_escaped(&t.body, SLACK_SECTION, Unit::Chars, markup)},
         }));
     }
-    if let Some(url) = link(n) {
-        blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": format!("<{url}|{OPEN}>")}]}));
+    let fields: Vec<_> = t
+        .fields(markup)
+        .into_iter()
+        .take(SLACK_FIELDS)
+        .map(|(name, value, _)| json!({"type": "mrkdwn", "text": fit(&format!("*{name}*\n{value}"), SLACK_FIELD, Unit::Chars)}))
+        .collect();
+    if !fields.is_empty() {
+        blocks.push(json!({"type": "section", "fields": fields}));
     }
-    let body = json!({"text": fit_escaped(&t.title, SLACK_SECTION, Unit::Chars, markup), "blocks": blocks});
+    let mut context = Vec::new();
+    if let Some(footer) = t.footer() {
+        context.push(json!({"type": "mrkdwn", "text": fit(footer, SLACK_SECTION, Unit::Chars)}));
+    }
+    if let Some(url) = link(n) {
+        context.push(json!({"type": "mrkdwn", "text": format!("<{url}|{OPEN}>")}));
+    }
+    if !context.is_empty() {
+        blocks.push(json!({"type": "context", "elements": context}));
+    }
+    let text = seed_text.unwrap_or_else(|| fit_escaped(&t.title, SLACK_SECTION, Unit::Chars, markup));
+    let body = json!({"text": text, "blocks": blocks});
     OutboundRequest::json(webhook_url.to_string(), &body)
 }
 

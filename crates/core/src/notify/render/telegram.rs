@@ -5,7 +5,7 @@ use serde_json::json;
 use super::{link, segment, OutboundRequest, Text, OPEN};
 use crate::notify::config::{base, Telegram};
 use crate::notify::message::Notification;
-use crate::notify::text::{escape_markup, fit, Unit};
+use crate::notify::text::{escape_markup, fit, telegram_markdown, Unit};
 
 /// Telegram's `text` limit: 4096 characters after entity parsing, counted here in UTF-16
 /// code units (how Telegram measures text; never fewer than characters).
@@ -17,8 +17,22 @@ const TELEGRAM_TITLE: usize = 256;
 /// previews off. Every `&`, `<` and `>` of the text is escaped as `&amp;`, `&lt;`, `&gt;`,
 /// and `"` too inside the link's `href`; the visible text is cut to fit 4096 before escaping.
 ///
-/// Wire format: core.telegram.org/bots/api#sendmessage and #html-style.
+/// A seed template's `message` (`templates.telegram`) is the whole text instead, in the
+/// seed's `parse_mode` `Markdown` (legacy): its own text as written, the values inserted
+/// with `_`, `*`, `` ` `` and `[` escaped by a backslash, no title and no link.
+///
+/// Wire format: core.telegram.org/bots/api#sendmessage, #html-style and #markdown-style.
 pub(super) fn request(telegram: &Telegram, n: &Notification, t: &Text) -> OutboundRequest {
+    let url = format!("{}/bot{}/sendMessage", base(&telegram.base_url), segment(&telegram.bot_token));
+    if let Some(text) = t.seed_markup(|s| s.body.as_ref(), telegram_markdown) {
+        let body = json!({
+            "chat_id": telegram.chat_id,
+            "text": fit(&text, TELEGRAM_TEXT, Unit::Utf16),
+            "parse_mode": "Markdown",
+            "link_preview_options": {"is_disabled": true},
+        });
+        return OutboundRequest::json(url, &body);
+    }
     let title = fit(&t.title, TELEGRAM_TITLE, Unit::Utf16);
     let link = link(n);
     let link_len = link.map_or(0, |_| 2 + Unit::Utf16.len(OPEN));
@@ -37,7 +51,6 @@ pub(super) fn request(telegram: &Telegram, n: &Notification, t: &Text) -> Outbou
         "parse_mode": "HTML",
         "link_preview_options": {"is_disabled": true},
     });
-    let url = format!("{}/bot{}/sendMessage", base(&telegram.base_url), segment(&telegram.bot_token));
     OutboundRequest::json(url, &body)
 }
 

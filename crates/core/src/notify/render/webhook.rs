@@ -9,14 +9,16 @@ use crate::notify::config::Webhook;
 use crate::notify::message::Notification;
 use crate::time::Timestamp;
 
-/// The generic webhook: `POST {url}` with a JSON body describing the notification, the
-/// channel's extra `headers`, `X-Systole-Event`, `Authorization` from the `authorization`
-/// credential, and, when a `secret` credential is set, a signature.
+/// The generic webhook: `POST {url}` (or the `method` option) with a JSON body describing
+/// the notification, the channel's extra `headers` (a configured `Content-Type` replaces
+/// `application/json`; `YOUR_TOKEN` in `Authorization` is already the `authToken`),
+/// `X-Systole-Event`, `Authorization` from the `authorization` credential, and, when a
+/// `secret` credential is set, a signature.
 ///
 /// Body: `{"dashboardUrl", "durationMs", "event", "id", "message",
 /// "previousStatus", "service": {"group", "id", "name"}, "since", "status", "suppressed",
 /// "text", "timestamp", "title", "version": 1}`; times are epoch milliseconds, absent values
-/// `null`. An `alert` event adds `"alert": {"state", "severity", "source", "fingerprint",
+/// `null`; `"metadata"` (the heartbeat's object) is added when `includeMetadata` gave one. An `alert` event adds `"alert": {"state", "severity", "source", "fingerprint",
 /// "labels": {name: value}, "url"}` (its `service` is the source and the alert's title).
 /// `id` (`{serviceId}:{event}:{since}`; for an alert `alert:{fingerprint}:{state}:{since}`)
 /// is the same on every retry of one notification, so receivers can drop duplicates;
@@ -49,6 +51,9 @@ pub(super) fn request(webhook: &Webhook, n: &Notification, t: &Text, now: Timest
         "title": t.title,
         "text": t.body,
     });
+    if let Some(metadata) = n.metadata.as_deref().and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok()) {
+        body["metadata"] = metadata;
+    }
     if let Some(a) = n.alert() {
         body["alert"] = json!({
             "state": a.state.as_str(),
@@ -61,8 +66,12 @@ pub(super) fn request(webhook: &Webhook, n: &Notification, t: &Text, now: Timest
     }
     let mut request =
         OutboundRequest::json(webhook.url.to_string(), &body).with_header("X-Systole-Event", n.event().as_str());
+    request.method = webhook.method;
     for (name, value) in &webhook.headers {
-        request = request.with_header(name, value.clone());
+        match request.headers.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            Some(existing) => *existing = (name.clone(), value.clone()),
+            None => request = request.with_header(name, value.clone()),
+        }
     }
     if let Some(auth) = &webhook.authorization {
         request = request.with_header("Authorization", auth);
