@@ -63,9 +63,7 @@ impl ServiceId {
         if text.is_empty() || text.len() > 64 {
             return Err(format!("must be 1 to 64 characters, got {}", text.len()));
         }
-        if let Some(bad) =
-            text.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_' || *c == '.'))
-        {
+        if let Some(bad) = text.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_' || *c == '.')) {
             return Err(format!("must match [A-Za-z0-9._-]{{1,64}}, found {bad:?}"));
         }
         Ok(Self(text.to_owned()))

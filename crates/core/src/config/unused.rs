@@ -21,14 +21,12 @@ pub struct Unused {
 }
 
 /// Every seed field accepted without effect.
-pub const UNUSED: &[Unused] = &[
-    Unused {
-        file: "notifications.json",
-        path: "settings.alertHistory.cleanupOnAdd",
-        reason: "the alert history lives in D1 and is trimmed to maxAlerts and maxAgeDays by the hourly \
+pub const UNUSED: &[Unused] = &[Unused {
+    file: "notifications.json",
+    path: "settings.alertHistory.cleanupOnAdd",
+    reason: "the alert history lives in D1 and is trimmed to maxAlerts and maxAgeDays by the hourly \
                  housekeeping, never on each add",
-    },
-];
+}];
 
 /// Something a build lists about a config folder without failing: a seed field without
 /// effect (`ignored: …`), or a credential written in a file (`move it to …`).
