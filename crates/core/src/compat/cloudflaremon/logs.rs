@@ -12,7 +12,8 @@
 //!
 //! The seed logged each cron run's result. Systole has no such runs; its results are the
 //! service's heartbeats (each one a check at its arrival, `status` what it reported) and
-//! its status changes (a check at the change, `lastSeen` the heartbeat before it), merged.
+//! the status changes no heartbeat made (a check at the change, `lastSeen` the heartbeat
+//! before it: going `late` or `down` at a deadline), merged.
 
 use serde::Serialize;
 
@@ -49,7 +50,8 @@ pub struct LogEntry {
 }
 
 /// Merges `service`'s heartbeats (arrival time, reported status) and status changes into at
-/// most `limit` entries, newest first.
+/// most `limit` entries, newest first; a change at a heartbeat's arrival is that heartbeat's
+/// entry.
 pub fn logs(
     service: &ServiceConfig,
     heartbeats: &[(Timestamp, Status)],
@@ -70,7 +72,12 @@ pub fn logs(
     let mut all: Vec<(Timestamp, u8, LogEntry)> = heartbeats
         .iter()
         .map(|&(at, status)| (at, 0, entry(at, status, Some(at))))
-        .chain(changes.iter().map(|c| (c.at, 1, entry(c.at, c.to, c.last_seen))))
+        .chain(
+            changes
+                .iter()
+                .filter(|c| !heartbeats.iter().any(|(at, _)| *at == c.at))
+                .map(|c| (c.at, 1, entry(c.at, c.to, c.last_seen))),
+        )
         .collect();
     all.sort_by_key(|e| std::cmp::Reverse((e.0, e.1)));
     all.into_iter().take(limit).map(|(_, _, e)| e).collect()
