@@ -91,7 +91,7 @@ pub async fn uptime(req: Request, env: &Env, call: Call<'_>) -> Reply {
                     let word = seed::seed_status(current(s, stored.as_ref()));
                     (s.name.as_str(), status::group(config, s).1, word, format!("uptime-{}.csv", s.id))
                 }
-                None => (id.as_str(), status::UNGROUPED.to_owned(), "unknown", "uptime.csv".to_owned()),
+                None => ("", status::UNGROUPED.to_owned(), "unknown", "uptime.csv".to_owned()),
             };
             let mut resp =
                 http::with_type(200, uptime::to_csv(&answer, name, &group, word), "text/csv; charset=utf-8")?;
