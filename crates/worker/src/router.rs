@@ -204,7 +204,11 @@ fn announces(route: &Route) -> bool {
     route.pattern.is_fixed() && !route.access.gated()
 }
 
-/// Routes a request. Any failure of a dependency answers 503 problem+json.
+/// Routes a request: an `OPTIONS` request is a CORS preflight ([`preflight`]); a route whose
+/// gate is switched off answers the seed's 403; otherwise the route's caller is identified
+/// and its handler called, and a CORS route's answer gets `Access-Control-Allow-Origin`
+/// and `Vary: Origin` for an allowed origin. Any failure of a dependency answers 503
+/// problem+json.
 ///
 /// # Errors
 /// Never in practice: a response that cannot be built is answered 503, and only if that
