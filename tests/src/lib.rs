@@ -4,7 +4,9 @@
 //! same state.
 //!
 //! The worker must already be built with `SYSTOLE_CONFIG_DIR=tests/config` (`cargo xtask
-//! test` does this); `wrangler dev` is started with `SYSTOLE_SKIP_BUILD=1`.
+//! test` does this); `wrangler dev` is started with `SYSTOLE_SKIP_BUILD=1`. A second build
+//! with another config folder ([`CLOUDFLAREMON`]) runs from its own folder through a
+//! generated `wrangler.toml` ([`spawn_build`]).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
 use std::fs;
@@ -27,10 +29,40 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// A Worker build the suite runs: the config folder it embeds and where it was built.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct Build {
+    /// The config folder, relative to the repository root.
+    pub config: &'static str,
+    /// The build's folder (holding `worker/shim.mjs`) relative to the root, and the command
+    /// that makes it; `None` for `crates/worker/build`, which `wrangler.toml` names.
+    pub out: Option<(&'static str, &'static str)>,
+}
+
+/// The main build: `tests/config` (users, every channel type, the test services).
+pub const TESTS: Build = Build { config: "tests/config", out: None };
+
+/// The cloudflaremon compatibility suite's build: `tests/config-cloudflaremon` (the seed's
+/// config format, every seed endpoint on, `allowedOrigins`, no users: an open deployment).
+pub const CLOUDFLAREMON: Build = Build {
+    config: "tests/config-cloudflaremon",
+    out: Some((
+        "target/worker-cloudflaremon",
+        "cargo xtask build-worker --config tests/config-cloudflaremon --out target/worker-cloudflaremon",
+    )),
+};
+
+impl Build {
+    /// Its config folder, parsed by the Worker's loader.
+    pub fn deployment(self) -> Deployment {
+        let dir = root().join(self.config);
+        Deployment::parse(|name| fs::read_to_string(dir.join(name)).ok()).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
 /// The test config folder the worker was built with, parsed by the Worker's loader.
 pub fn test_deployment() -> Deployment {
-    let dir = root().join("tests/config");
-    Deployment::parse(|name| fs::read_to_string(dir.join(name)).ok()).unwrap_or_else(|e| panic!("{e}"))
+    TESTS.deployment()
 }
 
 /// The test configuration's services and settings.
@@ -70,6 +102,8 @@ pub struct Worker {
     state: PathBuf,
     env_file: PathBuf,
     log: PathBuf,
+    /// `--config` for `wrangler dev` (a build outside `crates/worker/build`).
+    config: Option<PathBuf>,
     child: Option<Child>,
 }
 
@@ -128,15 +162,33 @@ pub fn spawn_worker() -> Worker {
 /// channel at `receiver` (URLs as `{receiver}/{channel name}`, other values dummies), with
 /// `overrides` (variable, value) taking precedence.
 pub fn channel_env(receiver: &receiver::Receiver, overrides: &[(String, String)]) -> Vec<(String, String)> {
-    let config = test_deployment().notifications;
+    channel_env_for(TESTS, receiver, overrides)
+}
+
+/// The receiver's name for a channel: its name with each character other than ASCII
+/// letters, digits, `-` and `_` as `-`, in lower case (`Telegram Bot` is `telegram-bot`).
+pub fn receiver_name(channel: &str) -> String {
+    channel
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c.to_ascii_lowercase() } else { '-' })
+        .collect()
+}
+
+/// [`channel_env`] for the channels of `build`'s config folder; URLs as
+/// `{receiver}/{receiver_name(channel)}`.
+pub fn channel_env_for(
+    build: Build,
+    receiver: &receiver::Receiver,
+    overrides: &[(String, String)],
+) -> Vec<(String, String)> {
+    let config = build.deployment().notifications;
     let mut vars = Vec::new();
     for c in &config.channels {
         let keys = c.kind.credentials();
         for key in keys.required.iter().chain(keys.optional) {
             let var = systole_core::notify::credential_var(&c.name, key);
             let value = match *key {
-                // A name with spaces ("Seed Hook") is received at `seed-hook`.
-                "webhookUrl" | "url" | "topicUrl" | "baseUrl" => receiver.url(&c.name.to_lowercase().replace(' ', "-")),
+                "webhookUrl" | "url" | "topicUrl" | "baseUrl" => receiver.url(&receiver_name(&c.name)),
                 "to" => "ops@example.com, oncall@example.com".to_owned(),
                 "from" => "systole@example.com".to_owned(),
                 "secret" => "webhook-signing-secret".to_owned(),
@@ -155,12 +207,26 @@ pub fn channel_env(receiver: &receiver::Receiver, overrides: &[(String, String)]
 
 /// [`spawn_worker`] with extra variables in its env file.
 pub fn spawn_worker_with(vars: &[(String, String)]) -> Worker {
+    spawn_build(TESTS, vars)
+}
+
+/// [`spawn_worker_with`] for `build`: a build outside `crates/worker/build` runs through a
+/// `wrangler.toml` generated beside its state (the repository's, with `main` pointing at the
+/// build and without the build command).
+pub fn spawn_build(build: Build, vars: &[(String, String)]) -> Worker {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
     let dir = root().join("target/e2e").join(format!("{}-{n}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
-    let mut keys: serde_json::Map<String, Value> = test_config()
+    let config = build.out.map(|(out, command)| {
+        let shim = root().join(out).join("worker/shim.mjs");
+        assert!(shim.is_file(), "{} is not built: run `{command}`", build.config);
+        wrangler_toml(&dir, &shim)
+    });
+    let mut keys: serde_json::Map<String, Value> = build
+        .deployment()
+        .config
         .services
         .iter()
         .filter(|s| !WITHOUT_OWN_KEY.contains(&s.id.as_str()))
@@ -190,6 +256,7 @@ pub fn spawn_worker_with(vars: &[(String, String)]) -> Worker {
         state,
         env_file,
         log: dir.join("wrangler.log"),
+        config,
         child: None,
     };
     // Ports come from `free_port`, which cannot reserve them: another test may take one
@@ -208,6 +275,34 @@ pub fn spawn_worker_with(vars: &[(String, String)]) -> Worker {
     worker
 }
 
+/// Writes `dir/wrangler.toml`: the repository's, running the build whose shim is `shim`,
+/// its paths absolute and without the `[build]` section (the suite builds beforehand).
+fn wrangler_toml(dir: &Path, shim: &Path) -> PathBuf {
+    let text = fs::read_to_string(root().join("wrangler.toml")).unwrap();
+    let mut out = String::new();
+    let mut skipping = false;
+    for line in text.lines() {
+        if line.starts_with('[') {
+            skipping = line.trim() == "[build]";
+        }
+        if skipping {
+            continue;
+        }
+        let line = if line.starts_with("main = ") {
+            format!("main = {:?}", shim.display().to_string())
+        } else if line.starts_with("migrations_dir = ") {
+            format!("migrations_dir = {:?}", root().join("migrations").display().to_string())
+        } else {
+            line.to_owned()
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    let path = dir.join("wrangler.toml");
+    fs::write(&path, out).unwrap();
+    path
+}
+
 impl Worker {
     /// Starts `wrangler dev` on the same port and state folder, and waits for `/healthz`.
     pub fn start(&mut self) {
@@ -221,6 +316,9 @@ impl Worker {
         assert!(self.child.is_none(), "already running");
         let log = fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
         let mut cmd = wrangler();
+        if let Some(config) = &self.config {
+            cmd.arg("--config").arg(config);
+        }
         cmd.args(["dev", "--local", "--ip", "127.0.0.1", "--port", &self.port.to_string()])
             .args(["--inspector-port", &self.inspector.to_string(), "--test-scheduled"])
             .args(["--show-interactive-dev-session=false", "--persist-to"])

@@ -246,7 +246,7 @@ fn chunked_bodies_over_their_limit_are_refused_while_they_are_read() {
         ("/api/heartbeat", vec![json], 64 << 20),
         ("/login", vec![("Content-Type", "application/x-www-form-urlencoded")], 1 << 20),
         ("/api/v1/notifications/test", vec![json, ("Authorization", admin.as_str())], 1 << 20),
-        ("/api/alert", vec![json], 3 << 20),
+        ("/api/v1/alerts", vec![json], 3 << 20),
     ];
     for (path, headers, total) in cases {
         let (answer, sent) = chunked_post(&worker, path, &headers, b"{", total);

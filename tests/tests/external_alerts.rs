@@ -1,4 +1,4 @@
-//! `POST /api/alert` through the real Worker: Alertmanager v4 (firing with two alerts, then
+//! `POST /api/v1/alerts` through the real Worker: Alertmanager v4 (firing with two alerts, then
 //! resolved) and Grafana payloads routed to channels, repeats de-duplicated by fingerprint,
 //! everything recorded; malformed bodies and unknown channels get 400 problem+json; the
 //! optional `ALERT_API_KEY`.
@@ -43,7 +43,7 @@ fn alertmanager_and_grafana_alerts_are_routed_deduplicated_and_recorded() {
     let worker = spawn_worker_with(&channel_env(&receiver, &[]));
     let post = |path: &str, body: &Value| worker.request("POST", path, None, &body.to_string());
 
-    let firing = post("/api/alert?channel=webhook", &alertmanager("firing"));
+    let firing = post("/api/v1/alerts?channel=webhook", &alertmanager("firing"));
     assert_eq!(firing.status, 202, "{}", firing.body);
     let fj = firing.json();
     assert_eq!((fj["format"].as_str(), fj["received"].as_u64()), (Some("alertmanager"), Some(2)));
@@ -59,9 +59,9 @@ fn alertmanager_and_grafana_alerts_are_routed_deduplicated_and_recorded() {
         .all(|b| b["event"] == "alert" && b["alert"]["state"] == "firing" && b["alert"]["severity"] == "critical"));
 
     // Alertmanager repeats the group every repeat_interval: not re-sent.
-    let again = post("/api/alert?channel=webhook", &alertmanager("firing")).json();
+    let again = post("/api/v1/alerts?channel=webhook", &alertmanager("firing")).json();
     assert!(again["alerts"].as_array().unwrap().iter().all(|a| a["action"] == "duplicate"), "{again}");
-    let resolved = post("/api/alert?channel=webhook", &alertmanager("resolved")).json();
+    let resolved = post("/api/v1/alerts?channel=webhook", &alertmanager("resolved")).json();
     assert!(resolved["alerts"].as_array().unwrap().iter().all(|a| a["action"] == "sent"));
     let got = receiver.wait("webhook", 4, Duration::from_secs(20));
     assert!(got[2..].iter().all(|r| r.json()["alert"]["state"] == "resolved"));
@@ -83,13 +83,14 @@ fn alertmanager_and_grafana_alerts_are_routed_deduplicated_and_recorded() {
         "externalURL": "http://grafana.local/", "version": "1", "groupKey": "{}:{alertname=\"DiskFull\"}",
         "truncatedAlerts": 0, "title": "[FIRING:1] DiskFull", "state": "alerting", "message": "Disk almost full"
     });
-    let g = post("/api/alert?channel=slack", &grafana).json();
+    let g = post("/api/v1/alerts?channel=slack", &grafana).json();
     assert_eq!(g["format"], "grafana");
     let slack = receiver.wait("slack", 1, Duration::from_secs(20));
     assert!(slack[0].json()["text"].as_str().unwrap().contains("Disk almost full"), "{}", slack[0].body);
 
     // Generic, routed by severity to every channel that takes alerts.
-    let generic = post("/api/alert", &json!({"title": "Backup drift", "message": "3 h behind", "severity": "info"}));
+    let generic =
+        post("/api/v1/alerts", &json!({"title": "Backup drift", "message": "3 h behind", "severity": "info"}));
     assert_eq!(generic.status, 202, "{}", generic.body);
     assert_eq!(generic.json()["alerts"][0]["channels"].as_array().unwrap().len(), 14);
 
@@ -110,7 +111,7 @@ fn alertmanager_and_grafana_alerts_are_routed_deduplicated_and_recorded() {
 fn bad_alert_requests_get_problem_json_and_the_key_is_checked() {
     let receiver = Receiver::start();
     let worker = spawn_worker_with(&channel_env(&receiver, &[("ALERT_API_KEY".into(), "alert-key-123".into())]));
-    let post = |body: &str, key: Option<&str>| worker.request("POST", "/api/alert", key, body);
+    let post = |body: &str, key: Option<&str>| worker.request("POST", "/api/v1/alerts", key, body);
     let good = r#"{"title": "t", "message": "m"}"#;
     assert_eq!(post(good, None).status, 401);
     assert_eq!(post(good, Some("alert-key-12")).status, 401);

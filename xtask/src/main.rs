@@ -10,7 +10,10 @@
 //!   `docs/screenshots/` (the README's and docs' images).
 //! - `bench [--quick]`: the benchmark, written to `docs/benchmarks.md`; `--quick` prints
 //!   only the heartbeat throughput ratios (about a minute), for comparing changes.
-//! - `build-worker`: what `wrangler.toml`'s build command runs.
+//! - `build-worker [--config DIR] [--out DIR]`: what `wrangler.toml`'s build command runs;
+//!   with `--out`, a second build into that folder (the end-to-end suite's
+//!   `tests/config-cloudflaremon` Worker: `--config tests/config-cloudflaremon --out
+//!   target/worker-cloudflaremon`).
 
 mod demo;
 mod tools;
@@ -31,11 +34,13 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("screenshots") => screenshots(),
         Some("bench") => bench(args.iter().any(|a| a == "--quick")),
-        Some("build-worker") => config_dir(&args[1..]).and_then(|dir| build_worker(dir.as_deref())),
+        Some("build-worker") => {
+            config_dir(&args[1..]).and_then(|dir| build_worker(dir.as_deref(), out_dir(&args[1..])))
+        }
         _ => {
             eprintln!(
                 "usage: cargo xtask <dev [--demo] [--port N] [--config DIR] | test | screenshots | bench [--quick] \
-                 | build-worker [--config DIR]>"
+                 | build-worker [--config DIR] [--out DIR]>"
             );
             return ExitCode::from(2);
         }
@@ -80,8 +85,15 @@ fn config_dir(args: &[String]) -> Result<Option<PathBuf>> {
     Ok(Some(dir))
 }
 
-/// Builds the Worker with the config folder `dir`, else `$SYSTOLE_CONFIG_DIR`, else `config/`.
-fn build_worker(dir: Option<&Path>) -> Result<()> {
+/// The folder of `--out DIR` (relative to the repository root), if given.
+fn out_dir(args: &[String]) -> Option<&Path> {
+    let i = args.iter().position(|a| a == "--out")?;
+    args.get(i + 1).map(Path::new)
+}
+
+/// Builds the Worker with the config folder `dir`, else `$SYSTOLE_CONFIG_DIR`, else `config/`,
+/// into `crates/worker/build`, or with `out` into that folder (see `tools::build_worker_to`).
+fn build_worker(dir: Option<&Path>, out: Option<&Path>) -> Result<()> {
     if std::env::var("SYSTOLE_SKIP_BUILD").is_ok_and(|v| v == "1") {
         return Ok(());
     }
@@ -89,7 +101,7 @@ fn build_worker(dir: Option<&Path>) -> Result<()> {
         Some(d) => d.to_owned(),
         None => PathBuf::from(std::env::var("SYSTOLE_CONFIG_DIR").unwrap_or_else(|_| "config".into())),
     };
-    tools::build_worker(&dir)
+    tools::build_worker_to(&dir, out)
 }
 
 fn dev(args: &[String]) -> Result<()> {
@@ -117,6 +129,12 @@ fn dev(args: &[String]) -> Result<()> {
     }
     Ok(())
 }
+
+/// The end-to-end suite's second config folder (the cloudflaremon compatibility suite) and
+/// where its build goes (`systole_e2e::CLOUDFLAREMON` reads it from there).
+const CLOUDFLAREMON_CONFIG: &str = "tests/config-cloudflaremon";
+/// See [`CLOUDFLAREMON_CONFIG`].
+const CLOUDFLAREMON_BUILD: &str = "target/worker-cloudflaremon";
 
 fn test() -> Result<()> {
     let started = Instant::now();
@@ -165,6 +183,10 @@ fn test() -> Result<()> {
                 // The worker's pure parts (route table, D1 rows against migrations/), natively.
                 run(&mut cargo(&["test", "-p", "systole-worker", "--lib"]))
             }),
+        ),
+        (
+            "wasm build (tests/config-cloudflaremon)",
+            Box::new(|| tools::build_worker_to(Path::new(CLOUDFLAREMON_CONFIG), Some(Path::new(CLOUDFLAREMON_BUILD)))),
         ),
         ("wasm build (tests/config)", Box::new(|| tools::build_worker(Path::new("tests/config")))),
         (

@@ -137,10 +137,22 @@ fn locked_version(package: &str) -> Result<String> {
 /// Builds the worker with worker-build into `crates/worker/build`, embedding the config
 /// in `config_dir` (relative to the repository root).
 pub fn build_worker(config_dir: &Path) -> Result<()> {
+    build_worker_to(config_dir, None)
+}
+
+/// [`build_worker`], or with `out` (relative to the repository root) a second build there:
+/// the `e2e` profile (no LTO, no wasm-opt), whose artifacts live beside the release build's,
+/// so neither build undoes the other. The end-to-end suite runs such a build with another
+/// config folder (`tests/config-cloudflaremon`).
+pub fn build_worker_to(config_dir: &Path, out: Option<&Path>) -> Result<()> {
     ensure()?;
     let mut cmd = Command::new(tool("worker-build"));
-    cmd.arg("--release")
-        .current_dir(root().join("crates/worker"))
+    match out {
+        None => cmd.arg("--release"),
+        // worker-build takes the output folder relative to the crate.
+        Some(out) => cmd.args(["--profile", "e2e", "--no-opt", "--out-dir"]).arg(Path::new("../..").join(out)),
+    };
+    cmd.current_dir(root().join("crates/worker"))
         .env("WASM_BINDGEN_BIN", tool("wasm-bindgen"))
         .env("WASM_OPT_BIN", root().join("node_modules/.bin/wasm-opt"))
         .env("SYSTOLE_CONFIG_DIR", root().join(config_dir))

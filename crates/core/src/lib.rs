@@ -4,6 +4,7 @@
 //! - [`config`]: `services.json`/`settings.json` → typed, validated config, and
 //!   [`config::Deployment`], the one loader of the whole config folder.
 //! - [`branding`]: `dashboard.json` (title, logo, colours, uptime bands).
+//! - [`compat`]: other monitors' HTTP APIs as translations onto ours (cloudflaremon).
 //! - [`monitor`]: the per-service state machine (`on_heartbeat`, `on_alarm`, `next_deadline`).
 //! - [`history`]: buffered D1 rows and uptime rollups.
 //! - [`record`]: a ServiceMonitor Durable Object's persisted state and its one call into core.
@@ -24,6 +25,7 @@
 pub mod access;
 pub mod api;
 pub mod branding;
+pub mod compat;
 pub mod config;
 pub mod desk;
 pub mod durable;

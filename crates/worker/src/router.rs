@@ -10,14 +10,25 @@
 //! as they always have; see [`announces`]).
 //!
 //! A versioned native API goes beside the current paths as more rows (`/api/v1/…`), and a
-//! compatibility path as a row pointing at the same handler.
+//! compatibility path as a row pointing at the same handler or at a thin translation
+//! (`routes::cloudflaremon`).
+//!
+//! Two more columns serve the cloudflaremon seed's contract:
+//! - a route's **gate** ([`Endpoint`], `settings.json` `api`): while it is switched off the
+//!   route answers 403 with the seed's body, before any caller is identified, without CORS;
+//! - **CORS** ([`Route::cors`], the read APIs): an answer to a request whose `Origin`
+//!   `allowedOrigins` allows carries `Access-Control-Allow-Origin: <that origin>` and
+//!   `Vary: Origin`; any other origin gets no CORS header. An `OPTIONS` request on any path
+//!   is a preflight: 200, empty, with `Access-Control-Allow-Methods: GET, POST, OPTIONS` and
+//!   `Access-Control-Allow-Headers: Content-Type, Authorization` for an allowed origin only.
 
 use std::future::Future;
 use std::pin::Pin;
 
 use systole_core::api::route::{self, Pattern};
 use systole_core::api::Problem;
-use worker::{Env, Request, Response, Result};
+use systole_core::compat::cloudflaremon::{self as seed, Endpoint};
+use worker::{Env, Method, Request, Response, Result};
 
 use crate::access::{self, Caller};
 use crate::http::{self, ApiError, Reply};
@@ -101,6 +112,10 @@ pub struct Route {
     pub access: Access,
     /// The handler.
     pub handler: Handler,
+    /// The `settings.json` `api` switch of a cloudflaremon endpoint, if it has one.
+    pub gate: Option<Endpoint>,
+    /// Whether answers carry CORS headers for an allowed origin (the read APIs).
+    pub cors: bool,
 }
 
 /// `GET` routes answer `HEAD` too.
@@ -115,34 +130,63 @@ macro_rules! handler {
     };
 }
 
-/// One row of [`ROUTES`]: `route!(pattern, methods, access, handler)`.
+/// One row of [`ROUTES`]: `route!(pattern, methods, access, handler)`, then optionally
+/// `gate = Endpoint` and/or `cors`.
 macro_rules! route {
     ($pattern:literal, $methods:expr, $access:ident, $f:path) => {
-        Route { pattern: Pattern($pattern), methods: $methods, access: Access::$access, handler: handler!($f) }
+        route!(@ $pattern, $methods, $access, $f, None, false)
+    };
+    ($pattern:literal, $methods:expr, $access:ident, $f:path, cors) => {
+        route!(@ $pattern, $methods, $access, $f, None, true)
+    };
+    ($pattern:literal, $methods:expr, $access:ident, $f:path, gate = $gate:ident) => {
+        route!(@ $pattern, $methods, $access, $f, Some(Endpoint::$gate), false)
+    };
+    ($pattern:literal, $methods:expr, $access:ident, $f:path, gate = $gate:ident, cors) => {
+        route!(@ $pattern, $methods, $access, $f, Some(Endpoint::$gate), true)
+    };
+    (@ $pattern:literal, $methods:expr, $access:ident, $f:path, $gate:expr, $cors:expr) => {
+        Route {
+            pattern: Pattern($pattern),
+            methods: $methods,
+            access: Access::$access,
+            handler: handler!($f),
+            gate: $gate,
+            cors: $cors,
+        }
     };
 }
 
 /// Every route, in matching order.
 pub static ROUTES: &[Route] = &[
     route!("/api/v1/heartbeat", POST, Anyone, routes::heartbeat::post),
-    route!("/api/v1/status", GET, User, routes::status::get),
-    route!("/api/v1/services", GET, User, routes::services::get),
-    route!("/api/v1/logs", GET, User, routes::logs::get),
-    route!("/api/v1/uptime", GET, User, routes::uptime::get),
-    route!("/api/v1/incidents", GET, User, routes::incidents::get),
+    route!("/api/v1/status", GET, User, routes::status::get, cors),
+    route!("/api/v1/services", GET, User, routes::services::get, cors),
+    route!("/api/v1/logs", GET, User, routes::logs::get, cors),
+    route!("/api/v1/uptime", GET, User, routes::uptime::get, cors),
+    route!("/api/v1/incidents", GET, User, routes::incidents::get, cors),
     route!("/api/v1/alerts", POST, Anyone, routes::alerts::post),
     route!("/api/v1/notifications/test", POST, Admin, routes::notifications::test),
-    route!("/api/v1/alerts/history", GET, User, routes::alerts::history),
-    route!("/api/v1/alerts/recent", GET, User, routes::alerts::recent),
-    route!("/api/v1/notifications/channels", GET, User, routes::notifications::channels),
+    route!("/api/v1/alerts/history", GET, User, routes::alerts::history, cors),
+    route!("/api/v1/alerts/recent", GET, User, routes::alerts::recent, cors),
+    route!("/api/v1/notifications/channels", GET, User, routes::notifications::channels, cors),
     route!("/api/v1/live", GET, User, live::connect_user),
     route!("/api/internal/stats", GET, Bench, routes::stats::stats),
     route!("/api/internal/echo", GET, Bench, routes::stats::echo),
     route!("/api/internal/echo-persist", GET, Bench, routes::stats::echo_persist),
     route!("/api/internal/hub", GET, Bench, routes::stats::hub),
-    // The cloudflaremon seed's paths, in its shapes (`routes::cloudflaremon`).
-    route!("/api/heartbeat", POST, Anyone, routes::heartbeat::post),
-    route!("/api/alert", POST, Anyone, routes::alerts::post),
+    // The cloudflaremon compatibility surface: the seed's paths and answers, thin translations
+    // onto the same model (`routes::cloudflaremon`), each switched by `settings.json` `api`
+    // (`/api/logs`, from the seed's first version, has no switch). Our access rules hold:
+    // without users.json a deployment is open, as the seed.
+    route!("/api/heartbeat", POST, Anyone, routes::heartbeat::post, gate = Heartbeat),
+    route!("/api/status", GET, User, routes::cloudflaremon::status, gate = Status, cors),
+    route!("/api/uptime", GET, User, routes::cloudflaremon::uptime, gate = Uptime, cors),
+    route!("/api/services", GET, User, routes::cloudflaremon::services, gate = Services, cors),
+    route!("/api/logs", GET, User, routes::cloudflaremon::logs, cors),
+    route!("/api/alert", POST, Anyone, routes::cloudflaremon::alert, gate = Alert),
+    route!("/api/alerts/recent", GET, User, routes::cloudflaremon::recent, gate = AlertHistory, cors),
+    route!("/api/test-notification", POST, Admin, routes::cloudflaremon::test_notification, gate = TestNotification),
     route!("/", GET, Reader, pages::dashboard::get),
     route!("/services/*", GET, Reader, pages::service::get),
     route!("/status", GET, Anyone, pages::status::get),
@@ -160,27 +204,66 @@ fn announces(route: &Route) -> bool {
     route.pattern.is_fixed() && !route.access.gated()
 }
 
-/// Routes a request. Any failure of a dependency answers 503 problem+json.
+/// Routes a request: an `OPTIONS` request is a CORS preflight ([`preflight`]); a route whose
+/// gate is switched off answers the seed's 403; otherwise the route's caller is identified
+/// and its handler called, and a CORS route's answer gets `Access-Control-Allow-Origin`
+/// and `Vary: Origin` for an allowed origin. Any failure of a dependency answers 503
+/// problem+json.
 ///
 /// # Errors
 /// Never in practice: a response that cannot be built is answered 503, and only if that
 /// cannot be built either does the error reach the runtime.
 pub async fn handle(req: Request, env: &Env) -> Result<Response> {
     let path = req.path();
-    let answer = match dispatch(req, env, &path).await {
+    let origin = req.headers().get("Origin").ok().flatten();
+    let allowed = seed::cors_origin(&deployment::config().settings.allowed_origins, origin.as_deref());
+    if req.method() == Method::Options {
+        return preflight(allowed).or_else(|e| http::unavailable("storage", &e));
+    }
+    let route = find(env, &path, req.method().as_ref());
+    if let Some(gate) = route.and_then(|r| r.gate).filter(|g| !g.enabled(&deployment::config().settings.api)) {
+        return http::json(403, &gate.disabled_body());
+    }
+    let answer = match dispatch(req, env, &path, route).await {
         Ok(resp) => Ok(resp),
         Err(e) => e.respond(),
     };
-    answer.or_else(|e| http::unavailable("storage", &e))
+    let mut resp = answer.or_else(|e| http::unavailable("storage", &e))?;
+    if let Some(origin) = allowed.filter(|_| route.is_some_and(|r| r.cors)) {
+        // A response passed on from a Durable Object has immutable headers; none of the CORS
+        // routes answers one.
+        let headers = resp.headers_mut();
+        if headers.set("Access-Control-Allow-Origin", origin).and_then(|()| headers.append("Vary", "Origin")).is_err() {
+            worker::console_warn!("CORS headers not set on {path}");
+        }
+    }
+    Ok(resp)
 }
 
-async fn dispatch(req: Request, env: &Env, path: &str) -> Reply {
+/// 200 with an empty body; CORS headers only for an allowed origin (the seed answers every
+/// `OPTIONS` so, on any path).
+fn preflight(allowed: Option<&str>) -> Result<Response> {
+    let resp = Response::empty()?;
+    if let Some(origin) = allowed {
+        let headers = resp.headers();
+        headers.set("Access-Control-Allow-Origin", origin)?;
+        headers.set("Vary", "Origin")?;
+        headers.set("Access-Control-Allow-Methods", seed::PREFLIGHT_METHODS)?;
+        headers.set("Access-Control-Allow-Headers", seed::PREFLIGHT_HEADERS)?;
+    }
+    Ok(resp)
+}
+
+/// The route a request takes: the first whose pattern matches `path`, whose methods include
+/// `method` and whose access gate is open.
+fn find(env: &Env, path: &str, method: &str) -> Option<&'static Route> {
+    ROUTES.iter().find(|r| r.pattern.matches(path).is_some() && r.access.open(env) && r.methods.contains(&method))
+}
+
+async fn dispatch(req: Request, env: &Env, path: &str, route: Option<&'static Route>) -> Reply {
     let method = req.method();
-    for r in ROUTES {
-        let Some(params) = r.pattern.matches(path) else { continue };
-        if !r.access.open(env) || !r.methods.contains(&method.as_ref()) {
-            continue;
-        }
+    if let Some(r) = route {
+        let params = r.pattern.matches(path).unwrap_or_default();
         let caller = match r.access {
             Access::User => Some(access::caller(&req, env)?),
             Access::Admin => Some(access::admin(&req, env)?),
@@ -230,6 +313,11 @@ mod tests {
             "/",
             "/status",
             "/api/v1/live",
+            "/api/status",
+            "/api/uptime",
+            "/api/services",
+            "/api/logs",
+            "/api/alerts/recent",
         ];
         for path in get {
             assert_eq!(allowed(path).as_deref(), Some("GET, HEAD"), "{path}");
@@ -240,6 +328,7 @@ mod tests {
             "/api/alert",
             "/api/v1/alerts",
             "/api/v1/notifications/test",
+            "/api/test-notification",
             "/logout",
         ] {
             assert_eq!(allowed(path).as_deref(), Some("POST"), "{path}");
@@ -252,6 +341,31 @@ mod tests {
         for path in ["/api/nope", "/api/v1/status/", "/logins", ""] {
             assert_eq!(allowed(path), None, "{path}");
         }
+    }
+
+    #[test]
+    fn the_cloudflaremon_paths_are_switched_and_the_read_apis_answer_cors() {
+        let row = |path: &str| ROUTES.iter().find(|r| r.pattern.0 == path).unwrap();
+        let gates = [
+            ("/api/heartbeat", Endpoint::Heartbeat, false),
+            ("/api/status", Endpoint::Status, true),
+            ("/api/uptime", Endpoint::Uptime, true),
+            ("/api/services", Endpoint::Services, true),
+            ("/api/alert", Endpoint::Alert, false),
+            ("/api/alerts/recent", Endpoint::AlertHistory, true),
+            ("/api/test-notification", Endpoint::TestNotification, false),
+        ];
+        for (path, gate, cors) in gates {
+            assert_eq!((row(path).gate, row(path).cors), (Some(gate), cors), "{path}");
+        }
+        assert_eq!((row("/api/logs").gate, row("/api/logs").cors), (None, true), "the seed has no switch for it");
+        assert_eq!(row("/api/test-notification").access, Access::Admin, "anyone in an open deployment");
+        // Every GET under /api/v1 but the live socket reads JSON and answers CORS.
+        for r in ROUTES.iter().filter(|r| r.pattern.0.starts_with("/api/v1/") && r.methods == GET) {
+            assert_eq!(r.cors, r.pattern.0 != "/api/v1/live", "{}", r.pattern.0);
+        }
+        assert!(ROUTES.iter().filter(|r| r.cors).all(|r| r.methods == GET), "only reads");
+        assert!(ROUTES.iter().filter(|r| r.gate.is_some()).all(|r| !r.pattern.0.starts_with("/api/v1")));
     }
 
     #[test]

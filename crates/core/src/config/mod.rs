@@ -660,6 +660,30 @@ mod tests {
         assert_eq!(files, ["services.json", "notifications.json", "dashboard.json"], "{e}");
     }
 
+    #[test]
+    fn five_unknown_fields_across_files_are_reported_at_once() {
+        let e = Deployment::parse(|name| match name {
+            "services.json" => Some(r#"{"services": [{"id": "a", "stalenessTreshold": 60, "_comment": "ok"}], "grups": []}"#.to_owned()),
+            "settings.json" => Some(r#"{"_description": "ok", "api": {"enableStatusEndpoint": true, "enableStatus": false}, "alertHistroy": {}}"#.to_owned()),
+            "dashboard.json" => Some(r#"{"header": {"titel": "Acme"}}"#.to_owned()),
+            _ => None,
+        })
+        .unwrap_err();
+        let got: Vec<String> = e.0.iter().map(|e| e.path.clone()).collect();
+        assert_eq!(
+            got,
+            [
+                "settings.json: api.enableStatus",
+                "settings.json: alertHistroy",
+                "services.json: services[0].stalenessTreshold",
+                "services.json: grups",
+                "dashboard.json: header.titel",
+            ],
+            "{e}"
+        );
+        assert!(e.to_string().starts_with("invalid configuration (5 problems):"), "{e}");
+    }
+
     const SEED_EXAMPLE: &str = r#"{
       "groups": [{
         "id": "production", "name": "Production Services",

@@ -80,18 +80,68 @@ pub struct AlertDesk {
     pub unwritten: Vec<AlertRow>,
 }
 
-/// The channels an alert batch goes to: the named ones (by name or type), each checked to
-/// exist, be enabled, accept external alerts (`config.externalAlerts` not `false`) and take
-/// `alert` events; or, when none are named, every such channel whose `minSeverity` the
+/// Why a channel a request named cannot take its alerts.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum Refused {
+    /// No channel has that name or type.
+    NotConfigured,
+    /// Notifications are off (`notifications.json` `enabled: false`).
+    NotificationsOff,
+    /// The channel is disabled.
+    Disabled,
+    /// The channel's config sets `externalAlerts: false`.
+    ExternalOff,
+    /// The channel's events omit `alert`.
+    NoAlerts,
+}
+
+/// The channels a request named that cannot take its alerts, each with why, and the
+/// channels that could.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct Refusal<'a> {
+    /// Each refused name, in request order.
+    pub refused: Vec<(String, Refused)>,
+    /// The enabled channels taking `alert` events.
+    pub available: Vec<&'a ChannelConfig>,
+}
+
+/// 400 naming `channels`: each refused channel and why, then the channels available.
+impl From<Refusal<'_>> for Problem {
+    fn from(r: Refusal<'_>) -> Self {
+        let why: Vec<String> = r
+            .refused
+            .iter()
+            .map(|(name, why)| {
+                let why = match why {
+                    Refused::NotConfigured => "is not configured",
+                    Refused::NotificationsOff => "cannot send: notifications are disabled",
+                    Refused::Disabled => "is disabled",
+                    Refused::ExternalOff => "does not accept external alerts (its config sets externalAlerts: false)",
+                    Refused::NoAlerts => "does not accept external alerts (its events omit \"alert\")",
+                };
+                format!("channel {name:?} {why}")
+            })
+            .collect();
+        let list: Vec<String> = r.available.iter().map(|c| format!("{} ({})", c.name, c.kind)).collect();
+        let list = if list.is_empty() { "none".to_owned() } else { list.join(", ") };
+        Problem::invalid_field("channels", format!("{}; available channels: {list}", why.join("; ")))
+    }
+}
+
+/// The channels an alert batch goes to: the named ones (by name or type, ignoring ASCII
+/// case, as cloudflaremon), each checked to exist, be enabled, accept external alerts
+/// (`config.externalAlerts` not `false`) and take `alert` events; or, when none are named,
+/// every such channel whose `minSeverity` the
 /// alert meets (checked per alert by [`AlertDesk::receive`]).
 ///
 /// # Errors
-/// 400 naming `channels` when a named channel is unknown, disabled or does not take
-/// external alerts (or notifications are off), listing the channels available.
+/// A [`Refusal`] (a 400 naming `channels` as a [`Problem`]) when any named channel is
+/// unknown, disabled or does not take external alerts (or notifications are off), listing
+/// every such name and the channels available.
 pub fn select<'a>(
     config: &'a NotificationsConfig,
     named: Option<&[String]>,
-) -> Result<Vec<&'a ChannelConfig>, Problem> {
+) -> Result<Vec<&'a ChannelConfig>, Refusal<'a>> {
     let takes =
         |c: &ChannelConfig| config.enabled && c.enabled && c.external_alerts && c.events.contains(&Event::Alert);
     let available: Vec<&ChannelConfig> = config.channels.iter().filter(|c| takes(c)).collect();
@@ -99,26 +149,23 @@ pub fn select<'a>(
         return Ok(available);
     };
     let mut chosen: Vec<&ChannelConfig> = Vec::new();
+    let mut refused = Vec::new();
     for name in named {
-        let matches: Vec<&ChannelConfig> =
-            config.channels.iter().filter(|c| c.name == *name || c.kind.as_str() == name).collect();
+        let matches: Vec<&ChannelConfig> = config
+            .channels
+            .iter()
+            .filter(|c| c.name.eq_ignore_ascii_case(name) || c.kind.as_str().eq_ignore_ascii_case(name))
+            .collect();
         let usable: Vec<&ChannelConfig> = matches.iter().copied().filter(|c| takes(c)).collect();
         if usable.is_empty() {
             let why = match matches.first() {
-                None => "is not configured",
-                Some(_) if !config.enabled => "cannot send: notifications are disabled",
-                Some(c) if !c.enabled => "is disabled",
-                Some(c) if !c.external_alerts => {
-                    "does not accept external alerts (its config sets externalAlerts: false)"
-                }
-                Some(_) => "does not accept external alerts (its events omit \"alert\")",
+                None => Refused::NotConfigured,
+                Some(_) if !config.enabled => Refused::NotificationsOff,
+                Some(c) if !c.enabled => Refused::Disabled,
+                Some(c) if !c.external_alerts => Refused::ExternalOff,
+                Some(_) => Refused::NoAlerts,
             };
-            let list: Vec<String> = available.iter().map(|c| format!("{} ({})", c.name, c.kind)).collect();
-            let list = if list.is_empty() { "none".to_owned() } else { list.join(", ") };
-            return Err(Problem::invalid_field(
-                "channels",
-                format!("channel {name:?} {why}; available channels: {list}"),
-            ));
+            refused.push((name.clone(), why));
         }
         for c in usable {
             if !chosen.iter().any(|x| x.name == c.name) {
@@ -126,7 +173,11 @@ pub fn select<'a>(
             }
         }
     }
-    Ok(chosen)
+    if refused.is_empty() {
+        Ok(chosen)
+    } else {
+        Err(Refusal { refused, available })
+    }
 }
 
 /// Whether an alert of `severity` passes `channel`'s `minSeverity`.
@@ -252,11 +303,14 @@ mod tests {
             ("quiet", "does not accept external alerts"),
             ("hook", "does not accept external alerts (its config sets externalAlerts: false)"),
         ] {
-            let p = select(&config, Some(&[name.to_owned()])).unwrap_err();
+            let p = Problem::from(select(&config, Some(&[name.to_owned()])).unwrap_err());
             assert_eq!((p.status, p.field.as_deref()), (400, Some("channels")));
             assert!(p.detail.contains(why), "{}", p.detail);
             assert!(p.detail.ends_with("available channels: ops (discord), pager (pagerduty)"), "{}", p.detail);
         }
+        let both = select(&config, Some(&["NOPE".to_owned(), "OPS".to_owned(), "off".to_owned()])).unwrap_err();
+        assert_eq!(both.refused, [("NOPE".to_owned(), Refused::NotConfigured), ("off".to_owned(), Refused::Disabled)]);
+        assert_eq!(names(&select(&config, Some(&["Discord".to_owned()])).unwrap()), ["ops"], "any case, as the seed");
     }
 
     #[test]

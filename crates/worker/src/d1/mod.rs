@@ -21,7 +21,7 @@ use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Result};
 
 pub use history::{flush, prune};
-pub use read::{daily, heartbeats, incidents, states, status_changes, statuses};
+pub use read::{changes_seen, daily, five_minute, heartbeats, incidents, states, status_changes, statuses};
 pub use rows::{ChangeRow, StateRow};
 
 /// A D1 table written from a row struct: one field per column, in the table's order, with

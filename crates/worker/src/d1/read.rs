@@ -1,5 +1,7 @@
 //! The read APIs' and pages' queries of the monitoring history.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use systole_core::history::Tally;
 use systole_core::time::Timestamp;
@@ -77,6 +79,29 @@ pub async fn status_changes(
     .results()
 }
 
+/// [`status_changes`] with each change's `last_seen`: the newest heartbeat at or before it
+/// (a primary-key seek per change).
+///
+/// # Errors
+/// Any D1 error.
+pub async fn changes_seen(
+    db: &D1Database,
+    service: Option<&str>,
+    since: Timestamp,
+    limit: u32,
+) -> Result<Vec<ChangeRow>> {
+    db.prepare(
+        "SELECT c.*, (SELECT h.received_at FROM heartbeats h WHERE h.service_id = c.service_id \
+         AND h.received_at <= c.changed_at ORDER BY h.received_at DESC, h.seq DESC LIMIT 1) AS last_seen \
+         FROM status_changes c WHERE c.changed_at >= ?1 AND (?2 IS NULL OR c.service_id = ?2) \
+         ORDER BY c.changed_at DESC, c.seq DESC LIMIT ?3",
+    )
+    .bind(&[num(since.as_millis()), service.map_or(JsValue::NULL, text), num(i64::from(limit))])?
+    .all()
+    .await?
+    .results()
+}
+
 /// Recent incidents, newest first, optionally of one service.
 ///
 /// # Errors
@@ -91,6 +116,35 @@ pub async fn incidents(db: &D1Database, service: Option<&str>, limit: u32) -> Re
         }
     };
     stmt.all().await?.results()
+}
+
+/// One service's 5-minute rollups with `bucket_start >= from` (ms), keyed by bucket start;
+/// folded into one JSON array by SQLite as [`daily`] does (a month is 8,640 buckets).
+///
+/// # Errors
+/// Any D1 error, or a `buckets` array that is not as built.
+pub async fn five_minute(db: &D1Database, service: &str, from: Timestamp) -> Result<BTreeMap<i64, Tally>> {
+    #[derive(Deserialize)]
+    struct Buckets {
+        buckets: Option<String>,
+    }
+    let rows: Vec<Buckets> = db
+        .prepare(
+            "SELECT json_group_array(json_array(bucket_start, up_ms, degraded_ms, late_ms, down_ms, heartbeats)) \
+             AS buckets FROM uptime_5m WHERE service_id = ?1 AND bucket_start >= ?2",
+        )
+        .bind(&[text(service), num(from.as_millis())])?
+        .all()
+        .await?
+        .results()?;
+    let mut out = BTreeMap::new();
+    for row in rows {
+        let buckets: Vec<[i64; 6]> = serde_json::from_str(row.buckets.as_deref().unwrap_or("[]"))?;
+        out.extend(buckets.into_iter().map(|[start, up_ms, degraded_ms, late_ms, down_ms, heartbeats]| {
+            (start, Tally { up_ms, degraded_ms, late_ms, down_ms, heartbeats })
+        }));
+    }
+    Ok(out)
 }
 
 /// One day of one service from `uptime_daily`: (service id, day start in epoch ms UTC, tally).

@@ -75,6 +75,10 @@ pub struct ChangeRow {
     pub to_status: String,
     /// Why, in words.
     pub reason: String,
+    /// The newest heartbeat at or before the change, ms (read by
+    /// [`super::read::changes_seen`] only).
+    #[serde(default, skip_serializing)]
+    pub last_seen: Option<i64>,
 }
 
 impl ChangeRow {
@@ -87,6 +91,7 @@ impl ChangeRow {
             from_status: c.from.as_str().to_owned(),
             to_status: c.to.as_str().to_owned(),
             reason: c.reason.clone(),
+            last_seen: None,
         }
     }
 }

@@ -1,33 +1,81 @@
 //! External alerts and the alert history:
-//! - `POST /api/alert`: a generic, Alertmanager v4 or Grafana payload, routed to channels;
+//! - `POST /api/v1/alerts`: a generic, Alertmanager v4, Grafana or legacy Grafana payload,
+//!   routed to channels (the cloudflaremon seed's `POST /api/alert` takes the same path,
+//!   [`take`], and answers in its own shape: `routes::cloudflaremon`);
 //! - `GET /api/v1/alerts/history`: every delivery attempt, newest first;
 //! - `GET /api/v1/alerts/recent`: external alerts received, newest first.
 
-use serde_json::json;
+use serde_json::{json, Value};
 use systole_core::access::Scope;
 use systole_core::api::query::AlertsQuery;
 use systole_core::api::Problem;
+use systole_core::compat::cloudflaremon::alerts as seed;
 use systole_core::keys::secret_matches;
-use systole_core::notify::alert::{self, MAX_BODY};
+use systole_core::notify::alert::{self, AlertFormat, Dialect, MAX_BODY};
 use systole_core::notify::external::select;
+use systole_core::notify::Severity;
+use systole_core::protocol::Intake;
 use worker::{Env, Request};
 
 use super::query_pairs;
 use crate::deployment::{self, now, DB_BINDING, DESK_BINDING};
-use crate::http::{self, OrUnavailable, Reply, HISTORY_DB};
+use crate::http::{self, ApiError, OrUnavailable, Reply, HISTORY_DB};
 use crate::router::Call;
 use crate::{access, d1};
-use systole_core::protocol::Intake;
 
-/// `POST /api/alert`. Optional `ALERT_API_KEY` (as `Authorization: Bearer` or `X-API-Key`,
-/// constant-time). Channels: the generic body's `channels`/`channel`, or for any format the
-/// `channel` query parameter (comma-separated names or types); else routing by severity.
+/// What the AlertDesk did with a request's alerts.
+#[derive(Debug)]
+pub struct Taken {
+    /// The format recognised.
+    pub format: AlertFormat,
+    /// Alerts in the request.
+    pub received: usize,
+    /// Alerts the sender said it left out.
+    pub truncated: u64,
+    /// The first alert's title (`Alert` without one).
+    pub title: String,
+    /// The desk's receipts: `[{"fingerprint", "state", "action", "channels"}]`.
+    pub receipts: Value,
+}
+
+/// Why [`take`] refused a request.
+#[derive(Debug)]
+pub enum Refused {
+    /// `ALERT_API_KEY` is set and was not presented.
+    Key,
+    /// A 4xx about the request, or a dependency that failed.
+    Error(ApiError),
+    /// Named channels that cannot take the alert, or none to route it to
+    /// ([`Dialect::Cloudflaremon`] only): the seed's error texts and the alert's title.
+    Channels(Vec<String>, String),
+}
+
+/// Each error `?` meets in [`take`] is an [`ApiError`] refusal.
+macro_rules! refused_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Refused {
+            fn from(e: $t) -> Self {
+                Refused::Error(e.into())
+            }
+        }
+    )*};
+}
+refused_from!(ApiError, Problem, worker::Error, serde_json::Error);
+
+/// Takes in an alert request: checks the optional `ALERT_API_KEY` (as `Authorization:
+/// Bearer` or `X-API-Key`, constant-time), reads at most 1 MiB, parses it in `dialect`,
+/// selects the channels (those the body names, else the `channel`/`channels` query
+/// parameter's comma-separated names or types, else routing by severity) and hands it to
+/// the AlertDesk, which de-duplicates and queues the sends.
 ///
-/// 202 `{"format", "received", "truncatedAlerts", "alerts": [{"fingerprint", "state",
-/// "action": "sent" | "duplicate" | "unannounced", "channels"}]}`. Errors: 401 bad key,
-/// 413 over 1 MiB, 400 malformed body (naming the field) or a named channel that is
-/// unknown, disabled or does not take alerts (listing those available), 503 storage.
-pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
+/// In [`Dialect::Cloudflaremon`] as the seed: with notifications off nothing is routed (the
+/// alerts are still recorded), and with no channel to route to by severity the request is
+/// refused.
+///
+/// # Errors
+/// [`Refused`]: the key; 413, 400 (malformed body or a named channel that is unknown,
+/// disabled or takes no alerts), 503 (the desk).
+pub async fn take(mut req: Request, env: &Env, dialect: Dialect) -> Result<Taken, Refused> {
     if let Ok(expected) = env.secret("ALERT_API_KEY").map(|s| s.to_string()) {
         let headers = req.headers();
         let presented = headers
@@ -36,18 +84,29 @@ pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
             .or(headers.get("X-API-Key")?)
             .unwrap_or_default();
         if !secret_matches(expected.trim(), presented.trim()) {
-            return Err(Problem::bad_alert_key().into());
+            return Err(Refused::Key);
         }
     }
     let body = http::body(&mut req, MAX_BODY).await?;
     let text = std::str::from_utf8(&body).map_err(|_| Problem::invalid_field("", "the body must be UTF-8 JSON"))?;
-    let batch = alert::parse(text)?;
+    let batch = alert::parse_as(text, dialect)?;
     let from_query: Option<Vec<String>> = query_pairs(&req)
         .into_iter()
         .find(|(k, _)| k == "channel" || k == "channels")
         .map(|(_, v)| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect());
     let named = batch.channels.clone().or(from_query);
-    let channels = select(deployment::notifications(), named.as_deref())?.into_iter().map(|c| c.name.clone()).collect();
+    let title = seed::title(&batch).to_owned();
+    let config = deployment::notifications();
+    let chosen = match (dialect, select(config, named.as_deref())) {
+        (Dialect::Cloudflaremon, _) if !config.enabled => Vec::new(),
+        (Dialect::Cloudflaremon, Err(refusal)) => return Err(Refused::Channels(seed::refusal_errors(&refusal), title)),
+        (Dialect::Cloudflaremon, Ok(none)) if none.is_empty() && named.is_none() => {
+            let severity = batch.alerts.first().map_or(Severity::Warning, |a| a.severity);
+            return Err(Refused::Channels(vec![seed::no_channels(severity)], title));
+        }
+        (_, chosen) => chosen.map_err(Problem::from)?,
+    };
+    let channels = chosen.into_iter().map(|c| c.name.clone()).collect();
     let (format, received, truncated) = (batch.format, batch.alerts.len(), batch.truncated_alerts);
     let intake = Intake { batch, channels, explicit: named.is_some() };
     let stub = env.durable_object(DESK_BINDING)?.id_from_name(crate::notify::desk::SUBJECT)?.get_stub()?;
@@ -55,16 +114,31 @@ pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
     if resp.status_code() != 200 {
         return Err(Problem::unavailable("the alert desk is temporarily unavailable", 2).into());
     }
-    let answer: serde_json::Value = serde_json::from_str(&resp.text().await?)?;
-    Ok(http::json(
-        202,
-        &json!({
-            "format": format.as_str(),
-            "received": received,
-            "truncatedAlerts": truncated,
-            "alerts": answer.get("alerts"),
-        }),
-    )?)
+    let mut answer: Value = serde_json::from_str(&resp.text().await?)?;
+    Ok(Taken { format, received, truncated, title, receipts: answer["alerts"].take() })
+}
+
+/// `POST /api/v1/alerts`: [`take`] in [`Dialect::Systole`].
+///
+/// 202 `{"format", "received", "truncatedAlerts", "alerts": [{"fingerprint", "state",
+/// "action": "sent" | "duplicate" | "unannounced", "channels"}]}`. Errors: 401 bad key,
+/// 413 over 1 MiB, 400 malformed body (naming the field) or a named channel that is
+/// unknown, disabled or does not take alerts (listing those available), 503 storage.
+pub async fn post(req: Request, env: &Env, _call: Call<'_>) -> Reply {
+    match take(req, env, Dialect::Systole).await {
+        Ok(t) => Ok(http::json(
+            202,
+            &json!({
+                "format": t.format.as_str(),
+                "received": t.received,
+                "truncatedAlerts": t.truncated,
+                "alerts": t.receipts,
+            }),
+        )?),
+        Err(Refused::Key) => Err(Problem::bad_alert_key().into()),
+        Err(Refused::Error(e)) => Err(e),
+        Err(Refused::Channels(errors, _)) => Err(Problem::invalid_field("channels", errors.join("; ")).into()),
+    }
 }
 
 /// `GET /api/v1/alerts/history?since=&serviceId=|subject=&channel=&limit=`:

@@ -1,6 +1,7 @@
 //! One module per endpoint.
 
 pub mod alerts;
+pub mod cloudflaremon;
 pub mod heartbeat;
 pub mod incidents;
 pub mod logs;

@@ -5,8 +5,9 @@
 use serde::Deserialize;
 use serde_json::json;
 use systole_core::api::Problem;
-use systole_core::notify::queue::{lone_attempt, Outcome, RetryPolicy};
+use systole_core::notify::queue::{lone_attempt, AttemptRecord, Outcome, RetryPolicy};
 use systole_core::notify::Notification;
+use systole_core::time::Timestamp;
 use worker::{Env, Request};
 
 use crate::deployment::{self, now};
@@ -77,23 +78,30 @@ pub async fn test(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
     };
     let now = now();
     let n = Notification::test(service, now, deployment::public_url(env));
-    let outcome = send::attempt(env, &body.channel, &n, now, RetryPolicy::default().timeout).await;
-    // Classified and recorded like any attempt, under a delivery id of the start time.
-    let delivery = u64::try_from(now.as_millis()).unwrap_or(0);
-    let record = lone_attempt(delivery, &body.channel, n.event(), (now, deployment::now()), &outcome);
-    if let Some((_, false)) =
-        history::flush(env, systole_core::config::TEST_SUBJECT, std::slice::from_ref(&record)).await
-    {
-        worker::console_warn!("the test attempt was not recorded");
-    }
+    let (delivered, record) = send_test(env, &body.channel, &n, now).await;
     Ok(http::json(
         200,
         &json!({
             "channel": body.channel,
-            "delivered": matches!(outcome, Outcome::Answered { status: 200..=299, .. }),
+            "delivered": delivered,
             "httpStatus": record.status,
             "error": record.error,
             "latencyMs": record.latency_ms,
         }),
     )?)
+}
+
+/// Sends test notification `n` to `channel` now (started at `now`), and records the attempt
+/// in `alert_history` under subject `test`, like any attempt, with a delivery id of the
+/// start time. Whether a 2xx answered, and the attempt's record.
+pub async fn send_test(env: &Env, channel: &str, n: &Notification, now: Timestamp) -> (bool, AttemptRecord) {
+    let outcome = send::attempt(env, channel, n, now, RetryPolicy::default().timeout).await;
+    let delivery = u64::try_from(now.as_millis()).unwrap_or(0);
+    let record = lone_attempt(delivery, channel, n.event(), (now, deployment::now()), &outcome);
+    if let Some((_, false)) =
+        history::flush(env, systole_core::config::TEST_SUBJECT, std::slice::from_ref(&record)).await
+    {
+        worker::console_warn!("the test attempt was not recorded");
+    }
+    (matches!(outcome, Outcome::Answered { status: 200..=299, .. }), record)
 }

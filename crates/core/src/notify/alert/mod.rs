@@ -1,16 +1,18 @@
-//! External alerts (`POST /api/alert`): a request body from Prometheus Alertmanager, Grafana
-//! or any sender, parsed into [`ExternalAlert`]s that become [`Notification`]s.
+//! External alerts (`POST /api/v1/alerts`, and the cloudflaremon seed's `POST /api/alert`): a
+//! request body from Prometheus Alertmanager, Grafana or any sender, parsed into
+//! [`ExternalAlert`]s that become [`Notification`]s.
 //!
 //! Pure: the Worker checks the body size, authenticates, reads the `channel`/`channels`
-//! query parameters, calls [`parse`], and routes each alert's
-//! [`ExternalAlert::notification`] like any other [`Event::Alert`](crate::notify::Event::Alert)
-//! notification.
+//! query parameters, calls [`parse`] (or [`parse_as`] with the seed's [`Dialect`]), and routes
+//! each alert's [`ExternalAlert::notification`] like any other
+//! [`Event::Alert`](crate::notify::Event::Alert) notification.
 //!
 //! # Formats and how one is recognised
 //!
 //! A body with an `alerts` key is a grouped notification: **Alertmanager** when its `version`
 //! is `"4"`, else **Grafana** when it has a top-level `orgId`, `state` or `title`, else
-//! Alertmanager. A body without `alerts` is the **generic** form:
+//! Alertmanager. A body without `alerts` is **legacy Grafana** (the pre-8 webhook) when it has
+//! `evalMatches`, or both `state` and `ruleName`; otherwise it is the **generic** form:
 //!
 //! ```json
 //! {"title": "Disk almost full", "message": "/var is 97 % full", "severity": "error",
@@ -20,9 +22,31 @@
 //!
 //! `title` and `message` are required; `severity` is one of `critical`, `error`, `warning`
 //! (default), `info`; `source` defaults to `external`; `status` is `firing` (default) or
-//! `resolved`; `channels` (array) or `channel` (string) name channels by name or type. Only
-//! the generic form chooses channels in its body; for the grouped formats the shell takes
-//! them from the query string. Fields not described here are ignored in every format.
+//! `resolved`; `channels` (array) or `channel` (string) name channels by name or type.
+//! Fields not described here are ignored in every format.
+//!
+//! Legacy Grafana (`{"ruleName", "ruleId", "ruleUrl", "state", "title", "message",
+//! "imageUrl", "evalMatches", "tags"}`, as cloudflaremon reads it): `title` (else `ruleName`,
+//! else `Grafana Alert`), `message` (else `No message`); `state: alerting` is a critical
+//! firing alert, `ok` an `info` resolution, anything else (`no_data`, `paused`, `pending`) a
+//! firing warning; `source` is `grafana`; the labels are `tags` plus `ruleName` and `ruleId`,
+//! so an alert and its `ok` share a fingerprint; the link is `ruleUrl`.
+//!
+//! # Channels named in the body
+//!
+//! Besides the generic form's `channels`, a comma-separated `channels` names channels in the
+//! other formats: Alertmanager's and Grafana's first alert's `labels.channels` (else its
+//! `annotations.channels`), legacy Grafana's `tags.channels` (cloudflaremon's routing). The
+//! shell falls back on the query string's `channel`/`channels`, then on severity routing.
+//!
+//! # Dialects
+//!
+//! [`Dialect::Systole`] (`/api/v1/alerts`) is strict about the generic form.
+//! [`Dialect::Cloudflaremon`] (`/api/alert`) reads it as that seed does: any `severity`
+//! word is accepted ([`severity_from_label`], so `ok` is `info` and an unknown word
+//! `warning`), an unknown `status` is `firing`, `channels` may be one string, and a body with
+//! no `title` or no `message` (missing, blank or not text) is the seed's "unsupported alert
+//! format" ([`UNSUPPORTED`]).
 //!
 //! Wire formats: Alertmanager webhook payload version 4
 //! (prometheus.io/docs/alerting/latest/configuration/#webhook_config); Grafana's webhook
@@ -81,7 +105,11 @@ pub const MAX_URL: usize = 2048;
 /// Most entries in a generic body's `channels`.
 pub const MAX_CHANNELS: usize = 32;
 
-/// The format of a request body. JSON: the lower-case word.
+/// The detail of cloudflaremon's 400 for a body in no format it knows, word for word.
+pub const UNSUPPORTED: &str = "Unsupported alert format. Use Alertmanager, Grafana, or generic format.";
+
+/// The format of a request body. JSON: the lower-case word (`grafana-legacy` for
+/// [`AlertFormat::GrafanaLegacy`]).
 #[derive(Clone, Copy, Debug, Eq, Hash, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AlertFormat {
@@ -91,22 +119,41 @@ pub enum AlertFormat {
     Alertmanager,
     /// A Grafana (unified alerting) webhook contact point payload.
     Grafana,
+    /// A legacy Grafana (before unified alerting) webhook payload: one rule's state.
+    #[serde(rename = "grafana-legacy")]
+    GrafanaLegacy,
+}
+
+/// How strictly the generic form is read (see the [module docs](self#dialects)).
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum Dialect {
+    /// Systole's own API: unknown severities and states are 400s.
+    Systole,
+    /// The cloudflaremon seed's `POST /api/alert`: its lenient reading.
+    Cloudflaremon,
 }
 
 impl AlertFormat {
-    /// The lower-case name, also the `source` of the grouped formats' alerts.
+    /// The lower-case name; the grouped formats' alerts' `source` is the same word
+    /// (`grafana` for both Grafana formats).
     pub fn as_str(self) -> &'static str {
         match self {
             AlertFormat::Generic => "generic",
             AlertFormat::Alertmanager => "alertmanager",
             AlertFormat::Grafana => "grafana",
+            AlertFormat::GrafanaLegacy => "grafana-legacy",
         }
     }
 
     /// The format of a top-level object, by the rule in the [module docs](self).
     fn detect(top: &Map<String, Value>) -> Self {
+        let has = |k: &str| top.get(k).is_some_and(|v| !v.is_null());
         if !top.contains_key("alerts") {
-            AlertFormat::Generic
+            if has("evalMatches") || (has("state") && has("ruleName")) {
+                AlertFormat::GrafanaLegacy
+            } else {
+                AlertFormat::Generic
+            }
         } else if top.get("version").and_then(Value::as_str) == Some("4") {
             AlertFormat::Alertmanager
         } else if ["orgId", "state", "title"].iter().any(|k| top.contains_key(*k)) {
@@ -208,22 +255,32 @@ pub struct AlertBatch {
     pub format: AlertFormat,
     /// The alerts in request order (one for the generic form; possibly none for the others).
     pub alerts: Vec<ExternalAlert>,
-    /// The generic form's `channels` or `channel`: channel names or types to send to; `None`
-    /// means every channel that takes `alert` events. Always `None` for the grouped formats.
+    /// Channel names or types to send to, as the body names them (see the
+    /// [module docs](self#channels-named-in-the-body)); `None` when it names none.
     pub channels: Option<Vec<String>>,
     /// Alerts the sender left out (`truncatedAlerts`, Alertmanager's `max_alerts`); 0 for the
     /// generic form.
     pub truncated_alerts: u64,
 }
 
-/// Parses a `POST /api/alert` body in any of the three formats (see the
-/// [module docs](self) for the rule that tells them apart). Never panics.
+/// Parses a `POST /api/v1/alerts` body in any of the four formats (see the
+/// [module docs](self) for the rule that tells them apart); [`parse_as`] in
+/// [`Dialect::Systole`]. Never panics.
 ///
 /// # Errors
 /// A 413 [`Problem`] when the body exceeds [`MAX_BODY`] bytes; a 400 for invalid JSON (with
 /// 1-based line and column), a body that is not an object, and a field of the wrong type,
 /// missing or out of its limits, naming its JSON path (`alerts[1].status`, `severity`).
 pub fn parse(body: &str) -> Result<AlertBatch, Problem> {
+    parse_as(body, Dialect::Systole)
+}
+
+/// Parses an alert body in `dialect`. Never panics.
+///
+/// # Errors
+/// As [`parse`]; in [`Dialect::Cloudflaremon`], a generic body without a usable `title` and
+/// `message` is a 400 whose detail is [`UNSUPPORTED`].
+pub fn parse_as(body: &str, dialect: Dialect) -> Result<AlertBatch, Problem> {
     if body.len() > MAX_BODY {
         return Err(Problem::payload_too_large(MAX_BODY));
     }
@@ -231,26 +288,36 @@ pub fn parse(body: &str) -> Result<AlertBatch, Problem> {
     let Value::Object(top) = value else {
         return Err(Problem::invalid_field("", format!("body must be a JSON object, got {}", kind(&value))));
     };
+    let at = At::root(&top);
     match AlertFormat::detect(&top) {
-        AlertFormat::Generic => generic(&At::root(&top)),
-        format => grouped(format, &At::root(&top)),
+        AlertFormat::Generic => generic(&at, dialect),
+        AlertFormat::GrafanaLegacy => grafana_legacy(&at),
+        format => grouped(format, &at),
     }
 }
 
-/// The severity an Alertmanager or Grafana `severity` label means, ignoring ASCII case:
-/// `critical`, `page`, `p1` → critical; `error`, `high`, `major` → error; `warning`, `warn`,
-/// `medium` → warning; `info`, `low`, `none` → info; anything else → warning.
+/// The severity an Alertmanager or Grafana `severity` label (or a cloudflaremon generic
+/// `severity`) means, ignoring ASCII case: `critical`, `page`, `p1` → critical; `error`,
+/// `high`, `major` → error; `warning`, `warn`, `medium` → warning; `info`, `ok`, `low`,
+/// `none` → info; anything else → warning.
 pub fn severity_from_label(label: &str) -> Severity {
     match label.trim().to_ascii_lowercase().as_str() {
         "critical" | "page" | "p1" => Severity::Critical,
         "error" | "high" | "major" => Severity::Error,
-        "info" | "low" | "none" => Severity::Info,
+        "info" | "ok" | "low" | "none" => Severity::Info,
         _ => Severity::Warning,
     }
 }
 
 /// The generic form: one alert.
-fn generic(at: &At<'_>) -> Result<AlertBatch, Problem> {
+fn generic(at: &At<'_>, dialect: Dialect) -> Result<AlertBatch, Problem> {
+    let lenient = dialect == Dialect::Cloudflaremon;
+    if lenient {
+        let text = |k: &str| at.get(k).and_then(Value::as_str).is_some_and(|s| !s.trim().is_empty());
+        if !(text("title") && text("message")) {
+            return Err(Problem::invalid_field("", UNSUPPORTED));
+        }
+    }
     let title = at.required_string("title")?;
     if title.trim().is_empty() {
         return Err(Problem::invalid_field("title", "title must not be blank"));
@@ -258,13 +325,17 @@ fn generic(at: &At<'_>) -> Result<AlertBatch, Problem> {
     let message = at.required_string("message")?;
     let severity = match at.string("severity")? {
         None => Severity::Warning,
+        Some(s) if lenient => severity_from_label(s),
         Some(s) => s.trim().to_ascii_lowercase().parse::<Severity>().map_err(|_| {
             Problem::invalid_field("severity", format!("severity must be critical, error, warning or info, got {s:?}"))
         })?,
     };
     let source = at.string("source")?.map(str::trim).filter(|s| !s.is_empty()).unwrap_or("external");
     let source = cut(source, MAX_SOURCE);
-    let state = at.state("status")?.unwrap_or(AlertState::Firing);
+    let state = match at.state("status") {
+        Err(_) if lenient => AlertState::Firing,
+        state => state?.unwrap_or(AlertState::Firing),
+    };
     let labels = cut_values(at.pairs("labels")?);
     let annotations = cut_values(at.pairs("annotations")?);
     let title = cut(title.trim(), MAX_TITLE);
@@ -285,26 +356,35 @@ fn generic(at: &At<'_>) -> Result<AlertBatch, Problem> {
         ends_at: None,
         url: None,
     };
-    Ok(AlertBatch { format: AlertFormat::Generic, alerts: vec![alert], channels: channels(at)?, truncated_alerts: 0 })
+    let channels = match at.get("channels") {
+        Some(v @ Value::String(_)) if lenient => Some(vec![name("channels".into(), v)?]),
+        _ => channels(at, lenient)?,
+    };
+    Ok(AlertBatch { format: AlertFormat::Generic, alerts: vec![alert], channels, truncated_alerts: 0 })
 }
 
-/// The generic form's `channels` (array of names) or `channel` (one name).
-fn channels(at: &At<'_>) -> Result<Option<Vec<String>>, Problem> {
-    let name = |path: String, v: &Value| -> Result<String, Problem> {
-        let Value::String(s) = v else {
-            return Err(Problem::invalid_field(&path, format!("{path} must be a channel name, got {}", kind(v))));
-        };
-        let s = s.trim();
-        if s.is_empty() || s.chars().count() > MAX_NAME {
-            return Err(Problem::invalid_field(&path, format!("{path} must be 1 to {MAX_NAME} characters")));
-        }
-        Ok(s.to_owned())
+/// A channel name at `path`: text of 1 to [`MAX_NAME`] characters, trimmed.
+fn name(path: String, v: &Value) -> Result<String, Problem> {
+    let Value::String(s) = v else {
+        return Err(Problem::invalid_field(&path, format!("{path} must be a channel name, got {}", kind(v))));
     };
+    let s = s.trim();
+    if s.is_empty() || s.chars().count() > MAX_NAME {
+        return Err(Problem::invalid_field(&path, format!("{path} must be 1 to {MAX_NAME} characters")));
+    }
+    Ok(s.to_owned())
+}
+
+/// The generic form's `channels` (array of names) or `channel` (one name); `channels` wins
+/// over `channel` when `lenient`, else both is a 400.
+fn channels(at: &At<'_>, lenient: bool) -> Result<Option<Vec<String>>, Problem> {
     match (at.get("channels"), at.get("channel")) {
-        (Some(_), Some(_)) => Err(Problem::invalid_field("channel", "give either channel or channels, not both")),
+        (Some(_), Some(_)) if !lenient => {
+            Err(Problem::invalid_field("channel", "give either channel or channels, not both"))
+        }
         (None, None) => Ok(None),
         (None, Some(v)) => Ok(Some(vec![name("channel".to_owned(), v)?])),
-        (Some(Value::Array(list)), None) => {
+        (Some(Value::Array(list)), _) => {
             if list.is_empty() || list.len() > MAX_CHANNELS {
                 let mut p = Problem::invalid_field(
                     "channels",
@@ -322,10 +402,90 @@ fn channels(at: &At<'_>) -> Result<Option<Vec<String>>, Problem> {
             }
             Ok(Some(names))
         }
-        (Some(v), None) => {
+        (Some(v), _) => {
             Err(Problem::invalid_field("channels", format!("channels must be an array of names, got {}", kind(v))))
         }
     }
+}
+
+/// Channel names in comma-separated `text` at `path` (cloudflaremon's `labels.channels`,
+/// `tags.channels`): trimmed, blanks dropped, each named once; `None` when there are none.
+fn channel_list(path: &str, text: &str) -> Result<Option<Vec<String>>, Problem> {
+    let mut names: Vec<String> = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let n = name(path.to_owned(), &Value::String(part.to_owned()))?;
+        if !names.contains(&n) {
+            names.push(n);
+        }
+    }
+    if names.len() > MAX_CHANNELS {
+        let mut p = Problem::invalid_field(
+            path,
+            format!("{path} must name at most {MAX_CHANNELS} channels, got {}", names.len()),
+        );
+        p.limit = u32::try_from(MAX_CHANNELS).ok();
+        return Err(p);
+    }
+    Ok(Some(names).filter(|n| !n.is_empty()))
+}
+
+/// The legacy Grafana form: one rule's state (see the [module docs](self)).
+fn grafana_legacy(at: &At<'_>) -> Result<AlertBatch, Problem> {
+    let text =
+        |k: &str| -> Result<Option<&str>, Problem> { Ok(at.string(k)?.map(str::trim).filter(|s| !s.is_empty())) };
+    let rule = text("ruleName")?;
+    let title = cut(text("title")?.or(rule).unwrap_or("Grafana Alert"), MAX_TITLE);
+    let message = cut(text("message")?.unwrap_or("No message"), MAX_MESSAGE);
+    let state = text("state")?.unwrap_or_default().to_ascii_lowercase();
+    let (state, severity) = match state.as_str() {
+        "alerting" => (AlertState::Firing, Severity::Critical),
+        "ok" => (AlertState::Resolved, Severity::Info),
+        _ => (AlertState::Firing, Severity::Warning),
+    };
+    let mut labels = at.pairs("tags")?;
+    let channels = match labels.get("channels") {
+        Some(list) => channel_list("tags.channels", list)?,
+        None => None,
+    };
+    if let Some(rule) = rule {
+        labels.insert("ruleName".into(), rule.to_owned());
+    }
+    let rule_id = match at.get("ruleId") {
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(Value::String(s)) => Some(s.trim().to_owned()).filter(|s| !s.is_empty()),
+        _ => None,
+    };
+    if let Some(id) = rule_id {
+        labels.insert("ruleId".into(), id);
+    }
+    let mut annotations = BTreeMap::new();
+    if let Some(image) = text("imageUrl")?.filter(|u| web_url(u)) {
+        annotations.insert("imageUrl".to_owned(), image.to_owned());
+    }
+    let url = text("ruleUrl")?.filter(|u| web_url(u)).map(str::to_owned);
+    let labels = cut_values(labels);
+    let source = "grafana".to_owned();
+    let fingerprint = match at.fingerprint()? {
+        Some(f) => f,
+        None => {
+            let title = labels.is_empty().then_some(title.as_str());
+            computed_fingerprint(AlertFormat::GrafanaLegacy, &source, title, &labels)
+        }
+    };
+    let alert = ExternalAlert {
+        fingerprint,
+        state,
+        title,
+        message,
+        severity,
+        source,
+        labels,
+        annotations,
+        starts_at: None,
+        ends_at: None,
+        url,
+    };
+    Ok(AlertBatch { format: AlertFormat::GrafanaLegacy, alerts: vec![alert], channels, truncated_alerts: 0 })
 }
 
 /// The Alertmanager and Grafana forms: a group of alerts.
@@ -356,14 +516,40 @@ fn grouped(format: AlertFormat, at: &At<'_>) -> Result<AlertBatch, Problem> {
         })?,
     };
     let mut alerts = Vec::with_capacity(list.len());
+    let mut channels = None;
     for (i, v) in list.iter().enumerate() {
         let path = format!("alerts[{i}]");
         let Value::Object(obj) = v else {
             return Err(Problem::invalid_field(&path, format!("{path} must be an object, got {}", kind(v))));
         };
-        alerts.push(one_grouped(format, &At { obj, prefix: path }, group_state)?);
+        let at = At { obj, prefix: path };
+        if i == 0 {
+            channels = grouped_channels(&at)?;
+        }
+        alerts.push(one_grouped(format, &at, group_state)?);
     }
-    Ok(AlertBatch { format, alerts, channels: None, truncated_alerts })
+    Ok(AlertBatch { format, alerts, channels, truncated_alerts })
+}
+
+/// The first alert's `labels.channels`, else its `annotations.channels` (comma-separated
+/// text), as cloudflaremon routes Alertmanager and Grafana alerts.
+fn grouped_channels(at: &At<'_>) -> Result<Option<Vec<String>>, Problem> {
+    for key in ["labels", "annotations"] {
+        if let Some(Value::Object(map)) = at.get(key) {
+            let path = format!("{}.channels", at.path(key));
+            match map.get("channels") {
+                Some(Value::String(list)) => return channel_list(&path, list),
+                None | Some(Value::Null) => {}
+                Some(v) => {
+                    return Err(Problem::invalid_field(
+                        &path,
+                        format!("{path} must be comma-separated channel names, got {}", kind(v)),
+                    ))
+                }
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// One entry of a grouped form's `alerts`; its `status` falls back to the group's.
@@ -691,6 +877,85 @@ mod tests {
         assert_eq!(format(r#"{"alerts": [], "version": "1", "state": "ok"}"#), AlertFormat::Grafana);
         assert_eq!(format(r#"{"alerts": [], "title": "[FIRING:1]"}"#), AlertFormat::Grafana);
         assert_eq!(format(r#"{"title": "t", "message": "m"}"#), AlertFormat::Generic);
+        assert_eq!(format(r#"{"evalMatches": [], "title": "t"}"#), AlertFormat::GrafanaLegacy);
+        assert_eq!(format(r#"{"state": "ok", "ruleName": "r"}"#), AlertFormat::GrafanaLegacy);
+        assert_eq!(format(r#"{"state": "ok", "title": "t", "message": "m"}"#), AlertFormat::Generic);
+        assert_eq!(serde_json::to_value(AlertFormat::GrafanaLegacy).unwrap(), "grafana-legacy");
+    }
+
+    /// A legacy Grafana webhook (before unified alerting), as Grafana 7 sends it.
+    const GRAFANA_LEGACY: &str = r#"{
+      "dashboardId": 1, "evalMatches": [{"value": 100, "metric": "High value", "tags": null}],
+      "imageUrl": "https://grafana.com/static/assets/img/blog/mixed_styles.png",
+      "message": "Someone is testing the alert notification within Grafana.", "orgId": 0, "panelId": 1,
+      "ruleId": 7, "ruleName": "Disk usage", "ruleUrl": "https://grafana.example.com/d/abc?panelId=1",
+      "state": "alerting", "tags": {"channels": "ops, Pager ,ops", "team": "infra"}, "title": "[Alerting] Disk usage"
+    }"#;
+
+    #[test]
+    fn legacy_grafana_alerting_then_ok_is_one_alert_firing_then_resolved() {
+        let batch = parse(GRAFANA_LEGACY).unwrap();
+        assert_eq!(batch.format, AlertFormat::GrafanaLegacy);
+        assert_eq!(batch.channels, Some(vec!["ops".to_owned(), "Pager".to_owned()]), "tags.channels, each once");
+        let a = &batch.alerts[0];
+        assert_eq!((a.title.as_str(), a.source.as_str()), ("[Alerting] Disk usage", "grafana"));
+        assert_eq!(a.message, "Someone is testing the alert notification within Grafana.");
+        assert_eq!((a.state, a.severity), (AlertState::Firing, Severity::Critical));
+        assert_eq!((a.labels["ruleName"].as_str(), a.labels["ruleId"].as_str()), ("Disk usage", "7"));
+        assert_eq!(a.url.as_deref(), Some("https://grafana.example.com/d/abc?panelId=1"));
+        assert_eq!(a.annotations["imageUrl"], "https://grafana.com/static/assets/img/blog/mixed_styles.png");
+        let ok = GRAFANA_LEGACY.replace(r#""state": "alerting""#, r#""state": "ok""#).replace("[Alerting]", "[OK]");
+        let r = parse(&ok).unwrap().alerts.remove(0);
+        assert_eq!((r.state, r.severity), (AlertState::Resolved, Severity::Info));
+        assert_eq!(r.fingerprint, a.fingerprint, "the title changes, the rule does not");
+        for state in ["no_data", "paused", "pending"] {
+            let other = GRAFANA_LEGACY.replace("alerting", state);
+            let o = parse(&other).unwrap().alerts.remove(0);
+            assert_eq!((o.state, o.severity), (AlertState::Firing, Severity::Warning), "{state}");
+        }
+        let bare = parse(r#"{"state": "alerting", "ruleName": "CPU"}"#).unwrap().alerts.remove(0);
+        assert_eq!((bare.title.as_str(), bare.message.as_str()), ("CPU", "No message"));
+        let nameless = parse(r#"{"evalMatches": []}"#).unwrap().alerts.remove(0);
+        assert_eq!((nameless.title.as_str(), nameless.severity), ("Grafana Alert", Severity::Warning));
+        assert_eq!(err(r#"{"evalMatches": [], "tags": {"channels": ["a"]}}"#).0, field("tags.channels"));
+    }
+
+    #[test]
+    fn grouped_alerts_name_channels_in_the_first_alerts_labels_or_annotations() {
+        let body = |labels: &str, annotations: &str| {
+            format!(
+                r#"{{"version": "4", "alerts": [{{"status": "firing", "labels": {labels}, "annotations": {annotations}}},
+                    {{"status": "firing", "labels": {{"channels": "ignored"}}}}]}}"#
+            )
+        };
+        let channels = |l: &str, a: &str| parse(&body(l, a)).unwrap().channels;
+        assert_eq!(
+            channels(r#"{"channels": "telegram,discord"}"#, "{}"),
+            Some(vec!["telegram".into(), "discord".into()])
+        );
+        assert_eq!(channels("{}", r#"{"channels": " slack "}"#), Some(vec!["slack".into()]));
+        assert_eq!(channels(r#"{"channels": "a"}"#, r#"{"channels": "b"}"#), Some(vec!["a".into()]), "labels first");
+        assert_eq!(channels("{}", "{}"), None);
+        assert_eq!(channels(r#"{"channels": " , "}"#, "{}"), None);
+        let long = format!(r#"{{"channels": "{}"}}"#, "x".repeat(MAX_NAME + 1));
+        assert_eq!(err(&body(&long, "{}")).0, field("alerts[0].labels.channels"));
+    }
+
+    #[test]
+    fn the_cloudflaremon_dialect_reads_the_generic_form_as_that_seed() {
+        let seed = |body: &str| parse_as(body, Dialect::Cloudflaremon);
+        let a = seed(r#"{"title": "t", "message": "m", "severity": "ok", "status": "whatever", "channels": "ops"}"#)
+            .unwrap();
+        assert_eq!(a.channels, Some(vec!["ops".into()]));
+        assert_eq!((a.alerts[0].severity, a.alerts[0].state), (Severity::Info, AlertState::Firing));
+        let fatal =
+            seed(r#"{"title": "t", "message": "m", "severity": "Fatal", "channels": ["a"], "channel": "b"}"#).unwrap();
+        assert_eq!((fatal.alerts[0].severity, fatal.channels), (Severity::Warning, Some(vec!["a".into()])));
+        for body in [r#"{"title": "t"}"#, r#"{"title": "", "message": "m"}"#, r#"{"title": "t", "message": 3}"#, "{}"] {
+            let p = seed(body).unwrap_err();
+            assert_eq!((p.status, p.detail.as_str()), (400, UNSUPPORTED), "{body}");
+        }
+        assert_eq!(err(r#"{"title": "t", "message": "m", "severity": "ok"}"#).0, field("severity"), "strict natively");
     }
 
     #[test]
@@ -918,6 +1183,13 @@ mod tests {
             Just("panelURL"),
             Just("valueString"),
             Just("summary"),
+            Just("ruleName"),
+            Just("ruleId"),
+            Just("ruleUrl"),
+            Just("imageUrl"),
+            Just("evalMatches"),
+            Just("tags"),
+            Just("state"),
         ];
         leaf.prop_recursive(4, 64, 8, move |inner| {
             prop_oneof![
@@ -935,8 +1207,9 @@ mod tests {
         }
 
         #[test]
-        fn parsing_never_panics_on_any_json(value in json_value()) {
-            if let Ok(batch) = parse(&value.to_string()) {
+        fn parsing_never_panics_on_any_json(value in json_value(), seed in any::<bool>()) {
+            let dialect = if seed { Dialect::Cloudflaremon } else { Dialect::Systole };
+            if let Ok(batch) = parse_as(&value.to_string(), dialect) {
                 for a in &batch.alerts {
                     prop_assert!(a.title.chars().count() <= MAX_TITLE);
                     prop_assert!(a.message.chars().count() <= MAX_MESSAGE);
