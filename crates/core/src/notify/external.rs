@@ -141,9 +141,17 @@ impl From<Refusal<'_>> for Problem {
 pub fn select<'a>(
     config: &'a NotificationsConfig,
     named: Option<&[String]>,
+    routing: Routing,
 ) -> Result<Vec<&'a ChannelConfig>, Refusal<'a>> {
-    let takes =
-        |c: &ChannelConfig| config.enabled && c.enabled && c.external_alerts && c.events.contains(&Event::Alert);
+    let open = |c: &ChannelConfig| config.enabled && c.enabled && c.external_alerts;
+    let takes = |c: &ChannelConfig| {
+        open(c)
+            && match routing {
+                Routing::Alert => c.events.contains(&Event::Alert),
+                Routing::Seed(_) if named.is_some() => true,
+                Routing::Seed(severity) => c.events.contains(&Event::Alert) || c.events.contains(&seed_event(severity)),
+            }
+    };
     let available: Vec<&ChannelConfig> = config.channels.iter().filter(|c| takes(c)).collect();
     let Some(named) = named else {
         return Ok(available);
@@ -177,6 +185,27 @@ pub fn select<'a>(
         Ok(chosen)
     } else {
         Err(Refusal { refused, available })
+    }
+}
+
+/// Which channels take external alerts.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum Routing {
+    /// Systole's rule (`/api/v1/alerts`): channels whose `events` include `alert`.
+    Alert,
+    /// The cloudflaremon seed's rule (`/api/alert`), for channel lists written for it: named
+    /// channels take the alert whatever their `events`; otherwise channels whose `events`
+    /// include `alert` or the event the first alert's severity maps to (critical and error
+    /// → `down`, warning → `degraded`, info → `up`).
+    Seed(Severity),
+}
+
+/// The status event cloudflaremon maps an external alert's severity onto.
+fn seed_event(severity: Severity) -> Event {
+    match severity {
+        Severity::Critical | Severity::Error => Event::Down,
+        Severity::Warning => Event::Degraded,
+        Severity::Info => Event::Up,
     }
 }
 
@@ -281,9 +310,28 @@ mod tests {
     }
 
     #[test]
+    fn the_seeds_routing_maps_severity_onto_status_events_and_names_ignore_events() {
+        let config = config();
+        // `quiet` lists only down and up: a critical alert maps to down, a warning to degraded.
+        let critical = select(&config, None, Routing::Seed(Severity::Critical)).unwrap();
+        assert_eq!(names(&critical), ["ops", "pager", "quiet"]);
+        let warning = select(&config, None, Routing::Seed(Severity::Warning)).unwrap();
+        assert_eq!(names(&warning), ["ops", "pager"]);
+        let info = select(&config, None, Routing::Seed(Severity::Info)).unwrap();
+        assert_eq!(names(&info), ["ops", "pager", "quiet"]);
+        let named = select(&config, Some(&["quiet".to_owned()]), Routing::Seed(Severity::Warning)).unwrap();
+        assert_eq!(names(&named), ["quiet"]);
+        // Still refused: disabled, and externalAlerts false.
+        for name in ["off", "hook"] {
+            assert!(select(&config, Some(&[name.to_owned()]), Routing::Seed(Severity::Critical)).is_err(), "{name}");
+        }
+        assert_eq!(names(&select(&config, None, Routing::Alert).unwrap()), ["ops", "pager"]);
+    }
+
+    #[test]
     fn severity_routes_when_no_channel_is_named() {
         let config = config();
-        let all = select(&config, None).unwrap();
+        let all = select(&config, None, Routing::Alert).unwrap();
         assert_eq!(names(&all), ["ops", "pager"]);
         let mut desk = AlertDesk::default();
         let r = desk.receive(Timestamp::from_millis(0), &generic("Disk", "warning", "firing"), &all, false, None);
@@ -295,7 +343,7 @@ mod tests {
     #[test]
     fn named_channels_are_validated_and_listed_when_wrong() {
         let config = config();
-        let by_type = select(&config, Some(&["pagerduty".to_owned()])).unwrap();
+        let by_type = select(&config, Some(&["pagerduty".to_owned()]), Routing::Alert).unwrap();
         assert_eq!(names(&by_type), ["pager"]);
         for (name, why) in [
             ("nope", "is not configured"),
@@ -303,20 +351,25 @@ mod tests {
             ("quiet", "does not accept external alerts"),
             ("hook", "does not accept external alerts (its config sets externalAlerts: false)"),
         ] {
-            let p = Problem::from(select(&config, Some(&[name.to_owned()])).unwrap_err());
+            let p = Problem::from(select(&config, Some(&[name.to_owned()]), Routing::Alert).unwrap_err());
             assert_eq!((p.status, p.field.as_deref()), (400, Some("channels")));
             assert!(p.detail.contains(why), "{}", p.detail);
             assert!(p.detail.ends_with("available channels: ops (discord), pager (pagerduty)"), "{}", p.detail);
         }
-        let both = select(&config, Some(&["NOPE".to_owned(), "OPS".to_owned(), "off".to_owned()])).unwrap_err();
+        let both = select(&config, Some(&["NOPE".to_owned(), "OPS".to_owned(), "off".to_owned()]), Routing::Alert)
+            .unwrap_err();
         assert_eq!(both.refused, [("NOPE".to_owned(), Refused::NotConfigured), ("off".to_owned(), Refused::Disabled)]);
-        assert_eq!(names(&select(&config, Some(&["Discord".to_owned()])).unwrap()), ["ops"], "any case, as the seed");
+        assert_eq!(
+            names(&select(&config, Some(&["Discord".to_owned()]), Routing::Alert).unwrap()),
+            ["ops"],
+            "any case, as the seed"
+        );
     }
 
     #[test]
     fn a_repeated_firing_alert_is_not_resent_but_its_resolution_is() {
         let config = config();
-        let all = select(&config, None).unwrap();
+        let all = select(&config, None, Routing::Alert).unwrap();
         let mut desk = AlertDesk::default();
         let actions = |r: Vec<Receipt>| r.iter().map(|x| x.action).collect::<Vec<_>>();
         assert_eq!(
@@ -373,7 +426,7 @@ mod tests {
     #[test]
     fn resolved_alerts_are_forgotten_after_a_week() {
         let config = config();
-        let all = select(&config, None).unwrap();
+        let all = select(&config, None, Routing::Alert).unwrap();
         let mut desk = AlertDesk::default();
         desk.receive(Timestamp::from_millis(0), &generic("A", "error", "firing"), &all, false, None);
         desk.receive(Timestamp::from_millis(1), &generic("A", "error", "resolved"), &all, false, None);

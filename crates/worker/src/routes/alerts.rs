@@ -12,7 +12,7 @@ use systole_core::api::Problem;
 use systole_core::compat::cloudflaremon::alerts as seed;
 use systole_core::keys::secret_matches;
 use systole_core::notify::alert::{self, AlertFormat, Dialect, MAX_BODY};
-use systole_core::notify::external::select;
+use systole_core::notify::external::{select, Routing};
 use systole_core::notify::Severity;
 use systole_core::protocol::Intake;
 use worker::{Env, Request};
@@ -68,9 +68,10 @@ refused_from!(ApiError, Problem, worker::Error, serde_json::Error);
 /// parameter's comma-separated names or types, else routing by severity) and hands it to
 /// the AlertDesk, which de-duplicates and queues the sends.
 ///
-/// In [`Dialect::Cloudflaremon`] as the seed: with notifications off nothing is routed (the
-/// alerts are still recorded), and with no channel to route to by severity the request is
-/// refused.
+/// In [`Dialect::Cloudflaremon`] as the seed: channels are chosen by [`Routing::Seed`] (named
+/// channels whatever their events; else by the first alert's severity mapped onto a status
+/// event, or `alert`), with notifications off nothing is routed (the alerts are still
+/// recorded), and with no channel to route to by severity the request is refused.
 ///
 /// # Errors
 /// [`Refused`]: the key; 413, 400 (malformed body or a named channel that is unknown,
@@ -97,11 +98,15 @@ pub async fn take(mut req: Request, env: &Env, dialect: Dialect) -> Result<Taken
     let named = batch.channels.clone().or(from_query);
     let title = seed::title(&batch).to_owned();
     let config = deployment::notifications();
-    let chosen = match (dialect, select(config, named.as_deref())) {
+    let severity = batch.alerts.first().map_or(Severity::Warning, |a| a.severity);
+    let routing = match dialect {
+        Dialect::Cloudflaremon => Routing::Seed(severity),
+        Dialect::Systole => Routing::Alert,
+    };
+    let chosen = match (dialect, select(config, named.as_deref(), routing)) {
         (Dialect::Cloudflaremon, _) if !config.enabled => Vec::new(),
         (Dialect::Cloudflaremon, Err(refusal)) => return Err(Refused::Channels(seed::refusal_errors(&refusal), title)),
         (Dialect::Cloudflaremon, Ok(none)) if none.is_empty() && named.is_none() => {
-            let severity = batch.alerts.first().map_or(Severity::Warning, |a| a.severity);
             return Err(Refused::Channels(vec![seed::no_channels(severity)], title));
         }
         (_, chosen) => chosen.map_err(Problem::from)?,
