@@ -110,6 +110,11 @@ fn the_read_endpoints_answer_the_seeds_shapes_computed_now() {
     assert_eq!((printer["enabled"].as_bool(), printer["groupName"].as_str()), (Some(false), Some("Ungrouped")));
     let nas = list.iter().find(|s| s["id"] == "nas").unwrap();
     assert_eq!((nas["groupId"].as_str(), nas["auth"]["required"].as_bool()), (Some("storage"), Some(false)));
+    // The group's threshold and notifications are inherited, as the seed's docs promise.
+    assert_eq!(
+        (nas["stalenessThreshold"].as_u64(), &nas["notifications"]["channels"]),
+        (Some(3600), &json!(["telegram"]))
+    );
     let node = list.iter().find(|s| s["id"] == "node-a").unwrap();
     assert_eq!((node["auth"]["required"].as_bool(), node["stalenessThreshold"].as_u64()), (Some(true), Some(2)));
 
@@ -186,6 +191,31 @@ fn the_read_endpoints_answer_the_seeds_shapes_computed_now() {
         (bad.status, bad.json()["success"].as_bool(), bad.json()["count"].as_u64()),
         (400, Some(false), Some(0))
     );
+}
+
+#[test]
+fn the_seeds_dashboard_json_brands_the_page() {
+    let worker = spawn_build(CLOUDFLAREMON, &[]);
+    let page = get(&worker, "/");
+    assert_eq!(page.status, 200, "open without users.json, as the seed");
+    let html = &page.body;
+    for expected in [
+        "<title>Homelab Status</title>",
+        "Homelab Monitor",
+        "cloudflaremon compatibility suite",
+        "alt=\"Homelab logo\"",
+        "https://ops.example.com/runbook",
+        "Heartbeats every minute",
+        "<strong>Maintenance on Sunday</strong>",
+        "/assets/custom.css",
+    ] {
+        assert!(html.contains(expected), "{expected} missing");
+    }
+    assert!(!html.contains("alert(1)"), "the sanitiser removed the script and the handler");
+    let css = get(&worker, "/assets/custom.css");
+    assert_eq!((css.status, css.body.as_str()), (200, ".page-header-extra { font-weight: 600; }"));
+    let theme = get(&worker, "/assets/theme.css").body;
+    assert!(theme.contains("#0ea5e9") && theme.contains("#1f2937"), "{theme}");
 }
 
 #[test]
