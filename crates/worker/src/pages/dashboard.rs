@@ -2,11 +2,11 @@
 
 use systole_core::access::Scope;
 use systole_core::time::Timestamp;
-use systole_web::pages::{self, Chrome};
+use systole_web::pages;
 use systole_web::view::{self, ActivityItem, AttemptRecord, Window};
 use worker::{Env, Request};
 
-use super::{fleet_data, html, viewer};
+use super::{chrome, fleet_data, html, viewer};
 use crate::access::{self, Caller};
 use crate::d1;
 use crate::deployment::{self, now, DB_BINDING};
@@ -34,13 +34,7 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
     let fleet = view::fleet(config, caller.scope(), &states, &uptime);
     let activity = activity(caller, since, &changes, &alerts);
     let viewer = viewer(caller);
-    let chrome = Chrome {
-        branding: deployment::branding(),
-        settings: &deployment::config().settings,
-        viewer: &viewer,
-        now,
-        live: Some("/api/v1/live"),
-    };
+    let chrome = chrome(&viewer, now, Some("/api/v1/live"));
     html(200, pages::dashboard(&chrome, &fleet, &activity, window, config.settings.uptime_window_start(now)))
 }
 

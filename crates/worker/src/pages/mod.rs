@@ -64,30 +64,20 @@ pub fn viewer(caller: Caller) -> Viewer {
     }
 }
 
+/// The frame of every page for `viewer` at `now`, with the deployment's branding and
+/// settings; `live` is the page's WebSocket path, if it has one.
+pub fn chrome<'a>(viewer: &'a Viewer, now: Timestamp, live: Option<&'static str>) -> Chrome<'a> {
+    Chrome { branding: deployment::branding(), settings: &deployment::config().settings, viewer, now, live }
+}
+
 /// The sign-in page with `status` (401 for a page that needs a session).
 pub fn sign_in(status: u16, error: Option<&str>) -> Reply {
-    let viewer = Viewer::Anonymous;
-    let chrome = Chrome {
-        branding: deployment::branding(),
-        settings: &deployment::config().settings,
-        viewer: &viewer,
-        now: now(),
-        live: None,
-    };
-    html(status, pages::login(&chrome, error))
+    html(status, pages::login(&chrome(&Viewer::Anonymous, now(), None), error))
 }
 
 /// A page-level 404.
 pub fn not_found(caller: Caller, what: &str) -> Reply {
-    let viewer = viewer(caller);
-    let chrome = Chrome {
-        branding: deployment::branding(),
-        settings: &deployment::config().settings,
-        viewer: &viewer,
-        now: now(),
-        live: None,
-    };
-    html(404, pages::not_found(&chrome, what))
+    html(404, pages::not_found(&chrome(&viewer(caller), now(), None), what))
 }
 
 /// `GET /assets/*`: an embedded asset, the theme stylesheet generated from

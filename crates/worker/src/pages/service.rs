@@ -2,11 +2,11 @@
 
 use systole_core::monitor::{deadline, MonitorConfig};
 use systole_core::time::Timestamp;
-use systole_web::pages::{self, Chrome};
+use systole_web::pages;
 use systole_web::view::{self, HeartbeatView, IncidentView, ServiceDetail};
 use worker::{Env, Request};
 
-use super::{fleet_data, html, viewer};
+use super::{chrome, fleet_data, html, viewer};
 use crate::access;
 use crate::d1;
 use crate::deployment::{self, now, DB_BINDING};
@@ -70,12 +70,6 @@ pub async fn get(_req: Request, env: &Env, call: Call<'_>) -> Reply {
         ),
     };
     let viewer = viewer(caller);
-    let chrome = Chrome {
-        branding: deployment::branding(),
-        settings: &deployment::config().settings,
-        viewer: &viewer,
-        now,
-        live: Some("/api/v1/live"),
-    };
+    let chrome = chrome(&viewer, now, Some("/api/v1/live"));
     html(200, pages::service(&chrome, &detail))
 }

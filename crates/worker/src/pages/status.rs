@@ -1,11 +1,11 @@
 //! `GET /status`: the public status page (when `settings.json` has `statusPage.enabled`).
 
 use systole_core::access::Scope;
-use systole_web::pages::{self, Chrome};
+use systole_web::pages;
 use systole_web::view::{self, Viewer};
 use worker::{Env, Request};
 
-use super::{fleet_data, html};
+use super::{chrome, fleet_data, html};
 use crate::deployment::{self, now, DB_BINDING};
 use crate::http::{OrUnavailable, Reply, HISTORY_DB};
 use crate::router::Call;
@@ -22,12 +22,5 @@ pub async fn get(_req: Request, env: &Env, _call: Call<'_>) -> Reply {
     }
     let (states, uptime) = fleet_data(&env.d1(DB_BINDING)?, Scope::Public, None).await.or_unavailable(HISTORY_DB)?;
     let fleet = view::fleet(config, Scope::Public, &states, &uptime);
-    let chrome = Chrome {
-        branding: deployment::branding(),
-        settings: &deployment::config().settings,
-        viewer: &Viewer::Public,
-        now: now(),
-        live: Some("/status/live"),
-    };
-    html(200, pages::status(&chrome, &fleet))
+    html(200, pages::status(&chrome(&Viewer::Public, now(), Some("/status/live")), &fleet))
 }

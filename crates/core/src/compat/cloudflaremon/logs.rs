@@ -49,6 +49,22 @@ pub struct LogEntry {
     pub timestamp: String,
 }
 
+impl LogEntry {
+    /// `service` in `status` at `at`, its last heartbeat at `seen`.
+    pub fn new(service: &ServiceConfig, at: Timestamp, status: Status, seen: Option<Timestamp>) -> Self {
+        Self {
+            service_id: service.id.to_string(),
+            service_name: service.name.clone(),
+            status: seed_status(status),
+            systole_status: status,
+            last_seen: seen.map(Timestamp::to_rfc3339),
+            time_since_last_heartbeat: seen.map(|s| (at.as_millis() - s.as_millis()).max(0)),
+            staleness_threshold: u64::try_from(service.staleness_threshold.as_millis()).unwrap_or(u64::MAX),
+            timestamp: at.to_rfc3339(),
+        }
+    }
+}
+
 /// Merges `service`'s heartbeats (arrival time, reported status) and status changes into at
 /// most `limit` entries, newest first; a change at a heartbeat's arrival is that heartbeat's
 /// entry.
@@ -58,17 +74,7 @@ pub fn logs(
     changes: &[Change],
     limit: usize,
 ) -> Vec<LogEntry> {
-    let threshold = u64::try_from(service.staleness_threshold.as_millis()).unwrap_or(u64::MAX);
-    let entry = |at: Timestamp, status: Status, seen: Option<Timestamp>| LogEntry {
-        service_id: service.id.to_string(),
-        service_name: service.name.clone(),
-        status: seed_status(status),
-        systole_status: status,
-        last_seen: seen.map(Timestamp::to_rfc3339),
-        time_since_last_heartbeat: seen.map(|s| (at.as_millis() - s.as_millis()).max(0)),
-        staleness_threshold: threshold,
-        timestamp: at.to_rfc3339(),
-    };
+    let entry = |at: Timestamp, status: Status, seen: Option<Timestamp>| LogEntry::new(service, at, status, seen);
     let mut all: Vec<(Timestamp, u8, LogEntry)> = heartbeats
         .iter()
         .map(|&(at, status)| (at, 0, entry(at, status, Some(at))))

@@ -16,10 +16,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::seed_status;
+use super::logs::LogEntry;
 use crate::api::status::{current, StoredState};
 use crate::config::{Config, ServiceConfig};
-use crate::monitor::Status;
 use crate::time::Timestamp;
 
 /// The group name of a service in no group, as the seed names it.
@@ -57,22 +56,12 @@ pub struct Summary {
 #[derive(Clone, Debug, Eq, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CheckResult {
-    /// The service id.
-    pub service_id: String,
-    /// Its display name.
-    pub service_name: String,
-    /// `up`, `degraded`, `down` or `unknown` ([`seed_status`]).
-    pub status: &'static str,
-    /// Our status (`up`, `late`, `degraded`, `down`, `paused`, `unknown`).
-    pub systole_status: Status,
-    /// The latest stored heartbeat (RFC 3339 UTC, milliseconds), `null` if none.
-    pub last_seen: Option<String>,
-    /// Milliseconds from it to `timestamp`, `null` if none.
-    pub time_since_last_heartbeat: Option<i64>,
-    /// The staleness threshold in milliseconds (group defaults applied).
-    pub staleness_threshold: u64,
-    /// When this was computed (the summary's `timestamp`).
-    pub timestamp: String,
+    /// The service's state at the summary's `timestamp`: `serviceId`, `serviceName`,
+    /// `status` (`up`, `degraded`, `down` or `unknown`, `seed_status`), `systoleStatus`,
+    /// `lastSeen`, `timeSinceLastHeartbeat` and `stalenessThreshold` (ms, group defaults
+    /// applied), `timestamp`.
+    #[serde(flatten)]
+    pub check: LogEntry,
     /// The group id, `null` in no group.
     pub group_id: Option<String>,
     /// The group's name, [`UNGROUPED`] in no group.
@@ -101,21 +90,15 @@ pub fn summary(
             let last = stored.and_then(|r| r.last_heartbeat);
             let (group_id, group_name) = group(config, s);
             CheckResult {
-                service_id: s.id.to_string(),
-                service_name: s.name.clone(),
-                status: seed_status(status),
-                systole_status: status,
-                last_seen: last.map(Timestamp::to_rfc3339),
-                time_since_last_heartbeat: last.map(|t| (now.as_millis() - t.as_millis()).max(0)),
-                staleness_threshold: u64::try_from(s.staleness_threshold.as_millis()).unwrap_or(u64::MAX),
-                timestamp: stamp.clone(),
+                check: LogEntry::new(s, now, status, last),
                 group_id,
                 group_name,
                 uptime_threshold_set: s.uptime_threshold_set.clone(),
             }
         })
         .collect();
-    let count = |word: &str| u32::try_from(results.iter().filter(|r| r.status == word).count()).unwrap_or(u32::MAX);
+    let count =
+        |word: &str| u32::try_from(results.iter().filter(|r| r.check.status == word).count()).unwrap_or(u32::MAX);
     StatusAnswer {
         summary: Summary {
             timestamp: stamp.clone(),
@@ -144,6 +127,7 @@ pub fn group(config: &Config, service: &ServiceConfig) -> (Option<String>, Strin
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::monitor::Status;
 
     const SERVICES: &str = r#"{
       "groups": [{"id": "prod", "name": "Production", "services": ["api", "db"], "uptimeThresholdSet": "strict"}],
@@ -196,11 +180,11 @@ mod tests {
             (3, 1, 1, 0, 1),
             "old is disabled and hidden is not visible"
         );
-        let db = &s.results[1];
+        let db = &s.results[1].check;
         assert_eq!((db.status, db.last_seen.clone(), db.time_since_last_heartbeat), ("unknown", None, None));
         assert_eq!(db.staleness_threshold, 180_000);
         let cron = &s.results[2];
-        assert_eq!((cron.status, cron.systole_status), ("degraded", Status::Late));
+        assert_eq!((cron.check.status, cron.check.systole_status), ("degraded", Status::Late));
         assert_eq!(
             (cron.group_id.clone(), cron.group_name.as_str(), cron.uptime_threshold_set.as_str()),
             (None, "Ungrouped", "default")
