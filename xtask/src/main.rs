@@ -288,7 +288,14 @@ fn bench(quick: bool) -> Result<()> {
         }
     }
     fs::write(dir.join("users.json"), users.to_string())?;
-    fs::write(dir.join("settings.json"), "{\"monitoring\": {\"minStalenessThreshold\": 1}}\n")?;
+    // Production settings but the threshold floor, and the test services' threshold profiles.
+    let test_settings: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(root().join("tests/config/settings.json"))?)?;
+    let settings = serde_json::json!({
+        "monitoring": {"minStalenessThreshold": 1},
+        "uptimeThresholds": test_settings["uptimeThresholds"],
+    });
+    fs::write(dir.join("settings.json"), format!("{settings}\n"))?;
     tools::build_worker(&dir)?;
     let mut cmd = cargo(&["run", "--release", "-p", "systole-e2e", "--bin", "bench"]);
     cmd.env("SYSTOLE_SKIP_BUILD", "1").env("SYSTOLE_BENCH_QUICK", if quick { "1" } else { "0" });
