@@ -317,10 +317,12 @@ fn a_receiver_that_hangs_holds_up_no_heartbeat_and_the_delivery_is_retried() {
     let receiver = Receiver::start();
     receiver.hold("retry-hook", &[Duration::from_secs(30)]);
     let worker = spawn_worker_with(&channel_env(&receiver, &[]));
+    let last = Mutex::new(Value::Null);
     let time = |service: &str| {
         let started = Instant::now();
         let a = worker.beat(service, &json!({"serviceId": service}));
         assert_eq!(a.status, 200);
+        *last.lock().unwrap() = a.json();
         started.elapsed()
     };
     let median = |mut v: Vec<Duration>| {
@@ -341,6 +343,16 @@ fn a_receiver_that_hangs_holds_up_no_heartbeat_and_the_delivery_is_retried() {
         during <= before * 5 + Duration::from_millis(100),
         "median heartbeat {during:?} while the delivery hangs, {before:?} before (slowest {max:?})"
     );
+
+    // The monitor's next deadline passes while the attempt still hangs: detected on time, not
+    // when the attempt gives up (the runtime runs no other alarm while this one awaits it).
+    let deadline = ms(&last.lock().unwrap()["nextDeadline"]);
+    let history = changes(&worker, "notify-retry", 4);
+    let steps: Vec<(&str, &str)> = history.iter().map(|(f, t, _)| (f.as_str(), t.as_str())).collect();
+    assert_eq!(steps, [("unknown", "up"), ("up", "down"), ("down", "up"), ("up", "down")]);
+    let late_by = history[3].2 - deadline;
+    assert!((0..1_500).contains(&late_by), "down {late_by} ms after its deadline");
+    assert!(history[3].2 < hung_at + 10_000, "detected only when the hung attempt timed out");
 
     // The attempt times out after 10 s, is recorded, and the retry delivers the same `down`.
     worker.wait_for("down sent again", Duration::from_secs(30), || {
