@@ -182,10 +182,22 @@ proptest! {
 enum Event {
     Wait(i64),
     Beat(Reported),
-    Alarm { early_by: i64 },
-    Watchdog { alarm_held: bool },
-    Sent { status: u16, retry_after: Option<u64>, network: bool },
-    Written { ok: bool },
+    Alarm {
+        early_by: i64,
+    },
+    /// The monitor's deadline, checked while an alarm awaits its sends.
+    Deadline,
+    Watchdog {
+        alarm_held: bool,
+    },
+    Sent {
+        status: u16,
+        retry_after: Option<u64>,
+        network: bool,
+    },
+    Written {
+        ok: bool,
+    },
 }
 
 fn event() -> impl Strategy<Value = Event> {
@@ -194,6 +206,7 @@ fn event() -> impl Strategy<Value = Event> {
         3 => prop_oneof![Just(Reported::Up), Just(Reported::Degraded), Just(Reported::Down)].prop_map(Event::Beat),
         3 => prop_oneof![Just(0i64), 0i64..5_000].prop_map(|early_by| Event::Alarm { early_by }),
         1 => any::<bool>().prop_map(|alarm_held| Event::Watchdog { alarm_held }),
+        2 => Just(Event::Deadline),
         3 => (prop_oneof![Just(200u16), Just(204), Just(400), Just(429), Just(500), Just(503)],
               proptest::option::of(0u64..100_000), any::<bool>())
             .prop_map(|(status, retry_after, network)| Event::Sent { status, retry_after, network }),
@@ -238,6 +251,16 @@ proptest! {
                     // Alarms are at-least-once and may fire early or late; never twice at once.
                     Some(at) => { now = now.max(at - early_by); h.alarm(now) }
                     None => continue,
+                },
+                Event::Deadline => match h.slot.as_ref().and_then(|r| r.deadline()) {
+                    Some(at) if waiting.iter().any(|w| !w.sends.is_empty()) => {
+                        now = now.max(at.as_millis());
+                        let out = h.event(now, Input::Deadline);
+                        prop_assert!(!out.awaits(), "a deadline check starts nothing");
+                        prop_assert_eq!(out.alarm, AlarmAction::Keep);
+                        out
+                    }
+                    _ => continue,
                 },
                 Event::Watchdog { alarm_held } => {
                     let held = alarm_held && runtime.is_some();
