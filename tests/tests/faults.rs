@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write as _};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -63,20 +63,49 @@ fn changes(worker: &Worker, service: &str, n: usize) -> Vec<(String, String, i64
         .collect()
 }
 
+/// The Worker's local D1 database: its SQLite file in the state folder.
+fn d1_file(state: &Path) -> PathBuf {
+    let dir = state.join("v3/d1/miniflare-D1DatabaseObject");
+    std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "sqlite") && p.file_stem().is_some_and(|s| s != "metadata"))
+        .unwrap_or_else(|| panic!("no D1 database in {}", dir.display()))
+}
+
+/// Makes every row written to D1 `table` take a while (a trigger that counts a few million
+/// rows of a cross join, some 0.3 s a row), so that a write of it is long enough for other
+/// requests to run while it is awaited.
+fn slow_writes_to(worker: &Worker, table: &str) {
+    let script = format!(
+        "import sqlite3, sys\n\
+         db = sqlite3.connect(sys.argv[1], timeout=10)\n\
+         db.execute('CREATE TABLE slow_down (n INTEGER)')\n\
+         db.executemany('INSERT INTO slow_down VALUES (?)', [(i,) for i in range(150)])\n\
+         db.execute('CREATE TRIGGER slow_{table} AFTER INSERT ON {table} BEGIN SELECT count(*) FROM slow_down a, \
+         slow_down b, slow_down c WHERE a.n + b.n + c.n < 0; END')\n\
+         db.commit()\n"
+    );
+    let out = Command::new("python3").args(["-c", &script]).arg(d1_file(worker.state_dir())).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
 #[test]
 fn heartbeats_while_an_alarm_writes_failed_attempts_to_d1_all_get_200_and_the_deadline_holds() {
-    // Issue 10, item 0: a heartbeat handled while the alarm awaits D1 for the attempt records
+    // Issue 10, item 0: a heartbeat handled while the alarm awaited D1 for the attempt records
     // of a failing channel made core ask for an alarm at the epoch; the runtime refused it,
-    // the stored heartbeat was answered 503 and the deadline was left unwatched.
+    // the stored heartbeat was answered 503 and the deadline was left unwatched. Here each
+    // attempt record takes a while to write, so heartbeats are certain to come meanwhile.
     let receiver = Receiver::start();
-    receiver.script("retry-hook", &[500; 8]);
+    receiver.script("retry-hook", &[500; 6]);
     let worker = spawn_worker_with(&channel_env(&receiver, &[]));
+    slow_writes_to(&worker, "alert_history");
     worker.pulse("notify-retry", &json!({}));
-    // Its 2 s deadline passes: `down`, sent at once and answered 500, retried after 1 s, 2 s…
+    // Its 2 s deadline passes: `down`, answered 500, retried after 1 s, 2 s, 2 s…
     receiver.wait("retry-hook", 1, Duration::from_secs(20));
 
-    // Two clients keep the service beating (which queues `up`, failing too) until all eight
-    // scripted failures are in, each followed by a write of its attempt record to D1.
+    // Two clients keep the service beating (which queues `up`, failing too) until the six
+    // failures are in and on the record.
     let statuses: Mutex<Vec<u16>> = Mutex::new(Vec::new());
     let last: Mutex<Option<Value>> = Mutex::new(None);
     let done = AtomicBool::new(false);
@@ -89,26 +118,21 @@ fn heartbeats_while_an_alarm_writes_failed_attempts_to_d1_all_get_200_and_the_de
                         *last.lock().unwrap() = Some(a.json());
                     }
                     statuses.lock().unwrap().push(a.status);
-                    thread::sleep(Duration::from_millis(10));
+                    thread::sleep(Duration::from_millis(20));
                 }
             });
         }
-        receiver.wait("retry-hook", 8, Duration::from_secs(30));
-        thread::sleep(Duration::from_millis(300));
+        worker.wait_for("six failed attempts recorded", Duration::from_secs(30), || {
+            let rows = attempts(&worker, "notify-retry");
+            (rows.iter().filter(|r| r["httpStatus"] == 500).count() == 6).then_some(())
+        });
         done.store(true, Ordering::SeqCst);
     });
     let statuses = statuses.into_inner().unwrap();
     let refused: Vec<u16> = statuses.iter().copied().filter(|s| *s != 200).collect();
     assert!(refused.is_empty(), "{} of {} heartbeats refused: {refused:?}", refused.len(), statuses.len());
-    assert!(statuses.len() >= 100, "only {} heartbeats", statuses.len());
     let log = worker.log();
     assert!(!log.contains("setAlarm") && !log.contains("setting the alarm"), "alarm refused:\n{log}");
-    let failed = worker.wait_for("eight failed attempts recorded", Duration::from_secs(20), || {
-        let rows: Vec<Value> =
-            attempts(&worker, "notify-retry").into_iter().filter(|r| r["httpStatus"] == 500).collect();
-        (rows.len() == 8).then_some(rows)
-    });
-    assert!(failed.iter().all(|r| r["outcome"] == "retrying"), "{failed:?}");
 
     // No more heartbeats: the deadline of the last one is still watched.
     let deadline = ms(&last.into_inner().unwrap().unwrap()["nextDeadline"]);
@@ -116,7 +140,7 @@ fn heartbeats_while_an_alarm_writes_failed_attempts_to_d1_all_get_200_and_the_de
     let steps: Vec<(&str, &str)> = history.iter().map(|(f, t, _)| (f.as_str(), t.as_str())).collect();
     assert_eq!(steps, [("unknown", "up"), ("up", "down"), ("down", "up"), ("up", "down")]);
     let late_by = history[3].2 - deadline;
-    assert!((0..2_000).contains(&late_by), "down {late_by} ms after the last deadline");
+    assert!((0..1_500).contains(&late_by), "down {late_by} ms after the last deadline");
 }
 
 #[test]
@@ -204,12 +228,7 @@ impl D1Outage {
         db.execute('ROLLBACK')\n";
 
     fn begin(state: &Path) -> Self {
-        let dir = state.join("v3/d1/miniflare-D1DatabaseObject");
-        let file = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| p.extension().is_some_and(|x| x == "sqlite") && p.file_stem().is_some_and(|s| s != "metadata"))
-            .unwrap_or_else(|| panic!("no D1 database in {}", dir.display()));
+        let file = d1_file(state);
         let mut child = Command::new("python3")
             .args(["-c", Self::LOCK])
             .arg(&file)
