@@ -364,6 +364,34 @@ impl Worker {
         }
     }
 
+    /// Kills the runtime at once with `SIGKILL` (wrangler and workerd, by process group), as a
+    /// crash or a power cut of the process would: nothing gets a chance to finish or flush.
+    /// The state folder is kept; [`Worker::start`] runs it again.
+    pub fn kill(&mut self) {
+        self.send_kill();
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let _ = child.wait();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpListener::bind(("127.0.0.1", self.port)).is_err() && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Sends `SIGKILL` to the runtime's process group without waiting for it (callable while
+    /// other threads still use the Worker); [`Worker::kill`] then reaps it.
+    pub fn send_kill(&self) {
+        if let Some(child) = &self.child {
+            let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", child.id())]).status();
+        }
+    }
+
+    /// The whole wrangler log so far (every start of this Worker).
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
     /// The last 4 KiB of the wrangler log.
     pub fn log_tail(&self) -> String {
         let mut text = String::new();
@@ -494,6 +522,22 @@ impl Worker {
     /// `POST /api/heartbeat` with the service's configured key.
     pub fn beat(&self, service: &str, body: &Value) -> Answer {
         self.request("POST", "/api/heartbeat", Some(&key(service)), &body.to_string())
+    }
+
+    /// [`Worker::beat`] that answers a transport error (the runtime is gone, the connection
+    /// was cut) instead of panicking.
+    ///
+    /// # Errors
+    /// The HTTP client's error when no answer arrived.
+    pub fn try_beat(&self, service: &str, body: &Value) -> Result<Answer, ureq::Error> {
+        let req = ureq::http::Request::builder()
+            .method("POST")
+            .uri(format!("{}/api/heartbeat", self.base))
+            .header("Authorization", format!("Bearer {}", key(service)))
+            .header("Content-Type", "application/json")
+            .body(body.to_string())
+            .unwrap();
+        Self::agent().run(req).map(Self::answer)
     }
 
     /// A heartbeat for `service` with `fields` (`serviceId` added); asserts it is accepted

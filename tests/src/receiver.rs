@@ -92,9 +92,11 @@ impl Receiver {
                     });
                     (status, hold)
                 };
-                // One request at a time: a hold delays every later request too.
-                thread::sleep(hold);
-                let _ = req.respond(tiny_http::Response::from_string("{}").with_status_code(status));
+                // Each request answered on its own thread: a hold delays only that one.
+                thread::spawn(move || {
+                    thread::sleep(hold);
+                    let _ = req.respond(tiny_http::Response::from_string("{}").with_status_code(status));
+                });
             }
         });
         Self { port, shared, server }
@@ -110,7 +112,9 @@ impl Receiver {
         self.shared.lock().unwrap().script.insert(channel.to_owned(), statuses.iter().copied().collect());
     }
 
-    /// Keeps `channel`'s next requests waiting this long each before answering (then none).
+    /// Keeps `channel`'s next requests waiting this long each before answering (then none);
+    /// requests arriving meanwhile are answered without waiting for it (a receiver that hangs
+    /// on one request, not a stopped one).
     pub fn hold(&self, channel: &str, delays: &[Duration]) {
         self.shared.lock().unwrap().holds.insert(channel.to_owned(), delays.iter().copied().collect());
     }

@@ -38,6 +38,12 @@ pub enum Input {
     },
     /// The Durable Object alarm fired.
     Alarm,
+    /// The monitor's deadline ([`ServiceRecord::deadline`]) came while the alarm that started
+    /// delivery attempts still awaits them (a receiver may take up to the attempt timeout to
+    /// answer, and the runtime runs no other alarm meanwhile): checks the deadlines and
+    /// queues what a status change must send, without starting sends or D1 writes (the
+    /// running alarm's completion does, and arms the alarm).
+    Deadline,
     /// The hourly cron watchdog asks the object to apply the deployed config and make sure
     /// an alarm is armed; `alarm_held` says whether the runtime holds one.
     Watchdog {
@@ -158,6 +164,9 @@ impl ServiceRecord {
     /// - [`Input::Alarm`]: applies the config, checks deadlines, queues notifications,
     ///   starts the due delivery attempts; then (directly, or on their completion) writes
     ///   attempt records and history to D1, and finally re-arms.
+    /// - [`Input::Deadline`]: while an alarm's sends are in flight, checks deadlines on time
+    ///   and queues notifications; persists, publishes, and leaves sends, writes and the
+    ///   alarm to that alarm's completion.
     /// - [`Input::Watchdog`]: applies the config and arms the alarm if the runtime lost it.
     /// - [`Input::Completed`]: records the results of sends and writes.
     pub fn handle(slot: &mut Option<Self>, now: Timestamp, input: Input, ctx: &Context<'_>) -> ServiceOutcome {
@@ -170,6 +179,14 @@ impl ServiceRecord {
             },
             Input::Alarm => match slot.as_mut() {
                 Some(rec) => rec.on_alarm_input(now, ctx),
+                None => Outcome::answer(Answer::Nothing),
+            },
+            Input::Deadline => match slot.as_mut() {
+                Some(rec) => {
+                    let mut out = Outcome::answer(Answer::Nothing);
+                    rec.check_deadlines(now, ctx, &mut out);
+                    out
+                }
                 None => Outcome::answer(Answer::Nothing),
             },
             Input::Completed(done) => match slot.as_mut() {
@@ -220,18 +237,7 @@ impl ServiceRecord {
     fn on_alarm_input(&mut self, now: Timestamp, ctx: &Context<'_>) -> ServiceOutcome {
         self.armed.spent();
         let mut out = Outcome::answer(Answer::Nothing);
-        if let (Some(service), Some(routing)) = (ctx.service, ctx.routing()) {
-            let mut effects = self.on_config(now, MonitorConfig::from(service));
-            effects.extend(self.on_alarm(now));
-            let queued = self.notify(now, &effects, &routing);
-            if effects.iter().any(|e| matches!(e, Effect::StatusChanged(_))) {
-                out.update = Some(ServiceUpdate::new(service.id.as_str(), self.monitor.state(), &effects, now));
-            }
-            // A status change (and what it queued) is durable before anything is sent or
-            // written elsewhere. Flush bookkeeping alone is not persisted: replaying a
-            // flush writes the same rows.
-            out.persist = queued || effects.iter().any(|e| !matches!(e, Effect::Record(_)));
-        }
+        self.check_deadlines(now, ctx, &mut out);
         // Notifications first: they are what someone is waiting for. Leases, and attempts
         // that never reported back (now on the record), are stored before anything is sent.
         durable::begin_sends(&mut self.deliveries, now, &ctx.notifications.settings.retry, &mut out);
@@ -268,6 +274,30 @@ impl ServiceRecord {
             }
         }
         out
+    }
+
+    /// Applies the config and the monitor's deadlines at `now`, queues the notifications
+    /// that causes and publishes a status change.
+    fn check_deadlines(&mut self, now: Timestamp, ctx: &Context<'_>, out: &mut ServiceOutcome) {
+        let (Some(service), Some(routing)) = (ctx.service, ctx.routing()) else {
+            return;
+        };
+        let mut effects = self.on_config(now, MonitorConfig::from(service));
+        effects.extend(self.on_alarm(now));
+        let queued = self.notify(now, &effects, &routing);
+        if effects.iter().any(|e| matches!(e, Effect::StatusChanged(_))) {
+            out.update = Some(ServiceUpdate::new(service.id.as_str(), self.monitor.state(), &effects, now));
+        }
+        // A status change (and what it queued) is durable before anything is sent or
+        // written elsewhere. Flush bookkeeping alone is not persisted: replaying a
+        // flush writes the same rows.
+        out.persist = queued || effects.iter().any(|e| !matches!(e, Effect::Record(_)));
+    }
+
+    /// The monitor's next deadline (staleness or grace end), when it has one: the shell
+    /// sends [`Input::Deadline`] then if an alarm is still awaiting its delivery attempts.
+    pub fn deadline(&self) -> Option<Timestamp> {
+        self.monitor.next_deadline().map(|(t, _)| t)
     }
 
     /// After the sends: the D1 writes that are due, or (with none) the final alarm.

@@ -6,11 +6,12 @@ use std::time::Duration;
 mod support;
 
 use proptest::prelude::*;
-use systole_core::durable::AlarmAction;
+use systole_core::durable::{AlarmAction, Attempted, Completed};
 use systole_core::history::Rollups;
 use systole_core::monitor::{Effect, Heartbeat, Monitor, MonitorConfig, Reported, Status};
-use systole_core::record::ServiceOutcome;
+use systole_core::notify::queue::Outcome as SendOutcome;
 use systole_core::record::ServiceRecord;
+use systole_core::record::{Input, ServiceOutcome};
 use systole_core::time::Timestamp;
 
 #[derive(Clone, Debug)]
@@ -169,6 +170,133 @@ proptest! {
                     let wanted = wanted.as_millis().max(now);
                     prop_assert!(runtime.is_some_and(|a| a <= wanted), "wants {} but the alarm is {:?}", wanted, runtime);
                 }
+            }
+        }
+    }
+}
+
+/// One event in the life of a ServiceMonitor as the runtime delivers them: time passing,
+/// heartbeats, its alarm (on time, early or late), the watchdog, and the completion of the
+/// effects an earlier event started, with any result, at any point in between.
+#[derive(Clone, Debug)]
+enum Event {
+    Wait(i64),
+    Beat(Reported),
+    Alarm {
+        early_by: i64,
+    },
+    /// The monitor's deadline, checked while an alarm awaits its sends.
+    Deadline,
+    Watchdog {
+        alarm_held: bool,
+    },
+    Sent {
+        status: u16,
+        retry_after: Option<u64>,
+        network: bool,
+    },
+    Written {
+        ok: bool,
+    },
+}
+
+fn event() -> impl Strategy<Value = Event> {
+    prop_oneof![
+        3 => (0i64..200_000).prop_map(Event::Wait),
+        3 => prop_oneof![Just(Reported::Up), Just(Reported::Degraded), Just(Reported::Down)].prop_map(Event::Beat),
+        3 => prop_oneof![Just(0i64), 0i64..5_000].prop_map(|early_by| Event::Alarm { early_by }),
+        1 => any::<bool>().prop_map(|alarm_held| Event::Watchdog { alarm_held }),
+        2 => Just(Event::Deadline),
+        3 => (prop_oneof![Just(200u16), Just(204), Just(400), Just(429), Just(500), Just(503)],
+              proptest::option::of(0u64..100_000), any::<bool>())
+            .prop_map(|(status, retry_after, network)| Event::Sent { status, retry_after, network }),
+        3 => any::<bool>().prop_map(|ok| Event::Written { ok }),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn every_alarm_the_core_asks_for_is_a_valid_absolute_time_not_before_now(
+        start in 1i64..4_102_444_800_000,
+        threshold in 30u64..600,
+        grace in 0u64..120,
+        channels in 1usize..4,
+        cooldown in 0u64..3,
+        initial in 1u64..30,
+        give_up in 30u64..120,
+        events in proptest::collection::vec(event(), 1..120),
+    ) {
+        let services = format!(
+            r#"{{"services": [{{"id": "svc", "name": "S", "stalenessThreshold": {threshold}, "gracePeriod": {grace}}}]}}"#
+        );
+        let list: Vec<String> =
+            (0..channels).map(|i| format!(r#"{{"type": "webhook", "name": "hook-{i}"}}"#)).collect();
+        let notifications = format!(
+            r#"{{"channels": [{}], "settings": {{"cooldownMinutes": {cooldown},
+                "retry": {{"initialSeconds": {initial}, "maxSeconds": {}, "giveUpAfterMinutes": {give_up}}}}}}}"#,
+            list.join(", "),
+            initial * 4
+        );
+        let mut h = support::Harness::new(&services, Some(&notifications), "svc");
+        let mut now = start;
+        // The runtime's one alarm, and effects started but not yet completed (the object
+        // handles other events meanwhile, e.g. a heartbeat while it awaits D1).
+        let mut runtime: Option<i64> = None;
+        let mut waiting: Vec<ServiceOutcome> = Vec::new();
+        for e in events {
+            let out = match e {
+                Event::Wait(ms) => { now += ms; continue; }
+                Event::Beat(r) => h.beat(now, r),
+                Event::Alarm { early_by } => match runtime.take() {
+                    // Alarms are at-least-once and may fire early or late; never twice at once.
+                    Some(at) => { now = now.max(at - early_by); h.alarm(now) }
+                    None => continue,
+                },
+                Event::Deadline => match h.slot.as_ref().and_then(|r| r.deadline()) {
+                    Some(at) if waiting.iter().any(|w| !w.sends.is_empty()) => {
+                        now = now.max(at.as_millis());
+                        let out = h.event(now, Input::Deadline);
+                        prop_assert!(!out.awaits(), "a deadline check starts nothing");
+                        prop_assert_eq!(out.alarm, AlarmAction::Keep);
+                        out
+                    }
+                    _ => continue,
+                },
+                Event::Watchdog { alarm_held } => {
+                    let held = alarm_held && runtime.is_some();
+                    h.event(now, Input::Watchdog { alarm_held: held })
+                }
+                Event::Sent { status, retry_after, network } => {
+                    let Some(i) = waiting.iter().position(|w| !w.sends.is_empty()) else { continue };
+                    let w = waiting.remove(i);
+                    let outcome = if network {
+                        SendOutcome::NetworkError("connection refused".into())
+                    } else {
+                        SendOutcome::Answered { status, retry_after: retry_after.map(Duration::from_secs), body: String::new() }
+                    };
+                    let attempts = w.sends.iter().map(|s| Attempted {
+                        send: s.clone(),
+                        started: Timestamp::from_millis(now),
+                        ended: Timestamp::from_millis(now),
+                        outcome: outcome.clone(),
+                    }).collect();
+                    h.event(now, Input::Completed(Completed::Sent(attempts)))
+                }
+                Event::Written { ok } => {
+                    let Some(i) = waiting.iter().position(|w| !w.writes.is_empty()) else { continue };
+                    let w = waiting.remove(i);
+                    h.answer_writes(now, &w, ok)
+                }
+            };
+            if let AlarmAction::Set(at, why) = out.alarm {
+                prop_assert!(
+                    at.as_millis() > 0 && at.as_millis() >= now,
+                    "{} alarm at {} ms for an event at {} ms", why.as_str(), at.as_millis(), now
+                );
+                runtime = Some(at.as_millis());
+            }
+            if out.awaits() {
+                waiting.push(out);
             }
         }
     }

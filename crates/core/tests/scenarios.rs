@@ -263,6 +263,41 @@ fn a_heartbeat_handled_while_an_alarm_awaits_d1_arms_a_real_time_never_before_no
 }
 
 #[test]
+fn a_deadline_passing_while_an_alarm_awaits_a_hanging_receiver_is_detected_on_time() {
+    let mut h = Harness::new(DOWN_FAST, Some(CHANNELS), "api");
+    let _ = h.beat(0, Reported::Up);
+    let _ = h.alarm_all_ok(0);
+    let down = h.alarm(60 * S);
+    assert_eq!(down.sends.len(), 2, "the downs are in flight; a receiver hangs up to the 10 s timeout");
+    // A heartbeat recovers the service meanwhile, then its next deadline (61 s + 60 s) passes
+    // while the alarm still awaits the receivers.
+    let _ = h.beat(61 * S, Reported::Up);
+    assert_eq!(h.record().deadline(), Some(Timestamp::from_millis(121 * S)));
+    let check = h.event(121 * S, Input::Deadline);
+    assert_eq!(h.record().monitor.status(), Status::Down, "detected at the deadline, not when the receiver answers");
+    assert!(check.persist && check.update.is_some(), "stored and published at once");
+    assert!(check.sends.is_empty() && check.writes.is_empty(), "nothing started beside the running alarm");
+    assert_eq!(check.alarm, AlarmAction::Keep, "the running alarm's completion arms");
+    // The receivers answer at 130 s: the changes (the second down at 121 s) are written and the
+    // alarm is armed at once for what was queued meanwhile.
+    let answered = h.answer_sends(130 * S, &down, |_| 200);
+    let changes: Vec<_> = history(&answered).unwrap().outbox.changes.iter().map(|c| (c.to, c.at)).collect();
+    assert_eq!(
+        changes,
+        [
+            (Status::Down, Timestamp::from_millis(60 * S)),
+            (Status::Up, Timestamp::from_millis(61 * S)),
+            (Status::Down, Timestamp::from_millis(121 * S))
+        ]
+    );
+    let written = h.answer_writes(130 * S, &answered, true);
+    assert_eq!(written.alarm, AlarmAction::Set(Timestamp::from_millis(130 * S), Wake::Notify));
+    let next = h.alarm(130 * S);
+    let sent: Vec<_> = next.sends.iter().map(|s| (s.channel.as_str(), s.notification.event())).collect();
+    assert_eq!(sent, [("ops", Event::Up), ("team", Event::Up)], "the recovery goes out from the next alarm");
+}
+
+#[test]
 fn a_wrong_key_or_an_unknown_service_is_refused_and_creates_nothing() {
     let mut h = api();
     let heartbeat = Heartbeat::default();

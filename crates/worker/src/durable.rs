@@ -3,13 +3,16 @@
 //! (see `systole_core::durable`).
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::pin;
+use std::time::Duration;
 
-use futures_util::future::join_all;
+use futures_util::future::{join_all, select, Either};
 use systole_core::durable::{AlarmAction, Attempted, Completed, Outcome, Write, Written};
 use systole_core::notify::queue::AttemptRecord;
 use systole_core::time::Timestamp;
 use wasm_bindgen::JsValue;
-use worker::{Env, Method, Request, RequestInit, Response, Result, ScheduledTime, State, Stub};
+use worker::{Delay, Env, Method, Request, RequestInit, Response, Result, ScheduledTime, State, Stub};
 
 use crate::deployment::{self, now};
 use crate::notify::{history, send};
@@ -49,6 +52,11 @@ pub trait Object {
     fn disarm(&self);
     /// Counts an alarm set (for the benchmark's counters).
     fn count_alarm(&self) {}
+    /// The next deadline the object must check even while an alarm awaits its delivery
+    /// attempts, and the input that checks it; `None` (the default) for objects without one.
+    fn deadline(&self) -> Option<(Timestamp, Self::Input)> {
+        None
+    }
 }
 
 /// Runs `input` and every completion it leads to through `obj`, and returns the answer to
@@ -73,7 +81,7 @@ pub async fn run<O: Object>(obj: &O, input: O::Input) -> Result<O::Answer> {
         }
         if !out.sends.is_empty() {
             let timeout = deployment::notifications().settings.retry.timeout;
-            let finished = send::all(obj.bindings().1, out.sends, timeout).await;
+            let finished = checking_deadlines(obj, send::all(obj.bindings().1, out.sends, timeout)).await?;
             let attempts = finished
                 .into_iter()
                 .map(|f| Attempted { send: f.send, started: f.started, ended: f.ended, outcome: f.outcome })
@@ -94,6 +102,46 @@ pub async fn run<O: Object>(obj: &O, input: O::Input) -> Result<O::Answer> {
         answer.get_or_insert(out.answer);
     }
     answer.ok_or_else(|| worker::Error::RustError("no event was handled".into()))
+}
+
+/// How often [`checking_deadlines`] looks at the object's deadline again (a heartbeat
+/// handled meanwhile may have moved it or made one).
+const RECHECK: Duration = Duration::from_secs(1);
+
+/// Awaits `sends` (up to the attempt timeout when a receiver hangs, and the runtime runs no
+/// other alarm meanwhile) while checking the object's deadlines on time: when one is due,
+/// the object's deadline input runs (persist, log, publish; it starts nothing and leaves
+/// the alarm to this alarm's completion).
+///
+/// # Errors
+/// Storage errors of the object while persisting a deadline's outcome.
+async fn checking_deadlines<O: Object, T>(obj: &O, sends: impl Future<Output = T>) -> Result<T> {
+    let mut sends = pin!(sends);
+    let mut checked = None;
+    loop {
+        let next = obj.deadline().map(|(at, _)| at).filter(|at| checked.is_none_or(|c| *at > c));
+        let wait = next.map_or(RECHECK, |at| {
+            Duration::from_millis(u64::try_from(at.as_millis() - now().as_millis()).unwrap_or(0)).min(RECHECK)
+        });
+        if let Either::Left((done, _)) = select(sends.as_mut(), Delay::from(wait)).await {
+            return Ok(done);
+        }
+        let now = now();
+        let Some((at, input)) = obj.deadline().filter(|(at, _)| *at <= now && checked.is_none_or(|c| *at > c)) else {
+            continue;
+        };
+        checked = Some(at);
+        let out = obj.handle(now, input)?;
+        if out.persist {
+            obj.persist()?;
+        }
+        for line in &out.log {
+            worker::console_log!("{line}");
+        }
+        if let Some(update) = out.update {
+            obj.publish(update);
+        }
+    }
 }
 
 /// Sets the alarm an outcome asks for; tried twice, since the state it belongs to is already

@@ -198,6 +198,11 @@ impl Object for ServiceMonitor {
     fn count_alarm(&self) {
         self.count(|s| s.alarms_set += 1);
     }
+
+    fn deadline(&self) -> Option<(Timestamp, Input)> {
+        let at = self.record.borrow().as_ref()?.deadline()?;
+        Some((at, Input::Deadline))
+    }
 }
 
 impl ServiceMonitor {
