@@ -3,7 +3,7 @@
 use serde_json::json;
 use url::Url;
 
-use super::{link, OutboundRequest, Text, OPEN};
+use super::{label, link, OutboundRequest, Text};
 use crate::notify::message::Notification;
 use crate::notify::text::{fit, fit_escaped, markup, Unit};
 
@@ -57,7 +57,7 @@ pub(super) fn request(webhook_url: &Url, n: &Notification, t: &Text) -> Outbound
         context.push(json!({"type": "mrkdwn", "text": fit(footer, SLACK_SECTION, Unit::Chars)}));
     }
     if let Some(url) = link(n) {
-        context.push(json!({"type": "mrkdwn", "text": format!("<{url}|{OPEN}>")}));
+        context.push(json!({"type": "mrkdwn", "text": format!("<{url}|{}>", label(n))}));
     }
     if !context.is_empty() {
         blocks.push(json!({"type": "context", "elements": context}));
