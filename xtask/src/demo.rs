@@ -51,7 +51,6 @@ pub fn ensure_dev_vars(config: &Config, path: &Path) -> Result<BTreeMap<String, 
     Ok(keys)
 }
 
-
 /// Prints what the Worker will log at start-up about the keys in `.dev.vars` (`path`): each
 /// `API_KEYS` entry and the `ALERT_API_KEY` shorter than 16 characters, by name, never by
 /// value ([`systole_core::keys::weak_secrets`]). Returns the lines printed.
@@ -152,8 +151,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("systole-devvars-{}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
         let path = dir.join(".dev.vars");
-        fs::write(&path, "API_KEYS='{\"api\": \"short\", \"db\": \"long-enough-0123456789\"}'\nALERT_API_KEY=\"tiny\"\n")
-            .unwrap();
+        fs::write(
+            &path,
+            "API_KEYS='{\"api\": \"short\", \"db\": \"long-enough-0123456789\"}'\nALERT_API_KEY=\"tiny\"\n",
+        )
+        .unwrap();
         let lines = report_weak_secrets(&path);
         fs::remove_dir_all(&dir).unwrap();
         assert_eq!(lines.len(), 2, "{lines:?}");

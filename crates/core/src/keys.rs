@@ -281,11 +281,7 @@ pub enum AlertAccess {
 /// while the secret is unset). The key comparison is [`secret_matches`] (constant time).
 pub fn alert_access(secret: Option<&str>, allow_without_key: bool, presented: Option<&str>) -> AlertAccess {
     let Some(expected) = secret.map(str::trim) else {
-        return if allow_without_key {
-            AlertAccess::Granted { key_id: "open".to_owned() }
-        } else {
-            AlertAccess::Unset
-        };
+        return if allow_without_key { AlertAccess::Granted { key_id: "open".to_owned() } } else { AlertAccess::Unset };
     };
     if expected.chars().count() < MIN_KEY_LEN {
         return AlertAccess::Weak;
@@ -367,7 +363,11 @@ mod tests {
     #[test]
     fn the_key_is_looked_up_by_service_then_group_then_star() {
         let c = grouped();
-        let ring = KeyRing::parse(r#"{"api": "own-0123456789abc", "prod": "group-0123456789ab", "*": "any-0123456789abc"}"#, b"s").unwrap();
+        let ring = KeyRing::parse(
+            r#"{"api": "own-0123456789abc", "prod": "group-0123456789ab", "*": "any-0123456789abc"}"#,
+            b"s",
+        )
+        .unwrap();
         let (api, db, sandbox, loner) = (c.service("api"), c.service("db"), c.service("sandbox"), c.service("loner"));
         // The service's own key wins: its group's key and "*" no longer open it.
         assert_eq!(ring.authorize(api, Some("own-0123456789abc")), Authorization::Granted);
@@ -392,7 +392,11 @@ mod tests {
         assert_eq!(ring.authorize(c.service("db"), Some("prod-key-0123456789")), Authorization::Granted);
         assert_eq!(ring.authorize(c.service("db"), Some("dev-key-0123456789")), Authorization::WrongKey);
         assert_eq!(ring.authorize(c.service("sandbox"), Some("prod-key-0123456789")), Authorization::WrongKey);
-        assert_eq!(ring.authorize(c.service("loner"), Some("prod-key-0123456789")), Authorization::NoKey, "no group, no star");
+        assert_eq!(
+            ring.authorize(c.service("loner"), Some("prod-key-0123456789")),
+            Authorization::NoKey,
+            "no group, no star"
+        );
     }
 
     #[test]
@@ -453,8 +457,9 @@ mod tests {
         assert_eq!(ring.identify("short"), None);
         assert_eq!(ring.weak(), ["*", "api"]);
         // 16 characters pass, 15 do not; characters, not bytes.
-        let ring = KeyRing::parse(r#"{"api": "0123456789abcdef", "db": "0123456789abcde", "x": "ééééééééééééééé"}"#, b"s")
-            .unwrap();
+        let ring =
+            KeyRing::parse(r#"{"api": "0123456789abcdef", "db": "0123456789abcde", "x": "ééééééééééééééé"}"#, b"s")
+                .unwrap();
         assert_eq!(ring.weak(), ["db", "x"]);
         assert_eq!(ring.authorize(c.service("api"), Some("0123456789abcdef")), Authorization::Granted);
     }

@@ -26,8 +26,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::Problem;
 use crate::notify::alert::{AlertBatch, AlertFormat, ExternalAlert};
-use crate::notify::message::Subject;
 use crate::notify::config::{ChannelConfig, NotificationsConfig};
+use crate::notify::message::Subject;
 use crate::notify::queue::DeliveryQueue;
 use crate::notify::vocab::{AlertState, Event, Severity};
 use crate::time::Timestamp;
@@ -461,9 +461,11 @@ mod tests {
         let all = select(&config, None, Routing::Alert).unwrap();
         assert_eq!(names(&all), ["ops", "pager"]);
         let mut desk = AlertDesk::default();
-        let r = desk.receive(Timestamp::from_millis(0), (&generic("Disk", "warning", "firing"), "k"), &all, false, None);
+        let r =
+            desk.receive(Timestamp::from_millis(0), (&generic("Disk", "warning", "firing"), "k"), &all, false, None);
         assert_eq!(r[0].channels, ["ops"], "warning is below the pager's minSeverity");
-        let r = desk.receive(Timestamp::from_millis(0), (&generic("CPU", "critical", "firing"), "k"), &all, false, None);
+        let r =
+            desk.receive(Timestamp::from_millis(0), (&generic("CPU", "critical", "firing"), "k"), &all, false, None);
         assert_eq!(r[0].channels, ["ops", "pager"]);
     }
 
@@ -500,27 +502,57 @@ mod tests {
         let mut desk = AlertDesk::default();
         let actions = |r: Vec<Receipt>| r.iter().map(|x| x.action).collect::<Vec<_>>();
         assert_eq!(
-            actions(desk.receive(Timestamp::from_millis(0), (&generic("A", "error", "firing"), "k"), &all, false, None)),
+            actions(desk.receive(
+                Timestamp::from_millis(0),
+                (&generic("A", "error", "firing"), "k"),
+                &all,
+                false,
+                None
+            )),
             ["sent"]
         );
         assert_eq!(
-            actions(desk.receive(Timestamp::from_millis(1), (&generic("A", "error", "firing"), "k"), &all, false, None)),
+            actions(desk.receive(
+                Timestamp::from_millis(1),
+                (&generic("A", "error", "firing"), "k"),
+                &all,
+                false,
+                None
+            )),
             ["duplicate"]
         );
         assert_eq!(desk.deliveries.pending.len(), 2);
         let fp = desk.tracked.keys().next().unwrap().clone();
         assert_eq!(desk.tracked[&fp].repeats, 1);
         assert_eq!(
-            actions(desk.receive(Timestamp::from_millis(2), (&generic("A", "error", "resolved"), "k"), &all, false, None)),
+            actions(desk.receive(
+                Timestamp::from_millis(2),
+                (&generic("A", "error", "resolved"), "k"),
+                &all,
+                false,
+                None
+            )),
             ["sent"]
         );
         assert_eq!(
-            actions(desk.receive(Timestamp::from_millis(3), (&generic("A", "error", "resolved"), "k"), &all, false, None)),
+            actions(desk.receive(
+                Timestamp::from_millis(3),
+                (&generic("A", "error", "resolved"), "k"),
+                &all,
+                false,
+                None
+            )),
             ["duplicate"]
         );
         assert_eq!(desk.deliveries.pending.len(), 4);
         assert_eq!(
-            actions(desk.receive(Timestamp::from_millis(4), (&generic("B", "error", "resolved"), "k"), &all, false, None)),
+            actions(desk.receive(
+                Timestamp::from_millis(4),
+                (&generic("B", "error", "resolved"), "k"),
+                &all,
+                false,
+                None
+            )),
             ["unannounced"]
         );
         assert_eq!(desk.unwritten.len(), 2, "one row per fingerprint, latest state");
@@ -554,7 +586,8 @@ mod tests {
         let (tracked, row) = desk.row("fbaaaadd3bb9c704").unwrap();
         assert_eq!((tracked.state, row.map(|r| r.format.as_str())), (AlertState::Firing, Some("alertmanager")));
         let json = serde_json::to_string(&desk).unwrap();
-        let deliveries = &STORED_DESK[STORED_DESK.find(r#""deliveries""#).unwrap()..STORED_DESK.find(r#","unwritten":[{"#).unwrap()];
+        let deliveries =
+            &STORED_DESK[STORED_DESK.find(r#""deliveries""#).unwrap()..STORED_DESK.find(r#","unwritten":[{"#).unwrap()];
         assert_eq!(json, format!("{{{deliveries}}}"), "the deliveries written back byte for byte");
     }
 
@@ -585,11 +618,17 @@ mod tests {
         assert_eq!(action(desk.receive(at(0), (&generic_fp("firing", "fp-1"), "k1"), &all, false, None)), "sent");
         assert_eq!(action(desk.receive(at(0), (&alertmanager("firing", "fp-1"), "k2"), &all, false, None)), "sent");
         assert_eq!(action(desk.receive(at(1), (&alertmanager("firing", "fp-1"), "k1"), &all, false, None)), "sent");
-        assert_eq!(action(desk.receive(at(2), (&alertmanager("firing", "fp-1"), "k1"), &all, false, None)), "duplicate");
+        assert_eq!(
+            action(desk.receive(at(2), (&alertmanager("firing", "fp-1"), "k1"), &all, false, None)),
+            "duplicate"
+        );
         // B's resolution of the same fingerprint is its own: A's alert stays firing, nothing is sent for it.
         let pending = desk.deliveries.pending.len();
         assert_eq!(action(desk.receive(at(3), (&alertmanager("resolved", "fp-1"), "k2"), &all, false, None)), "sent");
-        assert_eq!(action(desk.receive(at(3), (&generic_fp("resolved", "fp-9"), "k1"), &all, false, None)), "unannounced");
+        assert_eq!(
+            action(desk.receive(at(3), (&generic_fp("resolved", "fp-9"), "k1"), &all, false, None)),
+            "unannounced"
+        );
         let a = tracked_key(&sender_id(AlertFormat::Alertmanager, "k1"), "fp-1");
         assert_eq!(desk.tracked[&a].state, AlertState::Firing);
         // Only A's own resolution resolves it, and its deliveries name A as the sender.
@@ -610,7 +649,13 @@ mod tests {
         let n = &desk.deliveries.pending[0].notification;
         assert_eq!(n.dashboard_url, None, "PUBLIC_URL unset: no dashboard link");
         assert_eq!(n.alert().unwrap().url.as_deref(), Some("https://prom.example.com/graph"));
-        desk.receive(Timestamp::from_millis(0), (&alertmanager("firing", "fp2"), "k"), &all, false, Some("https://s.example"));
+        desk.receive(
+            Timestamp::from_millis(0),
+            (&alertmanager("firing", "fp2"), "k"),
+            &all,
+            false,
+            Some("https://s.example"),
+        );
         let n = &desk.deliveries.pending.last().unwrap().notification;
         assert_eq!(n.dashboard_url.as_deref(), Some("https://s.example"));
     }
@@ -624,10 +669,12 @@ mod tests {
         let real = desk.deliveries.pending[0].id;
         for round in 0..3 {
             let alerts: Vec<String> = (0..1_000)
-                .map(|i| format!(r#"{{"status": "firing", "fingerprint": "f{round}-{i}", "labels": {{"alertname": "x"}}}}"#))
+                .map(|i| {
+                    format!(r#"{{"status": "firing", "fingerprint": "f{round}-{i}", "labels": {{"alertname": "x"}}}}"#)
+                })
                 .collect();
-            let flood = parse(&format!(r#"{{"version": "4", "status": "firing", "alerts": [{}]}}"#, alerts.join(",")))
-                .unwrap();
+            let flood =
+                parse(&format!(r#"{{"version": "4", "status": "firing", "alerts": [{}]}}"#, alerts.join(","))).unwrap();
             desk.receive(Timestamp::from_millis(1 + round), (&flood, "k2"), &ops, true, None);
         }
         assert_eq!(desk.deliveries.pending[0].id, real, "the other sender's delivery is still pending");
@@ -649,7 +696,13 @@ mod tests {
         let mut desk = AlertDesk::default();
         desk.receive(Timestamp::from_millis(0), (&generic("A", "error", "firing"), "k"), &all, false, None);
         desk.changed.clear();
-        desk.receive(Timestamp::from_millis(0) + STALE_AFTER, (&generic("B", "error", "firing"), "k"), &all, false, None);
+        desk.receive(
+            Timestamp::from_millis(0) + STALE_AFTER,
+            (&generic("B", "error", "firing"), "k"),
+            &all,
+            false,
+            None,
+        );
         assert_eq!(desk.tracked.len(), 1, "A, firing but unheard of for 30 days, is forgotten");
         assert_eq!(desk.changed.len(), 2, "B written, A deleted");
         assert!(desk.unwritten.iter().all(|r| r.alert.title == "B"));
@@ -663,7 +716,13 @@ mod tests {
         desk.receive(Timestamp::from_millis(0), (&generic("A", "error", "firing"), "k"), &all, false, None);
         desk.receive(Timestamp::from_millis(1), (&generic("A", "error", "resolved"), "k"), &all, false, None);
         desk.receive(Timestamp::from_millis(2), (&generic("B", "error", "firing"), "k"), &all, false, None);
-        desk.receive(Timestamp::from_millis(2) + FORGET_AFTER, (&generic("C", "info", "firing"), "k"), &all, false, None);
+        desk.receive(
+            Timestamp::from_millis(2) + FORGET_AFTER,
+            (&generic("C", "info", "firing"), "k"),
+            &all,
+            false,
+            None,
+        );
         assert_eq!(desk.tracked.len(), 2, "A forgotten; B still firing; C new");
     }
 }

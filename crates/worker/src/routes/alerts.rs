@@ -85,8 +85,7 @@ pub async fn take(mut req: Request, env: &Env, dialect: Dialect) -> Result<Taken
     deployment::report_weak_secrets(env);
     let secret = env.secret("ALERT_API_KEY").map(|s| s.to_string()).ok();
     let headers = req.headers();
-    let presented =
-        headers.get("Authorization")?.and_then(|v| access::bearer(&v)).or(headers.get("X-API-Key")?);
+    let presented = headers.get("Authorization")?.and_then(|v| access::bearer(&v)).or(headers.get("X-API-Key")?);
     let allow = deployment::config().settings.api.allow_alerts_without_key;
     let key_id = match alert_access(secret.as_deref(), allow, presented.as_deref()) {
         AlertAccess::Granted { key_id } => key_id,

@@ -27,12 +27,12 @@ use systole_core::uptime::OpenInterval;
 use worker::{Env, Request, Response, Result};
 
 use super::alerts::{take, Refused};
-use systole_core::keys::AlertAccess;
 use super::query_pairs;
 use crate::d1::{self, ChangeRow, StateRow};
 use crate::deployment::{self, now, DB_BINDING};
 use crate::http::{self, ApiError, OrUnavailable, Reply, HISTORY_DB};
 use crate::router::Call;
+use systole_core::keys::AlertAccess;
 
 /// `GET /api/status`: `compat::cloudflaremon::status::StatusAnswer`, computed now from D1
 /// (`service_state` and the latest heartbeats), enabled services the caller may see.
@@ -219,7 +219,9 @@ pub async fn alert(req: Request, env: &Env, _call: Call<'_>) -> Reply {
             Ok(http::json(200, &alerts::sent(&t.title, &types))?)
         }
         Err(Refused::Key) => Ok(http::json(401, &ErrorShape::Alert.body(alerts::UNAUTHORIZED))?),
-        Err(Refused::Misconfigured(AlertAccess::Weak)) => Ok(http::json(503, &ErrorShape::Alert.body(alerts::KEY_WEAK))?),
+        Err(Refused::Misconfigured(AlertAccess::Weak)) => {
+            Ok(http::json(503, &ErrorShape::Alert.body(alerts::KEY_WEAK))?)
+        }
         Err(Refused::Misconfigured(_)) => Ok(http::json(503, &ErrorShape::Alert.body(alerts::KEY_UNSET))?),
         Err(Refused::Error(e)) => seed_errors(ErrorShape::Alert, Err(e)),
         Err(Refused::Channels(errors, title)) => {

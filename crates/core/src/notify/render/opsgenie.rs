@@ -2,7 +2,7 @@
 
 use serde_json::{json, Map};
 
-use super::{alert_key, alias_segment, link, OutboundRequest, Text, label, OPEN};
+use super::{alert_key, alias_segment, label, link, OutboundRequest, Text, OPEN};
 use crate::notify::config::{base, Opsgenie};
 use crate::notify::message::Notification;
 use crate::notify::text::{fit, Unit};
