@@ -113,4 +113,18 @@ mod tests {
         let section = b["blocks"][1]["text"]["text"].as_str().unwrap();
         assert!(section.chars().count() <= 3_000 && section.ends_with("&lt;…"), "{}", section.chars().count());
     }
+
+    #[test]
+    fn an_alerts_own_url_is_its_source_link_never_the_dashboard_link() {
+        let ch = channel("slack", "{}", &[("webhookUrl", "https://hooks.slack.com/services/T/B/X")]);
+        let alert = crate::notify::message::tests::alert_firing();
+        let context = |n: &Notification| body(&render(&ch, n, NOW))["blocks"].as_array().unwrap().last().unwrap().clone();
+        let without = Notification { dashboard_url: None, ..alert.clone() };
+        assert_eq!(
+            context(&without)["elements"][0]["text"],
+            "<https://prometheus.example.com/graph?g0.expr=mem|Open at the source>"
+        );
+        let ours = Notification { dashboard_url: Some("https://status.example.com".into()), ..alert };
+        assert_eq!(context(&ours)["elements"][0]["text"], "<https://status.example.com|Open the dashboard>");
+    }
 }
