@@ -79,8 +79,8 @@ refused_from!(ApiError, Problem, worker::Error, serde_json::Error);
 /// recorded), and with no channel to route to by severity the request is refused.
 ///
 /// # Errors
-/// [`Refused`]: the key (401), its absence or weakness (503); 413, 400 (malformed body or a named channel that is unknown,
-/// disabled or takes no alerts), 503 (the desk).
+/// [`Refused`]: the key (401), its absence or weakness (503); 413, 400 (malformed body or a
+/// named channel that is unknown, disabled or takes no alerts), 503 (the desk).
 pub async fn take(mut req: Request, env: &Env, dialect: Dialect) -> Result<Taken, Refused> {
     deployment::report_weak_secrets(env);
     let secret = env.secret("ALERT_API_KEY").map(|s| s.to_string()).ok();

@@ -118,7 +118,8 @@ mod tests {
     fn an_alerts_own_url_is_its_source_link_never_the_dashboard_link() {
         let ch = channel("slack", "{}", &[("webhookUrl", "https://hooks.slack.com/services/T/B/X")]);
         let alert = crate::notify::message::tests::alert_firing();
-        let context = |n: &Notification| body(&render(&ch, n, NOW))["blocks"].as_array().unwrap().last().unwrap().clone();
+        let context =
+            |n: &Notification| body(&render(&ch, n, NOW))["blocks"].as_array().unwrap().last().unwrap().clone();
         let without = Notification { dashboard_url: None, ..alert.clone() };
         assert_eq!(
             context(&without)["elements"][0]["text"],
