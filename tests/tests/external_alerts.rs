@@ -230,6 +230,15 @@ fn a_sender_can_neither_suppress_nor_resolve_another_senders_alert() {
     // A's own resolution is honoured.
     let done = post(&alertmanager("resolved")).json();
     assert!(done["alerts"].as_array().unwrap().iter().all(|x| x["action"] == "sent"), "{done}");
+    // Each sender's alert keeps its own row in the history: B's never overwrote A's.
+    let rows = worker.wait_for("both senders' rows", Duration::from_secs(20), || {
+        let r = worker.get("/api/v1/alerts/recent").json();
+        let mine: Vec<Value> = r["alerts"].as_array()?.iter().filter(|a| a["fingerprint"] == fp).cloned().collect();
+        (mine.len() == 2 && mine.iter().all(|a| a["state"] == "resolved")).then_some(mine)
+    });
+    let mut formats: Vec<&str> = rows.iter().map(|a| a["format"].as_str().unwrap()).collect();
+    formats.sort_unstable();
+    assert_eq!(formats, ["alertmanager", "generic"]);
 }
 
 #[test]
