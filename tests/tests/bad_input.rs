@@ -236,7 +236,9 @@ fn refused(answer: &str) -> bool {
 
 #[test]
 fn chunked_bodies_over_their_limit_are_refused_while_they_are_read() {
-    let worker = spawn_worker();
+    let alert_key = "alert-key-0123456789";
+    let worker = systole_e2e::spawn_worker_with(&[("ALERT_API_KEY".into(), alert_key.into())]);
+    let alert_bearer = format!("Bearer {alert_key}");
     let admin = format!("Bearer {}", systole_e2e::ADMIN_TOKEN);
     let json = ("Content-Type", "application/json");
     // Each body is well over its route's limit and declares no length; the heartbeat's is
@@ -246,7 +248,7 @@ fn chunked_bodies_over_their_limit_are_refused_while_they_are_read() {
         ("/api/heartbeat", vec![json], 64 << 20),
         ("/login", vec![("Content-Type", "application/x-www-form-urlencoded")], 1 << 20),
         ("/api/v1/notifications/test", vec![json, ("Authorization", admin.as_str())], 1 << 20),
-        ("/api/v1/alerts", vec![json], 3 << 20),
+        ("/api/v1/alerts", vec![json, ("Authorization", alert_bearer.as_str())], 3 << 20),
     ];
     for (path, headers, total) in cases {
         let (answer, sent) = chunked_post(&worker, path, &headers, b"{", total);

@@ -242,18 +242,23 @@ fn cors_headers_go_to_allowed_origins_only_and_preflights_are_answered() {
     assert!(stranger.status == 200 && no_cors(&stranger), "{:?}", stranger.headers);
     let alert = worker.send("POST", "/api/alert", &[("Origin", ORIGIN)], r#"{"title": "t", "message": "m"}"#);
     assert!(no_cors(&alert), "the seed sends no CORS on /api/alert: {:?}", alert.headers);
+    // No ALERT_API_KEY here: the seed's 503, word for word.
+    assert_eq!(
+        (alert.status, alert.json()),
+        (503, json!({"success": false, "message": "Server misconfigured: ALERT_API_KEY not set"}))
+    );
 }
 
 #[test]
 fn alerts_route_by_their_channels_and_legacy_grafana_resolves() {
     let receiver = Receiver::start();
-    let key = ("ALERT_API_KEY".to_owned(), "alert-key-123".to_owned());
+    let key = ("ALERT_API_KEY".to_owned(), "alert-key-0123456789".to_owned());
     let worker = spawn_build(CLOUDFLAREMON, &channel_env_for(CLOUDFLAREMON, &receiver, &[key]));
     let send = |body: &Value| {
         worker.send(
             "POST",
             "/api/alert",
-            &[("Content-Type", "application/json"), ("Authorization", "Bearer alert-key-123")],
+            &[("Content-Type", "application/json"), ("Authorization", "Bearer alert-key-0123456789")],
             &body.to_string(),
         )
     };

@@ -35,7 +35,7 @@ fn the_cron_prunes_history_past_retention_and_keeps_the_rest() {
 
     // tests/config keeps 3 external alerts, none older than 7 days.
     let alert = |fingerprint: &str, received: i64| {
-        format!("('{fingerprint}', 'generic', 'firing', 't', 'm', 'warning', 's', '{{}}', NULL, NULL, NULL, {received}, NULL, 0)")
+        format!("('{fingerprint}', 'generic', 'firing', 't', 'm', 'warning', 's', '{{}}', NULL, NULL, NULL, {received}, NULL, 0, '')")
     };
     let rows: Vec<String> = [("a-old", now - 8 * DAY), ("b", now - 4), ("c", now - 3), ("d", now - 2), ("e", now - 1)]
         .iter()

@@ -51,6 +51,25 @@ pub fn ensure_dev_vars(config: &Config, path: &Path) -> Result<BTreeMap<String, 
     Ok(keys)
 }
 
+/// Prints what the Worker will log at start-up about the keys in `.dev.vars` (`path`): each
+/// `API_KEYS` entry and the `ALERT_API_KEY` shorter than 16 characters, by name, never by
+/// value ([`systole_core::keys::weak_secrets`]). Returns the lines printed.
+pub fn report_weak_secrets(path: &Path) -> Vec<String> {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    let var = |name: &str| {
+        text.lines().find_map(|l| {
+            let value = l.trim().strip_prefix(name)?.trim_start().strip_prefix('=')?.trim();
+            let unquoted = ['\'', '"'].iter().find_map(|q| value.strip_prefix(*q)?.strip_suffix(*q));
+            Some(unquoted.unwrap_or(value).to_owned())
+        })
+    };
+    let lines = systole_core::keys::weak_secrets(var("API_KEYS").as_deref(), var("ALERT_API_KEY").as_deref());
+    for line in &lines {
+        eprintln!("{}: {line}", path.display());
+    }
+    lines
+}
+
 fn random_hex(bytes: usize) -> Result<String> {
     let mut buf = vec![0u8; bytes];
     getrandom::fill(&mut buf).map_err(|e| format!("random: {e}"))?;
@@ -119,5 +138,28 @@ fn wait_until_up(port: u16) {
             return;
         }
         thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn short_keys_in_dev_vars_are_reported_by_name() {
+        let dir = std::env::temp_dir().join(format!("systole-devvars-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(".dev.vars");
+        fs::write(
+            &path,
+            "API_KEYS='{\"api\": \"short\", \"db\": \"long-enough-0123456789\"}'\nALERT_API_KEY=\"tiny\"\n",
+        )
+        .unwrap();
+        let lines = report_weak_secrets(&path);
+        fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(lines[0].starts_with(r#"API_KEYS["api"] is shorter than 16"#) && lines[1].starts_with("ALERT_API_KEY"));
+        assert!(lines.iter().all(|l| !l.contains("short\"") && !l.contains("tiny")));
     }
 }

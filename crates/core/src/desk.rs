@@ -69,7 +69,13 @@ impl DeskRecord {
             DeskInput::Receive(intake) => {
                 let channels: Vec<_> =
                     ctx.notifications.channels.iter().filter(|c| intake.channels.contains(&c.name)).collect();
-                let receipts = self.desk.receive(now, &intake.batch, &channels, intake.explicit, ctx.dashboard_url);
+                let receipts = self.desk.receive(
+                    now,
+                    (&intake.batch, &intake.key_id),
+                    &channels,
+                    intake.explicit,
+                    ctx.dashboard_url,
+                );
                 let announced: Vec<AlertUpdate> = intake
                     .batch
                     .alerts
@@ -107,7 +113,7 @@ impl DeskRecord {
                         Write::Attempts(records) => self.desk.deliveries.written(records.len(), w.ok, now),
                         // Requests may have replaced some rows meanwhile; only the written go.
                         Write::Alerts(rows) if w.ok => {
-                            self.desk.unwritten.retain(|r| !rows.contains(r));
+                            self.desk.rows_written(rows);
                             self.rows_retry_at = None;
                             self.rows_failures = 0;
                         }

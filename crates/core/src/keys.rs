@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::config::ServiceConfig;
@@ -28,7 +28,8 @@ pub const ANY_SERVICE: &str = "*";
 /// does not depend on how many bytes match, nor on the key lengths.
 pub struct KeyRing {
     secret: Vec<u8>,
-    digests: BTreeMap<String, Digest>,
+    /// By id; `None` for a key shorter than [`MIN_KEY_LEN`], which opens nothing.
+    digests: BTreeMap<String, Option<Digest>>,
     /// Whether the secret was set and readable ([`KeyRing::unset`] is not).
     set: bool,
 }
@@ -55,6 +56,11 @@ pub enum KeyRingError {
 /// so a token's length is what keeps guessing out of reach: 16 random characters from
 /// `openssl rand -base64 24` carry over 90 bits.
 pub const MIN_TOKEN_LEN: usize = 16;
+
+/// The fewest characters a heartbeat key (each `API_KEYS` entry) or `ALERT_API_KEY` may
+/// have. A shorter key is refused: it opens nothing (fail closed), and the Worker logs its
+/// entry's name (never its value) at start-up ([`weak_secrets`]).
+pub const MIN_KEY_LEN: usize = MIN_TOKEN_LEN;
 
 /// The outcome of checking a heartbeat's key. Every denial costs the same work (one HMAC
 /// and one constant-time comparison), so only the answer's words tell them apart, as in
@@ -97,7 +103,8 @@ impl KeyRing {
     /// Parses the `API_KEYS` JSON and hashes every key under `secret` (any length; in the
     /// Worker it is the `SERVER_SECRET` secret, or failing that the `API_KEYS` text itself).
     /// An empty key is skipped, as in cloudflaremon (the lookup falls through to the group's
-    /// key or `"*"`).
+    /// key or `"*"`). A key shorter than [`MIN_KEY_LEN`] characters is kept as refused: its
+    /// id opens nothing (no fall-through either), and [`KeyRing::weak`] names it.
     ///
     /// # Errors
     /// [`KeyRingError::Malformed`] when the JSON is not an object of strings.
@@ -108,13 +115,18 @@ impl KeyRing {
     fn hash(plain: BTreeMap<String, String>, secret: &[u8]) -> Self {
         let mut ring = Self { secret: secret.to_vec(), digests: BTreeMap::new(), set: true };
         for (id, key) in plain.into_iter().filter(|(_, key)| !key.is_empty()) {
-            let digest = ring.digest(&key);
+            let digest = (key.chars().count() >= MIN_KEY_LEN).then(|| ring.digest(&key));
             ring.digests.insert(id, digest);
         }
         ring
     }
 
-    /// Parses the `USER_TOKENS` JSON (`{"user-id": "token"}`) like [`KeyRing::parse`], also
+    /// The ids whose keys are refused for being shorter than [`MIN_KEY_LEN`], sorted.
+    pub fn weak(&self) -> Vec<&str> {
+        self.digests.iter().filter(|(_, d)| d.is_none()).map(|(id, _)| id.as_str()).collect()
+    }
+
+    /// Parses the `USER_TOKENS` JSON (`{"user-id": "token"}`) like [`KeyRing::parse`],
     /// requiring every token to have at least [`MIN_TOKEN_LEN`] characters.
     ///
     /// # Errors
@@ -170,10 +182,11 @@ impl KeyRing {
     }
 
     /// The digest a heartbeat for `service` must match: its own key, else its group's, else
-    /// the `"*"` key.
+    /// the `"*"` key; `None` when the first of these that is present is refused (too short).
     fn expected(&self, service: &ServiceConfig) -> Option<&Digest> {
         let group = service.group.as_deref().and_then(|g| self.digests.get(g));
-        self.digests.get(service.id.as_str()).or(group).or_else(|| self.digests.get(ANY_SERVICE))
+        let found = self.digests.get(service.id.as_str()).or(group).or_else(|| self.digests.get(ANY_SERVICE));
+        found.and_then(Option::as_ref)
     }
 
     /// The id whose key is `presented` (e.g. the user owning a login token), comparing
@@ -181,7 +194,7 @@ impl KeyRing {
     pub fn identify(&self, presented: &str) -> Option<&str> {
         let presented = self.digest(presented);
         let mut found = None;
-        for (id, digest) in &self.digests {
+        for (id, digest) in self.digests.iter().filter_map(|(id, d)| Some((id, d.as_ref()?))) {
             if bool::from(digest.ct_eq(&presented)) {
                 found = Some(id.as_str());
             }
@@ -224,6 +237,66 @@ pub fn secret_matches(expected: &str, presented: &str) -> bool {
     digest(expected).ct_eq(&digest(presented)).into()
 }
 
+/// One report line per secret entry shorter than [`MIN_KEY_LEN`] characters, naming the
+/// entry and never its value: `API_KEYS["<service, group or *>"]` for each such entry of
+/// `api_keys_json` (unparseable JSON is reported elsewhere, not here), then `ALERT_API_KEY`.
+/// Logged by the Worker at start-up and printed by `cargo xtask dev` for `.dev.vars`.
+pub fn weak_secrets(api_keys_json: Option<&str>, alert_api_key: Option<&str>) -> Vec<String> {
+    let why = format!("is shorter than {MIN_KEY_LEN} characters and is refused (e.g. `openssl rand -hex 24`)");
+    let mut lines: Vec<String> = api_keys_json
+        .and_then(|json| plain(json).ok())
+        .into_iter()
+        .flatten()
+        .filter(|(_, key)| !key.is_empty() && key.chars().count() < MIN_KEY_LEN)
+        .map(|(id, _)| format!("API_KEYS[{id:?}] {why}"))
+        .collect();
+    if alert_api_key.is_some_and(|k| k.trim().chars().count() < MIN_KEY_LEN) {
+        lines.push(format!("ALERT_API_KEY {why}"));
+    }
+    lines
+}
+
+/// The answer to an external alert's credentials ([`alert_access`]).
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub enum AlertAccess {
+    /// Accepted. `key_id` names the credential that let it in, for namespacing its
+    /// fingerprints: 8 hex digits of a SHA-256 of `ALERT_API_KEY` (never the key), or
+    /// `open` when `settings.json` `api.allowAlertsWithoutKey` let it in without one.
+    Granted {
+        /// See above.
+        key_id: String,
+    },
+    /// `ALERT_API_KEY` is not set and the opt-out is off: 503 naming the secret.
+    Unset,
+    /// `ALERT_API_KEY` is shorter than [`MIN_KEY_LEN`] characters: 503, whatever is
+    /// presented (fail closed).
+    Weak,
+    /// The key is missing or wrong: 401.
+    Denied,
+}
+
+/// Whether an external alert presenting `presented` may come in, given the `ALERT_API_KEY`
+/// secret (`None` when unset; surrounding whitespace ignored) and the `settings.json`
+/// opt-out `api.allowAlertsWithoutKey` (`allow_without_key`, which only opens the endpoints
+/// while the secret is unset). The key comparison is [`secret_matches`] (constant time).
+pub fn alert_access(secret: Option<&str>, allow_without_key: bool, presented: Option<&str>) -> AlertAccess {
+    let Some(expected) = secret.map(str::trim) else {
+        return if allow_without_key { AlertAccess::Granted { key_id: "open".to_owned() } } else { AlertAccess::Unset };
+    };
+    if expected.chars().count() < MIN_KEY_LEN {
+        return AlertAccess::Weak;
+    }
+    if !secret_matches(expected, presented.unwrap_or_default().trim()) {
+        return AlertAccess::Denied;
+    }
+    let digest = Sha256::digest(format!("systole alert sender {expected}").as_bytes());
+    let key_id = digest.iter().take(4).fold(String::new(), |mut s, b| {
+        s.push_str(&format!("{b:02x}"));
+        s
+    });
+    AlertAccess::Granted { key_id }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -241,13 +314,13 @@ mod tests {
     #[test]
     fn only_the_right_key_is_granted() {
         let c = config();
-        let ring = KeyRing::parse(r#"{"api": "s3cret", "open": "k"}"#, b"server").unwrap();
+        let ring = KeyRing::parse(r#"{"api": "s3cret-0123456789", "open": "k-0123456789abcdef"}"#, b"server").unwrap();
         let api = c.service("api");
-        assert_eq!(ring.authorize(api, Some("s3cret")), Authorization::Granted);
-        assert_eq!(ring.authorize(api, Some("s3cret ")), Authorization::WrongKey);
+        assert_eq!(ring.authorize(api, Some("s3cret-0123456789")), Authorization::Granted);
+        assert_eq!(ring.authorize(api, Some("s3cret-0123456789 ")), Authorization::WrongKey);
         assert_eq!(ring.authorize(api, Some("")), Authorization::WrongKey);
         assert_eq!(ring.authorize(api, None), Authorization::WrongKey);
-        assert_eq!(ring.authorize(None, Some("s3cret")), Authorization::UnknownService);
+        assert_eq!(ring.authorize(None, Some("s3cret-0123456789")), Authorization::UnknownService);
         assert_eq!(ring.authorize(c.service("nokey"), Some("")), Authorization::NoKey);
         assert_eq!(ring.authorize(c.service("nokey"), None), Authorization::NoKey);
     }
@@ -290,32 +363,40 @@ mod tests {
     #[test]
     fn the_key_is_looked_up_by_service_then_group_then_star() {
         let c = grouped();
-        let ring = KeyRing::parse(r#"{"api": "own", "prod": "group", "*": "any"}"#, b"s").unwrap();
+        let ring = KeyRing::parse(
+            r#"{"api": "own-0123456789abc", "prod": "group-0123456789ab", "*": "any-0123456789abc"}"#,
+            b"s",
+        )
+        .unwrap();
         let (api, db, sandbox, loner) = (c.service("api"), c.service("db"), c.service("sandbox"), c.service("loner"));
         // The service's own key wins: its group's key and "*" no longer open it.
-        assert_eq!(ring.authorize(api, Some("own")), Authorization::Granted);
-        assert_eq!(ring.authorize(api, Some("group")), Authorization::WrongKey);
-        assert_eq!(ring.authorize(api, Some("any")), Authorization::WrongKey);
+        assert_eq!(ring.authorize(api, Some("own-0123456789abc")), Authorization::Granted);
+        assert_eq!(ring.authorize(api, Some("group-0123456789ab")), Authorization::WrongKey);
+        assert_eq!(ring.authorize(api, Some("any-0123456789abc")), Authorization::WrongKey);
         // Without one, the group's key, and then not "*".
-        assert_eq!(ring.authorize(db, Some("group")), Authorization::Granted);
-        assert_eq!(ring.authorize(db, Some("any")), Authorization::WrongKey);
+        assert_eq!(ring.authorize(db, Some("group-0123456789ab")), Authorization::Granted);
+        assert_eq!(ring.authorize(db, Some("any-0123456789abc")), Authorization::WrongKey);
         // Without either, "*".
-        assert_eq!(ring.authorize(sandbox, Some("any")), Authorization::Granted);
-        assert_eq!(ring.authorize(loner, Some("any")), Authorization::Granted);
-        assert_eq!(ring.authorize(loner, Some("group")), Authorization::WrongKey);
+        assert_eq!(ring.authorize(sandbox, Some("any-0123456789abc")), Authorization::Granted);
+        assert_eq!(ring.authorize(loner, Some("any-0123456789abc")), Authorization::Granted);
+        assert_eq!(ring.authorize(loner, Some("group-0123456789ab")), Authorization::WrongKey);
         // An empty key counts as none, as in cloudflaremon: the lookup falls through.
-        let ring = KeyRing::parse(r#"{"db": "", "prod": "group"}"#, b"s").unwrap();
-        assert_eq!(ring.authorize(db, Some("group")), Authorization::Granted);
+        let ring = KeyRing::parse(r#"{"db": "", "prod": "group-0123456789ab"}"#, b"s").unwrap();
+        assert_eq!(ring.authorize(db, Some("group-0123456789ab")), Authorization::Granted);
     }
 
     #[test]
     fn a_group_key_does_not_open_a_service_of_another_group() {
         let c = grouped();
-        let ring = KeyRing::parse(r#"{"prod": "prod-key", "dev": "dev-key"}"#, b"s").unwrap();
-        assert_eq!(ring.authorize(c.service("db"), Some("prod-key")), Authorization::Granted);
-        assert_eq!(ring.authorize(c.service("db"), Some("dev-key")), Authorization::WrongKey);
-        assert_eq!(ring.authorize(c.service("sandbox"), Some("prod-key")), Authorization::WrongKey);
-        assert_eq!(ring.authorize(c.service("loner"), Some("prod-key")), Authorization::NoKey, "no group, no star");
+        let ring = KeyRing::parse(r#"{"prod": "prod-key-0123456789", "dev": "dev-key-0123456789"}"#, b"s").unwrap();
+        assert_eq!(ring.authorize(c.service("db"), Some("prod-key-0123456789")), Authorization::Granted);
+        assert_eq!(ring.authorize(c.service("db"), Some("dev-key-0123456789")), Authorization::WrongKey);
+        assert_eq!(ring.authorize(c.service("sandbox"), Some("prod-key-0123456789")), Authorization::WrongKey);
+        assert_eq!(
+            ring.authorize(c.service("loner"), Some("prod-key-0123456789")),
+            Authorization::NoKey,
+            "no group, no star"
+        );
     }
 
     #[test]
@@ -362,5 +443,59 @@ mod tests {
         assert!(!secret_matches("s3cret", "s3cre"));
         assert!(!secret_matches("s3cret", "s3cret "));
         assert!(!secret_matches("", ""));
+    }
+
+    #[test]
+    fn short_heartbeat_keys_open_nothing_and_are_named() {
+        let c = grouped();
+        let ring = KeyRing::parse(r#"{"api": "short", "prod": "group-key-0123456789", "*": "x"}"#, b"s").unwrap();
+        // The service's own key is too short: refused, with no fall-through to its group's.
+        assert_eq!(ring.authorize(c.service("api"), Some("short")), Authorization::NoKey);
+        assert_eq!(ring.authorize(c.service("api"), Some("group-key-0123456789")), Authorization::NoKey);
+        assert_eq!(ring.authorize(c.service("db"), Some("group-key-0123456789")), Authorization::Granted);
+        assert_eq!(ring.authorize(c.service("loner"), Some("x")), Authorization::NoKey, "a short \"*\" too");
+        assert_eq!(ring.identify("short"), None);
+        assert_eq!(ring.weak(), ["*", "api"]);
+        // 16 characters pass, 15 do not; characters, not bytes.
+        let ring =
+            KeyRing::parse(r#"{"api": "0123456789abcdef", "db": "0123456789abcde", "x": "ééééééééééééééé"}"#, b"s")
+                .unwrap();
+        assert_eq!(ring.weak(), ["db", "x"]);
+        assert_eq!(ring.authorize(c.service("api"), Some("0123456789abcdef")), Authorization::Granted);
+    }
+
+    #[test]
+    fn weak_secrets_are_reported_by_name_never_by_value() {
+        let lines = weak_secrets(
+            Some(r#"{"api": "hunter2", "prod": "group-key-0123456789", "*": "star", "empty": ""}"#),
+            Some(" alert-key-123 "),
+        );
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert!(lines[0].starts_with(r#"API_KEYS["*"] is shorter than 16 characters"#), "{}", lines[0]);
+        assert!(lines[1].starts_with(r#"API_KEYS["api"]"#));
+        assert!(lines[2].starts_with("ALERT_API_KEY is shorter than 16"));
+        assert!(lines.iter().all(|l| !l.contains("hunter2") && !l.contains("star\"") && !l.contains("alert-key-123")));
+        assert!(weak_secrets(Some("not json"), Some("alert-key-0123456789")).is_empty());
+        assert!(weak_secrets(None, None).is_empty());
+    }
+
+    #[test]
+    fn alerts_fail_closed_without_a_strong_key() {
+        let strong = "alert-key-0123456789";
+        assert_eq!(alert_access(None, false, None), AlertAccess::Unset);
+        assert_eq!(alert_access(None, false, Some("anything")), AlertAccess::Unset);
+        assert_eq!(alert_access(None, true, None), AlertAccess::Granted { key_id: "open".into() });
+        // A short key refuses everyone, even the one presenting it, opt-out or not.
+        assert_eq!(alert_access(Some("alert-key-123"), false, Some("alert-key-123")), AlertAccess::Weak);
+        assert_eq!(alert_access(Some("alert-key-123"), true, Some("alert-key-123")), AlertAccess::Weak);
+        assert_eq!(alert_access(Some(strong), true, None), AlertAccess::Denied, "the opt-out never skips a set key");
+        assert_eq!(alert_access(Some(strong), false, Some("alert-key-012345678")), AlertAccess::Denied);
+        let AlertAccess::Granted { key_id } = alert_access(Some(&format!(" {strong}\n")), false, Some(strong)) else {
+            panic!("the right key is granted");
+        };
+        assert_eq!(key_id.len(), 8);
+        assert!(!strong.contains(&key_id));
+        let other = alert_access(Some("another-key-0123456789"), false, Some("another-key-0123456789"));
+        assert_ne!(other, AlertAccess::Granted { key_id }, "another key, another sender");
     }
 }

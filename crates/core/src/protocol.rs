@@ -35,6 +35,10 @@ pub struct Intake {
     pub channels: Vec<String>,
     /// Whether the request named them (which skips `minSeverity`).
     pub explicit: bool,
+    /// The credential that let the request in ([`crate::keys::AlertAccess::Granted`]): with
+    /// the format, the sender its fingerprints are namespaced by.
+    #[serde(default)]
+    pub key_id: String,
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ const CHANNELS: &str = r#"{"channels": [{"type": "discord", "name": "ops", "even
 fn intake(state: &str) -> Intake {
     let body =
         format!(r#"{{"title": "Disk full", "message": "95 % used", "severity": "critical", "status": "{state}"}}"#);
-    Intake { batch: alert::parse(&body).unwrap(), channels: vec!["ops".into()], explicit: true }
+    Intake { batch: alert::parse(&body).unwrap(), channels: vec!["ops".into()], explicit: true, key_id: "k".into() }
 }
 
 fn handle(desk: &mut DeskRecord, ms: i64, input: DeskInput) -> DeskOutcome {

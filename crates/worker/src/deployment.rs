@@ -141,6 +141,7 @@ pub fn public_url(env: &Env) -> Option<&'static str> {
 pub fn keys(env: &Env) -> &'static KeyRing {
     static KEYS: OnceLock<KeyRing> = OnceLock::new();
     KEYS.get_or_init(|| {
+        report_weak_secrets(env);
         let Ok(api_keys) = env.secret("API_KEYS").map(|s| s.to_string()) else {
             worker::console_warn!("API_KEYS is not set: only services with auth.required=false accept heartbeats");
             return KeyRing::unset();
@@ -151,6 +152,21 @@ pub fn keys(env: &Env) -> &'static KeyRing {
             KeyRing::unset()
         })
     })
+}
+
+/// Logs, once per isolate, each `API_KEYS` entry and the `ALERT_API_KEY` shorter than 16
+/// characters (refused: they open nothing), by name and never by value
+/// ([`systole_core::keys::weak_secrets`]). Called when the heartbeat keys are first read and
+/// on every alert request.
+pub fn report_weak_secrets(env: &Env) {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let api_keys = env.secret("API_KEYS").map(|s| s.to_string()).ok();
+        let alert_key = env.secret("ALERT_API_KEY").map(|s| s.to_string()).ok();
+        for line in systole_core::keys::weak_secrets(api_keys.as_deref(), alert_key.as_deref()) {
+            worker::console_error!("{line}");
+        }
+    });
 }
 
 /// Whether the bench-only counters endpoint is enabled (`SYSTOLE_BENCH=1`).

@@ -1,5 +1,6 @@
-//! A Durable Object's whole state as one JSON row in its SQLite storage: table `{table}`
-//! with `id = 1` and the JSON in `{column}`. Used by the ServiceMonitor and the AlertDesk.
+//! A Durable Object's state as one JSON row in its SQLite storage: table `{table}` with
+//! `id = 1` and the JSON in `{column}`. Used by the ServiceMonitor (its whole state) and the
+//! AlertDesk (its queue; its tracked alerts are rows of their own, `notify::desk`).
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;

@@ -130,6 +130,37 @@ impl Problem {
         )
     }
 
+    /// 503 for the alert endpoints while the `ALERT_API_KEY` secret is not set (and
+    /// `settings.json` `api.allowAlertsWithoutKey` is off): alerts fail closed.
+    pub fn alert_key_unset() -> Self {
+        Self::new(
+            "alert-key-unset",
+            "Alert API key not set",
+            503,
+            format!(
+                "the ALERT_API_KEY secret is not set, so no alert is accepted: set it (at least {} characters, \
+                 e.g. `openssl rand -hex 24 | wrangler secret put ALERT_API_KEY`), or set settings.json \
+                 api.allowAlertsWithoutKey to true to accept alerts from anyone",
+                crate::keys::MIN_KEY_LEN
+            ),
+        )
+    }
+
+    /// 503 for the alert endpoints while the `ALERT_API_KEY` secret is shorter than
+    /// [`crate::keys::MIN_KEY_LEN`] characters: no key is accepted until it is replaced.
+    pub fn alert_key_weak() -> Self {
+        Self::new(
+            "alert-key-weak",
+            "Alert API key too short",
+            503,
+            format!(
+                "the ALERT_API_KEY secret is shorter than {} characters, so no alert is accepted: replace it with \
+                 a longer one (e.g. `openssl rand -hex 24 | wrangler secret put ALERT_API_KEY`)",
+                crate::keys::MIN_KEY_LEN
+            ),
+        )
+    }
+
     /// 403: authenticated, but the role does not allow this.
     pub fn forbidden(detail: impl Into<String>) -> Self {
         Self::new("forbidden", "Forbidden", 403, detail)

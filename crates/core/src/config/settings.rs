@@ -5,7 +5,8 @@
 //! {"uptime": {"retentionDays": 120, "thresholdProfile": "default"},
 //!  "uptimeThresholds": {"default": [{"name": "ok", "min": 99, "color": "#10b981"}, …], "strict": […]},
 //!  "features": {"showRefreshButton": true, "autoRefreshSeconds": 0, "showExportButton": true, …},
-//!  "api": {"enableStatusEndpoint": true, …, "enableTestNotificationEndpoint": false},
+//!  "api": {"enableStatusEndpoint": true, …, "enableTestNotificationEndpoint": false,
+//!          "allowAlertsWithoutKey": false},
 //!  "alertHistory": {"defaultRecentPeriodHours": 24, "defaultLimit": 20},
 //!  "alertNotifications": {"pollingIntervalSeconds": 10, "severityFilter": ["critical"], …},
 //!  "allowedOrigins": ["https://ops.example.com"],
@@ -126,6 +127,11 @@ pub struct Api {
     pub alert_history: bool,
     /// `POST /api/test-notification` (`enableTestNotificationEndpoint`, default **off**).
     pub test_notification: bool,
+    /// Systole's opt-out of the alert key (`allowAlertsWithoutKey`, default **off**): when
+    /// on and the `ALERT_API_KEY` secret is unset, `POST /api/alert` and `POST
+    /// /api/v1/alerts` take alerts from anyone. Off, they answer 503 until the secret is set
+    /// (fail closed). A set key is always required.
+    pub allow_alerts_without_key: bool,
 }
 
 impl Default for Api {
@@ -138,6 +144,7 @@ impl Default for Api {
             alert: true,
             alert_history: true,
             test_notification: false,
+            allow_alerts_without_key: false,
         }
     }
 }
@@ -319,6 +326,7 @@ pub(super) fn resolve(raw: &raw::Settings, errors: &mut Vec<ConfigError>) -> Set
             alert: a.enable_alert_endpoint.unwrap_or(true),
             alert_history: a.enable_alert_history_endpoint.unwrap_or(true),
             test_notification: a.enable_test_notification_endpoint.unwrap_or(false),
+            allow_alerts_without_key: a.allow_alerts_without_key.unwrap_or(false),
         },
         alert_history: AlertHistoryDefaults {
             default_recent_period_hours: hours,
@@ -442,6 +450,7 @@ pub(super) mod raw {
         pub enable_alert_endpoint: Option<bool>,
         pub enable_alert_history_endpoint: Option<bool>,
         pub enable_test_notification_endpoint: Option<bool>,
+        pub allow_alerts_without_key: Option<bool>,
     }
 
     #[derive(Debug, Default, Deserialize)]
@@ -505,6 +514,9 @@ mod tests {
         assert_eq!(s.uptime_thresholds.len(), 2);
         assert_eq!(s.allowed_origins.len(), 3);
         assert!(!Settings::default().api.test_notification);
+        assert!(!s.api.allow_alerts_without_key && !Settings::default().api.allow_alerts_without_key);
+        let open = Config::parse(None, Some(r#"{"api": {"allowAlertsWithoutKey": true}}"#)).unwrap();
+        assert!(open.settings.api.allow_alerts_without_key && open.settings.api.alert);
     }
 
     #[test]

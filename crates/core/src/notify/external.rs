@@ -5,25 +5,45 @@
 //! Rules: an alert is sent when its fingerprint is new and firing, or when its state
 //! changed (firing → resolved, resolved → firing again). A repeat in the same state is
 //! counted, not sent. A `resolved` for a fingerprint never seen firing is recorded but not
-//! sent: no channel heard of it. Resolved alerts are forgotten after [`FORGET_AFTER`]; at
-//! most [`MAX_TRACKED`] fingerprints are kept (the oldest resolved go first).
+//! sent: no channel heard of it.
+//!
+//! Fingerprints are namespaced by sender ([`sender_id`]: the payload format and the key that
+//! authenticated it, never the key itself), so one sender can neither pre-post another's
+//! fingerprint to make the real alert a `duplicate`, nor resolve it: a resolution is honoured
+//! only from the sender that fired.
+//!
+//! Bounds: resolved alerts are forgotten [`FORGET_AFTER`] after their last request, firing
+//! ones not repeated for [`STALE_AFTER`]; each sender keeps at most [`MAX_TRACKED_PER_SENDER`]
+//! fingerprints (its oldest resolved go first, then its oldest) and all together at most
+//! [`MAX_TRACKED`]; each sender's deliveries wait within their own budget
+//! ([`MAX_PENDING_PER_SENDER`]), so a flood from one never evicts another's. The Worker
+//! stores each tracked alert as its own row ([`AlertDesk::changed`] says which to write).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::api::Problem;
-use crate::notify::alert::{AlertBatch, ExternalAlert};
+use crate::notify::alert::{AlertBatch, AlertFormat, ExternalAlert};
 use crate::notify::config::{ChannelConfig, NotificationsConfig};
+use crate::notify::message::Subject;
 use crate::notify::queue::DeliveryQueue;
 use crate::notify::vocab::{AlertState, Event, Severity};
 use crate::time::Timestamp;
 
 /// How long a resolved alert's fingerprint is remembered: 7 days.
 pub const FORGET_AFTER: Duration = Duration::from_secs(7 * 86_400);
-/// Most fingerprints tracked.
+/// How long a firing alert that no request repeats is remembered: 30 days (Alertmanager
+/// repeats a firing group every `repeat_interval`, 4 h by default).
+pub const STALE_AFTER: Duration = Duration::from_secs(30 * 86_400);
+/// Most fingerprints tracked, all senders together.
 pub const MAX_TRACKED: usize = 10_000;
+/// Most fingerprints tracked per sender.
+pub const MAX_TRACKED_PER_SENDER: usize = 2_500;
+/// Most deliveries waiting per sender; beyond it the sender's oldest is abandoned (on the
+/// record), never another sender's.
+pub const MAX_PENDING_PER_SENDER: usize = 100;
 /// Most alert rows buffered for D1 `external_alerts` while it is unreachable.
 pub const MAX_UNWRITTEN: usize = 1_000;
 
@@ -51,6 +71,33 @@ pub struct AlertRow {
     pub format: String,
     /// What the desk remembers.
     pub tracked: Tracked,
+    /// Its sender ([`sender_id`]); empty for a row queued before senders were told apart.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sender: String,
+}
+
+impl AlertRow {
+    /// Its key in [`AlertDesk::tracked`] ([`tracked_key`]).
+    pub fn key(&self) -> String {
+        tracked_key(&self.sender, &self.alert.fingerprint)
+    }
+}
+
+/// The sender an alert request is namespaced by: `<format>.<key id>` (e.g.
+/// `alertmanager.1a2b3c4d`, `generic.open`), the key id from
+/// [`crate::keys::AlertAccess::Granted`].
+pub fn sender_id(format: AlertFormat, key_id: &str) -> String {
+    format!("{}.{key_id}", format.as_str())
+}
+
+/// The key a sender's fingerprint is tracked under: `<sender>/<fingerprint>` (the bare
+/// fingerprint for the empty sender of desks stored before senders were told apart).
+pub fn tracked_key(sender: &str, fingerprint: &str) -> String {
+    if sender.is_empty() {
+        fingerprint.to_owned()
+    } else {
+        format!("{sender}/{fingerprint}")
+    }
 }
 
 /// What became of one alert of a request. JSON: camelCase.
@@ -68,16 +115,25 @@ pub struct Receipt {
     pub channels: Vec<String>,
 }
 
-/// The AlertDesk Durable Object's persisted state.
+/// The AlertDesk Durable Object's state. Its JSON holds only `deliveries`: `tracked` and
+/// `unwritten` are stored by the Worker as one row per tracked alert (keys in
+/// [`AlertDesk::changed`] are the rows to rewrite or delete), and are read from the JSON
+/// only when a desk stored before that carries them.
 #[derive(Clone, Debug, Default, Deserialize, Eq, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AlertDesk {
-    /// By fingerprint.
+    /// By [`tracked_key`].
+    #[serde(default, skip_serializing)]
     pub tracked: BTreeMap<String, Tracked>,
     /// Notifications on their way.
     pub deliveries: DeliveryQueue,
-    /// Alert rows not yet written to D1.
+    /// Alert rows not yet written to D1, at most one per tracked key, oldest first.
+    #[serde(default, skip_serializing)]
     pub unwritten: Vec<AlertRow>,
+    /// The tracked keys whose row changed since the Worker last stored them: present in
+    /// `tracked` → write it (with its `unwritten` row, if any); absent → delete it.
+    #[serde(skip)]
+    pub changed: BTreeSet<String>,
 }
 
 /// Why a channel a request named cannot take its alerts.
@@ -216,19 +272,23 @@ fn severe_enough(channel: &ChannelConfig, severity: Severity) -> bool {
 }
 
 impl AlertDesk {
-    /// Takes in `batch` at `now`, queueing what must be sent to `channels` (from
-    /// [`select`]; `explicit` when the request named them, which skips `minSeverity`).
+    /// Takes in `batch` at `now` from `key_id` ([`crate::protocol::Intake::key_id`]),
+    /// queueing what must be sent to `channels` (from [`select`]; `explicit` when the request
+    /// named them, which skips `minSeverity`). Fingerprints are looked up in the sender's
+    /// namespace only ([`sender_id`]).
     pub fn receive(
         &mut self,
         now: Timestamp,
-        batch: &AlertBatch,
+        (batch, key_id): (&AlertBatch, &str),
         channels: &[&ChannelConfig],
         explicit: bool,
         dashboard_url: Option<&str>,
     ) -> Vec<Receipt> {
+        let sender = sender_id(batch.format, key_id);
         let mut receipts = Vec::new();
         for alert in &batch.alerts {
-            let previous = self.tracked.get(&alert.fingerprint).cloned();
+            let key = tracked_key(&sender, &alert.fingerprint);
+            let previous = self.tracked.get(&key).cloned();
             let action = match (&previous, alert.state) {
                 (Some(t), state) if t.state == state => "duplicate",
                 (None, AlertState::Resolved) => "unannounced",
@@ -237,8 +297,11 @@ impl AlertDesk {
             let mut sent_to = Vec::new();
             if action == "sent" {
                 for c in channels.iter().filter(|c| explicit || severe_enough(c, alert.severity)) {
-                    let n = alert.notification(dashboard_url.map(ToOwned::to_owned), now);
-                    self.deliveries.push(now, &c.name, n, None);
+                    let mut n = alert.notification(dashboard_url.map(ToOwned::to_owned), now);
+                    if let Subject::Alert(a) = &mut n.subject {
+                        a.sender = Some(sender.clone());
+                    }
+                    self.deliveries.push_for(now, &c.name, n, &sender, MAX_PENDING_PER_SENDER);
                     sent_to.push(c.name.clone());
                 }
             }
@@ -248,12 +311,15 @@ impl AlertDesk {
                 notified_at: if action == "sent" { Some(now) } else { previous.as_ref().and_then(|p| p.notified_at) },
                 repeats: if action == "duplicate" { previous.as_ref().map_or(0, |p| p.repeats) + 1 } else { 0 },
             };
-            self.tracked.insert(alert.fingerprint.clone(), tracked.clone());
+            self.tracked.insert(key.clone(), tracked.clone());
+            self.changed.insert(key.clone());
+            self.unwritten.retain(|r| r.sender != sender || r.alert.fingerprint != alert.fingerprint);
             if self.unwritten.len() >= MAX_UNWRITTEN {
-                self.unwritten.remove(0);
+                let dropped = self.unwritten.remove(0);
+                self.changed.insert(dropped.key());
             }
-            self.unwritten.retain(|r| r.alert.fingerprint != alert.fingerprint);
-            self.unwritten.push(AlertRow { alert: alert.clone(), format: batch.format.as_str().to_owned(), tracked });
+            let format = batch.format.as_str().to_owned();
+            self.unwritten.push(AlertRow { alert: alert.clone(), format, tracked, sender: sender.clone() });
             receipts.push(Receipt {
                 fingerprint: alert.fingerprint.clone(),
                 state: alert.state,
@@ -261,23 +327,84 @@ impl AlertDesk {
                 channels: sent_to,
             });
         }
-        self.forget(now);
+        self.forget(now, &sender);
         receipts
     }
 
-    /// Drops resolved fingerprints older than [`FORGET_AFTER`], then the oldest resolved
-    /// (then oldest of any state) beyond [`MAX_TRACKED`].
-    fn forget(&mut self, now: Timestamp) {
-        self.tracked.retain(|_, t| t.state == AlertState::Firing || t.received_at + FORGET_AFTER > now);
-        while self.tracked.len() > MAX_TRACKED {
-            let oldest = self
-                .tracked
-                .iter()
-                .min_by_key(|(_, t)| (t.state == AlertState::Firing, t.received_at))
-                .map(|(k, _)| k.clone());
-            if let Some(k) = oldest {
-                self.tracked.remove(&k);
+    /// Marks the rows in `written` as written to D1 (those still unwritten and unchanged).
+    pub fn rows_written(&mut self, written: &[AlertRow]) {
+        let before: Vec<String> = self.unwritten.iter().map(AlertRow::key).collect();
+        self.unwritten.retain(|r| !written.contains(r));
+        let after: BTreeSet<String> = self.unwritten.iter().map(AlertRow::key).collect();
+        self.changed.extend(before.into_iter().filter(|k| !after.contains(k)));
+    }
+
+    /// Takes in the rows the Worker stored (key, tracked alert, unwritten row) after the
+    /// JSON: rows win over a desk stored as one JSON value before, whose entries are all
+    /// marked [`changed`](Self::changed) so they move into rows on the next write.
+    pub fn restore(&mut self, rows: Vec<(String, Tracked, Option<AlertRow>)>) {
+        self.changed.extend(self.tracked.keys().cloned());
+        self.changed.extend(self.unwritten.iter().map(AlertRow::key));
+        for (key, tracked, row) in rows {
+            if let Some(row) = row {
+                self.unwritten.retain(|r| r.key() != key);
+                self.unwritten.push(row);
             }
+            self.tracked.insert(key, tracked);
+        }
+        self.unwritten.sort_by_key(|r| r.tracked.received_at);
+    }
+
+    /// The row to store for tracked `key`: its alert and its unwritten D1 row, or `None`
+    /// when the key is no longer tracked (delete its row).
+    pub fn row(&self, key: &str) -> Option<(&Tracked, Option<&AlertRow>)> {
+        let tracked = self.tracked.get(key)?;
+        Some((tracked, self.unwritten.iter().find(|r| r.key() == key)))
+    }
+
+    /// Drops resolved fingerprints older than [`FORGET_AFTER`] and firing ones older than
+    /// [`STALE_AFTER`]; then `sender`'s oldest resolved (then oldest of any state) beyond
+    /// [`MAX_TRACKED_PER_SENDER`], then anyone's beyond [`MAX_TRACKED`]. A forgotten alert's
+    /// unwritten row goes with it.
+    fn forget(&mut self, now: Timestamp, sender: &str) {
+        let mut gone: Vec<String> = self
+            .tracked
+            .iter()
+            .filter(|(_, t)| {
+                let keep = if t.state == AlertState::Firing { STALE_AFTER } else { FORGET_AFTER };
+                t.received_at + keep <= now
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        let prefix = format!("{sender}/");
+        let oldest_first = |tracked: &BTreeMap<String, Tracked>, own: bool| {
+            let mut keys: Vec<(bool, Timestamp, String)> = tracked
+                .iter()
+                .filter(|(k, _)| !own || k.starts_with(&prefix))
+                .map(|(k, t)| (t.state == AlertState::Firing, t.received_at, k.clone()))
+                .collect();
+            keys.sort();
+            keys
+        };
+        for k in &gone {
+            self.tracked.remove(k);
+        }
+        let own = oldest_first(&self.tracked, true);
+        for (_, _, k) in own.iter().take(own.len().saturating_sub(MAX_TRACKED_PER_SENDER)) {
+            self.tracked.remove(k);
+            gone.push(k.clone());
+        }
+        if self.tracked.len() > MAX_TRACKED {
+            let all = oldest_first(&self.tracked, false);
+            for (_, _, k) in all.iter().take(all.len().saturating_sub(MAX_TRACKED)) {
+                self.tracked.remove(k);
+                gone.push(k.clone());
+            }
+        }
+        if !gone.is_empty() {
+            let gone: BTreeSet<String> = gone.into_iter().collect();
+            self.unwritten.retain(|r| !gone.contains(&r.key()));
+            self.changed.extend(gone);
         }
     }
 }
@@ -334,9 +461,11 @@ mod tests {
         let all = select(&config, None, Routing::Alert).unwrap();
         assert_eq!(names(&all), ["ops", "pager"]);
         let mut desk = AlertDesk::default();
-        let r = desk.receive(Timestamp::from_millis(0), &generic("Disk", "warning", "firing"), &all, false, None);
+        let r =
+            desk.receive(Timestamp::from_millis(0), (&generic("Disk", "warning", "firing"), "k"), &all, false, None);
         assert_eq!(r[0].channels, ["ops"], "warning is below the pager's minSeverity");
-        let r = desk.receive(Timestamp::from_millis(0), &generic("CPU", "critical", "firing"), &all, false, None);
+        let r =
+            desk.receive(Timestamp::from_millis(0), (&generic("CPU", "critical", "firing"), "k"), &all, false, None);
         assert_eq!(r[0].channels, ["ops", "pager"]);
     }
 
@@ -373,27 +502,57 @@ mod tests {
         let mut desk = AlertDesk::default();
         let actions = |r: Vec<Receipt>| r.iter().map(|x| x.action).collect::<Vec<_>>();
         assert_eq!(
-            actions(desk.receive(Timestamp::from_millis(0), &generic("A", "error", "firing"), &all, false, None)),
+            actions(desk.receive(
+                Timestamp::from_millis(0),
+                (&generic("A", "error", "firing"), "k"),
+                &all,
+                false,
+                None
+            )),
             ["sent"]
         );
         assert_eq!(
-            actions(desk.receive(Timestamp::from_millis(1), &generic("A", "error", "firing"), &all, false, None)),
+            actions(desk.receive(
+                Timestamp::from_millis(1),
+                (&generic("A", "error", "firing"), "k"),
+                &all,
+                false,
+                None
+            )),
             ["duplicate"]
         );
         assert_eq!(desk.deliveries.pending.len(), 2);
         let fp = desk.tracked.keys().next().unwrap().clone();
         assert_eq!(desk.tracked[&fp].repeats, 1);
         assert_eq!(
-            actions(desk.receive(Timestamp::from_millis(2), &generic("A", "error", "resolved"), &all, false, None)),
+            actions(desk.receive(
+                Timestamp::from_millis(2),
+                (&generic("A", "error", "resolved"), "k"),
+                &all,
+                false,
+                None
+            )),
             ["sent"]
         );
         assert_eq!(
-            actions(desk.receive(Timestamp::from_millis(3), &generic("A", "error", "resolved"), &all, false, None)),
+            actions(desk.receive(
+                Timestamp::from_millis(3),
+                (&generic("A", "error", "resolved"), "k"),
+                &all,
+                false,
+                None
+            )),
             ["duplicate"]
         );
         assert_eq!(desk.deliveries.pending.len(), 4);
         assert_eq!(
-            actions(desk.receive(Timestamp::from_millis(4), &generic("B", "error", "resolved"), &all, false, None)),
+            actions(desk.receive(
+                Timestamp::from_millis(4),
+                (&generic("B", "error", "resolved"), "k"),
+                &all,
+                false,
+                None
+            )),
             ["unannounced"]
         );
         assert_eq!(desk.unwritten.len(), 2, "one row per fingerprint, latest state");
@@ -420,7 +579,133 @@ mod tests {
             *n
         );
         assert_eq!(desk.tracked["fbaaaadd3bb9c704"].state, AlertState::Firing);
-        assert_eq!(serde_json::to_string(&desk).unwrap(), STORED_DESK, "written back byte for byte");
+        // Its tracked alert and row move into rows: the JSON keeps the deliveries only.
+        let mut desk = desk;
+        desk.restore(Vec::new());
+        assert_eq!(desk.changed.iter().collect::<Vec<_>>(), ["fbaaaadd3bb9c704"]);
+        let (tracked, row) = desk.row("fbaaaadd3bb9c704").unwrap();
+        assert_eq!((tracked.state, row.map(|r| r.format.as_str())), (AlertState::Firing, Some("alertmanager")));
+        let json = serde_json::to_string(&desk).unwrap();
+        let deliveries =
+            &STORED_DESK[STORED_DESK.find(r#""deliveries""#).unwrap()..STORED_DESK.find(r#","unwritten":[{"#).unwrap()];
+        assert_eq!(json, format!("{{{deliveries}}}"), "the deliveries written back byte for byte");
+    }
+
+    fn alertmanager(status: &str, fingerprint: &str) -> AlertBatch {
+        parse(&format!(
+            r#"{{"version": "4", "status": "{status}", "alerts": [{{"status": "{status}", "fingerprint": "{fingerprint}",
+                "labels": {{"alertname": "HighMemory", "severity": "critical"}},
+                "generatorURL": "https://prom.example.com/graph"}}]}}"#
+        ))
+        .unwrap()
+    }
+
+    fn generic_fp(status: &str, fingerprint: &str) -> AlertBatch {
+        parse(&format!(
+            r#"{{"title": "fake", "message": "m", "severity": "critical", "status": "{status}", "fingerprint": "{fingerprint}"}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn another_sender_can_neither_suppress_nor_resolve_an_alert() {
+        let config = config();
+        let all = select(&config, None, Routing::Alert).unwrap();
+        let mut desk = AlertDesk::default();
+        let at = Timestamp::from_millis;
+        let action = |r: Vec<Receipt>| r[0].action;
+        // B pre-posts A's fingerprint (another format, or another key): A's alert is still sent.
+        assert_eq!(action(desk.receive(at(0), (&generic_fp("firing", "fp-1"), "k1"), &all, false, None)), "sent");
+        assert_eq!(action(desk.receive(at(0), (&alertmanager("firing", "fp-1"), "k2"), &all, false, None)), "sent");
+        assert_eq!(action(desk.receive(at(1), (&alertmanager("firing", "fp-1"), "k1"), &all, false, None)), "sent");
+        assert_eq!(
+            action(desk.receive(at(2), (&alertmanager("firing", "fp-1"), "k1"), &all, false, None)),
+            "duplicate"
+        );
+        // B's resolution of the same fingerprint is its own: A's alert stays firing, nothing is sent for it.
+        let pending = desk.deliveries.pending.len();
+        assert_eq!(action(desk.receive(at(3), (&alertmanager("resolved", "fp-1"), "k2"), &all, false, None)), "sent");
+        assert_eq!(
+            action(desk.receive(at(3), (&generic_fp("resolved", "fp-9"), "k1"), &all, false, None)),
+            "unannounced"
+        );
+        let a = tracked_key(&sender_id(AlertFormat::Alertmanager, "k1"), "fp-1");
+        assert_eq!(desk.tracked[&a].state, AlertState::Firing);
+        // Only A's own resolution resolves it, and its deliveries name A as the sender.
+        assert_eq!(action(desk.receive(at(4), (&alertmanager("resolved", "fp-1"), "k1"), &all, false, None)), "sent");
+        assert_eq!(desk.tracked[&a].state, AlertState::Resolved);
+        let last = desk.deliveries.pending.last().unwrap();
+        assert_eq!(last.notification.alert().unwrap().sender.as_deref(), Some("alertmanager.k1"));
+        assert!(desk.deliveries.pending.len() > pending);
+        assert!(desk.changed.contains(&a));
+    }
+
+    #[test]
+    fn the_senders_url_is_its_source_link_never_our_dashboard_link() {
+        let config = config();
+        let all = select(&config, None, Routing::Alert).unwrap();
+        let mut desk = AlertDesk::default();
+        desk.receive(Timestamp::from_millis(0), (&alertmanager("firing", "fp"), "k"), &all, false, None);
+        let n = &desk.deliveries.pending[0].notification;
+        assert_eq!(n.dashboard_url, None, "PUBLIC_URL unset: no dashboard link");
+        assert_eq!(n.alert().unwrap().url.as_deref(), Some("https://prom.example.com/graph"));
+        desk.receive(
+            Timestamp::from_millis(0),
+            (&alertmanager("firing", "fp2"), "k"),
+            &all,
+            false,
+            Some("https://s.example"),
+        );
+        let n = &desk.deliveries.pending.last().unwrap().notification;
+        assert_eq!(n.dashboard_url.as_deref(), Some("https://s.example"));
+    }
+
+    #[test]
+    fn a_flood_from_one_sender_keeps_within_its_budgets() {
+        let config = config();
+        let ops = select(&config, Some(&["ops".to_owned()]), Routing::Alert).unwrap();
+        let mut desk = AlertDesk::default();
+        desk.receive(Timestamp::from_millis(0), (&alertmanager("firing", "real"), "k1"), &ops, true, None);
+        let real = desk.deliveries.pending[0].id;
+        for round in 0..3 {
+            let alerts: Vec<String> = (0..1_000)
+                .map(|i| {
+                    format!(r#"{{"status": "firing", "fingerprint": "f{round}-{i}", "labels": {{"alertname": "x"}}}}"#)
+                })
+                .collect();
+            let flood =
+                parse(&format!(r#"{{"version": "4", "status": "firing", "alerts": [{}]}}"#, alerts.join(","))).unwrap();
+            desk.receive(Timestamp::from_millis(1 + round), (&flood, "k2"), &ops, true, None);
+        }
+        assert_eq!(desk.deliveries.pending[0].id, real, "the other sender's delivery is still pending");
+        assert_eq!(desk.deliveries.pending.len(), 1 + MAX_PENDING_PER_SENDER);
+        let flooder = format!("{}/", sender_id(AlertFormat::Alertmanager, "k2"));
+        assert_eq!(desk.tracked.keys().filter(|k| k.starts_with(&flooder)).count(), MAX_TRACKED_PER_SENDER);
+        assert!(desk.tracked.contains_key(&tracked_key(&sender_id(AlertFormat::Alertmanager, "k1"), "real")));
+        assert!(desk.unwritten.len() <= MAX_UNWRITTEN);
+        // Every row dropped by the bounds is among those to delete.
+        let stored: BTreeSet<&String> = desk.changed.iter().filter(|k| desk.row(k).is_some()).collect();
+        assert_eq!(stored.len(), desk.tracked.len());
+        assert_eq!(desk.changed.len(), 1 + 3_000);
+    }
+
+    #[test]
+    fn firing_alerts_nobody_repeats_expire() {
+        let config = config();
+        let all = select(&config, None, Routing::Alert).unwrap();
+        let mut desk = AlertDesk::default();
+        desk.receive(Timestamp::from_millis(0), (&generic("A", "error", "firing"), "k"), &all, false, None);
+        desk.changed.clear();
+        desk.receive(
+            Timestamp::from_millis(0) + STALE_AFTER,
+            (&generic("B", "error", "firing"), "k"),
+            &all,
+            false,
+            None,
+        );
+        assert_eq!(desk.tracked.len(), 1, "A, firing but unheard of for 30 days, is forgotten");
+        assert_eq!(desk.changed.len(), 2, "B written, A deleted");
+        assert!(desk.unwritten.iter().all(|r| r.alert.title == "B"));
     }
 
     #[test]
@@ -428,10 +713,16 @@ mod tests {
         let config = config();
         let all = select(&config, None, Routing::Alert).unwrap();
         let mut desk = AlertDesk::default();
-        desk.receive(Timestamp::from_millis(0), &generic("A", "error", "firing"), &all, false, None);
-        desk.receive(Timestamp::from_millis(1), &generic("A", "error", "resolved"), &all, false, None);
-        desk.receive(Timestamp::from_millis(2), &generic("B", "error", "firing"), &all, false, None);
-        desk.receive(Timestamp::from_millis(2) + FORGET_AFTER, &generic("C", "info", "firing"), &all, false, None);
+        desk.receive(Timestamp::from_millis(0), (&generic("A", "error", "firing"), "k"), &all, false, None);
+        desk.receive(Timestamp::from_millis(1), (&generic("A", "error", "resolved"), "k"), &all, false, None);
+        desk.receive(Timestamp::from_millis(2), (&generic("B", "error", "firing"), "k"), &all, false, None);
+        desk.receive(
+            Timestamp::from_millis(2) + FORGET_AFTER,
+            (&generic("C", "info", "firing"), "k"),
+            &all,
+            false,
+            None,
+        );
         assert_eq!(desk.tracked.len(), 2, "A forgotten; B still firing; C new");
     }
 }

@@ -30,6 +30,11 @@ pub struct AlertDetails {
     pub labels: BTreeMap<String, String>,
     /// A link to the alert at its source (an `http(s)` URL), if any.
     pub url: Option<String>,
+    /// Who sent it, as the AlertDesk namespaces fingerprints
+    /// ([`crate::notify::external::sender_id`]: format and key id, never the key); `None` in
+    /// notifications stored before senders were told apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender: Option<String>,
 }
 
 /// Most labels an alert's default body lists; the rest are counted.
@@ -439,6 +444,7 @@ pub mod wire {
                     fingerprint: w.service_id.clone(),
                     labels: BTreeMap::new(),
                     url: None,
+                    sender: None,
                 }),
             };
             Self {
@@ -508,6 +514,7 @@ pub(crate) mod tests {
                 fingerprint: "1a30ba71cca2921f".to_owned(),
                 labels: labels.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
                 url: Some("https://prometheus.example.com/graph?g0.expr=mem".to_owned()),
+                sender: None,
             }),
             service_id: "alertmanager".to_owned(),
             service_name: "High memory usage".to_owned(),

@@ -102,6 +102,10 @@ pub struct Delivery {
     /// attempt never reported back (the object was evicted or the runtime restarted).
     #[serde(default)]
     pub in_flight: Option<Timestamp>,
+    /// Whose budget it counts against ([`DeliveryQueue::push_for`]): an external alert's
+    /// sender. `None` for the queue-wide [`MAX_PENDING`] budget of [`DeliveryQueue::push`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender: Option<String>,
 }
 
 /// An attempt to start now.
@@ -237,12 +241,49 @@ impl DeliveryQueue {
         incident: Option<Timestamp>,
     ) -> u64 {
         if self.pending.len() >= MAX_PENDING {
-            let oldest = self.pending.remove(0);
-            self.record(&oldest, oldest.attempts, now, None, Some("queue full: newer notifications took its place"), 0);
-            if let Some(r) = self.unwritten.last_mut() {
-                r.verdict = Verdict::Abandoned;
+            self.abandon(0, now);
+        }
+        self.enqueue(now, channel, notification, incident, None)
+    }
+
+    /// Queues `notification` for `channel` against `sender`'s own budget: when `budget`
+    /// deliveries of that sender are already waiting, the sender's oldest is abandoned and
+    /// recorded; other senders' deliveries are never touched (so one sender's flood cannot
+    /// evict another's). Returns its id.
+    pub fn push_for(
+        &mut self,
+        now: Timestamp,
+        channel: &str,
+        notification: Notification,
+        sender: &str,
+        budget: usize,
+    ) -> u64 {
+        let mine = || self.pending.iter().filter(|d| d.sender.as_deref() == Some(sender));
+        if mine().count() >= budget.max(1) {
+            if let Some(oldest) = self.pending.iter().position(|d| d.sender.as_deref() == Some(sender)) {
+                self.abandon(oldest, now);
             }
         }
+        self.enqueue(now, channel, notification, None, Some(sender.to_owned()))
+    }
+
+    /// Abandons pending delivery `index` at `now`, on the record.
+    fn abandon(&mut self, index: usize, now: Timestamp) {
+        let oldest = self.pending.remove(index);
+        self.record(&oldest, oldest.attempts, now, None, Some("queue full: newer notifications took its place"), 0);
+        if let Some(r) = self.unwritten.last_mut() {
+            r.verdict = Verdict::Abandoned;
+        }
+    }
+
+    fn enqueue(
+        &mut self,
+        now: Timestamp,
+        channel: &str,
+        notification: Notification,
+        incident: Option<Timestamp>,
+        sender: Option<String>,
+    ) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
         self.pending.push(Delivery {
@@ -255,6 +296,7 @@ impl DeliveryQueue {
             first_attempt_at: None,
             next_at: now,
             in_flight: None,
+            sender,
         });
         id
     }
@@ -622,6 +664,20 @@ mod tests {
         assert_eq!(q.pending[0].id, 1);
         assert_eq!(q.unwritten.len(), 1);
         assert_eq!((q.unwritten[0].delivery, q.unwritten[0].verdict), (0, Verdict::Abandoned));
+    }
+
+    #[test]
+    fn a_senders_flood_abandons_only_its_own_deliveries() {
+        let mut q = DeliveryQueue::default();
+        let a = q.push_for(Timestamp::from_millis(0), "ops", down(), "alertmanager.aa", 3);
+        let service = q.push(Timestamp::from_millis(0), "ops", down(), None);
+        for _ in 0..1_000 {
+            q.push_for(Timestamp::from_millis(1), "ops", down(), "generic.bb", 3);
+        }
+        let ids: Vec<u64> = q.pending.iter().map(|d| d.id).collect();
+        assert_eq!(ids, [a, service, 999, 1000, 1001], "A's and the unscoped delivery stay; B keeps its newest 3");
+        assert_eq!(q.unwritten.len(), 997);
+        assert!(q.unwritten.iter().all(|r| r.verdict == Verdict::Abandoned && r.delivery >= 2));
     }
 
     #[test]

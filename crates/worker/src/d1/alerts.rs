@@ -87,8 +87,9 @@ pub async fn prune_external(db: &D1Database, before: Option<Timestamp>, keep: Op
     if let Some(keep) = keep {
         statements.push(
             db.prepare(
-                "DELETE FROM external_alerts WHERE fingerprint NOT IN \
-                 (SELECT fingerprint FROM external_alerts ORDER BY received_at DESC, fingerprint LIMIT ?1)",
+                "DELETE FROM external_alerts WHERE (sender, fingerprint) NOT IN \
+                 (SELECT sender, fingerprint FROM external_alerts ORDER BY received_at DESC, fingerprint, sender \
+                 LIMIT ?1)",
             )
             .bind(&[num(i64::from(keep))])?,
         );

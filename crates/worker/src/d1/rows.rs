@@ -373,7 +373,7 @@ impl Table for AlertHistoryRow {
     const CONFLICT: Conflict = Conflict::Replace;
 }
 
-/// An `external_alerts` row: an external alert's latest state, by fingerprint.
+/// An `external_alerts` row: an external alert's latest state, by sender and fingerprint.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
 pub struct ExternalAlertRow {
     /// Its fingerprint.
@@ -404,6 +404,9 @@ pub struct ExternalAlertRow {
     pub notified_at: Option<i64>,
     /// Requests that repeated it without a change since it was last sent.
     pub repeats: i64,
+    /// Its sender (`<format>.<key id>`, empty for rows written before senders were told
+    /// apart); with the fingerprint, the row's key.
+    pub sender: String,
 }
 
 impl ExternalAlertRow {
@@ -425,6 +428,7 @@ impl ExternalAlertRow {
             received_at: r.tracked.received_at.as_millis(),
             notified_at: r.tracked.notified_at.map(Timestamp::as_millis),
             repeats: i64::from(r.tracked.repeats),
+            sender: r.sender.clone(),
         }
     }
 
@@ -460,6 +464,7 @@ impl Table for ExternalAlertRow {
         "received_at",
         "notified_at",
         "repeats",
+        "sender",
     ];
     const CONFLICT: Conflict = Conflict::Replace;
 }
@@ -473,16 +478,17 @@ mod tests {
     use super::*;
     use crate::d1::insert_sql;
 
-    const MIGRATIONS: [&str; 3] = [
+    const MIGRATIONS: [&str; 4] = [
         include_str!("../../../../migrations/0001_history.sql"),
         include_str!("../../../../migrations/0002_alerts.sql"),
         include_str!("../../../../migrations/0003_status_changes_by_time.sql"),
+        include_str!("../../../../migrations/0004_external_alerts_by_sender.sql"),
     ];
 
-    /// The columns of `CREATE TABLE {table}` in the migrations, in order.
+    /// The columns of the last `CREATE TABLE {table}` in the migrations, in order.
     fn schema(table: &str) -> Vec<String> {
         let create = format!("CREATE TABLE {table} (");
-        let sql = MIGRATIONS.iter().find_map(|m| m.split_once(&create)).map(|(_, rest)| rest).unwrap();
+        let sql = MIGRATIONS.iter().rev().find_map(|m| m.split_once(&create)).map(|(_, rest)| rest).unwrap();
         let body = &sql[..sql.find(") WITHOUT ROWID").unwrap()];
         body.lines()
             .map(str::trim)

@@ -12,6 +12,7 @@ use serde_json::json;
 use systole_core::api::Problem;
 use systole_core::desk::{DeskContext, DeskInput, DeskOutcome, DeskRecord};
 use systole_core::durable::{Completed, Write};
+use systole_core::notify::external::{AlertRow, Tracked};
 use systole_core::protocol::Intake;
 use systole_core::time::Timestamp;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
@@ -24,8 +25,13 @@ use crate::row::Row;
 /// The `alert_history` subject of external alerts.
 pub const SUBJECT: &str = systole_core::config::EXTERNAL_SUBJECT;
 
-/// The desk's row: `desk(id = 1, state)`.
+/// The desk's row: `desk(id = 1, state)`: its delivery queue and bookkeeping.
 const STORED: Row = Row { table: "desk", column: "state" };
+
+/// One row per tracked external alert: its key (`<sender>/<fingerprint>`), what the desk
+/// remembers of it, and its D1 row while that is unwritten (JSON).
+const ALERTS_TABLE: &str = "CREATE TABLE IF NOT EXISTS desk_alerts \
+     (key TEXT PRIMARY KEY, tracked TEXT NOT NULL, unwritten TEXT)";
 
 /// See the module docs.
 #[allow(missing_debug_implementations)] // State and Env are JS handles without Debug.
@@ -41,6 +47,9 @@ pub struct AlertDesk {
 impl DurableObject for AlertDesk {
     fn new(state: State, env: Env) -> Self {
         STORED.create(&state);
+        if let Err(e) = state.storage().sql().exec(ALERTS_TABLE, None) {
+            worker::console_error!("creating table desk_alerts: {e}");
+        }
         Self { state, env, record: RefCell::new(DeskRecord::default()), loaded: Cell::new(false) }
     }
 
@@ -66,8 +75,9 @@ impl Object for AlertDesk {
 
     fn handle(&self, now: Timestamp, input: DeskInput) -> Result<DeskOutcome> {
         if !self.loaded.get() {
-            let stored: Option<DeskRecord> = STORED.load(&self.state)?;
-            *self.record.borrow_mut() = stored.unwrap_or_default();
+            let mut stored: DeskRecord = STORED.load(&self.state)?.unwrap_or_default();
+            stored.desk.restore(self.load_alerts()?);
+            *self.record.borrow_mut() = stored;
             self.loaded.set(true);
         }
         let ctx = DeskContext {
@@ -82,7 +92,23 @@ impl Object for AlertDesk {
     }
 
     fn persist(&self) -> Result<()> {
-        STORED.save(&self.state, &*self.record.borrow())?;
+        let mut record = self.record.borrow_mut();
+        STORED.save(&self.state, &*record)?;
+        let sql = self.state.storage().sql();
+        for key in std::mem::take(&mut record.desk.changed) {
+            let cursor = match record.desk.row(&key) {
+                Some((tracked, row)) => {
+                    let row = row.map(serde_json::to_string).transpose()?;
+                    sql.exec(
+                        "INSERT INTO desk_alerts (key, tracked, unwritten) VALUES (?, ?, ?) ON CONFLICT (key) \
+                         DO UPDATE SET tracked = excluded.tracked, unwritten = excluded.unwritten",
+                        vec![key.into(), serde_json::to_string(tracked)?.into(), row.into()],
+                    )?
+                }
+                None => sql.exec("DELETE FROM desk_alerts WHERE key = ?", vec![key.into()])?,
+            };
+            let _ = cursor.raw().count();
+        }
         Ok(())
     }
 
@@ -117,6 +143,24 @@ impl Object for AlertDesk {
 }
 
 impl AlertDesk {
+    /// Every stored tracked alert: (key, tracked, unwritten D1 row).
+    fn load_alerts(&self) -> Result<Vec<(String, Tracked, Option<AlertRow>)>> {
+        #[derive(serde::Deserialize)]
+        struct Stored {
+            key: String,
+            tracked: String,
+            unwritten: Option<String>,
+        }
+        let rows: Vec<Stored> =
+            self.state.storage().sql().exec("SELECT key, tracked, unwritten FROM desk_alerts", None)?.to_array()?;
+        rows.into_iter()
+            .map(|r| {
+                let row = r.unwritten.as_deref().map(serde_json::from_str).transpose()?;
+                Ok((r.key, serde_json::from_str(&r.tracked)?, row))
+            })
+            .collect()
+    }
+
     async fn write_alerts(&self, rows: &[systole_core::notify::external::AlertRow]) -> Result<()> {
         crate::d1::alerts::write_external(&self.env.d1(DB_BINDING)?, rows).await
     }

@@ -10,7 +10,7 @@ use systole_core::access::Scope;
 use systole_core::api::query::AlertsQuery;
 use systole_core::api::Problem;
 use systole_core::compat::cloudflaremon::alerts as seed;
-use systole_core::keys::secret_matches;
+use systole_core::keys::{alert_access, AlertAccess};
 use systole_core::notify::alert::{self, AlertFormat, Dialect, MAX_BODY};
 use systole_core::notify::external::{select, Routing};
 use systole_core::notify::Severity;
@@ -43,6 +43,9 @@ pub struct Taken {
 pub enum Refused {
     /// `ALERT_API_KEY` is set and was not presented.
     Key,
+    /// `ALERT_API_KEY` is not set (and `api.allowAlertsWithoutKey` is off), or it is too
+    /// short ([`AlertAccess::Weak`]): 503, nothing accepted.
+    Misconfigured(AlertAccess),
     /// A 4xx about the request, or a dependency that failed.
     Error(ApiError),
     /// Named channels that cannot take the alert, or none to route it to
@@ -62,8 +65,10 @@ macro_rules! refused_from {
 }
 refused_from!(ApiError, Problem, worker::Error, serde_json::Error);
 
-/// Takes in an alert request: checks the optional `ALERT_API_KEY` (as `Authorization:
-/// Bearer` or `X-API-Key`, constant-time), reads at most 1 MiB, parses it in `dialect`,
+/// Takes in an alert request: checks the `ALERT_API_KEY` ([`alert_access`]: as
+/// `Authorization: Bearer` or `X-API-Key`, constant-time; without the secret nothing is
+/// accepted unless `settings.json` `api.allowAlertsWithoutKey` opens it; a secret under 16
+/// characters accepts nothing), reads at most 1 MiB, parses it in `dialect`,
 /// selects the channels (those the body names, else the `channel`/`channels` query
 /// parameter's comma-separated names or types, else routing by severity) and hands it to
 /// the AlertDesk, which de-duplicates and queues the sends.
@@ -74,20 +79,19 @@ refused_from!(ApiError, Problem, worker::Error, serde_json::Error);
 /// recorded), and with no channel to route to by severity the request is refused.
 ///
 /// # Errors
-/// [`Refused`]: the key; 413, 400 (malformed body or a named channel that is unknown,
-/// disabled or takes no alerts), 503 (the desk).
+/// [`Refused`]: the key (401), its absence or weakness (503); 413, 400 (malformed body or a
+/// named channel that is unknown, disabled or takes no alerts), 503 (the desk).
 pub async fn take(mut req: Request, env: &Env, dialect: Dialect) -> Result<Taken, Refused> {
-    if let Ok(expected) = env.secret("ALERT_API_KEY").map(|s| s.to_string()) {
-        let headers = req.headers();
-        let presented = headers
-            .get("Authorization")?
-            .and_then(|v| access::bearer(&v))
-            .or(headers.get("X-API-Key")?)
-            .unwrap_or_default();
-        if !secret_matches(expected.trim(), presented.trim()) {
-            return Err(Refused::Key);
-        }
-    }
+    deployment::report_weak_secrets(env);
+    let secret = env.secret("ALERT_API_KEY").map(|s| s.to_string()).ok();
+    let headers = req.headers();
+    let presented = headers.get("Authorization")?.and_then(|v| access::bearer(&v)).or(headers.get("X-API-Key")?);
+    let allow = deployment::config().settings.api.allow_alerts_without_key;
+    let key_id = match alert_access(secret.as_deref(), allow, presented.as_deref()) {
+        AlertAccess::Granted { key_id } => key_id,
+        AlertAccess::Denied => return Err(Refused::Key),
+        refused => return Err(Refused::Misconfigured(refused)),
+    };
     let body = http::body(&mut req, MAX_BODY).await?;
     let text = std::str::from_utf8(&body).map_err(|_| Problem::invalid_field("", "the body must be UTF-8 JSON"))?;
     let batch = alert::parse_as(text, dialect)?;
@@ -113,7 +117,7 @@ pub async fn take(mut req: Request, env: &Env, dialect: Dialect) -> Result<Taken
     };
     let channels = chosen.into_iter().map(|c| c.name.clone()).collect();
     let (format, received, truncated) = (batch.format, batch.alerts.len(), batch.truncated_alerts);
-    let intake = Intake { batch, channels, explicit: named.is_some() };
+    let intake = Intake { batch, channels, explicit: named.is_some(), key_id };
     let stub = env.durable_object(DESK_BINDING)?.id_from_name(crate::notify::desk::SUBJECT)?.get_stub()?;
     let mut resp = crate::durable::post(&stub, "https://alert-desk/", &intake).await?;
     if resp.status_code() != 200 {
@@ -126,7 +130,8 @@ pub async fn take(mut req: Request, env: &Env, dialect: Dialect) -> Result<Taken
 /// `POST /api/v1/alerts`: [`take`] in [`Dialect::Systole`].
 ///
 /// 202 `{"format", "received", "truncatedAlerts", "alerts": [{"fingerprint", "state",
-/// "action": "sent" | "duplicate" | "unannounced", "channels"}]}`. Errors: 401 bad key,
+/// "action": "sent" | "duplicate" | "unannounced", "channels"}]}`. Errors: 401 bad key, 503
+/// `ALERT_API_KEY` not set (or shorter than 16 characters; problem+json naming it),
 /// 413 over 1 MiB, 400 malformed body (naming the field) or a named channel that is
 /// unknown, disabled or does not take alerts (listing those available), 503 storage.
 pub async fn post(req: Request, env: &Env, _call: Call<'_>) -> Reply {
@@ -141,6 +146,8 @@ pub async fn post(req: Request, env: &Env, _call: Call<'_>) -> Reply {
             }),
         )?),
         Err(Refused::Key) => Err(Problem::bad_alert_key().into()),
+        Err(Refused::Misconfigured(AlertAccess::Weak)) => Err(Problem::alert_key_weak().into()),
+        Err(Refused::Misconfigured(_)) => Err(Problem::alert_key_unset().into()),
         Err(Refused::Error(e)) => Err(e),
         Err(Refused::Channels(errors, _)) => Err(Problem::invalid_field("channels", errors.join("; ")).into()),
     }

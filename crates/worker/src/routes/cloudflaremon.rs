@@ -32,6 +32,7 @@ use crate::d1::{self, ChangeRow, StateRow};
 use crate::deployment::{self, now, DB_BINDING};
 use crate::http::{self, ApiError, OrUnavailable, Reply, HISTORY_DB};
 use crate::router::Call;
+use systole_core::keys::AlertAccess;
 
 /// `GET /api/status`: `compat::cloudflaremon::status::StatusAnswer`, computed now from D1
 /// (`service_state` and the latest heartbeats), enabled services the caller may see.
@@ -196,7 +197,8 @@ pub async fn recent(req: Request, env: &Env, call: Call<'_>) -> Reply {
 /// `labels.channels`, any severity word). 200 `{"success": true, "message", "alertTitle",
 /// "channelsSent": [channel type]}` (the types of the channels the alerts were queued for;
 /// `[]` for a repeat). Errors (`{"success": false, "message"}`): 401 `Unauthorized -
-/// Invalid or missing API key`, 400 `Unsupported alert format…` or a malformed field, 400
+/// Invalid or missing API key`, 503 `Server misconfigured: ALERT_API_KEY not set` (the seed's;
+/// unless `api.allowAlertsWithoutKey`) or `… is shorter than 16 characters`, 400 `Unsupported alert format…` or a malformed field, 400
 /// `Alert validation failed` with `errors`, `availableChannels` and `alertTitle`, 413, 503.
 pub async fn alert(req: Request, env: &Env, _call: Call<'_>) -> Reply {
     let notifications = deployment::notifications();
@@ -217,6 +219,10 @@ pub async fn alert(req: Request, env: &Env, _call: Call<'_>) -> Reply {
             Ok(http::json(200, &alerts::sent(&t.title, &types))?)
         }
         Err(Refused::Key) => Ok(http::json(401, &ErrorShape::Alert.body(alerts::UNAUTHORIZED))?),
+        Err(Refused::Misconfigured(AlertAccess::Weak)) => {
+            Ok(http::json(503, &ErrorShape::Alert.body(alerts::KEY_WEAK))?)
+        }
+        Err(Refused::Misconfigured(_)) => Ok(http::json(503, &ErrorShape::Alert.body(alerts::KEY_UNSET))?),
         Err(Refused::Error(e)) => seed_errors(ErrorShape::Alert, Err(e)),
         Err(Refused::Channels(errors, title)) => {
             Ok(http::json(400, &alerts::validation_failed(&errors, notifications, &title))?)

@@ -23,6 +23,12 @@ use crate::time::Timestamp;
 
 /// The 401 message of `POST /api/alert`, word for word the seed's.
 pub const UNAUTHORIZED: &str = "Unauthorized - Invalid or missing API key";
+/// The 503 message of `POST /api/alert` while `ALERT_API_KEY` is not set, word for word the
+/// seed's (lai2301/cloudflaremon `src/handlers/alert.js`).
+pub const KEY_UNSET: &str = "Server misconfigured: ALERT_API_KEY not set";
+/// The 503 message of `POST /api/alert` while `ALERT_API_KEY` is shorter than
+/// [`crate::keys::MIN_KEY_LEN`] characters (Systole's, in the seed's words).
+pub const KEY_WEAK: &str = "Server misconfigured: ALERT_API_KEY is shorter than 16 characters";
 /// The most alerts `GET /api/alerts/recent` answers (the seed's history drawer asks 1,000).
 pub const MAX_RECENT: u32 = 1000;
 

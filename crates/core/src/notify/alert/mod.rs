@@ -212,6 +212,7 @@ impl ExternalAlert {
             fingerprint: self.fingerprint.clone(),
             labels: self.labels.clone(),
             url: self.url.clone(),
+            sender: None,
         }
     }
 
@@ -239,7 +240,7 @@ impl ExternalAlert {
             since,
             duration,
             message: Some(self.message.clone()).filter(|m| !m.trim().is_empty()),
-            dashboard_url: dashboard_url.or_else(|| self.url.clone()),
+            dashboard_url,
             suppressed: 0,
             last_seen: None,
             metadata: None,

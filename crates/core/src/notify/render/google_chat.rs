@@ -3,7 +3,7 @@
 use serde_json::json;
 use url::Url;
 
-use super::{link, OutboundRequest, Text, OPEN};
+use super::{label, link, OutboundRequest, Text};
 use crate::notify::message::Notification;
 use crate::notify::text::{fit_escaped, google_chat_angle, Unit};
 
@@ -23,7 +23,7 @@ pub(super) fn request(webhook_url: &Url, n: &Notification, t: &Text) -> Outbound
         text.push('\n');
         text.push_str(&t.body);
     }
-    let tail = link(n).map(|url| format!("\n<{url}|{OPEN}>")).unwrap_or_default();
+    let tail = link(n).map(|url| format!("\n<{url}|{}>", label(n))).unwrap_or_default();
     let budget = GOOGLE_CHAT_TEXT.saturating_sub(tail.chars().count());
     let text = fit_escaped(&text, budget, Unit::Chars, google_chat_angle) + &tail;
     let mut request = OutboundRequest::json(webhook_url.to_string(), &json!({"text": text}));

@@ -109,6 +109,9 @@ pub fn render(channel: &ResolvedChannel, n: &Notification, now: Timestamp) -> Ou
 
 /// The label of dashboard links.
 const OPEN: &str = "Open the dashboard";
+/// The label of an external alert's link to its sender (e.g. Alertmanager's `generatorURL`),
+/// shown when there is no dashboard link: never labelled as ours.
+const SOURCE: &str = "Open at the source";
 
 /// An escape for values inserted into markup ([`crate::notify::text`]).
 type Escape = fn(char) -> Option<&'static str>;
@@ -144,8 +147,8 @@ impl<'a> Text<'a> {
     /// The body with the dashboard link as its last line, for channels without a link widget.
     fn body_with_link(&self, n: &Notification) -> String {
         match link(n) {
-            Some(url) if self.body.is_empty() => format!("{OPEN}: {url}"),
-            Some(url) => format!("{}\n{OPEN}: {url}", self.body),
+            Some(url) if self.body.is_empty() => format!("{}: {url}", label(n)),
+            Some(url) => format!("{}\n{}: {url}", self.body, label(n)),
             None => self.body.clone(),
         }
     }
@@ -180,10 +183,22 @@ impl<'a> Text<'a> {
     }
 }
 
-/// The dashboard URL if it is a plain http(s) URL ([`web_url`]) without characters that
-/// markup gives a meaning (`<>|"'` and backtick), safe to put inside markup; as written.
+/// The link to show: our dashboard's ([`Notification::dashboard_url`], labelled [`OPEN`]),
+/// else an external alert's link at its source ([`AlertDetails::url`](crate::notify::message::AlertDetails),
+/// labelled [`SOURCE`] by [`label`]); only a plain http(s) URL ([`web_url`]) without
+/// characters that markup gives a meaning (`<>|"'` and backtick), safe inside markup.
 fn link(n: &Notification) -> Option<&str> {
-    n.dashboard_url.as_deref().filter(|u| !u.chars().any(|c| "<>|\"'`".contains(c)) && web_url(u).is_some())
+    let safe = |u: &&str| !u.chars().any(|c| "<>|\"'`".contains(c)) && web_url(u).is_some();
+    n.dashboard_url.as_deref().filter(safe).or_else(|| n.alert().and_then(|a| a.url.as_deref()).filter(safe))
+}
+
+/// What [`link`]'s URL is called: [`OPEN`] for our dashboard, [`SOURCE`] for a sender's.
+fn label(n: &Notification) -> &'static str {
+    if link(n).is_some_and(|u| n.dashboard_url.as_deref() == Some(u)) {
+        OPEN
+    } else {
+        SOURCE
+    }
 }
 
 /// A notification's colour as `0xRRGGBB`: red, green, orange, yellow, blue. Alerts: green
@@ -251,11 +266,16 @@ fn alias_segment(text: &str) -> String {
 /// turning `down`) update that alert instead of paging again, and `up` resolves it whatever
 /// state it was opened in; once resolved, both services open a new alert for the next
 /// trigger with the same key. A test gets its own key so it never touches a real alert. An
-/// external alert's key is `systole-alert-{fingerprint}`, so its resolution closes it.
+/// external alert's key is `systole-alert-{sender}-{fingerprint}` (`systole-alert-{fingerprint}`
+/// for one queued before senders were told apart), so its own sender's resolution closes it
+/// and another sender's same fingerprint never touches it.
 fn alert_key(n: &Notification, now: Timestamp) -> String {
     match (n.event(), n.alert()) {
         (Event::Test, _) => format!("systole-test-{}-{}", n.service_id, now.as_millis()),
-        (Event::Alert, Some(a)) => format!("systole-alert-{}", a.fingerprint),
+        (Event::Alert, Some(a)) => match &a.sender {
+            Some(sender) => format!("systole-alert-{sender}-{}", a.fingerprint),
+            None => format!("systole-alert-{}", a.fingerprint),
+        },
         _ => format!("systole-{}", n.service_id),
     }
 }

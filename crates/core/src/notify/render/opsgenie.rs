@@ -2,7 +2,7 @@
 
 use serde_json::{json, Map};
 
-use super::{alert_key, alias_segment, link, OutboundRequest, Text};
+use super::{alert_key, alias_segment, label, link, OutboundRequest, Text, OPEN};
 use crate::notify::config::{base, Opsgenie};
 use crate::notify::message::Notification;
 use crate::notify::text::{fit, Unit};
@@ -49,7 +49,8 @@ pub(super) fn request(opsgenie: &Opsgenie, n: &Notification, t: &Text, now: Time
     details.insert("status".into(), n.status.as_str().into());
     details.insert("previousStatus".into(), n.previous_status.as_str().into());
     if let Some(url) = link(n) {
-        details.insert("dashboardUrl".into(), url.into());
+        let key = if label(n) == OPEN { "dashboardUrl" } else { "sourceUrl" };
+        details.insert(key.into(), url.into());
     }
     let mut tags = vec!["systole", n.event().as_str()];
     if let Some(a) = n.alert() {

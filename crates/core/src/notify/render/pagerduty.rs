@@ -157,5 +157,8 @@ mod tests {
         );
         let info = with_alert(alert_firing(), |a| a.severity = Severity::Info);
         assert_eq!(body(&render(&ch, &info, NOW))["payload"]["severity"], "info");
+        // Another sender's same fingerprint is another incident: its resolution closes only its own.
+        let theirs = with_alert(alert_resolved(), |a| a.sender = Some("generic.1a2b3c4d".into()));
+        assert_eq!(body(&render(&ch, &theirs, NOW))["dedup_key"], "systole-alert-generic.1a2b3c4d-1a30ba71cca2921f");
     }
 }

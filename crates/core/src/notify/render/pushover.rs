@@ -1,6 +1,6 @@
 //! Pushover: a form-encoded message, emergency priority included.
 
-use super::{link, OutboundRequest, Text, OPEN};
+use super::{label, link, OutboundRequest, Text};
 use crate::notify::config::{base, Pushover};
 use crate::notify::message::Notification;
 use crate::notify::text::{fit, Unit};
@@ -39,7 +39,7 @@ pub(super) fn request(pushover: &Pushover, n: &Notification, t: &Text) -> Outbou
         fields.extend([("retry", retry.as_str()), ("expire", expire.as_str())]);
     }
     if let Some(url) = link(n).filter(|u| u.len() <= PUSHOVER_URL) {
-        fields.extend([("url", url), ("url_title", OPEN)]);
+        fields.extend([("url", url), ("url_title", label(n))]);
     }
     OutboundRequest::form(format!("{}/1/messages.json", base(&pushover.base_url)), &fields)
 }

@@ -3,7 +3,7 @@
 use serde_json::json;
 use url::Url;
 
-use super::{link, OutboundRequest, Text, OPEN};
+use super::{label, link, OutboundRequest, Text};
 use crate::notify::message::Notification;
 use crate::notify::text::{fit, fit_escaped, markup, Unit};
 
@@ -57,7 +57,7 @@ pub(super) fn request(webhook_url: &Url, n: &Notification, t: &Text) -> Outbound
         context.push(json!({"type": "mrkdwn", "text": fit(footer, SLACK_SECTION, Unit::Chars)}));
     }
     if let Some(url) = link(n) {
-        context.push(json!({"type": "mrkdwn", "text": format!("<{url}|{OPEN}>")}));
+        context.push(json!({"type": "mrkdwn", "text": format!("<{url}|{}>", label(n))}));
     }
     if !context.is_empty() {
         blocks.push(json!({"type": "context", "elements": context}));
@@ -112,5 +112,20 @@ mod tests {
         let b = body(&render(&ch, &over, NOW));
         let section = b["blocks"][1]["text"]["text"].as_str().unwrap();
         assert!(section.chars().count() <= 3_000 && section.ends_with("&lt;…"), "{}", section.chars().count());
+    }
+
+    #[test]
+    fn an_alerts_own_url_is_its_source_link_never_the_dashboard_link() {
+        let ch = channel("slack", "{}", &[("webhookUrl", "https://hooks.slack.com/services/T/B/X")]);
+        let alert = crate::notify::message::tests::alert_firing();
+        let context =
+            |n: &Notification| body(&render(&ch, n, NOW))["blocks"].as_array().unwrap().last().unwrap().clone();
+        let without = Notification { dashboard_url: None, ..alert.clone() };
+        assert_eq!(
+            context(&without)["elements"][0]["text"],
+            "<https://prometheus.example.com/graph?g0.expr=mem|Open at the source>"
+        );
+        let ours = Notification { dashboard_url: Some("https://status.example.com".into()), ..alert };
+        assert_eq!(context(&ours)["elements"][0]["text"], "<https://status.example.com|Open the dashboard>");
     }
 }

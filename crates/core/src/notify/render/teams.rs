@@ -3,7 +3,7 @@
 use serde_json::json;
 use url::Url;
 
-use super::{link, OutboundRequest, Text, OPEN};
+use super::{label, link, OutboundRequest, Text};
 use crate::notify::message::Notification;
 use crate::notify::text::{fit, Unit};
 use crate::notify::vocab::{Event, Urgency};
@@ -47,7 +47,7 @@ pub(super) fn request(webhook_url: &Url, n: &Notification, t: &Text) -> Outbound
         "body": blocks,
     });
     if let Some(url) = link(n) {
-        card["actions"] = json!([{"type": "Action.OpenUrl", "title": OPEN, "url": url}]);
+        card["actions"] = json!([{"type": "Action.OpenUrl", "title": label(n), "url": url}]);
     }
     let message = json!({
         "type": "message",

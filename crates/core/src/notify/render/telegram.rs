@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{link, segment, OutboundRequest, Text, OPEN};
+use super::{label, link, segment, OutboundRequest, Text};
 use crate::notify::config::{base, Telegram};
 use crate::notify::message::Notification;
 use crate::notify::text::{escape_markup, fit, telegram_markdown, Unit};
@@ -35,7 +35,7 @@ pub(super) fn request(telegram: &Telegram, n: &Notification, t: &Text) -> Outbou
     }
     let title = fit(&t.title, TELEGRAM_TITLE, Unit::Utf16);
     let link = link(n);
-    let link_len = link.map_or(0, |_| 2 + Unit::Utf16.len(OPEN));
+    let link_len = link.map_or(0, |_| 2 + Unit::Utf16.len(label(n)));
     let room = TELEGRAM_TEXT.saturating_sub(Unit::Utf16.len(&title) + 2 + link_len);
     let mut text = format!("<b>{}</b>", escape_markup(&title));
     if !t.body.is_empty() {
@@ -43,7 +43,7 @@ pub(super) fn request(telegram: &Telegram, n: &Notification, t: &Text) -> Outbou
         text.push_str(&escape_markup(&fit(&t.body, room, Unit::Utf16)));
     }
     if let Some(url) = link {
-        text.push_str(&format!("\n\n<a href=\"{}\">{OPEN}</a>", escape_markup(url).replace('"', "&quot;")));
+        text.push_str(&format!("\n\n<a href=\"{}\">{}</a>", escape_markup(url).replace('"', "&quot;"), label(n)));
     }
     let body = json!({
         "chat_id": telegram.chat_id,
