@@ -7,6 +7,8 @@
 //! counted, not sent. A `resolved` for a fingerprint never seen firing is recorded but not
 //! sent: no channel heard of it. Resolved alerts are forgotten after [`FORGET_AFTER`]; at
 //! most [`MAX_TRACKED`] fingerprints are kept (the oldest resolved go first).
+// Request data is parsed here: no panic from a byte index or a slice out of range.
+#![deny(clippy::string_slice, clippy::indexing_slicing)]
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -284,7 +286,7 @@ impl AlertDesk {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
     use crate::notify::alert::parse;
 
