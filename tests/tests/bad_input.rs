@@ -2,11 +2,12 @@
 //! limit, and leaves the service's stored state unchanged.
 #![allow(clippy::unwrap_used)]
 
+use std::io::{Read, Write};
 use std::thread;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use systole_e2e::{key, spawn_worker, Answer, Worker};
+use systole_e2e::{key, spawn_worker, Answer, Worker, ADMIN_TOKEN};
 
 fn assert_problem(a: &Answer, status: u16, field: Option<&str>) -> Value {
     assert_eq!(a.status, status, "{}", a.body);
@@ -34,6 +35,29 @@ fn state(worker: &Worker) -> (Value, Value) {
     });
     status["secondsSinceLastHeartbeat"] = Value::Null;
     (status, logs["heartbeats"].clone())
+}
+
+/// The raw answer (status line, lower-case header names, body) to `method path` as the
+/// admin, sent over a plain socket: the HTTP client refuses methods it does not know.
+fn raw(worker: &Worker, method: &str, path: &str) -> String {
+    let addr = worker.base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let head: Vec<String> = head
+        .lines()
+        .enumerate()
+        .map(|(i, l)| match l.split_once(':') {
+            Some((k, v)) if i > 0 => format!("{}:{v}", k.to_ascii_lowercase()),
+            _ => l.to_owned(),
+        })
+        .collect();
+    format!("{}\r\n\r\n{body}", head.join("\r\n"))
 }
 
 #[test]
@@ -84,6 +108,12 @@ fn bad_heartbeats_get_precise_problems_and_change_nothing() {
     let put = worker.request("PUT", "/api/v1/status", None, "{}");
     assert_problem(&put, 405, None);
     assert_eq!(put.allow.as_deref(), Some("GET, HEAD"));
+    // A method the runtime's bindings do not know is not read as GET (Schemathesis found
+    // `QUERY /` answered with the dashboard).
+    let query = raw(&worker, "QUERY", "/api/v1/status");
+    assert!(query.starts_with("HTTP/1.1 405 "), "{query}");
+    assert!(query.contains("\r\nallow: GET, HEAD\r\n") && query.contains("QUERY is not allowed here"), "{query}");
+    assert!(raw(&worker, "PROPFIND", "/").starts_with("HTTP/1.1 405 "));
     assert_problem(&worker.get("/api/nope"), 404, None);
     assert_problem(&worker.get("/api/v1/logs?serviceId=guarded&limit=0"), 400, Some("limit"));
     assert_problem(&worker.get("/api/v1/logs"), 400, Some("serviceId"));

@@ -4,8 +4,10 @@
 //! - `dev [--demo] [--port N]`: the Worker in local workerd on http://localhost:8787 with the
 //!   example `config/`; demo keys in `.dev.vars`; `--demo` also sends heartbeats.
 //! - `test`: fmt, clippy (native + wasm32), native tests, the wasm build, `wrangler deploy
-//!   --dry-run`, and the end-to-end suite against the Worker in workerd. It changes no
-//!   tracked file: the browser test's screenshots go to `target/screenshots/`.
+//!   --dry-run`, and the end-to-end suite against the Worker in workerd, which includes the
+//!   Schemathesis run over `docs/openapi.yaml` (installed once into `.tools/schemathesis`).
+//!   It changes no tracked file: the browser test's screenshots go to `target/screenshots/`,
+//!   Schemathesis's reports to `target/e2e/`.
 //! - `screenshots`: just the browser test, then its screenshots copied into
 //!   `docs/screenshots/` (the README's and docs' images).
 //! - `bench [--quick]`: the benchmark, written to `docs/benchmarks.md`; `--quick` prints
@@ -156,7 +158,13 @@ fn test() -> Result<()> {
                 ]))
             }),
         ),
-        ("pinned tools", Box::new(tools::ensure)),
+        (
+            "pinned tools",
+            Box::new(|| {
+                tools::ensure()?;
+                tools::ensure_schemathesis()
+            }),
+        ),
         (
             "clippy (wasm32)",
             Box::new(|| {

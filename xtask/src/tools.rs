@@ -1,7 +1,8 @@
 //! The pinned tools a fresh machine needs, installed into the project when missing:
 //! the wasm32 target, `worker-build` and `wasm-bindgen-cli` (into the gitignored `.tools/`),
-//! and the npm packages (wrangler, Node 22, binaryen, playwright-core: `npm ci` from
-//! package-lock.json).
+//! the npm packages (wrangler, Node 22, binaryen, playwright-core: `npm ci` from
+//! package-lock.json), and Schemathesis in a Python virtualenv (`.tools/schemathesis`, the
+//! exact versions of `tests/schemathesis/requirements.txt`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -48,6 +49,30 @@ pub fn ensure() -> Result<()> {
     ensure_cargo_tool("wasm-bindgen-cli", "wasm-bindgen", &bindgen, false)?;
     ensure_npm()?;
     ensure_chromium()
+}
+
+/// The pinned Python packages of the Schemathesis run (`tests/tests/schemathesis.rs`).
+const SCHEMATHESIS_REQUIREMENTS: &str = "tests/schemathesis/requirements.txt";
+
+/// Creates the virtualenv `.tools/schemathesis` (gitignored; its `bin/st` is the CLI the
+/// end-to-end suite runs) with `python3 -m venv` and installs the pinned requirements into
+/// it, unless the copy of the requirements it was made from is the current one.
+pub fn ensure_schemathesis() -> Result<()> {
+    let venv = root().join(".tools/schemathesis");
+    let wanted = fs::read_to_string(root().join(SCHEMATHESIS_REQUIREMENTS))?;
+    let stamp = venv.join("installed-requirements.txt");
+    if venv.join("bin/st").exists() && fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
+        return Ok(());
+    }
+    eprintln!("xtask: installing Schemathesis into .tools/schemathesis ({SCHEMATHESIS_REQUIREMENTS}; once)");
+    if !venv.join("bin/pip").exists() {
+        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    }
+    run(Command::new(venv.join("bin/pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+        .arg(root().join(SCHEMATHESIS_REQUIREMENTS)))?;
+    fs::write(stamp, wanted)?;
+    Ok(())
 }
 
 /// Debian's Chromium, which the browser end-to-end test drives with playwright-core

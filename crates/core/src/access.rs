@@ -6,6 +6,8 @@
 //! "admin"}]}`. `groups` lists the group ids the user sees (`"*"`: all, including ungrouped
 //! services); `role` is `viewer` (default) or `admin`. Without any user the deployment is
 //! open, as in the seeds: everyone is treated as an admin.
+// Request data is parsed here: no panic from a byte index or a slice out of range.
+#![deny(clippy::string_slice, clippy::indexing_slicing)]
 
 use serde::Deserialize;
 

@@ -1,5 +1,7 @@
 //! Heartbeat keys: parsed from the `API_KEYS` secret, held only as HMAC-SHA256 digests, and
 //! compared in constant time.
+// Request data is parsed here: no panic from a byte index or a slice out of range.
+#![deny(clippy::string_slice, clippy::indexing_slicing)]
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -295,6 +297,13 @@ pub fn alert_access(secret: Option<&str>, allow_without_key: bool, presented: Op
         s
     });
     AlertAccess::Granted { key_id }
+}
+
+/// The token of an `Authorization: Bearer <token>` header value (scheme case-insensitive,
+/// RFC 6750 §2.1, surrounding whitespace ignored); `None` for another scheme or no token.
+pub fn bearer(header: &str) -> Option<String> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned()).filter(|t| !t.is_empty())
 }
 
 #[cfg(test)]

@@ -12,6 +12,8 @@
 //! "resolved", "title", "message", "severity": "critical" | "error" | "warning" | "info",
 //! "source", "at": ms}` ([`AlertUpdate`]), to the hubs of readers who see everything only;
 //! hubs do not keep or replay them.
+// Request data is parsed here: no panic from a byte index or a slice out of range.
+#![deny(clippy::string_slice, clippy::indexing_slicing)]
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -170,7 +172,7 @@ impl PublishGate {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
     use crate::monitor::StatusChange;
 

@@ -1,6 +1,8 @@
 //! The messages between the Worker's router and its Durable Objects: the JSON bodies of the
 //! objects' internal `POST` requests, one type per object, so each side parses exactly what
 //! the other wrote (no second copy of a parsed heartbeat).
+// Request data is parsed here: no panic from a byte index or a slice out of range.
+#![deny(clippy::string_slice, clippy::indexing_slicing)]
 
 use serde::{Deserialize, Serialize};
 

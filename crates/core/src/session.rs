@@ -3,6 +3,8 @@
 //! Value: `{user id}.{expiry, Unix ms UTC}.{HMAC-SHA256 of "{user id}.{expiry}" under
 //! SESSION_SECRET, lowercase hex}`. The user id may itself contain dots; the last two fields
 //! are split off from the right. Verification compares the MAC in constant time.
+// Request data is parsed here: no panic from a byte index or a slice out of range.
+#![deny(clippy::string_slice, clippy::indexing_slicing)]
 
 use std::time::Duration;
 
@@ -104,6 +106,13 @@ pub fn same_origin_post(origin: Option<&str>, fetch_site: Option<&str>, own_orig
         (None, Some(o)) => o.eq_ignore_ascii_case(own_origin),
         (None, None) => true,
     }
+}
+
+/// The `token` field of a sign-in form (`application/x-www-form-urlencoded`, as the HTML
+/// form posts it), trimmed; `None` when absent or empty. Invalid percent-escapes and UTF-8
+/// are decoded lossily, never refused.
+pub fn form_token(body: &[u8]) -> Option<String> {
+    form_urlencoded::parse(body).find(|(k, _)| k == "token").map(|(_, v)| v.trim().to_owned()).filter(|t| !t.is_empty())
 }
 
 #[cfg(test)]

@@ -1,4 +1,6 @@
 //! Points in time as Unix epoch milliseconds (UTC), and their text forms.
+// Request data is parsed here: no panic from a byte index or a slice out of range.
+#![deny(clippy::string_slice, clippy::indexing_slicing)]
 
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub, SubAssign};

@@ -80,8 +80,4 @@ pub fn sees(caller: Caller, id: &str) -> bool {
     config.service(id).is_some_and(|s| caller.scope().sees(config, s))
 }
 
-/// The token of an `Authorization: Bearer <token>` header value.
-pub fn bearer(header: &str) -> Option<String> {
-    let (scheme, token) = header.trim().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned()).filter(|t| !t.is_empty())
-}
+pub use systole_core::keys::bearer;

@@ -220,11 +220,14 @@ pub async fn handle(req: Request, env: &Env) -> Result<Response> {
     if req.method() == Method::Options {
         return preflight(allowed).or_else(|e| http::unavailable("storage", &e));
     }
-    let route = find(env, &path, req.method().as_ref());
+    // The method as sent: `worker::Method` reads any method it does not know (`QUERY`,
+    // `PROPFIND`) as GET, which would answer it as one.
+    let method = req.inner().method();
+    let route = find(env, &path, &method);
     if let Some(gate) = route.and_then(|r| r.gate).filter(|g| !g.enabled(&deployment::config().settings.api)) {
         return http::json(403, &gate.disabled_body());
     }
-    let answer = match dispatch(req, env, &path, route).await {
+    let answer = match dispatch(req, env, &path, &method, route).await {
         Ok(resp) => Ok(resp),
         Err(e) => e.respond(),
     };
@@ -260,8 +263,7 @@ fn find(env: &Env, path: &str, method: &str) -> Option<&'static Route> {
     ROUTES.iter().find(|r| r.pattern.matches(path).is_some() && r.access.open(env) && r.methods.contains(&method))
 }
 
-async fn dispatch(req: Request, env: &Env, path: &str, route: Option<&'static Route>) -> Reply {
-    let method = req.method();
+async fn dispatch(req: Request, env: &Env, path: &str, method: &str, route: Option<&'static Route>) -> Reply {
     if let Some(r) = route {
         let params = r.pattern.matches(path).unwrap_or_default();
         let caller = match r.access {
@@ -276,7 +278,7 @@ async fn dispatch(req: Request, env: &Env, path: &str, route: Option<&'static Ro
         return (r.handler)(req, env, Call { path, params, caller }).await;
     }
     match allowed(path) {
-        Some(allow) => Err(Problem::method_not_allowed(method.as_ref(), &allow).into()),
+        Some(allow) => Err(Problem::method_not_allowed(method, &allow).into()),
         None => Err(Problem::not_found(format!("no route for {path}")).into()),
     }
 }

@@ -322,7 +322,7 @@ fn entry(prefix: &str, id: &str, key: Option<String>, f: Fields) -> Result<Entry
 
 /// Deserializes the body into a typed request in one pass, naming the offending field on a
 /// type error and the line and column on a syntax error.
-fn typed<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
+pub(crate) fn typed<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
     let mut de = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| path_problem("", e))?;
     de.end().map_err(|e| syntax_problem(&e))?;
@@ -337,21 +337,35 @@ fn typed_value<T: serde::de::DeserializeOwned>(prefix: &str, value: Value) -> Re
 
 /// The 400 problem for a deserialization error at a JSON path under `prefix`.
 fn path_problem(prefix: &str, e: serde_path_to_error::Error<serde_json::Error>) -> Problem {
-    let path = e.path().to_string();
+    // From the segments, not the path's `Display`, which writes the root and a key "." alike.
+    let mut path = String::new();
+    for segment in e.path().iter() {
+        match segment {
+            serde_path_to_error::Segment::Seq { index } => path.push_str(&format!("[{index}]")),
+            serde_path_to_error::Segment::Map { key } | serde_path_to_error::Segment::Enum { variant: key } => {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+            }
+            serde_path_to_error::Segment::Unknown => {}
+        }
+    }
     let inner = e.into_inner();
     if inner.is_syntax() || inner.is_eof() {
         return syntax_problem(&inner);
     }
     let reason = syntax_reason(&inner);
-    let base = if path == "." { String::new() } else { path };
+    let base = path;
     // serde reports a missing field at its parent; name the field itself.
     let field = match reason.strip_prefix("missing field `").and_then(|r| r.strip_suffix('`')) {
         Some(missing) if base.is_empty() => missing.to_owned(),
         Some(missing) => format!("{base}.{missing}"),
         None => base,
     };
-    let field = format!("{prefix}{field}");
-    let field = field.trim_end_matches('.').to_owned();
+    // The prefix (`services[2].`) ends in a dot that only a field after it keeps; a field
+    // name may itself end in dots.
+    let field = if field.is_empty() { prefix.trim_end_matches('.').to_owned() } else { format!("{prefix}{field}") };
     let detail = if field.is_empty() { reason } else { format!("{field}: {reason}") };
     Problem::invalid_field(field, detail)
 }
@@ -550,7 +564,7 @@ pub fn answer(outcomes: Vec<Result<Accepted, Failure>>, batch: bool, now: Timest
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
 
     fn err(body: &str) -> Problem {

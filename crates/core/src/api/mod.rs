@@ -1,5 +1,7 @@
 //! The HTTP API's request parsing, limits, response shapes and errors — as data, so the
 //! Worker only moves bytes.
+// Request data is parsed here: no panic from a byte index or a slice out of range.
+#![deny(clippy::string_slice, clippy::indexing_slicing)]
 
 pub mod heartbeat;
 pub mod metrics;
@@ -7,7 +9,7 @@ pub mod query;
 pub mod route;
 pub mod status;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// An error answer: RFC 9457 `application/problem+json`.
@@ -200,5 +202,28 @@ impl Problem {
     /// The body as JSON text.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| String::from("{}"))
+    }
+}
+
+/// The body of `POST /api/v1/notifications/test`: `{"channel": name, "serviceId"?: id}`.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TestRequest {
+    /// The channel's name (checked against the configuration by the caller).
+    pub channel: String,
+    /// The service the test message is about; a sample service when absent.
+    pub service_id: Option<String>,
+}
+
+impl TestRequest {
+    /// Parses the body.
+    ///
+    /// # Errors
+    /// 400 `invalid-json` (with line and column) for a body that is not JSON; 400
+    /// `invalid-field` naming the field (`channel`, `serviceId`, or an unknown one) that is
+    /// missing, of the wrong type or not allowed, or without a field for a body that is not
+    /// an object.
+    pub fn parse(body: &[u8]) -> Result<Self, Problem> {
+        heartbeat::typed(body)
     }
 }

@@ -155,7 +155,7 @@ pub fn report(config: &Config, states: &[StoredState], now: Timestamp) -> Status
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
 
     #[test]

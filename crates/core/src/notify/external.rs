@@ -18,6 +18,8 @@
 //! [`MAX_TRACKED`]; each sender's deliveries wait within their own budget
 //! ([`MAX_PENDING_PER_SENDER`]), so a flood from one never evicts another's. The Worker
 //! stores each tracked alert as its own row ([`AlertDesk::changed`] says which to write).
+// Request data is parsed here: no panic from a byte index or a slice out of range.
+#![deny(clippy::string_slice, clippy::indexing_slicing)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -411,7 +413,7 @@ impl AlertDesk {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
     use crate::notify::alert::parse;
 

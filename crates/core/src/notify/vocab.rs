@@ -4,6 +4,8 @@
 //!
 //! A leaf: this module imports nothing else from `notify`, so every other module can import
 //! it without a cycle.
+// Request data is parsed here: no panic from a byte index or a slice out of range.
+#![deny(clippy::string_slice, clippy::indexing_slicing)]
 
 use std::fmt;
 use std::str::FromStr;

@@ -35,11 +35,11 @@ pub async fn login(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
     let Some(body) = crate::http::read_capped(&mut req, FORM_LIMIT).await? else {
         return sign_in(413, Some("The form is larger than 4 KiB."));
     };
-    let token = form_urlencoded::parse(&body).find(|(k, _)| k == "token").map(|(_, v)| v.trim().to_owned());
+    let token = session::form_token(&body);
     let Some(secret) = deployment::session_secret(env) else {
         return sign_in(503, Some("Sign-in is unavailable: the SESSION_SECRET secret (32+ bytes) is not set."));
     };
-    let user = token.as_deref().filter(|t| !t.is_empty()).and_then(|t| deployment::user_tokens(env).identify(t));
+    let user = token.as_deref().and_then(|t| deployment::user_tokens(env).identify(t));
     let Some(user) = user.and_then(|id| deployment::users().get(id)) else {
         return sign_in(401, Some("That token is not valid."));
     };

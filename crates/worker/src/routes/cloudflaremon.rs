@@ -64,7 +64,7 @@ pub async fn uptime(req: Request, env: &Env, call: Call<'_>) -> Reply {
         ErrorShape::Read,
         async {
             let pairs = query_pairs(&req);
-            let id = service_id(&pairs)?;
+            let id = seed::service_id(&pairs).map_err(bad_request)?;
             let csv = pairs.iter().any(|(k, v)| k == "format" && v == "csv");
             let now = now();
             let service = config.service(&id).filter(|s| scope.sees(config, s));
@@ -120,14 +120,7 @@ pub async fn logs(req: Request, env: &Env, call: Call<'_>) -> Reply {
     seed_errors(
         ErrorShape::Read,
         async {
-            let pairs = query_pairs(&req);
-            let id = service_id(&pairs)?;
-            let limit = match pairs.iter().find(|(k, _)| k == "limit").map(|(_, v)| v.trim()) {
-                None | Some("") => logs::DEFAULT_LIMIT,
-                Some(l) => l.parse::<usize>().ok().filter(|n| (1..=logs::MAX_LIMIT).contains(n)).ok_or_else(|| {
-                    bad_request(format!("limit must be a whole number from 1 to {}, got {l:?}", logs::MAX_LIMIT))
-                })?,
-            };
+            let (id, limit) = logs::query(&query_pairs(&req)).map_err(bad_request)?;
             let Some(service) = config.service(&id).filter(|s| scope.sees(config, s)) else {
                 return Ok(http::json(200, &Vec::<Value>::new())?);
             };
@@ -259,18 +252,6 @@ pub async fn test_notification(mut req: Request, env: &Env, _call: Call<'_>) -> 
         }
         .await,
     )
-}
-
-/// The `serviceId` parameter.
-///
-/// # Errors
-/// 400 `serviceId parameter required` when it is missing or empty.
-fn service_id(pairs: &[(String, String)]) -> std::result::Result<String, ApiError> {
-    pairs
-        .iter()
-        .find(|(k, v)| k == "serviceId" && !v.is_empty())
-        .map(|(_, v)| v.clone())
-        .ok_or_else(|| bad_request("serviceId parameter required".to_owned()))
 }
 
 /// A D1 change as the seed's history and logs take it; `None` for a status this version

@@ -2,9 +2,8 @@
 //! - `GET /api/v1/notifications/channels`: every channel, whether it can send, and why not;
 //! - `POST /api/v1/notifications/test` (admin): send a `test` message to one channel now.
 
-use serde::Deserialize;
 use serde_json::json;
-use systole_core::api::Problem;
+use systole_core::api::{Problem, TestRequest};
 use systole_core::notify::queue::{lone_attempt, AttemptRecord, Outcome, RetryPolicy};
 use systole_core::notify::Notification;
 use systole_core::time::Timestamp;
@@ -40,13 +39,6 @@ pub async fn channels(_req: Request, env: &Env, _call: Call<'_>) -> Reply {
     Ok(http::json(200, &json!({ "enabled": config.enabled, "channels": list }))?)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct TestRequest {
-    channel: String,
-    service_id: Option<String>,
-}
-
 /// Largest body of `POST /api/v1/notifications/test`: 4 KiB.
 const TEST_BODY_LIMIT: usize = 4096;
 
@@ -57,8 +49,7 @@ const TEST_BODY_LIMIT: usize = 4096;
 /// those configured), 401, 403 for a viewer.
 pub async fn test(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
     let body = http::body(&mut req, TEST_BODY_LIMIT).await?;
-    let body: TestRequest = serde_json::from_slice(&body)
-        .map_err(|e| Problem::invalid_field("", format!("expected {{\"channel\": name}}: {e}")))?;
+    let body = TestRequest::parse(&body)?;
     let config = deployment::notifications();
     if !config.channels.iter().any(|c| c.name == body.channel) {
         let names: Vec<&str> = config.channels.iter().map(|c| c.name.as_str()).collect();

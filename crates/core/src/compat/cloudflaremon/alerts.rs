@@ -376,7 +376,7 @@ pub fn test_sent(request: &TestRequest, channel: &ChannelConfig) -> Value {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
     use crate::notify::alert::{parse_as, Dialect};
     use crate::notify::external::select;

@@ -89,9 +89,27 @@ pub fn logs(
     all.into_iter().take(limit).map(|(_, _, e)| e).collect()
 }
 
+/// The query of `GET /api/logs?serviceId=[&limit=]`: the service id and the limit
+/// (default [`DEFAULT_LIMIT`], 1 to [`MAX_LIMIT`]).
+///
+/// # Errors
+/// The message of the 400: no `serviceId`, or a `limit` that is not a whole number in range.
+pub fn query(pairs: &[(String, String)]) -> Result<(String, usize), String> {
+    let id = super::service_id(pairs)?;
+    let limit = match pairs.iter().find(|(k, _)| k == "limit").map(|(_, v)| v.trim()) {
+        None | Some("") => DEFAULT_LIMIT,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| format!("limit must be a whole number from 1 to {MAX_LIMIT}, got {l:?}"))?,
+    };
+    Ok((id, limit))
+}
+
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
     use crate::config::Config;
 

@@ -26,6 +26,8 @@
 //!   endpoints (these and `/api/v1`) and to `OPTIONS` preflights, and sends no CORS header to
 //!   any other origin.
 //! - Errors use the seed's three body shapes ([`ErrorShape`]).
+// Request data is parsed here: no panic from a byte index or a slice out of range.
+#![deny(clippy::string_slice, clippy::indexing_slicing)]
 
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -212,9 +214,22 @@ fn alert_id(at: Timestamp, parts: &[&str]) -> String {
     format!("alert:{}:{}", at.as_millis(), String::from_utf8_lossy(&suffix))
 }
 
+/// The `serviceId` query parameter of the seed's read endpoints (`/api/uptime`,
+/// `/api/logs`): the first non-empty one.
+///
+/// # Errors
+/// The seed's 400 message `serviceId parameter required`.
+pub fn service_id(pairs: &[(String, String)]) -> Result<String, String> {
+    pairs
+        .iter()
+        .find(|(k, v)| k == "serviceId" && !v.is_empty())
+        .map(|(_, v)| v.clone())
+        .ok_or_else(|| "serviceId parameter required".to_owned())
+}
+
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
 
     #[test]

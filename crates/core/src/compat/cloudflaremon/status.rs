@@ -125,7 +125,7 @@ pub fn group(config: &Config, service: &ServiceConfig) -> (Option<String>, Strin
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
     use crate::monitor::Status;
 

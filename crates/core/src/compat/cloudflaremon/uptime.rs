@@ -236,7 +236,7 @@ pub fn to_csv(answer: &UptimeAnswer, name: &str, group: &str, status: &str) -> S
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
     use crate::monitor::Status;
 

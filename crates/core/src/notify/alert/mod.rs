@@ -63,6 +63,8 @@
 //! [`MAX_PAIRS`] labels or annotations on one alert, a label or annotation name over
 //! [`MAX_KEY`] characters, a fingerprint over [`MAX_FINGERPRINT`] characters, more than
 //! [`MAX_CHANNELS`] channels.
+// Request data is parsed here: no panic from a byte index or a slice out of range.
+#![deny(clippy::string_slice, clippy::indexing_slicing)]
 
 mod fields;
 
@@ -636,7 +638,7 @@ fn computed_fingerprint(
         part(k);
         part(v);
     }
-    hex::encode(&hash.finalize()[..8])
+    hex::encode(hash.finalize().get(..8).unwrap_or_default())
 }
 
 /// Whether `text` is a plain `http(s)://` URL ([`config::web_url`]) of at most [`MAX_URL`]
@@ -657,7 +659,7 @@ fn cut_values(map: BTreeMap<String, String>) -> BTreeMap<String, String> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use std::time::Duration;
 
     use proptest::prelude::*;
