@@ -413,7 +413,7 @@ impl AlertDesk {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::string_slice)]
     use super::*;
     use crate::notify::alert::parse;
 
