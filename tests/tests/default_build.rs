@@ -7,7 +7,8 @@ use systole_e2e::{spawn_build, DEFAULT};
 
 #[test]
 fn the_default_build_answers_404_for_the_bench_routes() {
-    let worker = spawn_build(DEFAULT, &[]);
+    // Even with the variable that switched them on before they became a build feature.
+    let worker = spawn_build(DEFAULT, &[("SYSTOLE_BENCH".to_owned(), "1".to_owned())]);
     let service = DEFAULT.deployment().config.services[0].id.to_string();
     for path in [
         format!("/api/internal/stats?serviceId={service}"),

@@ -205,6 +205,7 @@ fn test() -> Result<()> {
             Box::new(|| {
                 // The build as deployed, without the benchmark's routes.
                 let out = root().join("target/dry-run");
+                let _ = fs::remove_dir_all(&out);
                 let shim = root().join(DEFAULT_BUILD).join("worker/shim.mjs");
                 let mut cmd = tools::wrangler();
                 cmd.args(["deploy", "--dry-run", "--outdir"]).arg(&out).arg(shim);
