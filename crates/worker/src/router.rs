@@ -78,6 +78,9 @@ pub enum Access {
     /// Anyone, while `settings.json` enables the public status page; else the route does
     /// not exist.
     StatusPage,
+    /// The benchmark's routes (`cargo xtask bench`): anyone, in a build with the `bench`
+    /// feature, the only one with such rows; other methods answer 404 as for a gated route.
+    Bench,
 }
 
 impl Access {
@@ -85,13 +88,13 @@ impl Access {
     fn open(self) -> bool {
         match self {
             Access::StatusPage => deployment::config().settings.status_page,
-            Access::Anyone | Access::User | Access::Admin | Access::Reader => true,
+            Access::Anyone | Access::User | Access::Admin | Access::Reader | Access::Bench => true,
         }
     }
 
     /// Whether the route depends on the deployment (see [`Access::open`]).
     fn gated(self) -> bool {
-        matches!(self, Access::StatusPage)
+        matches!(self, Access::StatusPage | Access::Bench)
     }
 }
 
@@ -173,13 +176,13 @@ pub static ROUTES: &[Route] = &[
     route!("/api/v1/live", GET, User, live::connect_user),
     // The benchmark's counters and baselines: only in a build with the `bench` feature.
     #[cfg(feature = "bench")]
-    route!("/api/internal/stats", GET, Anyone, routes::stats::stats),
+    route!("/api/internal/stats", GET, Bench, routes::stats::stats),
     #[cfg(feature = "bench")]
-    route!("/api/internal/echo", GET, Anyone, routes::stats::echo),
+    route!("/api/internal/echo", GET, Bench, routes::stats::echo),
     #[cfg(feature = "bench")]
-    route!("/api/internal/echo-persist", GET, Anyone, routes::stats::echo_persist),
+    route!("/api/internal/echo-persist", GET, Bench, routes::stats::echo_persist),
     #[cfg(feature = "bench")]
-    route!("/api/internal/hub", GET, Anyone, routes::stats::hub),
+    route!("/api/internal/hub", GET, Bench, routes::stats::hub),
     // The cloudflaremon compatibility surface: the seed's paths and answers, thin translations
     // onto the same model (`routes::cloudflaremon`), each switched by `settings.json` `api`
     // (`/api/logs`, from the seed's first version, has no switch). Our access rules hold:
@@ -292,7 +295,7 @@ async fn dispatch(req: Request, env: &Env, path: &str, route: Option<&'static Ro
                 Ok(c) => Some(c),
                 Err(_) => return pages::sign_in(401, None),
             },
-            Access::Anyone | Access::StatusPage => None,
+            Access::Anyone | Access::StatusPage | Access::Bench => None,
         };
         return (r.handler)(req, env, Call { path, params, caller }).await;
     }
