@@ -103,7 +103,7 @@ fn a_flood_to_one_service_gets_429_past_its_rate_while_it_stays_up_and_others_ar
     let flood = "load-07";
     let quiet = "load-08";
     assert_eq!(worker.pulse(quiet, &json!({}))["status"], "up");
-    let sent = 600;
+    let sent = 800;
     let next = AtomicUsize::new(0);
     let (ok, limited) = (AtomicUsize::new(0), AtomicUsize::new(0));
     let other: Mutex<Vec<u16>> = Mutex::new(Vec::new());

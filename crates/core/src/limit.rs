@@ -51,9 +51,9 @@ pub struct Rate {
     pub interval: Duration,
 }
 
-/// Heartbeats one service may send: bursts of 200, then 10 per second sustained. A real
+/// Heartbeats one service may send: bursts of 300, then 10 per second sustained. A real
 /// service beats every few seconds at most; a job's start and finish are two.
-pub const SERVICE_HEARTBEATS: Rate = Rate { burst: 200, interval: Duration::from_millis(100) };
+pub const SERVICE_HEARTBEATS: Rate = Rate { burst: 300, interval: Duration::from_millis(100) };
 
 /// A GCRA (generic cell rate algorithm) limiter: equivalent to a token bucket of `burst`
 /// tokens refilled one per `interval`, kept as one instant, the theoretical arrival time of

@@ -1,7 +1,7 @@
 //! Per-client-IP rate limits at the edge ([`systole_core::limit::PerIp`]), counted by the
 //! Workers Rate Limiting bindings `wrangler.toml` declares (`[[ratelimits]]`; `wrangler dev`
 //! runs them locally too). The client is `CF-Connecting-IP`, which Cloudflare sets on every
-//! request (a client cannot choose it in production).
+//! request (a client cannot choose it in production); requests without it share one count.
 //!
 //! A limiter that is missing or fails lets the request through (logged): a limit protects
 //! capacity, and a heartbeat refused because of the limiter itself would be a false alarm.
