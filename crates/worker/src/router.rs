@@ -80,6 +80,7 @@ pub enum Access {
     StatusPage,
     /// The benchmark's routes (`cargo xtask bench`): anyone, in a build with the `bench`
     /// feature, the only one with such rows; other methods answer 404 as for a gated route.
+    #[cfg_attr(not(feature = "bench"), allow(dead_code))]
     Bench,
 }
 
