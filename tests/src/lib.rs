@@ -3,10 +3,12 @@
 //! and test keys in its env file; [`Worker`] talks to it and can stop and restart it on the
 //! same state.
 //!
-//! The worker must already be built with `SYSTOLE_CONFIG_DIR=tests/config` (`cargo xtask
-//! test` does this); `wrangler dev` is started with `SYSTOLE_SKIP_BUILD=1`. A second build
-//! with another config folder ([`CLOUDFLAREMON`]) runs from its own folder through a
-//! generated `wrangler.toml` ([`spawn_build`]).
+//! The worker must already be built with `SYSTOLE_CONFIG_DIR=tests/config` and the `bench`
+//! feature, whose `/api/internal/*` counters the tests read (`SYSTOLE_CONFIG_DIR=tests/config
+//! cargo xtask build-worker --bench`; `cargo xtask test` does this); `wrangler dev` is
+//! started with `SYSTOLE_SKIP_BUILD=1`. Builds with another config folder ([`CLOUDFLAREMON`],
+//! [`DEFAULT`]) run from their own folder through a generated `wrangler.toml`
+//! ([`spawn_build`]), which can also lower the per-IP rate limits ([`spawn_limited`]).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
 use std::fs;
@@ -48,8 +50,15 @@ pub const CLOUDFLAREMON: Build = Build {
     config: "tests/config-cloudflaremon",
     out: Some((
         "target/worker-cloudflaremon",
-        "cargo xtask build-worker --config tests/config-cloudflaremon --out target/worker-cloudflaremon",
+        "cargo xtask build-worker --config tests/config-cloudflaremon --out target/worker-cloudflaremon --bench",
     )),
+};
+
+/// A build as deployed: the example `config/` without the `bench` feature (no
+/// `/api/internal/*` routes).
+pub const DEFAULT: Build = Build {
+    config: "config",
+    out: Some(("target/worker-default", "cargo xtask build-worker --config config --out target/worker-default")),
 };
 
 impl Build {
@@ -214,16 +223,29 @@ pub fn spawn_worker_with(vars: &[(String, String)]) -> Worker {
 /// `wrangler.toml` generated beside its state (the repository's, with `main` pointing at the
 /// build and without the build command).
 pub fn spawn_build(build: Build, vars: &[(String, String)]) -> Worker {
+    spawn_limited(build, vars, &[])
+}
+
+/// [`spawn_build`] with the per-IP rate limits of `wrangler.toml` lowered: each (binding
+/// name, limit) replaces that `[[ratelimits]]` binding's `limit` (its period stays). Runs
+/// through a generated `wrangler.toml` whatever the build.
+pub fn spawn_limited(build: Build, vars: &[(String, String)], limits: &[(&str, u32)]) -> Worker {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
     let dir = root().join("target/e2e").join(format!("{}-{n}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
-    let config = build.out.map(|(out, command)| {
-        let shim = root().join(out).join("worker/shim.mjs");
-        assert!(shim.is_file(), "{} is not built: run `{command}`", build.config);
-        wrangler_toml(&dir, &shim)
-    });
+    let config = match build.out {
+        Some((out, command)) => {
+            let shim = root().join(out).join("worker/shim.mjs");
+            assert!(shim.is_file(), "{} is not built: run `{command}`", build.config);
+            Some(wrangler_toml(&dir, &shim, limits))
+        }
+        None if !limits.is_empty() => {
+            Some(wrangler_toml(&dir, &root().join("crates/worker/build/worker/shim.mjs"), limits))
+        }
+        None => None,
+    };
     let mut keys: serde_json::Map<String, Value> = build
         .deployment()
         .config
@@ -236,10 +258,8 @@ pub fn spawn_build(build: Build, vars: &[(String, String)]) -> Worker {
     keys.insert("*".to_owned(), Value::String(key("*")));
     let env_file = dir.join("test.env");
     let tokens = serde_json::json!({ "ana": ADMIN_TOKEN, "vera": VIEWER_TOKEN, "idle": IDLE_TOKEN });
-    let mut env = format!(
-        "API_KEYS='{}'\nSYSTOLE_BENCH='1'\nUSER_TOKENS='{tokens}'\nSESSION_SECRET='{SESSION_SECRET}'\n",
-        Value::Object(keys)
-    );
+    let mut env =
+        format!("API_KEYS='{}'\nUSER_TOKENS='{tokens}'\nSESSION_SECRET='{SESSION_SECRET}'\n", Value::Object(keys));
     for (k, v) in vars {
         env.push_str(&format!("{k}='{v}'\n"));
     }
@@ -276,12 +296,23 @@ pub fn spawn_build(build: Build, vars: &[(String, String)]) -> Worker {
 }
 
 /// Writes `dir/wrangler.toml`: the repository's, running the build whose shim is `shim`,
-/// its paths absolute and without the `[build]` section (the suite builds beforehand).
-fn wrangler_toml(dir: &Path, shim: &Path) -> PathBuf {
+/// its paths absolute, without the `[build]` section (the suite builds beforehand) and with
+/// the `[[ratelimits]]` limits of `limits` (binding name, limit).
+fn wrangler_toml(dir: &Path, shim: &Path, limits: &[(&str, u32)]) -> PathBuf {
     let text = fs::read_to_string(root().join("wrangler.toml")).unwrap();
     let mut out = String::new();
     let mut skipping = false;
+    let mut limiter: Option<u32> = None;
     for line in text.lines() {
+        if line.starts_with("name = ") {
+            let name = line.trim_start_matches("name = ").trim_matches('"');
+            limiter = limits.iter().find(|(b, _)| *b == name).map(|(_, l)| *l);
+        }
+        if let (Some(limit), Some(rest)) = (limiter, line.strip_prefix("simple = { limit = ")) {
+            let period = rest.split_once(',').unwrap().1;
+            out.push_str(&format!("simple = {{ limit = {limit},{period}\n"));
+            continue;
+        }
         if line.starts_with('[') {
             skipping = line.trim() == "[build]";
         }

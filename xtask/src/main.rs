@@ -12,10 +12,11 @@
 //!   `docs/screenshots/` (the README's and docs' images).
 //! - `bench [--quick]`: the benchmark, written to `docs/benchmarks.md`; `--quick` prints
 //!   only the heartbeat throughput ratios (about a minute), for comparing changes.
-//! - `build-worker [--config DIR] [--out DIR]`: what `wrangler.toml`'s build command runs;
-//!   with `--out`, a second build into that folder (the end-to-end suite's
+//! - `build-worker [--config DIR] [--out DIR] [--bench]`: what `wrangler.toml`'s build command
+//!   runs; with `--out`, a second build into that folder (the end-to-end suite's
 //!   `tests/config-cloudflaremon` Worker: `--config tests/config-cloudflaremon --out
-//!   target/worker-cloudflaremon`).
+//!   target/worker-cloudflaremon --bench`); `--bench` adds the benchmark's `/api/internal/*`
+//!   routes, which the end-to-end suite reads (never in a deployed build).
 
 mod demo;
 mod tools;
@@ -36,13 +37,12 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("screenshots") => screenshots(),
         Some("bench") => bench(args.iter().any(|a| a == "--quick")),
-        Some("build-worker") => {
-            config_dir(&args[1..]).and_then(|dir| build_worker(dir.as_deref(), out_dir(&args[1..])))
-        }
+        Some("build-worker") => config_dir(&args[1..])
+            .and_then(|dir| build_worker(dir.as_deref(), out_dir(&args[1..]), args.iter().any(|a| a == "--bench"))),
         _ => {
             eprintln!(
                 "usage: cargo xtask <dev [--demo] [--port N] [--config DIR] | test | screenshots | bench [--quick] \
-                 | build-worker [--config DIR] [--out DIR]>"
+                 | build-worker [--config DIR] [--out DIR] [--bench]>"
             );
             return ExitCode::from(2);
         }
@@ -94,8 +94,9 @@ fn out_dir(args: &[String]) -> Option<&Path> {
 }
 
 /// Builds the Worker with the config folder `dir`, else `$SYSTOLE_CONFIG_DIR`, else `config/`,
-/// into `crates/worker/build`, or with `out` into that folder (see `tools::build_worker_to`).
-fn build_worker(dir: Option<&Path>, out: Option<&Path>) -> Result<()> {
+/// into `crates/worker/build`, or with `out` into that folder, with the `bench` feature if
+/// `bench` (see `tools::build_worker_to`).
+fn build_worker(dir: Option<&Path>, out: Option<&Path>, bench: bool) -> Result<()> {
     if std::env::var("SYSTOLE_SKIP_BUILD").is_ok_and(|v| v == "1") {
         return Ok(());
     }
@@ -103,7 +104,7 @@ fn build_worker(dir: Option<&Path>, out: Option<&Path>) -> Result<()> {
         Some(d) => d.to_owned(),
         None => PathBuf::from(std::env::var("SYSTOLE_CONFIG_DIR").unwrap_or_else(|_| "config".into())),
     };
-    tools::build_worker_to(&dir, out)
+    tools::build_worker_to(&dir, out, bench)
 }
 
 fn dev(args: &[String]) -> Result<()> {
@@ -138,6 +139,10 @@ fn dev(args: &[String]) -> Result<()> {
 const CLOUDFLAREMON_CONFIG: &str = "tests/config-cloudflaremon";
 /// See [`CLOUDFLAREMON_CONFIG`].
 const CLOUDFLAREMON_BUILD: &str = "target/worker-cloudflaremon";
+/// A build as deployed (the example `config/`, no `bench` feature), which `wrangler deploy
+/// --dry-run` bundles and the end-to-end suite's `default_build` test runs
+/// (`systole_e2e::DEFAULT`).
+const DEFAULT_BUILD: &str = "target/worker-default";
 
 fn test() -> Result<()> {
     let started = Instant::now();
@@ -195,14 +200,26 @@ fn test() -> Result<()> {
         ),
         (
             "wasm build (tests/config-cloudflaremon)",
-            Box::new(|| tools::build_worker_to(Path::new(CLOUDFLAREMON_CONFIG), Some(Path::new(CLOUDFLAREMON_BUILD)))),
+            Box::new(|| {
+                tools::build_worker_to(Path::new(CLOUDFLAREMON_CONFIG), Some(Path::new(CLOUDFLAREMON_BUILD)), true)
+            }),
+        ),
+        (
+            "wasm build (config, as deployed)",
+            Box::new(|| tools::build_worker_to(Path::new("config"), Some(Path::new(DEFAULT_BUILD)), false)),
         ),
         ("wasm build (tests/config)", Box::new(|| tools::build_worker(Path::new("tests/config")))),
         (
             "wrangler deploy --dry-run",
             Box::new(|| {
+                // The build as deployed, without the benchmark's routes.
                 let out = root().join("target/dry-run");
-                run(tools::wrangler().args(["deploy", "--dry-run", "--outdir"]).arg(out).env("SYSTOLE_SKIP_BUILD", "1"))
+                let _ = fs::remove_dir_all(&out);
+                let shim = root().join(DEFAULT_BUILD).join("worker/shim.mjs");
+                let mut cmd = tools::wrangler();
+                cmd.args(["deploy", "--dry-run", "--outdir"]).arg(&out).arg(shim);
+                run(cmd.env("SYSTOLE_SKIP_BUILD", "1"))?;
+                no_bench_routes(&out)
             }),
         ),
         (
@@ -229,6 +246,18 @@ fn test() -> Result<()> {
         eprintln!("=== {name}: ok in {:.1} s", t.elapsed().as_secs_f64());
     }
     eprintln!("\nxtask test: PASSED all {total} steps in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Fails if any file of the bundle in `dir` mentions `/api/internal/` (the benchmark's
+/// routes, compiled only with the worker's `bench` feature).
+fn no_bench_routes(dir: &Path) -> Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_file() && fs::read(&path)?.windows(14).any(|w| w == b"/api/internal/") {
+            return Err(format!("{} contains the bench-only /api/internal/ routes", path.display()).into());
+        }
+    }
     Ok(())
 }
 

@@ -160,16 +160,18 @@ fn locked_version(package: &str) -> Result<String> {
 }
 
 /// Builds the worker with worker-build into `crates/worker/build`, embedding the config
-/// in `config_dir` (relative to the repository root).
+/// in `config_dir` (relative to the repository root), with the `bench` feature (the
+/// benchmark's `/api/internal/*` routes, which the end-to-end suite reads too).
 pub fn build_worker(config_dir: &Path) -> Result<()> {
-    build_worker_to(config_dir, None)
+    build_worker_to(config_dir, None, true)
 }
 
 /// [`build_worker`], or with `out` (relative to the repository root) a second build there:
 /// the `e2e` profile (no LTO, no wasm-opt), whose artifacts live beside the release build's,
 /// so neither build undoes the other. The end-to-end suite runs such a build with another
-/// config folder (`tests/config-cloudflaremon`).
-pub fn build_worker_to(config_dir: &Path, out: Option<&Path>) -> Result<()> {
+/// config folder (`tests/config-cloudflaremon`). `bench` enables the worker's `bench` feature
+/// (the `/api/internal/*` routes); a deployed build is built without it.
+pub fn build_worker_to(config_dir: &Path, out: Option<&Path>, bench: bool) -> Result<()> {
     ensure()?;
     let mut cmd = Command::new(tool("worker-build"));
     match out {
@@ -177,6 +179,10 @@ pub fn build_worker_to(config_dir: &Path, out: Option<&Path>) -> Result<()> {
         // worker-build takes the output folder relative to the crate.
         Some(out) => cmd.args(["--profile", "e2e", "--no-opt", "--out-dir"]).arg(Path::new("../..").join(out)),
     };
+    if bench {
+        // worker-build passes what follows the crate path on to `cargo build`.
+        cmd.args([".", "--features", "bench"]);
+    }
     cmd.current_dir(root().join("crates/worker"))
         .env("WASM_BINDGEN_BIN", tool("wasm-bindgen"))
         .env("WASM_OPT_BIN", root().join("node_modules/.bin/wasm-opt"))

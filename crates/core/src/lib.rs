@@ -14,6 +14,7 @@
 //! - [`session`]: signed dashboard session cookies.
 //! - [`live`]: the live updates pushed to dashboard tabs.
 //! - [`keys`]: heartbeat keys as HMAC-SHA256 digests, compared in constant time.
+//! - [`limit`]: rate limits: the per-IP limits of the edge and the per-service heartbeat limiter.
 //! - [`api`]: request parsing, limits, response shapes and `application/problem+json` errors.
 //! - [`uptime`]: uptime reports and CSV.
 //! - [`protocol`]: the messages between the router and the Durable Objects.
@@ -31,6 +32,7 @@ pub mod desk;
 pub mod durable;
 pub mod history;
 pub mod keys;
+pub mod limit;
 pub mod live;
 pub mod monitor;
 pub mod notify;

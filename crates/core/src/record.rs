@@ -12,6 +12,7 @@ use crate::config::{ServiceConfig, ServiceId};
 use crate::durable::{self, AlarmAction, Armed, Completed, Outcome, Wake, Write};
 use crate::history::{Backpressure, FlushBatch, History};
 use crate::keys::KeyRing;
+use crate::limit::{self, Limiter};
 use crate::live::ServiceUpdate;
 use crate::monitor::{Effect, Heartbeat, Monitor, MonitorConfig, Status};
 use crate::notify::queue::DeliveryQueue;
@@ -74,6 +75,9 @@ pub enum Answer {
     Unauthorized,
     /// The history buffer is full; nothing was recorded.
     Busy(Backpressure),
+    /// The service sent more than [`limit::SERVICE_HEARTBEATS`] allows; nothing was
+    /// recorded. Carries how long until one more heartbeat would be admitted.
+    Limited(Duration),
     /// The watchdog named a service this deployment does not configure.
     UnknownService,
     /// The watchdog's answer: the wake time the record wants (epoch ms), if any.
@@ -126,6 +130,9 @@ pub struct ServiceRecord {
     /// Notifications on their way, and attempt records owed to D1 `alert_history`.
     #[serde(default, skip_serializing_if = "is_default")]
     pub deliveries: DeliveryQueue,
+    /// The heartbeat rate limiter ([`limit::SERVICE_HEARTBEATS`]).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub limiter: Limiter,
 }
 
 fn first_version() -> u32 {
@@ -151,6 +158,7 @@ impl ServiceRecord {
             armed: Armed::default(),
             notifier: ServiceNotifier::default(),
             deliveries: DeliveryQueue::default(),
+            limiter: Limiter::default(),
         }
     }
 
@@ -160,7 +168,8 @@ impl ServiceRecord {
     /// - [`Input::Heartbeat`]: checks the key, applies the deployed config, records the
     ///   heartbeat, queues what its status change must send (the alarm this arms at `now`
     ///   sends it, so the answer never waits for a channel) and publishes the new state.
-    ///   Answers [`Answer::Accepted`], [`Answer::Unauthorized`] or [`Answer::Busy`].
+    ///   Answers [`Answer::Accepted`], [`Answer::Unauthorized`], [`Answer::Busy`] or, past
+    ///   [`limit::SERVICE_HEARTBEATS`], [`Answer::Limited`] (nothing stored or changed).
     /// - [`Input::Alarm`]: applies the config, checks deadlines, queues notifications,
     ///   starts the due delivery attempts; then (directly, or on their completion) writes
     ///   attempt records and history to D1, and finally re-arms.
@@ -210,6 +219,9 @@ impl ServiceRecord {
             return Outcome::answer(Answer::Unauthorized);
         }
         let rec = slot.get_or_insert_with(|| Self::new(service.id.clone(), MonitorConfig::from(service), now));
+        if let Err(wait) = rec.limiter.admit(now, limit::SERVICE_HEARTBEATS) {
+            return Outcome::answer(Answer::Limited(wait));
+        }
         let mut effects = rec.on_config(now, MonitorConfig::from(service));
         match rec.on_heartbeat(now, heartbeat) {
             Ok(more) => effects.extend(more),

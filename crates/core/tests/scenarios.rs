@@ -311,6 +311,27 @@ fn a_wrong_key_or_an_unknown_service_is_refused_and_creates_nothing() {
 }
 
 #[test]
+fn a_flood_past_the_service_rate_is_refused_without_storing_or_changing_anything() {
+    use systole_core::limit::SERVICE_HEARTBEATS;
+    let mut h = api();
+    let burst = SERVICE_HEARTBEATS.burst;
+    for i in 0..burst {
+        let out = h.beat(S, Reported::Up);
+        assert!(matches!(out.answer, Answer::Accepted { .. }), "heartbeat {i} of the burst");
+    }
+    let stored = h.record().clone();
+    for _ in 0..50 {
+        let out = h.beat(S, Reported::Down);
+        assert_eq!(out.answer, Answer::Limited(SERVICE_HEARTBEATS.interval));
+        assert!(!out.persist && out.update.is_none() && out.alarm == AlarmAction::Keep && out.sends.is_empty());
+    }
+    assert_eq!(h.record(), &stored, "refused heartbeats change nothing, not even the reported status");
+    // One interval later the next heartbeat is recorded again; the service was up throughout.
+    let ms = S + i64::try_from(SERVICE_HEARTBEATS.interval.as_millis()).unwrap();
+    assert!(matches!(h.beat(ms, Reported::Up).answer, Answer::Accepted { status: Status::Up, .. }));
+}
+
+#[test]
 fn the_watchdog_rearms_a_lost_alarm_and_names_the_wake_time() {
     let mut h = api();
     assert_eq!(h.event(S, Input::Watchdog { alarm_held: false }).answer, Answer::WakeAt(None), "no record yet");

@@ -169,11 +169,6 @@ pub fn report_weak_secrets(env: &Env) {
     });
 }
 
-/// Whether the bench-only counters endpoint is enabled (`SYSTOLE_BENCH=1`).
-pub fn bench_enabled(env: &Env) -> bool {
-    env.var("SYSTOLE_BENCH").map(|v| v.to_string() == "1").unwrap_or(false)
-}
-
 /// The current time, read once per event by the shell.
 pub fn now() -> Timestamp {
     Timestamp::from_millis(i64::try_from(worker::Date::now().as_millis()).unwrap_or(i64::MAX))

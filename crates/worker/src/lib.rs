@@ -13,6 +13,7 @@
 //! - [`deployment`]: the embedded config folder (parsed by the loader `build.rs` validated it
 //!   with) and the secrets.
 //! - [`housekeeping`]: the cron trigger — retention pruning and the alarm watchdog.
+//! - [`limits`]: per-client-IP rate limits at the edge (sign-in, heartbeats, alerts).
 
 #![warn(missing_docs)]
 
@@ -22,6 +23,7 @@ mod deployment;
 mod durable;
 mod housekeeping;
 mod http;
+mod limits;
 mod live;
 // `#[durable_object]` generates undocumented JS glue (`new`, `fetch`, `alarm`) on each
 // Durable Object; it has no attributes to document it with.

@@ -99,6 +99,10 @@ impl DurableObject for ServiceMonitor {
                             http::json(200, &Accepted::new(&service_id, status, received_at, next_deadline, dropped))
                         }
                         Answer::Busy(full) => http::problem(&Problem::unavailable(full.to_string(), 5)),
+                        Answer::Limited(wait) => {
+                            let secs = systole_core::limit::retry_after_secs(wait);
+                            http::problem(&Problem::rate_limited("this service's heartbeat rate limit", secs))
+                        }
                         _ => http::problem(&Problem::unauthorized()),
                     }
                 }

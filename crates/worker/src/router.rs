@@ -13,6 +13,9 @@
 //! compatibility path as a row pointing at the same handler or at a thin translation
 //! (`routes::cloudflaremon`).
 //!
+//! Sign-in, heartbeat and alert routes are rate limited per client IP before their handler
+//! runs ([`per_ip`], [`limits`]): 429 problem+json with `Retry-After`.
+//!
 //! Two more columns serve the cloudflaremon seed's contract:
 //! - a route's **gate** ([`Endpoint`], `settings.json` `api`): while it is switched off the
 //!   route answers 403 with the seed's body, before any caller is identified, without CORS;
@@ -28,11 +31,12 @@ use std::pin::Pin;
 use systole_core::api::route::{self, Pattern};
 use systole_core::api::Problem;
 use systole_core::compat::cloudflaremon::{self as seed, Endpoint};
+use systole_core::limit::{self, PerIp};
 use worker::{Env, Method, Request, Response, Result};
 
 use crate::access::{self, Caller};
 use crate::http::{self, ApiError, Reply};
-use crate::{deployment, live, pages, routes};
+use crate::{deployment, limits, live, pages, routes};
 
 /// What a handler receives besides the request and the environment.
 #[derive(Debug)]
@@ -74,18 +78,18 @@ pub enum Access {
     /// Anyone, while `settings.json` enables the public status page; else the route does
     /// not exist.
     StatusPage,
-    /// The benchmark (`cargo xtask bench`): only while the `SYSTOLE_BENCH` var is `1`; else
-    /// the route does not exist.
+    /// The benchmark's routes (`cargo xtask bench`): anyone, in a build with the `bench`
+    /// feature, the only one with such rows; other methods answer 404 as for a gated route.
+    #[cfg_attr(not(feature = "bench"), allow(dead_code))]
     Bench,
 }
 
 impl Access {
     /// Whether the route exists in this deployment.
-    fn open(self, env: &Env) -> bool {
+    fn open(self) -> bool {
         match self {
             Access::StatusPage => deployment::config().settings.status_page,
-            Access::Bench => deployment::bench_enabled(env),
-            Access::Anyone | Access::User | Access::Admin | Access::Reader => true,
+            Access::Anyone | Access::User | Access::Admin | Access::Reader | Access::Bench => true,
         }
     }
 
@@ -171,9 +175,14 @@ pub static ROUTES: &[Route] = &[
     route!("/api/v1/alerts/recent", GET, User, routes::alerts::recent, cors),
     route!("/api/v1/notifications/channels", GET, User, routes::notifications::channels, cors),
     route!("/api/v1/live", GET, User, live::connect_user),
+    // The benchmark's counters and baselines: only in a build with the `bench` feature.
+    #[cfg(feature = "bench")]
     route!("/api/internal/stats", GET, Bench, routes::stats::stats),
+    #[cfg(feature = "bench")]
     route!("/api/internal/echo", GET, Bench, routes::stats::echo),
+    #[cfg(feature = "bench")]
     route!("/api/internal/echo-persist", GET, Bench, routes::stats::echo_persist),
+    #[cfg(feature = "bench")]
     route!("/api/internal/hub", GET, Bench, routes::stats::hub),
     // The cloudflaremon compatibility surface: the seed's paths and answers, thin translations
     // onto the same model (`routes::cloudflaremon`), each switched by `settings.json` `api`
@@ -197,6 +206,17 @@ pub static ROUTES: &[Route] = &[
     route!("/assets/*", GET, Anyone, pages::assets),
     route!("/healthz", GET, Anyone, healthz),
 ];
+
+/// The per-client-IP limit of `route`, with what it counts (see [`limits`]): sign-in
+/// attempts, heartbeat requests and alert requests; other routes have none.
+fn per_ip(route: &Route) -> Option<(PerIp, &'static str)> {
+    match (route.pattern.0, route.methods) {
+        ("/login", POST) => Some((limit::SIGN_IN, "sign-in attempts")),
+        ("/api/v1/heartbeat" | "/api/heartbeat", POST) => Some((limit::HEARTBEAT_PER_IP, "heartbeat requests")),
+        ("/api/v1/alerts" | "/api/alert", POST) => Some((limit::ALERT_PER_IP, "alert requests")),
+        _ => None,
+    }
+}
 
 /// Whether `route` answers 405 (with `Allow`) for methods it does not take: fixed, ungated
 /// routes do; pattern and gated routes answer 404 then, as before the table existed.
@@ -223,9 +243,14 @@ pub async fn handle(req: Request, env: &Env) -> Result<Response> {
     // The method as sent: `worker::Method` reads any method it does not know (`QUERY`,
     // `PROPFIND`) as GET, which would answer it as one.
     let method = req.inner().method();
-    let route = find(env, &path, &method);
+    let route = find(&path, &method);
     if let Some(gate) = route.and_then(|r| r.gate).filter(|g| !g.enabled(&deployment::config().settings.api)) {
         return http::json(403, &gate.disabled_body());
+    }
+    if let Some((limit, what)) = route.and_then(per_ip) {
+        if let Err(p) = limits::check(&req, env, limit, what).await {
+            return http::problem(&p).or_else(|e| http::unavailable("storage", &e));
+        }
     }
     let answer = match dispatch(req, env, &path, &method, route).await {
         Ok(resp) => Ok(resp),
@@ -259,8 +284,8 @@ fn preflight(allowed: Option<&str>) -> Result<Response> {
 
 /// The route a request takes: the first whose pattern matches `path`, whose methods include
 /// `method` and whose access gate is open.
-fn find(env: &Env, path: &str, method: &str) -> Option<&'static Route> {
-    ROUTES.iter().find(|r| r.pattern.matches(path).is_some() && r.access.open(env) && r.methods.contains(&method))
+fn find(path: &str, method: &str) -> Option<&'static Route> {
+    ROUTES.iter().find(|r| r.pattern.matches(path).is_some() && r.access.open() && r.methods.contains(&method))
 }
 
 async fn dispatch(req: Request, env: &Env, path: &str, method: &str, route: Option<&'static Route>) -> Reply {
@@ -368,6 +393,34 @@ mod tests {
         }
         assert!(ROUTES.iter().filter(|r| r.cors).all(|r| r.methods == GET), "only reads");
         assert!(ROUTES.iter().filter(|r| r.gate.is_some()).all(|r| !r.pattern.0.starts_with("/api/v1")));
+    }
+
+    #[test]
+    fn sign_in_heartbeat_and_alert_routes_are_limited_per_ip() {
+        let limited: Vec<_> = ROUTES.iter().filter_map(|r| per_ip(r).map(|(l, _)| (r.pattern.0, l.binding))).collect();
+        assert_eq!(
+            limited,
+            [
+                ("/api/v1/heartbeat", "HEARTBEAT_LIMITER"),
+                ("/api/v1/alerts", "ALERT_LIMITER"),
+                ("/api/heartbeat", "HEARTBEAT_LIMITER"),
+                ("/api/alert", "ALERT_LIMITER"),
+                ("/login", "SIGN_IN_LIMITER"),
+            ]
+        );
+    }
+
+    /// `wrangler.toml` declares each per-IP limit's binding with the documented limit and period.
+    #[test]
+    fn wrangler_toml_declares_every_per_ip_limit() {
+        let toml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../wrangler.toml")).unwrap();
+        let blocks: Vec<&str> = toml.split("[[ratelimits]]").skip(1).collect();
+        assert_eq!(blocks.len(), limit::PER_IP.len(), "one [[ratelimits]] per limit");
+        for l in limit::PER_IP {
+            let block = blocks.iter().find(|b| b.contains(&format!("name = \"{}\"", l.binding))).unwrap();
+            let simple = format!("simple = {{ limit = {}, period = {} }}", l.limit, l.period_secs);
+            assert!(block.contains(&simple), "{}: expected `{simple}` in {block}", l.binding);
+        }
     }
 
     #[test]

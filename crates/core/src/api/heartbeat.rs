@@ -92,17 +92,24 @@ pub enum ItemError {
         /// Seconds to wait before retrying.
         retry_after: u16,
     },
+    /// Its service sent more heartbeats than [`crate::limit::SERVICE_HEARTBEATS`] allows.
+    Limited {
+        /// Seconds until the service may send again.
+        retry_after: u16,
+    },
 }
 
 impl ItemError {
     /// The per-item `error` string: cloudflaremon's (`Invalid service format`, `Invalid
-    /// service entry`, [`Authorization::error`]), or `Temporarily unavailable`.
+    /// service entry`, [`Authorization::error`]), `Temporarily unavailable` or `Rate limit
+    /// exceeded`.
     pub fn message(&self) -> &'static str {
         match self {
             ItemError::Format => "Invalid service format",
             ItemError::EmptyEntry => "Invalid service entry",
             ItemError::Denied(a) => a.error().unwrap_or("Invalid API key"),
             ItemError::Unavailable { .. } => "Temporarily unavailable",
+            ItemError::Limited { .. } => "Rate limit exceeded",
         }
     }
 }
@@ -513,8 +520,10 @@ pub enum Receipt {
 /// When none was recorded: a problem carrying cloudflaremon's `success: false`, `message:
 /// "All heartbeats failed"` and `results` (and `ok: false`, `timestamp`). It is 401
 /// `unauthorized` when every heartbeat failed its key check (an unknown id counts: it is
-/// refused by the same check), 503 `unavailable` with the first one's detail and the longest
-/// `Retry-After` when every one was unavailable, and 400 `heartbeats-failed` otherwise.
+/// refused by the same check), 429 `rate-limited` with the longest `Retry-After` when every
+/// one was refused by its service's rate limit, 503 `unavailable` with the first one's detail
+/// and the longest `Retry-After` when every one was unavailable, and 400 `heartbeats-failed`
+/// otherwise.
 pub fn answer(outcomes: Vec<Result<Accepted, Failure>>, batch: bool, now: Timestamp) -> Result<Summary, Problem> {
     let total = outcomes.len();
     let failures: Vec<&Failure> = outcomes.iter().filter_map(|o| o.as_ref().err()).collect();
@@ -528,8 +537,24 @@ pub fn answer(outcomes: Vec<Result<Accepted, Failure>>, batch: bool, now: Timest
                 _ => None,
             })
             .collect();
+        let limited: Vec<u16> = failures
+            .iter()
+            .filter_map(|f| match f.error {
+                ItemError::Limited { retry_after } => Some(retry_after),
+                _ => None,
+            })
+            .collect();
         let problem = if failures.iter().all(|f| matches!(f.error, ItemError::Denied(_))) {
             Problem::unauthorized()
+        } else if !limited.is_empty() && limited.len() == failed {
+            let retry_after = limited.iter().copied().max().unwrap_or(1);
+            let rate = crate::limit::SERVICE_HEARTBEATS;
+            let detail = format!(
+                "more than {} heartbeats at once, or one per {} ms sustained, for one service; retry after {retry_after} s",
+                rate.burst,
+                rate.interval.as_millis()
+            );
+            Problem::rate_limited(detail, retry_after)
         } else if let (Some((detail, _)), true) = (unavailable.first(), unavailable.len() == failed) {
             let retry_after = unavailable.iter().map(|(_, r)| *r).max().unwrap_or(2);
             Problem::unavailable(detail.as_str(), retry_after)
@@ -880,6 +905,18 @@ mod tests {
         // A single heartbeat with a wrong key: the same 401, with its one result.
         let p = answer(vec![denied("api", Authorization::WrongKey)], false, now()).unwrap_err();
         assert_eq!(problem(&p)["results"], json!([{"serviceId": "api", "success": false, "error": "Invalid API key"}]));
+    }
+
+    #[test]
+    fn a_request_refused_only_by_rate_limits_is_429_and_a_partial_one_207() {
+        let limited = |id: &str, retry_after| failed(id, ItemError::Limited { retry_after });
+        let p = answer(vec![limited("a", 1), limited("b", 3)], true, now()).unwrap_err();
+        assert_eq!((p.status, p.code, p.retry_after), (429, "rate-limited", Some(3)));
+        assert_eq!(p.extensions.as_ref().unwrap()["results"][1]["error"], "Rate limit exceeded");
+        let s = answer(vec![recorded("a", 0), limited("b", 1)], true, now()).unwrap();
+        assert_eq!(s.status, 207);
+        let mixed = answer(vec![limited("a", 1), unavailable("b", 5)], true, now()).unwrap_err();
+        assert_eq!(mixed.status, 400, "as any other mix of failures");
     }
 
     #[test]

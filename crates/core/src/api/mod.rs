@@ -40,7 +40,8 @@ pub struct Problem {
     /// a `String`, so a `Result<_, Problem>` stays small.
     #[serde(skip)]
     pub allow: Option<Box<str>>,
-    /// For 503: seconds to wait (sent as `Retry-After`; a `u16` keeps the struct small).
+    /// For 429 and 503: seconds to wait (sent as `Retry-After`; a `u16` keeps the struct
+    /// small).
     #[serde(skip)]
     pub retry_after: Option<u16>,
     /// Extension members, sent after the standard ones (names must not repeat theirs).
@@ -190,6 +191,25 @@ impl Problem {
         );
         p.allow = Some(allow.into());
         p
+    }
+
+    /// 429: too many requests; try again after `retry_after` seconds (sent as
+    /// `Retry-After`).
+    pub fn rate_limited(detail: impl Into<String>, retry_after: u16) -> Self {
+        let mut p = Self::new("rate-limited", "Too many requests", 429, detail);
+        p.retry_after = Some(retry_after);
+        p
+    }
+
+    /// 429 for a per-client-IP limit at the edge ([`crate::limit::PerIp`]): `what` (e.g.
+    /// `sign-in attempts`) went over `limit.limit` per `limit.period_secs` s from this address.
+    /// Carries cloudflaremon's `success: false` and `message` for the seed's paths' clients.
+    pub fn too_many_from_ip(what: &str, limit: crate::limit::PerIp) -> Self {
+        let detail = format!(
+            "more than {} {what} per {} s from this address; retry after {} s",
+            limit.limit, limit.period_secs, limit.period_secs
+        );
+        Self::rate_limited(detail, limit.period_secs).with("success", false).with("message", "Rate limit exceeded")
     }
 
     /// 503: try again after `retry_after` seconds.

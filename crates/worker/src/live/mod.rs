@@ -15,7 +15,7 @@ use systole_core::api::Problem;
 use systole_core::config::ServiceConfig;
 use systole_core::live::{AlertUpdate, PublishGate, ServiceUpdate};
 use systole_core::time::Timestamp;
-use worker::{Env, Headers, Method, Request, RequestInit, Response, Result, Stub};
+use worker::{Env, Headers, Method, Request, RequestInit, Result, Stub};
 
 use crate::deployment::{self, HUB_BINDING};
 use crate::http::Reply;
@@ -119,7 +119,8 @@ async fn connect(req: &Request, env: &Env, hub: &Hub) -> Reply {
     Ok(stub(env, hub)?.fetch_with_request(Request::new_with_init("https://hub/connect", &init)?).await?)
 }
 
-/// The counters of `hub` (benchmark only).
-pub async fn stats(env: &Env, hub: &Hub) -> Result<Response> {
+/// The counters of `hub` (benchmark only: the `bench` feature's `/api/internal/hub`).
+#[cfg(feature = "bench")]
+pub async fn stats(env: &Env, hub: &Hub) -> Result<worker::Response> {
     stub(env, hub)?.fetch_with_str("https://hub/stats").await
 }

@@ -18,8 +18,9 @@ const RETRY_AFTER: u16 = 2;
 /// Handles a heartbeat request in any of cloudflaremon's forms and ours
 /// ([`heartbeat::parse`]), answering as [`heartbeat::answer`] decides: 200 when every
 /// heartbeat was recorded, 207 when some were, else 401 (every one refused by its key check),
-/// 503 (every one unavailable) or 400, each with cloudflaremon's `success`, `message` and
-/// per-item `results`. Errors before any heartbeat is considered: 413 over 16 KiB, 400 with
+/// 429 (every one over its service's rate limit), 503 (every one unavailable) or 400, each
+/// with cloudflaremon's `success`, `message` and per-item `results`. Errors before any
+/// heartbeat is considered: 429 past the per-IP limit (the router), 413 over 16 KiB, 400 with
 /// the field for bad JSON, fields or limits.
 pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
     let now = deployment::now();
@@ -56,7 +57,8 @@ pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
 }
 
 /// Hands one granted heartbeat to its ServiceMonitor: its `Accepted`, or the failure its
-/// answer or the runtime reports (a refused key as `Invalid API key`, anything else as
+/// answer or the runtime reports (a refused key as `Invalid API key`, the service's rate
+/// limit as `Rate limit exceeded` with its `Retry-After`, anything else as
 /// unavailable, keeping the object's detail and `Retry-After`).
 async fn deliver(namespace: &ObjectNamespace, item: HeartbeatItem) -> Result<Accepted, Failure> {
     let service_id = item.service_id.to_string();
@@ -77,6 +79,9 @@ async fn deliver(namespace: &ObjectNamespace, item: HeartbeatItem) -> Result<Acc
             unavailable(None, None)
         }),
         Ok((401, _, _)) => Err(Failure::new(service_id.as_str(), ItemError::Denied(Authorization::WrongKey))),
+        Ok((429, retry_after, _)) => {
+            Err(Failure::new(service_id.as_str(), ItemError::Limited { retry_after: retry_after.unwrap_or(1) }))
+        }
         Ok((_, retry_after, text)) => {
             let problem = serde_json::from_str::<serde_json::Value>(&text).ok();
             let detail = problem.and_then(|p| p["detail"].as_str().map(str::to_owned));

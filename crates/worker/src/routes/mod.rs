@@ -7,6 +7,7 @@ pub mod incidents;
 pub mod logs;
 pub mod notifications;
 pub mod services;
+#[cfg(feature = "bench")]
 pub mod stats;
 pub mod status;
 pub mod uptime;

@@ -3,8 +3,9 @@
 //! `GET /api/internal/echo-persist?serviceId=` (the round trip plus a rewrite of its stored
 //! record), for `cargo xtask bench`.
 //! `GET /api/internal/hub?name=` (a NotificationHub's counters).
-//! Routed only when the `SYSTOLE_BENCH` var is `1` (`router::Access::Bench`); otherwise
-//! these paths are 404.
+//! Compiled only with the worker's `bench` feature (`cargo xtask bench` and the end-to-end
+//! builds, `cargo xtask build-worker --bench`); a default build, as deployed, has no such
+//! paths (404).
 
 use systole_core::api::Problem;
 use worker::{Env, Request};

@@ -5,6 +5,8 @@
 //! - heartbeat throughput and p50/p99 latency at 16 connections vs `/healthz` (trivial route);
 //! - D1 rows and Durable Object storage rows (alarms included) written per heartbeat, from the
 //!   objects' own counters (`meta.rows_written`, SQL cursor `rowsWritten`, `setAlarm` calls);
+//! - the answer time of a wrong-key heartbeat for a known service id vs an unknown id (the
+//!   key is checked at the edge, so both should cost the same: no timing oracle for ids);
 //! - the gzipped wasm size;
 //! - the dashboard ([`dashboard`]): live push latency, render time, page weight, idle tabs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -85,6 +87,64 @@ fn load(name: &str, request: &(dyn Fn(usize) -> bool + Sync)) -> Run {
         run.per_second, run.p50_ms, run.p99_ms, run.errors
     );
     run
+}
+
+/// Median answer times (ms) of wrong-key heartbeats for a known id and for an unknown id, and
+/// how many of each were measured: 16 threads, each alternating the two kinds so both see the
+/// same load, for the warm-up and then the measured period. Every answer must be the 401.
+fn wrong_key_medians(worker: &Worker, services: &[String]) -> ((f64, usize), (f64, usize)) {
+    let stop = AtomicBool::new(false);
+    let measuring = AtomicBool::new(false);
+    let times: Mutex<[Vec<Duration>; 2]> = Mutex::new([Vec::new(), Vec::new()]);
+    // Same lengths: `load-07` and `nope-07`; a wrong key as long as a real one. Each thread
+    // speaks from its own address, as separate hosts (the per-IP limit counts 401s too).
+    let wrong = "x".repeat(key(&services[0]).len());
+    thread::scope(|s| {
+        for t in 0..CONNECTIONS {
+            let (stop, measuring, times, wrong) = (&stop, &measuring, &times, &wrong);
+            s.spawn(move || {
+                let ip = format!("10.0.0.{}", t + 1);
+                let auth = format!("Bearer {wrong}");
+                let headers = [
+                    ("Authorization", auth.as_str()),
+                    ("Content-Type", "application/json"),
+                    ("CF-Connecting-IP", ip.as_str()),
+                ];
+                let mut mine: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
+                let mut n = t;
+                while !stop.load(Ordering::Relaxed) {
+                    let known = &services[n % services.len()];
+                    let id = if n % 2 == 0 { known.clone() } else { known.replacen("load", "nope", 1) };
+                    let started = Instant::now();
+                    let a = worker.send("POST", "/api/heartbeat", &headers, &json!({"serviceId": id}).to_string());
+                    let took = started.elapsed();
+                    assert_eq!(a.status, 401, "{id}: {}", a.body);
+                    if measuring.load(Ordering::Relaxed) {
+                        mine[n % 2].push(took);
+                    }
+                    n += 1;
+                }
+                let mut all = times.lock().unwrap();
+                all[0].append(&mut mine[0]);
+                all[1].append(&mut mine[1]);
+            });
+        }
+        thread::sleep(WARMUP);
+        measuring.store(true, Ordering::Relaxed);
+        thread::sleep(MEASURE);
+        stop.store(true, Ordering::Relaxed);
+    });
+    let [mut known, mut unknown] = times.into_inner().unwrap();
+    let median = |v: &mut Vec<Duration>| {
+        v.sort();
+        (v[v.len() / 2].as_secs_f64() * 1000.0, v.len())
+    };
+    let (known, unknown) = (median(&mut known), median(&mut unknown));
+    eprintln!(
+        "bench: wrong-key heartbeat: known id median {:.2} ms ({}), unknown id {:.2} ms ({})",
+        known.0, known.1, unknown.0, unknown.1
+    );
+    (known, unknown)
 }
 
 fn stats(worker: &Worker, service: &str) -> Value {
@@ -174,11 +234,14 @@ fn main() {
     let persist = load("GET /api/internal/echo-persist", &|n| {
         worker.get(&format!("/api/internal/echo-persist?serviceId={}", services[n % SERVICES])).status == 200
     });
+    let ((known_ms, known_n), (unknown_ms, unknown_n)) = wrong_key_medians(&worker, &services);
+    let oracle = known_ms / unknown_ms;
     if std::env::var("SYSTOLE_BENCH_QUICK").is_ok_and(|v| v == "1") {
         // `cargo xtask bench --quick`: the throughput ratios only, nothing written.
         let ratio = |r: &Run| r.per_second / trivial.per_second;
         println!(
-            "quick: healthz {:.0}/s; echo {:.2}, echo-persist {:.2}, heartbeat {:.2} of it; heartbeat/echo-persist {:.2}",
+            "quick: healthz {:.0}/s; echo {:.2}, echo-persist {:.2}, heartbeat {:.2} of it; heartbeat/echo-persist {:.2}; \
+             wrong-key median known/unknown id {oracle:.2}",
             trivial.per_second,
             ratio(&echo),
             ratio(&persist),
@@ -240,6 +303,20 @@ along the rows above: the bare round trip router → Durable Object → router r
 {echo_ratio:.2}; adding the one durable write a heartbeat needs before its answer (serialize the
 record, rewrite its SQLite row, output gate) brings it to {persist_ratio:.2}; the rest (body
 parsing, key check, state machine, alarm decision) is the difference to the heartbeat row.
+
+## Wrong key: known id vs unknown id
+
+A heartbeat with a wrong key for a configured service and one for an id that does not exist,
+alternated on each of the {CONNECTIONS} connections ({warmup} s warm-up, {measure} s measured; each
+connection from its own client address): both are refused at the edge with the same 401, so
+neither costs a Durable Object request and the answer time tells nothing about which ids exist.
+
+| heartbeat | answers | median ms |
+| --- | ---: | ---: |
+| wrong key, known id | {known_n} | {known_ms:.2} |
+| wrong key, unknown id | {unknown_n} | {unknown_ms:.2} |
+
+**Known vs unknown id: medians {oracle:.2} of each other** (target within 10 %: 0.90–1.10).
 
 ## Rows written per heartbeat
 
