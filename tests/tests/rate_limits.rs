@@ -34,6 +34,16 @@ fn beat_from(worker: &Worker, path: &str, service: &str, ip: &str) -> Answer {
     worker.send("POST", path, &headers, &json!({"serviceId": service}).to_string())
 }
 
+/// A heartbeat for `service` with a wrong key, from client address `ip`, on `path`.
+fn guess_from(worker: &Worker, path: &str, service: &str, ip: &str) -> Answer {
+    let headers = [
+        ("Authorization", "Bearer wrong-key-0123456789"),
+        ("Content-Type", "application/json"),
+        ("CF-Connecting-IP", ip),
+    ];
+    worker.send("POST", path, &headers, &json!({"serviceId": service}).to_string())
+}
+
 /// Asserts a 429 problem+json with `Retry-After: retry_after` (if given) and returns its body.
 fn assert_429(a: &Answer, retry_after: Option<u64>) -> Value {
     assert_eq!(a.status, 429, "{}", a.body);
@@ -73,17 +83,23 @@ fn heartbeat_and_alert_routes_are_limited_per_address_on_both_surfaces() {
     let worker = spawn_limited(TESTS, &[], &[("HEARTBEAT_LIMITER", 4), ("ALERT_LIMITER", 3)]);
     fresh_window(10, 6);
     let ip = "198.51.100.7";
-    // One count for both heartbeat paths (the native and cloudflaremon's).
+    // Requests without a valid key: one count for both heartbeat paths (the native and
+    // cloudflaremon's).
     for path in ["/api/v1/heartbeat", "/api/heartbeat", "/api/v1/heartbeat", "/api/heartbeat"] {
-        let a = beat_from(&worker, path, "load-01", ip);
-        assert_eq!(a.status, 200, "{path}: {}", a.body);
+        let a = guess_from(&worker, path, "load-01", ip);
+        assert_eq!(a.status, 401, "{path}: {}", a.body);
     }
     for path in ["/api/v1/heartbeat", "/api/heartbeat"] {
-        let p = assert_429(&beat_from(&worker, path, "load-01", ip), Some(u64::from(HEARTBEAT_PER_IP.period_secs)));
+        let p = assert_429(&guess_from(&worker, path, "load-01", ip), Some(u64::from(HEARTBEAT_PER_IP.period_secs)));
         // cloudflaremon's clients read `success` and `message`.
         assert_eq!((p["success"].as_bool(), p["message"].as_str()), (Some(false), Some("Rate limit exceeded")));
     }
-    assert_eq!(beat_from(&worker, "/api/heartbeat", "load-01", "198.51.100.8").status, 200, "another address");
+    // A heartbeat with the right key is never counted nor refused by the address's limit: a
+    // guessing loop cannot lock out the fleet behind the same address.
+    for path in ["/api/v1/heartbeat", "/api/heartbeat"] {
+        assert_eq!(beat_from(&worker, path, "load-01", ip).status, 200, "{path}: the right key");
+    }
+    assert_eq!(guess_from(&worker, "/api/heartbeat", "load-01", "198.51.100.8").status, 401, "another address");
 
     let alert = json!({"title": "disk full", "severity": "warning"}).to_string();
     let headers = [("Content-Type", "application/json"), ("CF-Connecting-IP", ip)];

@@ -32,9 +32,13 @@ pub struct PerIp {
 /// `POST /login`: 10 sign-in attempts per client IP per minute.
 pub const SIGN_IN: PerIp = PerIp { binding: "SIGN_IN_LIMITER", limit: 10, period_secs: 60 };
 
-/// `POST /api/v1/heartbeat` and `POST /api/heartbeat`: 10,000 requests per client IP per 10 s
-/// (a fleet of 10,000 services behind one address, each beating every 10 s).
-pub const HEARTBEAT_PER_IP: PerIp = PerIp { binding: "HEARTBEAT_LIMITER", limit: 10_000, period_secs: 10 };
+/// `POST /api/v1/heartbeat` and `POST /api/heartbeat`: 1,000 requests per client IP per 10 s
+/// **in which no heartbeat passed its key check** (wrong or missing keys, unknown ids). A
+/// heartbeat with a right key never calls the limiter, so the hot path costs nothing more, a
+/// guessing loop or a misconfigured client is refused cheaply, and an attacker behind the
+/// same address as a real fleet cannot lock it out. Authenticated floods are limited per
+/// service ([`SERVICE_HEARTBEATS`]).
+pub const HEARTBEAT_PER_IP: PerIp = PerIp { binding: "HEARTBEAT_LIMITER", limit: 1_000, period_secs: 10 };
 
 /// `POST /api/v1/alerts` and `POST /api/alert`: 1,000 requests per client IP per 10 s.
 pub const ALERT_PER_IP: PerIp = PerIp { binding: "ALERT_LIMITER", limit: 1_000, period_secs: 10 };

@@ -5,11 +5,13 @@
 use futures_util::future::join_all;
 use systole_core::api::heartbeat::{self, Accepted, Entry, Failure, HeartbeatItem, ItemError, MAX_BODY_BYTES};
 use systole_core::keys::Authorization;
+use systole_core::limit;
 use systole_core::protocol::ToMonitor;
 use worker::{Env, ObjectNamespace, Request};
 
 use crate::deployment::{self, MONITOR_BINDING};
 use crate::http::{self, Reply};
+use crate::limits;
 use crate::router::Call;
 
 /// Seconds a client should wait after a Durable Object could not be reached.
@@ -20,8 +22,10 @@ const RETRY_AFTER: u16 = 2;
 /// heartbeat was recorded, 207 when some were, else 401 (every one refused by its key check),
 /// 429 (every one over its service's rate limit), 503 (every one unavailable) or 400, each
 /// with cloudflaremon's `success`, `message` and per-item `results`. Errors before any
-/// heartbeat is considered: 429 past the per-IP limit (the router), 413 over 16 KiB, 400 with
-/// the field for bad JSON, fields or limits.
+/// heartbeat is considered: 413 over 16 KiB, 400 with the field for bad JSON, fields or
+/// limits. A request in which no heartbeat passed its key check counts against the client
+/// address's [`limit::HEARTBEAT_PER_IP`], and past it answers 429 problem+json with
+/// `Retry-After` instead of 401.
 pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
     let now = deployment::now();
     let bearer = req.headers().get("Authorization")?.and_then(|v| crate::access::bearer(&v));
@@ -44,6 +48,11 @@ pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
             Entry::Failed(failure) => Err(failure),
         })
         .collect();
+    if checked.iter().all(Result::is_err) {
+        // Nothing got through the key check: a guessing loop or a misconfigured client,
+        // counted per address (a right key never calls the limiter).
+        limits::check(&req, env, limit::HEARTBEAT_PER_IP, "heartbeat requests without a valid key").await?;
+    }
     let namespace = env.durable_object(MONITOR_BINDING)?;
     let outcomes = join_all(checked.into_iter().map(|c| async {
         match c {

@@ -97,22 +97,24 @@ fn wrong_key_medians(worker: &Worker, services: &[String]) -> ((f64, usize), (f6
     let measuring = AtomicBool::new(false);
     let times: Mutex<[Vec<Duration>; 2]> = Mutex::new([Vec::new(), Vec::new()]);
     // Same lengths: `load-07` and `nope-07`; a wrong key as long as a real one. Each thread
-    // speaks from its own address, as separate hosts (the per-IP limit counts 401s too).
+    // speaks from its own addresses, as separate hosts (the per-IP limit counts 401s).
     let wrong = "x".repeat(key(&services[0]).len());
     thread::scope(|s| {
         for t in 0..CONNECTIONS {
             let (stop, measuring, times, wrong) = (&stop, &measuring, &times, &wrong);
             s.spawn(move || {
-                let ip = format!("10.0.0.{}", t + 1);
                 let auth = format!("Bearer {wrong}");
-                let headers = [
-                    ("Authorization", auth.as_str()),
-                    ("Content-Type", "application/json"),
-                    ("CF-Connecting-IP", ip.as_str()),
-                ];
                 let mut mine: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
                 let mut n = t;
                 while !stop.load(Ordering::Relaxed) {
+                    // A new address every 200 requests, well under the per-address limit of
+                    // requests without a valid key.
+                    let ip = format!("10.{}.{}.{}", t + 1, (n / 200) / 256 % 256, (n / 200) % 256);
+                    let headers = [
+                        ("Authorization", auth.as_str()),
+                        ("Content-Type", "application/json"),
+                        ("CF-Connecting-IP", ip.as_str()),
+                    ];
                     let known = &services[n % services.len()];
                     let id = if n % 2 == 0 { known.clone() } else { known.replacen("load", "nope", 1) };
                     let started = Instant::now();
