@@ -61,6 +61,12 @@ try {
   await page.fill('#token', TOKEN);
   await Promise.all([page.waitForURL(`${BASE}/`), page.click('button[type=submit]')]);
   await page.waitForSelector('body[data-connected=true]');
+  // The session cookie is a __Host- cookie (Secure, Path=/, no Domain), which Chromium
+  // accepts from http://127.0.0.1 (a secure context), and the page's socket opened with it.
+  const cookies = await context.cookies();
+  const session = cookies.find((c) => c.name === '__Host-systole_session');
+  check(session && session.secure && session.path === '/' && session.httpOnly && session.sameSite === 'Strict',
+    `the __Host- session cookie is set: ${JSON.stringify(cookies.map((c) => c.name))}`);
   const row = page.locator('li[data-service="browser-flip"]');
 
   // dashboard.json: header links, the sanitised custom HTML (no script ran, no handler or

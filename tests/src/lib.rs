@@ -490,13 +490,33 @@ impl Worker {
         cookie: Option<&str>,
         timeout: Duration,
     ) -> Result<Live, Box<tungstenite::Error>> {
-        use tungstenite::client::IntoClientRequest;
-        let mut req = format!("ws://127.0.0.1:{}{path}", self.port).into_client_request().map_err(Box::new)?;
-        if let Some(b) = bearer {
-            req.headers_mut().insert("Authorization", format!("Bearer {b}").parse().unwrap());
+        let bearer = bearer.map(|b| format!("Bearer {b}"));
+        let mut headers = Vec::new();
+        if let Some(b) = &bearer {
+            headers.push(("Authorization", b.as_str()));
         }
         if let Some(c) = cookie {
-            req.headers_mut().insert("Cookie", c.parse().unwrap());
+            headers.push(("Cookie", c));
+        }
+        self.live_with(path, &headers, timeout)
+    }
+
+    /// Opens a WebSocket to `path` with exactly these extra request headers (e.g. a
+    /// browser's `Origin`); reads time out after `timeout`.
+    ///
+    /// # Errors
+    /// The handshake's error, e.g. `Http(403)` for a refused origin.
+    pub fn live_with(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        timeout: Duration,
+    ) -> Result<Live, Box<tungstenite::Error>> {
+        use tungstenite::client::IntoClientRequest;
+        let mut req = format!("ws://127.0.0.1:{}{path}", self.port).into_client_request().map_err(Box::new)?;
+        for (name, value) in headers {
+            let name = tungstenite::http::HeaderName::from_bytes(name.as_bytes()).unwrap();
+            req.headers_mut().insert(name, value.parse().unwrap());
         }
         let (ws, _) = tungstenite::connect(req).map_err(Box::new)?;
         if let tungstenite::stream::MaybeTlsStream::Plain(s) = ws.get_ref() {
@@ -678,6 +698,29 @@ impl Live {
     /// Sends a text frame.
     pub fn send(&mut self, text: &str) {
         self.0.send(tungstenite::Message::text(text)).unwrap();
+    }
+
+    /// Reads until the server closes the socket; its close code (`None` when the read times
+    /// out or the connection drops without a close frame).
+    pub fn close_code(&mut self) -> Option<u16> {
+        loop {
+            match self.0.read() {
+                Ok(tungstenite::Message::Close(frame)) => return frame.map(|f| u16::from(f.code)),
+                Ok(_) => continue,
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// Reads until a `pong` arrives (`false` when the read times out or the socket closes).
+    pub fn pong(&mut self) -> bool {
+        loop {
+            match self.0.read() {
+                Ok(tungstenite::Message::Text(t)) if t.as_str() == "pong" => return true,
+                Ok(tungstenite::Message::Close(_)) | Err(_) => return false,
+                Ok(_) => continue,
+            }
+        }
     }
 }
 

@@ -1,14 +1,18 @@
 //! The dashboard and its access rules through the real Worker: pages, CSP, escaping,
-//! sessions (login, logout, forged and expired cookies), viewer scope on the page, the JSON
-//! APIs and the live stream, and the public status page.
+//! sessions (login, logout ending them server-side, token changes, forged and expired
+//! cookies), viewer scope on the page, the JSON APIs and the live stream, and the public
+//! status page.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 
 use serde_json::json;
-use systole_core::session;
+use systole_core::keys::KeyRing;
+use systole_core::session::{self, Session};
 use systole_core::time::Timestamp;
-use systole_e2e::{now_ms, spawn_worker, spawn_worker_with, Worker, ADMIN_TOKEN, SESSION_SECRET, VIEWER_TOKEN};
+use systole_e2e::{
+    now_ms, spawn_worker, spawn_worker_with, Worker, ADMIN_TOKEN, IDLE_TOKEN, SESSION_SECRET, VIEWER_TOKEN,
+};
 
 const SECOND: Duration = Duration::from_secs(1);
 
@@ -18,9 +22,11 @@ fn session_cookie(worker: &Worker, token: &str) -> String {
     assert_eq!(answer.status, 303, "{}", answer.body);
     assert_eq!(answer.header("location"), Some("/"));
     let set = answer.header("set-cookie").unwrap().to_owned();
+    assert!(set.starts_with("__Host-systole_session="), "{set}");
     for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Max-Age=43200", "Path=/"] {
         assert!(set.contains(attr), "{set} lacks {attr}");
     }
+    assert!(!set.contains("Domain"), "{set}: __Host- cookies have no Domain");
     set.split(';').next().unwrap().to_owned()
 }
 
@@ -44,12 +50,20 @@ fn pages_are_escaped_under_a_strict_csp_and_sessions_are_checked() {
 
     // A wrong token gets the form again; a forged or expired cookie counts as none.
     assert_eq!(worker.login("not-a-token").status, 401);
-    let forged = format!("{}=ana.{}.{}", session::COOKIE, now_ms() + 3_600_000, "00".repeat(32));
-    let past = Timestamp::from_millis(now_ms() - 1000);
-    let expired = format!("{}={}", session::COOKIE, session::sign("ana", past, SESSION_SECRET.as_bytes()));
-    let other_secret =
-        session::sign("ana", Timestamp::from_millis(now_ms() + 3_600_000), b"another secret of at least 32 bytes!");
-    for cookie in [forged, expired, format!("{}={other_secret}", session::COOKIE)] {
+    let forged = format!("{}=ana.0.{}.{}", session::COOKIE, now_ms() + 3_600_000, "00".repeat(32));
+    let tokens = KeyRing::parse_tokens(&harness_tokens(), SESSION_SECRET.as_bytes()).unwrap();
+    let ana = tokens.digest_of("ana").unwrap();
+    let signed = |expires: i64, secret: &[u8]| {
+        let value = Session { user: "ana".into(), generation: 0, expires: Timestamp::from_millis(expires) };
+        format!("{}={}", session::COOKIE, value.sign(ana, secret))
+    };
+    let expired = signed(now_ms() - 1000, SESSION_SECRET.as_bytes());
+    let other_secret = signed(now_ms() + 3_600_000, b"another secret of at least 32 bytes!");
+    // The old cookie name is not read, even with a valid value.
+    let valid = signed(now_ms() + 3_600_000, SESSION_SECRET.as_bytes());
+    assert_eq!(worker.get_as("/api/v1/status", None, Some(&valid)).status, 200, "the harness signs as the Worker");
+    let old_name = valid.replacen("__Host-", "", 1);
+    for cookie in [forged, expired, other_secret, old_name] {
         assert_eq!(worker.get_as("/api/v1/status", None, Some(&cookie)).status, 401, "{cookie}");
         assert_eq!(worker.get_as("/", None, Some(&cookie)).status, 401, "{cookie}");
         assert!(worker.live("/api/v1/live", None, Some(&cookie), SECOND).is_err(), "live with {cookie}");
@@ -101,6 +115,54 @@ fn pages_are_escaped_under_a_strict_csp_and_sessions_are_checked() {
     let out = worker.request("POST", "/logout", None, "");
     assert_eq!(out.status, 200, "ureq followed the 303 to /login");
     assert!(out.body.contains("Sign in"));
+}
+
+/// The harness's `USER_TOKENS`.
+fn harness_tokens() -> String {
+    json!({"ana": ADMIN_TOKEN, "vera": VIEWER_TOKEN, "idle": IDLE_TOKEN}).to_string()
+}
+
+#[test]
+fn signing_out_ends_every_session_of_the_user_server_side() {
+    let worker = spawn_worker();
+    let (laptop, phone) = (session_cookie(&worker, ADMIN_TOKEN), session_cookie(&worker, ADMIN_TOKEN));
+    let vera = session_cookie(&worker, VIEWER_TOKEN);
+    for cookie in [&laptop, &phone, &vera] {
+        assert_eq!(worker.get_as("/api/v1/status", None, Some(cookie)).status, 200);
+    }
+    let mut tab = worker.live("/api/v1/live", None, Some(&phone), 10 * SECOND).unwrap();
+
+    let out = worker.post_form("/logout", "", &[("Cookie", &laptop)]);
+    assert_eq!((out.status, out.header("location")), (303, Some("/login")));
+    assert!(out.header("set-cookie").unwrap().contains("Max-Age=0"));
+    // The cookie kept after sign-out is refused everywhere, and so is the user's other one.
+    for cookie in [&laptop, &phone] {
+        let api = worker.get_as("/api/v1/status", None, Some(cookie));
+        assert_eq!((api.status, api.content_type.as_str()), (401, "application/problem+json"));
+        assert_eq!(worker.get_as("/", None, Some(cookie)).status, 401);
+        assert!(worker.live("/api/v1/live", None, Some(cookie), SECOND).is_err());
+    }
+    assert_eq!(tab.close_code(), Some(1008), "the open tab's socket is closed");
+    // Another user is not signed out; signing in again works.
+    assert_eq!(worker.get_as("/api/v1/status", None, Some(&vera)).status, 200);
+    let again = session_cookie(&worker, ADMIN_TOKEN);
+    assert_eq!(worker.get_as("/api/v1/status", None, Some(&again)).status, 200);
+    assert_eq!(worker.get_as("/api/v1/status", None, Some(&laptop)).status, 401, "still ended");
+}
+
+#[test]
+fn a_new_login_token_ends_the_sessions_of_the_old_one() {
+    let before = spawn_worker();
+    let (ana, vera) = (session_cookie(&before, ADMIN_TOKEN), session_cookie(&before, VIEWER_TOKEN));
+    drop(before);
+    // The same deployment after ana's token was rotated (vera's kept).
+    let tokens = json!({"ana": "a-brand-new-token-for-ana", "vera": VIEWER_TOKEN, "idle": IDLE_TOKEN}).to_string();
+    let after = spawn_worker_with(&[("USER_TOKENS".into(), tokens)]);
+    assert_eq!(after.get_as("/api/v1/status", None, Some(&vera)).status, 200, "an unchanged token keeps its session");
+    assert_eq!(after.get_as("/api/v1/status", None, Some(&ana)).status, 401, "issued for the old token");
+    assert_eq!(after.get_as("/", None, Some(&ana)).status, 401);
+    assert_eq!(after.get_as("/api/v1/status", Some(ADMIN_TOKEN), None).status, 401, "the old token itself");
+    assert_eq!(after.get_as("/api/v1/status", Some("a-brand-new-token-for-ana"), None).status, 200);
 }
 
 #[test]
@@ -198,6 +260,18 @@ fn the_public_status_page_shows_public_groups_live_without_messages() {
     assert_eq!(update["change"]["reason"], "");
     // Not a WebSocket upgrade: 426.
     assert_eq!(worker.get_as("/status/live", None, None).status, 426);
+}
+
+#[test]
+fn two_users_with_the_same_token_lock_every_sign_in() {
+    // Accepted, a sign-in with it would pick one of the two users. The start-up log names
+    // both users, never the token (`systole_core::keys`, unit-tested).
+    let tokens = json!({"ana": ADMIN_TOKEN, "vera": ADMIN_TOKEN, "idle": IDLE_TOKEN}).to_string();
+    let worker = spawn_worker_with(&[("USER_TOKENS".into(), tokens)]);
+    for token in [ADMIN_TOKEN, IDLE_TOKEN] {
+        assert_eq!(worker.login(token).status, 401, "{token}");
+        assert_eq!(worker.get_as("/api/v1/status", Some(token), None).status, 401, "{token}");
+    }
 }
 
 #[test]

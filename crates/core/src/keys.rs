@@ -52,6 +52,9 @@ pub enum KeyRingError {
     /// A login token is shorter than [`MIN_TOKEN_LEN`], short enough to guess.
     #[error("the token of user {0:?} is shorter than {MIN_TOKEN_LEN} characters")]
     ShortToken(String),
+    /// Two users have the same login token, so a sign-in cannot tell who it is.
+    #[error("users {0:?} and {1:?} have the same token; give each user their own")]
+    DuplicateToken(String, String),
 }
 
 /// The fewest characters a login token in `USER_TOKENS` may have. Sign-in has no rate limit,
@@ -132,14 +135,28 @@ impl KeyRing {
     /// requiring every token to have at least [`MIN_TOKEN_LEN`] characters.
     ///
     /// # Errors
-    /// As [`KeyRing::parse`], and [`KeyRingError::ShortToken`] naming the first user whose
-    /// token is too short.
+    /// As [`KeyRing::parse`], [`KeyRingError::ShortToken`] naming the first user whose
+    /// token is too short, and [`KeyRingError::DuplicateToken`] naming the first two users
+    /// (in id order) who share a token (never the token).
     pub fn parse_tokens(user_tokens_json: &str, secret: &[u8]) -> Result<Self, KeyRingError> {
         let plain = plain(user_tokens_json)?;
         if let Some((user, _)) = plain.iter().find(|(_, token)| token.chars().count() < MIN_TOKEN_LEN) {
             return Err(KeyRingError::ShortToken(user.clone()));
         }
+        let mut owners: BTreeMap<&str, &str> = BTreeMap::new();
+        for (user, token) in &plain {
+            if let Some(first) = owners.insert(token, user) {
+                return Err(KeyRingError::DuplicateToken(first.to_owned(), user.clone()));
+            }
+        }
         Ok(Self::hash(plain, secret))
+    }
+
+    /// The digest of `id`'s key (a user's login token hashed under the ring's secret), to
+    /// bind a session to the token it was issued for (`crate::session`); `None` when `id`
+    /// has none.
+    pub fn digest_of(&self, id: &str) -> Option<&[u8]> {
+        self.digests.get(id).and_then(|d| d.as_ref()).map(|d| d.as_slice())
     }
 
     /// A ring holding no keys (every keyed heartbeat is denied).
@@ -444,6 +461,27 @@ mod tests {
         // Characters, not bytes: 16 two-byte characters pass, 15 do not.
         assert!(KeyRing::parse_tokens(r#"{"ana": "éééééééééééééééé"}"#, b"s").is_ok());
         assert!(KeyRing::parse_tokens(r#"{"ana": "ééééééééééééééé"}"#, b"s").is_err());
+    }
+
+    #[test]
+    fn two_users_with_one_token_are_rejected_naming_both_users_not_the_token() {
+        let dup = KeyRing::parse_tokens(
+            r#"{"vera": "shared-token-0001", "ana": "token-of-ana-0001", "bo": "shared-token-0001"}"#,
+            b"s",
+        );
+        let err = dup.unwrap_err();
+        assert_eq!(err, KeyRingError::DuplicateToken("bo".into(), "vera".into()));
+        let text = err.to_string();
+        assert!(text.contains("\"bo\"") && text.contains("\"vera\"") && !text.contains("shared-token"), "{text}");
+    }
+
+    #[test]
+    fn a_users_digest_changes_with_their_token() {
+        let a = KeyRing::parse_tokens(r#"{"ana": "token-of-ana-0001"}"#, b"s").unwrap();
+        let b = KeyRing::parse_tokens(r#"{"ana": "token-of-ana-0002"}"#, b"s").unwrap();
+        assert_eq!(a.digest_of("ana").map(<[u8]>::len), Some(32));
+        assert_ne!(a.digest_of("ana"), b.digest_of("ana"));
+        assert_eq!(a.digest_of("bo"), None);
     }
 
     #[test]

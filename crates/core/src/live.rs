@@ -12,6 +12,10 @@
 //! "resolved", "title", "message", "severity": "critical" | "error" | "warning" | "info",
 //! "source", "at": ms}` ([`AlertUpdate`]), to the hubs of readers who see everything only;
 //! hubs do not keep or replay them.
+//!
+//! The hubs' limits ([`socket_cap`], [`Meter`], [`origin_allowed`]) are decided here and
+//! applied by the Worker: how many sockets a hub holds, what a client may send on one, and
+//! which pages may open one.
 // Request data is parsed here: no panic from a byte index or a slice out of range.
 #![deny(clippy::string_slice, clippy::indexing_slicing)]
 
@@ -20,6 +24,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::access::Hub;
+use crate::api::Problem;
 use crate::monitor::{Effect, MonitorState, Status};
 use crate::notify::{AlertState, ExternalAlert, Severity};
 use crate::time::Timestamp;
@@ -170,6 +176,145 @@ impl PublishGate {
     }
 }
 
+/// Most sockets a shared hub (the anonymous public status page's, or an open deployment's)
+/// holds at once; the next upgrade is refused.
+pub const SHARED_HUB_SOCKETS: usize = 1_000;
+/// Most sockets one user's hub holds at once (their tabs and scripts together).
+pub const USER_HUB_SOCKETS: usize = 50;
+
+/// How many sockets `hub` may hold: [`SHARED_HUB_SOCKETS`] for the public and the open hub,
+/// [`USER_HUB_SOCKETS`] for a user's.
+pub fn socket_cap(hub: &Hub) -> usize {
+    if hub.name.starts_with("user:") {
+        USER_HUB_SOCKETS
+    } else {
+        SHARED_HUB_SOCKETS
+    }
+}
+
+/// Whether a hub holding `open` sockets, with room for `cap`, accepts one more.
+pub fn admits_socket(open: usize, cap: usize) -> bool {
+    open < cap
+}
+
+/// The answer to an upgrade a full hub refuses: 503 problem+json `too-many-sockets` with
+/// the cap as `limit` and `Retry-After: 30`.
+pub fn hub_full(cap: usize) -> Problem {
+    let detail = format!("this live stream already holds its maximum of {cap} sockets; close a tab or retry later");
+    let mut p = Problem::unavailable(detail, 30);
+    p.code = "too-many-sockets";
+    p.title = "Too many live sockets";
+    p.limit = u32::try_from(cap).ok();
+    p
+}
+
+/// The answer to an upgrade from a page of another site: 403 problem+json `forbidden`.
+pub fn foreign_origin(origin: &str) -> Problem {
+    Problem::forbidden(format!(
+        "origin {origin:?} may not open live updates: only this deployment's own pages and settings.json allowedOrigins may"
+    ))
+}
+
+/// Largest client message a hub reads, in bytes (text as UTF-8); a larger one closes the
+/// socket with [`TOO_BIG`]. Tabs only ever send `ping` (4 bytes).
+pub const MAX_MESSAGE_BYTES: usize = 1_024;
+/// The window client messages are counted in (fixed, starting at the first message after
+/// the previous window ended).
+pub const MESSAGE_WINDOW: Duration = Duration::from_secs(10);
+/// Most client messages that reach a hub's code in one [`MESSAGE_WINDOW`]; the next closes
+/// the socket with [`POLICY`]. The exact `ping` the runtime auto-answers never reaches the
+/// code and is not counted (a tab sends one every 30 s).
+pub const MESSAGES_PER_WINDOW: u32 = 20;
+
+/// WebSocket close code 1009, "message too big" (RFC 6455 §7.4.1).
+pub const TOO_BIG: u16 = 1009;
+/// WebSocket close code 1008, "policy violation" (RFC 6455 §7.4.1): too many messages.
+pub const POLICY: u16 = 1008;
+
+/// A client message, as much of it as the limits need.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum ClientMessage<'a> {
+    /// A text frame.
+    Text(&'a str),
+    /// A binary frame of this many bytes.
+    Binary(usize),
+}
+
+/// What a hub does with one client message.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum Verdict {
+    /// Answer `pong`: a keep-alive `ping` the auto-response missed (e.g. with whitespace).
+    Pong,
+    /// Nothing: a client has nothing to tell a hub. No storage is read or written.
+    Ignore,
+    /// Close the socket with this code (1008 or 1009) and reason.
+    Close(u16, &'static str),
+}
+
+/// One socket's message count, kept in the socket's attachment (which survives the hub's
+/// hibernation without touching storage). JSON: `{"windowStart": ms, "inWindow": n,
+/// "handled": n}`.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Meter {
+    /// When the current window began, Unix ms.
+    pub window_start: i64,
+    /// Messages counted in it.
+    pub in_window: u32,
+    /// Every message that reached the hub's code on this socket (the benchmark's wake-ups).
+    pub handled: u64,
+}
+
+impl Meter {
+    /// Counts `message`, received at `now`, and decides: too big ([`MAX_MESSAGE_BYTES`])
+    /// closes with 1009, beyond [`MESSAGES_PER_WINDOW`] in a [`MESSAGE_WINDOW`] with 1008,
+    /// a `ping` (trimmed) is answered, anything else ignored.
+    pub fn on_message(&mut self, now: Timestamp, message: ClientMessage<'_>) -> Verdict {
+        self.handled = self.handled.saturating_add(1);
+        let len = match message {
+            ClientMessage::Text(t) => t.len(),
+            ClientMessage::Binary(n) => n,
+        };
+        if len > MAX_MESSAGE_BYTES {
+            return Verdict::Close(TOO_BIG, "message too big");
+        }
+        let start = Timestamp::from_millis(self.window_start);
+        if self.in_window == 0 || now < start || now.since(start) >= MESSAGE_WINDOW {
+            self.window_start = now.as_millis();
+            self.in_window = 0;
+        }
+        self.in_window = self.in_window.saturating_add(1);
+        if self.in_window > MESSAGES_PER_WINDOW {
+            return Verdict::Close(POLICY, "too many messages");
+        }
+        match message {
+            ClientMessage::Text(t) if t.trim() == "ping" => Verdict::Pong,
+            _ => Verdict::Ignore,
+        }
+    }
+}
+
+/// Whether a WebSocket upgrade carrying `origin` may open a socket.
+///
+/// No `Origin` header: not a browser acting for a page (scripts, the CLI), allowed. Else the
+/// origin must be one of ours: `http(s)://` plus a host in `own_hosts` (the request's `Host`
+/// and its URL's host, `host[:port]`, case-insensitively), or `public_url`'s origin
+/// (`PUBLIC_URL`); or one listed in `allowed` (`settings.json` `allowedOrigins`, exact
+/// match, `"*"` for any). `null` and anything else are refused.
+pub fn origin_allowed(origin: Option<&str>, own_hosts: &[&str], public_url: Option<&str>, allowed: &[String]) -> bool {
+    let Some(origin) = origin else {
+        return true;
+    };
+    let own_host = origin.split_once("://").is_some_and(|(scheme, host)| {
+        (scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https"))
+            && own_hosts.iter().any(|h| !h.is_empty() && h.eq_ignore_ascii_case(host))
+    });
+    let public = public_url
+        .and_then(|u| url::Url::parse(u).ok())
+        .is_some_and(|u| u.origin().ascii_serialization().eq_ignore_ascii_case(origin));
+    own_host || public || allowed.iter().any(|a| a == "*" || a == origin)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
@@ -233,5 +378,86 @@ mod tests {
             (Some("Disk full"), Some("external"), Some(7))
         );
         assert!(json.get("id").is_none(), "hubs keep updates by id; alerts are not kept");
+    }
+
+    #[test]
+    fn user_hubs_hold_fifty_sockets_and_shared_hubs_a_thousand() {
+        assert_eq!(socket_cap(&Hub::user("ana")), 50);
+        assert_eq!(socket_cap(&Hub::public()), 1_000);
+        assert_eq!(socket_cap(&Hub::open()), 1_000);
+        assert!(admits_socket(49, 50));
+        assert!(!admits_socket(50, 50));
+        assert!(!admits_socket(51, 50));
+        let p = hub_full(50);
+        assert_eq!((p.status, p.code, p.limit, p.retry_after), (503, "too-many-sockets", Some(50), Some(30)));
+        let p = foreign_origin("https://evil.example");
+        assert!(p.status == 403 && p.detail.contains("\"https://evil.example\""), "{p:?}");
+    }
+
+    #[test]
+    fn pings_are_answered_chatter_ignored_and_big_or_frequent_messages_close() {
+        let t = Timestamp::from_millis;
+        let mut m = Meter::default();
+        assert_eq!(m.on_message(t(1_000), ClientMessage::Text(" ping\n")), Verdict::Pong);
+        assert_eq!(m.on_message(t(1_000), ClientMessage::Text("hello")), Verdict::Ignore);
+        assert_eq!(m.on_message(t(1_000), ClientMessage::Binary(4)), Verdict::Ignore);
+        let big = "x".repeat(MAX_MESSAGE_BYTES + 1);
+        assert_eq!(m.on_message(t(1_000), ClientMessage::Text(&big)), Verdict::Close(1009, "message too big"));
+        assert_eq!(
+            m.on_message(t(1_000), ClientMessage::Binary(MAX_MESSAGE_BYTES + 1)),
+            Verdict::Close(1009, "message too big")
+        );
+        let exactly = "x".repeat(MAX_MESSAGE_BYTES);
+        assert_eq!(m.on_message(t(1_000), ClientMessage::Text(&exactly)), Verdict::Ignore);
+
+        // 20 messages in a window pass, the 21st closes; a new window starts afresh.
+        let mut m = Meter::default();
+        for i in 0..MESSAGES_PER_WINDOW {
+            assert_eq!(m.on_message(t(5_000 + i64::from(i)), ClientMessage::Text("x")), Verdict::Ignore, "{i}");
+        }
+        assert_eq!(m.on_message(t(14_999), ClientMessage::Text("x")), Verdict::Close(1008, "too many messages"));
+        let mut m = Meter::default();
+        for _ in 0..MESSAGES_PER_WINDOW {
+            let _ = m.on_message(t(5_000), ClientMessage::Text("x"));
+        }
+        assert_eq!(m.on_message(t(15_000), ClientMessage::Text("x")), Verdict::Ignore, "the next window");
+        assert_eq!(m.handled, u64::from(MESSAGES_PER_WINDOW) + 1);
+        assert_eq!(m.in_window, 1);
+    }
+
+    #[test]
+    fn a_meter_survives_its_attachment_round_trip() {
+        let m = Meter { window_start: 7, in_window: 2, handled: 9 };
+        let json = serde_json::to_string(&m).unwrap();
+        assert_eq!(json, r#"{"windowStart":7,"inWindow":2,"handled":9}"#);
+        assert_eq!(serde_json::from_str::<Meter>(&json).unwrap(), m);
+    }
+
+    #[test]
+    fn only_our_own_pages_and_configured_origins_may_open_sockets() {
+        let own = ["status.example.com", "127.0.0.1:8787"];
+        let public = Some("https://dash.example.com/");
+        let allowed = vec!["https://ops.example.net".to_owned()];
+        let ok = |o: Option<&str>| origin_allowed(o, &own, public, &allowed);
+        assert!(ok(None), "no Origin: not a browser");
+        assert!(ok(Some("https://status.example.com")));
+        assert!(ok(Some("HTTPS://STATUS.EXAMPLE.COM")));
+        assert!(ok(Some("http://127.0.0.1:8787")));
+        assert!(ok(Some("https://dash.example.com")), "PUBLIC_URL");
+        assert!(ok(Some("https://ops.example.net")), "allowedOrigins");
+        for bad in [
+            "https://evil.example",
+            "https://status.example.com.evil.example",
+            "https://evil.example/status.example.com",
+            "http://127.0.0.1:9999",
+            "ftp://status.example.com",
+            "null",
+            "",
+            "https://ops.example.net.evil",
+        ] {
+            assert!(!ok(Some(bad)), "{bad}");
+        }
+        assert!(origin_allowed(Some("https://any.example"), &own, None, &["*".to_owned()]), "\"*\": any");
+        assert!(!origin_allowed(Some("https://"), &[""], None, &[]), "an empty Host matches nothing");
     }
 }

@@ -18,6 +18,8 @@ use systole_core::time::Timestamp;
 
 const NOW: Timestamp = Timestamp::from_millis(1_764_000_000_000);
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+/// A login token digest the sessions are checked against.
+const TOKEN: &[u8] = b"digest-of-a-login-token-32-bytes";
 
 /// The field names of the heartbeat body, in any of its three forms.
 const HEARTBEAT_FIELDS: [&str; 8] = ["serviceId", "services", "status", "message", "metadata", "metrics", "token", "x"];
@@ -126,18 +128,19 @@ proptest! {
     #[test]
     fn no_cookie_header_or_session_value_makes_a_parser_panic(header in "\\PC{0,120}", value in "\\PC{0,80}") {
         if let Some(v) = session::cookie(&header, session::COOKIE) {
-            let _ = session::verify(v, SECRET, NOW);
+            let _ = session::Session::claimed(v);
+            let _ = session::verify(v, SECRET, Some(TOKEN), NOW);
         }
-        prop_assert!(session::verify(&value, SECRET, NOW).is_err());
+        prop_assert!(session::verify(&value, SECRET, Some(TOKEN), NOW).is_err());
         let _ = session::same_origin_post(Some(&header), Some(&value), "https://systole.example");
     }
 
     #[test]
     fn a_session_value_of_dot_separated_parts_is_refused_not_a_panic(
-        user in "\\PC{0,10}", expires in "\\PC{0,20}", sig in "[0-9a-f\\PC]{0,70}"
+        user in "\\PC{0,10}", generation in "\\PC{0,6}", expires in "\\PC{0,20}", sig in "[0-9a-f\\PC]{0,70}"
     ) {
-        let value = [user, expires, sig].join(".");
-        prop_assert!(session::verify(&value, SECRET, NOW).is_err());
+        let value = [user, generation, expires, sig].join(".");
+        prop_assert!(session::verify(&value, SECRET, Some(TOKEN), NOW).is_err());
     }
 
     #[test]

@@ -293,11 +293,12 @@ async fn dispatch(req: Request, env: &Env, path: &str, method: &str, route: Opti
     if let Some(r) = route {
         let params = r.pattern.matches(path).unwrap_or_default();
         let caller = match r.access {
-            Access::User => Some(access::caller(&req, env)?),
-            Access::Admin => Some(access::admin(&req, env)?),
-            Access::Reader => match access::caller(&req, env) {
+            Access::User => Some(access::caller(&req, env).await?),
+            Access::Admin => Some(access::admin(&req, env).await?),
+            Access::Reader => match access::caller(&req, env).await {
                 Ok(c) => Some(c),
-                Err(_) => return pages::sign_in(401, None),
+                Err(ApiError::Problem(_)) => return pages::sign_in(401, None),
+                Err(e) => return Err(e),
             },
             Access::Anyone | Access::StatusPage | Access::Bench => None,
         };

@@ -68,7 +68,8 @@ pub struct Settings {
     /// The dashboard's pop-up alerts (`alertNotifications`).
     pub alert_notifications: AlertNotifications,
     /// Origins allowed to read the seed's read endpoints from a browser (`allowedOrigins`):
-    /// `scheme://host[:port]` or `"*"` for any. Empty: no CORS headers for anyone.
+    /// `scheme://host[:port]` or `"*"` for any. Empty: no CORS headers for anyone. Pages of
+    /// these origins may also open the live WebSockets (`crate::live::origin_allowed`).
     pub allowed_origins: Vec<String>,
 }
 

@@ -5,34 +5,48 @@
 //! from memory while tabs are idle; the tabs' keep-alive `ping` is answered `pong` by the
 //! runtime's auto-response without waking it.
 //!
+//! Limits (decided by `systole_core::live`): at most `cap` sockets (the Worker passes
+//! `socket_cap` of the hub: 50 for a user's, 1,000 for the public or open hub; the next
+//! upgrade gets 503 problem+json `too-many-sockets`); a client message over 1 KiB closes its
+//! socket with 1009, more than 20 in 10 s with 1008; any other message is ignored. Client
+//! messages never read or write storage: each socket's message count lives in its
+//! attachment, which survives hibernation.
+//!
 //! Internal protocol (only the Worker calls it):
-//! - `GET /connect` with `Upgrade: websocket` → 101, the tab's socket, which first receives
-//!   the latest update of every service this hub has carried, each with `"replay": true`
-//!   (so a tab that connects just after a change still sees it);
+//! - `GET /connect?cap=n` with `Upgrade: websocket` → 101, the tab's socket, which first
+//!   receives the latest update of every service this hub has carried, each with
+//!   `"replay": true` (so a tab that connects just after a change still sees it); 503
+//!   problem+json when `n` sockets are open already;
 //! - `POST /publish` with one `systole_core::live::ServiceUpdate` JSON text → kept as that
 //!   service's latest (in this object's SQLite storage) and sent to every open socket; 200
 //!   `{"sockets": n}`. An `AlertUpdate` (no `id`) is sent the same way and not kept;
-//! - `GET /stats` → 200 `{"sockets", "wakes"}`: `wakes` counts the socket
-//!   events that ran this object's code (messages other than the auto-answered ping, closes,
-//!   errors) since it was created; the benchmark reads it.
+//! - `GET /session` → 200 `{"generation": n}`: a user hub's session generation
+//!   (`systole_core::session`), 0 until the first sign-out;
+//! - `POST /session/end` → adds one to the generation (ending every session issued before)
+//!   and closes every open socket with 1008 `signed out`; 200 `{"generation": n}`;
+//! - `GET /stats` → 200 `{"sockets", "wakes"}`: `wakes` counts the client messages that ran
+//!   this object's code (those other than the auto-answered ping) on the sockets open now,
+//!   from their attachments; the benchmark reads it.
 
 use serde::{Deserialize, Serialize};
 use systole_core::api::Problem;
+use systole_core::live::{self, ClientMessage, Meter, Verdict};
 use worker::{
     durable_object, DurableObject, Env, Error, Request, Response, Result, State, WebSocket, WebSocketIncomingMessage,
     WebSocketPair,
 };
 
+use crate::deployment::now;
 use crate::http;
 use crate::row::Row;
 
-/// Counters kept in storage, so they survive hibernation.
+/// A user's session generation (see `systole_core::session`), kept in storage.
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize)]
-struct Counters {
-    wakes: u64,
+struct Sessions {
+    generation: u64,
 }
 
-const COUNTERS: Row = Row { table: "hub", column: "counters" };
+const SESSIONS: Row = Row { table: "sessions", column: "state" };
 
 /// One audience's live-update fan-out (see the module docs).
 #[allow(missing_debug_implementations)] // State is a JS handle without Debug.
@@ -43,7 +57,7 @@ pub struct NotificationHub {
 
 impl DurableObject for NotificationHub {
     fn new(state: State, _env: Env) -> Self {
-        COUNTERS.create(&state);
+        SESSIONS.create(&state);
         let sql = "CREATE TABLE IF NOT EXISTS latest (id TEXT PRIMARY KEY, body TEXT NOT NULL)";
         if let Err(e) = state.storage().sql().exec(sql, None) {
             worker::console_error!("creating table latest: {e}");
@@ -55,49 +69,86 @@ impl DurableObject for NotificationHub {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        match req.path().as_str() {
-            "/connect" => {
+        match (req.method(), req.path().as_str()) {
+            (_, "/connect") => {
+                let cap = req
+                    .url()?
+                    .query_pairs()
+                    .find(|(k, _)| k == "cap")
+                    .and_then(|(_, v)| v.parse().ok())
+                    .unwrap_or(live::USER_HUB_SOCKETS);
+                if !live::admits_socket(self.state.get_websockets().len(), cap) {
+                    return http::problem(&live::hub_full(cap));
+                }
                 let pair = WebSocketPair::new()?;
                 self.state.accept_web_socket(&pair.server);
+                pair.server.serialize_attachment(Meter::default())?;
                 for body in self.latest()? {
                     pair.server.send_with_str(&body)?;
                 }
                 Response::from_websocket(pair.client)
             }
-            "/publish" => {
+            (_, "/publish") => {
                 let text = req.text().await?;
                 self.keep(&text)?;
                 let sockets = self.state.get_websockets();
                 let sent = sockets.iter().filter(|ws| ws.send_with_str(&text).is_ok()).count();
                 http::json(200, &serde_json::json!({ "sockets": sent }))
             }
-            "/stats" => {
-                let c = self.counters()?;
-                let sockets = self.state.get_websockets().len();
-                http::json(200, &serde_json::json!({ "sockets": sockets, "wakes": c.wakes }))
+            (worker::Method::Get, "/session") => {
+                let s: Sessions = SESSIONS.load(&self.state)?.unwrap_or_default();
+                http::json(200, &serde_json::json!({ "generation": s.generation }))
+            }
+            (worker::Method::Post, "/session/end") => {
+                let mut s: Sessions = SESSIONS.load(&self.state)?.unwrap_or_default();
+                s.generation = s.generation.saturating_add(1);
+                SESSIONS.save(&self.state, &s)?;
+                for ws in self.state.get_websockets() {
+                    // Already closing or gone: nothing more to end.
+                    let _ = ws.close(Some(live::POLICY), Some("signed out"));
+                }
+                http::json(200, &serde_json::json!({ "generation": s.generation }))
+            }
+            (_, "/stats") => {
+                let sockets = self.state.get_websockets();
+                let wakes: u64 = sockets
+                    .iter()
+                    .filter_map(|ws| ws.deserialize_attachment::<Meter>().ok().flatten())
+                    .map(|m| m.handled)
+                    .sum();
+                http::json(200, &serde_json::json!({ "sockets": sockets.len(), "wakes": wakes }))
             }
             _ => http::problem(&Problem::not_found("no such NotificationHub operation")),
         }
     }
 
     async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> Result<()> {
-        self.count(|c| c.wakes += 1)?;
-        // A ping that missed the auto-response (e.g. with whitespace) still gets its pong.
-        if matches!(message, WebSocketIncomingMessage::String(ref s) if s.trim() == "ping") {
-            ws.send_with_str("pong")?;
+        // Only the socket's attachment changes: no storage is read or written.
+        let mut meter: Meter = ws.deserialize_attachment()?.unwrap_or_default();
+        let verdict = match &message {
+            WebSocketIncomingMessage::String(s) => meter.on_message(now(), ClientMessage::Text(s)),
+            WebSocketIncomingMessage::Binary(b) => meter.on_message(now(), ClientMessage::Binary(b.len())),
+        };
+        ws.serialize_attachment(meter)?;
+        match verdict {
+            Verdict::Pong => ws.send_with_str("pong"),
+            Verdict::Ignore => Ok(()),
+            Verdict::Close(code, reason) => {
+                // Messages already in flight behind it find the socket closing: no error.
+                let _ = ws.close(Some(code), Some(reason));
+                Ok(())
+            }
         }
-        Ok(())
     }
 
     async fn websocket_close(&self, ws: WebSocket, _code: usize, _reason: String, _clean: bool) -> Result<()> {
-        self.count(|c| c.wakes += 1)?;
         // Completes the closing handshake; the socket may already be gone.
         let _ = ws.close(Some(1000), Some("closed"));
         Ok(())
     }
 
     async fn websocket_error(&self, _ws: WebSocket, _error: Error) -> Result<()> {
-        self.count(|c| c.wakes += 1)
+        Ok(())
     }
 }
 
@@ -126,15 +177,5 @@ impl NotificationHub {
                 v.to_string()
             })
             .collect())
-    }
-
-    fn counters(&self) -> Result<Counters> {
-        Ok(COUNTERS.load(&self.state)?.unwrap_or_default())
-    }
-
-    fn count(&self, f: impl FnOnce(&mut Counters)) -> Result<()> {
-        let mut c = self.counters()?;
-        f(&mut c);
-        COUNTERS.save(&self.state, &c).map(|_| ())
     }
 }

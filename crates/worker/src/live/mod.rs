@@ -13,7 +13,7 @@ use std::rc::Rc;
 use systole_core::access::{self, Hub};
 use systole_core::api::Problem;
 use systole_core::config::ServiceConfig;
-use systole_core::live::{AlertUpdate, PublishGate, ServiceUpdate};
+use systole_core::live::{self, AlertUpdate, PublishGate, ServiceUpdate};
 use systole_core::time::Timestamp;
 use worker::{Env, Headers, Method, Request, RequestInit, Result, Stub};
 
@@ -100,10 +100,14 @@ pub async fn connect_public(req: Request, env: &Env, _call: Call<'_>) -> Reply {
     connect(&req, env, &Hub::public()).await
 }
 
-/// Hands a WebSocket upgrade request to `hub`.
+/// Hands a WebSocket upgrade request to `hub`, with the hub's socket cap
+/// (`systole_core::live::socket_cap`), after checking its `Origin`
+/// (`systole_core::live::origin_allowed`: none, this request's host, `PUBLIC_URL`'s origin
+/// or `settings.json` `allowedOrigins`).
 ///
 /// # Errors
-/// 426 problem+json when the request is not a WebSocket upgrade; 503 when the Durable
+/// 426 problem+json when the request is not a WebSocket upgrade; 403 for a page of another
+/// origin; 503 `too-many-sockets` (from the hub) when the hub is full; 503 when the Durable
 /// Object fails.
 async fn connect(req: &Request, env: &Env, hub: &Hub) -> Reply {
     let upgrade = req.headers().get("Upgrade")?.unwrap_or_default();
@@ -112,11 +116,45 @@ async fn connect(req: &Request, env: &Env, hub: &Hub) -> Reply {
         p.status = 426;
         return Err(p.into());
     }
+    let origin = req.headers().get("Origin")?;
+    let host = req.headers().get("Host")?.unwrap_or_default();
+    let url = req.url()?;
+    let url_host = match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (h, None) => h.unwrap_or_default().to_owned(),
+        (None, Some(_)) => String::new(),
+    };
+    let allowed = &deployment::config().settings.allowed_origins;
+    if !live::origin_allowed(origin.as_deref(), &[&host, &url_host], deployment::public_url(env), allowed) {
+        return Err(live::foreign_origin(origin.as_deref().unwrap_or_default()).into());
+    }
     let headers = Headers::new();
     headers.set("Upgrade", "websocket")?;
     let mut init = RequestInit::new();
     init.with_headers(headers);
-    Ok(stub(env, hub)?.fetch_with_request(Request::new_with_init("https://hub/connect", &init)?).await?)
+    let url = format!("https://hub/connect?cap={}", live::socket_cap(hub));
+    Ok(stub(env, hub)?.fetch_with_request(Request::new_with_init(&url, &init)?).await?)
+}
+
+/// The session generation of `user`'s hub (see `systole_core::session`); `end` adds one
+/// first (signing out).
+///
+/// # Errors
+/// When the Durable Object fails or answers something else than `{"generation": n}`.
+pub async fn session_generation(env: &Env, user: &str, end: bool) -> Result<u64> {
+    let stub = stub(env, &Hub::user(user))?;
+    let mut resp = if end {
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post);
+        stub.fetch_with_request(Request::new_with_init("https://hub/session/end", &init)?).await?
+    } else {
+        stub.fetch_with_str("https://hub/session").await?
+    };
+    let answer: serde_json::Value = resp.json().await?;
+    answer
+        .get("generation")
+        .and_then(serde_json::Value::as_u64)
+        .ok_or_else(|| worker::Error::RustError(format!("hub {user}: no session generation in {answer}")))
 }
 
 /// The counters of `hub` (benchmark only: the `bench` feature's `/api/internal/hub`).

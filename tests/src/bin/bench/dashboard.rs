@@ -14,8 +14,9 @@ use super::percentile;
 const FLIPS: usize = 200;
 /// Requests per route for the render ratio.
 const RENDERS: usize = 30;
-/// Idle sockets, how long they idle, and how often each pings.
-const IDLE_SOCKETS: usize = 100;
+/// Idle sockets (as many as one user's hub holds), how long they idle, and how often each
+/// pings.
+const IDLE_SOCKETS: usize = systole_core::live::USER_HUB_SOCKETS;
 const IDLE_FOR: Duration = Duration::from_secs(60);
 const PING_EVERY: Duration = Duration::from_secs(10);
 const DAY_MS: i64 = 86_400_000;
@@ -105,7 +106,7 @@ pub fn run(worker: &Worker, services: &[String]) -> String {
     }
     let assets_gz: usize = assets.iter().map(|a| a.2).sum();
 
-    // Idle tabs: 100 sockets on one hub, pinging every 10 s for 60 s.
+    // Idle tabs: a user's hub full (50 sockets), pinging every 10 s for 60 s.
     let hub = |field: &str| worker.get("/api/internal/hub?name=user:idle").json()[field].as_u64().unwrap();
     let mut sockets: Vec<_> = (0..IDLE_SOCKETS)
         .map(|_| worker.live("/api/v1/live", Some(IDLE_TOKEN), None, Duration::from_secs(5)).unwrap())
@@ -181,7 +182,7 @@ out).
 sending the tab's keep-alive `ping` every {every} s for {idle} s: {pings} pings, {pongs} `pong`
 answers. The runtime answers them with the hub's auto-response (`setWebSocketAutoResponse`),
 so the hub's code does not run: **{wakes} hub wake-ups** (socket events that ran the
-hub's handlers, counted in its storage; target 0).
+hub's handlers, counted in the sockets' attachments; target 0).
 ",
         p50 = percentile(&push, 0.5),
         p99 = percentile(&push, 0.99),
