@@ -56,18 +56,23 @@ const SCHEMATHESIS_REQUIREMENTS: &str = "tests/schemathesis/requirements.txt";
 
 /// Creates the virtualenv `.tools/schemathesis` (gitignored; its `bin/st` is the CLI the
 /// end-to-end suite runs) with `python3 -m venv` and installs the pinned requirements into
-/// it, unless the copy of the requirements it was made from is the current one.
+/// it, unless the copy of the requirements it was made from is the current one and its CLI
+/// runs.
 pub fn ensure_schemathesis() -> Result<()> {
     let venv = root().join(".tools/schemathesis");
     let wanted = fs::read_to_string(root().join(SCHEMATHESIS_REQUIREMENTS))?;
     let stamp = venv.join("installed-requirements.txt");
-    if venv.join("bin/st").exists() && fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
+    // A virtualenv's scripts name its interpreter by absolute path, so one made at another
+    // path (a moved or shared `.tools/`) has to run before it counts as installed.
+    let runs = || Command::new(venv.join("bin/st")).arg("--version").output().is_ok_and(|o| o.status.success());
+    if fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) && runs() {
         return Ok(());
     }
     eprintln!("xtask: installing Schemathesis into .tools/schemathesis ({SCHEMATHESIS_REQUIREMENTS}; once)");
-    if !venv.join("bin/pip").exists() {
-        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    if venv.exists() {
+        fs::remove_dir_all(&venv)?;
     }
+    run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
     run(Command::new(venv.join("bin/pip"))
         .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
         .arg(root().join(SCHEMATHESIS_REQUIREMENTS)))?;

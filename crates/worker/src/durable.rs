@@ -63,7 +63,8 @@ pub trait Object {
 /// the first event.
 ///
 /// # Errors
-/// Storage errors of the object itself (state or alarm); send and D1 failures are outcomes.
+/// Storage errors of the object itself (reading or persisting its state); send and D1
+/// failures are outcomes, and an alarm that cannot be set is logged (see [`arm`]).
 pub async fn run<O: Object>(obj: &O, input: O::Input) -> Result<O::Answer> {
     let mut events = VecDeque::from([input]);
     let mut answer = None;
@@ -72,7 +73,11 @@ pub async fn run<O: Object>(obj: &O, input: O::Input) -> Result<O::Answer> {
         if out.persist {
             obj.persist()?;
         }
-        arm(obj, out.alarm).await?;
+        if let Err(e) = arm(obj, out.alarm).await {
+            // The state is stored: answering an error now would make a client send a stored
+            // heartbeat again. The next event (or the hourly watchdog) sets the alarm anew.
+            worker::console_error!("alarm not set after two tries (the next event sets it): {e}");
+        }
         for line in &out.log {
             worker::console_log!("{line}");
         }
@@ -145,8 +150,9 @@ async fn checking_deadlines<O: Object, T>(obj: &O, sends: impl Future<Output = T
 }
 
 /// Sets the alarm an outcome asks for; tried twice, since the state it belongs to is already
-/// stored. When both tries fail the cached state forgets it (the next event sets it again)
-/// and the error is returned.
+/// stored. When both tries fail the cached state forgets it (the next event, or the hourly
+/// watchdog, sets it again) and the error is returned for [`run`] to log; the event's answer
+/// stands.
 async fn arm<O: Object>(obj: &O, alarm: AlarmAction) -> Result<()> {
     let AlarmAction::Set(at, _) = alarm else {
         return Ok(());
