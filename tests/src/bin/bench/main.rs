@@ -310,8 +310,10 @@ parsing, key check, state machine, alarm decision) is the difference to the hear
 
 A heartbeat with a wrong key for a configured service and one for an id that does not exist,
 alternated on each of the {CONNECTIONS} connections ({warmup} s warm-up, {measure} s measured; each
-connection from its own client address): both are refused at the edge with the same 401, so
-neither costs a Durable Object request and the answer time tells nothing about which ids exist.
+connection from its own client addresses, a new one every 200 requests, under the per-address
+limit of requests without a valid key): both are refused at the edge with the same 401 and
+count against that limit alike, so neither costs a Durable Object request and the answer time
+tells nothing about which ids exist.
 
 | heartbeat | answers | median ms |
 | --- | ---: | ---: |
