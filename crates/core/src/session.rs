@@ -139,6 +139,21 @@ pub fn verify(value: &str, secret: &[u8], token: Option<&[u8]>, now: Timestamp) 
     Ok(session)
 }
 
+/// The session of a `Cookie` request header's [`COOKIE`] when it is correctly signed for its
+/// user's current login token and unexpired at `now` ([`verify`]); `token_of` gives a user's
+/// token digest (`KeyRing::digest_of` of `USER_TOKENS`). `None` for no cookie or one that does
+/// not verify. Its generation is left to the caller ([`Session::current`]).
+pub fn from_cookie_header<'t>(
+    header: &str,
+    secret: &[u8],
+    token_of: impl Fn(&str) -> Option<&'t [u8]>,
+    now: Timestamp,
+) -> Option<Session> {
+    let value = cookie(header, COOKIE)?;
+    let claimed = Session::claimed(value).ok()?;
+    verify(value, secret, token_of(&claimed.user), now).ok()
+}
+
 /// The value of cookie `name` in a `Cookie` request header.
 pub fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
     header.split(';').filter_map(|kv| kv.trim().split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v)
@@ -191,6 +206,20 @@ mod tests {
 
     fn session(user: &str, generation: u64, expires: i64) -> Session {
         Session { user: user.into(), generation, expires: Timestamp::from_millis(expires) }
+    }
+
+    #[test]
+    fn a_cookie_header_yields_the_session_signed_for_its_users_current_token() {
+        let v = session("ana", 0, 10_000).sign(TOKEN, SECRET);
+        let header = format!("theme=dark; {COOKIE}={v}");
+        let now = Timestamp::from_millis(5_000);
+        let ana = |user: &str| (user == "ana").then_some(TOKEN);
+        assert_eq!(from_cookie_header(&header, SECRET, ana, now), Some(session("ana", 0, 10_000)));
+        // Another token for ana (changed), no token (removed), no cookie, past its expiry.
+        assert_eq!(from_cookie_header(&header, SECRET, |_| Some(&[8; 32][..]), now), None);
+        assert_eq!(from_cookie_header(&header, SECRET, |_| None, now), None);
+        assert_eq!(from_cookie_header("theme=dark", SECRET, ana, now), None);
+        assert_eq!(from_cookie_header(&header, SECRET, ana, Timestamp::from_millis(10_000)), None);
     }
 
     #[test]

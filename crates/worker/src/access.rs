@@ -70,11 +70,9 @@ pub async fn caller(req: &Request, env: &Env) -> Result<Caller, ApiError> {
 /// The session of the `Cookie` header's session cookie when it is correctly signed for its
 /// user's current token and unexpired (its generation is not checked here).
 pub fn signed_session(cookie_header: &str, env: &Env) -> Option<session::Session> {
-    let value = session::cookie(cookie_header, session::COOKIE)?;
     let secret = deployment::session_secret(env)?;
-    let claimed = session::Session::claimed(value).ok()?;
-    let token = deployment::user_tokens(env).digest_of(&claimed.user);
-    session::verify(value, secret.as_bytes(), token, now()).ok()
+    let tokens = deployment::user_tokens(env);
+    session::from_cookie_header(cookie_header, secret.as_bytes(), |user| tokens.digest_of(user), now())
 }
 
 /// Identifies the caller and requires the `admin` role.
