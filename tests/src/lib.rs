@@ -12,7 +12,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
 use std::fs;
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -359,10 +359,16 @@ impl Worker {
             .stdout(Stdio::from(log.try_clone().unwrap()))
             .stderr(Stdio::from(log));
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let logged_before = fs::metadata(&self.log).map_or(0, |m| m.len());
         let mut child = cmd.spawn().unwrap();
         let started = Instant::now();
+        // Another test's worker may hold the port (see `spawn_limited`) and answer `/healthz`
+        // itself: ours is up only once its own log says it listens there.
+        let ready = format!("Ready on http://127.0.0.1:{}", self.port);
         loop {
-            if self.try_get("/healthz").is_some_and(|a| a.status == 200) {
+            if self.logged_since(logged_before).contains(&ready)
+                && self.try_get("/healthz").is_some_and(|a| a.status == 200)
+            {
                 break;
             }
             if let Some(status) = child.try_wait().unwrap() {
@@ -421,6 +427,15 @@ impl Worker {
     /// The whole wrangler log so far (every start of this Worker).
     pub fn log(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// What the runtime logged after the log's first `offset` bytes.
+    fn logged_since(&self, offset: u64) -> String {
+        let mut bytes = Vec::new();
+        if let Ok(mut f) = fs::File::open(&self.log) {
+            let _ = f.seek(std::io::SeekFrom::Start(offset)).and_then(|_| f.read_to_end(&mut bytes));
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
     }
 
     /// The last 4 KiB of the wrangler log.
