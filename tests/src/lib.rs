@@ -429,6 +429,37 @@ impl Worker {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// CPU time (user + system) the Worker's runtime process has used so far: the `workerd`
+    /// process of wrangler's process group that runs the Worker (started with an inspector
+    /// address; the other `workerd` is wrangler's proxy in front of it), from
+    /// `/proc/<pid>/stat` (`utime` + `stime`, in clock ticks of 10 ms). Zero when the worker
+    /// is not running. The benchmark divides its growth over a measured period by the
+    /// requests served.
+    pub fn runtime_cpu(&self) -> Duration {
+        let Some(group) = self.child.as_ref().map(Child::id) else {
+            return Duration::ZERO;
+        };
+        let mut ticks = 0u64;
+        for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else { continue };
+            // `pid (comm) state ppid pgrp …`: comm may hold spaces, so split after its `)`.
+            let Some((head, rest)) = stat.rsplit_once(") ") else { continue };
+            let runs_worker = fs::read(entry.path().join("cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("--inspector-addr"));
+            if !head.ends_with("(workerd") || !runs_worker {
+                continue;
+            }
+            let fields: Vec<&str> = rest.split(' ').collect();
+            // After comm: state [0], ppid [1], pgrp [2], …, utime [11], stime [12].
+            if fields.get(2).and_then(|g| g.parse::<u32>().ok()) != Some(group) {
+                continue;
+            }
+            let field = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+            ticks += field(11) + field(12);
+        }
+        Duration::from_millis(ticks * 10)
+    }
+
     /// What the runtime logged after the log's first `offset` bytes.
     fn logged_since(&self, offset: u64) -> String {
         let mut bytes = Vec::new();
