@@ -344,6 +344,38 @@ impl Worker {
 
     /// [`Worker::start`], answering why it failed (wrangler's exit and log tail).
     fn try_start(&mut self) -> Result<(), String> {
+        self.launch(true)
+    }
+
+    /// A cold start: stops the runtime, starts it again on the same state without sending it
+    /// anything until its log says it listens, then times `request` twice in a row. Answers
+    /// (from spawning wrangler to its log saying it listens, the first answer, the second
+    /// answer); the first carries whatever the runtime and the Worker defer to their first
+    /// request (instantiating the wasm, parsing the embedded config, starting a Durable
+    /// Object).
+    ///
+    /// # Panics
+    /// When the runtime does not come up, or an answer is not 200.
+    pub fn cold_start(&mut self, request: &dyn Fn(&Worker) -> Answer) -> (Duration, Duration, Duration) {
+        self.stop();
+        let started = Instant::now();
+        if let Err(log) = self.launch(false) {
+            panic!("{log}");
+        }
+        let ready = started.elapsed();
+        let timed = || {
+            let t = Instant::now();
+            let answer = request(self);
+            assert_eq!(answer.status, 200, "{}", answer.body);
+            t.elapsed()
+        };
+        let first = timed();
+        (ready, first, timed())
+    }
+
+    /// Spawns `wrangler dev` and waits until its log says it listens on the port and, with
+    /// `probe`, `/healthz` answers 200.
+    fn launch(&mut self, probe: bool) -> Result<(), String> {
         assert!(self.child.is_none(), "already running");
         let log = fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
         let mut cmd = wrangler();
@@ -367,7 +399,7 @@ impl Worker {
         let ready = format!("Ready on http://127.0.0.1:{}", self.port);
         loop {
             if self.logged_since(logged_before).contains(&ready)
-                && self.try_get("/healthz").is_some_and(|a| a.status == 200)
+                && (!probe || self.try_get("/healthz").is_some_and(|a| a.status == 200))
             {
                 break;
             }

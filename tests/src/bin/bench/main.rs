@@ -10,7 +10,7 @@
 //!   heartbeat, from the objects' own counters (`meta.rows_written`, SQL cursor
 //!   `rowsWritten`, `setAlarm` calls);
 //! - [`delivery`]: from a deadline to the receiver holding the notification;
-//! - [`size`]: the wasm size;
+//! - [`size`]: the wasm size and the cold start;
 //! - [`dashboard`]: live push latency, render time, page weight, idle tabs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -147,7 +147,7 @@ pub fn load_services() -> Vec<String> {
 fn main() {
     let quick = std::env::var("SYSTOLE_BENCH_QUICK").is_ok_and(|v| v == "1");
     let receiver = Receiver::start();
-    let worker = spawn_worker_with(&channel_env(&receiver, &[]));
+    let mut worker = spawn_worker_with(&channel_env(&receiver, &[]));
     let throughput = throughput::run(&worker, quick);
     if quick {
         return;
@@ -172,7 +172,6 @@ measured period, divided by the requests answered in it.
     doc += &throughput;
     doc += &rows::run(&worker);
     doc += &delivery::run(&worker, &receiver);
-    doc += &size::run();
     let bench_config = |f: &str| fs::read_to_string(root().join("target/bench-config").join(f)).ok();
     let fleet: Vec<String> = systole_core::config::Deployment::parse(bench_config)
         .unwrap()
@@ -182,6 +181,8 @@ measured period, divided by the requests answered in it.
         .map(|s| s.id.to_string())
         .collect();
     doc += &dashboard::run(&worker, &fleet);
+    // Last: it restarts the runtime.
+    doc += &size::run(&mut worker);
     fs::write(root().join("docs/benchmarks.md"), &doc).unwrap();
     print!("{doc}");
 }
