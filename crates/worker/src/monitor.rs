@@ -140,6 +140,12 @@ impl Object for ServiceMonitor {
 
     fn handle(&self, now: Timestamp, input: Input) -> Result<ServiceOutcome> {
         let mut slot = self.loaded()?;
+        #[cfg(feature = "bench")]
+        if matches!(input, Input::Heartbeat { .. }) && bench_unlimited(&self.env) {
+            if let Some(rec) = slot.as_mut() {
+                rec.limiter = systole_core::limit::Limiter::default();
+            }
+        }
         // The stored record names the service; before the first heartbeat, the request does.
         let id = slot.as_ref().map(|r| r.service_id.to_string()).or_else(|| self.service_id.borrow().clone());
         let config = deployment::config();
@@ -249,4 +255,18 @@ impl ServiceMonitor {
         f(&mut s);
         self.stats.set(s);
     }
+}
+
+/// Whether the benchmark turned the per-service heartbeat rate limit off
+/// (`BENCH_SERVICE_RATE_UNLIMITED=1`, read once per isolate; only a build with the `bench`
+/// feature reads it): each heartbeat then finds the limiter full, so the benchmark can load
+/// one service as fast as the runtime's floor Workers.
+#[cfg(feature = "bench")]
+fn bench_unlimited(env: &Env) -> bool {
+    static UNLIMITED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *UNLIMITED.get_or_init(|| {
+        let name = "BENCH_SERVICE_RATE_UNLIMITED";
+        let value = env.secret(name).map(|s| s.to_string()).or_else(|_| env.var(name).map(|v| v.to_string()));
+        value.is_ok_and(|v| v == "1")
+    })
 }
