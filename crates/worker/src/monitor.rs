@@ -7,7 +7,10 @@
 //! heartbeat and status change is published to the NotificationHubs ([`crate::live`]).
 //!
 //! Internal protocol (only the Worker's router calls it):
-//! - `POST /` with a core `ToMonitor` message (a heartbeat, or the cron watchdog);
+//! - `POST /` with a core `ToMonitor` message (a heartbeat, or the cron watchdog); an accepted
+//!   heartbeat is answered 200 with the single form's whole public answer
+//!   (`heartbeat::answer` of its `Accepted`), which the router passes on for a single
+//!   heartbeat and reads back as the `Accepted` for a batch;
 //! - `GET /stats` → 200 [`Stats`] JSON (in-memory counters for `cargo xtask bench`);
 //! - `GET /echo` → 200 `{"ok": true}` (no work: the benchmark's round-trip baseline);
 //! - `GET /echo-persist` → the same after rewriting the stored record (the benchmark's
@@ -17,7 +20,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use serde::Serialize;
-use systole_core::api::heartbeat::Accepted;
+use systole_core::api::heartbeat::{self, Accepted};
 use systole_core::api::Problem;
 use systole_core::durable::{Completed, Write};
 use systole_core::history::FlushBatch;
@@ -96,7 +99,13 @@ impl DurableObject for ServiceMonitor {
                         Answer::Accepted { service_id, received_at, status, next_deadline } => {
                             self.count(|s| s.heartbeats += 1);
                             let dropped = item.dropped_metrics;
-                            http::json(200, &Accepted::new(&service_id, status, received_at, next_deadline, dropped))
+                            let accepted = Accepted::new(&service_id, status, received_at, next_deadline, dropped);
+                            // The single form's whole answer, which the router passes on as it
+                            // is (and reads back as the `Accepted` within for a batch).
+                            match heartbeat::answer(vec![Ok(accepted)], false, received_at) {
+                                Ok(summary) => http::json(summary.status, &summary),
+                                Err(problem) => http::problem(&problem),
+                            }
                         }
                         Answer::Busy(full) => http::problem(&Problem::unavailable(full.to_string(), 5)),
                         Answer::Limited(wait) => {
