@@ -153,8 +153,7 @@ fn main() {
     // Without the per-service heartbeat rate limit: one service's flood would be refused.
     let unlimited = [("BENCH_SERVICE_RATE_UNLIMITED".to_owned(), "1".to_owned())];
     let worker = spawn_worker_with(&channel_env(&receiver, &unlimited));
-    // TEMP while iterating: only the floor section.
-    let throughput = if std::env::var("FLOOR_ONLY").is_ok() { String::new() } else { throughput::run(&worker, quick) };
+    let throughput = throughput::run(&worker, quick);
     let floor = floor::run(&worker, quick);
     if quick {
         return;
