@@ -268,17 +268,27 @@ pub fn spawn_limited(build: Build, vars: &[(String, String)], limits: &[(&str, u
     let out =
         wrangler().args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"]).arg(&state).output().unwrap();
     assert!(out.status.success(), "migrations failed: {}", String::from_utf8_lossy(&out.stderr));
-    let port = free_port();
-    let mut worker = Worker {
-        base: format!("http://127.0.0.1:{port}"),
-        port,
-        inspector: free_port(),
-        state,
-        env_file,
-        log: dir.join("wrangler.log"),
-        config,
-        child: None,
-    };
+    launch(Worker::new(&dir, state, env_file, config))
+}
+
+/// Starts any Worker under `wrangler dev` from its wrangler config `config` (e.g. the
+/// benchmark's floor Workers in `tests/floor/`), with a fresh state folder, no migrations and
+/// no secrets, and waits until its `GET /healthz` answers 200 (the Worker must have that
+/// route). [`Worker::runtime_cpu`] measures it as it measures Systole.
+pub fn spawn_config(config: &Path) -> Worker {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let dir = root().join("target/e2e").join(format!("{}-config-{n}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    let env_file = dir.join("empty.env");
+    fs::write(&env_file, "").unwrap();
+    let config = config.canonicalize().unwrap_or_else(|e| panic!("{}: {e}", config.display()));
+    launch(Worker::new(&dir, dir.join("state"), env_file, Some(config)))
+}
+
+/// Starts `worker` on free ports, trying new ones while another process takes them first.
+fn launch(mut worker: Worker) -> Worker {
     // Ports come from `free_port`, which cannot reserve them: another test may take one
     // before wrangler binds it. Then pick new ones and try again.
     for _ in 0..4 {
@@ -335,6 +345,21 @@ fn wrangler_toml(dir: &Path, shim: &Path, limits: &[(&str, u32)]) -> PathBuf {
 }
 
 impl Worker {
+    /// A stopped Worker on free ports whose log goes to `dir/wrangler.log`.
+    fn new(dir: &Path, state: PathBuf, env_file: PathBuf, config: Option<PathBuf>) -> Self {
+        let port = free_port();
+        Worker {
+            base: format!("http://127.0.0.1:{port}"),
+            port,
+            inspector: free_port(),
+            state,
+            env_file,
+            log: dir.join("wrangler.log"),
+            config,
+            child: None,
+        }
+    }
+
     /// Starts `wrangler dev` on the same port and state folder, and waits for `/healthz`.
     pub fn start(&mut self) {
         if let Err(log) = self.try_start() {

@@ -10,8 +10,10 @@
 //!   Schemathesis's reports to `target/e2e/`.
 //! - `screenshots`: just the browser test, then its screenshots copied into
 //!   `docs/screenshots/` (the README's and docs' images).
-//! - `bench [--quick]`: the benchmark, written to `docs/benchmarks.md`; `--quick` prints
-//!   only the heartbeat throughput ratios (about a minute), for comparing changes.
+//! - `bench [--quick]`: the benchmark, written to `docs/benchmarks.md`, with the runtime's
+//!   floor Workers of `tests/floor/` (the workers-rs one built into `target/floor-rust`);
+//!   `--quick` prints only the heartbeat throughput ratios, to `/healthz` and to the floors
+//!   (about three minutes), for comparing changes.
 //! - `build-worker [--config DIR] [--out DIR] [--bench]`: what `wrangler.toml`'s build command
 //!   runs; with `--out`, a second build into that folder (the end-to-end suite's
 //!   `tests/config-cloudflaremon` Worker: `--config tests/config-cloudflaremon --out
@@ -181,6 +183,8 @@ fn test() -> Result<()> {
                     "systole-web",
                     "-p",
                     "systole-worker",
+                    "-p",
+                    "systole-floor",
                     "--target",
                     "wasm32-unknown-unknown",
                     "--",
@@ -193,7 +197,17 @@ fn test() -> Result<()> {
         (
             "native tests",
             Box::new(|| {
-                run(&mut cargo(&["test", "--workspace", "--exclude", "systole-worker", "--exclude", "systole-e2e"]))?;
+                let args = [
+                    "test",
+                    "--workspace",
+                    "--exclude",
+                    "systole-worker",
+                    "--exclude",
+                    "systole-e2e",
+                    "--exclude",
+                    "systole-floor",
+                ];
+                run(&mut cargo(&args))?;
                 // The worker's pure parts (route table, D1 rows against migrations/), natively.
                 run(&mut cargo(&["test", "-p", "systole-worker", "--lib"]))
             }),
@@ -335,6 +349,9 @@ fn bench(quick: bool) -> Result<()> {
     });
     fs::write(dir.join("settings.json"), format!("{settings}\n"))?;
     tools::build_worker(&dir)?;
+    // The runtime's floor the heartbeat is compared with (tests/floor/; the JS one needs no
+    // build).
+    tools::build_floor()?;
     let mut cmd = cargo(&["run", "--release", "-p", "systole-e2e", "--bin", "bench"]);
     cmd.env("SYSTOLE_SKIP_BUILD", "1").env("SYSTOLE_BENCH_QUICK", if quick { "1" } else { "0" });
     run(&mut cmd)?;

@@ -195,3 +195,22 @@ pub fn build_worker_to(config_dir: &Path, out: Option<&Path>, bench: bool) -> Re
         .env("PATH", path_with_node());
     run(&mut cmd)
 }
+
+/// Where [`build_floor`] puts the workers-rs floor Worker (`tests/floor/rust/wrangler.toml`
+/// runs it from there).
+pub const FLOOR_BUILD: &str = "target/floor-rust";
+
+/// Builds the benchmark's workers-rs floor (`tests/floor/rust`, the `systole-floor` crate) as
+/// [`build_worker`] builds the Systole Worker (release, the same worker-build and
+/// wasm-bindgen), into [`FLOOR_BUILD`]. Only `cargo xtask bench` needs it.
+pub fn build_floor() -> Result<()> {
+    ensure()?;
+    let mut cmd = Command::new(tool("worker-build"));
+    // worker-build takes the output folder relative to the crate.
+    cmd.arg("--release").arg("--out-dir").arg(Path::new("../../..").join(FLOOR_BUILD));
+    cmd.current_dir(root().join("tests/floor/rust"))
+        .env("WASM_BINDGEN_BIN", tool("wasm-bindgen"))
+        .env("WASM_OPT_BIN", root().join("node_modules/.bin/wasm-opt"))
+        .env("PATH", path_with_node());
+    run(&mut cmd)
+}

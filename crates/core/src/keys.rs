@@ -29,7 +29,10 @@ pub const ANY_SERVICE: &str = "*";
 /// the same secret and compare the two 32-byte digests with [`subtle`], so the time taken
 /// does not depend on how many bytes match, nor on the key lengths.
 pub struct KeyRing {
-    secret: Vec<u8>,
+    /// HMAC-SHA256 keyed with the server secret, cloned for each digest: the secret (which may
+    /// be the whole `API_KEYS` text, tens of KiB for a large fleet) is hashed into the key
+    /// once, when the ring is built, never per heartbeat.
+    mac: HmacSha256,
     /// By id; `None` for a key shorter than [`MIN_KEY_LEN`], which opens nothing.
     digests: BTreeMap<String, Option<Digest>>,
     /// Whether the secret was set and readable ([`KeyRing::unset`] is not).
@@ -118,7 +121,7 @@ impl KeyRing {
     }
 
     fn hash(plain: BTreeMap<String, String>, secret: &[u8]) -> Self {
-        let mut ring = Self { secret: secret.to_vec(), digests: BTreeMap::new(), set: true };
+        let mut ring = Self { mac: keyed(secret), digests: BTreeMap::new(), set: true };
         for (id, key) in plain.into_iter().filter(|(_, key)| !key.is_empty()) {
             let digest = (key.chars().count() >= MIN_KEY_LEN).then(|| ring.digest(&key));
             ring.digests.insert(id, digest);
@@ -161,7 +164,7 @@ impl KeyRing {
 
     /// A ring holding no keys (every keyed heartbeat is denied).
     pub fn empty() -> Self {
-        Self { secret: Vec::new(), digests: BTreeMap::new(), set: true }
+        Self { mac: keyed(&[]), digests: BTreeMap::new(), set: true }
     }
 
     /// The ring when `API_KEYS` is not set or unreadable: like [`KeyRing::empty`], but a
@@ -222,14 +225,18 @@ impl KeyRing {
     }
 
     fn digest(&self, key: &str) -> Digest {
-        // HMAC accepts keys of any length, so `new_from_slice` cannot fail.
-        let mut mac = match HmacSha256::new_from_slice(&self.secret) {
-            Ok(mac) => mac,
-            Err(_) => return [0u8; 32],
-        };
+        let mut mac = self.mac.clone();
         mac.update(key.as_bytes());
         mac.finalize().into_bytes().into()
     }
+}
+
+/// HMAC-SHA256 keyed with `secret` (any length: a key longer than SHA-256's block is hashed
+/// first, as RFC 2104 says).
+fn keyed(secret: &[u8]) -> HmacSha256 {
+    // Invariant: HMAC accepts keys of any length, so `new_from_slice` cannot fail.
+    #[allow(clippy::expect_used)]
+    HmacSha256::new_from_slice(secret).expect("HMAC takes a key of any length")
 }
 
 /// A secret's JSON object of id to key.
@@ -349,6 +356,20 @@ mod tests {
         assert_eq!(ring.authorize(None, Some("s3cret-0123456789")), Authorization::UnknownService);
         assert_eq!(ring.authorize(c.service("nokey"), Some("")), Authorization::NoKey);
         assert_eq!(ring.authorize(c.service("nokey"), None), Authorization::NoKey);
+    }
+
+    /// The ring keys its HMAC once; each digest is still HMAC-SHA256(secret, key), for
+    /// secrets shorter and longer than SHA-256's 64-byte block (the `API_KEYS` text itself).
+    #[test]
+    fn digests_are_hmac_sha256_under_the_secret_of_any_length() {
+        let api_keys = r#"{"api": "s3cret-0123456789"}"#;
+        for secret in [b"server".to_vec(), api_keys.repeat(40).into_bytes()] {
+            let ring = KeyRing::parse(api_keys, &secret).unwrap();
+            let mut mac = HmacSha256::new_from_slice(&secret).unwrap();
+            mac.update(b"s3cret-0123456789");
+            assert_eq!(ring.digest_of("api").unwrap(), mac.finalize().into_bytes().as_slice());
+            assert_eq!(ring.authorize(config().service("api"), Some("s3cret-0123456789")), Authorization::Granted);
+        }
     }
 
     #[test]

@@ -7,7 +7,10 @@
 //! heartbeat and status change is published to the NotificationHubs ([`crate::live`]).
 //!
 //! Internal protocol (only the Worker's router calls it):
-//! - `POST /` with a core `ToMonitor` message (a heartbeat, or the cron watchdog);
+//! - `POST /` with a core `ToMonitor` message (a heartbeat, or the cron watchdog); an accepted
+//!   heartbeat is answered 200 with the single form's whole public answer
+//!   (`heartbeat::answer` of its `Accepted`), which the router passes on for a single
+//!   heartbeat and reads back as the `Accepted` for a batch;
 //! - `GET /stats` → 200 [`Stats`] JSON (in-memory counters for `cargo xtask bench`);
 //! - `GET /echo` → 200 `{"ok": true}` (no work: the benchmark's round-trip baseline);
 //! - `GET /echo-persist` → the same after rewriting the stored record (the benchmark's
@@ -17,7 +20,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use serde::Serialize;
-use systole_core::api::heartbeat::Accepted;
+use systole_core::api::heartbeat::{self, Accepted};
 use systole_core::api::Problem;
 use systole_core::durable::{Completed, Write};
 use systole_core::history::FlushBatch;
@@ -96,7 +99,13 @@ impl DurableObject for ServiceMonitor {
                         Answer::Accepted { service_id, received_at, status, next_deadline } => {
                             self.count(|s| s.heartbeats += 1);
                             let dropped = item.dropped_metrics;
-                            http::json(200, &Accepted::new(&service_id, status, received_at, next_deadline, dropped))
+                            let accepted = Accepted::new(&service_id, status, received_at, next_deadline, dropped);
+                            // The single form's whole answer, which the router passes on as it
+                            // is (and reads back as the `Accepted` within for a batch).
+                            match heartbeat::answer(vec![Ok(accepted)], false, received_at) {
+                                Ok(summary) => http::json(summary.status, &summary),
+                                Err(problem) => http::problem(&problem),
+                            }
                         }
                         Answer::Busy(full) => http::problem(&Problem::unavailable(full.to_string(), 5)),
                         Answer::Limited(wait) => {
@@ -140,6 +149,12 @@ impl Object for ServiceMonitor {
 
     fn handle(&self, now: Timestamp, input: Input) -> Result<ServiceOutcome> {
         let mut slot = self.loaded()?;
+        #[cfg(feature = "bench")]
+        if matches!(input, Input::Heartbeat { .. }) && bench_unlimited(&self.env) {
+            if let Some(rec) = slot.as_mut() {
+                rec.limiter = systole_core::limit::Limiter::default();
+            }
+        }
         // The stored record names the service; before the first heartbeat, the request does.
         let id = slot.as_ref().map(|r| r.service_id.to_string()).or_else(|| self.service_id.borrow().clone());
         let config = deployment::config();
@@ -249,4 +264,18 @@ impl ServiceMonitor {
         f(&mut s);
         self.stats.set(s);
     }
+}
+
+/// Whether the benchmark turned the per-service heartbeat rate limit off
+/// (`BENCH_SERVICE_RATE_UNLIMITED=1`, read once per isolate; only a build with the `bench`
+/// feature reads it): each heartbeat then finds the limiter full, so the benchmark can load
+/// one service as fast as the runtime's floor Workers.
+#[cfg(feature = "bench")]
+fn bench_unlimited(env: &Env) -> bool {
+    static UNLIMITED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *UNLIMITED.get_or_init(|| {
+        let name = "BENCH_SERVICE_RATE_UNLIMITED";
+        let value = env.secret(name).map(|s| s.to_string()).or_else(|_| env.var(name).map(|v| v.to_string()));
+        value.is_ok_and(|v| v == "1")
+    })
 }

@@ -592,6 +592,18 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
 
+    /// A ServiceMonitor answers an accepted heartbeat with the single form's whole answer;
+    /// the router reads the `Accepted` back out of it for a batch.
+    #[test]
+    fn the_single_answer_reads_back_as_its_accepted() {
+        let id = crate::config::ServiceId::parse("api").unwrap();
+        let at = Timestamp::from_millis(1_700_000_000_000);
+        let accepted = Accepted::new(&id, Status::Up, at, Some(at), vec!["cpu".into()]);
+        let summary = answer(vec![Ok(accepted.clone())], false, at).unwrap();
+        let json = serde_json::to_string(&summary).unwrap();
+        assert_eq!(serde_json::from_str::<Accepted>(&json).unwrap(), accepted);
+    }
+
     fn err(body: &str) -> Problem {
         parse(body.as_bytes(), Some("k")).unwrap_err()
     }

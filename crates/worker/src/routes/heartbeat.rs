@@ -7,7 +7,7 @@ use systole_core::api::heartbeat::{self, Accepted, Entry, Failure, HeartbeatItem
 use systole_core::keys::Authorization;
 use systole_core::limit;
 use systole_core::protocol::ToMonitor;
-use worker::{Env, ObjectNamespace, Request};
+use worker::{Env, ObjectNamespace, Request, Response};
 
 use crate::deployment::{self, MONITOR_BINDING};
 use crate::http::{self, Reply};
@@ -37,7 +37,7 @@ pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
     // wrong keys never reach one, so a flood of them cannot queue in front of real heartbeats,
     // and both cost the same work (no round trip tells them apart). Each ServiceMonitor
     // verifies its own key again.
-    let checked: Vec<_> = request
+    let mut checked: Vec<_> = request
         .entries
         .into_iter()
         .map(|entry| match entry {
@@ -54,9 +54,25 @@ pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
         limits::check(&req, env, limit::HEARTBEAT_PER_IP, "heartbeat requests without a valid key").await?;
     }
     let namespace = env.durable_object(MONITOR_BINDING)?;
+    if let (false, [Ok(_)]) = (request.batch, checked.as_slice()) {
+        // The single form's one heartbeat: the ServiceMonitor answers an accepted one with
+        // this request's whole answer, passed on as it is (no second JSON on the hot path).
+        if let Some(Ok(item)) = checked.pop() {
+            let service_id = item.service_id.to_string();
+            let outcome = match call(&namespace, item).await {
+                Ok(resp) if resp.status_code() == 200 => return Ok(resp),
+                sent => outcome(&service_id, sent).await,
+            };
+            let summary = heartbeat::answer(vec![outcome], false, now)?;
+            return Ok(http::json(summary.status, &summary)?);
+        }
+    }
     let outcomes = join_all(checked.into_iter().map(|c| async {
         match c {
-            Ok(item) => deliver(&namespace, item).await,
+            Ok(item) => {
+                let service_id = item.service_id.to_string();
+                outcome(&service_id, call(&namespace, item).await).await
+            }
             Err(failure) => Err(failure),
         }
     }))
@@ -65,31 +81,41 @@ pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
     Ok(http::json(summary.status, &summary)?)
 }
 
-/// Hands one granted heartbeat to its ServiceMonitor: its `Accepted`, or the failure its
-/// answer or the runtime reports (a refused key as `Invalid API key`, the service's rate
-/// limit as `Rate limit exceeded` with its `Retry-After`, anything else as
-/// unavailable, keeping the object's detail and `Retry-After`).
-async fn deliver(namespace: &ObjectNamespace, item: HeartbeatItem) -> Result<Accepted, Failure> {
-    let service_id = item.service_id.to_string();
+/// Hands one granted heartbeat to its ServiceMonitor; the object's answer: for an accepted
+/// heartbeat 200 with the single form's whole answer (`heartbeat::answer` of its
+/// [`Accepted`], which reads back as that [`Accepted`]).
+async fn call(namespace: &ObjectNamespace, item: HeartbeatItem) -> worker::Result<Response> {
+    let stub = namespace.id_from_name(item.service_id.as_str())?.get_stub()?;
+    crate::durable::post(&stub, "https://service-monitor/", &ToMonitor::Heartbeat(item)).await
+}
+
+/// What a ServiceMonitor's answer `sent` (or the runtime's error reaching it) means for the
+/// heartbeat of `service_id`: its `Accepted`, or the failure its answer or the runtime
+/// reports (a refused key as `Invalid API key`, the service's rate limit as `Rate limit
+/// exceeded` with its `Retry-After`, anything else as unavailable, keeping the object's
+/// detail and `Retry-After`).
+async fn outcome(service_id: &str, sent: worker::Result<Response>) -> Result<Accepted, Failure> {
     let sent = async {
-        let stub = namespace.id_from_name(&service_id)?.get_stub()?;
-        let mut resp = crate::durable::post(&stub, "https://service-monitor/", &ToMonitor::Heartbeat(item)).await?;
-        let retry_after = resp.headers().get("Retry-After")?.and_then(|v| v.parse().ok());
-        Ok::<_, worker::Error>((resp.status_code(), retry_after, resp.text().await?))
+        let mut resp = sent?;
+        let status = resp.status_code();
+        // Only a refusal carries one: an accepted heartbeat skips the header lookup.
+        let retry_after =
+            if status == 200 { None } else { resp.headers().get("Retry-After")?.and_then(|v| v.parse().ok()) };
+        Ok::<_, worker::Error>((status, retry_after, resp.text().await?))
     };
     let unavailable = |detail: Option<String>, retry_after: Option<u16>| {
         let detail = detail.unwrap_or_else(|| "storage is temporarily unavailable; retry shortly".to_owned());
         let retry_after = retry_after.unwrap_or(RETRY_AFTER);
-        Failure::new(service_id.as_str(), ItemError::Unavailable { detail, retry_after })
+        Failure::new(service_id, ItemError::Unavailable { detail, retry_after })
     };
     match sent.await {
         Ok((200, _, text)) => serde_json::from_str(&text).map_err(|e| {
             worker::console_error!("ServiceMonitor {service_id}: unreadable answer: {e}");
             unavailable(None, None)
         }),
-        Ok((401, _, _)) => Err(Failure::new(service_id.as_str(), ItemError::Denied(Authorization::WrongKey))),
+        Ok((401, _, _)) => Err(Failure::new(service_id, ItemError::Denied(Authorization::WrongKey))),
         Ok((429, retry_after, _)) => {
-            Err(Failure::new(service_id.as_str(), ItemError::Limited { retry_after: retry_after.unwrap_or(1) }))
+            Err(Failure::new(service_id, ItemError::Limited { retry_after: retry_after.unwrap_or(1) }))
         }
         Ok((_, retry_after, text)) => {
             let problem = serde_json::from_str::<serde_json::Value>(&text).ok();

@@ -3,6 +3,8 @@
 //! All numbers come from one run on one machine, as ratios where absolute numbers would
 //! mostly measure `wrangler dev`'s Node proxy. Each section is its own module and returns
 //! its part of the document:
+//! - [`floor`]: the heartbeat beside the runtime's floor (the minimal Workers of
+//!   `tests/floor/`), for one service and for 50, as ratios;
 //! - [`throughput`]: heartbeat throughput, latency and runtime CPU per request at 16
 //!   connections vs `/healthz` (trivial route), and the answer time of a wrong-key heartbeat
 //!   for a known service id vs an unknown id (no timing oracle for ids);
@@ -16,6 +18,7 @@
 
 mod dashboard;
 mod delivery;
+mod floor;
 mod rows;
 mod size;
 mod throughput;
@@ -147,8 +150,11 @@ pub fn load_services() -> Vec<String> {
 fn main() {
     let quick = std::env::var("SYSTOLE_BENCH_QUICK").is_ok_and(|v| v == "1");
     let receiver = Receiver::start();
-    let mut worker = spawn_worker_with(&channel_env(&receiver, &[]));
+    // Without the per-service heartbeat rate limit: one service's flood would be refused.
+    let unlimited = [("BENCH_SERVICE_RATE_UNLIMITED".to_owned(), "1".to_owned())];
+    let mut worker = spawn_worker_with(&channel_env(&receiver, &unlimited));
     let throughput = throughput::run(&worker, quick);
+    let floor = floor::run(&worker, quick);
     if quick {
         return;
     }
@@ -170,6 +176,7 @@ measured period, divided by the requests answered in it.
         measure = MEASURE.as_secs(),
     );
     doc += &throughput;
+    doc += &floor;
     doc += &rows::run(&worker);
     doc += &delivery::run(&worker, &receiver);
     let bench_config = |f: &str| fs::read_to_string(root().join("target/bench-config").join(f)).ok();
