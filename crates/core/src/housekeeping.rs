@@ -69,7 +69,11 @@ pub fn plan<'a>(now: Timestamp, config: &'a Config, cursor: Option<&str>) -> Tic
 /// `after` is `None` or the last id), wrapping around, each at most once; and the cursor
 /// for the next page (the last id taken), `None` when all ids fit one page. `after` need
 /// not be one of `ids` (a removed service): the page starts at the first id above it.
-pub fn page<'a>(ids: &[&'a ServiceId], after: Option<&str>, per_tick: usize) -> (Vec<&'a ServiceId>, Option<&'a ServiceId>) {
+pub fn page<'a>(
+    ids: &[&'a ServiceId],
+    after: Option<&str>,
+    per_tick: usize,
+) -> (Vec<&'a ServiceId>, Option<&'a ServiceId>) {
     let mut sorted = ids.to_vec();
     sorted.sort_unstable();
     sorted.dedup();
