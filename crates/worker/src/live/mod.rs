@@ -216,3 +216,19 @@ pub async fn stats(env: &Env, hub: &Hub) -> Result<worker::Response> {
     crate::budget::count(Kind::Object);
     stub(env, hub)?.fetch_with_str("https://hub/stats").await
 }
+
+/// Publishes a probe update (service id `probe`) to `n` hubs named `user:probe-{i}` through
+/// the relay tree and waits for it to reach them all; the number of hubs that answered
+/// (benchmark only: the `bench` feature's `/api/internal/relay`).
+#[cfg(feature = "bench")]
+pub async fn probe(env: &Env, n: usize) -> Result<usize> {
+    let hubs: Vec<Hub> = (0..n).map(|i| Hub::user(&format!("probe-{i}"))).collect();
+    let update = serde_json::json!({"type": "service", "id": "probe", "at": 0}).to_string();
+    let mut reached = 0;
+    for post in live::fan_out(hubs, live::FANOUT) {
+        let stub = stub(env, &post.hub)?;
+        crate::budget::count(Kind::Object);
+        reached += relay(&stub, &post.hub.name, vec![update.clone()], &post.relays).await?.len();
+    }
+    Ok(reached)
+}

@@ -4,6 +4,8 @@
 //! record), for `cargo xtask bench`.
 //! `GET /api/internal/hub?name=` (a NotificationHub's counters).
 //! `GET /api/internal/budgets[?clear]` (subrequests per invocation, `crate::budget`).
+//! `GET /api/internal/relay?hubs=n` (a probe update published to `n` hubs through the
+//! relay tree).
 //! Compiled only with the worker's `bench` feature (`cargo xtask bench` and the end-to-end
 //! builds, `cargo xtask build-worker --bench`); a default build, as deployed, has no such
 //! paths (404).
@@ -63,4 +65,17 @@ pub async fn hub(req: Request, env: &Env, _call: Call<'_>) -> Reply {
 pub async fn budgets(req: Request, _env: &Env, _call: Call<'_>) -> Reply {
     let clear = query_pairs(&req).iter().any(|(k, _)| k == "clear");
     Ok(crate::http::json(200, &crate::budget::peaks(clear))?)
+}
+
+/// `GET /api/internal/relay?hubs=n`: publishes a probe update to `n` (at most 10,000) hubs
+/// `user:probe-{i}` through the relay tree (`live::probe`) and answers `{"reached": n}`, the
+/// hubs that answered. Errors: 400 for a bad `hubs`, 503 Durable Object failure.
+pub async fn relay(req: Request, env: &Env, _call: Call<'_>) -> Reply {
+    let pairs = query_pairs(&req);
+    let hubs = pairs.iter().find(|(k, _)| k == "hubs").and_then(|(_, v)| v.parse::<usize>().ok());
+    let Some(n) = hubs.filter(|n| *n <= 10_000) else {
+        return Err(Problem::invalid_field("hubs", "must be 0 to 10000").into());
+    };
+    let reached = crate::live::probe(env, n).await?;
+    Ok(crate::http::json(200, &serde_json::json!({ "reached": reached }))?)
 }
