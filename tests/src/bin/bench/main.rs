@@ -11,9 +11,12 @@
 //!   `rowsWritten`, `setAlarm` calls);
 //! - [`delivery`]: from a deadline to the receiver holding the notification;
 //! - [`size`]: the wasm size;
-//! - [`dashboard`]: live push latency, render time, page weight, idle tabs.
+//! - [`dashboard`]: live push latency, render time, page weight, idle tabs;
+//! - [`budgets`]: subrequests per invocation against the free plan's 50 and CPU per
+//!   request against its 10 ms, per route, cron tick and Durable Object event.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod budgets;
 mod dashboard;
 mod delivery;
 mod rows;
@@ -146,8 +149,22 @@ pub fn load_services() -> Vec<String> {
 
 fn main() {
     let quick = std::env::var("SYSTOLE_BENCH_QUICK").is_ok_and(|v| v == "1");
+    let only = std::env::var("SYSTOLE_BENCH_ONLY").unwrap_or_default();
     let receiver = Receiver::start();
-    let worker = spawn_worker_with(&channel_env(&receiver, &[]));
+    let worker = spawn_worker_with(&channel_env(&receiver, &[("ALERT_API_KEY".into(), budgets::ALERT_KEY.into())]));
+    if only == "budgets" {
+        // TEMPORARY (wt-C): run only this section while iterating.
+        let bench_config = |f: &str| fs::read_to_string(root().join("target/bench-config").join(f)).ok();
+        let fleet: Vec<String> = systole_core::config::Deployment::parse(bench_config)
+            .unwrap()
+            .config
+            .services
+            .iter()
+            .map(|s| s.id.to_string())
+            .collect();
+        print!("{}", budgets::run(&worker, &fleet));
+        return;
+    }
     let throughput = throughput::run(&worker, quick);
     if quick {
         return;
@@ -182,6 +199,7 @@ measured period, divided by the requests answered in it.
         .map(|s| s.id.to_string())
         .collect();
     doc += &dashboard::run(&worker, &fleet);
+    doc += &budgets::run(&worker, &fleet);
     fs::write(root().join("docs/benchmarks.md"), &doc).unwrap();
     print!("{doc}");
 }
