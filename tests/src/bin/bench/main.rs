@@ -149,22 +149,8 @@ pub fn load_services() -> Vec<String> {
 
 fn main() {
     let quick = std::env::var("SYSTOLE_BENCH_QUICK").is_ok_and(|v| v == "1");
-    let only = std::env::var("SYSTOLE_BENCH_ONLY").unwrap_or_default();
     let receiver = Receiver::start();
     let worker = spawn_worker_with(&channel_env(&receiver, &[("ALERT_API_KEY".into(), budgets::ALERT_KEY.into())]));
-    if only == "budgets" {
-        // TEMPORARY (wt-C): run only this section while iterating.
-        let bench_config = |f: &str| fs::read_to_string(root().join("target/bench-config").join(f)).ok();
-        let fleet: Vec<String> = systole_core::config::Deployment::parse(bench_config)
-            .unwrap()
-            .config
-            .services
-            .iter()
-            .map(|s| s.id.to_string())
-            .collect();
-        print!("{}", budgets::run(&worker, &fleet));
-        return;
-    }
     let throughput = throughput::run(&worker, quick);
     if quick {
         return;
