@@ -67,14 +67,14 @@ pub async fn budgets(req: Request, _env: &Env, _call: Call<'_>) -> Reply {
     Ok(crate::http::json(200, &crate::budget::peaks(clear))?)
 }
 
-/// `GET /api/internal/relay?hubs=n`: publishes a probe update to `n` (at most 10,000) hubs
+/// `GET /api/internal/relay?hubs=n`: publishes a probe update to `n` (at most 100) hubs
 /// `user:probe-{i}` through the relay tree (`live::probe`) and answers `{"reached": n}`, the
 /// hubs that answered. Errors: 400 for a bad `hubs`, 503 Durable Object failure.
 pub async fn relay(req: Request, env: &Env, _call: Call<'_>) -> Reply {
     let pairs = query_pairs(&req);
     let hubs = pairs.iter().find(|(k, _)| k == "hubs").and_then(|(_, v)| v.parse::<usize>().ok());
-    let Some(n) = hubs.filter(|n| *n <= 10_000) else {
-        return Err(Problem::invalid_field("hubs", "must be 0 to 10000").into());
+    let Some(n) = hubs.filter(|n| *n <= 100) else {
+        return Err(Problem::invalid_field("hubs", "must be 0 to 100").into());
     };
     let reached = crate::live::probe(env, n).await?;
     Ok(crate::http::json(200, &serde_json::json!({ "reached": reached }))?)
