@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
-
 use systole_core::access::{self, Hub};
 use systole_core::api::Problem;
 use systole_core::budget::Kind;
