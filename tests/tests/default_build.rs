@@ -15,6 +15,8 @@ fn the_default_build_answers_404_for_the_bench_routes() {
         format!("/api/internal/echo?serviceId={service}"),
         format!("/api/internal/echo-persist?serviceId={service}"),
         "/api/internal/hub?name=public".to_owned(),
+        "/api/internal/budgets".to_owned(),
+        "/api/internal/relay?hubs=20".to_owned(),
     ] {
         let a = worker.get(&path);
         assert_eq!(a.status, 404, "{path}: {}", a.body);

@@ -1,12 +1,13 @@
 //! The cron trigger in the real Worker: retention pruning by `settings.json` and by
 //! `notifications.json`'s `settings.alertHistory`, and the alarm watchdog that re-arms a
-//! monitor whose runtime alarm is missing.
+//! monitor whose runtime alarm is missing, paged 40 services a tick by a cursor in D1 so a
+//! tick stays within the free plan's 50 subrequests whatever the number of services.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 
 use serde_json::json;
-use systole_e2e::{ms, now_ms, spawn_worker};
+use systole_e2e::{ms, now_ms, spawn_worker, test_config};
 
 const DAY: i64 = 86_400_000;
 
@@ -55,4 +56,32 @@ fn the_cron_prunes_history_past_retention_and_keeps_the_rest() {
     assert_eq!(incidents, [json!({"cause": "recent"})]);
     let alerts = worker.d1("SELECT fingerprint FROM external_alerts ORDER BY received_at");
     assert_eq!(alerts, [json!({"fingerprint": "c"}), json!({"fingerprint": "d"}), json!({"fingerprint": "e"})]);
+}
+
+#[test]
+fn each_tick_watches_the_next_forty_services_after_its_cursor_within_fifty_subrequests() {
+    let worker = spawn_worker();
+    let mut ids: Vec<String> = test_config().services.iter().map(|s| s.id.to_string()).collect();
+    ids.sort();
+    assert!((41..80).contains(&ids.len()), "tests/config: two pages, the second wrapping around");
+    assert_eq!(worker.get("/api/internal/budgets?clear").status, 200);
+    for page in 1..=2 {
+        let ran = worker.get("/__scheduled?cron=17+*+*+*+*");
+        assert_eq!(ran.status, 200, "{}", ran.body);
+        let cursor = worker.d1("SELECT value FROM housekeeping WHERE name = 'watchdog'");
+        assert_eq!(cursor, [json!({"value": ids[(page * 40 - 1) % ids.len()]})], "page {page}");
+    }
+    let log = worker.log();
+    assert_eq!(log.matches(&format!("watched 40 of {} services", ids.len())).count(), 2, "{log}");
+    // Counted by the Worker: 3 D1 queries (cursor, pruning batch, cursor) and 40 watchdog calls.
+    let budgets = worker.get("/api/internal/budgets").json();
+    let cron = &budgets["invocations"]["cron"];
+    assert_eq!(cron["invocations"], 2, "{budgets}");
+    assert_eq!(cron["max"], json!({"fetches": 0, "objects": 40, "d1": 3}), "{budgets}");
+    assert!(cron["total"].as_u64().unwrap() <= budgets["limit"].as_u64().unwrap());
+    // After the last id the page starts over.
+    worker.d1(&format!("UPDATE housekeeping SET value = '{}' WHERE name = 'watchdog'", ids[ids.len() - 2]));
+    assert_eq!(worker.get("/__scheduled?cron=17+*+*+*+*").status, 200);
+    let cursor = worker.d1("SELECT value FROM housekeeping WHERE name = 'watchdog'");
+    assert_eq!(cursor, [json!({"value": ids[38]})]);
 }

@@ -11,6 +11,8 @@
 //! - [`desk`]: the AlertDesk Durable Object's persisted state and its one call into core.
 //! - [`durable`]: what every Durable Object's call into core returns; the one alarm strategy.
 //! - [`retry`]: the one backoff rule for every retry.
+//! - [`budget`]: the free plan's per-invocation limits (50 subrequests, 10 ms CPU) as budgets.
+//! - [`housekeeping`]: what one cron tick prunes and which ServiceMonitors its watchdog asks.
 //! - [`session`]: signed dashboard session cookies.
 //! - [`live`]: the live updates pushed to dashboard tabs.
 //! - [`keys`]: heartbeat keys as HMAC-SHA256 digests, compared in constant time.
@@ -26,11 +28,13 @@
 pub mod access;
 pub mod api;
 pub mod branding;
+pub mod budget;
 pub mod compat;
 pub mod config;
 pub mod desk;
 pub mod durable;
 pub mod history;
+pub mod housekeeping;
 pub mod keys;
 pub mod limit;
 pub mod live;

@@ -176,6 +176,38 @@ impl PublishGate {
     }
 }
 
+/// Most hubs one invocation posts an update to (a ServiceMonitor's heartbeat or alarm, the
+/// AlertDesk, or a hub relaying it on): with more hubs, updates travel down a relay tree
+/// ([`fan_out`]), so publishing costs each invocation at most 10 of its 50 subrequests
+/// however many users there are (1,000 hubs are three levels deep).
+pub const FANOUT: usize = 10;
+
+/// One post of a relay tree: the hub to post to, and the hubs it relays the update on to.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct Relay {
+    /// The hub posted to.
+    pub hub: Hub,
+    /// The hubs it passes the update on to (planned again with [`fan_out`] there).
+    pub relays: Vec<Hub>,
+}
+
+/// Splits `hubs` into at most `width` posts (at least one): the public hub is always posted
+/// to directly (its updates carry no message, so nothing is relayed through it); the others
+/// are cut into equal shares, each posted to its first hub, which relays to the rest of its
+/// share the same way. No invocation posts to more than `width` hubs, and every hub gets the
+/// update exactly once.
+pub fn fan_out(hubs: Vec<Hub>, width: usize) -> Vec<Relay> {
+    let (public, private): (Vec<Hub>, Vec<Hub>) = hubs.into_iter().partition(|h| h.public);
+    let width = width.saturating_sub(public.len()).max(1);
+    let share = private.len().div_ceil(width).max(1);
+    let mut posts: Vec<Relay> = public.into_iter().map(|hub| Relay { hub, relays: Vec::new() }).collect();
+    let mut rest = private.into_iter();
+    while let Some(hub) = rest.next() {
+        posts.push(Relay { hub, relays: rest.by_ref().take(share - 1).collect() });
+    }
+    posts
+}
+
 /// Most sockets a shared hub (the anonymous public status page's, or an open deployment's)
 /// holds at once; the next upgrade is refused.
 pub const SHARED_HUB_SOCKETS: usize = 1_000;
@@ -336,6 +368,43 @@ mod tests {
         gate.answered("user:a", 2);
         assert!(gate.admits("user:a", Timestamp::from_millis(11_000), false));
         assert!(gate.admits("public", Timestamp::from_millis(11_000), false), "per hub");
+    }
+
+    #[test]
+    fn publishing_to_many_hubs_posts_to_at_most_ten_and_reaches_each_once() {
+        // Follows every relay as the hubs do and counts each invocation's posts.
+        fn deliver(posts: Vec<Relay>, got: &mut Vec<String>, widest: &mut usize, depth: usize, deepest: &mut usize) {
+            if posts.is_empty() {
+                return;
+            }
+            *widest = (*widest).max(posts.len());
+            *deepest = (*deepest).max(depth);
+            for p in posts {
+                got.push(p.hub.name.clone());
+                deliver(fan_out(p.relays, FANOUT), got, widest, depth + 1, deepest);
+            }
+        }
+        for n in [0, 1, 9, 10, 11, 99, 100, 101, 1_000, 5_000] {
+            let mut hubs: Vec<Hub> = (0..n).map(|i| Hub::user(&format!("u{i}"))).collect();
+            hubs.push(Hub::public());
+            let (mut got, mut widest, mut deepest) = (Vec::new(), 0, 0);
+            let posts = fan_out(hubs.clone(), FANOUT);
+            assert!(posts.iter().any(|p| p.hub.public && p.relays.is_empty()), "the public hub directly");
+            assert!(posts.iter().all(|p| p.relays.iter().all(|r| !r.public)));
+            deliver(posts, &mut got, &mut widest, 1, &mut deepest);
+            got.sort();
+            let mut want: Vec<String> = hubs.into_iter().map(|h| h.name).collect();
+            want.sort();
+            assert_eq!(got, want, "{n} hubs: each exactly once");
+            assert!(widest <= FANOUT, "{n} hubs: {widest} posts in one invocation");
+            if n <= 9 {
+                assert_eq!(deepest, 1, "{n} hubs: all direct");
+            }
+            if n == 1_000 {
+                assert!(deepest <= 4, "{deepest} levels");
+            }
+        }
+        assert_eq!(fan_out(vec![Hub::open()], FANOUT), [Relay { hub: Hub::open(), relays: vec![] }]);
     }
 
     #[test]

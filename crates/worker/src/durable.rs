@@ -8,6 +8,7 @@ use std::pin::pin;
 use std::time::Duration;
 
 use futures_util::future::{join_all, select, Either};
+use systole_core::budget::Kind;
 use systole_core::durable::{AlarmAction, Attempted, Completed, Outcome, Write, Written};
 use systole_core::notify::queue::AttemptRecord;
 use systole_core::time::Timestamp;
@@ -188,5 +189,6 @@ async fn write_attempts<O: Object>(obj: &O, records: &[AttemptRecord]) -> bool {
 pub async fn post<T: serde::Serialize>(stub: &Stub, url: &str, message: &T) -> Result<Response> {
     let mut init = RequestInit::new();
     init.with_method(Method::Post).with_body(Some(serde_json::to_string(message)?.into()));
+    crate::budget::count(Kind::Object);
     stub.fetch_with_request(Request::new_with_init(url, &init)?).await
 }

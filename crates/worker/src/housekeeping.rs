@@ -1,14 +1,20 @@
 //! The cron trigger: housekeeping only, never staleness detection (each ServiceMonitor's
-//! own alarm does that at the deadline).
+//! own alarm does that at the deadline). What a tick does is decided by
+//! `systole_core::housekeeping::plan`, within the free plan's 50 subrequests whatever the
+//! number of services:
 //!
-//! - prunes history past `history.heartbeatRetentionDays` (heartbeats, 5-minute rollups)
-//!   and `uptime.retentionDays` (daily rollups, status changes, closed incidents), and the
-//!   external alerts past `notifications.json`'s `settings.alertHistory` (`maxAgeDays`,
-//!   `maxAlerts`);
-//! - the watchdog: asks every service's ServiceMonitor to apply the deployed config and to
-//!   re-arm its alarm if the runtime holds none although a deadline or flush is pending.
+//! 1. reads the watchdog's cursor (one D1 query);
+//! 2. prunes, in one D1 batch: history past `history.heartbeatRetentionDays` (heartbeats,
+//!    5-minute rollups) and `uptime.retentionDays` (daily rollups, status changes, closed
+//!    incidents) of every service, and the external alerts past `notifications.json`'s
+//!    `settings.alertHistory` (`maxAgeDays`, `maxAlerts`);
+//! 3. stores the next cursor (one D1 query, only when the fleet needs more than one page);
+//! 4. the watchdog: asks the page's ServiceMonitors (at most 40) to apply the deployed
+//!    config and to re-arm their alarm if the runtime holds none although a deadline or
+//!    flush is pending.
 
 use systole_core::config::ServiceId;
+use systole_core::housekeeping;
 use systole_core::protocol::ToMonitor;
 use systole_core::time::DAY;
 use worker::Env;
@@ -16,34 +22,49 @@ use worker::Env;
 use crate::d1;
 use crate::deployment::{self, now, DB_BINDING, MONITOR_BINDING};
 
-/// Runs one housekeeping pass; failures are logged and retried on the next tick.
+/// Runs one housekeeping tick; failures are logged and retried on the next tick.
 pub async fn run(env: &Env) {
     let now = now();
     let config = deployment::config();
-    let days = |n: u32| now - DAY * n;
-    let heartbeats_before = days(config.settings.heartbeat_retention_days);
-    let uptime_before = days(config.settings.uptime_retention_days);
     let Ok(db) = env.d1(DB_BINDING) else { return };
     let Ok(namespace) = env.durable_object(MONITOR_BINDING) else {
         return;
     };
-    let mut pruned = 0;
-    for service in &config.services {
-        let id = service.id.as_str();
-        match d1::prune(&db, id, heartbeats_before, uptime_before).await {
-            Ok(n) => pruned += n,
-            Err(e) => worker::console_error!("pruning {id}: {e}"),
+    let cursor = d1::history::watchdog_cursor(&db).await.unwrap_or_else(|e| {
+        worker::console_error!("reading the watchdog's cursor (starting over): {e}");
+        None
+    });
+    let tick = housekeeping::plan(now, config, cursor.as_deref());
+    let history = deployment::notifications().settings.alert_history;
+    let statements =
+        d1::history::prune(&db, &tick.prune, tick.heartbeats_before, tick.uptime_before).and_then(|mut s| {
+            s.extend(d1::alerts::prune_external(&db, history.max_age_days.map(|n| now - DAY * n), history.max_alerts)?);
+            Ok(s)
+        });
+    let pruned = match statements {
+        Ok(s) => d1::history::run_prune(&db, s).await,
+        Err(e) => Err(e),
+    }
+    .unwrap_or_else(|e| {
+        worker::console_error!("pruning: {e}");
+        0
+    });
+    if let Some(last) = tick.cursor.filter(|last| cursor.as_deref() != Some(last.as_str())) {
+        if let Err(e) = d1::history::store_watchdog_cursor(&db, last).await {
+            worker::console_error!("storing the watchdog's cursor: {e}");
         }
-        if let Err(e) = watchdog(&namespace, &service.id).await {
+    }
+    // One at a time: the runtime allows 6 simultaneous connections per invocation.
+    for id in &tick.watch {
+        if let Err(e) = watchdog(&namespace, id).await {
             worker::console_error!("watchdog for {id}: {e}");
         }
     }
-    let history = deployment::notifications().settings.alert_history;
-    match d1::alerts::prune_external(&db, history.max_age_days.map(days), history.max_alerts).await {
-        Ok(n) => pruned += n,
-        Err(e) => worker::console_error!("pruning external alerts: {e}"),
-    }
-    worker::console_log!("housekeeping: pruned {pruned} rows, checked {} services", config.services.len());
+    worker::console_log!(
+        "housekeeping: pruned {pruned} rows, watched {} of {} services",
+        tick.watch.len(),
+        config.services.len()
+    );
 }
 
 async fn watchdog(namespace: &worker::ObjectNamespace, id: &ServiceId) -> worker::Result<()> {

@@ -30,6 +30,7 @@ use systole_core::record::{Answer, Context, Input, ServiceOutcome, ServiceRecord
 use systole_core::time::Timestamp;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
+use crate::budget;
 use crate::deployment;
 use crate::durable::{self, Object};
 use crate::live;
@@ -95,7 +96,7 @@ impl DurableObject for ServiceMonitor {
                     self.count(|s| s.heartbeat_requests += 1);
                     self.service_id.replace(Some(item.service_id.to_string()));
                     let input = Input::Heartbeat { heartbeat: item.heartbeat, key: item.key };
-                    match durable::run(self, input).await? {
+                    match budget::invocation("ServiceMonitor heartbeat", durable::run(self, input)).await? {
                         Answer::Accepted { service_id, received_at, status, next_deadline } => {
                             self.count(|s| s.heartbeats += 1);
                             let dropped = item.dropped_metrics;
@@ -118,7 +119,8 @@ impl DurableObject for ServiceMonitor {
                 ToMonitor::Watchdog { service_id } => {
                     self.service_id.replace(Some(service_id.to_string()));
                     let alarm_held = self.state.storage().get_alarm().await?.is_some();
-                    match durable::run(self, Input::Watchdog { alarm_held }).await? {
+                    let input = Input::Watchdog { alarm_held };
+                    match budget::invocation("ServiceMonitor watchdog", durable::run(self, input)).await? {
                         Answer::WakeAt(at) => {
                             http::json(200, &serde_json::json!({ "alarmAt": at.map(Timestamp::as_millis) }))
                         }
@@ -137,7 +139,7 @@ impl DurableObject for ServiceMonitor {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        durable::run(self, Input::Alarm).await?;
+        budget::invocation("ServiceMonitor alarm", durable::run(self, Input::Alarm)).await?;
         Response::ok("")
     }
 }

@@ -185,6 +185,10 @@ pub static ROUTES: &[Route] = &[
     route!("/api/internal/echo-persist", GET, Bench, routes::stats::echo_persist),
     #[cfg(feature = "bench")]
     route!("/api/internal/hub", GET, Bench, routes::stats::hub),
+    #[cfg(feature = "bench")]
+    route!("/api/internal/budgets", GET, Bench, routes::stats::budgets),
+    #[cfg(feature = "bench")]
+    route!("/api/internal/relay", GET, Bench, routes::stats::relay),
     // The cloudflaremon compatibility surface: the seed's paths and answers, thin translations
     // onto the same model (`routes::cloudflaremon`), each switched by `settings.json` `api`
     // (`/api/logs`, from the seed's first version, has no switch). Our access rules hold:
@@ -283,6 +287,18 @@ fn preflight(allowed: Option<&str>) -> Result<Response> {
     Ok(resp)
 }
 
+/// The label of a request's invocation in the subrequest budgets (`budget`): its method
+/// and its route's pattern (`POST /api/v1/heartbeat`, `GET /services/*`), or `unrouted`.
+#[cfg(feature = "bench")]
+pub fn label(req: &Request) -> String {
+    let method = req.inner().method();
+    let method = if method == "HEAD" { "GET".to_owned() } else { method };
+    match find(&req.path(), &method) {
+        Some(route) => format!("{method} {}", route.pattern.0),
+        None => "unrouted".to_owned(),
+    }
+}
+
 /// The route a request takes: the first whose pattern matches `path`, whose methods include
 /// `method` and whose access gate is open.
 fn find(path: &str, method: &str) -> Option<&'static Route> {
@@ -364,7 +380,14 @@ mod tests {
         }
         assert_eq!(allowed("/login").as_deref(), Some("GET, HEAD, POST"));
         // Pattern and gated routes, and unknown paths, answer 404 for other methods.
-        for path in ["/api/internal/stats", "/api/internal/hub", "/status/live", "/services/web", "/assets/app.js"] {
+        for path in [
+            "/api/internal/stats",
+            "/api/internal/hub",
+            "/api/internal/budgets",
+            "/status/live",
+            "/services/web",
+            "/assets/app.js",
+        ] {
             assert_eq!(allowed(path), None, "{path}");
         }
         for path in ["/api/nope", "/api/v1/status/", "/logins", ""] {

@@ -230,6 +230,12 @@ pub struct DeliveryQueue {
     pub write_failures: u32,
 }
 
+/// Most delivery attempts one alarm starts: each is an outbound fetch, and an invocation
+/// may make 50 subrequests on the free plan (`crate::budget::SUBREQUESTS`); the rest of the
+/// alarm's budget goes to its D1 writes (history, attempt records) and live updates (at most
+/// [`crate::live::FANOUT`]). Further due attempts wait for the next alarm, armed at once.
+pub const MAX_SENDS_PER_INVOCATION: usize = 30;
+
 impl DeliveryQueue {
     /// Queues `notification` for `channel`, due at once. Returns its id. When
     /// [`MAX_PENDING`] are already waiting, the oldest is abandoned and recorded.
@@ -301,7 +307,9 @@ impl DeliveryQueue {
         id
     }
 
-    /// The attempts due at `now`, leased until `now + timeout + 5 s` so an attempt that
+    /// The attempts due at `now` (at most [`MAX_SENDS_PER_INVOCATION`], oldest queued first:
+    /// the rest stay due, so the alarm armed after these finish fires at once for them),
+    /// leased until `now + timeout + 5 s` so an attempt that
     /// never reports back (the object was evicted mid-send) is retried after the lease.
     ///
     /// Such an attempt is put on the record as a network error ("interrupted") and retried
@@ -313,7 +321,7 @@ impl DeliveryQueue {
         let interrupted = self.record_interrupted(now, policy);
         let lease = now + (policy.timeout + LEASE_SLACK);
         let mut sends = Vec::new();
-        for d in self.pending.iter_mut().filter(|d| d.next_at <= now) {
+        for d in self.pending.iter_mut().filter(|d| d.next_at <= now).take(MAX_SENDS_PER_INVOCATION) {
             d.attempts += 1;
             d.first_attempt_at.get_or_insert(now);
             d.next_at = lease;
@@ -530,6 +538,21 @@ mod tests {
 
     fn answered(status: u16) -> Outcome {
         Outcome::Answered { status, retry_after: None, body: String::new() }
+    }
+
+    #[test]
+    fn an_alarm_starts_at_most_thirty_attempts_and_leaves_the_rest_due() {
+        let (mut q, p) = (DeliveryQueue::default(), policy());
+        let t0 = Timestamp::from_millis(0);
+        for _ in 0..35 {
+            q.push(t0, "webhook", down(), Some(t0));
+        }
+        let first = q.begin(t0, &p).sends;
+        assert_eq!(first.len(), MAX_SENDS_PER_INVOCATION);
+        assert_eq!(first[0].id, 0, "oldest first");
+        assert_eq!(q.next_wake(t0), Some(t0), "the rest are due at once");
+        let rest = q.begin(t0, &p).sends;
+        assert_eq!(rest.iter().map(|s| s.id).collect::<Vec<_>>(), (30..35).collect::<Vec<_>>());
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! The alerting tables: `alert_history` (every delivery attempt) and `external_alerts`
 //! (each external alert's latest state).
 
+use systole_core::budget::Kind;
 use systole_core::notify::external::AlertRow;
 use systole_core::notify::queue::AttemptRecord;
 use systole_core::time::Timestamp;
 use wasm_bindgen::JsValue;
-use worker::{D1Database, Result};
+use worker::{D1Database, D1PreparedStatement, Result};
 
 use super::rows::{AlertHistoryRow, ExternalAlertRow};
 use super::{insert, num, text};
@@ -21,6 +22,7 @@ pub async fn write_attempts(
     records: &[AttemptRecord],
     channel_type: impl Fn(&str) -> Option<&'static str>,
 ) -> Result<()> {
+    crate::budget::count(Kind::D1);
     let rows: Vec<_> = records.iter().map(|r| AlertHistoryRow::new(subject, r, channel_type(&r.channel))).collect();
     insert(db, &rows)?.run().await?;
     Ok(())
@@ -38,6 +40,7 @@ pub async fn attempts(
     channel: Option<&str>,
     limit: u32,
 ) -> Result<Vec<AlertHistoryRow>> {
+    crate::budget::count(Kind::D1);
     let opt = |v: Option<&str>| v.map_or(JsValue::NULL, text);
     db.prepare(
         "SELECT * FROM alert_history WHERE attempted_at >= ?1 AND (?2 IS NULL OR subject = ?2) \
@@ -55,6 +58,7 @@ pub async fn attempts(
 /// # Errors
 /// Any D1 error; nothing is written then.
 pub async fn write_external(db: &D1Database, rows: &[AlertRow]) -> Result<()> {
+    crate::budget::count(Kind::D1);
     let rows: Vec<_> = rows.iter().map(ExternalAlertRow::new).collect();
     insert(db, &rows)?.run().await?;
     Ok(())
@@ -65,6 +69,7 @@ pub async fn write_external(db: &D1Database, rows: &[AlertRow]) -> Result<()> {
 /// # Errors
 /// Any D1 error.
 pub async fn external(db: &D1Database, since: Timestamp, limit: u32) -> Result<Vec<ExternalAlertRow>> {
+    crate::budget::count(Kind::D1);
     db.prepare("SELECT * FROM external_alerts WHERE received_at >= ?1 ORDER BY received_at DESC LIMIT ?2")
         .bind(&[num(since.as_millis()), num(i64::from(limit))])?
         .all()
@@ -72,13 +77,18 @@ pub async fn external(db: &D1Database, since: Timestamp, limit: u32) -> Result<V
         .results()
 }
 
-/// Trims `external_alerts` to the file's `settings.alertHistory`: deletes the alerts last
-/// received before `before` (`maxAgeDays`), then all but the newest `keep` (`maxAlerts`).
-/// Either limit may be off. Returns the rows deleted.
+/// The statements trimming `external_alerts` to the file's `settings.alertHistory`: delete
+/// the alerts last received before `before` (`maxAgeDays`), then all but the newest `keep`
+/// (`maxAlerts`). Either limit may be off (no statement). Run by
+/// `d1::history::run_prune`.
 ///
 /// # Errors
-/// Any D1 error.
-pub async fn prune_external(db: &D1Database, before: Option<Timestamp>, keep: Option<u32>) -> Result<u64> {
+/// Binding errors.
+pub fn prune_external(
+    db: &D1Database,
+    before: Option<Timestamp>,
+    keep: Option<u32>,
+) -> Result<Vec<D1PreparedStatement>> {
     let mut statements = Vec::new();
     if let Some(before) = before {
         statements
@@ -94,12 +104,5 @@ pub async fn prune_external(db: &D1Database, before: Option<Timestamp>, keep: Op
             .bind(&[num(i64::from(keep))])?,
         );
     }
-    if statements.is_empty() {
-        return Ok(0);
-    }
-    let mut deleted = 0;
-    for r in db.batch(statements).await? {
-        deleted += r.meta()?.and_then(|m| m.changes).unwrap_or(0) as u64;
-    }
-    Ok(deleted)
+    Ok(statements)
 }

@@ -20,7 +20,7 @@ use serde::Serialize;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Result};
 
-pub use history::{flush, prune};
+pub use history::flush;
 pub use read::{changes_seen, daily, five_minute, heartbeats, incidents, states, status_changes, statuses};
 pub use rows::{ChangeRow, StateRow};
 

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use systole_core::budget::Kind;
 use systole_core::history::Tally;
 use systole_core::time::Timestamp;
 use wasm_bindgen::JsValue;
@@ -16,6 +17,7 @@ use super::{num, text};
 /// # Errors
 /// Any D1 error.
 pub async fn states(db: &D1Database) -> Result<Vec<StateRow>> {
+    crate::budget::count(Kind::D1);
     db.prepare("SELECT * FROM service_state").all().await?.results()
 }
 
@@ -24,6 +26,7 @@ pub async fn states(db: &D1Database) -> Result<Vec<StateRow>> {
 /// # Errors
 /// Any D1 error.
 pub async fn statuses(db: &D1Database) -> Result<Vec<StateRow>> {
+    crate::budget::count(Kind::D1);
     db.prepare(
         "SELECT s.*, \
          (SELECT received_at FROM heartbeats h WHERE h.service_id = s.service_id \
@@ -48,6 +51,7 @@ pub async fn heartbeats(
     before: Option<Timestamp>,
     limit: u32,
 ) -> Result<Vec<HeartbeatRow>> {
+    crate::budget::count(Kind::D1);
     db.prepare(
         "SELECT * FROM heartbeats WHERE service_id = ?1 AND received_at < ?2 \
          ORDER BY received_at DESC, seq DESC LIMIT ?3",
@@ -69,6 +73,7 @@ pub async fn status_changes(
     since: Timestamp,
     limit: u32,
 ) -> Result<Vec<ChangeRow>> {
+    crate::budget::count(Kind::D1);
     db.prepare(
         "SELECT * FROM status_changes WHERE changed_at >= ?1 AND (?2 IS NULL OR service_id = ?2) \
          ORDER BY changed_at DESC, seq DESC LIMIT ?3",
@@ -90,6 +95,7 @@ pub async fn changes_seen(
     since: Timestamp,
     limit: u32,
 ) -> Result<Vec<ChangeRow>> {
+    crate::budget::count(Kind::D1);
     db.prepare(
         "SELECT c.*, (SELECT h.received_at FROM heartbeats h WHERE h.service_id = c.service_id \
          AND h.received_at <= c.changed_at ORDER BY h.received_at DESC, h.seq DESC LIMIT 1) AS last_seen \
@@ -107,6 +113,7 @@ pub async fn changes_seen(
 /// # Errors
 /// Any D1 error.
 pub async fn incidents(db: &D1Database, service: Option<&str>, limit: u32) -> Result<Vec<IncidentRow>> {
+    crate::budget::count(Kind::D1);
     let stmt = match service {
         Some(s) => db
             .prepare("SELECT * FROM incidents WHERE service_id = ?1 ORDER BY started_at DESC LIMIT ?2")
@@ -124,6 +131,7 @@ pub async fn incidents(db: &D1Database, service: Option<&str>, limit: u32) -> Re
 /// # Errors
 /// Any D1 error, or a `buckets` array that is not as built.
 pub async fn five_minute(db: &D1Database, service: &str, from: Timestamp) -> Result<BTreeMap<i64, Tally>> {
+    crate::budget::count(Kind::D1);
     #[derive(Deserialize)]
     struct Buckets {
         buckets: Option<String>,
@@ -162,6 +170,7 @@ pub type DayRow = (String, i64, Tally);
 /// # Errors
 /// Any D1 error, or a `days` array that is not as built.
 pub async fn daily(db: &D1Database, services: Option<&[&str]>, from: Timestamp, to: Timestamp) -> Result<Vec<DayRow>> {
+    crate::budget::count(Kind::D1);
     #[derive(Deserialize)]
     struct Days {
         service_id: String,

@@ -17,9 +17,12 @@
 //!   receives the latest update of every service this hub has carried, each with
 //!   `"replay": true` (so a tab that connects just after a change still sees it); 503
 //!   problem+json when `n` sockets are open already;
-//! - `POST /publish` with one `systole_core::live::ServiceUpdate` JSON text → kept as that
-//!   service's latest (in this object's SQLite storage) and sent to every open socket; 200
-//!   `{"sockets": n}`. An `AlertUpdate` (no `id`) is sent the same way and not kept;
+//! - `POST /relay` with `{"updates": [text], "relays": [hub name]}`: each update (a
+//!   `systole_core::live::ServiceUpdate` JSON text) is kept as its service's latest (in this
+//!   object's SQLite storage) and sent to every open socket (an `AlertUpdate`, no `id`, is
+//!   sent and not kept); then the updates are relayed to `relays` through the same tree
+//!   (`systole_core::live::fan_out`: at most 10 posts from this invocation). 200
+//!   `{"sockets": n, "relayed": {hub name: n}}`;
 //! - `GET /session` → 200 `{"generation": n}`: a user hub's session generation
 //!   (`systole_core::session`), 0 until the first sign-out;
 //! - `POST /session/end` → adds one to the generation (ending every session issued before)
@@ -28,8 +31,13 @@
 //!   this object's code (those other than the auto-answered ping) on the sockets open now,
 //!   from their attachments; the benchmark reads it.
 
+use std::collections::BTreeMap;
+
+use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
+use systole_core::access::Hub;
 use systole_core::api::Problem;
+use systole_core::budget::Kind;
 use systole_core::live::{self, ClientMessage, Meter, Verdict};
 use worker::{
     durable_object, DurableObject, Env, Error, Request, Response, Result, State, WebSocket, WebSocketIncomingMessage,
@@ -53,10 +61,11 @@ const SESSIONS: Row = Row { table: "sessions", column: "state" };
 #[durable_object]
 pub struct NotificationHub {
     state: State,
+    env: Env,
 }
 
 impl DurableObject for NotificationHub {
-    fn new(state: State, _env: Env) -> Self {
+    fn new(state: State, env: Env) -> Self {
         SESSIONS.create(&state);
         let sql = "CREATE TABLE IF NOT EXISTS latest (id TEXT PRIMARY KEY, body TEXT NOT NULL)";
         if let Err(e) = state.storage().sql().exec(sql, None) {
@@ -65,7 +74,7 @@ impl DurableObject for NotificationHub {
         if let Ok(pair) = worker::worker_sys::WebSocketRequestResponsePair::new("ping", "pong") {
             state.set_websocket_auto_response(&pair);
         }
-        Self { state }
+        Self { state, env }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -88,12 +97,16 @@ impl DurableObject for NotificationHub {
                 }
                 Response::from_websocket(pair.client)
             }
-            (_, "/publish") => {
-                let text = req.text().await?;
-                self.keep(&text)?;
+            (_, "/relay") => {
+                let body: super::RelayBody = serde_json::from_str(&req.text().await?)?;
                 let sockets = self.state.get_websockets();
-                let sent = sockets.iter().filter(|ws| ws.send_with_str(&text).is_ok()).count();
-                http::json(200, &serde_json::json!({ "sockets": sent }))
+                let mut sent = 0;
+                for update in &body.updates {
+                    self.keep(update)?;
+                    sent = sockets.iter().filter(|ws| ws.send_with_str(update).is_ok()).count();
+                }
+                let relayed = crate::budget::invocation("NotificationHub relay", self.relay(body)).await;
+                http::json(200, &super::RelayAnswer { sockets: sent as u64, relayed })
             }
             (worker::Method::Get, "/session") => {
                 let s: Sessions = SESSIONS.load(&self.state)?.unwrap_or_default();
@@ -153,6 +166,34 @@ impl DurableObject for NotificationHub {
 }
 
 impl NotificationHub {
+    /// Passes `body`'s updates on to its relays (at most [`live::FANOUT`] posts, each hub
+    /// relaying to its share) and waits for their socket counts, by hub name; a hub that
+    /// cannot be reached is logged and left out.
+    async fn relay(&self, body: super::RelayBody) -> BTreeMap<String, u64> {
+        let relays = body.relays.into_iter().map(|name| Hub { name, public: false }).collect();
+        let posts: Vec<_> = live::fan_out(relays, live::FANOUT)
+            .into_iter()
+            .filter_map(|post| {
+                let stub = super::stub_named(&self.env, &post.hub.name).ok()?;
+                crate::budget::count(Kind::Object);
+                Some((stub, post))
+            })
+            .collect();
+        let updates = &body.updates;
+        let answers = join_all(posts.iter().map(|(stub, post)| async move {
+            (post, super::relay(stub, &post.hub.name, updates.clone(), &post.relays).await)
+        }))
+        .await;
+        let mut sockets = BTreeMap::new();
+        for (post, answer) in answers {
+            match answer {
+                Ok(counts) => sockets.extend(counts),
+                Err(e) => worker::console_warn!("relaying to hub {}: {e}", post.hub.name),
+            }
+        }
+        sockets
+    }
+
     /// Stores `update` (JSON text) as its service's latest.
     fn keep(&self, update: &str) -> Result<()> {
         let value: serde_json::Value = serde_json::from_str(update)?;

@@ -8,10 +8,13 @@
 pub mod hub;
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use serde::{Deserialize, Serialize};
 use systole_core::access::{self, Hub};
 use systole_core::api::Problem;
+use systole_core::budget::Kind;
 use systole_core::config::ServiceConfig;
 use systole_core::live::{self, AlertUpdate, PublishGate, ServiceUpdate};
 use systole_core::time::Timestamp;
@@ -27,8 +30,11 @@ fn stub(env: &Env, hub: &Hub) -> Result<Stub> {
 
 /// Sends `update` of `service` to every hub that must hear about it (the public hub gets it
 /// without message) and that `gate` admits, without waiting: the heartbeat's answer and the
-/// alarm do not wait for tabs. Each hub's answer (its socket count) goes back into `gate`. A
-/// lost update is repaired by the tab's resynchronisation on reconnect.
+/// alarm do not wait for tabs. The hubs are reached through a relay tree
+/// (`systole_core::live::fan_out`): this invocation posts to at most
+/// [`live::FANOUT`] hubs, each of which relays to its share. Every hub's answer (its socket
+/// count) goes back into `gate`. A lost update is repaired by the tab's resynchronisation on
+/// reconnect.
 pub fn publish(env: &Env, service: &ServiceConfig, update: &ServiceUpdate, gate: &Rc<RefCell<PublishGate>>) {
     let now = Timestamp::from_millis(update.at);
     let change = update.change.is_some();
@@ -39,55 +45,99 @@ pub fn publish(env: &Env, service: &ServiceConfig, update: &ServiceUpdate, gate:
         return;
     }
     let (full, public) = (update.to_json(), update.public().to_json());
-    for hub in hubs {
-        let body = if hub.public { public.clone() } else { full.clone() };
-        let Ok(stub) = stub(env, &hub) else {
+    for hub in &hubs {
+        gate.borrow_mut().sent(&hub.name, now);
+    }
+    for post in live::fan_out(hubs, live::FANOUT) {
+        let body = if post.hub.public { public.clone() } else { full.clone() };
+        let Ok(stub) = stub(env, &post.hub) else {
             worker::console_error!("no NotificationHub binding: live updates are off");
             return;
         };
-        gate.borrow_mut().sent(&hub.name, now);
+        // Counted here: the post starts after this invocation's code returns.
+        crate::budget::count(Kind::Object);
         let gate = Rc::clone(gate);
         wasm_bindgen_futures::spawn_local(async move {
-            match post(&stub, body).await {
-                Ok(text) => {
-                    let answer: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-                    if let Some(n) = answer.get("sockets").and_then(serde_json::Value::as_u64) {
-                        gate.borrow_mut().answered(&hub.name, n);
+            match relay(&stub, &post.hub.name, vec![body], &post.relays).await {
+                Ok(sockets) => {
+                    for (hub, n) in sockets {
+                        gate.borrow_mut().answered(&hub, n);
                     }
                 }
-                Err(e) => worker::console_warn!("publishing to hub {}: {e}", hub.name),
+                Err(e) => worker::console_warn!("publishing to hub {}: {e}", post.hub.name),
             }
         });
     }
 }
 
-/// Sends each announced external alert to the hubs of readers who see everything
-/// (`systole_core::access::hubs_seeing_all`), without waiting; the hubs pass them on and do
-/// not keep them. A tab that misses one finds it by polling `/api/v1/alerts/recent` while
-/// its socket is down.
+/// Sends the announced external alerts to the hubs of readers who see everything
+/// (`systole_core::access::hubs_seeing_all`), all of them in one post per hub, through the
+/// same relay tree as [`publish`] and without waiting; the hubs pass them on and do not keep
+/// them. A tab that misses one finds it by polling `/api/v1/alerts/recent` while its socket
+/// is down.
 pub fn publish_alerts(env: &Env, alerts: &[AlertUpdate]) {
-    for hub in access::hubs_seeing_all(deployment::users()) {
-        let Ok(stub) = stub(env, &hub) else {
+    let bodies: Vec<String> = alerts.iter().map(AlertUpdate::to_json).collect();
+    if bodies.is_empty() {
+        return;
+    }
+    for post in live::fan_out(access::hubs_seeing_all(deployment::users()), live::FANOUT) {
+        let Ok(stub) = stub(env, &post.hub) else {
             worker::console_error!("no NotificationHub binding: live updates are off");
             return;
         };
-        let bodies: Vec<String> = alerts.iter().map(AlertUpdate::to_json).collect();
+        crate::budget::count(Kind::Object);
+        let bodies = bodies.clone();
         wasm_bindgen_futures::spawn_local(async move {
-            for body in bodies {
-                if let Err(e) = post(&stub, body).await {
-                    worker::console_warn!("publishing an alert to hub {}: {e}", hub.name);
-                }
+            if let Err(e) = relay(&stub, &post.hub.name, bodies, &post.relays).await {
+                worker::console_warn!("publishing alerts to hub {}: {e}", post.hub.name);
             }
         });
     }
 }
 
-/// `POST /publish` of `body` to a hub; its answer's text.
-async fn post(stub: &Stub, body: String) -> Result<String> {
+/// What a hub's `POST /relay` carries: the updates (JSON texts, sent as they are) and the
+/// hubs it passes them on to.
+#[derive(Debug, Deserialize, Serialize)]
+pub(crate) struct RelayBody {
+    /// `ServiceUpdate` or `AlertUpdate` JSON texts.
+    pub updates: Vec<String>,
+    /// Names of the hubs to relay to (never the public hub).
+    pub relays: Vec<String>,
+}
+
+/// `POST /relay` of `updates` to the hub `head` (behind `stub`), which relays them on to
+/// `relays`; the socket count of every hub reached, by name (the caller counts the
+/// subrequest).
+pub(crate) async fn relay(
+    stub: &Stub,
+    head: &str,
+    updates: Vec<String>,
+    relays: &[Hub],
+) -> Result<BTreeMap<String, u64>> {
+    let body = RelayBody { updates, relays: relays.iter().map(|h| h.name.clone()).collect() };
     let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(body.into()));
-    let req = Request::new_with_init("https://hub/publish", &init)?;
-    stub.fetch_with_request(req).await?.text().await
+    init.with_method(Method::Post).with_body(Some(serde_json::to_string(&body)?.into()));
+    let req = Request::new_with_init("https://hub/relay", &init)?;
+    let text = stub.fetch_with_request(req).await?.text().await?;
+    let answer: RelayAnswer = serde_json::from_str(&text)?;
+    let mut sockets = answer.relayed;
+    sockets.insert(head.to_owned(), answer.sockets);
+    Ok(sockets)
+}
+
+/// A hub's answer to `POST /relay`: `{"sockets": n, "relayed": {hub name: sockets}}`, its own
+/// open sockets the updates went to and those of every hub it relayed to.
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub(crate) struct RelayAnswer {
+    /// The hub's own sockets.
+    pub sockets: u64,
+    /// Socket counts of the hubs it relayed to (and they to), by name.
+    pub relayed: BTreeMap<String, u64>,
+}
+
+/// The stub of the hub named `name` (relays are never the public hub).
+pub(crate) fn stub_named(env: &Env, name: &str) -> Result<Stub> {
+    stub(env, &Hub { name: name.to_owned(), public: false })
 }
 
 /// `GET /api/v1/live`: the caller's hub (see [`connect`]).
@@ -133,6 +183,7 @@ async fn connect(req: &Request, env: &Env, hub: &Hub) -> Reply {
     let mut init = RequestInit::new();
     init.with_headers(headers);
     let url = format!("https://hub/connect?cap={}", live::socket_cap(hub));
+    crate::budget::count(Kind::Object);
     Ok(stub(env, hub)?.fetch_with_request(Request::new_with_init(&url, &init)?).await?)
 }
 
@@ -143,6 +194,7 @@ async fn connect(req: &Request, env: &Env, hub: &Hub) -> Reply {
 /// When the Durable Object fails or answers something else than `{"generation": n}`.
 pub async fn session_generation(env: &Env, user: &str, end: bool) -> Result<u64> {
     let stub = stub(env, &Hub::user(user))?;
+    crate::budget::count(Kind::Object);
     let mut resp = if end {
         let mut init = RequestInit::new();
         init.with_method(Method::Post);
@@ -160,5 +212,22 @@ pub async fn session_generation(env: &Env, user: &str, end: bool) -> Result<u64>
 /// The counters of `hub` (benchmark only: the `bench` feature's `/api/internal/hub`).
 #[cfg(feature = "bench")]
 pub async fn stats(env: &Env, hub: &Hub) -> Result<worker::Response> {
+    crate::budget::count(Kind::Object);
     stub(env, hub)?.fetch_with_str("https://hub/stats").await
+}
+
+/// Publishes a probe update (service id `probe`) to `n` hubs named `user:probe-{i}` through
+/// the relay tree and waits for it to reach them all; the number of hubs that answered
+/// (benchmark only: the `bench` feature's `/api/internal/relay`).
+#[cfg(feature = "bench")]
+pub async fn probe(env: &Env, n: usize) -> Result<usize> {
+    let hubs: Vec<Hub> = (0..n).map(|i| Hub::user(&format!("probe-{i}"))).collect();
+    let update = serde_json::json!({"type": "service", "id": "probe", "at": 0}).to_string();
+    let mut reached = 0;
+    for post in live::fan_out(hubs, live::FANOUT) {
+        let stub = stub(env, &post.hub)?;
+        crate::budget::count(Kind::Object);
+        reached += relay(&stub, &post.hub.name, vec![update.clone()], &post.relays).await?.len();
+    }
+    Ok(reached)
 }

@@ -58,12 +58,13 @@ impl DurableObject for AlertDesk {
             return http::problem(&Problem::not_found("no such AlertDesk operation"));
         }
         let intake: Intake = serde_json::from_str(&req.text().await?)?;
-        let receipts = durable::run(self, DeskInput::Receive(intake)).await?;
+        let receipts =
+            crate::budget::invocation("AlertDesk receive", durable::run(self, DeskInput::Receive(intake))).await?;
         http::json(200, &json!({ "alerts": receipts }))
     }
 
     async fn alarm(&self) -> Result<Response> {
-        durable::run(self, DeskInput::Alarm).await?;
+        crate::budget::invocation("AlertDesk alarm", durable::run(self, DeskInput::Alarm)).await?;
         Response::ok("")
     }
 }

@@ -94,6 +94,7 @@ async fn exchange(request: &OutboundRequest, signal: AbortSignal) -> Outcome {
         Ok(r) => r,
         Err(e) => return Outcome::Unsendable(format!("invalid request: {e}")),
     };
+    crate::budget::count(systole_core::budget::Kind::Fetch);
     let mut resp = match Fetch::Request(req).send_with_signal(&signal).await {
         Ok(r) => r,
         Err(e) => return Outcome::NetworkError(e.to_string()),

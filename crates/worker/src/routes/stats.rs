@@ -3,6 +3,9 @@
 //! `GET /api/internal/echo-persist?serviceId=` (the round trip plus a rewrite of its stored
 //! record), for `cargo xtask bench`.
 //! `GET /api/internal/hub?name=` (a NotificationHub's counters).
+//! `GET /api/internal/budgets[?clear]` (subrequests per invocation, `crate::budget`).
+//! `GET /api/internal/relay?hubs=n` (a probe update published to `n` hubs through the
+//! relay tree).
 //! Compiled only with the worker's `bench` feature (`cargo xtask bench` and the end-to-end
 //! builds, `cargo xtask build-worker --bench`); a default build, as deployed, has no such
 //! paths (404).
@@ -41,6 +44,7 @@ async fn proxy(req: &Request, env: &Env, op: &str) -> Reply {
         return Err(Problem::unknown_service(id).into());
     }
     let stub = env.durable_object(MONITOR_BINDING)?.id_from_name(id)?.get_stub()?;
+    crate::budget::count(systole_core::budget::Kind::Object);
     Ok(stub.fetch_with_str(&format!("https://service-monitor/{op}")).await?)
 }
 
@@ -52,4 +56,26 @@ pub async fn hub(req: Request, env: &Env, _call: Call<'_>) -> Reply {
     let name = pairs.iter().find(|(k, _)| k == "name").map_or("open", |(_, v)| v.as_str());
     let hub = systole_core::access::Hub { name: name.to_owned(), public: name == "public" };
     Ok(crate::live::stats(env, &hub).await?)
+}
+
+/// `GET /api/internal/budgets`: the largest invocation per route, cron tick and Durable
+/// Object event seen by this isolate (`systole_core::budget::Peaks::to_json`: `{"limit": 50,
+/// "invocations": {label: {"invocations", "max": {"fetches", "objects", "d1"}, "total"}}}`);
+/// with `?clear`, forgets them after answering.
+pub async fn budgets(req: Request, _env: &Env, _call: Call<'_>) -> Reply {
+    let clear = query_pairs(&req).iter().any(|(k, _)| k == "clear");
+    Ok(crate::http::json(200, &crate::budget::peaks(clear))?)
+}
+
+/// `GET /api/internal/relay?hubs=n`: publishes a probe update to `n` (at most 100) hubs
+/// `user:probe-{i}` through the relay tree (`live::probe`) and answers `{"reached": n}`, the
+/// hubs that answered. Errors: 400 for a bad `hubs`, 503 Durable Object failure.
+pub async fn relay(req: Request, env: &Env, _call: Call<'_>) -> Reply {
+    let pairs = query_pairs(&req);
+    let hubs = pairs.iter().find(|(k, _)| k == "hubs").and_then(|(_, v)| v.parse::<usize>().ok());
+    let Some(n) = hubs.filter(|n| *n <= 100) else {
+        return Err(Problem::invalid_field("hubs", "must be 0 to 100").into());
+    };
+    let reached = crate::live::probe(env, n).await?;
+    Ok(crate::http::json(200, &serde_json::json!({ "reached": reached }))?)
 }

@@ -13,9 +13,12 @@
 //!   `rowsWritten`, `setAlarm` calls);
 //! - [`delivery`]: from a deadline to the receiver holding the notification;
 //! - [`size`]: the wasm size and the cold start;
-//! - [`dashboard`]: live push latency, render time, page weight, idle tabs.
+//! - [`dashboard`]: live push latency, render time, page weight, idle tabs;
+//! - [`budgets`]: subrequests per invocation against the free plan's 50 and CPU per
+//!   request against its 10 ms, per route, cron tick and Durable Object event.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod budgets;
 mod dashboard;
 mod delivery;
 mod floor;
@@ -151,8 +154,11 @@ fn main() {
     let quick = std::env::var("SYSTOLE_BENCH_QUICK").is_ok_and(|v| v == "1");
     let receiver = Receiver::start();
     // Without the per-service heartbeat rate limit: one service's flood would be refused.
-    let unlimited = [("BENCH_SERVICE_RATE_UNLIMITED".to_owned(), "1".to_owned())];
-    let mut worker = spawn_worker_with(&channel_env(&receiver, &unlimited));
+    let env = [
+        ("BENCH_SERVICE_RATE_UNLIMITED".to_owned(), "1".to_owned()),
+        ("ALERT_API_KEY".to_owned(), budgets::ALERT_KEY.to_owned()),
+    ];
+    let mut worker = spawn_worker_with(&channel_env(&receiver, &env));
     let throughput = throughput::run(&worker, quick);
     let floor = floor::run(&worker, quick);
     if quick {
@@ -188,6 +194,7 @@ measured period, divided by the requests answered in it.
         .map(|s| s.id.to_string())
         .collect();
     doc += &dashboard::run(&worker, &fleet);
+    doc += &budgets::run(&worker, &fleet);
     // Last: it restarts the runtime.
     doc += &size::run(&mut worker);
     fs::write(root().join("docs/benchmarks.md"), &doc).unwrap();
