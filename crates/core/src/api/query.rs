@@ -48,6 +48,39 @@ impl StatusQuery {
     }
 }
 
+/// `GET /?page=&limit=`: which page of the dashboard's service list.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct PageQuery {
+    /// Page number from 1 (default 1; one past the end shows the last page).
+    pub page: usize,
+    /// Services per page, 1..=500 (default 100).
+    pub limit: u32,
+}
+
+impl PageQuery {
+    /// Parses the parameters.
+    ///
+    /// # Errors
+    /// 400 naming `page` (not an integer ≥ 1) or `limit` (not 1..=500).
+    pub fn parse(pairs: &[(String, String)]) -> Result<Self, Problem> {
+        let page =
+            match get(pairs, "page") {
+                None => 1,
+                Some(v) => v.parse::<usize>().ok().filter(|p| *p >= 1).ok_or_else(|| {
+                    Problem::invalid_field("page", format!("page must be an integer from 1, got {v:?}"))
+                })?,
+            };
+        Ok(Self { page, limit: limit_or(pairs, STATUS_DEFAULT_LIMIT)? })
+    }
+
+    /// The other parameters of `pairs` (all but `page`), URL-encoded, for page links.
+    pub fn others(pairs: &[(String, String)]) -> String {
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs.iter().filter(|(k, _)| k != "page"))
+            .finish()
+    }
+}
+
 /// `GET /api/v1/logs?serviceId=&limit=&before=`.
 #[derive(Clone, Debug, Eq, PartialEq)]
 pub struct LogsQuery {
@@ -350,6 +383,17 @@ mod tests {
         assert_eq!(StatusQuery::parse(&q("cursor=")).unwrap_err().field.as_deref(), Some("cursor"));
         let long = format!("cursor={}", "x".repeat(201));
         assert_eq!(StatusQuery::parse(&q(&long)).unwrap_err().limit, Some(200));
+    }
+
+    #[test]
+    fn dashboard_pages_start_at_one_and_keep_the_other_parameters() {
+        assert_eq!(PageQuery::parse(&q("")).unwrap(), PageQuery { page: 1, limit: 100 });
+        assert_eq!(PageQuery::parse(&q("page=3&limit=20")).unwrap(), PageQuery { page: 3, limit: 20 });
+        for bad in ["page=0", "page=x", "page=-2"] {
+            assert_eq!(PageQuery::parse(&q(bad)).unwrap_err().field.as_deref(), Some("page"), "{bad}");
+        }
+        assert_eq!(PageQuery::parse(&q("limit=1000")).unwrap_err().field.as_deref(), Some("limit"));
+        assert_eq!(PageQuery::others(&q("activity=7d&page=2&limit=20")), "activity=7d&limit=20");
     }
 
     #[test]

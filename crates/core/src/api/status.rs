@@ -213,14 +213,12 @@ pub fn page<'a, T>(
 ) -> Result<(&'a [T], Option<String>), Problem> {
     let start = match cursor {
         None => 0,
-        Some(c) => {
-            items.iter().position(|i| id(i) == c).map(|i| i + 1).ok_or_else(|| {
-                Problem::invalid_field(
-                    "cursor",
-                    format!("cursor {c:?} names no service of this listing (removed since?); start again without cursor"),
-                )
-            })?
-        }
+        Some(c) => items.iter().position(|i| id(i) == c).map(|i| i + 1).ok_or_else(|| {
+            Problem::invalid_field(
+                "cursor",
+                format!("cursor {c:?} names no service of this listing (removed since?); start again without cursor"),
+            )
+        })?,
     };
     let rest = items.get(start..).unwrap_or_default();
     let shown = rest.get(..limit).unwrap_or(rest);
@@ -288,6 +286,9 @@ mod tests {
     #[test]
     fn summaries_from_counts_add_up_and_read_unknown_words_as_unknown() {
         let s = Summary::from_counts([("up", 9_990), ("down", 3), ("late", 2), ("paused", 1), ("someday", 4)]);
-        assert_eq!(s, Summary { total: 10_000, up: 9_990, down: 3, late: 2, paused: 1, unknown: 4, ..Summary::default() });
+        assert_eq!(
+            s,
+            Summary { total: 10_000, up: 9_990, down: 3, late: 2, paused: 1, unknown: 4, ..Summary::default() }
+        );
     }
 }
