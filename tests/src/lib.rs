@@ -647,9 +647,9 @@ impl Worker {
         answer.json()
     }
 
-    /// One service's entry in `/api/v1/status`.
+    /// One service's entry in `/api/v1/status` (`?serviceId=`).
     pub fn status_of(&self, service: &str) -> Value {
-        let all = self.get("/api/v1/status").json();
+        let all = self.get(&format!("/api/v1/status?serviceId={service}")).json();
         all["services"].as_array().unwrap().iter().find(|s| s["id"] == service).cloned().unwrap()
     }
 
