@@ -61,6 +61,15 @@ pub const DEFAULT: Build = Build {
     out: Some(("target/worker-default", "cargo xtask build-worker --config config --out target/worker-default")),
 };
 
+/// The flat-cost benchmark's deployment of 10 generated services (`fleet-00000`…, open, no
+/// users), built as deployed with the `bench` feature (`cargo xtask bench --fleet`).
+pub const FLEET_10: Build =
+    Build { config: "target/bench-fleet-10", out: Some(("target/worker-fleet-10", "cargo xtask bench --fleet")) };
+
+/// [`FLEET_10`] with 10,000 services.
+pub const FLEET_10000: Build =
+    Build { config: "target/bench-fleet-10000", out: Some(("target/worker-fleet-10000", "cargo xtask bench --fleet")) };
+
 impl Build {
     /// Its config folder, parsed by the Worker's loader.
     pub fn deployment(self) -> Deployment {

@@ -11,11 +11,13 @@
 //!   `rowsWritten`, `setAlarm` calls);
 //! - [`delivery`]: from a deadline to the receiver holding the notification;
 //! - [`size`]: the wasm size;
-//! - [`dashboard`]: live push latency, render time, page weight, idle tabs.
+//! - [`dashboard`]: live push latency, render time, page weight, idle tabs;
+//! - [`fleet`]: flat cost from 10 to 10,000 services (its own two deployments).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod dashboard;
 mod delivery;
+mod fleet;
 mod rows;
 mod size;
 mod throughput;
@@ -145,6 +147,10 @@ pub fn load_services() -> Vec<String> {
 }
 
 fn main() {
+    if std::env::var("SYSTOLE_BENCH_ONLY").is_ok_and(|v| v == "fleet") {
+        print!("{}", fleet::run());
+        return;
+    }
     let quick = std::env::var("SYSTOLE_BENCH_QUICK").is_ok_and(|v| v == "1");
     let receiver = Receiver::start();
     let worker = spawn_worker_with(&channel_env(&receiver, &[]));
@@ -182,6 +188,8 @@ measured period, divided by the requests answered in it.
         .map(|s| s.id.to_string())
         .collect();
     doc += &dashboard::run(&worker, &fleet);
+    drop(worker);
+    doc += &fleet::run();
     fs::write(root().join("docs/benchmarks.md"), &doc).unwrap();
     print!("{doc}");
 }
