@@ -146,6 +146,8 @@ fn measure(build: Build, n: usize) -> Measured {
         "/?limit=500",
         "/api/v1/uptime?serviceId=fleet-00000",
         "/api/v1/uptime",
+        "/api/v1/services",
+        "/api/status",
     ];
     let reads = reads
         .iter()
