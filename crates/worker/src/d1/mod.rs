@@ -22,8 +22,8 @@ use worker::{D1Database, D1PreparedStatement, Result};
 
 pub use history::{flush, prune};
 pub use read::{
-    attention, changes_seen, daily, five_minute, heartbeats, incidents, states, status_changes, statuses, statuses_of,
-    summary,
+    attention, changes_seen, daily, five_minute, heartbeats, incidents, states, states_of, status_changes, statuses,
+    statuses_of, summary,
 };
 pub use rows::{ChangeRow, StateRow};
 

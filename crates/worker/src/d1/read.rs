@@ -21,6 +21,18 @@ pub async fn states(db: &D1Database) -> Result<Vec<StateRow>> {
     db.prepare("SELECT * FROM service_state").all().await?.results()
 }
 
+/// The last written state of the services `ids` only (bound as one JSON array).
+///
+/// # Errors
+/// Any D1 error.
+pub async fn states_of(db: &D1Database, ids: &[&str]) -> Result<Vec<StateRow>> {
+    db.prepare("SELECT * FROM service_state WHERE service_id IN (SELECT value FROM json_each(?1))")
+        .bind(&[text(&serde_json::to_string(ids)?)])?
+        .all()
+        .await?
+        .results()
+}
+
 /// Every service's last written state with its latest heartbeat, found by primary-key seek
 /// (the cloudflaremon routes' whole-fleet answers; the native API and pages read a page,
 /// [`statuses_of`]).
