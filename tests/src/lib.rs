@@ -93,6 +93,11 @@ pub fn key(service: &str) -> String {
     format!("key-{service}-0123456789")
 }
 
+/// A deployment of more services than this gets one `API_KEYS` key per group (`key(group
+/// id)`) instead of one per service: wrangler passes the env file to the runtime through the
+/// environment, where one variable holds at most 128 KiB (10,000 keys would not fit).
+pub const GROUP_KEYS_ABOVE: usize = 1_000;
+
 /// Services of `tests/config` without a key of their own in `API_KEYS`: the members of
 /// [`KEYED_GROUP`] take its key, `cfm-star` (in no group) the `"*"` key.
 pub const WITHOUT_OWN_KEY: &[&str] = &["cfm-group-a", "cfm-group-b", "cfm-star"];
@@ -255,14 +260,17 @@ pub fn spawn_limited(build: Build, vars: &[(String, String)], limits: &[(&str, u
         }
         None => None,
     };
-    let mut keys: serde_json::Map<String, Value> = build
-        .deployment()
-        .config
-        .services
-        .iter()
-        .filter(|s| !WITHOUT_OWN_KEY.contains(&s.id.as_str()))
-        .map(|s| (s.id.to_string(), Value::String(key(s.id.as_str()))))
-        .collect();
+    let config = build.deployment().config;
+    let mut keys: serde_json::Map<String, Value> = if config.services.len() > GROUP_KEYS_ABOVE {
+        config.groups.iter().map(|g| (g.id.clone(), Value::String(key(&g.id)))).collect()
+    } else {
+        config
+            .services
+            .iter()
+            .filter(|s| !WITHOUT_OWN_KEY.contains(&s.id.as_str()))
+            .map(|s| (s.id.to_string(), Value::String(key(s.id.as_str()))))
+            .collect()
+    };
     keys.insert(KEYED_GROUP.to_owned(), Value::String(key(KEYED_GROUP)));
     keys.insert("*".to_owned(), Value::String(key("*")));
     let env_file = dir.join("test.env");
