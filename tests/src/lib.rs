@@ -260,11 +260,11 @@ pub fn spawn_limited(build: Build, vars: &[(String, String)], limits: &[(&str, u
         }
         None => None,
     };
-    let config = build.deployment().config;
-    let mut keys: serde_json::Map<String, Value> = if config.services.len() > GROUP_KEYS_ABOVE {
-        config.groups.iter().map(|g| (g.id.clone(), Value::String(key(&g.id)))).collect()
+    let embedded = build.deployment().config;
+    let mut keys: serde_json::Map<String, Value> = if embedded.services.len() > GROUP_KEYS_ABOVE {
+        embedded.groups.iter().map(|g| (g.id.clone(), Value::String(key(&g.id)))).collect()
     } else {
-        config
+        embedded
             .services
             .iter()
             .filter(|s| !WITHOUT_OWN_KEY.contains(&s.id.as_str()))
