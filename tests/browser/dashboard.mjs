@@ -219,6 +219,22 @@ try {
   await page.screenshot({ path: `${SHOTS}/status.png`, fullPage: false });
   check(errors.length === 0, `console errors: ${errors.join(' | ')}`);
 
+  // A fleet larger than a page (20 services a page here): one page under the whole fleet's
+  // counts and the services that need attention; a status change refetches the page, so a
+  // service that turns degraded joins "Needs attention" and leaves it when it recovers.
+  await page.goto(`${BASE}/?limit=20`);
+  await page.waitForSelector('body[data-connected=true]');
+  check(await page.locator('main[data-paged="1"] #attention').count() === 1, 'a paged dashboard lists what needs attention');
+  check(await page.locator('nav.pager').count() === 2, 'links to the other pages above and below');
+  check(await page.locator('section.group:not(#attention) li.row').count() === 20, 'one page of rows');
+  check(Number(await page.textContent('[data-count=total]')) > 20, 'the cards count the whole fleet');
+  await beat('web-frontend', WEB_KEY, { status: 'degraded', message: 'slow on a paged dashboard' });
+  await page.waitForSelector('#attention li[data-service="web-frontend"][data-status=degraded]', { timeout: 20000 });
+  await page.screenshot({ path: `${SHOTS}/dashboard-paged.png`, fullPage: false });
+  await beat('web-frontend', WEB_KEY, { status: 'up', message: 'recovered' });
+  await page.waitForSelector('#attention li[data-service="web-frontend"]', { state: 'detached', timeout: 20000 });
+  check(errors.length === 0, `console errors: ${errors.join(' | ')}`);
+
   // The runtime stops: the banner appears. It restarts: the banner clears and the page
   // resynchronises, showing a recovery that happened while the tab was disconnected.
   await page.goto(`${BASE}/`);

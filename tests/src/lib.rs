@@ -61,6 +61,15 @@ pub const DEFAULT: Build = Build {
     out: Some(("target/worker-default", "cargo xtask build-worker --config config --out target/worker-default")),
 };
 
+/// The flat-cost benchmark's deployment of 10 generated services (`fleet-00000`…, open, no
+/// users), built as deployed with the `bench` feature (`cargo xtask bench --fleet`).
+pub const FLEET_10: Build =
+    Build { config: "target/bench-fleet-10", out: Some(("target/worker-fleet-10", "cargo xtask bench --fleet")) };
+
+/// [`FLEET_10`] with 10,000 services.
+pub const FLEET_10000: Build =
+    Build { config: "target/bench-fleet-10000", out: Some(("target/worker-fleet-10000", "cargo xtask bench --fleet")) };
+
 impl Build {
     /// Its config folder, parsed by the Worker's loader.
     pub fn deployment(self) -> Deployment {
@@ -83,6 +92,11 @@ pub fn test_config() -> Config {
 pub fn key(service: &str) -> String {
     format!("key-{service}-0123456789")
 }
+
+/// A deployment of more services than this gets one `API_KEYS` key per group (`key(group
+/// id)`) instead of one per service: wrangler passes the env file to the runtime through the
+/// environment, where one variable holds at most 128 KiB (10,000 keys would not fit).
+pub const GROUP_KEYS_ABOVE: usize = 1_000;
 
 /// Services of `tests/config` without a key of their own in `API_KEYS`: the members of
 /// [`KEYED_GROUP`] take its key, `cfm-star` (in no group) the `"*"` key.
@@ -246,14 +260,17 @@ pub fn spawn_limited(build: Build, vars: &[(String, String)], limits: &[(&str, u
         }
         None => None,
     };
-    let mut keys: serde_json::Map<String, Value> = build
-        .deployment()
-        .config
-        .services
-        .iter()
-        .filter(|s| !WITHOUT_OWN_KEY.contains(&s.id.as_str()))
-        .map(|s| (s.id.to_string(), Value::String(key(s.id.as_str()))))
-        .collect();
+    let embedded = build.deployment().config;
+    let mut keys: serde_json::Map<String, Value> = if embedded.services.len() > GROUP_KEYS_ABOVE {
+        embedded.groups.iter().map(|g| (g.id.clone(), Value::String(key(&g.id)))).collect()
+    } else {
+        embedded
+            .services
+            .iter()
+            .filter(|s| !WITHOUT_OWN_KEY.contains(&s.id.as_str()))
+            .map(|s| (s.id.to_string(), Value::String(key(s.id.as_str()))))
+            .collect()
+    };
     keys.insert(KEYED_GROUP.to_owned(), Value::String(key(KEYED_GROUP)));
     keys.insert("*".to_owned(), Value::String(key("*")));
     let env_file = dir.join("test.env");
@@ -563,7 +580,9 @@ impl Worker {
         Answer { status, content_type, allow, headers, body }
     }
 
-    fn try_get(&self, path: &str) -> Option<Answer> {
+    /// [`Worker::get`] that answers `None` instead of panicking when no answer came (the
+    /// runtime is gone, or the request took over the client's 30 s timeout).
+    pub fn try_get(&self, path: &str) -> Option<Answer> {
         let req = Self::agent().get(format!("{}{path}", self.base));
         req.header("Authorization", format!("Bearer {ADMIN_TOKEN}")).call().ok().map(Self::answer)
     }
@@ -704,9 +723,9 @@ impl Worker {
         answer.json()
     }
 
-    /// One service's entry in `/api/v1/status`.
+    /// One service's entry in `/api/v1/status` (`?serviceId=`).
     pub fn status_of(&self, service: &str) -> Value {
-        let all = self.get("/api/v1/status").json();
+        let all = self.get(&format!("/api/v1/status?serviceId={service}")).json();
         all["services"].as_array().unwrap().iter().find(|s| s["id"] == service).cloned().unwrap()
     }
 

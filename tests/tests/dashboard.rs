@@ -285,3 +285,121 @@ fn a_login_token_shorter_than_sixteen_characters_locks_every_sign_in() {
         assert_eq!((api.status, api.content_type.as_str()), (401, "application/problem+json"), "{token}");
     }
 }
+
+#[test]
+fn the_status_api_pages_by_cursor_and_counts_the_whole_fleet_on_every_page() {
+    let worker = spawn_worker();
+    worker.pulse("web-frontend", &json!({"status": "down", "message": "disk full"}));
+    worker.wait_for("web-frontend down in D1", Duration::from_secs(20), || {
+        (worker.status_of("web-frontend")["status"] == "down").then_some(())
+    });
+    let config = systole_e2e::test_config();
+    let all: Vec<String> = config.services.iter().map(|s| s.id.to_string()).collect();
+
+    // Pages of 20 in config order, to the end; each carries the whole fleet's summary.
+    let (mut seen, mut cursor, mut pages) = (Vec::new(), None::<String>, 0);
+    loop {
+        let path = match &cursor {
+            None => "/api/v1/status?limit=20".to_owned(),
+            Some(c) => format!("/api/v1/status?limit=20&cursor={c}"),
+        };
+        let page = worker.get(&path).json();
+        let ids: Vec<String> =
+            page["services"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect();
+        assert!(ids.len() <= 20);
+        assert_eq!(page["summary"]["total"], all.len(), "{path}");
+        assert_eq!(page["summary"]["down"], 1, "{path}: counted wherever it is paged");
+        pages += 1;
+        seen.extend(ids);
+        match page["nextCursor"].as_str() {
+            Some(next) => {
+                assert_eq!(Some(next), seen.last().map(String::as_str), "the cursor is the last id shown");
+                cursor = Some(next.to_owned());
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen, all, "every service once, in config order");
+    assert_eq!(pages, all.len().div_ceil(20));
+    let first = worker.get("/api/v1/status").json();
+    assert_eq!(first["services"].as_array().unwrap().len(), all.len().min(100), "the default limit is 100");
+
+    // Only some services; the summary stays the caller's whole fleet.
+    let two = worker.get("/api/v1/status?serviceId=web-frontend,fast&serviceId=no-such").json();
+    let ids: Vec<&str> = two["services"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    let mut expected = vec!["web-frontend", "fast"];
+    expected.sort_by_key(|id| all.iter().position(|a| a == id));
+    assert_eq!(ids, expected, "config order; unknown ids left out");
+    let frontend = two["services"].as_array().unwrap().iter().find(|s| s["id"] == "web-frontend").unwrap();
+    assert_eq!(frontend["message"], "disk full");
+    assert_eq!(two["summary"]["total"], all.len());
+
+    // Bad parameters: 400 problems naming the parameter and its limit.
+    for (query, field, limit) in [
+        ("limit=0", "limit", Some(500u64)),
+        ("limit=501", "limit", Some(500)),
+        ("limit=ten", "limit", Some(500)),
+        ("cursor=no-such-service", "cursor", None),
+        ("serviceId=Not%20An%20Id", "serviceId", None),
+    ] {
+        let answer = worker.get(&format!("/api/v1/status?{query}"));
+        assert_eq!((answer.status, answer.content_type.as_str()), (400, "application/problem+json"), "{query}");
+        let p = answer.json();
+        assert_eq!(p["field"], field, "{query}");
+        assert_eq!(p["limit"].as_u64(), limit, "{query}");
+    }
+
+    // A viewer pages through their own services only.
+    let vera = worker.get_as("/api/v1/status?limit=2", Some(VIEWER_TOKEN), None).json();
+    let ids: Vec<&str> = vera["services"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        (ids.as_slice(), vera["nextCursor"].as_str()),
+        (["web-frontend", "web-flip"].as_slice(), Some("web-flip"))
+    );
+    assert_eq!((vera["summary"]["total"].as_u64(), vera["summary"]["down"].as_u64()), (Some(3), Some(1)));
+    let rest = worker.get_as("/api/v1/status?limit=2&cursor=web-flip", Some(VIEWER_TOKEN), None).json();
+    assert_eq!((rest["services"][0]["id"].as_str(), rest["nextCursor"].as_str()), (Some("web-xss"), None));
+    let other = worker.get_as("/api/v1/status?cursor=fast", Some(VIEWER_TOKEN), None);
+    assert_eq!(other.status, 400, "a cursor from a listing the viewer cannot see");
+}
+
+#[test]
+fn a_dashboard_of_more_than_one_page_shows_its_page_what_needs_attention_and_the_whole_fleets_counts() {
+    let worker = spawn_worker();
+    worker.pulse("fast", &json!({"status": "down", "message": "queue stuck"}));
+    worker.wait_for("fast down in D1", Duration::from_secs(20), || {
+        (worker.status_of("fast")["status"] == "down").then_some(())
+    });
+    let total = systole_e2e::test_config().services.len();
+    let rows = |body: &str| body.matches("<li class=\"row\"").count();
+
+    let whole = worker.get_as("/", Some(ADMIN_TOKEN), None);
+    assert_eq!(whole.status, 200);
+    assert_eq!(rows(&whole.body), total, "one page: every service, as before");
+    assert!(!whole.body.contains("data-paged") && !whole.body.contains("Needs attention"));
+
+    let first = worker.get_as("/?limit=20&activity=7d", Some(ADMIN_TOKEN), None);
+    assert_eq!(first.status, 200);
+    assert!(first.body.contains("data-paged=\"1\""));
+    assert!(first.body.contains(&format!("Services 1–20 of {total} · page 1 of {}", total.div_ceil(20))));
+    assert!(first.body.contains("href=\"/?limit=20&amp;activity=7d&amp;page=2\""), "the next page keeps the rest");
+    let attention = first.body.split("id=\"attention\"").nth(1).unwrap().split("</section>").next().unwrap();
+    assert!(attention.contains("data-service=\"fast\"") && attention.contains("queue stuck"));
+    assert_eq!(rows(attention), 1);
+    assert_eq!(rows(&first.body), 20 + 1, "the page's rows and the one that needs attention");
+    assert!(first.body.contains(&format!("data-count=\"total\">{total}<")));
+    assert!(first.body.contains("data-count=\"down\">1<"));
+    assert!(
+        first.body.contains("<title>(1 down)"),
+        "{}",
+        first.body.lines().find(|l| l.contains("<title>")).unwrap_or("")
+    );
+
+    let last = worker.get_as(&format!("/?limit=20&page={}", total.div_ceil(20) + 5), Some(ADMIN_TOKEN), None);
+    assert_eq!(last.status, 200, "past the end: the last page");
+    assert_eq!(rows(&last.body), (total - 1) % 20 + 1 + 1);
+    for bad in ["/?page=0", "/?page=two", "/?limit=501"] {
+        let answer = worker.get_as(bad, Some(ADMIN_TOKEN), None);
+        assert_eq!((answer.status, answer.content_type.as_str()), (400, "application/problem+json"), "{bad}");
+    }
+}

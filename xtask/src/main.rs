@@ -10,10 +10,12 @@
 //!   Schemathesis's reports to `target/e2e/`.
 //! - `screenshots`: just the browser test, then its screenshots copied into
 //!   `docs/screenshots/` (the README's and docs' images).
-//! - `bench [--quick]`: the benchmark, written to `docs/benchmarks.md`, with the runtime's
-//!   floor Workers of `tests/floor/` (the workers-rs one built into `target/floor-rust`);
-//!   `--quick` prints only the heartbeat throughput ratios, to `/healthz` and to the floors
-//!   (about three minutes), for comparing changes.
+//! - `bench [--quick | --fleet]`: the benchmark, written to `docs/benchmarks.md`, with the
+//!   runtime's floor Workers of `tests/floor/` (the workers-rs one built into
+//!   `target/floor-rust`); `--quick` prints only the heartbeat throughput ratios, to `/healthz`
+//!   and to the floors (about three minutes), for comparing changes; `--fleet` builds the
+//!   generated 10- and 10,000-service deployments (`target/worker-fleet-*`, never shipped) and
+//!   prints only the flat-cost section.
 //! - `build-worker [--config DIR] [--out DIR] [--bench]`: what `wrangler.toml`'s build command
 //!   runs; with `--out`, a second build into that folder (the end-to-end suite's
 //!   `tests/config-cloudflaremon` Worker: `--config tests/config-cloudflaremon --out
@@ -38,12 +40,12 @@ fn main() -> ExitCode {
         Some("dev") => dev(&args[1..]),
         Some("test") => test(),
         Some("screenshots") => screenshots(),
-        Some("bench") => bench(args.iter().any(|a| a == "--quick")),
+        Some("bench") => bench(args.iter().any(|a| a == "--quick"), args.iter().any(|a| a == "--fleet")),
         Some("build-worker") => config_dir(&args[1..])
             .and_then(|dir| build_worker(dir.as_deref(), out_dir(&args[1..]), args.iter().any(|a| a == "--bench"))),
         _ => {
             eprintln!(
-                "usage: cargo xtask <dev [--demo] [--port N] [--config DIR] | test | screenshots | bench [--quick] \
+                "usage: cargo xtask <dev [--demo] [--port N] [--config DIR] | test | screenshots | bench [--quick | --fleet] \
                  | build-worker [--config DIR] [--out DIR] [--bench]>"
             );
             return ExitCode::from(2);
@@ -322,7 +324,45 @@ fn bench_fleet() -> Result<String> {
     Ok(fleet.to_string())
 }
 
-fn bench(quick: bool) -> Result<()> {
+/// The flat-cost benchmark's deployments (`tests/src/bin/bench/fleet.rs`): the config folder
+/// written, the build folder and how many services. Both are the same generated fleet, in
+/// groups of 100, open (no users) and built alike (release profile, `bench` feature), so
+/// only the number of services differs.
+const FLEETS: [(&str, &str, usize); 2] = [
+    ("target/bench-fleet-10", "target/worker-fleet-10", 10),
+    ("target/bench-fleet-10000", "target/worker-fleet-10000", 10_000),
+];
+
+/// `services.json` of `n` generated services `fleet-00000`… in groups of 100
+/// (`fleet-g000`…), notifications off.
+fn fleet_services(n: usize) -> String {
+    let ids: Vec<String> = (0..n).map(|i| format!("fleet-{i:05}")).collect();
+    let services: Vec<serde_json::Value> =
+        ids.iter().map(|id| serde_json::json!({"id": id, "name": format!("Fleet service {id}")})).collect();
+    let groups: Vec<serde_json::Value> = ids
+        .chunks(100)
+        .enumerate()
+        .map(|(g, ids)| {
+            serde_json::json!({"id": format!("fleet-g{g:03}"), "name": format!("Fleet group {g}"), "services": ids,
+                "notifications": {"enabled": false}})
+        })
+        .collect();
+    serde_json::json!({"groups": groups, "services": services}).to_string()
+}
+
+/// Writes and builds the [`FLEETS`].
+fn build_fleets() -> Result<()> {
+    for (config, out, n) in FLEETS {
+        let dir = root().join(config);
+        fs::create_dir_all(&dir)?;
+        fs::write(dir.join("services.json"), fleet_services(n))?;
+        fs::write(dir.join("settings.json"), "{\"monitoring\": {\"minStalenessThreshold\": 1}}\n")?;
+        tools::build_worker_release_to(Path::new(config), Path::new(out))?;
+    }
+    Ok(())
+}
+
+fn bench(quick: bool, only_fleet: bool) -> Result<()> {
     // The test services (50 `load-*` with test keys) with production settings: the default
     // 10 s flush interval, so rows per heartbeat are measured as deployed.
     let dir = root().join("target/bench-config");
@@ -348,10 +388,18 @@ fn bench(quick: bool) -> Result<()> {
         "uptimeThresholds": test_settings["uptimeThresholds"],
     });
     fs::write(dir.join("settings.json"), format!("{settings}\n"))?;
+    if only_fleet {
+        build_fleets()?;
+        let mut cmd = cargo(&["run", "--release", "-p", "systole-e2e", "--bin", "bench"]);
+        return run(cmd.env("SYSTOLE_SKIP_BUILD", "1").env("SYSTOLE_BENCH_ONLY", "fleet"));
+    }
     tools::build_worker(&dir)?;
     // The runtime's floor the heartbeat is compared with (tests/floor/; the JS one needs no
     // build).
     tools::build_floor()?;
+    if !quick {
+        build_fleets()?;
+    }
     let mut cmd = cargo(&["run", "--release", "-p", "systole-e2e", "--bin", "bench"]);
     cmd.env("SYSTOLE_SKIP_BUILD", "1").env("SYSTOLE_BENCH_QUICK", if quick { "1" } else { "0" });
     run(&mut cmd)?;

@@ -177,11 +177,23 @@ pub fn build_worker(config_dir: &Path) -> Result<()> {
 /// config folder (`tests/config-cloudflaremon`). `bench` enables the worker's `bench` feature
 /// (the `/api/internal/*` routes); a deployed build is built without it.
 pub fn build_worker_to(config_dir: &Path, out: Option<&Path>, bench: bool) -> Result<()> {
+    build(config_dir, out, bench, false)
+}
+
+/// [`build_worker_to`] `out` with the `bench` feature, optimised as deployed (the release
+/// profile): the benchmark's generated fleets, whose CPU per request is compared with the
+/// main build's.
+pub fn build_worker_release_to(config_dir: &Path, out: &Path) -> Result<()> {
+    build(config_dir, Some(out), true, true)
+}
+
+fn build(config_dir: &Path, out: Option<&Path>, bench: bool, release: bool) -> Result<()> {
     ensure()?;
     let mut cmd = Command::new(tool("worker-build"));
     match out {
         None => cmd.arg("--release"),
         // worker-build takes the output folder relative to the crate.
+        Some(out) if release => cmd.args(["--release", "--out-dir"]).arg(Path::new("../..").join(out)),
         Some(out) => cmd.args(["--profile", "e2e", "--no-opt", "--out-dir"]).arg(Path::new("../..").join(out)),
     };
     if bench {

@@ -1,6 +1,6 @@
 //! Uptime reports from daily rollups: per-day percentages, totals and CSV export.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -121,10 +121,11 @@ pub fn report(
         .filter_map(|s| Some((s.service_id.as_str(), OpenInterval { since: s.accounted_until?, status: s.status })))
         .collect();
     let empty = BTreeMap::new();
+    let wanted: Option<BTreeSet<&str>> = services.map(|ids| ids.iter().copied().collect());
     config
         .services
         .iter()
-        .filter(|s| services.is_none_or(|ids| ids.contains(&s.id.as_str())))
+        .filter(|s| wanted.as_ref().is_none_or(|ids| ids.contains(s.id.as_str())))
         .map(|s| {
             let id = s.id.as_str();
             let days = daily(by_service.get(id).unwrap_or(&empty), open.get(id).copied(), from, to, now);

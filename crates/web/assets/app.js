@@ -54,9 +54,15 @@
   // the status if it began no earlier than the row's (data-since), the last heartbeat and its
   // message if later than the row's. Page snapshots, live updates and the hub's replay can
   // then arrive in any order and still converge.
+  // A service can show twice on a paged dashboard (under "Needs attention" and in its group).
   const apply = (u) => {
-    const row = document.querySelector('[data-service="' + CSS.escape(u.id) + '"]');
-    if (!row) return false;
+    let changed = false;
+    document.querySelectorAll('[data-service="' + CSS.escape(u.id) + '"]').forEach((row) => {
+      if (applyRow(row, u)) changed = true;
+    });
+    return changed;
+  };
+  const applyRow = (row, u) => {
     let changed = false;
     if (u.statusSince >= +(row.dataset.since || 0) && (u.status !== row.dataset.status || u.statusSince > +row.dataset.since)) {
       row.dataset.since = u.statusSince;
@@ -76,8 +82,26 @@
     return changed;
   };
 
-  // Summary cards and tab title from the rows on the page.
+  // A paged dashboard (main[data-paged]) shows one page of the fleet: its summary cards and
+  // its "Needs attention" list come from the server, so a status change (on this page or
+  // not) refetches the page, at most every 5 s, instead of counting rows.
+  const paged = () => { const m = document.getElementById('main'); return !!(m && m.dataset.paged); };
+  let refetch = null;
+  let lastFetch = 0;
+  const soon = () => {
+    if (refetch) return;
+    refetch = setTimeout(() => { refetch = null; lastFetch = Date.now(); resync(); }, Math.max(500, lastFetch + 5000 - Date.now()));
+  };
+
+  // Summary cards and tab title from the rows on the page (a paged page: the title from the
+  // server's counts).
   const recount = () => {
+    if (paged()) {
+      const down = document.querySelector('[data-count="down"]');
+      const k = down ? +down.textContent : 0;
+      document.title = (k ? '(' + k + ' down) ' : '') + baseTitle;
+      return;
+    }
     const n = { total: 0, up: 0, late: 0, degraded: 0, down: 0, paused: 0, unknown: 0 };
     document.querySelectorAll('li[data-service]').forEach((r) => { n.total++; n[r.dataset.status]++; });
     for (const k in n) {
@@ -249,7 +273,9 @@
       const since = encodeURIComponent(new Date(cursor).toISOString());
       const recent = await getJson('/api/v1/alerts/recent?limit=10&since=' + since);
       for (const a of ((recent && recent.alerts) || []).slice().reverse()) announce(fromAlert(a, Date.parse(a.receivedAt)));
-      const status = await getJson('/api/v1/status');
+      const ids = [...new Set([...document.querySelectorAll('li[data-service]')].map((r) => r.dataset.service))];
+      if (paged()) { resync(); }
+      const status = ids.length ? await getJson('/api/v1/status?limit=500&serviceId=' + encodeURIComponent(ids.slice(0, 500).join(','))) : null;
       for (const s of (status && status.services) || []) {
         const row = document.querySelector('li[data-service="' + CSS.escape(s.id) + '"]');
         const since = Date.parse(s.statusSince || '');
@@ -311,6 +337,7 @@
         recount();
         if (!u.replay) log(u);
       }
+      if (u.change && !u.replay && paged()) soon();
       // A change this browser has not seen pops up, replayed or not (one made while no tab
       // was open shows when the next opens).
       if (u.change) announce(fromChange(u));

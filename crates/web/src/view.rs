@@ -1,7 +1,7 @@
 //! Plain view models the pages render, and the pure functions that build them from core
 //! types (config, stored states, uptime reports). No I/O: the Worker gathers the inputs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use systole_core::access::Scope;
@@ -59,17 +59,54 @@ pub struct GroupView {
     pub id: Option<String>,
     /// Display name.
     pub name: String,
-    /// Its visible services.
+    /// Its visible services on this page.
     pub services: Vec<ServiceRow>,
+    /// Its visible services on every page.
+    pub total: usize,
 }
 
-/// Everything a reader may see of the fleet.
+/// Where a page of the fleet stands: page `page` (from 1) of `pages`, `per_page` services
+/// each, `total` in all.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct Paging {
+    /// This page, from 1.
+    pub page: usize,
+    /// How many pages.
+    pub pages: usize,
+    /// Services per page.
+    pub per_page: usize,
+    /// Services the viewer sees.
+    pub total: usize,
+}
+
+impl Paging {
+    /// Page `wanted` (from 1; a page past the end is the last) of `total` services,
+    /// `per_page` (at least 1) each.
+    pub fn new(wanted: usize, per_page: usize, total: usize) -> Self {
+        let per_page = per_page.max(1);
+        let pages = total.div_ceil(per_page).max(1);
+        Self { page: wanted.clamp(1, pages), pages, per_page, total }
+    }
+
+    /// The index range of this page's services in the whole listing.
+    pub fn range(&self) -> std::ops::Range<usize> {
+        let start = (self.page - 1) * self.per_page;
+        start.min(self.total)..(start + self.per_page).min(self.total)
+    }
+}
+
+/// Everything a reader may see of the fleet, or of one page of it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Fleet {
-    /// Counts over the visible services.
+    /// Counts over the visible services (every page's).
     pub summary: Summary,
-    /// Non-empty groups in config order, ungrouped last.
+    /// Non-empty groups in config order, ungrouped last, with this page's rows.
     pub groups: Vec<GroupView>,
+    /// When the fleet spans more than one page: which one this is.
+    pub paging: Option<Paging>,
+    /// On a paged fleet, the services that need attention (`down`, `late`, `degraded`)
+    /// wherever they are paged, most recently changed first (at most a page of them).
+    pub attention: Vec<ServiceRow>,
 }
 
 impl Fleet {
@@ -79,26 +116,56 @@ impl Fleet {
     }
 }
 
+/// The services `scope` sees in the dashboard's order: each group's in config order, then
+/// the ungrouped ones. A page of the dashboard is a range of this listing.
+pub fn listing<'c>(config: &'c Config, scope: Scope<'_>) -> Vec<&'c str> {
+    let grouped = config.groups.iter().flat_map(|g| g.services.iter().map(|id| id.as_str()));
+    let loose = config.services.iter().filter(|s| s.group.is_none()).map(|s| s.id.as_str());
+    grouped.chain(loose).filter(|id| config.service(id).is_some_and(|s| scope.sees(config, s))).collect()
+}
+
 /// Builds the fleet that `scope` sees from the stored states (services without one are
-/// `unknown`, or `paused` when disabled) and the uptime reports of the window.
+/// `unknown`, or `paused` when disabled) and the uptime reports of the window: every
+/// service, one page, counted here.
 pub fn fleet(config: &Config, scope: Scope<'_>, states: &[StoredState], uptime: &[ServiceUptime]) -> Fleet {
+    let ids = listing(config, scope);
+    let fleet = fleet_page(config, scope, &ids, states, uptime, Summary::default(), None, &[]);
+    let mut summary = Summary::default();
+    for r in fleet.rows() {
+        summary.count(r.status);
+    }
+    Fleet { summary, ..fleet }
+}
+
+/// Builds one page of the fleet that `scope` sees: the rows of `shown` (a range of
+/// [`listing`]) from their stored states and uptime reports, under the `summary` counted
+/// over the whole fleet (by D1), with `paging` when there is more than one page and the
+/// stored states of the services that need `attention` (`uptime` need not cover them).
+#[allow(clippy::too_many_arguments)]
+pub fn fleet_page(
+    config: &Config,
+    scope: Scope<'_>,
+    shown: &[&str],
+    states: &[StoredState],
+    uptime: &[ServiceUptime],
+    summary: Summary,
+    paging: Option<Paging>,
+    attention: &[StoredState],
+) -> Fleet {
+    let shown: BTreeSet<&str> = shown.iter().copied().collect();
     let states: BTreeMap<&str, &StoredState> = states.iter().map(|s| (s.service_id.as_str(), s)).collect();
     let uptime: BTreeMap<&str, &ServiceUptime> = uptime.iter().map(|u| (u.id.as_str(), u)).collect();
     let details = scope.shows_details();
-    let mut summary = Summary::default();
-    let mut row = |id: &str| {
+    let row = |id: &str, stored: Option<&StoredState>| {
         let s = config.service(id)?;
         if !scope.sees(config, s) {
             return None;
         }
-        let stored = states.get(id).copied();
-        let status = systole_core::api::status::current(s, stored);
-        summary.count(status);
         let up = uptime.get(id).copied();
         Some(ServiceRow {
             id: id.to_owned(),
             name: s.name.clone(),
-            status,
+            status: systole_core::api::status::current(s, stored),
             status_since: stored.map(|r| r.status_since),
             last_heartbeat: stored.and_then(|r| r.last_heartbeat),
             message: stored.and_then(|r| r.last_message.clone()).filter(|_| details),
@@ -107,20 +174,29 @@ pub fn fleet(config: &Config, scope: Scope<'_>, states: &[StoredState], uptime: 
             profile: crate::branding::profile_index(&config.settings, &s.uptime_threshold_set),
         })
     };
+    let page_row = |id: &str| if shown.contains(id) { row(id, states.get(id).copied()) } else { None };
+    let visible = |id: &str| config.service(id).is_some_and(|s| scope.sees(config, s));
     let mut groups: Vec<GroupView> = config
         .groups
         .iter()
         .map(|g| GroupView {
             id: Some(g.id.clone()),
             name: g.name.clone(),
-            services: g.services.iter().filter_map(|id| row(id.as_str())).collect(),
+            services: g.services.iter().filter_map(|id| page_row(id.as_str())).collect(),
+            total: g.services.iter().filter(|id| visible(id.as_str())).count(),
         })
         .collect();
-    let loose: Vec<ServiceRow> =
-        config.services.iter().filter(|s| s.group.is_none()).filter_map(|s| row(s.id.as_str())).collect();
-    groups.push(GroupView { id: None, name: "Other services".into(), services: loose });
+    let loose: Vec<&str> =
+        config.services.iter().filter(|s| s.group.is_none()).map(|s| s.id.as_str()).filter(|id| visible(id)).collect();
+    groups.push(GroupView {
+        id: None,
+        name: "Other services".into(),
+        services: loose.iter().filter_map(|id| page_row(id)).collect(),
+        total: loose.len(),
+    });
     groups.retain(|g| !g.services.is_empty());
-    Fleet { summary, groups }
+    let attention = attention.iter().filter_map(|a| row(a.service_id.as_str(), Some(a))).collect();
+    Fleet { summary, groups, paging, attention }
 }
 
 /// How an activity entry reads.

@@ -65,10 +65,43 @@ fn empty_fleet() {
     let config = Config::parse(None, None).unwrap();
     let b = Branding::default();
     let fleet = view::fleet(&config, Scope::All, &[], &[]);
-    let html = pages::dashboard(&chrome(&b, &Viewer::Open), &fleet, &[], Window::Day, ten_days()).into_string();
+    let html = pages::dashboard(&chrome(&b, &Viewer::Open), &fleet, &[], Window::Day, ten_days(), "").into_string();
     assert!(html.contains("No services to show yet"));
     assert!(html.contains("Open dashboard:"), "the open footer says so");
     insta::assert_snapshot!("empty_fleet", pretty(&html));
+}
+
+#[test]
+fn a_paged_fleet_shows_its_page_the_attention_list_and_the_whole_fleets_counts() {
+    let ids: Vec<String> = (0..250).map(|i| format!("svc-{i:03}")).collect();
+    let json = serde_json::json!({
+        "groups": [{"id": "a", "name": "Group A", "services": ids[..150]}],
+        "services": ids.iter().map(|id| serde_json::json!({"id": id})).collect::<Vec<_>>(),
+    })
+    .to_string();
+    let config = Config::parse(Some(&json), None).unwrap();
+    let listing = view::listing(&config, Scope::All);
+    assert_eq!((listing.len(), listing[0], listing[150]), (250, "svc-000", "svc-150"), "groups first, then ungrouped");
+    let paging = view::Paging::new(2, 100, listing.len());
+    assert_eq!((paging.pages, paging.range()), (3, 100..200));
+    assert_eq!(view::Paging::new(9, 100, 250).page, 3, "past the end: the last page");
+    let shown = &listing[paging.range()];
+    let states: Vec<StoredState> = shown.iter().map(|id| state(id, Status::Up, "ok")).collect();
+    let down = [state("svc-007", Status::Down, "disk full")];
+    let summary = systole_core::api::status::Summary { total: 250, up: 249, down: 1, ..Default::default() };
+    let fleet = view::fleet_page(&config, Scope::All, shown, &states, &[], summary, Some(paging), &down);
+    assert_eq!(fleet.rows().count(), 100);
+    assert_eq!(fleet.groups.iter().map(|g| (g.services.len(), g.total)).collect::<Vec<_>>(), [(50, 150), (50, 100)]);
+    let b = Branding::default();
+    let html =
+        pages::dashboard(&chrome(&b, &Viewer::Open), &fleet, &[], Window::Day, ten_days(), "activity=7d").into_string();
+    assert_eq!(html.matches("<li class=\"row\"").count(), 101, "the page and the one service down");
+    assert!(html.contains("data-paged=\"2\""));
+    assert!(html.contains("Services 101–200 of 250 · page 2 of 3"));
+    assert!(html.contains("href=\"/?activity=7d&amp;page=1\"") && html.contains("href=\"/?activity=7d&amp;page=3\""));
+    assert!(html.contains("Needs attention") && html.contains("disk full"));
+    assert!(html.contains("Group A<span class=\"muted\"> · 150 (50 on this page)"));
+    assert!(html.contains("<title>(1 down) Systole</title>"), "the whole fleet's count");
 }
 
 #[test]
@@ -88,7 +121,7 @@ fn one_service_renders_hostile_text_as_text() {
         tone: Tone::Bad,
     }];
     let viewer = Viewer::User { name: "Ana <admin>".into(), admin: true };
-    let html = pages::dashboard(&chrome(&b, &viewer), &fleet, &activity, Window::Day, ten_days()).into_string();
+    let html = pages::dashboard(&chrome(&b, &viewer), &fleet, &activity, Window::Day, ten_days(), "").into_string();
     assert!(!html.contains("<img src=x"), "name escaped");
     assert!(!html.contains("<script>alert"), "message escaped");
     assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
@@ -123,7 +156,7 @@ fn a_thousand_services_across_groups_in_order_with_ungrouped_last() {
     let names: Vec<&str> = fleet.groups.iter().map(|g| g.name.as_str()).collect();
     assert_eq!(names.first(), Some(&"Group 0"));
     assert_eq!(names.last(), Some(&"Other services"));
-    let html = pages::dashboard(&chrome(&b, &Viewer::Open), &fleet, &[], Window::Day, ten_days()).into_string();
+    let html = pages::dashboard(&chrome(&b, &Viewer::Open), &fleet, &[], Window::Day, ten_days(), "").into_string();
     assert_eq!(html.matches("<li class=\"row\"").count(), 1000);
     // Per service 10 days: 9 excellent and the day with an hour down; today is down (band
     // "poor") for the 10 services down now. Plus one in each of the 11 groups' legends.
@@ -154,7 +187,7 @@ fn the_public_page_shows_public_groups_without_messages() {
     let b = Branding::default();
     let fleet = view::fleet(&config, Scope::Public, &states, &[]);
     let c = Chrome { live: Some("/status/live"), ..chrome(&b, &Viewer::Public) };
-    let html = pages::status(&c, &fleet).into_string();
+    let html = pages::status(&c, &fleet, "").into_string();
     assert!(html.contains("Site") && !html.contains("internal detail") && !html.contains("secret"));
     assert!(!html.contains("data-service=\"db\""));
     assert!(html.contains("All systems operational"));
@@ -243,7 +276,7 @@ fn dashboard_json_sets_the_header_links_logo_theme_footer_custom_css_and_html() 
     .unwrap();
     let config = Config::parse(Some(r#"{"services": [{"id": "api"}]}"#), None).unwrap();
     let fleet = view::fleet(&config, Scope::All, &[], &[]);
-    let html = pages::dashboard(&chrome(&b, &Viewer::Open), &fleet, &[], Window::Day, ten_days()).into_string();
+    let html = pages::dashboard(&chrome(&b, &Viewer::Open), &fleet, &[], Window::Day, ten_days(), "").into_string();
     assert!(html.contains("<title>Acme Status</title>"));
     assert!(html.contains(r#"<img class="logo" src="/assets/favicon.svg" alt="Acme logo""#), "logoAlt");
     assert!(html.contains(r#"<nav class="links" aria-label="Links"><a href="/">Home</a>"#), "internal: same tab");
@@ -262,8 +295,9 @@ fn dashboard_json_sets_the_header_links_logo_theme_footer_custom_css_and_html() 
     assert!(html.contains(r#"<div class="page-header-extra"><p class="notice">Maintenance <b>Sunday</b></p></div>"#));
     assert!(html.contains(r#"<div class="page-footer-extra"><em>v2</em></div>"#));
 
-    let plain = pages::dashboard(&chrome(&Branding::default(), &Viewer::Open), &fleet, &[], Window::Day, ten_days())
-        .into_string();
+    let plain =
+        pages::dashboard(&chrome(&Branding::default(), &Viewer::Open), &fleet, &[], Window::Day, ten_days(), "")
+            .into_string();
     for absent in ["custom.css", "page-header-extra", "page-footer-extra", "data-default-mode", "class=\"links\""] {
         assert!(!plain.contains(absent), "{absent} without its field");
     }
@@ -289,7 +323,7 @@ fn settings_features_and_alert_notifications_shape_the_dashboard() {
     let states = [state("api", Status::Up, "ok")];
     let fleet = view::fleet(&config, Scope::All, &states, &uptime(&config, &states, 5));
     let c = Chrome { settings: &config.settings, ..chrome(&b, &Viewer::Open) };
-    let html = pages::dashboard(&c, &fleet, &[], Window::Day, ten_days()).into_string();
+    let html = pages::dashboard(&c, &fleet, &[], Window::Day, ten_days(), "").into_string();
     for gone in [
         "id=\"refresh\"",
         "id=\"updated\"",
@@ -313,7 +347,7 @@ fn settings_features_and_alert_notifications_shape_the_dashboard() {
     assert!(html.contains(r#"<div class="toasts" id="toasts" role="region" aria-label="Alerts" aria-live="polite">"#));
 
     // Everything on (the defaults): the controls are there.
-    let html = pages::dashboard(&chrome(&b, &Viewer::Open), &fleet, &[], Window::Day, ten_days()).into_string();
+    let html = pages::dashboard(&chrome(&b, &Viewer::Open), &fleet, &[], Window::Day, ten_days(), "").into_string();
     for shown in [
         "id=\"refresh\"",
         "id=\"updated\"",
@@ -335,10 +369,10 @@ fn settings_features_and_alert_notifications_shape_the_dashboard() {
     )
     .unwrap();
     let c = Chrome { settings: &off.settings, ..chrome(&b, &Viewer::Open) };
-    let html = pages::dashboard(&c, &fleet, &[], Window::Day, ten_days()).into_string();
+    let html = pages::dashboard(&c, &fleet, &[], Window::Day, ten_days(), "").into_string();
     assert!(!html.contains("data-alerts") && !html.contains("id=\"toasts\""));
     let public =
-        pages::status(&Chrome { live: Some("/status/live"), ..chrome(&b, &Viewer::Public) }, &fleet).into_string();
+        pages::status(&Chrome { live: Some("/status/live"), ..chrome(&b, &Viewer::Public) }, &fleet, "").into_string();
     assert!(!public.contains("data-alerts") && !public.contains("id=\"toasts\""));
 }
 
@@ -363,7 +397,7 @@ fn services_are_coloured_by_their_threshold_profile_with_a_legend_per_group() {
     let states = [state("api", Status::Up, "ok"), state("toy", Status::Up, "ok")];
     let fleet = view::fleet(&config, Scope::All, &states, &uptime(&config, &states, 5));
     let c = Chrome { settings: &config.settings, ..chrome(&b, &Viewer::Open) };
-    let html = pages::dashboard(&c, &fleet, &[], Window::Day, ten_days()).into_string();
+    let html = pages::dashboard(&c, &fleet, &[], Window::Day, ten_days(), "").into_string();
     let section = |id: &str| {
         html.split(&format!("<section class=\"group\" aria-labelledby=\"g-{id}\">"))
             .nth(1)

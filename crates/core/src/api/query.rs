@@ -14,6 +14,73 @@ pub const DEFAULT_LIMIT: u32 = 50;
 /// Largest page size.
 pub const MAX_LIMIT: u32 = 500;
 
+/// Default page size of `/api/v1/status` (and of the dashboard's service list).
+pub const STATUS_DEFAULT_LIMIT: u32 = 100;
+
+/// `GET /api/v1/status?limit=&cursor=&serviceId=`.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct StatusQuery {
+    /// Page size, 1..=500 (default 100).
+    pub limit: u32,
+    /// The previous page's `nextCursor` (opaque to callers: today the last service id shown).
+    pub cursor: Option<String>,
+    /// Only these services (`serviceId` repeated, or comma-separated, at most 500); empty
+    /// means all the caller sees.
+    pub service_ids: Vec<ServiceId>,
+}
+
+impl StatusQuery {
+    /// Parses the parameters.
+    ///
+    /// # Errors
+    /// 400 naming `limit` (not 1..=500, with `limit` 500), `cursor` (empty or over 200
+    /// bytes) or `serviceId` (malformed, or more than 500).
+    pub fn parse(pairs: &[(String, String)]) -> Result<Self, Problem> {
+        let cursor = get(pairs, "cursor").map(ToOwned::to_owned);
+        match &cursor {
+            Some(c) if c.is_empty() => {
+                return Err(Problem::invalid_field("cursor", "cursor must be a nextCursor from a previous page"))
+            }
+            Some(c) if c.len() > 200 => return Err(Problem::too_long("cursor", 200, c.len())),
+            _ => {}
+        }
+        Ok(Self { limit: limit_or(pairs, STATUS_DEFAULT_LIMIT)?, cursor, service_ids: services(pairs)? })
+    }
+}
+
+/// `GET /?page=&limit=`: which page of the dashboard's service list.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct PageQuery {
+    /// Page number from 1 (default 1; one past the end shows the last page).
+    pub page: usize,
+    /// Services per page, 1..=500 (default 100).
+    pub limit: u32,
+}
+
+impl PageQuery {
+    /// Parses the parameters.
+    ///
+    /// # Errors
+    /// 400 naming `page` (not an integer ≥ 1) or `limit` (not 1..=500).
+    pub fn parse(pairs: &[(String, String)]) -> Result<Self, Problem> {
+        let page =
+            match get(pairs, "page") {
+                None => 1,
+                Some(v) => v.parse::<usize>().ok().filter(|p| *p >= 1).ok_or_else(|| {
+                    Problem::invalid_field("page", format!("page must be an integer from 1, got {v:?}"))
+                })?,
+            };
+        Ok(Self { page, limit: limit_or(pairs, STATUS_DEFAULT_LIMIT)? })
+    }
+
+    /// The other parameters of `pairs` (all but `page`), URL-encoded, for page links.
+    pub fn others(pairs: &[(String, String)]) -> String {
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs.iter().filter(|(k, _)| k != "page"))
+            .finish()
+    }
+}
+
 /// `GET /api/v1/logs?serviceId=&limit=&before=`.
 #[derive(Clone, Debug, Eq, PartialEq)]
 pub struct LogsQuery {
@@ -144,8 +211,13 @@ fn services(pairs: &[(String, String)]) -> Result<Vec<ServiceId>, Problem> {
 }
 
 fn limit(pairs: &[(String, String)]) -> Result<u32, Problem> {
+    limit_or(pairs, DEFAULT_LIMIT)
+}
+
+/// `limit`, 1..=[`MAX_LIMIT`], or `default` when absent.
+fn limit_or(pairs: &[(String, String)], default: u32) -> Result<u32, Problem> {
     let Some(text) = get(pairs, "limit") else {
-        return Ok(DEFAULT_LIMIT);
+        return Ok(default);
     };
     match text.parse::<u32>() {
         Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
@@ -296,6 +368,32 @@ mod tests {
         assert_eq!(LogsQuery::parse(&q("serviceId=a&limit=0")).unwrap_err().field.as_deref(), Some("limit"));
         assert_eq!(LogsQuery::parse(&q("serviceId=a&limit=501")).unwrap_err().limit, Some(500));
         assert_eq!(LogsQuery::parse(&q("serviceId=a&before=soon")).unwrap_err().field.as_deref(), Some("before"));
+    }
+
+    #[test]
+    fn status_query_pages_by_limit_and_cursor() {
+        let s = StatusQuery::parse(&q("")).unwrap();
+        assert_eq!((s.limit, s.cursor, s.service_ids.len()), (100, None, 0), "the defaults");
+        let s = StatusQuery::parse(&q("limit=500&cursor=api&serviceId=a,b")).unwrap();
+        assert_eq!((s.limit, s.cursor.as_deref(), s.service_ids.len()), (500, Some("api"), 2));
+        for bad in ["limit=0", "limit=501", "limit=ten", "limit=-1"] {
+            let p = StatusQuery::parse(&q(bad)).unwrap_err();
+            assert_eq!((p.status, p.field.as_deref(), p.limit), (400, Some("limit"), Some(500)), "{bad}");
+        }
+        assert_eq!(StatusQuery::parse(&q("cursor=")).unwrap_err().field.as_deref(), Some("cursor"));
+        let long = format!("cursor={}", "x".repeat(201));
+        assert_eq!(StatusQuery::parse(&q(&long)).unwrap_err().limit, Some(200));
+    }
+
+    #[test]
+    fn dashboard_pages_start_at_one_and_keep_the_other_parameters() {
+        assert_eq!(PageQuery::parse(&q("")).unwrap(), PageQuery { page: 1, limit: 100 });
+        assert_eq!(PageQuery::parse(&q("page=3&limit=20")).unwrap(), PageQuery { page: 3, limit: 20 });
+        for bad in ["page=0", "page=x", "page=-2"] {
+            assert_eq!(PageQuery::parse(&q(bad)).unwrap_err().field.as_deref(), Some("page"), "{bad}");
+        }
+        assert_eq!(PageQuery::parse(&q("limit=1000")).unwrap_err().field.as_deref(), Some("limit"));
+        assert_eq!(PageQuery::others(&q("activity=7d&page=2&limit=20")), "activity=7d&limit=20");
     }
 
     #[test]

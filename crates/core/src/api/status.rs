@@ -1,10 +1,14 @@
-//! `GET /api/v1/status`: every configured service's current state and the summary counts, built
-//! from what D1 holds (the dashboard reuses the same report).
+//! `GET /api/v1/status`: the summary counts over every service a caller sees and one page of
+//! their current states, built from what D1 holds (the dashboard reuses the same parts).
+//!
+//! No request reads or renders the whole fleet: the summary is counted by D1 (see
+//! [`Summary::from_counts`]) and only one page of services ([`page`]) is read and built.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::Problem;
 use crate::config::{Config, ServiceConfig};
 use crate::monitor::{deadline, MonitorConfig, Status};
 use crate::time::Timestamp;
@@ -51,6 +55,24 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// The summary from per-status counts, as D1 answers `GROUP BY status`: `(status as
+    /// stored, count)`. A status this version does not know counts as `unknown`.
+    pub fn from_counts<'a>(counts: impl IntoIterator<Item = (&'a str, u32)>) -> Self {
+        let mut summary = Self::default();
+        for (status, n) in counts {
+            summary.total += n;
+            *match Status::parse(status).unwrap_or(Status::Unknown) {
+                Status::Up => &mut summary.up,
+                Status::Late => &mut summary.late,
+                Status::Degraded => &mut summary.degraded,
+                Status::Down => &mut summary.down,
+                Status::Paused => &mut summary.paused,
+                Status::Unknown => &mut summary.unknown,
+            } += n;
+        }
+        summary
+    }
+
     /// Counts one service with `status`.
     pub fn count(&mut self, status: Status) {
         self.total += 1;
@@ -91,16 +113,20 @@ pub struct ServiceStatus {
     pub incident_started_at: Option<String>,
 }
 
-/// The whole report. JSON: `{"generatedAt", "summary": Summary, "services": [ServiceStatus]}`.
+/// One page of the report. JSON: `{"generatedAt", "summary": Summary, "services":
+/// [ServiceStatus], "nextCursor": string | null}`.
 #[derive(Clone, Debug, Eq, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusReport {
     /// When it was built.
     pub generated_at: String,
-    /// Counts.
+    /// Counts over every service the caller sees (not only this page's, and whatever the
+    /// `serviceId` filter).
     pub summary: Summary,
-    /// Services in config order.
+    /// This page's services, in config order.
     pub services: Vec<ServiceStatus>,
+    /// The `cursor` of the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 impl StatusReport {
@@ -123,18 +149,35 @@ pub fn current(service: &ServiceConfig, stored: Option<&StoredState>) -> Status 
 }
 
 /// Builds the report at `now` for every configured service from the stored states; services
-/// without one (never written) are `unknown`, or `paused` when disabled.
+/// without one (never written) are `unknown`, or `paused` when disabled. The summary counts
+/// them all and there is no next page: for a whole (small) fleet, and tests.
 pub fn report(config: &Config, states: &[StoredState], now: Timestamp) -> StatusReport {
-    let by_id: BTreeMap<&str, &StoredState> = states.iter().map(|s| (s.service_id.as_str(), s)).collect();
+    let services: Vec<&ServiceConfig> = config.services.iter().collect();
     let mut summary = Summary::default();
+    let by_id: BTreeMap<&str, &StoredState> = states.iter().map(|s| (s.service_id.as_str(), s)).collect();
+    for s in &services {
+        summary.count(current(s, by_id.get(s.id.as_str()).copied()));
+    }
+    report_page(&services, states, summary, None, now)
+}
+
+/// Builds one page of the report at `now`: `services` (the page, in order) from the stored
+/// states (only theirs are needed), with the `summary` counted over all the caller sees and
+/// the `next_cursor` of [`page`].
+pub fn report_page(
+    services: &[&ServiceConfig],
+    states: &[StoredState],
+    summary: Summary,
+    next_cursor: Option<String>,
+    now: Timestamp,
+) -> StatusReport {
+    let by_id: BTreeMap<&str, &StoredState> = states.iter().map(|s| (s.service_id.as_str(), s)).collect();
     let rfc = |t: Option<Timestamp>| t.map(Timestamp::to_rfc3339);
-    let services = config
-        .services
+    let services = services
         .iter()
         .map(|s| {
             let stored = by_id.get(s.id.as_str()).copied();
             let status = current(s, stored);
-            summary.count(status);
             let last = stored.and_then(|r| r.last_heartbeat);
             ServiceStatus {
                 id: s.id.to_string(),
@@ -145,12 +188,42 @@ pub fn report(config: &Config, states: &[StoredState], now: Timestamp) -> Status
                 last_heartbeat: rfc(last),
                 seconds_since_last_heartbeat: last.map(|t| now.since(t).as_secs()),
                 message: stored.and_then(|r| r.last_message.clone()),
-                next_deadline: rfc(deadline(status, last, &MonitorConfig::from(s)).map(|(t, _)| t)),
+                next_deadline: rfc(deadline(status, last, &MonitorConfig::from(*s)).map(|(t, _)| t)),
                 incident_started_at: rfc(stored.and_then(|r| r.incident_started_at)),
             }
         })
         .collect();
-    StatusReport { generated_at: now.to_rfc3339(), summary, services }
+    StatusReport { generated_at: now.to_rfc3339(), summary, services, next_cursor }
+}
+
+/// Cuts the page after `cursor` from `items` (a listing in its order, e.g. the services a
+/// caller sees), at most `limit` long. The cursor is the id (`id(item)`) of the last item
+/// of the previous page, and the returned cursor the id of this page's last item when more
+/// follow (`None` on the last page), so a listing that gains or loses items between
+/// requests neither repeats nor skips the others.
+///
+/// # Errors
+/// 400 naming `cursor` when no item has that id (it came from another listing, or its
+/// service was removed by a deploy since): start again without a cursor.
+pub fn page<'a, T>(
+    items: &'a [T],
+    id: impl Fn(&T) -> &str,
+    cursor: Option<&str>,
+    limit: usize,
+) -> Result<(&'a [T], Option<String>), Problem> {
+    let start = match cursor {
+        None => 0,
+        Some(c) => items.iter().position(|i| id(i) == c).map(|i| i + 1).ok_or_else(|| {
+            Problem::invalid_field(
+                "cursor",
+                format!("cursor {c:?} names no service of this listing (removed since?); start again without cursor"),
+            )
+        })?,
+    };
+    let rest = items.get(start..).unwrap_or_default();
+    let shown = rest.get(..limit).unwrap_or(rest);
+    let next = (rest.len() > shown.len()).then(|| shown.last().map(|i| id(i).to_owned())).flatten();
+    Ok((shown, next))
 }
 
 #[cfg(test)]
@@ -183,5 +256,39 @@ mod tests {
         assert_eq!(a.next_deadline.as_deref(), Some("1970-01-01T00:01:10.000Z"));
         assert_eq!((r.services[1].status, r.services[2].status), (Status::Unknown, Status::Paused));
         assert_eq!(r.services[1].next_deadline, None);
+        assert_eq!(r.next_cursor, None);
+    }
+
+    #[test]
+    fn pages_follow_the_cursor_to_the_end() {
+        fn id<'a>(s: &'a &str) -> &'a str {
+            s
+        }
+        let ids = ["a", "b", "c", "d", "e"];
+        let (first, next) = page(&ids, id, None, 2).unwrap();
+        assert_eq!((first, next.as_deref()), (&ids[..2], Some("b")));
+        let (second, next) = page(&ids, id, next.as_deref(), 2).unwrap();
+        assert_eq!((second, next.as_deref()), (&ids[2..4], Some("d")));
+        let (last, next) = page(&ids, id, next.as_deref(), 2).unwrap();
+        assert_eq!((last, next), (&ids[4..], None), "the last page has no cursor");
+        assert_eq!(page(&ids, id, None, 5).unwrap(), (&ids[..], None), "exactly one full page");
+        assert_eq!(page(&ids, id, Some("e"), 5).unwrap(), (&ids[5..], None), "after the last item: empty");
+        let empty: [&str; 0] = [];
+        assert_eq!(page(&empty, id, None, 5).unwrap(), (&empty[..], None));
+    }
+
+    #[test]
+    fn an_unknown_cursor_is_a_400_naming_it() {
+        let p = page(&["a", "b"], |s| s, Some("gone"), 1).unwrap_err();
+        assert_eq!((p.status, p.field.as_deref()), (400, Some("cursor")));
+    }
+
+    #[test]
+    fn summaries_from_counts_add_up_and_read_unknown_words_as_unknown() {
+        let s = Summary::from_counts([("up", 9_990), ("down", 3), ("late", 2), ("paused", 1), ("someday", 4)]);
+        assert_eq!(
+            s,
+            Summary { total: 10_000, up: 9_990, down: 3, late: 2, paused: 1, unknown: 4, ..Summary::default() }
+        );
     }
 }

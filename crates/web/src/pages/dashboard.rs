@@ -4,26 +4,34 @@
 use maud::{html, Markup};
 use systole_core::time::Timestamp;
 
-use super::{cards, groups, layout, tab_title, tone, Chrome};
+use super::{attention, cards, groups, layout, pager, tab_title, tone, Chrome};
 use crate::view::{ActivityItem, Fleet, Window};
 use systole_core::time::human_ago;
 
-/// Renders the dashboard for `fleet` (what the viewer sees), with `activity` (newest first)
-/// from the `window` chosen; the CSV export offers the uptime window from `uptime_from`
-/// (see `systole_core::config::Settings::uptime_window_start`) to today.
+/// Renders the dashboard for `fleet` (what the viewer sees, or one page of it: then the
+/// services that need attention and links to the other pages, which keep the other query
+/// parameters `query`, encoded, without `page`), with `activity` (newest first) from the
+/// `window` chosen; the CSV export offers the uptime window from `uptime_from` (see
+/// `systole_core::config::Settings::uptime_window_start`) to today.
 pub fn dashboard(
     chrome: &Chrome<'_>,
     fleet: &Fleet,
     activity: &[ActivityItem],
     window: Window,
     uptime_from: Timestamp,
+    query: &str,
 ) -> Markup {
     let b = chrome.branding;
     let f = &chrome.settings.features;
     let main = html! {
-        main #main data-generated=(chrome.now.as_millis()) {
+        main #main data-generated=(chrome.now.as_millis()) data-paged=[fleet.paging.map(|p| p.page)] {
             (cards(&fleet.summary))
+            @if let Some(p) = &fleet.paging {
+                (attention(chrome, fleet, true))
+                (pager(p, query))
+            }
             (groups(chrome, fleet, true))
+            @if let Some(p) = &fleet.paging { (pager(p, query)) }
             @if f.show_alert_history_button { (activity_panel(chrome, activity, window)) }
             @if f.show_export_button { (export_panel(chrome, fleet, uptime_from)) }
         }

@@ -20,7 +20,7 @@ use systole_core::time::{human_ago, Timestamp};
 use systole_core::uptime::DayUptime;
 
 use crate::branding::{self, Branding, Threshold};
-use crate::view::{Fleet, ServiceRow, Tone, Viewer};
+use crate::view::{Fleet, Paging, ServiceRow, Tone, Viewer};
 
 /// What every page shares: branding, settings, who is looking, the time of rendering.
 #[derive(Clone, Copy, Debug)]
@@ -291,11 +291,65 @@ fn groups(chrome: &Chrome<'_>, fleet: &Fleet, link: bool) -> Markup {
         @for g in &fleet.groups {
             section.group aria-labelledby={ "g-" (g.id.as_deref().unwrap_or("other")) } {
                 div.group-head {
-                    h2 id={ "g-" (g.id.as_deref().unwrap_or("other")) } { (g.name) span.muted { " · " (g.services.len()) } }
+                    h2 id={ "g-" (g.id.as_deref().unwrap_or("other")) } {
+                        (g.name)
+                        span.muted {
+                            " · " (g.total)
+                            @if g.services.len() < g.total { " (" (g.services.len()) " on this page)" }
+                        }
+                    }
                     (legend(chrome, g.services.first().map_or(0, |r| r.profile)))
                 }
                 ul.rows { @for r in &g.services { (row(chrome, r, link)) } }
             }
+        }
+    }
+}
+
+/// On a paged fleet: the services that need attention, wherever they are paged (rows the
+/// page's script keeps live like the others).
+fn attention(chrome: &Chrome<'_>, fleet: &Fleet, link: bool) -> Markup {
+    html! {
+        section.group.attention #attention aria-labelledby="attention-h" {
+            div.group-head {
+                h2 #attention-h { "Needs attention" span.muted { " · down, late or degraded" } }
+            }
+            @if fleet.attention.is_empty() {
+                p.muted { "Nothing is down, late or degraded." }
+            } @else {
+                ul.rows {
+                    @for r in &fleet.attention {
+                        li.row data-service=(r.id) data-status=(r.status.as_str()) data-since=(r.status_since.map_or(0, |t| t.as_millis())) {
+                            div.head {
+                                (badge(r.status))
+                                @if link { a.name href={ "/services/" (r.id) } { (r.name) } } @else { span.name { (r.name) } }
+                                span.since { "since " (time(chrome.now, r.status_since, "since")) }
+                            }
+                            div.meta {
+                                span { "Last heartbeat " (time(chrome.now, r.last_heartbeat, "last")) }
+                                @if link { span.msg data-field="message" { (r.message.as_deref().unwrap_or("")) } }
+                            }
+                        }
+                    }
+                }
+                @let shown = fleet.attention.len() as u32;
+                @let all = fleet.summary.down + fleet.summary.late + fleet.summary.degraded;
+                @if all > shown { p.muted { "The " (shown) " most recently changed of " (all) "." } }
+            }
+        }
+    }
+}
+
+/// Links to the previous and next pages of a paged fleet, keeping the other query
+/// parameters (`query`, already encoded, without `page`).
+fn pager(p: &Paging, query: &str) -> Markup {
+    let href = |page: usize| format!("/?{query}{}page={page}", if query.is_empty() { "" } else { "&" });
+    let range = p.range();
+    html! {
+        nav.pager aria-label="Pages" {
+            span { "Services " (range.start + 1) "–" (range.end) " of " (p.total) " · page " (p.page) " of " (p.pages) }
+            @if p.page > 1 { " " a rel="prev" href=(href(p.page - 1)) { "← Previous" } }
+            @if p.page < p.pages { " " a rel="next" href=(href(p.page + 1)) { "Next →" } }
         }
     }
 }

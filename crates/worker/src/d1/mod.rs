@@ -21,7 +21,10 @@ use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Result};
 
 pub use history::flush;
-pub use read::{changes_seen, daily, five_minute, heartbeats, incidents, states, status_changes, statuses};
+pub use read::{
+    attention, changes_seen, daily, five_minute, heartbeats, incidents, states, states_of, status_changes, statuses,
+    statuses_of, summary,
+};
 pub use rows::{ChangeRow, StateRow};
 
 /// A D1 table written from a row struct: one field per column, in the table's order, with

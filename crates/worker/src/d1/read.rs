@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use systole_core::api::status::Summary;
 use systole_core::budget::Kind;
+use systole_core::config::ServiceConfig;
 use systole_core::history::Tally;
 use systole_core::time::Timestamp;
 use wasm_bindgen::JsValue;
@@ -21,23 +23,103 @@ pub async fn states(db: &D1Database) -> Result<Vec<StateRow>> {
     db.prepare("SELECT * FROM service_state").all().await?.results()
 }
 
-/// Every service's last written state with its latest heartbeat, found by primary-key seek.
+/// The last written state of the services `ids` only (bound as one JSON array).
+///
+/// # Errors
+/// Any D1 error.
+pub async fn states_of(db: &D1Database, ids: &[&str]) -> Result<Vec<StateRow>> {
+    crate::budget::count(Kind::D1);
+    db.prepare("SELECT * FROM service_state WHERE service_id IN (SELECT value FROM json_each(?1))")
+        .bind(&[text(&serde_json::to_string(ids)?)])?
+        .all()
+        .await?
+        .results()
+}
+
+/// Every service's last written state with its latest heartbeat, found by primary-key seek
+/// (the cloudflaremon routes' whole-fleet answers; the native API and pages read a page,
+/// [`statuses_of`]).
 ///
 /// # Errors
 /// Any D1 error.
 pub async fn statuses(db: &D1Database) -> Result<Vec<StateRow>> {
     crate::budget::count(Kind::D1);
-    db.prepare(
-        "SELECT s.*, \
-         (SELECT received_at FROM heartbeats h WHERE h.service_id = s.service_id \
-          ORDER BY received_at DESC, seq DESC LIMIT 1) AS last_heartbeat, \
-         (SELECT message FROM heartbeats h WHERE h.service_id = s.service_id \
-          ORDER BY received_at DESC, seq DESC LIMIT 1) AS last_message \
-         FROM service_state s",
-    )
-    .all()
-    .await?
-    .results()
+    db.prepare(WITH_LAST).all().await?.results()
+}
+
+/// The columns of [`statuses`]: the state row with its latest heartbeat's time and message,
+/// each found by primary-key seek.
+const WITH_LAST: &str = "SELECT s.*, \
+     (SELECT received_at FROM heartbeats h WHERE h.service_id = s.service_id \
+      ORDER BY received_at DESC, seq DESC LIMIT 1) AS last_heartbeat, \
+     (SELECT message FROM heartbeats h WHERE h.service_id = s.service_id \
+      ORDER BY received_at DESC, seq DESC LIMIT 1) AS last_message \
+     FROM service_state s";
+
+/// [`statuses`] of only the services `ids` (bound as one JSON array, any number): one page's.
+///
+/// # Errors
+/// Any D1 error.
+pub async fn statuses_of(db: &D1Database, ids: &[&str]) -> Result<Vec<StateRow>> {
+    crate::budget::count(Kind::D1);
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    db.prepare(format!("{WITH_LAST} WHERE s.service_id IN (SELECT value FROM json_each(?1))"))
+        .bind(&[text(&serde_json::to_string(ids)?)])?
+        .all()
+        .await?
+        .results()
+}
+
+/// The services in `need` (`down`, `late`, `degraded`) with their latest heartbeat, most
+/// recently changed first, at most `limit`; of every service, or only of `ids`. D1 scans
+/// `service_state` (one small row per service); only the matches cross into the Worker.
+///
+/// # Errors
+/// Any D1 error.
+pub async fn attention(db: &D1Database, ids: Option<&[&str]>, limit: u32) -> Result<Vec<StateRow>> {
+    crate::budget::count(Kind::D1);
+    const NEED: &str = "s.status IN ('down', 'late', 'degraded')";
+    const ORDER: &str = "ORDER BY s.status_since DESC, s.service_id LIMIT";
+    let stmt = match ids {
+        Some(ids) => db
+            .prepare(format!(
+                "{WITH_LAST} WHERE {NEED} AND s.service_id IN (SELECT value FROM json_each(?1)) {ORDER} ?2"
+            ))
+            .bind(&[text(&serde_json::to_string(ids)?), num(i64::from(limit))])?,
+        None => db.prepare(format!("{WITH_LAST} WHERE {NEED} {ORDER} ?1")).bind(&[num(i64::from(limit))])?,
+    };
+    stmt.all().await?.results()
+}
+
+/// The summary counts of `services` (every service a caller sees), counted by D1: the
+/// services are bound as one JSON array of `[id, enabled]` and joined with `service_state`;
+/// a service without a row is `unknown`, or `paused` when disabled (as
+/// `api::status::current`). Only one `(status, count)` row per status crosses into the
+/// Worker, whatever the fleet's size.
+///
+/// # Errors
+/// Any D1 error.
+pub async fn summary(db: &D1Database, services: &[&ServiceConfig]) -> Result<Summary> {
+    crate::budget::count(Kind::D1);
+    #[derive(Deserialize)]
+    struct Count {
+        status: String,
+        n: u32,
+    }
+    let entries: Vec<(&str, u8)> = services.iter().map(|s| (s.id.as_str(), u8::from(s.enabled))).collect();
+    let rows: Vec<Count> = db
+        .prepare(
+            "SELECT COALESCE(s.status, CASE json_extract(j.value, '$[1]') WHEN 1 THEN 'unknown' ELSE 'paused' END) \
+             AS status, COUNT(*) AS n FROM json_each(?1) j \
+             LEFT JOIN service_state s ON s.service_id = json_extract(j.value, '$[0]') GROUP BY 1",
+        )
+        .bind(&[text(&serde_json::to_string(&entries)?)])?
+        .all()
+        .await?
+        .results()?;
+    Ok(Summary::from_counts(rows.iter().map(|c| (c.status.as_str(), c.n))))
 }
 
 /// Up to `limit` heartbeats of one service received before `before` (ms), newest first

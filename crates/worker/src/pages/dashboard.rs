@@ -1,12 +1,13 @@
 //! `GET /`: the dashboard, with the alert history panel (`?activity=1h|24h|7d|30d`).
 
 use systole_core::access::Scope;
+use systole_core::api::query::PageQuery;
 use systole_core::time::Timestamp;
 use systole_web::pages;
 use systole_web::view::{self, ActivityItem, AttemptRecord, Window};
 use worker::{Env, Request};
 
-use super::{chrome, fleet_data, html, viewer};
+use super::{chrome, fleet_page, html, viewer};
 use crate::access::{self, Caller};
 use crate::d1;
 use crate::deployment::{self, now, DB_BINDING};
@@ -15,27 +16,29 @@ use crate::router::Call;
 use crate::routes::query_pairs;
 
 /// Renders the dashboard for the caller (the router answers the sign-in page, 401, without
-/// a session). Errors: 503 problem when D1 fails.
+/// a session): page `page` (from 1) of `limit` services (default 100, at most 500; see
+/// `fleet_page`). Errors: 400 problem for a bad `page` or `limit`, 503 when D1 fails.
 pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
     let caller = call.caller()?;
     let pairs = query_pairs(&req);
     let window = Window::parse(pairs.iter().find(|(k, _)| k == "activity").map(|(_, v)| v.as_str()));
     let now = now();
     let since = now - window.span();
+    let page = PageQuery::parse(&pairs)?;
     let db = env.d1(DB_BINDING)?;
-    let ((states, uptime), changes, alerts) = futures_util::future::try_join3(
-        fleet_data(&db, caller.scope(), None),
+    let (fleet, changes, alerts) = futures_util::future::try_join3(
+        fleet_page(&db, caller.scope(), &page),
         d1::status_changes(&db, None, since, 500),
         d1::alerts::attempts(&db, since, None, None, 200),
     )
     .await
     .or_unavailable(HISTORY_DB)?;
     let config = deployment::config();
-    let fleet = view::fleet(config, caller.scope(), &states, &uptime);
     let activity = activity(caller, since, &changes, &alerts);
     let viewer = viewer(caller);
     let chrome = chrome(&viewer, now, Some("/api/v1/live"));
-    html(200, pages::dashboard(&chrome, &fleet, &activity, window, config.settings.uptime_window_start(now)))
+    let others = PageQuery::others(&pairs);
+    html(200, pages::dashboard(&chrome, &fleet, &activity, window, config.settings.uptime_window_start(now), &others))
 }
 
 /// Status changes and delivery results since `since` that the caller may see, newest first

@@ -11,12 +11,14 @@ pub mod status;
 use std::sync::OnceLock;
 
 use systole_core::access::Scope;
+use systole_core::api::query::PageQuery;
 use systole_core::api::status::StoredState;
 use systole_core::api::Problem;
+use systole_core::config::ServiceConfig;
 use systole_core::time::Timestamp;
 use systole_core::uptime::{self, ServiceUptime};
 use systole_web::pages::{self, Chrome};
-use systole_web::view::Viewer;
+use systole_web::view::{self, Paging, Viewer};
 use systole_web::Markup;
 use worker::{D1Database, Env, Headers, Request, Response, Result};
 
@@ -126,20 +128,39 @@ pub fn changes(rows: &[d1::ChangeRow]) -> Vec<systole_web::view::ChangeRecord> {
 }
 
 /// The stored states (with last heartbeat and message) and the uptime reports over the
-/// retention window of the services `scope` sees, or only of `only`. Rollups are read only
-/// for those services.
-pub async fn fleet_data(
-    db: &D1Database,
-    scope: Scope<'_>,
-    only: Option<&str>,
-) -> Result<(Vec<StoredState>, Vec<ServiceUptime>)> {
+/// retention window of the services `ids` (one page of them): only their rows are read.
+pub async fn fleet_data(db: &D1Database, ids: &[&str]) -> Result<(Vec<StoredState>, Vec<ServiceUptime>)> {
     let now = now();
     let config = deployment::config();
     let from = config.settings.uptime_window_start(now);
-    let ids = only.map_or_else(|| scope.service_ids(config), |id| Some(vec![id]));
     let (states, rows) =
-        futures_util::future::try_join(d1::statuses(db), d1::daily(db, ids.as_deref(), from, now)).await?;
+        futures_util::future::try_join(d1::statuses_of(db, ids), d1::daily(db, Some(ids), from, now)).await?;
     let states: Vec<StoredState> = states.iter().filter_map(d1::StateRow::stored).collect();
-    let uptime = uptime::report(config, ids.as_deref(), &rows, &states, from, now, now);
+    let uptime = uptime::report(config, Some(ids), &rows, &states, from, now, now);
     Ok((states, uptime))
+}
+
+/// Page `wanted` of the fleet `scope` sees, in the dashboard's order (`view::listing`).
+/// When it all fits on one page, that page counts its own summary; otherwise D1 counts it
+/// over the whole fleet (`d1::summary`) and lists the services that need attention
+/// (`d1::attention`, at most a page): no request reads or renders every service.
+pub async fn fleet_page(db: &D1Database, scope: Scope<'_>, wanted: &PageQuery) -> Result<view::Fleet> {
+    let config = deployment::config();
+    let listing = view::listing(config, scope);
+    let paging = Paging::new(wanted.page, wanted.limit as usize, listing.len());
+    let shown = listing.get(paging.range()).unwrap_or_default();
+    if paging.pages == 1 {
+        let (states, uptime) = fleet_data(db, shown).await?;
+        return Ok(view::fleet(config, scope, &states, &uptime));
+    }
+    let visible: Vec<&ServiceConfig> = listing.iter().filter_map(|id| config.service(id)).collect();
+    let only = (scope != Scope::All).then_some(listing.as_slice());
+    let ((states, uptime), summary, attention) = futures_util::future::try_join3(
+        fleet_data(db, shown),
+        d1::summary(db, &visible),
+        d1::attention(db, only, wanted.limit),
+    )
+    .await?;
+    let attention: Vec<StoredState> = attention.iter().filter_map(d1::StateRow::stored).collect();
+    Ok(view::fleet_page(config, scope, shown, &states, &uptime, summary, Some(paging), &attention))
 }

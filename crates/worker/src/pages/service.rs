@@ -1,5 +1,6 @@
 //! `GET /services/{id}`: one service's page.
 
+use systole_core::api::status::Summary;
 use systole_core::monitor::{deadline, MonitorConfig};
 use systole_core::time::Timestamp;
 use systole_web::pages;
@@ -28,14 +29,14 @@ pub async fn get(_req: Request, env: &Env, call: Call<'_>) -> Reply {
     };
     let db = env.d1(DB_BINDING)?;
     let gathered = futures_util::future::try_join4(
-        fleet_data(&db, caller.scope(), Some(id)),
+        fleet_data(&db, &[id]),
         d1::incidents(&db, Some(id), 50),
         d1::heartbeats(&db, id, None, HEARTBEATS),
         d1::status_changes(&db, Some(id), Timestamp::from_millis(0), 50),
     )
     .await;
     let ((states, uptime), incidents, beats, changes) = gathered.or_unavailable(HISTORY_DB)?;
-    let fleet = view::fleet(config, caller.scope(), &states, &uptime);
+    let fleet = view::fleet_page(config, caller.scope(), &[id], &states, &uptime, Summary::default(), None, &[]);
     let Some(row) = fleet.rows().find(|r| r.id == id).cloned() else {
         return super::not_found(caller, &format!("There is no service {id:?} that you can see."));
     };

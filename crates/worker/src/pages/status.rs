@@ -2,17 +2,20 @@
 
 use systole_core::access::Scope;
 use systole_web::pages;
-use systole_web::view::{self, Viewer};
+use systole_web::view::Viewer;
 use worker::{Env, Request};
 
-use super::{chrome, fleet_data, html};
+use super::{chrome, fleet_page, html};
 use crate::deployment::{self, now, DB_BINDING};
 use crate::http::{OrUnavailable, Reply, HISTORY_DB};
 use crate::router::Call;
+use crate::routes::query_pairs;
+use systole_core::api::query::PageQuery;
 
-/// Renders the public groups without messages. Errors: 404 problem when the page is
-/// disabled, 503 when D1 fails.
-pub async fn get(_req: Request, env: &Env, _call: Call<'_>) -> Reply {
+/// Renders the public groups without messages, paged as the dashboard (`page`, `limit`).
+/// Errors: 400 problem for a bad `page` or `limit`, 404 when the page is disabled, 503 when
+/// D1 fails.
+pub async fn get(req: Request, env: &Env, _call: Call<'_>) -> Reply {
     let config = deployment::config();
     if !config.settings.status_page {
         return Err(systole_core::api::Problem::not_found(
@@ -20,7 +23,8 @@ pub async fn get(_req: Request, env: &Env, _call: Call<'_>) -> Reply {
         )
         .into());
     }
-    let (states, uptime) = fleet_data(&env.d1(DB_BINDING)?, Scope::Public, None).await.or_unavailable(HISTORY_DB)?;
-    let fleet = view::fleet(config, Scope::Public, &states, &uptime);
-    html(200, pages::status(&chrome(&Viewer::Public, now(), Some("/status/live")), &fleet))
+    let pairs = query_pairs(&req);
+    let page = PageQuery::parse(&pairs)?;
+    let fleet = fleet_page(&env.d1(DB_BINDING)?, Scope::Public, &page).await.or_unavailable(HISTORY_DB)?;
+    html(200, pages::status(&chrome(&Viewer::Public, now(), Some("/status/live")), &fleet, &PageQuery::others(&pairs)))
 }

@@ -35,7 +35,11 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
     };
     let db = env.d1(DB_BINDING)?;
     let rows = d1::daily(&db, ids.as_deref(), q.from, q.to).await.or_unavailable(HISTORY_DB)?;
-    let states = d1::states(&db).await.or_unavailable(HISTORY_DB)?;
+    let states = match ids.as_deref() {
+        Some(ids) => d1::states_of(&db, ids).await,
+        None => d1::states(&db).await,
+    };
+    let states = states.or_unavailable(HISTORY_DB)?;
     let states: Vec<_> = states.iter().filter_map(d1::StateRow::stored).collect();
     let services = uptime::report(config, ids.as_deref(), &rows, &states, q.from, q.to, now);
     if q.csv {

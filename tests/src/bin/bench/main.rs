@@ -15,12 +15,14 @@
 //! - [`size`]: the wasm size and the cold start;
 //! - [`dashboard`]: live push latency, render time, page weight, idle tabs;
 //! - [`budgets`]: subrequests per invocation against the free plan's 50 and CPU per
-//!   request against its 10 ms, per route, cron tick and Durable Object event.
+//!   request against its 10 ms, per route, cron tick and Durable Object event;
+//! - [`fleet`]: flat cost from 10 to 10,000 services (its own two deployments).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod budgets;
 mod dashboard;
 mod delivery;
+mod fleet;
 mod floor;
 mod rows;
 mod size;
@@ -151,6 +153,10 @@ pub fn load_services() -> Vec<String> {
 }
 
 fn main() {
+    if std::env::var("SYSTOLE_BENCH_ONLY").is_ok_and(|v| v == "fleet") {
+        print!("{}", fleet::run());
+        return;
+    }
     let quick = std::env::var("SYSTOLE_BENCH_QUICK").is_ok_and(|v| v == "1");
     let receiver = Receiver::start();
     // Without the per-service heartbeat rate limit: one service's flood would be refused.
@@ -195,8 +201,10 @@ measured period, divided by the requests answered in it.
         .collect();
     doc += &dashboard::run(&worker, &fleet);
     doc += &budgets::run(&worker, &fleet);
-    // Last: it restarts the runtime.
+    // Last with this worker: it restarts the runtime.
     doc += &size::run(&mut worker);
+    drop(worker);
+    doc += &fleet::run();
     fs::write(root().join("docs/benchmarks.md"), &doc).unwrap();
     print!("{doc}");
 }
