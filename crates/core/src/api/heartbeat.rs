@@ -36,8 +36,9 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub const MAX_MESSAGE_BYTES: usize = 1024;
 /// Largest `metadata` object, serialized as JSON: 4 KiB.
 pub const MAX_METADATA_BYTES: usize = 4096;
-/// Most entries in one batch.
-pub const MAX_BATCH: usize = 100;
+/// Most entries in one batch: each entry is one Durable Object call, and the free plan allows
+/// 50 subrequests per invocation (45 leaves room for the rest of the request).
+pub const MAX_BATCH: usize = 45;
 
 /// The `serviceId` a failed entry without a usable id is reported under (cloudflaremon's).
 pub const UNKNOWN_ENTRY: &str = "unknown";
@@ -768,9 +769,9 @@ mod tests {
         );
         assert_eq!(err(r#"{"services": [{"serviceId": 7}]}"#).field.as_deref(), Some("services[0].serviceId"));
         assert_eq!(err(r#"{"services": "a"}"#).field.as_deref(), Some("services"));
-        assert_eq!(err(r#"{"services": []}"#).limit, Some(100));
-        assert_eq!(err(&format!(r#"{{"services": [{}"a"]}}"#, r#""a","#.repeat(100))).limit, Some(100));
-        assert_eq!(err("[]").limit, Some(100));
+        assert_eq!(err(r#"{"services": []}"#).limit, Some(45));
+        assert_eq!(err(&format!(r#"{{"services": [{}"a"]}}"#, r#""a","#.repeat(MAX_BATCH))).limit, Some(45));
+        assert_eq!(err("[]").limit, Some(45));
         assert_eq!(err("42").status, 400);
         let long = format!(r#"{{"serviceId": "a", "message": "{}"}}"#, "m".repeat(1025));
         let p = err(&long);

@@ -62,7 +62,8 @@ fn alertmanager(tag: &str, n: usize) -> String {
 /// Runs every phase and answers the document's section; `fleet` is every configured service.
 pub fn run(worker: &Worker, fleet: &[String]) -> String {
     let services: Vec<&String> = fleet.iter().filter(|s| s.starts_with("load-")).collect();
-    let batch: Vec<&String> = fleet.iter().filter(|s| s.starts_with("bench-100-")).collect();
+    let batch: Vec<&String> =
+        fleet.iter().filter(|s| s.starts_with("bench-100-")).take(systole_core::api::heartbeat::MAX_BATCH).collect();
     let beat = |i: usize| {
         let s = services[i % services.len()];
         let body = json!({"serviceId": s, "message": "budget"}).to_string();
