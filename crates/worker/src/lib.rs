@@ -21,6 +21,7 @@ mod access;
 mod d1;
 mod deployment;
 mod durable;
+mod events;
 mod housekeeping;
 mod http;
 mod limits;
