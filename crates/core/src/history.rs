@@ -301,7 +301,6 @@ impl History {
     /// Adds a heartbeat to the pending rows (not counted, not numbered).
     fn buffer(&mut self, hb: HeartbeatEvent) {
         self.pending.bytes += event_bytes(&hb);
-        self.pending.since = Some(self.pending.since.map_or(hb.at, |s| s.min(hb.at)));
         self.pending.heartbeats.push(hb);
     }
 
@@ -325,6 +324,8 @@ impl History {
             if row.n != expected {
                 break;
             }
+            let at = row.event.at;
+            self.pending.since = Some(self.pending.since.map_or(at, |s| s.min(at)));
             self.buffer(row.event.clone());
             if row.n > self.recorded {
                 self.rollups.count_heartbeat(row.event.at);

@@ -248,7 +248,11 @@ impl ServiceMonitor {
             return Ok(None);
         };
         if let Some(moved) = rec.upgrade() {
-            worker::console_log!("{}: record upgraded, {} buffered heartbeats moved to rows", rec.service_id, moved.len());
+            worker::console_log!(
+                "{}: record upgraded, {} buffered heartbeats moved to rows",
+                rec.service_id,
+                moved.len()
+            );
             events::append(&self.state, &moved)?;
             STORED.save(&self.state, &rec)?;
         }
