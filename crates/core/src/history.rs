@@ -25,15 +25,19 @@ pub const MAX_BUFFERED_BYTES: usize = 1 << 20;
 pub const RING_SLOTS: u64 = 2_048;
 
 /// One recorded heartbeat as its own row of the ServiceMonitor's storage: table `events`,
-/// `slot` ([`EventRow::slot`], the primary key), `n` and the event as JSON
+/// `slot` ([`EventRow::slot`], the primary key), `n`, `flushed` and the event as JSON
 /// ([`HeartbeatEvent`]). Heartbeats are numbered 1, 2, … per service in the order they are
 /// recorded (`n`, distinct from `seq`, which status changes share), and heartbeat `n` lives
 /// in slot `n % RING_SLOTS`, overwriting the one `RING_SLOTS` before it (long flushed): a
 /// heartbeat writes one small row whatever the buffer holds, and nothing is ever deleted.
+/// Each row also carries the flushed position when it was written, so a flush need not
+/// rewrite the state row to store it: the next heartbeat's row does.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EventRow {
     /// The heartbeat's number (1, 2, …).
     pub n: u64,
+    /// [`History::flushed`] when the row was written.
+    pub flushed: u64,
     /// The heartbeat.
     pub event: HeartbeatEvent,
 }
@@ -251,9 +255,13 @@ pub struct History {
     /// last heartbeat) the record includes; newer event rows are applied when it is loaded.
     #[serde(default)]
     pub recorded: u64,
-    /// The number of the last heartbeat written to D1 (all before it are too).
+    /// The number of the last heartbeat written to D1 (all before it are too). In the stored
+    /// record it may lag: the newest event row's `flushed` may be later.
     #[serde(default)]
     pub flushed: u64,
+    /// `flushed` as the stored record holds it (a load reads the event rows from there on).
+    #[serde(skip)]
+    pub stored_flushed: u64,
 }
 
 impl History {
@@ -284,7 +292,7 @@ impl History {
                     self.rollups.count_heartbeat(hb.at);
                     self.buffer(hb.clone());
                     self.recorded += 1;
-                    rows.push(EventRow { n: self.recorded, event: hb.clone() });
+                    rows.push(EventRow { n: self.recorded, flushed: self.flushed, event: hb.clone() });
                 }
                 Effect::StatusChanged(change) => {
                     self.rollups.accrue(change.at, status);
@@ -312,21 +320,36 @@ impl History {
         }
     }
 
+    /// Whether the record must be stored with this event so that a load finds every event
+    /// row it needs: a load reads heartbeats from the stored `flushed + 1` on, and the ring
+    /// holds the last [`RING_SLOTS`] only.
+    pub fn must_store(&self) -> bool {
+        self.recorded.saturating_sub(self.stored_flushed) >= RING_SLOTS
+    }
+
+    /// The record is being stored as it is now.
+    pub fn stored(&mut self) {
+        self.stored_flushed = self.flushed;
+    }
+
     /// Reads back the event rows of heartbeats `flushed + 1 ..` (oldest first, as stored)
-    /// into a history just loaded, stopping at the first gap: buffers them, and for those
-    /// newer than `recorded` (stored after the record was) counts them in the uptime tallies.
-    /// Returns the rows newer than `recorded`, whose heartbeats the caller applies to the
-    /// monitor.
+    /// into a history just loaded, stopping at the first gap: moves `flushed` to the newest
+    /// row's, buffers the rows after it, and counts those newer than `recorded` (stored after
+    /// the record was) in the uptime tallies. Returns the rows newer than `recorded`, whose
+    /// heartbeats the caller applies to the monitor.
     pub fn restore(&mut self, rows: Vec<EventRow>) -> Vec<EventRow> {
         self.unflight();
+        self.stored_flushed = self.flushed;
+        let first = self.flushed + 1;
+        let rows: Vec<EventRow> = (first..).zip(rows).take_while(|(n, row)| row.n == *n).map(|(_, r)| r).collect();
+        self.flushed = rows.iter().map(|r| r.flushed).fold(self.flushed, u64::max);
         let mut newer = Vec::new();
-        for (expected, row) in (self.flushed + 1..).zip(rows) {
-            if row.n != expected {
-                break;
+        for row in rows {
+            if row.n > self.flushed {
+                let at = row.event.at;
+                self.pending.since = Some(self.pending.since.map_or(at, |s| s.min(at)));
+                self.buffer(row.event.clone());
             }
-            let at = row.event.at;
-            self.pending.since = Some(self.pending.since.map_or(at, |s| s.min(at)));
-            self.buffer(row.event.clone());
             if row.n > self.recorded {
                 self.rollups.count_heartbeat(row.event.at);
                 self.recorded = row.n;
@@ -345,7 +368,8 @@ impl History {
         let first = self.recorded.max(self.flushed) + 1;
         self.flushed = first - 1;
         self.recorded = first - 1 + heartbeats.len() as u64;
-        (first..).zip(heartbeats).map(|(n, event)| EventRow { n, event }).collect()
+        let flushed = self.flushed;
+        (first..).zip(heartbeats).map(|(n, event)| EventRow { n, flushed, event }).collect()
     }
 
     /// When the next flush should run: at once after a crash mid-flush, for status changes,
@@ -407,10 +431,17 @@ impl History {
     }
 
     /// Ends the flush started by [`History::begin_flush`]. On success drops the written rows
-    /// and the finished rollup buckets and moves `flushed` to the batch's last heartbeat (the
-    /// caller stores the record then); on failure keeps everything for a retry with
-    /// [`crate::retry::D1_WRITES`] backoff (1 s, 2 s, 4 s … capped at 60 s).
-    pub fn finish_flush(&mut self, now: Timestamp, batch: &FlushBatch, ok: bool) {
+    /// and the finished rollup buckets and moves `flushed` to the batch's last heartbeat; on
+    /// failure keeps everything for a retry with [`crate::retry::D1_WRITES`] backoff (1 s,
+    /// 2 s, 4 s … capped at 60 s).
+    ///
+    /// Returns whether the record should be stored now. A flush of heartbeats alone does not
+    /// need it: the next event row carries the new `flushed`, and until then a restarted
+    /// object writes those heartbeats again (insert-or-ignore, so harmlessly). It is stored
+    /// after a flush of [`FLUSH_NOW_HEARTBEATS`] or more (so a restart never re-sends much,
+    /// nor finds the buffer full), or of status changes, incidents or rollups (so a restart
+    /// does not flush them again at once).
+    pub fn finish_flush(&mut self, now: Timestamp, batch: &FlushBatch, ok: bool) -> bool {
         if ok {
             self.in_flight = None;
             self.flushed = self.flushed.max(batch.through);
@@ -420,9 +451,15 @@ impl History {
                 self.rollups.prune_through(until);
                 self.rollups_written_until = Some(until);
             }
+            let o = &batch.outbox;
+            o.heartbeats.len() >= FLUSH_NOW_HEARTBEATS
+                || !o.changes.is_empty()
+                || !o.incidents.is_empty()
+                || batch.rollups_until.is_some()
         } else {
             self.failures = self.failures.saturating_add(1);
             self.retry_at = Some(now + crate::retry::D1_WRITES.after(self.failures));
+            false
         }
     }
 }

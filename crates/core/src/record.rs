@@ -197,6 +197,14 @@ impl ServiceRecord {
     /// - [`Input::Watchdog`]: applies the config and arms the alarm if the runtime lost it.
     /// - [`Input::Completed`]: records the results of sends and writes.
     pub fn handle(slot: &mut Option<Self>, now: Timestamp, input: Input, ctx: &Context<'_>) -> ServiceOutcome {
+        let out = Self::on_input(slot, now, input, ctx);
+        if let (true, Some(rec)) = (out.persist, slot.as_mut()) {
+            rec.history.stored();
+        }
+        out
+    }
+
+    fn on_input(slot: &mut Option<Self>, now: Timestamp, input: Input, ctx: &Context<'_>) -> ServiceOutcome {
         match input {
             Input::Heartbeat { heartbeat, key } => Self::on_heartbeat_input(slot, now, heartbeat, key.as_deref(), ctx),
             Input::Watchdog { alarm_held } => match (ctx.service, slot.as_mut()) {
@@ -264,7 +272,8 @@ impl ServiceRecord {
         let mut out = Outcome::answer(answer);
         // The event row stores the heartbeat; the record is rewritten only when more changed.
         out.append = rows;
-        out.persist = created || queued || effects.iter().any(|e| !matches!(e, Effect::Record(_)));
+        out.persist =
+            created || queued || effects.iter().any(|e| !matches!(e, Effect::Record(_))) || rec.history.must_store();
         out.update = Some(ServiceUpdate::new(service.id.as_str(), rec.monitor.state(), &effects, now));
         out.alarm = rec.rearm(now, ctx.flush_interval);
         out
@@ -296,10 +305,8 @@ impl ServiceRecord {
                 for w in writes {
                     match &w.write {
                         Write::History(batch) => {
-                            self.finish_flush(now, batch, w.ok);
+                            out.persist |= self.history.finish_flush(now, batch, w.ok);
                             history_ok &= w.ok;
-                            // The flushed position (and the rollups) are stored once per flush.
-                            out.persist |= w.ok;
                         }
                         Write::Attempts(records) => {
                             self.deliveries.written(records.len(), w.ok, now);
@@ -443,11 +450,6 @@ impl ServiceRecord {
     /// Starts writing history at `now`; see [`History::begin_flush`].
     fn begin_flush(&mut self, now: Timestamp) -> Option<FlushBatch> {
         self.history.begin_flush(now, self.monitor.status())
-    }
-
-    /// Ends a flush; see [`History::finish_flush`].
-    fn finish_flush(&mut self, now: Timestamp, batch: &FlushBatch, ok: bool) {
-        self.history.finish_flush(now, batch, ok);
     }
 
     /// Brings a record just read from its state row to [`RECORD_VERSION`]. A version 1 record

@@ -5,7 +5,7 @@
 mod support;
 
 use support::{history, load, Harness};
-use systole_core::history::{Backpressure, EventRow, MAX_BUFFERED_HEARTBEATS, RING_SLOTS};
+use systole_core::history::{Backpressure, EventRow, FLUSH_NOW_HEARTBEATS, MAX_BUFFERED_HEARTBEATS, RING_SLOTS};
 use systole_core::monitor::{Heartbeat, Reported, Status};
 use systole_core::record::{Answer, Input, RECORD_VERSION};
 use systole_core::time::Timestamp;
@@ -66,7 +66,7 @@ fn a_status_change_rewrites_the_state_row_with_its_event_row() {
 }
 
 #[test]
-fn a_flush_moves_the_flushed_position_and_stores_it_once_and_a_failed_one_stores_nothing() {
+fn a_flush_moves_the_flushed_position_which_the_next_event_row_stores_and_a_failed_one_moves_nothing() {
     let mut h = steady();
     for i in 1..=3 {
         let _ = h.beat(T0 + i * S, Reported::Up);
@@ -81,10 +81,65 @@ fn a_flush_moves_the_flushed_position_and_stores_it_once_and_a_failed_one_stores
     let retry = h.alarm(T0 + 12 * S);
     assert_eq!(history(&retry).unwrap().through, 4);
     let done = h.answer_writes(T0 + 12 * S, &retry, true);
-    assert!(done.persist, "the flushed position is stored with the flush");
+    assert!(!done.persist, "a flush of a few heartbeats does not rewrite the state row");
     assert_eq!(h.record().history.flushed, 4);
-    assert_eq!(h.reloaded().unwrap().history.flushed, 4);
-    assert!(h.reloaded().unwrap().history.pending.heartbeats.is_empty(), "nothing to flush again");
+    // Restarted now, the object would write heartbeats 2..=4 again (insert-or-ignore).
+    assert_eq!(h.reloaded().unwrap().history.pending.heartbeats.len(), 3);
+    // The next heartbeat's row carries the flushed position.
+    let next = h.beat(T0 + 13 * S, Reported::Up);
+    assert_eq!((next.append[0].n, next.append[0].flushed, next.persist), (5, 4, false));
+    let reloaded = h.reloaded().unwrap();
+    assert_eq!(reloaded.history.flushed, 4);
+    assert_eq!(reloaded.history.pending.heartbeats.len(), 1, "only heartbeat 5 is left to flush");
+}
+
+#[test]
+fn a_flush_of_a_full_batch_or_a_status_change_stores_the_state_row() {
+    let mut h = steady();
+    let mut t = T0;
+    for _ in 0..FLUSH_NOW_HEARTBEATS {
+        t += 200;
+        let _ = h.beat(t, Reported::Up);
+    }
+    let done = h.alarm_all_ok(t);
+    assert_eq!(history(&done[0]).unwrap().outbox.heartbeats.len(), FLUSH_NOW_HEARTBEATS);
+    assert!(done.last().unwrap().persist, "a restart must not send 200 heartbeats again");
+    let _ = h.beat(t + S, Reported::Degraded);
+    let done = h.alarm_all_ok(t + S);
+    assert!(done.last().unwrap().persist, "flushed status changes leave the stored record");
+    assert!(h.reloaded().unwrap().history.pending.is_empty());
+}
+
+#[test]
+fn a_long_stream_without_state_writes_still_loads_back_whole() {
+    // Heartbeats every 100 ms flushed every 10 s: the state row is rewritten only for rollups
+    // (a 5-minute bucket closed) and before the ring could overwrite a row a load needs.
+    let mut h = steady();
+    let writes = h.state_writes;
+    let mut t = T0;
+    for i in 1..=3_000 {
+        t += 100;
+        let _ = h.beat(t, Reported::Up);
+        if i % 100 == 0 {
+            let _ = h.alarm_all_ok(t);
+        }
+        if i % 500 == 0 {
+            let reloaded = h.reloaded().unwrap();
+            assert_eq!(reloaded.monitor, h.record().monitor);
+            assert_eq!(reloaded.history.recorded, h.record().history.recorded);
+            let counts = |r: &systole_core::record::ServiceRecord| {
+                r.history
+                    .rollups
+                    .five_min
+                    .iter()
+                    .map(|(k, t)| (*k, t.heartbeats))
+                    .filter(|(_, n)| *n > 0)
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(counts(&reloaded), counts(h.record()));
+        }
+    }
+    assert!(h.state_writes - writes < 10, "{} state writes for 3,000 heartbeats", h.state_writes - writes);
 }
 
 #[test]
@@ -141,6 +196,7 @@ fn the_ring_never_overwrites_an_unflushed_heartbeat() {
     assert!(MAX_BUFFERED_HEARTBEATS as u64 <= RING_SLOTS);
     let row = EventRow {
         n: RING_SLOTS + 5,
+        flushed: 0,
         event: serde_json::from_str(r#"{"seq": 9, "at": 0, "reported": "up"}"#).unwrap(),
     };
     assert_eq!(row.slot(), 5);

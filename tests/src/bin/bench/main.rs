@@ -148,10 +148,6 @@ fn main() {
     let quick = std::env::var("SYSTOLE_BENCH_QUICK").is_ok_and(|v| v == "1");
     let receiver = Receiver::start();
     let worker = spawn_worker_with(&channel_env(&receiver, &[]));
-    if std::env::var("WTB_ROWS_ONLY").is_ok() {
-        print!("{}", rows::run(&worker));
-        return;
-    }
     let throughput = throughput::run(&worker, quick);
     if quick {
         return;

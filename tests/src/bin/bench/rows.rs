@@ -124,8 +124,8 @@ fn depths(worker: &Worker) -> String {
         let after = stats(worker, &service);
         let delta = |f: &str| (after[f].as_f64().unwrap() - before[f].as_f64().unwrap()) / WINDOW as f64;
         if depth == 1 {
-            // The event's JSON: what the bytes of an event row are beyond its two integers.
-            event = (delta("storageBytesWritten") as u64).saturating_sub(16);
+            // The event's JSON: what the bytes of an event row are beyond its three integers.
+            event = (delta("storageBytesWritten") as u64).saturating_sub(24);
         }
         rows += &format!(
             "| {depth} | {:.2} | {:.0} | {:.2} | {:.2} |\n",
