@@ -68,13 +68,13 @@ change, rollups and state row), and the sums cover the measured heartbeat load a
 | sparse: one heartbeat per flush interval | {sparse_beats:.0} | {sparse_do:.2} | | {sparse_d1:.2} |
 
 Targets: ≤ 1 each, amortized. Each heartbeat is one SQLite row write in its Durable Object (its
-own event row in a ring of 2,048 slots, upserted, never deleted) and one D1 row. The object's
-state row is rewritten only when something besides the last heartbeat changes (a status
-change, a notification) and once per successful flush (the flushed position); under traffic
-the alarm is set once per flush interval, and rollups plus `service_state` are written only on
-a status change or when a 5-minute bucket closes (3 rows per service per 5 minutes). A sparse
-heartbeat costs its event row, the state row its flush stores, and an alarm for the flush; the
-next deadline's alarm is left in place when it is later. A {measure} s load also pays each
+own event row in a ring of 2,048 slots, upserted, never deleted, which also carries the flushed
+position) and one D1 row. The object's state row is rewritten only when something besides the
+last heartbeat changes (a status change, a notification, a flush of 200+ heartbeats or of
+rollups); under traffic the alarm is set once per flush interval, and rollups plus
+`service_state` are written only on a status change or when a 5-minute bucket closes (3 rows
+per service per 5 minutes, and a state row write). A sparse heartbeat costs its event row and
+the alarms for its flush; the next deadline's alarm is left in place when it is later. A {measure} s load also pays each
 service's start and stop (the first flush alarm, then one planned wake that finds nothing and
 the deadline): about four alarms per service here, where a long steady stream sets one per
 flush interval.
@@ -159,7 +159,7 @@ in {took} s (within its rate limit: a burst of 300, then 10 per second), so ever
 stayed buffered in its Durable Object; {WINDOW} heartbeats starting at each depth were counted.
 A heartbeat writes its own event row whatever the buffer holds: the rows and bytes are flat.
 Before this layout each heartbeat rewrote the one JSON row holding every buffered event, so its
-bytes grew with the buffer: at depth 1,000 about 1,000 × {event} bytes ≈ {old:.0} KB per
+bytes grew with the buffer: at depth 1,000 about 1,000 × {event} bytes ≈ {event} KB per
 heartbeat for these small heartbeats. Alarms here are the flush alarm the first heartbeat sets
 and the retries of the failing flush.
 
@@ -171,6 +171,5 @@ heartbeat, the rest being rollups and `service_state`).
 
 ",
         per = d1 / buffered as f64,
-        old = 1_000.0 * event as f64 / 1_000.0,
     )
 }
