@@ -119,8 +119,10 @@ pub type ServiceOutcome = Outcome<Answer, ServiceUpdate>;
 /// Stored as one JSON row (the state row) plus one event row per recorded heartbeat
 /// ([`EventRow`]). A heartbeat that changes nothing but the last heartbeat (an `up` service
 /// staying `up`) writes only its event row: the record is rewritten when something else
-/// changes (a status change, a notification, a successful flush, the watchdog), and when it
-/// is loaded the event rows stored after it are applied ([`ServiceRecord::restore`]). So the
+/// changes (a status change, a notification, a flush of many heartbeats, of changes or of
+/// rollups, the watchdog; and before the event ring could overwrite a row a load needs),
+/// and when it is loaded the event rows stored after it are applied
+/// ([`ServiceRecord::restore`]). So the
 /// stored record's last heartbeat, sequence numbers and heartbeat tallies may lag, and the
 /// alarm time it holds may be an earlier decision (at worst one redundant `setAlarm`).
 #[derive(Clone, Debug, Deserialize, PartialEq, Serialize)]

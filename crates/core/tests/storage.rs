@@ -1,6 +1,6 @@
 //! What a ServiceMonitor stores per event: one event row per heartbeat, the state row only
 //! when something else changed, and the record loaded back from both.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 

@@ -147,7 +147,7 @@ fn depths(worker: &Worker) -> String {
         {
             break now;
         }
-        wait_warm(worker, &[service.clone()], Duration::from_secs(2));
+        wait_warm(worker, std::slice::from_ref(&service), Duration::from_secs(2));
         waited += Duration::from_secs(2);
     };
     let d1 = drained["d1RowsWritten"].as_f64().unwrap() - before_all["d1RowsWritten"].as_f64().unwrap();
