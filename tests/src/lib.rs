@@ -24,6 +24,7 @@ use serde_json::Value;
 use systole_core::config::{Config, Deployment};
 use systole_core::time::DAY_MS;
 
+pub mod outage;
 pub mod receiver;
 
 /// The repository root.

@@ -5,15 +5,14 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write as _};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use systole_e2e::outage::{d1_file, D1Outage};
 use systole_e2e::receiver::Receiver;
 use systole_e2e::{channel_env, ms, now_ms, spawn_worker, spawn_worker_with, Worker};
 
@@ -61,16 +60,6 @@ fn changes(worker: &Worker, service: &str, n: usize) -> Vec<(String, String, i64
             (s("from_status"), s("to_status"), c["changed_at"].as_i64().unwrap())
         })
         .collect()
-}
-
-/// The Worker's local D1 database: its SQLite file in the state folder.
-fn d1_file(state: &Path) -> PathBuf {
-    let dir = state.join("v3/d1/miniflare-D1DatabaseObject");
-    std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|x| x == "sqlite") && p.file_stem().is_some_and(|s| s != "metadata"))
-        .unwrap_or_else(|| panic!("no D1 database in {}", dir.display()))
 }
 
 /// Makes every row written to D1 `table` take a while (a trigger that counts a few million
@@ -208,55 +197,6 @@ fn a_runtime_killed_in_the_middle_of_a_load_loses_no_accepted_heartbeat() {
         let logged = logged_messages(&worker, service);
         let missing: Vec<&&str> = messages.iter().filter(|m| !logged.iter().any(|l| l == **m)).collect();
         assert!(missing.is_empty(), "{service}: {missing:?} not in /api/v1/logs");
-    }
-}
-
-/// A local D1 outage: an exclusive lock on the database's SQLite file in the state folder,
-/// held by `python3` until [`D1Outage::end`]. Writes fail at once with `SQLITE_BUSY`; reads
-/// still work (the file is in WAL mode).
-struct D1Outage {
-    child: Child,
-    stdin: Option<ChildStdin>,
-}
-
-impl D1Outage {
-    const LOCK: &str = "import sqlite3, sys\n\
-        db = sqlite3.connect(sys.argv[1], timeout=10, isolation_level=None)\n\
-        db.execute('BEGIN EXCLUSIVE')\n\
-        print('locked', flush=True)\n\
-        sys.stdin.read()\n\
-        db.execute('ROLLBACK')\n";
-
-    fn begin(state: &Path) -> Self {
-        let file = d1_file(state);
-        let mut child = Command::new("python3")
-            .args(["-c", Self::LOCK])
-            .arg(&file)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        assert_eq!(line.trim(), "locked", "D1 not locked");
-        let stdin = child.stdin.take();
-        Self { child, stdin }
-    }
-
-    fn end(mut self) {
-        let mut stdin = self.stdin.take().unwrap();
-        let _ = stdin.flush();
-        drop(stdin);
-        assert!(self.child.wait().unwrap().success(), "D1 lock not released cleanly");
-    }
-}
-
-impl Drop for D1Outage {
-    fn drop(&mut self) {
-        if self.stdin.is_some() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
     }
 }
 

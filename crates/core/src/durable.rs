@@ -2,14 +2,14 @@
 //!
 //! A Durable Object runs the same sequence for every event (a request, its alarm, or the
 //! completion of work it started): load its state → one `handle(now, input)` call into core
-//! → persist if [`Outcome::persist`] → apply [`Outcome::alarm`] → carry out the effects
-//! ([`Outcome::sends`], [`Outcome::writes`]) and feed their results back as the next input
-//! ([`Completed`]). Both the ServiceMonitor ([`crate::record::ServiceRecord::handle`]) and
+//! → store the rows of [`Outcome::append`], and the state if [`Outcome::persist`] → apply
+//! [`Outcome::alarm`] → carry out the effects ([`Outcome::sends`], [`Outcome::writes`]) and
+//! feed their results back as the next input ([`Completed`]). Both the ServiceMonitor ([`crate::record::ServiceRecord::handle`]) and
 //! the AlertDesk ([`crate::notify::external::AlertDesk::handle`]) follow it.
 
 use serde::{Deserialize, Serialize};
 
-use crate::history::FlushBatch;
+use crate::history::{EventRow, FlushBatch};
 use crate::notify::external::AlertRow;
 use crate::notify::queue::{AttemptRecord, DeliveryQueue, Outcome as SendOutcome, RetryPolicy, Send};
 use crate::time::Timestamp;
@@ -130,7 +130,11 @@ pub enum Completed {
 pub struct Outcome<A, U = ()> {
     /// What to answer the request (for alarms and completions, usually nothing).
     pub answer: A,
-    /// Whether the state must be written to the object's storage before anything else.
+    /// Rows to add to the object's storage before anything else, before the state (a
+    /// ServiceMonitor's recorded heartbeats, one row each; see [`EventRow`]).
+    pub append: Vec<EventRow>,
+    /// Whether the state (the object's one state row) must be rewritten before anything
+    /// else.
     pub persist: bool,
     /// What to do with the alarm, after persisting.
     pub alarm: AlarmAction,
@@ -149,6 +153,7 @@ impl<A, U> Outcome<A, U> {
     pub fn answer(answer: A) -> Self {
         Self {
             answer,
+            append: Vec::new(),
             persist: false,
             alarm: AlarmAction::Keep,
             update: None,

@@ -20,6 +20,47 @@ pub const FLUSH_NOW_HEARTBEATS: usize = 200;
 pub const MAX_BUFFERED_HEARTBEATS: usize = 2_000;
 /// Buffered bytes (message + metadata + metrics) beyond which new heartbeats are refused.
 pub const MAX_BUFFERED_BYTES: usize = 1 << 20;
+/// Slots of the ring of event rows a ServiceMonitor keeps its heartbeats in (at least
+/// [`MAX_BUFFERED_HEARTBEATS`], so an unflushed heartbeat is never overwritten).
+pub const RING_SLOTS: u64 = 2_048;
+
+/// One recorded heartbeat as its own row of the ServiceMonitor's storage: table `events`,
+/// `slot` ([`EventRow::slot`], the primary key), `n`, `flushed` and the event as JSON
+/// ([`HeartbeatEvent`]). Heartbeats are numbered 1, 2, … per service in the order they are
+/// recorded (`n`, distinct from `seq`, which status changes share), and heartbeat `n` lives
+/// in slot `n % RING_SLOTS`, overwriting the one `RING_SLOTS` before it (long flushed): a
+/// heartbeat writes one small row whatever the buffer holds, and nothing is ever deleted.
+/// Each row also carries the flushed position when it was written, so a flush need not
+/// rewrite the state row to store it: the next heartbeat's row does.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventRow {
+    /// The heartbeat's number (1, 2, …).
+    pub n: u64,
+    /// [`History::flushed`] when the row was written.
+    pub flushed: u64,
+    /// The heartbeat.
+    pub event: HeartbeatEvent,
+}
+
+impl EventRow {
+    /// Its slot in the ring: `n % RING_SLOTS`.
+    pub fn slot(&self) -> u64 {
+        self.n % RING_SLOTS
+    }
+}
+
+/// The slot ranges `[start, end)` that hold heartbeats `from .. from + len` (at most two: the
+/// ring wraps), in the heartbeats' order. `len` is capped at [`RING_SLOTS`].
+pub fn ring_ranges(from: u64, len: u64) -> Vec<(u64, u64)> {
+    let len = len.min(RING_SLOTS);
+    let start = from % RING_SLOTS;
+    let end = start + len;
+    if end <= RING_SLOTS {
+        vec![(start, end)]
+    } else {
+        vec![(start, RING_SLOTS), (0, end - RING_SLOTS)]
+    }
+}
 
 /// Time spent in each status (milliseconds) and heartbeats received, within one bucket.
 #[derive(Clone, Copy, Debug, Default, Deserialize, Eq, PartialEq, Serialize)]
@@ -107,6 +148,12 @@ impl Rollups {
     }
 }
 
+/// The bytes a heartbeat counts against [`MAX_BUFFERED_BYTES`]: its message, metadata and
+/// metrics.
+fn event_bytes(hb: &HeartbeatEvent) -> usize {
+    [&hb.message, &hb.metadata, &hb.metrics].iter().map(|s| s.as_ref().map_or(0, String::len)).sum()
+}
+
 fn accrue_into(map: &mut BTreeMap<i64, Tally>, width: i64, from: i64, until: i64, status: Status) {
     let mut t = from;
     while t < until {
@@ -118,10 +165,15 @@ fn accrue_into(map: &mut BTreeMap<i64, Tally>, width: i64, from: i64, until: i64
 }
 
 /// Rows waiting to be written to D1.
+///
+/// Stored with the record except its heartbeats (and their byte count), which live in event
+/// rows ([`EventRow`]) and are read back from them; records of version 1 held them here
+/// (see [`crate::record::ServiceRecord::upgrade`]).
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Outbox {
     /// Heartbeats, oldest first.
+    #[serde(default, skip_serializing)]
     pub heartbeats: Vec<HeartbeatEvent>,
     /// Status changes, oldest first.
     pub changes: Vec<StatusChange>,
@@ -130,6 +182,7 @@ pub struct Outbox {
     /// When the oldest buffered row was added.
     pub since: Option<Timestamp>,
     /// Bytes of message, metadata and metrics buffered.
+    #[serde(default, skip_serializing)]
     pub bytes: usize,
 }
 
@@ -175,6 +228,9 @@ pub enum Backpressure {
 /// heartbeats, status changes and incidents; the rollups and the `service_state` row are
 /// written only with a status change, when a 5-minute bucket has closed since they were
 /// last written, or on the first flush. Readers extend the last written status to `now`.
+///
+/// Heartbeats are numbered ([`EventRow`]): `recorded` is the newest, `flushed` the last one
+/// D1 holds, so the buffered ones are `flushed + 1 ..= recorded`, `in_flight`'s first.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct History {
@@ -194,6 +250,18 @@ pub struct History {
     /// flush is then planned one interval later, so a steady stream needs one alarm per
     /// interval, not one per buffered first row plus one for the deadline.
     pub busy_since_flush: Option<Timestamp>,
+    /// The number of the newest heartbeat recorded ([`EventRow::n`]); 0 before the first.
+    /// In the stored record: the newest one whose bookkeeping (uptime tally, the monitor's
+    /// last heartbeat) the record includes; newer event rows are applied when it is loaded.
+    #[serde(default)]
+    pub recorded: u64,
+    /// The number of the last heartbeat written to D1 (all before it are too). In the stored
+    /// record it may lag: the newest event row's `flushed` may be later.
+    #[serde(default)]
+    pub flushed: u64,
+    /// `flushed` as the stored record holds it (a load reads the event rows from there on).
+    #[serde(skip)]
+    pub stored_flushed: u64,
 }
 
 impl History {
@@ -213,18 +281,18 @@ impl History {
     }
 
     /// Buffers the rows for `effects` (from a call made at `now` while the status was
-    /// `status_before`) and accrues uptime.
-    pub fn apply(&mut self, now: Timestamp, status_before: Status, effects: &[Effect]) {
+    /// `status_before`) and accrues uptime. Returns the event rows to store: one per
+    /// recorded heartbeat.
+    pub fn apply(&mut self, now: Timestamp, status_before: Status, effects: &[Effect]) -> Vec<EventRow> {
         let mut status = status_before;
+        let mut rows = Vec::new();
         for effect in effects {
             match effect {
                 Effect::Record(hb) => {
                     self.rollups.count_heartbeat(hb.at);
-                    self.pending.bytes += [&hb.message, &hb.metadata, &hb.metrics]
-                        .iter()
-                        .map(|s| s.as_ref().map_or(0, String::len))
-                        .sum::<usize>();
-                    self.pending.heartbeats.push(hb.clone());
+                    self.buffer(hb.clone());
+                    self.recorded += 1;
+                    rows.push(EventRow { n: self.recorded, flushed: self.flushed, event: hb.clone() });
                 }
                 Effect::StatusChanged(change) => {
                     self.rollups.accrue(change.at, status);
@@ -235,6 +303,73 @@ impl History {
             }
             self.pending.since.get_or_insert(now);
         }
+        rows
+    }
+
+    /// Adds a heartbeat to the pending rows (not counted, not numbered).
+    fn buffer(&mut self, hb: HeartbeatEvent) {
+        self.pending.bytes += event_bytes(&hb);
+        self.pending.heartbeats.push(hb);
+    }
+
+    /// Puts rows handed to a flush that never finished (the object restarted meanwhile) back
+    /// in front of the pending ones.
+    pub fn unflight(&mut self) {
+        if let Some(earlier) = self.in_flight.take() {
+            self.pending.prepend(earlier);
+        }
+    }
+
+    /// Whether the record must be stored with this event so that a load finds every event
+    /// row it needs: a load reads heartbeats from the stored `flushed + 1` on, and the ring
+    /// holds the last [`RING_SLOTS`] only.
+    pub fn must_store(&self) -> bool {
+        self.recorded.saturating_sub(self.stored_flushed) >= RING_SLOTS
+    }
+
+    /// The record is being stored as it is now.
+    pub fn stored(&mut self) {
+        self.stored_flushed = self.flushed;
+    }
+
+    /// Reads back the event rows of heartbeats `flushed + 1 ..` (oldest first, as stored)
+    /// into a history just loaded, stopping at the first gap: moves `flushed` to the newest
+    /// row's, buffers the rows after it, and counts those newer than `recorded` (stored after
+    /// the record was) in the uptime tallies. Returns the rows newer than `recorded`, whose
+    /// heartbeats the caller applies to the monitor.
+    pub fn restore(&mut self, rows: Vec<EventRow>) -> Vec<EventRow> {
+        self.unflight();
+        self.stored_flushed = self.flushed;
+        let first = self.flushed + 1;
+        let rows: Vec<EventRow> = (first..).zip(rows).take_while(|(n, row)| row.n == *n).map(|(_, r)| r).collect();
+        self.flushed = rows.iter().map(|r| r.flushed).fold(self.flushed, u64::max);
+        let mut newer = Vec::new();
+        for row in rows {
+            if row.n > self.flushed {
+                let at = row.event.at;
+                self.pending.since = Some(self.pending.since.map_or(at, |s| s.min(at)));
+                self.buffer(row.event.clone());
+            }
+            if row.n > self.recorded {
+                self.rollups.count_heartbeat(row.event.at);
+                self.recorded = row.n;
+                newer.push(row);
+            }
+        }
+        newer
+    }
+
+    /// Moves the heartbeats a version 1 record held inside itself into numbered event rows
+    /// (`in_flight`'s first): they become heartbeats `recorded + 1 ..`, already counted.
+    pub fn upgrade(&mut self) -> Vec<EventRow> {
+        self.unflight();
+        let heartbeats = std::mem::take(&mut self.pending.heartbeats);
+        self.pending.bytes = 0;
+        let first = self.recorded.max(self.flushed) + 1;
+        self.flushed = first - 1;
+        self.recorded = first - 1 + heartbeats.len() as u64;
+        let flushed = self.flushed;
+        (first..).zip(heartbeats).map(|(n, event)| EventRow { n, flushed, event }).collect()
     }
 
     /// When the next flush should run: at once after a crash mid-flush, for status changes,
@@ -287,6 +422,7 @@ impl History {
         let tallies =
             |m: &BTreeMap<i64, Tally>| if rollups_due { m.iter().map(|(k, v)| (*k, *v)).collect() } else { Vec::new() };
         Some(FlushBatch {
+            through: self.recorded,
             outbox,
             five_min: tallies(&self.rollups.five_min),
             daily: tallies(&self.rollups.daily),
@@ -295,20 +431,35 @@ impl History {
     }
 
     /// Ends the flush started by [`History::begin_flush`]. On success drops the written rows
-    /// and the finished rollup buckets; on failure keeps everything for a retry with
-    /// [`crate::retry::D1_WRITES`] backoff (1 s, 2 s, 4 s … capped at 60 s).
-    pub fn finish_flush(&mut self, now: Timestamp, batch: &FlushBatch, ok: bool) {
+    /// and the finished rollup buckets and moves `flushed` to the batch's last heartbeat; on
+    /// failure keeps everything for a retry with [`crate::retry::D1_WRITES`] backoff (1 s,
+    /// 2 s, 4 s … capped at 60 s).
+    ///
+    /// Returns whether the record should be stored now. A flush of heartbeats alone does not
+    /// need it: the next event row carries the new `flushed`, and until then a restarted
+    /// object writes those heartbeats again (insert-or-ignore, so harmlessly). It is stored
+    /// after a flush of [`FLUSH_NOW_HEARTBEATS`] or more (so a restart never re-sends much,
+    /// nor finds the buffer full), or of status changes, incidents or rollups (so a restart
+    /// does not flush them again at once).
+    pub fn finish_flush(&mut self, now: Timestamp, batch: &FlushBatch, ok: bool) -> bool {
         if ok {
             self.in_flight = None;
+            self.flushed = self.flushed.max(batch.through);
             self.failures = 0;
             self.retry_at = None;
             if let Some(until) = batch.rollups_until {
                 self.rollups.prune_through(until);
                 self.rollups_written_until = Some(until);
             }
+            let o = &batch.outbox;
+            o.heartbeats.len() >= FLUSH_NOW_HEARTBEATS
+                || !o.changes.is_empty()
+                || !o.incidents.is_empty()
+                || batch.rollups_until.is_some()
         } else {
             self.failures = self.failures.saturating_add(1);
             self.retry_at = Some(now + crate::retry::D1_WRITES.after(self.failures));
+            false
         }
     }
 }
@@ -316,6 +467,9 @@ impl History {
 /// One flush's worth of rows for D1.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FlushBatch {
+    /// The number of its last heartbeat ([`EventRow::n`]): once D1 holds the batch, every
+    /// heartbeat up to it is flushed.
+    pub through: u64,
     /// Heartbeats, changes and incidents.
     pub outbox: Outbox,
     /// Absolute 5-minute tallies `(bucket start ms, tally)`; empty when not due.
@@ -373,7 +527,7 @@ mod tests {
             metadata: None,
             metrics: None,
         };
-        h.apply(Timestamp::from_millis(1_000), Status::Up, &[Effect::Record(hb.clone())]);
+        let _ = h.apply(Timestamp::from_millis(1_000), Status::Up, &[Effect::Record(hb.clone())]);
         let interval = Duration::from_secs(10);
         assert_eq!(h.flush_due(interval), Some(Timestamp::from_millis(11_000)));
         let batch = h.begin_flush(Timestamp::from_millis(11_000), Status::Up).unwrap();

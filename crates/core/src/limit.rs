@@ -1,5 +1,5 @@
 //! Rate limits: the documented limits of every route that has one, and the per-service
-//! heartbeat limiter a ServiceMonitor keeps in its record.
+//! heartbeat limiter a ServiceMonitor keeps in memory.
 //!
 //! Two kinds, each documented in `docs/api.md` and `docs/security.md`:
 //! - **Per client IP at the edge** ([`PerIp`]: [`SIGN_IN`], [`HEARTBEAT_PER_IP`],
@@ -61,8 +61,8 @@ pub const SERVICE_HEARTBEATS: Rate = Rate { burst: 300, interval: Duration::from
 
 /// A GCRA (generic cell rate algorithm) limiter: equivalent to a token bucket of `burst`
 /// tokens refilled one per `interval`, kept as one instant, the theoretical arrival time of
-/// the next event. Stored in the ServiceMonitor's record (JSON `{"tat": epoch ms}`, `{}`
-/// before the first event).
+/// the next event. Kept in the ServiceMonitor's memory (records of version 1 stored it as JSON
+/// `{"tat": epoch ms}`, `{}` before the first event, which still reads).
 #[derive(Clone, Copy, Debug, Default, Deserialize, Eq, PartialEq, Serialize)]
 pub struct Limiter {
     /// When the bucket is full again if nothing else arrives; `None` before any event.

@@ -269,6 +269,16 @@ impl Monitor {
         effects
     }
 
+    /// Re-applies what a heartbeat recorded earlier (as `event`) did to the state when it
+    /// changed no status: the last heartbeat, its message and metadata, and the sequence
+    /// numbers. Used when a record is loaded with event rows stored after it.
+    pub fn replay(&mut self, event: &HeartbeatEvent) {
+        self.state.last_heartbeat = Some(event.at);
+        self.state.last_message.clone_from(&event.message);
+        self.state.last_metadata.clone_from(&event.metadata);
+        self.state.next_seq = self.state.next_seq.max(event.seq + 1);
+    }
+
     /// Handles an alarm at `now`: `up`/`degraded` past the deadline become `late` (inside the
     /// grace period) or `down`; `late` past the grace period becomes `down`. Any other call
     /// — early, repeated, or with nothing due — returns no effects.

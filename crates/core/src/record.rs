@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{ServiceConfig, ServiceId};
 use crate::durable::{self, AlarmAction, Armed, Completed, Outcome, Wake, Write};
-use crate::history::{Backpressure, FlushBatch, History};
+use crate::history::{Backpressure, EventRow, FlushBatch, History};
 use crate::keys::KeyRing;
 use crate::limit::{self, Limiter};
 use crate::live::ServiceUpdate;
@@ -25,7 +25,13 @@ use crate::time::Timestamp;
 /// with `#[serde(default)]`, a removed field) keeps the version; any other change raises it
 /// and reads the older versions explicitly, with a test that parses a stored example of
 /// each.
-pub const RECORD_VERSION: u32 = 1;
+///
+/// - Version 1 held the buffered heartbeats inside the record (`history.pending.heartbeats`
+///   and `history.inFlight.heartbeats`), and the limiter; [`ServiceRecord::upgrade`] moves
+///   them into event rows.
+/// - Version 2 keeps each heartbeat in its own event row ([`EventRow`]) and the record
+///   rewritten only when it changes (see [`ServiceRecord::restore`]).
+pub const RECORD_VERSION: u32 = 2;
 
 /// One event for a ServiceMonitor.
 #[derive(Clone, Debug, PartialEq)]
@@ -109,6 +115,16 @@ impl Context<'_> {
 pub type ServiceOutcome = Outcome<Answer, ServiceUpdate>;
 
 /// The persisted state of one ServiceMonitor: monitor, history and the armed alarm.
+///
+/// Stored as one JSON row (the state row) plus one event row per recorded heartbeat
+/// ([`EventRow`]). A heartbeat that changes nothing but the last heartbeat (an `up` service
+/// staying `up`) writes only its event row: the record is rewritten when something else
+/// changes (a status change, a notification, a flush of many heartbeats, of changes or of
+/// rollups, the watchdog; and before the event ring could overwrite a row a load needs),
+/// and when it is loaded the event rows stored after it are applied
+/// ([`ServiceRecord::restore`]). So the
+/// stored record's last heartbeat, sequence numbers and heartbeat tallies may lag, and the
+/// alarm time it holds may be an earlier decision (at worst one redundant `setAlarm`).
 #[derive(Clone, Debug, Deserialize, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceRecord {
@@ -130,8 +146,12 @@ pub struct ServiceRecord {
     /// Notifications on their way, and attempt records owed to D1 `alert_history`.
     #[serde(default, skip_serializing_if = "is_default")]
     pub deliveries: DeliveryQueue,
-    /// The heartbeat rate limiter ([`limit::SERVICE_HEARTBEATS`]).
-    #[serde(default, skip_serializing_if = "is_default")]
+    /// The heartbeat rate limiter ([`limit::SERVICE_HEARTBEATS`]). Kept in memory only (read
+    /// from version 1 records): storing it would cost a write per heartbeat. The trade-off: an
+    /// object loaded afresh (after a deploy, or after idling long enough to be evicted) starts
+    /// with a full burst, so a service can get at most one extra burst per restart, and a
+    /// flood keeps its object in memory anyway.
+    #[serde(default, skip_serializing)]
     pub limiter: Limiter,
 }
 
@@ -179,6 +199,14 @@ impl ServiceRecord {
     /// - [`Input::Watchdog`]: applies the config and arms the alarm if the runtime lost it.
     /// - [`Input::Completed`]: records the results of sends and writes.
     pub fn handle(slot: &mut Option<Self>, now: Timestamp, input: Input, ctx: &Context<'_>) -> ServiceOutcome {
+        let out = Self::on_input(slot, now, input, ctx);
+        if let (true, Some(rec)) = (out.persist, slot.as_mut()) {
+            rec.history.stored();
+        }
+        out
+    }
+
+    fn on_input(slot: &mut Option<Self>, now: Timestamp, input: Input, ctx: &Context<'_>) -> ServiceOutcome {
         match input {
             Input::Heartbeat { heartbeat, key } => Self::on_heartbeat_input(slot, now, heartbeat, key.as_deref(), ctx),
             Input::Watchdog { alarm_held } => match (ctx.service, slot.as_mut()) {
@@ -218,21 +246,25 @@ impl ServiceRecord {
         if !ctx.keys.authorize(Some(service), key).granted() {
             return Outcome::answer(Answer::Unauthorized);
         }
+        let created = slot.is_none();
         let rec = slot.get_or_insert_with(|| Self::new(service.id.clone(), MonitorConfig::from(service), now));
         if let Err(wait) = rec.limiter.admit(now, limit::SERVICE_HEARTBEATS) {
             return Outcome::answer(Answer::Limited(wait));
         }
         let mut effects = rec.on_config(now, MonitorConfig::from(service));
-        match rec.on_heartbeat(now, heartbeat) {
-            Ok(more) => effects.extend(more),
+        let rows = match rec.on_heartbeat(now, heartbeat) {
+            Ok((more, rows)) => {
+                effects.extend(more);
+                rows
+            }
             Err(full) => {
                 // A config change applied above is kept.
                 let mut out = Outcome::answer(Answer::Busy(full));
                 out.persist = !effects.is_empty();
                 return out;
             }
-        }
-        rec.notify(now, &effects, &routing);
+        };
+        let queued = rec.notify(now, &effects, &routing);
         let answer = Answer::Accepted {
             service_id: service.id.clone(),
             received_at: now,
@@ -240,7 +272,10 @@ impl ServiceRecord {
             next_deadline: rec.monitor.next_deadline().map(|(t, _)| t),
         };
         let mut out = Outcome::answer(answer);
-        out.persist = true;
+        // The event row stores the heartbeat; the record is rewritten only when more changed.
+        out.append = rows;
+        out.persist =
+            created || queued || effects.iter().any(|e| !matches!(e, Effect::Record(_))) || rec.history.must_store();
         out.update = Some(ServiceUpdate::new(service.id.as_str(), rec.monitor.state(), &effects, now));
         out.alarm = rec.rearm(now, ctx.flush_interval);
         out
@@ -272,7 +307,7 @@ impl ServiceRecord {
                 for w in writes {
                     match &w.write {
                         Write::History(batch) => {
-                            self.finish_flush(now, batch, w.ok);
+                            out.persist |= self.history.finish_flush(now, batch, w.ok);
                             history_ok &= w.ok;
                         }
                         Write::Attempts(records) => {
@@ -353,16 +388,16 @@ impl ServiceRecord {
         out
     }
 
-    /// Records a heartbeat received at `now`.
+    /// Records a heartbeat received at `now`: its effects, and its event row to store.
     ///
     /// # Errors
     /// [`Backpressure`] when the history buffer is full; nothing is changed then.
-    fn on_heartbeat(&mut self, now: Timestamp, hb: Heartbeat) -> Result<Vec<Effect>, Backpressure> {
+    fn on_heartbeat(&mut self, now: Timestamp, hb: Heartbeat) -> Result<(Vec<Effect>, Vec<EventRow>), Backpressure> {
         self.history.admit()?;
         let before = self.monitor.status();
         let effects = self.monitor.on_heartbeat(now, hb);
-        self.history.apply(now, before, &effects);
-        Ok(effects)
+        let rows = self.history.apply(now, before, &effects);
+        Ok((effects, rows))
     }
 
     /// Checks the monitor's deadlines at `now` and buffers what changed.
@@ -370,7 +405,8 @@ impl ServiceRecord {
     fn on_alarm(&mut self, now: Timestamp) -> Vec<Effect> {
         let before = self.monitor.status();
         let effects = self.monitor.on_alarm(now);
-        self.history.apply(now, before, &effects);
+        // Alarms record no heartbeat: no event rows.
+        let _ = self.history.apply(now, before, &effects);
         effects
     }
 
@@ -382,7 +418,8 @@ impl ServiceRecord {
         }
         let before = self.monitor.status();
         let effects = self.monitor.on_config(now, config);
-        self.history.apply(now, before, &effects);
+        // A config change records no heartbeat: no event rows.
+        let _ = self.history.apply(now, before, &effects);
         effects
     }
 
@@ -417,9 +454,29 @@ impl ServiceRecord {
         self.history.begin_flush(now, self.monitor.status())
     }
 
-    /// Ends a flush; see [`History::finish_flush`].
-    fn finish_flush(&mut self, now: Timestamp, batch: &FlushBatch, ok: bool) {
-        self.history.finish_flush(now, batch, ok);
+    /// Brings a record just read from its state row to [`RECORD_VERSION`]. A version 1 record
+    /// held its buffered heartbeats inside: they become event rows (numbered from 1, not yet
+    /// flushed), returned for the caller to store, followed by the upgraded record. `None`
+    /// when the record is current (nothing to store).
+    pub fn upgrade(&mut self) -> Option<Vec<EventRow>> {
+        if self.version >= RECORD_VERSION {
+            return None;
+        }
+        self.version = RECORD_VERSION;
+        Some(self.history.upgrade())
+    }
+
+    /// Completes a record just loaded (and upgraded) with the event rows stored since:
+    /// `rows` are the event rows of heartbeats `history.flushed + 1 ..` in order, as far as
+    /// they go ([`crate::history::ring_ranges`] says where they are). They are buffered
+    /// again for D1, and those stored after the record (newer than `history.recorded`)
+    /// update what a heartbeat that changed no status changes: the last heartbeat, its
+    /// message and metadata, the sequence numbers and the uptime tally's heartbeat count.
+    /// A flush that was in flight when the object stopped is buffered again too.
+    pub fn restore(&mut self, rows: Vec<EventRow>) {
+        for row in self.history.restore(rows) {
+            self.monitor.replay(&row.event);
+        }
     }
 
     /// The service's status as D1's `service_state` row holds it (written with rollups).

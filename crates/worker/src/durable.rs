@@ -10,6 +10,7 @@ use std::time::Duration;
 use futures_util::future::{join_all, select, Either};
 use systole_core::budget::Kind;
 use systole_core::durable::{AlarmAction, Attempted, Completed, Outcome, Write, Written};
+use systole_core::history::EventRow;
 use systole_core::notify::queue::AttemptRecord;
 use systole_core::time::Timestamp;
 use wasm_bindgen::JsValue;
@@ -40,6 +41,15 @@ pub trait Object {
     /// # Errors
     /// Storage or serialization errors.
     fn persist(&self) -> Result<()>;
+    /// Adds (or overwrites) event rows in the object's storage; objects without event rows
+    /// never get any (the default does nothing).
+    ///
+    /// # Errors
+    /// Storage or serialization errors.
+    fn append(&self, rows: &[EventRow]) -> Result<()> {
+        let _ = rows;
+        Ok(())
+    }
     /// The object's state handle (for the alarm) and the Worker's bindings.
     fn bindings(&self) -> (&State, &Env);
     /// The `alert_history` subject of its delivery attempts.
@@ -71,9 +81,7 @@ pub async fn run<O: Object>(obj: &O, input: O::Input) -> Result<O::Answer> {
     let mut answer = None;
     while let Some(input) = events.pop_front() {
         let out = obj.handle(now(), input)?;
-        if out.persist {
-            obj.persist()?;
-        }
+        store(obj, &out)?;
         if let Err(e) = arm(obj, out.alarm).await {
             // The state is stored: answering an error now would make a client send a stored
             // heartbeat again. The next event (or the hourly watchdog) sets the alarm anew.
@@ -110,6 +118,22 @@ pub async fn run<O: Object>(obj: &O, input: O::Input) -> Result<O::Answer> {
     answer.ok_or_else(|| worker::Error::RustError("no event was handled".into()))
 }
 
+/// Stores what `out` asks for: its event rows, then the state (so a stored state never
+/// counts rows that are not there). No `.await` between them: the runtime commits both
+/// together.
+///
+/// # Errors
+/// Storage or serialization errors.
+fn store<O: Object>(obj: &O, out: &Outcome<O::Answer, O::Update>) -> Result<()> {
+    if !out.append.is_empty() {
+        obj.append(&out.append)?;
+    }
+    if out.persist {
+        obj.persist()?;
+    }
+    Ok(())
+}
+
 /// How often [`checking_deadlines`] looks at the object's deadline again (a heartbeat
 /// handled meanwhile may have moved it or made one).
 const RECHECK: Duration = Duration::from_secs(1);
@@ -138,9 +162,7 @@ async fn checking_deadlines<O: Object, T>(obj: &O, sends: impl Future<Output = T
         };
         checked = Some(at);
         let out = obj.handle(now, input)?;
-        if out.persist {
-            obj.persist()?;
-        }
+        store(obj, &out)?;
         for line in &out.log {
             worker::console_log!("{line}");
         }

@@ -23,6 +23,7 @@ mod budget;
 mod d1;
 mod deployment;
 mod durable;
+mod events;
 mod housekeeping;
 mod http;
 mod limits;

@@ -1,6 +1,7 @@
 //! The ServiceMonitor Durable Object: the single writer for one service.
 //!
-//! Holds the service's [`ServiceRecord`] in its own SQLite storage (one row), verifies
+//! Holds the service's [`ServiceRecord`] in its own SQLite storage (one state row, plus one
+//! row per recorded heartbeat in a ring, [`crate::events`]), verifies
 //! heartbeat keys, runs the core state machine, keeps exactly one alarm for its earliest
 //! deadline, notification or history flush, and from that alarm sends notifications
 //! (retrying durably, see [`crate::notify`]) and writes history to D1 in batches. Every
@@ -23,7 +24,7 @@ use serde::Serialize;
 use systole_core::api::heartbeat::{self, Accepted};
 use systole_core::api::Problem;
 use systole_core::durable::{Completed, Write};
-use systole_core::history::FlushBatch;
+use systole_core::history::{EventRow, FlushBatch};
 use systole_core::live::{PublishGate, ServiceUpdate};
 use systole_core::protocol::ToMonitor;
 use systole_core::record::{Answer, Context, Input, ServiceOutcome, ServiceRecord, ServiceSnapshot};
@@ -35,10 +36,11 @@ use crate::deployment;
 use crate::durable::{self, Object};
 use crate::live;
 use crate::row::Row;
-use crate::{d1, http};
+use crate::{d1, events, http};
 
 /// Counters since this object was loaded, for the benchmark: SQL rows written (from the
-/// cursors' `rowsWritten`), alarms set, D1 rows written (from D1 `meta.rows_written`).
+/// cursors' `rowsWritten`) and the bytes bound in them, alarms set, D1 rows written (from D1
+/// `meta.rows_written`).
 #[derive(Clone, Copy, Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Stats {
@@ -48,6 +50,10 @@ pub struct Stats {
     pub heartbeats: u64,
     /// Rows written to this object's SQLite storage.
     pub storage_rows_written: u64,
+    /// Bytes of the values bound in those writes (JSON text; 8 per integer).
+    pub storage_bytes_written: u64,
+    /// State row rewrites among them.
+    pub state_writes: u64,
     /// `setAlarm` calls (each a billed row write).
     pub alarms_set: u64,
     /// Rows written to D1 by history flushes.
@@ -78,6 +84,7 @@ pub struct ServiceMonitor {
 impl DurableObject for ServiceMonitor {
     fn new(state: State, env: Env) -> Self {
         STORED.create(&state);
+        events::create(&state);
         Self {
             state,
             env,
@@ -175,11 +182,24 @@ impl Object for ServiceMonitor {
     }
 
     fn persist(&self) -> Result<()> {
-        let written = match self.record.borrow().as_ref() {
+        let (rows, bytes) = match self.record.borrow().as_ref() {
             Some(rec) => STORED.save(&self.state, rec)?,
             None => return Ok(()),
         };
-        self.count(|s| s.storage_rows_written += written);
+        self.count(|s| {
+            s.storage_rows_written += rows;
+            s.storage_bytes_written += bytes;
+            s.state_writes += 1;
+        });
+        Ok(())
+    }
+
+    fn append(&self, rows: &[EventRow]) -> Result<()> {
+        let (rows, bytes) = events::append(&self.state, rows)?;
+        self.count(|s| {
+            s.storage_rows_written += rows;
+            s.storage_bytes_written += bytes;
+        });
         Ok(())
     }
 
@@ -230,11 +250,32 @@ impl ServiceMonitor {
     /// The cached record (loaded from storage on first use). Never held across an `.await`.
     fn loaded(&self) -> Result<std::cell::RefMut<'_, Option<ServiceRecord>>> {
         if !self.loaded.get() {
-            let stored = STORED.load(&self.state)?;
+            let stored = self.load()?;
             *self.record.borrow_mut() = stored;
             self.loaded.set(true);
         }
         Ok(self.record.borrow_mut())
+    }
+
+    /// Reads the record: its state row, upgraded (a version 1 record's buffered heartbeats
+    /// are moved into event rows, then the record is rewritten), completed with the event
+    /// rows stored after it.
+    fn load(&self) -> Result<Option<ServiceRecord>> {
+        let Some(mut rec) = STORED.load::<ServiceRecord>(&self.state)? else {
+            return Ok(None);
+        };
+        if let Some(moved) = rec.upgrade() {
+            worker::console_log!(
+                "{}: record upgraded, {} buffered heartbeats moved to rows",
+                rec.service_id,
+                moved.len()
+            );
+            events::append(&self.state, &moved)?;
+            STORED.save(&self.state, &rec)?;
+        }
+        let rows = events::read_from(&self.state, rec.history.flushed + 1)?;
+        rec.restore(rows);
+        Ok(Some(rec))
     }
 
     /// Writes one batch to D1; `false` (logged) when D1 fails.

@@ -38,18 +38,21 @@ impl Row {
         text.map(|t| serde_json::from_str(t).map_err(worker::Error::from)).transpose()
     }
 
-    /// Writes `value` as the state; returns the rows SQLite reports written.
+    /// Writes `value` as the state; returns the rows SQLite reports written and the bytes of
+    /// the JSON written.
     ///
     /// # Errors
     /// Storage or serialization errors.
-    pub fn save<T: Serialize>(self, state: &State, value: &T) -> Result<u64> {
+    pub fn save<T: Serialize>(self, state: &State, value: &T) -> Result<(u64, u64)> {
         let sql = format!(
             "INSERT INTO {t} (id, {c}) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET {c} = excluded.{c}",
             t = self.table,
             c = self.column
         );
-        let cursor = state.storage().sql().exec(&sql, vec![serde_json::to_string(value)?.into()])?;
+        let json = serde_json::to_string(value)?;
+        let bytes = json.len() as u64;
+        let cursor = state.storage().sql().exec(&sql, vec![json.into()])?;
         let _ = cursor.raw().count();
-        Ok(cursor.rows_written() as u64)
+        Ok((cursor.rows_written() as u64, bytes))
     }
 }

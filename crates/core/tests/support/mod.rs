@@ -2,10 +2,12 @@
 //! the deployment (config, channels, keys) the test gives it.
 #![allow(clippy::unwrap_used, dead_code)]
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use systole_core::config::Config;
 use systole_core::durable::{AlarmAction, Attempted, Completed, Write, Written};
+use systole_core::history::EventRow;
 use systole_core::keys::KeyRing;
 use systole_core::monitor::{Heartbeat, Reported};
 use systole_core::notify::queue::Outcome as SendOutcome;
@@ -25,6 +27,12 @@ pub struct Harness {
     pub id: String,
     pub slot: Option<ServiceRecord>,
     pub flush_interval: Duration,
+    /// The object's storage as the shell keeps it: the state row's JSON and the event rows
+    /// by slot, written from each outcome's `append` and `persist`.
+    pub stored: Option<String>,
+    pub rows: BTreeMap<u64, EventRow>,
+    /// State row rewrites so far.
+    pub state_writes: usize,
 }
 
 impl Harness {
@@ -41,7 +49,38 @@ impl Harness {
             keys,
             id: id.to_owned(),
             slot: None,
+            stored: None,
+            rows: BTreeMap::new(),
+            state_writes: 0,
         }
+    }
+
+    /// Stores what `out` asks for, as the shell does: its event rows, then the record.
+    fn store(&mut self, out: &ServiceOutcome) {
+        for row in &out.append {
+            self.rows.insert(row.slot(), row.clone());
+        }
+        if out.persist {
+            self.stored = self.slot.as_ref().map(|r| serde_json::to_string(r).unwrap());
+            self.state_writes += 1;
+        }
+    }
+
+    /// The object restarts: the record is loaded from the stored state row and event rows
+    /// as the shell loads it (upgrade, then the rows of heartbeats `flushed + 1 ..`).
+    pub fn restart(&mut self) {
+        let mut rows = std::mem::take(&mut self.rows);
+        self.slot = self.stored.clone().map(|json| {
+            let (rec, upgraded) = load(&json, &mut rows);
+            self.stored = upgraded.or(self.stored.take());
+            rec
+        });
+        self.rows = rows;
+    }
+
+    /// The record a restart would load now (storage unchanged).
+    pub fn reloaded(&self) -> Option<ServiceRecord> {
+        self.stored.as_deref().map(|json| load(json, &mut self.rows.clone()).0)
     }
 
     /// One event at `ms` (epoch ms).
@@ -53,7 +92,9 @@ impl Harness {
             dashboard_url: Some("https://status.example.com"),
             flush_interval: self.flush_interval,
         };
-        ServiceRecord::handle(&mut self.slot, Timestamp::from_millis(ms), input, &ctx)
+        let out = ServiceRecord::handle(&mut self.slot, Timestamp::from_millis(ms), input, &ctx);
+        self.store(&out);
+        out
     }
 
     /// A heartbeat reporting `reported` at `ms`, with the right key.
@@ -124,6 +165,27 @@ impl Harness {
     pub fn next_id(&self) -> u64 {
         self.slot.as_ref().map_or(0, |r| r.deliveries.next_id)
     }
+}
+
+/// Loads a record from its state row `json` and event rows `rows` as the shell does; a
+/// version 1 record is upgraded (its heartbeats moved into `rows`) and its new JSON returned.
+pub fn load(json: &str, rows: &mut BTreeMap<u64, EventRow>) -> (ServiceRecord, Option<String>) {
+    let mut rec: ServiceRecord = serde_json::from_str(json).unwrap();
+    let mut upgraded = None;
+    if let Some(moved) = rec.upgrade() {
+        for row in moved {
+            rows.insert(row.slot(), row);
+        }
+        upgraded = Some(serde_json::to_string(&rec).unwrap());
+    }
+    let mut found = Vec::new();
+    let mut n = rec.history.flushed + 1;
+    while let Some(row) = rows.get(&(n % systole_core::history::RING_SLOTS)).filter(|r| r.n == n) {
+        found.push(row.clone());
+        n += 1;
+    }
+    rec.restore(found);
+    (rec, upgraded)
 }
 
 /// The absolute time an outcome sets the alarm to, if it sets one.

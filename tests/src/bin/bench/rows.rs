@@ -1,9 +1,11 @@
-//! Rows written per heartbeat in each store, under load and sparse, from the ServiceMonitors'
-//! own counters.
+//! Rows written per heartbeat in each store, under load, sparse and at buffer depths 1, 100
+//! and 1,000, from the ServiceMonitors' own counters.
 
-use std::time::Duration;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use systole_e2e::outage::D1Outage;
 use systole_e2e::{key, Worker};
 
 use super::{load, load_services, stats, wait_warm, MEASURE, SERVICES};
@@ -33,6 +35,8 @@ pub fn run(worker: &Worker) -> String {
     };
     let heartbeats = added("heartbeats");
     let storage = added("storageRowsWritten");
+    let bytes = added("storageBytesWritten");
+    let states = added("stateWrites");
     let alarms = added("alarmsSet");
     let d1 = added("d1RowsWritten");
     let flushes = added("flushes");
@@ -49,6 +53,7 @@ pub fn run(worker: &Worker) -> String {
     let sparse_beats = delta("heartbeats");
     let sparse_d1 = delta("d1RowsWritten") / sparse_beats;
     let sparse_do = (delta("storageRowsWritten") + delta("alarmsSet")) / sparse_beats;
+    let depth = depths(worker);
     format!(
         "## Rows written per heartbeat
 
@@ -57,23 +62,114 @@ cursors' `rowsWritten`, and its `setAlarm` calls (each a billed row write). Stea
 service got a first heartbeat and flushed before counting (one-off writes: the first status
 change, rollups and state row), and the sums cover the measured heartbeat load and its flushes.
 
-| traffic | heartbeats | DO storage rows + alarms per heartbeat | D1 rows per heartbeat |
-| --- | ---: | ---: | ---: |
-| load, {SERVICES} services ({flushes:.0} flushes) | {heartbeats:.0} | {do_per_beat:.3} ({storage:.0} rows + {alarms:.0} alarms) | {d1_per_beat:.3} |
-| sparse: one heartbeat per flush interval | {sparse_beats:.0} | {sparse_do:.2} | {sparse_d1:.2} |
+| traffic | heartbeats | DO storage rows + alarms per heartbeat | DO bytes per heartbeat | D1 rows per heartbeat |
+| --- | ---: | ---: | ---: | ---: |
+| load, {SERVICES} services ({flushes:.0} flushes) | {heartbeats:.0} | {do_per_beat:.3} ({storage:.0} rows, {states:.0} of them state rows, + {alarms:.0} alarms) | {bytes_per_beat:.0} | {d1_per_beat:.3} |
+| sparse: one heartbeat per flush interval | {sparse_beats:.0} | {sparse_do:.2} | | {sparse_d1:.2} |
 
-Targets: ≤ 1 each, amortized. Each heartbeat is one SQLite row write in its Durable Object (the
-buffered events live in the state row) and one D1 row; under traffic the alarm is set once per
-flush interval, and rollups plus `service_state` are written only on a status change or when a
-5-minute bucket closes (3 rows per service per 5 minutes). A sparse heartbeat costs its own
-rows plus an alarm for the flush; the next deadline's alarm is left in place when it is later.
-A {measure} s load also pays each service's start and stop (the first flush alarm, then one
-planned wake that finds nothing and the deadline): about four alarms per service here, where a
-long steady stream sets one per flush interval.
+Targets: ≤ 1 each, amortized. Each heartbeat is one SQLite row write in its Durable Object (its
+own event row in a ring of 2,048 slots, upserted, never deleted, which also carries the flushed
+position) and one D1 row. The object's state row is rewritten only when something besides the
+last heartbeat changes (a status change, a notification, a flush of 200+ heartbeats or of
+rollups); under traffic the alarm is set once per flush interval, and rollups plus
+`service_state` are written only on a status change or when a 5-minute bucket closes (3 rows
+per service per 5 minutes, and a state row write). A sparse heartbeat costs its event row and
+the alarms for its flush; the next deadline's alarm is left in place when it is later. A {measure} s load also pays each
+service's start and stop (the first flush alarm, then one planned wake that finds nothing and
+the deadline): about four alarms per service here, where a long steady stream sets one per
+flush interval.
 
-",
+{depth}",
         measure = MEASURE.as_secs(),
         do_per_beat = (storage + alarms) / heartbeats,
+        bytes_per_beat = bytes / heartbeats,
         d1_per_beat = d1 / heartbeats,
+    )
+}
+
+/// Heartbeats per buffer depth window.
+const WINDOW: usize = 10;
+
+/// The cost of a heartbeat at buffer depths 1, 100 and 1,000: D1 refuses writes (a lock on
+/// its file), so `load-49`'s heartbeats stay buffered in its object; `WINDOW` heartbeats
+/// starting at each depth are counted. Sent within the service's rate limit (a burst of 300,
+/// then 10 per second). Then D1 comes back and the backlog's flush is counted.
+fn depths(worker: &Worker) -> String {
+    let service = "load-49".to_owned();
+    let body = json!({"serviceId": service, "message": "bench depth"}).to_string();
+    let k = key(&service);
+    let outage = D1Outage::begin(worker.state_dir());
+    let start = Instant::now();
+    let mut rows = String::new();
+    let mut sent = 0usize;
+    let beat = |sent: &mut usize| {
+        // Past the burst, one per 110 ms keeps under 10 per second.
+        if *sent >= 290 {
+            thread::sleep(Duration::from_millis(110));
+        }
+        let answer = worker.request("POST", "/api/heartbeat", Some(&k), &body);
+        assert_eq!(answer.status, 200, "heartbeat {} at depth: {}", *sent + 1, answer.body);
+        *sent += 1;
+    };
+    let before_all = stats(worker, &service);
+    let mut event = 0u64;
+    for depth in [1usize, 100, 1_000] {
+        while sent + 1 < depth {
+            beat(&mut sent);
+        }
+        let before = stats(worker, &service);
+        for _ in 0..WINDOW {
+            beat(&mut sent);
+        }
+        let after = stats(worker, &service);
+        let delta = |f: &str| (after[f].as_f64().unwrap() - before[f].as_f64().unwrap()) / WINDOW as f64;
+        if depth == 1 {
+            // The event's JSON: what the bytes of an event row are beyond its three integers.
+            event = (delta("storageBytesWritten") as u64).saturating_sub(24);
+        }
+        rows += &format!(
+            "| {depth} | {:.2} | {:.0} | {:.2} | {:.2} |\n",
+            delta("storageRowsWritten"),
+            delta("storageBytesWritten"),
+            delta("stateWrites"),
+            delta("alarmsSet"),
+        );
+    }
+    let buffered = sent;
+    let took = start.elapsed().as_secs();
+    outage.end();
+    // The failed flushes back off (up to 60 s): wait for the backlog to reach D1.
+    let mut waited = Duration::ZERO;
+    let drained = loop {
+        let now = stats(worker, &service);
+        if now["flushes"].as_f64().unwrap() > before_all["flushes"].as_f64().unwrap()
+            || waited > Duration::from_secs(120)
+        {
+            break now;
+        }
+        wait_warm(worker, std::slice::from_ref(&service), Duration::from_secs(2));
+        waited += Duration::from_secs(2);
+    };
+    let d1 = drained["d1RowsWritten"].as_f64().unwrap() - before_all["d1RowsWritten"].as_f64().unwrap();
+    format!(
+        "### Per heartbeat at buffer depths 1, 100 and 1,000
+
+D1 refusing writes (an exclusive lock on its local SQLite file), `load-49` beat {buffered} times
+in {took} s (within its rate limit: a burst of 300, then 10 per second), so every heartbeat
+stayed buffered in its Durable Object; {WINDOW} heartbeats starting at each depth were counted.
+A heartbeat writes its own event row whatever the buffer holds: the rows and bytes are flat.
+Before this layout each heartbeat rewrote the one JSON row holding every buffered event, so its
+bytes grew with the buffer: at depth 1,000 about 1,000 × {event} bytes ≈ {event} KB per
+heartbeat for these small heartbeats. Alarms here are the flush alarm the first heartbeat sets
+and the retries of the failing flush.
+
+| buffer depth | DO rows per heartbeat | DO bytes per heartbeat | state row writes per heartbeat | alarms per heartbeat |
+| --- | ---: | ---: | ---: | ---: |
+{rows}
+When D1 came back, the backlog was flushed: {d1:.0} D1 rows for {buffered} heartbeats ({per:.3} per
+heartbeat, the rest being rollups and `service_state`).
+
+",
+        per = d1 / buffered as f64,
     )
 }

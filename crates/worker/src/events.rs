@@ -1,0 +1,81 @@
+//! A ServiceMonitor's recorded heartbeats, one SQLite row each: table `events (slot INTEGER
+//! PRIMARY KEY, n INTEGER, flushed INTEGER, event TEXT)`, a ring of `RING_SLOTS` slots where heartbeat `n` is
+//! in slot `n % RING_SLOTS` (see `systole_core::history::EventRow`). A heartbeat upserts its
+//! one row; nothing is ever deleted (a `DELETE`d row is a billed write too).
+
+use serde::Deserialize;
+use systole_core::history::{ring_ranges, EventRow, RING_SLOTS};
+use worker::{Result, State};
+
+/// Creates the table if it does not exist (logged, not fatal: the next read reports it).
+pub fn create(state: &State) {
+    let sql = "CREATE TABLE IF NOT EXISTS events \
+               (slot INTEGER PRIMARY KEY, n INTEGER NOT NULL, flushed INTEGER NOT NULL, event TEXT NOT NULL)";
+    if let Err(e) = state.storage().sql().exec(sql, None) {
+        worker::console_error!("creating table events: {e}");
+    }
+}
+
+/// Stores `rows`, each in its slot; returns the rows SQLite reports written and the bytes
+/// bound (8 per integer plus the event's JSON).
+///
+/// # Errors
+/// Storage or serialization errors.
+pub fn append(state: &State, rows: &[EventRow]) -> Result<(u64, u64)> {
+    let sql = state.storage().sql();
+    let (mut written, mut bytes) = (0, 0);
+    for row in rows {
+        let event = serde_json::to_string(&row.event)?;
+        bytes += 24 + event.len() as u64;
+        let cursor = sql.exec(
+            "INSERT INTO events (slot, n, flushed, event) VALUES (?, ?, ?, ?) ON CONFLICT (slot) \
+             DO UPDATE SET n = excluded.n, flushed = excluded.flushed, event = excluded.event",
+            vec![(row.slot() as f64).into(), (row.n as f64).into(), (row.flushed as f64).into(), event.into()],
+        )?;
+        let _ = cursor.raw().count();
+        written += cursor.rows_written() as u64;
+    }
+    Ok((written, bytes))
+}
+
+#[derive(Deserialize)]
+struct Raw {
+    n: f64,
+    flushed: f64,
+    event: String,
+}
+
+/// The event rows of heartbeats `first ..` in order, as far as they go without a gap. Reads
+/// by primary key in ranges that double (32, 64, … rows), so a load reads about the rows it
+/// needs, not the whole ring.
+///
+/// # Errors
+/// Storage errors, or an event that does not parse.
+pub fn read_from(state: &State, first: u64) -> Result<Vec<EventRow>> {
+    let sql = state.storage().sql();
+    let mut rows = Vec::new();
+    let (mut from, mut len) = (first, 32);
+    loop {
+        let before = rows.len();
+        for (start, end) in ring_ranges(from, len) {
+            let raw: Vec<Raw> = sql
+                .exec(
+                    "SELECT n, flushed, event FROM events WHERE slot >= ? AND slot < ? ORDER BY slot",
+                    vec![(start as f64).into(), (end as f64).into()],
+                )?
+                .to_array()?;
+            for r in raw {
+                let n = r.n as u64;
+                if n >= from && n < from + len {
+                    rows.push(EventRow { n, flushed: r.flushed as u64, event: serde_json::from_str(&r.event)? });
+                }
+            }
+        }
+        let got = (rows.len() - before) as u64;
+        if got < len || rows.len() as u64 >= RING_SLOTS {
+            return Ok(rows);
+        }
+        from += len;
+        len *= 2;
+    }
+}
