@@ -56,6 +56,8 @@ pub struct Stats {
     pub state_writes: u64,
     /// `setAlarm` calls (each a billed row write).
     pub alarms_set: u64,
+    /// Alarm invocations (each a billed Durable Object request).
+    pub alarms_fired: u64,
     /// Rows written to D1 by history flushes.
     pub d1_rows_written: u64,
     /// Successful flushes.
@@ -146,6 +148,7 @@ impl DurableObject for ServiceMonitor {
     }
 
     async fn alarm(&self) -> Result<Response> {
+        self.count(|s| s.alarms_fired += 1);
         budget::invocation("ServiceMonitor alarm", durable::run(self, Input::Alarm)).await?;
         Response::ok("")
     }

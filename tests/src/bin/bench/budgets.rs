@@ -59,8 +59,18 @@ fn alertmanager(tag: &str, n: usize) -> String {
     json!({"version": "4", "status": "firing", "receiver": "systole", "alerts": alerts}).to_string()
 }
 
-/// Runs every phase and answers the document's section; `fleet` is every configured service.
-pub fn run(worker: &Worker, fleet: &[String]) -> String {
+/// The most subrequests one invocation made, per kind of work, for the cost table.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Peaks {
+    /// Any invocation a single-service heartbeat caused (the request, its object's events).
+    pub heartbeat: u64,
+    /// Any invocation of a cron tick.
+    pub cron: u64,
+}
+
+/// Runs every phase and answers the document's section and the [`Peaks`]; `fleet` is every
+/// configured service.
+pub fn run(worker: &Worker, fleet: &[String]) -> (String, Peaks) {
     let services: Vec<&String> = fleet.iter().filter(|s| s.starts_with("load-")).collect();
     let batch: Vec<&String> =
         fleet.iter().filter(|s| s.starts_with("bench-100-")).take(systole_core::api::heartbeat::MAX_BATCH).collect();
@@ -97,12 +107,18 @@ pub fn run(worker: &Worker, fleet: &[String]) -> String {
     ];
     let mut over = Vec::new();
     let mut rows = String::new();
-    for p in &mut phases {
+    let mut peaks = Peaks::default();
+    for (i, p) in phases.iter_mut().enumerate() {
         let Some(invocations) = p.budgets["invocations"].as_object_mut() else { continue };
         invocations.remove("GET /api/internal/budgets");
         let mut first = true;
         for (label, peak) in invocations.iter() {
             let total = peak["total"].as_u64().unwrap_or_default();
+            if i == 0 {
+                peaks.heartbeat = peaks.heartbeat.max(total);
+            } else if p.name.starts_with("cron tick") {
+                peaks.cron = peaks.cron.max(total);
+            }
             let max = &peak["max"];
             if total > LIMIT {
                 over.push(format!("{label} ({total}, in \"{}\")", p.name));
@@ -132,7 +148,7 @@ pub fn run(worker: &Worker, fleet: &[String]) -> String {
         format!("Over 50 subrequests: {}.", over.join("; "))
     };
     let old_cron = 2 * fleet.len();
-    format!(
+    let doc = format!(
         "## The free plan's limits as budgets
 
 The Workers free plan allows **50 subrequests per invocation** (each outbound fetch,
@@ -160,5 +176,6 @@ more than 10.
 ",
         flush = FLUSH_WAIT.as_secs(),
         n = fleet.len(),
-    )
+    );
+    (doc, peaks)
 }

@@ -16,10 +16,12 @@
 //! - [`dashboard`]: live push latency, render time, page weight, idle tabs;
 //! - [`budgets`]: subrequests per invocation against the free plan's 50 and CPU per
 //!   request against its 10 ms, per route, cron tick and Durable Object event;
+//! - [`cost`]: what a fleet of 60 and of 1,000 services costs a day, from the figures above;
 //! - [`fleet`]: flat cost from 10 to 10,000 services (its own two deployments).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod budgets;
+mod cost;
 mod dashboard;
 mod delivery;
 mod fleet;
@@ -165,7 +167,7 @@ fn main() {
         ("ALERT_API_KEY".to_owned(), budgets::ALERT_KEY.to_owned()),
     ];
     let mut worker = spawn_worker_with(&channel_env(&receiver, &env));
-    let throughput = throughput::run(&worker, quick);
+    let (throughput, beat_cpu) = throughput::run(&worker, quick);
     let floor = floor::run(&worker, quick);
     if quick {
         return;
@@ -189,7 +191,8 @@ measured period, divided by the requests answered in it.
     );
     doc += &throughput;
     doc += &floor;
-    doc += &rows::run(&worker);
+    let (rows, sparse) = rows::run(&worker);
+    doc += &rows;
     doc += &delivery::run(&worker, &receiver);
     let bench_config = |f: &str| fs::read_to_string(root().join("target/bench-config").join(f)).ok();
     let fleet: Vec<String> = systole_core::config::Deployment::parse(bench_config)
@@ -200,7 +203,16 @@ measured period, divided by the requests answered in it.
         .map(|s| s.id.to_string())
         .collect();
     doc += &dashboard::run(&worker, &fleet);
-    doc += &budgets::run(&worker, &fleet);
+    let (budgets, peaks) = budgets::run(&worker, &fleet);
+    doc += &budgets;
+    doc += &cost::section(&cost::Measured {
+        do_rows: sparse.do_rows,
+        d1_rows: sparse.d1_rows,
+        do_requests: sparse.do_requests,
+        cpu_ms: beat_cpu,
+        heartbeat_subrequests: peaks.heartbeat,
+        cron_subrequests: peaks.cron,
+    });
     // Last with this worker: it restarts the runtime.
     doc += &size::run(&mut worker);
     drop(worker);

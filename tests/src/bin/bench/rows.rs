@@ -10,8 +10,20 @@ use systole_e2e::{key, Worker};
 
 use super::{load, load_services, stats, wait_warm, MEASURE, SERVICES};
 
-/// Runs a heartbeat load in steady state and a sparse stream; answers the section.
-pub fn run(worker: &Worker) -> String {
+/// What a heartbeat flushed alone costs (one per flush interval or rarer).
+#[derive(Clone, Copy, Debug)]
+pub struct Sparse {
+    /// Durable Object storage rows + alarms set, per heartbeat.
+    pub do_rows: f64,
+    /// D1 rows per heartbeat.
+    pub d1_rows: f64,
+    /// Durable Object requests per heartbeat: the heartbeat and the alarm invocations.
+    pub do_requests: f64,
+}
+
+/// Runs a heartbeat load in steady state and a sparse stream; answers the section and the
+/// sparse figures.
+pub fn run(worker: &Worker) -> (String, Sparse) {
     let services = load_services();
     let bodies: Vec<String> =
         services.iter().map(|s| json!({"serviceId": s, "message": "bench"}).to_string()).collect();
@@ -53,8 +65,9 @@ pub fn run(worker: &Worker) -> String {
     let sparse_beats = delta("heartbeats");
     let sparse_d1 = delta("d1RowsWritten") / sparse_beats;
     let sparse_do = (delta("storageRowsWritten") + delta("alarmsSet")) / sparse_beats;
+    let sparse_requests = (delta("heartbeatRequests") + delta("alarmsFired")) / sparse_beats;
     let depth = depths(worker);
-    format!(
+    let doc = format!(
         "## Rows written per heartbeat
 
 Counted by each ServiceMonitor: D1 `meta.rows_written` of its flush batches, its SQLite
@@ -84,7 +97,8 @@ flush interval.
         do_per_beat = (storage + alarms) / heartbeats,
         bytes_per_beat = bytes / heartbeats,
         d1_per_beat = d1 / heartbeats,
-    )
+    );
+    (doc, Sparse { do_rows: sparse_do, d1_rows: sparse_d1, do_requests: sparse_requests })
 }
 
 /// Heartbeats per buffer depth window.

@@ -13,7 +13,7 @@ use super::{load, load_services, Run, CONNECTIONS, MEASURE, SERVICES, WARMUP};
 
 /// Runs the throughput routes and the wrong-key comparison; answers the document's section
 /// (with `quick`, prints the ratios only and answers nothing).
-pub fn run(worker: &Worker, quick: bool) -> String {
+pub fn run(worker: &Worker, quick: bool) -> (String, f64) {
     let services = load_services();
     let bodies: Vec<String> =
         services.iter().map(|s| json!({"serviceId": s, "message": "bench"}).to_string()).collect();
@@ -46,9 +46,9 @@ pub fn run(worker: &Worker, quick: bool) -> String {
             beats.per_second / persist.per_second,
             beats.cpu_ms,
         );
-        return String::new();
+        return (String::new(), beats.cpu_ms);
     }
-    format!(
+    let doc = format!(
         "## Heartbeat route vs a trivial route
 
 | route | req/s | p50 ms | p99 ms | CPU ms/req | requests | errors |
@@ -90,7 +90,8 @@ tells nothing about which ids exist.
         beat_ratio = ratio(&beats),
         echo_ratio = ratio(&echo),
         persist_ratio = ratio(&persist),
-    )
+    );
+    (doc, beats.cpu_ms)
 }
 
 /// Median answer times (ms) of wrong-key heartbeats for a known id and for an unknown id, and
