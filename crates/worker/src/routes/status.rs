@@ -1,8 +1,11 @@
 //! `GET /api/v1/status?limit=&cursor=&serviceId=`: the summary counts over every service the
 //! caller sees and one page of their current states.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
+use std::sync::OnceLock;
 
+use systole_core::access::Scope;
 use systole_core::api::query::StatusQuery;
 use systole_core::api::status;
 use systole_core::config::ServiceConfig;
@@ -37,9 +40,33 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
     let (shown, next) = status::page(&listed, |s| s.id.as_str(), query.cursor.as_deref(), query.limit as usize)?;
     let ids: Vec<&str> = shown.iter().map(|s| s.id.as_str()).collect();
     let db = env.d1(DB_BINDING)?;
-    let (rows, summary) = futures_util::future::try_join(d1::statuses_of(&db, &ids), d1::summary(&db, &visible))
+    let counted = counted(scope)?;
+    let (rows, summary) = futures_util::future::try_join(d1::statuses_of(&db, &ids), d1::summary(&db, &counted))
         .await
         .or_unavailable(HISTORY_DB)?;
     let states: Vec<_> = rows.iter().filter_map(d1::StateRow::stored).collect();
     Ok(http::json(200, &status::report_page(shown, &states, summary, next, now()))?)
+}
+
+/// The services `scope` sees, ready for `d1::summary`: the whole fleet's and the public
+/// status page's are built once per isolate (the config is embedded), a user's groups' per
+/// request.
+///
+/// # Errors
+/// None in practice (serializing ids).
+pub fn counted(scope: Scope<'_>) -> worker::Result<Cow<'static, d1::Counted>> {
+    static ALL: OnceLock<d1::Counted> = OnceLock::new();
+    static PUBLIC: OnceLock<d1::Counted> = OnceLock::new();
+    let config = deployment::config();
+    let of = || d1::Counted::of(config.services.iter().filter(|s| scope.sees(config, s)));
+    let cell = match scope {
+        Scope::All => &ALL,
+        Scope::Public => &PUBLIC,
+        Scope::Groups(_) => return Ok(Cow::Owned(of()?)),
+    };
+    if let Some(c) = cell.get() {
+        return Ok(Cow::Borrowed(c));
+    }
+    let c = of()?;
+    Ok(Cow::Borrowed(cell.get_or_init(|| c)))
 }
