@@ -4,12 +4,13 @@
 //! No request reads or renders the whole fleet: the summary is counted by D1 (see
 //! [`Summary::from_counts`]) and only one page of services ([`page`]) is read and built.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
 use super::Problem;
-use crate::config::{Config, ServiceConfig};
+use crate::access::Scope;
+use crate::config::{Config, ServiceConfig, ServiceId};
 use crate::monitor::{deadline, MonitorConfig, Status};
 use crate::time::Timestamp;
 
@@ -212,6 +213,18 @@ pub fn report_page(
     StatusReport { generated_at: now.to_rfc3339(), summary, services, next_cursor }
 }
 
+/// The services `scope` sees, in config order; only those of `ids` when any are given (ids
+/// not configured or not seen are left out, each service once): the listing that the
+/// status, uptime and services APIs cut pages from with [`page`].
+pub fn listed<'c>(config: &'c Config, scope: Scope<'_>, ids: &[ServiceId]) -> Vec<&'c ServiceConfig> {
+    let wanted: BTreeSet<&str> = ids.iter().map(ServiceId::as_str).collect();
+    config
+        .services
+        .iter()
+        .filter(|s| (wanted.is_empty() || wanted.contains(s.id.as_str())) && scope.sees(config, s))
+        .collect()
+}
+
 /// Cuts the page after `cursor` from `items` (a listing in its order, e.g. the services a
 /// caller sees), at most `limit` long. The cursor is the id (`id(item)`) of the last item
 /// of the previous page, and the returned cursor the id of this page's last item when more
@@ -291,6 +304,24 @@ mod tests {
         assert_eq!(page(&ids, id, Some("e"), 5).unwrap(), (&ids[5..], None), "after the last item: empty");
         let empty: [&str; 0] = [];
         assert_eq!(page(&empty, id, None, 5).unwrap(), (&empty[..], None));
+    }
+
+    #[test]
+    fn listings_keep_config_order_and_leave_out_unseen_ids() {
+        let config = Config::parse(
+            Some(
+                r#"{"services": [{"id": "a"}, {"id": "b"}, {"id": "c"}],
+                     "groups": [{"id": "g", "services": ["a", "c"]}]}"#,
+            ),
+            None,
+        )
+        .unwrap();
+        let ids = |v: Vec<&ServiceConfig>| v.iter().map(|s| s.id.to_string()).collect::<Vec<_>>();
+        let id = |s: &str| ServiceId::parse(s).unwrap();
+        assert_eq!(ids(listed(&config, Scope::All, &[])), ["a", "b", "c"]);
+        assert_eq!(ids(listed(&config, Scope::All, &[id("c"), id("a"), id("x"), id("a")])), ["a", "c"]);
+        let groups = ["g".to_owned()];
+        assert_eq!(ids(listed(&config, Scope::Groups(&groups), &[id("b"), id("c")])), ["c"], "b is not seen");
     }
 
     #[test]

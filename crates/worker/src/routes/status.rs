@@ -2,13 +2,11 @@
 //! caller sees and one page of their current states.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 use systole_core::access::Scope;
-use systole_core::api::query::StatusQuery;
+use systole_core::api::query::ListQuery;
 use systole_core::api::status;
-use systole_core::config::ServiceConfig;
 use worker::{Env, Request};
 
 use crate::d1;
@@ -27,16 +25,10 @@ use crate::routes::query_pairs;
 /// rows are read. Errors: 400 (`limit`, `cursor`, `serviceId`), 401, 503.
 pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
     let caller = call.caller()?;
-    let query = StatusQuery::parse(&query_pairs(&req))?;
+    let query = ListQuery::parse(&query_pairs(&req))?;
     let config = deployment::config();
     let scope = caller.scope();
-    let visible: Vec<&ServiceConfig> = config.services.iter().filter(|s| scope.sees(config, s)).collect();
-    let listed: Vec<&ServiceConfig> = if query.service_ids.is_empty() {
-        visible.clone()
-    } else {
-        let wanted: BTreeSet<&str> = query.service_ids.iter().map(|id| id.as_str()).collect();
-        visible.iter().copied().filter(|s| wanted.contains(s.id.as_str())).collect()
-    };
+    let listed = status::listed(config, scope, &query.service_ids);
     let (shown, next) = status::page(&listed, |s| s.id.as_str(), query.cursor.as_deref(), query.limit as usize)?;
     let ids: Vec<&str> = shown.iter().map(|s| s.id.as_str()).collect();
     let db = env.d1(DB_BINDING)?;
