@@ -286,6 +286,35 @@ fn a_login_token_shorter_than_sixteen_characters_locks_every_sign_in() {
     }
 }
 
+/// The ids of every page of `base` (a listing path ending in `?` or `&`) walked with
+/// `limit=20` and each page's `nextCursor`, and how many pages it took; `check` sees each
+/// page's path and answer.
+fn walk(worker: &Worker, base: &str, check: &dyn Fn(&str, &serde_json::Value)) -> (Vec<String>, usize) {
+    let (mut seen, mut cursor, mut pages) = (Vec::<String>::new(), None::<String>, 0);
+    loop {
+        let path = match &cursor {
+            None => format!("{base}limit=20"),
+            Some(c) => format!("{base}limit=20&cursor={c}"),
+        };
+        let page = worker.get(&path);
+        assert_eq!(page.status, 200, "{path}: {}", page.body);
+        let page = page.json();
+        let ids: Vec<String> =
+            page["services"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect();
+        assert!(ids.len() <= 20, "{path}");
+        check(&path, &page);
+        pages += 1;
+        seen.extend(ids);
+        match page["nextCursor"].as_str() {
+            Some(next) => {
+                assert_eq!(Some(next), seen.last().map(String::as_str), "{path}: the cursor is the last id shown");
+                cursor = Some(next.to_owned());
+            }
+            None => return (seen, pages),
+        }
+    }
+}
+
 #[test]
 fn the_status_api_pages_by_cursor_and_counts_the_whole_fleet_on_every_page() {
     let worker = spawn_worker();
@@ -297,32 +326,14 @@ fn the_status_api_pages_by_cursor_and_counts_the_whole_fleet_on_every_page() {
     let all: Vec<String> = config.services.iter().map(|s| s.id.to_string()).collect();
 
     // Pages of 20 in config order, to the end; each carries the whole fleet's summary.
-    let (mut seen, mut cursor, mut pages) = (Vec::new(), None::<String>, 0);
-    loop {
-        let path = match &cursor {
-            None => "/api/v1/status?limit=20".to_owned(),
-            Some(c) => format!("/api/v1/status?limit=20&cursor={c}"),
-        };
-        let page = worker.get(&path).json();
-        let ids: Vec<String> =
-            page["services"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect();
-        assert!(ids.len() <= 20);
+    let disabled = config.services.iter().filter(|s| !s.enabled).count();
+    let (seen, pages) = walk(&worker, "/api/v1/status?", &|path, page| {
         assert_eq!(page["summary"]["total"], all.len(), "{path}");
         assert_eq!(page["summary"]["down"], 1, "{path}: counted wherever it is paged");
         // Never written: `paused` when disabled, else `unknown` (counted by difference).
-        let disabled = config.services.iter().filter(|s| !s.enabled).count();
         assert_eq!(page["summary"]["paused"], disabled, "{path}");
         assert_eq!(page["summary"]["unknown"], all.len() - disabled - 1, "{path}");
-        pages += 1;
-        seen.extend(ids);
-        match page["nextCursor"].as_str() {
-            Some(next) => {
-                assert_eq!(Some(next), seen.last().map(String::as_str), "the cursor is the last id shown");
-                cursor = Some(next.to_owned());
-            }
-            None => break,
-        }
-    }
+    });
     assert_eq!(seen, all, "every service once, in config order");
     assert_eq!(pages, all.len().div_ceil(20));
     let first = worker.get("/api/v1/status").json();
@@ -367,33 +378,6 @@ fn the_status_api_pages_by_cursor_and_counts_the_whole_fleet_on_every_page() {
     assert_eq!(other.status, 400, "a cursor from a listing the viewer cannot see");
 }
 
-/// The ids of every page of `base` (a listing path ending in `?` or `&`) walked with
-/// `limit=20` and each page's `nextCursor`, and how many pages it took.
-fn walk(worker: &Worker, base: &str) -> (Vec<String>, usize) {
-    let (mut seen, mut cursor, mut pages) = (Vec::<String>::new(), None::<String>, 0);
-    loop {
-        let path = match &cursor {
-            None => format!("{base}limit=20"),
-            Some(c) => format!("{base}limit=20&cursor={c}"),
-        };
-        let page = worker.get(&path);
-        assert_eq!(page.status, 200, "{path}: {}", page.body);
-        let page = page.json();
-        let ids: Vec<String> =
-            page["services"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect();
-        assert!(ids.len() <= 20, "{path}");
-        pages += 1;
-        seen.extend(ids);
-        match page["nextCursor"].as_str() {
-            Some(next) => {
-                assert_eq!(Some(next), seen.last().map(String::as_str), "{path}: the cursor is the last id shown");
-                cursor = Some(next.to_owned());
-            }
-            None => return (seen, pages),
-        }
-    }
-}
-
 #[test]
 fn uptime_and_services_page_as_the_status_api_does() {
     let worker = spawn_worker();
@@ -406,7 +390,7 @@ fn uptime_and_services_page_as_the_status_api_does() {
 
     // Every service once, in config order, page after page.
     for base in ["/api/v1/uptime?", "/api/v1/services?"] {
-        let (seen, pages) = walk(&worker, base);
+        let (seen, pages) = walk(&worker, base, &|_, _| {});
         assert_eq!(seen, all, "{base}");
         assert_eq!(pages, all.len().div_ceil(20), "{base}");
     }
