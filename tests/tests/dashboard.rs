@@ -286,6 +286,35 @@ fn a_login_token_shorter_than_sixteen_characters_locks_every_sign_in() {
     }
 }
 
+/// The ids of every page of `base` (a listing path ending in `?` or `&`) walked with
+/// `limit=20` and each page's `nextCursor`, and how many pages it took; `check` sees each
+/// page's path and answer.
+fn walk(worker: &Worker, base: &str, check: &dyn Fn(&str, &serde_json::Value)) -> (Vec<String>, usize) {
+    let (mut seen, mut cursor, mut pages) = (Vec::<String>::new(), None::<String>, 0);
+    loop {
+        let path = match &cursor {
+            None => format!("{base}limit=20"),
+            Some(c) => format!("{base}limit=20&cursor={c}"),
+        };
+        let page = worker.get(&path);
+        assert_eq!(page.status, 200, "{path}: {}", page.body);
+        let page = page.json();
+        let ids: Vec<String> =
+            page["services"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect();
+        assert!(ids.len() <= 20, "{path}");
+        check(&path, &page);
+        pages += 1;
+        seen.extend(ids);
+        match page["nextCursor"].as_str() {
+            Some(next) => {
+                assert_eq!(Some(next), seen.last().map(String::as_str), "{path}: the cursor is the last id shown");
+                cursor = Some(next.to_owned());
+            }
+            None => return (seen, pages),
+        }
+    }
+}
+
 #[test]
 fn the_status_api_pages_by_cursor_and_counts_the_whole_fleet_on_every_page() {
     let worker = spawn_worker();
@@ -297,28 +326,14 @@ fn the_status_api_pages_by_cursor_and_counts_the_whole_fleet_on_every_page() {
     let all: Vec<String> = config.services.iter().map(|s| s.id.to_string()).collect();
 
     // Pages of 20 in config order, to the end; each carries the whole fleet's summary.
-    let (mut seen, mut cursor, mut pages) = (Vec::new(), None::<String>, 0);
-    loop {
-        let path = match &cursor {
-            None => "/api/v1/status?limit=20".to_owned(),
-            Some(c) => format!("/api/v1/status?limit=20&cursor={c}"),
-        };
-        let page = worker.get(&path).json();
-        let ids: Vec<String> =
-            page["services"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect();
-        assert!(ids.len() <= 20);
+    let disabled = config.services.iter().filter(|s| !s.enabled).count();
+    let (seen, pages) = walk(&worker, "/api/v1/status?", &|path, page| {
         assert_eq!(page["summary"]["total"], all.len(), "{path}");
         assert_eq!(page["summary"]["down"], 1, "{path}: counted wherever it is paged");
-        pages += 1;
-        seen.extend(ids);
-        match page["nextCursor"].as_str() {
-            Some(next) => {
-                assert_eq!(Some(next), seen.last().map(String::as_str), "the cursor is the last id shown");
-                cursor = Some(next.to_owned());
-            }
-            None => break,
-        }
-    }
+        // Never written: `paused` when disabled, else `unknown` (counted by difference).
+        assert_eq!(page["summary"]["paused"], disabled, "{path}");
+        assert_eq!(page["summary"]["unknown"], all.len() - disabled - 1, "{path}");
+    });
     assert_eq!(seen, all, "every service once, in config order");
     assert_eq!(pages, all.len().div_ceil(20));
     let first = worker.get("/api/v1/status").json();
@@ -361,6 +376,87 @@ fn the_status_api_pages_by_cursor_and_counts_the_whole_fleet_on_every_page() {
     assert_eq!((rest["services"][0]["id"].as_str(), rest["nextCursor"].as_str()), (Some("web-xss"), None));
     let other = worker.get_as("/api/v1/status?cursor=fast", Some(VIEWER_TOKEN), None);
     assert_eq!(other.status, 400, "a cursor from a listing the viewer cannot see");
+}
+
+#[test]
+fn uptime_and_services_page_as_the_status_api_does() {
+    let worker = spawn_worker();
+    let config = systole_e2e::test_config();
+    let all: Vec<String> = config.services.iter().map(|s| s.id.to_string()).collect();
+    assert!(all.len() > 20 && all.len() <= 100, "several pages of 20, one of the default 100");
+    let ids = |v: &serde_json::Value| -> Vec<String> {
+        v["services"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect()
+    };
+
+    // Every service once, in config order, page after page.
+    for base in ["/api/v1/uptime?", "/api/v1/services?"] {
+        let (seen, pages) = walk(&worker, base, &|_, _| {});
+        assert_eq!(seen, all, "{base}");
+        assert_eq!(pages, all.len().div_ceil(20), "{base}");
+    }
+
+    // The default page holds a small fleet whole: uptime says `nextCursor: null`; the
+    // services answer is as it was before paging (no `nextCursor`, every group).
+    let uptime = worker.get("/api/v1/uptime").json();
+    assert_eq!((ids(&uptime), uptime["nextCursor"].clone()), (all.clone(), serde_json::Value::Null));
+    let services = worker.get("/api/v1/services").json();
+    assert_eq!(ids(&services), all);
+    assert_eq!(services.as_object().unwrap().keys().collect::<Vec<_>>(), ["groups", "services"]);
+    assert_eq!(services["groups"].as_array().unwrap().len(), config.groups.len());
+
+    // Named services, paged in config order; the CSV carries its cursor in a header.
+    let first = worker.get("/api/v1/uptime?serviceId=web-frontend,fast&limit=1").json();
+    assert_eq!((ids(&first), first["nextCursor"].as_str()), (vec!["fast".to_owned()], Some("fast")));
+    let rest = worker.get("/api/v1/uptime?serviceId=web-frontend,fast&limit=1&cursor=fast").json();
+    assert_eq!((ids(&rest), rest["nextCursor"].as_str()), (vec!["web-frontend".to_owned()], None));
+    let csv = worker.get("/api/v1/uptime?format=csv&limit=2");
+    assert_eq!(csv.header("next-cursor"), Some(all[1].as_str()));
+    assert!(csv
+        .body
+        .lines()
+        .skip(1)
+        .all(|l| l.contains(&format!(",{},", all[0])) || l.contains(&format!(",{},", all[1]))));
+    let last = worker.get(&format!("/api/v1/uptime?format=csv&cursor={}", all[all.len() - 2]));
+    assert_eq!(last.header("next-cursor"), None, "the last page");
+
+    // Services by group, with only that group.
+    let web = worker.get("/api/v1/services?group=web").json();
+    assert_eq!(ids(&web), ["web-frontend", "web-flip", "web-xss"]);
+    assert_eq!(web["groups"].as_array().unwrap().iter().map(|g| g["id"].clone()).collect::<Vec<_>>(), [json!("web")]);
+    let mine = worker.get_as("/api/v1/services?limit=2", Some(VIEWER_TOKEN), None).json();
+    assert_eq!(
+        (ids(&mine), mine["nextCursor"].as_str()),
+        (vec!["web-frontend".into(), "web-flip".into()], Some("web-flip"))
+    );
+
+    // Bad parameters: 400 problems naming the parameter (and the limit it broke); a group
+    // that is not there, or not the caller's, is a 404 naming `group`.
+    for base in ["/api/v1/uptime", "/api/v1/services"] {
+        for (query, field, limit) in [
+            ("limit=0", "limit", Some(500u64)),
+            ("limit=501", "limit", Some(500)),
+            ("limit=ten", "limit", Some(500)),
+            ("cursor=no-such-service", "cursor", None),
+            ("cursor=", "cursor", None),
+            ("serviceId=Not%20An%20Id", "serviceId", None),
+        ] {
+            let answer = worker.get(&format!("{base}?{query}"));
+            assert_eq!(
+                (answer.status, answer.content_type.as_str()),
+                (400, "application/problem+json"),
+                "{base}?{query}"
+            );
+            let p = answer.json();
+            assert_eq!((p["field"].as_str(), p["limit"].as_u64()), (Some(field), limit), "{base}?{query}");
+        }
+    }
+    for (answer, what) in [
+        (worker.get("/api/v1/services?group=no-such-group"), "unknown"),
+        (worker.get_as("/api/v1/services?group=core", Some(VIEWER_TOKEN), None), "not the viewer's"),
+    ] {
+        assert_eq!((answer.status, answer.content_type.as_str()), (404, "application/problem+json"), "{what}");
+        assert_eq!(answer.json()["field"], "group", "{what}");
+    }
 }
 
 #[test]

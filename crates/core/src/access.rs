@@ -136,7 +136,14 @@ impl<'a> Scope<'a> {
 
     /// Whether this scope shows `service` (ungrouped services only to [`Scope::All`]).
     pub fn sees(&self, config: &Config, service: &ServiceConfig) -> bool {
-        match (self, service.group.as_deref()) {
+        self.sees_group(config, service.group.as_deref())
+    }
+
+    /// Whether this scope shows the services of group `group` (`None`: the ungrouped ones);
+    /// what a scope sees depends on nothing else, so a page can count a group's visible
+    /// services without looking each one up.
+    pub fn sees_group(&self, config: &Config, group: Option<&str>) -> bool {
+        match (self, group) {
             (Scope::All, _) => true,
             (_, None) => false,
             (Scope::Groups(groups), Some(g)) => groups.iter().any(|x| x == g),

@@ -1,11 +1,11 @@
 //! Uptime reports from daily rollups: per-day percentages, totals and CSV export.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use crate::api::status::StoredState;
-use crate::config::Config;
+use crate::config::{Config, ServiceConfig};
 use crate::history::Tally;
 use crate::monitor::Status;
 use crate::time::{Timestamp, DAY_MS};
@@ -98,8 +98,8 @@ pub struct ServiceUptime {
     pub days: Vec<DayUptime>,
 }
 
-/// Builds the report of every configured service, or only of those in `services` (config
-/// order either way), for `from..=to` (day
+/// Builds the report of every configured service in config order, or only of those in
+/// `services`, in that order (ids not configured are left out), for `from..=to` (day
 /// starts, UTC) from daily rollup rows `(service id, day start ms, tally)` and the stored
 /// states, which give each service's open interval (time since its last rollup write under
 /// its last written status).
@@ -121,11 +121,12 @@ pub fn report(
         .filter_map(|s| Some((s.service_id.as_str(), OpenInterval { since: s.accounted_until?, status: s.status })))
         .collect();
     let empty = BTreeMap::new();
-    let wanted: Option<BTreeSet<&str>> = services.map(|ids| ids.iter().copied().collect());
-    config
-        .services
-        .iter()
-        .filter(|s| wanted.as_ref().is_none_or(|ids| ids.contains(s.id.as_str())))
+    let wanted: Vec<&ServiceConfig> = match services {
+        Some(ids) => ids.iter().filter_map(|id| config.service(id)).collect(),
+        None => config.services.iter().collect(),
+    };
+    wanted
+        .into_iter()
         .map(|s| {
             let id = s.id.as_str();
             let days = daily(by_service.get(id).unwrap_or(&empty), open.get(id).copied(), from, to, now);

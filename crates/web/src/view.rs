@@ -1,7 +1,7 @@
 //! Plain view models the pages render, and the pure functions that build them from core
 //! types (config, stored states, uptime reports). No I/O: the Worker gathers the inputs.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use systole_core::access::Scope;
@@ -152,7 +152,6 @@ pub fn fleet_page(
     paging: Option<Paging>,
     attention: &[StoredState],
 ) -> Fleet {
-    let shown: BTreeSet<&str> = shown.iter().copied().collect();
     let states: BTreeMap<&str, &StoredState> = states.iter().map(|s| (s.service_id.as_str(), s)).collect();
     let uptime: BTreeMap<&str, &ServiceUptime> = uptime.iter().map(|u| (u.id.as_str(), u)).collect();
     let details = scope.shows_details();
@@ -174,25 +173,31 @@ pub fn fleet_page(
             profile: crate::branding::profile_index(&config.settings, &s.uptime_threshold_set),
         })
     };
-    let page_row = |id: &str| if shown.contains(id) { row(id, states.get(id).copied()) } else { None };
-    let visible = |id: &str| config.service(id).is_some_and(|s| scope.sees(config, s));
+    // The page's rows by group, in the order shown (the listing's: each group's own order).
+    // Only the page's services are looked up; a group's total follows from the scope alone.
+    let mut by_group: BTreeMap<Option<&str>, Vec<ServiceRow>> = BTreeMap::new();
+    for id in shown {
+        if let (Some(s), Some(r)) = (config.service(id), row(id, states.get(id).copied())) {
+            by_group.entry(s.group.as_deref()).or_default().push(r);
+        }
+    }
     let mut groups: Vec<GroupView> = config
         .groups
         .iter()
         .map(|g| GroupView {
             id: Some(g.id.clone()),
             name: g.name.clone(),
-            services: g.services.iter().filter_map(|id| page_row(id.as_str())).collect(),
-            total: g.services.iter().filter(|id| visible(id.as_str())).count(),
+            services: by_group.remove(&Some(g.id.as_str())).unwrap_or_default(),
+            total: if scope.sees_group(config, Some(&g.id)) { g.services.len() } else { 0 },
         })
         .collect();
-    let loose: Vec<&str> =
-        config.services.iter().filter(|s| s.group.is_none()).map(|s| s.id.as_str()).filter(|id| visible(id)).collect();
+    let loose =
+        if scope.sees_group(config, None) { config.services.iter().filter(|s| s.group.is_none()).count() } else { 0 };
     groups.push(GroupView {
         id: None,
         name: "Other services".into(),
-        services: loose.iter().filter_map(|id| page_row(id)).collect(),
-        total: loose.len(),
+        services: by_group.remove(&None).unwrap_or_default(),
+        total: loose,
     });
     groups.retain(|g| !g.services.is_empty());
     let attention = attention.iter().filter_map(|a| row(a.service_id.as_str(), Some(a))).collect();

@@ -14,12 +14,14 @@ pub const DEFAULT_LIMIT: u32 = 50;
 /// Largest page size.
 pub const MAX_LIMIT: u32 = 500;
 
-/// Default page size of `/api/v1/status` (and of the dashboard's service list).
+/// Default page size of the service listings (`/api/v1/status`, `/api/v1/uptime`,
+/// `/api/v1/services`) and of the dashboard's service list.
 pub const STATUS_DEFAULT_LIMIT: u32 = 100;
 
-/// `GET /api/v1/status?limit=&cursor=&serviceId=`.
+/// The paging of every service listing: `limit=&cursor=&serviceId=` of `GET /api/v1/status`,
+/// `GET /api/v1/uptime` and `GET /api/v1/services` (cut by `api::status::page`).
 #[derive(Clone, Debug, Eq, PartialEq)]
-pub struct StatusQuery {
+pub struct ListQuery {
     /// Page size, 1..=500 (default 100).
     pub limit: u32,
     /// The previous page's `nextCursor` (opaque to callers: today the last service id shown).
@@ -29,7 +31,7 @@ pub struct StatusQuery {
     pub service_ids: Vec<ServiceId>,
 }
 
-impl StatusQuery {
+impl ListQuery {
     /// Parses the parameters.
     ///
     /// # Errors
@@ -45,6 +47,31 @@ impl StatusQuery {
             _ => {}
         }
         Ok(Self { limit: limit_or(pairs, STATUS_DEFAULT_LIMIT)?, cursor, service_ids: services(pairs)? })
+    }
+}
+
+/// `GET /api/v1/services?limit=&cursor=&serviceId=&group=`.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct ServicesQuery {
+    /// The page ([`ListQuery`]).
+    pub list: ListQuery,
+    /// Only the services of this group (`group`).
+    pub group: Option<String>,
+}
+
+impl ServicesQuery {
+    /// Parses the parameters.
+    ///
+    /// # Errors
+    /// As [`ListQuery::parse`]; 400 naming `group` when it is empty or over 64 bytes.
+    pub fn parse(pairs: &[(String, String)]) -> Result<Self, Problem> {
+        let group = get(pairs, "group").map(ToOwned::to_owned);
+        match &group {
+            Some(g) if g.is_empty() => return Err(Problem::invalid_field("group", "group must be a group id")),
+            Some(g) if g.len() > 64 => return Err(Problem::too_long("group", 64, g.len())),
+            _ => {}
+        }
+        Ok(Self { list: ListQuery::parse(pairs)?, group })
     }
 }
 
@@ -101,11 +128,11 @@ pub struct IncidentsQuery {
     pub limit: u32,
 }
 
-/// `GET /api/v1/uptime?serviceId=&from=&to=&format=`.
+/// `GET /api/v1/uptime?serviceId=&limit=&cursor=&from=&to=&format=`.
 #[derive(Clone, Debug, Eq, PartialEq)]
 pub struct UptimeQuery {
-    /// Services wanted (`serviceId` repeated, or comma-separated); empty means all.
-    pub service_ids: Vec<ServiceId>,
+    /// The page of services ([`ListQuery`]: `limit`, `cursor`, `serviceId`).
+    pub list: ListQuery,
     /// First day (00:00 UTC), from `from=YYYY-MM-DD`; default: `retentionDays` ago.
     pub from: Timestamp,
     /// Last day (00:00 UTC), from `to=YYYY-MM-DD`; default: today.
@@ -272,7 +299,8 @@ impl UptimeQuery {
     ///
     /// # Errors
     /// 400 naming `from`/`to` (not `YYYY-MM-DD`, or `from` after `to`), the range (more than
-    /// 3650 days), `format` (not `json` or `csv`) or `serviceId`.
+    /// 3650 days), `format` (not `json` or `csv`), or as [`ListQuery::parse`] (`limit`,
+    /// `cursor`, `serviceId`).
     pub fn parse(pairs: &[(String, String)], now: Timestamp, settings: &Settings) -> Result<Self, Problem> {
         let date = |name: &str| {
             get(pairs, name)
@@ -300,7 +328,7 @@ impl UptimeQuery {
                 return Err(Problem::invalid_field("format", format!("format must be json or csv, got {other:?}")))
             }
         };
-        Ok(Self { service_ids: services(pairs)?, from, to, csv })
+        Ok(Self { list: ListQuery::parse(pairs)?, from, to, csv })
     }
 }
 
@@ -372,17 +400,33 @@ mod tests {
 
     #[test]
     fn status_query_pages_by_limit_and_cursor() {
-        let s = StatusQuery::parse(&q("")).unwrap();
+        let s = ListQuery::parse(&q("")).unwrap();
         assert_eq!((s.limit, s.cursor, s.service_ids.len()), (100, None, 0), "the defaults");
-        let s = StatusQuery::parse(&q("limit=500&cursor=api&serviceId=a,b")).unwrap();
+        let s = ListQuery::parse(&q("limit=500&cursor=api&serviceId=a,b")).unwrap();
         assert_eq!((s.limit, s.cursor.as_deref(), s.service_ids.len()), (500, Some("api"), 2));
         for bad in ["limit=0", "limit=501", "limit=ten", "limit=-1"] {
-            let p = StatusQuery::parse(&q(bad)).unwrap_err();
+            let p = ListQuery::parse(&q(bad)).unwrap_err();
             assert_eq!((p.status, p.field.as_deref(), p.limit), (400, Some("limit"), Some(500)), "{bad}");
         }
-        assert_eq!(StatusQuery::parse(&q("cursor=")).unwrap_err().field.as_deref(), Some("cursor"));
+        assert_eq!(ListQuery::parse(&q("cursor=")).unwrap_err().field.as_deref(), Some("cursor"));
         let long = format!("cursor={}", "x".repeat(201));
-        assert_eq!(StatusQuery::parse(&q(&long)).unwrap_err().limit, Some(200));
+        assert_eq!(ListQuery::parse(&q(&long)).unwrap_err().limit, Some(200));
+    }
+
+    #[test]
+    fn uptime_and_services_page_as_the_status_does() {
+        let now = Timestamp::parse_rfc3339("2026-11-21T12:00:00Z").unwrap();
+        let uptime = |s: &str| UptimeQuery::parse(&q(s), now, &Settings::default());
+        let u = uptime("limit=20&cursor=api&serviceId=a").unwrap();
+        assert_eq!(u.list, ListQuery::parse(&q("limit=20&cursor=api&serviceId=a")).unwrap());
+        assert_eq!(uptime("").unwrap().list.limit, 100);
+        for (bad, field) in [("limit=0", "limit"), ("limit=501", "limit"), ("cursor=", "cursor")] {
+            assert_eq!(uptime(bad).unwrap_err().field.as_deref(), Some(field), "{bad}");
+            assert_eq!(ServicesQuery::parse(&q(bad)).unwrap_err().field.as_deref(), Some(field), "{bad}");
+        }
+        let s = ServicesQuery::parse(&q("group=prod&limit=2")).unwrap();
+        assert_eq!((s.group.as_deref(), s.list.limit), (Some("prod"), 2));
+        assert_eq!(ServicesQuery::parse(&q("group=")).unwrap_err().field.as_deref(), Some("group"));
     }
 
     #[test]
@@ -416,7 +460,7 @@ mod tests {
         assert!(UptimeQuery::parse(&q("format=xml"), now, &Settings::default()).is_err());
         assert!(UptimeQuery::parse(&q("format=csv"), now, &Settings::default()).unwrap().csv);
         let many = UptimeQuery::parse(&q("serviceId=a,b&serviceId=c"), now, &Settings::default()).unwrap();
-        assert_eq!(many.service_ids.iter().map(ServiceId::as_str).collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(many.list.service_ids.iter().map(ServiceId::as_str).collect::<Vec<_>>(), ["a", "b", "c"]);
         assert_eq!(
             UptimeQuery::parse(&q("serviceId=A%20B"), now, &Settings::default()).unwrap_err().field.as_deref(),
             Some("serviceId")

@@ -4,12 +4,13 @@
 //! No request reads or renders the whole fleet: the summary is counted by D1 (see
 //! [`Summary::from_counts`]) and only one page of services ([`page`]) is read and built.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
 use super::Problem;
-use crate::config::{Config, ServiceConfig};
+use crate::access::Scope;
+use crate::config::{Config, ServiceConfig, ServiceId};
 use crate::monitor::{deadline, MonitorConfig, Status};
 use crate::time::Timestamp;
 
@@ -60,22 +61,38 @@ impl Summary {
     pub fn from_counts<'a>(counts: impl IntoIterator<Item = (&'a str, u32)>) -> Self {
         let mut summary = Self::default();
         for (status, n) in counts {
-            summary.total += n;
-            *match Status::parse(status).unwrap_or(Status::Unknown) {
-                Status::Up => &mut summary.up,
-                Status::Late => &mut summary.late,
-                Status::Degraded => &mut summary.degraded,
-                Status::Down => &mut summary.down,
-                Status::Paused => &mut summary.paused,
-                Status::Unknown => &mut summary.unknown,
-            } += n;
+            summary.add(Status::parse(status).unwrap_or(Status::Unknown), n);
         }
+        summary
+    }
+
+    /// The summary of `total` services, `disabled` of them disabled, from D1's counts of
+    /// those that have a stored state, `(status as stored, count, how many of them are
+    /// disabled)`: the others have never been written and count as `unknown`, or `paused`
+    /// when disabled (as [`current`]). Counts that exceed `total` (they cannot, from a
+    /// query restricted to these services) leave the never-written ones at 0.
+    pub fn from_stored<'a>(stored: impl IntoIterator<Item = (&'a str, u32, u32)>, total: u32, disabled: u32) -> Self {
+        let (mut seen, mut seen_disabled) = (0u32, 0u32);
+        let mut summary = Self::from_counts(stored.into_iter().map(|(status, n, d)| {
+            seen = seen.saturating_add(n);
+            seen_disabled = seen_disabled.saturating_add(d);
+            (status, n)
+        }));
+        let unseen_disabled = disabled.saturating_sub(seen_disabled);
+        let unseen = total.saturating_sub(seen);
+        summary.add(Status::Paused, unseen_disabled.min(unseen));
+        summary.add(Status::Unknown, unseen.saturating_sub(unseen_disabled));
         summary
     }
 
     /// Counts one service with `status`.
     pub fn count(&mut self, status: Status) {
-        self.total += 1;
+        self.add(status, 1);
+    }
+
+    /// Counts `n` services with `status`.
+    fn add(&mut self, status: Status, n: u32) {
+        self.total += n;
         *match status {
             Status::Up => &mut self.up,
             Status::Late => &mut self.late,
@@ -83,7 +100,7 @@ impl Summary {
             Status::Down => &mut self.down,
             Status::Paused => &mut self.paused,
             Status::Unknown => &mut self.unknown,
-        } += 1;
+        } += n;
     }
 }
 
@@ -196,6 +213,18 @@ pub fn report_page(
     StatusReport { generated_at: now.to_rfc3339(), summary, services, next_cursor }
 }
 
+/// The services `scope` sees, in config order; only those of `ids` when any are given (ids
+/// not configured or not seen are left out, each service once): the listing that the
+/// status, uptime and services APIs cut pages from with [`page`].
+pub fn listed<'c>(config: &'c Config, scope: Scope<'_>, ids: &[ServiceId]) -> Vec<&'c ServiceConfig> {
+    let wanted: BTreeSet<&str> = ids.iter().map(ServiceId::as_str).collect();
+    config
+        .services
+        .iter()
+        .filter(|s| (wanted.is_empty() || wanted.contains(s.id.as_str())) && scope.sees(config, s))
+        .collect()
+}
+
 /// Cuts the page after `cursor` from `items` (a listing in its order, e.g. the services a
 /// caller sees), at most `limit` long. The cursor is the id (`id(item)`) of the last item
 /// of the previous page, and the returned cursor the id of this page's last item when more
@@ -278,6 +307,24 @@ mod tests {
     }
 
     #[test]
+    fn listings_keep_config_order_and_leave_out_unseen_ids() {
+        let config = Config::parse(
+            Some(
+                r#"{"services": [{"id": "a"}, {"id": "b"}, {"id": "c"}],
+                     "groups": [{"id": "g", "services": ["a", "c"]}]}"#,
+            ),
+            None,
+        )
+        .unwrap();
+        let ids = |v: Vec<&ServiceConfig>| v.iter().map(|s| s.id.to_string()).collect::<Vec<_>>();
+        let id = |s: &str| ServiceId::parse(s).unwrap();
+        assert_eq!(ids(listed(&config, Scope::All, &[])), ["a", "b", "c"]);
+        assert_eq!(ids(listed(&config, Scope::All, &[id("c"), id("a"), id("x"), id("a")])), ["a", "c"]);
+        let groups = ["g".to_owned()];
+        assert_eq!(ids(listed(&config, Scope::Groups(&groups), &[id("b"), id("c")])), ["c"], "b is not seen");
+    }
+
+    #[test]
     fn an_unknown_cursor_is_a_400_naming_it() {
         let p = page(&["a", "b"], |s| s, Some("gone"), 1).unwrap_err();
         assert_eq!((p.status, p.field.as_deref()), (400, Some("cursor")));
@@ -290,5 +337,18 @@ mod tests {
             s,
             Summary { total: 10_000, up: 9_990, down: 3, late: 2, paused: 1, unknown: 4, ..Summary::default() }
         );
+    }
+
+    #[test]
+    fn never_written_services_are_counted_by_difference() {
+        // 10,000 services, 7 disabled; 1,000 written (2 of them disabled, one still `up`).
+        let s = Summary::from_stored([("up", 995, 1), ("down", 4, 0), ("paused", 1, 1)], 10_000, 7);
+        assert_eq!(
+            s,
+            Summary { total: 10_000, up: 995, down: 4, paused: 1 + 5, unknown: 9_000 - 5, ..Summary::default() }
+        );
+        assert_eq!(Summary::from_stored([], 3, 1), Summary { total: 3, paused: 1, unknown: 2, ..Summary::default() });
+        let over = Summary::from_stored([("up", 5, 2)], 3, 1);
+        assert_eq!((over.total, over.up, over.paused, over.unknown), (5, 5, 0, 0), "never negative");
     }
 }

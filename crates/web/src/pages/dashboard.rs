@@ -71,7 +71,8 @@ fn activity_panel(chrome: &Chrome<'_>, activity: &[ActivityItem], window: Window
 }
 
 /// The CSV export form over the uptime window from `uptime_from` to today
-/// (`features.showExportButton`).
+/// (`features.showExportButton`): the first 500 services (the API's largest page) when none
+/// is selected.
 fn export_panel(chrome: &Chrome<'_>, fleet: &Fleet, uptime_from: Timestamp) -> Markup {
     let from = uptime_from.date_string().unwrap_or_default();
     let to = chrome.now.date_string().unwrap_or_default();
@@ -80,10 +81,12 @@ fn export_panel(chrome: &Chrome<'_>, fleet: &Fleet, uptime_from: Timestamp) -> M
             h2 #export-h { "Export uptime" }
             form.export method="get" action="/api/v1/uptime" {
                 input type="hidden" name="format" value="csv";
+                // The API pages its answer; one download carries at most its largest page.
+                input type="hidden" name="limit" value=(systole_core::api::query::MAX_LIMIT);
                 label { "From " input type="date" name="from" value=(from) required; }
                 label { "To " input type="date" name="to" value=(to) required; }
                 label.services {
-                    "Services (none selected: all)"
+                    "Services (none selected: all, at most 500)"
                     select name="serviceId" multiple size="5" {
                         @for r in fleet.rows() { option value=(r.id) { (r.name) } }
                     }

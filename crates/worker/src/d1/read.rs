@@ -93,33 +93,64 @@ pub async fn attention(db: &D1Database, ids: Option<&[&str]>, limit: u32) -> Res
     stmt.all().await?.results()
 }
 
-/// The summary counts of `services` (every service a caller sees), counted by D1: the
-/// services are bound as one JSON array of `[id, enabled]` and joined with `service_state`;
-/// a service without a row is `unknown`, or `paused` when disabled (as
-/// `api::status::current`). Only one `(status, count)` row per status crosses into the
-/// Worker, whatever the fleet's size.
+/// The services a [`summary`] counts, ready to bind: their ids and those of the disabled
+/// ones, each as one JSON array, and how many of each. Built once per isolate for the whole
+/// fleet (`routes::status::counted`), so a request does not serialize every id again.
+#[derive(Clone, Debug)]
+pub struct Counted {
+    ids: String,
+    disabled: String,
+    total: u32,
+    disabled_total: u32,
+}
+
+impl Counted {
+    /// The services `services` (every service a caller sees).
+    ///
+    /// # Errors
+    /// None in practice (serializing strings).
+    pub fn of<'a>(services: impl Iterator<Item = &'a ServiceConfig> + Clone) -> Result<Self> {
+        let ids: Vec<&str> = services.clone().map(|s| s.id.as_str()).collect();
+        let disabled: Vec<&str> = services.filter(|s| !s.enabled).map(|s| s.id.as_str()).collect();
+        let count = |v: &[&str]| u32::try_from(v.len()).unwrap_or(u32::MAX);
+        Ok(Self {
+            total: count(&ids),
+            disabled_total: count(&disabled),
+            ids: serde_json::to_string(&ids)?,
+            disabled: serde_json::to_string(&disabled)?,
+        })
+    }
+}
+
+/// The summary counts of the services `counted` (every service a caller sees), counted by
+/// D1: `service_state` rows of those services grouped by status, with how many of each are
+/// disabled; the services without a row (never written) are counted by difference, as
+/// `unknown` or `paused` when disabled (`Summary::from_stored`, as `api::status::current`).
+/// SQLite looks each row up in the bound id list (one index built per query), never parses
+/// a JSON value per service, and only one `(status, n, disabled)` row per status crosses
+/// into the Worker, whatever the fleet's size.
 ///
 /// # Errors
 /// Any D1 error.
-pub async fn summary(db: &D1Database, services: &[&ServiceConfig]) -> Result<Summary> {
+pub async fn summary(db: &D1Database, counted: &Counted) -> Result<Summary> {
     crate::budget::count(Kind::D1);
     #[derive(Deserialize)]
     struct Count {
         status: String,
         n: u32,
+        disabled: u32,
     }
-    let entries: Vec<(&str, u8)> = services.iter().map(|s| (s.id.as_str(), u8::from(s.enabled))).collect();
     let rows: Vec<Count> = db
         .prepare(
-            "SELECT COALESCE(s.status, CASE json_extract(j.value, '$[1]') WHEN 1 THEN 'unknown' ELSE 'paused' END) \
-             AS status, COUNT(*) AS n FROM json_each(?1) j \
-             LEFT JOIN service_state s ON s.service_id = json_extract(j.value, '$[0]') GROUP BY 1",
+            "SELECT status, COUNT(*) AS n, SUM(service_id IN (SELECT value FROM json_each(?2))) AS disabled \
+             FROM service_state WHERE service_id IN (SELECT value FROM json_each(?1)) GROUP BY status",
         )
-        .bind(&[text(&serde_json::to_string(&entries)?)])?
+        .bind(&[text(&counted.ids), text(&counted.disabled)])?
         .all()
         .await?
         .results()?;
-    Ok(Summary::from_counts(rows.iter().map(|c| (c.status.as_str(), c.n))))
+    let stored = rows.iter().map(|c| (c.status.as_str(), c.n, c.disabled));
+    Ok(Summary::from_stored(stored, counted.total, counted.disabled_total))
 }
 
 /// Up to `limit` heartbeats of one service received before `before` (ms), newest first

@@ -8,13 +8,13 @@ pub mod service;
 pub mod session;
 pub mod status;
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use systole_core::access::Scope;
 use systole_core::api::query::PageQuery;
 use systole_core::api::status::StoredState;
 use systole_core::api::Problem;
-use systole_core::config::ServiceConfig;
 use systole_core::time::Timestamp;
 use systole_core::uptime::{self, ServiceUptime};
 use systole_web::pages::{self, Chrome};
@@ -140,24 +140,38 @@ pub async fn fleet_data(db: &D1Database, ids: &[&str]) -> Result<(Vec<StoredStat
     Ok((states, uptime))
 }
 
+/// `view::listing` of `scope`: the whole fleet's and the public status page's built once per
+/// isolate (the config is embedded), a user's groups' per request.
+fn listing(scope: Scope<'_>) -> Cow<'static, [&'static str]> {
+    static ALL: OnceLock<Vec<&'static str>> = OnceLock::new();
+    static PUBLIC: OnceLock<Vec<&'static str>> = OnceLock::new();
+    let config = deployment::config();
+    let cell = match scope {
+        Scope::All => &ALL,
+        Scope::Public => &PUBLIC,
+        Scope::Groups(_) => return Cow::Owned(view::listing(config, scope)),
+    };
+    Cow::Borrowed(cell.get_or_init(|| view::listing(config, scope)))
+}
+
 /// Page `wanted` of the fleet `scope` sees, in the dashboard's order (`view::listing`).
 /// When it all fits on one page, that page counts its own summary; otherwise D1 counts it
 /// over the whole fleet (`d1::summary`) and lists the services that need attention
 /// (`d1::attention`, at most a page): no request reads or renders every service.
 pub async fn fleet_page(db: &D1Database, scope: Scope<'_>, wanted: &PageQuery) -> Result<view::Fleet> {
     let config = deployment::config();
-    let listing = view::listing(config, scope);
+    let listing = listing(scope);
     let paging = Paging::new(wanted.page, wanted.limit as usize, listing.len());
     let shown = listing.get(paging.range()).unwrap_or_default();
     if paging.pages == 1 {
         let (states, uptime) = fleet_data(db, shown).await?;
         return Ok(view::fleet(config, scope, &states, &uptime));
     }
-    let visible: Vec<&ServiceConfig> = listing.iter().filter_map(|id| config.service(id)).collect();
-    let only = (scope != Scope::All).then_some(listing.as_slice());
+    let counted = crate::routes::status::counted(scope)?;
+    let only = (scope != Scope::All).then_some(&*listing);
     let ((states, uptime), summary, attention) = futures_util::future::try_join3(
         fleet_data(db, shown),
-        d1::summary(db, &visible),
+        d1::summary(db, &counted),
         d1::attention(db, only, wanted.limit),
     )
     .await?;

@@ -1,11 +1,12 @@
 //! `GET /api/v1/status?limit=&cursor=&serviceId=`: the summary counts over every service the
 //! caller sees and one page of their current states.
 
-use std::collections::BTreeSet;
+use std::borrow::Cow;
+use std::sync::OnceLock;
 
-use systole_core::api::query::StatusQuery;
+use systole_core::access::Scope;
+use systole_core::api::query::ListQuery;
 use systole_core::api::status;
-use systole_core::config::ServiceConfig;
 use worker::{Env, Request};
 
 use crate::d1;
@@ -24,22 +25,40 @@ use crate::routes::query_pairs;
 /// rows are read. Errors: 400 (`limit`, `cursor`, `serviceId`), 401, 503.
 pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
     let caller = call.caller()?;
-    let query = StatusQuery::parse(&query_pairs(&req))?;
+    let query = ListQuery::parse(&query_pairs(&req))?;
     let config = deployment::config();
     let scope = caller.scope();
-    let visible: Vec<&ServiceConfig> = config.services.iter().filter(|s| scope.sees(config, s)).collect();
-    let listed: Vec<&ServiceConfig> = if query.service_ids.is_empty() {
-        visible.clone()
-    } else {
-        let wanted: BTreeSet<&str> = query.service_ids.iter().map(|id| id.as_str()).collect();
-        visible.iter().copied().filter(|s| wanted.contains(s.id.as_str())).collect()
-    };
+    let listed = status::listed(config, scope, &query.service_ids);
     let (shown, next) = status::page(&listed, |s| s.id.as_str(), query.cursor.as_deref(), query.limit as usize)?;
     let ids: Vec<&str> = shown.iter().map(|s| s.id.as_str()).collect();
     let db = env.d1(DB_BINDING)?;
-    let (rows, summary) = futures_util::future::try_join(d1::statuses_of(&db, &ids), d1::summary(&db, &visible))
+    let counted = counted(scope)?;
+    let (rows, summary) = futures_util::future::try_join(d1::statuses_of(&db, &ids), d1::summary(&db, &counted))
         .await
         .or_unavailable(HISTORY_DB)?;
     let states: Vec<_> = rows.iter().filter_map(d1::StateRow::stored).collect();
     Ok(http::json(200, &status::report_page(shown, &states, summary, next, now()))?)
+}
+
+/// The services `scope` sees, ready for `d1::summary`: the whole fleet's and the public
+/// status page's are built once per isolate (the config is embedded), a user's groups' per
+/// request.
+///
+/// # Errors
+/// None in practice (serializing ids).
+pub fn counted(scope: Scope<'_>) -> worker::Result<Cow<'static, d1::Counted>> {
+    static ALL: OnceLock<d1::Counted> = OnceLock::new();
+    static PUBLIC: OnceLock<d1::Counted> = OnceLock::new();
+    let config = deployment::config();
+    let of = || d1::Counted::of(config.services.iter().filter(|s| scope.sees(config, s)));
+    let cell = match scope {
+        Scope::All => &ALL,
+        Scope::Public => &PUBLIC,
+        Scope::Groups(_) => return Ok(Cow::Owned(of()?)),
+    };
+    if let Some(c) = cell.get() {
+        return Ok(Cow::Borrowed(c));
+    }
+    let c = of()?;
+    Ok(Cow::Borrowed(cell.get_or_init(|| c)))
 }

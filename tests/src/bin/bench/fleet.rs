@@ -160,7 +160,9 @@ fn measure(build: Build, n: usize) -> Measured {
         "/?limit=500",
         "/api/v1/uptime?serviceId=fleet-00000",
         "/api/v1/uptime",
+        "/api/v1/uptime?limit=500",
         "/api/v1/services",
+        "/api/v1/services?limit=500",
         "/api/status",
     ];
     let reads = reads
@@ -285,7 +287,8 @@ Target: within 1.1× (the ratio moves by about ±0.05 between runs).
 
 Each under the same {conns}-connection load; CPU per request is the runtime's, which locally
 includes D1's SQLite work (local D1 runs inside the measured `workerd` process; deployed, D1
-runs elsewhere). Pages and the status API read one page of services; D1 counts the summary.
+runs elsewhere). Pages and the status, uptime and services APIs read one page of services (100 by
+default, at most 500); D1 counts the summary. `/api/status` is the cloudflaremon seed's whole-fleet answer.
 Bytes 0: the answer is over the client's 10 MB read limit.
 
 | request | bytes | 10 services CPU ms/req | 10,000 services CPU ms/req | 10,000 req/s |
