@@ -159,8 +159,8 @@ pub fn five_minute_buckets(
     match (sorted.first(), current) {
         (Some(first), _) => {
             add(from, first.0, first.1);
-            for pair in sorted.windows(2) {
-                add(pair[0].0, pair[1].0, pair[0].2);
+            for (a, b) in sorted.iter().zip(sorted.iter().skip(1)) {
+                add(a.0, b.0, a.2);
             }
             if let Some(last) = sorted.last() {
                 add(last.0, now, last.2);
