@@ -467,9 +467,9 @@ mod tests {
             .collect();
         let add = format!("ALTER TABLE {table} ADD COLUMN ");
         for m in &MIGRATIONS[at..] {
-            columns.extend(m.lines().filter_map(|l| l.strip_prefix(&add)).map(|l| {
-                l.split_whitespace().next().unwrap().to_owned()
-            }));
+            columns.extend(
+                m.lines().filter_map(|l| l.strip_prefix(&add)).map(|l| l.split_whitespace().next().unwrap().to_owned()),
+            );
         }
         columns
     }

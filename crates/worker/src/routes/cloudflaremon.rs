@@ -83,8 +83,7 @@ pub async fn uptime(req: Request, env: &Env, call: Call<'_>) -> Reply {
                 stored = states.iter().find(|r| r.service_id == sid).and_then(StateRow::stored);
                 // The 5-minute checks, from the status changes since they are counted.
                 let from = uptime::five_minute_from(settings, now);
-                let changes =
-                    d1::status_changes(&db, Some(sid), from, MAX_CHANGES).await.or_unavailable(HISTORY_DB)?;
+                let changes = d1::status_changes(&db, Some(sid), from, MAX_CHANGES).await.or_unavailable(HISTORY_DB)?;
                 let changes: Vec<(Timestamp, Status, Status)> = changes
                     .iter()
                     .filter_map(|c| {

@@ -316,8 +316,8 @@ mod tests {
         let s = settings(40, 30);
         let today = 20_000 * DAY_MS;
         let now = Timestamp::from_millis(today + 3_600_000 + 120_000); // 01:02 UTC
-        // Yesterday from 00:00: two up buckets, one degraded, one down, one unknown (a bucket
-        // without monitored time), then paused; today up from 00:00, down from 00:30.
+                                                                       // Yesterday from 00:00: two up buckets, one degraded, one down, one unknown (a bucket
+                                                                       // without monitored time), then paused; today up from 00:00, down from 00:30.
         let y = today - DAY_MS;
         let at = |ms: i64| Timestamp::from_millis(ms);
         let changes = [
