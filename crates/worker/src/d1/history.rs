@@ -193,3 +193,23 @@ pub async fn store_watchdog_cursor(db: &D1Database, last: &ServiceId) -> Result<
         .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    //! Native: the ring's statements as D1 runs them (their effect is tested end to end in
+    //! `tests/tests/housekeeping.rs`).
+    use super::*;
+
+    #[test]
+    fn the_ring_moves_every_column_but_the_service_and_binds_the_same_five_parameters() {
+        let recycle = recycle_sql();
+        for c in HeartbeatRow::COLUMNS.iter().skip(1) {
+            assert!(recycle.contains(&format!("{c} = json_extract(new.v, '$.{c}')")), "{c}");
+        }
+        assert!(!recycle.contains("SET service_id"));
+        for sql in [recycle, trim_sql()] {
+            assert!(sql.contains("?5") && !sql.contains("?6"), "{sql}");
+            assert!(sql.contains("LIMIT 2 * ?5) WHERE seq <= ?3 OR received_at < ?4"), "{sql}");
+        }
+    }
+}

@@ -11,7 +11,7 @@
 //!  "overallUptime": 97.22, "totalDays": 1, "retentionDays": 60}
 //! ```
 //!
-//! - A **check** is one 5-minute rollup bucket (the seed counts one per 10-minute cron run).
+//! - A **check** is one 5-minute bucket (the seed counts one per 10-minute cron run).
 //!   Its status is the one that held most of the bucket's monitored time, a tie going to the
 //!   worse ([`classify`]): `up`; `degraded` (our `degraded` and `late`); `down`; `unknown`
 //!   for a bucket without monitored time. The time since the last write counts under the
