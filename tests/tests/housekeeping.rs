@@ -85,3 +85,57 @@ fn each_tick_watches_the_next_forty_services_after_its_cursor_within_fifty_subre
     let cursor = worker.d1("SELECT value FROM housekeeping WHERE name = 'watchdog'");
     assert_eq!(cursor, [json!({"value": ids[38]})]);
 }
+
+#[test]
+fn a_heartbeat_reuses_a_stale_row_of_its_ring_and_carries_its_days_count() {
+    let worker = spawn_worker();
+    // Everything below happens on one UTC day of the server's clock.
+    worker.wait_for_day_with(Duration::from_secs(120));
+    let service = "reporter";
+    let d1_written =
+        || worker.get(&format!("/api/internal/stats?serviceId={service}")).json()["d1RowsWritten"].as_u64().unwrap();
+    let stored = || -> Vec<String> {
+        let rows = worker.d1(&format!(
+            "SELECT COALESCE(message, seq) AS m FROM heartbeats WHERE service_id = '{service}' ORDER BY received_at, seq"
+        ));
+        rows.iter().map(|r| r["m"].to_string().trim_matches('"').to_owned()).collect()
+    };
+    let beat = |message: &str| {
+        let before = d1_written();
+        assert_eq!(worker.beat(service, &json!({"serviceId": service, "message": message})).status, 200);
+        worker.wait_for(&format!("{message} in D1"), Duration::from_secs(20), || {
+            stored().contains(&message.to_owned()).then_some(())
+        });
+        d1_written() - before
+    };
+    beat("hb1");
+    // Rows about to age out (tests/config keeps heartbeats 30 days: older than 29 are stale),
+    // as left by the layout before the ring: newer ones reuse them instead of the cron deleting
+    // them, and the excess goes one row per heartbeat.
+    let now = now_ms();
+    worker.d1(&format!(
+        "INSERT INTO heartbeats (service_id, received_at, seq, status) VALUES ('{service}', {}, 900, 'up'), \
+         ('{service}', {}, 901, 'up'), ('{service}', {}, 902, 'up')",
+        now - 40 * DAY,
+        now - 35 * DAY,
+        now - 34 * DAY
+    ));
+    assert_eq!(stored(), ["900", "901", "902", "hb1"]);
+    assert_eq!(beat("hb2"), 2, "the oldest row reused, the next deleted: the excess");
+    assert_eq!(stored(), ["902", "hb1", "hb2"]);
+    assert_eq!(beat("hb3"), 1, "one row reused");
+    assert_eq!(stored(), ["hb1", "hb2", "hb3"]);
+    assert_eq!(beat("hb4"), 1, "nothing stale: one row inserted");
+    assert_eq!(stored(), ["hb1", "hb2", "hb3", "hb4"]);
+    // The daily rollup was written once (with the first heartbeat's status change); today's
+    // count comes from the newest heartbeat's row.
+    let newest = worker.d1(&format!(
+        "SELECT day_heartbeats FROM heartbeats WHERE service_id = '{service}' ORDER BY received_at DESC LIMIT 1"
+    ));
+    assert_eq!(newest, [json!({"day_heartbeats": 4})]);
+    let rollup = worker.d1(&format!("SELECT heartbeats FROM uptime_daily WHERE service_id = '{service}'"));
+    assert_eq!(rollup, [json!({"heartbeats": 1})]);
+    let report = worker.get(&format!("/api/v1/uptime?serviceId={service}")).json();
+    let today = report["services"][0]["days"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(today["heartbeats"], 4, "{today}");
+}

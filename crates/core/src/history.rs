@@ -1,8 +1,12 @@
 //! What a ServiceMonitor owes D1: buffered heartbeats, status changes and incidents, and the
-//! uptime tallies (5-minute and daily rollups) accrued from status time.
+//! uptime tallies (daily rollups) accrued from status time.
 //!
 //! Rows are written idempotently (insert-or-ignore by sequence number, replace by key, and
 //! rollups as absolute totals), so a flush repeated after a crash never double-counts.
+//!
+//! D1 keeps each service's heartbeats as a ring ([`HEARTBEATS_KEPT`], [`stale_heartbeats`]):
+//! a heartbeat's row reuses the service's oldest stale row (an `UPDATE` of its key, one billed
+//! row write) instead of being inserted and later deleted (two).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -12,8 +16,13 @@ use serde::{Deserialize, Serialize};
 use crate::monitor::{Effect, HeartbeatEvent, Incident, Status, StatusChange};
 use crate::time::{Timestamp, DAY_MS};
 
-/// Width of a short rollup bucket: 5 minutes, in milliseconds.
+/// Width of a short rollup bucket: 5 minutes, in milliseconds (the cloudflaremon
+/// compatibility's checks, computed from status changes when read; see
+/// [`crate::compat::cloudflaremon::uptime`]).
 pub const BUCKET_MS: i64 = 300_000;
+/// Heartbeats D1 keeps per service by default (`history.heartbeatsKept`): those among its
+/// newest this many sequence numbers (status changes share them).
+pub const HEARTBEATS_KEPT: u32 = 1_000;
 /// Buffered heartbeats that trigger a flush at once instead of waiting for the interval.
 pub const FLUSH_NOW_HEARTBEATS: usize = 200;
 /// Buffered heartbeats beyond which new ones are refused (503) until a flush succeeds.
@@ -104,21 +113,20 @@ impl Tally {
     }
 }
 
-/// Uptime tallies accrued by a monitor, per 5-minute bucket and per UTC day (keys are bucket
-/// starts in epoch milliseconds), covering time up to `accounted_until`.
+/// Uptime tallies accrued by a monitor per UTC day (keys are day starts in epoch
+/// milliseconds), covering time up to `accounted_until`. Records stored before daily-only
+/// rollups also held 5-minute buckets (`fiveMin`); a load ignores them.
 #[derive(Clone, Debug, Default, Deserialize, Eq, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Rollups {
     /// Time up to which status time has been accrued.
     pub accounted_until: Option<Timestamp>,
-    /// 5-minute buckets not yet final in D1.
-    pub five_min: BTreeMap<i64, Tally>,
-    /// Daily buckets not yet final in D1.
+    /// Daily buckets not yet final in D1 (each an absolute total of its day so far).
     pub daily: BTreeMap<i64, Tally>,
 }
 
 impl Rollups {
-    /// Accrues the time from `accounted_until` to `until` as spent in `status`, split at bucket
+    /// Accrues the time from `accounted_until` to `until` as spent in `status`, split at day
     /// boundaries. Going backwards in time is ignored.
     pub fn accrue(&mut self, until: Timestamp, status: Status) {
         let Some(from) = self.accounted_until else {
@@ -128,22 +136,17 @@ impl Rollups {
         if until <= from {
             return;
         }
-        if !matches!(status, Status::Unknown | Status::Paused) {
-            accrue_into(&mut self.five_min, BUCKET_MS, from.as_millis(), until.as_millis(), status);
-            accrue_into(&mut self.daily, DAY_MS, from.as_millis(), until.as_millis(), status);
-        }
+        accrue_into(&mut self.daily, DAY_MS, from.as_millis(), until.as_millis(), status);
         self.accounted_until = Some(until);
     }
 
     /// Counts one heartbeat received at `at`.
     pub fn count_heartbeat(&mut self, at: Timestamp) {
-        self.five_min.entry(at.as_millis().div_euclid(BUCKET_MS) * BUCKET_MS).or_default().heartbeats += 1;
         self.daily.entry(at.as_millis().div_euclid(DAY_MS) * DAY_MS).or_default().heartbeats += 1;
     }
 
-    /// Drops buckets that ended at or before `t` (already written in full).
+    /// Drops days that ended at or before `t` (already written in full).
     pub fn prune_through(&mut self, t: Timestamp) {
-        self.five_min.retain(|start, _| start + BUCKET_MS > t.as_millis());
         self.daily.retain(|start, _| start + DAY_MS > t.as_millis());
     }
 }
@@ -154,7 +157,13 @@ fn event_bytes(hb: &HeartbeatEvent) -> usize {
     [&hb.message, &hb.metadata, &hb.metrics].iter().map(|s| s.as_ref().map_or(0, String::len)).sum()
 }
 
-fn accrue_into(map: &mut BTreeMap<i64, Tally>, width: i64, from: i64, until: i64, status: Status) {
+/// Adds the time from `from` to `until` (ms) spent in `status` to `map`'s buckets of `width`
+/// ms (keyed by bucket start), split at bucket boundaries; `unknown` and `paused` time is not
+/// monitored and adds nothing.
+pub fn accrue_into(map: &mut BTreeMap<i64, Tally>, width: i64, from: i64, until: i64, status: Status) {
+    if matches!(status, Status::Unknown | Status::Paused) {
+        return;
+    }
     let mut t = from;
     while t < until {
         let start = t.div_euclid(width) * width;
@@ -224,10 +233,15 @@ pub enum Backpressure {
 /// The history side of a ServiceMonitor: what is pending, what is being written, the
 /// rollups, and when to flush.
 ///
-/// Write policy, chosen to keep D1 rows per heartbeat near one: every flush writes its
-/// heartbeats, status changes and incidents; the rollups and the `service_state` row are
-/// written only with a status change, when a 5-minute bucket has closed since they were
-/// last written, or on the first flush. Readers extend the last written status to `now`.
+/// Write policy, chosen to keep D1 rows per heartbeat at one: every flush writes its
+/// heartbeats (one row each, reusing stale ring rows), status changes and incidents; the
+/// daily rollups and the `service_state` row are written only on the first flush, with a
+/// status change (every day not yet final, today's so far, and `accounted_until` = now), and
+/// at the first flush of a UTC day when there is none (the days before it, final, and
+/// `accounted_until` = the day's start; today's tally stays in the record). So the time since
+/// `accounted_until` was spent in the written status, and readers extend it to `now`; today's
+/// heartbeat count is carried by the newest heartbeat's row ([`FlushBatch::day_heartbeats`]).
+/// A service that beats all day without a status change writes two rollup rows a day.
 ///
 /// Heartbeats are numbered ([`EventRow`]): `recorded` is the newest, `flushed` the last one
 /// D1 holds, so the buffered ones are `flushed + 1 ..= recorded`, `in_flight`'s first.
@@ -408,26 +422,38 @@ impl History {
         if let Some(earlier) = self.in_flight.take() {
             self.pending.prepend(earlier);
         }
-        let bucket = |t: Timestamp| t.as_millis().div_euclid(BUCKET_MS);
-        let rollups_due =
-            !self.pending.changes.is_empty() || self.rollups_written_until.is_none_or(|w| bucket(w) != bucket(now));
-        if self.pending.is_empty() && !rollups_due {
+        let rollups_until = self.rollups_due(now);
+        if self.pending.is_empty() && rollups_until.is_none() {
             self.busy_since_flush = None;
             return None;
         }
         let outbox = std::mem::take(&mut self.pending);
         self.busy_since_flush = (!outbox.heartbeats.is_empty()).then_some(now);
         self.in_flight = Some(outbox.clone());
-        let accounted_until = self.rollups.accounted_until.unwrap_or(now);
-        let tallies =
-            |m: &BTreeMap<i64, Tally>| if rollups_due { m.iter().map(|(k, v)| (*k, *v)).collect() } else { Vec::new() };
-        Some(FlushBatch {
-            through: self.recorded,
-            outbox,
-            five_min: tallies(&self.rollups.five_min),
-            daily: tallies(&self.rollups.daily),
-            rollups_until: rollups_due.then_some(accounted_until),
-        })
+        let daily = match rollups_until {
+            Some(until) => self.rollups.daily.range(..until.as_millis()).map(|(k, v)| (*k, *v)).collect(),
+            None => Vec::new(),
+        };
+        let day_heartbeats = outbox
+            .heartbeats
+            .last()
+            .and_then(|hb| self.rollups.daily.get(&hb.at.day_start().as_millis()))
+            .map(|t| t.heartbeats);
+        Some(FlushBatch { through: self.recorded, outbox, daily, rollups_until, day_heartbeats })
+    }
+
+    /// Whether a flush at `now` (rollups accrued to it) writes the rollups, and up to when
+    /// (see the write policy above): `now` on the first flush or with a status change pending;
+    /// the start of `now`'s UTC day at the first flush of a day otherwise; `None` when the
+    /// rollups were written today.
+    fn rollups_due(&self, now: Timestamp) -> Option<Timestamp> {
+        let accounted = self.rollups.accounted_until.unwrap_or(now);
+        match self.rollups_written_until {
+            None => Some(accounted),
+            Some(_) if !self.pending.changes.is_empty() => Some(accounted),
+            Some(w) if w.day_start() < now.day_start() => Some(now.day_start().min(accounted)),
+            Some(_) => None,
+        }
     }
 
     /// Ends the flush started by [`History::begin_flush`]. On success drops the written rows
@@ -472,13 +498,38 @@ pub struct FlushBatch {
     pub through: u64,
     /// Heartbeats, changes and incidents.
     pub outbox: Outbox,
-    /// Absolute 5-minute tallies `(bucket start ms, tally)`; empty when not due.
-    pub five_min: Vec<(i64, Tally)>,
-    /// Absolute daily tallies `(day start ms, tally)`; empty when not due.
+    /// Absolute daily tallies `(day start ms, tally)` of the days before `rollups_until`;
+    /// empty when not due.
     pub daily: Vec<(i64, Tally)>,
     /// When rollups and the service state are written in this batch: the time up to which
     /// the tallies account for status time.
     pub rollups_until: Option<Timestamp>,
+    /// Heartbeats counted on the UTC day of the batch's newest heartbeat, that one included
+    /// (its D1 row's `day_heartbeats`, which readers take as that day's count).
+    pub day_heartbeats: Option<i64>,
+}
+
+/// Which of a service's stored heartbeat rows a flush may reuse for its new ones
+/// (`d1::history`): rows with a sequence number at most `seq_at_most` (out of the ring of the
+/// newest `kept` numbers) or received before `before` (in the last thirtieth of the
+/// retention: the hourly cron would delete them within a few percent of it anyway, so a
+/// service beating more often than that reuses them instead).
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct Stale {
+    /// Rows numbered up to here are out of the ring (may be negative: none are).
+    pub seq_at_most: i64,
+    /// Rows received before this are about to age out.
+    pub before: Timestamp,
+}
+
+/// [`Stale`] for a flush whose newest heartbeat is `newest_seq`, received at `newest_at`,
+/// keeping `kept` heartbeats and `retention_days` days of them.
+pub fn stale_heartbeats(newest_seq: u64, newest_at: Timestamp, kept: u32, retention_days: u32) -> Stale {
+    let retention = i64::from(retention_days) * DAY_MS;
+    Stale {
+        seq_at_most: i64::try_from(newest_seq).unwrap_or(i64::MAX) - i64::from(kept),
+        before: Timestamp::from_millis(newest_at.as_millis() - retention + retention / 30),
+    }
 }
 
 #[cfg(test)]
@@ -494,14 +545,15 @@ mod tests {
         r.accrue(Timestamp::from_millis(day + 360_000), Status::Down);
         assert_eq!(r.daily[&(day - DAY_MS)].down_ms, 60_000);
         assert_eq!(r.daily[&day].down_ms, 360_000);
-        assert_eq!(r.five_min[&(day - BUCKET_MS)].down_ms, 60_000);
-        assert_eq!(r.five_min[&day].down_ms, 300_000);
-        assert_eq!(r.five_min[&(day + BUCKET_MS)].down_ms, 60_000);
+        let mut five = BTreeMap::new();
+        accrue_into(&mut five, BUCKET_MS, day - 60_000, day + 360_000, Status::Down);
+        assert_eq!(five[&(day - BUCKET_MS)].down_ms, 60_000);
+        assert_eq!(five[&day].down_ms, 300_000);
+        assert_eq!(five[&(day + BUCKET_MS)].down_ms, 60_000);
         r.accrue(Timestamp::from_millis(day), Status::Up);
         assert_eq!(r.accounted_until, Some(Timestamp::from_millis(day + 360_000)), "time never goes backwards");
         r.prune_through(Timestamp::from_millis(day + 360_000));
         assert_eq!(r.daily.keys().copied().collect::<Vec<_>>(), [day]);
-        assert_eq!(r.five_min.keys().copied().collect::<Vec<_>>(), [day + BUCKET_MS]);
     }
 
     #[test]
@@ -541,10 +593,86 @@ mod tests {
         h.finish_flush(Timestamp::from_millis(12_600), &again, true);
         assert!(h.in_flight.is_none() && h.pending.is_empty());
         assert_eq!(h.flush_due(interval), Some(Timestamp::from_millis(22_500)), "traffic flowed: plan the next flush");
-        assert!(h.begin_flush(Timestamp::from_millis(22_500), Status::Up).is_none(), "same bucket, nothing new");
+        assert!(h.begin_flush(Timestamp::from_millis(22_500), Status::Up).is_none(), "same day, nothing new");
         assert_eq!(h.flush_due(interval), None, "idle: no more wake-ups for history");
-        let closed = h.begin_flush(Timestamp::from_millis(BUCKET_MS), Status::Up).unwrap();
-        assert!(closed.outbox.is_empty(), "only rollups");
-        assert_eq!(closed.rollups_until, Some(Timestamp::from_millis(BUCKET_MS)), "a closed bucket is written");
+        assert!(h.begin_flush(Timestamp::from_millis(BUCKET_MS), Status::Up).is_none(), "a closed 5 minutes is not");
+    }
+
+    fn beat(seq: u64, at: i64) -> Effect {
+        Effect::Record(HeartbeatEvent {
+            seq,
+            at: Timestamp::from_millis(at),
+            reported: crate::monitor::Reported::Up,
+            message: None,
+            metadata: None,
+            metrics: None,
+        })
+    }
+
+    fn flush(h: &mut History, at: i64) -> Option<FlushBatch> {
+        let now = Timestamp::from_millis(at);
+        let batch = h.begin_flush(now, Status::Up)?;
+        h.finish_flush(now, &batch, true);
+        Some(batch)
+    }
+
+    #[test]
+    fn rollups_are_written_with_status_changes_and_once_a_day() {
+        let day = 20_000 * DAY_MS;
+        let mut h = History::default();
+        h.rollups.accounted_until = Some(Timestamp::from_millis(day));
+        let change = StatusChange {
+            seq: 1,
+            at: Timestamp::from_millis(day + 1_000),
+            from: Status::Unknown,
+            to: Status::Up,
+            reason: "first heartbeat".into(),
+        };
+        let _ = h.apply(Timestamp::from_millis(day + 1_000), Status::Unknown, &[Effect::StatusChanged(change)]);
+        let _ = h.apply(Timestamp::from_millis(day + 1_000), Status::Up, &[beat(2, day + 1_000)]);
+        let first = flush(&mut h, day + 2_000).unwrap();
+        assert_eq!(first.rollups_until, Some(Timestamp::from_millis(day + 2_000)), "a status change writes them");
+        assert_eq!(first.daily, [(day, Tally { up_ms: 1_000, heartbeats: 1, ..Tally::default() })]);
+        assert_eq!(first.day_heartbeats, Some(1));
+        // A heartbeat a minute all day: each flush writes its heartbeat only.
+        let mut seq = 2;
+        for minute in 1..1_440 {
+            seq += 1;
+            let at = day + minute * 60_000;
+            let _ = h.apply(Timestamp::from_millis(at), Status::Up, &[beat(seq, at)]);
+            let b = flush(&mut h, at + 10).unwrap();
+            assert_eq!((b.rollups_until, b.daily.len()), (None, 0), "minute {minute}");
+            assert_eq!(b.day_heartbeats, Some(minute + 1));
+        }
+        // The first flush of the next day writes yesterday, final, up to midnight.
+        let next = day + DAY_MS;
+        let _ = h.apply(Timestamp::from_millis(next + 30_000), Status::Up, &[beat(seq + 1, next + 30_000)]);
+        let close = flush(&mut h, next + 30_010).unwrap();
+        assert_eq!(close.rollups_until, Some(Timestamp::from_millis(next)));
+        assert_eq!(close.daily, [(day, Tally { up_ms: DAY_MS - 1_000, heartbeats: 1_440, ..Tally::default() })]);
+        assert_eq!(close.day_heartbeats, Some(1), "today's first");
+        assert_eq!(h.rollups.daily.keys().copied().collect::<Vec<_>>(), [next], "today's tally stays");
+        assert_eq!(h.rollups.daily[&next].up_ms, 30_010);
+        let _ = h.apply(Timestamp::from_millis(next + 90_000), Status::Up, &[beat(seq + 2, next + 90_000)]);
+        assert_eq!(flush(&mut h, next + 90_010).unwrap().rollups_until, None, "once a day");
+    }
+
+    #[test]
+    fn a_record_stored_with_five_minute_buckets_still_loads() {
+        let stored = r#"{"accountedUntil": 600000, "fiveMin": {"300000": {"upMs": 300000, "degradedMs": 0,
+            "lateMs": 0, "downMs": 0, "heartbeats": 5}}, "daily": {"0": {"upMs": 600000, "degradedMs": 0,
+            "lateMs": 0, "downMs": 0, "heartbeats": 10}}}"#;
+        let r: Rollups = serde_json::from_str(stored).unwrap();
+        assert_eq!(r.accounted_until, Some(Timestamp::from_millis(600_000)));
+        assert_eq!(r.daily[&0].heartbeats, 10);
+    }
+
+    #[test]
+    fn stale_rows_are_out_of_the_ring_or_about_to_age_out() {
+        let at = Timestamp::from_millis(100 * DAY_MS);
+        let s = stale_heartbeats(5_000, at, 1_000, 30);
+        assert_eq!(s.seq_at_most, 4_000);
+        assert_eq!(s.before, Timestamp::from_millis(71 * DAY_MS), "29 of 30 days back");
+        assert_eq!(stale_heartbeats(3, at, 1_000, 30).seq_at_most, -997, "none while the ring fills");
     }
 }

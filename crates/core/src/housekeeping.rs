@@ -29,7 +29,7 @@ pub const TICK_D1_QUERIES: u32 = 3;
 /// One tick's work.
 #[derive(Clone, Debug, Eq, PartialEq)]
 pub struct Tick<'a> {
-    /// Delete heartbeats and 5-minute rollups older than this (`history.heartbeatRetentionDays`).
+    /// Delete heartbeats older than this (`history.heartbeatRetentionDays`).
     pub heartbeats_before: Timestamp,
     /// Delete daily rollups, status changes and closed incidents older than this
     /// (`uptime.retentionDays`).

@@ -38,12 +38,11 @@ fn durable(rec: &ServiceRecord) -> String {
         m.iter().filter(|(_, t)| t.heartbeats > 0).map(|(k, t)| (*k, t.heartbeats)).collect()
     };
     format!(
-        "{:?}\n{:?}\n{:?}\n{}\n{:?} {:?}\n{:?}\n{:?}",
+        "{:?}\n{:?}\n{:?}\n{}\n{:?}\n{:?}\n{:?}",
         rec.monitor,
         history.pending.changes,
         history.pending.incidents,
         history.recorded,
-        counts(&history.rollups.five_min),
         counts(&history.rollups.daily),
         rec.notifier,
         rec.deliveries,
@@ -124,9 +123,7 @@ proptest! {
             if !matches!(status, Status::Unknown | Status::Paused) { monitored += dt; }
         }
         let daily: i64 = r.daily.values().map(|t| t.monitored_ms()).sum();
-        let five: i64 = r.five_min.values().map(|t| t.monitored_ms()).sum();
         prop_assert_eq!(daily, monitored);
-        prop_assert_eq!(five, monitored);
     }
 
     #[test]

@@ -130,7 +130,7 @@ fn a_long_stream_without_state_writes_still_loads_back_whole() {
             let counts = |r: &systole_core::record::ServiceRecord| {
                 r.history
                     .rollups
-                    .five_min
+                    .daily
                     .iter()
                     .map(|(k, t)| (*k, t.heartbeats))
                     .filter(|(_, n)| *n > 0)
@@ -182,7 +182,7 @@ fn a_restart_loads_the_state_row_and_event_rows_back_to_the_same_record() {
     unflushed.extend(before.history.pending.heartbeats.clone());
     assert_eq!(seqs(&after.history.pending.heartbeats), seqs(&unflushed), "the interrupted flush is buffered again");
     assert!(after.history.in_flight.is_none());
-    assert_eq!(after.history.rollups.five_min.values().map(|t| t.heartbeats).sum::<i64>(), 6);
+    assert_eq!(after.history.rollups.daily.values().map(|t| t.heartbeats).sum::<i64>(), 6);
     // The next heartbeat continues the numbering.
     let next = h.beat(T0 + 7 * S, Reported::Up);
     assert_eq!(next.append[0].n, 7);
@@ -232,7 +232,7 @@ fn a_version_1_record_loads_with_its_buffered_heartbeats_moved_into_event_rows()
     assert_eq!(old.monitor, now.monitor);
     assert_eq!(old.history.pending, now.history.pending, "every buffered row, in order");
     assert_eq!((old.history.recorded, old.history.flushed), (3, 0));
-    assert_eq!(old.history.rollups.five_min, now.history.rollups.five_min);
+    assert_eq!(old.history.rollups.daily, now.history.rollups.daily);
     // Loading the upgraded record again finds the same.
     let (again, none) = load(&upgraded, &mut rows);
     assert!(none.is_none());

@@ -4,8 +4,8 @@
 //! number of services:
 //!
 //! 1. reads the watchdog's cursor (one D1 query);
-//! 2. prunes, in one D1 batch: history past `history.heartbeatRetentionDays` (heartbeats,
-//!    5-minute rollups) and `uptime.retentionDays` (daily rollups, status changes, closed
+//! 2. prunes, in one D1 batch: history past `history.heartbeatRetentionDays` (heartbeats a
+//!    service did not reuse in its ring) and `uptime.retentionDays` (daily rollups, status changes, closed
 //!    incidents) of every service, and the external alerts past `notifications.json`'s
 //!    `settings.alertHistory` (`maxAgeDays`, `maxAlerts`);
 //! 3. stores the next cursor (one D1 query, only when the fleet needs more than one page);

@@ -10,7 +10,7 @@
 //!  "alertHistory": {"defaultRecentPeriodHours": 24, "defaultLimit": 20},
 //!  "alertNotifications": {"pollingIntervalSeconds": 10, "severityFilter": ["critical"], …},
 //!  "allowedOrigins": ["https://ops.example.com"],
-//!  "history": {"heartbeatRetentionDays": 30, "flushIntervalSeconds": 10},
+//!  "history": {"heartbeatRetentionDays": 30, "flushIntervalSeconds": 10, "heartbeatsKept": 1000},
 //!  "monitoring": {"minStalenessThreshold": 10},
 //!  "statusPage": {"enabled": false}}
 //! ```
@@ -41,6 +41,10 @@ pub struct Settings {
     pub uptime_retention_days: u32,
     /// Days of raw heartbeat events kept (`history.heartbeatRetentionDays`, default 30).
     pub heartbeat_retention_days: u32,
+    /// Heartbeats D1 keeps per service (`history.heartbeatsKept`, default 1,000,
+    /// 100..=100,000): those among its newest this many sequence numbers, a ring whose rows
+    /// new heartbeats reuse (see [`crate::history::stale_heartbeats`]).
+    pub heartbeats_kept: u32,
     /// Longest time a heartbeat event waits in its Durable Object before being written to D1
     /// (`history.flushIntervalSeconds`, default 10, 1..=300).
     #[serde(serialize_with = "as_secs")]
@@ -214,6 +218,7 @@ impl Default for Settings {
         Self {
             uptime_retention_days: 120,
             heartbeat_retention_days: 30,
+            heartbeats_kept: crate::history::HEARTBEATS_KEPT,
             flush_interval: Duration::from_secs(10),
             min_staleness_threshold: Duration::from_secs(10),
             status_page: false,
@@ -253,6 +258,7 @@ pub(super) fn resolve(raw: &raw::Settings, errors: &mut Vec<ConfigError>) -> Set
     let uptime = check(retention_path, retention, 120, 1, 3650);
     let beats = check("history.heartbeatRetentionDays", raw.history.heartbeat_retention_days, 30, 1, 3650);
     let flush = check("history.flushIntervalSeconds", raw.history.flush_interval_seconds, 10, 1, 300);
+    let kept = check("history.heartbeatsKept", raw.history.heartbeats_kept, 1_000, 100, 100_000);
     let min = check("monitoring.minStalenessThreshold", raw.monitoring.min_staleness_threshold, 10, 1, 3600);
     let f = &raw.features;
     let refresh = check("features.autoRefreshSeconds", f.auto_refresh_seconds, 0, 0, 86_400);
@@ -305,6 +311,7 @@ pub(super) fn resolve(raw: &raw::Settings, errors: &mut Vec<ConfigError>) -> Set
     Settings {
         uptime_retention_days: u32::try_from(uptime).unwrap_or(d.uptime_retention_days),
         heartbeat_retention_days: u32::try_from(beats).unwrap_or(d.heartbeat_retention_days),
+        heartbeats_kept: u32::try_from(kept).unwrap_or(d.heartbeats_kept),
         flush_interval: Duration::from_secs(flush),
         min_staleness_threshold: Duration::from_secs(min),
         status_page: raw.status_page.enabled,
@@ -419,6 +426,7 @@ pub(super) mod raw {
     pub struct History {
         pub heartbeat_retention_days: Option<u64>,
         pub flush_interval_seconds: Option<u64>,
+        pub heartbeats_kept: Option<u64>,
     }
 
     #[derive(Debug, Default, Deserialize)]

@@ -2,18 +2,19 @@
 
 use systole_core::budget::Kind;
 use systole_core::config::ServiceId;
-use systole_core::history::FlushBatch;
+use systole_core::history::{stale_heartbeats, FlushBatch, Stale};
 use systole_core::record::ServiceSnapshot;
 use systole_core::time::Timestamp;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Result};
 
-use super::rows::{ChangeRow, HeartbeatRow, IncidentRow, StateRow, Uptime5mRow, UptimeDailyRow};
+use super::rows::{ChangeRow, HeartbeatRow, IncidentRow, StateRow, UptimeDailyRow};
 use super::{insert, num, text, Table};
 
-/// Writes one flush in a single D1 batch (a transaction): heartbeats, status changes,
-/// incidents, 5-minute and daily rollups, and with the rollups the service's state. Returns
-/// the rows D1 reports written (`meta.rows_written`, indexes included).
+/// Writes one flush in a single D1 batch (a transaction): heartbeats (into the service's
+/// ring, [`ring`]), status changes, incidents, and when due the daily rollups and the
+/// service's state. Returns the rows D1 reports written (`meta.rows_written`, indexes
+/// included): one per heartbeat in steady state.
 ///
 /// # Errors
 /// Any D1 error; nothing is written then and the caller retries the same batch.
@@ -22,10 +23,17 @@ pub async fn flush(db: &D1Database, batch: &FlushBatch, snapshot: &ServiceSnapsh
     let id = snapshot.service_id.as_str();
     let o = &batch.outbox;
     let mut statements = Vec::new();
-    add(db, &mut statements, o.heartbeats.iter().map(|e| HeartbeatRow::new(id, e)))?;
+    let mut beats: Vec<HeartbeatRow> = o.heartbeats.iter().map(|e| HeartbeatRow::new(id, e)).collect();
+    if let (Some(last), Some(newest)) = (beats.last_mut(), o.heartbeats.last()) {
+        last.day_heartbeats = batch.day_heartbeats;
+        let settings = &crate::deployment::config().settings;
+        let stale =
+            stale_heartbeats(newest.seq, newest.at, settings.heartbeats_kept, settings.heartbeat_retention_days);
+        statements.extend(ring(db, id, &beats, stale)?);
+    }
+    add(db, &mut statements, beats)?;
     add(db, &mut statements, o.changes.iter().map(|c| ChangeRow::new(id, c)))?;
     add(db, &mut statements, o.incidents.iter().map(|i| IncidentRow::new(id, i)))?;
-    add(db, &mut statements, batch.five_min.iter().map(|(start, t)| Uptime5mRow::new(id, *start, t)))?;
     add(db, &mut statements, batch.daily.iter().map(|(start, t)| UptimeDailyRow::new(id, *start, t)))?;
     add(db, &mut statements, batch.rollups_until.map(|until| StateRow::new(snapshot, until)))?;
     let results = db.batch(statements).await?;
@@ -37,6 +45,66 @@ pub async fn flush(db: &D1Database, batch: &FlushBatch, snapshot: &ServiceSnapsh
         written += r.meta()?.and_then(|m| m.rows_written).unwrap_or(0) as u64;
     }
     Ok(written)
+}
+
+/// The two statements that make room for one service's new heartbeat `rows` (then inserted
+/// with [`insert`], `INSERT OR IGNORE`) in its ring, each reading the service's oldest
+/// `2 × rows.len()` rows by primary key and keeping the [`Stale`] ones, oldest first:
+///
+/// 1. [`trim_sql`] deletes those ranked after `rows.len()`: only a service holding more rows
+///    than its ring (written before the ring, or after `history.heartbeatsKept` was lowered)
+///    has any, and loses at most one per new heartbeat until it fits;
+/// 2. [`recycle_sql`] moves the first `rows.len()` of them to the new rows' keys and values
+///    (an `UPDATE` of the key: one billed row write, where an insert and the delete at
+///    retention would be two), each paired with a new row not stored yet (so a replayed
+///    flush moves nothing); the insert then finds those rows present and writes only the
+///    rest.
+///
+/// Parameters: `?1` the rows as JSON, `?2` the service, `?3` [`Stale::seq_at_most`], `?4`
+/// [`Stale::before`] (ms), `?5` the number of rows.
+///
+/// # Errors
+/// Serialization or binding errors.
+fn ring(db: &D1Database, id: &str, rows: &[HeartbeatRow], stale: Stale) -> Result<Vec<D1PreparedStatement>> {
+    let params = [
+        text(&serde_json::to_string(rows)?),
+        text(id),
+        num(stale.seq_at_most),
+        num(stale.before.as_millis()),
+        num(i64::try_from(rows.len()).unwrap_or(i64::MAX)),
+    ];
+    Ok(vec![db.prepare(trim_sql()).bind(&params)?, db.prepare(recycle_sql()).bind(&params)?])
+}
+
+/// The [`Stale`] rows among the service's oldest `2 × ?5`, numbered `i` from 1 (oldest
+/// first), read by primary key.
+const STALE: &str = "stale AS (SELECT received_at AS at, seq AS s, \
+     row_number() OVER (ORDER BY received_at, seq) AS i FROM (SELECT received_at, seq FROM heartbeats \
+     WHERE service_id = ?2 ORDER BY received_at, seq LIMIT 2 * ?5) WHERE seq <= ?3 OR received_at < ?4)";
+
+/// Deletes the stale rows beyond the first `?5` (see [`ring`]; `?1` is unused).
+pub(crate) fn trim_sql() -> String {
+    format!(
+        "WITH {STALE} DELETE FROM heartbeats WHERE service_id = ?2 \
+         AND (received_at, seq) IN (SELECT at, s FROM stale WHERE i > ?5)"
+    )
+}
+
+/// Moves the first `?5` stale rows to the new rows not stored yet (`new`, numbered `i` from
+/// 1, oldest first; see [`ring`]): every column but the service is set from the new row's
+/// field of its name.
+pub(crate) fn recycle_sql() -> String {
+    let set: Vec<String> =
+        HeartbeatRow::COLUMNS.iter().skip(1).map(|c| format!("{c} = json_extract(new.v, '$.{c}')")).collect();
+    format!(
+        "WITH new AS (SELECT j.value AS v, row_number() OVER (ORDER BY json_extract(j.value, '$.received_at'), \
+         json_extract(j.value, '$.seq')) AS i FROM json_each(?1) j WHERE NOT EXISTS (SELECT 1 FROM heartbeats h \
+         WHERE h.service_id = ?2 AND h.received_at = json_extract(j.value, '$.received_at') \
+         AND h.seq = json_extract(j.value, '$.seq'))), {STALE} \
+         UPDATE heartbeats SET {} FROM stale JOIN new USING (i) WHERE heartbeats.service_id = ?2 \
+         AND heartbeats.received_at = stale.at AND heartbeats.seq = stale.s",
+        set.join(", ")
+    )
 }
 
 /// Appends the [`insert`] of `rows` to `statements`, unless there are none.
@@ -53,10 +121,11 @@ fn add<T: Table>(
 }
 
 /// The statements deleting the history of `services` older than the retention cutoffs
-/// (ms): heartbeats and 5-minute rollups before `heartbeats_before`; status changes, daily
-/// rollups and closed incidents before `uptime_before`. Five statements whatever the number
-/// of services: each names them as one JSON array parameter (`json_each`), so SQLite seeks
-/// each service's rows by primary key.
+/// (ms): heartbeats before `heartbeats_before` (only those of services that beat too rarely
+/// to reuse them, or stopped: see [`ring`]); status changes, daily rollups and closed
+/// incidents before `uptime_before`. Four statements whatever the number of services: each
+/// names them as one JSON array parameter (`json_each`), so SQLite seeks each service's rows
+/// by primary key.
 ///
 /// # Errors
 /// Serialization or binding errors.
@@ -77,7 +146,6 @@ pub fn prune(
     };
     Ok(vec![
         delete("heartbeats", "received_at", "", &hb)?,
-        delete("uptime_5m", "bucket_start", "", &hb)?,
         delete("status_changes", "changed_at", "", &up)?,
         delete("uptime_daily", "day_start", "", &up)?,
         delete("incidents", "ended_at", "ended_at IS NOT NULL AND ", &up)?,
@@ -124,4 +192,24 @@ pub async fn store_watchdog_cursor(db: &D1Database, last: &ServiceId) -> Result<
         .run()
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! Native: the ring's statements as D1 runs them (their effect is tested end to end in
+    //! `tests/tests/housekeeping.rs`).
+    use super::*;
+
+    #[test]
+    fn the_ring_moves_every_column_but_the_service_and_binds_the_same_five_parameters() {
+        let recycle = recycle_sql();
+        for c in HeartbeatRow::COLUMNS.iter().skip(1) {
+            assert!(recycle.contains(&format!("{c} = json_extract(new.v, '$.{c}')")), "{c}");
+        }
+        assert!(!recycle.contains("SET service_id"));
+        for sql in [recycle, trim_sql()] {
+            assert!(sql.contains("?5") && !sql.contains("?6"), "{sql}");
+            assert!(sql.contains("LIMIT 2 * ?5) WHERE seq <= ?3 OR received_at < ?4"), "{sql}");
+        }
+    }
 }

@@ -238,45 +238,20 @@ pub async fn incidents(db: &D1Database, service: Option<&str>, limit: u32) -> Re
     stmt.all().await?.results()
 }
 
-/// One service's 5-minute rollups with `bucket_start >= from` (ms), keyed by bucket start;
-/// folded into one JSON array by SQLite as [`daily`] does (a month is 8,640 buckets).
-///
-/// # Errors
-/// Any D1 error, or a `buckets` array that is not as built.
-pub async fn five_minute(db: &D1Database, service: &str, from: Timestamp) -> Result<BTreeMap<i64, Tally>> {
-    crate::budget::count(Kind::D1);
-    #[derive(Deserialize)]
-    struct Buckets {
-        buckets: Option<String>,
-    }
-    let rows: Vec<Buckets> = db
-        .prepare(
-            "SELECT json_group_array(json_array(bucket_start, up_ms, degraded_ms, late_ms, down_ms, heartbeats)) \
-             AS buckets FROM uptime_5m WHERE service_id = ?1 AND bucket_start >= ?2",
-        )
-        .bind(&[text(service), num(from.as_millis())])?
-        .all()
-        .await?
-        .results()?;
-    let mut out = BTreeMap::new();
-    for row in rows {
-        let buckets: Vec<[i64; 6]> = serde_json::from_str(row.buckets.as_deref().unwrap_or("[]"))?;
-        out.extend(buckets.into_iter().map(|[start, up_ms, degraded_ms, late_ms, down_ms, heartbeats]| {
-            (start, Tally { up_ms, degraded_ms, late_ms, down_ms, heartbeats })
-        }));
-    }
-    Ok(out)
-}
-
 /// One day of one service from `uptime_daily`: (service id, day start in epoch ms UTC, tally).
 pub type DayRow = (String, i64, Tally);
 
 /// Daily rollups with `from <= day_start <= to` (ms), of every service or only of
 /// `services` (bound as one JSON array and read with `json_each`, so any number of ids fits
-/// D1's 100 bound parameters).
+/// D1's 100 bound parameters), each day's heartbeat count completed from the service's
+/// newest heartbeat: its row's `day_heartbeats` counts its UTC day up to it, so the day's
+/// count is the larger of the two (the daily rollup is written with status changes and once
+/// a day, not with each heartbeat; a day with heartbeats but no rollup row yet gets a row of
+/// its count alone, its time coming from the open interval).
 ///
 /// SQLite folds each service's days into one JSON array (`[[day_start, up_ms, degraded_ms,
-/// late_ms, down_ms, heartbeats], …]`): one row per service crosses into the Worker instead
+/// late_ms, down_ms, heartbeats], …]`) with its newest heartbeat (`[received_at,
+/// day_heartbeats]`, a primary-key seek): one row per service crosses into the Worker instead
 /// of one per day, which for 1,000 services × 120 days is the difference between reading
 /// 1,000 strings and converting 120,000 JS objects field by field.
 ///
@@ -287,23 +262,41 @@ pub async fn daily(db: &D1Database, services: Option<&[&str]>, from: Timestamp, 
     #[derive(Deserialize)]
     struct Days {
         service_id: String,
-        days: String,
+        days: Option<String>,
+        newest: Option<String>,
     }
-    const DAYS: &str = "SELECT service_id, json_group_array(json_array(day_start, up_ms, degraded_ms, late_ms, \
-                        down_ms, heartbeats)) AS days FROM uptime_daily WHERE day_start BETWEEN ?1 AND ?2";
-    let (from, to) = (num(from.as_millis()), num(to.as_millis()));
+    const COLUMNS: &str = "SELECT s.service_id AS service_id, (SELECT json_group_array(json_array(day_start, \
+         up_ms, degraded_ms, late_ms, down_ms, heartbeats)) FROM uptime_daily d WHERE d.service_id = s.service_id \
+         AND day_start BETWEEN ?1 AND ?2) AS days, (SELECT json_array(received_at, day_heartbeats) FROM heartbeats h \
+         WHERE h.service_id = s.service_id ORDER BY received_at DESC, seq DESC LIMIT 1) AS newest";
+    let (from_ms, to_ms) = (from.as_millis(), to.as_millis());
     let stmt = match services {
         Some(ids) => db
-            .prepare(format!("{DAYS} AND service_id IN (SELECT value FROM json_each(?3)) GROUP BY service_id"))
-            .bind(&[from, to, text(&serde_json::to_string(ids)?)])?,
-        None => db.prepare(format!("{DAYS} GROUP BY service_id")).bind(&[from, to])?,
+            .prepare(format!("{COLUMNS} FROM (SELECT DISTINCT value AS service_id FROM json_each(?3)) s"))
+            .bind(&[num(from_ms), num(to_ms), text(&serde_json::to_string(ids)?)])?,
+        None => db
+            .prepare(format!(
+                "{COLUMNS} FROM (SELECT service_id FROM uptime_daily WHERE day_start BETWEEN ?1 AND ?2 \
+                 UNION SELECT service_id FROM service_state) s"
+            ))
+            .bind(&[num(from_ms), num(to_ms)])?,
     };
     let mut rows = Vec::new();
     for service in stmt.all().await?.results::<Days>()? {
-        let days: Vec<[i64; 6]> = serde_json::from_str(&service.days)?;
-        rows.extend(days.into_iter().map(|[day, up_ms, degraded_ms, late_ms, down_ms, heartbeats]| {
-            (service.service_id.clone(), day, Tally { up_ms, degraded_ms, late_ms, down_ms, heartbeats })
-        }));
+        let days: Vec<[i64; 6]> = serde_json::from_str(service.days.as_deref().unwrap_or("[]"))?;
+        let mut by_day: BTreeMap<i64, Tally> = BTreeMap::new();
+        for [day, up_ms, degraded_ms, late_ms, down_ms, heartbeats] in days {
+            by_day.insert(day, Tally { up_ms, degraded_ms, late_ms, down_ms, heartbeats });
+        }
+        let newest: Option<(i64, Option<i64>)> = service.newest.as_deref().map(serde_json::from_str).transpose()?;
+        if let Some((at, Some(count))) = newest {
+            let day = Timestamp::from_millis(at).day_start().as_millis();
+            if (from_ms..=to_ms).contains(&day) {
+                let tally = by_day.entry(day).or_default();
+                tally.heartbeats = tally.heartbeats.max(count);
+            }
+        }
+        rows.extend(by_day.into_iter().map(|(day, tally)| (service.service_id.clone(), day, tally)));
     }
     Ok(rows)
 }

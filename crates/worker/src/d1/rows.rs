@@ -36,10 +36,13 @@ pub struct HeartbeatRow {
     pub metadata: Option<String>,
     /// Its metrics object (clamped), as JSON text.
     pub metrics: Option<String>,
+    /// Heartbeats of its service that UTC day, this one included: set on the newest
+    /// heartbeat of each flush, `None` on the others (readers take the newest's).
+    pub day_heartbeats: Option<i64>,
 }
 
 impl HeartbeatRow {
-    /// The row of heartbeat `e` of `service_id`.
+    /// The row of heartbeat `e` of `service_id` (without a day count).
     pub fn new(service_id: &str, e: &HeartbeatEvent) -> Self {
         Self {
             service_id: service_id.to_owned(),
@@ -49,6 +52,7 @@ impl HeartbeatRow {
             message: e.message.clone(),
             metadata: e.metadata.clone(),
             metrics: e.metrics.clone(),
+            day_heartbeats: None,
         }
     }
 }
@@ -56,7 +60,9 @@ impl HeartbeatRow {
 impl Table for HeartbeatRow {
     const NAME: &'static str = "heartbeats";
     const COLUMNS: &'static [&'static str] =
-        &["service_id", "received_at", "seq", "status", "message", "metadata", "metrics"];
+        &["service_id", "received_at", "seq", "status", "message", "metadata", "metrics", "day_heartbeats"];
+    /// A replayed flush writes nothing; new rows mostly reuse stale ones first
+    /// (`super::history::flush`).
     const CONFLICT: Conflict = Conflict::Ignore;
 }
 
@@ -134,49 +140,8 @@ impl Table for IncidentRow {
     const CONFLICT: Conflict = Conflict::Update { key: &["service_id", "started_at"], set: &["ended_at"] };
 }
 
-/// The tally columns every rollup table shares after its key.
+/// The tally columns of a rollup table after its key.
 const TALLY: [&str; 5] = ["up_ms", "degraded_ms", "late_ms", "down_ms", "heartbeats"];
-
-/// An `uptime_5m` row: time in each status within a 5-minute bucket (absolute totals).
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
-pub struct Uptime5mRow {
-    /// The service.
-    pub service_id: String,
-    /// The bucket's start, ms.
-    pub bucket_start: i64,
-    /// Time up, ms.
-    pub up_ms: i64,
-    /// Time degraded, ms.
-    pub degraded_ms: i64,
-    /// Time late, ms.
-    pub late_ms: i64,
-    /// Time down, ms.
-    pub down_ms: i64,
-    /// Heartbeats received.
-    pub heartbeats: i64,
-}
-
-impl Uptime5mRow {
-    /// The row of `service_id`'s bucket starting at `bucket_start` (ms).
-    pub fn new(service_id: &str, bucket_start: i64, t: &Tally) -> Self {
-        Self {
-            service_id: service_id.to_owned(),
-            bucket_start,
-            up_ms: t.up_ms,
-            degraded_ms: t.degraded_ms,
-            late_ms: t.late_ms,
-            down_ms: t.down_ms,
-            heartbeats: t.heartbeats,
-        }
-    }
-}
-
-impl Table for Uptime5mRow {
-    const NAME: &'static str = "uptime_5m";
-    const COLUMNS: &'static [&'static str] =
-        &["service_id", "bucket_start", "up_ms", "degraded_ms", "late_ms", "down_ms", "heartbeats"];
-    const CONFLICT: Conflict = Conflict::Update { key: &["service_id", "bucket_start"], set: &TALLY };
-}
 
 /// An `uptime_daily` row: time in each status within a UTC day (absolute totals).
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
@@ -478,23 +443,35 @@ mod tests {
     use super::*;
     use crate::d1::insert_sql;
 
-    const MIGRATIONS: [&str; 4] = [
+    const MIGRATIONS: [&str; 6] = [
         include_str!("../../../../migrations/0001_history.sql"),
         include_str!("../../../../migrations/0002_alerts.sql"),
         include_str!("../../../../migrations/0003_status_changes_by_time.sql"),
         include_str!("../../../../migrations/0004_external_alerts_by_sender.sql"),
+        include_str!("../../../../migrations/0005_housekeeping.sql"),
+        include_str!("../../../../migrations/0006_heartbeat_ring.sql"),
     ];
 
-    /// The columns of the last `CREATE TABLE {table}` in the migrations, in order.
+    /// The columns of the last `CREATE TABLE {table}` in the migrations, in order, with the
+    /// columns later migrations add (`ALTER TABLE {table} ADD COLUMN`).
     fn schema(table: &str) -> Vec<String> {
         let create = format!("CREATE TABLE {table} (");
-        let sql = MIGRATIONS.iter().rev().find_map(|m| m.split_once(&create)).map(|(_, rest)| rest).unwrap();
+        let at = MIGRATIONS.iter().rposition(|m| m.contains(&create)).unwrap();
+        let sql = MIGRATIONS[at].split_once(&create).unwrap().1;
         let body = &sql[..sql.find(") WITHOUT ROWID").unwrap()];
-        body.lines()
+        let mut columns: Vec<String> = body
+            .lines()
             .map(str::trim)
             .filter(|l| !l.is_empty() && !l.starts_with("--") && !l.starts_with("PRIMARY KEY"))
             .map(|l| l.split_whitespace().next().unwrap().to_owned())
-            .collect()
+            .collect();
+        let add = format!("ALTER TABLE {table} ADD COLUMN ");
+        for m in &MIGRATIONS[at..] {
+            columns.extend(
+                m.lines().filter_map(|l| l.strip_prefix(&add)).map(|l| l.split_whitespace().next().unwrap().to_owned()),
+            );
+        }
+        columns
     }
 
     /// The keys `row` serializes to, sorted.
@@ -518,7 +495,6 @@ mod tests {
         check::<HeartbeatRow>();
         check::<ChangeRow>();
         check::<IncidentRow>();
-        check::<Uptime5mRow>();
         check::<UptimeDailyRow>();
         check::<StateRow>();
         check::<AlertHistoryRow>();
@@ -553,7 +529,7 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&row).unwrap(),
             serde_json::json!({"service_id": "api", "received_at": 1000, "seq": 7, "status": "degraded",
-                "message": "slow", "metadata": "{\"k\":1}", "metrics": null})
+                "message": "slow", "metadata": "{\"k\":1}", "metrics": null, "day_heartbeats": null})
         );
         let c = StatusChange {
             seq: 8,

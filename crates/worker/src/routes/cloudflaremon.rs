@@ -52,6 +52,9 @@ pub async fn status(_req: Request, env: &Env, call: Call<'_>) -> Reply {
     )
 }
 
+/// The most status changes `GET /api/uptime` reads for one service's 5-minute checks.
+const MAX_CHANGES: u32 = 10_000;
+
 /// `GET /api/uptime?serviceId=[&format=csv]`: `compat::cloudflaremon::uptime::UptimeAnswer`,
 /// or with `format=csv` the seed dashboard's export columns (`text/csv`). An id that is not
 /// configured, or not visible to the caller, answers an empty window, as the seed.
@@ -72,15 +75,30 @@ pub async fn uptime(req: Request, env: &Env, call: Call<'_>) -> Reply {
             if let Some(s) = service {
                 let db = env.d1(DB_BINDING)?;
                 let sid = s.id.as_str();
-                five = d1::five_minute(&db, sid, uptime::five_minute_from(settings, now))
-                    .await
-                    .or_unavailable(HISTORY_DB)?;
                 let rows = d1::daily(&db, Some(&[sid]), settings.uptime_window_start(now), now)
                     .await
                     .or_unavailable(HISTORY_DB)?;
                 daily = rows.into_iter().map(|(_, day, tally)| (day, tally)).collect();
-                let states = d1::states(&db).await.or_unavailable(HISTORY_DB)?;
+                let states = d1::states_of(&db, &[sid]).await.or_unavailable(HISTORY_DB)?;
                 stored = states.iter().find(|r| r.service_id == sid).and_then(StateRow::stored);
+                // The 5-minute checks, from the status changes since they are counted.
+                let from = uptime::five_minute_from(settings, now);
+                let changes = d1::status_changes(&db, Some(sid), from, MAX_CHANGES).await.or_unavailable(HISTORY_DB)?;
+                let changes: Vec<(Timestamp, Status, Status)> = changes
+                    .iter()
+                    .filter_map(|c| {
+                        let at = Timestamp::from_millis(c.changed_at);
+                        Some((at, Status::parse(&c.from_status)?, Status::parse(&c.to_status)?))
+                    })
+                    .collect();
+                // Past the limit, the checks start at the oldest change read.
+                let from = if changes.len() >= MAX_CHANGES as usize {
+                    changes.iter().map(|c| c.0).min().unwrap_or(from)
+                } else {
+                    from
+                };
+                let current = stored.as_ref().map(|s| (s.status, s.status_since));
+                five = uptime::five_minute_buckets(&changes, current, from, now);
             }
             let open = stored.as_ref().and_then(|s| Some(OpenInterval { since: s.accounted_until?, status: s.status }));
             let answer = uptime::uptime(&id, five, daily, open, settings, now);

@@ -33,10 +33,13 @@ const PAID_DO_REQUESTS_INCLUDED: f64 = 1e6;
 const PAID_DO_REQUEST_PRICE: f64 = 0.15;
 const PAID_ROWS_INCLUDED: f64 = 50e6;
 const PAID_ROW_PRICE: f64 = 1.00;
-/// Rollup rows per service per 5-minute bucket (`uptime_5m`, `uptime_daily`,
-/// `service_state`), written when a flush finds a bucket closed.
-const ROLLUP_ROWS_PER_BUCKET: f64 = 3.0;
-const BUCKETS_PER_DAY: f64 = 288.0;
+/// D1 rows a service beating all day without a status change writes a day besides its
+/// heartbeats: at the day's first flush the closed day's `uptime_daily` row and its
+/// `service_state` row (`accounted_until`); and one deleted: the daily row that passes
+/// `uptime.retentionDays`. Its heartbeats reuse their ring's rows (one `UPDATE` each), so
+/// none is deleted while it beats more often than every 1/30 of the heartbeat retention.
+const ROLLUP_ROWS_PER_DAY: f64 = 2.0;
+const ROLLUP_DELETES_PER_DAY: f64 = 1.0;
 /// Cron ticks per day (hourly).
 const CRON_TICKS: f64 = 24.0;
 
@@ -73,9 +76,8 @@ pub fn section(m: &Measured) -> String {
         let requests = beats + CRON_TICKS;
         let do_requests = beats * m.do_requests + CRON_TICKS;
         let do_rows = beats * m.do_rows;
-        let rollups = f.services * BUCKETS_PER_DAY * ROLLUP_ROWS_PER_BUCKET;
-        // Each heartbeat row is deleted once when it passes the retention (a billed write too).
-        let d1_rows = beats * m.d1_rows + rollups + beats;
+        let rollups = f.services * (ROLLUP_ROWS_PER_DAY + ROLLUP_DELETES_PER_DAY);
+        let d1_rows = beats * m.d1_rows + rollups;
         let month = 30.0;
         let over = |used: f64, included: f64, price: f64| ((used * month - included).max(0.0) / 1e6) * price;
         let paid = PAID_BASE
@@ -104,7 +106,7 @@ pub fn section(m: &Measured) -> String {
         arithmetic += &format!(
             "- **{} services at {} s**: {} × 86,400 / {} = {} heartbeats a day. Worker requests: {} + {CRON_TICKS} cron ticks = {}. \
              Durable Object requests: {} × {:.2} + {CRON_TICKS} = {}. Durable Object rows: {} × {:.2} = {}. \
-             D1 rows: {} × {:.2} (heartbeat rows) + {} × {BUCKETS_PER_DAY} × {ROLLUP_ROWS_PER_BUCKET} (rollups) + {} (each heartbeat row deleted at retention) = {}.\n",
+             D1 rows: {} × {:.2} (heartbeat rows, reused in each service's ring: none deleted) + {} × ({ROLLUP_ROWS_PER_DAY} rollup rows + {ROLLUP_DELETES_PER_DAY} deleted at retention) = {} ({:.4} per heartbeat).\n",
             f.services,
             f.interval_s,
             f.services,
@@ -121,8 +123,8 @@ pub fn section(m: &Measured) -> String {
             fmt(beats),
             m.d1_rows,
             f.services,
-            fmt(beats),
             fmt(d1_rows),
+            d1_rows / beats,
         );
     }
     format!(
@@ -132,8 +134,13 @@ Per day, derived from this run's measured figures for a heartbeat that is flushe
 service beating every 60 s, further apart than the 10 s flush interval): {do_rows:.2} Durable
 Object rows (its event row and the alarms of its flush and deadline), {d1_rows:.2} D1 rows, and
 {do_requests:.2} Durable Object requests (the heartbeat and the alarm invocations); {cpu:.2} ms
-of CPU per heartbeat (the free plan allows 10 ms per request). Fixed per service: the rollups,
-{ROLLUP_ROWS_PER_BUCKET} D1 rows per 5-minute bucket. The free plan's daily limits: 100,000
+of CPU per heartbeat (the free plan allows 10 ms per request). Fixed per service and day in D1:
+{ROLLUP_ROWS_PER_DAY} rollup rows written (the closed day and the state row) and
+{ROLLUP_DELETES_PER_DAY} deleted (the daily row past retention); a heartbeat's row reuses the
+oldest of its service's ring of `history.heartbeatsKept` (1,000), so none is deleted. Per
+heartbeat in D1 that is 1 + 3 × period / 86,400: 1.0003 at 10 s, 1.0021 at 60 s, 1.010 at
+5 minutes, 1.125 hourly, 4 daily (plus its own delete when it beats less often than every
+1/30 of `history.heartbeatRetentionDays`). The free plan's daily limits: 100,000
 Worker requests, 100,000 Durable Object requests, 100,000 rows written in Durable Object
 storage and 100,000 in D1 (✗ marks a limit exceeded). The paid plan: $5 a month with 10 M
 requests, 1 M Durable Object requests and 50 M rows written per store included, then $0.30 per

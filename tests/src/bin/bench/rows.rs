@@ -82,11 +82,13 @@ change, rollups and state row), and the sums cover the measured heartbeat load a
 
 Targets: ≤ 1 each, amortized. Each heartbeat is one SQLite row write in its Durable Object (its
 own event row in a ring of 2,048 slots, upserted, never deleted, which also carries the flushed
-position) and one D1 row. The object's state row is rewritten only when something besides the
-last heartbeat changes (a status change, a notification, a flush of 200+ heartbeats or of
-rollups); under traffic the alarm is set once per flush interval, and rollups plus
-`service_state` are written only on a status change or when a 5-minute bucket closes (3 rows
-per service per 5 minutes, and a state row write). A sparse heartbeat costs its event row and
+position) and one D1 row (in D1 too a ring per service: the row reuses the service's oldest
+one out of its newest 1,000, one `UPDATE`, so it is never deleted later). The object's state
+row is rewritten only when something besides the last heartbeat changes (a status change, a
+notification, a flush of 200+ heartbeats or of rollups); under traffic the alarm is set once
+per flush interval, and the daily rollups plus `service_state` are written only on a status
+change and at the first flush of a UTC day (2 rows per service a day; see the cost table). A
+sparse heartbeat costs its event row and
 the alarms for its flush; the next deadline's alarm is left in place when it is later. A {measure} s load also pays each
 service's start and stop (the first flush alarm, then one planned wake that finds nothing and
 the deadline): about four alarms per service here, where a long steady stream sets one per
@@ -181,7 +183,7 @@ and the retries of the failing flush.
 | --- | ---: | ---: | ---: | ---: |
 {rows}
 When D1 came back, the backlog was flushed: {d1:.0} D1 rows for {buffered} heartbeats ({per:.3} per
-heartbeat, the rest being rollups and `service_state`).
+heartbeat, the rest being the first status change, rollups and `service_state`).
 
 ",
         per = d1 / buffered as f64,

@@ -11,13 +11,14 @@
 //!  "overallUptime": 97.22, "totalDays": 1, "retentionDays": 60}
 //! ```
 //!
-//! - A **check** is one 5-minute rollup bucket (the seed counts one per 10-minute cron run).
+//! - A **check** is one 5-minute bucket (the seed counts one per 10-minute cron run).
 //!   Its status is the one that held most of the bucket's monitored time, a tie going to the
 //!   worse ([`classify`]): `up`; `degraded` (our `degraded` and `late`); `down`; `unknown`
 //!   for a bucket without monitored time. The time since the last write counts under the
 //!   last written status, so an outage in progress shows at once.
-//! - 5-minute rollups are kept `history.heartbeatRetentionDays`; older days of the window
-//!   count their daily rollup's time in each status in 5-minute units (rounded).
+//! - 5-minute buckets are computed from the service's status changes
+//!   ([`five_minute_buckets`]) over the last `history.heartbeatRetentionDays`; older days of
+//!   the window count their daily rollup's time in each status in 5-minute units (rounded).
 //! - Percentages are the seed's formula, `(up + 0.5 × degraded) / (total − unknown) × 100`
 //!   rounded to 2 decimals: per day (`null` for a day without checks, `0` for one with only
 //!   unknown checks) and over the window as `overallUptime` (`0` without known checks).
@@ -31,7 +32,8 @@ use serde::Serialize;
 
 use super::js_option;
 use crate::config::Settings;
-use crate::history::{Rollups, Tally, BUCKET_MS};
+use crate::history::{accrue_into, Rollups, Tally, BUCKET_MS};
+use crate::monitor::Status;
 use crate::time::{Timestamp, DAY, DAY_MS};
 use crate::uptime::OpenInterval;
 
@@ -126,18 +128,54 @@ pub fn percentage(up: u32, degraded: u32, total: u32, unknown: u32) -> Option<f6
     })
 }
 
-/// The first day whose 5-minute rollups are all still kept at `now` (they are pruned after
-/// `history.heartbeatRetentionDays`); earlier days are counted from daily rollups. The Worker
-/// reads 5-minute rollups from here (or the window's start, if later).
+/// The first day whose 5-minute buckets are counted (`history.heartbeatRetentionDays` back);
+/// earlier days are counted from daily rollups. The Worker reads status changes from here (or
+/// the window's start, if later) for [`five_minute_buckets`].
 pub fn five_minute_from(settings: &Settings, now: Timestamp) -> Timestamp {
     let kept = (now - DAY * settings.heartbeat_retention_days).day_start() + DAY;
     kept.max(settings.uptime_window_start(now))
 }
 
-/// Builds the answer for `service_id` at `now` from its 5-minute rollups (from
-/// [`five_minute_from`]) and daily rollups of the window, both keyed by bucket start in
-/// epoch ms, and its open interval (the time since its last write, under its last written
-/// status).
+/// The 5-minute buckets (keyed by start, epoch ms) of the time from `from` to `now`, from the
+/// service's status changes at or after `from` as `(at, from status, to status)` in any order,
+/// and its current status and since when (D1 `service_state`): each stretch between changes
+/// counts under the status it held (before the first change its `from` status; with no
+/// change, the current status since `max(from, since)`). Heartbeat counts stay 0.
+pub fn five_minute_buckets(
+    changes: &[(Timestamp, Status, Status)],
+    current: Option<(Status, Timestamp)>,
+    from: Timestamp,
+    now: Timestamp,
+) -> BTreeMap<i64, Tally> {
+    let mut sorted = changes.to_vec();
+    sorted.sort_by_key(|c| c.0);
+    let mut out = BTreeMap::new();
+    let mut add = |a: Timestamp, b: Timestamp, status: Status| {
+        let (a, b) = (a.max(from).as_millis(), b.min(now).as_millis());
+        if b > a {
+            accrue_into(&mut out, BUCKET_MS, a, b, status);
+        }
+    };
+    match (sorted.first(), current) {
+        (Some(first), _) => {
+            add(from, first.0, first.1);
+            for (a, b) in sorted.iter().zip(sorted.iter().skip(1)) {
+                add(a.0, b.0, a.2);
+            }
+            if let Some(last) = sorted.last() {
+                add(last.0, now, last.2);
+            }
+        }
+        (None, Some((status, since))) => add(since, now, status),
+        (None, None) => {}
+    }
+    out
+}
+
+/// Builds the answer for `service_id` at `now` from its 5-minute buckets up to `now` (from
+/// [`five_minute_buckets`]) and the daily rollups of the window, both keyed by bucket start in
+/// epoch ms, and its open interval (the time since its last rollup write, under its last
+/// written status), which extends the daily rollups.
 pub fn uptime(
     service_id: &str,
     five_min: BTreeMap<i64, Tally>,
@@ -147,7 +185,7 @@ pub fn uptime(
     now: Timestamp,
 ) -> UptimeAnswer {
     let start = settings.uptime_window_start(now);
-    let mut rollups = Rollups { accounted_until: None, five_min, daily };
+    let mut rollups = Rollups { accounted_until: None, daily };
     if let Some(open) = open {
         rollups.accounted_until = Some(open.since.max(start));
         rollups.accrue(now, open.status);
@@ -160,7 +198,7 @@ pub fn uptime(
             DayChecks { date: Timestamp::from_millis(day).date_string().unwrap_or_default(), ..DayChecks::default() };
         let mut last = None;
         if day >= cutoff {
-            for (&bucket, tally) in rollups.five_min.range(day..day + DAY_MS) {
+            for (&bucket, tally) in five_min.range(day..day + DAY_MS) {
                 d.count(classify(tally), 1);
                 last = Some(bucket + BUCKET_MS);
             }
@@ -278,18 +316,20 @@ mod tests {
         let s = settings(40, 30);
         let today = 20_000 * DAY_MS;
         let now = Timestamp::from_millis(today + 3_600_000 + 120_000); // 01:02 UTC
-        let mut five = BTreeMap::new();
-        // Yesterday: two up buckets, one degraded, one down, one unknown.
+                                                                       // Yesterday from 00:00: two up buckets, one degraded, one down, one unknown (a bucket
+                                                                       // without monitored time), then paused; today up from 00:00, down from 00:30.
         let y = today - DAY_MS;
-        five.insert(y, tally(BUCKET_MS, 0, 0, 0));
-        five.insert(y + BUCKET_MS, tally(BUCKET_MS, 0, 0, 0));
-        five.insert(y + 2 * BUCKET_MS, tally(0, BUCKET_MS, 0, 0));
-        five.insert(y + 3 * BUCKET_MS, tally(0, 0, 0, BUCKET_MS));
+        let at = |ms: i64| Timestamp::from_millis(ms);
+        let changes = [
+            (at(y), Status::Unknown, Status::Up),
+            (at(y + 2 * BUCKET_MS), Status::Up, Status::Degraded),
+            (at(y + 3 * BUCKET_MS), Status::Degraded, Status::Down),
+            (at(y + 4 * BUCKET_MS), Status::Down, Status::Paused),
+            (at(today), Status::Paused, Status::Up),
+            (at(today + 6 * BUCKET_MS), Status::Up, Status::Down),
+        ];
+        let mut five = five_minute_buckets(&changes, Some((Status::Down, at(today + 6 * BUCKET_MS))), at(y), now);
         five.insert(y + 4 * BUCKET_MS, Tally { heartbeats: 1, ..Tally::default() });
-        // Today: up until 00:30, then written up to 00:30 and down since.
-        for b in 0..6 {
-            five.insert(today + b * BUCKET_MS, tally(BUCKET_MS, 0, 0, 0));
-        }
         let open = OpenInterval { since: Timestamp::from_millis(today + 6 * BUCKET_MS), status: Status::Down };
         // 35 days ago: before the 5-minute retention, a daily rollup of 23 h up and 1 h down.
         let old = today - 35 * DAY_MS;
