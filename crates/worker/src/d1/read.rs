@@ -14,15 +14,6 @@ use worker::{D1Database, Result};
 use super::rows::{ChangeRow, HeartbeatRow, IncidentRow, StateRow};
 use super::{num, text};
 
-/// Every service's last written state.
-///
-/// # Errors
-/// Any D1 error.
-pub async fn states(db: &D1Database) -> Result<Vec<StateRow>> {
-    crate::budget::count(Kind::D1);
-    db.prepare("SELECT * FROM service_state").all().await?.results()
-}
-
 /// The last written state of the services `ids` only (bound as one JSON array).
 ///
 /// # Errors
