@@ -83,6 +83,25 @@ impl Armed {
     }
 }
 
+impl Armed {
+    /// Decides the alarm so that it fires exactly at `wanted` (at `now` if that is past),
+    /// earlier or later than the armed one: for an event that stored no row, whose one write
+    /// is then moving the alarm (leaving an earlier alarm would cost its wake and a write).
+    /// Keeps an alarm already armed at that time; with nothing wanted, keeps whatever is
+    /// armed (it finds nothing due).
+    pub fn set_exact(&mut self, now: Timestamp, wanted: Option<(Timestamp, Wake)>) -> AlarmAction {
+        let Some((wanted, why)) = wanted else {
+            return AlarmAction::Keep;
+        };
+        let wanted = wanted.max(now);
+        if self.0 == Some(wanted) {
+            return AlarmAction::Keep;
+        }
+        self.0 = Some(wanted);
+        AlarmAction::Set(wanted, why)
+    }
+}
+
 /// Rows an object hands to D1, each answered with a [`Written`] completion.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Write {
