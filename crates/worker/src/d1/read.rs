@@ -7,6 +7,7 @@ use systole_core::api::status::Summary;
 use systole_core::budget::Kind;
 use systole_core::config::ServiceConfig;
 use systole_core::history::Tally;
+use systole_core::monitor::HeartbeatEvent;
 use systole_core::time::Timestamp;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, Result};
@@ -275,4 +276,34 @@ pub async fn daily(db: &D1Database, services: Option<&[&str]>, from: Timestamp, 
         }));
     }
     Ok(rows)
+}
+
+/// The heartbeats of `service` received at or after `since` (ms; `None`: any time) with
+/// sequence numbers from `seq` on, oldest first, at most `limit`: the ones a ServiceMonitor
+/// wrote through to D1 after its stored record (see `ServiceRecord::catch_up`). A
+/// primary-key range read.
+///
+/// # Errors
+/// Any D1 error, or a row that does not parse.
+pub async fn heartbeats_since(
+    db: &D1Database,
+    service: &str,
+    since: Option<Timestamp>,
+    seq: u64,
+    limit: u32,
+) -> Result<Vec<HeartbeatEvent>> {
+    crate::budget::count(Kind::D1);
+    db.prepare(
+        "SELECT seq, received_at AS at, status AS reported, message, metadata, metrics FROM heartbeats \
+         WHERE service_id = ?1 AND received_at >= ?2 AND seq >= ?3 ORDER BY received_at, seq LIMIT ?4",
+    )
+    .bind(&[
+        text(service),
+        num(since.map_or(0, Timestamp::as_millis)),
+        num(i64::try_from(seq).unwrap_or(i64::MAX)),
+        num(i64::from(limit)),
+    ])?
+    .all()
+    .await?
+    .results()
 }
