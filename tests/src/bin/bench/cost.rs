@@ -5,12 +5,12 @@
 #[derive(Clone, Copy, Debug)]
 pub struct Measured {
     /// Durable Object storage rows written per heartbeat (rows + `setAlarm` calls) when every
-    /// heartbeat is flushed alone (heartbeats further apart than the flush interval).
+    /// heartbeat is flushed alone (heartbeats further apart than the flush interval: written
+    /// through to D1).
     pub do_rows: f64,
     /// D1 rows written per heartbeat, likewise (its `heartbeats` row; rollups are counted apart).
     pub d1_rows: f64,
-    /// Durable Object requests per heartbeat (the heartbeat, plus the alarm invocations of its
-    /// flush and deadline).
+    /// Durable Object requests per heartbeat (the heartbeat, plus any alarm invocations).
     pub do_requests: f64,
     /// Runtime CPU per heartbeat request, ms.
     pub cpu_ms: f64,
@@ -129,9 +129,11 @@ pub fn section(m: &Measured) -> String {
         "## What a fleet costs
 
 Per day, derived from this run's measured figures for a heartbeat that is flushed alone (a
-service beating every 60 s, further apart than the 10 s flush interval): {do_rows:.2} Durable
-Object rows (its event row and the alarms of its flush and deadline), {d1_rows:.2} D1 rows, and
-{do_requests:.2} Durable Object requests (the heartbeat and the alarm invocations); {cpu:.2} ms
+service beating every 60 s, further apart than the 10 s flush interval, so it is written
+through to D1 before its answer): {do_rows:.2} Durable Object rows (the alarm moved to its new
+deadline; no event row, no flush alarm; the state row once per 64 such heartbeats adds 0.016),
+{d1_rows:.2} D1 rows, and {do_requests:.2} Durable Object requests (the heartbeat, and any alarm
+invocations); {cpu:.2} ms
 of CPU per heartbeat (the free plan allows 10 ms per request). Fixed per service: the rollups,
 {ROLLUP_ROWS_PER_BUCKET} D1 rows per 5-minute bucket. The free plan's daily limits: 100,000
 Worker requests, 100,000 Durable Object requests, 100,000 rows written in Durable Object
