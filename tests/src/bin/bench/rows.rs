@@ -98,11 +98,12 @@ here, where a long steady stream sets one per flush interval.
 A sparse heartbeat (nothing buffered, the last flush at least a flush interval ago: the normal
 case of a service beating every 60 s) is written through: the object writes it to D1 before
 answering, stores no event row and sets no flush alarm; its one Durable Object write is the
-alarm moved to its new deadline, and its one Durable Object request is itself ({sparse_beats:.0}
-heartbeats, {SPARSE_BEATS} spaced 11 s apart). Should D1 fail, it is stored as an event row
-before the answer and flushed later, as under load. The state row then lags: it is rewritten
-once per 64 written-through heartbeats (a further 1/64 write each in a longer stream than this
-one), or when a heartbeat is buffered after them, and an object loaded afresh reads the
+alarm moved to its new deadline, and its one Durable Object request is itself (measured on
+{sparse_beats:.0} heartbeats 11 s apart). Should D1 fail, it is stored as an event row before
+the answer and flushed later, as under load. The state row then lags: it is rewritten once per
+64 written-through heartbeats (a further 1/64 write each in a longer stream than this one), or
+when a heartbeat is buffered after them (so the load above starts each service with a
+written-through heartbeat, then one state row write), and an object loaded afresh reads the
 heartbeats written through after it back from D1 (one query per load).
 
 {depth}",
