@@ -521,7 +521,12 @@ impl ServiceRecord {
     /// Each is counted in the uptime tallies and applied to the monitor (last heartbeat,
     /// message, metadata, sequence numbers), so a load never takes a service that beat for
     /// overdue nor hands out a sequence number again.
-    pub fn catch_up(&mut self, events: Vec<HeartbeatEvent>) {
+    ///
+    /// `written_until` is the time up to which D1 holds the rollups (`service_state`): when
+    /// the stored record is older (a write-through wrote rollups since), its time is accrued
+    /// up to there (the status has not changed since the record was stored: a change stores
+    /// it) and the buckets D1 holds in full are dropped, so they are not written again.
+    pub fn catch_up(&mut self, events: Vec<HeartbeatEvent>, written_until: Option<Timestamp>) {
         let next = self.monitor.state().next_seq;
         let mut events: Vec<HeartbeatEvent> = events.into_iter().filter(|e| e.seq >= next).collect();
         events.sort_by_key(|e| e.seq);
@@ -529,6 +534,11 @@ impl ServiceRecord {
             self.history.rollups.count_heartbeat(e.at);
             self.monitor.replay(&e);
             self.history.unstored_through += 1;
+        }
+        if let Some(until) = written_until.filter(|u| self.history.rollups_written_until.is_none_or(|w| *u > w)) {
+            self.history.rollups.accrue(until, self.monitor.status());
+            self.history.rollups.prune_through(until);
+            self.history.rollups_written_until = Some(until);
         }
     }
 

@@ -123,3 +123,25 @@ fn the_record_is_stored_after_a_bounded_number_of_written_through_heartbeats() {
     assert_eq!(h.state_writes, writes + 1);
     assert_eq!(h.reloaded().unwrap().catch_up_from().1, h.record().monitor.state().next_seq, "nothing to read back");
 }
+
+#[test]
+fn a_record_loaded_afresh_does_not_write_again_the_rollups_d1_holds() {
+    let mut h = quiet();
+    // Ten minutes of sparse heartbeats: write-throughs carry the rollups of closed buckets.
+    for i in 0..40 {
+        let _ = h.beat(T0 + (30 + 15 * i) * S, Reported::Up);
+    }
+    let live = h.record().history.rollups.clone();
+    assert!(h.record().history.rollups_written_until > Some(Timestamp::from_millis(T0 + 300 * S)));
+    let stale = support::load(h.stored.as_deref().unwrap(), &mut h.rows.clone()).0;
+    assert!(stale.history.rollups_written_until < h.record().history.rollups_written_until, "the stored record lags");
+    h.restart();
+    // Both accrue the time to the next flush alike.
+    let end = Timestamp::from_millis(T0 + 700 * S);
+    let (mut rollups, mut live) = (h.record().history.rollups.clone(), live);
+    rollups.accrue(end, Status::Up);
+    live.accrue(end, Status::Up);
+    assert_eq!(rollups.five_min.keys().collect::<Vec<_>>(), live.five_min.keys().collect::<Vec<_>>());
+    assert_eq!(rollups, live, "the open buckets, heartbeats and time alike");
+    assert_eq!(h.record().history.rollups_written_until, h.d1_rollups_until);
+}

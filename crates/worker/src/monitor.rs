@@ -283,9 +283,10 @@ impl ServiceMonitor {
         };
         let db = self.env.d1(deployment::DB_BINDING)?;
         let (mut since, mut seq) = rec.catch_up_from();
-        let mut events = Vec::new();
+        let (mut events, mut written) = (Vec::new(), None);
         loop {
-            let got = d1::read::heartbeats_since(&db, rec.service_id.as_str(), since, seq, CATCH_UP_PAGE).await?;
+            let (got, until) = d1::read::catch_up(&db, rec.service_id.as_str(), since, seq, CATCH_UP_PAGE).await?;
+            written = written.or(until);
             let last = got.last().map(|e| (e.at, e.seq));
             let full = got.len() == CATCH_UP_PAGE as usize;
             events.extend(got);
@@ -296,7 +297,7 @@ impl ServiceMonitor {
         }
         // Another event may have loaded it while D1 answered: that one is newer.
         if !self.loaded.get() {
-            rec.catch_up(events);
+            rec.catch_up(events, written);
             *self.record.borrow_mut() = Some(rec);
             self.loaded.set(true);
         }

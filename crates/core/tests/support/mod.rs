@@ -35,6 +35,8 @@ pub struct Harness {
     pub state_writes: usize,
     /// The heartbeats D1 holds (from successful history writes), which a load reads back.
     pub d1: Vec<HeartbeatEvent>,
+    /// D1's `service_state.accounted_until`: the rollups written so far reach there.
+    pub d1_rollups_until: Option<Timestamp>,
     /// Whether D1 takes a heartbeat's write-through (a [`Harness::beat`]); `true` unless set.
     pub d1_up: bool,
 }
@@ -57,6 +59,7 @@ impl Harness {
             rows: BTreeMap::new(),
             state_writes: 0,
             d1: Vec::new(),
+            d1_rollups_until: None,
             d1_up: true,
         }
     }
@@ -76,10 +79,10 @@ impl Harness {
     /// as the shell loads it (upgrade, then the rows of heartbeats `flushed + 1 ..`).
     pub fn restart(&mut self) {
         let mut rows = std::mem::take(&mut self.rows);
-        let d1 = self.d1.clone();
+        let (d1, until) = (self.d1.clone(), self.d1_rollups_until);
         self.slot = self.stored.clone().map(|json| {
             let (mut rec, upgraded) = load(&json, &mut rows);
-            catch_up(&mut rec, &d1);
+            catch_up(&mut rec, &d1, until);
             self.stored = upgraded.or(self.stored.take());
             rec
         });
@@ -90,7 +93,7 @@ impl Harness {
     pub fn reloaded(&self) -> Option<ServiceRecord> {
         self.stored.as_deref().map(|json| {
             let mut rec = load(json, &mut self.rows.clone()).0;
-            catch_up(&mut rec, &self.d1);
+            catch_up(&mut rec, &self.d1, self.d1_rollups_until);
             rec
         })
     }
@@ -154,6 +157,9 @@ impl Harness {
         if ok {
             for w in &out.writes {
                 if let Write::History(batch) = w {
+                    if batch.rollups_until.is_some() {
+                        self.d1_rollups_until = batch.rollups_until;
+                    }
                     for hb in &batch.outbox.heartbeats {
                         if !self.d1.iter().any(|d| d.seq == hb.seq) {
                             self.d1.push(hb.clone());
@@ -225,12 +231,12 @@ pub fn load(json: &str, rows: &mut BTreeMap<u64, EventRow>) -> (ServiceRecord, O
     (rec, upgraded)
 }
 
-/// Completes a loaded record with the heartbeats `d1` holds from where it asks, as the shell
-/// does.
-pub fn catch_up(rec: &mut ServiceRecord, d1: &[HeartbeatEvent]) {
+/// Completes a loaded record with the heartbeats `d1` holds from where it asks, and D1's
+/// rollups reaching `until`, as the shell does.
+pub fn catch_up(rec: &mut ServiceRecord, d1: &[HeartbeatEvent], until: Option<Timestamp>) {
     let (since, seq) = rec.catch_up_from();
     let from = since.unwrap_or(Timestamp::from_millis(0));
-    rec.catch_up(d1.iter().filter(|e| e.at >= from && e.seq >= seq).cloned().collect());
+    rec.catch_up(d1.iter().filter(|e| e.at >= from && e.seq >= seq).cloned().collect(), until);
 }
 
 /// The absolute time an outcome sets the alarm to, if it sets one.

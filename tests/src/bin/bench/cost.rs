@@ -1,6 +1,8 @@
 //! The cost table: what a fleet costs per day on Cloudflare, derived from the per-heartbeat
 //! figures this run measured, against the free plan's daily limits and the paid plan's prices.
 
+use systole_core::history::MAX_UNSTORED_THROUGH;
+
 /// Figures measured in this run.
 #[derive(Clone, Copy, Debug)]
 pub struct Measured {
@@ -37,6 +39,9 @@ const PAID_ROW_PRICE: f64 = 1.00;
 /// `service_state`), written when a flush finds a bucket closed.
 const ROLLUP_ROWS_PER_BUCKET: f64 = 3.0;
 const BUCKETS_PER_DAY: f64 = 288.0;
+/// The state row a stream of written-through heartbeats rewrites once per
+/// [`MAX_UNSTORED_THROUGH`] of them, per heartbeat.
+const STATE_ROW_PER_BEAT: f64 = 1.0 / MAX_UNSTORED_THROUGH as f64;
 /// Cron ticks per day (hourly).
 const CRON_TICKS: f64 = 24.0;
 
@@ -72,7 +77,9 @@ pub fn section(m: &Measured) -> String {
         let beats = f.services * 86_400.0 / f.interval_s;
         let requests = beats + CRON_TICKS;
         let do_requests = beats * m.do_requests + CRON_TICKS;
-        let do_rows = beats * m.do_rows;
+        // The measured stream is shorter than the state row's period: add it.
+        let do_per_beat = m.do_rows + STATE_ROW_PER_BEAT;
+        let do_rows = beats * do_per_beat;
         let rollups = f.services * BUCKETS_PER_DAY * ROLLUP_ROWS_PER_BUCKET;
         // Each heartbeat row is deleted once when it passes the retention (a billed write too).
         let d1_rows = beats * m.d1_rows + rollups + beats;
@@ -103,7 +110,7 @@ pub fn section(m: &Measured) -> String {
         );
         arithmetic += &format!(
             "- **{} services at {} s**: {} × 86,400 / {} = {} heartbeats a day. Worker requests: {} + {CRON_TICKS} cron ticks = {}. \
-             Durable Object requests: {} × {:.2} + {CRON_TICKS} = {}. Durable Object rows: {} × {:.2} = {}. \
+             Durable Object requests: {} × {:.2} + {CRON_TICKS} = {}. Durable Object rows: {} × {:.3} = {}. \
              D1 rows: {} × {:.2} (heartbeat rows) + {} × {BUCKETS_PER_DAY} × {ROLLUP_ROWS_PER_BUCKET} (rollups) + {} (each heartbeat row deleted at retention) = {}.\n",
             f.services,
             f.interval_s,
@@ -116,7 +123,7 @@ pub fn section(m: &Measured) -> String {
             m.do_requests,
             fmt(do_requests),
             fmt(beats),
-            m.do_rows,
+            do_per_beat,
             fmt(do_rows),
             fmt(beats),
             m.d1_rows,
@@ -131,7 +138,8 @@ pub fn section(m: &Measured) -> String {
 Per day, derived from this run's measured figures for a heartbeat that is flushed alone (a
 service beating every 60 s, further apart than the 10 s flush interval, so it is written
 through to D1 before its answer): {do_rows:.2} Durable Object rows (the alarm moved to its new
-deadline; no event row, no flush alarm; the state row once per 64 such heartbeats adds 0.016),
+deadline; no event row, no flush alarm; plus the state row, rewritten once per
+{per_state} such heartbeats: {state:.3} more, so {do_per_beat:.3} in all),
 {d1_rows:.2} D1 rows, and {do_requests:.2} Durable Object requests (the heartbeat, and any alarm
 invocations); {cpu:.2} ms
 of CPU per heartbeat (the free plan allows 10 ms per request). Fixed per service: the rollups,
@@ -149,6 +157,9 @@ and in a cron tick (limit 50).
 {arithmetic}
 ",
         do_rows = m.do_rows,
+        per_state = MAX_UNSTORED_THROUGH,
+        state = STATE_ROW_PER_BEAT,
+        do_per_beat = m.do_rows + STATE_ROW_PER_BEAT,
         d1_rows = m.d1_rows,
         do_requests = m.do_requests,
         cpu = m.cpu_ms,
