@@ -1,7 +1,7 @@
 //! Sparse heartbeats are written through to D1 before their answer: no event row, no flush
 //! alarm, the alarm moved to the new deadline; a failed write stores the event row instead;
 //! a record loaded afresh catches up from D1.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
