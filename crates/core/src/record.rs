@@ -327,7 +327,11 @@ impl ServiceRecord {
                                     out.persist |= store;
                                     through = true;
                                 }
-                                Some(Through::Buffered(row)) => out.append.push(row),
+                                Some(Through::Buffered(row)) => {
+                                    // Like any buffered heartbeat after written-through ones.
+                                    out.persist |= self.history.unstored_through > 0;
+                                    out.append.push(row);
+                                }
                                 None => out.persist |= self.history.finish_flush(now, batch, w.ok),
                             }
                             history_ok &= w.ok;

@@ -145,3 +145,19 @@ fn a_record_loaded_afresh_does_not_write_again_the_rollups_d1_holds() {
     assert_eq!(rollups, live, "the open buckets, heartbeats and time alike");
     assert_eq!(h.record().history.rollups_written_until, h.d1_rollups_until);
 }
+
+#[test]
+fn a_failed_write_through_after_written_through_ones_stores_the_record_with_its_row() {
+    let mut h = quiet();
+    let _ = h.beat(T0 + 30 * S, Reported::Up);
+    h.d1_up = false;
+    let out = h.beat(T0 + 45 * S, Reported::Up);
+    assert_eq!(out.append.len(), 1);
+    assert!(out.persist, "the record covers the heartbeat only D1 holds before a row follows it");
+    let beats =
+        |r: &systole_core::record::ServiceRecord| r.history.rollups.daily.values().map(|t| t.heartbeats).sum::<i64>();
+    let live = beats(h.record());
+    h.restart();
+    assert_eq!(beats(h.record()), live, "every heartbeat counted once");
+    assert_eq!(live, 3);
+}
