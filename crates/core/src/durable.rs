@@ -81,6 +81,23 @@ impl Armed {
             }
         }
     }
+
+    /// Decides the alarm so that it fires exactly at `wanted` (at `now` if that is past),
+    /// earlier or later than the armed one: for an event that stored no row, whose one write
+    /// is then moving the alarm (leaving an earlier alarm would cost its wake and a write).
+    /// Keeps an alarm already armed at that time; with nothing wanted, keeps whatever is
+    /// armed (it finds nothing due).
+    pub fn set_exact(&mut self, now: Timestamp, wanted: Option<(Timestamp, Wake)>) -> AlarmAction {
+        let Some((wanted, why)) = wanted else {
+            return AlarmAction::Keep;
+        };
+        let wanted = wanted.max(now);
+        if self.0 == Some(wanted) {
+            return AlarmAction::Keep;
+        }
+        self.0 = Some(wanted);
+        AlarmAction::Set(wanted, why)
+    }
 }
 
 /// Rows an object hands to D1, each answered with a [`Written`] completion.
@@ -229,5 +246,16 @@ mod tests {
             AlarmAction::Set(Timestamp::from_millis(5_000), Wake::Notify)
         );
         assert_eq!(armed.rearm(Timestamp::from_millis(5_000), None), AlarmAction::Keep, "nothing wanted: nothing set");
+    }
+
+    #[test]
+    fn an_exact_wake_moves_the_armed_alarm_later_too_and_keeps_an_equal_one() {
+        let mut armed = Armed(Some(Timestamp::from_millis(10_000)));
+        let now = Timestamp::from_millis(1_000);
+        let later = Timestamp::from_millis(20_000);
+        assert_eq!(armed.set_exact(now, Some((later, Wake::Deadline))), AlarmAction::Set(later, Wake::Deadline));
+        assert_eq!(armed.set_exact(now, Some((later, Wake::Deadline))), AlarmAction::Keep);
+        assert_eq!(armed.set_exact(now, None), AlarmAction::Keep);
+        assert_eq!(armed, Armed(Some(later)));
     }
 }

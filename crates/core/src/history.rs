@@ -32,6 +32,11 @@ pub const MAX_BUFFERED_BYTES: usize = 1 << 20;
 /// Slots of the ring of event rows a ServiceMonitor keeps its heartbeats in (at least
 /// [`MAX_BUFFERED_HEARTBEATS`], so an unflushed heartbeat is never overwritten).
 pub const RING_SLOTS: u64 = 2_048;
+/// Heartbeats written through to D1 (see [`History::may_write_through`]) that the stored
+/// record may lag behind before it is rewritten: a load reads them back from D1
+/// ([`crate::record::ServiceRecord::catch_up`]), so this bounds that read (one state row
+/// write per this many sparse heartbeats).
+pub const MAX_UNSTORED_THROUGH: u64 = 64;
 
 /// One recorded heartbeat as its own row of the ServiceMonitor's storage: table `events`,
 /// `slot` ([`EventRow::slot`], the primary key), `n`, `flushed` and the event as JSON
@@ -276,6 +281,19 @@ pub struct History {
     /// `flushed` as the stored record holds it (a load reads the event rows from there on).
     #[serde(skip)]
     pub stored_flushed: u64,
+    /// The heartbeat being written through to D1 ([`History::begin_through`]), until its
+    /// write ends. In memory only: until then it is stored nowhere, and not yet answered.
+    #[serde(skip)]
+    pub through: Option<HeartbeatEvent>,
+    /// When the last write-through started (in memory only; a fresh object may write the
+    /// first heartbeat through at once).
+    #[serde(skip)]
+    pub last_through: Option<Timestamp>,
+    /// Heartbeats written through since the record was last stored: D1 holds them, the
+    /// object's storage does not (a load reads them back; see
+    /// [`crate::record::ServiceRecord::catch_up`]).
+    #[serde(skip)]
+    pub unstored_through: u64,
 }
 
 impl History {
@@ -344,6 +362,56 @@ impl History {
     /// The record is being stored as it is now.
     pub fn stored(&mut self) {
         self.stored_flushed = self.flushed;
+        self.unstored_through = 0;
+    }
+
+    /// Whether a heartbeat arriving at `now` should be written through to D1 at once rather
+    /// than buffered: nothing is waiting for D1 or being written, no failed flush is backing
+    /// off, and the last flush or write-through was at least `flush_interval` ago (sparse
+    /// traffic, where buffering batches nothing and costs a row and a flush alarm). Closer
+    /// heartbeats are buffered and flushed together.
+    pub fn may_write_through(&self, now: Timestamp, flush_interval: Duration) -> bool {
+        let quiet = |t: Option<Timestamp>| t.is_none_or(|t| now >= t + flush_interval);
+        self.pending.is_empty()
+            && self.in_flight.is_none()
+            && self.retry_at.is_none()
+            && quiet(self.busy_since_flush)
+            && quiet(self.last_through)
+    }
+
+    /// Turns the heartbeat just recorded by [`History::apply`] (its event row `row`, the only
+    /// buffered one) into a write-through at `now`: it gets no event row (its number is
+    /// handed back), and the flush of it (with the rollups when due) is returned to write at
+    /// once; [`History::finish_through`] ends it. No flush is planned after it.
+    pub fn begin_through(&mut self, now: Timestamp, status: Status, row: EventRow) -> Option<FlushBatch> {
+        debug_assert_eq!(row.n, self.recorded);
+        self.recorded -= 1;
+        let busy = self.busy_since_flush;
+        let Some(batch) = self.begin_flush(now, status) else {
+            self.recorded += 1;
+            return None;
+        };
+        self.busy_since_flush = busy;
+        self.through = Some(row.event);
+        self.last_through = Some(now);
+        Some(batch)
+    }
+
+    /// Ends a flush at `now` that may be the write-through of [`History::begin_through`].
+    /// Returns `None` when `batch` is not one. Otherwise, when D1 took it, nothing is owed
+    /// (answers whether the record must be stored now: after [`MAX_UNSTORED_THROUGH`] such
+    /// heartbeats, so a load never reads back more); when it failed, the heartbeat is
+    /// numbered and returned as the event row to store at once (it stays in flight, and is
+    /// retried like any failed flush).
+    pub fn finish_through(&mut self, now: Timestamp, batch: &FlushBatch, ok: bool) -> Option<Through> {
+        let event = self.through.take_if(|e| batch.outbox.heartbeats.last() == Some(&*e))?;
+        let _ = self.finish_flush(now, batch, ok);
+        if ok {
+            self.unstored_through += 1;
+            return Some(Through::Written { store: self.unstored_through >= MAX_UNSTORED_THROUGH });
+        }
+        self.recorded += 1;
+        Some(Through::Buffered(EventRow { n: self.recorded, flushed: self.flushed, event }))
     }
 
     /// Reads back the event rows of heartbeats `flushed + 1 ..` (oldest first, as stored)
@@ -488,6 +556,18 @@ impl History {
             false
         }
     }
+}
+
+/// How a write-through ended ([`History::finish_through`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Through {
+    /// D1 holds the heartbeat; `store` says whether the record must be stored now.
+    Written {
+        /// Whether the record must be rewritten (it lags by [`MAX_UNSTORED_THROUGH`]).
+        store: bool,
+    },
+    /// D1 failed: this event row must be stored before the heartbeat is answered.
+    Buffered(EventRow),
 }
 
 /// One flush's worth of rows for D1.

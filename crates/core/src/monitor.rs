@@ -272,11 +272,15 @@ impl Monitor {
     /// Re-applies what a heartbeat recorded earlier (as `event`) did to the state when it
     /// changed no status: the last heartbeat, its message and metadata, and the sequence
     /// numbers. Used when a record is loaded with event rows stored after it.
+    /// An event older than one already applied (by its sequence number) changes nothing.
     pub fn replay(&mut self, event: &HeartbeatEvent) {
+        if event.seq < self.state.next_seq {
+            return;
+        }
         self.state.last_heartbeat = Some(event.at);
         self.state.last_message.clone_from(&event.message);
         self.state.last_metadata.clone_from(&event.metadata);
-        self.state.next_seq = self.state.next_seq.max(event.seq + 1);
+        self.state.next_seq = event.seq + 1;
     }
 
     /// Handles an alarm at `now`: `up`/`degraded` past the deadline become `late` (inside the

@@ -10,11 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{ServiceConfig, ServiceId};
 use crate::durable::{self, AlarmAction, Armed, Completed, Outcome, Wake, Write};
-use crate::history::{Backpressure, EventRow, FlushBatch, History};
+use crate::history::{Backpressure, EventRow, FlushBatch, History, Through};
 use crate::keys::KeyRing;
 use crate::limit::{self, Limiter};
 use crate::live::ServiceUpdate;
-use crate::monitor::{Effect, Heartbeat, Monitor, MonitorConfig, Status};
+use crate::monitor::{Effect, Heartbeat, HeartbeatEvent, Monitor, MonitorConfig, Status};
 use crate::notify::queue::DeliveryQueue;
 use crate::notify::service::{Routing, ServiceNotifier};
 use crate::notify::NotificationsConfig;
@@ -251,6 +251,7 @@ impl ServiceRecord {
         if let Err(wait) = rec.limiter.admit(now, limit::SERVICE_HEARTBEATS) {
             return Outcome::answer(Answer::Limited(wait));
         }
+        let through = !created && rec.history.may_write_through(now, ctx.flush_interval);
         let mut effects = rec.on_config(now, MonitorConfig::from(service));
         let rows = match rec.on_heartbeat(now, heartbeat) {
             Ok((more, rows)) => {
@@ -272,11 +273,25 @@ impl ServiceRecord {
             next_deadline: rec.monitor.next_deadline().map(|(t, _)| t),
         };
         let mut out = Outcome::answer(answer);
-        // The event row stores the heartbeat; the record is rewritten only when more changed.
-        out.append = rows;
-        out.persist =
-            created || queued || effects.iter().any(|e| !matches!(e, Effect::Record(_))) || rec.history.must_store();
         out.update = Some(ServiceUpdate::new(service.id.as_str(), rec.monitor.state(), &effects, now));
+        let persist =
+            created || queued || effects.iter().any(|e| !matches!(e, Effect::Record(_))) || rec.history.must_store();
+        if !persist && through {
+            if let [row] = rows.as_slice() {
+                let status = rec.monitor.status();
+                if let Some(batch) = rec.history.begin_through(now, status, row.clone()) {
+                    // Written to D1 before the answer; its completion stores the event row only
+                    // if D1 failed, and sets the alarm (see `on_completed`).
+                    out.writes.push(Write::History(batch));
+                    return out;
+                }
+            }
+        }
+        // The event row stores the heartbeat; the record is rewritten only when more changed,
+        // and when heartbeats only D1 holds precede it (a load reads those back from D1 only
+        // after the last event row).
+        out.append = rows;
+        out.persist = persist || rec.history.unstored_through > 0 || rec.history.through.is_some();
         out.alarm = rec.rearm(now, ctx.flush_interval);
         out
     }
@@ -303,11 +318,22 @@ impl ServiceRecord {
                 self.write_or_rearm(now, ctx, &mut out);
             }
             Completed::Written(writes) => {
-                let mut history_ok = true;
+                let (mut history_ok, mut through) = (true, false);
                 for w in writes {
                     match &w.write {
                         Write::History(batch) => {
-                            out.persist |= self.history.finish_flush(now, batch, w.ok);
+                            match self.history.finish_through(now, batch, w.ok) {
+                                Some(Through::Written { store }) => {
+                                    out.persist |= store;
+                                    through = true;
+                                }
+                                Some(Through::Buffered(row)) => {
+                                    // Like any buffered heartbeat after written-through ones.
+                                    out.persist |= self.history.unstored_through > 0;
+                                    out.append.push(row);
+                                }
+                                None => out.persist |= self.history.finish_flush(now, batch, w.ok),
+                            }
                             history_ok &= w.ok;
                         }
                         Write::Attempts(records) => {
@@ -317,7 +343,13 @@ impl ServiceRecord {
                         Write::Alerts(_) => {}
                     }
                 }
-                out.alarm = self.settle(now, ctx, history_ok, &mut out.log);
+                out.alarm = if through {
+                    // The heartbeat stored no row: moving the alarm to its new deadline is its
+                    // one write (an earlier alarm left in place would cost a wake and a write).
+                    self.armed.set_exact(now, self.next_wake(now, ctx.flush_interval))
+                } else {
+                    self.settle(now, ctx, history_ok, &mut out.log)
+                };
             }
         }
         out
@@ -476,6 +508,41 @@ impl ServiceRecord {
     pub fn restore(&mut self, rows: Vec<EventRow>) {
         for row in self.history.restore(rows) {
             self.monitor.replay(&row.event);
+        }
+    }
+
+    /// Where heartbeats written through to D1 after this record (and its event rows) would
+    /// start, for [`ServiceRecord::catch_up`]: received at or after the returned time (epoch
+    /// ms; `None`: any time), with sequence numbers from the returned one on.
+    pub fn catch_up_from(&self) -> (Option<Timestamp>, u64) {
+        let state = self.monitor.state();
+        (state.last_heartbeat, state.next_seq)
+    }
+
+    /// Completes a record just loaded and restored with the heartbeats D1 holds from
+    /// [`ServiceRecord::catch_up_from`] on (any order; older ones are ignored): heartbeats
+    /// written through to D1 ([`History::may_write_through`]) stored no row in the object.
+    /// Each is counted in the uptime tallies and applied to the monitor (last heartbeat,
+    /// message, metadata, sequence numbers), so a load never takes a service that beat for
+    /// overdue nor hands out a sequence number again.
+    ///
+    /// `written_until` is the time up to which D1 holds the rollups (`service_state`): when
+    /// the stored record is older (a write-through wrote rollups since), its time is accrued
+    /// up to there (the status has not changed since the record was stored: a change stores
+    /// it) and the buckets D1 holds in full are dropped, so they are not written again.
+    pub fn catch_up(&mut self, events: Vec<HeartbeatEvent>, written_until: Option<Timestamp>) {
+        let next = self.monitor.state().next_seq;
+        let mut events: Vec<HeartbeatEvent> = events.into_iter().filter(|e| e.seq >= next).collect();
+        events.sort_by_key(|e| e.seq);
+        for e in events {
+            self.history.rollups.count_heartbeat(e.at);
+            self.monitor.replay(&e);
+            self.history.unstored_through += 1;
+        }
+        if let Some(until) = written_until.filter(|u| self.history.rollups_written_until.is_none_or(|w| *u > w)) {
+            self.history.rollups.accrue(until, self.monitor.status());
+            self.history.rollups.prune_through(until);
+            self.history.rollups_written_until = Some(until);
         }
     }
 

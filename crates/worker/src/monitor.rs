@@ -64,6 +64,9 @@ pub struct Stats {
     pub flushes: u64,
 }
 
+/// Heartbeats read back from D1 per query when a record is loaded ([`ServiceMonitor::ready`]).
+const CATCH_UP_PAGE: u32 = 256;
+
 /// The record's row: `monitor(id = 1, record)`.
 const STORED: Row = Row { table: "monitor", column: "record" };
 
@@ -105,6 +108,7 @@ impl DurableObject for ServiceMonitor {
                     self.count(|s| s.heartbeat_requests += 1);
                     self.service_id.replace(Some(item.service_id.to_string()));
                     let input = Input::Heartbeat { heartbeat: item.heartbeat, key: item.key };
+                    self.ready().await?;
                     match budget::invocation("ServiceMonitor heartbeat", durable::run(self, input)).await? {
                         Answer::Accepted { service_id, received_at, status, next_deadline } => {
                             self.count(|s| s.heartbeats += 1);
@@ -129,6 +133,7 @@ impl DurableObject for ServiceMonitor {
                     self.service_id.replace(Some(service_id.to_string()));
                     let alarm_held = self.state.storage().get_alarm().await?.is_some();
                     let input = Input::Watchdog { alarm_held };
+                    self.ready().await?;
                     match budget::invocation("ServiceMonitor watchdog", durable::run(self, input)).await? {
                         Answer::WakeAt(at) => {
                             http::json(200, &serde_json::json!({ "alarmAt": at.map(Timestamp::as_millis) }))
@@ -149,6 +154,7 @@ impl DurableObject for ServiceMonitor {
 
     async fn alarm(&self) -> Result<Response> {
         self.count(|s| s.alarms_fired += 1);
+        self.ready().await?;
         budget::invocation("ServiceMonitor alarm", durable::run(self, Input::Alarm)).await?;
         Response::ok("")
     }
@@ -258,6 +264,44 @@ impl ServiceMonitor {
             self.loaded.set(true);
         }
         Ok(self.record.borrow_mut())
+    }
+
+    /// Loads the record on first use, caught up with the heartbeats D1 holds that its
+    /// storage does not (written through, see `ServiceRecord::catch_up`): one D1 read per
+    /// load of an existing record. Before that read answers, no event may use the record
+    /// (a service that beat would look overdue, and sequence numbers could be reused).
+    ///
+    /// # Errors
+    /// Storage errors, or D1 failing: the event fails (a heartbeat is answered 503, an alarm
+    /// is retried by the runtime) and the next one tries again.
+    async fn ready(&self) -> Result<()> {
+        if self.loaded.get() {
+            return Ok(());
+        }
+        let Some(mut rec) = self.load()? else {
+            return Ok(());
+        };
+        let db = self.env.d1(deployment::DB_BINDING)?;
+        let (mut since, mut seq) = rec.catch_up_from();
+        let (mut events, mut written) = (Vec::new(), None);
+        loop {
+            let (got, until) = d1::read::catch_up(&db, rec.service_id.as_str(), since, seq, CATCH_UP_PAGE).await?;
+            written = written.or(until);
+            let last = got.last().map(|e| (e.at, e.seq));
+            let full = got.len() == CATCH_UP_PAGE as usize;
+            events.extend(got);
+            match last {
+                Some((at, s)) if full => (since, seq) = (Some(at), s + 1),
+                _ => break,
+            }
+        }
+        // Another event may have loaded it while D1 answered: that one is newer.
+        if !self.loaded.get() {
+            rec.catch_up(events, written);
+            *self.record.borrow_mut() = Some(rec);
+            self.loaded.set(true);
+        }
+        Ok(())
     }
 
     /// Reads the record: its state row, upgraded (a version 1 record's buffered heartbeats

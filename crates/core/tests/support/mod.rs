@@ -9,7 +9,7 @@ use systole_core::config::Config;
 use systole_core::durable::{AlarmAction, Attempted, Completed, Write, Written};
 use systole_core::history::EventRow;
 use systole_core::keys::KeyRing;
-use systole_core::monitor::{Heartbeat, Reported};
+use systole_core::monitor::{Heartbeat, HeartbeatEvent, Reported};
 use systole_core::notify::queue::Outcome as SendOutcome;
 use systole_core::notify::vocab::Event;
 use systole_core::notify::NotificationsConfig;
@@ -33,6 +33,12 @@ pub struct Harness {
     pub rows: BTreeMap<u64, EventRow>,
     /// State row rewrites so far.
     pub state_writes: usize,
+    /// The heartbeats D1 holds (from successful history writes), which a load reads back.
+    pub d1: Vec<HeartbeatEvent>,
+    /// D1's `service_state.accounted_until`: the rollups written so far reach there.
+    pub d1_rollups_until: Option<Timestamp>,
+    /// Whether D1 takes a heartbeat's write-through (a [`Harness::beat`]); `true` unless set.
+    pub d1_up: bool,
 }
 
 impl Harness {
@@ -52,6 +58,9 @@ impl Harness {
             stored: None,
             rows: BTreeMap::new(),
             state_writes: 0,
+            d1: Vec::new(),
+            d1_rollups_until: None,
+            d1_up: true,
         }
     }
 
@@ -70,8 +79,10 @@ impl Harness {
     /// as the shell loads it (upgrade, then the rows of heartbeats `flushed + 1 ..`).
     pub fn restart(&mut self) {
         let mut rows = std::mem::take(&mut self.rows);
+        let (d1, until) = (self.d1.clone(), self.d1_rollups_until);
         self.slot = self.stored.clone().map(|json| {
-            let (rec, upgraded) = load(&json, &mut rows);
+            let (mut rec, upgraded) = load(&json, &mut rows);
+            catch_up(&mut rec, &d1, until);
             self.stored = upgraded.or(self.stored.take());
             rec
         });
@@ -80,7 +91,11 @@ impl Harness {
 
     /// The record a restart would load now (storage unchanged).
     pub fn reloaded(&self) -> Option<ServiceRecord> {
-        self.stored.as_deref().map(|json| load(json, &mut self.rows.clone()).0)
+        self.stored.as_deref().map(|json| {
+            let mut rec = load(json, &mut self.rows.clone()).0;
+            catch_up(&mut rec, &self.d1, self.d1_rollups_until);
+            rec
+        })
     }
 
     /// One event at `ms` (epoch ms).
@@ -97,10 +112,24 @@ impl Harness {
         out
     }
 
-    /// A heartbeat reporting `reported` at `ms`, with the right key.
+    /// A heartbeat reporting `reported` at `ms`, with the right key, as the shell answers
+    /// it: a write-through to D1 it asks for is carried out first (D1 taking it when
+    /// [`Harness::d1_up`]), and its completion's rows, state and alarm are merged into the
+    /// outcome returned (which then asks for no writes).
     pub fn beat(&mut self, ms: i64, reported: Reported) -> ServiceOutcome {
         let heartbeat = Heartbeat { reported, ..Heartbeat::default() };
-        self.event(ms, Input::Heartbeat { heartbeat, key: Some(KEY.to_owned()) })
+        let mut out = self.event(ms, Input::Heartbeat { heartbeat, key: Some(KEY.to_owned()) });
+        if out.writes.is_empty() {
+            return out;
+        }
+        let done = self.answer_writes(ms, &out, self.d1_up);
+        out.writes.clear();
+        out.append.extend(done.append);
+        out.persist |= done.persist;
+        if done.alarm != AlarmAction::Keep {
+            out.alarm = done.alarm;
+        }
+        out
     }
 
     /// The alarm fires at `ms`.
@@ -125,6 +154,20 @@ impl Harness {
 
     /// The writes of `out` ended at `ms`, each with `ok`.
     pub fn answer_writes(&mut self, ms: i64, out: &ServiceOutcome, ok: bool) -> ServiceOutcome {
+        if ok {
+            for w in &out.writes {
+                if let Write::History(batch) = w {
+                    if batch.rollups_until.is_some() {
+                        self.d1_rollups_until = batch.rollups_until;
+                    }
+                    for hb in &batch.outbox.heartbeats {
+                        if !self.d1.iter().any(|d| d.seq == hb.seq) {
+                            self.d1.push(hb.clone());
+                        }
+                    }
+                }
+            }
+        }
         let written = out.writes.iter().map(|w| Written { write: w.clone(), ok }).collect();
         self.event(ms, Input::Completed(Completed::Written(written)))
     }
@@ -186,6 +229,14 @@ pub fn load(json: &str, rows: &mut BTreeMap<u64, EventRow>) -> (ServiceRecord, O
     }
     rec.restore(found);
     (rec, upgraded)
+}
+
+/// Completes a loaded record with the heartbeats `d1` holds from where it asks, and D1's
+/// rollups reaching `until`, as the shell does.
+pub fn catch_up(rec: &mut ServiceRecord, d1: &[HeartbeatEvent], until: Option<Timestamp>) {
+    let (since, seq) = rec.catch_up_from();
+    let from = since.unwrap_or(Timestamp::from_millis(0));
+    rec.catch_up(d1.iter().filter(|e| e.at >= from && e.seq >= seq).cloned().collect(), until);
 }
 
 /// The absolute time an outcome sets the alarm to, if it sets one.

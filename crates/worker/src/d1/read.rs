@@ -7,6 +7,7 @@ use systole_core::api::status::Summary;
 use systole_core::budget::Kind;
 use systole_core::config::ServiceConfig;
 use systole_core::history::Tally;
+use systole_core::monitor::HeartbeatEvent;
 use systole_core::time::Timestamp;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, Result};
@@ -290,4 +291,44 @@ pub async fn daily(db: &D1Database, services: Option<&[&str]>, from: Timestamp, 
         rows.extend(by_day.into_iter().map(|(day, tally)| (service.service_id.clone(), day, tally)));
     }
     Ok(rows)
+}
+
+/// What a ServiceMonitor loaded afresh reads back (see `ServiceRecord::catch_up`), in one D1
+/// batch: the heartbeats of `service` received at or after `since` (ms; `None`: any time)
+/// with sequence numbers from `seq` on, oldest first, at most `limit` (the ones it wrote
+/// through to D1 after its stored record; a primary-key range read), and the time up to which
+/// D1 holds its rollups (`service_state.accounted_until`), if any.
+///
+/// # Errors
+/// Any D1 error, or a row that does not parse.
+pub async fn catch_up(
+    db: &D1Database,
+    service: &str,
+    since: Option<Timestamp>,
+    seq: u64,
+    limit: u32,
+) -> Result<(Vec<HeartbeatEvent>, Option<Timestamp>)> {
+    crate::budget::count(Kind::D1);
+    let heartbeats = db
+        .prepare(
+            "SELECT seq, received_at AS at, status AS reported, message, metadata, metrics FROM heartbeats \
+             WHERE service_id = ?1 AND received_at >= ?2 AND seq >= ?3 ORDER BY received_at, seq LIMIT ?4",
+        )
+        .bind(&[
+            text(service),
+            num(since.map_or(0, Timestamp::as_millis)),
+            num(i64::try_from(seq).unwrap_or(i64::MAX)),
+            num(i64::from(limit)),
+        ])?;
+    let state = db.prepare("SELECT accounted_until FROM service_state WHERE service_id = ?1").bind(&[text(service)])?;
+    let results = db.batch(vec![heartbeats, state]).await?;
+    let [beats, state] = results.as_slice() else {
+        return Err(worker::Error::RustError("D1 answered a batch of two with another count".into()));
+    };
+    #[derive(Deserialize)]
+    struct Until {
+        accounted_until: Option<i64>,
+    }
+    let until = state.results::<Until>()?.first().and_then(|u| u.accounted_until).map(Timestamp::from_millis);
+    Ok((beats.results()?, until))
 }

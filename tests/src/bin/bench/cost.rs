@@ -1,16 +1,18 @@
 //! The cost table: what a fleet costs per day on Cloudflare, derived from the per-heartbeat
 //! figures this run measured, against the free plan's daily limits and the paid plan's prices.
 
+use systole_core::history::MAX_UNSTORED_THROUGH;
+
 /// Figures measured in this run.
 #[derive(Clone, Copy, Debug)]
 pub struct Measured {
     /// Durable Object storage rows written per heartbeat (rows + `setAlarm` calls) when every
-    /// heartbeat is flushed alone (heartbeats further apart than the flush interval).
+    /// heartbeat is flushed alone (heartbeats further apart than the flush interval: written
+    /// through to D1).
     pub do_rows: f64,
     /// D1 rows written per heartbeat, likewise (its `heartbeats` row; rollups are counted apart).
     pub d1_rows: f64,
-    /// Durable Object requests per heartbeat (the heartbeat, plus the alarm invocations of its
-    /// flush and deadline).
+    /// Durable Object requests per heartbeat (the heartbeat, plus any alarm invocations).
     pub do_requests: f64,
     /// Runtime CPU per heartbeat request, ms.
     pub cpu_ms: f64,
@@ -40,6 +42,9 @@ const PAID_ROW_PRICE: f64 = 1.00;
 /// none is deleted while it beats more often than every 1/30 of the heartbeat retention.
 const ROLLUP_ROWS_PER_DAY: f64 = 2.0;
 const ROLLUP_DELETES_PER_DAY: f64 = 1.0;
+/// The state row a stream of written-through heartbeats rewrites once per
+/// [`MAX_UNSTORED_THROUGH`] of them, per heartbeat.
+const STATE_ROW_PER_BEAT: f64 = 1.0 / MAX_UNSTORED_THROUGH as f64;
 /// Cron ticks per day (hourly).
 const CRON_TICKS: f64 = 24.0;
 
@@ -75,7 +80,9 @@ pub fn section(m: &Measured) -> String {
         let beats = f.services * 86_400.0 / f.interval_s;
         let requests = beats + CRON_TICKS;
         let do_requests = beats * m.do_requests + CRON_TICKS;
-        let do_rows = beats * m.do_rows;
+        // The measured stream is shorter than the state row's period: add it.
+        let do_per_beat = m.do_rows + STATE_ROW_PER_BEAT;
+        let do_rows = beats * do_per_beat;
         let rollups = f.services * (ROLLUP_ROWS_PER_DAY + ROLLUP_DELETES_PER_DAY);
         let d1_rows = beats * m.d1_rows + rollups;
         let month = 30.0;
@@ -105,7 +112,7 @@ pub fn section(m: &Measured) -> String {
         );
         arithmetic += &format!(
             "- **{} services at {} s**: {} × 86,400 / {} = {} heartbeats a day. Worker requests: {} + {CRON_TICKS} cron ticks = {}. \
-             Durable Object requests: {} × {:.2} + {CRON_TICKS} = {}. Durable Object rows: {} × {:.2} = {}. \
+             Durable Object requests: {} × {:.2} + {CRON_TICKS} = {}. Durable Object rows: {} × {:.3} = {}. \
              D1 rows: {} × {:.2} (heartbeat rows, reused in each service's ring: none deleted) + {} × ({ROLLUP_ROWS_PER_DAY} rollup rows + {ROLLUP_DELETES_PER_DAY} deleted at retention) = {} ({:.4} per heartbeat).\n",
             f.services,
             f.interval_s,
@@ -118,7 +125,7 @@ pub fn section(m: &Measured) -> String {
             m.do_requests,
             fmt(do_requests),
             fmt(beats),
-            m.do_rows,
+            do_per_beat,
             fmt(do_rows),
             fmt(beats),
             m.d1_rows,
@@ -131,9 +138,12 @@ pub fn section(m: &Measured) -> String {
         "## What a fleet costs
 
 Per day, derived from this run's measured figures for a heartbeat that is flushed alone (a
-service beating every 60 s, further apart than the 10 s flush interval): {do_rows:.2} Durable
-Object rows (its event row and the alarms of its flush and deadline), {d1_rows:.2} D1 rows, and
-{do_requests:.2} Durable Object requests (the heartbeat and the alarm invocations); {cpu:.2} ms
+service beating every 60 s, further apart than the 10 s flush interval, so it is written
+through to D1 before its answer): {do_rows:.2} Durable Object rows (the alarm moved to its new
+deadline; no event row, no flush alarm; plus the state row, rewritten once per
+{per_state} such heartbeats: {state:.3} more, so {do_per_beat:.3} in all),
+{d1_rows:.2} D1 rows, and {do_requests:.2} Durable Object requests (the heartbeat, and any alarm
+invocations); {cpu:.2} ms
 of CPU per heartbeat (the free plan allows 10 ms per request). Fixed per service and day in D1:
 {ROLLUP_ROWS_PER_DAY} rollup rows written (the closed day and the state row) and
 {ROLLUP_DELETES_PER_DAY} deleted (the daily row past retention); a heartbeat's row reuses the
@@ -154,6 +164,9 @@ and in a cron tick (limit 50).
 {arithmetic}
 ",
         do_rows = m.do_rows,
+        per_state = MAX_UNSTORED_THROUGH,
+        state = STATE_ROW_PER_BEAT,
+        do_per_beat = m.do_rows + STATE_ROW_PER_BEAT,
         d1_rows = m.d1_rows,
         do_requests = m.do_requests,
         cpu = m.cpu_ms,

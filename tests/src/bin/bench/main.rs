@@ -167,6 +167,12 @@ fn main() {
         ("ALERT_API_KEY".to_owned(), budgets::ALERT_KEY.to_owned()),
     ];
     let mut worker = spawn_worker_with(&channel_env(&receiver, &env));
+    if std::env::var("SYSTOLE_BENCH_ONLY").is_ok_and(|v| v == "rows") {
+        // Only the rows section, printed (the worker built from `target/bench-config`).
+        let (rows, sparse) = rows::run(&worker);
+        print!("{rows}\nsparse: {sparse:?}\n");
+        return;
+    }
     let (throughput, beat_cpu) = throughput::run(&worker, quick);
     let floor = floor::run(&worker, quick);
     if quick {
