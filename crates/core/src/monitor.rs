@@ -283,6 +283,12 @@ impl Monitor {
         self.state.next_seq = event.seq + 1;
     }
 
+    /// Skips `n` sequence numbers: ones that may have been handed out without this state
+    /// knowing (see `ServiceRecord::catch_up_unavailable`).
+    pub fn skip_seq(&mut self, n: u64) {
+        self.state.next_seq += n;
+    }
+
     /// Handles an alarm at `now`: `up`/`degraded` past the deadline become `late` (inside the
     /// grace period) or `down`; `late` past the grace period becomes `down`. Any other call
     /// — early, repeated, or with nothing due — returns no effects.

@@ -546,6 +546,17 @@ impl ServiceRecord {
         }
     }
 
+    /// Goes on with the record as stored when D1 cannot answer [`ServiceRecord::catch_up`]'s
+    /// read, so a heartbeat is never refused for D1's sake. Sequence numbers continue past
+    /// every one the heartbeats written through since the record was stored may have taken
+    /// (at most [`crate::history::MAX_UNSTORED_THROUGH`]), and the next heartbeat written
+    /// through stores the record. What is lost: those heartbeats' counts in the uptime
+    /// tallies; the heartbeat being handled sets the last heartbeat anew.
+    pub fn catch_up_unavailable(&mut self) {
+        self.monitor.skip_seq(crate::history::MAX_UNSTORED_THROUGH);
+        self.history.unstored_through = crate::history::MAX_UNSTORED_THROUGH;
+    }
+
     /// The service's status as D1's `service_state` row holds it (written with rollups).
     pub fn snapshot(&self) -> ServiceSnapshot {
         let state = self.monitor.state();

@@ -127,21 +127,23 @@ fn the_record_is_stored_after_a_bounded_number_of_written_through_heartbeats() {
 #[test]
 fn a_record_loaded_afresh_does_not_write_again_the_rollups_d1_holds() {
     let mut h = quiet();
-    // Ten minutes of sparse heartbeats: write-throughs carry the rollups of closed buckets.
-    for i in 0..40 {
-        let _ = h.beat(T0 + (30 + 15 * i) * S, Reported::Up);
+    // Sparse heartbeats across a UTC midnight: the first write-through of the new day
+    // carries the closed day's rollup.
+    let midnight = Timestamp::from_millis(1_700_006_400_000);
+    for i in 0..12 {
+        let _ = h.beat(T0 + (30 + 600 * i) * S, Reported::Up);
     }
     let live = h.record().history.rollups.clone();
-    assert!(h.record().history.rollups_written_until > Some(Timestamp::from_millis(T0 + 300 * S)));
+    assert!(h.record().history.rollups_written_until >= Some(midnight));
     let stale = support::load(h.stored.as_deref().unwrap(), &mut h.rows.clone()).0;
     assert!(stale.history.rollups_written_until < h.record().history.rollups_written_until, "the stored record lags");
     h.restart();
     // Both accrue the time to the next flush alike.
-    let end = Timestamp::from_millis(T0 + 700 * S);
+    let end = Timestamp::from_millis(T0 + 7_000 * S);
     let (mut rollups, mut live) = (h.record().history.rollups.clone(), live);
     rollups.accrue(end, Status::Up);
     live.accrue(end, Status::Up);
-    assert_eq!(rollups.five_min.keys().collect::<Vec<_>>(), live.five_min.keys().collect::<Vec<_>>());
+    assert_eq!(rollups.daily.keys().collect::<Vec<_>>(), live.daily.keys().collect::<Vec<_>>());
     assert_eq!(rollups, live, "the open buckets, heartbeats and time alike");
     assert_eq!(h.record().history.rollups_written_until, h.d1_rollups_until);
 }
@@ -160,4 +162,29 @@ fn a_failed_write_through_after_written_through_ones_stores_the_record_with_its_
     h.restart();
     assert_eq!(beats(h.record()), live, "every heartbeat counted once");
     assert_eq!(live, 3);
+}
+
+#[test]
+fn a_record_loaded_while_d1_cannot_answer_goes_on_without_reusing_a_sequence_number() {
+    let mut h = quiet();
+    for i in 0..3 {
+        let out = heartbeat(&mut h, T0 + (30 + 15 * i) * S);
+        let _ = h.answer_writes(T0 + (30 + 15 * i) * S, &out, true);
+    }
+    let taken = h.record().monitor.state().next_seq;
+    // The object restarts while D1 refuses the catch-up read: the record goes on as stored.
+    let mut stale = support::load(h.stored.as_deref().unwrap(), &mut h.rows.clone()).0;
+    assert!(stale.monitor.state().next_seq < taken);
+    stale.catch_up_unavailable();
+    assert!(stale.monitor.state().next_seq >= taken, "past every number a write-through may have taken");
+    h.slot = Some(stale);
+    // The next heartbeat is accepted, sets the last heartbeat anew and stores the record.
+    let at = T0 + 90 * S;
+    let out = heartbeat(&mut h, at);
+    assert!(matches!(out.answer, Answer::Accepted { status: Status::Up, .. }));
+    let done = h.answer_writes(at, &out, true);
+    assert!(done.persist, "the record is stored at once");
+    assert_eq!(h.record().monitor.state().last_heartbeat, Some(Timestamp::from_millis(at)));
+    assert!(h.d1.last().unwrap().seq >= taken);
+    assert_eq!(h.record().deadline(), Some(Timestamp::from_millis(at + 3_600 * S)));
 }

@@ -26,6 +26,7 @@ use systole_core::api::Problem;
 use systole_core::durable::{Completed, Write};
 use systole_core::history::{EventRow, FlushBatch};
 use systole_core::live::{PublishGate, ServiceUpdate};
+use systole_core::monitor::HeartbeatEvent;
 use systole_core::protocol::ToMonitor;
 use systole_core::record::{Answer, Context, Input, ServiceOutcome, ServiceRecord, ServiceSnapshot};
 use systole_core::time::Timestamp;
@@ -66,6 +67,9 @@ pub struct Stats {
 
 /// Heartbeats read back from D1 per query when a record is loaded ([`ServiceMonitor::ready`]).
 const CATCH_UP_PAGE: u32 = 256;
+
+/// Seconds after which an alarm that could not catch its record up from D1 runs again.
+const CATCH_UP_RETRY_SECS: u32 = 30;
 
 /// The record's row: `monitor(id = 1, record)`.
 const STORED: Row = Row { table: "monitor", column: "record" };
@@ -108,7 +112,7 @@ impl DurableObject for ServiceMonitor {
                     self.count(|s| s.heartbeat_requests += 1);
                     self.service_id.replace(Some(item.service_id.to_string()));
                     let input = Input::Heartbeat { heartbeat: item.heartbeat, key: item.key };
-                    self.ready().await?;
+                    self.ready(true).await?;
                     match budget::invocation("ServiceMonitor heartbeat", durable::run(self, input)).await? {
                         Answer::Accepted { service_id, received_at, status, next_deadline } => {
                             self.count(|s| s.heartbeats += 1);
@@ -133,7 +137,7 @@ impl DurableObject for ServiceMonitor {
                     self.service_id.replace(Some(service_id.to_string()));
                     let alarm_held = self.state.storage().get_alarm().await?.is_some();
                     let input = Input::Watchdog { alarm_held };
-                    self.ready().await?;
+                    self.ready(false).await?;
                     match budget::invocation("ServiceMonitor watchdog", durable::run(self, input)).await? {
                         Answer::WakeAt(at) => {
                             http::json(200, &serde_json::json!({ "alarmAt": at.map(Timestamp::as_millis) }))
@@ -154,7 +158,15 @@ impl DurableObject for ServiceMonitor {
 
     async fn alarm(&self) -> Result<Response> {
         self.count(|s| s.alarms_fired += 1);
-        self.ready().await?;
+        if let Err(e) = self.ready(false).await {
+            // The deadline waits for D1's read-back (the record may not know the last
+            // heartbeat): try again shortly rather than leave it to the runtime's bounded retries.
+            worker::console_error!("alarm: the record could not be caught up, again in {CATCH_UP_RETRY_SECS} s: {e}");
+            let at = js_sys::Date::new(&(js_sys::Date::now() + CATCH_UP_RETRY_SECS as f64 * 1_000.0).into());
+            self.state.storage().set_alarm(worker::ScheduledTime::new(at)).await?;
+            self.count(|s| s.alarms_set += 1);
+            return Response::ok("");
+        }
         budget::invocation("ServiceMonitor alarm", durable::run(self, Input::Alarm)).await?;
         Response::ok("")
     }
@@ -271,16 +283,43 @@ impl ServiceMonitor {
     /// load of an existing record. Before that read answers, no event may use the record
     /// (a service that beat would look overdue, and sequence numbers could be reused).
     ///
+    /// When D1 cannot answer and `without_d1` is set (a heartbeat: it sets the last
+    /// heartbeat itself), the record goes on as stored (`ServiceRecord::catch_up_unavailable`),
+    /// so a heartbeat is never refused for D1's sake.
+    ///
     /// # Errors
-    /// Storage errors, or D1 failing: the event fails (a heartbeat is answered 503, an alarm
-    /// is retried by the runtime) and the next one tries again.
-    async fn ready(&self) -> Result<()> {
+    /// Storage errors, or D1 failing without `without_d1`: the event fails and the next one
+    /// tries again (an alarm sets itself again, see [`ServiceMonitor::alarm`]).
+    async fn ready(&self, without_d1: bool) -> Result<()> {
         if self.loaded.get() {
             return Ok(());
         }
         let Some(mut rec) = self.load()? else {
             return Ok(());
         };
+        let caught = self.read_back(&rec).await;
+        // Another event may have loaded it while D1 answered: that one is newer.
+        if self.loaded.get() {
+            return Ok(());
+        }
+        match caught {
+            Ok((events, written)) => rec.catch_up(events, written),
+            Err(e) if without_d1 => {
+                worker::console_error!(
+                    "{}: D1 did not answer the catch-up read, going on as stored: {e}",
+                    rec.service_id
+                );
+                rec.catch_up_unavailable();
+            }
+            Err(e) => return Err(e),
+        }
+        *self.record.borrow_mut() = Some(rec);
+        self.loaded.set(true);
+        Ok(())
+    }
+
+    /// The heartbeats D1 holds from where `rec` asks on, and the time D1's rollups reach.
+    async fn read_back(&self, rec: &ServiceRecord) -> Result<(Vec<HeartbeatEvent>, Option<Timestamp>)> {
         let db = self.env.d1(deployment::DB_BINDING)?;
         let (mut since, mut seq) = rec.catch_up_from();
         let (mut events, mut written) = (Vec::new(), None);
@@ -292,16 +331,9 @@ impl ServiceMonitor {
             events.extend(got);
             match last {
                 Some((at, s)) if full => (since, seq) = (Some(at), s + 1),
-                _ => break,
+                _ => return Ok((events, written)),
             }
         }
-        // Another event may have loaded it while D1 answered: that one is newer.
-        if !self.loaded.get() {
-            rec.catch_up(events, written);
-            *self.record.borrow_mut() = Some(rec);
-            self.loaded.set(true);
-        }
-        Ok(())
     }
 
     /// Reads the record: its state row, upgraded (a version 1 record's buffered heartbeats
