@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 use systole_core::history::{ring_ranges, EventRow, RING_SLOTS};
-use worker::{Result, State};
+use worker::{Result, SqlStorage, State};
 
 /// Creates the table if it does not exist (logged, not fatal: the next read reports it).
 pub fn create(state: &State) {
@@ -16,13 +16,14 @@ pub fn create(state: &State) {
     }
 }
 
-/// Stores `rows`, each in its slot; returns the rows SQLite reports written and the bytes
-/// bound (8 per integer plus the event's JSON).
+/// Stores `rows`, each in its slot, through the object's `sql` handle; returns the rows
+/// SQLite reports written and the bytes bound (8 per integer plus the event's JSON). Each
+/// upsert runs to completion inside `exec` (it returns no rows), so its cursor is never
+/// iterated: a heartbeat's one write costs one `exec` and one `rowsWritten`.
 ///
 /// # Errors
 /// Storage or serialization errors.
-pub fn append(state: &State, rows: &[EventRow]) -> Result<(u64, u64)> {
-    let sql = state.storage().sql();
+pub fn append(sql: &SqlStorage, rows: &[EventRow]) -> Result<(u64, u64)> {
     let (mut written, mut bytes) = (0, 0);
     for row in rows {
         let event = serde_json::to_string(&row.event)?;
@@ -32,7 +33,6 @@ pub fn append(state: &State, rows: &[EventRow]) -> Result<(u64, u64)> {
              DO UPDATE SET n = excluded.n, flushed = excluded.flushed, event = excluded.event",
             vec![(row.slot() as f64).into(), (row.n as f64).into(), (row.flushed as f64).into(), event.into()],
         )?;
-        let _ = cursor.raw().count();
         written += cursor.rows_written() as u64;
     }
     Ok((written, bytes))

@@ -1,9 +1,12 @@
 //! Building responses: JSON bodies, `application/problem+json` errors, and [`ApiError`], the
 //! one error type of every route handler.
 
+use std::cell::RefCell;
+
 use futures_util::StreamExt;
 use serde::Serialize;
 use systole_core::api::Problem;
+use worker::worker_sys::web_sys;
 use worker::{Headers, Request, Response, Result};
 
 /// What a route handler answers: a response, or an [`ApiError`] the router turns into
@@ -105,14 +108,32 @@ pub fn problem(p: &Problem) -> Result<Response> {
 
 /// A text response with an explicit content type; never cached, never sniffed.
 ///
+/// Its headers are a copy of a set made once per isolate for each content type (one call
+/// into JavaScript instead of one per header: this builds the heartbeat's answer); the copy
+/// is the response's own, so callers may add to it.
+///
 /// # Errors
 /// Runtime (headers) errors.
 pub fn with_type(status: u16, body: String, content_type: &str) -> Result<Response> {
-    let headers = Headers::new();
-    headers.set("Content-Type", content_type)?;
-    headers.set("Cache-Control", "no-store")?;
-    headers.set("X-Content-Type-Options", "nosniff")?;
-    Ok(Response::ok(body)?.with_status(status).with_headers(headers))
+    thread_local! {
+        static MADE: RefCell<Vec<(String, web_sys::Headers)>> = const { RefCell::new(Vec::new()) };
+    }
+    let headers = MADE.with(|made| {
+        let mut made = made.borrow_mut();
+        let made = match made.iter().position(|(t, _)| t == content_type) {
+            Some(i) => &made[i].1,
+            None => {
+                let headers = Headers::new();
+                headers.set("Content-Type", content_type)?;
+                headers.set("Cache-Control", "no-store")?;
+                headers.set("X-Content-Type-Options", "nosniff")?;
+                made.push((content_type.to_owned(), headers.0));
+                &made[made.len() - 1].1
+            }
+        };
+        Ok::<_, worker::Error>(Headers(web_sys::Headers::new_with_headers(made)?))
+    })?;
+    Ok(Response::builder().with_status(status).with_headers(headers).fixed(body.into_bytes()))
 }
 
 /// 503 for a dependency that failed (D1, a Durable Object): logged, never a 500.
@@ -137,13 +158,14 @@ pub async fn read_capped(req: &mut Request, limit: usize) -> Result<Option<Vec<u
     if declared.is_some_and(|n| n > limit as u64) {
         return Ok(None);
     }
-    if req.inner().body().is_none() {
-        return Ok(Some(Vec::new()));
-    }
     if declared.is_some() {
-        // One `arrayBuffer()` instead of a stream reader's reads: the heartbeat's hot path.
+        // One `arrayBuffer()` instead of a stream reader's reads: the heartbeat's hot path
+        // (an absent body reads as empty).
         let body = req.bytes().await?;
         return Ok((body.len() <= limit).then_some(body));
+    }
+    if req.inner().body().is_none() {
+        return Ok(Some(Vec::new()));
     }
     let mut stream = req.stream()?;
     let mut body = Vec::new();

@@ -39,18 +39,14 @@ mod router;
 mod routes;
 mod row;
 
-use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
+use worker::{event, Context, Env, Request, Result, ScheduleContext, ScheduledEvent};
 
 pub use live::hub::NotificationHub;
 pub use monitor::ServiceMonitor;
 pub use notify::desk::AlertDesk;
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    // The benchmark build counts each request's subrequests under its route (`budget`).
-    #[cfg(feature = "bench")]
-    return budget::invocation(&router::label(&req), router::handle(req, &env)).await;
-    #[cfg(not(feature = "bench"))]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<worker::worker_sys::web_sys::Response> {
     router::handle(req, &env).await
 }
 

@@ -29,7 +29,7 @@ use systole_core::live::{PublishGate, ServiceUpdate};
 use systole_core::protocol::ToMonitor;
 use systole_core::record::{Answer, Context, Input, ServiceOutcome, ServiceRecord, ServiceSnapshot};
 use systole_core::time::Timestamp;
-use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
+use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlStorage, State};
 
 use crate::budget;
 use crate::deployment;
@@ -72,6 +72,8 @@ const STORED: Row = Row { table: "monitor", column: "record" };
 #[durable_object]
 pub struct ServiceMonitor {
     state: State,
+    /// The object's SQLite handle, taken once (each heartbeat writes its event row with it).
+    sql: SqlStorage,
     env: Env,
     record: RefCell<Option<ServiceRecord>>,
     /// Whether `record` holds what storage holds (loaded once per instance).
@@ -88,6 +90,7 @@ impl DurableObject for ServiceMonitor {
         STORED.create(&state);
         events::create(&state);
         Self {
+            sql: state.storage().sql(),
             state,
             env,
             record: RefCell::new(None),
@@ -198,7 +201,7 @@ impl Object for ServiceMonitor {
     }
 
     fn append(&self, rows: &[EventRow]) -> Result<()> {
-        let (rows, bytes) = events::append(&self.state, rows)?;
+        let (rows, bytes) = events::append(&self.sql, rows)?;
         self.count(|s| {
             s.storage_rows_written += rows;
             s.storage_bytes_written += bytes;
@@ -273,7 +276,7 @@ impl ServiceMonitor {
                 rec.service_id,
                 moved.len()
             );
-            events::append(&self.state, &moved)?;
+            events::append(&self.sql, &moved)?;
             STORED.save(&self.state, &rec)?;
         }
         let rows = events::read_from(&self.state, rec.history.flushed + 1)?;
