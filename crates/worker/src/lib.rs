@@ -15,6 +15,8 @@
 //! - [`housekeeping`]: the cron trigger — retention pruning and the paged alarm watchdog.
 //! - [`budget`]: subrequests per invocation against the free plan's 50 (benchmark build).
 //! - [`limits`]: per-client-IP rate limits at the edge (sign-in, heartbeats, alerts).
+//! - [`stub`]: Durable Object requests on the heartbeat's paths, with the fewest calls into
+//!   JavaScript.
 
 #![warn(missing_docs)]
 
@@ -38,6 +40,7 @@ mod pages;
 mod router;
 mod routes;
 mod row;
+mod stub;
 
 use worker::{event, Context, Env, Request, Result, ScheduleContext, ScheduledEvent};
 

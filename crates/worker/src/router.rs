@@ -271,7 +271,13 @@ pub async fn handle(req: Request, env: &Env) -> Result<web_sys::Response> {
 
 /// [`handle`] once the route is known. The `Origin` header is read only where an answer
 /// depends on it (a preflight, a CORS route).
-async fn routed(req: Request, env: &Env, path: &str, method: &str, route: Option<&'static Route>) -> Result<web_sys::Response> {
+async fn routed(
+    req: Request,
+    env: &Env,
+    path: &str,
+    method: &str,
+    route: Option<&'static Route>,
+) -> Result<web_sys::Response> {
     let allowed = |req: &Request| {
         let origin = req.headers().get("Origin").ok().flatten();
         seed::cors_origin(&deployment::config().settings.allowed_origins, origin.as_deref()).map(str::to_owned)

@@ -3,22 +3,19 @@
 //! Object. No D1 on this path.
 
 use futures_util::future::join_all;
-use js_sys::futures::JsFuture;
 use systole_core::api::heartbeat::{self, Accepted, Entry, Failure, HeartbeatItem, ItemError, MAX_BODY_BYTES};
 use systole_core::budget::Kind;
 use systole_core::keys::Authorization;
 use systole_core::limit;
 use systole_core::protocol::ToMonitor;
-use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 use worker::worker_sys::web_sys;
-use worker::worker_sys::DurableObjectNamespace;
 use worker::{Env, Request, Response};
 
 use crate::deployment::{self, MONITOR_BINDING};
 use crate::http;
 use crate::limits;
 use crate::router::{Call, Raw};
+use crate::stub;
 
 /// Seconds a client should wait after a Durable Object could not be reached.
 const RETRY_AFTER: u16 = 2;
@@ -61,13 +58,12 @@ pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Raw {
         // counted per address (a right key never calls the limiter).
         limits::check(&req, env, limit::HEARTBEAT_PER_IP, "heartbeat requests without a valid key").await?;
     }
-    let namespace = monitors(env)?;
     if let (false, [Ok(_)]) = (request.batch, checked.as_slice()) {
         // The single form's one heartbeat: the ServiceMonitor answers an accepted one with
         // this request's whole answer, passed on as it is (no second JSON on the hot path).
         if let Some(Ok(item)) = checked.pop() {
             let service_id = item.service_id.to_string();
-            let outcome = match call(&namespace, item).await {
+            let outcome = match call(env, item).await {
                 Ok(resp) if resp.status() == 200 => return Ok(resp),
                 sent => outcome(&service_id, sent.map(Response::from)).await,
             };
@@ -79,7 +75,7 @@ pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Raw {
         match c {
             Ok(item) => {
                 let service_id = item.service_id.to_string();
-                outcome(&service_id, call(&namespace, item).await.map(Response::from)).await
+                outcome(&service_id, call(env, item).await.map(Response::from)).await
             }
             Err(failure) => Err(failure),
         }
@@ -89,35 +85,14 @@ pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Raw {
     Ok(http::json(summary.status, &summary)?.into())
 }
 
-#[wasm_bindgen]
-extern "C" {
-    /// A Durable Object stub, as far as this module calls it.
-    type Monitor;
-
-    /// `stub.fetch(url, init)`: a Durable Object request without building a `Request` first.
-    #[wasm_bindgen(method, catch, js_name = fetch)]
-    fn fetch_with_init(this: &Monitor, url: &str, init: &web_sys::RequestInit) -> Result<js_sys::Promise, JsValue>;
-}
-
-/// The ServiceMonitors' namespace binding, read as it is (`worker::Env::durable_object`
-/// also checks the binding's class name, three more calls into JavaScript per request); a
-/// missing binding fails at its first use, as an unreachable object.
-fn monitors(env: &Env) -> worker::Result<DurableObjectNamespace> {
-    Ok(js_sys::Reflect::get(env, &JsValue::from_str(MONITOR_BINDING))?.unchecked_into())
-}
-
-/// Hands one granted heartbeat to its ServiceMonitor (`namespace.getByName(id).fetch(url,
-/// {method, body})`: the fewest calls into JavaScript); the object's answer as the runtime
-/// gives it: for an accepted heartbeat 200 with the single form's whole answer
-/// (`heartbeat::answer` of its [`Accepted`], which reads back as that [`Accepted`]).
-async fn call(namespace: &DurableObjectNamespace, item: HeartbeatItem) -> worker::Result<web_sys::Response> {
-    let stub: Monitor = namespace.get_by_name(item.service_id.as_str())?.unchecked_into();
-    let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    init.set_body(&JsValue::from_str(&serde_json::to_string(&ToMonitor::Heartbeat(item))?));
+/// Hands one granted heartbeat to its ServiceMonitor; the object's answer as the runtime
+/// gives it ([`crate::stub`]): for an accepted heartbeat 200 with the single form's whole
+/// answer (`heartbeat::answer` of its [`Accepted`], which reads back as that [`Accepted`]).
+async fn call(env: &Env, item: HeartbeatItem) -> worker::Result<web_sys::Response> {
+    let stub = stub::named(env, MONITOR_BINDING, item.service_id.as_str())?;
+    let body = serde_json::to_string(&ToMonitor::Heartbeat(item))?;
     crate::budget::count(Kind::Object);
-    let answer = JsFuture::from(stub.fetch_with_init("https://service-monitor/", &init)?).await?;
-    Ok(answer.unchecked_into())
+    stub::post(&stub, "https://service-monitor/", &body).await
 }
 
 /// What a ServiceMonitor's answer `sent` (or the runtime's error reaching it) means for the
