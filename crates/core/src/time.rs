@@ -138,8 +138,22 @@ impl Timestamp {
         }
         let (days, ms) = (self.0 / DAY_MS, self.0 % DAY_MS);
         let (year, month, day) = civil_from_days(days);
-        let (hour, minute, second, milli) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1_000 % 60, ms % 1_000);
-        format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{milli:03}Z")
+        let mut text = String::with_capacity(24);
+        // Zero-padded digits without the formatting machinery (`format!` is most of the cost).
+        let mut digits = |n: i64, width: u32, after: char| {
+            for i in (0..width).rev() {
+                text.push(char::from(b'0' + ((n / 10_i64.pow(i)) % 10) as u8));
+            }
+            text.push(after);
+        };
+        digits(year, 4, '-');
+        digits(month, 2, '-');
+        digits(day, 2, 'T');
+        digits(ms / 3_600_000, 2, ':');
+        digits(ms / 60_000 % 60, 2, ':');
+        digits(ms / 1_000 % 60, 2, '.');
+        digits(ms % 1_000, 3, 'Z');
+        text
     }
 
     /// The time for people, in UTC to the second: `2025-11-21 19:33:20 UTC`; the raw

@@ -154,7 +154,16 @@ pub fn unavailable(what: &str, err: &worker::Error) -> Result<Response> {
 /// # Errors
 /// A runtime error while reading.
 pub async fn read_capped(req: &mut Request, limit: usize) -> Result<Option<Vec<u8>>> {
-    let declared = req.headers().get("Content-Length")?.and_then(|v| v.trim().parse::<u64>().ok());
+    let declared = req.headers().get("Content-Length")?;
+    read_declared(req, declared.as_deref(), limit).await
+}
+
+/// [`read_capped`] with the request's `Content-Length` header already read (`declared`).
+///
+/// # Errors
+/// A runtime error while reading.
+pub async fn read_declared(req: &mut Request, declared: Option<&str>, limit: usize) -> Result<Option<Vec<u8>>> {
+    let declared = declared.and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
         return Ok(None);
     }

@@ -106,7 +106,7 @@ impl DurableObject for ServiceMonitor {
             "/" => match serde_json::from_str(&req.text().await?)? {
                 ToMonitor::Heartbeat(item) => {
                     self.count(|s| s.heartbeat_requests += 1);
-                    self.service_id.replace(Some(item.service_id.to_string()));
+                    self.service_id.replace(Some(item.service_id.as_str().to_owned()));
                     let input = Input::Heartbeat { heartbeat: item.heartbeat, key: item.key };
                     match budget::invocation("ServiceMonitor heartbeat", durable::run(self, input)).await? {
                         Answer::Accepted { service_id, received_at, status, next_deadline } => {
@@ -171,7 +171,7 @@ impl Object for ServiceMonitor {
             }
         }
         // The stored record names the service; before the first heartbeat, the request does.
-        let id = slot.as_ref().map(|r| r.service_id.to_string()).or_else(|| self.service_id.borrow().clone());
+        let id = slot.as_ref().map(|r| r.service_id.as_str().to_owned()).or_else(|| self.service_id.borrow().clone());
         let config = deployment::config();
         let ctx = Context {
             service: id.as_deref().and_then(|id| config.service(id)),

@@ -4,6 +4,7 @@
 
 use futures_util::future::join_all;
 use systole_core::api::heartbeat::{self, Accepted, Entry, Failure, HeartbeatItem, ItemError, MAX_BODY_BYTES};
+use systole_core::api::Problem;
 use systole_core::budget::Kind;
 use systole_core::keys::Authorization;
 use systole_core::limit;
@@ -33,8 +34,12 @@ const RETRY_AFTER: u16 = 2;
 /// The single form's accepted heartbeat is the hot path: the ServiceMonitor's answer goes to
 /// the runtime as it is (never read, copied or rebuilt here), as the runtime's floor does.
 pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Raw {
-    let bearer = req.headers().get("Authorization")?.and_then(|v| crate::access::bearer(&v));
-    let body = http::body(&mut req, MAX_BODY_BYTES).await?;
+    let headers = req.headers();
+    let bearer = headers.get("Authorization")?.and_then(|v| crate::access::bearer(&v));
+    let declared = headers.get("Content-Length")?;
+    let body = http::read_declared(&mut req, declared.as_deref(), MAX_BODY_BYTES)
+        .await?
+        .ok_or_else(|| Problem::payload_too_large(MAX_BODY_BYTES))?;
     let request = heartbeat::parse(&body, bearer.as_deref())?;
     let config = deployment::config();
     let keys = deployment::keys(env);
@@ -62,7 +67,7 @@ pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Raw {
         // The single form's one heartbeat: the ServiceMonitor answers an accepted one with
         // this request's whole answer, passed on as it is (no second JSON on the hot path).
         if let Some(Ok(item)) = checked.pop() {
-            let service_id = item.service_id.to_string();
+            let service_id = item.service_id.as_str().to_owned();
             let outcome = match call(env, item).await {
                 Ok(resp) if resp.status() == 200 => return Ok(resp),
                 sent => outcome(&service_id, sent.map(Response::from)).await,
@@ -74,7 +79,7 @@ pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Raw {
     let outcomes = join_all(checked.into_iter().map(|c| async {
         match c {
             Ok(item) => {
-                let service_id = item.service_id.to_string();
+                let service_id = item.service_id.as_str().to_owned();
                 outcome(&service_id, call(env, item).await.map(Response::from)).await
             }
             Err(failure) => Err(failure),
