@@ -109,31 +109,50 @@ pub fn problem(p: &Problem) -> Result<Response> {
 /// A text response with an explicit content type; never cached, never sniffed.
 ///
 /// Its headers are a copy of a set made once per isolate for each content type (one call
-/// into JavaScript instead of one per header: this builds the heartbeat's answer); the copy
-/// is the response's own, so callers may add to it.
+/// into JavaScript instead of one per header); the copy is the response's own, so callers
+/// may add to it.
 ///
 /// # Errors
 /// Runtime (headers) errors.
 pub fn with_type(status: u16, body: String, content_type: &str) -> Result<Response> {
+    let headers = made_headers(content_type, |made| Ok(web_sys::Headers::new_with_headers(made)?))?;
+    Ok(Response::builder().with_status(status).with_headers(Headers(headers)).fixed(body.into_bytes()))
+}
+
+/// [`json`] for a response that goes to the runtime as it is and is never changed (a
+/// Durable Object's answer to the heartbeat): its headers are the per-isolate set itself,
+/// which the runtime copies into the response it builds, so not even the copy is made.
+///
+/// # Errors
+/// Serialization or runtime (headers) errors.
+pub fn json_as_is<T: Serialize>(status: u16, body: &T) -> Result<Response> {
+    let text = serde_json::to_string(body)?;
+    let headers = made_headers("application/json", |made| Ok(made.clone()))?;
+    Ok(Response::builder().with_status(status).with_headers(Headers(headers)).fixed(text.into_bytes()))
+}
+
+/// `f` of the headers `Content-Type: {content_type}`, `Cache-Control: no-store` and
+/// `X-Content-Type-Options: nosniff`, made once per isolate for each content type.
+fn made_headers(
+    content_type: &str,
+    f: impl FnOnce(&web_sys::Headers) -> Result<web_sys::Headers>,
+) -> Result<web_sys::Headers> {
     thread_local! {
         static MADE: RefCell<Vec<(String, web_sys::Headers)>> = const { RefCell::new(Vec::new()) };
     }
-    let headers = MADE.with(|made| {
+    MADE.with(|made| {
         let mut made = made.borrow_mut();
-        let made = match made.iter().position(|(t, _)| t == content_type) {
-            Some(i) => &made[i].1,
-            None => {
-                let headers = Headers::new();
-                headers.set("Content-Type", content_type)?;
-                headers.set("Cache-Control", "no-store")?;
-                headers.set("X-Content-Type-Options", "nosniff")?;
-                made.push((content_type.to_owned(), headers.0));
-                &made[made.len() - 1].1
-            }
-        };
-        Ok::<_, worker::Error>(Headers(web_sys::Headers::new_with_headers(made)?))
-    })?;
-    Ok(Response::builder().with_status(status).with_headers(headers).fixed(body.into_bytes()))
+        if let Some((_, headers)) = made.iter().find(|(t, _)| t == content_type) {
+            return f(headers);
+        }
+        let headers = Headers::new();
+        headers.set("Content-Type", content_type)?;
+        headers.set("Cache-Control", "no-store")?;
+        headers.set("X-Content-Type-Options", "nosniff")?;
+        let answer = f(&headers.0);
+        made.push((content_type.to_owned(), headers.0));
+        answer
+    })
 }
 
 /// 503 for a dependency that failed (D1, a Durable Object): logged, never a 500.

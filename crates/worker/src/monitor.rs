@@ -116,7 +116,7 @@ impl DurableObject for ServiceMonitor {
                             // The single form's whole answer, which the router passes on as it
                             // is (and reads back as the `Accepted` within for a batch).
                             match heartbeat::answer(vec![Ok(accepted)], false, received_at) {
-                                Ok(summary) => http::json(summary.status, &summary),
+                                Ok(summary) => http::json_as_is(summary.status, &summary),
                                 Err(problem) => http::problem(&problem),
                             }
                         }
