@@ -504,6 +504,13 @@ impl Worker {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// The port of wrangler's inspector proxy (`--inspector-port`): the Chrome DevTools
+    /// protocol of the Worker's isolate at `ws://127.0.0.1:<port>/ws` (the benchmark's
+    /// `--profile`).
+    pub fn inspector_port(&self) -> u16 {
+        self.inspector
+    }
+
     /// CPU time (user + system) the Worker's runtime process has used so far: the `workerd`
     /// process of wrangler's process group that runs the Worker (started with an inspector
     /// address; the other `workerd` is wrangler's proxy in front of it), from

@@ -10,10 +10,12 @@
 //!   Schemathesis's reports to `target/e2e/`.
 //! - `screenshots`: just the browser test, then its screenshots copied into
 //!   `docs/screenshots/` (the README's and docs' images).
-//! - `bench [--quick | --fleet]`: the benchmark, written to `docs/benchmarks.md`, with the
+//! - `bench [--quick | --floor | --profile | --fleet]`: the benchmark, written to `docs/benchmarks.md`, with the
 //!   runtime's floor Workers of `tests/floor/` (the workers-rs one built into
 //!   `target/floor-rust`); `--quick` prints only the heartbeat throughput ratios, to `/healthz`
-//!   and to the floors (about three minutes), for comparing changes; `--fleet` builds the
+//!   and to the floors (about three minutes), for comparing changes; `--floor` only those to
+//!   the floors; `--profile` the same with each heartbeat load's CPU profile (V8's sampler
+//!   over the inspector: top functions by self and total time); `--fleet` builds the
 //!   generated 10- and 10,000-service deployments (`target/worker-fleet-*`, never shipped) and
 //!   prints only the flat-cost section.
 //! - `build-worker [--config DIR] [--out DIR] [--bench]`: what `wrangler.toml`'s build command
@@ -40,12 +42,12 @@ fn main() -> ExitCode {
         Some("dev") => dev(&args[1..]),
         Some("test") => test(),
         Some("screenshots") => screenshots(),
-        Some("bench") => bench(args.iter().any(|a| a == "--quick"), args.iter().any(|a| a == "--fleet")),
+        Some("bench") => bench(&args[1..]),
         Some("build-worker") => config_dir(&args[1..])
             .and_then(|dir| build_worker(dir.as_deref(), out_dir(&args[1..]), args.iter().any(|a| a == "--bench"))),
         _ => {
             eprintln!(
-                "usage: cargo xtask <dev [--demo] [--port N] [--config DIR] | test | screenshots | bench [--quick | --fleet] \
+                "usage: cargo xtask <dev [--demo] [--port N] [--config DIR] | test | screenshots | bench [--quick | --floor | --profile | --fleet] \
                  | build-worker [--config DIR] [--out DIR] [--bench]>"
             );
             return ExitCode::from(2);
@@ -362,7 +364,11 @@ fn build_fleets() -> Result<()> {
     Ok(())
 }
 
-fn bench(quick: bool, only_fleet: bool) -> Result<()> {
+fn bench(args: &[String]) -> Result<()> {
+    let flag = |f: &str| args.iter().any(|a| a == f);
+    let (only_fleet, profile) = (flag("--fleet"), flag("--profile"));
+    let only_floor = profile || flag("--floor");
+    let quick = only_floor || flag("--quick");
     // The test services (50 `load-*` with test keys) with production settings: the default
     // 10 s flush interval, so rows per heartbeat are measured as deployed.
     let dir = root().join("target/bench-config");
@@ -402,6 +408,9 @@ fn bench(quick: bool, only_fleet: bool) -> Result<()> {
     }
     let mut cmd = cargo(&["run", "--release", "-p", "systole-e2e", "--bin", "bench"]);
     cmd.env("SYSTOLE_SKIP_BUILD", "1").env("SYSTOLE_BENCH_QUICK", if quick { "1" } else { "0" });
+    if only_floor {
+        cmd.env("SYSTOLE_BENCH_ONLY", "floor").env("SYSTOLE_BENCH_PROFILE", if profile { "1" } else { "0" });
+    }
     run(&mut cmd)?;
     if quick {
         return Ok(());

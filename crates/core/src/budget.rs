@@ -82,7 +82,11 @@ pub struct Peaks {
 impl Peaks {
     /// Records one invocation labelled `label` that made `made`.
     pub fn record(&mut self, label: &str, made: Subrequests) {
-        let peak = self.by_label.entry(label.to_owned()).or_default();
+        // No new key for a label already seen (every request is one invocation).
+        let peak = match self.by_label.get_mut(label) {
+            Some(peak) => peak,
+            None => self.by_label.entry(label.to_owned()).or_default(),
+        };
         peak.invocations = peak.invocations.saturating_add(1);
         if made.total() > peak.max.total() {
             peak.max = made;

@@ -128,8 +128,32 @@ impl Timestamp {
     }
 
     /// RFC 3339 text in UTC with millisecond precision, e.g. `2026-11-21T19:40:00.123Z`.
+    /// Computed directly for the years 1970 to 9999 (every heartbeat answer carries two or
+    /// three of these), through the `time` crate otherwise.
     pub fn to_rfc3339(self) -> String {
-        self.format(RFC3339_MS).unwrap_or_else(|| self.0.to_string())
+        /// 10000-01-01T00:00:00Z.
+        const YEAR_10000: i64 = 253_402_300_800_000;
+        if !(0..YEAR_10000).contains(&self.0) {
+            return self.format(RFC3339_MS).unwrap_or_else(|| self.0.to_string());
+        }
+        let (days, ms) = (self.0 / DAY_MS, self.0 % DAY_MS);
+        let (year, month, day) = civil_from_days(days);
+        let mut text = String::with_capacity(24);
+        // Zero-padded digits without the formatting machinery (`format!` is most of the cost).
+        let mut digits = |n: i64, width: u32, after: char| {
+            for i in (0..width).rev() {
+                text.push(char::from(b'0' + ((n / 10_i64.pow(i)) % 10) as u8));
+            }
+            text.push(after);
+        };
+        digits(year, 4, '-');
+        digits(month, 2, '-');
+        digits(day, 2, 'T');
+        digits(ms / 3_600_000, 2, ':');
+        digits(ms / 60_000 % 60, 2, ':');
+        digits(ms / 1_000 % 60, 2, '.');
+        digits(ms % 1_000, 3, 'Z');
+        text
     }
 
     /// The time for people, in UTC to the second: `2025-11-21 19:33:20 UTC`; the raw
@@ -178,6 +202,20 @@ impl Timestamp {
     fn to_datetime(self) -> Option<OffsetDateTime> {
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000).ok()
     }
+}
+
+/// The proleptic Gregorian (year, month, day) of `days` since 1970-01-01 (`days` ≥ 0; Howard
+/// Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
 /// A duration for people, truncated to its two largest non-zero units: `4 min 12 s`, `2 h`,
@@ -281,6 +319,18 @@ mod tests {
         assert_eq!(Zone::parse("UTC").unwrap(), Zone::utc());
         assert!(Zone::parse("Mars/Olympus").is_none());
         assert_eq!(Timestamp::from_millis(i64::MAX).human_in(&paris), i64::MAX.to_string());
+    }
+
+    #[test]
+    fn rfc3339_is_the_time_crates_text_at_every_kind_of_date() {
+        let mut at: Vec<i64> = vec![0, 1, 999, DAY_MS - 1, DAY_MS, 951_782_400_000, 951_868_799_999, 4_107_542_400_000];
+        at.extend([253_402_300_799_999, 253_402_300_800_000, -1, -DAY_MS - 1]);
+        // Every day of 400 years (leap days, century rules) at a moving time of day.
+        at.extend((0..146_097).map(|d| 946_684_800_000 + d * DAY_MS + (d * 7_919_993) % DAY_MS));
+        for ms in at {
+            let t = Timestamp::from_millis(ms);
+            assert_eq!(t.to_rfc3339(), t.format(RFC3339_MS).unwrap_or_else(|| ms.to_string()), "{ms}");
+        }
     }
 
     #[test]

@@ -1,9 +1,12 @@
 //! Building responses: JSON bodies, `application/problem+json` errors, and [`ApiError`], the
 //! one error type of every route handler.
 
+use std::cell::RefCell;
+
 use futures_util::StreamExt;
 use serde::Serialize;
 use systole_core::api::Problem;
+use worker::worker_sys::web_sys;
 use worker::{Headers, Request, Response, Result};
 
 /// What a route handler answers: a response, or an [`ApiError`] the router turns into
@@ -105,14 +108,51 @@ pub fn problem(p: &Problem) -> Result<Response> {
 
 /// A text response with an explicit content type; never cached, never sniffed.
 ///
+/// Its headers are a copy of a set made once per isolate for each content type (one call
+/// into JavaScript instead of one per header); the copy is the response's own, so callers
+/// may add to it.
+///
 /// # Errors
 /// Runtime (headers) errors.
 pub fn with_type(status: u16, body: String, content_type: &str) -> Result<Response> {
-    let headers = Headers::new();
-    headers.set("Content-Type", content_type)?;
-    headers.set("Cache-Control", "no-store")?;
-    headers.set("X-Content-Type-Options", "nosniff")?;
-    Ok(Response::ok(body)?.with_status(status).with_headers(headers))
+    let headers = made_headers(content_type, |made| Ok(web_sys::Headers::new_with_headers(made)?))?;
+    Ok(Response::builder().with_status(status).with_headers(Headers(headers)).fixed(body.into_bytes()))
+}
+
+/// [`json`] for a response that goes to the runtime as it is and is never changed (a
+/// Durable Object's answer to the heartbeat): its headers are the per-isolate set itself,
+/// which the runtime copies into the response it builds, so not even the copy is made.
+///
+/// # Errors
+/// Serialization or runtime (headers) errors.
+pub fn json_as_is<T: Serialize>(status: u16, body: &T) -> Result<Response> {
+    let text = serde_json::to_string(body)?;
+    let headers = made_headers("application/json", |made| Ok(made.clone()))?;
+    Ok(Response::builder().with_status(status).with_headers(Headers(headers)).fixed(text.into_bytes()))
+}
+
+/// `f` of the headers `Content-Type: {content_type}`, `Cache-Control: no-store` and
+/// `X-Content-Type-Options: nosniff`, made once per isolate for each content type.
+fn made_headers(
+    content_type: &str,
+    f: impl FnOnce(&web_sys::Headers) -> Result<web_sys::Headers>,
+) -> Result<web_sys::Headers> {
+    thread_local! {
+        static MADE: RefCell<Vec<(String, web_sys::Headers)>> = const { RefCell::new(Vec::new()) };
+    }
+    MADE.with(|made| {
+        let mut made = made.borrow_mut();
+        if let Some((_, headers)) = made.iter().find(|(t, _)| t == content_type) {
+            return f(headers);
+        }
+        let headers = Headers::new();
+        headers.set("Content-Type", content_type)?;
+        headers.set("Cache-Control", "no-store")?;
+        headers.set("X-Content-Type-Options", "nosniff")?;
+        let answer = f(&headers.0);
+        made.push((content_type.to_owned(), headers.0));
+        answer
+    })
 }
 
 /// 503 for a dependency that failed (D1, a Durable Object): logged, never a 500.
@@ -133,17 +173,27 @@ pub fn unavailable(what: &str, err: &worker::Error) -> Result<Response> {
 /// # Errors
 /// A runtime error while reading.
 pub async fn read_capped(req: &mut Request, limit: usize) -> Result<Option<Vec<u8>>> {
-    let declared = req.headers().get("Content-Length")?.and_then(|v| v.trim().parse::<u64>().ok());
+    let declared = req.headers().get("Content-Length")?;
+    read_declared(req, declared.as_deref(), limit).await
+}
+
+/// [`read_capped`] with the request's `Content-Length` header already read (`declared`).
+///
+/// # Errors
+/// A runtime error while reading.
+pub async fn read_declared(req: &mut Request, declared: Option<&str>, limit: usize) -> Result<Option<Vec<u8>>> {
+    let declared = declared.and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
         return Ok(None);
     }
-    if req.inner().body().is_none() {
-        return Ok(Some(Vec::new()));
-    }
     if declared.is_some() {
-        // One `arrayBuffer()` instead of a stream reader's reads: the heartbeat's hot path.
+        // One `arrayBuffer()` instead of a stream reader's reads: the heartbeat's hot path
+        // (an absent body reads as empty).
         let body = req.bytes().await?;
         return Ok((body.len() <= limit).then_some(body));
+    }
+    if req.inner().body().is_none() {
+        return Ok(Some(Vec::new()));
     }
     let mut stream = req.stream()?;
     let mut body = Vec::new();

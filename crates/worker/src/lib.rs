@@ -15,6 +15,8 @@
 //! - [`housekeeping`]: the cron trigger — retention pruning and the paged alarm watchdog.
 //! - [`budget`]: subrequests per invocation against the free plan's 50 (benchmark build).
 //! - [`limits`]: per-client-IP rate limits at the edge (sign-in, heartbeats, alerts).
+//! - [`stub`]: Durable Object requests on the heartbeat's paths, with the fewest calls into
+//!   JavaScript.
 
 #![warn(missing_docs)]
 
@@ -38,19 +40,16 @@ mod pages;
 mod router;
 mod routes;
 mod row;
+mod stub;
 
-use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
+use worker::{event, Context, Env, Request, Result, ScheduleContext, ScheduledEvent};
 
 pub use live::hub::NotificationHub;
 pub use monitor::ServiceMonitor;
 pub use notify::desk::AlertDesk;
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    // The benchmark build counts each request's subrequests under its route (`budget`).
-    #[cfg(feature = "bench")]
-    return budget::invocation(&router::label(&req), router::handle(req, &env)).await;
-    #[cfg(not(feature = "bench"))]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<worker::worker_sys::web_sys::Response> {
     router::handle(req, &env).await
 }
 

@@ -30,7 +30,7 @@ use systole_core::monitor::HeartbeatEvent;
 use systole_core::protocol::ToMonitor;
 use systole_core::record::{Answer, Context, Input, ServiceOutcome, ServiceRecord, ServiceSnapshot};
 use systole_core::time::Timestamp;
-use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
+use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlStorage, State};
 
 use crate::budget;
 use crate::deployment;
@@ -79,6 +79,8 @@ const STORED: Row = Row { table: "monitor", column: "record" };
 #[durable_object]
 pub struct ServiceMonitor {
     state: State,
+    /// The object's SQLite handle, taken once (each heartbeat writes its event row with it).
+    sql: SqlStorage,
     env: Env,
     record: RefCell<Option<ServiceRecord>>,
     /// Whether `record` holds what storage holds (loaded once per instance).
@@ -95,6 +97,7 @@ impl DurableObject for ServiceMonitor {
         STORED.create(&state);
         events::create(&state);
         Self {
+            sql: state.storage().sql(),
             state,
             env,
             record: RefCell::new(None),
@@ -110,7 +113,7 @@ impl DurableObject for ServiceMonitor {
             "/" => match serde_json::from_str(&req.text().await?)? {
                 ToMonitor::Heartbeat(item) => {
                     self.count(|s| s.heartbeat_requests += 1);
-                    self.service_id.replace(Some(item.service_id.to_string()));
+                    self.service_id.replace(Some(item.service_id.as_str().to_owned()));
                     let input = Input::Heartbeat { heartbeat: item.heartbeat, key: item.key };
                     self.ready(true).await?;
                     match budget::invocation("ServiceMonitor heartbeat", durable::run(self, input)).await? {
@@ -121,7 +124,7 @@ impl DurableObject for ServiceMonitor {
                             // The single form's whole answer, which the router passes on as it
                             // is (and reads back as the `Accepted` within for a batch).
                             match heartbeat::answer(vec![Ok(accepted)], false, received_at) {
-                                Ok(summary) => http::json(summary.status, &summary),
+                                Ok(summary) => http::json_as_is(summary.status, &summary),
                                 Err(problem) => http::problem(&problem),
                             }
                         }
@@ -186,7 +189,7 @@ impl Object for ServiceMonitor {
             }
         }
         // The stored record names the service; before the first heartbeat, the request does.
-        let id = slot.as_ref().map(|r| r.service_id.to_string()).or_else(|| self.service_id.borrow().clone());
+        let id = slot.as_ref().map(|r| r.service_id.as_str().to_owned()).or_else(|| self.service_id.borrow().clone());
         let config = deployment::config();
         let ctx = Context {
             service: id.as_deref().and_then(|id| config.service(id)),
@@ -216,7 +219,7 @@ impl Object for ServiceMonitor {
     }
 
     fn append(&self, rows: &[EventRow]) -> Result<()> {
-        let (rows, bytes) = events::append(&self.state, rows)?;
+        let (rows, bytes) = events::append(&self.sql, rows)?;
         self.count(|s| {
             s.storage_rows_written += rows;
             s.storage_bytes_written += bytes;
@@ -349,7 +352,7 @@ impl ServiceMonitor {
                 rec.service_id,
                 moved.len()
             );
-            events::append(&self.state, &moved)?;
+            events::append(&self.sql, &moved)?;
             STORED.save(&self.state, &rec)?;
         }
         let rows = events::read_from(&self.state, rec.history.flushed + 1)?;

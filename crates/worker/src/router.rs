@@ -33,7 +33,8 @@ use systole_core::api::route::{self, Pattern};
 use systole_core::api::Problem;
 use systole_core::compat::cloudflaremon::{self as seed, Endpoint};
 use systole_core::limit::{self, PerIp};
-use worker::{Env, Method, Request, Response, Result};
+use worker::worker_sys::web_sys;
+use worker::{Env, Request, Response, Result};
 
 use crate::access::{self, Caller};
 use crate::http::{self, ApiError, Reply};
@@ -100,10 +101,17 @@ impl Access {
     }
 }
 
-/// A boxed handler future borrowing the environment and the path.
-pub type Answer<'a> = Pin<Box<dyn Future<Output = Reply> + 'a>>;
+/// What the router answers the runtime: the response as the runtime takes it, or an
+/// [`ApiError`] answered as problem+json.
+pub type Raw = std::result::Result<web_sys::Response, ApiError>;
 
-/// A route handler: an `async fn(Request, &Env, Call) -> Reply`, boxed by `handler!`.
+/// A boxed handler future borrowing the environment and the path.
+pub type Answer<'a> = Pin<Box<dyn Future<Output = Raw> + 'a>>;
+
+/// A route handler: an `async fn(Request, &Env, Call) -> Reply` boxed by `handler!`, or an
+/// `async fn(Request, &Env, Call) -> Raw` whose response goes to the runtime as it is (a
+/// Durable Object's answer passed on without rebuilding it: the heartbeat), boxed by
+/// `handler!(raw …)`.
 pub type Handler = for<'a> fn(Request, &'a Env, Call<'a>) -> Answer<'a>;
 
 /// One row of the route table.
@@ -128,34 +136,44 @@ const GET: &[&str] = &["GET", "HEAD"];
 /// `POST` routes.
 const POST: &[&str] = &["POST"];
 
-/// Boxes an `async fn(Request, &Env, Call) -> Reply` into a [`Handler`].
+/// Boxes an `async fn(Request, &Env, Call) -> Reply` (or with `raw`, `-> Raw`) into a
+/// [`Handler`].
 macro_rules! handler {
-    ($f:path) => {
+    (raw $f:path) => {
         |req, env, call| Box::pin($f(req, env, call))
+    };
+    ($f:path) => {
+        |req, env, call| Box::pin(async move { $f(req, env, call).await.map(web_sys::Response::from) })
     };
 }
 
-/// One row of [`ROUTES`]: `route!(pattern, methods, access, handler)`, then optionally
-/// `gate = Endpoint` and/or `cors`.
+/// One row of [`ROUTES`]: `route!(pattern, methods, access, handler)` (`raw handler` for a
+/// `-> Raw` handler), then optionally `gate = Endpoint` and/or `cors`.
 macro_rules! route {
+    ($pattern:literal, $methods:expr, $access:ident, raw $f:path) => {
+        route!(@ $pattern, $methods, $access, handler!(raw $f), None, false)
+    };
+    ($pattern:literal, $methods:expr, $access:ident, raw $f:path, gate = $gate:ident) => {
+        route!(@ $pattern, $methods, $access, handler!(raw $f), Some(Endpoint::$gate), false)
+    };
     ($pattern:literal, $methods:expr, $access:ident, $f:path) => {
-        route!(@ $pattern, $methods, $access, $f, None, false)
+        route!(@ $pattern, $methods, $access, handler!($f), None, false)
     };
     ($pattern:literal, $methods:expr, $access:ident, $f:path, cors) => {
-        route!(@ $pattern, $methods, $access, $f, None, true)
+        route!(@ $pattern, $methods, $access, handler!($f), None, true)
     };
     ($pattern:literal, $methods:expr, $access:ident, $f:path, gate = $gate:ident) => {
-        route!(@ $pattern, $methods, $access, $f, Some(Endpoint::$gate), false)
+        route!(@ $pattern, $methods, $access, handler!($f), Some(Endpoint::$gate), false)
     };
     ($pattern:literal, $methods:expr, $access:ident, $f:path, gate = $gate:ident, cors) => {
-        route!(@ $pattern, $methods, $access, $f, Some(Endpoint::$gate), true)
+        route!(@ $pattern, $methods, $access, handler!($f), Some(Endpoint::$gate), true)
     };
-    (@ $pattern:literal, $methods:expr, $access:ident, $f:path, $gate:expr, $cors:expr) => {
+    (@ $pattern:literal, $methods:expr, $access:ident, $handler:expr, $gate:expr, $cors:expr) => {
         Route {
             pattern: Pattern($pattern),
             methods: $methods,
             access: Access::$access,
-            handler: handler!($f),
+            handler: $handler,
             gate: $gate,
             cors: $cors,
         }
@@ -164,7 +182,7 @@ macro_rules! route {
 
 /// Every route, in matching order.
 pub static ROUTES: &[Route] = &[
-    route!("/api/v1/heartbeat", POST, Anyone, routes::heartbeat::post),
+    route!("/api/v1/heartbeat", POST, Anyone, raw routes::heartbeat::post),
     route!("/api/v1/status", GET, User, routes::status::get, cors),
     route!("/api/v1/services", GET, User, routes::services::get, cors),
     route!("/api/v1/logs", GET, User, routes::logs::get, cors),
@@ -193,7 +211,7 @@ pub static ROUTES: &[Route] = &[
     // onto the same model (`routes::cloudflaremon`), each switched by `settings.json` `api`
     // (`/api/logs`, from the seed's first version, has no switch). Our access rules hold:
     // without users.json a deployment is open, as the seed.
-    route!("/api/heartbeat", POST, Anyone, routes::heartbeat::post, gate = Heartbeat),
+    route!("/api/heartbeat", POST, Anyone, raw routes::heartbeat::post, gate = Heartbeat),
     route!("/api/status", GET, User, routes::cloudflaremon::status, gate = Status, cors),
     route!("/api/uptime", GET, User, routes::cloudflaremon::uptime, gate = Uptime, cors),
     route!("/api/services", GET, User, routes::cloudflaremon::services, gate = Services, cors),
@@ -233,44 +251,68 @@ fn announces(route: &Route) -> bool {
 /// gate is switched off answers the seed's 403; otherwise the route's caller is identified
 /// and its handler called, and a CORS route's answer gets `Access-Control-Allow-Origin`
 /// and `Vary: Origin` for an allowed origin. Any failure of a dependency answers 503
-/// problem+json.
+/// problem+json. In the benchmark build the request is one invocation of the subrequest
+/// budgets (`budget`), labelled by its method and route ([`label`]).
 ///
 /// # Errors
 /// Never in practice: a response that cannot be built is answered 503, and only if that
 /// cannot be built either does the error reach the runtime.
-pub async fn handle(req: Request, env: &Env) -> Result<Response> {
+pub async fn handle(req: Request, env: &Env) -> Result<web_sys::Response> {
     let path = req.path();
-    let origin = req.headers().get("Origin").ok().flatten();
-    let allowed = seed::cors_origin(&deployment::config().settings.allowed_origins, origin.as_deref());
-    if req.method() == Method::Options {
-        return preflight(allowed).or_else(|e| http::unavailable("storage", &e));
-    }
     // The method as sent: `worker::Method` reads any method it does not know (`QUERY`,
     // `PROPFIND`) as GET, which would answer it as one.
     let method = req.inner().method();
     let route = find(&path, &method);
+    #[cfg(feature = "bench")]
+    return crate::budget::invocation(&label(&method, route), routed(req, env, &path, &method, route)).await;
+    #[cfg(not(feature = "bench"))]
+    routed(req, env, &path, &method, route).await
+}
+
+/// [`handle`] once the route is known. The `Origin` header is read only where an answer
+/// depends on it (a preflight, a CORS route).
+async fn routed(
+    req: Request,
+    env: &Env,
+    path: &str,
+    method: &str,
+    route: Option<&'static Route>,
+) -> Result<web_sys::Response> {
+    let allowed = |req: &Request| {
+        let origin = req.headers().get("Origin").ok().flatten();
+        seed::cors_origin(&deployment::config().settings.allowed_origins, origin.as_deref()).map(str::to_owned)
+    };
+    if method.eq_ignore_ascii_case("OPTIONS") {
+        return built(preflight(allowed(&req).as_deref()));
+    }
     if let Some(gate) = route.and_then(|r| r.gate).filter(|g| !g.enabled(&deployment::config().settings.api)) {
-        return http::json(403, &gate.disabled_body());
+        return built(http::json(403, &gate.disabled_body()));
     }
     if let Some((limit, what)) = route.and_then(per_ip) {
         if let Err(p) = limits::check(&req, env, limit, what).await {
-            return http::problem(&p).or_else(|e| http::unavailable("storage", &e));
+            return built(http::problem(&p));
         }
     }
-    let answer = match dispatch(req, env, &path, &method, route).await {
-        Ok(resp) => Ok(resp),
-        Err(e) => e.respond(),
+    let cors = route.is_some_and(|r| r.cors).then(|| allowed(&req)).flatten();
+    let resp = match dispatch(req, env, path, method, route).await {
+        Ok(resp) => resp,
+        Err(e) => built(e.respond())?,
     };
-    let mut resp = answer.or_else(|e| http::unavailable("storage", &e))?;
-    if let Some(origin) = allowed.filter(|_| route.is_some_and(|r| r.cors)) {
+    if let Some(origin) = cors {
         // A response passed on from a Durable Object has immutable headers; none of the CORS
         // routes answers one.
-        let headers = resp.headers_mut();
-        if headers.set("Access-Control-Allow-Origin", origin).and_then(|()| headers.append("Vary", "Origin")).is_err() {
+        let headers = resp.headers();
+        if headers.set("Access-Control-Allow-Origin", &origin).and_then(|()| headers.append("Vary", "Origin")).is_err()
+        {
             worker::console_warn!("CORS headers not set on {path}");
         }
     }
     Ok(resp)
+}
+
+/// A built response for the runtime; 503 problem+json when it could not be built.
+fn built(resp: Result<Response>) -> Result<web_sys::Response> {
+    resp.or_else(|e| http::unavailable("storage", &e)).map(web_sys::Response::from)
 }
 
 /// 200 with an empty body; CORS headers only for an allowed origin (the seed answers every
@@ -288,12 +330,12 @@ fn preflight(allowed: Option<&str>) -> Result<Response> {
 }
 
 /// The label of a request's invocation in the subrequest budgets (`budget`): its method
-/// and its route's pattern (`POST /api/v1/heartbeat`, `GET /services/*`), or `unrouted`.
+/// and its route's pattern (`POST /api/v1/heartbeat`, `GET /services/*`; `HEAD` counts as
+/// `GET`), or `unrouted`.
 #[cfg(feature = "bench")]
-pub fn label(req: &Request) -> String {
-    let method = req.inner().method();
-    let method = if method == "HEAD" { "GET".to_owned() } else { method };
-    match find(&req.path(), &method) {
+fn label(method: &str, route: Option<&Route>) -> String {
+    let method = if method == "HEAD" { "GET" } else { method };
+    match route {
         Some(route) => format!("{method} {}", route.pattern.0),
         None => "unrouted".to_owned(),
     }
@@ -305,7 +347,7 @@ fn find(path: &str, method: &str) -> Option<&'static Route> {
     ROUTES.iter().find(|r| r.pattern.matches(path).is_some() && r.access.open() && r.methods.contains(&method))
 }
 
-async fn dispatch(req: Request, env: &Env, path: &str, method: &str, route: Option<&'static Route>) -> Reply {
+async fn dispatch(req: Request, env: &Env, path: &str, method: &str, route: Option<&'static Route>) -> Raw {
     if let Some(r) = route {
         let params = r.pattern.matches(path).unwrap_or_default();
         let caller = match r.access {
@@ -313,7 +355,7 @@ async fn dispatch(req: Request, env: &Env, path: &str, method: &str, route: Opti
             Access::Admin => Some(access::admin(&req, env).await?),
             Access::Reader => match access::caller(&req, env).await {
                 Ok(c) => Some(c),
-                Err(ApiError::Problem(_)) => return pages::sign_in(401, None),
+                Err(ApiError::Problem(_)) => return pages::sign_in(401, None).map(web_sys::Response::from),
                 Err(e) => return Err(e),
             },
             Access::Anyone | Access::StatusPage | Access::Bench => None,

@@ -426,7 +426,7 @@ impl Accepted {
     ) -> Self {
         Self {
             ok: true,
-            service_id: service_id.to_string(),
+            service_id: service_id.as_str().to_owned(),
             status,
             received_at: at.to_rfc3339(),
             next_deadline: next.map(Timestamp::to_rfc3339),

@@ -50,7 +50,7 @@ pub fn publish(env: &Env, service: &ServiceConfig, update: &ServiceUpdate, gate:
     }
     for post in live::fan_out(hubs, live::FANOUT) {
         let body = if post.hub.public { public.clone() } else { full.clone() };
-        let Ok(stub) = stub(env, &post.hub) else {
+        let Ok(stub) = crate::stub::named(env, HUB_BINDING, &post.hub.name) else {
             worker::console_error!("no NotificationHub binding: live updates are off");
             return;
         };
@@ -81,7 +81,7 @@ pub fn publish_alerts(env: &Env, alerts: &[AlertUpdate]) {
         return;
     }
     for post in live::fan_out(access::hubs_seeing_all(deployment::users()), live::FANOUT) {
-        let Ok(stub) = stub(env, &post.hub) else {
+        let Ok(stub) = crate::stub::named(env, HUB_BINDING, &post.hub.name) else {
             worker::console_error!("no NotificationHub binding: live updates are off");
             return;
         };
@@ -109,16 +109,14 @@ pub(crate) struct RelayBody {
 /// `relays`; the socket count of every hub reached, by name (the caller counts the
 /// subrequest).
 pub(crate) async fn relay(
-    stub: &Stub,
+    stub: &crate::stub::Object,
     head: &str,
     updates: Vec<String>,
     relays: &[Hub],
 ) -> Result<BTreeMap<String, u64>> {
     let body = RelayBody { updates, relays: relays.iter().map(|h| h.name.clone()).collect() };
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(serde_json::to_string(&body)?.into()));
-    let req = Request::new_with_init("https://hub/relay", &init)?;
-    let text = stub.fetch_with_request(req).await?.text().await?;
+    let answer = crate::stub::post(stub, "https://hub/relay", &serde_json::to_string(&body)?).await?;
+    let text = crate::stub::text(&answer).await?;
     let answer: RelayAnswer = serde_json::from_str(&text)?;
     let mut sockets = answer.relayed;
     sockets.insert(head.to_owned(), answer.sockets);
@@ -135,9 +133,9 @@ pub(crate) struct RelayAnswer {
     pub relayed: BTreeMap<String, u64>,
 }
 
-/// The stub of the hub named `name` (relays are never the public hub).
-pub(crate) fn stub_named(env: &Env, name: &str) -> Result<Stub> {
-    stub(env, &Hub { name: name.to_owned(), public: false })
+/// The stub of the hub named `name`, for [`relay`].
+pub(crate) fn stub_named(env: &Env, name: &str) -> Result<crate::stub::Object> {
+    crate::stub::named(env, HUB_BINDING, name)
 }
 
 /// `GET /api/v1/live`: the caller's hub (see [`connect`]).
@@ -225,7 +223,7 @@ pub async fn probe(env: &Env, n: usize) -> Result<usize> {
     let update = serde_json::json!({"type": "service", "id": "probe", "at": 0}).to_string();
     let mut reached = 0;
     for post in live::fan_out(hubs, live::FANOUT) {
-        let stub = stub(env, &post.hub)?;
+        let stub = stub_named(env, &post.hub.name)?;
         crate::budget::count(Kind::Object);
         reached += relay(&stub, &post.hub.name, vec![update.clone()], &post.relays).await?.len();
     }

@@ -4,15 +4,19 @@
 
 use futures_util::future::join_all;
 use systole_core::api::heartbeat::{self, Accepted, Entry, Failure, HeartbeatItem, ItemError, MAX_BODY_BYTES};
+use systole_core::api::Problem;
+use systole_core::budget::Kind;
 use systole_core::keys::Authorization;
 use systole_core::limit;
 use systole_core::protocol::ToMonitor;
-use worker::{Env, ObjectNamespace, Request, Response};
+use worker::worker_sys::web_sys;
+use worker::{Env, Request, Response};
 
 use crate::deployment::{self, MONITOR_BINDING};
-use crate::http::{self, Reply};
+use crate::http;
 use crate::limits;
-use crate::router::Call;
+use crate::router::{Call, Raw};
+use crate::stub;
 
 /// Seconds a client should wait after a Durable Object could not be reached.
 const RETRY_AFTER: u16 = 2;
@@ -26,10 +30,16 @@ const RETRY_AFTER: u16 = 2;
 /// limits. A request in which no heartbeat passed its key check counts against the client
 /// address's [`limit::HEARTBEAT_PER_IP`], and past it answers 429 problem+json with
 /// `Retry-After` instead of 401.
-pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
-    let now = deployment::now();
-    let bearer = req.headers().get("Authorization")?.and_then(|v| crate::access::bearer(&v));
-    let body = http::body(&mut req, MAX_BODY_BYTES).await?;
+///
+/// The single form's accepted heartbeat is the hot path: the ServiceMonitor's answer goes to
+/// the runtime as it is (never read, copied or rebuilt here), as the runtime's floor does.
+pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Raw {
+    let headers = req.headers();
+    let bearer = headers.get("Authorization")?.and_then(|v| crate::access::bearer(&v));
+    let declared = headers.get("Content-Length")?;
+    let body = http::read_declared(&mut req, declared.as_deref(), MAX_BODY_BYTES)
+        .await?
+        .ok_or_else(|| Problem::payload_too_large(MAX_BODY_BYTES))?;
     let request = heartbeat::parse(&body, bearer.as_deref())?;
     let config = deployment::config();
     let keys = deployment::keys(env);
@@ -53,40 +63,41 @@ pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
         // counted per address (a right key never calls the limiter).
         limits::check(&req, env, limit::HEARTBEAT_PER_IP, "heartbeat requests without a valid key").await?;
     }
-    let namespace = env.durable_object(MONITOR_BINDING)?;
     if let (false, [Ok(_)]) = (request.batch, checked.as_slice()) {
         // The single form's one heartbeat: the ServiceMonitor answers an accepted one with
         // this request's whole answer, passed on as it is (no second JSON on the hot path).
         if let Some(Ok(item)) = checked.pop() {
-            let service_id = item.service_id.to_string();
-            let outcome = match call(&namespace, item).await {
-                Ok(resp) if resp.status_code() == 200 => return Ok(resp),
-                sent => outcome(&service_id, sent).await,
+            let service_id = item.service_id.as_str().to_owned();
+            let outcome = match call(env, item).await {
+                Ok(resp) if resp.status() == 200 => return Ok(resp),
+                sent => outcome(&service_id, sent.map(Response::from)).await,
             };
-            let summary = heartbeat::answer(vec![outcome], false, now)?;
-            return Ok(http::json(summary.status, &summary)?);
+            let summary = heartbeat::answer(vec![outcome], false, deployment::now())?;
+            return Ok(http::json(summary.status, &summary)?.into());
         }
     }
     let outcomes = join_all(checked.into_iter().map(|c| async {
         match c {
             Ok(item) => {
-                let service_id = item.service_id.to_string();
-                outcome(&service_id, call(&namespace, item).await).await
+                let service_id = item.service_id.as_str().to_owned();
+                outcome(&service_id, call(env, item).await.map(Response::from)).await
             }
             Err(failure) => Err(failure),
         }
     }))
     .await;
-    let summary = heartbeat::answer(outcomes, request.batch, now)?;
-    Ok(http::json(summary.status, &summary)?)
+    let summary = heartbeat::answer(outcomes, request.batch, deployment::now())?;
+    Ok(http::json(summary.status, &summary)?.into())
 }
 
-/// Hands one granted heartbeat to its ServiceMonitor; the object's answer: for an accepted
-/// heartbeat 200 with the single form's whole answer (`heartbeat::answer` of its
-/// [`Accepted`], which reads back as that [`Accepted`]).
-async fn call(namespace: &ObjectNamespace, item: HeartbeatItem) -> worker::Result<Response> {
-    let stub = namespace.id_from_name(item.service_id.as_str())?.get_stub()?;
-    crate::durable::post(&stub, "https://service-monitor/", &ToMonitor::Heartbeat(item)).await
+/// Hands one granted heartbeat to its ServiceMonitor; the object's answer as the runtime
+/// gives it ([`crate::stub`]): for an accepted heartbeat 200 with the single form's whole
+/// answer (`heartbeat::answer` of its [`Accepted`], which reads back as that [`Accepted`]).
+async fn call(env: &Env, item: HeartbeatItem) -> worker::Result<web_sys::Response> {
+    let stub = stub::named(env, MONITOR_BINDING, item.service_id.as_str())?;
+    let body = serde_json::to_string(&ToMonitor::Heartbeat(item))?;
+    crate::budget::count(Kind::Object);
+    stub::post(&stub, "https://service-monitor/", &body).await
 }
 
 /// What a ServiceMonitor's answer `sent` (or the runtime's error reaching it) means for the

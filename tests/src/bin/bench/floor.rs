@@ -7,6 +7,7 @@
 use serde_json::json;
 use systole_e2e::{key, root, spawn_config, Worker};
 
+use super::profile::Profiler;
 use super::{load, load_services, Run, CONNECTIONS, MEASURE, SERVICES, WARMUP};
 
 /// Throughput target: Systole's heartbeat at least this share of the JS floor's req/s.
@@ -40,8 +41,9 @@ impl Scale {
 /// Starts both floors, loads the three heartbeat routes at each scale (Systole, JS floor,
 /// workers-rs floor, back to back), and `GET /healthz` of Systole and the JS floor; answers
 /// the document's section (with `quick`, prints the ratios, skips `/healthz` and answers
-/// nothing).
-pub fn run(systole: &Worker, quick: bool) -> String {
+/// nothing; with `profile` too, and prints each heartbeat load's CPU profile, see
+/// [`profile`](super::profile)).
+pub fn run(systole: &Worker, quick: bool, profile: bool) -> String {
     let js = spawn_config(&root().join("tests/floor/js/wrangler.toml"));
     let rust = spawn_config(&root().join("tests/floor/rust/wrangler.toml"));
     let services = load_services();
@@ -49,10 +51,16 @@ pub fn run(systole: &Worker, quick: bool) -> String {
         services.iter().map(|s| json!({"serviceId": s, "message": "bench"}).to_string()).collect();
     let keys: Vec<String> = services.iter().map(|s| key(s)).collect();
     let beat = |worker: &Worker, name: &str, n_services: usize| {
-        load(worker, &format!("{name}, {n_services} service(s)"), &|n| {
+        let title = format!("{name}, {n_services} service(s)");
+        let profiler = profile.then(|| Profiler::start(worker));
+        let run = load(worker, &title, &|n| {
             let i = n % n_services;
             worker.request("POST", "/api/heartbeat", Some(&keys[i]), &bodies[i]).status == 200
-        })
+        });
+        if let Some(p) = profiler {
+            println!("{}", p.stop(&title, run.per_second));
+        }
+        run
     };
     let scales: Vec<Scale> = [1, SERVICES]
         .into_iter()
@@ -63,7 +71,7 @@ pub fn run(systole: &Worker, quick: bool) -> String {
             rust: beat(&rust, "workers-rs floor", n),
         })
         .collect();
-    if quick {
+    if quick || profile {
         for s in &scales {
             println!(
                 "quick: floor, {} service(s): Systole {:.0}/s {:.3} ms/req; JS floor {:.0}/s {:.3} ms/req; \

@@ -17,7 +17,9 @@
 //! - [`budgets`]: subrequests per invocation against the free plan's 50 and CPU per
 //!   request against its 10 ms, per route, cron tick and Durable Object event;
 //! - [`cost`]: what a fleet of 60 and of 1,000 services costs a day, from the figures above;
-//! - [`fleet`]: flat cost from 10 to 10,000 services (its own two deployments).
+//! - [`fleet`]: flat cost from 10 to 10,000 services (its own two deployments);
+//! - [`profile`] (`--profile` only): where the isolate's CPU goes under the floor section's
+//!   heartbeat loads.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod budgets;
@@ -26,6 +28,7 @@ mod dashboard;
 mod delivery;
 mod fleet;
 mod floor;
+mod profile;
 mod rows;
 mod size;
 mod throughput;
@@ -173,8 +176,15 @@ fn main() {
         print!("{rows}\nsparse: {sparse:?}\n");
         return;
     }
+    // `cargo xtask bench --floor` / `--profile`: only the floor section's ratios (and its
+    // CPU profiles).
+    if std::env::var("SYSTOLE_BENCH_ONLY").is_ok_and(|v| v == "floor") {
+        let profile = std::env::var("SYSTOLE_BENCH_PROFILE").is_ok_and(|v| v == "1");
+        floor::run(&worker, true, profile);
+        return;
+    }
     let (throughput, beat_cpu) = throughput::run(&worker, quick);
-    let floor = floor::run(&worker, quick);
+    let floor = floor::run(&worker, quick, false);
     if quick {
         return;
     }
