@@ -59,6 +59,9 @@ pub struct Stats {
     pub alarms_set: u64,
     /// Alarm invocations (each a billed Durable Object request).
     pub alarms_fired: u64,
+    /// Live updates posted to NotificationHubs, relayed ones included (each a billed
+    /// Durable Object request).
+    pub live_posts: u64,
     /// Rows written to D1 by history flushes.
     pub d1_rows_written: u64,
     /// Successful flushes.
@@ -237,7 +240,8 @@ impl Object for ServiceMonitor {
 
     fn publish(&self, update: ServiceUpdate) {
         if let Some(service) = deployment::config().service(&update.id) {
-            live::publish(&self.env, service, &update, &self.live);
+            let posts = live::publish(&self.env, service, &update, &self.live);
+            self.count(|s| s.live_posts += posts);
         }
     }
 

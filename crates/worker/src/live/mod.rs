@@ -34,17 +34,19 @@ fn stub(env: &Env, hub: &Hub) -> Result<Stub> {
 /// (`systole_core::live::fan_out`): this invocation posts to at most
 /// [`live::FANOUT`] hubs, each of which relays to its share. Every hub's answer (its socket
 /// count) goes back into `gate`. A lost update is repaired by the tab's resynchronisation on
-/// reconnect.
-pub fn publish(env: &Env, service: &ServiceConfig, update: &ServiceUpdate, gate: &Rc<RefCell<PublishGate>>) {
+/// reconnect. Returns the hubs posted to, directly or relayed: each is one Durable Object
+/// request.
+pub fn publish(env: &Env, service: &ServiceConfig, update: &ServiceUpdate, gate: &Rc<RefCell<PublishGate>>) -> u64 {
     let now = Timestamp::from_millis(update.at);
     let change = update.change.is_some();
     let mut hubs = access::hubs(deployment::users(), deployment::config(), service);
     hubs.retain(|hub| gate.borrow().admits(&hub.name, now, change));
     if hubs.is_empty() {
         // The common case for a heartbeat nobody is watching: nothing to serialize.
-        return;
+        return 0;
     }
     let (full, public) = (update.to_json(), update.public().to_json());
+    let mut posts = 0;
     for hub in &hubs {
         gate.borrow_mut().sent(&hub.name, now);
     }
@@ -52,8 +54,9 @@ pub fn publish(env: &Env, service: &ServiceConfig, update: &ServiceUpdate, gate:
         let body = if post.hub.public { public.clone() } else { full.clone() };
         let Ok(stub) = crate::stub::named(env, HUB_BINDING, &post.hub.name) else {
             worker::console_error!("no NotificationHub binding: live updates are off");
-            return;
+            return posts;
         };
+        posts += 1 + post.relays.len() as u64;
         // Counted here: the post starts after this invocation's code returns.
         crate::budget::count(Kind::Object);
         let gate = Rc::clone(gate);
@@ -68,6 +71,7 @@ pub fn publish(env: &Env, service: &ServiceConfig, update: &ServiceUpdate, gate:
             }
         });
     }
+    posts
 }
 
 /// Sends the announced external alerts to the hubs of readers who see everything

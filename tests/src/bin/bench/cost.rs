@@ -142,8 +142,8 @@ service beating every 60 s, further apart than the 10 s flush interval, so it is
 through to D1 before its answer): {do_rows:.2} Durable Object rows (the alarm moved to its new
 deadline; no event row, no flush alarm; plus the state row, rewritten once per
 {per_state} such heartbeats: {state:.3} more, so {do_per_beat:.3} in all),
-{d1_rows:.2} D1 rows, and {do_requests:.2} Durable Object requests (the heartbeat, and any alarm
-invocations); {cpu:.2} ms
+{d1_rows:.2} D1 rows, and {do_requests:.2} Durable Object requests (the heartbeat, any alarm
+invocations, and the live-update posts to the NotificationHubs of the readers who see it); {cpu:.2} ms
 of CPU per heartbeat (the free plan allows 10 ms per request). Fixed per service and day in D1:
 {ROLLUP_ROWS_PER_DAY} rollup rows written (the closed day and the state row) and
 {ROLLUP_DELETES_PER_DAY} deleted (the daily row past retention); a heartbeat's row reuses the

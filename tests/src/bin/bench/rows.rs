@@ -69,7 +69,8 @@ pub fn run(worker: &Worker) -> (String, Sparse) {
     let sparse_beats = delta("heartbeats");
     let sparse_d1 = delta("d1RowsWritten") / sparse_beats;
     let sparse_do = (delta("storageRowsWritten") + delta("alarmsSet")) / sparse_beats;
-    let sparse_requests = (delta("heartbeatRequests") + delta("alarmsFired")) / sparse_beats;
+    let sparse_posts = delta("livePosts") / sparse_beats;
+    let sparse_requests = (delta("heartbeatRequests") + delta("alarmsFired") + delta("livePosts")) / sparse_beats;
     let depth = depths(worker);
     let doc = format!(
         "## Rows written per heartbeat
@@ -100,8 +101,11 @@ stream sets one per flush interval.
 A sparse heartbeat (nothing buffered, the last flush at least a flush interval ago: the normal
 case of a service beating every 60 s) is written through: the object writes it to D1 before
 answering, stores no event row and sets no flush alarm; its one Durable Object write is the
-alarm moved to its new deadline, and its one Durable Object request is itself (measured on
-{sparse_beats:.0} heartbeats 11 s apart). Should D1 fail, it is stored as an event row before
+alarm moved to its new deadline (measured on {sparse_beats:.0} heartbeats 11 s apart). Its
+Durable Object requests are itself and {sparse_posts:.2} live-update posts to NotificationHubs:
+one to each hub of a reader who sees the service (this config's users and the public page),
+which a hub that last reported no open tab still gets at most every 10 s (`IDLE_EVERY`), so
+that a tab opened meanwhile sees last-seen times move. Should D1 fail, it is stored as an event row before
 the answer and flushed later, as under load. The state row then lags: it is rewritten once per
 64 written-through heartbeats (a further 1/64 write each in a longer stream than this one), or
 when a heartbeat is buffered after them (so the load above starts each service with a
