@@ -176,7 +176,7 @@ async fn checking_deadlines<O: Object, T>(obj: &O, sends: impl Future<Output = T
 /// stored. When both tries fail the cached state forgets it (the next event, or the hourly
 /// watchdog, sets it again) and the error is returned for [`run`] to log; the event's answer
 /// stands.
-async fn arm<O: Object>(obj: &O, alarm: AlarmAction) -> Result<()> {
+pub async fn arm<O: Object>(obj: &O, alarm: AlarmAction) -> Result<()> {
     let AlarmAction::Set(at, _) = alarm else {
         return Ok(());
     };

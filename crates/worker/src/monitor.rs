@@ -23,7 +23,7 @@ use std::rc::Rc;
 use serde::Serialize;
 use systole_core::api::heartbeat::{self, Accepted};
 use systole_core::api::Problem;
-use systole_core::durable::{Completed, Write};
+use systole_core::durable::{AlarmAction, Completed, Wake, Write};
 use systole_core::history::{EventRow, FlushBatch};
 use systole_core::live::{PublishGate, ServiceUpdate};
 use systole_core::monitor::HeartbeatEvent;
@@ -168,9 +168,8 @@ impl DurableObject for ServiceMonitor {
             // The deadline waits for D1's read-back (the record may not know the last
             // heartbeat): try again shortly rather than leave it to the runtime's bounded retries.
             worker::console_error!("alarm: the record could not be caught up, again in {CATCH_UP_RETRY_SECS} s: {e}");
-            let at = js_sys::Date::new(&(js_sys::Date::now() + CATCH_UP_RETRY_SECS as f64 * 1_000.0).into());
-            self.state.storage().set_alarm(worker::ScheduledTime::new(at)).await?;
-            self.count(|s| s.alarms_set += 1);
+            let at = Timestamp::from_millis(deployment::now().as_millis() + i64::from(CATCH_UP_RETRY_SECS) * 1_000);
+            durable::arm(self, AlarmAction::Set(at, Wake::Deadline)).await?;
             return Response::ok("");
         }
         budget::invocation("ServiceMonitor alarm", durable::run(self, Input::Alarm)).await?;
