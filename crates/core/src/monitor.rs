@@ -149,8 +149,38 @@ pub struct HeartbeatEvent {
     pub metrics: Option<String>,
 }
 
+/// Which signal of a job's run a heartbeat is (`event` in the native JSON; healthchecks.io's
+/// ping URL suffixes `/start`, `/fail`, `/log` and `/<exit-status>`). Default `success`: a
+/// plain heartbeat.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Event {
+    /// The run (or, for a plain heartbeat, the service) succeeded.
+    #[default]
+    Success,
+    /// A run started; it ends with a later `success` or `fail` (paired by run id if given).
+    Start,
+    /// The run failed.
+    Fail,
+    /// Output only: recorded, changes no status.
+    Log,
+}
+
+impl Event {
+    /// The lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::Success => "success",
+            Event::Start => "start",
+            Event::Fail => "fail",
+            Event::Log => "log",
+        }
+    }
+}
+
 /// A heartbeat as the state machine receives it.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Heartbeat {
     /// What it reports.
     pub reported: Reported,
@@ -160,6 +190,28 @@ pub struct Heartbeat {
     pub metadata: Option<String>,
     /// Optional metrics object, as JSON text.
     pub metrics: Option<String>,
+    /// Which run signal it is (default `success`).
+    #[serde(default, skip_serializing_if = "is_success")]
+    pub event: Event,
+    /// The job's exit status (0 = success, 1–255 = failure), if it sent one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_status: Option<u8>,
+    /// The run id pairing a `start` with its end (healthchecks.io's `rid`, a UUID), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    /// The run's duration in milliseconds as measured by the client, if it sent one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    /// The job's output (the request body of a ping; at most [`MAX_OUTPUT_BYTES`] kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+}
+
+/// The bytes of a run's output that are kept (the first 10,000, as healthchecks.io keeps).
+pub const MAX_OUTPUT_BYTES: usize = 10_000;
+
+fn is_success(event: &Event) -> bool {
+    *event == Event::Success
 }
 
 /// A status transition.

@@ -59,6 +59,7 @@ mod tests {
                 message: Some("slow".into()),
                 metadata: Some("{\"a\":1}".into()),
                 metrics: None,
+                ..Heartbeat::default()
             },
             dropped_metrics: vec!["huge".into()],
         };

@@ -323,7 +323,7 @@ fn entry(prefix: &str, id: &str, key: Option<String>, f: Fields) -> Result<Entry
     Ok(Entry::Beat(HeartbeatItem {
         service_id,
         key: key.filter(|k| !k.is_empty()),
-        heartbeat: Heartbeat { reported, message: f.message, metadata, metrics },
+        heartbeat: Heartbeat { reported, message: f.message, metadata, metrics, ..Heartbeat::default() },
         dropped_metrics,
     }))
 }
