@@ -14,6 +14,7 @@
 //! [`systole_client::run`]); a configuration error only costs a warning and
 //! the command runs unmonitored.
 
+#[cfg(unix)]
 use std::ffi::OsString;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -60,6 +61,7 @@ or the configuration is incomplete, systole prints one warning on stderr and goe
     Run(RunArgs),
 }
 
+#[cfg(unix)]
 #[derive(Debug, Default, Args)]
 struct RunArgs {
     /// Base URL of the worker, without /api, e.g. http://localhost:8787 [env: SYSTOLE_URL]
@@ -275,6 +277,41 @@ mod tests {
         assert_eq!(err.exit_code(), 2);
         let err = Cli::try_parse_from(["systole"]).unwrap_err();
         assert_eq!(err.exit_code(), 2);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn run_takes_the_command_after_its_flags_verbatim() {
+        let cli = Cli::try_parse_from(["systole", "run", "--service", "job", "--", "sh", "-c", "exit 3", "--url"]);
+        let Command::Run(args) = cli.unwrap().command else { panic!("not run") };
+        assert_eq!(args.service.as_deref(), Some("job"));
+        assert_eq!(args.url, None, "a flag after the command belongs to the command");
+        assert_eq!(args.command, ["sh", "-c", "exit 3", "--url"]);
+        // Without `--`, the command starts at the first value that is not a flag of ours.
+        let cli = Cli::try_parse_from(["systole", "run", "backup.sh", "--full"]).unwrap();
+        let Command::Run(args) = cli.command else { panic!("not run") };
+        assert_eq!(args.command, ["backup.sh", "--full"]);
+        let err = Cli::try_parse_from(["systole", "run", "--service", "job"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2, "a command is required");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn run_flags_fall_back_to_the_environment() {
+        let env = env_of(&[
+            ("SYSTOLE_URL", "http://localhost:8787"),
+            ("SYSTOLE_SERVICE", "nightly"),
+            ("SYSTOLE_TIMEOUT", "1.5"),
+            ("SYSTOLE_STATUS", "bogus"),
+        ]);
+        let args = RunArgs { command: vec!["true".into()], ..RunArgs::default() };
+        let monitor = resolve_run(&args, &env).unwrap();
+        assert_eq!(monitor.service_id, "nightly");
+        assert_eq!(monitor.client.endpoint(), "http://localhost:8787/api/heartbeat");
+        assert_eq!(monitor.client.timeout(), Duration::from_millis(1500));
+        let args = RunArgs { service: Some("flag".into()), ..args };
+        assert_eq!(resolve_run(&args, &env).unwrap().service_id, "flag");
+        assert!(matches!(resolve_run(&args, env_of(&[])), Err(Error::Config(_))));
     }
 
     #[test]

@@ -164,8 +164,9 @@ pub fn run(monitor: Option<&Monitor>, program: &OsStr, args: &[OsString]) -> u8 
             (ending, duration)
         }
     };
-    drop(signals);
 
+    // `signals` stays registered until we return: a SIGINT or SIGTERM now cannot cut the
+    // report of the run short (it is bounded by the client's attempts).
     if let Some(start) = start {
         // The start goes first; its own failure was already reported.
         let _ = start.join();
