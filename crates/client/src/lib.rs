@@ -36,6 +36,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+mod job;
+#[cfg(unix)]
+pub mod run;
+
+pub use job::{Event, OutputTail, RunSignal, MAX_BODY_BYTES, MAX_MESSAGE_BYTES, MAX_OUTPUT_BYTES};
+
 /// Path of the heartbeat endpoint, appended to the base URL.
 pub const HEARTBEAT_PATH: &str = "/api/heartbeat";
 
@@ -465,9 +471,42 @@ impl Client {
     fn beat_with(&self, heartbeat: &Heartbeat, sleep: &mut dyn FnMut(Duration)) -> Result<BeatResponse, Error> {
         let body =
             serde_json::to_vec(heartbeat).map_err(|e| Error::Config(format!("cannot serialize heartbeat: {e}")))?;
+        self.send_with(&body, sleep, interpret_response)
+    }
+
+    /// Sends one run signal ([`RunSignal`]: a job's start or end) with the same
+    /// attempts, retries and time bound as [`Client::beat`], its body built by
+    /// [`RunSignal::to_body`] (so at most [`MAX_BODY_BYTES`]).
+    ///
+    /// Any 2xx answer whose body is a JSON object with `"ok": true` counts as
+    /// delivered; the rest of the receipt is not read.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::beat`].
+    pub fn signal(&self, signal: &RunSignal) -> Result<(), Error> {
+        self.signal_with(signal, &mut std::thread::sleep)
+    }
+
+    /// [`Client::signal`] with an injectable `sleep`.
+    fn signal_with(&self, signal: &RunSignal, sleep: &mut dyn FnMut(Duration)) -> Result<(), Error> {
+        self.send_with(&signal.to_body(), sleep, |status, location, body| {
+            interpret_as::<Ack>(status, location, body, |ack| ack.ok).map(|_| ())
+        })
+    }
+
+    /// Posts `body` up to [`MAX_ATTEMPTS`] times (see [`Client::beat`]),
+    /// turning each answer into the result with `interpret(status, location,
+    /// body)`.
+    fn send_with<T>(
+        &self,
+        body: &[u8],
+        sleep: &mut dyn FnMut(Duration),
+        interpret: impl Fn(u16, Option<&str>, &str) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let mut attempt = 1;
         loop {
-            match self.attempt(&body) {
+            match self.attempt(body, &interpret) {
                 Ok(receipt) => return Ok(receipt),
                 Err(err) => match retry_delay(attempt) {
                     Some(delay) if err.is_retryable() => {
@@ -481,7 +520,11 @@ impl Client {
     }
 
     /// One HTTP request, bounded by `self.timeout`.
-    fn attempt(&self, body: &[u8]) -> Result<BeatResponse, Error> {
+    fn attempt<T>(
+        &self,
+        body: &[u8],
+        interpret: &impl Fn(u16, Option<&str>, &str) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let mut request = self
             .agent
             .post(&self.endpoint)
@@ -499,7 +542,7 @@ impl Client {
             .limit(MAX_RESPONSE_BYTES)
             .read_to_string()
             .map_err(|e| map_ureq_error(e, self.timeout))?;
-        interpret_response(status, location.as_deref(), &text)
+        interpret(status, location.as_deref(), &text)
     }
 }
 
@@ -527,12 +570,29 @@ struct ProblemBody {
 
 /// Turns a status + body into the call's result (pure, unit-tested).
 fn interpret_response(status: u16, location: Option<&str>, body: &str) -> Result<BeatResponse, Error> {
+    interpret_as::<BeatResponse>(status, location, body, |receipt| receipt.ok)
+}
+
+/// The least of a receipt: `{"ok": true, …}`.
+#[derive(Deserialize)]
+struct Ack {
+    ok: bool,
+}
+
+/// [`interpret_response`] for any receipt type `T`, `ok` telling whether it
+/// says `"ok": true`.
+fn interpret_as<T: serde::de::DeserializeOwned>(
+    status: u16,
+    location: Option<&str>,
+    body: &str,
+    ok: fn(&T) -> bool,
+) -> Result<T, Error> {
     if (200..=299).contains(&status) {
-        let receipt: BeatResponse = serde_json::from_str(body).map_err(|e| Error::InvalidResponse {
+        let receipt: T = serde_json::from_str(body).map_err(|e| Error::InvalidResponse {
             status,
             reason: format!("body is not a heartbeat receipt ({e}): {}", excerpt(body)),
         })?;
-        if !receipt.ok {
+        if !ok(&receipt) {
             return Err(Error::InvalidResponse { status, reason: "server answered \"ok\": false".to_owned() });
         }
         return Ok(receipt);

@@ -1,0 +1,51 @@
+//! `systole run` around real shell commands against the real Worker: the Worker accepts its
+//! start and end signals (no warning from the CLI), the service is up after a success, and
+//! each signal is recorded as a heartbeat, the failure's with its exit status.
+#![allow(clippy::unwrap_used)]
+
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use serde_json::Value;
+use systole_e2e::{key, root, spawn_worker, Worker};
+
+const SERVICE: &str = "client-run";
+
+fn systole_run(worker: &Worker, script: &str) -> Output {
+    let cli = root().join("target/debug/systole");
+    assert!(cli.exists(), "build the CLI first: cargo build -p systole-client");
+    Command::new(cli)
+        .args(["run", "--", "sh", "-c", script])
+        .env("SYSTOLE_URL", &worker.base)
+        .env("SYSTOLE_SERVICE", SERVICE)
+        .env("SYSTOLE_KEY", key(SERVICE))
+        .output()
+        .unwrap()
+}
+
+/// The service's recorded heartbeats, newest first, once there are `n`.
+fn heartbeats(worker: &Worker, n: usize) -> Vec<Value> {
+    worker.wait_for(&format!("{n} heartbeats of {SERVICE}"), Duration::from_secs(20), || {
+        let logs = worker.get(&format!("/api/v1/logs?serviceId={SERVICE}")).json();
+        let beats = logs["heartbeats"].as_array().unwrap().clone();
+        (beats.len() >= n).then_some(beats)
+    })
+}
+
+#[test]
+fn systole_run_reports_a_succeeding_and_a_failing_shell_command() {
+    let worker = spawn_worker();
+
+    let ok = systole_run(&worker, "echo backing up; sleep 0.2");
+    assert_eq!(ok.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&ok.stdout), "backing up\n");
+    assert_eq!(String::from_utf8_lossy(&ok.stderr), "", "the Worker accepted start and success");
+    assert_eq!(worker.status_of(SERVICE)["status"], "up");
+    assert_eq!(heartbeats(&worker, 2).len(), 2, "start and success");
+
+    let failed = systole_run(&worker, "echo disk full >&2; exit 3");
+    assert_eq!(failed.status.code(), Some(3), "the command's own exit status");
+    assert_eq!(String::from_utf8_lossy(&failed.stderr), "disk full\n", "the Worker accepted start and fail");
+    let beats = heartbeats(&worker, 4);
+    assert_eq!(beats[0]["message"], "exit status 3", "the newest heartbeat is the failure");
+}
