@@ -179,6 +179,39 @@ impl PartialEq for Schedule {
 
 impl Eq for Schedule {}
 
+/// A schedule as the API shows it, next to a service's other fields (`/api/v1/services`):
+/// `{"schedule": "30 2 * * *", "timezone": "Europe/Berlin", "scheduleText": "every day at
+/// 02:30", "nextExpectedAt": "2026-12-04T01:30:00.000Z", "nextExpectedLocal":
+/// "2026-12-04T02:30:00+01:00"}`.
+#[derive(Clone, Debug, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleView {
+    /// The cron expression as written.
+    pub schedule: String,
+    /// The IANA time zone it runs in.
+    pub timezone: String,
+    /// The schedule in words ([`Schedule::describe`]).
+    pub schedule_text: String,
+    /// The next run after `now`, RFC 3339 UTC with milliseconds; `null` if there is none.
+    pub next_expected_at: Option<String>,
+    /// The same instant in the schedule's zone, RFC 3339 with its offset.
+    pub next_expected_local: Option<String>,
+}
+
+impl ScheduleView {
+    /// The view of `schedule` at `now` (UTC epoch ms).
+    pub fn new(schedule: &Schedule, now: Timestamp) -> Self {
+        let next = schedule.next_after(now);
+        Self {
+            schedule: schedule.expression.clone(),
+            timezone: schedule.zone.name().to_owned(),
+            schedule_text: schedule.describe(),
+            next_expected_at: next.map(Timestamp::to_rfc3339),
+            next_expected_local: next.map(|t| t.rfc3339_in(&schedule.zone)),
+        }
+    }
+}
+
 /// The stored and wire form of a [`Schedule`].
 #[derive(Deserialize, Serialize)]
 struct Stored {
@@ -766,6 +799,18 @@ mod tests {
         assert_eq!(words("@monthly"), "at 00:00 on day 1 of every month");
         assert_eq!(words("@yearly"), "at 00:00 on 1 January");
         assert_eq!(words("1-5 3 1,15 * *"), "cron \"1-5 3 1,15 * *\"");
+    }
+
+    #[test]
+    fn the_api_view_has_words_and_the_next_run_in_utc_and_in_the_zone() {
+        let s = Schedule::parse("30 2 * * *", Some("Europe/Berlin")).unwrap();
+        let view = serde_json::to_value(ScheduleView::new(&s, ts("2026-12-03T12:00:00Z"))).unwrap();
+        assert_eq!(
+            view,
+            serde_json::json!({"schedule": "30 2 * * *", "timezone": "Europe/Berlin",
+                "scheduleText": "every day at 02:30", "nextExpectedAt": "2026-12-04T01:30:00.000Z",
+                "nextExpectedLocal": "2026-12-04T02:30:00+01:00"})
+        );
     }
 
     #[test]
