@@ -214,6 +214,13 @@ try {
   // The service page and the public status page.
   await page.goto(`${BASE}/services/web-frontend`);
   await page.screenshot({ path: `${SHOTS}/service.png`, fullPage: true });
+  // A job on a schedule: the schedule in words, and its next run in its zone and in UTC.
+  await page.goto(`${BASE}/services/job-nightly`);
+  const schedule = await page.textContent('dd[data-field="schedule"]');
+  check(schedule.includes('every day at 02:30 (Europe/Berlin)'), `schedule shown: ${schedule}`);
+  const nextRun = await page.textContent('dd[data-field="next-run"]');
+  check(/ 02:30:00 CES?T \(\d{4}-\d\d-\d\d 0[01]:30:00 UTC\)$/.test(nextRun), `next run shown: ${nextRun}`);
+  await page.screenshot({ path: `${SHOTS}/service-schedule.png`, fullPage: true });
   await page.goto(`${BASE}/status`);
   await page.waitForSelector('body[data-connected=true]');
   await page.screenshot({ path: `${SHOTS}/status.png`, fullPage: false });

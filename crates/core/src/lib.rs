@@ -6,6 +6,7 @@
 //! - [`branding`]: `dashboard.json` (title, logo, colours, uptime bands).
 //! - [`compat`]: other monitors' HTTP APIs as translations onto ours (cloudflaremon).
 //! - [`monitor`]: the per-service state machine (`on_heartbeat`, `on_alarm`, `next_deadline`).
+//! - [`schedule`]: cron schedules in IANA time zones (a scheduled service's deadlines).
 //! - [`history`]: buffered D1 rows and uptime rollups.
 //! - [`record`]: a ServiceMonitor Durable Object's persisted state and its one call into core.
 //! - [`desk`]: the AlertDesk Durable Object's persisted state and its one call into core.
@@ -43,6 +44,7 @@ pub mod notify;
 pub mod protocol;
 pub mod record;
 pub mod retry;
+pub mod schedule;
 pub mod session;
 pub mod time;
 pub mod uptime;

@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::ServiceConfig;
+use crate::schedule::Schedule;
 use crate::time::Timestamp;
 
 /// A service's status.
@@ -92,18 +93,29 @@ pub struct MonitorConfig {
     pub grace_period: Duration,
     /// Whether monitoring is on; off means `paused`.
     pub enabled: bool,
+    /// The cron schedule heartbeats follow instead of the period: the next one is due at the
+    /// schedule's first occurrence after the last one (in its time zone). Absent in records
+    /// stored before schedules existed, and for services on a period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
 }
 
 impl From<&ServiceConfig> for MonitorConfig {
     fn from(s: &ServiceConfig) -> Self {
-        Self { staleness_threshold: s.staleness_threshold, grace_period: s.grace_period, enabled: s.enabled }
+        Self {
+            staleness_threshold: s.staleness_threshold,
+            grace_period: s.grace_period,
+            enabled: s.enabled,
+            schedule: s.schedule.clone(),
+        }
     }
 }
 
 /// Why the monitor wants to be woken.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 pub enum Deadline {
-    /// The next heartbeat is due (last heartbeat + staleness threshold).
+    /// The next heartbeat is due (last heartbeat + staleness threshold, or the schedule's
+    /// next occurrence after the last heartbeat).
     Heartbeat,
     /// The grace period ends (deadline + grace period).
     Grace,
@@ -354,19 +366,20 @@ impl Monitor {
             return effects;
         }
         let grace_end = due + self.config.grace_period;
-        let threshold = self.config.staleness_threshold.as_secs();
+        let missed = match &self.config.schedule {
+            None => format!("no heartbeat within {} s", self.config.staleness_threshold.as_secs()),
+            Some(s) => {
+                format!("no heartbeat since the run due at {} ({})", due.rfc3339_in(s.zone()), s.zone().name())
+            }
+        };
         if now < grace_end {
             if self.state.status != Status::Late {
-                let reason = format!("no heartbeat within {threshold} s; in grace period until {grace_end}");
+                let reason = format!("{missed}; in grace period until {grace_end}");
                 self.transition(now, Status::Late, reason, &mut effects);
             }
         } else {
             let grace = self.config.grace_period.as_secs();
-            let reason = if grace > 0 {
-                format!("no heartbeat within {threshold} s + {grace} s grace")
-            } else {
-                format!("no heartbeat within {threshold} s")
-            };
+            let reason = if grace > 0 { format!("{missed} + {grace} s grace") } else { missed };
             self.transition(now, Status::Down, reason, &mut effects);
         }
         effects
@@ -443,7 +456,8 @@ impl Monitor {
 }
 
 /// The deadline a service in `status` whose last heartbeat arrived at `last_heartbeat` is
-/// waiting for: `up`/`degraded` wait for the next heartbeat (last + staleness threshold),
+/// waiting for: `up`/`degraded` wait for the next heartbeat (last + staleness threshold, or
+/// the schedule's next occurrence after it),
 /// `late` for the end of the grace period (+ grace period); other statuses wait for nothing.
 /// Read APIs use it to show the deadline without asking the Durable Object.
 pub fn deadline(
@@ -456,10 +470,14 @@ pub fn deadline(
 }
 
 /// When the next heartbeat is due, for the statuses that wait for one (`up`, `degraded`,
-/// `late`): last heartbeat + staleness threshold.
+/// `late`): last heartbeat + staleness threshold, or with a schedule its first occurrence
+/// after the last heartbeat.
 fn heartbeat_due(status: Status, last_heartbeat: Option<Timestamp>, config: &MonitorConfig) -> Option<Timestamp> {
     match status {
-        Status::Up | Status::Degraded | Status::Late => last_heartbeat.map(|t| t + config.staleness_threshold),
+        Status::Up | Status::Degraded | Status::Late => match &config.schedule {
+            None => last_heartbeat.map(|t| t + config.staleness_threshold),
+            Some(s) => last_heartbeat.and_then(|t| s.next_after(t)),
+        },
         Status::Unknown | Status::Down | Status::Paused => None,
     }
 }
@@ -480,6 +498,7 @@ mod tests {
             staleness_threshold: Duration::from_secs(threshold),
             grace_period: Duration::from_secs(grace),
             enabled: true,
+            schedule: None,
         }
     }
 

@@ -65,6 +65,14 @@ impl Zone {
         &self.name
     }
 
+    /// The zone's offset from UTC in seconds at the instant `unix_secs` (seconds since the
+    /// epoch, UTC): `3600` for `Europe/Berlin` in winter; 0 for UTC; `None` only where the
+    /// database has no answer (outside its range).
+    pub fn offset_at(&self, unix_secs: i64) -> Option<i32> {
+        let Some(tz) = &self.tz else { return Some(0) };
+        tz.find_local_time_type(unix_secs).ok().map(tz::LocalTimeType::ut_offset)
+    }
+
     /// `t` as a date-time in this zone, with the zone's abbreviation then (`CET`, `EDT`,
     /// `+03`); `None` outside the calendar's range.
     fn local(&self, t: Timestamp) -> Option<(OffsetDateTime, &str)> {
@@ -175,6 +183,14 @@ impl Timestamp {
     /// `11/21/2025, 7:33:20 PM` (no zone name). The cloudflaremon seed's `{{timestamp}}`.
     pub fn locale_in(self, zone: &Zone) -> String {
         zone.local(self).and_then(|(local, _)| local.format(EN_US).ok()).unwrap_or_else(|| self.0.to_string())
+    }
+
+    /// RFC 3339 text in `zone` with the zone's offset then, to the second:
+    /// `2026-12-03T02:30:00+01:00` in `Europe/Berlin`, `2026-12-03T01:30:00Z` in UTC.
+    pub fn rfc3339_in(self, zone: &Zone) -> String {
+        zone.local(self)
+            .and_then(|(local, _)| local.replace_nanosecond(0).ok()?.format(&Rfc3339).ok())
+            .unwrap_or_else(|| self.to_rfc3339())
     }
 
     fn format(self, description: &[BorrowedFormatItem<'_>]) -> Option<String> {

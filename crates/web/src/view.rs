@@ -449,8 +449,10 @@ pub struct ServiceDetail {
     pub row: ServiceRow,
     /// Its group's name.
     pub group: Option<String>,
-    /// Staleness threshold, seconds.
+    /// Staleness threshold, seconds (unused with a schedule).
     pub staleness_threshold_s: u64,
+    /// The cron schedule heartbeats follow instead, if any.
+    pub schedule: Option<systole_core::schedule::Schedule>,
     /// Grace period, seconds.
     pub grace_period_s: u64,
     /// When the next heartbeat (or the end of the grace period) is due.

@@ -211,6 +211,7 @@ fn the_service_page_shows_incidents_heartbeats_and_a_metric_chart() {
         row,
         group: None,
         staleness_threshold_s: 300,
+        schedule: None,
         grace_period_s: 0,
         next_deadline: Some(NOW + Duration::from_secs(258)),
         changes: vec![view::ChangeRecord {
@@ -238,6 +239,40 @@ fn the_service_page_shows_incidents_heartbeats_and_a_metric_chart() {
     assert!(html.contains("&lt;b&gt;"), "metadata escaped");
     assert!(html.contains("<polyline points=\"0.0,8.0 600.0,112.0\""), "{html}");
     insta::assert_snapshot!("service_page", pretty(&html));
+}
+
+#[test]
+fn a_scheduled_service_page_shows_the_schedule_in_words_and_the_next_run_in_its_zone_and_utc() {
+    let config = Config::parse(
+        Some(r#"{"services": [{"id": "backup", "schedule": "30 2 * * *", "timezone": "Europe/Berlin"}]}"#),
+        None,
+    )
+    .unwrap();
+    let states = [state("backup", Status::Up, "done")];
+    let fleet = view::fleet(&config, Scope::All, &states, &uptime(&config, &states, 3));
+    let detail = view::ServiceDetail {
+        row: fleet.rows().next().unwrap().clone(),
+        group: None,
+        staleness_threshold_s: 300,
+        schedule: config.services[0].schedule.clone(),
+        grace_period_s: 600,
+        next_deadline: None,
+        changes: vec![],
+        incidents: vec![],
+        heartbeats: vec![],
+        metrics: vec![],
+    };
+    let html = pages::service(&chrome(&b(), &Viewer::Open), &detail).into_string();
+    let grace = systole_core::time::human_duration(Duration::from_secs(600));
+    assert!(
+        html.contains(&format!("every day at 02:30 (Europe/Berlin), grace {grace} <code>30 2 * * *</code>")),
+        "{html}"
+    );
+    let next = config.services[0].schedule.as_ref().unwrap().next_after(NOW).unwrap();
+    let zone = config.services[0].schedule.as_ref().unwrap().zone();
+    assert!(html.contains(&format!("{}</time> ({})", next.human_in(zone), next.human())), "{html}");
+    assert_eq!(next.human_in(zone), "2026-11-22 02:30:00 CET");
+    assert!(!html.contains("Expected every"));
 }
 
 fn b() -> Branding {

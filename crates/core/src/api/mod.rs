@@ -7,6 +7,7 @@ pub mod heartbeat;
 pub mod metrics;
 pub mod query;
 pub mod route;
+pub mod services;
 pub mod status;
 
 use serde::{Deserialize, Serialize};

@@ -18,6 +18,8 @@ use crate::access::Users;
 use crate::branding::Branding;
 use crate::notify::vocab::Event;
 use crate::notify::NotificationsConfig;
+use crate::schedule::Schedule;
+use crate::time::Zone;
 
 mod legacy;
 mod settings;
@@ -151,9 +153,15 @@ pub struct ServiceConfig {
     pub group: Option<String>,
     /// Whether the service is monitored; a disabled service is `paused`.
     pub enabled: bool,
-    /// How long after a heartbeat the next one is due (serialized in whole seconds).
+    /// How long after a heartbeat the next one is due (serialized in whole seconds); unused
+    /// when [`schedule`](Self::schedule) is set.
     #[serde(serialize_with = "as_secs")]
     pub staleness_threshold: Duration,
+    /// The cron schedule (in its time zone) the service's heartbeats follow instead of a
+    /// period: the next one is due at the schedule's next occurrence after the last one.
+    /// Not serialized here: the API shows it with [`crate::schedule::ScheduleView`].
+    #[serde(skip)]
+    pub schedule: Option<Schedule>,
     /// Extra time after the deadline during which the service is `late`, not yet `down`
     /// (serialized in whole seconds).
     #[serde(serialize_with = "as_secs")]
@@ -427,6 +435,20 @@ fn resolve_services(
             let group = group_of.get(s.id.as_str()).map(|&g| &raw.groups[g]);
             let inherited = group.map(raw::Group::defaults);
             let pick = |f: fn(&raw::Defaults<'_>) -> Option<u64>| f(&own).or_else(|| inherited.as_ref().and_then(f));
+            // A period or a schedule: the service's own choice, else its group's.
+            let timing = if own.staleness_threshold.is_some() || own.schedule.is_some() {
+                Some(&own)
+            } else {
+                inherited.as_ref()
+            };
+            let timezone = own.timezone.or_else(|| inherited.and_then(|d| d.timezone));
+            let schedule = timing.and_then(|d| d.schedule).and_then(|e| Schedule::parse(e, timezone).ok());
+            if own.timezone.is_some() && timing.and_then(|d| d.schedule).is_none() {
+                err(
+                    format!("services[{i}].timezone"),
+                    "has no effect without a schedule (on the service or its group)".to_owned(),
+                );
+            }
             let notify_s = own.notifications;
             let notify_g = inherited.and_then(|d| d.notifications);
             ServiceConfig {
@@ -434,8 +456,10 @@ fn resolve_services(
                 name: s.name.clone().unwrap_or_else(|| s.id.clone()),
                 group: group.map(|g| g.id.clone()),
                 enabled: s.enabled.unwrap_or(true),
-                staleness_threshold: pick(|d| d.staleness_threshold)
+                staleness_threshold: timing
+                    .and_then(|d| d.staleness_threshold)
                     .map_or(DEFAULT_STALENESS_THRESHOLD, Duration::from_secs),
+                schedule,
                 grace_period: Duration::from_secs(pick(|d| d.grace_period).unwrap_or(0)),
                 auth_required: own
                     .auth
@@ -482,6 +506,11 @@ fn resolve_services(
 
 /// Checks a service's effective (inherited or default) thresholds against the settings.
 fn check_resolved(i: usize, s: &ServiceConfig, settings: &Settings, err: &mut impl FnMut(String, String)) {
+    if s.schedule.is_some() {
+        // The period is unused; a schedule's gaps are its own (a yearly job is fine: the
+        // ring never prunes a service's newest heartbeat).
+        return;
+    }
     let threshold = s.staleness_threshold.as_secs();
     let min = settings.min_staleness_threshold.as_secs();
     if threshold < min {
@@ -511,6 +540,25 @@ fn check_durations(at: &str, d: &raw::Defaults<'_>, settings: &Settings, err: &m
             err(format!("{at}.stalenessThreshold"), format!("must be ≥ {min} s, got {t}"));
         } else if t > max {
             err(format!("{at}.stalenessThreshold"), format!("must be ≤ {max} s (365 days), got {t}"));
+        }
+    }
+    match (d.schedule, d.staleness_threshold) {
+        (Some(_), Some(_)) => err(
+            format!("{at}.schedule"),
+            "set together with stalenessThreshold: a service expects heartbeats either on a period or on a \
+             schedule, remove one"
+                .to_owned(),
+        ),
+        (Some(expression), None) => {
+            if let Err(e) = Schedule::parse(expression, d.timezone) {
+                err(format!("{at}.{}", e.field()), e.to_string());
+            }
+        }
+        (None, _) => {
+            if let Some(zone) = d.timezone.filter(|z| Zone::parse(z.trim()).is_none()) {
+                let e = crate::schedule::ScheduleError::UnknownZone(zone.to_owned());
+                err(format!("{at}.timezone"), e.to_string());
+            }
         }
     }
     if let Some(g) = d.grace_period {
@@ -551,6 +599,8 @@ mod raw {
         pub services: Vec<String>,
         pub public: Option<bool>,
         pub staleness_threshold: Option<u64>,
+        pub schedule: Option<String>,
+        pub timezone: Option<String>,
         pub grace_period: Option<u64>,
         pub notifications: Option<Notifications>,
         pub auth: Option<Auth>,
@@ -564,6 +614,8 @@ mod raw {
         pub name: Option<String>,
         pub enabled: Option<bool>,
         pub staleness_threshold: Option<u64>,
+        pub schedule: Option<String>,
+        pub timezone: Option<String>,
         pub grace_period: Option<u64>,
         pub notifications: Option<Notifications>,
         pub auth: Option<Auth>,
@@ -574,6 +626,8 @@ mod raw {
     #[derive(Clone, Copy, Debug)]
     pub struct Defaults<'a> {
         pub staleness_threshold: Option<u64>,
+        pub schedule: Option<&'a str>,
+        pub timezone: Option<&'a str>,
         pub grace_period: Option<u64>,
         pub notifications: Option<&'a Notifications>,
         pub auth: Option<&'a Auth>,
@@ -585,6 +639,8 @@ mod raw {
                 pub fn defaults(&self) -> Defaults<'_> {
                     Defaults {
                         staleness_threshold: self.staleness_threshold,
+                        schedule: self.schedule.as_deref(),
+                        timezone: self.timezone.as_deref(),
                         grace_period: self.grace_period,
                         notifications: self.notifications.as_ref(),
                         auth: self.auth.as_ref(),
@@ -817,5 +873,49 @@ mod tests {
         assert!(ServiceId::parse("").is_err());
         assert!(ServiceId::parse(&"a".repeat(65)).is_err());
         assert!(ServiceId::parse("../etc").is_err());
+    }
+
+    #[test]
+    fn a_schedule_with_its_zone_replaces_the_period_and_groups_pass_theirs_on() {
+        let c = Config::parse(
+            Some(
+                r#"{"groups": [{"id": "jobs", "services": ["backup", "report", "poll"], "schedule": "0 3 * * *",
+                                "timezone": "Europe/Berlin"}],
+                    "services": [{"id": "backup"}, {"id": "report", "schedule": "@weekly", "timezone": "UTC"},
+                                 {"id": "poll", "stalenessThreshold": 60}, {"id": "plain"}]}"#,
+            ),
+            None,
+        )
+        .unwrap();
+        let schedule = |id: &str| c.service(id).unwrap().schedule.as_ref().map(|s| (s.expression(), s.zone().name()));
+        assert_eq!(schedule("backup"), Some(("0 3 * * *", "Europe/Berlin")));
+        assert_eq!(schedule("report"), Some(("@weekly", "UTC")));
+        // A service's own period wins over its group's schedule.
+        assert_eq!(schedule("poll"), None);
+        assert_eq!(c.service("poll").unwrap().staleness_threshold, Duration::from_secs(60));
+        assert_eq!(schedule("plain"), None);
+    }
+
+    #[test]
+    fn schedule_problems_are_reported_with_their_paths() {
+        let got = errors(
+            r#"{"groups": [{"id": "g", "services": ["d"], "schedule": "@daily", "stalenessThreshold": 60}],
+                "services": [{"id": "a", "schedule": "0 0 32 * *"}, {"id": "b", "schedule": "@daily",
+                              "timezone": "Mars/Base"}, {"id": "c", "timezone": "UTC"}, {"id": "d"},
+                             {"id": "e", "schedule": "* * * *"}]}"#,
+        );
+        assert_eq!(
+            got,
+            [
+                "services.json: groups[0].schedule: set together with stalenessThreshold: a service expects \
+                 heartbeats either on a period or on a schedule, remove one",
+                "services.json: services[0].schedule: field 3 (day of month) 32 out of range 1-31",
+                "services.json: services[1].timezone: unknown time zone \"Mars/Base\", expected an IANA name such \
+                 as \"Europe/Berlin\" or \"UTC\"",
+                "services.json: services[2].timezone: has no effect without a schedule (on the service or its group)",
+                "services.json: services[4].schedule: has 4 fields, expected 5 (minute hour day-of-month month \
+                 day-of-week), 6 with a leading seconds field, or a macro such as @daily",
+            ]
+        );
     }
 }

@@ -31,7 +31,20 @@ pub fn service(chrome: &Chrome<'_>, d: &ServiceDetail) -> Markup {
                     dt { "Status since" } dd { (time(now, r.status_since, "since")) }
                     dt { "Last heartbeat" } dd { (time(now, r.last_heartbeat, "last")) }
                     dt { "Last message" } dd.msg data-field="message" { (r.message.as_deref().unwrap_or("")) }
-                    dt { "Expected every" } dd { (human_duration(Duration::from_secs(d.staleness_threshold_s))) ", grace " (human_duration(Duration::from_secs(d.grace_period_s))) }
+                    @if let Some(s) = &d.schedule {
+                        dt { "Schedule" } dd data-field="schedule" {
+                            (s.describe()) " (" (s.zone().name()) "), grace " (human_duration(Duration::from_secs(d.grace_period_s)))
+                            " " code { (s.expression()) }
+                        }
+                        dt { "Next run" } dd data-field="next-run" {
+                            @if let Some(t) = s.next_after(now) {
+                                time datetime=(t.to_rfc3339()) { (t.human_in(s.zone())) }
+                                @if s.zone().name() != "UTC" { " (" (t.human()) ")" }
+                            } @else { "none" }
+                        }
+                    } @else {
+                        dt { "Expected every" } dd { (human_duration(Duration::from_secs(d.staleness_threshold_s))) ", grace " (human_duration(Duration::from_secs(d.grace_period_s))) }
+                    }
                     dt { "Next deadline" } dd { @if let Some(t) = d.next_deadline { (t.human()) } @else { "none" } }
                 }
                 @if chrome.settings.features.show_uptime_history {

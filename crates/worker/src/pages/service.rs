@@ -46,6 +46,7 @@ pub async fn get(_req: Request, env: &Env, call: Call<'_>) -> Reply {
         row,
         group: service.group.as_ref().and_then(|g| config.groups.iter().find(|x| &x.id == g)).map(|g| g.name.clone()),
         staleness_threshold_s: service.staleness_threshold.as_secs(),
+        schedule: service.schedule.clone(),
         changes: super::changes(&changes),
         grace_period_s: service.grace_period.as_secs(),
         incidents: incidents

@@ -4,16 +4,18 @@
 use serde_json::json;
 use systole_core::access::Scope;
 use systole_core::api::query::ServicesQuery;
+use systole_core::api::services::ServiceEntry;
 use systole_core::api::{status, Problem};
 use worker::{Env, Request};
 
-use crate::deployment;
+use crate::deployment::{self, now};
 use crate::http::{self, Reply};
 use crate::router::Call;
 use crate::routes::query_pairs;
 
-/// JSON: `{"services": [ServiceConfig], "groups": [GroupConfig], "nextCursor"?: string}` with
-/// thresholds in seconds; see `docs/api.md`. Only what the caller may see: the services in
+/// JSON: `{"services": [ServiceEntry], "groups": [GroupConfig], "nextCursor"?: string}` with
+/// thresholds in seconds, and a scheduled service's schedule, its words and next run; see
+/// `docs/api.md`. Only what the caller may see: the services in
 /// config order (only those of `group`, and of `serviceId` if given), paged as
 /// `/api/v1/status` (`limit`, default 100, at most 500, after `cursor`), and the groups of
 /// that page's services. `nextCursor` is present only when more services follow, so a
@@ -43,6 +45,8 @@ pub async fn get(req: Request, _env: &Env, call: Call<'_>) -> Reply {
     let (services, next) = status::page(&listed, |s| s.id.as_str(), list.cursor.as_deref(), list.limit as usize)?;
     let groups: Vec<_> =
         c.groups.iter().filter(|g| services.iter().any(|s| s.group.as_deref() == Some(g.id.as_str()))).collect();
+    let now = now();
+    let services: Vec<ServiceEntry<'_>> = services.iter().map(|s| ServiceEntry::new(s, now)).collect();
     let mut answer = json!({ "services": services, "groups": groups });
     if let Some(next) = next {
         answer["nextCursor"] = next.into();
