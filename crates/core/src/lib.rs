@@ -43,6 +43,7 @@ pub mod notify;
 pub mod protocol;
 pub mod record;
 pub mod retry;
+pub mod run;
 pub mod session;
 pub mod time;
 pub mod uptime;

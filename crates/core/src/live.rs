@@ -417,6 +417,7 @@ mod tests {
             last_metadata: None,
             incident: None,
             next_seq: 3,
+            runs: crate::run::RunState::default(),
         };
         let change = StatusChange {
             seq: 2,
@@ -424,6 +425,7 @@ mod tests {
             from: Status::Up,
             to: Status::Down,
             reason: "r".into(),
+            kind: None,
         };
         let u = ServiceUpdate::new("api", &state, &[Effect::StatusChanged(change)], Timestamp::from_millis(6));
         let json: serde_json::Value = serde_json::from_str(&u.to_json()).unwrap();

@@ -68,6 +68,7 @@ proptest! {
             staleness_threshold: Duration::from_secs(threshold as u64),
             grace_period: Duration::from_secs(grace as u64),
             enabled: true,
+            runs: systole_core::run::RunConfig::default(),
         };
         let mut m = Monitor::new(cfg, Timestamp::from_millis(0));
         let mut now = 0i64;

@@ -19,6 +19,7 @@ fn config(threshold_s: u64, grace_s: u64) -> MonitorConfig {
         staleness_threshold: Duration::from_secs(threshold_s),
         grace_period: Duration::from_secs(grace_s),
         enabled: true,
+        runs: systole_core::run::RunConfig::default(),
     }
 }
 

@@ -18,6 +18,7 @@ use crate::access::Users;
 use crate::branding::Branding;
 use crate::notify::vocab::Event;
 use crate::notify::NotificationsConfig;
+use crate::run::RunConfig;
 
 mod legacy;
 mod settings;
@@ -29,6 +30,8 @@ pub use settings::{AlertHistoryDefaults, AlertNotifications, Api, Features, Sett
 pub const DEFAULT_STALENESS_THRESHOLD: Duration = Duration::from_secs(300);
 /// Largest staleness threshold or grace period accepted: 365 days.
 pub const MAX_THRESHOLD: Duration = Duration::from_secs(365 * 86_400);
+/// Largest `failureThreshold` or `recoveryThreshold`.
+pub const MAX_RUN_THRESHOLD: u32 = 1000;
 /// Every notification event a channel may take, in [`crate::notify::Event::ALL`] order.
 pub const NOTIFICATION_EVENTS: [&str; 7] = ["down", "up", "degraded", "late", "reminder", "alert", "test"];
 /// The events a service or group may subscribe its notifications to: those a service raises
@@ -166,6 +169,11 @@ pub struct ServiceConfig {
     pub uptime_threshold_set: String,
     /// Notification routing.
     pub notifications: NotificationPolicy,
+    /// The run timers and thresholds (`startWindow`, `maxRuntime`, `minDuration`,
+    /// `maxDuration`, `failureThreshold`, `recoveryThreshold`, `minInterval`; see
+    /// [`crate::run`]); serialized flat, durations in whole seconds, defaults left out.
+    #[serde(flatten)]
+    pub runs: RunConfig,
 }
 
 fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -447,6 +455,15 @@ fn resolve_services(
                     .clone()
                     .or_else(|| group.and_then(|g| g.uptime_threshold_set.clone()))
                     .unwrap_or_else(|| settings.threshold_profile.clone()),
+                runs: RunConfig {
+                    start_window: pick(|d| d.start_window).map(Duration::from_secs),
+                    max_runtime: pick(|d| d.max_runtime).map(Duration::from_secs),
+                    min_duration: pick(|d| d.min_duration).map(Duration::from_secs),
+                    max_duration: pick(|d| d.max_duration).map(Duration::from_secs),
+                    failure_threshold: pick(|d| d.failure_threshold.map(u64::from)).map_or(1, |n| n as u32),
+                    recovery_threshold: pick(|d| d.recovery_threshold.map(u64::from)).map_or(1, |n| n as u32),
+                    min_interval: pick(|d| d.min_interval).map(Duration::from_secs),
+                },
                 notifications: NotificationPolicy {
                     enabled: notify_s
                         .and_then(|n| n.enabled)
@@ -518,6 +535,28 @@ fn check_durations(at: &str, d: &raw::Defaults<'_>, settings: &Settings, err: &m
             err(format!("{at}.gracePeriod"), format!("must be ≤ {max} s (365 days), got {g}"));
         }
     }
+    let runs = [
+        ("startWindow", d.start_window, 0),
+        ("maxRuntime", d.max_runtime, 1),
+        ("minDuration", d.min_duration, 0),
+        ("maxDuration", d.max_duration, 1),
+        ("minInterval", d.min_interval, 1),
+    ];
+    for (name, value, low) in runs {
+        if let Some(v) = value.filter(|v| *v < low || *v > max) {
+            err(format!("{at}.{name}"), format!("must be between {low} and {max} s (365 days), got {v}"));
+        }
+    }
+    for (name, value) in [("failureThreshold", d.failure_threshold), ("recoveryThreshold", d.recovery_threshold)] {
+        if let Some(v) = value.filter(|v| !(1..=MAX_RUN_THRESHOLD).contains(v)) {
+            err(format!("{at}.{name}"), format!("must be between 1 and {MAX_RUN_THRESHOLD}, got {v}"));
+        }
+    }
+    if let (Some(lo), Some(hi)) = (d.min_duration, d.max_duration) {
+        if lo > hi {
+            err(format!("{at}.minDuration"), format!("must be ≤ maxDuration ({hi} s), got {lo}"));
+        }
+    }
     if let Some(n) = d.notifications {
         for (k, e) in n.events.iter().flatten().enumerate() {
             if !SERVICE_EVENTS.contains(&e.as_str()) {
@@ -555,6 +594,13 @@ mod raw {
         pub notifications: Option<Notifications>,
         pub auth: Option<Auth>,
         pub uptime_threshold_set: Option<String>,
+        pub start_window: Option<u64>,
+        pub max_runtime: Option<u64>,
+        pub min_duration: Option<u64>,
+        pub max_duration: Option<u64>,
+        pub failure_threshold: Option<u32>,
+        pub recovery_threshold: Option<u32>,
+        pub min_interval: Option<u64>,
     }
 
     #[derive(Debug, Deserialize)]
@@ -568,6 +614,13 @@ mod raw {
         pub notifications: Option<Notifications>,
         pub auth: Option<Auth>,
         pub uptime_threshold_set: Option<String>,
+        pub start_window: Option<u64>,
+        pub max_runtime: Option<u64>,
+        pub min_duration: Option<u64>,
+        pub max_duration: Option<u64>,
+        pub failure_threshold: Option<u32>,
+        pub recovery_threshold: Option<u32>,
+        pub min_interval: Option<u64>,
     }
 
     /// Fields a group sets as defaults and a service may override.
@@ -577,6 +630,13 @@ mod raw {
         pub grace_period: Option<u64>,
         pub notifications: Option<&'a Notifications>,
         pub auth: Option<&'a Auth>,
+        pub start_window: Option<u64>,
+        pub max_runtime: Option<u64>,
+        pub min_duration: Option<u64>,
+        pub max_duration: Option<u64>,
+        pub failure_threshold: Option<u32>,
+        pub recovery_threshold: Option<u32>,
+        pub min_interval: Option<u64>,
     }
 
     macro_rules! defaults {
@@ -588,6 +648,13 @@ mod raw {
                         grace_period: self.grace_period,
                         notifications: self.notifications.as_ref(),
                         auth: self.auth.as_ref(),
+                        start_window: self.start_window,
+                        max_runtime: self.max_runtime,
+                        min_duration: self.min_duration,
+                        max_duration: self.max_duration,
+                        failure_threshold: self.failure_threshold,
+                        recovery_threshold: self.recovery_threshold,
+                        min_interval: self.min_interval,
                     }
                 }
             }

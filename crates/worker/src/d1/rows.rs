@@ -524,6 +524,7 @@ mod tests {
             message: Some("slow".into()),
             metadata: Some(r#"{"k":1}"#.into()),
             metrics: None,
+            event: systole_core::monitor::Event::Success,
         };
         let row = HeartbeatRow::new("api", &e);
         assert_eq!(
@@ -537,13 +538,14 @@ mod tests {
             from: Status::Up,
             to: Status::Down,
             reason: "r".into(),
+            kind: None,
         };
         assert_eq!(
             serde_json::to_value(ChangeRow::new("api", &c)).unwrap(),
             serde_json::json!({"service_id": "api", "changed_at": 2000, "seq": 8, "from_status": "up",
                 "to_status": "down", "reason": "r"})
         );
-        let i = Incident { started_at: Timestamp::from_millis(3_000), ended_at: None, cause: "c".into() };
+        let i = Incident { started_at: Timestamp::from_millis(3_000), ended_at: None, cause: "c".into(), kind: None };
         assert_eq!(
             serde_json::to_value(IncidentRow::new("api", &i)).unwrap(),
             serde_json::json!({"service_id": "api", "started_at": 3000, "ended_at": null, "cause": "c"})
