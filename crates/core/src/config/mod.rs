@@ -879,6 +879,42 @@ mod tests {
     }
 
     #[test]
+    fn run_fields_are_inherited_from_the_group_and_checked() {
+        let c = Config::parse(
+            Some(
+                r#"{"groups": [{"id": "jobs", "services": ["backup"], "maxRuntime": 600, "failureThreshold": 2}],
+                   "services": [{"id": "backup", "startWindow": 60, "minDuration": 5, "maxDuration": 300,
+                                 "recoveryThreshold": 3, "minInterval": 30},
+                                {"id": "plain"}]}"#,
+            ),
+            None,
+        )
+        .unwrap();
+        let runs = &c.service("backup").unwrap().runs;
+        let secs = |s| Some(Duration::from_secs(s));
+        assert_eq!(
+            (runs.start_window, runs.max_runtime, runs.min_duration, runs.max_duration, runs.min_interval),
+            (secs(60), secs(600), secs(5), secs(300), secs(30))
+        );
+        assert_eq!((runs.failure_threshold, runs.recovery_threshold), (2, 3));
+        assert_eq!(c.service("plain").unwrap().runs, RunConfig::default());
+        let json = serde_json::to_value(c.service("backup").unwrap()).unwrap();
+        assert_eq!((json["maxRuntime"].as_u64(), json["failureThreshold"].as_u64()), (Some(600), Some(2)));
+        assert_eq!(
+            errors(
+                r#"{"services": [{"id": "a", "maxRuntime": 0, "failureThreshold": 0, "minDuration": 9,
+                                  "maxDuration": 8, "startWindow": 99999999999}]}"#
+            ),
+            [
+                "services.json: services[0].startWindow: must be between 0 and 31536000 s (365 days), got 99999999999",
+                "services.json: services[0].maxRuntime: must be between 1 and 31536000 s (365 days), got 0",
+                "services.json: services[0].failureThreshold: must be between 1 and 1000, got 0",
+                "services.json: services[0].minDuration: must be ≤ maxDuration (8 s), got 9",
+            ]
+        );
+    }
+
+    #[test]
     fn service_ids_are_checked() {
         assert!(ServiceId::parse("api-prod_2").is_ok());
         assert!(ServiceId::parse("").is_err());
