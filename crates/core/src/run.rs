@@ -312,6 +312,7 @@ pub fn truncate_utf8(mut text: String, max: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
