@@ -10,6 +10,7 @@ use systole_core::monitor::{HeartbeatEvent, Incident, Status, StatusChange};
 use systole_core::notify::external::AlertRow;
 use systole_core::notify::queue::AttemptRecord;
 use systole_core::record::ServiceSnapshot;
+use systole_core::run::Run;
 use systole_core::time::Timestamp;
 
 use super::{Conflict, Table};
@@ -138,6 +139,67 @@ impl Table for IncidentRow {
     const COLUMNS: &'static [&'static str] = &["service_id", "started_at", "ended_at", "cause"];
     /// An incident is written open, then again closed.
     const CONFLICT: Conflict = Conflict::Update { key: &["service_id", "started_at"], set: &["ended_at"] };
+}
+
+/// A `runs` row: one run of a job ([`Run`]).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
+pub struct RunRow {
+    /// The service.
+    pub service_id: String,
+    /// The run's number (the sequence number of its start, else of its end).
+    pub n: i64,
+    /// Its run id, if sent.
+    pub run_id: Option<String>,
+    /// When its start arrived, ms; `None` without a start.
+    pub started_at: Option<i64>,
+    /// When its end arrived, ms; `None` while overrun and unfinished, or dropped.
+    pub ended_at: Option<i64>,
+    /// Its duration, ms, if known.
+    pub duration_ms: Option<i64>,
+    /// `success`, `fail`, `overrun` or `unknown`.
+    pub outcome: String,
+    /// Its exit status, if sent.
+    pub exit_status: Option<i64>,
+    /// Why it counts as a failure (`failed`, `overrun`, `tooShort`, `tooLong`), if it does.
+    pub reason: Option<String>,
+    /// The first 10,000 bytes of its output, if sent.
+    pub output: Option<String>,
+}
+
+impl RunRow {
+    /// The row of run `r` of `service_id`.
+    pub fn new(service_id: &str, r: &Run) -> Self {
+        Self {
+            service_id: service_id.to_owned(),
+            n: int(r.n),
+            run_id: r.run_id.clone(),
+            started_at: r.started_at.map(Timestamp::as_millis),
+            ended_at: r.ended_at.map(Timestamp::as_millis),
+            duration_ms: r.duration_ms.map(int),
+            outcome: r.outcome.as_str().to_owned(),
+            exit_status: r.exit_status.map(i64::from),
+            reason: r.reason.map(|k| k.as_str().to_owned()),
+            output: r.output.clone(),
+        }
+    }
+}
+
+impl Table for RunRow {
+    const NAME: &'static str = "runs";
+    const COLUMNS: &'static [&'static str] = &[
+        "service_id",
+        "n",
+        "run_id",
+        "started_at",
+        "ended_at",
+        "duration_ms",
+        "outcome",
+        "exit_status",
+        "reason",
+        "output",
+    ];
+    /// An overrun run that finishes later replaces its row.
+    const CONFLICT: Conflict = Conflict::Replace;
 }
 
 /// The tally columns of a rollup table after its key.
@@ -443,13 +505,14 @@ mod tests {
     use super::*;
     use crate::d1::insert_sql;
 
-    const MIGRATIONS: [&str; 6] = [
+    const MIGRATIONS: [&str; 7] = [
         include_str!("../../../../migrations/0001_history.sql"),
         include_str!("../../../../migrations/0002_alerts.sql"),
         include_str!("../../../../migrations/0003_status_changes_by_time.sql"),
         include_str!("../../../../migrations/0004_external_alerts_by_sender.sql"),
         include_str!("../../../../migrations/0005_housekeeping.sql"),
         include_str!("../../../../migrations/0006_heartbeat_ring.sql"),
+        include_str!("../../../../migrations/0007_runs.sql"),
     ];
 
     /// The columns of the last `CREATE TABLE {table}` in the migrations, in order, with the
@@ -495,6 +558,7 @@ mod tests {
         check::<HeartbeatRow>();
         check::<ChangeRow>();
         check::<IncidentRow>();
+        check::<RunRow>();
         check::<UptimeDailyRow>();
         check::<StateRow>();
         check::<AlertHistoryRow>();
