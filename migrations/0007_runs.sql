@@ -19,3 +19,8 @@ CREATE TABLE runs (
   output      TEXT,
   PRIMARY KEY (service_id, n)
 ) WITHOUT ROWID;
+
+-- A heartbeat's run signal when it is not a plain success: start | fail | log (NULL: success,
+-- as every row written before). Readers of the last heartbeat skip start and log rows: they
+-- move no deadline.
+ALTER TABLE heartbeats ADD COLUMN event TEXT;

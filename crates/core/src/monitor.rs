@@ -558,7 +558,8 @@ impl Monitor {
         let open = open.clone();
         let max = max.unwrap_or_default();
         let name = open.run_id.clone().unwrap_or_else(|| format!("#{}", open.n));
-        let text = format!("run overrun: run {name} started at {} not finished within {} s", open.started_at, max.as_secs());
+        let text =
+            format!("run overrun: run {name} started at {} not finished within {} s", open.started_at, max.as_secs());
         effects.push(Effect::Run(Run {
             n: open.n,
             run_id: open.run_id,

@@ -178,7 +178,8 @@ impl RunState {
     /// Opens run `n` started at `now`. Returns the oldest open run when it had to be dropped
     /// (more than [`MAX_OPEN_RUNS`] open), as a run with outcome `unknown`.
     pub fn start(&mut self, n: u64, now: Timestamp, run_id: Option<String>) -> Option<Run> {
-        if let Some(same) = run_id.as_ref().and_then(|id| self.open.iter().position(|o| o.run_id.as_ref() == Some(id))) {
+        if let Some(same) = run_id.as_ref().and_then(|id| self.open.iter().position(|o| o.run_id.as_ref() == Some(id)))
+        {
             self.open.remove(same);
         }
         self.open.push(OpenRun { n, run_id, started_at: now, overrun: false });

@@ -95,7 +95,8 @@ fn a_log_event_is_recorded_and_changes_nothing() {
     let mut m = monitor(60, 10, RunConfig { start_window: secs(5), max_runtime: secs(30), ..RunConfig::default() });
     let _ = m.on_heartbeat(t(0), Heartbeat::default());
     let before = m.clone();
-    let e = m.on_heartbeat(t(50 * S), Heartbeat { event: Event::Log, output: Some("x".into()), ..Heartbeat::default() });
+    let e =
+        m.on_heartbeat(t(50 * S), Heartbeat { event: Event::Log, output: Some("x".into()), ..Heartbeat::default() });
     assert!(matches!(e.as_slice(), [Effect::Record(r)] if r.event == Event::Log));
     assert_eq!(m.next_deadline(), before.next_deadline(), "not even the deadline moves");
     assert_eq!(m.state().last_heartbeat, before.state().last_heartbeat);

@@ -925,7 +925,10 @@ mod tests {
         assert_eq!(err(r#"{"serviceId": "a", "exitStatus": 1.5}"#).field.as_deref(), Some("exitStatus"));
         let p = err(r#"{"serviceId": "a", "event": "success", "exitStatus": 2}"#);
         assert_eq!(p.field.as_deref(), Some("exitStatus"));
-        assert_eq!(err(r#"{"serviceId": "a", "event": "start", "exitStatus": 0}"#).field.as_deref(), Some("exitStatus"));
+        assert_eq!(
+            err(r#"{"serviceId": "a", "event": "start", "exitStatus": 0}"#).field.as_deref(),
+            Some("exitStatus")
+        );
         assert_eq!(err(r#"{"serviceId": "a", "event": "finish"}"#).field.as_deref(), Some("event"));
         assert_eq!(err(r#"{"serviceId": "a", "durationMs": -5}"#).field.as_deref(), Some("durationMs"));
         let p = err(&format!(r#"{{"serviceId": "a", "runId": "{}"}}"#, "x".repeat(65)));

@@ -502,5 +502,4 @@ mod tests {
         assert_eq!(RunsQuery::parse(&pairs(&[("cursor", "x")])).unwrap_err().field.as_deref(), Some("cursor"));
         assert_eq!(RunsQuery::parse(&pairs(&[("limit", "0")])).unwrap_err().field.as_deref(), Some("limit"));
     }
-
 }

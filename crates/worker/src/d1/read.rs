@@ -99,12 +99,13 @@ pub async fn statuses(db: &D1Database) -> Result<Vec<StateRow>> {
 }
 
 /// The columns of [`statuses`]: the state row with its latest heartbeat's time and message,
-/// each found by primary-key seek.
+/// each found by primary-key seek (a run's `start` and `log` signals move no deadline, so they
+/// are not the last heartbeat).
 const WITH_LAST: &str = "SELECT s.*, \
      (SELECT received_at FROM heartbeats h WHERE h.service_id = s.service_id \
-      ORDER BY received_at DESC, seq DESC LIMIT 1) AS last_heartbeat, \
+      AND (h.event IS NULL OR h.event = 'fail') ORDER BY received_at DESC, seq DESC LIMIT 1) AS last_heartbeat, \
      (SELECT message FROM heartbeats h WHERE h.service_id = s.service_id \
-      ORDER BY received_at DESC, seq DESC LIMIT 1) AS last_message \
+      AND (h.event IS NULL OR h.event = 'fail') ORDER BY received_at DESC, seq DESC LIMIT 1) AS last_message \
      FROM service_state s";
 
 /// [`statuses`] of only the services `ids` (bound as one JSON array, any number): one page's.

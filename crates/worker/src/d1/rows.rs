@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use systole_core::api::status::StoredState;
 use systole_core::history::Tally;
-use systole_core::monitor::{HeartbeatEvent, Incident, Status, StatusChange};
+use systole_core::monitor::{Event, HeartbeatEvent, Incident, Status, StatusChange};
 use systole_core::notify::external::AlertRow;
 use systole_core::notify::queue::AttemptRecord;
 use systole_core::record::ServiceSnapshot;
@@ -40,6 +40,8 @@ pub struct HeartbeatRow {
     /// Heartbeats of its service that UTC day, this one included: set on the newest
     /// heartbeat of each flush, `None` on the others (readers take the newest's).
     pub day_heartbeats: Option<i64>,
+    /// Its run signal when not a plain success: `start`, `fail` or `log` (`None`: success).
+    pub event: Option<String>,
 }
 
 impl HeartbeatRow {
@@ -54,6 +56,7 @@ impl HeartbeatRow {
             metadata: e.metadata.clone(),
             metrics: e.metrics.clone(),
             day_heartbeats: None,
+            event: (e.event != Event::Success).then(|| e.event.as_str().to_owned()),
         }
     }
 }
@@ -61,7 +64,7 @@ impl HeartbeatRow {
 impl Table for HeartbeatRow {
     const NAME: &'static str = "heartbeats";
     const COLUMNS: &'static [&'static str] =
-        &["service_id", "received_at", "seq", "status", "message", "metadata", "metrics", "day_heartbeats"];
+        &["service_id", "received_at", "seq", "status", "message", "metadata", "metrics", "day_heartbeats", "event"];
     /// A replayed flush writes nothing; new rows mostly reuse stale ones first
     /// (`super::history::flush`).
     const CONFLICT: Conflict = Conflict::Ignore;
@@ -594,7 +597,7 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&row).unwrap(),
             serde_json::json!({"service_id": "api", "received_at": 1000, "seq": 7, "status": "degraded",
-                "message": "slow", "metadata": "{\"k\":1}", "metrics": null, "day_heartbeats": null})
+                "message": "slow", "metadata": "{\"k\":1}", "metrics": null, "day_heartbeats": null, "event": null})
         );
         let c = StatusChange {
             seq: 8,
