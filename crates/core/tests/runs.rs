@@ -3,6 +3,10 @@
 
 use std::time::Duration;
 
+mod support;
+
+use support::{history, Harness, KEY};
+use systole_core::record::Input;
 use systole_core::monitor::{Deadline, Effect, Event, Heartbeat, Monitor, MonitorConfig, Status};
 use systole_core::run::{Reason, Run, RunConfig, RunOutcome};
 use systole_core::time::Timestamp;
@@ -260,4 +264,32 @@ fn a_monitor_stored_by_the_previous_code_loads() {
     assert_eq!(m.state().incident.as_ref().unwrap().kind, None);
     // Written back unchanged: the new fields are left out while they hold their defaults.
     assert_eq!(serde_json::to_string(&m).unwrap(), stored);
+}
+
+fn send(h: &mut Harness, ms: i64, heartbeat: Heartbeat) -> systole_core::record::ServiceOutcome {
+    h.event(ms, Input::Heartbeat { heartbeat, key: Some(KEY.to_owned()) })
+}
+
+#[test]
+fn the_record_keeps_open_runs_across_a_restart_and_flushes_finished_ones() {
+    const JOB: &str = r#"{"services": [{"id": "job", "stalenessThreshold": 3600, "maxRuntime": 60}]}"#;
+    let mut h = Harness::new(JOB, None, "job");
+    let t0 = 1_700_000_000_000;
+    let _ = h.beat(t0, systole_core::monitor::Reported::Up);
+    let _ = h.alarm(t0 + 2 * S);
+    let out = send(&mut h, t0 + 10 * S, signal(Event::Start, Some("r")));
+    assert!(out.persist && out.writes.is_empty(), "a start is stored with the record, not written through");
+    h.restart();
+    assert_eq!(h.record().monitor.state().runs.open.len(), 1);
+    assert_eq!(h.record().deadline(), Some(t(t0 + 70 * S)), "the overrun timer survives");
+    // A log event after a quiet spell is not written through (D1 keeps no signal to replay).
+    let out = send(&mut h, t0 + 20 * S, Heartbeat { event: Event::Log, ..Heartbeat::default() });
+    assert!(out.writes.is_empty());
+    h.restart();
+    assert_eq!(h.record().monitor.state().last_heartbeat, Some(t(t0)), "a log moves no deadline after a load");
+    let out = send(&mut h, t0 + 30 * S, signal(Event::Success, Some("r")));
+    assert!(out.persist);
+    let flush = h.alarm(t0 + 30 * S);
+    let runs = &history(&flush).unwrap().outbox.runs;
+    assert_eq!((runs.len(), runs[0].duration_ms, runs[0].outcome), (1, Some(20_000), RunOutcome::Success));
 }
