@@ -27,8 +27,8 @@ use serde::{Deserialize, Serialize};
 use crate::access::Hub;
 use crate::api::Problem;
 use crate::monitor::{Effect, MonitorState, Status};
-use crate::run::Reason;
 use crate::notify::{AlertState, ExternalAlert, Severity};
+use crate::run::Reason;
 use crate::time::Timestamp;
 
 /// A status transition as shown live.

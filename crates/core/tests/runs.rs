@@ -6,8 +6,8 @@ use std::time::Duration;
 mod support;
 
 use support::{history, Harness, KEY};
-use systole_core::record::Input;
 use systole_core::monitor::{Deadline, Effect, Event, Heartbeat, Monitor, MonitorConfig, Status};
+use systole_core::record::Input;
 use systole_core::run::{Reason, Run, RunConfig, RunOutcome};
 use systole_core::time::Timestamp;
 
