@@ -14,6 +14,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::monitor::{Effect, HeartbeatEvent, Incident, Status, StatusChange};
+use crate::run::Run;
 use crate::time::{Timestamp, DAY_MS};
 
 /// Width of a short rollup bucket: 5 minutes, in milliseconds (the cloudflaremon
@@ -193,6 +194,10 @@ pub struct Outbox {
     pub changes: Vec<StatusChange>,
     /// Incidents opened or closed (latest version of each, by `started_at`).
     pub incidents: Vec<Incident>,
+    /// Runs finished, declared overrun or dropped (latest version of each, by `n`; absent in
+    /// records stored before runs existed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<Run>,
     /// When the oldest buffered row was added.
     pub since: Option<Timestamp>,
     /// Bytes of message, metadata and metrics buffered.
@@ -203,12 +208,17 @@ pub struct Outbox {
 impl Outbox {
     /// Whether nothing is waiting.
     pub fn is_empty(&self) -> bool {
-        self.heartbeats.is_empty() && self.changes.is_empty() && self.incidents.is_empty()
+        self.heartbeats.is_empty() && self.changes.is_empty() && self.incidents.is_empty() && self.runs.is_empty()
     }
 
     fn push_incident(&mut self, incident: Incident) {
         self.incidents.retain(|i| i.started_at != incident.started_at);
         self.incidents.push(incident);
+    }
+
+    fn push_run(&mut self, run: Run) {
+        self.runs.retain(|r| r.n != run.n);
+        self.runs.push(run);
     }
 
     /// Puts an unacknowledged earlier outbox back in front of this one.
@@ -217,6 +227,9 @@ impl Outbox {
         earlier.changes.append(&mut self.changes);
         for i in self.incidents.drain(..) {
             earlier.push_incident(i);
+        }
+        for r in self.runs.drain(..) {
+            earlier.push_run(r);
         }
         earlier.since = match (earlier.since, self.since) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -332,6 +345,7 @@ impl History {
                     self.pending.changes.push(change.clone());
                 }
                 Effect::IncidentOpened(i) | Effect::IncidentClosed(i) => self.pending.push_incident(i.clone()),
+                Effect::Run(run) => self.pending.push_run(run.clone()),
             }
             self.pending.since.get_or_insert(now);
         }
@@ -455,7 +469,7 @@ impl History {
     }
 
     /// When the next flush should run: at once after a crash mid-flush, for status changes,
-    /// incidents or a full buffer; otherwise `flush_interval` after the oldest buffered row,
+    /// incidents, runs or a full buffer; otherwise `flush_interval` after the oldest buffered row,
     /// or after the last flush while traffic flows; never before a failure's `retry_at`.
     /// `None` when nothing needs writing.
     pub fn flush_due(&self, flush_interval: Duration) -> Option<Timestamp> {
@@ -467,6 +481,7 @@ impl History {
             let since = self.pending.since?;
             let urgent = !self.pending.changes.is_empty()
                 || !self.pending.incidents.is_empty()
+                || !self.pending.runs.is_empty()
                 || self.pending.heartbeats.len() >= FLUSH_NOW_HEARTBEATS;
             Some(if urgent { since } else { since + flush_interval })
         };
@@ -549,6 +564,7 @@ impl History {
             o.heartbeats.len() >= FLUSH_NOW_HEARTBEATS
                 || !o.changes.is_empty()
                 || !o.incidents.is_empty()
+                || !o.runs.is_empty()
                 || batch.rollups_until.is_some()
         } else {
             self.failures = self.failures.saturating_add(1);
@@ -658,6 +674,7 @@ mod tests {
             message: Some("hi".into()),
             metadata: None,
             metrics: None,
+            event: crate::monitor::Event::Success,
         };
         let _ = h.apply(Timestamp::from_millis(1_000), Status::Up, &[Effect::Record(hb.clone())]);
         let interval = Duration::from_secs(10);
@@ -686,6 +703,7 @@ mod tests {
             message: None,
             metadata: None,
             metrics: None,
+            event: crate::monitor::Event::Success,
         })
     }
 
@@ -707,6 +725,7 @@ mod tests {
             from: Status::Unknown,
             to: Status::Up,
             reason: "first heartbeat".into(),
+            kind: None,
         };
         let _ = h.apply(Timestamp::from_millis(day + 1_000), Status::Unknown, &[Effect::StatusChanged(change)]);
         let _ = h.apply(Timestamp::from_millis(day + 1_000), Status::Up, &[beat(2, day + 1_000)]);

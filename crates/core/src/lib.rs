@@ -45,6 +45,7 @@ pub mod protocol;
 pub mod record;
 pub mod retry;
 pub mod schedule;
+pub mod run;
 pub mod session;
 pub mod time;
 pub mod uptime;

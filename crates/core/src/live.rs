@@ -28,6 +28,7 @@ use crate::access::Hub;
 use crate::api::Problem;
 use crate::monitor::{Effect, MonitorState, Status};
 use crate::notify::{AlertState, ExternalAlert, Severity};
+use crate::run::Reason;
 use crate::time::Timestamp;
 
 /// A status transition as shown live.
@@ -39,6 +40,9 @@ pub struct Change {
     pub to: Status,
     /// Why (e.g. "no heartbeat for 60 s"); empty on the public page.
     pub reason: String,
+    /// The reason's kind (`missed`, `overrun`, `failed`, …); absent on the public page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Reason>,
 }
 
 /// One service's state after a heartbeat or an alarm.
@@ -59,13 +63,17 @@ pub struct ServiceUpdate {
     pub at: i64,
     /// The last status change among the effects, if any.
     pub change: Option<Change>,
+    /// Whether the last success came earlier than the service's `minInterval` after the one
+    /// before (left out when not).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pinged_too_often: bool,
 }
 
 impl ServiceUpdate {
     /// The update for `service` at `now` from its state and the effects just produced.
     pub fn new(service: &str, state: &MonitorState, effects: &[Effect], now: Timestamp) -> Self {
         let change = effects.iter().rev().find_map(|e| match e {
-            Effect::StatusChanged(c) => Some(Change { from: c.from, to: c.to, reason: c.reason.clone() }),
+            Effect::StatusChanged(c) => Some(Change { from: c.from, to: c.to, reason: c.reason.clone(), kind: c.kind }),
             _ => None,
         });
         Self {
@@ -76,12 +84,13 @@ impl ServiceUpdate {
             message: state.last_message.clone(),
             at: now.as_millis(),
             change,
+            pinged_too_often: state.runs.pinged_too_often,
         }
     }
 
     /// The same update without message and reason, for the public status page.
     pub fn public(&self) -> Self {
-        let change = self.change.as_ref().map(|c| Change { reason: String::new(), ..c.clone() });
+        let change = self.change.as_ref().map(|c| Change { reason: String::new(), kind: None, ..c.clone() });
         Self { message: None, change, ..self.clone() }
     }
 
@@ -417,6 +426,7 @@ mod tests {
             last_metadata: None,
             incident: None,
             next_seq: 3,
+            runs: crate::run::RunState::default(),
         };
         let change = StatusChange {
             seq: 2,
@@ -424,6 +434,7 @@ mod tests {
             from: Status::Up,
             to: Status::Down,
             reason: "r".into(),
+            kind: None,
         };
         let u = ServiceUpdate::new("api", &state, &[Effect::StatusChanged(change)], Timestamp::from_millis(6));
         let json: serde_json::Value = serde_json::from_str(&u.to_json()).unwrap();

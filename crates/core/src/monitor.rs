@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::ServiceConfig;
 use crate::schedule::Schedule;
+use crate::run::{truncate_utf8, Reason, Run, RunConfig, RunOutcome, RunState};
 use crate::time::Timestamp;
 
 /// A service's status.
@@ -98,6 +99,9 @@ pub struct MonitorConfig {
     /// stored before schedules existed, and for services on a period.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<Schedule>,
+    /// The run timers and thresholds (absent in records stored before they existed).
+    #[serde(default, skip_serializing_if = "RunConfig::is_default")]
+    pub runs: RunConfig,
 }
 
 impl From<&ServiceConfig> for MonitorConfig {
@@ -107,6 +111,7 @@ impl From<&ServiceConfig> for MonitorConfig {
             grace_period: s.grace_period,
             enabled: s.enabled,
             schedule: s.schedule.clone(),
+            runs: s.runs.clone(),
         }
     }
 }
@@ -119,6 +124,10 @@ pub enum Deadline {
     Heartbeat,
     /// The grace period ends (deadline + grace period).
     Grace,
+    /// The start window ends (deadline + `startWindow`) with no start or success: `missed`.
+    Missed,
+    /// A started run reaches `maxRuntime` (start + `maxRuntime`): `overrun`.
+    Overrun,
 }
 
 /// An incident: one down → up cycle.
@@ -131,6 +140,9 @@ pub struct Incident {
     pub ended_at: Option<Timestamp>,
     /// Why it went down, e.g. `no heartbeat within 300 s`.
     pub cause: String,
+    /// The kind of `cause` (absent in incidents stored before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Reason>,
 }
 
 impl Incident {
@@ -159,6 +171,9 @@ pub struct HeartbeatEvent {
     /// Its metrics object as JSON text (values already clamped), if any.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub metrics: Option<String>,
+    /// Which run signal it was (default `success`; `start` and `log` move no deadline).
+    #[serde(default, skip_serializing_if = "is_success")]
+    pub event: Event,
 }
 
 /// Which signal of a job's run a heartbeat is (`event` in the native JSON; healthchecks.io's
@@ -240,6 +255,9 @@ pub struct StatusChange {
     pub to: Status,
     /// Human-readable reason.
     pub reason: String,
+    /// The reason's kind (absent in changes stored before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Reason>,
 }
 
 /// What the shell must carry out after a call.
@@ -253,6 +271,8 @@ pub enum Effect {
     IncidentOpened(Incident),
     /// The open incident closed (the service recovered); `ended_at` is set.
     IncidentClosed(Incident),
+    /// A run finished, or was declared overrun or dropped: write it to the runs history.
+    Run(Run),
 }
 
 /// The persisted state of one service's monitor.
@@ -275,6 +295,10 @@ pub struct MonitorState {
     pub incident: Option<Incident>,
     /// The next sequence number to hand out.
     pub next_seq: u64,
+    /// Open runs, failure and success counts, `pingedTooOften` (absent when idle, and in
+    /// records stored before runs existed).
+    #[serde(default, skip_serializing_if = "RunState::is_idle")]
+    pub runs: RunState,
 }
 
 /// One service's monitor: config plus state.
@@ -296,54 +320,181 @@ impl Monitor {
             last_metadata: None,
             incident: None,
             next_seq: 1,
+            runs: RunState::default(),
         };
         Self { config, state }
     }
 
     /// Handles a heartbeat received at `now`.
     ///
-    /// Always records it. `up` and `degraded` set the status (closing any open incident);
-    /// `down` marks the service down at once and opens an incident unless one is open.
+    /// Always records it. Its signal ([`Event`]; a non-zero exit status makes a `success` a
+    /// `fail`) decides the rest:
+    /// - `log` changes nothing else (not even the deadline);
+    /// - `start` opens a run (see [`crate::run`]) and changes no status;
+    /// - `success` and `fail` move the deadline (last heartbeat), close the run they pair with
+    ///   ([`Effect::Run`]) and set the status: `status: down` marks the service down at once
+    ///   (reason `reported`); a failure (`fail`, non-zero exit, a duration outside
+    ///   `minDuration`/`maxDuration`) counts towards `failureThreshold` and at it makes the
+    ///   service `down` (below it, an `unknown` or `late` service becomes `up`); a success
+    ///   sets `up` or `degraded` (closing any open incident), from `down` only after
+    ///   `recoveryThreshold` consecutive successes. A success earlier than `minInterval` after
+    ///   the previous success or fail sets `pingedTooOften` (no status change).
+    ///
     /// A paused service records the heartbeat and stays paused.
     #[must_use]
     pub fn on_heartbeat(&mut self, now: Timestamp, hb: Heartbeat) -> Vec<Effect> {
         let mut effects = Vec::new();
         let seq = self.take_seq();
-        self.state.last_heartbeat = Some(now);
-        self.state.last_message.clone_from(&hb.message);
-        self.state.last_metadata.clone_from(&hb.metadata);
-        let message = hb.message.clone();
+        let event = signal(&hb);
+        let previous = self.state.last_heartbeat;
+        if matches!(event, Event::Success | Event::Fail) {
+            self.state.last_heartbeat = Some(now);
+            self.state.last_message.clone_from(&hb.message);
+            self.state.last_metadata.clone_from(&hb.metadata);
+        }
         effects.push(Effect::Record(HeartbeatEvent {
             seq,
             at: now,
             reported: hb.reported,
-            message: hb.message,
+            message: hb.message.clone(),
             metadata: hb.metadata,
             metrics: hb.metrics,
+            event,
         }));
-        if self.state.status == Status::Paused {
+        if self.state.status == Status::Paused || event == Event::Log {
             return effects;
         }
-        let (to, reason) = match hb.reported {
-            Reported::Up => (Status::Up, "heartbeat received".to_owned()),
-            Reported::Degraded => (Status::Degraded, with_message("heartbeat reported degraded", message.as_deref())),
-            Reported::Down => (Status::Down, with_message("heartbeat reported down", message.as_deref())),
+        if event == Event::Start {
+            if let Some(dropped) = self.state.runs.start(seq, now, hb.run_id) {
+                effects.push(Effect::Run(dropped));
+            }
+            return effects;
+        }
+        let open = self.state.runs.take(hb.run_id.as_deref());
+        let is_run = open.is_some()
+            || event == Event::Fail
+            || hb.run_id.is_some()
+            || hb.exit_status.is_some()
+            || hb.duration_ms.is_some()
+            || hb.output.is_some();
+        let duration_ms = match &open {
+            Some(o) => Some(millis(now.since(o.started_at))),
+            None => hb.duration_ms,
         };
-        self.transition(now, to, reason, &mut effects);
+        let failure = self.judge(event, hb.exit_status, duration_ms, hb.message.as_deref());
+        if is_run {
+            let (outcome, reason) = match (&open, &failure) {
+                (Some(o), _) if o.overrun => (RunOutcome::Overrun, Some(Reason::Overrun)),
+                (_, Some((r, _))) => (RunOutcome::Fail, Some(*r)),
+                (_, None) => (RunOutcome::Success, None),
+            };
+            effects.push(Effect::Run(Run {
+                n: open.as_ref().map_or(seq, |o| o.n),
+                run_id: hb.run_id.or_else(|| open.as_ref().and_then(|o| o.run_id.clone())),
+                started_at: open.as_ref().map(|o| o.started_at),
+                ended_at: Some(now),
+                duration_ms,
+                outcome,
+                exit_status: hb.exit_status,
+                reason,
+                output: hb.output.map(|o| truncate_utf8(o, MAX_OUTPUT_BYTES)),
+            }));
+        }
+        if event == Event::Success && failure.is_none() {
+            self.state.runs.pinged_too_often = match (self.config.runs.min_interval, previous) {
+                (Some(min), Some(p)) => now.since(p) < min,
+                _ => false,
+            };
+        }
+        match (hb.reported, failure) {
+            (Reported::Down, _) => {
+                self.state.runs.successes = 0;
+                let text = with_message("heartbeat reported down", hb.message.as_deref());
+                self.transition(now, Status::Down, Reason::Reported, text, &mut effects);
+            }
+            (_, Some((reason, text))) => self.fail(now, reason, text, &mut effects),
+            (reported, None) => self.succeed(now, reported, hb.message.as_deref(), &mut effects),
+        }
         effects
     }
 
+    /// Whether a finished signal is a failure, with its reason: a `fail` (with its exit
+    /// status), else a duration outside the bounds.
+    fn judge(
+        &self,
+        event: Event,
+        exit_status: Option<u8>,
+        duration_ms: Option<u64>,
+        message: Option<&str>,
+    ) -> Option<(Reason, String)> {
+        if event == Event::Fail {
+            let text = match exit_status {
+                Some(code) => format!("run failed with exit status {code}"),
+                None => "run failed".to_owned(),
+            };
+            return Some((Reason::Failed, with_message(&text, message)));
+        }
+        let took = duration_ms?;
+        let runs = &self.config.runs;
+        if let Some(min) = runs.min_duration.filter(|min| took < millis(*min)) {
+            let text = format!("run too short: took {took} ms, under minDuration {} s", min.as_secs());
+            return Some((Reason::TooShort, text));
+        }
+        if let Some(max) = runs.max_duration.filter(|max| took > millis(*max)) {
+            let text = format!("run too long: took {took} ms, over maxDuration {} s", max.as_secs());
+            return Some((Reason::TooLong, text));
+        }
+        None
+    }
+
+    /// A run failure at `now`: counted, and `down` at `failureThreshold` consecutive ones.
+    fn fail(&mut self, now: Timestamp, reason: Reason, text: String, effects: &mut Vec<Effect>) {
+        let runs = &mut self.state.runs;
+        runs.successes = 0;
+        runs.failures = runs.failures.saturating_add(1);
+        let (failures, threshold) = (runs.failures, self.config.runs.failure_threshold.max(1));
+        if failures >= threshold {
+            self.transition(now, Status::Down, reason, text, effects);
+        } else if matches!(self.state.status, Status::Unknown | Status::Late) {
+            let text = format!("{text} ({failures} of {threshold} failures tolerated)");
+            self.transition(now, Status::Up, Reason::Heartbeat, text, effects);
+        }
+    }
+
+    /// A success at `now`: `up` or `degraded`, from `down` after `recoveryThreshold`
+    /// consecutive ones.
+    fn succeed(&mut self, now: Timestamp, reported: Reported, message: Option<&str>, effects: &mut Vec<Effect>) {
+        self.state.runs.failures = 0;
+        let (to, mut text) = match reported {
+            Reported::Degraded => (Status::Degraded, with_message("heartbeat reported degraded", message)),
+            Reported::Up | Reported::Down => (Status::Up, "heartbeat received".to_owned()),
+        };
+        let threshold = self.config.runs.recovery_threshold.max(1);
+        if self.state.status == Status::Down && threshold > 1 {
+            self.state.runs.successes = self.state.runs.successes.saturating_add(1);
+            if self.state.runs.successes < threshold {
+                return;
+            }
+            text = format!("{text} ({threshold} consecutive successes)");
+        }
+        self.state.runs.successes = 0;
+        self.transition(now, to, Reason::Heartbeat, text, effects);
+    }
+
     /// Re-applies what a heartbeat recorded earlier (as `event`) did to the state when it
-    /// changed no status: the last heartbeat, its message and metadata, and the sequence
-    /// numbers. Used when a record is loaded with event rows stored after it.
-    /// An event older than one already applied (by its sequence number) changes nothing.
+    /// changed no status: the last heartbeat, its message and metadata (a `success` or
+    /// `fail`), and the sequence numbers. Used when a record is loaded with event rows stored
+    /// after it. An event older than one already applied (by its sequence number) changes
+    /// nothing.
     pub fn replay(&mut self, event: &HeartbeatEvent) {
         if event.seq < self.state.next_seq {
             return;
         }
-        self.state.last_heartbeat = Some(event.at);
-        self.state.last_message.clone_from(&event.message);
-        self.state.last_metadata.clone_from(&event.metadata);
+        if matches!(event.event, Event::Success | Event::Fail) {
+            self.state.last_heartbeat = Some(event.at);
+            self.state.last_message.clone_from(&event.message);
+            self.state.last_metadata.clone_from(&event.metadata);
+        }
         self.state.next_seq = event.seq + 1;
     }
 
@@ -353,36 +504,99 @@ impl Monitor {
         self.state.next_seq += n;
     }
 
-    /// Handles an alarm at `now`: `up`/`degraded` past the deadline become `late` (inside the
-    /// grace period) or `down`; `late` past the grace period becomes `down`. Any other call
-    /// — early, repeated, or with nothing due — returns no effects.
+    /// Handles an alarm at `now`, firing every timer due by then in time order (see
+    /// [`Monitor::next_deadline`]): `up`/`degraded` past the deadline become `late`; past the
+    /// grace period (`noHeartbeat`) or the start window (`missed`), whichever ends first,
+    /// `down`; an open run past `maxRuntime` is declared `overrun` ([`Effect::Run`]) and
+    /// counts as a run failure. Any other call — early, repeated, or with nothing due —
+    /// returns no effects.
     #[must_use]
     pub fn on_alarm(&mut self, now: Timestamp) -> Vec<Effect> {
         let mut effects = Vec::new();
-        let Some(due) = self.heartbeat_due() else {
-            return effects;
-        };
-        if now < due {
-            return effects;
-        }
-        let grace_end = due + self.config.grace_period;
-        let missed = match &self.config.schedule {
-            None => format!("no heartbeat within {} s", self.config.staleness_threshold.as_secs()),
-            Some(s) => {
-                format!("no heartbeat since the run due at {} ({})", due.rfc3339_in(s.zone()), s.zone().name())
+        // Each timer fired moves the next deadline on; the bound is a safety net.
+        for _ in 0..crate::run::MAX_OPEN_RUNS + 4 {
+            match self.next_deadline() {
+                Some((at, Deadline::Overrun)) if at <= now => self.fire_overrun(now, &mut effects),
+                Some((at, _)) if at <= now => self.fire_due(now, &mut effects),
+                _ => break,
             }
-        };
-        if now < grace_end {
-            if self.state.status != Status::Late {
-                let reason = format!("{missed}; in grace period until {grace_end}");
-                self.transition(now, Status::Late, reason, &mut effects);
-            }
-        } else {
-            let grace = self.config.grace_period.as_secs();
-            let reason = if grace > 0 { format!("{missed} + {grace} s grace") } else { missed };
-            self.transition(now, Status::Down, reason, &mut effects);
         }
         effects
+    }
+
+    /// The heartbeat deadline's timers at `now`: `down` once the grace period or the start
+    /// window ended, else `late`.
+    fn fire_due(&mut self, now: Timestamp, effects: &mut Vec<Effect>) {
+        let Some(due) = self.heartbeat_due() else {
+            return;
+        };
+        let grace_end = due + self.config.grace_period;
+        let (when, missed) = match &self.config.schedule {
+            None => {
+                (due.to_string(), format!("no heartbeat within {} s", self.config.staleness_threshold.as_secs()))
+            }
+            Some(s) => {
+                let when = format!("{} ({})", due.rfc3339_in(s.zone()), s.zone().name());
+                (when.clone(), format!("no heartbeat since the run due at {when}"))
+            }
+        };
+        let (down_at, reason) = match self.missed_at(due) {
+            Some(missed) if missed <= grace_end => (missed, Reason::Missed),
+            _ => (grace_end, Reason::NoHeartbeat),
+        };
+        if now >= down_at {
+            let grace = self.config.grace_period.as_secs();
+            let text = match reason {
+                Reason::Missed => {
+                    let window = self.config.runs.start_window.unwrap_or_default().as_secs();
+                    format!("run missed: no start or success within {window} s of the scheduled time {when}")
+                }
+                _ if grace > 0 => format!("{missed} + {grace} s grace"),
+                _ => missed,
+            };
+            self.transition(now, Status::Down, reason, text, effects);
+        } else if self.state.status != Status::Late {
+            let text = format!("{missed}; in grace period until {down_at}");
+            self.transition(now, Status::Late, Reason::Late, text, effects);
+        }
+    }
+
+    /// Declares the open run with the earliest overrun deadline overrun at `now`.
+    fn fire_overrun(&mut self, now: Timestamp, effects: &mut Vec<Effect>) {
+        let max = self.config.runs.max_runtime;
+        let Some((_, n)) = self.state.runs.overrun_due(max) else {
+            return;
+        };
+        let Some(open) = self.state.runs.open.iter_mut().find(|o| o.n == n) else {
+            return;
+        };
+        open.overrun = true;
+        let open = open.clone();
+        let max = max.unwrap_or_default();
+        let name = open.run_id.clone().unwrap_or_else(|| format!("#{}", open.n));
+        let text =
+            format!("run overrun: run {name} started at {} not finished within {} s", open.started_at, max.as_secs());
+        effects.push(Effect::Run(Run {
+            n: open.n,
+            run_id: open.run_id,
+            started_at: Some(open.started_at),
+            ended_at: None,
+            duration_ms: None,
+            outcome: RunOutcome::Overrun,
+            exit_status: None,
+            reason: Some(Reason::Overrun),
+            output: None,
+        }));
+        if self.state.status != Status::Paused {
+            self.fail(now, Reason::Overrun, text, effects);
+        }
+    }
+
+    /// When the start window after the deadline `due` ends, if one is set and no run started
+    /// since the last heartbeat.
+    fn missed_at(&self, due: Timestamp) -> Option<Timestamp> {
+        let started = self.state.runs.started_since(self.state.last_heartbeat);
+        self.config.runs.start_window.filter(|_| !started).map(|w| due + w)
     }
 
     /// Applies a new config at `now`. Disabling pauses (closing any open incident);
@@ -394,16 +608,45 @@ impl Monitor {
         let was_enabled = self.config.enabled;
         self.config = config;
         match (was_enabled, self.config.enabled) {
-            (true, false) => self.transition(now, Status::Paused, "monitoring disabled".into(), &mut effects),
-            (false, true) => self.transition(now, Status::Unknown, "monitoring enabled".into(), &mut effects),
+            (true, false) => {
+                self.transition(now, Status::Paused, Reason::Config, "monitoring disabled".into(), &mut effects);
+            }
+            (false, true) => {
+                self.transition(now, Status::Unknown, Reason::Config, "monitoring enabled".into(), &mut effects);
+            }
             _ => {}
         }
         effects
     }
 
     /// The next time this monitor must be woken, with why; `None` when nothing is pending.
+    /// The earliest of: the heartbeat deadline (`up`/`degraded`), the end of the grace period
+    /// or of the start window, whichever is first (`late`), and each open run's start +
+    /// `maxRuntime` (any status but `paused`). A run started since the last heartbeat
+    /// suspends the heartbeat timers when `maxRuntime` is set (its overrun timer guards it),
+    /// and the start window whether or not.
     pub fn next_deadline(&self) -> Option<(Timestamp, Deadline)> {
-        deadline(self.state.status, self.state.last_heartbeat, &self.config)
+        if self.state.status == Status::Paused {
+            return None;
+        }
+        let overrun = self.state.runs.overrun_due(self.config.runs.max_runtime).map(|(t, _)| (t, Deadline::Overrun));
+        [self.due_deadline(), overrun].into_iter().flatten().min_by_key(|(t, _)| *t)
+    }
+
+    fn due_deadline(&self) -> Option<(Timestamp, Deadline)> {
+        let due = self.heartbeat_due()?;
+        let running = self.state.runs.started_since(self.state.last_heartbeat);
+        if running && self.config.runs.max_runtime.is_some() {
+            return None;
+        }
+        if self.state.status != Status::Late {
+            return Some((due, Deadline::Heartbeat));
+        }
+        let grace_end = due + self.config.grace_period;
+        Some(match self.missed_at(due) {
+            Some(missed) if missed <= grace_end => (missed, Deadline::Missed),
+            _ => (grace_end, Deadline::Grace),
+        })
     }
 
     /// The current status.
@@ -432,13 +675,13 @@ impl Monitor {
         seq
     }
 
-    fn transition(&mut self, now: Timestamp, to: Status, reason: String, effects: &mut Vec<Effect>) {
+    fn transition(&mut self, now: Timestamp, to: Status, kind: Reason, reason: String, effects: &mut Vec<Effect>) {
         let from = self.state.status;
         if from == to {
             return;
         }
         if to == Status::Down && self.state.incident.is_none() {
-            let incident = Incident { started_at: now, ended_at: None, cause: reason.clone() };
+            let incident = Incident { started_at: now, ended_at: None, cause: reason.clone(), kind: Some(kind) };
             self.state.incident = Some(incident.clone());
             effects.push(Effect::IncidentOpened(incident));
         }
@@ -451,7 +694,7 @@ impl Monitor {
         let seq = self.take_seq();
         self.state.status = to;
         self.state.status_since = now;
-        effects.push(Effect::StatusChanged(StatusChange { seq, at: now, from, to, reason }));
+        effects.push(Effect::StatusChanged(StatusChange { seq, at: now, from, to, reason, kind: Some(kind) }));
     }
 }
 
@@ -482,6 +725,20 @@ fn heartbeat_due(status: Status, last_heartbeat: Option<Timestamp>, config: &Mon
     }
 }
 
+/// The signal a heartbeat is: its `event`, except that a non-zero exit status makes a
+/// `success` a `fail`.
+fn signal(hb: &Heartbeat) -> Event {
+    match (hb.event, hb.exit_status) {
+        (Event::Success, Some(code)) if code != 0 => Event::Fail,
+        (event, _) => event,
+    }
+}
+
+/// Whole milliseconds of `d`, saturating.
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 fn with_message(base: &str, message: Option<&str>) -> String {
     match message {
         Some(m) if !m.is_empty() => format!("{base}: {m}"),
@@ -499,6 +756,7 @@ mod tests {
             grace_period: Duration::from_secs(grace),
             enabled: true,
             schedule: None,
+            runs: RunConfig::default(),
         }
     }
 

@@ -14,7 +14,7 @@ use crate::history::{Backpressure, EventRow, FlushBatch, History, Through};
 use crate::keys::KeyRing;
 use crate::limit::{self, Limiter};
 use crate::live::ServiceUpdate;
-use crate::monitor::{Effect, Heartbeat, HeartbeatEvent, Monitor, MonitorConfig, Status};
+use crate::monitor::{Effect, Event, Heartbeat, HeartbeatEvent, Monitor, MonitorConfig, Status};
 use crate::notify::queue::DeliveryQueue;
 use crate::notify::service::{Routing, ServiceNotifier};
 use crate::notify::NotificationsConfig;
@@ -251,7 +251,11 @@ impl ServiceRecord {
         if let Err(wait) = rec.limiter.admit(now, limit::SERVICE_HEARTBEATS) {
             return Outcome::answer(Answer::Limited(wait));
         }
-        let through = !created && rec.history.may_write_through(now, ctx.flush_interval);
+        // Only a plain success may skip storing the record: a load replays event rows, and D1
+        // (which a write-through leaves it to) does not keep a heartbeat's signal.
+        let plain = heartbeat.event == Event::Success && heartbeat.exit_status.is_none_or(|c| c == 0);
+        let through = plain && !created && rec.history.may_write_through(now, ctx.flush_interval);
+        let runs_before = rec.monitor.state().runs.clone();
         let mut effects = rec.on_config(now, MonitorConfig::from(service));
         let rows = match rec.on_heartbeat(now, heartbeat) {
             Ok((more, rows)) => {
@@ -274,8 +278,11 @@ impl ServiceRecord {
         };
         let mut out = Outcome::answer(answer);
         out.update = Some(ServiceUpdate::new(service.id.as_str(), rec.monitor.state(), &effects, now));
-        let persist =
-            created || queued || effects.iter().any(|e| !matches!(e, Effect::Record(_))) || rec.history.must_store();
+        let persist = created
+            || queued
+            || effects.iter().any(|e| !matches!(e, Effect::Record(_)))
+            || rec.monitor.state().runs != runs_before
+            || rec.history.must_store();
         if !persist && through {
             if let [row] = rows.as_slice() {
                 let status = rec.monitor.status();

@@ -69,6 +69,7 @@ proptest! {
             grace_period: Duration::from_secs(grace as u64),
             enabled: true,
             schedule: None,
+            runs: systole_core::run::RunConfig::default(),
         };
         let mut m = Monitor::new(cfg, Timestamp::from_millis(0));
         let mut now = 0i64;

@@ -20,6 +20,7 @@ fn config(threshold_s: u64, grace_s: u64) -> MonitorConfig {
         grace_period: Duration::from_secs(grace_s),
         enabled: true,
         schedule: None,
+        runs: systole_core::run::RunConfig::default(),
     }
 }
 

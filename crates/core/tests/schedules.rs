@@ -18,6 +18,7 @@ fn scheduled(expression: &str, zone: &str, grace_s: u64) -> MonitorConfig {
         grace_period: Duration::from_secs(grace_s),
         enabled: true,
         schedule: Some(Schedule::parse(expression, Some(zone)).unwrap()),
+        runs: systole_core::run::RunConfig::default(),
     }
 }
 

@@ -185,6 +185,8 @@ pub static ROUTES: &[Route] = &[
     route!("/api/v1/heartbeat", POST, Anyone, raw routes::heartbeat::post),
     route!("/api/v1/status", GET, User, routes::status::get, cors),
     route!("/api/v1/services", GET, User, routes::services::get, cors),
+    route!("/api/v1/services/{id}/runs", GET, User, routes::runs::list, cors),
+    route!("/api/v1/services/{id}/runs/{n}/log", GET, User, routes::runs::log, cors),
     route!("/api/v1/logs", GET, User, routes::logs::get, cors),
     route!("/api/v1/uptime", GET, User, routes::uptime::get, cors),
     route!("/api/v1/incidents", GET, User, routes::incidents::get, cors),

@@ -4,12 +4,21 @@
 //!
 //! Forms (all JSON; the key in `Authorization: Bearer <key>` or a body `token`):
 //! - single: `{"serviceId", "status"?: "up"|"degraded"|"down", "message"?, "metadata"?,
-//!   "metrics"?, "token"?}`;
+//!   "metrics"?, "token"?, "event"?, "runId"?, "exitStatus"?, "durationMs"?, "output"?}`;
 //! - batch: `{"services": [entry, …], "status"?, "message"?, "metadata"?, "metrics"?}`, where
 //!   an entry is a service id (string) or an object like the single form; the object's
 //!   fields override the batch's (cloudflaremon's `services` form, lai2301/cloudflaremon
 //!   `src/handlers/heartbeat.js`);
 //! - array: `[entry, …]`, the same entries without batch-wide fields.
+//!
+//! The run fields (a job's signals; see [`crate::run`]): `event` is `start`, `success`
+//! (default), `fail` or `log`; `runId` pairs a start with its end (1 to [`MAX_RUN_ID`]
+//! characters from `[A-Za-z0-9._:-]`, so a UUID as healthchecks.io's `rid`); `exitStatus` is
+//! an integer 0..=255 and ends a run: non-zero means `fail` (with no `event`; with `event:
+//! "success"` it is a 400, with `start` or `log` any exit status is); an explicit `fail` wins
+//! over an exit status 0; `durationMs` is the client's measured duration (a non-negative
+//! integer, capped at [`MAX_DURATION_MS`]); `output` is the job's output, of which the first
+//! [`MAX_OUTPUT_BYTES`] bytes are kept (cut on a character boundary).
 //!
 //! An entry's non-empty `token` takes precedence over the `Authorization` header. Unknown
 //! fields are ignored, so newer clients and the seed's (`metadata`, `message`, …) keep
@@ -27,7 +36,8 @@ use super::metrics;
 use super::Problem;
 use crate::config::ServiceId;
 use crate::keys::Authorization;
-use crate::monitor::{Heartbeat, Reported, Status};
+use crate::monitor::{Event, Heartbeat, Reported, Status, MAX_OUTPUT_BYTES};
+use crate::run::truncate_utf8;
 use crate::time::Timestamp;
 
 /// Largest request body: 16 KiB.
@@ -36,6 +46,10 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub const MAX_MESSAGE_BYTES: usize = 1024;
 /// Largest `metadata` object, serialized as JSON: 4 KiB.
 pub const MAX_METADATA_BYTES: usize = 4096;
+/// Longest `runId`: 64 characters (a UUID has 36).
+pub const MAX_RUN_ID: usize = 64;
+/// Largest `durationMs` kept: 365 days; larger values are capped to it.
+pub const MAX_DURATION_MS: u64 = 365 * 86_400_000;
 /// Most entries in one batch: each entry is one Durable Object call, and the free plan allows
 /// 50 subrequests per invocation (45 leaves room for the rest of the request).
 pub const MAX_BATCH: usize = 45;
@@ -128,6 +142,11 @@ struct Fields {
     message: Option<String>,
     metadata: Option<Map<String, Value>>,
     metrics: Option<BTreeMap<String, f64>>,
+    event: Option<String>,
+    run_id: Option<String>,
+    exit_status: Option<i64>,
+    duration_ms: Option<u64>,
+    output: Option<String>,
 }
 
 impl Fields {
@@ -138,6 +157,11 @@ impl Fields {
             message: self.message.or_else(|| defaults.message.clone()),
             metadata: self.metadata.or_else(|| defaults.metadata.clone()),
             metrics: self.metrics.or_else(|| defaults.metrics.clone()),
+            event: self.event.or_else(|| defaults.event.clone()),
+            run_id: self.run_id.or_else(|| defaults.run_id.clone()),
+            exit_status: self.exit_status.or(defaults.exit_status),
+            duration_ms: self.duration_ms.or(defaults.duration_ms),
+            output: self.output.or_else(|| defaults.output.clone()),
         }
     }
 }
@@ -155,13 +179,27 @@ struct Object {
     message: Option<String>,
     metadata: Option<Map<String, Value>>,
     metrics: Option<BTreeMap<String, f64>>,
+    event: Option<String>,
+    run_id: Option<String>,
+    exit_status: Option<i64>,
+    duration_ms: Option<u64>,
+    output: Option<String>,
 }
 
 impl Object {
     /// `(services, serviceId, token, fields)`.
     fn split(self) -> (Option<Vec<Value>>, Option<String>, Option<String>, Fields) {
-        let fields =
-            Fields { status: self.status, message: self.message, metadata: self.metadata, metrics: self.metrics };
+        let fields = Fields {
+            status: self.status,
+            message: self.message,
+            metadata: self.metadata,
+            metrics: self.metrics,
+            event: self.event,
+            run_id: self.run_id,
+            exit_status: self.exit_status,
+            duration_ms: self.duration_ms,
+            output: self.output,
+        };
         (self.services, self.service_id, self.token, fields)
     }
 }
@@ -287,6 +325,7 @@ fn entry(prefix: &str, id: &str, key: Option<String>, f: Fields) -> Result<Entry
             return Err(Problem::invalid_field(&field, format!("{field} must be up, degraded or down, got {other:?}")));
         }
     };
+    let run = run_fields(prefix, &f)?;
     if let Some(m) = &f.message {
         if m.len() > MAX_MESSAGE_BYTES {
             return Err(Problem::too_long(&format!("{prefix}message"), MAX_MESSAGE_BYTES, m.len()));
@@ -323,9 +362,84 @@ fn entry(prefix: &str, id: &str, key: Option<String>, f: Fields) -> Result<Entry
     Ok(Entry::Beat(HeartbeatItem {
         service_id,
         key: key.filter(|k| !k.is_empty()),
-        heartbeat: Heartbeat { reported, message: f.message, metadata, metrics, ..Heartbeat::default() },
+        heartbeat: Heartbeat {
+            reported,
+            message: f.message,
+            metadata,
+            metrics,
+            event: run.event,
+            exit_status: run.exit_status,
+            run_id: f.run_id,
+            duration_ms: f.duration_ms.map(|d| d.min(MAX_DURATION_MS)),
+            output: f.output.map(|o| truncate_utf8(o, MAX_OUTPUT_BYTES)),
+        },
         dropped_metrics,
     }))
+}
+
+/// The checked run signal of an entry.
+struct RunFields {
+    event: Event,
+    exit_status: Option<u8>,
+}
+
+/// Checks an entry's run fields (`event`, `runId`, `exitStatus`; see [`parse`]).
+fn run_fields(prefix: &str, f: &Fields) -> Result<RunFields, Problem> {
+    let exit_status = match f.exit_status {
+        None => None,
+        Some(code) => Some(u8::try_from(code).map_err(|_| {
+            let field = format!("{prefix}exitStatus");
+            let mut p = Problem::invalid_field(&field, format!("{field} must be an integer from 0 to 255, got {code}"));
+            p.limit = Some(255);
+            p
+        })?),
+    };
+    let event = match f.event.as_deref() {
+        None => match exit_status {
+            Some(code) if code != 0 => Event::Fail,
+            _ => Event::Success,
+        },
+        Some("success") => Event::Success,
+        Some("start") => Event::Start,
+        Some("fail") => Event::Fail,
+        Some("log") => Event::Log,
+        Some(other) => {
+            let field = format!("{prefix}event");
+            return Err(Problem::invalid_field(
+                &field,
+                format!("{field} must be start, success, fail or log, got {other:?}"),
+            ));
+        }
+    };
+    if let Some(code) = exit_status {
+        let field = format!("{prefix}exitStatus");
+        if event == Event::Success && code != 0 {
+            let detail = format!("{field} {code} is a failure, but event is success: send event fail or leave it out");
+            return Err(Problem::invalid_field(&field, detail));
+        }
+        if matches!(event, Event::Start | Event::Log) {
+            let detail = format!("{field} ends a run: it goes with event success or fail, not {}", event.as_str());
+            return Err(Problem::invalid_field(&field, detail));
+        }
+    }
+    if let Some(id) = &f.run_id {
+        if !valid_run_id(id) {
+            let field = format!("{prefix}runId");
+            let mut p = Problem::invalid_field(
+                &field,
+                format!("{field} must be 1 to {MAX_RUN_ID} characters from [A-Za-z0-9._:-] (e.g. a UUID), got {id:?}"),
+            );
+            p.limit = u32::try_from(MAX_RUN_ID).ok();
+            return Err(p);
+        }
+    }
+    Ok(RunFields { event, exit_status })
+}
+
+/// Whether `id` is a valid run id: 1 to [`MAX_RUN_ID`] characters from `[A-Za-z0-9._:-]`.
+pub fn valid_run_id(id: &str) -> bool {
+    (1..=MAX_RUN_ID).contains(&id.len())
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'))
 }
 
 /// Deserializes the body into a typed request in one pass, naming the offending field on a
@@ -779,6 +893,49 @@ mod tests {
         let meta = format!(r#"{{"services": [{{"serviceId": "a", "metadata": {{"k": "{}"}}}}]}}"#, "m".repeat(4096));
         let p = err(&meta);
         assert_eq!((p.field.as_deref(), p.limit), (Some("services[0].metadata"), Some(4096)));
+    }
+
+    #[test]
+    fn run_signals_are_parsed_and_checked() {
+        use crate::monitor::Event;
+        let one = |body: &str| beat(body, None).remove(0).heartbeat;
+        let hb = one(r#"{"serviceId": "a", "event": "start", "runId": "0b9a7c3e-1f2d-4e5f-8a9b-0c1d2e3f4a5b"}"#);
+        assert_eq!((hb.event, hb.run_id.as_deref()), (Event::Start, Some("0b9a7c3e-1f2d-4e5f-8a9b-0c1d2e3f4a5b")));
+        let hb = one(r#"{"serviceId": "a", "exitStatus": 3, "durationMs": 1200, "output": "boom"}"#);
+        assert_eq!((hb.event, hb.exit_status, hb.duration_ms), (Event::Fail, Some(3), Some(1200)));
+        assert_eq!(hb.output.as_deref(), Some("boom"));
+        assert_eq!(one(r#"{"serviceId": "a", "exitStatus": 0}"#).event, Event::Success);
+        assert_eq!(one(r#"{"serviceId": "a", "event": "fail", "exitStatus": 0}"#).event, Event::Fail, "fail wins");
+        assert_eq!(one(r#"{"serviceId": "a", "event": "log"}"#).event, Event::Log);
+        assert_eq!(one(r#"{"serviceId": "a"}"#).event, Event::Success, "the cloudflaremon forms are plain successes");
+        assert_eq!(one(r#"{"serviceId": "a", "durationMs": 99999999999999}"#).duration_ms, Some(MAX_DURATION_MS));
+        // Output: the first 10,000 bytes, cut on a character boundary.
+        let long = format!(r#"{{"serviceId": "a", "output": "{}"}}"#, "é".repeat(6000));
+        let kept = one(&long).output.unwrap();
+        assert_eq!(kept.len(), 10_000);
+        assert!(kept.chars().all(|c| c == 'é'));
+        // Batch entries take the batch's run fields unless they set their own.
+        let items = beat(r#"{"services": ["a", {"serviceId": "b", "event": "log"}], "event": "start"}"#, None);
+        assert_eq!((items[0].heartbeat.event, items[1].heartbeat.event), (Event::Start, Event::Log));
+
+        let p = err(r#"{"serviceId": "a", "exitStatus": 256}"#);
+        assert_eq!((p.status, p.field.as_deref(), p.limit), (400, Some("exitStatus"), Some(255)));
+        assert!(p.detail.contains("0 to 255"), "{}", p.detail);
+        assert_eq!(err(r#"{"serviceId": "a", "exitStatus": -1}"#).field.as_deref(), Some("exitStatus"));
+        assert_eq!(err(r#"{"serviceId": "a", "exitStatus": 1.5}"#).field.as_deref(), Some("exitStatus"));
+        let p = err(r#"{"serviceId": "a", "event": "success", "exitStatus": 2}"#);
+        assert_eq!(p.field.as_deref(), Some("exitStatus"));
+        assert_eq!(
+            err(r#"{"serviceId": "a", "event": "start", "exitStatus": 0}"#).field.as_deref(),
+            Some("exitStatus")
+        );
+        assert_eq!(err(r#"{"serviceId": "a", "event": "finish"}"#).field.as_deref(), Some("event"));
+        assert_eq!(err(r#"{"serviceId": "a", "durationMs": -5}"#).field.as_deref(), Some("durationMs"));
+        let p = err(&format!(r#"{{"serviceId": "a", "runId": "{}"}}"#, "x".repeat(65)));
+        assert_eq!((p.field.as_deref(), p.limit), (Some("runId"), Some(64)));
+        assert_eq!(err(r#"{"serviceId": "a", "runId": ""}"#).field.as_deref(), Some("runId"));
+        assert_eq!(err(r#"{"serviceId": "a", "runId": "a b"}"#).field.as_deref(), Some("runId"));
+        assert_eq!(err(r#"[{"serviceId": "a", "exitStatus": 300}]"#).field.as_deref(), Some("[0].exitStatus"));
     }
 
     #[test]

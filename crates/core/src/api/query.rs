@@ -119,6 +119,32 @@ pub struct LogsQuery {
     pub before: Option<Timestamp>,
 }
 
+/// `GET /api/v1/services/{id}/runs?limit=&cursor=`: a page of a service's runs, newest
+/// first.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct RunsQuery {
+    /// Page size, 1..=500 (default 50).
+    pub limit: u32,
+    /// Only runs numbered below this (the previous page's `nextCursor`).
+    pub cursor: Option<u64>,
+}
+
+impl RunsQuery {
+    /// Parses the parameters.
+    ///
+    /// # Errors
+    /// 400 naming `limit` (not 1..=500) or `cursor` (not a non-negative integer).
+    pub fn parse(pairs: &[(String, String)]) -> Result<Self, Problem> {
+        let cursor = match get(pairs, "cursor") {
+            None => None,
+            Some(v) => Some(v.parse::<u64>().map_err(|_| {
+                Problem::invalid_field("cursor", format!("cursor must be a previous page's nextCursor, got {v:?}"))
+            })?),
+        };
+        Ok(Self { limit: limit_or(pairs, DEFAULT_LIMIT)?, cursor })
+    }
+}
+
 /// `GET /api/v1/incidents?serviceId=&limit=`.
 #[derive(Clone, Debug, Eq, PartialEq)]
 pub struct IncidentsQuery {
@@ -465,5 +491,15 @@ mod tests {
             UptimeQuery::parse(&q("serviceId=A%20B"), now, &Settings::default()).unwrap_err().field.as_deref(),
             Some("serviceId")
         );
+    }
+
+    #[test]
+    fn runs_query_pages_by_run_number() {
+        let pairs = |p: &[(&str, &str)]| p.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>();
+        assert_eq!(RunsQuery::parse(&[]).unwrap(), RunsQuery { limit: 50, cursor: None });
+        let q = RunsQuery::parse(&pairs(&[("limit", "2"), ("cursor", "17")])).unwrap();
+        assert_eq!(q, RunsQuery { limit: 2, cursor: Some(17) });
+        assert_eq!(RunsQuery::parse(&pairs(&[("cursor", "x")])).unwrap_err().field.as_deref(), Some("cursor"));
+        assert_eq!(RunsQuery::parse(&pairs(&[("limit", "0")])).unwrap_err().field.as_deref(), Some("limit"));
     }
 }

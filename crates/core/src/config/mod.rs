@@ -20,6 +20,7 @@ use crate::notify::vocab::Event;
 use crate::notify::NotificationsConfig;
 use crate::schedule::Schedule;
 use crate::time::Zone;
+use crate::run::RunConfig;
 
 mod legacy;
 mod settings;
@@ -31,6 +32,8 @@ pub use settings::{AlertHistoryDefaults, AlertNotifications, Api, Features, Sett
 pub const DEFAULT_STALENESS_THRESHOLD: Duration = Duration::from_secs(300);
 /// Largest staleness threshold or grace period accepted: 365 days.
 pub const MAX_THRESHOLD: Duration = Duration::from_secs(365 * 86_400);
+/// Largest `failureThreshold` or `recoveryThreshold`.
+pub const MAX_RUN_THRESHOLD: u32 = 1000;
 /// Every notification event a channel may take, in [`crate::notify::Event::ALL`] order.
 pub const NOTIFICATION_EVENTS: [&str; 7] = ["down", "up", "degraded", "late", "reminder", "alert", "test"];
 /// The events a service or group may subscribe its notifications to: those a service raises
@@ -174,6 +177,11 @@ pub struct ServiceConfig {
     pub uptime_threshold_set: String,
     /// Notification routing.
     pub notifications: NotificationPolicy,
+    /// The run timers and thresholds (`startWindow`, `maxRuntime`, `minDuration`,
+    /// `maxDuration`, `failureThreshold`, `recoveryThreshold`, `minInterval`; see
+    /// [`crate::run`]); serialized flat, durations in whole seconds, defaults left out.
+    #[serde(flatten)]
+    pub runs: RunConfig,
 }
 
 fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -471,6 +479,15 @@ fn resolve_services(
                     .clone()
                     .or_else(|| group.and_then(|g| g.uptime_threshold_set.clone()))
                     .unwrap_or_else(|| settings.threshold_profile.clone()),
+                runs: RunConfig {
+                    start_window: pick(|d| d.start_window).map(Duration::from_secs),
+                    max_runtime: pick(|d| d.max_runtime).map(Duration::from_secs),
+                    min_duration: pick(|d| d.min_duration).map(Duration::from_secs),
+                    max_duration: pick(|d| d.max_duration).map(Duration::from_secs),
+                    failure_threshold: pick(|d| d.failure_threshold.map(u64::from)).map_or(1, |n| n as u32),
+                    recovery_threshold: pick(|d| d.recovery_threshold.map(u64::from)).map_or(1, |n| n as u32),
+                    min_interval: pick(|d| d.min_interval).map(Duration::from_secs),
+                },
                 notifications: NotificationPolicy {
                     enabled: notify_s
                         .and_then(|n| n.enabled)
@@ -566,6 +583,28 @@ fn check_durations(at: &str, d: &raw::Defaults<'_>, settings: &Settings, err: &m
             err(format!("{at}.gracePeriod"), format!("must be ≤ {max} s (365 days), got {g}"));
         }
     }
+    let runs = [
+        ("startWindow", d.start_window, 0),
+        ("maxRuntime", d.max_runtime, 1),
+        ("minDuration", d.min_duration, 0),
+        ("maxDuration", d.max_duration, 1),
+        ("minInterval", d.min_interval, 1),
+    ];
+    for (name, value, low) in runs {
+        if let Some(v) = value.filter(|v| *v < low || *v > max) {
+            err(format!("{at}.{name}"), format!("must be between {low} and {max} s (365 days), got {v}"));
+        }
+    }
+    for (name, value) in [("failureThreshold", d.failure_threshold), ("recoveryThreshold", d.recovery_threshold)] {
+        if let Some(v) = value.filter(|v| !(1..=MAX_RUN_THRESHOLD).contains(v)) {
+            err(format!("{at}.{name}"), format!("must be between 1 and {MAX_RUN_THRESHOLD}, got {v}"));
+        }
+    }
+    if let (Some(lo), Some(hi)) = (d.min_duration, d.max_duration) {
+        if lo > hi {
+            err(format!("{at}.minDuration"), format!("must be ≤ maxDuration ({hi} s), got {lo}"));
+        }
+    }
     if let Some(n) = d.notifications {
         for (k, e) in n.events.iter().flatten().enumerate() {
             if !SERVICE_EVENTS.contains(&e.as_str()) {
@@ -605,6 +644,13 @@ mod raw {
         pub notifications: Option<Notifications>,
         pub auth: Option<Auth>,
         pub uptime_threshold_set: Option<String>,
+        pub start_window: Option<u64>,
+        pub max_runtime: Option<u64>,
+        pub min_duration: Option<u64>,
+        pub max_duration: Option<u64>,
+        pub failure_threshold: Option<u32>,
+        pub recovery_threshold: Option<u32>,
+        pub min_interval: Option<u64>,
     }
 
     #[derive(Debug, Deserialize)]
@@ -620,6 +666,13 @@ mod raw {
         pub notifications: Option<Notifications>,
         pub auth: Option<Auth>,
         pub uptime_threshold_set: Option<String>,
+        pub start_window: Option<u64>,
+        pub max_runtime: Option<u64>,
+        pub min_duration: Option<u64>,
+        pub max_duration: Option<u64>,
+        pub failure_threshold: Option<u32>,
+        pub recovery_threshold: Option<u32>,
+        pub min_interval: Option<u64>,
     }
 
     /// Fields a group sets as defaults and a service may override.
@@ -631,6 +684,13 @@ mod raw {
         pub grace_period: Option<u64>,
         pub notifications: Option<&'a Notifications>,
         pub auth: Option<&'a Auth>,
+        pub start_window: Option<u64>,
+        pub max_runtime: Option<u64>,
+        pub min_duration: Option<u64>,
+        pub max_duration: Option<u64>,
+        pub failure_threshold: Option<u32>,
+        pub recovery_threshold: Option<u32>,
+        pub min_interval: Option<u64>,
     }
 
     macro_rules! defaults {
@@ -644,6 +704,13 @@ mod raw {
                         grace_period: self.grace_period,
                         notifications: self.notifications.as_ref(),
                         auth: self.auth.as_ref(),
+                        start_window: self.start_window,
+                        max_runtime: self.max_runtime,
+                        min_duration: self.min_duration,
+                        max_duration: self.max_duration,
+                        failure_threshold: self.failure_threshold,
+                        recovery_threshold: self.recovery_threshold,
+                        min_interval: self.min_interval,
                     }
                 }
             }
@@ -864,6 +931,42 @@ mod tests {
         assert_eq!(
             errors(r#"{"groups": [{"id": "g", "services": ["a", "a"]}], "services": [{"id": "a"}]}"#),
             ["services.json: groups[0].services[1]: service \"a\" is listed twice"]
+        );
+    }
+
+    #[test]
+    fn run_fields_are_inherited_from_the_group_and_checked() {
+        let c = Config::parse(
+            Some(
+                r#"{"groups": [{"id": "jobs", "services": ["backup"], "maxRuntime": 600, "failureThreshold": 2}],
+                   "services": [{"id": "backup", "startWindow": 60, "minDuration": 5, "maxDuration": 300,
+                                 "recoveryThreshold": 3, "minInterval": 30},
+                                {"id": "plain"}]}"#,
+            ),
+            None,
+        )
+        .unwrap();
+        let runs = &c.service("backup").unwrap().runs;
+        let secs = |s| Some(Duration::from_secs(s));
+        assert_eq!(
+            (runs.start_window, runs.max_runtime, runs.min_duration, runs.max_duration, runs.min_interval),
+            (secs(60), secs(600), secs(5), secs(300), secs(30))
+        );
+        assert_eq!((runs.failure_threshold, runs.recovery_threshold), (2, 3));
+        assert_eq!(c.service("plain").unwrap().runs, RunConfig::default());
+        let json = serde_json::to_value(c.service("backup").unwrap()).unwrap();
+        assert_eq!((json["maxRuntime"].as_u64(), json["failureThreshold"].as_u64()), (Some(600), Some(2)));
+        assert_eq!(
+            errors(
+                r#"{"services": [{"id": "a", "maxRuntime": 0, "failureThreshold": 0, "minDuration": 9,
+                                  "maxDuration": 8, "startWindow": 99999999999}]}"#
+            ),
+            [
+                "services.json: services[0].startWindow: must be between 0 and 31536000 s (365 days), got 99999999999",
+                "services.json: services[0].maxRuntime: must be between 1 and 31536000 s (365 days), got 0",
+                "services.json: services[0].failureThreshold: must be between 1 and 1000, got 0",
+                "services.json: services[0].minDuration: must be ≤ maxDuration (8 s), got 9",
+            ]
         );
     }
 

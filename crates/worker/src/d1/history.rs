@@ -8,11 +8,11 @@ use systole_core::time::Timestamp;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Result};
 
-use super::rows::{ChangeRow, HeartbeatRow, IncidentRow, StateRow, UptimeDailyRow};
+use super::rows::{ChangeRow, HeartbeatRow, IncidentRow, RunRow, StateRow, UptimeDailyRow};
 use super::{insert, num, text, Table};
 
 /// Writes one flush in a single D1 batch (a transaction): heartbeats (into the service's
-/// ring, [`ring`]), status changes, incidents, and when due the daily rollups and the
+/// ring, [`ring`]), status changes, incidents, runs (one row each), and when due the daily rollups and the
 /// service's state. Returns the rows D1 reports written (`meta.rows_written`, indexes
 /// included): one per heartbeat in steady state.
 ///
@@ -34,6 +34,7 @@ pub async fn flush(db: &D1Database, batch: &FlushBatch, snapshot: &ServiceSnapsh
     add(db, &mut statements, beats)?;
     add(db, &mut statements, o.changes.iter().map(|c| ChangeRow::new(id, c)))?;
     add(db, &mut statements, o.incidents.iter().map(|i| IncidentRow::new(id, i)))?;
+    add(db, &mut statements, o.runs.iter().map(|r| RunRow::new(id, r)))?;
     add(db, &mut statements, batch.daily.iter().map(|(start, t)| UptimeDailyRow::new(id, *start, t)))?;
     add(db, &mut statements, batch.rollups_until.map(|until| StateRow::new(snapshot, until)))?;
     let results = db.batch(statements).await?;
@@ -123,7 +124,8 @@ fn add<T: Table>(
 /// The statements deleting the history of `services` older than the retention cutoffs
 /// (ms): heartbeats before `heartbeats_before` (only those of services that beat too rarely
 /// to reuse them, or stopped: see [`ring`]); status changes, daily rollups and closed
-/// incidents before `uptime_before`. Four statements whatever the number of services: each
+/// incidents and runs (by their end, else their start) before `uptime_before`. Five
+/// statements whatever the number of services: each
 /// names them as one JSON array parameter (`json_each`), so SQLite seeks each service's rows
 /// by primary key.
 ///
@@ -149,6 +151,7 @@ pub fn prune(
         delete("status_changes", "changed_at", "", &up)?,
         delete("uptime_daily", "day_start", "", &up)?,
         delete("incidents", "ended_at", "ended_at IS NOT NULL AND ", &up)?,
+        delete("runs", "COALESCE(ended_at, started_at, 0)", "", &up)?,
     ])
 }
 

@@ -13,6 +13,65 @@ use wasm_bindgen::JsValue;
 use worker::{D1Database, Result};
 
 use super::rows::{ChangeRow, HeartbeatRow, IncidentRow, StateRow};
+
+/// A `runs` row as listed: every column but the output, and whether it has one.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct RunListed {
+    /// The run's number.
+    pub n: i64,
+    /// Its run id.
+    pub run_id: Option<String>,
+    /// When it started, ms.
+    pub started_at: Option<i64>,
+    /// When it ended, ms.
+    pub ended_at: Option<i64>,
+    /// Its duration, ms.
+    pub duration_ms: Option<i64>,
+    /// `success`, `fail`, `overrun` or `unknown`.
+    pub outcome: String,
+    /// Its exit status.
+    pub exit_status: Option<i64>,
+    /// Why it failed, if it did.
+    pub reason: Option<String>,
+    /// 1 when it has output (SQLite's boolean).
+    pub has_output: i64,
+}
+
+/// Up to `limit` runs of `service` numbered below `before` (all when `None`), newest first.
+///
+/// # Errors
+/// Any D1 error.
+pub async fn runs(db: &D1Database, service: &str, before: Option<u64>, limit: u32) -> Result<Vec<RunListed>> {
+    crate::budget::count(Kind::D1);
+    let before = before.map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX));
+    db.prepare(
+        "SELECT n, run_id, started_at, ended_at, duration_ms, outcome, exit_status, reason, \
+         output IS NOT NULL AS has_output FROM runs WHERE service_id = ?1 AND n < ?2 ORDER BY n DESC LIMIT ?3",
+    )
+    .bind(&[text(service), num(before), num(i64::from(limit))])?
+    .all()
+    .await?
+    .results()
+}
+
+/// The output of run `n` of `service`: `None` when there is no such run or it has none.
+///
+/// # Errors
+/// Any D1 error.
+pub async fn run_output(db: &D1Database, service: &str, n: u64) -> Result<Option<String>> {
+    #[derive(Deserialize)]
+    struct Output {
+        output: Option<String>,
+    }
+    crate::budget::count(Kind::D1);
+    let n = i64::try_from(n).unwrap_or(i64::MAX);
+    let row: Option<Output> = db
+        .prepare("SELECT output FROM runs WHERE service_id = ?1 AND n = ?2")
+        .bind(&[text(service), num(n)])?
+        .first(None)
+        .await?;
+    Ok(row.and_then(|r| r.output))
+}
 use super::{num, text};
 
 /// The last written state of the services `ids` only (bound as one JSON array).
@@ -40,12 +99,13 @@ pub async fn statuses(db: &D1Database) -> Result<Vec<StateRow>> {
 }
 
 /// The columns of [`statuses`]: the state row with its latest heartbeat's time and message,
-/// each found by primary-key seek.
+/// each found by primary-key seek (a run's `start` and `log` signals move no deadline, so they
+/// are not the last heartbeat).
 const WITH_LAST: &str = "SELECT s.*, \
      (SELECT received_at FROM heartbeats h WHERE h.service_id = s.service_id \
-      ORDER BY received_at DESC, seq DESC LIMIT 1) AS last_heartbeat, \
+      AND (h.event IS NULL OR h.event = 'fail') ORDER BY received_at DESC, seq DESC LIMIT 1) AS last_heartbeat, \
      (SELECT message FROM heartbeats h WHERE h.service_id = s.service_id \
-      ORDER BY received_at DESC, seq DESC LIMIT 1) AS last_message \
+      AND (h.event IS NULL OR h.event = 'fail') ORDER BY received_at DESC, seq DESC LIMIT 1) AS last_message \
      FROM service_state s";
 
 /// [`statuses`] of only the services `ids` (bound as one JSON array, any number): one page's.

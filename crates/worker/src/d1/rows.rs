@@ -6,10 +6,11 @@
 use serde::{Deserialize, Serialize};
 use systole_core::api::status::StoredState;
 use systole_core::history::Tally;
-use systole_core::monitor::{HeartbeatEvent, Incident, Status, StatusChange};
+use systole_core::monitor::{Event, HeartbeatEvent, Incident, Status, StatusChange};
 use systole_core::notify::external::AlertRow;
 use systole_core::notify::queue::AttemptRecord;
 use systole_core::record::ServiceSnapshot;
+use systole_core::run::Run;
 use systole_core::time::Timestamp;
 
 use super::{Conflict, Table};
@@ -39,6 +40,8 @@ pub struct HeartbeatRow {
     /// Heartbeats of its service that UTC day, this one included: set on the newest
     /// heartbeat of each flush, `None` on the others (readers take the newest's).
     pub day_heartbeats: Option<i64>,
+    /// Its run signal when not a plain success: `start`, `fail` or `log` (`None`: success).
+    pub event: Option<String>,
 }
 
 impl HeartbeatRow {
@@ -53,6 +56,7 @@ impl HeartbeatRow {
             metadata: e.metadata.clone(),
             metrics: e.metrics.clone(),
             day_heartbeats: None,
+            event: (e.event != Event::Success).then(|| e.event.as_str().to_owned()),
         }
     }
 }
@@ -60,7 +64,7 @@ impl HeartbeatRow {
 impl Table for HeartbeatRow {
     const NAME: &'static str = "heartbeats";
     const COLUMNS: &'static [&'static str] =
-        &["service_id", "received_at", "seq", "status", "message", "metadata", "metrics", "day_heartbeats"];
+        &["service_id", "received_at", "seq", "status", "message", "metadata", "metrics", "day_heartbeats", "event"];
     /// A replayed flush writes nothing; new rows mostly reuse stale ones first
     /// (`super::history::flush`).
     const CONFLICT: Conflict = Conflict::Ignore;
@@ -138,6 +142,67 @@ impl Table for IncidentRow {
     const COLUMNS: &'static [&'static str] = &["service_id", "started_at", "ended_at", "cause"];
     /// An incident is written open, then again closed.
     const CONFLICT: Conflict = Conflict::Update { key: &["service_id", "started_at"], set: &["ended_at"] };
+}
+
+/// A `runs` row: one run of a job ([`Run`]).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
+pub struct RunRow {
+    /// The service.
+    pub service_id: String,
+    /// The run's number (the sequence number of its start, else of its end).
+    pub n: i64,
+    /// Its run id, if sent.
+    pub run_id: Option<String>,
+    /// When its start arrived, ms; `None` without a start.
+    pub started_at: Option<i64>,
+    /// When its end arrived, ms; `None` while overrun and unfinished, or dropped.
+    pub ended_at: Option<i64>,
+    /// Its duration, ms, if known.
+    pub duration_ms: Option<i64>,
+    /// `success`, `fail`, `overrun` or `unknown`.
+    pub outcome: String,
+    /// Its exit status, if sent.
+    pub exit_status: Option<i64>,
+    /// Why it counts as a failure (`failed`, `overrun`, `tooShort`, `tooLong`), if it does.
+    pub reason: Option<String>,
+    /// The first 10,000 bytes of its output, if sent.
+    pub output: Option<String>,
+}
+
+impl RunRow {
+    /// The row of run `r` of `service_id`.
+    pub fn new(service_id: &str, r: &Run) -> Self {
+        Self {
+            service_id: service_id.to_owned(),
+            n: int(r.n),
+            run_id: r.run_id.clone(),
+            started_at: r.started_at.map(Timestamp::as_millis),
+            ended_at: r.ended_at.map(Timestamp::as_millis),
+            duration_ms: r.duration_ms.map(int),
+            outcome: r.outcome.as_str().to_owned(),
+            exit_status: r.exit_status.map(i64::from),
+            reason: r.reason.map(|k| k.as_str().to_owned()),
+            output: r.output.clone(),
+        }
+    }
+}
+
+impl Table for RunRow {
+    const NAME: &'static str = "runs";
+    const COLUMNS: &'static [&'static str] = &[
+        "service_id",
+        "n",
+        "run_id",
+        "started_at",
+        "ended_at",
+        "duration_ms",
+        "outcome",
+        "exit_status",
+        "reason",
+        "output",
+    ];
+    /// An overrun run that finishes later replaces its row.
+    const CONFLICT: Conflict = Conflict::Replace;
 }
 
 /// The tally columns of a rollup table after its key.
@@ -443,13 +508,14 @@ mod tests {
     use super::*;
     use crate::d1::insert_sql;
 
-    const MIGRATIONS: [&str; 6] = [
+    const MIGRATIONS: [&str; 7] = [
         include_str!("../../../../migrations/0001_history.sql"),
         include_str!("../../../../migrations/0002_alerts.sql"),
         include_str!("../../../../migrations/0003_status_changes_by_time.sql"),
         include_str!("../../../../migrations/0004_external_alerts_by_sender.sql"),
         include_str!("../../../../migrations/0005_housekeeping.sql"),
         include_str!("../../../../migrations/0006_heartbeat_ring.sql"),
+        include_str!("../../../../migrations/0007_runs.sql"),
     ];
 
     /// The columns of the last `CREATE TABLE {table}` in the migrations, in order, with the
@@ -495,6 +561,7 @@ mod tests {
         check::<HeartbeatRow>();
         check::<ChangeRow>();
         check::<IncidentRow>();
+        check::<RunRow>();
         check::<UptimeDailyRow>();
         check::<StateRow>();
         check::<AlertHistoryRow>();
@@ -524,12 +591,13 @@ mod tests {
             message: Some("slow".into()),
             metadata: Some(r#"{"k":1}"#.into()),
             metrics: None,
+            event: systole_core::monitor::Event::Success,
         };
         let row = HeartbeatRow::new("api", &e);
         assert_eq!(
             serde_json::to_value(&row).unwrap(),
             serde_json::json!({"service_id": "api", "received_at": 1000, "seq": 7, "status": "degraded",
-                "message": "slow", "metadata": "{\"k\":1}", "metrics": null, "day_heartbeats": null})
+                "message": "slow", "metadata": "{\"k\":1}", "metrics": null, "day_heartbeats": null, "event": null})
         );
         let c = StatusChange {
             seq: 8,
@@ -537,13 +605,14 @@ mod tests {
             from: Status::Up,
             to: Status::Down,
             reason: "r".into(),
+            kind: None,
         };
         assert_eq!(
             serde_json::to_value(ChangeRow::new("api", &c)).unwrap(),
             serde_json::json!({"service_id": "api", "changed_at": 2000, "seq": 8, "from_status": "up",
                 "to_status": "down", "reason": "r"})
         );
-        let i = Incident { started_at: Timestamp::from_millis(3_000), ended_at: None, cause: "c".into() };
+        let i = Incident { started_at: Timestamp::from_millis(3_000), ended_at: None, cause: "c".into(), kind: None };
         assert_eq!(
             serde_json::to_value(IncidentRow::new("api", &i)).unwrap(),
             serde_json::json!({"service_id": "api", "started_at": 3000, "ended_at": null, "cause": "c"})
