@@ -49,6 +49,12 @@ pub struct Push {
     pub ping: Option<f64>,
 }
 
+/// The push token of the URL's path segment, percent-decoded as Express decodes a route
+/// parameter; `None` when it does not decode to UTF-8 text.
+pub fn token(segment: &str) -> Option<String> {
+    percent_encoding::percent_decode_str(segment).decode_utf8().ok().map(|t| t.into_owned())
+}
+
 /// The JSON body of an answer: `{"ok":true}`, or `{"ok":false,"msg":…}` for a refusal.
 pub fn body(refusal: Option<&str>) -> String {
     // Written out: Kuma's member order, which a JSON map would sort.
@@ -188,6 +194,12 @@ mod tests {
         let long = "é".repeat(600);
         let (hb, _) = parse(&q(&[("msg", &long)])).unwrap().heartbeat();
         assert_eq!(hb.message.unwrap().len(), MAX_MESSAGE_BYTES);
+    }
+
+    #[test]
+    fn tokens_are_percent_decoded() {
+        assert_eq!(token("abc%41").as_deref(), Some("abcA"));
+        assert_eq!(token("%FF"), None);
     }
 
     #[test]
