@@ -494,6 +494,20 @@ mod tests {
     }
 
     #[test]
+    fn the_ping_urls_take_any_method_and_announce_none() {
+        for method in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "QUERY"] {
+            let hc = find("/ping/5bf66975-d4c7-4bf5-bcc8-b8d8a82ea278/fail", method).unwrap();
+            assert_eq!((hc.pattern.0, hc.access), ("/ping/*", Access::Anyone), "{method}");
+            let kuma = find("/api/push/token-0123456789abcdef", method).unwrap();
+            assert_eq!((kuma.pattern.0, kuma.access), ("/api/push/{token}", Access::Anyone), "{method}");
+        }
+        assert!(find("/api/push/", "GET").is_none());
+        assert!(find("/api/push/a/b", "GET").is_none());
+        assert_eq!(allowed("/ping/x"), None);
+        assert_eq!(find("/api/v1/status", "DELETE").map(|r| r.pattern.0), None, "other routes keep their methods");
+    }
+
+    #[test]
     fn each_path_and_method_has_one_route() {
         for (i, a) in ROUTES.iter().enumerate() {
             for b in &ROUTES[i + 1..] {
