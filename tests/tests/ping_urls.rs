@@ -4,6 +4,8 @@
 //! `/api/v1/services` shows an admin.
 #![allow(clippy::unwrap_used)]
 
+use std::time::Duration;
+
 use serde_json::json;
 use systole_e2e::{spawn_worker_with, Answer, Worker, VIEWER_TOKEN};
 
@@ -51,8 +53,12 @@ fn assert_refused(a: &Answer, status: u16, body: &str, what: &str) {
     assert_eq!(a.header("cache-control"), Some(NEVER_CACHE), "{what}");
 }
 
-fn status(worker: &Worker, service: &str) -> String {
-    worker.status_of(service)["status"].as_str().unwrap().to_owned()
+/// Waits until `/api/v1/status` (read from D1, written through or flushed after the ping)
+/// shows `service` as `want`.
+fn assert_status(worker: &Worker, service: &str, want: &str) {
+    worker.wait_for(&format!("{service} {want}"), Duration::from_secs(20), || {
+        (worker.status_of(service)["status"] == want).then_some(())
+    });
 }
 
 #[test]
@@ -125,15 +131,15 @@ fn every_healthchecks_form_and_error_answers_as_healthchecks() {
 fn a_ping_brings_the_service_up_and_a_failure_takes_it_down() {
     let w = spawn();
     assert_ok(&call(&w, "GET", &format!("/ping/{HC_UUID}"), ""), "success");
-    assert_eq!(status(&w, "reporter"), "up");
+    assert_status(&w, "reporter", "up");
     assert_ok(&call(&w, "POST", &format!("/ping/{HC_UUID}/fail"), "backup failed"), "fail");
-    assert_eq!(status(&w, "reporter"), "down");
+    assert_status(&w, "reporter", "down");
     assert_ok(&call(&w, "GET", &format!("/ping/{HC_UUID}/0"), ""), "exit 0");
-    assert_eq!(status(&w, "reporter"), "up");
+    assert_status(&w, "reporter", "up");
     assert_ok(&call(&w, "GET", &format!("/ping/{CORE_KEY}/reporter/3"), ""), "exit 3");
-    assert_eq!(status(&w, "reporter"), "down");
-    assert_ok(&call(&w, "HEAD", &format!("/ping/{CORE_KEY}/reporter"), ""), "slug success");
-    assert_eq!(status(&w, "reporter"), "up");
+    assert_status(&w, "reporter", "down");
+    assert_ok(&call(&w, "PUT", &format!("/ping/{CORE_KEY}/reporter"), ""), "slug success");
+    assert_status(&w, "reporter", "up");
 }
 
 #[test]
@@ -142,15 +148,14 @@ fn kuma_pushes_answer_as_kuma_and_set_the_status() {
     let push = |method: &str, query: &str| call(&w, method, &format!("/api/push/{KUMA_TOKEN}{query}"), "");
     let ok = push("GET", "?status=up&msg=OK&ping=12.5");
     assert_eq!((ok.status, ok.content_type.as_str(), ok.body.as_str()), (200, JSON, r#"{"ok":true}"#));
-    let entry = w.status_of("reporter");
-    assert_eq!(entry["status"], "up", "{entry}");
+    assert_status(&w, "reporter", "up");
     let down = push("POST", "?status=down&msg=disk%20full");
     assert_eq!((down.status, down.body.as_str()), (200, r#"{"ok":true}"#));
-    assert_eq!(status(&w, "reporter"), "down");
+    assert_status(&w, "reporter", "down");
     for method in ["HEAD", "PUT", "DELETE"] {
         assert_eq!(push(method, "").status, 200, "{method}");
     }
-    assert_eq!(status(&w, "reporter"), "up", "no status is up");
+    assert_status(&w, "reporter", "up");
     let not_found = r#"{"ok":false,"msg":"Monitor not found or not active."}"#;
     for path in
         ["/api/push/no-such-token-0123456789?status=up".to_owned(), format!("/api/push/{PAUSED_TOKEN}?status=up")]
@@ -183,10 +188,10 @@ fn the_ping_urls_of_the_services_api_are_shown_to_admins_and_work() {
     assert_eq!(ping.len(), "/ping/".len() + 36, "{ping}");
     assert_eq!(push.len(), "/api/push/".len() + 32, "{push}");
     assert_ok(&call(&w, "GET", &format!("{ping}/fail"), ""), "derived ping id");
-    assert_eq!(status(&w, "guarded"), "down");
+    assert_status(&w, "guarded", "down");
     let a = call(&w, "GET", &push, "");
     assert_eq!((a.status, a.body.as_str()), (200, r#"{"ok":true}"#));
-    assert_eq!(status(&w, "guarded"), "up");
+    assert_status(&w, "guarded", "up");
     // A viewer never sees them.
     let viewer = w.get_as("/api/v1/services", Some(VIEWER_TOKEN), None).json();
     let listed = viewer["services"].as_array().unwrap();

@@ -85,10 +85,7 @@ pub fn print_ping_urls(config: &Config, path: &Path, port: u16) -> Vec<String> {
         .filter_map(|s| {
             let ping = ring.ping_id(s)?;
             let push = ring.push_token(s)?;
-            Some(format!(
-                "  {:<16} http://localhost:{port}/ping/{ping}  http://localhost:{port}/api/push/{push}",
-                s.id
-            ))
+            Some(format!("  {:<16} http://localhost:{port}/ping/{ping}  http://localhost:{port}/api/push/{push}", s.id))
         })
         .collect();
     if !lines.is_empty() {
@@ -209,7 +206,8 @@ mod tests {
 
     #[test]
     fn dev_prints_the_ping_urls_the_worker_derives_or_is_given() {
-        let config = Config::parse(Some(r#"{"services": [{"id": "api"}, {"id": "db"}, {"id": "nokey"}]}"#), None).unwrap();
+        let config =
+            Config::parse(Some(r#"{"services": [{"id": "api"}, {"id": "db"}, {"id": "nokey"}]}"#), None).unwrap();
         let dir = std::env::temp_dir().join(format!("systole-devvars-ping-{}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
         let path = dir.join(".dev.vars");
@@ -224,7 +222,11 @@ mod tests {
         assert_eq!(lines.len(), 2, "nokey has none: {lines:?}");
         let ring = KeyRing::parse(r#"{"api": "key-api-0123456789", "db": "key-db-0123456789"}"#, b"s").unwrap();
         let api = config.service("api").unwrap();
-        assert!(lines[0].contains(&format!("http://localhost:8787/ping/{}", ring.ping_id(api).unwrap())), "{}", lines[0]);
+        assert!(
+            lines[0].contains(&format!("http://localhost:8787/ping/{}", ring.ping_id(api).unwrap())),
+            "{}",
+            lines[0]
+        );
         assert!(lines[0].contains(&format!("/api/push/{}", ring.push_token(api).unwrap())), "{}", lines[0]);
         assert!(lines[1].contains("/ping/5bf66975-d4c7-4bf5-bcc8-b8d8a82ea278"), "{}", lines[1]);
     }

@@ -3,9 +3,9 @@
 
 use serde_json::json;
 use systole_core::access::{Role, Scope};
-use systole_core::config::ServiceConfig;
 use systole_core::api::query::ServicesQuery;
 use systole_core::api::{status, Problem};
+use systole_core::config::ServiceConfig;
 use worker::{Env, Request};
 
 use crate::access::Caller;
