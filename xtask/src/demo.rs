@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use systole_client::{Client, Heartbeat, Status};
 use systole_core::config::{Config, Deployment};
+use systole_core::keys::KeyRing;
 
 use crate::Result;
 
@@ -51,18 +52,58 @@ pub fn ensure_dev_vars(config: &Config, path: &Path) -> Result<BTreeMap<String, 
     Ok(keys)
 }
 
+/// The value of `name` in the env file text `text` (`NAME='value'`, `NAME="value"` or
+/// `NAME=value`).
+fn env_var(text: &str, name: &str) -> Option<String> {
+    text.lines().find_map(|l| {
+        let value = l.trim().strip_prefix(name)?.trim_start().strip_prefix('=')?.trim();
+        let unquoted = ['\'', '"'].iter().find_map(|q| value.strip_prefix(*q)?.strip_suffix(*q));
+        Some(unquoted.unwrap_or(value).to_owned())
+    })
+}
+
+/// Prints each service's healthchecks.io ping URL and Uptime Kuma push URL as the Worker
+/// derives them from the secrets in `.dev.vars` (`path`; see `docs/ping-urls.md`), and the
+/// problems of its `PING_IDS`/`PING_KEYS`. Returns the URL lines.
+pub fn print_ping_urls(config: &Config, path: &Path, port: u16) -> Vec<String> {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    let var = |name: &str| env_var(&text, name);
+    let ring = match var("API_KEYS") {
+        Some(api_keys) => {
+            let secret = var("SERVER_SECRET").unwrap_or_else(|| api_keys.clone());
+            KeyRing::parse(&api_keys, secret.as_bytes()).unwrap_or_else(|_| KeyRing::unset())
+        }
+        None => KeyRing::unset(),
+    };
+    let (ring, problems) = ring.with_pings(var("PING_IDS").as_deref(), var("PING_KEYS").as_deref());
+    for problem in problems {
+        eprintln!("{}: {problem}", path.display());
+    }
+    let lines: Vec<String> = config
+        .services
+        .iter()
+        .filter_map(|s| {
+            let ping = ring.ping_id(s)?;
+            let push = ring.push_token(s)?;
+            Some(format!("  {:<16} http://localhost:{port}/ping/{ping}  http://localhost:{port}/api/push/{push}", s.id))
+        })
+        .collect();
+    if !lines.is_empty() {
+        println!("ping URLs (healthchecks.io, Uptime Kuma):");
+        for line in &lines {
+            println!("{line}");
+        }
+        println!();
+    }
+    lines
+}
+
 /// Prints what the Worker will log at start-up about the keys in `.dev.vars` (`path`): each
 /// `API_KEYS` entry and the `ALERT_API_KEY` shorter than 16 characters, by name, never by
 /// value ([`systole_core::keys::weak_secrets`]). Returns the lines printed.
 pub fn report_weak_secrets(path: &Path) -> Vec<String> {
     let text = fs::read_to_string(path).unwrap_or_default();
-    let var = |name: &str| {
-        text.lines().find_map(|l| {
-            let value = l.trim().strip_prefix(name)?.trim_start().strip_prefix('=')?.trim();
-            let unquoted = ['\'', '"'].iter().find_map(|q| value.strip_prefix(*q)?.strip_suffix(*q));
-            Some(unquoted.unwrap_or(value).to_owned())
-        })
-    };
+    let var = |name: &str| env_var(&text, name);
     let lines = systole_core::keys::weak_secrets(var("API_KEYS").as_deref(), var("ALERT_API_KEY").as_deref());
     for line in &lines {
         eprintln!("{}: {line}", path.display());
@@ -161,5 +202,32 @@ mod tests {
         assert_eq!(lines.len(), 2, "{lines:?}");
         assert!(lines[0].starts_with(r#"API_KEYS["api"] is shorter than 16"#) && lines[1].starts_with("ALERT_API_KEY"));
         assert!(lines.iter().all(|l| !l.contains("short\"") && !l.contains("tiny")));
+    }
+
+    #[test]
+    fn dev_prints_the_ping_urls_the_worker_derives_or_is_given() {
+        let config =
+            Config::parse(Some(r#"{"services": [{"id": "api"}, {"id": "db"}, {"id": "nokey"}]}"#), None).unwrap();
+        let dir = std::env::temp_dir().join(format!("systole-devvars-ping-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(".dev.vars");
+        fs::write(
+            &path,
+            "API_KEYS='{\"api\": \"key-api-0123456789\", \"db\": \"key-db-0123456789\"}'\nSERVER_SECRET='s'\n\
+             PING_IDS='{\"db\": {\"pingId\": \"5bf66975-d4c7-4bf5-bcc8-b8d8a82ea278\"}}'\n",
+        )
+        .unwrap();
+        let lines = print_ping_urls(&config, &path, 8787);
+        fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(lines.len(), 2, "nokey has none: {lines:?}");
+        let ring = KeyRing::parse(r#"{"api": "key-api-0123456789", "db": "key-db-0123456789"}"#, b"s").unwrap();
+        let api = config.service("api").unwrap();
+        assert!(
+            lines[0].contains(&format!("http://localhost:8787/ping/{}", ring.ping_id(api).unwrap())),
+            "{}",
+            lines[0]
+        );
+        assert!(lines[0].contains(&format!("/api/push/{}", ring.push_token(api).unwrap())), "{}", lines[0]);
+        assert!(lines[1].contains("/ping/5bf66975-d4c7-4bf5-bcc8-b8d8a82ea278"), "{}", lines[1]);
     }
 }

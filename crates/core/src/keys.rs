@@ -12,6 +12,9 @@ use subtle::ConstantTimeEq;
 
 use crate::config::ServiceConfig;
 
+mod ping;
+pub use ping::{is_uuid, PingCredential, PingIndex, PingKind, MAX_PING_SECRET_LEN};
+
 type HmacSha256 = Hmac<Sha256>;
 
 /// A digest of one key: HMAC-SHA256 under the ring's server secret.
@@ -37,6 +40,8 @@ pub struct KeyRing {
     digests: BTreeMap<String, Option<Digest>>,
     /// Whether the secret was set and readable ([`KeyRing::unset`] is not).
     set: bool,
+    /// The `PING_IDS` and `PING_KEYS` secrets ([`KeyRing::with_pings`]).
+    pings: ping::PingSecrets,
 }
 
 impl fmt::Debug for KeyRing {
@@ -121,7 +126,7 @@ impl KeyRing {
     }
 
     fn hash(plain: BTreeMap<String, String>, secret: &[u8]) -> Self {
-        let mut ring = Self { mac: keyed(secret), digests: BTreeMap::new(), set: true };
+        let mut ring = Self { mac: keyed(secret), digests: BTreeMap::new(), set: true, pings: Default::default() };
         for (id, key) in plain.into_iter().filter(|(_, key)| !key.is_empty()) {
             let digest = (key.chars().count() >= MIN_KEY_LEN).then(|| ring.digest(&key));
             ring.digests.insert(id, digest);
@@ -164,7 +169,7 @@ impl KeyRing {
 
     /// A ring holding no keys (every keyed heartbeat is denied).
     pub fn empty() -> Self {
-        Self { mac: keyed(&[]), digests: BTreeMap::new(), set: true }
+        Self { mac: keyed(&[]), digests: BTreeMap::new(), set: true, pings: Default::default() }
     }
 
     /// The ring when `API_KEYS` is not set or unreadable: like [`KeyRing::empty`], but a
@@ -181,7 +186,14 @@ impl KeyRing {
     /// group) and `API_KEYS["*"]`, as in cloudflaremon; a key for another group never opens
     /// it. The work done is the same in every case: the presented key (or an empty one) is
     /// always hashed and compared against a digest (a dummy one when there is none).
+    ///
+    /// A presented key that encodes a ping credential ([`PingCredential::to_key`]: the
+    /// router's translation of a healthchecks.io or Uptime Kuma ping URL) is checked as that
+    /// credential instead: the service's ping id, push token or group's ping key.
     pub fn authorize(&self, service: Option<&ServiceConfig>, presented: Option<&str>) -> Authorization {
+        if let Some(credential) = presented.and_then(PingCredential::from_key) {
+            return self.authorize_ping(service, &credential);
+        }
         let presented_digest = self.digest(presented.unwrap_or(""));
         let expected = service.and_then(|s| self.expected(s));
         let matches: bool = match expected {

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use systole_core::access::Users;
 use systole_core::branding::Branding;
 use systole_core::config::{Config, Deployment};
-use systole_core::keys::KeyRing;
+use systole_core::keys::{KeyRing, PingIndex, PingKind};
 use systole_core::notify::{MissingCredential, NotificationsConfig, ResolvedChannel};
 use systole_core::time::Timestamp;
 use worker::Env;
@@ -137,21 +137,47 @@ pub fn public_url(env: &Env) -> Option<&'static str> {
 /// The heartbeat keys, hashed once per isolate. Keys are HMAC'd under `SERVER_SECRET` when
 /// set, else under the `API_KEYS` text itself; without a readable `API_KEYS` no key matches
 /// (only services with `auth.required: false` accept heartbeats; the others answer
-/// `Server misconfigured: API_KEYS not set`).
+/// `Server misconfigured: API_KEYS not set`). The ring also holds the ping credentials
+/// ([`ring`]).
 pub fn keys(env: &Env) -> &'static KeyRing {
     static KEYS: OnceLock<KeyRing> = OnceLock::new();
-    KEYS.get_or_init(|| {
-        report_weak_secrets(env);
-        let Ok(api_keys) = env.secret("API_KEYS").map(|s| s.to_string()) else {
+    KEYS.get_or_init(|| ring(env))
+}
+
+/// [`keys`] with the ping credentials: the `PING_IDS` overrides of services' ping ids and
+/// push tokens and the `PING_KEYS` per-group ping keys (see `systole_core::keys`
+/// `PingCredential`); each problem logged once per isolate, by name, never by value.
+fn ring(env: &Env) -> KeyRing {
+    report_weak_secrets(env);
+    let secret = |name: &str| env.secret(name).map(|s| s.to_string()).ok();
+    let ring = match secret("API_KEYS") {
+        None => {
             worker::console_warn!("API_KEYS is not set: only services with auth.required=false accept heartbeats");
-            return KeyRing::unset();
-        };
-        let secret = env.secret("SERVER_SECRET").map(|s| s.to_string()).unwrap_or_else(|_| api_keys.clone());
-        KeyRing::parse(&api_keys, secret.as_bytes()).unwrap_or_else(|e| {
-            worker::console_error!("API_KEYS: {e}");
             KeyRing::unset()
-        })
-    })
+        }
+        Some(api_keys) => {
+            let server = secret("SERVER_SECRET").unwrap_or_else(|| api_keys.clone());
+            KeyRing::parse(&api_keys, server.as_bytes()).unwrap_or_else(|e| {
+                worker::console_error!("API_KEYS: {e}");
+                KeyRing::unset()
+            })
+        }
+    };
+    let (ring, problems) = ring.with_pings(secret("PING_IDS").as_deref(), secret("PING_KEYS").as_deref());
+    for problem in problems {
+        worker::console_error!("{problem}");
+    }
+    ring
+}
+
+/// The services by ping id (healthchecks.io's `/ping/<uuid>`) or by push token (Uptime Kuma's
+/// `/api/push/<token>`), built once per isolate on the first ping of that kind (two HMACs per
+/// service).
+pub fn ping_index(env: &Env, kind: PingKind) -> &'static PingIndex<'static> {
+    static IDS: OnceLock<PingIndex<'static>> = OnceLock::new();
+    static TOKENS: OnceLock<PingIndex<'static>> = OnceLock::new();
+    let cell = if kind == PingKind::PushToken { &TOKENS } else { &IDS };
+    cell.get_or_init(|| keys(env).ping_index(&config().services, kind))
 }
 
 /// Logs, once per isolate, each `API_KEYS` entry and the `ALERT_API_KEY` shorter than 16

@@ -207,6 +207,30 @@ pub async fn read_declared(req: &mut Request, declared: Option<&str>, limit: usi
     Ok(Some(body))
 }
 
+/// The first `limit` bytes of the request's body, the rest left unread (healthchecks.io's
+/// ping bodies: kept up to a limit, never refused for their size). Reads the stream chunk by
+/// chunk and stops at the limit, so no upload costs more than `limit` bytes plus one chunk
+/// of memory; an absent body is empty.
+///
+/// # Errors
+/// A runtime error while reading.
+pub async fn read_prefix(req: &mut Request, limit: usize) -> Result<Vec<u8>> {
+    if req.inner().body().is_none() {
+        return Ok(Vec::new());
+    }
+    let mut stream = req.stream()?;
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        let room = limit.saturating_sub(body.len());
+        body.extend_from_slice(chunk.get(..room).unwrap_or(&chunk));
+        if body.len() >= limit {
+            break;
+        }
+    }
+    Ok(body)
+}
+
 /// [`read_capped`] for the API routes: a body over `limit` bytes is a 413 problem naming the
 /// limit.
 ///

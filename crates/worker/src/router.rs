@@ -135,6 +135,9 @@ pub struct Route {
 const GET: &[&str] = &["GET", "HEAD"];
 /// `POST` routes.
 const POST: &[&str] = &["POST"];
+/// Routes that answer every method (the ping URLs, as healthchecks.io and Uptime Kuma do;
+/// `OPTIONS` stays a CORS preflight on every path).
+const ANY: &[&str] = &["*"];
 
 /// Boxes an `async fn(Request, &Env, Call) -> Reply` (or with `raw`, `-> Raw`) into a
 /// [`Handler`].
@@ -221,6 +224,10 @@ pub static ROUTES: &[Route] = &[
     route!("/api/alert", POST, Anyone, routes::cloudflaremon::alert, gate = Alert),
     route!("/api/alerts/recent", GET, User, routes::cloudflaremon::recent, gate = AlertHistory, cors),
     route!("/api/test-notification", POST, Admin, routes::cloudflaremon::test_notification, gate = TestNotification),
+    // healthchecks.io's ping URLs and Uptime Kuma's push URL: thin translations onto the
+    // heartbeat (`routes::ping`), any method, each answering as its product does.
+    route!("/ping/*", ANY, Anyone, raw routes::ping::healthchecks),
+    route!("/api/push/{token}", ANY, Anyone, raw routes::ping::kuma),
     route!("/", GET, Reader, pages::dashboard::get),
     route!("/services/*", GET, Reader, pages::service::get),
     route!("/status", GET, Anyone, pages::status::get),
@@ -346,7 +353,9 @@ fn label(method: &str, route: Option<&Route>) -> String {
 /// The route a request takes: the first whose pattern matches `path`, whose methods include
 /// `method` and whose access gate is open.
 fn find(path: &str, method: &str) -> Option<&'static Route> {
-    ROUTES.iter().find(|r| r.pattern.matches(path).is_some() && r.access.open() && r.methods.contains(&method))
+    ROUTES.iter().find(|r| {
+        r.pattern.matches(path).is_some() && r.access.open() && (r.methods.contains(&method) || r.methods == ANY)
+    })
 }
 
 async fn dispatch(req: Request, env: &Env, path: &str, method: &str, route: Option<&'static Route>) -> Raw {
@@ -484,6 +493,20 @@ mod tests {
             let simple = format!("simple = {{ limit = {}, period = {} }}", l.limit, l.period_secs);
             assert!(block.contains(&simple), "{}: expected `{simple}` in {block}", l.binding);
         }
+    }
+
+    #[test]
+    fn the_ping_urls_take_any_method_and_announce_none() {
+        for method in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "QUERY"] {
+            let hc = find("/ping/5bf66975-d4c7-4bf5-bcc8-b8d8a82ea278/fail", method).unwrap();
+            assert_eq!((hc.pattern.0, hc.access), ("/ping/*", Access::Anyone), "{method}");
+            let kuma = find("/api/push/token-0123456789abcdef", method).unwrap();
+            assert_eq!((kuma.pattern.0, kuma.access), ("/api/push/{token}", Access::Anyone), "{method}");
+        }
+        assert!(find("/api/push/", "GET").is_none());
+        assert!(find("/api/push/a/b", "GET").is_none());
+        assert_eq!(allowed("/ping/x"), None);
+        assert_eq!(find("/api/v1/status", "DELETE").map(|r| r.pattern.0), None, "other routes keep their methods");
     }
 
     #[test]

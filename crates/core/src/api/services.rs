@@ -10,6 +10,7 @@ use crate::time::Timestamp;
 /// for a service on a schedule, the [`ScheduleView`] fields (`schedule`, `timezone`,
 /// `scheduleText`, `nextExpectedAt`, `nextExpectedLocal`) beside them.
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ServiceEntry<'a> {
     /// The resolved config.
     #[serde(flatten)]
@@ -17,12 +18,19 @@ pub struct ServiceEntry<'a> {
     /// The schedule, if the service has one.
     #[serde(flatten)]
     pub schedule: Option<ScheduleView>,
+    /// Its healthchecks.io ping URL (`<origin>/ping/<ping id>`), for callers who may see it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ping_url: Option<String>,
+    /// Its Uptime Kuma push URL (`<origin>/api/push/<push token>`), for callers who may see it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub push_url: Option<String>,
 }
 
 impl<'a> ServiceEntry<'a> {
     /// The entry of `config` at `now` (the next expected run is the first after `now`).
     pub fn new(config: &'a ServiceConfig, now: Timestamp) -> Self {
-        Self { config, schedule: config.schedule.as_ref().map(|s| ScheduleView::new(s, now)) }
+        let schedule = config.schedule.as_ref().map(|s| ScheduleView::new(s, now));
+        Self { config, schedule, ping_url: None, push_url: None }
     }
 }
 

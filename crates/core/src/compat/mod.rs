@@ -4,5 +4,9 @@
 //! - [`cloudflaremon`]: the cloudflaremon Worker's `/api/status`, `/api/uptime`,
 //!   `/api/services`, `/api/logs`, `/api/alert`, `/api/alerts/recent` and
 //!   `/api/test-notification`.
+//! - [`healthchecks`]: healthchecks.io's Pinging API, `/ping/…`.
+//! - [`kuma`]: Uptime Kuma's push URL, `/api/push/<token>`.
 
 pub mod cloudflaremon;
+pub mod healthchecks;
+pub mod kuma;

@@ -93,7 +93,7 @@ pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Raw {
 /// Hands one granted heartbeat to its ServiceMonitor; the object's answer as the runtime
 /// gives it ([`crate::stub`]): for an accepted heartbeat 200 with the single form's whole
 /// answer (`heartbeat::answer` of its [`Accepted`], which reads back as that [`Accepted`]).
-async fn call(env: &Env, item: HeartbeatItem) -> worker::Result<web_sys::Response> {
+pub(crate) async fn call(env: &Env, item: HeartbeatItem) -> worker::Result<web_sys::Response> {
     let stub = stub::named(env, MONITOR_BINDING, item.service_id.as_str())?;
     let body = serde_json::to_string(&ToMonitor::Heartbeat(item))?;
     crate::budget::count(Kind::Object);

@@ -6,6 +6,7 @@ pub mod heartbeat;
 pub mod incidents;
 pub mod logs;
 pub mod notifications;
+pub mod ping;
 pub mod runs;
 pub mod services;
 #[cfg(feature = "bench")]

@@ -2,14 +2,16 @@
 //! keys), one page of services at a time.
 
 use serde_json::json;
-use systole_core::access::Scope;
+use systole_core::access::{Role, Scope};
 use systole_core::api::query::ServicesQuery;
 use systole_core::api::services::ServiceEntry;
 use systole_core::api::{status, Problem};
+use systole_core::config::ServiceConfig;
 use worker::{Env, Request};
 
+use crate::access::Caller;
 use crate::deployment::{self, now};
-use crate::http::{self, Reply};
+use crate::http::{self, ApiError, Reply};
 use crate::router::Call;
 use crate::routes::query_pairs;
 
@@ -22,7 +24,13 @@ use crate::routes::query_pairs;
 /// fleet that fits one page gets the same answer as before paging. Errors: 400 (`limit`,
 /// `cursor`, `serviceId`, `group`), 401, 404 naming `group` when no group of that id is
 /// configured and visible.
-pub async fn get(req: Request, _env: &Env, call: Call<'_>) -> Reply {
+///
+/// For a signed-in admin, each service also carries its ping URLs, which are credentials
+/// (whoever holds one can ping the service): `pingUrl` (`<origin>/ping/<ping id>`,
+/// healthchecks.io's form) and `pushUrl` (`<origin>/api/push/<push token>`, Uptime Kuma's),
+/// each absent when the service has no such credential (it needs a key and has none). Viewers
+/// and open deployments (no users: the API is anyone's to read) never get them.
+pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
     let caller = call.caller()?;
     let query = ServicesQuery::parse(&query_pairs(&req))?;
     let c = deployment::config();
@@ -45,11 +53,35 @@ pub async fn get(req: Request, _env: &Env, call: Call<'_>) -> Reply {
     let (services, next) = status::page(&listed, |s| s.id.as_str(), list.cursor.as_deref(), list.limit as usize)?;
     let groups: Vec<_> =
         c.groups.iter().filter(|g| services.iter().any(|s| s.group.as_deref() == Some(g.id.as_str()))).collect();
-    let now = now();
-    let services: Vec<ServiceEntry<'_>> = services.iter().map(|s| ServiceEntry::new(s, now)).collect();
+    let services = with_ping_urls(&req, env, caller, services)?;
     let mut answer = json!({ "services": services, "groups": groups });
     if let Some(next) = next {
         answer["nextCursor"] = next.into();
     }
     Ok(http::json(200, &answer)?)
+}
+
+/// `services` as JSON, with `pingUrl` and `pushUrl` for an admin (see [`get`]); the origin is
+/// the request's.
+fn with_ping_urls<'a>(
+    req: &Request,
+    env: &Env,
+    caller: Caller,
+    services: &[&'a ServiceConfig],
+) -> Result<Vec<ServiceEntry<'a>>, ApiError> {
+    let admin = matches!(caller, Caller::User(u) if u.role == Role::Admin);
+    let origin = req.url()?.origin().ascii_serialization();
+    let keys = deployment::keys(env);
+    let now = now();
+    Ok(services
+        .iter()
+        .map(|s| {
+            let mut entry = ServiceEntry::new(s, now);
+            if admin {
+                entry.ping_url = keys.ping_id(s).map(|id| format!("{origin}/ping/{id}"));
+                entry.push_url = keys.push_token(s).map(|token| format!("{origin}/api/push/{token}"));
+            }
+            entry
+        })
+        .collect())
 }

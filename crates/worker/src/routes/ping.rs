@@ -1,0 +1,183 @@
+//! healthchecks.io's ping URLs (`/ping/…`) and Uptime Kuma's push URL (`/api/push/<token>`):
+//! thin translations (`systole_core::compat::healthchecks`, `systole_core::compat::kuma`)
+//! onto the heartbeat path. Any method. The URL's credential (a ping id, a ping key with the
+//! service id as slug, a push token) is checked here, then the heartbeat goes to its
+//! ServiceMonitor with the credential as its key, which the object checks again. No D1.
+//!
+//! Besides each product's own answers, a ServiceMonitor's refusals are answered in the
+//! product's format: its rate limit as 429 with `Retry-After`, an unavailable object as 503
+//! with `Retry-After` (healthchecks.io: `rate limited`, `temporarily unavailable`; Kuma:
+//! `{"ok":false,"msg":"Rate limit exceeded"}`, `{"ok":false,"msg":"Temporarily
+//! unavailable"}`). A request naming no service counts against the client address's
+//! heartbeat limit for requests without a valid key, and past it is answered 429 the same
+//! way.
+
+use systole_core::api::heartbeat::HeartbeatItem;
+use systole_core::compat::healthchecks::{self as hc, Refusal, Target};
+use systole_core::compat::kuma;
+use systole_core::config::ServiceConfig;
+use systole_core::keys::{PingCredential, PingKind};
+use systole_core::limit;
+use systole_core::monitor::Heartbeat;
+use worker::worker_sys::web_sys;
+use worker::{Env, Headers, Request, Response};
+
+use crate::deployment;
+use crate::http;
+use crate::limits;
+use crate::router::{Call, Raw};
+use crate::routes::heartbeat::call as deliver;
+use crate::routes::query_pairs;
+
+/// What became of a ping handed to its ServiceMonitor.
+enum Sent {
+    /// Recorded.
+    Recorded,
+    /// The object refused the credential (it changed since the router looked).
+    Refused,
+    /// The service's rate limit: seconds to wait.
+    Limited(String),
+    /// The object is unavailable: seconds to wait.
+    Unavailable(String),
+}
+
+/// `/ping/*`: healthchecks.io's Pinging API (see `systole_core::compat::healthchecks`).
+pub async fn healthchecks(mut req: Request, env: &Env, call: Call<'_>) -> Raw {
+    let rest = call.params.get("*").unwrap_or_default();
+    let ping = match hc::parse(rest, &query_pairs(&req)) {
+        Ok(ping) => ping,
+        Err(refusal) => return hc_refused(refusal),
+    };
+    let (service, credential) = match &ping.target {
+        Target::Uuid(id) => (by_index(env, PingKind::PingId, id), PingCredential::new(PingKind::PingId, id.as_str())),
+        Target::Slug { ping_key, slug } => {
+            (deployment::config().service(slug), PingCredential::new(PingKind::PingKey, ping_key.as_str()))
+        }
+    };
+    let Some(service) = opened(env, service, &credential) else {
+        if let Err(p) = limits::check(&req, env, limit::HEARTBEAT_PER_IP, "pings without a valid URL").await {
+            return hc_answer(429, "rate limited", p.retry_after.map(|s| s.to_string()));
+        }
+        return hc_refused(Refusal::NotFound);
+    };
+    let body = http::read_prefix(&mut req, hc::BODY_LIMIT).await?;
+    let heartbeat = match ping.check(&body) {
+        Ok(heartbeat) => heartbeat,
+        Err(refusal) => return hc_refused(refusal),
+    };
+    match send(env, service, &credential, heartbeat, Vec::new()).await {
+        Sent::Recorded => {
+            let mut resp = plain(200, hc::CONTENT_TYPE, "OK")?;
+            let headers = resp.headers_mut();
+            headers.set("Ping-Body-Limit", &hc::BODY_LIMIT.to_string())?;
+            headers.set("Access-Control-Allow-Origin", "*")?;
+            hc_cached(resp)
+        }
+        Sent::Refused => hc_refused(Refusal::NotFound),
+        Sent::Limited(secs) => hc_answer(429, "rate limited", Some(secs)),
+        Sent::Unavailable(secs) => hc_answer(503, "temporarily unavailable", Some(secs)),
+    }
+}
+
+/// `/api/push/{token}`: Uptime Kuma's push URL (see `systole_core::compat::kuma`).
+pub async fn kuma(req: Request, env: &Env, call: Call<'_>) -> Raw {
+    let push = match kuma::parse(&query_pairs(&req)) {
+        Ok(push) => push,
+        Err(msg) => return kuma_answer(404, Some(&msg), None),
+    };
+    let raw = call.params.get("token").unwrap_or_default();
+    let token = kuma::token(raw).unwrap_or_default();
+    let credential = PingCredential::new(PingKind::PushToken, token.as_str());
+    let service = by_index(env, PingKind::PushToken, &token);
+    // A paused (disabled) service is "not active", as a paused Kuma monitor.
+    let Some(service) = opened(env, service, &credential).filter(|s| s.enabled) else {
+        if let Err(p) = limits::check(&req, env, limit::HEARTBEAT_PER_IP, "pushes without a valid URL").await {
+            return kuma_answer(429, Some("Too many requests"), p.retry_after.map(|s| s.to_string()));
+        }
+        return kuma_answer(404, Some(kuma::NOT_FOUND), None);
+    };
+    let (heartbeat, dropped) = push.heartbeat();
+    match send(env, service, &credential, heartbeat, dropped).await {
+        Sent::Recorded => kuma_answer(200, None, None),
+        Sent::Refused => kuma_answer(404, Some(kuma::NOT_FOUND), None),
+        Sent::Limited(secs) => kuma_answer(429, Some("Rate limit exceeded"), Some(secs)),
+        Sent::Unavailable(secs) => kuma_answer(503, Some("Temporarily unavailable"), Some(secs)),
+    }
+}
+
+/// The configured service whose `kind` credential is `presented`.
+fn by_index(env: &Env, kind: PingKind, presented: &str) -> Option<&'static ServiceConfig> {
+    let id = deployment::ping_index(env, kind).find(deployment::keys(env), presented)?;
+    deployment::config().service(id.as_str())
+}
+
+/// `service` when `credential` opens it (the same check its ServiceMonitor makes).
+fn opened(
+    env: &Env,
+    service: Option<&'static ServiceConfig>,
+    credential: &PingCredential,
+) -> Option<&'static ServiceConfig> {
+    let granted = deployment::keys(env).authorize(service, Some(&credential.to_key())).granted();
+    service.filter(|_| granted)
+}
+
+/// Hands the heartbeat to the service's ServiceMonitor with `credential` as its key.
+async fn send(
+    env: &Env,
+    service: &ServiceConfig,
+    credential: &PingCredential,
+    heartbeat: Heartbeat,
+    dropped_metrics: Vec<String>,
+) -> Sent {
+    let item =
+        HeartbeatItem { service_id: service.id.clone(), key: Some(credential.to_key()), heartbeat, dropped_metrics };
+    let retry_after = |resp: &web_sys::Response, default: &str| {
+        resp.headers().get("Retry-After").ok().flatten().unwrap_or_else(|| default.to_owned())
+    };
+    match deliver(env, item).await {
+        Ok(resp) if resp.status() == 200 => Sent::Recorded,
+        Ok(resp) if resp.status() == 401 => Sent::Refused,
+        Ok(resp) if resp.status() == 429 => Sent::Limited(retry_after(&resp, "1")),
+        Ok(resp) => Sent::Unavailable(retry_after(&resp, "2")),
+        Err(e) => {
+            worker::console_error!("ServiceMonitor {} unreachable: {e}", service.id);
+            Sent::Unavailable("2".to_owned())
+        }
+    }
+}
+
+/// A response with exactly the `Content-Type` header and `body`.
+fn plain(status: u16, content_type: &str, body: &str) -> worker::Result<Response> {
+    let headers = Headers::new();
+    headers.set("Content-Type", content_type)?;
+    Ok(Response::builder().with_status(status).with_headers(headers).fixed(body.as_bytes().to_vec()))
+}
+
+/// A healthchecks.io answer with Django's `never_cache` header.
+fn hc_cached(mut resp: Response) -> Raw {
+    resp.headers_mut().set("Cache-Control", hc::CACHE_CONTROL)?;
+    Ok(resp.into())
+}
+
+/// A healthchecks.io answer: `status`, the text `body`, `Retry-After` if given.
+fn hc_answer(status: u16, body: &str, retry_after: Option<String>) -> Raw {
+    let mut resp = plain(status, hc::CONTENT_TYPE, body)?;
+    if let Some(secs) = retry_after {
+        resp.headers_mut().set("Retry-After", &secs)?;
+    }
+    hc_cached(resp)
+}
+
+/// healthchecks.io's answer to a refusal.
+fn hc_refused(refusal: Refusal) -> Raw {
+    hc_answer(refusal.status(), refusal.body(), None)
+}
+
+/// An Uptime Kuma answer: `{"ok":true}` or `{"ok":false,"msg":…}`, `Retry-After` if given.
+fn kuma_answer(status: u16, refusal: Option<&str>, retry_after: Option<String>) -> Raw {
+    let mut resp = plain(status, kuma::CONTENT_TYPE, &kuma::body(refusal))?;
+    if let Some(secs) = retry_after {
+        resp.headers_mut().set("Retry-After", &secs)?;
+    }
+    Ok(resp.into())
+}
