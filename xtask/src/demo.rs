@@ -51,6 +51,31 @@ pub fn ensure_dev_vars(config: &Config, path: &Path) -> Result<BTreeMap<String, 
     Ok(keys)
 }
 
+/// The `METRICS_API_KEY` line of `.dev.vars` (`path`): the key already there, else a fresh
+/// random one appended (whatever else the file holds is kept). Returns the key.
+pub fn ensure_metrics_key(path: &Path) -> Result<String> {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    let existing = text.lines().find_map(|l| {
+        let value = l.trim().strip_prefix("METRICS_API_KEY")?.trim_start().strip_prefix('=')?.trim();
+        let unquoted = ['\'', '"'].iter().find_map(|q| value.strip_prefix(*q)?.strip_suffix(*q));
+        Some(unquoted.unwrap_or(value).to_owned())
+    });
+    if let Some(key) = existing.filter(|k| !k.is_empty()) {
+        return Ok(key);
+    }
+    let key = random_hex(24)?;
+    let sep = if text.is_empty() || text.ends_with('\n') { "" } else { "\n" };
+    fs::write(path, format!("{text}{sep}METRICS_API_KEY='{key}'\n"))?;
+    Ok(key)
+}
+
+/// Prints the metrics key and a curl line scraping `/metrics` with it.
+pub fn print_metrics_key(key: &str, port: u16) {
+    println!(
+        "metrics (METRICS_API_KEY, read-only):\n  curl -s http://localhost:{port}/metrics -H 'Authorization: Bearer {key}'\n"
+    );
+}
+
 /// Prints what the Worker will log at start-up about the keys in `.dev.vars` (`path`): each
 /// `API_KEYS` entry and the `ALERT_API_KEY` shorter than 16 characters, by name, never by
 /// value ([`systole_core::keys::weak_secrets`]). Returns the lines printed.
@@ -145,6 +170,20 @@ fn wait_until_up(port: u16) {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn the_metrics_key_is_added_once_and_kept() {
+        let dir = std::env::temp_dir().join(format!("systole-metrics-key-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(".dev.vars");
+        fs::write(&path, "API_KEYS='{}'").unwrap();
+        let key = ensure_metrics_key(&path).unwrap();
+        assert_eq!(key.len(), 48);
+        assert_eq!(ensure_metrics_key(&path).unwrap(), key);
+        let text = fs::read_to_string(&path).unwrap();
+        assert_eq!(text, format!("API_KEYS='{{}}'\nMETRICS_API_KEY='{key}'\n"));
+        fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn short_keys_in_dev_vars_are_reported_by_name() {

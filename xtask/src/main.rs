@@ -124,6 +124,8 @@ fn dev(args: &[String]) -> Result<()> {
     let config = demo::load_config(&dir)?;
     let keys = demo::ensure_dev_vars(&config, &root().join(".dev.vars"))?;
     demo::print_keys(&config, &keys, port);
+    let metrics_key = demo::ensure_metrics_key(&root().join(".dev.vars"))?;
+    demo::print_metrics_key(&metrics_key, port);
     demo::report_weak_secrets(&root().join(".dev.vars"));
     run(tools::wrangler().args(["d1", "migrations", "apply", "DB", "--local"]))?;
     let mut server = tools::wrangler()

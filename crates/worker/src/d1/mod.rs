@@ -22,7 +22,7 @@ use worker::{D1Database, D1PreparedStatement, Result};
 
 pub use history::flush;
 pub use read::{
-    attention, changes_seen, daily, heartbeats, incidents, states_of, status_changes, statuses, statuses_of, summary,
+    attention, changes_seen, daily, heartbeats, incidents, metrics, states_of, status_changes, statuses, statuses_of, summary,
     Counted,
 };
 pub use rows::{ChangeRow, StateRow};

@@ -5,6 +5,7 @@ pub mod cloudflaremon;
 pub mod heartbeat;
 pub mod incidents;
 pub mod logs;
+pub mod metrics;
 pub mod notifications;
 pub mod services;
 #[cfg(feature = "bench")]
