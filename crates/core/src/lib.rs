@@ -27,6 +27,7 @@
 
 pub mod access;
 pub mod api;
+pub mod badge;
 pub mod branding;
 pub mod budget;
 pub mod compat;

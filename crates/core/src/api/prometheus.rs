@@ -126,11 +126,8 @@ pub fn render(config: &Config, rows: &[StoredMetrics], notifications: &[Notifica
         .services
         .iter()
         .map(|s| {
-            let labels = format!(
-                "service=\"{}\",group=\"{}\"",
-                escape(s.id.as_str()),
-                escape(s.group.as_deref().unwrap_or(""))
-            );
+            let labels =
+                format!("service=\"{}\",group=\"{}\"", escape(s.id.as_str()), escape(s.group.as_deref().unwrap_or("")));
             (s, labels, by_id.get(s.id.as_str()).copied())
         })
         .collect();
@@ -140,7 +137,11 @@ pub fn render(config: &Config, rows: &[StoredMetrics], notifications: &[Notifica
         None => Status::Paused,
     };
     let mut out = String::with_capacity(256 + services.len() * 1_200);
-    let family = |out: &mut String, name: &str, kind: &str, help: &str, value: &dyn Fn(&ServiceConfig, Option<&StoredMetrics>, Status) -> Option<String>| {
+    let family = |out: &mut String,
+                  name: &str,
+                  kind: &str,
+                  help: &str,
+                  value: &dyn Fn(&ServiceConfig, Option<&StoredMetrics>, Status) -> Option<String>| {
         header(out, name, kind, help);
         for (s, labels, row) in &services {
             if let Some(v) = value(s, *row, status_of(s, *row)) {
@@ -333,7 +334,10 @@ mod tests {
         assert!(text.contains(r#"systole_service_status{service="api",group="core.x",status="up"} 0"#));
         assert!(text.contains(r#"systole_service_status{service="batch",group="",status="paused"} 1"#));
         assert_eq!(samples(&text, "systole_service_status").len(), 18);
-        assert_eq!(samples(&text, "systole_service_paused")[1], r#"systole_service_paused{service="batch",group=""} 1"#);
+        assert_eq!(
+            samples(&text, "systole_service_paused")[1],
+            r#"systole_service_paused{service="batch",group=""} 1"#
+        );
         assert_eq!(
             samples(&text, "systole_service_incident_start_timestamp_seconds"),
             [r#"systole_service_incident_start_timestamp_seconds{service="api",group="core.x"} 1764766739.500"#]
@@ -351,7 +355,10 @@ mod tests {
                 r#"systole_service_heartbeats_total{service="db",group=""} 0"#,
             ]
         );
-        assert_eq!(samples(&text, "systole_service_incidents_total")[0], r#"systole_service_incidents_total{service="api",group="core.x"} 2"#);
+        assert_eq!(
+            samples(&text, "systole_service_incidents_total")[0],
+            r#"systole_service_incidents_total{service="api",group="core.x"} 2"#
+        );
         assert!(!text.contains("removed"));
     }
 

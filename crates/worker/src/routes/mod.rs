@@ -1,6 +1,7 @@
 //! One module per endpoint.
 
 pub mod alerts;
+pub mod badge;
 pub mod cloudflaremon;
 pub mod heartbeat;
 pub mod incidents;
