@@ -106,6 +106,10 @@ impl Access {
     }
 }
 
+/// One family's sample of a service (config, stored row, current status), `None` to leave
+/// the service out of that family.
+type Sample<'a> = dyn Fn(&ServiceConfig, Option<&StoredMetrics>, Status) -> Option<String> + 'a;
+
 /// Heartbeats received on `now`'s UTC day: the newest heartbeat's day count when it arrived
 /// that day, else 0.
 fn heartbeats_today(row: &StoredMetrics, now: Timestamp) -> u64 {
@@ -137,11 +141,7 @@ pub fn render(config: &Config, rows: &[StoredMetrics], notifications: &[Notifica
         None => Status::Paused,
     };
     let mut out = String::with_capacity(256 + services.len() * 1_200);
-    let family = |out: &mut String,
-                  name: &str,
-                  kind: &str,
-                  help: &str,
-                  value: &dyn Fn(&ServiceConfig, Option<&StoredMetrics>, Status) -> Option<String>| {
+    let family = |out: &mut String, name: &str, kind: &str, help: &str, value: &Sample| {
         header(out, name, kind, help);
         for (s, labels, row) in &services {
             if let Some(v) = value(s, *row, status_of(s, *row)) {
