@@ -115,6 +115,9 @@ pub const VIEWER_TOKEN: &str = "token-vera-viewer-0123456789";
 pub const IDLE_TOKEN: &str = "token-idle-0123456789";
 /// The `SESSION_SECRET` the harness configures.
 pub const SESSION_SECRET: &str = "session-secret-for-tests-0123456789abcdef";
+/// The `METRICS_API_KEY` the harness configures (`GET /metrics`), unless the test's vars
+/// set their own.
+pub const METRICS_KEY: &str = "metrics-key-for-tests-0123456789abcdef";
 
 /// A running (or stopped) Worker in workerd.
 #[derive(Debug)]
@@ -278,6 +281,9 @@ pub fn spawn_limited(build: Build, vars: &[(String, String)], limits: &[(&str, u
     let tokens = serde_json::json!({ "ana": ADMIN_TOKEN, "vera": VIEWER_TOKEN, "idle": IDLE_TOKEN });
     let mut env =
         format!("API_KEYS='{}'\nUSER_TOKENS='{tokens}'\nSESSION_SECRET='{SESSION_SECRET}'\n", Value::Object(keys));
+    if !vars.iter().any(|(k, _)| k == "METRICS_API_KEY") {
+        env.push_str(&format!("METRICS_API_KEY='{METRICS_KEY}'\n"));
+    }
     for (k, v) in vars {
         env.push_str(&format!("{k}='{v}'\n"));
     }

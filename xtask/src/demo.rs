@@ -96,6 +96,24 @@ pub fn print_ping_urls(config: &Config, path: &Path, port: u16) -> Vec<String> {
         println!();
     }
     lines
+/// The `METRICS_API_KEY` line of `.dev.vars` (`path`): the key already there, else a fresh
+/// random one appended (whatever else the file holds is kept). Returns the key.
+pub fn ensure_metrics_key(path: &Path) -> Result<String> {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    if let Some(key) = env_var(&text, "METRICS_API_KEY").filter(|k| !k.is_empty()) {
+        return Ok(key);
+    }
+    let key = random_hex(24)?;
+    let sep = if text.is_empty() || text.ends_with('\n') { "" } else { "\n" };
+    fs::write(path, format!("{text}{sep}METRICS_API_KEY='{key}'\n"))?;
+    Ok(key)
+}
+
+/// Prints the metrics key and a curl line scraping `/metrics` with it.
+pub fn print_metrics_key(key: &str, port: u16) {
+    println!(
+        "metrics (METRICS_API_KEY, read-only):\n  curl -s http://localhost:{port}/metrics -H 'Authorization: Bearer {key}'\n"
+    );
 }
 
 /// Prints what the Worker will log at start-up about the keys in `.dev.vars` (`path`): each
@@ -186,6 +204,20 @@ fn wait_until_up(port: u16) {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn the_metrics_key_is_added_once_and_kept() {
+        let dir = std::env::temp_dir().join(format!("systole-metrics-key-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(".dev.vars");
+        fs::write(&path, "API_KEYS='{}'").unwrap();
+        let key = ensure_metrics_key(&path).unwrap();
+        assert_eq!(key.len(), 48);
+        assert_eq!(ensure_metrics_key(&path).unwrap(), key);
+        let text = fs::read_to_string(&path).unwrap();
+        assert_eq!(text, format!("API_KEYS='{{}}'\nMETRICS_API_KEY='{key}'\n"));
+        fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn short_keys_in_dev_vars_are_reported_by_name() {

@@ -10,14 +10,16 @@
 //!   Schemathesis's reports to `target/e2e/`.
 //! - `screenshots`: just the browser test, then its screenshots copied into
 //!   `docs/screenshots/` (the README's and docs' images).
-//! - `bench [--quick | --floor | --profile | --fleet]`: the benchmark, written to `docs/benchmarks.md`, with the
+//! - `bench [--quick | --floor | --profile | --fleet | --metrics]`: the benchmark, written to
+//!   `docs/benchmarks.md`, with the
 //!   runtime's floor Workers of `tests/floor/` (the workers-rs one built into
 //!   `target/floor-rust`); `--quick` prints only the heartbeat throughput ratios, to `/healthz`
 //!   and to the floors (about three minutes), for comparing changes; `--floor` only those to
 //!   the floors; `--profile` the same with each heartbeat load's CPU profile (V8's sampler
 //!   over the inspector: top functions by self and total time); `--fleet` builds the
 //!   generated 10- and 10,000-service deployments (`target/worker-fleet-*`, never shipped) and
-//!   prints only the flat-cost section.
+//!   prints only the flat-cost section; `--metrics` builds them and prints only `GET /metrics`
+//!   on the 10,000-service one.
 //! - `build-worker [--config DIR] [--out DIR] [--bench]`: what `wrangler.toml`'s build command
 //!   runs; with `--out`, a second build into that folder (the end-to-end suite's
 //!   `tests/config-cloudflaremon` Worker: `--config tests/config-cloudflaremon --out
@@ -47,7 +49,7 @@ fn main() -> ExitCode {
             .and_then(|dir| build_worker(dir.as_deref(), out_dir(&args[1..]), args.iter().any(|a| a == "--bench"))),
         _ => {
             eprintln!(
-                "usage: cargo xtask <dev [--demo] [--port N] [--config DIR] | test | screenshots | bench [--quick | --floor | --profile | --fleet] \
+                "usage: cargo xtask <dev [--demo] [--port N] [--config DIR] | test | screenshots | bench [--quick | --floor | --profile | --fleet | --metrics] \
                  | build-worker [--config DIR] [--out DIR] [--bench]>"
             );
             return ExitCode::from(2);
@@ -125,6 +127,8 @@ fn dev(args: &[String]) -> Result<()> {
     let keys = demo::ensure_dev_vars(&config, &root().join(".dev.vars"))?;
     demo::print_keys(&config, &keys, port);
     demo::print_ping_urls(&config, &root().join(".dev.vars"), port);
+    let metrics_key = demo::ensure_metrics_key(&root().join(".dev.vars"))?;
+    demo::print_metrics_key(&metrics_key, port);
     demo::report_weak_secrets(&root().join(".dev.vars"));
     run(tools::wrangler().args(["d1", "migrations", "apply", "DB", "--local"]))?;
     let mut server = tools::wrangler()
@@ -395,6 +399,12 @@ fn bench(args: &[String]) -> Result<()> {
         "uptimeThresholds": test_settings["uptimeThresholds"],
     });
     fs::write(dir.join("settings.json"), format!("{settings}\n"))?;
+    if flag("--metrics") {
+        // Only `GET /metrics` on the 10,000-service fleet (tests/src/bin/bench/metrics.rs).
+        build_fleets()?;
+        let mut cmd = cargo(&["run", "--release", "-p", "systole-e2e", "--bin", "bench"]);
+        return run(cmd.env("SYSTOLE_SKIP_BUILD", "1").env("SYSTOLE_BENCH_ONLY", "metrics"));
+    }
     if only_fleet {
         build_fleets()?;
         let mut cmd = cargo(&["run", "--release", "-p", "systole-e2e", "--bin", "bench"]);

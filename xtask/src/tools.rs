@@ -1,7 +1,7 @@
 //! The pinned tools a fresh machine needs, installed into the project when missing:
 //! the wasm32 target, `worker-build` and `wasm-bindgen-cli` (into the gitignored `.tools/`),
 //! the npm packages (wrangler, Node 22, binaryen, playwright-core: `npm ci` from
-//! package-lock.json), and Schemathesis in a Python virtualenv (`.tools/schemathesis`, the
+//! package-lock.json), Debian's chromium and prometheus (apt-get), and Schemathesis in a Python virtualenv (`.tools/schemathesis`, the
 //! exact versions of `tests/schemathesis/requirements.txt`).
 
 use std::fs;
@@ -48,7 +48,8 @@ pub fn ensure() -> Result<()> {
     let bindgen = locked_version("wasm-bindgen")?;
     ensure_cargo_tool("wasm-bindgen-cli", "wasm-bindgen", &bindgen, false)?;
     ensure_npm()?;
-    ensure_chromium()
+    ensure_chromium()?;
+    ensure_prometheus()
 }
 
 /// The pinned Python packages of the Schemathesis run (`tests/tests/schemathesis.rs`).
@@ -83,10 +84,23 @@ pub fn ensure_schemathesis() -> Result<()> {
 /// Debian's Chromium, which the browser end-to-end test drives with playwright-core
 /// (Playwright's own browser download does not work without open internet).
 fn ensure_chromium() -> Result<()> {
-    if Path::new(CHROMIUM).exists() {
+    ensure_apt("chromium", CHROMIUM, "the browser tests")
+}
+
+/// Debian's Prometheus (`prometheus` package: the server and `promtool`), which the metrics
+/// end-to-end test (`tests/tests/metrics.rs`) runs: `promtool check metrics` on `/metrics`,
+/// and a real scrape queried back through its HTTP API.
+fn ensure_prometheus() -> Result<()> {
+    ensure_apt("prometheus", PROMTOOL, "the metrics tests")
+}
+
+/// Installs Debian's `package` with apt-get (as root, else through sudo) unless `path`
+/// exists; fails when `path` is still missing after.
+fn ensure_apt(package: &str, path: &str, what: &str) -> Result<()> {
+    if Path::new(path).exists() {
         return Ok(());
     }
-    eprintln!("xtask: installing Debian's chromium for the browser tests (once)");
+    eprintln!("xtask: installing Debian's {package} for {what} (once)");
     let root_user = Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false);
     let apt = |args: &[&str]| {
         let mut cmd = if root_user { Command::new("apt-get") } else { Command::new("sudo") };
@@ -97,13 +111,16 @@ fn ensure_chromium() -> Result<()> {
         run(&mut cmd)
     };
     apt(&["update", "-q"])?;
-    apt(&["install", "-y", "-q", "--no-install-recommends", "chromium"])?;
-    if Path::new(CHROMIUM).exists() {
+    apt(&["install", "-y", "-q", "--no-install-recommends", package])?;
+    if Path::new(path).exists() {
         Ok(())
     } else {
-        Err(format!("{CHROMIUM} is still missing after apt-get install chromium").into())
+        Err(format!("{path} is still missing after apt-get install {package}").into())
     }
 }
+
+/// Where Debian's prometheus package puts `promtool` (the server is `/usr/bin/prometheus`).
+pub const PROMTOOL: &str = "/usr/bin/promtool";
 
 /// Where Debian's chromium package puts the browser.
 pub const CHROMIUM: &str = "/usr/bin/chromium";

@@ -28,6 +28,7 @@
 
 pub mod access;
 pub mod api;
+pub mod badge;
 pub mod branding;
 pub mod budget;
 pub mod compat;

@@ -180,6 +180,16 @@ pub fn ping_index(env: &Env, kind: PingKind) -> &'static PingIndex<'static> {
     cell.get_or_init(|| keys(env).ping_index(&config().services, kind))
 }
 
+/// The badge keys (`systole_core::badge`), keyed once per isolate under `SERVER_SECRET`,
+/// else the `API_KEYS` text (as the heartbeat keys); without either, no badges.
+pub fn badges(env: &Env) -> &'static systole_core::badge::Badges {
+    static BADGES: OnceLock<systole_core::badge::Badges> = OnceLock::new();
+    BADGES.get_or_init(|| {
+        let secret = env.secret("SERVER_SECRET").or_else(|_| env.secret("API_KEYS")).map(|s| s.to_string()).ok();
+        systole_core::badge::Badges::new(secret.as_deref().map(str::as_bytes))
+    })
+}
+
 /// Logs, once per isolate, each `API_KEYS` entry and the `ALERT_API_KEY` shorter than 16
 /// characters (refused: they open nothing), by name and never by value
 /// ([`systole_core::keys::weak_secrets`]). Called when the heartbeat keys are first read and

@@ -237,6 +237,8 @@ pub static ROUTES: &[Route] = &[
     route!("/logout", POST, Anyone, pages::session::logout),
     route!("/assets/*", GET, Anyone, pages::assets),
     route!("/healthz", GET, Anyone, healthz),
+    route!("/metrics", GET, Anyone, routes::metrics::get),
+    route!("/badge/{key}/{file}", GET, Anyone, routes::badge::get),
 ];
 
 /// The per-client-IP limit of `route`, with what it counts (see [`limits`]): sign-in

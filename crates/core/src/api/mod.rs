@@ -5,6 +5,7 @@
 
 pub mod heartbeat;
 pub mod metrics;
+pub mod prometheus;
 pub mod query;
 pub mod route;
 pub mod services;

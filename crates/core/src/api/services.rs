@@ -24,13 +24,16 @@ pub struct ServiceEntry<'a> {
     /// Its Uptime Kuma push URL (`<origin>/api/push/<push token>`), for callers who may see it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub push_url: Option<String>,
+    /// Its status badge's URL (`docs/metrics.md`), when the deployment has badge keys.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub badge_url: Option<String>,
 }
 
 impl<'a> ServiceEntry<'a> {
     /// The entry of `config` at `now` (the next expected run is the first after `now`).
     pub fn new(config: &'a ServiceConfig, now: Timestamp) -> Self {
         let schedule = config.schedule.as_ref().map(|s| ScheduleView::new(s, now));
-        Self { config, schedule, ping_url: None, push_url: None }
+        Self { config, schedule, ping_url: None, push_url: None, badge_url: None }
     }
 }
 

@@ -22,8 +22,8 @@ use worker::{D1Database, D1PreparedStatement, Result};
 
 pub use history::flush;
 pub use read::{
-    attention, changes_seen, daily, heartbeats, incidents, states_of, status_changes, statuses, statuses_of, summary,
-    Counted,
+    attention, changes_seen, daily, heartbeats, incidents, metrics, states_of, status_changes, statuses, statuses_of,
+    summary, Counted,
 };
 pub use rows::{ChangeRow, StateRow};
 

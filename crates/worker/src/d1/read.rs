@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use systole_core::api::prometheus::{NotificationCount, StoredMetrics};
 use systole_core::api::status::Summary;
 use systole_core::budget::Kind;
 use systole_core::config::ServiceConfig;
@@ -392,3 +393,73 @@ pub async fn catch_up(
     let until = state.results::<Until>()?.first().and_then(|u| u.accounted_until).map(Timestamp::from_millis);
     Ok((beats.results()?, until))
 }
+
+/// What `GET /metrics` shows (`systole_core::api::prometheus`), in one D1 batch of two
+/// statements: every `service_state` row with its newest heartbeat's time and day count
+/// (primary-key seeks) and its incidents started at or after `day_start` (a primary-key
+/// range), folded by SQLite into JSON arrays of up to [`METRICS_CHUNK`] services each (a few
+/// strings cross into the Worker instead of one JS object per service); and the
+/// notification attempts at or after `day_start` grouped by channel and outcome (the
+/// `alert_history_by_time` index).
+///
+/// # Errors
+/// Any D1 error, or a chunk that is not as built.
+pub async fn metrics(db: &D1Database, day_start: Timestamp) -> Result<(Vec<StoredMetrics>, Vec<NotificationCount>)> {
+    crate::budget::count(Kind::D1);
+    let services = db
+        .prepare(format!(
+            "SELECT json_group_array(json(r)) AS chunk FROM (SELECT json_array(s.service_id, s.status, \
+             s.incident_started_at, \
+             (SELECT received_at FROM heartbeats h WHERE h.service_id = s.service_id \
+              ORDER BY received_at DESC, seq DESC LIMIT 1), \
+             (SELECT day_heartbeats FROM heartbeats h WHERE h.service_id = s.service_id \
+              ORDER BY received_at DESC, seq DESC LIMIT 1), \
+             (SELECT COUNT(*) FROM incidents i WHERE i.service_id = s.service_id AND i.started_at >= ?1)) AS r, \
+             (row_number() OVER (ORDER BY s.service_id) - 1) / {METRICS_CHUNK} AS n FROM service_state s) \
+             GROUP BY n"
+        ))
+        .bind(&[num(day_start.as_millis())])?;
+    let notifications = db
+        .prepare(
+            "SELECT channel, outcome, COUNT(*) AS n FROM alert_history WHERE attempted_at >= ?1 \
+             GROUP BY channel, outcome",
+        )
+        .bind(&[num(day_start.as_millis())])?;
+    let results = db.batch(vec![services, notifications]).await?;
+    let [services, notifications] = results.as_slice() else {
+        return Err(worker::Error::RustError("D1 answered a batch of two with another count".into()));
+    };
+    #[derive(Deserialize)]
+    struct Chunk {
+        chunk: String,
+    }
+    type Row = (String, String, Option<i64>, Option<i64>, Option<i64>, u64);
+    let mut rows = Vec::new();
+    for chunk in services.results::<Chunk>()? {
+        let parsed: Vec<Row> = serde_json::from_str(&chunk.chunk)?;
+        rows.extend(parsed.into_iter().map(|(service_id, status, incident, last, day, incidents)| StoredMetrics {
+            service_id,
+            status,
+            incident_started_at: incident.map(Timestamp::from_millis),
+            last_heartbeat: last.map(Timestamp::from_millis),
+            day_heartbeats: day.and_then(|d| u64::try_from(d).ok()),
+            incidents_today: incidents,
+        }));
+    }
+    #[derive(Deserialize)]
+    struct Count {
+        channel: String,
+        outcome: String,
+        n: u64,
+    }
+    let counts = notifications
+        .results::<Count>()?
+        .into_iter()
+        .map(|c| NotificationCount { channel: c.channel, outcome: c.outcome, count: c.n })
+        .collect();
+    Ok((rows, counts))
+}
+
+/// Services per JSON chunk of [`metrics`]: at most ~150 bytes each, so a chunk stays far
+/// below D1's 2 MB value limit.
+const METRICS_CHUNK: u32 = 2_000;

@@ -1,10 +1,12 @@
 //! One module per endpoint.
 
 pub mod alerts;
+pub mod badge;
 pub mod cloudflaremon;
 pub mod heartbeat;
 pub mod incidents;
 pub mod logs;
+pub mod metrics;
 pub mod notifications;
 pub mod ping;
 pub mod runs;

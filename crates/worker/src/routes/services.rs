@@ -6,6 +6,7 @@ use systole_core::access::{Role, Scope};
 use systole_core::api::query::ServicesQuery;
 use systole_core::api::services::ServiceEntry;
 use systole_core::api::{status, Problem};
+use systole_core::badge::{Format, Target};
 use systole_core::config::ServiceConfig;
 use worker::{Env, Request};
 
@@ -16,8 +17,9 @@ use crate::router::Call;
 use crate::routes::query_pairs;
 
 /// JSON: `{"services": [ServiceEntry], "groups": [GroupConfig], "nextCursor"?: string}` with
-/// thresholds in seconds, and a scheduled service's schedule, its words and next run; see
-/// `docs/api.md`. Only what the caller may see: the services in
+/// thresholds in seconds, a scheduled service's schedule, its words and next run, and each
+/// service and group with its `badgeUrl` (when the deployment has a server secret;
+/// `docs/metrics.md`); see `docs/api.md`. Only what the caller may see: the services in
 /// config order (only those of `group`, and of `serviceId` if given), paged as
 /// `/api/v1/status` (`limit`, default 100, at most 500, after `cursor`), and the groups of
 /// that page's services. `nextCursor` is present only when more services follow, so a
@@ -53,7 +55,21 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
     let (services, next) = status::page(&listed, |s| s.id.as_str(), list.cursor.as_deref(), list.limit as usize)?;
     let groups: Vec<_> =
         c.groups.iter().filter(|g| services.iter().any(|s| s.group.as_deref() == Some(g.id.as_str()))).collect();
-    let services = with_ping_urls(&req, env, caller, services)?;
+    let services = with_urls(&req, env, caller, services)?;
+    // Each group with its badge URL, as its services: whoever sees it may embed its badge
+    // (the key opens only that badge). Absolute when `PUBLIC_URL` is set.
+    let badges = deployment::badges(env);
+    let base = deployment::public_url(env).unwrap_or_default();
+    let groups: Vec<_> = groups
+        .into_iter()
+        .map(|g| {
+            let mut value = json!(g);
+            if let Some(path) = badges.path(Target::Group(g), Format::Svg) {
+                value["badgeUrl"] = format!("{base}{path}").into();
+            }
+            value
+        })
+        .collect();
     let mut answer = json!({ "services": services, "groups": groups });
     if let Some(next) = next {
         answer["nextCursor"] = next.into();
@@ -61,9 +77,9 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
     Ok(http::json(200, &answer)?)
 }
 
-/// `services` as JSON, with `pingUrl` and `pushUrl` for an admin (see [`get`]); the origin is
-/// the request's.
-fn with_ping_urls<'a>(
+/// `services` as listed, each with its `badgeUrl` (absolute when `PUBLIC_URL` is set), and
+/// with `pingUrl` and `pushUrl` for an admin (see [`get`]; their origin is the request's).
+fn with_urls<'a>(
     req: &Request,
     env: &Env,
     caller: Caller,
@@ -72,11 +88,14 @@ fn with_ping_urls<'a>(
     let admin = matches!(caller, Caller::User(u) if u.role == Role::Admin);
     let origin = req.url()?.origin().ascii_serialization();
     let keys = deployment::keys(env);
+    let badges = deployment::badges(env);
+    let base = deployment::public_url(env).unwrap_or_default();
     let now = now();
     Ok(services
         .iter()
         .map(|s| {
             let mut entry = ServiceEntry::new(s, now);
+            entry.badge_url = badges.path(Target::Service(s), Format::Svg).map(|path| format!("{base}{path}"));
             if admin {
                 entry.ping_url = keys.ping_id(s).map(|id| format!("{origin}/ping/{id}"));
                 entry.push_url = keys.push_token(s).map(|token| format!("{origin}/api/push/{token}"));

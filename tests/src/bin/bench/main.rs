@@ -28,6 +28,7 @@ mod dashboard;
 mod delivery;
 mod fleet;
 mod floor;
+mod metrics;
 mod profile;
 mod rows;
 mod size;
@@ -160,6 +161,10 @@ pub fn load_services() -> Vec<String> {
 fn main() {
     if std::env::var("SYSTOLE_BENCH_ONLY").is_ok_and(|v| v == "fleet") {
         print!("{}", fleet::run());
+        return;
+    }
+    if std::env::var("SYSTOLE_BENCH_ONLY").is_ok_and(|v| v == "metrics") {
+        print!("{}", metrics::run());
         return;
     }
     let quick = std::env::var("SYSTOLE_BENCH_QUICK").is_ok_and(|v| v == "1");
