@@ -96,6 +96,8 @@ pub fn print_ping_urls(config: &Config, path: &Path, port: u16) -> Vec<String> {
         println!();
     }
     lines
+}
+
 /// The `METRICS_API_KEY` line of `.dev.vars` (`path`): the key already there, else a fresh
 /// random one appended (whatever else the file holds is kept). Returns the key.
 pub fn ensure_metrics_key(path: &Path) -> Result<String> {
