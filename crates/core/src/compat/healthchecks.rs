@@ -34,7 +34,7 @@
 use percent_encoding::percent_decode_str;
 
 use crate::keys::is_uuid;
-use crate::monitor::{Event, Heartbeat, Reported, MAX_OUTPUT_BYTES};
+use crate::monitor::{Event, Heartbeat, MAX_OUTPUT_BYTES};
 
 /// The bytes of a ping's body kept as the run's output (and announced in `Ping-Body-Limit`):
 /// [`MAX_OUTPUT_BYTES`], self-hosted healthchecks.io's default `PING_BODY_LIMIT`.
@@ -185,8 +185,9 @@ impl Ping {
             Some(_) => return Err(Refusal::InvalidUuid),
             None => None,
         };
-        let reported = if event == Event::Fail { Reported::Down } else { Reported::Up };
-        Ok(Heartbeat { reported, event, exit_status, run_id, output: output(body), ..Heartbeat::default() })
+        // A failure is the `fail` event alone (not a reported `down`), so it counts towards
+        // the service's `failureThreshold` and is named `failed`, as from any client.
+        Ok(Heartbeat { event, exit_status, run_id, output: output(body), ..Heartbeat::default() })
     }
 }
 
@@ -327,15 +328,16 @@ mod tests {
 
     #[test]
     fn signals_become_heartbeats() {
+        use crate::monitor::Reported;
         let hb = |signal| uuid_ping(signal).check(b"").unwrap();
         let view = |h: Heartbeat| (h.reported, h.event, h.exit_status);
         assert_eq!(view(hb(Signal::Success)), (Reported::Up, Event::Success, None));
         assert_eq!(view(hb(Signal::Start)), (Reported::Up, Event::Start, None));
-        assert_eq!(view(hb(Signal::Fail)), (Reported::Down, Event::Fail, None));
+        assert_eq!(view(hb(Signal::Fail)), (Reported::Up, Event::Fail, None));
         assert_eq!(view(hb(Signal::Log)), (Reported::Up, Event::Log, None));
         assert_eq!(view(hb(Signal::Exit(0))), (Reported::Up, Event::Success, Some(0)));
-        assert_eq!(view(hb(Signal::Exit(3))), (Reported::Down, Event::Fail, Some(3)));
-        assert_eq!(view(hb(Signal::Exit(255))), (Reported::Down, Event::Fail, Some(255)));
+        assert_eq!(view(hb(Signal::Exit(3))), (Reported::Up, Event::Fail, Some(3)));
+        assert_eq!(view(hb(Signal::Exit(255))), (Reported::Up, Event::Fail, Some(255)));
         assert_eq!(hb(Signal::Success), Heartbeat::default(), "a plain ping is a plain heartbeat");
     }
 
