@@ -45,6 +45,8 @@ pub struct StoredMetrics {
     pub day_heartbeats: Option<u64>,
     /// Incidents of the service that started at or after the UTC day's start.
     pub incidents_today: u64,
+    /// Duration of the service's newest run that has one (`runs.duration_ms`), milliseconds.
+    pub last_run_duration_ms: Option<u64>,
 }
 
 /// Notification delivery attempts of the current UTC day of one channel with one outcome
@@ -197,8 +199,13 @@ pub fn render(config: &Config, rows: &[StoredMetrics], notifications: &[Notifica
         "Unix time the service's open incident started; absent while none is open.",
         &|_, row, _| row.and_then(|r| r.incident_started_at).map(seconds),
     );
-    // systole_service_last_run_duration_seconds: joins here once job runs are stored in D1
-    // (issue 13, runs); until then there is no duration to report.
+    family(
+        &mut out,
+        "systole_service_last_run_duration_seconds",
+        "gauge",
+        "Duration of the service's newest job run that has one; absent before the first.",
+        &|_, row, _| row.and_then(|r| r.last_run_duration_ms).map(|ms| format!("{:.3}", ms as f64 / 1000.0)),
+    );
     family(
         &mut out,
         "systole_service_heartbeats_total",
@@ -295,7 +302,7 @@ mod tests {
         let c = Config::parse(Some(r#"{"services": []}"#), None).unwrap();
         let text = render(&c, &[], &[], Timestamp::from_millis(NOW));
         assert!(text.lines().all(|l| l.starts_with('#')), "{text}");
-        assert_eq!(text.matches("# TYPE ").count(), 9);
+        assert_eq!(text.matches("# TYPE ").count(), 10);
         assert!(text.contains("# TYPE systole_service_heartbeats_total counter"));
         assert!(text.contains("# TYPE systole_notifications_total counter"));
     }
@@ -311,6 +318,7 @@ mod tests {
                 last_heartbeat: Some(Timestamp::from_millis(NOW - 120_000)),
                 day_heartbeats: Some(42),
                 incidents_today: 2,
+                last_run_duration_ms: Some(61_250),
             },
             StoredMetrics {
                 service_id: "db".into(),
@@ -358,6 +366,10 @@ mod tests {
         assert_eq!(
             samples(&text, "systole_service_incidents_total")[0],
             r#"systole_service_incidents_total{service="api",group="core.x"} 2"#
+        );
+        assert_eq!(
+            samples(&text, "systole_service_last_run_duration_seconds"),
+            [r#"systole_service_last_run_duration_seconds{service="api",group="core.x"} 61.250"#]
         );
         assert!(!text.contains("removed"));
     }

@@ -411,10 +411,12 @@ pub async fn metrics(db: &D1Database, day_start: Timestamp) -> Result<(Vec<Store
             "SELECT json_group_array(json(r)) AS chunk FROM (SELECT json_array(s.service_id, s.status, \
              s.incident_started_at, \
              (SELECT received_at FROM heartbeats h WHERE h.service_id = s.service_id \
-              ORDER BY received_at DESC, seq DESC LIMIT 1), \
+              AND (h.event IS NULL OR h.event = 'fail') ORDER BY received_at DESC, seq DESC LIMIT 1), \
              (SELECT day_heartbeats FROM heartbeats h WHERE h.service_id = s.service_id \
               ORDER BY received_at DESC, seq DESC LIMIT 1), \
-             (SELECT COUNT(*) FROM incidents i WHERE i.service_id = s.service_id AND i.started_at >= ?1)) AS r, \
+             (SELECT COUNT(*) FROM incidents i WHERE i.service_id = s.service_id AND i.started_at >= ?1), \
+             (SELECT duration_ms FROM runs r WHERE r.service_id = s.service_id AND r.duration_ms IS NOT NULL \
+              ORDER BY n DESC LIMIT 1)) AS r, \
              (row_number() OVER (ORDER BY s.service_id) - 1) / {METRICS_CHUNK} AS n FROM service_state s) \
              GROUP BY n"
         ))
@@ -433,17 +435,18 @@ pub async fn metrics(db: &D1Database, day_start: Timestamp) -> Result<(Vec<Store
     struct Chunk {
         chunk: String,
     }
-    type Row = (String, String, Option<i64>, Option<i64>, Option<i64>, u64);
+    type Row = (String, String, Option<i64>, Option<i64>, Option<i64>, u64, Option<i64>);
     let mut rows = Vec::new();
     for chunk in services.results::<Chunk>()? {
         let parsed: Vec<Row> = serde_json::from_str(&chunk.chunk)?;
-        rows.extend(parsed.into_iter().map(|(service_id, status, incident, last, day, incidents)| StoredMetrics {
+        rows.extend(parsed.into_iter().map(|(service_id, status, incident, last, day, incidents, run)| StoredMetrics {
             service_id,
             status,
             incident_started_at: incident.map(Timestamp::from_millis),
             last_heartbeat: last.map(Timestamp::from_millis),
             day_heartbeats: day.and_then(|d| u64::try_from(d).ok()),
             incidents_today: incidents,
+            last_run_duration_ms: run.and_then(|d| u64::try_from(d).ok()),
         }));
     }
     #[derive(Deserialize)]
