@@ -30,6 +30,11 @@ pub const FLUSH_NOW_HEARTBEATS: usize = 200;
 pub const MAX_BUFFERED_HEARTBEATS: usize = 2_000;
 /// Buffered bytes (message + metadata + metrics) beyond which new heartbeats are refused.
 pub const MAX_BUFFERED_BYTES: usize = 1 << 20;
+/// Runs buffered for D1 at most (the oldest is dropped beyond; runs flush at once, so only an
+/// unreachable D1 gets here).
+pub const MAX_BUFFERED_RUNS: usize = 64;
+/// Bytes of run output buffered for D1 at most (the oldest runs' outputs are dropped beyond).
+pub const MAX_BUFFERED_OUTPUT: usize = 64 * 1024;
 /// Slots of the ring of event rows a ServiceMonitor keeps its heartbeats in (at least
 /// [`MAX_BUFFERED_HEARTBEATS`], so an unflushed heartbeat is never overwritten).
 pub const RING_SLOTS: u64 = 2_048;
@@ -216,9 +221,23 @@ impl Outbox {
         self.incidents.push(incident);
     }
 
+    /// Buffers a run (replacing an earlier version of it), within the bounds: at most
+    /// [`MAX_BUFFERED_RUNS`] runs (the oldest is dropped beyond) and [`MAX_BUFFERED_OUTPUT`]
+    /// bytes of output (the oldest runs lose theirs beyond), so the record stays small while
+    /// D1 is unreachable.
     fn push_run(&mut self, run: Run) {
         self.runs.retain(|r| r.n != run.n);
         self.runs.push(run);
+        if self.runs.len() > MAX_BUFFERED_RUNS {
+            self.runs.remove(0);
+        }
+        let mut total: usize = self.runs.iter().map(|r| r.output.as_ref().map_or(0, String::len)).sum();
+        for r in &mut self.runs {
+            if total <= MAX_BUFFERED_OUTPUT {
+                break;
+            }
+            total -= r.output.take().map_or(0, |o| o.len());
+        }
     }
 
     /// Puts an unacknowledged earlier outbox back in front of this one.
@@ -662,6 +681,33 @@ mod tests {
         t.add(Status::Late, 20);
         t.add(Status::Down, 5);
         assert_eq!(t.uptime_percent(), Some(95.0));
+    }
+
+    #[test]
+    fn buffered_runs_are_bounded_in_number_and_output() {
+        use crate::run::{Run, RunOutcome};
+        let run = |n: u64| Run {
+            n,
+            run_id: None,
+            started_at: None,
+            ended_at: Some(Timestamp::from_millis(1)),
+            duration_ms: None,
+            outcome: RunOutcome::Success,
+            exit_status: None,
+            reason: None,
+            output: Some("x".repeat(10_000)),
+        };
+        let mut h = History::default();
+        for n in 1..=100 {
+            let _ = h.apply(Timestamp::from_millis(1), Status::Up, &[Effect::Run(run(n))]);
+        }
+        let runs = &h.pending.runs;
+        assert_eq!((runs.len(), runs[0].n, runs[63].n), (MAX_BUFFERED_RUNS, 37, 100));
+        let kept: usize = runs.iter().filter_map(|r| r.output.as_ref()).map(String::len).sum();
+        assert!(kept <= MAX_BUFFERED_OUTPUT && runs[63].output.is_some(), "the newest keep theirs");
+        // A later version of a run replaces the buffered one.
+        let _ = h.apply(Timestamp::from_millis(2), Status::Up, &[Effect::Run(Run { output: None, ..run(100) })]);
+        assert_eq!(h.pending.runs.iter().filter(|r| r.n == 100).count(), 1);
     }
 
     #[test]
