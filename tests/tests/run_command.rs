@@ -9,7 +9,10 @@ use std::time::Duration;
 use serde_json::Value;
 use systole_e2e::{key, root, spawn_worker, Worker};
 
-const SERVICE: &str = "client-run";
+/// The clients group's CLI service (its own Worker here, so its history starts empty);
+/// `tests/config` has no service of its own for `run`: its service count is fixed by the
+/// housekeeping test's pages.
+const SERVICE: &str = "client-cli";
 
 fn systole_run(worker: &Worker, script: &str) -> Output {
     let cli = root().join("target/debug/systole");
