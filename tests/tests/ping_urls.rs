@@ -134,6 +134,13 @@ fn a_ping_brings_the_service_up_and_a_failure_takes_it_down() {
     assert_status(&w, "reporter", "up");
     assert_ok(&call(&w, "POST", &format!("/ping/{HC_UUID}/fail"), "backup failed"), "fail");
     assert_status(&w, "reporter", "down");
+    // The body is the run's output, and the failure is named.
+    let run = w.wait_for("the failed run", Duration::from_secs(20), || {
+        let runs = w.get("/api/v1/services/reporter/runs").json()["runs"].as_array().cloned()?;
+        runs.into_iter().find(|r| r["outcome"] == "fail")
+    });
+    assert_eq!(run["reason"], "failed", "{run}");
+    assert_eq!(w.get(&format!("/api/v1/services/reporter/runs/{}/log", run["n"])).body, "backup failed");
     assert_ok(&call(&w, "GET", &format!("/ping/{HC_UUID}/0"), ""), "exit 0");
     assert_status(&w, "reporter", "up");
     assert_ok(&call(&w, "GET", &format!("/ping/{CORE_KEY}/reporter/3"), ""), "exit 3");

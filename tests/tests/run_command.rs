@@ -51,4 +51,19 @@ fn systole_run_reports_a_succeeding_and_a_failing_shell_command() {
     assert_eq!(String::from_utf8_lossy(&failed.stderr), "disk full\n", "the Worker accepted start and fail");
     let beats = heartbeats(&worker, 4);
     assert_eq!(beats[0]["message"], "exit status 3", "the newest heartbeat is the failure");
+
+    // Each start paired with its end by the run id: two runs, with their durations, the
+    // failure named with its exit status, and the output's tail as the run's log.
+    let runs = worker.wait_for("two runs", Duration::from_secs(20), || {
+        let runs = worker.get(&format!("/api/v1/services/{SERVICE}/runs")).json()["runs"].as_array().cloned()?;
+        (runs.len() >= 2).then_some(runs)
+    });
+    let (failed, ok) = (&runs[0], &runs[1]);
+    assert_eq!((ok["outcome"].as_str(), failed["outcome"].as_str()), (Some("success"), Some("fail")), "{runs:?}");
+    assert!(ok["durationMs"].as_u64().is_some_and(|ms| ms >= 200), "{ok}");
+    assert_eq!((failed["exitStatus"].as_u64(), failed["reason"].as_str()), (Some(3), Some("failed")), "{failed}");
+    assert_ne!(ok["runId"], failed["runId"], "a fresh run id per run");
+    let log = worker.get(&format!("/api/v1/services/{SERVICE}/runs/{}/log", failed["n"]));
+    assert_eq!(log.body, "disk full\n");
+    assert_eq!(worker.status_of(SERVICE)["status"], "down");
 }
