@@ -10,8 +10,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::ServiceConfig;
-use crate::schedule::Schedule;
 use crate::run::{truncate_utf8, Reason, Run, RunConfig, RunOutcome, RunState};
+use crate::schedule::Schedule;
 use crate::time::Timestamp;
 
 /// A service's status.
@@ -532,9 +532,7 @@ impl Monitor {
         };
         let grace_end = due + self.config.grace_period;
         let (when, missed) = match &self.config.schedule {
-            None => {
-                (due.to_string(), format!("no heartbeat within {} s", self.config.staleness_threshold.as_secs()))
-            }
+            None => (due.to_string(), format!("no heartbeat within {} s", self.config.staleness_threshold.as_secs())),
             Some(s) => {
                 let when = format!("{} ({})", due.rfc3339_in(s.zone()), s.zone().name());
                 (when.clone(), format!("no heartbeat since the run due at {when}"))

@@ -18,9 +18,9 @@ use crate::access::Users;
 use crate::branding::Branding;
 use crate::notify::vocab::Event;
 use crate::notify::NotificationsConfig;
+use crate::run::RunConfig;
 use crate::schedule::Schedule;
 use crate::time::Zone;
-use crate::run::RunConfig;
 
 mod legacy;
 mod settings;

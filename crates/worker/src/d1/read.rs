@@ -439,14 +439,16 @@ pub async fn metrics(db: &D1Database, day_start: Timestamp) -> Result<(Vec<Store
     let mut rows = Vec::new();
     for chunk in services.results::<Chunk>()? {
         let parsed: Vec<Row> = serde_json::from_str(&chunk.chunk)?;
-        rows.extend(parsed.into_iter().map(|(service_id, status, incident, last, day, incidents, run)| StoredMetrics {
-            service_id,
-            status,
-            incident_started_at: incident.map(Timestamp::from_millis),
-            last_heartbeat: last.map(Timestamp::from_millis),
-            day_heartbeats: day.and_then(|d| u64::try_from(d).ok()),
-            incidents_today: incidents,
-            last_run_duration_ms: run.and_then(|d| u64::try_from(d).ok()),
+        rows.extend(parsed.into_iter().map(|(service_id, status, incident, last, day, incidents, run)| {
+            StoredMetrics {
+                service_id,
+                status,
+                incident_started_at: incident.map(Timestamp::from_millis),
+                last_heartbeat: last.map(Timestamp::from_millis),
+                day_heartbeats: day.and_then(|d| u64::try_from(d).ok()),
+                incidents_today: incidents,
+                last_run_duration_ms: run.and_then(|d| u64::try_from(d).ok()),
+            }
         }));
     }
     #[derive(Deserialize)]
