@@ -4,12 +4,12 @@
 //   this script prints `STOP` or `START` on stdout and waits for `STOPPED` / `STARTED` on
 //   stdin. It prints `RESULT {json}` at the end and exits non-zero on any failure.
 // Environment: BASE (http://127.0.0.1:port), TOKEN (admin login token), FLIP_KEY and
-// WEB_KEY (heartbeat keys of `browser-flip` and `web-frontend`), ALERT_KEY (ALERT_API_KEY),
+// WEB_KEY (heartbeat keys of `browser-flip` and `web-frontend`), JOB_KEY (`job-ok`'s), ALERT_KEY (ALERT_API_KEY),
 // SHOTS (screenshot folder).
 import { chromium } from 'playwright-core';
 import { createInterface } from 'node:readline';
 
-const { BASE, TOKEN, FLIP_KEY, WEB_KEY, ALERT_KEY, SHOTS } = process.env;
+const { BASE, TOKEN, FLIP_KEY, WEB_KEY, JOB_KEY, ALERT_KEY, SHOTS } = process.env;
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 const ask = async (command, answer) => {
   console.log(command);
@@ -221,6 +221,23 @@ try {
   const nextRun = await page.textContent('dd[data-field="next-run"]');
   check(/ 02:30:00 CES?T \(\d{4}-\d\d-\d\d 0[01]:30:00 UTC\)$/.test(nextRun), `next run shown: ${nextRun}`);
   await page.screenshot({ path: `${SHOTS}/service-schedule.png`, fullPage: true });
+  // A job's runs: two runs (a success, then exit status 2 with output) listed newest first
+  // with a link to the failure's log, and charted.
+  await beat('job-ok', JOB_KEY, { event: 'start', runId: 'browser-1' });
+  await beat('job-ok', JOB_KEY, { runId: 'browser-1', exitStatus: 0, output: 'backed up 42 files' });
+  await beat('job-ok', JOB_KEY, { event: 'start', runId: 'browser-2' });
+  await new Promise((r) => setTimeout(r, 1200));
+  await beat('job-ok', JOB_KEY, { runId: 'browser-2', exitStatus: 2, output: 'tar: disk full' });
+  for (let i = 0; i < 40; i += 1) {
+    await page.goto(`${BASE}/services/job-ok`);
+    if (await page.locator('table.runs tr[data-run]').count() === 2) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  check(await page.locator('table.runs tr[data-run]').count() === 2, 'both runs listed');
+  const newest = await page.textContent('table.runs tbody tr:first-child');
+  check(newest.includes('fail') && newest.includes('2') && newest.includes('log'), `the failed run first: ${newest}`);
+  check(await page.locator('figure.chart figcaption:has-text("run duration (s)")').count() === 1, 'durations charted');
+  await page.screenshot({ path: `${SHOTS}/service-runs.png`, fullPage: true });
   await page.goto(`${BASE}/status`);
   await page.waitForSelector('body[data-connected=true]');
   await page.screenshot({ path: `${SHOTS}/status.png`, fullPage: false });

@@ -71,6 +71,7 @@ fn the_dashboard_updates_live_in_chromium() {
         .env("TOKEN", ADMIN_TOKEN)
         .env("FLIP_KEY", key("browser-flip"))
         .env("WEB_KEY", key("web-frontend"))
+        .env("JOB_KEY", key("job-ok"))
         .env("ALERT_KEY", ALERT_KEY)
         .env("SHOTS", &shots)
         .stdin(Stdio::piped())

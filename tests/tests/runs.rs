@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use systole_e2e::receiver::Receiver;
-use systole_e2e::{channel_env, key, ms, spawn_worker, spawn_worker_with, Worker};
+use systole_e2e::{channel_env, key, ms, spawn_worker, spawn_worker_with, Worker, ADMIN_TOKEN};
 
 /// The runs of `service` once `n` are listed.
 fn runs(worker: &Worker, service: &str, n: usize) -> Vec<Value> {
@@ -49,6 +49,14 @@ fn a_run_that_starts_and_succeeds_records_its_duration_and_output_and_a_log_chan
     let log = worker.get(&format!("/api/v1/services/job-ok/runs/{}/log", run["n"]));
     assert_eq!((log.status, log.body.as_str()), (200, "backup done\n"));
     assert!(log.header("content-type").unwrap().starts_with("text/plain"));
+    // The job's page lists the run with its duration, outcome and a link to its log.
+    let login = worker.login(ADMIN_TOKEN);
+    let cookie = login.header("set-cookie").unwrap().split(';').next().unwrap().to_owned();
+    let page = worker.get_as("/services/job-ok", None, Some(&cookie));
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(&format!(r#"<tr data-run="{}">"#, run["n"])), "{}", page.body);
+    assert!(page.body.contains(&format!(r#"href="/api/v1/services/job-ok/runs/{}/log""#, run["n"])));
+    assert!(page.body.contains(r#"<td class="s-up">success</td><td>0</td>"#) && page.body.contains("run duration (s)"));
     let none = worker.get("/api/v1/services/job-ok/runs/999/log");
     assert_eq!((none.status, none.header("content-type")), (404, Some("application/problem+json")));
     assert_eq!(worker.get("/api/v1/services/ghost/runs").status, 404);

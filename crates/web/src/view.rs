@@ -465,6 +465,41 @@ pub struct ServiceDetail {
     pub heartbeats: Vec<HeartbeatView>,
     /// Metrics reported by those heartbeats.
     pub metrics: Vec<MetricSeries>,
+    /// Recent runs of the job, newest first (empty for a service that reports no runs).
+    pub runs: Vec<RunView>,
+}
+
+/// One run of a job, as its service page lists it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunView {
+    /// The run's number (`/api/v1/services/{id}/runs/{n}/log`).
+    pub n: u64,
+    /// When it started; `None` for an end without a start.
+    pub started_at: Option<Timestamp>,
+    /// When it ended; `None` while unfinished.
+    pub ended_at: Option<Timestamp>,
+    /// Its duration, milliseconds, if known.
+    pub duration_ms: Option<u64>,
+    /// `success`, `fail`, `overrun` or `unknown`.
+    pub outcome: String,
+    /// Its exit status, if sent.
+    pub exit_status: Option<u8>,
+    /// Why it counts as a failure (`failed`, `overrun`, `tooShort`, `tooLong`), if it does.
+    pub reason: Option<String>,
+    /// Whether it has a log (output).
+    pub has_output: bool,
+}
+
+impl RunView {
+    /// The durations of `runs` (newest first) as a chart series, oldest first, in seconds.
+    pub fn durations(runs: &[RunView]) -> MetricSeries {
+        let points = runs
+            .iter()
+            .rev()
+            .filter_map(|r| Some((r.ended_at.or(r.started_at)?, r.duration_ms? as f64 / 1000.0)))
+            .collect();
+        MetricSeries { name: "run duration (s)".to_owned(), points }
+    }
 }
 
 #[cfg(test)]

@@ -233,6 +233,7 @@ fn the_service_page_shows_incidents_heartbeats_and_a_metric_chart() {
             metadata: Some(r#"{"host":"<b>"}"#.into()),
         }],
         metrics,
+        runs: vec![],
     };
     let html = pages::service(&chrome(&b(), &Viewer::Open), &detail).into_string();
     assert!(html.contains("<td>1 h</td>"), "incident duration, in the one human form (time::human_duration)");
@@ -261,8 +262,37 @@ fn a_scheduled_service_page_shows_the_schedule_in_words_and_the_next_run_in_its_
         incidents: vec![],
         heartbeats: vec![],
         metrics: vec![],
+        runs: vec![
+            view::RunView {
+                n: 9,
+                started_at: Some(NOW - Duration::from_secs(100)),
+                ended_at: Some(NOW - Duration::from_secs(40)),
+                duration_ms: Some(60_000),
+                outcome: "fail".into(),
+                exit_status: Some(3),
+                reason: Some("failed".into()),
+                has_output: true,
+            },
+            view::RunView {
+                n: 5,
+                started_at: Some(NOW - Duration::from_secs(300)),
+                ended_at: None,
+                duration_ms: None,
+                outcome: "overrun".into(),
+                exit_status: None,
+                reason: Some("overrun".into()),
+                has_output: false,
+            },
+        ],
     };
     let html = pages::service(&chrome(&b(), &Viewer::Open), &detail).into_string();
+    // The runs, newest first: the failure with its exit status and a link to its log, the
+    // unfinished overrun; the chart has the one finished run's duration.
+    assert!(html.contains(r#"<tr data-run="9">"#) && html.contains(r#"<tr data-run="5">"#), "{html}");
+    assert!(html.find(r#"data-run="9""#) < html.find(r#"data-run="5""#));
+    assert!(html.contains(r#"<td class="s-down">fail</td><td>3</td><td><a href="/api/v1/services/backup/runs/9/log">log</a></td>"#), "{html}");
+    assert!(html.contains(r#"<td class="s-down">overrun</td>"#) && html.contains("unfinished"), "{html}");
+    assert!(html.contains("run duration (s)") && html.contains("1 point"), "{html}");
     let grace = systole_core::time::human_duration(Duration::from_secs(600));
     assert!(
         html.contains(&format!("every day at 02:30 (Europe/Berlin), grace {grace} <code>30 2 * * *</code>")),

@@ -1,5 +1,5 @@
-//! `/services/{id}`: one service's status, uptime bar, incidents, recent heartbeats and a
-//! chart of its reported metrics.
+//! `/services/{id}`: one service's status, uptime bar, a job's runs with a chart of their
+//! durations, incidents, recent heartbeats and a chart of its reported metrics.
 
 use maud::{html, Markup};
 
@@ -9,7 +9,7 @@ use super::{badge, bar, layout, legend, pct, tab_title, time, tone, Chrome};
 use systole_core::monitor::Status;
 use systole_core::time::{human_ago, human_duration};
 
-use crate::view::{MetricSeries, ServiceDetail};
+use crate::view::{MetricSeries, RunView, ServiceDetail};
 
 /// Renders the service page.
 pub fn service(chrome: &Chrome<'_>, d: &ServiceDetail) -> Markup {
@@ -50,6 +50,29 @@ pub fn service(chrome: &Chrome<'_>, d: &ServiceDetail) -> Markup {
                 @if chrome.settings.features.show_uptime_history {
                     (bar(chrome, r.profile, &r.days, r.uptime))
                     (legend(chrome, r.profile))
+                }
+            }
+            @if !d.runs.is_empty() {
+                section.panel aria-labelledby="runs-h" {
+                    h2 #runs-h { "Runs" }
+                    @let durations = RunView::durations(&d.runs);
+                    @if !durations.points.is_empty() { div.charts { (chart(&durations)) } }
+                    div.scroll { table.runs {
+                        thead { tr { th { "Started" } th { "Ended" } th { "Duration" } th { "Outcome" } th { "Exit status" } th { "Log" } } }
+                        tbody { @for run in &d.runs { tr data-run=(run.n) {
+                            td { @if let Some(t) = run.started_at { (t.human()) } @else { span.muted { "no start" } } }
+                            td { @if let Some(t) = run.ended_at { (t.human()) } @else { strong.s-down { "unfinished" } } }
+                            td { @if let Some(ms) = run.duration_ms { (human_duration(Duration::from_millis(ms))) } }
+                            td class=(if run.outcome == "success" { "s-up" } else { "s-down" }) {
+                                (run.outcome)
+                                @if let Some(reason) = run.reason.as_deref().filter(|r| !["failed", run.outcome.as_str()].contains(r)) {
+                                    " (" (match reason { "tooShort" => "too short", "tooLong" => "too long", other => other }) ")"
+                                }
+                            }
+                            td { @if let Some(code) = run.exit_status { (code) } }
+                            td { @if run.has_output { a href={ "/api/v1/services/" (r.id) "/runs/" (run.n) "/log" } { "log" } } }
+                        } } }
+                    } }
                 }
             }
             @if !d.metrics.is_empty() {

@@ -4,7 +4,7 @@ use systole_core::api::status::Summary;
 use systole_core::monitor::{deadline, MonitorConfig};
 use systole_core::time::Timestamp;
 use systole_web::pages;
-use systole_web::view::{self, HeartbeatView, IncidentView, ServiceDetail};
+use systole_web::view::{self, HeartbeatView, IncidentView, RunView, ServiceDetail};
 use worker::{Env, Request};
 
 use super::{chrome, fleet_data, html, viewer};
@@ -16,6 +16,8 @@ use crate::router::Call;
 
 /// Heartbeats shown (and charted).
 const HEARTBEATS: u32 = 50;
+/// Runs shown (and charted).
+const RUNS: u32 = 30;
 
 /// Renders the page of service `id` (the rest of the path after `/services/`; the router
 /// answers the sign-in page, 401, without a session): the 404 page for a service that is
@@ -28,14 +30,15 @@ pub async fn get(_req: Request, env: &Env, call: Call<'_>) -> Reply {
         return super::not_found(caller, &format!("There is no service {id:?} that you can see."));
     };
     let db = env.d1(DB_BINDING)?;
-    let gathered = futures_util::future::try_join4(
+    let gathered = futures_util::future::try_join5(
         fleet_data(&db, &[id]),
         d1::incidents(&db, Some(id), 50),
         d1::heartbeats(&db, id, None, HEARTBEATS),
         d1::status_changes(&db, Some(id), Timestamp::from_millis(0), 50),
+        d1::read::runs(&db, id, None, RUNS),
     )
     .await;
-    let ((states, uptime), incidents, beats, changes) = gathered.or_unavailable(HISTORY_DB)?;
+    let ((states, uptime), incidents, beats, changes, runs) = gathered.or_unavailable(HISTORY_DB)?;
     let fleet = view::fleet_page(config, caller.scope(), &[id], &states, &uptime, Summary::default(), None, &[]);
     let Some(row) = fleet.rows().find(|r| r.id == id).cloned() else {
         return super::not_found(caller, &format!("There is no service {id:?} that you can see."));
@@ -70,6 +73,19 @@ pub async fn get(_req: Request, env: &Env, call: Call<'_>) -> Reply {
             beats.iter().map(|h| (Timestamp::from_millis(h.received_at), h.metrics.as_deref())),
             6,
         ),
+        runs: runs
+            .into_iter()
+            .map(|r| RunView {
+                n: u64::try_from(r.n).unwrap_or_default(),
+                started_at: r.started_at.map(Timestamp::from_millis),
+                ended_at: r.ended_at.map(Timestamp::from_millis),
+                duration_ms: r.duration_ms.and_then(|d| u64::try_from(d).ok()),
+                outcome: r.outcome,
+                exit_status: r.exit_status.and_then(|c| u8::try_from(c).ok()),
+                reason: r.reason,
+                has_output: r.has_output != 0,
+            })
+            .collect(),
     };
     let viewer = viewer(caller);
     let chrome = chrome(&viewer, now, Some("/api/v1/live"));
