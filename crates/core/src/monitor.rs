@@ -377,10 +377,10 @@ impl Monitor {
             || hb.exit_status.is_some()
             || hb.duration_ms.is_some()
             || hb.output.is_some();
-        let duration_ms = match &open {
-            Some(o) => Some(millis(now.since(o.started_at))),
-            None => hb.duration_ms,
-        };
+        // The client's own measure when it sent one (a wrapper such as `systole run` times
+        // the command itself, while its start may reach us late), else end − start as
+        // received.
+        let duration_ms = hb.duration_ms.or_else(|| open.as_ref().map(|o| millis(now.since(o.started_at))));
         let failure = self.judge(event, hb.exit_status, duration_ms, hb.message.as_deref());
         if is_run {
             let (outcome, reason) = match (&open, &failure) {

@@ -290,7 +290,12 @@ fn a_scheduled_service_page_shows_the_schedule_in_words_and_the_next_run_in_its_
     // unfinished overrun; the chart has the one finished run's duration.
     assert!(html.contains(r#"<tr data-run="9">"#) && html.contains(r#"<tr data-run="5">"#), "{html}");
     assert!(html.find(r#"data-run="9""#) < html.find(r#"data-run="5""#));
-    assert!(html.contains(r#"<td class="s-down">fail</td><td>3</td><td><a href="/api/v1/services/backup/runs/9/log">log</a></td>"#), "{html}");
+    assert!(
+        html.contains(
+            r#"<td class="s-down">fail</td><td>3</td><td><a href="/api/v1/services/backup/runs/9/log">log</a></td>"#
+        ),
+        "{html}"
+    );
     assert!(html.contains(r#"<td class="s-down">overrun</td>"#) && html.contains("unfinished"), "{html}");
     assert!(html.contains("run duration (s)") && html.contains("1 point"), "{html}");
     let grace = systole_core::time::human_duration(Duration::from_secs(600));
