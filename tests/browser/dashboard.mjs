@@ -238,6 +238,8 @@ try {
   check(newest.includes('fail') && newest.includes('2') && newest.includes('log'), `the failed run first: ${newest}`);
   check(await page.locator('figure.chart figcaption:has-text("run duration (s)")').count() === 1, 'durations charted');
   await page.screenshot({ path: `${SHOTS}/service-runs.png`, fullPage: true });
+  // A plain heartbeat (no run) brings the job back up, so the fleet's counts below hold.
+  await beat('job-ok', JOB_KEY, { message: 'recovered' });
   await page.goto(`${BASE}/status`);
   await page.waitForSelector('body[data-connected=true]');
   await page.screenshot({ path: `${SHOTS}/status.png`, fullPage: false });
