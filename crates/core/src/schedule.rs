@@ -567,18 +567,10 @@ impl CronDateTime for Local<'_> {
     }
 }
 
-/// The proleptic Gregorian (year, month, day) of `days` since 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`).
+/// The proleptic Gregorian (year, month, day) of `days` since 1970-01-01, as croner's
+/// adapter takes it ([`crate::time::civil_from_days`]).
 fn civil_from_days(days: i64) -> (i32, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (y, m, d) = crate::time::civil_from_days(days);
     (i32::try_from(y).unwrap_or(i32::MAX), m as u32, d as u32)
 }
 
