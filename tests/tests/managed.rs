@@ -212,6 +212,15 @@ fn the_management_api_checks_its_callers_bodies_and_declared_services() {
     let service = &patched.json()["service"];
     assert_eq!((service["gracePeriod"].as_u64(), service["name"].as_str()), (Some(30), Some("m-put")));
     assert_eq!(service["stalenessThreshold"], 90);
+    // Its ping URL (healthchecks.io's form) opens it too; a made-up one is 404.
+    let ping_id = service["pingId"].as_str().unwrap().to_owned();
+    assert_eq!(worker.send("GET", &format!("/ping/{ping_id}"), &[], "").status, 200);
+    assert_eq!(worker.send("GET", "/ping/5bf66975-d4c7-4bf5-bcc8-b8d8a82ea278", &[], "").status, 404);
+    worker.wait_for("m-put listed as up", Duration::from_secs(20), || {
+        let listed = worker.request("GET", "/api/v1/services?status=up", Some(MANAGEMENT_KEY), "").json();
+        let up = listed["services"].as_array().unwrap().iter().any(|s| s["id"] == "m-put");
+        up.then_some(())
+    });
     // An unknown id's heartbeat is still "Unknown serviceId".
     let unknown = beat(&worker, "nobody-here", &put_key);
     assert_eq!(unknown.status, 401);

@@ -341,7 +341,11 @@ impl ServiceSpec {
         let group = self.group().map(|id| raw_group(id, group));
         let mut resolved = config::resolve_service("", &service, group.as_ref(), &config.settings, &mut err);
         config::check_profile("", service.uptime_threshold_set.as_deref(), &config.settings, &mut err);
-        config::check_resolved("", &resolved, &config.settings, &mut err);
+        if errors.is_empty() {
+            // Effective values are only meaningful once every written value is valid.
+            let mut err = |path: String, reason: String| errors.push((path.trim_start_matches('.').to_owned(), reason));
+            config::check_resolved("", &resolved, &config.settings, &mut err);
+        }
         if let Some(g) = self.group() {
             resolved.group = Some(g.to_owned());
         }
