@@ -106,6 +106,14 @@ fn a_managed_service_is_created_beats_goes_down_pauses_resumes_rotates_and_is_de
     let actions: Vec<&str> = changes["changes"].as_array().unwrap().iter().map(|c| c["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["rotate-key", "resume", "pause", "create"], "{changes}");
 
+    // A heartbeat with a valid key resumes a paused service (as healthchecks.io does).
+    assert_eq!(manage(&worker, "POST", "/api/v1/services/m-job/pause", &Value::Null).status, 200);
+    let resumed = beat(&worker, "m-job", &new_key);
+    assert_eq!((resumed.status, resumed.json()["status"].as_str()), (200, Some("up")), "{}", resumed.body);
+    let changes = worker.get("/api/v1/services/m-job/changes?limit=1").json();
+    assert_eq!((changes["changes"][0]["action"].as_str(), changes["changes"][0]["actor"].as_str()), (Some("resume"), Some("heartbeat")));
+    assert!(changes["nextBefore"].is_i64(), "{changes}");
+
     // Down again, then deleted: its incident closes, heartbeats are refused, it leaves the status.
     wait_status(&worker, "m-job", "down");
     let deleted = manage(&worker, "DELETE", "/api/v1/services/m-job", &Value::Null);

@@ -425,7 +425,6 @@ mod tests {
     fn other_methods_get_the_same_405s_and_404s_as_before_the_table() {
         let get = [
             "/api/v1/status",
-            "/api/v1/services",
             "/api/v1/logs",
             "/api/v1/uptime",
             "/api/v1/incidents",
@@ -457,6 +456,8 @@ mod tests {
             assert_eq!(allowed(path).as_deref(), Some("POST"), "{path}");
         }
         assert_eq!(allowed("/login").as_deref(), Some("GET, HEAD, POST"));
+        assert_eq!(allowed("/api/v1/services").as_deref(), Some("GET, HEAD, POST"));
+        assert_eq!(allowed("/api/v1/groups").as_deref(), Some("GET, HEAD, POST"));
         // Pattern and gated routes, and unknown paths, answer 404 for other methods.
         for path in [
             "/api/internal/stats",

@@ -259,7 +259,7 @@ fn the_catalog_appends_managed_services_after_the_declared_ones() {
 
 #[test]
 fn actors_read_back_as_written() {
-    for a in [Actor::ApiKey, Actor::User("ana".into()), Actor::Provisioning("g".into()), Actor::HeartbeatCentral] {
+    for a in [Actor::ApiKey, Actor::User("ana".into()), Actor::Provisioning("g".into()), Actor::HeartbeatCentral, Actor::Heartbeat] {
         assert_eq!(Actor::parse(&a.to_string()), a);
     }
 }
