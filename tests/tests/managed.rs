@@ -47,7 +47,10 @@ fn a_managed_service_is_created_beats_goes_down_pauses_resumes_rotates_and_is_de
     let first_key = body["key"].as_str().unwrap().to_owned();
     assert_eq!(first_key.len(), 32, "192 random bits, URL-safe base64");
     assert!(first_key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
-    assert_eq!((body["service"]["kind"].as_str(), body["service"]["stalenessThreshold"].as_u64()), (Some("managed"), Some(2)));
+    assert_eq!(
+        (body["service"]["kind"].as_str(), body["service"]["stalenessThreshold"].as_u64()),
+        (Some("managed"), Some(2))
+    );
     assert_eq!(body["service"]["createdBy"], "api-key");
     assert_eq!(manage(&worker, "POST", "/api/v1/services", &spec).status, 409, "a duplicate id");
 
@@ -103,7 +106,8 @@ fn a_managed_service_is_created_beats_goes_down_pauses_resumes_rotates_and_is_de
 
     // The change log names each change, newest first.
     let changes = worker.get("/api/v1/services/m-job/changes").json();
-    let actions: Vec<&str> = changes["changes"].as_array().unwrap().iter().map(|c| c["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> =
+        changes["changes"].as_array().unwrap().iter().map(|c| c["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["rotate-key", "resume", "pause", "create"], "{changes}");
 
     // A heartbeat with a valid key resumes a paused service (as healthchecks.io does).
@@ -111,7 +115,10 @@ fn a_managed_service_is_created_beats_goes_down_pauses_resumes_rotates_and_is_de
     let resumed = beat(&worker, "m-job", &new_key);
     assert_eq!((resumed.status, resumed.json()["status"].as_str()), (200, Some("up")), "{}", resumed.body);
     let changes = worker.get("/api/v1/services/m-job/changes?limit=1").json();
-    assert_eq!((changes["changes"][0]["action"].as_str(), changes["changes"][0]["actor"].as_str()), (Some("resume"), Some("heartbeat")));
+    assert_eq!(
+        (changes["changes"][0]["action"].as_str(), changes["changes"][0]["actor"].as_str()),
+        (Some("resume"), Some("heartbeat"))
+    );
     assert!(changes["nextBefore"].is_i64(), "{changes}");
 
     // Down again, then deleted: its incident closes, heartbeats are refused, it leaves the status.
@@ -123,9 +130,8 @@ fn a_managed_service_is_created_beats_goes_down_pauses_resumes_rotates_and_is_de
     assert_eq!(worker.get("/api/v1/services/m-job").status, 404);
     let open = worker.d1("SELECT COUNT(*) AS n FROM incidents WHERE service_id = 'm-job' AND ended_at IS NULL");
     assert_eq!(open[0]["n"], 0, "the incident is closed");
-    let last = worker.d1(
-        "SELECT to_status, reason FROM status_changes WHERE service_id = 'm-job' ORDER BY changed_at DESC LIMIT 1",
-    );
+    let last = worker
+        .d1("SELECT to_status, reason FROM status_changes WHERE service_id = 'm-job' ORDER BY changed_at DESC LIMIT 1");
     assert_eq!((last[0]["to_status"].as_str(), last[0]["reason"].as_str()), (Some("paused"), Some("service deleted")));
     assert_eq!(manage(&worker, "DELETE", "/api/v1/services/m-job", &Value::Null).status, 404);
     // The history stays until retention; a purge removes it.
@@ -187,7 +193,12 @@ fn the_management_api_checks_its_callers_bodies_and_declared_services() {
     let fields: Vec<String> =
         bad.json()["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect();
     assert_eq!(fields, ["group", "stalenessThreshold"], "{}", bad.body);
-    let bad = manage(&worker, "POST", "/api/v1/services", &json!({"id": "m-bad", "notifications": {"channels": ["nowhere"]}}));
+    let bad = manage(
+        &worker,
+        "POST",
+        "/api/v1/services",
+        &json!({"id": "m-bad", "notifications": {"channels": ["nowhere"]}}),
+    );
     assert_eq!(bad.json()["field"], "notifications.channels[0]", "{}", bad.body);
     // Over 16 KiB.
     let big = json!({"id": "m-big", "description": "x".repeat(17_000)});
@@ -211,7 +222,8 @@ fn the_management_api_checks_its_callers_bodies_and_declared_services() {
     let put = manage(&worker, "PUT", "/api/v1/services/m-put", &json!({"name": "Put", "stalenessThreshold": 60}));
     assert_eq!(put.status, 201, "{}", put.body);
     let put_key = put.json()["key"].as_str().unwrap().to_owned();
-    let replaced = manage(&worker, "PUT", "/api/v1/services/m-put", &json!({"name": "Put 2", "stalenessThreshold": 90}));
+    let replaced =
+        manage(&worker, "PUT", "/api/v1/services/m-put", &json!({"name": "Put 2", "stalenessThreshold": 90}));
     assert_eq!(replaced.status, 200, "{}", replaced.body);
     assert!(replaced.json().get("key").is_none());
     assert_eq!(beat(&worker, "m-put", &put_key).status, 200, "the key survives a replace");

@@ -17,8 +17,10 @@ fn declared() -> Config {
 }
 
 fn channels() -> NotificationsConfig {
-    NotificationsConfig::parse(Some(r#"{"channels": [{"name": "ops", "type": "webhook", "config": {"url": "https://example.com/h"}}]}"#))
-        .unwrap()
+    NotificationsConfig::parse(Some(
+        r#"{"channels": [{"name": "ops", "type": "webhook", "config": {"url": "https://example.com/h"}}]}"#,
+    ))
+    .unwrap()
 }
 
 fn ring() -> KeyRing {
@@ -93,8 +95,16 @@ fn every_problem_of_a_spec_is_listed_with_its_field() {
     assert_eq!(got, ["group", "stalenessThreshold", "schedule", "notifications.events[0]", "tags[1]"]);
     let s = spec(json!({"id": "a", "notifications": {"channels": ["nowhere"]}}));
     let p = s.resolve(None, &declared(), &channels()).unwrap_err();
-    assert_eq!(fields(&p), [("notifications.channels[0]".to_owned(), "\"nowhere\" matches no channel name or type in notifications.json".to_owned())]);
-    for (body, field) in [(json!([1]), None), (json!({"name": "x"}), Some("id")), (json!({"id": "external"}), Some("id"))] {
+    assert_eq!(
+        fields(&p),
+        [(
+            "notifications.channels[0]".to_owned(),
+            "\"nowhere\" matches no channel name or type in notifications.json".to_owned()
+        )]
+    );
+    for (body, field) in
+        [(json!([1]), None), (json!({"name": "x"}), Some("id")), (json!({"id": "external"}), Some("id"))]
+    {
         assert_eq!(ServiceSpec::from_value(body, None).unwrap_err().field.as_deref(), field);
     }
     let p = ServiceSpec::parse(b"{\"id\": ", None).unwrap_err();
@@ -109,7 +119,9 @@ fn the_path_id_fills_or_must_match_the_body_id() {
 
 #[test]
 fn a_merge_patch_removes_nulls_merges_objects_and_keeps_the_id() {
-    let s = spec(json!({"id": "a", "name": "A", "gracePeriod": 30, "notifications": {"enabled": false, "events": ["down"]}}));
+    let s = spec(
+        json!({"id": "a", "name": "A", "gracePeriod": 30, "notifications": {"enabled": false, "events": ["down"]}}),
+    );
     let merged = s.merge(&json!({"name": null, "notifications": {"enabled": true}, "stalenessThreshold": 60})).unwrap();
     assert_eq!(
         merged.to_value(),
@@ -223,7 +235,8 @@ fn operations_create_conflict_pause_resume_rotate_and_delete_with_a_change_each(
     assert_eq!(answer.old_key_valid_until, Some(at(10_007)));
     let patched = handle(&mut slot, at(8), op("a", Op::Patch { patch: json!({"gracePeriod": 40}), group: None }), &ctx);
     assert_eq!(patched.answer.unwrap().1.service["gracePeriod"], 40);
-    let bad = handle(&mut slot, at(9), op("a", Op::Patch { patch: json!({"stalenessThreshold": 0}), group: None }), &ctx);
+    let bad =
+        handle(&mut slot, at(9), op("a", Op::Patch { patch: json!({"stalenessThreshold": 0}), group: None }), &ctx);
     assert_eq!(bad.answer.unwrap_err().field.as_deref(), Some("stalenessThreshold"));
 
     let deleted = handle(&mut slot, at(10), op("a", Op::Delete { purge: true }), &ctx);
@@ -236,7 +249,8 @@ fn operations_create_conflict_pause_resume_rotate_and_delete_with_a_change_each(
 fn a_declared_id_is_refused_naming_its_file() {
     let (c, n, k) = (declared(), channels(), ring());
     let mut slot = None;
-    let p = handle(&mut slot, at(0), put("nightly", json!({"id": "nightly"}), true), &ctx(&c, &n, &k)).answer.unwrap_err();
+    let p =
+        handle(&mut slot, at(0), put("nightly", json!({"id": "nightly"}), true), &ctx(&c, &n, &k)).answer.unwrap_err();
     assert_eq!(p.status, 409);
     assert!(p.detail.contains("config/services.json"), "{}", p.detail);
 }
@@ -246,7 +260,10 @@ fn the_catalog_appends_managed_services_after_the_declared_ones() {
     let c = declared();
     let m = spec(json!({"id": "m", "group": "jobs"})).resolve_lenient(c.group_defaults("jobs"), &c);
     let dup = spec(json!({"id": "nightly"})).resolve_lenient(None, &c);
-    let merged = c.with_managed(vec![m, dup], vec![GroupConfig { id: "extra".into(), name: "Extra".into(), services: vec![], public: true }]);
+    let merged = c.with_managed(
+        vec![m, dup],
+        vec![GroupConfig { id: "extra".into(), name: "Extra".into(), services: vec![], public: true }],
+    );
     let ids: Vec<&str> = merged.services.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(ids, ["nightly", "m"], "a managed id never shadows a declared one");
     assert!(merged.is_declared("nightly") && !merged.is_declared("m") && merged.has_managed());
@@ -259,7 +276,13 @@ fn the_catalog_appends_managed_services_after_the_declared_ones() {
 
 #[test]
 fn actors_read_back_as_written() {
-    for a in [Actor::ApiKey, Actor::User("ana".into()), Actor::Provisioning("g".into()), Actor::HeartbeatCentral, Actor::Heartbeat] {
+    for a in [
+        Actor::ApiKey,
+        Actor::User("ana".into()),
+        Actor::Provisioning("g".into()),
+        Actor::HeartbeatCentral,
+        Actor::Heartbeat,
+    ] {
         assert_eq!(Actor::parse(&a.to_string()), a);
     }
 }
@@ -270,7 +293,8 @@ fn a_managed_group_parses_like_a_services_json_group() {
     let g = ManagedGroup::parse(br#"{"id": "team", "gracePeriod": 60, "public": true}"#, None, None, &c).unwrap();
     assert_eq!((g.name.as_str(), g.public), ("team", true));
     assert_eq!(Value::Object(g.defaults.clone()), json!({"gracePeriod": 60}));
-    let p = ManagedGroup::parse(br#"{"id": "team", "gracePeriod": 99999999999, "services": []}"#, None, None, &c).unwrap_err();
+    let p = ManagedGroup::parse(br#"{"id": "team", "gracePeriod": 99999999999, "services": []}"#, None, None, &c)
+        .unwrap_err();
     let got: Vec<String> = fields(&p).into_iter().map(|(f, _)| f).collect();
     assert_eq!(got, ["services", "gracePeriod"]);
     let patched = ManagedGroup::parse(br#"{"gracePeriod": null, "name": "Team"}"#, Some("team"), Some(&g), &c).unwrap();

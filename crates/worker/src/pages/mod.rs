@@ -166,12 +166,7 @@ fn listing<'c>(config: &'c Config, scope: Scope<'_>) -> Cow<'c, [&'c str]> {
 /// When it all fits on one page, that page counts its own summary; otherwise D1 counts it
 /// over the whole fleet (`d1::summary`) and lists the services that need attention
 /// (`d1::attention`, at most a page): no request reads or renders every service.
-pub async fn fleet_page(
-    db: &D1Database,
-    config: &Config,
-    scope: Scope<'_>,
-    wanted: &PageQuery,
-) -> Result<view::Fleet> {
+pub async fn fleet_page(db: &D1Database, config: &Config, scope: Scope<'_>, wanted: &PageQuery) -> Result<view::Fleet> {
     let listing = listing(config, scope);
     let paging = Paging::new(wanted.page, wanted.limit as usize, listing.len());
     let shown = listing.get(paging.range()).unwrap_or_default();

@@ -65,7 +65,8 @@ pub async fn get(req: Request, env: &Env, _call: Call<'_>) -> Reply {
     }
     if let Some(want) = &wanted_status {
         let ids: Vec<&str> = listed.iter().map(|s| s.id.as_str()).collect();
-        let states = if ids.is_empty() { Vec::new() } else { d1::states_of(&db, &ids).await.or_unavailable(HISTORY_DB)? };
+        let states =
+            if ids.is_empty() { Vec::new() } else { d1::states_of(&db, &ids).await.or_unavailable(HISTORY_DB)? };
         listed.retain(|s| {
             let stored = states.iter().find(|r| r.service_id == s.id.as_str()).map(|r| r.status.as_str());
             stored.unwrap_or(if s.enabled { "unknown" } else { "paused" }) == want
@@ -76,11 +77,8 @@ pub async fn get(req: Request, env: &Env, _call: Call<'_>) -> Reply {
     // The cursor names a declared service (declared ones are listed first) or a managed one.
     let cursor = list.cursor.as_deref();
     let in_declared = cursor.is_none_or(|cur| c.is_declared(cur));
-    let (services, mut next) = if in_declared {
-        status::page(&listed, |s| s.id.as_str(), cursor, limit)?
-    } else {
-        (&listed[..0], None)
-    };
+    let (services, mut next) =
+        if in_declared { status::page(&listed, |s| s.id.as_str(), cursor, limit)? } else { (&listed[..0], None) };
     let groups: Vec<_> =
         c.groups.iter().filter(|g| services.iter().any(|s| s.group.as_deref() == Some(g.id.as_str()))).collect();
     let services = with_urls(&req, env, caller, services)?;
@@ -155,10 +153,7 @@ fn filters(pairs: &[(String, String)]) -> Result<(Option<String>, Option<String>
     let status = get("status");
     if let Some(s) = &status {
         if systole_core::monitor::Status::parse(s).is_none() {
-            return Err(Problem::invalid_field(
-                "status",
-                "must be one of up, late, degraded, down, paused, unknown",
-            ));
+            return Err(Problem::invalid_field("status", "must be one of up, late, degraded, down, paused, unknown"));
         }
     }
     Ok((tag, status))
