@@ -80,6 +80,19 @@ fn a_run_that_starts_and_succeeds_records_its_duration_and_output_and_a_log_chan
         worker.get(&format!("/api/v1/services/job-ok/runs?limit=1&cursor={}", page["nextCursor"].as_str().unwrap()));
     assert_eq!(next.json()["runs"][0]["runId"], "r-1");
     assert!(next.json()["nextCursor"].is_null());
+
+    // 10,000 bytes of output are never refused for their size, however they escape: each
+    // control character is six bytes of JSON, 60,000 in all, past the plain 16 KiB limit.
+    let output = "\u{1}".repeat(10_000);
+    let body = json!({"serviceId": "job-ok", "event": "log", "runId": "r-2", "output": output});
+    assert!(body.to_string().len() > 60_000);
+    assert_eq!(worker.beat("job-ok", &body).status, 200);
+    let body = json!({"serviceId": "job-ok", "runId": "r-3", "exitStatus": 0, "output": output});
+    assert_eq!(worker.beat("job-ok", &body).status, 200);
+    let run = runs(&worker, "job-ok", 3).remove(0);
+    assert_eq!(run["runId"], "r-3");
+    let log = worker.get(&format!("/api/v1/services/job-ok/runs/{}/log", run["n"]));
+    assert_eq!((log.status, log.body.len()), (200, 10_000));
 }
 
 #[test]

@@ -3,7 +3,9 @@
 //! Object. No D1 on this path.
 
 use futures_util::future::join_all;
-use systole_core::api::heartbeat::{self, Accepted, Entry, Failure, HeartbeatItem, ItemError, MAX_BODY_BYTES};
+use systole_core::api::heartbeat::{
+    self, Accepted, Entry, Failure, HeartbeatItem, ItemError, MAX_BODY_BYTES, MAX_READ_BYTES,
+};
 use systole_core::api::Problem;
 use systole_core::budget::Kind;
 use systole_core::keys::Authorization;
@@ -26,7 +28,8 @@ const RETRY_AFTER: u16 = 2;
 /// heartbeat was recorded, 207 when some were, else 401 (every one refused by its key check),
 /// 429 (every one over its service's rate limit), 503 (every one unavailable) or 400, each
 /// with cloudflaremon's `success`, `message` and per-item `results`. Errors before any
-/// heartbeat is considered: 413 over 16 KiB, 400 with the field for bad JSON, fields or
+/// heartbeat is considered: 413 over 16 KiB (not counting the escaping of `output`, see
+/// [`heartbeat::parse`]), 400 with the field for bad JSON, fields or
 /// limits. A request in which no heartbeat passed its key check counts against the client
 /// address's [`limit::HEARTBEAT_PER_IP`], and past it answers 429 problem+json with
 /// `Retry-After` instead of 401.
@@ -37,7 +40,7 @@ pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Raw {
     let headers = req.headers();
     let bearer = headers.get("Authorization")?.and_then(|v| crate::access::bearer(&v));
     let declared = headers.get("Content-Length")?;
-    let body = http::read_declared(&mut req, declared.as_deref(), MAX_BODY_BYTES)
+    let body = http::read_declared(&mut req, declared.as_deref(), MAX_READ_BYTES)
         .await?
         .ok_or_else(|| Problem::payload_too_large(MAX_BODY_BYTES))?;
     let request = heartbeat::parse(&body, bearer.as_deref())?;
