@@ -43,6 +43,7 @@ pub mod live;
 pub mod monitor;
 pub mod notify;
 pub mod protocol;
+pub mod provision;
 pub mod record;
 pub mod retry;
 pub mod run;

@@ -4,7 +4,10 @@
 //!
 //! Forms (all JSON; the key in `Authorization: Bearer <key>` or a body `token`):
 //! - single: `{"serviceId", "status"?: "up"|"degraded"|"down", "message"?, "metadata"?,
-//!   "metrics"?, "token"?, "event"?, "runId"?, "exitStatus"?, "durationMs"?, "output"?}`;
+//!   "metrics"?, "token"?, "event"?, "runId"?, "exitStatus"?, "durationMs"?, "output"?}`,
+//!   and the settings of a service it creates (`name`, `stalenessThreshold`, `gracePeriod`,
+//!   `schedule`, `timezone`; see [`crate::provision`]), kept as sent in
+//!   [`HeartbeatRequest::settings`];
 //! - batch: `{"services": [entry, …], "status"?, "message"?, "metadata"?, "metrics"?}`, where
 //!   an entry is a service id (string) or an object like the single form; the object's
 //!   fields override the batch's (cloudflaremon's `services` form, lai2301/cloudflaremon
@@ -193,9 +196,28 @@ struct Object {
     exit_status: Option<i64>,
     duration_ms: Option<u64>,
     output: Option<String>,
+    // The settings of a service the heartbeat creates (crate::provision::SETTINGS), checked
+    // only when it does.
+    name: Option<Value>,
+    staleness_threshold: Option<Value>,
+    grace_period: Option<Value>,
+    schedule: Option<Value>,
+    timezone: Option<Value>,
 }
 
 impl Object {
+    /// The [`crate::provision::SETTINGS`] members it has, as sent.
+    fn settings(&mut self) -> Map<String, Value> {
+        let fields = [
+            ("name", self.name.take()),
+            ("stalenessThreshold", self.staleness_threshold.take()),
+            ("gracePeriod", self.grace_period.take()),
+            ("schedule", self.schedule.take()),
+            ("timezone", self.timezone.take()),
+        ];
+        fields.into_iter().filter_map(|(k, v)| Some((k.to_owned(), v?))).collect()
+    }
+
     /// `(services, serviceId, token, fields)`.
     fn split(self) -> (Option<Vec<Value>>, Option<String>, Option<String>, Fields) {
         let fields = Fields {
@@ -234,6 +256,10 @@ pub struct HeartbeatRequest {
     pub entries: Vec<Entry>,
     /// Whether the body was a batch form (`services` or an array).
     pub batch: bool,
+    /// The single form's settings for a service it may create ([`crate::provision`]:
+    /// `name`, `stalenessThreshold`, `gracePeriod`, `schedule`, `timezone`, as sent, checked
+    /// only then); empty for a batch.
+    pub settings: Map<String, Value>,
 }
 
 /// Parses a heartbeat request body; `bearer` is the `Authorization: Bearer` key, if sent.
@@ -278,17 +304,20 @@ fn parse_body(body: &[u8], bearer: Option<&str>) -> Result<HeartbeatRequest, Pro
             let values: Vec<Value> = typed(body)?;
             check_batch_len("", values.len())?;
             let entries = entries("", values, &Fields::default(), bearer)?;
-            Ok(HeartbeatRequest { entries, batch: true })
+            Ok(HeartbeatRequest { entries, batch: true, settings: Map::new() })
         }
         Some(b'{') => {
-            let (services, id, token, fields) = typed::<Object>(body)?.split();
+            let mut object = typed::<Object>(body)?;
+            let settings = object.settings();
+            let (services, id, token, fields) = object.split();
             if let Some(values) = services {
                 check_batch_len("services", values.len())?;
                 let entries = entries("services", values, &fields, bearer)?;
-                return Ok(HeartbeatRequest { entries, batch: true });
+                return Ok(HeartbeatRequest { entries, batch: true, settings: Map::new() });
             }
             let id = id.filter(|id| !id.is_empty()).ok_or_else(neither_id_nor_services)?;
-            Ok(HeartbeatRequest { entries: vec![entry("", &id, key(token, bearer), fields)?], batch: false })
+            let entries = vec![entry("", &id, key(token, bearer), fields)?];
+            Ok(HeartbeatRequest { entries, batch: false, settings })
         }
         _ => {
             serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(|e| syntax_problem(&e))?;
@@ -893,6 +922,19 @@ mod tests {
             (empty["error"].as_str(), empty["field"].as_str()),
             (Some("services array cannot be empty"), Some("services"))
         );
+    }
+
+    #[test]
+    fn the_single_form_keeps_the_settings_of_a_service_it_may_create() {
+        let body = r#"{"serviceId": "new-job", "name": "New job", "schedule": "0 3 * * *", "gracePeriod": "x"}"#;
+        let r = parse(body.as_bytes(), Some("k")).unwrap();
+        assert_eq!(
+            Value::Object(r.settings),
+            json!({"name": "New job", "schedule": "0 3 * * *", "gracePeriod": "x"}),
+            "as sent: checked only when it creates"
+        );
+        let batch = parse(br#"{"services": [{"serviceId": "a", "name": "A"}], "name": "x"}"#, None).unwrap();
+        assert!(batch.settings.is_empty());
     }
 
     #[test]
