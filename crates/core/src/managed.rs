@@ -337,7 +337,8 @@ impl ServiceSpec {
         errors: &mut Vec<(String, String)>,
     ) -> ServiceConfig {
         let mut err = |path: String, reason: String| errors.push((path.trim_start_matches('.').to_owned(), reason));
-        let service = raw_service(&self.fields, &mut Vec::new()).unwrap_or_else(|| config::raw::Service::named(&self.id));
+        let service =
+            raw_service(&self.fields, &mut Vec::new()).unwrap_or_else(|| config::raw::Service::named(&self.id));
         let group = self.group().map(|id| raw_group(id, group));
         let mut resolved = config::resolve_service("", &service, group.as_ref(), &config.settings, &mut err);
         config::check_profile("", service.uptime_threshold_set.as_deref(), &config.settings, &mut err);
@@ -528,7 +529,7 @@ impl ManagedService {
                         Authorization::WrongKey
                     }
                 }
-                PingKind::PingKey => ring.authorize(Some(config), presented),
+                PingKind::PingKey | PingKind::ProvisioningKey => ring.authorize(Some(config), presented),
                 PingKind::PushToken if !config.auth_required => Authorization::Granted,
                 PingKind::PushToken => Authorization::WrongKey,
             };
@@ -752,8 +753,14 @@ impl ManagedGroup {
     ///
     /// # Errors
     /// 400 `invalid-field` listing every problem with its field (as a `services.json` group).
-    pub fn parse(body: &[u8], path_id: Option<&str>, existing: Option<&ManagedGroup>, config: &Config) -> Result<Self, Problem> {
-        let patch: Value = serde_json::from_slice(body).map_err(|e| Problem::invalid_json(e.line(), e.column(), &e.to_string()))?;
+    pub fn parse(
+        body: &[u8],
+        path_id: Option<&str>,
+        existing: Option<&ManagedGroup>,
+        config: &Config,
+    ) -> Result<Self, Problem> {
+        let patch: Value =
+            serde_json::from_slice(body).map_err(|e| Problem::invalid_json(e.line(), e.column(), &e.to_string()))?;
         let mut value = match existing {
             Some(g) => {
                 let mut v = Map::clone(&g.defaults);
@@ -802,7 +809,23 @@ impl ManagedGroup {
 
     /// The group as the catalog lists it (members are added by [`Config::with_managed`]).
     pub fn config(&self) -> GroupConfig {
-        GroupConfig { id: self.id.clone(), name: self.name.clone(), services: Vec::new(), public: self.public }
+        // autoProvision is checked with the group (`config::check_group`) and kept with its
+        // defaults; its services ignore it.
+        let auto_provision = self
+            .defaults
+            .get("autoProvision")
+            .and_then(|v| {
+                serde_json::from_value::<config::raw::Group>(serde_json::json!({"id": self.id, "autoProvision": v}))
+                    .ok()
+            })
+            .and_then(|g| g.auto_provision());
+        GroupConfig {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            services: Vec::new(),
+            public: self.public,
+            auto_provision,
+        }
     }
 }
 
@@ -966,7 +989,9 @@ pub fn handle(slot: &mut Option<ManagedService>, now: Timestamp, req: Manage, ct
             }
             let detail = spec.to_value();
             match existing {
-                Some(_) if !replace => fail(Problem::conflict(format!("service {:?} already exists", service_id.as_str()))),
+                Some(_) if !replace => {
+                    fail(Problem::conflict(format!("service {:?} already exists", service_id.as_str())))
+                }
                 Some(m) => {
                     m.spec = spec;
                     m.group_defaults = group;
@@ -989,7 +1014,8 @@ pub fn handle(slot: &mut Option<ManagedService>, now: Timestamp, req: Manage, ct
                 Ok(s) => s,
                 Err(p) => return fail(p),
             };
-            let group = if spec.group() == m.spec.group() && group.is_none() { m.group_defaults.clone() } else { group };
+            let group =
+                if spec.group() == m.spec.group() && group.is_none() { m.group_defaults.clone() } else { group };
             let group = if spec.group().is_none() { None } else { group };
             if let Err(p) = spec.resolve(group.as_ref(), ctx.config, ctx.notifications) {
                 return fail(p);
@@ -1005,7 +1031,11 @@ pub fn handle(slot: &mut Option<ManagedService>, now: Timestamp, req: Manage, ct
             }
             m.paused = true;
             m.updated = Stamp { at: now, by: actor.clone() };
-            Outcome { answer: answer(m, 200, None, None), store: Store::Save, change: Some(change("pause", Value::Null)) }
+            Outcome {
+                answer: answer(m, 200, None, None),
+                store: Store::Save,
+                change: Some(change("pause", Value::Null)),
+            }
         }
         (Op::Resume, Some(m)) => {
             if !m.paused {

@@ -56,7 +56,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every kind.
-    pub const ALL: [Reason; 10] = [
+    pub const ALL: [Reason; 11] = [
         Reason::Heartbeat,
         Reason::Reported,
         Reason::Late,
@@ -67,6 +67,7 @@ impl Reason {
         Reason::TooShort,
         Reason::TooLong,
         Reason::Config,
+        Reason::Deleted,
     ];
 
     /// Parses the camelCase name.

@@ -258,7 +258,9 @@ impl KeyRing {
                         problems.push(format!("PROVISIONING_KEYS[{group:?}] {reason}; it opens nothing"));
                         keys.insert(group, None);
                     } else if let Some((other, d)) = keys.iter_mut().find(|(_, d)| **d == Some(digest)) {
-                        problems.push(format!("PROVISIONING_KEYS[{group:?}] is group {other:?}'s too; neither opens anything"));
+                        problems.push(format!(
+                            "PROVISIONING_KEYS[{group:?}] is group {other:?}'s too; neither opens anything"
+                        ));
                         *d = None;
                         keys.insert(group, None);
                     } else {
@@ -586,7 +588,8 @@ mod tests {
         let (bad, problems) = KeyRing::empty().with_provisioning(Some("[1]"));
         assert!(!bad.has_provisioning_keys() && problems[0].starts_with("PROVISIONING_KEYS: "));
         // A group's own ping key names it; the "*" ping key names none.
-        let (ring, _) = ring.with_pings(None, Some(r#"{"prod": "prod-ping-key-0123456789", "*": "star-ping-key-0123456789"}"#));
+        let (ring, _) =
+            ring.with_pings(None, Some(r#"{"prod": "prod-ping-key-0123456789", "*": "star-ping-key-0123456789"}"#));
         assert_eq!(ring.ping_key_group("prod-ping-key-0123456789"), Some("prod"));
         assert_eq!(ring.ping_key_group("star-ping-key-0123456789"), None);
         assert_eq!(ring.provisioning_group("prod-provisioning-0123"), Some("prod"), "kept by with_pings");

@@ -15,7 +15,7 @@
 use systole_core::api::heartbeat::HeartbeatItem;
 use systole_core::compat::healthchecks::{self as hc, Refusal, Target};
 use systole_core::compat::kuma;
-use systole_core::config::ServiceConfig;
+use systole_core::config::{ServiceConfig, ServiceId};
 use systole_core::keys::{PingCredential, PingKind};
 use systole_core::limit;
 use systole_core::monitor::Heartbeat;
@@ -23,7 +23,7 @@ use worker::worker_sys::web_sys;
 use worker::{Env, Headers, Request, Response};
 
 use crate::deployment;
-use crate::http;
+use crate::http::{self, ApiError};
 use crate::limits;
 use crate::router::{Call, Raw};
 use crate::routes::heartbeat::call as deliver;
@@ -35,6 +35,8 @@ enum Sent {
     Recorded,
     /// The object refused the credential (it changed since the router looked).
     Refused,
+    /// The object holds no service (a managed service's id nobody created).
+    Unknown,
     /// The service's rate limit: seconds to wait.
     Limited(String),
     /// The object is unavailable: seconds to wait.
@@ -51,7 +53,16 @@ pub async fn healthchecks(mut req: Request, env: &Env, call: Call<'_>) -> Raw {
     let (service, credential) = match &ping.target {
         Target::Uuid(id) => (by_index(env, PingKind::PingId, id), PingCredential::new(PingKind::PingId, id.as_str())),
         Target::Slug { ping_key, slug } => {
-            (deployment::config().service(slug), PingCredential::new(PingKind::PingKey, ping_key.as_str()))
+            let credential = PingCredential::new(PingKind::PingKey, ping_key.as_str());
+            match (deployment::config().service(slug), ServiceId::parse(slug)) {
+                (None, Ok(id)) => {
+                    if let Some(group) = deployment::keys(env).ping_key_group(ping_key).map(str::to_owned) {
+                        return by_slug(req, env, &ping, id, &group, &credential).await;
+                    }
+                    (None, credential)
+                }
+                (service, _) => (service, credential),
+            }
         }
     };
     let Some(service) = opened(env, service, &credential) else {
@@ -65,15 +76,60 @@ pub async fn healthchecks(mut req: Request, env: &Env, call: Call<'_>) -> Raw {
         Ok(heartbeat) => heartbeat,
         Err(refusal) => return hc_refused(refusal),
     };
-    match send(env, service, &credential, heartbeat, Vec::new()).await {
+    hc_sent(send(env, &service.id, &credential, heartbeat, Vec::new()).await, false)
+}
+
+/// A slug ping for `id`, declared nowhere, with `group`'s own ping key: a managed service of
+/// that group (its object checks the ping key), and with `?create=1` one the group may
+/// auto-provision (`crate::provision`): created, then pinged, answered 201 `Created` as
+/// healthchecks.io does. Refusals: 404 `not found` (no such service, without `create=1`, or
+/// the key does not open it), 403 with the reason as text when the group does not allow it
+/// or is at its `maxServices`.
+async fn by_slug(
+    mut req: Request,
+    env: &Env,
+    ping: &hc::Ping,
+    id: ServiceId,
+    group: &str,
+    credential: &PingCredential,
+) -> Raw {
+    let body = http::read_prefix(&mut req, hc::BODY_LIMIT).await?;
+    let heartbeat = match ping.check(&body) {
+        Ok(heartbeat) => heartbeat,
+        Err(refusal) => return hc_refused(refusal),
+    };
+    let sent = send(env, &id, credential, heartbeat.clone(), Vec::new()).await;
+    if !matches!(sent, Sent::Unknown) || !ping.create {
+        return hc_sent(sent, false);
+    }
+    match crate::provision::create(env, &id, group, &serde_json::Map::new()).await {
+        Ok(created) => {
+            let new = matches!(created, crate::provision::Created::New(_));
+            hc_sent(send(env, &id, credential, heartbeat, Vec::new()).await, new)
+        }
+        Err(ApiError::Problem(p)) if p.status == 403 => hc_answer(403, &p.detail, None),
+        Err(ApiError::Problem(p)) => hc_answer(p.status, &p.detail, None),
+        Err(ApiError::Unavailable { what, error }) => {
+            worker::console_error!("auto-provisioning {id}: {what} unavailable: {error}");
+            hc_answer(503, "temporarily unavailable", Some("2".to_owned()))
+        }
+    }
+}
+
+/// healthchecks.io's answer to a ping its object answered `sent`: 200 `OK` (201 `Created`
+/// when `created`) with `Ping-Body-Limit` and `Access-Control-Allow-Origin: *`, else the
+/// refusal.
+fn hc_sent(sent: Sent, created: bool) -> Raw {
+    match sent {
         Sent::Recorded => {
-            let mut resp = plain(200, hc::CONTENT_TYPE, "OK")?;
+            let (status, body) = if created { (201, "Created") } else { (200, "OK") };
+            let mut resp = plain(status, hc::CONTENT_TYPE, body)?;
             let headers = resp.headers_mut();
             headers.set("Ping-Body-Limit", &hc::BODY_LIMIT.to_string())?;
             headers.set("Access-Control-Allow-Origin", "*")?;
             hc_cached(resp)
         }
-        Sent::Refused => hc_refused(Refusal::NotFound),
+        Sent::Refused | Sent::Unknown => hc_refused(Refusal::NotFound),
         Sent::Limited(secs) => hc_answer(429, "rate limited", Some(secs)),
         Sent::Unavailable(secs) => hc_answer(503, "temporarily unavailable", Some(secs)),
     }
@@ -97,9 +153,9 @@ pub async fn kuma(req: Request, env: &Env, call: Call<'_>) -> Raw {
         return kuma_answer(404, Some(kuma::NOT_FOUND), None);
     };
     let (heartbeat, dropped) = push.heartbeat();
-    match send(env, service, &credential, heartbeat, dropped).await {
+    match send(env, &service.id, &credential, heartbeat, dropped).await {
         Sent::Recorded => kuma_answer(200, None, None),
-        Sent::Refused => kuma_answer(404, Some(kuma::NOT_FOUND), None),
+        Sent::Refused | Sent::Unknown => kuma_answer(404, Some(kuma::NOT_FOUND), None),
         Sent::Limited(secs) => kuma_answer(429, Some("Rate limit exceeded"), Some(secs)),
         Sent::Unavailable(secs) => kuma_answer(503, Some("Temporarily unavailable"), Some(secs)),
     }
@@ -121,26 +177,36 @@ fn opened(
     service.filter(|_| granted)
 }
 
-/// Hands the heartbeat to the service's ServiceMonitor with `credential` as its key.
+/// Hands the heartbeat to service `id`'s ServiceMonitor with `credential` as its key.
 async fn send(
     env: &Env,
-    service: &ServiceConfig,
+    id: &ServiceId,
     credential: &PingCredential,
     heartbeat: Heartbeat,
     dropped_metrics: Vec<String>,
 ) -> Sent {
-    let item =
-        HeartbeatItem { service_id: service.id.clone(), key: Some(credential.to_key()), heartbeat, dropped_metrics };
+    let item = HeartbeatItem { service_id: id.clone(), key: Some(credential.to_key()), heartbeat, dropped_metrics };
     let retry_after = |resp: &web_sys::Response, default: &str| {
         resp.headers().get("Retry-After").ok().flatten().unwrap_or_else(|| default.to_owned())
     };
     match deliver(env, item).await {
         Ok(resp) if resp.status() == 200 => Sent::Recorded,
-        Ok(resp) if resp.status() == 401 => Sent::Refused,
+        Ok(resp) if resp.status() == 401 => {
+            // An object holding no service says so (`unknownService`).
+            let text = Response::from(resp).text().await.ok();
+            let unknown = text
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                .is_some_and(|p| p["unknownService"].as_bool() == Some(true));
+            if unknown {
+                Sent::Unknown
+            } else {
+                Sent::Refused
+            }
+        }
         Ok(resp) if resp.status() == 429 => Sent::Limited(retry_after(&resp, "1")),
         Ok(resp) => Sent::Unavailable(retry_after(&resp, "2")),
         Err(e) => {
-            worker::console_error!("ServiceMonitor {} unreachable: {e}", service.id);
+            worker::console_error!("ServiceMonitor {id} unreachable: {e}");
             Sent::Unavailable("2".to_owned())
         }
     }
