@@ -21,6 +21,14 @@ fn worker() -> Worker {
     ])
 }
 
+/// A managed service's entry (`GET /api/v1/services/{id}`, as an admin), with its status.
+fn entry(worker: &Worker, id: &str) -> (u16, Value) {
+    let answer = worker.request("GET", &format!("/api/v1/services/{id}"), Some(ADMIN_TOKEN), "");
+    let json: Value = serde_json::from_str(&answer.body).unwrap_or(Value::Null);
+    // The entry, whether answered bare or under `service`.
+    (answer.status, json.get("service").cloned().unwrap_or(json))
+}
+
 fn beat(worker: &Worker, key: &str, body: &Value) -> (u16, Value) {
     let answer = worker.request("POST", "/api/v1/heartbeat", Some(key), &body.to_string());
     let json = serde_json::from_str(&answer.body).unwrap_or(Value::Null);
@@ -40,18 +48,18 @@ fn a_group_key_creates_an_unknown_service_once_within_the_groups_limit() {
     let (status, again) = beat(&worker, FLEET_KEY, &json!({"serviceId": "auto-1"}));
     assert_eq!((status, again.get("created")), (200, None), "{again}");
     assert_eq!(beat(&worker, &own_key, &json!({"serviceId": "auto-1"})).0, 200);
-    let entry = worker.request("GET", "/api/v1/services/auto-1", Some(ADMIN_TOKEN), "").json();
+    let (_, created) = entry(&worker, "auto-1");
     assert_eq!(
-        (&entry["group"], &entry["name"], &entry["stalenessThreshold"]),
-        (&json!("fleet"), &json!("Auto one"), &json!(120)),
-        "{entry}"
+        (&created["group"], &created["name"], &created["stalenessThreshold"], &created["createdBy"]),
+        (&json!("fleet"), &json!("Auto one"), &json!(120), &json!("provisioning:fleet")),
+        "{created}"
     );
 
     // The group's defaults where the heartbeat sends none; then the limit (2) is a 403.
     let (status, second) = beat(&worker, FLEET_KEY, &json!({"serviceId": "auto-2"}));
     assert_eq!(status, 201, "{second}");
-    let entry = worker.request("GET", "/api/v1/services/auto-2", Some(ADMIN_TOKEN), "").json();
-    assert_eq!(entry["stalenessThreshold"], 600, "fleet's default: {entry}");
+    let (_, defaults) = entry(&worker, "auto-2");
+    assert_eq!(defaults["stalenessThreshold"], 600, "fleet's default: {defaults}");
     let (status, full) = beat(&worker, FLEET_KEY, &json!({"serviceId": "auto-3"}));
     assert_eq!((status, &full["limit"]), (403, &json!(2)), "{full}");
     assert!(full["detail"].as_str().unwrap().contains("maxServices"), "{full}");
@@ -66,8 +74,8 @@ fn a_group_key_creates_an_unknown_service_once_within_the_groups_limit() {
     // The group key opens only its group's services.
     assert_eq!(beat(&worker, FLEET_KEY, &json!({"serviceId": "guarded"})).0, 401);
     for id in ["auto-3", "auto-4", "auto-5"] {
-        let gone = worker.request("GET", &format!("/api/v1/services/{id}"), Some(ADMIN_TOKEN), "");
-        assert_eq!(gone.status, 404, "{id}: {}", gone.body);
+        let (status, gone) = entry(&worker, id);
+        assert_eq!(status, 404, "{id}: {gone}");
     }
 }
 
@@ -85,8 +93,8 @@ fn healthchecks_create_1_on_the_slug_form_creates_then_pings() {
     assert_eq!((again.status, again.body.as_str()), (200, "OK"));
     let plain = ping(&format!("/ping/{HC_PING_KEY}/hc-auto/fail"));
     assert_eq!((plain.status, plain.body.as_str()), (200, "OK"));
-    let entry = worker.request("GET", "/api/v1/services/hc-auto", Some(ADMIN_TOKEN), "").json();
-    assert_eq!(entry["group"], "hc-fleet", "{entry}");
+    let (_, created) = entry(&worker, "hc-auto");
+    assert_eq!((&created["group"], &created["name"]), (&json!("hc-fleet"), &json!("hc-auto")), "{created}");
     // A wrong ping key creates nothing.
     let wrong = ping("/ping/wrong-ping-key-0123456789/hc-other?create=1");
     assert_eq!((wrong.status, wrong.body.as_str()), (404, "not found"));
