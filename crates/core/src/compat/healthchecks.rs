@@ -24,8 +24,8 @@
 //! the slug form created the service (auto-provisioning: the ping key is a group's own
 //! `PING_KEYS` key and the group allows it, see [`crate::provision`]), 404 `not found` (no
 //! such check or ping key, a path of no form above, or an unknown slug without `?create=1`
-//! or in a group that cannot create it), 403 with the reason when the group does not allow
-//! auto-provisioning or is at its `maxServices`, 400 `invalid url format`
+//! or in a group that does not allow auto-provisioning), 403 with the reason when the group
+//! is at its `maxServices`, 400 `invalid url format`
 //! (exit status over 255, a slug with an upper-case letter), 400 `invalid uuid format` (a
 //! `rid` that is not a UUID). healthchecks.io's 409 `ambiguous slug` cannot happen: a slug
 //! is a service id, unique in a deployment. Every answer carries Django's `never_cache`

@@ -82,9 +82,9 @@ pub async fn healthchecks(mut req: Request, env: &Env, call: Call<'_>) -> Raw {
 /// A slug ping for `id`, declared nowhere, with `group`'s own ping key: a managed service of
 /// that group (its object checks the ping key), and with `?create=1` one the group may
 /// auto-provision (`crate::provision`): created, then pinged, answered 201 `Created` as
-/// healthchecks.io does. Refusals: 404 `not found` (no such service, without `create=1`, or
-/// the key does not open it), 403 with the reason as text when the group does not allow it
-/// or is at its `maxServices`.
+/// healthchecks.io does. Refusals: 404 `not found` (no such service, without `create=1`, in a
+/// group that does not allow it, or the key does not open it), 403 with the reason as text
+/// when the group is at its `maxServices`.
 async fn by_slug(
     mut req: Request,
     env: &Env,
@@ -107,6 +107,9 @@ async fn by_slug(
             let new = matches!(created, crate::provision::Created::New(_));
             hc_sent(send(env, &id, credential, heartbeat, Vec::new()).await, new)
         }
+        // A group that does not allow it cannot create: `not found`, as healthchecks.io
+        // answers then; one at its `maxServices` says so.
+        Err(ApiError::Problem(p)) if p.status == 403 && p.limit.is_none() => hc_refused(Refusal::NotFound),
         Err(ApiError::Problem(p)) if p.status == 403 => hc_answer(403, &p.detail, None),
         Err(ApiError::Problem(p)) => hc_answer(p.status, &p.detail, None),
         Err(ApiError::Unavailable { what, error }) => {
