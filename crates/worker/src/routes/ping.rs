@@ -53,19 +53,29 @@ pub async fn healthchecks(mut req: Request, env: &Env, call: Call<'_>) -> Raw {
     let (service, credential) = match &ping.target {
         Target::Uuid(id) => (by_index(env, PingKind::PingId, id), PingCredential::new(PingKind::PingId, id.as_str())),
         Target::Slug { ping_key, slug } => {
-            let credential = PingCredential::new(PingKind::PingKey, ping_key.as_str());
-            match (deployment::config().service(slug), ServiceId::parse(slug)) {
-                (None, Ok(id)) => {
-                    if let Some(group) = deployment::keys(env).ping_key_group(ping_key).map(str::to_owned) {
-                        return by_slug(req, env, &ping, id, &group, &credential).await;
-                    }
-                    (None, credential)
-                }
-                (service, _) => (service, credential),
-            }
+            (deployment::config().service(slug), PingCredential::new(PingKind::PingKey, ping_key.as_str()))
         }
     };
-    let Some(service) = opened(env, service, &credential) else {
+    // `?create=1` on the slug of no declared service, with a group's own ping key: the
+    // service may be auto-provisioned.
+    if let (Target::Slug { ping_key, slug }, None, true) = (&ping.target, service, ping.create) {
+        let group = deployment::keys(env).ping_key_group(ping_key).map(str::to_owned);
+        if let (Ok(id), Some(group)) = (ServiceId::parse(slug), group) {
+            return created(req, env, &ping, id, &group, &credential).await;
+        }
+    }
+    let declared = service.is_some();
+    let target = match opened(env, service, &credential) {
+        Some(s) => Some(s.id.clone()),
+        // Not a declared service's: a managed service's ping id (one D1 read) or slug; its
+        // ServiceMonitor checks the credential.
+        None if !declared => match &ping.target {
+            Target::Uuid(id) => crate::managed::by_ping_id(env, id).await.ok().flatten(),
+            Target::Slug { slug, .. } => ServiceId::parse(slug).ok(),
+        },
+        None => None,
+    };
+    let Some(service) = target else {
         if let Err(p) = limits::check(&req, env, limit::HEARTBEAT_PER_IP, "pings without a valid URL").await {
             return hc_answer(429, "rate limited", p.retry_after.map(|s| s.to_string()));
         }
@@ -76,16 +86,25 @@ pub async fn healthchecks(mut req: Request, env: &Env, call: Call<'_>) -> Raw {
         Ok(heartbeat) => heartbeat,
         Err(refusal) => return hc_refused(refusal),
     };
-    hc_sent(send(env, &service.id, &credential, heartbeat, Vec::new()).await, false)
+    match send(env, &service, &credential, heartbeat, Vec::new()).await {
+        Sent::Refused | Sent::Unknown => {
+            if let Err(p) = limits::check(&req, env, limit::HEARTBEAT_PER_IP, "pings without a valid URL").await {
+                return hc_answer(429, "rate limited", p.retry_after.map(|s| s.to_string()));
+            }
+            hc_refused(Refusal::NotFound)
+        }
+        sent => hc_sent(sent, false),
+    }
 }
 
-/// A slug ping for `id`, declared nowhere, with `group`'s own ping key: a managed service of
-/// that group (its object checks the ping key), and with `?create=1` one the group may
-/// auto-provision (`crate::provision`): created, then pinged, answered 201 `Created` as
-/// healthchecks.io does. Refusals: 404 `not found` (no such service, without `create=1`, in a
-/// group that does not allow it, or the key does not open it), 403 with the reason as text
-/// when the group is at its `maxServices`.
-async fn by_slug(
+/// `?create=1` on the slug `id` of no declared service, with `group`'s own ping key: the ping
+/// goes to the service's object (a managed service of that group checks the key); when it
+/// holds none and the group allows auto-provisioning (`crate::provision`), the service is
+/// created, then pinged, answered 201 `Created` as healthchecks.io does. Refusals: 404 `not
+/// found` (the key does not open it, or the group does not allow auto-provisioning, as
+/// healthchecks.io answers when it cannot create), 403 with the reason as text when the group
+/// is at its `maxServices`.
+async fn created(
     mut req: Request,
     env: &Env,
     ping: &hc::Ping,
@@ -99,18 +118,17 @@ async fn by_slug(
         Err(refusal) => return hc_refused(refusal),
     };
     let sent = send(env, &id, credential, heartbeat.clone(), Vec::new()).await;
-    if !matches!(sent, Sent::Unknown) || !ping.create {
+    if !matches!(sent, Sent::Unknown) {
         return hc_sent(sent, false);
     }
     match crate::provision::create(env, &id, group, &serde_json::Map::new()).await {
-        Ok(created) => {
-            let new = matches!(created, crate::provision::Created::New(_));
+        Ok(made) => {
+            let new = matches!(made, crate::provision::Created::New(_));
             hc_sent(send(env, &id, credential, heartbeat, Vec::new()).await, new)
         }
-        // A group that does not allow it cannot create: `not found`, as healthchecks.io
-        // answers then; one at its `maxServices` says so.
+        // A group that does not allow it cannot create: `not found`; one at its
+        // `maxServices` says so.
         Err(ApiError::Problem(p)) if p.status == 403 && p.limit.is_none() => hc_refused(Refusal::NotFound),
-        Err(ApiError::Problem(p)) if p.status == 403 => hc_answer(403, &p.detail, None),
         Err(ApiError::Problem(p)) => hc_answer(p.status, &p.detail, None),
         Err(ApiError::Unavailable { what, error }) => {
             worker::console_error!("auto-provisioning {id}: {what} unavailable: {error}");
@@ -180,15 +198,16 @@ fn opened(
     service.filter(|_| granted)
 }
 
-/// Hands the heartbeat to service `id`'s ServiceMonitor with `credential` as its key.
+/// Hands the heartbeat to the service's ServiceMonitor with `credential` as its key.
 async fn send(
     env: &Env,
-    id: &ServiceId,
+    service: &ServiceId,
     credential: &PingCredential,
     heartbeat: Heartbeat,
     dropped_metrics: Vec<String>,
 ) -> Sent {
-    let item = HeartbeatItem { service_id: id.clone(), key: Some(credential.to_key()), heartbeat, dropped_metrics };
+    let item =
+        HeartbeatItem { service_id: service.clone(), key: Some(credential.to_key()), heartbeat, dropped_metrics };
     let retry_after = |resp: &web_sys::Response, default: &str| {
         resp.headers().get("Retry-After").ok().flatten().unwrap_or_else(|| default.to_owned())
     };
@@ -209,7 +228,7 @@ async fn send(
         Ok(resp) if resp.status() == 429 => Sent::Limited(retry_after(&resp, "1")),
         Ok(resp) => Sent::Unavailable(retry_after(&resp, "2")),
         Err(e) => {
-            worker::console_error!("ServiceMonitor {id} unreachable: {e}");
+            worker::console_error!("ServiceMonitor {service} unreachable: {e}");
             Sent::Unavailable("2".to_owned())
         }
     }
