@@ -80,6 +80,38 @@ fn a_run_that_starts_and_succeeds_records_its_duration_and_output_and_a_log_chan
         worker.get(&format!("/api/v1/services/job-ok/runs?limit=1&cursor={}", page["nextCursor"].as_str().unwrap()));
     assert_eq!(next.json()["runs"][0]["runId"], "r-1");
     assert!(next.json()["nextCursor"].is_null());
+
+    // 10,000 bytes of output are never refused for their size, however they escape: each
+    // control character is six bytes of JSON, 60,000 in all, past the plain 16 KiB limit.
+    let output = "\u{1}".repeat(10_000);
+    let body = json!({"serviceId": "job-ok", "event": "log", "runId": "r-2", "output": output});
+    assert!(body.to_string().len() > 60_000);
+    assert_eq!(worker.beat("job-ok", &body).status, 200);
+    let body = json!({"serviceId": "job-ok", "runId": "r-3", "exitStatus": 0, "output": output});
+    assert_eq!(worker.beat("job-ok", &body).status, 200);
+    let run = runs(&worker, "job-ok", 3).remove(0);
+    assert_eq!(run["runId"], "r-3");
+    let log = worker.get(&format!("/api/v1/services/job-ok/runs/{}/log", run["n"]));
+    assert_eq!((log.status, log.body.len()), (200, 10_000));
+
+    // Those successes came sooner than job-ok's minInterval (60 s) after the one before:
+    // pingedTooOften in the status API and on the page, with no status change.
+    let status = worker.wait_for("pingedTooOften", Duration::from_secs(20), || {
+        let s = worker.status_of("job-ok");
+        (s["pingedTooOften"] == true).then_some(s)
+    });
+    assert_eq!(status["status"], "up");
+    let page = worker.get_as("/services/job-ok", None, Some(&cookie));
+    assert!(page.body.contains(r#"data-field="pinged-too-often""#), "{}", page.body);
+    // Recent heartbeats name each signal (the start, the log, the run's success).
+    for signal in ["<td>start</td>", "<td>log</td>", r#"<td class="s-up">success (exit status 0)</td>"#] {
+        assert!(page.body.contains(signal), "{signal}: {}", page.body);
+    }
+    let logs = worker.get("/api/v1/logs?serviceId=job-ok&limit=500").json();
+    let events: Vec<&str> =
+        logs["heartbeats"].as_array().unwrap().iter().map(|h| h["event"].as_str().unwrap()).collect();
+    assert_eq!(events.last(), Some(&"start"), "{events:?}");
+    assert!(events.contains(&"log") && events.contains(&"success"), "{events:?}");
 }
 
 #[test]
@@ -129,6 +161,14 @@ fn exit_status_3_fails_the_run_and_the_notification_says_so() {
         (run["outcome"].as_str(), run["exitStatus"].as_i64(), run["reason"].as_str()),
         (Some("fail"), Some(3), Some("failed"))
     );
+    // The incident carries its kind, and the incidents API filters by it.
+    let incidents = worker.get("/api/v1/incidents?serviceId=job-exit&kind=failed").json();
+    assert_eq!(incidents["incidents"][0]["kind"], "failed", "{incidents}");
+    let none = worker.get("/api/v1/incidents?serviceId=job-exit&kind=overrun").json();
+    assert_eq!(none["incidents"], json!([]));
+    assert_eq!(worker.get("/api/v1/incidents?kind=gremlins").status, 400);
+    let logs = worker.get("/api/v1/logs?serviceId=job-exit").json();
+    assert_eq!((&logs["heartbeats"][0]["event"], &logs["heartbeats"][0]["exitStatus"]), (&json!("fail"), &json!(3)));
     // Out of range: a 400 naming the field and its limit.
     let bad = worker.request(
         "POST",

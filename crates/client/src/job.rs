@@ -11,8 +11,9 @@
 //!
 //! `event` is `start`, `success`, `fail` or `log`; the server pairs a start
 //! with its end by `runId`, keeps the first 10,000 bytes of `output`, and
-//! refuses bodies over 16 KiB, so [`RunSignal::to_body`] trims the output to
-//! fit.
+//! refuses bodies over 16 KiB plus five bytes per byte of `output` (the
+//! room its JSON escaping may take), so [`RunSignal::to_body`] always fits
+//! the last 10,000 bytes.
 
 use std::collections::VecDeque;
 
@@ -21,6 +22,11 @@ use serde::Serialize;
 /// Largest request body the server accepts, in bytes (16 KiB, the server's
 /// `MAX_BODY_BYTES` in `crates/core/src/api/heartbeat.rs`).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// Bytes the server lets a body exceed [`MAX_BODY_BYTES`] by per byte of
+/// `output` (`OUTPUT_ESCAPE_BYTES` in `crates/core/src/api/heartbeat.rs`):
+/// JSON escapes a byte into at most six.
+pub const OUTPUT_ESCAPE_BYTES: usize = 5;
 
 /// Bytes of a run's output that are kept and sent: 10,000, as the server
 /// keeps (`MAX_OUTPUT_BYTES` in `crates/core/src/monitor.rs`).
@@ -85,12 +91,14 @@ impl RunSignal {
         }
     }
 
-    /// The JSON request body, at most [`MAX_BODY_BYTES`] long unless the
-    /// service id and run id alone are longer: the message is cut to
-    /// [`MAX_MESSAGE_BYTES`] and the output to its last
-    /// [`MAX_OUTPUT_BYTES`], then further from its start until the body
-    /// fits (escapes such as `\u0001` make a byte of output cost up to six
-    /// bytes of JSON).
+    /// The JSON request body, within the server's limit ([`MAX_BODY_BYTES`]
+    /// plus [`OUTPUT_ESCAPE_BYTES`] per byte of output) unless the service id
+    /// and run id alone are longer: the message is cut to
+    /// [`MAX_MESSAGE_BYTES`] and the output to its last [`MAX_OUTPUT_BYTES`],
+    /// which always fit (escapes such as `\u0001` make a byte of output cost
+    /// up to six bytes of JSON); with ids too long for that, the output is
+    /// cut further from its start until the body is within
+    /// [`MAX_BODY_BYTES`].
     pub fn to_body(&self) -> Vec<u8> {
         let mut signal = self.clone();
         signal.message = signal.message.map(|m| head(&m, MAX_MESSAGE_BYTES).to_owned());
@@ -98,8 +106,11 @@ impl RunSignal {
         signal.output = output.as_ref().map(|_| String::new());
         let base = serialize(&signal).len();
         if let Some(output) = output {
+            let kept = tail(&output, MAX_OUTPUT_BYTES);
+            let escaped: usize = kept.chars().map(escaped_len).sum();
+            let fits = base + escaped <= MAX_BODY_BYTES + OUTPUT_ESCAPE_BYTES * kept.len();
             let budget = MAX_BODY_BYTES.saturating_sub(base);
-            signal.output = Some(json_tail(tail(&output, MAX_OUTPUT_BYTES), budget).to_owned());
+            signal.output = Some(if fits { kept } else { json_tail(kept, budget) }.to_owned());
         }
         serialize(&signal)
     }
@@ -238,7 +249,7 @@ mod tests {
     }
 
     #[test]
-    fn body_fits_the_server_limit_even_for_output_that_escapes_six_fold() {
+    fn the_whole_output_tail_is_sent_however_it_escapes() {
         let cases = [
             "\u{1}".repeat(20_000),
             "\"".repeat(20_000),
@@ -253,14 +264,27 @@ mod tests {
                 ..RunSignal::new("svc", Event::Success, "r")
             };
             let body = signal.to_body();
-            assert!(body.len() <= MAX_BODY_BYTES, "{} bytes", body.len());
             let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
             let sent = value["output"].as_str().unwrap();
-            assert!(sent.len() <= MAX_OUTPUT_BYTES);
             assert!(output.ends_with(sent), "the tail is kept");
-            assert!(body.len() > MAX_BODY_BYTES - 6 || sent.len() >= MAX_OUTPUT_BYTES - 3, "no needless trimming");
+            assert!(sent.len() > MAX_OUTPUT_BYTES - 4 && sent.len() <= MAX_OUTPUT_BYTES, "{}", sent.len());
+            assert!(body.len() <= MAX_BODY_BYTES + OUTPUT_ESCAPE_BYTES * sent.len(), "{} bytes", body.len());
             assert_eq!(value["message"].as_str().unwrap().len(), MAX_MESSAGE_BYTES);
         }
+    }
+
+    #[test]
+    fn with_ids_too_long_for_the_allowance_the_body_fits_the_plain_limit() {
+        // Ids no server accepts, but the output is still cut rather than the body grown.
+        let signal = RunSignal {
+            output: Some(format!("{}END", "\u{1}".repeat(20_000))),
+            ..RunSignal::new("s".repeat(7_000), Event::Success, "r".repeat(7_000))
+        };
+        let body = signal.to_body();
+        let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let sent = value["output"].as_str().unwrap();
+        assert!(body.len() <= MAX_BODY_BYTES && body.len() > MAX_BODY_BYTES - 6, "{}", body.len());
+        assert!(sent.ends_with("END") && sent.len() < 1000, "{}", sent.len());
     }
 
     #[test]

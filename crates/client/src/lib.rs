@@ -40,7 +40,7 @@ mod job;
 #[cfg(unix)]
 pub mod run;
 
-pub use job::{Event, OutputTail, RunSignal, MAX_BODY_BYTES, MAX_MESSAGE_BYTES, MAX_OUTPUT_BYTES};
+pub use job::{Event, OutputTail, RunSignal, MAX_BODY_BYTES, MAX_MESSAGE_BYTES, MAX_OUTPUT_BYTES, OUTPUT_ESCAPE_BYTES};
 
 /// Path of the heartbeat endpoint, appended to the base URL.
 pub const HEARTBEAT_PATH: &str = "/api/heartbeat";
@@ -476,7 +476,7 @@ impl Client {
 
     /// Sends one run signal ([`RunSignal`]: a job's start or end) with the same
     /// attempts, retries and time bound as [`Client::beat`], its body built by
-    /// [`RunSignal::to_body`] (so at most [`MAX_BODY_BYTES`]).
+    /// [`RunSignal::to_body`] (so within the server's body limit).
     ///
     /// Any 2xx answer whose body is a JSON object with `"ok": true` counts as
     /// delivered; the rest of the receipt is not read.

@@ -324,6 +324,7 @@ mod tests {
             accounted_until: None,
             last_heartbeat: None,
             last_message: None,
+            pinged_too_often: false,
         }
     }
 

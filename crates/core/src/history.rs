@@ -721,6 +721,8 @@ mod tests {
             metadata: None,
             metrics: None,
             event: crate::monitor::Event::Success,
+            exit_status: None,
+            pinged_too_often: false,
         };
         let _ = h.apply(Timestamp::from_millis(1_000), Status::Up, &[Effect::Record(hb.clone())]);
         let interval = Duration::from_secs(10);
@@ -750,6 +752,8 @@ mod tests {
             metadata: None,
             metrics: None,
             event: crate::monitor::Event::Success,
+            exit_status: None,
+            pinged_too_often: false,
         })
     }
 

@@ -45,6 +45,7 @@ pub mod managed;
 pub mod monitor;
 pub mod notify;
 pub mod protocol;
+pub mod provision;
 pub mod record;
 pub mod retry;
 pub mod run;

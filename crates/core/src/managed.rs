@@ -546,7 +546,7 @@ impl ManagedService {
                         Authorization::WrongKey
                     }
                 }
-                PingKind::PingKey => ring.authorize(Some(config), presented),
+                PingKind::PingKey | PingKind::ProvisioningKey => ring.authorize(Some(config), presented),
                 PingKind::PushToken if !config.auth_required => Authorization::Granted,
                 PingKind::PushToken => Authorization::WrongKey,
             };
@@ -826,7 +826,23 @@ impl ManagedGroup {
 
     /// The group as the catalog lists it (members are added by [`Config::with_managed`]).
     pub fn config(&self) -> GroupConfig {
-        GroupConfig { id: self.id.clone(), name: self.name.clone(), services: Vec::new(), public: self.public }
+        // autoProvision is checked with the group (`config::check_group`) and kept with its
+        // defaults; its services ignore it.
+        let auto_provision = self
+            .defaults
+            .get("autoProvision")
+            .and_then(|v| {
+                serde_json::from_value::<config::raw::Group>(serde_json::json!({"id": self.id, "autoProvision": v}))
+                    .ok()
+            })
+            .and_then(|g| g.auto_provision());
+        GroupConfig {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            services: Vec::new(),
+            public: self.public,
+            auto_provision,
+        }
     }
 }
 

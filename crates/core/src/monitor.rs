@@ -174,6 +174,13 @@ pub struct HeartbeatEvent {
     /// Which run signal it was (default `success`; `start` and `log` move no deadline).
     #[serde(default, skip_serializing_if = "is_success")]
     pub event: Event,
+    /// The exit status it carried, if any (absent in events stored before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_status: Option<u8>,
+    /// The service's `pingedTooOften` flag after this heartbeat (see
+    /// [`RunState::pinged_too_often`]): readers take the newest success or fail's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pinged_too_often: bool,
 }
 
 /// Which signal of a job's run a heartbeat is (`event` in the native JSON; healthchecks.io's
@@ -343,6 +350,15 @@ impl Monitor {
     /// A paused service records the heartbeat and stays paused.
     #[must_use]
     pub fn on_heartbeat(&mut self, now: Timestamp, hb: Heartbeat) -> Vec<Effect> {
+        let mut effects = self.heartbeat(now, hb);
+        if let Some(Effect::Record(event)) = effects.first_mut() {
+            event.pinged_too_often = self.state.runs.pinged_too_often;
+        }
+        effects
+    }
+
+    /// [`Monitor::on_heartbeat`] but for the recorded event's `pinged_too_often`.
+    fn heartbeat(&mut self, now: Timestamp, hb: Heartbeat) -> Vec<Effect> {
         let mut effects = Vec::new();
         let seq = self.take_seq();
         let event = signal(&hb);
@@ -360,6 +376,8 @@ impl Monitor {
             metadata: hb.metadata,
             metrics: hb.metrics,
             event,
+            exit_status: hb.exit_status,
+            pinged_too_often: false,
         }));
         if self.state.status == Status::Paused || event == Event::Log {
             return effects;

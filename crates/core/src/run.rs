@@ -55,6 +55,26 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every kind.
+    pub const ALL: [Reason; 11] = [
+        Reason::Heartbeat,
+        Reason::Reported,
+        Reason::Late,
+        Reason::NoHeartbeat,
+        Reason::Missed,
+        Reason::Overrun,
+        Reason::Failed,
+        Reason::TooShort,
+        Reason::TooLong,
+        Reason::Config,
+        Reason::Deleted,
+    ];
+
+    /// Parses the camelCase name.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+
     /// The camelCase name used in JSON and D1.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -251,8 +251,21 @@ fn a_success_earlier_than_min_interval_is_flagged_without_a_status_change() {
     assert!(!m.state().runs.pinged_too_often);
     let e = m.on_heartbeat(t(29 * S), Heartbeat::default());
     assert!(m.state().runs.pinged_too_often && changes(&e).is_empty());
-    let _ = m.on_heartbeat(t(59 * S), Heartbeat::default());
-    assert!(!m.state().runs.pinged_too_often);
+    // The recorded heartbeat carries the flag (the status API reads it from D1), and so does
+    // a later fail or start while it holds.
+    let flagged = |e: &[Effect]| matches!(e.first(), Some(Effect::Record(r)) if r.pinged_too_often);
+    assert!(flagged(&e));
+    let e = m.on_heartbeat(t(40 * S), Heartbeat { exit_status: Some(2), ..Heartbeat::default() });
+    assert!(flagged(&e) && m.state().runs.pinged_too_often);
+    let e = m.on_heartbeat(t(89 * S), Heartbeat::default());
+    assert!(!m.state().runs.pinged_too_often && !flagged(&e));
+}
+
+#[test]
+fn a_recorded_signal_keeps_its_exit_status() {
+    let mut m = monitor(600, 0, RunConfig::default());
+    let e = m.on_heartbeat(t(0), Heartbeat { exit_status: Some(3), ..Heartbeat::default() });
+    assert!(matches!(e.first(), Some(Effect::Record(r)) if r.exit_status == Some(3) && r.event == Event::Fail));
 }
 
 #[test]

@@ -363,3 +363,39 @@ fn a_service_removed_from_the_config_writes_what_it_buffered_then_sleeps() {
     assert_eq!(done.alarm, AlarmAction::Keep);
     assert!(done.log.iter().any(|l| l.contains("no longer configured")));
 }
+
+/// healthchecks.io: a first ping of a new check and a ping that ends a pause notify no one
+/// (its `Flip.select_channels` skips new → up and paused → up). A service paused while down
+/// and resumed: its next heartbeat's `up` is no recovery notice.
+#[test]
+fn a_first_heartbeat_and_the_one_after_a_pause_send_nothing() {
+    let mut h = Harness::new(DOWN_FAST, Some(CHANNELS), "api");
+    let first = h.beat(0, Reported::Up);
+    assert_eq!(h.record().monitor.status(), Status::Up);
+    assert!(first.sends.is_empty() && h.alarm_all_ok(0).iter().all(|o| o.sends.is_empty()), "new → up: silent");
+    let down = h.alarm(60 * S);
+    assert_eq!(down.sends.len(), 2, "the down goes out");
+    let _ = h.answer_sends(60 * S, &down, |_| 200);
+    // Paused while down (monitoring disabled), then resumed: unknown until a heartbeat.
+    h.config = systole_core::config::Config::parse(
+        Some(r#"{"services": [{"id": "api", "name": "API", "stalenessThreshold": 60, "gracePeriod": 0, "enabled": false}]}"#),
+        None,
+    )
+    .unwrap();
+    let paused = h.event(70 * S, Input::Watchdog { alarm_held: true });
+    assert_eq!(h.record().monitor.status(), Status::Paused);
+    assert!(paused.sends.is_empty());
+    h.config = systole_core::config::Config::parse(Some(DOWN_FAST), None).unwrap();
+    let _ = h.event(80 * S, Input::Watchdog { alarm_held: true });
+    assert_eq!(h.record().monitor.status(), Status::Unknown);
+    let back = h.beat(400 * S, Reported::Up);
+    assert_eq!(h.record().monitor.status(), Status::Up);
+    let mut sent: Vec<Event> = back.sends.iter().map(|s| s.notification.event()).collect();
+    for out in h.alarm_all_ok(400 * S) {
+        sent.extend(out.sends.iter().map(|s| s.notification.event()));
+    }
+    assert_eq!(sent, [], "paused → up: no recovery notice");
+    // The next outage (past the 5-minute cooldown) is told again.
+    let again = h.alarm(460 * S);
+    assert_eq!(again.sends.iter().map(|s| s.notification.event()).collect::<Vec<_>>(), [Event::Down, Event::Down]);
+}

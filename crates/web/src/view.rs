@@ -398,12 +398,36 @@ pub struct IncidentView {
 pub struct HeartbeatView {
     /// When it arrived.
     pub at: Timestamp,
-    /// What it reported (`up`, `degraded`, `down`, `start`, …).
+    /// What it reported (`up`, `degraded` or `down`).
     pub reported: String,
+    /// Its run signal when not a plain success: `start`, `fail` or `log`.
+    pub event: Option<String>,
+    /// The exit status it carried, if any.
+    pub exit_status: Option<u8>,
     /// Its message.
     pub message: Option<String>,
     /// Its metadata object, as JSON text.
     pub metadata: Option<String>,
+}
+
+impl HeartbeatView {
+    /// What the page shows for it: `start` and `log`, `fail` with its exit status, and for a
+    /// success what it reported (`up`, `degraded`, `down`), as `success` when it carried exit
+    /// status 0; with the status class to colour it by (`s-up`, …), if any.
+    pub fn signal(&self) -> (String, Option<&'static str>) {
+        let exit = self.exit_status.map(|c| format!(" (exit status {c})")).unwrap_or_default();
+        match self.event.as_deref() {
+            Some("fail") => (format!("fail{exit}"), Some("s-down")),
+            Some(other @ ("start" | "log")) => (other.to_owned(), None),
+            _ => match self.reported.as_str() {
+                "up" if self.exit_status.is_some() => (format!("success{exit}"), Some("s-up")),
+                "up" => ("up".to_owned(), Some("s-up")),
+                "down" => ("down".to_owned(), Some("s-down")),
+                "degraded" => ("degraded".to_owned(), Some("s-degraded")),
+                other => (other.to_owned(), None),
+            },
+        }
+    }
 }
 
 /// One metric's values over time, oldest first.
@@ -467,6 +491,8 @@ pub struct ServiceDetail {
     pub metrics: Vec<MetricSeries>,
     /// Recent runs of the job, newest first (empty for a service that reports no runs).
     pub runs: Vec<RunView>,
+    /// Whether its latest success came earlier than its `minInterval` after the one before.
+    pub pinged_too_often: bool,
 }
 
 /// One run of a job, as its service page lists it.

@@ -39,6 +39,7 @@ fn state(id: &str, status: Status, message: &str) -> StoredState {
         accounted_until: Some(NOW - Duration::from_secs(60)),
         last_heartbeat: Some(NOW - Duration::from_secs(42)),
         last_message: Some(message.into()),
+        pinged_too_often: false,
     }
 }
 
@@ -229,11 +230,14 @@ fn the_service_page_shows_incidents_heartbeats_and_a_metric_chart() {
         heartbeats: vec![view::HeartbeatView {
             at: NOW - Duration::from_secs(42),
             reported: "up".into(),
+            event: None,
+            exit_status: None,
             message: Some("fine".into()),
             metadata: Some(r#"{"host":"<b>"}"#.into()),
         }],
         metrics,
         runs: vec![],
+        pinged_too_often: false,
     };
     let html = pages::service(&chrome(&b(), &Viewer::Open), &detail).into_string();
     assert!(html.contains("<td>1 h</td>"), "incident duration, in the one human form (time::human_duration)");
@@ -260,8 +264,25 @@ fn a_scheduled_service_page_shows_the_schedule_in_words_and_the_next_run_in_its_
         next_deadline: None,
         changes: vec![],
         incidents: vec![],
-        heartbeats: vec![],
+        heartbeats: [
+            (Some("fail"), Some(3), "up"),
+            (None, Some(0), "up"),
+            (Some("start"), None, "up"),
+            (Some("log"), None, "up"),
+            (None, None, "degraded"),
+        ]
+        .into_iter()
+        .map(|(event, exit_status, reported)| view::HeartbeatView {
+            at: NOW - Duration::from_secs(42),
+            reported: reported.into(),
+            event: event.map(Into::into),
+            exit_status,
+            message: None,
+            metadata: None,
+        })
+        .collect(),
         metrics: vec![],
+        pinged_too_often: true,
         runs: vec![
             view::RunView {
                 n: 9,
@@ -297,6 +318,18 @@ fn a_scheduled_service_page_shows_the_schedule_in_words_and_the_next_run_in_its_
         "{html}"
     );
     assert!(html.contains(r#"<td class="s-down">overrun</td>"#) && html.contains("unfinished"), "{html}");
+    // Recent heartbeats show each signal: a fail with its exit status, a run's success, a
+    // start, a log, a plain heartbeat's report; and the pingedTooOften flag.
+    for signal in [
+        r#"<td class="s-down">fail (exit status 3)</td>"#,
+        r#"<td class="s-up">success (exit status 0)</td>"#,
+        "<td>start</td>",
+        "<td>log</td>",
+        r#"<td class="s-degraded">degraded</td>"#,
+    ] {
+        assert!(html.contains(signal), "{signal}: {html}");
+    }
+    assert!(html.contains(r#"data-field="pinged-too-often""#), "{html}");
     assert!(html.contains("run duration (s)") && html.contains("1 point"), "{html}");
     let grace = systole_core::time::human_duration(Duration::from_secs(600));
     assert!(

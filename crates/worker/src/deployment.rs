@@ -145,8 +145,9 @@ pub fn keys(env: &Env) -> &'static KeyRing {
 }
 
 /// [`keys`] with the ping credentials: the `PING_IDS` overrides of services' ping ids and
-/// push tokens and the `PING_KEYS` per-group ping keys (see `systole_core::keys`
-/// `PingCredential`); each problem logged once per isolate, by name, never by value.
+/// push tokens, the `PING_KEYS` per-group ping keys and the `PROVISIONING_KEYS` per-group
+/// provisioning keys (see `systole_core::keys` `PingCredential`); each problem logged once
+/// per isolate, by name, never by value.
 fn ring(env: &Env) -> KeyRing {
     report_weak_secrets(env);
     let secret = |name: &str| env.secret(name).map(|s| s.to_string()).ok();
@@ -163,7 +164,9 @@ fn ring(env: &Env) -> KeyRing {
             })
         }
     };
-    let (ring, problems) = ring.with_pings(secret("PING_IDS").as_deref(), secret("PING_KEYS").as_deref());
+    let (ring, mut problems) = ring.with_pings(secret("PING_IDS").as_deref(), secret("PING_KEYS").as_deref());
+    let (ring, more) = ring.with_provisioning(secret("PROVISIONING_KEYS").as_deref());
+    problems.extend(more);
     for problem in problems {
         worker::console_error!("{problem}");
     }

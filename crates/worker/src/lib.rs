@@ -41,6 +41,7 @@ mod monitor;
 #[allow(missing_docs)] // The AlertDesk's glue (notify::desk).
 mod notify;
 mod pages;
+mod provision;
 mod router;
 mod routes;
 mod row;

@@ -4,7 +4,10 @@
 //!
 //! Forms (all JSON; the key in `Authorization: Bearer <key>` or a body `token`):
 //! - single: `{"serviceId", "status"?: "up"|"degraded"|"down", "message"?, "metadata"?,
-//!   "metrics"?, "token"?, "event"?, "runId"?, "exitStatus"?, "durationMs"?, "output"?}`;
+//!   "metrics"?, "token"?, "event"?, "runId"?, "exitStatus"?, "durationMs"?, "output"?}`,
+//!   and the settings of a service it creates (`name`, `stalenessThreshold`, `gracePeriod`,
+//!   `schedule`, `timezone`; see [`crate::provision`]), kept as sent in
+//!   [`HeartbeatRequest::settings`];
 //! - batch: `{"services": [entry, …], "status"?, "message"?, "metadata"?, "metrics"?}`, where
 //!   an entry is a service id (string) or an object like the single form; the object's
 //!   fields override the batch's (cloudflaremon's `services` form, lai2301/cloudflaremon
@@ -40,8 +43,17 @@ use crate::monitor::{Event, Heartbeat, Reported, Status, MAX_OUTPUT_BYTES};
 use crate::run::truncate_utf8;
 use crate::time::Timestamp;
 
-/// Largest request body: 16 KiB.
+/// Largest request body: 16 KiB, not counting the JSON escaping of `output` (see
+/// [`OUTPUT_ESCAPE_BYTES`]).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Bytes a body may exceed [`MAX_BODY_BYTES`] by for each byte of `output` it carries (up to
+/// [`MAX_OUTPUT_BYTES`] per request): 5, since JSON escapes one byte into at most six
+/// (`\u0001`). So a heartbeat with 10,000 bytes of output is never refused for its size,
+/// however its output escapes.
+pub const OUTPUT_ESCAPE_BYTES: usize = 5;
+/// Largest request body read at all: [`MAX_BODY_BYTES`] plus the escaping of a full output,
+/// 66,384 bytes. Over it the body is refused unread (413).
+pub const MAX_READ_BYTES: usize = MAX_BODY_BYTES + OUTPUT_ESCAPE_BYTES * MAX_OUTPUT_BYTES;
 /// Largest `message`: 1 KiB (UTF-8 bytes).
 pub const MAX_MESSAGE_BYTES: usize = 1024;
 /// Largest `metadata` object, serialized as JSON: 4 KiB.
@@ -184,9 +196,28 @@ struct Object {
     exit_status: Option<i64>,
     duration_ms: Option<u64>,
     output: Option<String>,
+    // The settings of a service the heartbeat creates (crate::provision::SETTINGS), checked
+    // only when it does.
+    name: Option<Value>,
+    staleness_threshold: Option<Value>,
+    grace_period: Option<Value>,
+    schedule: Option<Value>,
+    timezone: Option<Value>,
 }
 
 impl Object {
+    /// The [`crate::provision::SETTINGS`] members it has, as sent.
+    fn settings(&mut self) -> Map<String, Value> {
+        let fields = [
+            ("name", self.name.take()),
+            ("stalenessThreshold", self.staleness_threshold.take()),
+            ("gracePeriod", self.grace_period.take()),
+            ("schedule", self.schedule.take()),
+            ("timezone", self.timezone.take()),
+        ];
+        fields.into_iter().filter_map(|(k, v)| Some((k.to_owned(), v?))).collect()
+    }
+
     /// `(services, serviceId, token, fields)`.
     fn split(self) -> (Option<Vec<Value>>, Option<String>, Option<String>, Fields) {
         let fields = Fields {
@@ -225,6 +256,10 @@ pub struct HeartbeatRequest {
     pub entries: Vec<Entry>,
     /// Whether the body was a batch form (`services` or an array).
     pub batch: bool,
+    /// The single form's settings for a service it may create ([`crate::provision`]:
+    /// `name`, `stalenessThreshold`, `gracePeriod`, `schedule`, `timezone`, as sent, checked
+    /// only then); empty for a batch.
+    pub settings: Map<String, Value>,
 }
 
 /// Parses a heartbeat request body; `bearer` is the `Authorization: Bearer` key, if sent.
@@ -234,30 +269,55 @@ pub struct HeartbeatRequest {
 /// value (naming it, e.g. `services[2].status`), an object with neither `serviceId` nor
 /// `services` (with cloudflaremon's `error` and `usage` members), an empty or over-long
 /// batch, a message over [`MAX_MESSAGE_BYTES`], metadata over [`MAX_METADATA_BYTES`], or
-/// more than [`metrics::MAX_METRICS`] metrics; a 413 when the body exceeds
-/// [`MAX_BODY_BYTES`]. Entries that cannot be heartbeats are not errors: they come back as
-/// [`Entry::Failed`].
+/// more than [`metrics::MAX_METRICS`] metrics; a 413 (naming [`MAX_BODY_BYTES`]) when the
+/// body exceeds [`MAX_BODY_BYTES`] plus [`OUTPUT_ESCAPE_BYTES`] for each byte of `output`
+/// kept (at most [`MAX_OUTPUT_BYTES`] counted), or [`MAX_READ_BYTES`] in any case. Entries
+/// that cannot be heartbeats are not errors: they come back as [`Entry::Failed`].
 pub fn parse(body: &[u8], bearer: Option<&str>) -> Result<HeartbeatRequest, Problem> {
-    if body.len() > MAX_BODY_BYTES {
+    if body.len() > MAX_READ_BYTES {
         return Err(Problem::payload_too_large(MAX_BODY_BYTES));
     }
+    let too_large = || Problem::payload_too_large(MAX_BODY_BYTES);
+    // A body over the plain limit is only read for its output: any other problem is its size.
+    let request = parse_body(body, bearer).map_err(|p| if body.len() > MAX_BODY_BYTES { too_large() } else { p })?;
+    if body.len() > MAX_BODY_BYTES {
+        let output: usize = request
+            .entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Beat(item) => item.heartbeat.output.as_ref().map(String::len),
+                Entry::Failed(_) => None,
+            })
+            .sum();
+        if body.len() > MAX_BODY_BYTES + OUTPUT_ESCAPE_BYTES * output.min(MAX_OUTPUT_BYTES) {
+            return Err(too_large());
+        }
+    }
+    Ok(request)
+}
+
+/// [`parse`] without the size check.
+fn parse_body(body: &[u8], bearer: Option<&str>) -> Result<HeartbeatRequest, Problem> {
     // One typed pass over the bytes; the first significant byte picks the form.
     match body.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'[') => {
             let values: Vec<Value> = typed(body)?;
             check_batch_len("", values.len())?;
             let entries = entries("", values, &Fields::default(), bearer)?;
-            Ok(HeartbeatRequest { entries, batch: true })
+            Ok(HeartbeatRequest { entries, batch: true, settings: Map::new() })
         }
         Some(b'{') => {
-            let (services, id, token, fields) = typed::<Object>(body)?.split();
+            let mut object = typed::<Object>(body)?;
+            let settings = object.settings();
+            let (services, id, token, fields) = object.split();
             if let Some(values) = services {
                 check_batch_len("services", values.len())?;
                 let entries = entries("services", values, &fields, bearer)?;
-                return Ok(HeartbeatRequest { entries, batch: true });
+                return Ok(HeartbeatRequest { entries, batch: true, settings: Map::new() });
             }
             let id = id.filter(|id| !id.is_empty()).ok_or_else(neither_id_nor_services)?;
-            Ok(HeartbeatRequest { entries: vec![entry("", &id, key(token, bearer), fields)?], batch: false })
+            let entries = vec![entry("", &id, key(token, bearer), fields)?];
+            Ok(HeartbeatRequest { entries, batch: false, settings })
         }
         _ => {
             serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(|e| syntax_problem(&e))?;
@@ -862,6 +922,41 @@ mod tests {
             (empty["error"].as_str(), empty["field"].as_str()),
             (Some("services array cannot be empty"), Some("services"))
         );
+    }
+
+    #[test]
+    fn the_single_form_keeps_the_settings_of_a_service_it_may_create() {
+        let body = r#"{"serviceId": "new-job", "name": "New job", "schedule": "0 3 * * *", "gracePeriod": "x"}"#;
+        let r = parse(body.as_bytes(), Some("k")).unwrap();
+        assert_eq!(
+            Value::Object(r.settings),
+            json!({"name": "New job", "schedule": "0 3 * * *", "gracePeriod": "x"}),
+            "as sent: checked only when it creates"
+        );
+        let batch = parse(br#"{"services": [{"serviceId": "a", "name": "A"}], "name": "x"}"#, None).unwrap();
+        assert!(batch.settings.is_empty());
+    }
+
+    #[test]
+    fn an_output_of_ten_thousand_bytes_fits_however_it_escapes() {
+        // Every byte a control character: six bytes of JSON each, 60,000 in all.
+        let output = "\u{1}".repeat(MAX_OUTPUT_BYTES);
+        let body = serde_json::to_vec(&json!({"serviceId": "job", "event": "fail", "output": output,
+            "message": "m".repeat(MAX_MESSAGE_BYTES)}))
+        .unwrap();
+        assert!(body.len() > 61_000);
+        let request = parse(&body, Some("k")).unwrap();
+        let Entry::Beat(item) = &request.entries[0] else { panic!("{request:?}") };
+        assert_eq!(item.heartbeat.output.as_deref(), Some(output.as_str()));
+        // The allowance is five bytes per output byte: padding beyond it is refused.
+        let padded = json!({"serviceId": "job", "output": "x".repeat(100), "pad": "y".repeat(MAX_BODY_BYTES + 500)});
+        assert_eq!(parse(&serde_json::to_vec(&padded).unwrap(), None).unwrap_err().status, 413);
+        let fits = json!({"serviceId": "job", "output": "x".repeat(100), "pad": "y".repeat(MAX_BODY_BYTES - 100)});
+        assert!(parse(&serde_json::to_vec(&fits).unwrap(), None).is_ok());
+        // Over the read limit, refused whatever it holds; over 16 KiB and malformed, too.
+        let huge = json!({"serviceId": "job", "output": "\u{1}".repeat(MAX_READ_BYTES / 6 + 10)});
+        assert_eq!(parse(&serde_json::to_vec(&huge).unwrap(), None).unwrap_err().status, 413);
+        assert_eq!(err(&format!("{{\"output\": \"{}\"", "x".repeat(MAX_BODY_BYTES))).status, 413);
     }
 
     #[test]

@@ -145,11 +145,13 @@ impl RunsQuery {
     }
 }
 
-/// `GET /api/v1/incidents?serviceId=&limit=`.
+/// `GET /api/v1/incidents?serviceId=&kind=&limit=`.
 #[derive(Clone, Debug, Eq, PartialEq)]
 pub struct IncidentsQuery {
     /// Optional service filter.
     pub service_id: Option<ServiceId>,
+    /// Optional filter on the cause's kind (`kind=missed`, `overrun`, `failed`, …).
+    pub kind: Option<crate::run::Reason>,
     /// Page size, 1..=500 (default 50).
     pub limit: u32,
 }
@@ -313,9 +315,17 @@ impl IncidentsQuery {
     /// Parses the parameters.
     ///
     /// # Errors
-    /// 400 naming `serviceId` (malformed) or `limit` (not 1..=500).
+    /// 400 naming `serviceId` (malformed), `kind` (not a reason kind) or `limit` (not
+    /// 1..=500).
     pub fn parse(pairs: &[(String, String)]) -> Result<Self, Problem> {
-        Ok(Self { service_id: service(pairs)?, limit: limit(pairs)? })
+        let kind = match get(pairs, "kind") {
+            None => None,
+            Some(v) => Some(crate::run::Reason::parse(v).ok_or_else(|| {
+                let kinds: Vec<&str> = crate::run::Reason::ALL.iter().map(|r| r.as_str()).collect();
+                Problem::invalid_field("kind", format!("kind must be one of {}, got {v:?}", kinds.join(", ")))
+            })?),
+        };
+        Ok(Self { service_id: service(pairs)?, kind, limit: limit(pairs)? })
     }
 }
 
@@ -422,6 +432,19 @@ mod tests {
         assert_eq!(LogsQuery::parse(&q("serviceId=a&limit=0")).unwrap_err().field.as_deref(), Some("limit"));
         assert_eq!(LogsQuery::parse(&q("serviceId=a&limit=501")).unwrap_err().limit, Some(500));
         assert_eq!(LogsQuery::parse(&q("serviceId=a&before=soon")).unwrap_err().field.as_deref(), Some("before"));
+    }
+
+    #[test]
+    fn incidents_filter_by_kind() {
+        let i = IncidentsQuery::parse(&q("kind=overrun&serviceId=job")).unwrap();
+        assert_eq!(i.kind, Some(crate::run::Reason::Overrun));
+        assert_eq!(IncidentsQuery::parse(&q("")).unwrap().kind, None);
+        let p = IncidentsQuery::parse(&q("kind=gremlins")).unwrap_err();
+        assert_eq!(p.field.as_deref(), Some("kind"));
+        assert!(p.detail.contains("noHeartbeat") && p.detail.contains("\"gremlins\""), "{}", p.detail);
+        for r in crate::run::Reason::ALL {
+            assert_eq!(crate::run::Reason::parse(r.as_str()), Some(r));
+        }
     }
 
     #[test]

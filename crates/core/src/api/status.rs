@@ -32,6 +32,9 @@ pub struct StoredState {
     pub last_heartbeat: Option<Timestamp>,
     /// Its message.
     pub last_message: Option<String>,
+    /// Whether its latest success came earlier than the service's `minInterval` after the one
+    /// before (as written with its latest success or fail).
+    pub pinged_too_often: bool,
 }
 
 /// Counts per status.
@@ -128,6 +131,10 @@ pub struct ServiceStatus {
     pub next_deadline: Option<String>,
     /// Start of the open incident, if any.
     pub incident_started_at: Option<String>,
+    /// Whether the latest success came earlier than the service's `minInterval` after the
+    /// one before (a job running twice, two hosts sending for one service); `false` without
+    /// `minInterval`. No status change goes with it.
+    pub pinged_too_often: bool,
 }
 
 /// One page of the report. JSON: `{"generatedAt", "summary": Summary, "services":
@@ -207,6 +214,7 @@ pub fn report_page(
                 message: stored.and_then(|r| r.last_message.clone()),
                 next_deadline: rfc(deadline(status, last, &MonitorConfig::from(*s)).map(|(t, _)| t)),
                 incident_started_at: rfc(stored.and_then(|r| r.incident_started_at)),
+                pinged_too_often: stored.is_some_and(|r| r.pinged_too_often),
             }
         })
         .collect();
@@ -277,11 +285,13 @@ mod tests {
             accounted_until: Some(Timestamp::from_millis(1_000)),
             last_heartbeat: Some(Timestamp::from_millis(10_000)),
             last_message: Some("ok".into()),
+            pinged_too_often: true,
         }];
         let r = report(&config, &states, Timestamp::from_millis(25_500));
         assert_eq!(r.summary, Summary { total: 3, up: 1, paused: 1, unknown: 1, ..Summary::default() });
         let a = &r.services[0];
         assert_eq!(a.seconds_since_last_heartbeat, Some(15));
+        assert!(a.pinged_too_often && !r.services[1].pinged_too_often);
         assert_eq!(a.next_deadline.as_deref(), Some("1970-01-01T00:01:10.000Z"));
         assert_eq!((r.services[1].status, r.services[2].status), (Status::Unknown, Status::Paused));
         assert_eq!(r.services[1].next_deadline, None);

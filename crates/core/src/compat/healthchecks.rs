@@ -20,9 +20,12 @@
 //! `QueryDict.get`). The body's first [`BODY_LIMIT`] bytes are the run's output.
 //!
 //! Answers (`text/plain; charset=utf-8`): 200 `OK` (with `Ping-Body-Limit` and
-//! `Access-Control-Allow-Origin: *`), 404 `not found` (no such check or ping key, a path of
-//! no form above, or `?create=1` for an unknown slug: auto-provisioning is not offered,
-//! which healthchecks.io answers so too when it cannot create), 400 `invalid url format`
+//! `Access-Control-Allow-Origin: *`), 201 `Created` (the same headers) when `?create=1` on
+//! the slug form created the service (auto-provisioning: the ping key is a group's own
+//! `PING_KEYS` key and the group allows it, see [`crate::provision`]), 404 `not found` (no
+//! such check or ping key, a path of no form above, or an unknown slug without `?create=1`
+//! or in a group that does not allow auto-provisioning), 403 with the reason when the group
+//! is at its `maxServices`, 400 `invalid url format`
 //! (exit status over 255, a slug with an upper-case letter), 400 `invalid uuid format` (a
 //! `rid` that is not a UUID). healthchecks.io's 409 `ambiguous slug` cannot happen: a slug
 //! is a service id, unique in a deployment. Every answer carries Django's `never_cache`
@@ -86,7 +89,7 @@ pub struct Ping {
     pub signal: Signal,
     /// The `rid` parameter as sent (the last one), if any.
     pub rid: Option<String>,
-    /// Whether `create=1` was sent (auto-provisioning; not offered: an unknown slug is 404).
+    /// Whether `create=1` was sent (auto-provisioning of an unknown slug).
     pub create: bool,
 }
 

@@ -142,6 +142,10 @@ pub struct GroupConfig {
     pub services: Vec<ServiceId>,
     /// Whether a public status page may show this group.
     pub public: bool,
+    /// Whether heartbeats may create services in it (`autoProvision`; see
+    /// [`crate::provision`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_provision: Option<crate::provision::AutoProvision>,
 }
 
 /// One monitored service, with group defaults already applied.
@@ -328,7 +332,7 @@ fn group_defaults(text: &str) -> BTreeMap<String, serde_json::Map<String, serde_
         .filter_map(|g| match g {
             serde_json::Value::Object(mut g) => {
                 let id = g.remove("id")?.as_str()?.to_owned();
-                for k in ["name", "services", "public"] {
+                for k in ["name", "services", "public", "autoProvision"] {
                     g.remove(k);
                 }
                 g.retain(|k, _| !k.starts_with('_'));
@@ -556,6 +560,7 @@ fn resolve_services(
             name: g.name.clone().unwrap_or_else(|| g.id.clone()),
             services: g.services.iter().map(|s| ServiceId(s.clone())).collect(),
             public: g.public.unwrap_or(false),
+            auto_provision: g.auto_provision(),
         })
         .collect();
     (services, groups)
@@ -638,6 +643,22 @@ pub(crate) fn resolve_service(
 /// Checks a group's written default fields (at JSON path `at`).
 fn check_group_at(at: &str, group: &raw::Group, settings: &Settings, err: &mut impl FnMut(String, String)) {
     check_durations(at, &group.defaults(), settings, err);
+    if let Some(auto) = &group.auto_provision {
+        let max = crate::provision::MAX_SERVICES;
+        if auto.enabled.is_none() {
+            err(format!("{at}.autoProvision.enabled"), "required (true or false)".to_owned());
+        }
+        match auto.max_services {
+            None if auto.enabled == Some(true) => err(
+                format!("{at}.autoProvision.maxServices"),
+                format!("required when autoProvision.enabled is true (1 to {max})"),
+            ),
+            Some(n) if n == 0 || n > u64::from(max) => {
+                err(format!("{at}.autoProvision.maxServices"), format!("must be 1 to {max}, got {n}"));
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Checks a managed group's default fields (paths relative to the group object), as a
@@ -806,6 +827,15 @@ pub(crate) mod raw {
         pub failure_threshold: Option<u32>,
         pub recovery_threshold: Option<u32>,
         pub min_interval: Option<u64>,
+        pub auto_provision: Option<AutoProvision>,
+    }
+
+    /// A group's `autoProvision` as written (checked by `check_group_at`).
+    #[derive(Clone, Copy, Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct AutoProvision {
+        pub enabled: Option<bool>,
+        pub max_services: Option<u64>,
     }
 
     #[derive(Debug, Deserialize)]
@@ -884,6 +914,19 @@ pub(crate) mod raw {
                 failure_threshold: None,
                 recovery_threshold: None,
                 min_interval: None,
+                auto_provision: None,
+            }
+        }
+
+        /// Its `autoProvision`, when complete and valid (as `check_group_at` requires).
+        pub fn auto_provision(&self) -> Option<crate::provision::AutoProvision> {
+            let a = self.auto_provision?;
+            let max_services = u32::try_from(a.max_services.unwrap_or(0)).ok()?;
+            let max_services = Some(max_services).filter(|n| (1..=crate::provision::MAX_SERVICES).contains(n));
+            match (a.enabled?, max_services) {
+                (true, Some(max_services)) => Some(crate::provision::AutoProvision { enabled: true, max_services }),
+                (true, None) => None,
+                (false, n) => Some(crate::provision::AutoProvision { enabled: false, max_services: n.unwrap_or(0) }),
             }
         }
     }
@@ -1037,6 +1080,37 @@ mod tests {
 
     fn errors(services: &str) -> Vec<String> {
         Config::parse(Some(services), None).unwrap_err().0.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn auto_provision_is_checked_with_field_paths() {
+        let c = Config::parse(
+            Some(
+                r#"{"groups": [{"id": "fleet", "autoProvision": {"enabled": true, "maxServices": 50}},
+                               {"id": "off", "autoProvision": {"enabled": false}}, {"id": "plain"}]}"#,
+            ),
+            None,
+        )
+        .unwrap();
+        let auto: Vec<_> = c.groups.iter().map(|g| g.auto_provision).collect();
+        let on = crate::provision::AutoProvision { enabled: true, max_services: 50 };
+        let off = crate::provision::AutoProvision { enabled: false, max_services: 0 };
+        assert_eq!(auto, [Some(on), Some(off), None]);
+        assert_eq!(
+            errors(
+                r#"{"groups": [{"id": "a", "autoProvision": {"enabled": true}},
+                               {"id": "b", "autoProvision": {"enabled": true, "maxServices": 0}},
+                               {"id": "c", "autoProvision": {"maxServices": 10001}}]}"#
+            ),
+            [
+                "services.json: groups[0].autoProvision.maxServices: required when autoProvision.enabled is true (1 to 10000)",
+                "services.json: groups[1].autoProvision.maxServices: must be 1 to 10000, got 0",
+                "services.json: groups[2].autoProvision.enabled: required (true or false)",
+                "services.json: groups[2].autoProvision.maxServices: must be 1 to 10000, got 10001",
+            ]
+        );
+        let typed = errors(r#"{"groups": [{"id": "d", "autoProvision": {"enabled": "yes"}}]}"#);
+        assert!(typed[0].contains("groups[0].autoProvision.enabled"), "{typed:?}");
     }
 
     #[test]

@@ -20,6 +20,11 @@
 //! group's key, else the `"*"` key, as `API_KEYS` does; without `PING_KEYS` no slug URL opens
 //! anything.
 //!
+//! A group's **provisioning key** (the `PROVISIONING_KEYS` secret, `{"<group id>": "<key>"}`,
+//! no `"*"`) is presented as a native heartbeat's key: it opens every service of its group
+//! and lets a group with `autoProvision` create the services it names
+//! ([`KeyRing::provisioning_group`]).
+//!
 //! The router hands a ping to its ServiceMonitor with the credential encoded as the
 //! heartbeat's key ([`PingCredential::to_key`]), and the object checks it again with
 //! [`KeyRing::authorize`], which recognises the encoding, so every heartbeat, native or ping,
@@ -56,6 +61,8 @@ pub enum PingKind {
     PushToken,
     /// A healthchecks.io project ping key (with the service id as slug).
     PingKey,
+    /// A group's provisioning key (`PROVISIONING_KEYS`), as a native heartbeat's key.
+    ProvisioningKey,
 }
 
 impl PingKind {
@@ -64,6 +71,7 @@ impl PingKind {
             PingKind::PingId => "ping-id",
             PingKind::PushToken => "push-token",
             PingKind::PingKey => "ping-key",
+            PingKind::ProvisioningKey => "provisioning-key",
         }
     }
 }
@@ -93,8 +101,9 @@ impl PingCredential {
     pub fn from_key(key: &str) -> Option<Self> {
         let rest = key.strip_prefix(ENCODED)?;
         let (label, value) = rest.split_once(ENCODED)?;
-        let kind =
-            [PingKind::PingId, PingKind::PushToken, PingKind::PingKey].into_iter().find(|k| k.label() == label)?;
+        let kind = [PingKind::PingId, PingKind::PushToken, PingKind::PingKey, PingKind::ProvisioningKey]
+            .into_iter()
+            .find(|k| k.label() == label)?;
         Some(Self::new(kind, value))
     }
 }
@@ -108,6 +117,8 @@ pub(super) struct PingSecrets {
     push_tokens: BTreeMap<String, String>,
     /// `PING_KEYS` by group id or `"*"`: the digest, or `None` for a refused key.
     ping_keys: BTreeMap<String, Option<Digest>>,
+    /// `PROVISIONING_KEYS` by group id: the digest, or `None` for a refused key.
+    provisioning_keys: BTreeMap<String, Option<Digest>>,
 }
 
 /// One entry of `PING_IDS`.
@@ -193,6 +204,7 @@ impl KeyRing {
                 Err(e) => problems.push(format!("PING_KEYS: {e}")),
             }
         }
+        secrets.provisioning_keys = std::mem::take(&mut self.pings.provisioning_keys);
         self.pings = secrets;
         (self, problems)
     }
@@ -221,6 +233,79 @@ impl KeyRing {
         self.pings.ping_keys.values().any(Option::is_some)
     }
 
+    /// This ring with the `PROVISIONING_KEYS` secret (`None` when unset): `{"<group id>":
+    /// "<key>"}`, and one line per problem, naming the entry and never its value: unreadable
+    /// JSON (the whole secret is ignored), a `"*"` entry (a provisioning key names the group
+    /// it creates in), a key that is not 16 to 128 characters of `[A-Za-z0-9_-]`, or a key
+    /// two groups share. A refused entry opens nothing.
+    pub fn with_provisioning(mut self, json: Option<&str>) -> (Self, Vec<String>) {
+        let mut problems = Vec::new();
+        let mut keys: BTreeMap<String, Option<Digest>> = BTreeMap::new();
+        match json.map(super::plain) {
+            None => {}
+            Some(Err(e)) => problems.push(format!("PROVISIONING_KEYS: {e}")),
+            Some(Ok(entries)) => {
+                for (group, key) in entries {
+                    let refused = if group == ANY_SERVICE {
+                        Some("must name a group, not \"*\"".to_owned())
+                    } else if !usable_secret(&key) {
+                        Some(format!("must be {MIN_KEY_LEN} to {MAX_PING_SECRET_LEN} characters of [A-Za-z0-9_-]"))
+                    } else {
+                        None
+                    };
+                    let digest = self.digest(&key);
+                    if let Some(reason) = refused {
+                        problems.push(format!("PROVISIONING_KEYS[{group:?}] {reason}; it opens nothing"));
+                        keys.insert(group, None);
+                    } else if let Some((other, d)) = keys.iter_mut().find(|(_, d)| **d == Some(digest)) {
+                        problems.push(format!(
+                            "PROVISIONING_KEYS[{group:?}] is group {other:?}'s too; neither opens anything"
+                        ));
+                        *d = None;
+                        keys.insert(group, None);
+                    } else {
+                        keys.insert(group, Some(digest));
+                    }
+                }
+            }
+        }
+        self.pings.provisioning_keys = keys;
+        (self, problems)
+    }
+
+    /// Whether any provisioning key is configured (`PROVISIONING_KEYS` set and not empty).
+    pub fn has_provisioning_keys(&self) -> bool {
+        self.pings.provisioning_keys.values().any(Option::is_some)
+    }
+
+    /// The group whose provisioning key `presented` is, if any. One digest of the presented
+    /// value, compared in constant time with every group's (always all of them).
+    pub fn provisioning_group(&self, presented: &str) -> Option<&str> {
+        let presented = self.digest(presented);
+        let mut found = None;
+        for (group, digest) in &self.pings.provisioning_keys {
+            let equal: bool = digest.unwrap_or([0u8; 32]).ct_eq(&presented).into();
+            if equal && digest.is_some() {
+                found = Some(group.as_str());
+            }
+        }
+        found
+    }
+
+    /// The group whose own `PING_KEYS` entry `presented` is (not the `"*"` key: it names no
+    /// group), if any; compared as [`KeyRing::provisioning_group`].
+    pub fn ping_key_group(&self, presented: &str) -> Option<&str> {
+        let presented = self.digest(presented);
+        let mut found = None;
+        for (group, digest) in self.pings.ping_keys.iter().filter(|(g, _)| g.as_str() != ANY_SERVICE) {
+            let equal: bool = digest.unwrap_or([0u8; 32]).ct_eq(&presented).into();
+            if equal && digest.is_some() {
+                found = Some(group.as_str());
+            }
+        }
+        found
+    }
+
     /// HMAC-SHA256 under the server secret of `systole <label>`, NUL, the service id, NUL and
     /// the digest of the key that opens it (none for a service that needs no key); `None`
     /// for a service that needs a key and has none.
@@ -246,6 +331,7 @@ impl KeyRing {
             PingKind::PingId => self.ping_id(s).map(|p| self.digest(&p)),
             PingKind::PushToken => self.push_token(s).map(|t| self.digest(&t)),
             PingKind::PingKey => self.ping_key(s).copied(),
+            PingKind::ProvisioningKey => self.provisioning_key(s).copied(),
         });
         let matches: bool = expected.unwrap_or([0u8; 32]).ct_eq(&presented_digest).into();
         match service {
@@ -255,6 +341,13 @@ impl KeyRing {
             Some(_) if matches => Authorization::Granted,
             Some(_) => Authorization::WrongKey,
         }
+    }
+
+    /// The digest of the provisioning key that opens `service`: its group's
+    /// `PROVISIONING_KEYS` entry, if usable.
+    fn provisioning_key(&self, service: &ServiceConfig) -> Option<&Digest> {
+        let group = service.group.as_deref()?;
+        self.pings.provisioning_keys.get(group).and_then(Option::as_ref)
     }
 
     /// The digest of the ping key that opens `service`: its group's `PING_KEYS` entry, else
@@ -273,7 +366,7 @@ impl KeyRing {
             let value = match kind {
                 PingKind::PingId => self.ping_id(s),
                 PingKind::PushToken => self.push_token(s),
-                PingKind::PingKey => None,
+                PingKind::PingKey | PingKind::ProvisioningKey => None,
             };
             if let Some(v) = value {
                 // A value two services share opens neither.
@@ -470,6 +563,36 @@ mod tests {
         assert_eq!(ring.authorize(loner, Some(&key("prod-ping-key-0123456789"))), Authorization::WrongKey);
         assert!(!KeyRing::empty().has_ping_keys());
         assert_eq!(KeyRing::empty().authorize(loner, Some(&key("x"))), Authorization::NoKey);
+    }
+
+    #[test]
+    fn provisioning_keys_name_their_group_and_open_its_services_only() {
+        let c = config();
+        let (ring, problems) = ring(b"s").with_provisioning(Some(
+            r#"{"prod": "prod-provisioning-0123", "*": "star-provisioning-0123", "weak": "short",
+                "dup-a": "shared-provisioning-01", "dup-b": "shared-provisioning-01"}"#,
+        ));
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems.iter().all(|p| !p.contains("provisioning-0") && !p.contains("short")), "never the values");
+        assert!(ring.has_provisioning_keys());
+        assert_eq!(ring.provisioning_group("prod-provisioning-0123"), Some("prod"));
+        for refused in ["star-provisioning-0123", "short", "shared-provisioning-01", "key-api-0123456789"] {
+            assert_eq!(ring.provisioning_group(refused), None, "{refused}");
+        }
+        let key = |k: &str| PingCredential::new(PingKind::ProvisioningKey, k).to_key();
+        let (api, loner) = (c.service("api"), c.service("loner"));
+        assert_eq!(ring.authorize(api, Some(&key("prod-provisioning-0123"))), Authorization::Granted);
+        assert_eq!(ring.authorize(loner, Some(&key("prod-provisioning-0123"))), Authorization::NoKey);
+        assert_eq!(ring.authorize(api, Some("prod-provisioning-0123")), Authorization::WrongKey, "only encoded");
+        assert_eq!(ring.authorize(None, Some(&key("prod-provisioning-0123"))), Authorization::UnknownService);
+        let (bad, problems) = KeyRing::empty().with_provisioning(Some("[1]"));
+        assert!(!bad.has_provisioning_keys() && problems[0].starts_with("PROVISIONING_KEYS: "));
+        // A group's own ping key names it; the "*" ping key names none.
+        let (ring, _) =
+            ring.with_pings(None, Some(r#"{"prod": "prod-ping-key-0123456789", "*": "star-ping-key-0123456789"}"#));
+        assert_eq!(ring.ping_key_group("prod-ping-key-0123456789"), Some("prod"));
+        assert_eq!(ring.ping_key_group("star-ping-key-0123456789"), None);
+        assert_eq!(ring.provisioning_group("prod-provisioning-0123"), Some("prod"), "kept by with_pings");
     }
 
     #[test]

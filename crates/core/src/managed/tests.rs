@@ -262,7 +262,13 @@ fn the_catalog_appends_managed_services_after_the_declared_ones() {
     let dup = spec(json!({"id": "nightly"})).resolve_lenient(None, &c);
     let merged = c.with_managed(
         vec![m, dup],
-        vec![GroupConfig { id: "extra".into(), name: "Extra".into(), services: vec![], public: true }],
+        vec![GroupConfig {
+            id: "extra".into(),
+            name: "Extra".into(),
+            services: vec![],
+            public: true,
+            auto_provision: None,
+        }],
     );
     let ids: Vec<&str> = merged.services.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(ids, ["nightly", "m"], "a managed id never shadows a declared one");

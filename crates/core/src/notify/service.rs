@@ -242,10 +242,13 @@ impl ServiceNotifier {
         queued
     }
 
-    /// A pause or reset makes held problems moot.
+    /// A pause or reset makes held problems moot, and what channels were told: the heartbeat
+    /// that next makes the service `up` ends the pause, which notifies no one (as
+    /// healthchecks.io's paused → up).
     fn forget_held(&mut self) {
         for ch in self.channels.values_mut() {
             ch.reminder_at = None;
+            ch.told = None;
             if ch.held.take().is_some() {
                 ch.suppressed += 1;
             }

@@ -46,6 +46,11 @@ pub fn service(chrome: &Chrome<'_>, d: &ServiceDetail) -> Markup {
                         dt { "Expected every" } dd { (human_duration(Duration::from_secs(d.staleness_threshold_s))) ", grace " (human_duration(Duration::from_secs(d.grace_period_s))) }
                     }
                     dt { "Next deadline" } dd { @if let Some(t) = d.next_deadline { (t.human()) } @else { "none" } }
+                    @if d.pinged_too_often {
+                        dt { "Pinged too often" } dd.s-late data-field="pinged-too-often" {
+                            "yes: the last success came sooner than its minimum interval after the one before"
+                        }
+                    }
                 }
                 @if chrome.settings.features.show_uptime_history {
                     (bar(chrome, r.profile, &r.days, r.uptime))
@@ -112,10 +117,11 @@ pub fn service(chrome: &Chrome<'_>, d: &ServiceDetail) -> Markup {
                 h2 #beats-h { "Recent heartbeats" }
                 @if d.heartbeats.is_empty() { p.muted { "No heartbeats received yet." } } @else {
                     div.scroll { table {
-                        thead { tr { th { "Received" } th { "Reported" } th { "Message" } th { "Metadata" } } }
+                        thead { tr { th { "Received" } th { "Signal" } th { "Message" } th { "Metadata" } } }
                         tbody { @for h in &d.heartbeats { tr {
                             td { time datetime=(h.at.to_rfc3339()) title=(h.at.human()) { (human_ago(now, h.at)) } }
-                            td { (h.reported) }
+                            @let (signal, class) = h.signal();
+                            td class=[class] { (signal) }
                             td.msg { (h.message.as_deref().unwrap_or("")) }
                             td { @if let Some(m) = &h.metadata { code { (m) } } }
                         } } }

@@ -99,14 +99,16 @@ pub async fn statuses(db: &D1Database) -> Result<Vec<StateRow>> {
     db.prepare(WITH_LAST).all().await?.results()
 }
 
-/// The columns of [`statuses`]: the state row with its latest heartbeat's time and message,
-/// each found by primary-key seek (a run's `start` and `log` signals move no deadline, so they
-/// are not the last heartbeat).
+/// The columns of [`statuses`]: the state row with its latest heartbeat's time, message and
+/// `pinged_too_often` flag, each found by primary-key seek (a run's `start` and `log` signals
+/// move no deadline, so they are not the last heartbeat).
 const WITH_LAST: &str = "SELECT s.*, \
      (SELECT received_at FROM heartbeats h WHERE h.service_id = s.service_id \
       AND (h.event IS NULL OR h.event = 'fail') ORDER BY received_at DESC, seq DESC LIMIT 1) AS last_heartbeat, \
      (SELECT message FROM heartbeats h WHERE h.service_id = s.service_id \
-      AND (h.event IS NULL OR h.event = 'fail') ORDER BY received_at DESC, seq DESC LIMIT 1) AS last_message \
+      AND (h.event IS NULL OR h.event = 'fail') ORDER BY received_at DESC, seq DESC LIMIT 1) AS last_message, \
+     (SELECT pinged_too_often FROM heartbeats h WHERE h.service_id = s.service_id \
+      AND (h.event IS NULL OR h.event = 'fail') ORDER BY received_at DESC, seq DESC LIMIT 1) AS pinged_too_often \
      FROM service_state s";
 
 /// [`statuses`] of only the services `ids` (bound as one JSON array, any number): one page's.
@@ -274,19 +276,29 @@ pub async fn changes_seen(
     .results()
 }
 
-/// Recent incidents, newest first, optionally of one service.
+/// Recent incidents, newest first, optionally of one service and of one cause `kind` (rows
+/// written before kinds were kept have none and match no kind).
 ///
 /// # Errors
 /// Any D1 error.
-pub async fn incidents(db: &D1Database, service: Option<&str>, limit: u32) -> Result<Vec<IncidentRow>> {
+pub async fn incidents(
+    db: &D1Database,
+    service: Option<&str>,
+    kind: Option<&str>,
+    limit: u32,
+) -> Result<Vec<IncidentRow>> {
     crate::budget::count(Kind::D1);
+    let kind = kind.map_or(JsValue::NULL, text);
     let stmt = match service {
         Some(s) => db
-            .prepare("SELECT * FROM incidents WHERE service_id = ?1 ORDER BY started_at DESC LIMIT ?2")
-            .bind(&[text(s), num(i64::from(limit))])?,
-        None => {
-            db.prepare("SELECT * FROM incidents ORDER BY started_at DESC LIMIT ?1").bind(&[num(i64::from(limit))])?
-        }
+            .prepare(
+                "SELECT * FROM incidents WHERE service_id = ?1 AND (?3 IS NULL OR kind = ?3) \
+                 ORDER BY started_at DESC LIMIT ?2",
+            )
+            .bind(&[text(s), num(i64::from(limit)), kind])?,
+        None => db
+            .prepare("SELECT * FROM incidents WHERE (?2 IS NULL OR kind = ?2) ORDER BY started_at DESC LIMIT ?1")
+            .bind(&[num(i64::from(limit)), kind])?,
     };
     stmt.all().await?.results()
 }

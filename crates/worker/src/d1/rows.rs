@@ -42,6 +42,10 @@ pub struct HeartbeatRow {
     pub day_heartbeats: Option<i64>,
     /// Its run signal when not a plain success: `start`, `fail` or `log` (`None`: success).
     pub event: Option<String>,
+    /// The exit status it carried, if any.
+    pub exit_status: Option<i64>,
+    /// 1 when the service was `pingedTooOften` after it (`None`: not).
+    pub pinged_too_often: Option<i64>,
 }
 
 impl HeartbeatRow {
@@ -57,14 +61,27 @@ impl HeartbeatRow {
             metrics: e.metrics.clone(),
             day_heartbeats: None,
             event: (e.event != Event::Success).then(|| e.event.as_str().to_owned()),
+            exit_status: e.exit_status.map(i64::from),
+            pinged_too_often: e.pinged_too_often.then_some(1),
         }
     }
 }
 
 impl Table for HeartbeatRow {
     const NAME: &'static str = "heartbeats";
-    const COLUMNS: &'static [&'static str] =
-        &["service_id", "received_at", "seq", "status", "message", "metadata", "metrics", "day_heartbeats", "event"];
+    const COLUMNS: &'static [&'static str] = &[
+        "service_id",
+        "received_at",
+        "seq",
+        "status",
+        "message",
+        "metadata",
+        "metrics",
+        "day_heartbeats",
+        "event",
+        "exit_status",
+        "pinged_too_often",
+    ];
     /// A replayed flush writes nothing; new rows mostly reuse stale ones first
     /// (`super::history::flush`).
     const CONFLICT: Conflict = Conflict::Ignore;
@@ -85,6 +102,9 @@ pub struct ChangeRow {
     pub to_status: String,
     /// Why, in words.
     pub reason: String,
+    /// The reason's kind (`noHeartbeat`, `missed`, `overrun`, `failed`, …; see
+    /// [`systole_core::run::Reason`]); `None` in rows written before it was kept.
+    pub kind: Option<String>,
     /// The newest heartbeat at or before the change, ms (read by
     /// [`super::read::changes_seen`] only).
     #[serde(default, skip_serializing)]
@@ -101,6 +121,7 @@ impl ChangeRow {
             from_status: c.from.as_str().to_owned(),
             to_status: c.to.as_str().to_owned(),
             reason: c.reason.clone(),
+            kind: c.kind.map(|k| k.as_str().to_owned()),
             last_seen: None,
         }
     }
@@ -108,7 +129,8 @@ impl ChangeRow {
 
 impl Table for ChangeRow {
     const NAME: &'static str = "status_changes";
-    const COLUMNS: &'static [&'static str] = &["service_id", "changed_at", "seq", "from_status", "to_status", "reason"];
+    const COLUMNS: &'static [&'static str] =
+        &["service_id", "changed_at", "seq", "from_status", "to_status", "reason", "kind"];
     const CONFLICT: Conflict = Conflict::Ignore;
 }
 
@@ -123,6 +145,9 @@ pub struct IncidentRow {
     pub ended_at: Option<i64>,
     /// Why it went down.
     pub cause: String,
+    /// The cause's kind (`noHeartbeat`, `missed`, `overrun`, `failed`, …; see
+    /// [`systole_core::run::Reason`]); `None` in rows written before it was kept.
+    pub kind: Option<String>,
 }
 
 impl IncidentRow {
@@ -133,13 +158,14 @@ impl IncidentRow {
             started_at: i.started_at.as_millis(),
             ended_at: i.ended_at.map(Timestamp::as_millis),
             cause: i.cause.clone(),
+            kind: i.kind.map(|k| k.as_str().to_owned()),
         }
     }
 }
 
 impl Table for IncidentRow {
     const NAME: &'static str = "incidents";
-    const COLUMNS: &'static [&'static str] = &["service_id", "started_at", "ended_at", "cause"];
+    const COLUMNS: &'static [&'static str] = &["service_id", "started_at", "ended_at", "cause", "kind"];
     /// An incident is written open, then again closed.
     const CONFLICT: Conflict = Conflict::Update { key: &["service_id", "started_at"], set: &["ended_at"] };
 }
@@ -269,6 +295,9 @@ pub struct StateRow {
     /// Its latest heartbeat's message (read by [`super::statuses`] only).
     #[serde(default, skip_serializing)]
     pub last_message: Option<String>,
+    /// Its latest success or fail's `pinged_too_often` (read by [`super::statuses`] only).
+    #[serde(default, skip_serializing)]
+    pub pinged_too_often: Option<i64>,
 }
 
 impl StateRow {
@@ -282,6 +311,7 @@ impl StateRow {
             accounted_until: Some(until.as_millis()),
             last_heartbeat: None,
             last_message: None,
+            pinged_too_often: None,
         }
     }
 
@@ -295,6 +325,7 @@ impl StateRow {
             accounted_until: self.accounted_until.map(Timestamp::from_millis),
             last_heartbeat: self.last_heartbeat.map(Timestamp::from_millis),
             last_message: self.last_message.clone(),
+            pinged_too_often: self.pinged_too_often.is_some_and(|f| f != 0),
         })
     }
 }
@@ -508,7 +539,7 @@ mod tests {
     use super::*;
     use crate::d1::insert_sql;
 
-    const MIGRATIONS: [&str; 7] = [
+    const MIGRATIONS: [&str; 8] = [
         include_str!("../../../../migrations/0001_history.sql"),
         include_str!("../../../../migrations/0002_alerts.sql"),
         include_str!("../../../../migrations/0003_status_changes_by_time.sql"),
@@ -516,6 +547,7 @@ mod tests {
         include_str!("../../../../migrations/0005_housekeeping.sql"),
         include_str!("../../../../migrations/0006_heartbeat_ring.sql"),
         include_str!("../../../../migrations/0007_runs.sql"),
+        include_str!("../../../../migrations/0010_signals.sql"),
     ];
 
     /// The columns of the last `CREATE TABLE {table}` in the migrations, in order, with the
@@ -572,9 +604,9 @@ mod tests {
     fn inserts_read_each_column_by_name() {
         assert_eq!(
             insert_sql::<IncidentRow>(),
-            "INSERT INTO incidents (service_id, started_at, ended_at, cause) SELECT json_extract(value, \
+            "INSERT INTO incidents (service_id, started_at, ended_at, cause, kind) SELECT json_extract(value, \
              '$.service_id'), json_extract(value, '$.started_at'), json_extract(value, '$.ended_at'), \
-             json_extract(value, '$.cause') FROM json_each(?1) WHERE true ON CONFLICT (service_id, started_at) \
+             json_extract(value, '$.cause'), json_extract(value, '$.kind') FROM json_each(?1) WHERE true ON CONFLICT (service_id, started_at) \
              DO UPDATE SET ended_at = excluded.ended_at"
         );
         assert!(insert_sql::<HeartbeatRow>().starts_with("INSERT OR IGNORE INTO heartbeats (service_id, "));
@@ -592,12 +624,15 @@ mod tests {
             metadata: Some(r#"{"k":1}"#.into()),
             metrics: None,
             event: systole_core::monitor::Event::Success,
+            exit_status: None,
+            pinged_too_often: false,
         };
         let row = HeartbeatRow::new("api", &e);
         assert_eq!(
             serde_json::to_value(&row).unwrap(),
             serde_json::json!({"service_id": "api", "received_at": 1000, "seq": 7, "status": "degraded",
-                "message": "slow", "metadata": "{\"k\":1}", "metrics": null, "day_heartbeats": null, "event": null})
+                "message": "slow", "metadata": "{\"k\":1}", "metrics": null, "day_heartbeats": null, "event": null,
+                "exit_status": null, "pinged_too_often": null})
         );
         let c = StatusChange {
             seq: 8,
@@ -610,12 +645,12 @@ mod tests {
         assert_eq!(
             serde_json::to_value(ChangeRow::new("api", &c)).unwrap(),
             serde_json::json!({"service_id": "api", "changed_at": 2000, "seq": 8, "from_status": "up",
-                "to_status": "down", "reason": "r"})
+                "to_status": "down", "reason": "r", "kind": null})
         );
         let i = Incident { started_at: Timestamp::from_millis(3_000), ended_at: None, cause: "c".into(), kind: None };
         assert_eq!(
             serde_json::to_value(IncidentRow::new("api", &i)).unwrap(),
-            serde_json::json!({"service_id": "api", "started_at": 3000, "ended_at": null, "cause": "c"})
+            serde_json::json!({"service_id": "api", "started_at": 3000, "ended_at": null, "cause": "c", "kind": null})
         );
     }
 }

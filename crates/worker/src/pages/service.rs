@@ -33,7 +33,7 @@ pub async fn get(_req: Request, env: &Env, call: Call<'_>) -> Reply {
     let db = env.d1(DB_BINDING)?;
     let gathered = futures_util::future::try_join5(
         fleet_data(&db, config, &[id]),
-        d1::incidents(&db, Some(id), 50),
+        d1::incidents(&db, Some(id), None, 50),
         d1::heartbeats(&db, id, None, HEARTBEATS),
         d1::status_changes(&db, Some(id), Timestamp::from_millis(0), 50),
         d1::read::runs(&db, id, None, RUNS),
@@ -45,7 +45,9 @@ pub async fn get(_req: Request, env: &Env, call: Call<'_>) -> Reply {
         return super::not_found(caller, &format!("There is no service {id:?} that you can see."));
     };
     let now = now();
+    let pinged_too_often = states.iter().any(|s| s.service_id == id && s.pinged_too_often);
     let detail = ServiceDetail {
+        pinged_too_often,
         next_deadline: deadline(row.status, row.last_heartbeat, &MonitorConfig::from(service)).map(|(t, _)| t),
         row,
         group: service.group.as_ref().and_then(|g| config.groups.iter().find(|x| &x.id == g)).map(|g| g.name.clone()),
@@ -66,6 +68,8 @@ pub async fn get(_req: Request, env: &Env, call: Call<'_>) -> Reply {
             .map(|h| HeartbeatView {
                 at: Timestamp::from_millis(h.received_at),
                 reported: h.status.clone(),
+                event: h.event.clone(),
+                exit_status: h.exit_status.and_then(|c| u8::try_from(c).ok()),
                 message: h.message.clone(),
                 metadata: h.metadata.clone(),
             })

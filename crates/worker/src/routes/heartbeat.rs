@@ -1,12 +1,16 @@
 //! `POST /api/heartbeat` and `POST /api/v1/heartbeat`: limits and parsing at the edge, every
 //! key checked here, then each granted heartbeat to its service's ServiceMonitor Durable
-//! Object. No D1 on this path.
+//! Object. No D1 on this path, but for auto-provisioning (`crate::provision`).
 
 use futures_util::future::join_all;
-use systole_core::api::heartbeat::{self, Accepted, Entry, Failure, HeartbeatItem, ItemError, MAX_BODY_BYTES};
+use serde_json::{Map, Value};
+use systole_core::api::heartbeat::{
+    self, Accepted, Entry, Failure, HeartbeatItem, ItemError, MAX_BODY_BYTES, MAX_READ_BYTES,
+};
 use systole_core::api::Problem;
 use systole_core::budget::Kind;
-use systole_core::keys::Authorization;
+use systole_core::config::Config;
+use systole_core::keys::{Authorization, KeyRing};
 use systole_core::limit;
 use systole_core::protocol::ToMonitor;
 use worker::worker_sys::web_sys;
@@ -15,6 +19,7 @@ use worker::{Env, Request, Response};
 use crate::deployment::{self, MONITOR_BINDING};
 use crate::http;
 use crate::limits;
+use crate::provision;
 use crate::router::{Call, Raw};
 use crate::stub;
 
@@ -26,7 +31,8 @@ const RETRY_AFTER: u16 = 2;
 /// heartbeat was recorded, 207 when some were, else 401 (every one refused by its key check),
 /// 429 (every one over its service's rate limit), 503 (every one unavailable) or 400, each
 /// with cloudflaremon's `success`, `message` and per-item `results`. Errors before any
-/// heartbeat is considered: 413 over 16 KiB, 400 with the field for bad JSON, fields or
+/// heartbeat is considered: 413 over 16 KiB (not counting the escaping of `output`, see
+/// [`heartbeat::parse`]), 400 with the field for bad JSON, fields or
 /// limits. A request in which no heartbeat passed its key check counts against the client
 /// address's [`limit::HEARTBEAT_PER_IP`], and past it answers 429 problem+json with
 /// `Retry-After` instead of 401.
@@ -37,7 +43,7 @@ pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Raw {
     let headers = req.headers();
     let bearer = headers.get("Authorization")?.and_then(|v| crate::access::bearer(&v));
     let declared = headers.get("Content-Length")?;
-    let body = http::read_declared(&mut req, declared.as_deref(), MAX_BODY_BYTES)
+    let body = http::read_declared(&mut req, declared.as_deref(), MAX_READ_BYTES)
         .await?
         .ok_or_else(|| Problem::payload_too_large(MAX_BODY_BYTES))?;
     let request = heartbeat::parse(&body, bearer.as_deref())?;
@@ -51,7 +57,7 @@ pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Raw {
         .entries
         .into_iter()
         .map(|entry| match entry {
-            Entry::Beat(item) => match keys.authorize(config.service(item.service_id.as_str()), item.key.as_deref()) {
+            Entry::Beat(mut item) => match authorize(keys, config, &mut item) {
                 Authorization::Granted => Ok(item),
                 // An id not declared may be a managed service: its ServiceMonitor holds its
                 // keys and checks them (an object holding none answers 401 and stores nothing).
@@ -71,10 +77,17 @@ pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Raw {
         // this request's whole answer, passed on as it is (no second JSON on the hot path).
         if let Some(Ok(item)) = checked.pop() {
             let service_id = item.service_id.as_str().to_owned();
+            // A group's provisioning key may create the service its object does not hold.
+            let provisioning = provision::group_of(keys, item.key.as_deref()).map(|g| (g, item.clone()));
             let outcome = match call(env, item).await {
                 Ok(resp) if resp.status() == 200 => return Ok(resp),
                 sent => outcome(&service_id, sent.map(Response::from)).await,
             };
+            if let (Some((group, item)), Err(f)) = (provisioning, &outcome) {
+                if matches!(f.error, ItemError::Denied(Authorization::UnknownService)) {
+                    return provisioned(env, &group, item, &request.settings).await;
+                }
+            }
             if matches!(&outcome, Err(f) if matches!(f.error, ItemError::Denied(_))) {
                 // Refused by its object (a managed service's key): counted as at the edge.
                 limits::check(&req, env, limit::HEARTBEAT_PER_IP, "heartbeat requests without a valid key").await?;
@@ -98,6 +111,64 @@ pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Raw {
         limits::check(&req, env, limit::HEARTBEAT_PER_IP, "heartbeat requests without a valid key").await?;
     }
     let summary = heartbeat::answer(outcomes, request.batch, deployment::now())?;
+    Ok(http::json(summary.status, &summary)?.into())
+}
+
+/// The key check of `item` at the edge ([`KeyRing::authorize`]); a key that does not open the
+/// service but is a group's provisioning key is replaced by its encoded credential
+/// (`provision::credential`), which opens the group's services (its object checks it again)
+/// and lets the single form create one.
+fn authorize(keys: &KeyRing, config: &Config, item: &mut HeartbeatItem) -> Authorization {
+    let service = config.service(item.service_id.as_str());
+    let granted = keys.authorize(service, item.key.as_deref());
+    if granted.granted() {
+        return granted;
+    }
+    match provision::credential(keys, item.key.as_deref()) {
+        Some((_, encoded)) => {
+            item.key = Some(encoded);
+            keys.authorize(service, item.key.as_deref())
+        }
+        None => granted,
+    }
+}
+
+/// Creates the service a heartbeat with `group`'s provisioning key named (its object holds
+/// none; see `crate::provision`) and delivers the heartbeat again: 201 with the single form's
+/// answer, `"created": true` and the new service's own `key` (shown once).
+///
+/// # Errors
+/// 403 (the group does not allow it, or is at its `maxServices`), 400 (a setting the
+/// service cannot have), 503; the heartbeat's own refusals as the single form answers them.
+async fn provisioned(env: &Env, group: &str, item: HeartbeatItem, settings: &Map<String, Value>) -> Raw {
+    let service_id = item.service_id.as_str().to_owned();
+    let created = provision::create(env, &item.service_id, group, settings).await?;
+    let sent = call(env, item).await;
+    let (key, sent) = match (created, sent) {
+        // Another request created it meanwhile: answered as any heartbeat of it.
+        (provision::Created::Existing, Ok(resp)) if resp.status() == 200 => return Ok(resp),
+        (provision::Created::Existing, sent) => return answer_one(&service_id, sent).await,
+        (provision::Created::New(key), sent) => (key, sent),
+    };
+    match sent {
+        Ok(resp) if resp.status() == 200 => {
+            let mut answer: Value = serde_json::from_str(&Response::from(resp).text().await?)?;
+            if let Some(o) = answer.as_object_mut() {
+                o.insert("created".into(), Value::Bool(true));
+                if let Some(k) = key {
+                    o.insert("key".into(), Value::String(k));
+                }
+            }
+            Ok(http::json(201, &answer)?.into())
+        }
+        sent => answer_one(&service_id, sent).await,
+    }
+}
+
+/// The single form's answer for the heartbeat of `service_id` its object answered `sent`.
+async fn answer_one(service_id: &str, sent: worker::Result<web_sys::Response>) -> Raw {
+    let outcome = outcome(service_id, sent.map(Response::from)).await;
+    let summary = heartbeat::answer(vec![outcome], false, deployment::now())?;
     Ok(http::json(summary.status, &summary)?.into())
 }
 

@@ -1,4 +1,4 @@
-//! `GET /api/v1/incidents?serviceId=&limit=`: recent incidents, newest first.
+//! `GET /api/v1/incidents?serviceId=&kind=&limit=`: recent incidents, newest first.
 
 use serde_json::json;
 use systole_core::api::query::IncidentsQuery;
@@ -13,7 +13,9 @@ use crate::router::Call;
 use crate::{access, d1};
 
 /// JSON: `{"incidents": [{"serviceId", "startedAt", "endedAt" | null, "open",
-/// "durationSeconds" (so far, while open), "cause"}]}`, only of services the caller may see.
+/// "durationSeconds" (so far, while open), "cause", "kind" (the cause's kind, e.g. `missed`;
+/// `null` for incidents recorded before kinds were kept)}]}`, only of services the caller may
+/// see, of the cause `kind` when given.
 /// Errors: 400 bad parameters, 401, 404 a service not configured or not visible, 503 D1
 /// failure.
 pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
@@ -25,7 +27,8 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
     if let Some(hidden) = service.filter(|s| !access::sees(caller, config, s)) {
         return Err(Problem::unknown_service(hidden).into());
     }
-    let rows = d1::incidents(&env.d1(DB_BINDING)?, service, q.limit).await.or_unavailable(HISTORY_DB)?;
+    let kind = q.kind.map(|k| k.as_str());
+    let rows = d1::incidents(&env.d1(DB_BINDING)?, service, kind, q.limit).await.or_unavailable(HISTORY_DB)?;
     let now = now();
     let incidents: Vec<_> = rows
         .iter()
@@ -39,6 +42,7 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
                 "open": end.is_none(),
                 "durationSeconds": end.unwrap_or(now).since(Timestamp::from_millis(r.started_at)).as_secs_f64(),
                 "cause": r.cause,
+                "kind": r.kind,
             })
         })
         .collect();

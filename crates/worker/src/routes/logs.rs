@@ -12,8 +12,9 @@ use crate::http::{self, OrUnavailable, Reply, HISTORY_DB};
 use crate::router::Call;
 use crate::{access, d1};
 
-/// JSON: `{"serviceId", "heartbeats": [{"seq", "receivedAt", "status", "message",
-/// "metadata", "metrics"}], "nextBefore": ms | null}`, newest first. Heartbeats appear once
+/// JSON: `{"serviceId", "heartbeats": [{"seq", "receivedAt", "status", "event", "exitStatus",
+/// "message", "metadata", "metrics"}], "nextBefore": ms | null}`, newest first; `event` is
+/// `success`, `start`, `fail` or `log`, `exitStatus` the one it carried or null. Heartbeats appear once
 /// their ServiceMonitor has flushed (within `flushIntervalSeconds`). Errors: 400 for bad
 /// parameters, 401 without credentials, 404 for a service that is not configured or not
 /// visible to the caller, 503 when D1 fails.
@@ -36,6 +37,8 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
                 "seq": r.seq,
                 "receivedAt": Timestamp::from_millis(r.received_at).to_rfc3339(),
                 "status": r.status,
+                "event": r.event.as_deref().unwrap_or("success"),
+                "exitStatus": r.exit_status,
                 "message": r.message,
                 "metadata": parse(&r.metadata),
                 "metrics": parse(&r.metrics),

@@ -23,7 +23,7 @@ use worker::worker_sys::web_sys;
 use worker::{Env, Headers, Request, Response};
 
 use crate::deployment;
-use crate::http;
+use crate::http::{self, ApiError};
 use crate::limits;
 use crate::router::{Call, Raw};
 use crate::routes::heartbeat::call as deliver;
@@ -35,6 +35,8 @@ enum Sent {
     Recorded,
     /// The object refused the credential (it changed since the router looked).
     Refused,
+    /// The object holds no service (a managed service's id nobody created).
+    Unknown,
     /// The service's rate limit: seconds to wait.
     Limited(String),
     /// The object is unavailable: seconds to wait.
@@ -54,6 +56,14 @@ pub async fn healthchecks(mut req: Request, env: &Env, call: Call<'_>) -> Raw {
             (deployment::config().service(slug), PingCredential::new(PingKind::PingKey, ping_key.as_str()))
         }
     };
+    // `?create=1` on the slug of no declared service, with a group's own ping key: the
+    // service may be auto-provisioned.
+    if let (Target::Slug { ping_key, slug }, None, true) = (&ping.target, service, ping.create) {
+        let group = deployment::keys(env).ping_key_group(ping_key).map(str::to_owned);
+        if let (Ok(id), Some(group)) = (ServiceId::parse(slug), group) {
+            return created(req, env, &ping, id, &group, &credential).await;
+        }
+    }
     let declared = service.is_some();
     let target = match opened(env, service, &credential) {
         Some(s) => Some(s.id.clone()),
@@ -77,19 +87,70 @@ pub async fn healthchecks(mut req: Request, env: &Env, call: Call<'_>) -> Raw {
         Err(refusal) => return hc_refused(refusal),
     };
     match send(env, &service, &credential, heartbeat, Vec::new()).await {
-        Sent::Recorded => {
-            let mut resp = plain(200, hc::CONTENT_TYPE, "OK")?;
-            let headers = resp.headers_mut();
-            headers.set("Ping-Body-Limit", &hc::BODY_LIMIT.to_string())?;
-            headers.set("Access-Control-Allow-Origin", "*")?;
-            hc_cached(resp)
-        }
-        Sent::Refused => {
+        Sent::Refused | Sent::Unknown => {
             if let Err(p) = limits::check(&req, env, limit::HEARTBEAT_PER_IP, "pings without a valid URL").await {
                 return hc_answer(429, "rate limited", p.retry_after.map(|s| s.to_string()));
             }
             hc_refused(Refusal::NotFound)
         }
+        sent => hc_sent(sent, false),
+    }
+}
+
+/// `?create=1` on the slug `id` of no declared service, with `group`'s own ping key: the ping
+/// goes to the service's object (a managed service of that group checks the key); when it
+/// holds none and the group allows auto-provisioning (`crate::provision`), the service is
+/// created, then pinged, answered 201 `Created` as healthchecks.io does. Refusals: 404 `not
+/// found` (the key does not open it, or the group does not allow auto-provisioning, as
+/// healthchecks.io answers when it cannot create), 403 with the reason as text when the group
+/// is at its `maxServices`.
+async fn created(
+    mut req: Request,
+    env: &Env,
+    ping: &hc::Ping,
+    id: ServiceId,
+    group: &str,
+    credential: &PingCredential,
+) -> Raw {
+    let body = http::read_prefix(&mut req, hc::BODY_LIMIT).await?;
+    let heartbeat = match ping.check(&body) {
+        Ok(heartbeat) => heartbeat,
+        Err(refusal) => return hc_refused(refusal),
+    };
+    let sent = send(env, &id, credential, heartbeat.clone(), Vec::new()).await;
+    if !matches!(sent, Sent::Unknown) {
+        return hc_sent(sent, false);
+    }
+    match crate::provision::create(env, &id, group, &serde_json::Map::new()).await {
+        Ok(made) => {
+            let new = matches!(made, crate::provision::Created::New(_));
+            hc_sent(send(env, &id, credential, heartbeat, Vec::new()).await, new)
+        }
+        // A group that does not allow it cannot create: `not found`; one at its
+        // `maxServices` says so.
+        Err(ApiError::Problem(p)) if p.status == 403 && p.limit.is_none() => hc_refused(Refusal::NotFound),
+        Err(ApiError::Problem(p)) => hc_answer(p.status, &p.detail, None),
+        Err(ApiError::Unavailable { what, error }) => {
+            worker::console_error!("auto-provisioning {id}: {what} unavailable: {error}");
+            hc_answer(503, "temporarily unavailable", Some("2".to_owned()))
+        }
+    }
+}
+
+/// healthchecks.io's answer to a ping its object answered `sent`: 200 `OK` (201 `Created`
+/// when `created`) with `Ping-Body-Limit` and `Access-Control-Allow-Origin: *`, else the
+/// refusal.
+fn hc_sent(sent: Sent, created: bool) -> Raw {
+    match sent {
+        Sent::Recorded => {
+            let (status, body) = if created { (201, "Created") } else { (200, "OK") };
+            let mut resp = plain(status, hc::CONTENT_TYPE, body)?;
+            let headers = resp.headers_mut();
+            headers.set("Ping-Body-Limit", &hc::BODY_LIMIT.to_string())?;
+            headers.set("Access-Control-Allow-Origin", "*")?;
+            hc_cached(resp)
+        }
+        Sent::Refused | Sent::Unknown => hc_refused(Refusal::NotFound),
         Sent::Limited(secs) => hc_answer(429, "rate limited", Some(secs)),
         Sent::Unavailable(secs) => hc_answer(503, "temporarily unavailable", Some(secs)),
     }
@@ -115,7 +176,7 @@ pub async fn kuma(req: Request, env: &Env, call: Call<'_>) -> Raw {
     let (heartbeat, dropped) = push.heartbeat();
     match send(env, &service.id, &credential, heartbeat, dropped).await {
         Sent::Recorded => kuma_answer(200, None, None),
-        Sent::Refused => kuma_answer(404, Some(kuma::NOT_FOUND), None),
+        Sent::Refused | Sent::Unknown => kuma_answer(404, Some(kuma::NOT_FOUND), None),
         Sent::Limited(secs) => kuma_answer(429, Some("Rate limit exceeded"), Some(secs)),
         Sent::Unavailable(secs) => kuma_answer(503, Some("Temporarily unavailable"), Some(secs)),
     }
@@ -152,7 +213,18 @@ async fn send(
     };
     match deliver(env, item).await {
         Ok(resp) if resp.status() == 200 => Sent::Recorded,
-        Ok(resp) if resp.status() == 401 => Sent::Refused,
+        Ok(resp) if resp.status() == 401 => {
+            // An object holding no service says so (`unknownService`).
+            let text = Response::from(resp).text().await.ok();
+            let unknown = text
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                .is_some_and(|p| p["unknownService"].as_bool() == Some(true));
+            if unknown {
+                Sent::Unknown
+            } else {
+                Sent::Refused
+            }
+        }
         Ok(resp) if resp.status() == 429 => Sent::Limited(retry_after(&resp, "1")),
         Ok(resp) => Sent::Unavailable(retry_after(&resp, "2")),
         Err(e) => {

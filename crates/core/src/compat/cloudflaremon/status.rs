@@ -151,6 +151,7 @@ mod tests {
             accounted_until: None,
             last_heartbeat: last.map(Timestamp::from_millis),
             last_message: None,
+            pinged_too_often: false,
         }
     }
 
