@@ -29,6 +29,17 @@ pub enum Viewer {
     Anonymous,
 }
 
+/// What the admin controls of the pages offer (the "Add service" and edit forms, the test
+/// notification). The Worker passes one (in [`crate::pages::Chrome::admin`]) only to callers
+/// the management API accepts; a page without one shows none of the controls.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AdminView {
+    /// The groups a service may join: `(id, name)`, in config order.
+    pub groups: Vec<(String, String)>,
+    /// The notification channels a test notification may go to, by name.
+    pub channels: Vec<String>,
+}
+
 /// One service row.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ServiceRow {
@@ -467,6 +478,78 @@ pub struct ServiceDetail {
     pub metrics: Vec<MetricSeries>,
     /// Recent runs of the job, newest first (empty for a service that reports no runs).
     pub runs: Vec<RunView>,
+    /// Its group's id.
+    pub group_id: Option<String>,
+    /// Set for a service managed at run time (created through the API, the dashboard or
+    /// auto-provisioning); `None` for one declared in `config/services.json`, which the
+    /// pages do not offer to edit.
+    pub managed: Option<ManagedView>,
+    /// Its change log (who changed what, when), newest first; `None` when the caller may
+    /// not read it.
+    pub audit: Option<Vec<AuditEntry>>,
+}
+
+/// What a managed service carries besides its monitoring config.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ManagedView {
+    /// Free text shown on its page.
+    pub description: Option<String>,
+    /// Labels for filtering.
+    pub tags: Vec<String>,
+    /// Its stable UUID for URL pings (`/ping/{pingId}`), if it has one.
+    pub ping_id: Option<String>,
+}
+
+/// One entry of a service's change log (`GET /api/v1/services/{id}/changes`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditEntry {
+    /// When the change was made.
+    pub at: Timestamp,
+    /// Who made it (`user:ana`, `api-key`, `provisioning:web`, …).
+    pub actor: String,
+    /// What kind of change (`create`, `update`, `pause`, `resume`, `rotate-key`, `delete`).
+    pub action: String,
+    /// What changed, as text (e.g. `name, gracePeriod`); may be empty.
+    pub detail: String,
+}
+
+impl AuditEntry {
+    /// The action as the page words it: `"created"`, `"paused"`, `"rotated its key"`;
+    /// an unknown action as it is.
+    pub fn verb(&self) -> &str {
+        match self.action.as_str() {
+            "create" | "created" => "created",
+            "update" | "updated" | "replace" | "upsert" => "changed",
+            "pause" | "paused" => "paused",
+            "resume" | "resumed" => "resumed",
+            "rotate" | "rotate-key" | "rotateKey" | "key-rotated" => "rotated its key",
+            "delete" | "deleted" => "deleted",
+            other => other,
+        }
+    }
+}
+
+impl ServiceDetail {
+    /// The edit form's starting values as the management API's JSON body (`name`, `group`,
+    /// `stalenessThreshold` and `gracePeriod` in seconds, `schedule`, `timezone`,
+    /// `description`, `tags`); the page carries it in `data-spec` and the script fills the
+    /// form from it.
+    pub fn spec_json(&self) -> String {
+        let managed = self.managed.clone().unwrap_or_default();
+        let schedule = self.schedule.as_ref();
+        serde_json::json!({
+            "id": self.row.id,
+            "name": self.row.name,
+            "group": self.group_id,
+            "stalenessThreshold": schedule.is_none().then_some(self.staleness_threshold_s),
+            "gracePeriod": self.grace_period_s,
+            "schedule": schedule.map(|s| s.expression()),
+            "timezone": schedule.map(|s| s.zone().name()),
+            "description": managed.description,
+            "tags": managed.tags,
+        })
+        .to_string()
+    }
 }
 
 /// One run of a job, as its service page lists it.
