@@ -3,7 +3,7 @@
 use systole_core::access::Scope;
 use systole_core::api::query::PageQuery;
 use systole_core::time::Timestamp;
-use systole_web::pages;
+use systole_web::pages::{self, Chrome};
 use systole_web::view::{self, ActivityItem, AttemptRecord, Window};
 use worker::{Env, Request};
 
@@ -36,7 +36,8 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
     let config = deployment::config();
     let activity = activity(caller, since, &changes, &alerts);
     let viewer = viewer(caller);
-    let chrome = chrome(&viewer, now, Some("/api/v1/live"));
+    let admin = super::admin_view(caller);
+    let chrome = Chrome { admin: admin.as_ref(), ..chrome(&viewer, now, Some("/api/v1/live")) };
     let others = PageQuery::others(&pairs);
     html(200, pages::dashboard(&chrome, &fleet, &activity, window, config.settings.uptime_window_start(now), &others))
 }

@@ -66,6 +66,22 @@ pub fn viewer(caller: Caller) -> Viewer {
     }
 }
 
+/// The admin controls' choices for `caller` when the caller may manage services (an admin,
+/// or anyone in an open deployment, as `access::admin` decides); `None` for a viewer, whose
+/// pages then carry no admin control.
+pub fn admin_view(caller: Caller) -> Option<view::AdminView> {
+    if let Caller::User(u) = caller {
+        if u.role != systole_core::access::Role::Admin {
+            return None;
+        }
+    }
+    let config = deployment::config();
+    Some(view::AdminView {
+        groups: config.groups.iter().map(|g| (g.id.clone(), g.name.clone())).collect(),
+        channels: deployment::notifications().channels.iter().map(|c| c.name.clone()).collect(),
+    })
+}
+
 /// The frame of every page for `viewer` at `now`, with the deployment's branding and
 /// settings; `live` is the page's WebSocket path, if it has one.
 pub fn chrome<'a>(viewer: &'a Viewer, now: Timestamp, live: Option<&'static str>) -> Chrome<'a> {

@@ -3,7 +3,7 @@
 use systole_core::api::status::Summary;
 use systole_core::monitor::{deadline, MonitorConfig};
 use systole_core::time::Timestamp;
-use systole_web::pages;
+use systole_web::pages::{self, Chrome};
 use systole_web::view::{self, HeartbeatView, IncidentView, RunView, ServiceDetail};
 use worker::{Env, Request};
 
@@ -86,8 +86,13 @@ pub async fn get(_req: Request, env: &Env, call: Call<'_>) -> Reply {
                 has_output: r.has_output != 0,
             })
             .collect(),
+        group_id: service.group.clone(),
+        // Declared services only, until the catalog of managed services is merged.
+        managed: None,
+        audit: None,
     };
     let viewer = viewer(caller);
-    let chrome = chrome(&viewer, now, Some("/api/v1/live"));
+    let admin = super::admin_view(caller);
+    let chrome = Chrome { admin: admin.as_ref(), ..chrome(&viewer, now, Some("/api/v1/live")) };
     html(200, pages::service(&chrome, &detail))
 }
