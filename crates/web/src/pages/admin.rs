@@ -77,22 +77,28 @@ pub(super) fn dialogs(admin: &AdminView) -> Markup {
                 p.form-error.error role="alert" tabindex="-1" hidden {}
                 (text_field("id", "Service id", "Letters, digits, ., _ and -; at most 64. Heartbeats name it in serviceId.",
                     TextAttrs { required: true, pattern: Some("[A-Za-z0-9._-]{1,64}"), maxlength: Some(64), ..TextAttrs::default() }))
-                (text_field("name", "Name", "Shown on the dashboard; the id when empty.", TextAttrs { maxlength: Some(200), ..TextAttrs::default() }))
-                div.field {
-                    label for="sf-group" { "Group" }
-                    select #sf-group name="group" aria-describedby="sf-group-hint sf-group-error" {
-                        option value="" { "No group" }
-                        @for (id, name) in &admin.groups { option value=(id) { (name) } }
+                div.pair {
+                    (text_field("name", "Name", "Shown on the dashboard; the id when empty.", TextAttrs { maxlength: Some(200), ..TextAttrs::default() }))
+                    div.field {
+                        label for="sf-group" { "Group" }
+                        select #sf-group name="group" aria-describedby="sf-group-hint sf-group-error" {
+                            option value="" { "No group" }
+                            @for (id, name) in &admin.groups { option value=(id) { (name) } }
+                        }
+                        small.hint #sf-group-hint { "Its defaults apply, and its readers see it." }
+                        p.field-error #sf-group-error data-error-for="group" hidden {}
                     }
-                    small.hint #sf-group-hint { "Its defaults (threshold, grace, notifications) apply, and who may see it." }
-                    p.field-error #sf-group-error data-error-for="group" hidden {}
                 }
-                (span_field("stalenessThreshold", "Expect a heartbeat every", "Empty: the group's or the default. Not with a schedule."))
-                (span_field("gracePeriod", "Grace period", "How long it stays late before it is down. Empty: the default."))
-                (text_field("schedule", "Or on a schedule (cron)", "Optional, e.g. 30 2 * * * or @daily: heartbeats follow it instead of a period.",
-                    TextAttrs { maxlength: Some(100), ..TextAttrs::default() }))
-                (text_field("timezone", "Schedule time zone", "An IANA zone such as Europe/Berlin; UTC when empty.",
-                    TextAttrs { maxlength: Some(64), ..TextAttrs::default() }))
+                div.pair {
+                    (span_field("stalenessThreshold", "Expect a heartbeat every", "Empty: the group's or the default."))
+                    (span_field("gracePeriod", "Grace period", "Late this long before down. Empty: the default."))
+                }
+                div.pair {
+                    (text_field("schedule", "Or on a schedule (cron)", "Instead of a period, e.g. 30 2 * * * or @daily.",
+                        TextAttrs { maxlength: Some(100), ..TextAttrs::default() }))
+                    (text_field("timezone", "Schedule time zone", "An IANA zone such as Europe/Berlin; UTC when empty.",
+                        TextAttrs { maxlength: Some(64), ..TextAttrs::default() }))
+                }
                 (text_field("description", "Description", "Optional.", TextAttrs { multiline: true, ..TextAttrs::default() }))
                 (text_field("tags", "Tags", "Optional, separated by commas.", TextAttrs { maxlength: Some(500), ..TextAttrs::default() }))
                 div.actions {
