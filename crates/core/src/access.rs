@@ -193,12 +193,19 @@ impl Hub {
 /// Every hub that must hear about `service`: the open hub (no users) or the hub of each user
 /// who sees it, plus the public hub when the status page is enabled and shows it.
 pub fn hubs(users: &Users, config: &Config, service: &ServiceConfig) -> Vec<Hub> {
+    hubs_of_group(users, config, service.group.as_deref())
+}
+
+/// [`hubs`] of a service in group `group` (`None`: ungrouped): what a scope sees depends on
+/// the group alone, so this serves a service that is gone from the config too (a deleted
+/// managed service).
+pub fn hubs_of_group(users: &Users, config: &Config, group: Option<&str>) -> Vec<Hub> {
     let mut hubs = if users.is_open() {
         vec![Hub::open()]
     } else {
-        users.users.iter().filter(|u| Scope::of(u).sees(config, service)).map(|u| Hub::user(&u.id)).collect()
+        users.users.iter().filter(|u| Scope::of(u).sees_group(config, group)).map(|u| Hub::user(&u.id)).collect()
     };
-    if config.settings.status_page && Scope::Public.sees(config, service) {
+    if config.settings.status_page && Scope::Public.sees_group(config, group) {
         hubs.push(Hub::public());
     }
     hubs

@@ -99,16 +99,24 @@ pub fn publish_alerts(env: &Env, alerts: &[AlertUpdate]) {
     }
 }
 
-/// Tells every hub that must hear about `service` (as [`publish`], without a gate) that the
-/// management API added, changed or removed it (`systole_core::live::CatalogUpdate`):
-/// their tabs fetch their page again, or drop a removed service's rows, and the hubs forget
-/// a removed service's last update. Call it after the change is stored; it waits for the
+/// Tells every hub that must hear about service `id` of group `group` (as [`publish`],
+/// without a gate; `config` is the catalog, whose groups say who sees it) that the
+/// management API added, changed or removed it (`systole_core::live::CatalogUpdate`): their
+/// tabs fetch their page again, or drop a removed service's rows, and the hubs forget a
+/// removed service's last update. Call it after the change is stored; it waits for the
 /// posts (at most [`live::FANOUT`], the rest relayed), because a request's unawaited work
 /// may be cancelled once it is answered. A hub that cannot be reached is logged: its tabs
 /// catch up on their next resynchronisation.
-pub async fn publish_catalog(env: &Env, service: &ServiceConfig, action: live::CatalogAction, now: Timestamp) {
-    let body = live::CatalogUpdate::new(service.id.as_str(), action, now).to_json();
-    let hubs = access::hubs(deployment::users(), deployment::config(), service);
+pub async fn publish_catalog(
+    env: &Env,
+    config: &systole_core::config::Config,
+    id: &str,
+    group: Option<&str>,
+    action: live::CatalogAction,
+    now: Timestamp,
+) {
+    let body = live::CatalogUpdate::new(id, action, now).to_json();
+    let hubs = access::hubs_of_group(deployment::users(), config, group);
     let mut posts = Vec::new();
     for post in live::fan_out(hubs, live::FANOUT) {
         match crate::stub::named(env, HUB_BINDING, &post.hub.name) {
