@@ -495,9 +495,11 @@ fn services_are_coloured_by_their_threshold_profile_with_a_legend_per_group() {
 
 /// A managed service's page as an admin sees it (with `admin`) or a viewer (without).
 fn managed_page(admin: Option<&view::AdminView>, status: Status) -> String {
-    let config =
-        Config::parse(Some(r#"{"groups": [{"id": "ops", "services": ["api"]}], "services": [{"id": "api", "name": "API"}]}"#), None)
-            .unwrap();
+    let config = Config::parse(
+        Some(r#"{"groups": [{"id": "ops", "services": ["api"]}], "services": [{"id": "api", "name": "API"}]}"#),
+        None,
+    )
+    .unwrap();
     let states = [state("api", status, "fine")];
     let fleet = view::fleet(&config, Scope::All, &states, &uptime(&config, &states, 3));
     let detail = view::ServiceDetail {
@@ -577,7 +579,9 @@ fn an_admin_gets_the_manage_panel_the_dialogs_and_the_change_log_of_a_managed_se
 #[test]
 fn a_viewer_sees_no_admin_control_anywhere() {
     let html = managed_page(None, Status::Up);
-    for control in ["data-act", "service-dialog", "key-dialog", "confirm-dialog", "id=\"notice\"", "test-notify", "Manage"] {
+    for control in
+        ["data-act", "service-dialog", "key-dialog", "confirm-dialog", "id=\"notice\"", "test-notify", "Manage"]
+    {
         assert!(!html.contains(control), "{control} shown to a viewer");
     }
     assert!(html.contains("Change log"), "the log itself is not a control");

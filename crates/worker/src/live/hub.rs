@@ -200,7 +200,8 @@ impl NotificationHub {
         let sql = self.state.storage().sql();
         match live::Keep::of(update) {
             live::Keep::Latest(id) => {
-                let q = "INSERT INTO latest (id, body) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body";
+                let q =
+                    "INSERT INTO latest (id, body) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body";
                 sql.exec(q, vec![id.into(), update.into()])?;
             }
             live::Keep::Forget(id) => {

@@ -85,7 +85,14 @@ pub fn admin_view(caller: Caller) -> Option<view::AdminView> {
 /// The frame of every page for `viewer` at `now`, with the deployment's branding and
 /// settings; `live` is the page's WebSocket path, if it has one.
 pub fn chrome<'a>(viewer: &'a Viewer, now: Timestamp, live: Option<&'static str>) -> Chrome<'a> {
-    Chrome { branding: deployment::branding(), settings: &deployment::config().settings, viewer, now, live, admin: None }
+    Chrome {
+        branding: deployment::branding(),
+        settings: &deployment::config().settings,
+        viewer,
+        now,
+        live,
+        admin: None,
+    }
 }
 
 /// The sign-in page with `status` (401 for a page that needs a session).
