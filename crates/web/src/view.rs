@@ -514,6 +514,27 @@ pub struct AuditEntry {
 }
 
 impl AuditEntry {
+    /// The page's entry for a change log row: `detail` says what an `update` changed (the
+    /// patch's fields, `name, gracePeriod`), until when a rotated-out key works, or that a
+    /// delete purged the history; nothing for the other actions (a create's spec is on the
+    /// page already).
+    pub fn from_change(c: &systole_core::managed::Change) -> Self {
+        let d = &c.detail;
+        let detail = match c.action.as_str() {
+            "update" => d.as_object().map(|m| m.keys().cloned().collect::<Vec<_>>().join(", ")).unwrap_or_default(),
+            "rotate-key" => d
+                .get("oldKeyValidUntil")
+                .and_then(serde_json::Value::as_i64)
+                .map(|ms| format!("the old key works until {}", Timestamp::from_millis(ms).human()))
+                .unwrap_or_default(),
+            "delete" if d.get("purge").and_then(serde_json::Value::as_bool) == Some(true) => {
+                "with its history".to_owned()
+            }
+            _ => String::new(),
+        };
+        Self { at: c.at, actor: c.actor.to_string(), action: c.action.clone(), detail }
+    }
+
     /// The action as the page words it: `"created"`, `"paused"`, `"rotated its key"`;
     /// an unknown action as it is.
     pub fn verb(&self) -> &str {
@@ -646,6 +667,34 @@ mod tests {
         let everything = activity(&changes, &attempts, Timestamp::from_millis(5_000), |_| true, 3);
         assert_eq!(everything.len(), 3);
         assert_eq!(everything[1].text, "Up → Down (hidden)");
+    }
+
+    #[test]
+    fn change_log_entries_say_what_an_update_changed_and_until_when_an_old_key_works() {
+        use systole_core::managed::{Actor, Change};
+        let change = |action: &str, detail: serde_json::Value| Change {
+            service_id: "api".into(),
+            at: Timestamp::from_millis(1_000),
+            actor: Actor::User("ana".into()),
+            action: action.into(),
+            detail,
+        };
+        let update = AuditEntry::from_change(&change("update", serde_json::json!({"name": "x", "gracePeriod": null})));
+        assert_eq!(
+            (update.actor.as_str(), update.verb(), update.detail.as_str()),
+            ("user:ana", "changed", "gracePeriod, name")
+        );
+        let rotated =
+            AuditEntry::from_change(&change("rotate-key", serde_json::json!({"oldKeyValidUntil": 86_401_000})));
+        assert_eq!(
+            (rotated.verb(), rotated.detail.as_str()),
+            ("rotated its key", "the old key works until 1970-01-02 00:00:01 UTC")
+        );
+        let purged = AuditEntry::from_change(&change("delete", serde_json::json!({"purge": true})));
+        assert_eq!((purged.verb(), purged.detail.as_str()), ("deleted", "with its history"));
+        let created = AuditEntry::from_change(&change("create", serde_json::json!({"id": "api", "name": "API"})));
+        assert_eq!((created.verb(), created.detail.as_str()), ("created", ""));
+        assert_eq!(AuditEntry::from_change(&change("pause", serde_json::Value::Null)).verb(), "paused");
     }
 
     #[test]
