@@ -36,7 +36,7 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
     let config = deployment::config();
     let activity = activity(caller, since, &changes, &alerts);
     let viewer = viewer(caller);
-    let admin = super::admin_view(caller);
+    let admin = super::admin::admin_view(caller, deployment::config());
     let chrome = Chrome { admin: admin.as_ref(), ..chrome(&viewer, now, Some("/api/v1/live")) };
     let others = PageQuery::others(&pairs);
     html(200, pages::dashboard(&chrome, &fleet, &activity, window, config.settings.uptime_window_start(now), &others))

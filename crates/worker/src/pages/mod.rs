@@ -3,6 +3,7 @@
 //! (`/assets/…`). Templates and view models live in `systole-web`; this module gathers the
 //! data and sends the pages with a strict Content-Security-Policy.
 
+pub mod admin;
 pub mod dashboard;
 pub mod service;
 pub mod session;
@@ -64,22 +65,6 @@ pub fn viewer(caller: Caller) -> Viewer {
         Caller::Open => Viewer::Open,
         Caller::User(u) => Viewer::User { name: u.name.clone(), admin: u.role == systole_core::access::Role::Admin },
     }
-}
-
-/// The admin controls' choices for `caller` when the caller may manage services (an admin,
-/// or anyone in an open deployment, as `access::admin` decides); `None` for a viewer, whose
-/// pages then carry no admin control.
-pub fn admin_view(caller: Caller) -> Option<view::AdminView> {
-    if let Caller::User(u) = caller {
-        if u.role != systole_core::access::Role::Admin {
-            return None;
-        }
-    }
-    let config = deployment::config();
-    Some(view::AdminView {
-        groups: config.groups.iter().map(|g| (g.id.clone(), g.name.clone())).collect(),
-        channels: deployment::notifications().channels.iter().map(|c| c.name.clone()).collect(),
-    })
 }
 
 /// The frame of every page for `viewer` at `now`, with the deployment's branding and

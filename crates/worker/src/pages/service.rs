@@ -39,6 +39,7 @@ pub async fn get(_req: Request, env: &Env, call: Call<'_>) -> Reply {
     )
     .await;
     let ((states, uptime), incidents, beats, changes, runs) = gathered.or_unavailable(HISTORY_DB)?;
+    let (managed, audit) = super::admin::managed_detail(env, config, service).await;
     let fleet = view::fleet_page(config, caller.scope(), &[id], &states, &uptime, Summary::default(), None, &[]);
     let Some(row) = fleet.rows().find(|r| r.id == id).cloned() else {
         return super::not_found(caller, &format!("There is no service {id:?} that you can see."));
@@ -87,12 +88,11 @@ pub async fn get(_req: Request, env: &Env, call: Call<'_>) -> Reply {
             })
             .collect(),
         group_id: service.group.clone(),
-        // Declared services only, until the catalog of managed services is merged.
-        managed: None,
-        audit: None,
+        managed,
+        audit,
     };
     let viewer = viewer(caller);
-    let admin = super::admin_view(caller);
+    let admin = super::admin::admin_view(caller, deployment::config());
     let chrome = Chrome { admin: admin.as_ref(), ..chrome(&viewer, now, Some("/api/v1/live")) };
     html(200, pages::service(&chrome, &detail))
 }
