@@ -481,6 +481,7 @@
   const showKey = (id, key, note) => {
     if (!keyDialog) return;
     document.getElementById('key-service').textContent = id;
+    document.getElementById('key-page').href = '/services/' + encodeURIComponent(id);
     document.getElementById('key-value').value = key;
     document.getElementById('key-curl').value = 'curl -X POST ' + location.origin + '/api/v1/heartbeat \\\n  -H \'Authorization: Bearer ' + key +
       '\' -H \'Content-Type: application/json\' \\\n  -d \'{"serviceId": "' + id + '", "status": "up"}\'';

@@ -121,11 +121,14 @@ pub(super) fn dialogs(admin: &AdminView) -> Markup {
             div.field {
                 label for="key-curl" { "Send a heartbeat with it" }
                 div.copyrow {
-                    textarea #key-curl readonly rows="3" spellcheck="false" {}
+                    textarea #key-curl readonly rows="5" spellcheck="false" {}
                     button.ghost type="button" data-copy="key-curl" { "Copy command" }
                 }
             }
-            div.actions { button type="button" data-close { "Done" } }
+            div.actions {
+                a #key-page href="/" { "Open its page" }
+                button type="button" data-close { "Done" }
+            }
         }
         dialog #confirm-dialog .dialog aria-labelledby="confirm-h" aria-describedby="confirm-text" {
             form method="dialog" {
