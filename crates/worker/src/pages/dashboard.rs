@@ -38,7 +38,7 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
     .or_unavailable(HISTORY_DB)?;
     let activity = activity(caller, config, since, &changes, &alerts);
     let viewer = viewer(caller);
-    let admin = super::admin::admin_view(caller, deployment::config());
+    let admin = super::admin::admin_view(caller, config);
     let chrome = Chrome { admin: admin.as_ref(), ..chrome(&viewer, now, Some("/api/v1/live")) };
     let others = PageQuery::others(&pairs);
     html(200, pages::dashboard(&chrome, &fleet, &activity, window, config.settings.uptime_window_start(now), &others))

@@ -93,7 +93,7 @@ pub async fn get(_req: Request, env: &Env, call: Call<'_>) -> Reply {
         audit,
     };
     let viewer = viewer(caller);
-    let admin = super::admin::admin_view(caller, deployment::config());
+    let admin = super::admin::admin_view(caller, config);
     let chrome = Chrome { admin: admin.as_ref(), ..chrome(&viewer, now, Some("/api/v1/live")) };
     html(200, pages::service(&chrome, &detail))
 }
