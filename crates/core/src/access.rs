@@ -264,6 +264,11 @@ mod tests {
         let all: Vec<String> = hubs_seeing_all(&users).into_iter().map(|h| h.name).collect();
         assert_eq!(all, ["user:ana", "user:cy"], "external alerts: admins and \"*\" viewers");
         assert_eq!(hubs_seeing_all(&Users::default()), [Hub::open()]);
+        // A service gone from the config (deleted) reaches the same hubs through its group.
+        let of_group =
+            |g: Option<&str>| hubs_of_group(&users, &config, g).into_iter().map(|h| h.name).collect::<Vec<_>>();
+        assert_eq!(of_group(Some("core")), names("api"));
+        assert_eq!(of_group(None), names("loose"));
     }
 
     #[test]

@@ -361,7 +361,10 @@
     return b.detail || b.title || (res.status === 0 ? 'The request failed.' : 'The server answered HTTP ' + res.status + '.');
   };
   const api = (id, tail) => '/api/v1/services/' + encodeURIComponent(id) + (tail || '');
-  const busy = (el, on) => { if (!el) return; el.disabled = on; if (on) el.setAttribute('aria-busy', 'true'); else el.removeAttribute('aria-busy'); };
+  // A control at work says so (aria-busy) and ignores more clicks; it is not disabled, which
+  // would take the keyboard focus away from it.
+  const busy = (el, on) => { if (!el) return; if (on) el.setAttribute('aria-busy', 'true'); else el.removeAttribute('aria-busy'); };
+  const working = (el) => !!el && el.getAttribute('aria-busy') === 'true';
   const openDialog = (d) => { if (d && !d.open) d.showModal(); };
   document.addEventListener('click', (e) => {
     const close = e.target.closest && e.target.closest('[data-close]');
@@ -374,6 +377,7 @@
   const formDialog = document.getElementById('service-dialog');
   const UNIT = { s: 1, min: 60, h: 3600, d: 86400 };
   let editing = null;
+  let original = {};
   const clearErrors = () => {
     form.querySelectorAll('[data-error-for]').forEach((p) => { p.textContent = ''; p.hidden = true; });
     form.querySelectorAll('[aria-invalid]').forEach((i) => i.removeAttribute('aria-invalid'));
@@ -455,7 +459,14 @@
       out.schedule = null;
       out.timezone = null;
     }
-    if (editing) return out;
+    if (editing) {
+      // A merge patch of what changed only, so the change log says what was changed.
+      const same = (a, b) => JSON.stringify(a === undefined ? null : a) === JSON.stringify(b === undefined ? null : b);
+      const patch = {};
+      for (const k in out) if (!same(out[k], original[k])) patch[k] = out[k];
+      if ('schedule' in patch && out.schedule) patch.timezone = out.timezone;
+      return patch;
+    }
     const created = { id: v('id') };
     for (const k in out) if (out[k] !== null && !(Array.isArray(out[k]) && !out[k].length)) created[k] = out[k];
     return created;
@@ -463,6 +474,7 @@
   const openForm = (current) => {
     if (!form) return;
     editing = current ? current.id : null;
+    original = current || {};
     form.reset();
     clearErrors();
     fill(current || {});
@@ -527,7 +539,13 @@
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       const submit = document.getElementById('service-submit');
+      if (working(submit)) return;
       const payload = spec();
+      if (editing && !Object.keys(payload).length) {
+        formDialog.close();
+        say('Nothing changed: ' + editing + ' stays as it was.', true);
+        return;
+      }
       busy(submit, true);
       const res = editing ? await call('PATCH', api(editing), payload) : await call('POST', '/api/v1/services', payload);
       busy(submit, false);
@@ -553,7 +571,7 @@
   // The service page's buttons.
   document.addEventListener('click', async (e) => {
     const b = e.target.closest && e.target.closest('#manage [data-act]');
-    if (!b) return;
+    if (!b || working(b)) return;
     const manage = document.getElementById('manage');
     const id = manage.dataset.id;
     const name = manage.dataset.name || id;
@@ -602,6 +620,7 @@
     const payload = { channel };
     if (f.dataset.service) payload.serviceId = f.dataset.service;
     const button = f.querySelector('button[type=submit]');
+    if (working(button)) return;
     busy(button, true);
     say('Sending a test notification to ' + channel + '…', true);
     const res = await call('POST', '/api/v1/notifications/test', payload);
