@@ -61,6 +61,12 @@ try {
   await page.waitForSelector('#service-dialog[open]');
   check(await page.evaluate(() => document.activeElement.id) === 'sf-id', 'the id field has the focus');
   await page.screenshot({ path: `${SHOTS}/admin-add.png` });
+  // Escape closes it and the focus goes back to the button; Enter opens it again.
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('#service-dialog:not([open])', { state: 'attached' });
+  check(await page.evaluate(() => document.activeElement.id) === 'add-service', 'the focus is back on "Add service"');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#service-dialog[open]');
 
   // Refused first: the API's problem+json errors show next to their fields.
   await page.fill('#sf-id', 'not a valid id!');
