@@ -106,6 +106,14 @@ fn a_managed_service_is_created_beats_goes_down_pauses_resumes_rotates_and_is_de
     let actions: Vec<&str> = changes["changes"].as_array().unwrap().iter().map(|c| c["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["rotate-key", "resume", "pause", "create"], "{changes}");
 
+    // A heartbeat with a valid key resumes a paused service (as healthchecks.io does).
+    assert_eq!(manage(&worker, "POST", "/api/v1/services/m-job/pause", &Value::Null).status, 200);
+    let resumed = beat(&worker, "m-job", &new_key);
+    assert_eq!((resumed.status, resumed.json()["status"].as_str()), (200, Some("up")), "{}", resumed.body);
+    let changes = worker.get("/api/v1/services/m-job/changes?limit=1").json();
+    assert_eq!((changes["changes"][0]["action"].as_str(), changes["changes"][0]["actor"].as_str()), (Some("resume"), Some("heartbeat")));
+    assert!(changes["nextBefore"].is_i64(), "{changes}");
+
     // Down again, then deleted: its incident closes, heartbeats are refused, it leaves the status.
     wait_status(&worker, "m-job", "down");
     let deleted = manage(&worker, "DELETE", "/api/v1/services/m-job", &Value::Null);
@@ -212,6 +220,15 @@ fn the_management_api_checks_its_callers_bodies_and_declared_services() {
     let service = &patched.json()["service"];
     assert_eq!((service["gracePeriod"].as_u64(), service["name"].as_str()), (Some(30), Some("m-put")));
     assert_eq!(service["stalenessThreshold"], 90);
+    // Its ping URL (healthchecks.io's form) opens it too; a made-up one is 404.
+    let ping_id = service["pingId"].as_str().unwrap().to_owned();
+    assert_eq!(worker.send("GET", &format!("/ping/{ping_id}"), &[], "").status, 200);
+    assert_eq!(worker.send("GET", "/ping/5bf66975-d4c7-4bf5-bcc8-b8d8a82ea278", &[], "").status, 404);
+    worker.wait_for("m-put listed as up", Duration::from_secs(20), || {
+        let listed = worker.request("GET", "/api/v1/services?status=up", Some(MANAGEMENT_KEY), "").json();
+        let up = listed["services"].as_array().unwrap().iter().any(|s| s["id"] == "m-put");
+        up.then_some(())
+    });
     // An unknown id's heartbeat is still "Unknown serviceId".
     let unknown = beat(&worker, "nobody-here", &put_key);
     assert_eq!(unknown.status, 401);

@@ -57,7 +57,8 @@ pub const MAX_KEYS: usize = 4;
 ///
 /// JSON: a string, `api-key` (the `MANAGEMENT_API_KEY` secret), `user:<id>` (an admin user,
 /// by token or dashboard session), `provisioning:<group>` (a heartbeat with a group's provisioning key),
-/// `heartbeat-central` (Heartbeat Central's `/api/applications`).
+/// `heartbeat-central` (Heartbeat Central's `/api/applications`), `heartbeat` (a heartbeat
+/// with a valid key that resumed a paused service).
 #[derive(Clone, Debug, Eq, PartialEq)]
 pub enum Actor {
     /// The `MANAGEMENT_API_KEY` bearer secret.
@@ -68,6 +69,9 @@ pub enum Actor {
     Provisioning(String),
     /// Heartbeat Central's application API.
     HeartbeatCentral,
+    /// A heartbeat with a valid key to a paused service, which resumes it (as a ping to a
+    /// paused healthchecks.io check does).
+    Heartbeat,
 }
 
 impl fmt::Display for Actor {
@@ -77,6 +81,7 @@ impl fmt::Display for Actor {
             Actor::User(id) => write!(f, "user:{id}"),
             Actor::Provisioning(group) => write!(f, "provisioning:{group}"),
             Actor::HeartbeatCentral => f.write_str("heartbeat-central"),
+            Actor::Heartbeat => f.write_str("heartbeat"),
         }
     }
 }
@@ -88,6 +93,7 @@ impl Actor {
         match text {
             "api-key" => Actor::ApiKey,
             "heartbeat-central" => Actor::HeartbeatCentral,
+            "heartbeat" => Actor::Heartbeat,
             _ => match text.split_once(':') {
                 Some(("user", id)) => Actor::User(id.to_owned()),
                 Some(("provisioning", g)) => Actor::Provisioning(g.to_owned()),
@@ -341,7 +347,11 @@ impl ServiceSpec {
         let group = self.group().map(|id| raw_group(id, group));
         let mut resolved = config::resolve_service("", &service, group.as_ref(), &config.settings, &mut err);
         config::check_profile("", service.uptime_threshold_set.as_deref(), &config.settings, &mut err);
-        config::check_resolved("", &resolved, &config.settings, &mut err);
+        if errors.is_empty() {
+            // Effective values are only meaningful once every written value is valid.
+            let mut err = |path: String, reason: String| errors.push((path.trim_start_matches('.').to_owned(), reason));
+            config::check_resolved("", &resolved, &config.settings, &mut err);
+        }
         if let Some(g) = self.group() {
             resolved.group = Some(g.to_owned());
         }

@@ -25,7 +25,15 @@ use crate::deployment::{self, now, DB_BINDING, MONITOR_BINDING};
 /// Runs one housekeeping tick; failures are logged and retried on the next tick.
 pub async fn run(env: &Env) {
     let now = now();
-    let config = deployment::config();
+    // The catalog: managed services are pruned and watched as declared ones are.
+    let config = match crate::catalog::config(env).await {
+        Ok(c) => c,
+        Err(_) => {
+            worker::console_error!("housekeeping: the catalog could not be read; declared services only");
+            std::rc::Rc::new(deployment::config().clone())
+        }
+    };
+    let config = &*config;
     let Ok(db) = env.d1(DB_BINDING) else { return };
     let Ok(namespace) = env.durable_object(MONITOR_BINDING) else {
         return;

@@ -136,8 +136,18 @@ impl DurableObject for ServiceMonitor {
                 ToMonitor::Heartbeat(item) => {
                     self.count(|s| s.heartbeat_requests += 1);
                     self.service_id.replace(Some(item.service_id.as_str().to_owned()));
-                    let input = Input::Heartbeat { heartbeat: item.heartbeat, key: item.key };
                     self.ready(true).await?;
+                    if self.resumes(item.key.as_deref()) {
+                        // A heartbeat with a valid key resumes a paused managed service (as a
+                        // ping to a paused healthchecks.io check does): logged as a change.
+                        let resume = Manage {
+                            service_id: item.service_id.clone(),
+                            actor: managed::Actor::Heartbeat,
+                            operation: managed::Op::Resume,
+                        };
+                        self.manage(resume).await?;
+                    }
+                    let input = Input::Heartbeat { heartbeat: item.heartbeat, key: item.key };
                     match budget::invocation("ServiceMonitor heartbeat", durable::run(self, input)).await? {
                         Answer::Accepted { service_id, received_at, status, next_deadline } => {
                             self.count(|s| s.heartbeats += 1);
@@ -334,6 +344,14 @@ impl ServiceMonitor {
         });
         self.managed_loaded.set(true);
         Ok(())
+    }
+
+    /// Whether a heartbeat presenting `key` now resumes the paused managed service this
+    /// object holds (the key opens it).
+    fn resumes(&self, key: Option<&str>) -> bool {
+        let held = self.managed.borrow();
+        let Some((m, config)) = held.as_ref().filter(|(m, _)| m.paused) else { return false };
+        m.authorize(config, deployment::keys(&self.env), key, deployment::now()).granted()
     }
 
     /// One management operation (see the module docs): load → one core call

@@ -193,19 +193,21 @@ macro_rules! route {
 pub static ROUTES: &[Route] = &[
     route!("/api/v1/heartbeat", POST, Anyone, raw routes::heartbeat::post),
     route!("/api/v1/status", GET, User, routes::status::get, cors),
-    route!("/api/v1/services", GET, User, routes::services::get, cors),
+    // The service list and the management reads also take the MANAGEMENT_API_KEY
+    // (`managed::auth::reader`), else identify a user as `User` routes do.
+    route!("/api/v1/services", GET, Anyone, routes::services::get, cors),
     // The management API (`routes::manage`): writes are authorized in the handler by the
     // MANAGEMENT_API_KEY secret or an admin user (`managed::auth`).
     route!("/api/v1/services", POST, Anyone, routes::manage::create),
-    route!("/api/v1/services/{id}", GET, User, routes::manage::get, cors),
+    route!("/api/v1/services/{id}", GET, Anyone, routes::manage::get, cors),
     route!("/api/v1/services/{id}", PUT, Anyone, routes::manage::put),
     route!("/api/v1/services/{id}", PATCH, Anyone, routes::manage::patch),
     route!("/api/v1/services/{id}", DELETE, Anyone, routes::manage::delete),
     route!("/api/v1/services/{id}/pause", POST, Anyone, routes::manage::pause),
     route!("/api/v1/services/{id}/resume", POST, Anyone, routes::manage::resume),
     route!("/api/v1/services/{id}/keys", POST, Anyone, routes::manage::rotate),
-    route!("/api/v1/services/{id}/changes", GET, User, routes::manage::changes, cors),
-    route!("/api/v1/groups", GET, User, routes::manage::groups, cors),
+    route!("/api/v1/services/{id}/changes", GET, Anyone, routes::manage::changes, cors),
+    route!("/api/v1/groups", GET, Anyone, routes::manage::groups, cors),
     route!("/api/v1/groups", POST, Anyone, routes::manage::create_group),
     route!("/api/v1/groups/{id}", PATCH, Anyone, routes::manage::patch_group),
     route!("/api/v1/groups/{id}", DELETE, Anyone, routes::manage::delete_group),
@@ -423,7 +425,6 @@ mod tests {
     fn other_methods_get_the_same_405s_and_404s_as_before_the_table() {
         let get = [
             "/api/v1/status",
-            "/api/v1/services",
             "/api/v1/logs",
             "/api/v1/uptime",
             "/api/v1/incidents",
@@ -455,6 +456,8 @@ mod tests {
             assert_eq!(allowed(path).as_deref(), Some("POST"), "{path}");
         }
         assert_eq!(allowed("/login").as_deref(), Some("GET, HEAD, POST"));
+        assert_eq!(allowed("/api/v1/services").as_deref(), Some("GET, HEAD, POST"));
+        assert_eq!(allowed("/api/v1/groups").as_deref(), Some("GET, HEAD, POST"));
         // Pattern and gated routes, and unknown paths, answer 404 for other methods.
         for path in [
             "/api/internal/stats",

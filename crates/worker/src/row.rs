@@ -27,22 +27,6 @@ impl Row {
         }
     }
 
-    /// Deletes the state row (the table stays).
-    ///
-    /// # Errors
-    /// Storage errors.
-    pub fn clear(self, state: &State) -> Result<()> {
-        let sql = format!("DELETE FROM {}", self.table);
-        match state.storage().sql().exec(&sql, None) {
-            Ok(cursor) => {
-                let _ = cursor.raw().count();
-                Ok(())
-            }
-            Err(e) if e.to_string().contains("no such table") => Ok(()),
-            Err(e) => Err(e),
-        }
-    }
-
     /// The stored state, if any (`None` too when the table was never created).
     ///
     /// # Errors

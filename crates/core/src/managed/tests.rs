@@ -17,7 +17,7 @@ fn declared() -> Config {
 }
 
 fn channels() -> NotificationsConfig {
-    NotificationsConfig::parse(Some(r#"{"channels": [{"name": "ops", "type": "webhook", "url": "https://example.com/h"}]}"#))
+    NotificationsConfig::parse(Some(r#"{"channels": [{"name": "ops", "type": "webhook", "config": {"url": "https://example.com/h"}}]}"#))
         .unwrap()
 }
 
@@ -90,12 +90,12 @@ fn every_problem_of_a_spec_is_listed_with_its_field() {
                         "notifications": {"channels": ["nowhere"], "events": ["exploded"]}, "group": "ghost"}));
     let p = s.resolve(None, &declared(), &channels()).unwrap_err();
     let got: Vec<String> = fields(&p).into_iter().map(|(f, _)| f).collect();
-    assert_eq!(got, ["group", "stalenessThreshold", "schedule", "tags[1]", "notifications.events[0]"]);
+    assert_eq!(got, ["group", "stalenessThreshold", "schedule", "notifications.events[0]", "tags[1]"]);
     let s = spec(json!({"id": "a", "notifications": {"channels": ["nowhere"]}}));
     let p = s.resolve(None, &declared(), &channels()).unwrap_err();
     assert_eq!(fields(&p), [("notifications.channels[0]".to_owned(), "\"nowhere\" matches no channel name or type in notifications.json".to_owned())]);
-    for (body, field) in [(json!([1]), ""), (json!({"name": "x"}), "id"), (json!({"id": "external"}), "id")] {
-        assert_eq!(ServiceSpec::from_value(body, None).unwrap_err().field.as_deref(), Some(field));
+    for (body, field) in [(json!([1]), None), (json!({"name": "x"}), Some("id")), (json!({"id": "external"}), Some("id"))] {
+        assert_eq!(ServiceSpec::from_value(body, None).unwrap_err().field.as_deref(), field);
     }
     let p = ServiceSpec::parse(b"{\"id\": ", None).unwrap_err();
     assert_eq!(p.code, "invalid-json");
@@ -259,7 +259,7 @@ fn the_catalog_appends_managed_services_after_the_declared_ones() {
 
 #[test]
 fn actors_read_back_as_written() {
-    for a in [Actor::ApiKey, Actor::User("ana".into()), Actor::Provisioning("g".into()), Actor::HeartbeatCentral] {
+    for a in [Actor::ApiKey, Actor::User("ana".into()), Actor::Provisioning("g".into()), Actor::HeartbeatCentral, Actor::Heartbeat] {
         assert_eq!(Actor::parse(&a.to_string()), a);
     }
 }

@@ -68,7 +68,7 @@ pub async fn write(db: &D1Database, row: &RegistryRow, change: Option<&Change>) 
 }
 
 /// The tables holding a service's history, deleted by a purge.
-const HISTORY_TABLES: [&str; 6] = ["heartbeats", "status_changes", "incidents", "uptime_daily", "runs", "uptime_5m"];
+const HISTORY_TABLES: [&str; 5] = ["heartbeats", "status_changes", "incidents", "uptime_daily", "runs"];
 
 /// Removes a deleted service: its registry row and `service_state` row (so it leaves the
 /// status and its counts), records the change, raises the catalog version; with `purge` also

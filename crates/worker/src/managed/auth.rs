@@ -22,6 +22,23 @@ pub const KEY_SECRET: &str = "MANAGEMENT_API_KEY";
 pub const UNCONFIGURED: &str = "the management API is closed: set the MANAGEMENT_API_KEY secret \
      (wrangler secret put MANAGEMENT_API_KEY; at least 16 characters) or configure an admin user in users.json";
 
+/// Identifies the reader of a management read (`GET /api/v1/services…`, `/api/v1/groups`):
+/// the `MANAGEMENT_API_KEY` bearer secret reads everything (as [`Caller::Open`] does),
+/// else the caller as [`access::caller`] identifies users.
+///
+/// # Errors
+/// As [`access::caller`]: 401 without a valid credential, 503.
+pub async fn reader(req: &Request, env: &Env) -> Result<Caller, ApiError> {
+    let key = env.secret(KEY_SECRET).map(|s| s.to_string()).ok().filter(|k| k.chars().count() >= MIN_KEY_LEN);
+    if let Some(key) = key {
+        let presented = req.headers().get("Authorization")?.and_then(|v| bearer(&v));
+        if presented.is_some_and(|p| secret_matches(&key, &p)) {
+            return Ok(Caller::Open);
+        }
+    }
+    access::caller(req, env).await
+}
+
 /// Identifies an admin of the management API; `write` for a request that changes something
 /// (the same-origin check applies to browsers).
 ///

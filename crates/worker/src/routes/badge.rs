@@ -15,7 +15,8 @@ use crate::router::Call;
 /// query) and answers the badge with `Cache-Control: public, max-age=60, s-maxage=60`.
 /// Errors: 404, 503 D1.
 pub async fn get(_req: Request, env: &Env, call: Call<'_>) -> Reply {
-    let config = deployment::config();
+    let config = crate::catalog::config(env).await?;
+    let config = &*config;
     let (key, file) = (call.params.get("key").unwrap_or_default(), call.params.get("file").unwrap_or_default());
     let Some((target, format)) = deployment::badges(env).resolve(config, key, file) else {
         return Err(Problem::not_found(format!("no badge {}", call.path)).into());

@@ -55,8 +55,8 @@ pub async fn put(mut req: Request, env: &Env, call: Call<'_>) -> Reply {
 
 /// `GET /api/v1/services/{id}`: `{"service": Entry}` for a declared or managed service the
 /// caller sees. Errors: 401, 404, 503.
-pub async fn get(_req: Request, env: &Env, call: Call<'_>) -> Reply {
-    let caller = call.caller()?;
+pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
+    let caller = auth::reader(&req, env).await?;
     let id = id(&call);
     let c = catalog::config(env).await?;
     let visible = c.service(id).is_some_and(|s| caller.scope().sees(&c, s));
@@ -117,7 +117,7 @@ pub async fn rotate(req: Request, env: &Env, call: Call<'_>) -> Reply {
 /// the previous page's `nextBefore`). The log outlives a deleted service unless purged.
 /// Errors: 400, 401, 404 (a service the caller may not see), 503.
 pub async fn changes(req: Request, env: &Env, call: Call<'_>) -> Reply {
-    let caller = call.caller()?;
+    let caller = auth::reader(&req, env).await?;
     let id = id(&call);
     let c = catalog::config(env).await?;
     if c.service(id).is_some_and(|s| !caller.scope().sees(&c, s)) {
@@ -150,8 +150,8 @@ pub async fn changes(req: Request, env: &Env, call: Call<'_>) -> Reply {
 /// `GET /api/v1/groups` → 200 `{"groups": [{"id", "name", "public", "kind", "defaults"?}]}`:
 /// declared groups (`kind: "declared"`) then managed ones, those the caller sees. Errors:
 /// 401, 503.
-pub async fn groups(_req: Request, env: &Env, call: Call<'_>) -> Reply {
-    let caller = call.caller()?;
+pub async fn groups(req: Request, env: &Env, _call: Call<'_>) -> Reply {
+    let caller = auth::reader(&req, env).await?;
     let c = deployment::config();
     let scope = caller.scope();
     let mut groups: Vec<Value> = c
@@ -220,7 +220,7 @@ pub async fn delete_group(req: Request, env: &Env, call: Call<'_>) -> Reply {
         return Err(declared_group(id).into());
     }
     let db = env.d1(deployment::DB_BINDING).or_unavailable(HISTORY_DB)?;
-    let members = d1::registry::count_in_group(&db, id).await.or_unavailable(HISTORY_DB)?;
+    let members = managed::count_in_group(env, id).await?;
     if members > 0 {
         return Err(Problem::conflict(format!("group {id:?} still has {members} services; move or delete them first")).into());
     }

@@ -5,7 +5,7 @@ use systole_core::api::prometheus::{self, Access, CONTENT_TYPE, SECRET};
 use worker::{Env, Request};
 
 use crate::d1;
-use crate::deployment::{self, now, DB_BINDING};
+use crate::deployment::{now, DB_BINDING};
 use crate::http::{self, OrUnavailable, Reply, HISTORY_DB};
 use crate::router::Call;
 use crate::routes::query_pairs;
@@ -29,6 +29,7 @@ pub async fn get(req: Request, env: &Env, _call: Call<'_>) -> Reply {
     let at = now();
     let db = env.d1(DB_BINDING)?;
     let (rows, notifications) = d1::metrics(&db, at.day_start()).await.or_unavailable(HISTORY_DB)?;
-    let text = prometheus::render(deployment::config(), &rows, &notifications, at);
+    let config = crate::catalog::config(env).await?;
+    let text = prometheus::render(&config, &rows, &notifications, at);
     Ok(http::with_type(200, text, CONTENT_TYPE)?)
 }

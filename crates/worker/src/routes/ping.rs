@@ -15,7 +15,7 @@
 use systole_core::api::heartbeat::HeartbeatItem;
 use systole_core::compat::healthchecks::{self as hc, Refusal, Target};
 use systole_core::compat::kuma;
-use systole_core::config::ServiceConfig;
+use systole_core::config::{ServiceConfig, ServiceId};
 use systole_core::keys::{PingCredential, PingKind};
 use systole_core::limit;
 use systole_core::monitor::Heartbeat;
@@ -54,7 +54,18 @@ pub async fn healthchecks(mut req: Request, env: &Env, call: Call<'_>) -> Raw {
             (deployment::config().service(slug), PingCredential::new(PingKind::PingKey, ping_key.as_str()))
         }
     };
-    let Some(service) = opened(env, service, &credential) else {
+    let declared = service.is_some();
+    let target = match opened(env, service, &credential) {
+        Some(s) => Some(s.id.clone()),
+        // Not a declared service's: a managed service's ping id (one D1 read) or slug; its
+        // ServiceMonitor checks the credential.
+        None if !declared => match &ping.target {
+            Target::Uuid(id) => crate::managed::by_ping_id(env, id).await.ok().flatten(),
+            Target::Slug { slug, .. } => ServiceId::parse(slug).ok(),
+        },
+        None => None,
+    };
+    let Some(service) = target else {
         if let Err(p) = limits::check(&req, env, limit::HEARTBEAT_PER_IP, "pings without a valid URL").await {
             return hc_answer(429, "rate limited", p.retry_after.map(|s| s.to_string()));
         }
@@ -65,7 +76,7 @@ pub async fn healthchecks(mut req: Request, env: &Env, call: Call<'_>) -> Raw {
         Ok(heartbeat) => heartbeat,
         Err(refusal) => return hc_refused(refusal),
     };
-    match send(env, service, &credential, heartbeat, Vec::new()).await {
+    match send(env, &service, &credential, heartbeat, Vec::new()).await {
         Sent::Recorded => {
             let mut resp = plain(200, hc::CONTENT_TYPE, "OK")?;
             let headers = resp.headers_mut();
@@ -73,7 +84,12 @@ pub async fn healthchecks(mut req: Request, env: &Env, call: Call<'_>) -> Raw {
             headers.set("Access-Control-Allow-Origin", "*")?;
             hc_cached(resp)
         }
-        Sent::Refused => hc_refused(Refusal::NotFound),
+        Sent::Refused => {
+            if let Err(p) = limits::check(&req, env, limit::HEARTBEAT_PER_IP, "pings without a valid URL").await {
+                return hc_answer(429, "rate limited", p.retry_after.map(|s| s.to_string()));
+            }
+            hc_refused(Refusal::NotFound)
+        }
         Sent::Limited(secs) => hc_answer(429, "rate limited", Some(secs)),
         Sent::Unavailable(secs) => hc_answer(503, "temporarily unavailable", Some(secs)),
     }
@@ -97,7 +113,7 @@ pub async fn kuma(req: Request, env: &Env, call: Call<'_>) -> Raw {
         return kuma_answer(404, Some(kuma::NOT_FOUND), None);
     };
     let (heartbeat, dropped) = push.heartbeat();
-    match send(env, service, &credential, heartbeat, dropped).await {
+    match send(env, &service.id, &credential, heartbeat, dropped).await {
         Sent::Recorded => kuma_answer(200, None, None),
         Sent::Refused => kuma_answer(404, Some(kuma::NOT_FOUND), None),
         Sent::Limited(secs) => kuma_answer(429, Some("Rate limit exceeded"), Some(secs)),
@@ -124,13 +140,13 @@ fn opened(
 /// Hands the heartbeat to the service's ServiceMonitor with `credential` as its key.
 async fn send(
     env: &Env,
-    service: &ServiceConfig,
+    service: &ServiceId,
     credential: &PingCredential,
     heartbeat: Heartbeat,
     dropped_metrics: Vec<String>,
 ) -> Sent {
     let item =
-        HeartbeatItem { service_id: service.id.clone(), key: Some(credential.to_key()), heartbeat, dropped_metrics };
+        HeartbeatItem { service_id: service.clone(), key: Some(credential.to_key()), heartbeat, dropped_metrics };
     let retry_after = |resp: &web_sys::Response, default: &str| {
         resp.headers().get("Retry-After").ok().flatten().unwrap_or_else(|| default.to_owned())
     };
@@ -140,7 +156,7 @@ async fn send(
         Ok(resp) if resp.status() == 429 => Sent::Limited(retry_after(&resp, "1")),
         Ok(resp) => Sent::Unavailable(retry_after(&resp, "2")),
         Err(e) => {
-            worker::console_error!("ServiceMonitor {} unreachable: {e}", service.id);
+            worker::console_error!("ServiceMonitor {service} unreachable: {e}");
             Sent::Unavailable("2".to_owned())
         }
     }

@@ -36,8 +36,8 @@ use crate::routes::query_pairs;
 /// healthchecks.io's form) and `pushUrl` (`<origin>/api/push/<push token>`, Uptime Kuma's),
 /// each absent when the service has no such credential (it needs a key and has none). Viewers
 /// and open deployments (no users: the API is anyone's to read) never get them.
-pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
-    let caller = call.caller()?;
+pub async fn get(req: Request, env: &Env, _call: Call<'_>) -> Reply {
+    let caller = crate::managed::auth::reader(&req, env).await?;
     let pairs = query_pairs(&req);
     let query = ServicesQuery::parse(&pairs)?;
     let (tag, wanted_status) = filters(&pairs)?;
@@ -100,7 +100,7 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
             cursor: if in_declared { None } else { cursor.map(str::to_owned) },
             limit: (limit - services.len()) as u32,
         };
-        let page = d1::registry::list(&db, c, &q).await.or_unavailable(HISTORY_DB)?;
+        let page = crate::managed::list(env, &q).await?;
         let admin = matches!(caller, Caller::User(u) if u.role == Role::Admin);
         let origin = req.url()?.origin().ascii_serialization();
         let wanted: Vec<&str> = list.service_ids.iter().map(|s| s.as_str()).collect();
