@@ -8,7 +8,7 @@
 //!   Schemathesis run over `docs/openapi.yaml` (installed once into `.tools/schemathesis`).
 //!   It changes no tracked file: the browser test's screenshots go to `target/screenshots/`,
 //!   Schemathesis's reports to `target/e2e/`.
-//! - `screenshots`: just the browser test, then its screenshots copied into
+//! - `screenshots`: just the browser tests, then their screenshots copied into
 //!   `docs/screenshots/` (the README's and docs' images).
 //! - `bench [--quick | --floor | --profile | --fleet | --metrics]`: the benchmark, written to
 //!   `docs/benchmarks.md`, with the
@@ -289,10 +289,11 @@ fn no_bench_routes(dir: &Path) -> Result<()> {
 /// Where the browser test writes its screenshots.
 const SHOTS: &str = "target/screenshots";
 
-/// Runs the browser test alone and copies its screenshots into `docs/screenshots/`.
+/// Runs the browser tests alone (the dashboard's, then the admin pages') and copies their
+/// screenshots into `docs/screenshots/`.
 fn screenshots() -> Result<()> {
     tools::build_worker(Path::new("tests/config"))?;
-    let args = ["test", "-p", "systole-e2e", "--test", "browser"];
+    let args = ["test", "-p", "systole-e2e", "--test", "browser", "--test", "browser_admin"];
     run(cargo(&args).env("SYSTOLE_SKIP_BUILD", "1"))?;
     let docs = root().join("docs/screenshots");
     let mut copied = Vec::new();

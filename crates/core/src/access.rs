@@ -193,12 +193,19 @@ impl Hub {
 /// Every hub that must hear about `service`: the open hub (no users) or the hub of each user
 /// who sees it, plus the public hub when the status page is enabled and shows it.
 pub fn hubs(users: &Users, config: &Config, service: &ServiceConfig) -> Vec<Hub> {
+    hubs_of_group(users, config, service.group.as_deref())
+}
+
+/// [`hubs`] of a service in group `group` (`None`: ungrouped): what a scope sees depends on
+/// the group alone, so this serves a service that is gone from the config too (a deleted
+/// managed service).
+pub fn hubs_of_group(users: &Users, config: &Config, group: Option<&str>) -> Vec<Hub> {
     let mut hubs = if users.is_open() {
         vec![Hub::open()]
     } else {
-        users.users.iter().filter(|u| Scope::of(u).sees(config, service)).map(|u| Hub::user(&u.id)).collect()
+        users.users.iter().filter(|u| Scope::of(u).sees_group(config, group)).map(|u| Hub::user(&u.id)).collect()
     };
-    if config.settings.status_page && Scope::Public.sees(config, service) {
+    if config.settings.status_page && Scope::Public.sees_group(config, group) {
         hubs.push(Hub::public());
     }
     hubs
@@ -257,6 +264,11 @@ mod tests {
         let all: Vec<String> = hubs_seeing_all(&users).into_iter().map(|h| h.name).collect();
         assert_eq!(all, ["user:ana", "user:cy"], "external alerts: admins and \"*\" viewers");
         assert_eq!(hubs_seeing_all(&Users::default()), [Hub::open()]);
+        // A service gone from the config (deleted) reaches the same hubs through its group.
+        let of_group =
+            |g: Option<&str>| hubs_of_group(&users, &config, g).into_iter().map(|h| h.name).collect::<Vec<_>>();
+        assert_eq!(of_group(Some("core")), names("api"));
+        assert_eq!(of_group(None), names("loose"));
     }
 
     #[test]

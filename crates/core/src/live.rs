@@ -141,6 +141,80 @@ impl AlertUpdate {
     }
 }
 
+/// What the management API did to a service, as [`CatalogUpdate`] tells the tabs.
+#[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CatalogAction {
+    /// Created (through the API, the dashboard or auto-provisioning).
+    Added,
+    /// Its settings changed, it was paused or resumed, or its key rotated.
+    Changed,
+    /// Deleted.
+    Removed,
+}
+
+/// A service added, changed or removed at run time, as shown live: a tab that lists the
+/// fleet or shows that service fetches its page again (a removed service's rows go at
+/// once). JSON: `{"type": "catalog", "id", "action": "added" | "changed" | "removed",
+/// "at": ms}`. Hubs pass it on without keeping it; a `removed` one makes them forget the
+/// service's last [`ServiceUpdate`], so no tab is replayed a deleted service.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+#[serde(tag = "type", rename = "catalog")]
+pub struct CatalogUpdate {
+    /// Service id.
+    pub id: String,
+    /// What happened.
+    pub action: CatalogAction,
+    /// When, ms.
+    pub at: i64,
+}
+
+impl CatalogUpdate {
+    /// The update for `action` on service `id` at `now`.
+    pub fn new(id: &str, action: CatalogAction, now: Timestamp) -> Self {
+        Self { id: id.to_owned(), action, at: now.as_millis() }
+    }
+
+    /// The WebSocket message text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// What a hub does with one update it relays (a JSON text): keep it as its service's latest
+/// (a [`ServiceUpdate`]), forget that service's latest (a `removed` [`CatalogUpdate`]), or
+/// only pass it on (anything else: alerts, other catalog updates, text it cannot read).
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub enum Keep {
+    /// Store it as the latest of service `id`.
+    Latest(String),
+    /// Delete the latest of service `id`.
+    Forget(String),
+    /// Store nothing.
+    Nothing,
+}
+
+impl Keep {
+    /// Decides for `update` (see [`Keep`]).
+    pub fn of(update: &str) -> Self {
+        #[derive(Deserialize)]
+        struct Head {
+            #[serde(rename = "type")]
+            kind: Option<String>,
+            id: Option<String>,
+            action: Option<CatalogAction>,
+        }
+        let Ok(Head { kind, id: Some(id), action }) = serde_json::from_str::<Head>(update) else {
+            return Keep::Nothing;
+        };
+        match (kind.as_deref(), action) {
+            (Some("service") | None, _) => Keep::Latest(id),
+            (Some("catalog"), Some(CatalogAction::Removed)) => Keep::Forget(id),
+            _ => Keep::Nothing,
+        }
+    }
+}
+
 /// Least time between two heartbeat-only updates of one service to a hub with open sockets:
 /// the dashboard shows last-seen times to the second.
 pub const LIVE_EVERY: Duration = Duration::from_secs(1);
@@ -539,5 +613,20 @@ mod tests {
         }
         assert!(origin_allowed(Some("https://any.example"), &own, None, &["*".to_owned()]), "\"*\": any");
         assert!(!origin_allowed(Some("https://"), &[""], None, &[]), "an empty Host matches nothing");
+    }
+
+    #[test]
+    fn hubs_keep_service_updates_forget_removed_services_and_only_pass_the_rest_on() {
+        let t = Timestamp::from_millis(7);
+        let removed = CatalogUpdate::new("api", CatalogAction::Removed, t).to_json();
+        assert_eq!(removed, r#"{"type":"catalog","id":"api","action":"removed","at":7}"#);
+        assert_eq!(Keep::of(&removed), Keep::Forget("api".into()));
+        let added = CatalogUpdate::new("api", CatalogAction::Added, t).to_json();
+        assert_eq!(Keep::of(&added), Keep::Nothing, "a catalog update must not replace the service's latest");
+        let update = r#"{"type":"service","id":"api","status":"up","statusSince":1,"lastHeartbeat":null,"message":null,"at":2,"change":null}"#;
+        assert_eq!(Keep::of(update), Keep::Latest("api".into()));
+        assert_eq!(Keep::of(r#"{"type":"alert","fingerprint":"f","at":1}"#), Keep::Nothing);
+        assert_eq!(Keep::of(r#"{"id": "probe", "at": 0}"#), Keep::Latest("probe".into()), "as before: kept by id");
+        assert_eq!(Keep::of("not json"), Keep::Nothing);
     }
 }

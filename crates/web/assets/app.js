@@ -1,10 +1,12 @@
 // Systole dashboard: live updates over a WebSocket, relative times, the theme toggle, the
-// refresh button, and pop-up alerts (toasts and browser notifications).
+// refresh button, pop-up alerts (toasts and browser notifications), and the admin controls
+// (forms and buttons that call the management API).
 //
 // Protocol: the server sends one JSON text message per service update (see
 // systole_core::live::ServiceUpdate) or announced external alert (AlertUpdate, "type":
 // "alert"); on connecting, the hub first replays the latest update of every service it has
-// seen (marked "replay": true). The tab sends "ping" every 30 s; the hub's auto-response
+// seen (marked "replay": true). A "catalog" message (CatalogUpdate) says the management API
+// added, changed or removed a service. The tab sends "ping" every 30 s; the hub's auto-response
 // answers "pong" without waking the hub. After a drop the tab reconnects with exponential
 // backoff and resynchronises by fetching this page again and swapping <main>. While the
 // socket is down it polls for alerts every alertNotifications.pollingIntervalSeconds and, with
@@ -149,7 +151,11 @@
       const fresh = doc.getElementById('main');
       const current = document.getElementById('main');
       if (!fresh || !current) return;
+      // Keep the keyboard where it was: the same control in the fresh page, by id.
+      const focused = current.contains(document.activeElement) && document.activeElement.id;
       current.replaceWith(document.adoptNode(fresh));
+      const again = focused && document.getElementById(focused);
+      if (again) again.focus();
       for (const u of latest.values()) apply(u);
       recount();
       tick();
@@ -303,6 +309,335 @@
   };
   const liveAgain = () => { fallback.forEach((t) => t && clearInterval(t)); fallback = []; };
 
+  // A service added, changed or removed through the management API ("type": "catalog",
+  // systole_core::live::CatalogUpdate): a removed one's rows go at once; otherwise the page
+  // is fetched again (at most every 5 s) when it shows the service or lists the fleet.
+  const onCatalog = (u) => {
+    if (u.replay) return;
+    const page = document.querySelector('main section.panel.row[data-service]');
+    if (u.action === 'removed') {
+      document.querySelectorAll('li[data-service="' + CSS.escape(u.id) + '"]').forEach((r) => r.remove());
+      recount();
+      if (page && page.dataset.service === u.id) {
+        const manage = document.getElementById('manage');
+        if (manage) manage.remove();
+        say('This service was deleted.', false);
+      } else if (!page) {
+        soon();
+      }
+      return;
+    }
+    if (!page || page.dataset.service === u.id) soon();
+  };
+
+  // Admin controls (rendered only for admins): each form and button calls the management
+  // API with fetch (same origin, the session cookie, JSON), answers in #notice, and fetches
+  // the page again; a problem's field errors go next to their fields.
+  const notice = document.getElementById('notice');
+  const say = (text, ok) => {
+    if (!notice) return;
+    notice.textContent = text;
+    notice.className = 'notice ' + (ok ? 'ok' : 'bad');
+    notice.hidden = false;
+    body.dataset.notice = String(Date.now());
+  };
+  const call = async (method, url, payload) => {
+    const init = { method, credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' } };
+    if (payload !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(payload);
+    }
+    try {
+      const r = await fetch(url, init);
+      let data = null;
+      try { data = await r.json(); } catch (e) { data = null; }
+      return { ok: r.ok, status: r.status, body: data || {} };
+    } catch (e) {
+      return { ok: false, status: 0, body: { detail: 'The request did not reach the server: ' + e.message } };
+    }
+  };
+  const problem = (res) => {
+    const b = res.body || {};
+    return b.detail || b.title || (res.status === 0 ? 'The request failed.' : 'The server answered HTTP ' + res.status + '.');
+  };
+  const api = (id, tail) => '/api/v1/services/' + encodeURIComponent(id) + (tail || '');
+  // A control at work says so (aria-busy) and ignores more clicks; it is not disabled, which
+  // would take the keyboard focus away from it.
+  const busy = (el, on) => { if (!el) return; if (on) el.setAttribute('aria-busy', 'true'); else el.removeAttribute('aria-busy'); };
+  const working = (el) => !!el && el.getAttribute('aria-busy') === 'true';
+  const openDialog = (d) => { if (d && !d.open) d.showModal(); };
+  document.addEventListener('click', (e) => {
+    const close = e.target.closest && e.target.closest('[data-close]');
+    if (close) { const d = close.closest('dialog'); if (d) d.close(); }
+  });
+
+  // The service form: spans in the chosen unit become seconds; a problem's `errors` (or its
+  // one `field`) mark the fields named by the first step of their path.
+  const form = document.getElementById('service-form');
+  const formDialog = document.getElementById('service-dialog');
+  const UNIT = { s: 1, min: 60, h: 3600, d: 86400 };
+  let editing = null;
+  let original = {};
+  const clearErrors = () => {
+    form.querySelectorAll('[data-error-for]').forEach((p) => { p.textContent = ''; p.hidden = true; });
+    form.querySelectorAll('[aria-invalid]').forEach((i) => i.removeAttribute('aria-invalid'));
+    const general = form.querySelector('.form-error');
+    general.textContent = '';
+    general.hidden = true;
+  };
+  const fieldOf = (path) => String(path || '').replace(/^.*?services\[\d+\]\./, '').replace(/^\//, '').split(/[.[/]/)[0];
+  const showErrors = (res) => {
+    clearErrors();
+    const b = res.body || {};
+    const list = Array.isArray(b.errors) ? b.errors.slice() : [];
+    if (!list.length && b.field) list.push({ field: b.field, detail: b.detail });
+    if (!list.length && res.status === 409 && !editing) list.push({ field: 'id', detail: b.detail });
+    const general = [];
+    let first = null;
+    for (const e of list) {
+      const name = fieldOf(e.field || e.path || e.pointer);
+      const text = e.detail || e.message || String(e);
+      const slot = name && form.querySelector('[data-error-for="' + CSS.escape(name) + '"]');
+      const input = name && form.elements.namedItem(name);
+      if (slot && input) {
+        slot.textContent = (slot.textContent ? slot.textContent + ' ' : '') + text;
+        slot.hidden = false;
+        input.setAttribute('aria-invalid', 'true');
+        first = first || input;
+      } else {
+        general.push((e.field ? e.field + ': ' : '') + text);
+      }
+    }
+    if (!list.length) general.push(problem(res));
+    const box = form.querySelector('.form-error');
+    if (general.length) { box.textContent = general.join(' '); box.hidden = false; }
+    (first || box).focus();
+  };
+  const setSpan = (name, seconds) => {
+    const input = form.elements.namedItem(name);
+    const unit = form.elements.namedItem(name + 'Unit');
+    if (seconds === null || seconds === undefined) { input.value = ''; unit.value = 'min'; return; }
+    const u = ['d', 'h', 'min'].find((k) => seconds > 0 && seconds % UNIT[k] === 0) || 's';
+    unit.value = u;
+    input.value = String(seconds / UNIT[u]);
+  };
+  const fill = (spec) => {
+    const set = (n, v) => { const e = form.elements.namedItem(n); if (e) e.value = v === null || v === undefined ? '' : v; };
+    set('id', spec.id);
+    set('name', spec.name);
+    set('group', spec.group);
+    set('schedule', spec.schedule);
+    set('timezone', spec.timezone);
+    set('description', spec.description);
+    set('tags', (spec.tags || []).join(', '));
+    setSpan('stalenessThreshold', spec.stalenessThreshold);
+    setSpan('gracePeriod', spec.gracePeriod);
+  };
+  // The form as the API's JSON body. Creating leaves out what is empty (the group's or the
+  // default applies); editing sends every field, null for an emptied one.
+  const spec = () => {
+    const v = (n) => { const e = form.elements.namedItem(n); return e ? e.value.trim() : ''; };
+    const secs = (n) => {
+      const x = v(n);
+      if (x === '') return null;
+      const k = Number(x) * (UNIT[v(n + 'Unit')] || 1);
+      return Number.isFinite(k) ? Math.round(k) : x;
+    };
+    const out = {
+      name: v('name') || null,
+      group: v('group') || null,
+      description: v('description') || null,
+      tags: v('tags') ? v('tags').split(',').map((t) => t.trim()).filter(Boolean) : [],
+      gracePeriod: secs('gracePeriod'),
+    };
+    if (v('schedule')) {
+      out.schedule = v('schedule');
+      out.timezone = v('timezone') || null;
+      out.stalenessThreshold = null;
+    } else {
+      out.stalenessThreshold = secs('stalenessThreshold');
+      out.schedule = null;
+      out.timezone = null;
+    }
+    if (editing) {
+      // A merge patch of what changed only, so the change log says what was changed.
+      const same = (a, b) => JSON.stringify(a === undefined ? null : a) === JSON.stringify(b === undefined ? null : b);
+      const patch = {};
+      for (const k in out) if (!same(out[k], original[k])) patch[k] = out[k];
+      if ('schedule' in patch && out.schedule) patch.timezone = out.timezone;
+      return patch;
+    }
+    const created = { id: v('id') };
+    for (const k in out) if (out[k] !== null && !(Array.isArray(out[k]) && !out[k].length)) created[k] = out[k];
+    return created;
+  };
+  const openForm = (current) => {
+    if (!form) return;
+    editing = current ? current.id : null;
+    original = current || {};
+    form.reset();
+    clearErrors();
+    fill(current || {});
+    const id = form.elements.namedItem('id');
+    id.readOnly = !!editing;
+    document.getElementById('service-dialog-h').textContent = editing ? 'Edit ' + (current.name || current.id) : 'Add service';
+    document.getElementById('service-submit').textContent = editing ? 'Save changes' : 'Create service';
+    openDialog(formDialog);
+    (editing ? form.elements.namedItem('name') : id).focus();
+  };
+  const addButton = () => document.getElementById('add-service');
+  document.addEventListener('click', (e) => { if (e.target === addButton()) openForm(null); });
+
+  // The key, shown once, with the curl line that sends a heartbeat with it.
+  const keyDialog = document.getElementById('key-dialog');
+  const showKey = (id, key, note) => {
+    if (!keyDialog) return;
+    document.getElementById('key-service').textContent = id;
+    document.getElementById('key-page').href = '/services/' + encodeURIComponent(id);
+    document.getElementById('key-value').value = key;
+    document.getElementById('key-curl').value = 'curl -X POST ' + location.origin + '/api/v1/heartbeat \\\n  -H \'Authorization: Bearer ' + key +
+      '\' -H \'Content-Type: application/json\' \\\n  -d \'{"serviceId": "' + id + '", "status": "up"}\'';
+    const n = document.getElementById('key-note');
+    n.textContent = note || '';
+    n.hidden = !note;
+    openDialog(keyDialog);
+    document.getElementById('key-value').select();
+  };
+  const keyOf = (b) => b.key || (b.service && b.service.key) || (b.keys && b.keys[0] && b.keys[0].key) || '';
+  document.addEventListener('click', async (e) => {
+    const b = e.target.closest && e.target.closest('[data-copy]');
+    if (!b) return;
+    const field = document.getElementById(b.dataset.copy);
+    let done = false;
+    try { await navigator.clipboard.writeText(field.value); done = true; } catch (err) {
+      field.select();
+      try { done = document.execCommand('copy'); } catch (err2) { done = false; }
+    }
+    const label = b.dataset.label || b.textContent;
+    b.dataset.label = label;
+    b.textContent = done ? 'Copied' : 'Select and copy it';
+    setTimeout(() => { b.textContent = label; }, 2000);
+  });
+
+  // Asks before a delete or a key rotation; resolves to null (cancelled) or {purge}.
+  const confirmDialog = document.getElementById('confirm-dialog');
+  const ask = (title, text, yes, purge) => new Promise((resolve) => {
+    document.getElementById('confirm-h').textContent = title;
+    document.getElementById('confirm-text').textContent = text;
+    document.getElementById('confirm-yes').textContent = yes;
+    const box = document.getElementById('confirm-purge');
+    box.checked = false;
+    document.getElementById('confirm-purge-wrap').hidden = !purge;
+    confirmDialog.returnValue = '';
+    confirmDialog.addEventListener('close', () => {
+      resolve(confirmDialog.returnValue === 'yes' ? { purge: box.checked } : null);
+    }, { once: true });
+    openDialog(confirmDialog);
+  });
+
+  if (form) {
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const submit = document.getElementById('service-submit');
+      if (working(submit)) return;
+      const payload = spec();
+      if (editing && !Object.keys(payload).length) {
+        formDialog.close();
+        say('Nothing changed: ' + editing + ' stays as it was.', true);
+        return;
+      }
+      busy(submit, true);
+      const res = editing ? await call('PATCH', api(editing), payload) : await call('POST', '/api/v1/services', payload);
+      busy(submit, false);
+      if (!res.ok) {
+        if ([400, 409, 413, 422].includes(res.status)) { showErrors(res); return; }
+        formDialog.close();
+        say((editing ? 'Not saved: ' : 'Not created: ') + problem(res), false);
+        return;
+      }
+      formDialog.close();
+      if (editing) {
+        say('Saved the changes to ' + editing + '.', true);
+      } else {
+        const s = res.body.service || res.body;
+        const id = s.id || payload.id;
+        say('Created ' + id + '. Its key is shown once: copy it now.', true);
+        showKey(id, keyOf(res.body), '');
+      }
+      resync();
+    });
+  }
+
+  // The service page's buttons.
+  document.addEventListener('click', async (e) => {
+    const b = e.target.closest && e.target.closest('#manage [data-act]');
+    if (!b || working(b)) return;
+    const manage = document.getElementById('manage');
+    const id = manage.dataset.id;
+    const name = manage.dataset.name || id;
+    const act = b.dataset.act;
+    if (act === 'edit') { openForm(JSON.parse(manage.dataset.spec || '{}')); return; }
+    if (act === 'pause' || act === 'resume') {
+      busy(b, true);
+      const res = await call('POST', api(id, '/' + act));
+      busy(b, false);
+      if (res.ok) say(act === 'pause' ? 'Paused ' + name + ': no alerts until it is resumed.' : 'Resumed ' + name + ': it waits for its next heartbeat.', true);
+      else say((act === 'pause' ? 'Not paused: ' : 'Not resumed: ') + problem(res), false);
+      resync();
+      return;
+    }
+    if (act === 'rotate') {
+      const ok = await ask('Rotate the key of ' + name + '?', 'A new key is made and shown once. The old key keeps working for a grace period, then stops.', 'Rotate key', false);
+      if (!ok) { b.focus(); return; }
+      busy(b, true);
+      const res = await call('POST', api(id, '/keys'));
+      busy(b, false);
+      if (!res.ok) { say('Key not rotated: ' + problem(res), false); b.focus(); return; }
+      const until = res.body.previousKeyValidUntil || res.body.oldKeyValidUntil || res.body.graceUntil;
+      say('Rotated the key of ' + name + '.', true);
+      showKey(id, keyOf(res.body), until ? 'The old key works until ' + until + ', then stops.' : 'The old key keeps working for a grace period, then stops.');
+      resync();
+      return;
+    }
+    if (act === 'delete') {
+      const ok = await ask('Delete ' + name + '?', 'Heartbeats with its key are refused from now on, an open incident is closed and it leaves every page. This cannot be undone.', 'Delete service', true);
+      if (!ok) { b.focus(); return; }
+      busy(b, true);
+      const res = await call('DELETE', api(id, ok.purge ? '?purge=true' : ''));
+      busy(b, false);
+      if (!res.ok) { say('Not deleted: ' + problem(res), false); b.focus(); return; }
+      try { sessionStorage.setItem('systole-notice', 'Deleted ' + name + (ok.purge ? ' and its history.' : '.')); } catch (err) { /* no note */ }
+      location.assign('/');
+    }
+  });
+
+  // The test notification (dashboard: a sample; service page: about that service).
+  document.addEventListener('submit', async (e) => {
+    const f = e.target.closest && e.target.closest('form.test-notify');
+    if (!f) return;
+    e.preventDefault();
+    const channel = f.elements.namedItem('channel').value;
+    const payload = { channel };
+    if (f.dataset.service) payload.serviceId = f.dataset.service;
+    const button = f.querySelector('button[type=submit]');
+    if (working(button)) return;
+    busy(button, true);
+    say('Sending a test notification to ' + channel + '…', true);
+    const res = await call('POST', '/api/v1/notifications/test', payload);
+    busy(button, false);
+    if (!res.ok) { say('Test notification not sent: ' + problem(res), false); return; }
+    const r = res.body;
+    const how = [r.httpStatus ? 'HTTP ' + r.httpStatus : null, r.latencyMs !== undefined && r.latencyMs !== null ? r.latencyMs + ' ms' : null].filter(Boolean).join(', ');
+    say('Test notification to ' + channel + (r.delivered ? ' delivered' : ' not delivered') + (how ? ' (' + how + ')' : '') +
+      (r.error ? ': ' + r.error : '.'), !!r.delivered);
+  });
+
+  // A note left by the page before (a delete goes back to the dashboard).
+  try {
+    const note = sessionStorage.getItem('systole-notice');
+    if (note) { sessionStorage.removeItem('systole-notice'); say(note, true); }
+  } catch (e) { /* none */ }
+
   const path = body.dataset.live;
   if (!path) return;
   if (!('WebSocket' in window)) { fallBack(); return; }
@@ -330,6 +665,7 @@
       let u;
       try { u = JSON.parse(e.data); } catch (err) { return; }
       if (u && u.type === 'alert') { announce(fromAlert(u, u.at)); return; }
+      if (u && u.type === 'catalog') { onCatalog(u); return; }
       if (!u || u.type !== 'service') return;
       const prev = latest.get(u.id);
       if (!prev || prev.at <= u.at) latest.set(u.id, u);

@@ -1,6 +1,8 @@
 //! Systole's web pages: the dashboard (`/`), a service page (`/services/{id}`), the public
 //! status page (`/status`) and sign-in (`/login`), rendered with maud from plain view models,
-//! plus every asset they load. Pure: rendered and tested natively; the Worker serves them.
+//! plus every asset they load; for admins, the controls that manage services through the
+//! management API (rendered only with a [`view::AdminView`]). Pure: rendered and tested
+//! natively; the Worker serves them.
 //!
 //! - [`branding`] derives the threshold profiles, the theme stylesheet and image origins from
 //!   `dashboard.json` and `settings.json`;

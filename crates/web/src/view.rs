@@ -29,6 +29,17 @@ pub enum Viewer {
     Anonymous,
 }
 
+/// What the admin controls of the pages offer (the "Add service" and edit forms, the test
+/// notification). The Worker passes one (in [`crate::pages::Chrome::admin`]) only to callers
+/// the management API accepts; a page without one shows none of the controls.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AdminView {
+    /// The groups a service may join: `(id, name)`, in config order.
+    pub groups: Vec<(String, String)>,
+    /// The notification channels a test notification may go to, by name.
+    pub channels: Vec<String>,
+}
+
 /// One service row.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ServiceRow {
@@ -493,6 +504,99 @@ pub struct ServiceDetail {
     pub runs: Vec<RunView>,
     /// Whether its latest success came earlier than its `minInterval` after the one before.
     pub pinged_too_often: bool,
+    /// Its group's id.
+    pub group_id: Option<String>,
+    /// Set for a service managed at run time (created through the API, the dashboard or
+    /// auto-provisioning); `None` for one declared in `config/services.json`, which the
+    /// pages do not offer to edit.
+    pub managed: Option<ManagedView>,
+    /// Its change log (who changed what, when), newest first; `None` when the caller may
+    /// not read it.
+    pub audit: Option<Vec<AuditEntry>>,
+}
+
+/// What a managed service carries besides its monitoring config.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ManagedView {
+    /// Free text shown on its page.
+    pub description: Option<String>,
+    /// Labels for filtering.
+    pub tags: Vec<String>,
+    /// Its stable UUID for URL pings (`/ping/{pingId}`), if it has one.
+    pub ping_id: Option<String>,
+}
+
+/// One entry of a service's change log (`GET /api/v1/services/{id}/changes`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditEntry {
+    /// When the change was made.
+    pub at: Timestamp,
+    /// Who made it (`user:ana`, `api-key`, `provisioning:web`, …).
+    pub actor: String,
+    /// What kind of change (`create`, `update`, `pause`, `resume`, `rotate-key`, `delete`).
+    pub action: String,
+    /// What changed, as text (e.g. `name, gracePeriod`); may be empty.
+    pub detail: String,
+}
+
+impl AuditEntry {
+    /// The page's entry for a change log row: `detail` says what an `update` changed (the
+    /// patch's fields, `name, gracePeriod`), until when a rotated-out key works, or that a
+    /// delete purged the history; nothing for the other actions (a create's spec is on the
+    /// page already).
+    pub fn from_change(c: &systole_core::managed::Change) -> Self {
+        let d = &c.detail;
+        let detail = match c.action.as_str() {
+            "update" => d.as_object().map(|m| m.keys().cloned().collect::<Vec<_>>().join(", ")).unwrap_or_default(),
+            "rotate-key" => d
+                .get("oldKeyValidUntil")
+                .and_then(serde_json::Value::as_i64)
+                .map(|ms| format!("the old key works until {}", Timestamp::from_millis(ms).human()))
+                .unwrap_or_default(),
+            "delete" if d.get("purge").and_then(serde_json::Value::as_bool) == Some(true) => {
+                "with its history".to_owned()
+            }
+            _ => String::new(),
+        };
+        Self { at: c.at, actor: c.actor.to_string(), action: c.action.clone(), detail }
+    }
+
+    /// The action as the page words it: `"created"`, `"paused"`, `"rotated its key"`;
+    /// an unknown action as it is.
+    pub fn verb(&self) -> &str {
+        match self.action.as_str() {
+            "create" | "created" => "created",
+            "update" | "updated" | "replace" | "upsert" => "changed",
+            "pause" | "paused" => "paused",
+            "resume" | "resumed" => "resumed",
+            "rotate" | "rotate-key" | "rotateKey" | "key-rotated" => "rotated its key",
+            "delete" | "deleted" => "deleted",
+            other => other,
+        }
+    }
+}
+
+impl ServiceDetail {
+    /// The edit form's starting values as the management API's JSON body (`name`, `group`,
+    /// `stalenessThreshold` and `gracePeriod` in seconds, `schedule`, `timezone`,
+    /// `description`, `tags`); the page carries it in `data-spec` and the script fills the
+    /// form from it.
+    pub fn spec_json(&self) -> String {
+        let managed = self.managed.clone().unwrap_or_default();
+        let schedule = self.schedule.as_ref();
+        serde_json::json!({
+            "id": self.row.id,
+            "name": self.row.name,
+            "group": self.group_id,
+            "stalenessThreshold": schedule.is_none().then_some(self.staleness_threshold_s),
+            "gracePeriod": self.grace_period_s,
+            "schedule": schedule.map(|s| s.expression()),
+            "timezone": schedule.map(|s| s.zone().name()),
+            "description": managed.description,
+            "tags": managed.tags,
+        })
+        .to_string()
+    }
 }
 
 /// One run of a job, as its service page lists it.
@@ -589,6 +693,34 @@ mod tests {
         let everything = activity(&changes, &attempts, Timestamp::from_millis(5_000), |_| true, 3);
         assert_eq!(everything.len(), 3);
         assert_eq!(everything[1].text, "Up → Down (hidden)");
+    }
+
+    #[test]
+    fn change_log_entries_say_what_an_update_changed_and_until_when_an_old_key_works() {
+        use systole_core::managed::{Actor, Change};
+        let change = |action: &str, detail: serde_json::Value| Change {
+            service_id: "api".into(),
+            at: Timestamp::from_millis(1_000),
+            actor: Actor::User("ana".into()),
+            action: action.into(),
+            detail,
+        };
+        let update = AuditEntry::from_change(&change("update", serde_json::json!({"name": "x", "gracePeriod": null})));
+        assert_eq!(
+            (update.actor.as_str(), update.verb(), update.detail.as_str()),
+            ("user:ana", "changed", "gracePeriod, name")
+        );
+        let rotated =
+            AuditEntry::from_change(&change("rotate-key", serde_json::json!({"oldKeyValidUntil": 86_401_000})));
+        assert_eq!(
+            (rotated.verb(), rotated.detail.as_str()),
+            ("rotated its key", "the old key works until 1970-01-02 00:00:01 UTC")
+        );
+        let purged = AuditEntry::from_change(&change("delete", serde_json::json!({"purge": true})));
+        assert_eq!((purged.verb(), purged.detail.as_str()), ("deleted", "with its history"));
+        let created = AuditEntry::from_change(&change("create", serde_json::json!({"id": "api", "name": "API"})));
+        assert_eq!((created.verb(), created.detail.as_str()), ("created", ""));
+        assert_eq!(AuditEntry::from_change(&change("pause", serde_json::Value::Null)).verb(), "paused");
     }
 
     #[test]

@@ -27,7 +27,7 @@ fn ten_days() -> Timestamp {
 static SETTINGS: std::sync::LazyLock<Settings> = std::sync::LazyLock::new(Settings::default);
 
 fn chrome<'a>(b: &'a Branding, viewer: &'a Viewer) -> Chrome<'a> {
-    Chrome { branding: b, settings: &SETTINGS, viewer, now: NOW, live: Some("/api/v1/live") }
+    Chrome { branding: b, settings: &SETTINGS, viewer, now: NOW, live: Some("/api/v1/live"), admin: None }
 }
 
 fn state(id: &str, status: Status, message: &str) -> StoredState {
@@ -238,6 +238,9 @@ fn the_service_page_shows_incidents_heartbeats_and_a_metric_chart() {
         metrics,
         runs: vec![],
         pinged_too_often: false,
+        group_id: None,
+        managed: None,
+        audit: None,
     };
     let html = pages::service(&chrome(&b(), &Viewer::Open), &detail).into_string();
     assert!(html.contains("<td>1 h</td>"), "incident duration, in the one human form (time::human_duration)");
@@ -283,6 +286,9 @@ fn a_scheduled_service_page_shows_the_schedule_in_words_and_the_next_run_in_its_
         .collect(),
         metrics: vec![],
         pinged_too_often: true,
+        group_id: None,
+        managed: None,
+        audit: None,
         runs: vec![
             view::RunView {
                 n: 9,
@@ -305,6 +311,9 @@ fn a_scheduled_service_page_shows_the_schedule_in_words_and_the_next_run_in_its_
                 has_output: false,
             },
         ],
+        group_id: None,
+        managed: None,
+        audit: None,
     };
     let html = pages::service(&chrome(&b(), &Viewer::Open), &detail).into_string();
     // The runs, newest first: the failure with its exit status and a link to its log, the
@@ -518,4 +527,139 @@ fn services_are_coloured_by_their_threshold_profile_with_a_legend_per_group() {
     assert!(lab.contains("Fine ≥90%") && lab.contains(r#"<span class="pct u0-0""#), "{lab}");
     let css = systole_web::branding::theme_css(&b, &config.settings);
     assert!(css.contains(".u1-1{background:#dc2626}") && css.contains(".pct.u0-0{color:#10b981;"), "{css}");
+}
+
+/// A managed service's page as an admin sees it (with `admin`) or a viewer (without).
+fn managed_page(admin: Option<&view::AdminView>, status: Status) -> String {
+    let config = Config::parse(
+        Some(r#"{"groups": [{"id": "ops", "services": ["api"]}], "services": [{"id": "api", "name": "API"}]}"#),
+        None,
+    )
+    .unwrap();
+    let states = [state("api", status, "fine")];
+    let fleet = view::fleet(&config, Scope::All, &states, &uptime(&config, &states, 3));
+    let detail = view::ServiceDetail {
+        row: fleet.rows().next().unwrap().clone(),
+        group: Some("Ops".into()),
+        staleness_threshold_s: 300,
+        schedule: None,
+        grace_period_s: 60,
+        next_deadline: None,
+        changes: vec![],
+        incidents: vec![],
+        heartbeats: vec![],
+        metrics: vec![],
+        runs: vec![],
+        pinged_too_often: false,
+        group_id: Some("ops".into()),
+        managed: Some(view::ManagedView {
+            description: Some("<i>the</i> API".into()),
+            tags: vec!["prod".into(), "eu".into()],
+            ping_id: Some("5bf66975-d4c7-4bf5-bcc8-b8d8a82ea278".into()),
+        }),
+        audit: Some(vec![
+            view::AuditEntry {
+                at: NOW - Duration::from_secs(60),
+                actor: "user:ana".into(),
+                action: "pause".into(),
+                detail: String::new(),
+            },
+            view::AuditEntry {
+                at: NOW - Duration::from_secs(3600),
+                actor: "api-key".into(),
+                action: "create".into(),
+                detail: "<script>".into(),
+            },
+        ]),
+    };
+    let viewer = Viewer::User { name: "Ana".into(), admin: admin.is_some() };
+    pages::service(&Chrome { admin, ..chrome(&b(), &viewer) }, &detail).into_string()
+}
+
+#[test]
+fn an_admin_gets_the_manage_panel_the_dialogs_and_the_change_log_of_a_managed_service() {
+    let admin = view::AdminView { groups: vec![("ops".into(), "Ops".into())], channels: vec!["discord".into()] };
+    let html = managed_page(Some(&admin), Status::Up);
+    for control in [
+        r#"data-act="edit""#,
+        r#"data-act="pause""#,
+        r#"data-act="rotate""#,
+        r#"data-act="delete""#,
+        r#"id="service-dialog""#,
+        r#"id="key-dialog""#,
+        r#"id="confirm-dialog""#,
+        r#"id="notice""#,
+        r#"<option value="ops">Ops</option>"#,
+        r#"<option value="discord">discord</option>"#,
+        r#"data-service="api""#,
+    ] {
+        assert!(html.contains(control), "{control} missing:\n{html}");
+    }
+    assert!(!html.contains(r#"data-act="resume""#));
+    // The edit form's values, as the API's body, escaped into the attribute.
+    assert!(
+        html.contains(
+            r#"data-spec="{&quot;description&quot;:&quot;&lt;i&gt;the&lt;/i&gt; API&quot;,&quot;gracePeriod&quot;:60,&quot;group&quot;:&quot;ops&quot;,&quot;id&quot;:&quot;api&quot;,&quot;name&quot;:&quot;API&quot;,&quot;schedule&quot;:null,&quot;stalenessThreshold&quot;:300,&quot;tags&quot;:[&quot;prod&quot;,&quot;eu&quot;],&quot;timezone&quot;:null}""#
+        ),
+        "{html}"
+    );
+    // Managed facts and the change log, newest first, escaped.
+    assert!(html.contains("&lt;i&gt;the&lt;/i&gt; API") && html.contains("/ping/5bf66975-d4c7-4bf5-bcc8-b8d8a82ea278"));
+    let log = &html[html.find(r#"id="changelog""#).unwrap()..];
+    assert!(log.find("paused") < log.find("created"), "{log}");
+    assert!(log.contains("<strong>user:ana</strong> paused") && log.contains("created: &lt;script&gt;"), "{log}");
+    // Paused: the toggle resumes.
+    let paused = managed_page(Some(&admin), Status::Paused);
+    assert!(paused.contains(r#"data-act="resume""#) && !paused.contains(r#"data-act="pause""#));
+}
+
+#[test]
+fn a_viewer_sees_no_admin_control_anywhere() {
+    let html = managed_page(None, Status::Up);
+    for control in
+        ["data-act", "service-dialog", "key-dialog", "confirm-dialog", "id=\"notice\"", "test-notify", "Manage"]
+    {
+        assert!(!html.contains(control), "{control} shown to a viewer");
+    }
+    assert!(html.contains("Change log"), "the log itself is not a control");
+    let config = Config::parse(Some(r#"{"services": [{"id": "api"}]}"#), None).unwrap();
+    let fleet = view::fleet(&config, Scope::All, &[], &[]);
+    let viewer = Viewer::User { name: "Vera".into(), admin: false };
+    let dash = pages::dashboard(&chrome(&b(), &viewer), &fleet, &[], Window::Day, ten_days(), "").into_string();
+    assert!(!dash.contains("add-service") && !dash.contains("test-notify") && !dash.contains("<dialog"));
+    let admin = view::AdminView::default();
+    let admin_viewer = Viewer::User { name: "Ana".into(), admin: true };
+    let branding = b();
+    let c = Chrome { admin: Some(&admin), ..chrome(&branding, &admin_viewer) };
+    let dash = pages::dashboard(&c, &fleet, &[], Window::Day, ten_days(), "").into_string();
+    assert!(dash.contains(r#"id="add-service""#) && dash.contains(r#"id="service-dialog""#));
+}
+
+#[test]
+fn a_declared_service_offers_only_the_test_notification() {
+    let config = Config::parse(Some(r#"{"services": [{"id": "api"}]}"#), None).unwrap();
+    let fleet = view::fleet(&config, Scope::All, &[], &[]);
+    let detail = view::ServiceDetail {
+        row: fleet.rows().next().unwrap().clone(),
+        group: None,
+        staleness_threshold_s: 300,
+        schedule: None,
+        grace_period_s: 0,
+        next_deadline: None,
+        changes: vec![],
+        incidents: vec![],
+        heartbeats: vec![],
+        metrics: vec![],
+        runs: vec![],
+        pinged_too_often: false,
+        group_id: None,
+        managed: None,
+        audit: Some(vec![]),
+    };
+    let admin = view::AdminView { groups: vec![], channels: vec!["slack".into()] };
+    let viewer = Viewer::Open;
+    let html = pages::service(&Chrome { admin: Some(&admin), ..chrome(&b(), &viewer) }, &detail).into_string();
+    assert!(html.contains("Declared in config/services.json") && html.contains("test-notify"), "{html}");
+    assert!(!html.contains("data-act="), "{html}");
+    assert!(html.contains(r#"data-managed="false""#));
 }

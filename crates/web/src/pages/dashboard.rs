@@ -26,6 +26,7 @@ pub fn dashboard(
     let main = html! {
         main #main data-generated=(chrome.now.as_millis()) data-paged=[fleet.paging.map(|p| p.page)] {
             (cards(&fleet.summary))
+            @if let Some(admin) = chrome.admin { (super::admin::bar(admin)) }
             @if let Some(p) = &fleet.paging {
                 (attention(chrome, fleet, true))
                 (pager(p, query))

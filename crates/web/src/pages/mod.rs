@@ -1,6 +1,7 @@
 //! The pages, as maud templates over [`crate::view`] models. maud escapes every string, so
 //! names, messages and metadata always render as text.
 
+mod admin;
 mod dashboard;
 mod login;
 mod service;
@@ -20,7 +21,7 @@ use systole_core::time::{human_ago, Timestamp};
 use systole_core::uptime::DayUptime;
 
 use crate::branding::{self, Branding, Threshold};
-use crate::view::{Fleet, Paging, ServiceRow, Tone, Viewer};
+use crate::view::{AdminView, Fleet, Paging, ServiceRow, Tone, Viewer};
 
 /// What every page shares: branding, settings, who is looking, the time of rendering.
 #[derive(Clone, Copy, Debug)]
@@ -36,6 +37,9 @@ pub struct Chrome<'a> {
     pub now: Timestamp,
     /// The WebSocket path for live updates (`/api/v1/live`, `/status/live`), if any.
     pub live: Option<&'a str>,
+    /// The admin controls' choices, for callers the management API accepts; `None` renders
+    /// no admin control at all (viewers, the public and sign-in pages).
+    pub admin: Option<&'a AdminView>,
 }
 
 impl<'a> Chrome<'a> {
@@ -173,7 +177,13 @@ fn layout(chrome: &Chrome<'_>, title: &str, base_title: &str, main: Markup) -> M
                 @if alerts.is_some() {
                     div #toasts .toasts role="region" aria-label="Alerts" aria-live="polite" {}
                 }
+                @if chrome.admin.is_some() {
+                    (admin::notice())
+                }
                 (main)
+                @if let Some(admin) = chrome.admin {
+                    (admin::dialogs(admin))
+                }
                 footer {
                     @if b.footer_text.is_some() || !b.footer_links.is_empty() {
                         p.foot {

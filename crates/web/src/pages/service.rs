@@ -51,12 +51,20 @@ pub fn service(chrome: &Chrome<'_>, d: &ServiceDetail) -> Markup {
                             "yes: the last success came sooner than its minimum interval after the one before"
                         }
                     }
+                    @if let Some(m) = &d.managed {
+                        @if let Some(text) = &m.description { dt { "Description" } dd data-field="description" { (text) } }
+                        @if !m.tags.is_empty() {
+                            dt { "Tags" } dd data-field="tags" { @for t in &m.tags { span.tag { (t) } " " } }
+                        }
+                        @if let Some(ping) = &m.ping_id { dt { "Ping URL" } dd { code { "/ping/" (ping) } } }
+                    }
                 }
                 @if chrome.settings.features.show_uptime_history {
                     (bar(chrome, r.profile, &r.days, r.uptime))
                     (legend(chrome, r.profile))
                 }
             }
+            @if let Some(admin) = chrome.admin { (super::admin::manage(admin, d)) }
             @if !d.runs.is_empty() {
                 section.panel aria-labelledby="runs-h" {
                     h2 #runs-h { "Runs" }
@@ -94,6 +102,24 @@ pub fn service(chrome: &Chrome<'_>, d: &ServiceDetail) -> Markup {
                             li class=(tone(c.tone())) {
                                 time datetime=(c.at.to_rfc3339()) title=(c.at.human()) data-ms=(c.at.as_millis()) { (human_ago(now, c.at)) }
                                 " " (c.describe())
+                            }
+                        }
+                    }
+                }
+            }
+            @if let Some(audit) = &d.audit {
+                section.panel #changelog aria-labelledby="changelog-h" {
+                    h2 #changelog-h { "Change log" }
+                    @if audit.is_empty() {
+                        p.muted { @if d.managed.is_some() { "No changes recorded." } @else { "Declared in config/services.json: changes come with a deploy." } }
+                    } @else {
+                        ol.activity {
+                            @for e in audit {
+                                li.a-neutral {
+                                    time datetime=(e.at.to_rfc3339()) title=(e.at.human()) data-ms=(e.at.as_millis()) { (human_ago(now, e.at)) }
+                                    " " strong { (e.actor) } " " (e.verb())
+                                    @if !e.detail.is_empty() { ": " (e.detail) }
+                                }
                             }
                         }
                     }

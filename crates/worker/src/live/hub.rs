@@ -19,8 +19,8 @@
 //!   problem+json when `n` sockets are open already;
 //! - `POST /relay` with `{"updates": [text], "relays": [hub name]}`: each update (a
 //!   `systole_core::live::ServiceUpdate` JSON text) is kept as its service's latest (in this
-//!   object's SQLite storage) and sent to every open socket (an `AlertUpdate`, no `id`, is
-//!   sent and not kept); then the updates are relayed to `relays` through the same tree
+//!   object's SQLite storage) and sent to every open socket (an `AlertUpdate` or a
+//!   `CatalogUpdate` is sent and not kept; a removed service's latest is deleted); then the updates are relayed to `relays` through the same tree
 //!   (`systole_core::live::fan_out`: at most 10 posts from this invocation). 200
 //!   `{"sockets": n, "relayed": {hub name: n}}`;
 //! - `GET /session` → 200 `{"generation": n}`: a user hub's session generation
@@ -194,14 +194,21 @@ impl NotificationHub {
         sockets
     }
 
-    /// Stores `update` (JSON text) as its service's latest.
+    /// Stores `update` (JSON text) as its service's latest, or forgets a removed service's
+    /// (`systole_core::live::Keep`).
     fn keep(&self, update: &str) -> Result<()> {
-        let value: serde_json::Value = serde_json::from_str(update)?;
-        let Some(id) = value.get("id").and_then(serde_json::Value::as_str) else {
-            return Ok(());
-        };
-        let sql = "INSERT INTO latest (id, body) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body";
-        self.state.storage().sql().exec(sql, vec![id.into(), update.into()])?;
+        let sql = self.state.storage().sql();
+        match live::Keep::of(update) {
+            live::Keep::Latest(id) => {
+                let q =
+                    "INSERT INTO latest (id, body) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body";
+                sql.exec(q, vec![id.into(), update.into()])?;
+            }
+            live::Keep::Forget(id) => {
+                sql.exec("DELETE FROM latest WHERE id = ?", vec![id.into()])?;
+            }
+            live::Keep::Nothing => {}
+        }
         Ok(())
     }
 

@@ -99,6 +99,43 @@ pub fn publish_alerts(env: &Env, alerts: &[AlertUpdate]) {
     }
 }
 
+/// Tells every hub that must hear about service `id` of group `group` (as [`publish`],
+/// without a gate; `config` is the catalog, whose groups say who sees it) that the
+/// management API added, changed or removed it (`systole_core::live::CatalogUpdate`): their
+/// tabs fetch their page again, or drop a removed service's rows, and the hubs forget a
+/// removed service's last update. Call it after the change is stored; it waits for the
+/// posts (at most [`live::FANOUT`], the rest relayed), because a request's unawaited work
+/// may be cancelled once it is answered. A hub that cannot be reached is logged: its tabs
+/// catch up on their next resynchronisation.
+pub async fn publish_catalog(
+    env: &Env,
+    config: &systole_core::config::Config,
+    id: &str,
+    group: Option<&str>,
+    action: live::CatalogAction,
+    now: Timestamp,
+) {
+    let body = live::CatalogUpdate::new(id, action, now).to_json();
+    let hubs = access::hubs_of_group(deployment::users(), config, group);
+    let mut posts = Vec::new();
+    for post in live::fan_out(hubs, live::FANOUT) {
+        match crate::stub::named(env, HUB_BINDING, &post.hub.name) {
+            Ok(stub) => posts.push((stub, post)),
+            Err(e) => worker::console_error!("no NotificationHub binding: live updates are off ({e})"),
+        }
+    }
+    let sends = posts.iter().map(|(stub, post)| {
+        crate::budget::count(Kind::Object);
+        let body = vec![body.clone()];
+        async move {
+            if let Err(e) = relay(stub, &post.hub.name, body, &post.relays).await {
+                worker::console_warn!("publishing a catalog change to hub {}: {e}", post.hub.name);
+            }
+        }
+    });
+    futures_util::future::join_all(sends).await;
+}
+
 /// What a hub's `POST /relay` carries: the updates (JSON texts, sent as they are) and the
 /// hubs it passes them on to.
 #[derive(Debug, Deserialize, Serialize)]

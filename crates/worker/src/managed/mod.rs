@@ -25,6 +25,7 @@ use std::time::Duration;
 use serde_json::Value;
 use systole_core::api::Problem;
 use systole_core::config::{Config, ServiceId};
+use systole_core::live::CatalogAction;
 use systole_core::managed::{self, Actor, Change, GroupDefaults, Managed, Op, Random, ServiceSpec};
 use systole_core::protocol::ToMonitor;
 use wasm_bindgen::{JsCast, JsValue};
@@ -213,6 +214,7 @@ async fn group_defaults(env: &Env, id: Option<&str>) -> Result<Option<GroupDefau
 /// object stored makes this isolate's catalog reload ([`catalog::invalidate`]).
 async fn call(env: &Env, id: &ServiceId, actor: Actor, operation: Op) -> Result<(u16, Managed), ApiError> {
     let writes = !matches!(operation, Op::Get);
+    let published = catalog_action(&operation);
     let message = ToMonitor::Manage(managed::Manage { service_id: id.clone(), actor, operation });
     let obj = stub::named(env, MONITOR_BINDING, id.as_str()).or_unavailable("storage")?;
     crate::budget::count(systole_core::budget::Kind::Object);
@@ -225,11 +227,33 @@ async fn call(env: &Env, id: &ServiceId, actor: Actor, operation: Op) -> Result<
         catalog::invalidate();
     }
     match status {
-        200 | 201 => Ok((status, serde_json::from_str(&text)?)),
+        200 | 201 => {
+            let answer: Managed = serde_json::from_str(&text)?;
+            // Open pages hear of it (the dashboard's admin pages; see `live::publish_catalog`).
+            if let Some(action) = published {
+                let action = if status == 201 { CatalogAction::Added } else { action };
+                let group = answer.service.get("group").and_then(Value::as_str);
+                // The write is done: a catalog that cannot be read leaves managed groups out.
+                let catalog = catalog::config(env).await.ok();
+                let config = catalog.as_deref().unwrap_or(deployment::config());
+                crate::live::publish_catalog(env, config, id.as_str(), group, action, deployment::now()).await;
+            }
+            Ok((status, answer))
+        }
         _ => match serde_json::from_str::<ProblemBody>(&text) {
             Ok(p) => Err(p.into_problem(status).into()),
             Err(_) => Err(ApiError::from(worker::Error::RustError(format!("ServiceMonitor {id}: {status} {text}")))),
         },
+    }
+}
+
+/// What open pages are told of a write `op` that succeeded (a create answers 201 and is
+/// told as `Added` whatever this says); nothing for a read.
+fn catalog_action(op: &Op) -> Option<CatalogAction> {
+    match op {
+        Op::Get => None,
+        Op::Delete { .. } => Some(CatalogAction::Removed),
+        _ => Some(CatalogAction::Changed),
     }
 }
 

@@ -4,7 +4,7 @@ use systole_core::access::Scope;
 use systole_core::api::query::PageQuery;
 use systole_core::config::Config;
 use systole_core::time::Timestamp;
-use systole_web::pages;
+use systole_web::pages::{self, Chrome};
 use systole_web::view::{self, ActivityItem, AttemptRecord, Window};
 use worker::{Env, Request};
 
@@ -38,7 +38,8 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
     .or_unavailable(HISTORY_DB)?;
     let activity = activity(caller, config, since, &changes, &alerts);
     let viewer = viewer(caller);
-    let chrome = chrome(&viewer, now, Some("/api/v1/live"));
+    let admin = super::admin::admin_view(caller, config);
+    let chrome = Chrome { admin: admin.as_ref(), ..chrome(&viewer, now, Some("/api/v1/live")) };
     let others = PageQuery::others(&pairs);
     html(200, pages::dashboard(&chrome, &fleet, &activity, window, config.settings.uptime_window_start(now), &others))
 }

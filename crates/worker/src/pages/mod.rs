@@ -3,6 +3,7 @@
 //! (`/assets/…`). Templates and view models live in `systole-web`; this module gathers the
 //! data and sends the pages with a strict Content-Security-Policy.
 
+pub mod admin;
 pub mod dashboard;
 pub mod service;
 pub mod session;
@@ -70,7 +71,14 @@ pub fn viewer(caller: Caller) -> Viewer {
 /// The frame of every page for `viewer` at `now`, with the deployment's branding and
 /// settings; `live` is the page's WebSocket path, if it has one.
 pub fn chrome<'a>(viewer: &'a Viewer, now: Timestamp, live: Option<&'static str>) -> Chrome<'a> {
-    Chrome { branding: deployment::branding(), settings: &deployment::config().settings, viewer, now, live }
+    Chrome {
+        branding: deployment::branding(),
+        settings: &deployment::config().settings,
+        viewer,
+        now,
+        live,
+        admin: None,
+    }
 }
 
 /// The sign-in page with `status` (401 for a page that needs a session).

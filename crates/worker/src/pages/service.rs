@@ -3,7 +3,7 @@
 use systole_core::api::status::Summary;
 use systole_core::monitor::{deadline, MonitorConfig};
 use systole_core::time::Timestamp;
-use systole_web::pages;
+use systole_web::pages::{self, Chrome};
 use systole_web::view::{self, HeartbeatView, IncidentView, RunView, ServiceDetail};
 use worker::{Env, Request};
 
@@ -40,6 +40,7 @@ pub async fn get(_req: Request, env: &Env, call: Call<'_>) -> Reply {
     )
     .await;
     let ((states, uptime), incidents, beats, changes, runs) = gathered.or_unavailable(HISTORY_DB)?;
+    let (managed, audit) = super::admin::managed_detail(env, config, service).await;
     let fleet = view::fleet_page(config, caller.scope(), &[id], &states, &uptime, Summary::default(), None, &[]);
     let Some(row) = fleet.rows().find(|r| r.id == id).cloned() else {
         return super::not_found(caller, &format!("There is no service {id:?} that you can see."));
@@ -91,8 +92,12 @@ pub async fn get(_req: Request, env: &Env, call: Call<'_>) -> Reply {
                 has_output: r.has_output != 0,
             })
             .collect(),
+        group_id: service.group.clone(),
+        managed,
+        audit,
     };
     let viewer = viewer(caller);
-    let chrome = chrome(&viewer, now, Some("/api/v1/live"));
+    let admin = super::admin::admin_view(caller, config);
+    let chrome = Chrome { admin: admin.as_ref(), ..chrome(&viewer, now, Some("/api/v1/live")) };
     html(200, pages::service(&chrome, &detail))
 }

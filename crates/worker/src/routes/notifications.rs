@@ -63,9 +63,14 @@ pub async fn test(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
         )
         .into());
     }
-    let service = match body.service_id.as_deref() {
-        Some(id) => Some(deployment::config().service(id).ok_or_else(|| Problem::unknown_service(id))?),
+    // Declared and managed services alike (the catalog).
+    let catalog = match body.service_id {
+        Some(_) => Some(crate::catalog::config(env).await?),
         None => None,
+    };
+    let service = match (body.service_id.as_deref(), catalog.as_deref()) {
+        (Some(id), Some(c)) => Some(c.service(id).ok_or_else(|| Problem::unknown_service(id))?),
+        _ => None,
     };
     let now = now();
     let n = Notification::test(service, now, deployment::public_url(env));
