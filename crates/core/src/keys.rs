@@ -236,6 +236,13 @@ impl KeyRing {
         found
     }
 
+    /// The HMAC-SHA256 digest of `key` under the ring's server secret: how a managed
+    /// service's keys are stored ([`crate::managed`]), compared with
+    /// [`subtle::ConstantTimeEq`].
+    pub fn digest_key(&self, key: &str) -> [u8; 32] {
+        self.digest(key)
+    }
+
     fn digest(&self, key: &str) -> Digest {
         let mut mac = self.mac.clone();
         mac.update(key.as_bytes());

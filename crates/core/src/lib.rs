@@ -16,6 +16,7 @@
 //! - [`housekeeping`]: what one cron tick prunes and which ServiceMonitors its watchdog asks.
 //! - [`session`]: signed dashboard session cookies.
 //! - [`live`]: the live updates pushed to dashboard tabs.
+//! - [`managed`]: services created at run time: their spec, stored record, keys and operations.
 //! - [`keys`]: heartbeat keys as HMAC-SHA256 digests, compared in constant time.
 //! - [`limit`]: rate limits: the per-IP limits of the edge and the per-service heartbeat limiter.
 //! - [`api`]: request parsing, limits, response shapes and `application/problem+json` errors.
@@ -40,6 +41,7 @@ pub mod housekeeping;
 pub mod keys;
 pub mod limit;
 pub mod live;
+pub mod managed;
 pub mod monitor;
 pub mod notify;
 pub mod protocol;

@@ -617,6 +617,16 @@ impl Monitor {
         effects
     }
 
+    /// The service is being deleted at `now`: it stops being monitored (`paused`, reason
+    /// `deleted`), closing an open incident, so its history ends with that change.
+    #[must_use]
+    pub fn on_delete(&mut self, now: Timestamp) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        self.config.enabled = false;
+        self.transition(now, Status::Paused, Reason::Deleted, "service deleted".into(), &mut effects);
+        effects
+    }
+
     /// The next time this monitor must be woken, with why; `None` when nothing is pending.
     /// The earliest of: the heartbeat deadline (`up`/`degraded`), the end of the grace period
     /// or of the start window, whichever is first (`late`), and each open run's start +

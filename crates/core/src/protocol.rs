@@ -25,6 +25,9 @@ pub enum ToMonitor {
         /// The service the object holds.
         service_id: ServiceId,
     },
+    /// A management operation on a managed service ([`crate::managed::handle`]) → 200/201
+    /// [`crate::managed::Managed`] JSON, or a problem (400, 404, 409).
+    Manage(crate::managed::Manage),
 }
 
 /// A request to the AlertDesk (`POST https://alert-desk/`): parsed alerts and where they go

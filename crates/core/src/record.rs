@@ -14,6 +14,7 @@ use crate::history::{Backpressure, EventRow, FlushBatch, History, Through};
 use crate::keys::KeyRing;
 use crate::limit::{self, Limiter};
 use crate::live::ServiceUpdate;
+use crate::managed::ManagedService;
 use crate::monitor::{Effect, Event, Heartbeat, HeartbeatEvent, Monitor, MonitorConfig, Status};
 use crate::notify::queue::DeliveryQueue;
 use crate::notify::service::{Routing, ServiceNotifier};
@@ -59,6 +60,15 @@ pub enum Input {
     },
     /// Effects asked for by an earlier outcome finished.
     Completed(Completed),
+    /// A management operation changed the (managed) service's config: apply it now (a
+    /// pause closes an open incident and stops the deadlines, a resume waits in `unknown`),
+    /// queue what that sends, publish the change and re-arm. A service never heard from
+    /// gets its record now (so a paused one is stored as `paused`).
+    Configured,
+    /// The (managed) service is being deleted: an open incident closes (reason `deleted`),
+    /// the status becomes `paused`, and the history (that change included) is written to D1;
+    /// the shell then clears the object's storage and alarm.
+    Delete,
 }
 
 /// The answer to an [`Input`].
@@ -101,6 +111,9 @@ pub struct Context<'a> {
     pub keys: &'a KeyRing,
     /// The dashboard's base URL (`https://…`, no trailing `/`), if known.
     pub dashboard_url: Option<&'a str>,
+    /// The managed service the object holds, if it is one: its keys open it (instead of
+    /// `API_KEYS`, [`ManagedService::authorize`]); `service` is then its resolved config.
+    pub managed: Option<&'a ManagedService>,
     /// How long buffered heartbeats may wait for a D1 flush.
     pub flush_interval: Duration,
 }
@@ -230,6 +243,31 @@ impl ServiceRecord {
                 Some(rec) => rec.on_completed(now, done, ctx),
                 None => Outcome::answer(Answer::Nothing),
             },
+            Input::Configured => {
+                let Some(service) = ctx.service else { return Outcome::answer(Answer::Nothing) };
+                let created = slot.is_none();
+                let rec = slot.get_or_insert_with(|| Self::new(service.id.clone(), MonitorConfig::from(service), now));
+                let mut out = Outcome::answer(Answer::Nothing);
+                rec.check_deadlines(now, ctx, &mut out);
+                out.persist |= created;
+                out.alarm = rec.rearm(now, ctx.flush_interval);
+                out
+            }
+            Input::Delete => match slot.as_mut() {
+                Some(rec) => {
+                    let before = rec.monitor.status();
+                    let effects = rec.monitor.on_delete(now);
+                    let _ = rec.history.apply(now, before, &effects);
+                    let mut out = Outcome::answer(Answer::Nothing);
+                    out.update = Some(ServiceUpdate::new(rec.service_id.as_str(), rec.monitor.state(), &effects, now));
+                    out.persist = true;
+                    if let Some(batch) = rec.begin_flush(now) {
+                        out.writes.push(Write::History(batch));
+                    }
+                    out
+                }
+                None => Outcome::answer(Answer::Nothing),
+            },
         }
     }
 
@@ -243,7 +281,11 @@ impl ServiceRecord {
         let (Some(service), Some(routing)) = (ctx.service, ctx.routing()) else {
             return Outcome::answer(Answer::Unauthorized);
         };
-        if !ctx.keys.authorize(Some(service), key).granted() {
+        let granted = match ctx.managed {
+            Some(m) => m.authorize(service, ctx.keys, key, now),
+            None => ctx.keys.authorize(Some(service), key),
+        };
+        if !granted.granted() {
             return Outcome::answer(Answer::Unauthorized);
         }
         let created = slot.is_none();

@@ -50,6 +50,8 @@ pub enum Reason {
     TooLong,
     /// The config changed (monitoring enabled or disabled).
     Config,
+    /// The (managed) service was deleted: its open incident closes with this reason.
+    Deleted,
 }
 
 impl Reason {
@@ -66,6 +68,7 @@ impl Reason {
             Reason::TooShort => "tooShort",
             Reason::TooLong => "tooLong",
             Reason::Config => "config",
+            Reason::Deleted => "deleted",
         }
     }
 }

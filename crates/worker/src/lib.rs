@@ -10,6 +10,8 @@
 //! - [`pages`]: the dashboard, service, status and sign-in pages and their assets.
 //! - [`access`]: who is calling (sessions, user tokens, roles, scopes).
 //! - [`d1`]: every D1 query, one row struct per table.
+//! - [`managed`]: managed services (created at run time) and the management API's auth;
+//!   [`catalog`]: the declared config merged with them, what the read APIs list.
 //! - [`deployment`]: the embedded config folder (parsed by the loader `build.rs` validated it
 //!   with) and the secrets.
 //! - [`housekeeping`]: the cron trigger — retention pruning and the paged alarm watchdog.
@@ -22,6 +24,7 @@
 
 mod access;
 mod budget;
+mod catalog;
 mod d1;
 mod deployment;
 mod durable;
@@ -30,6 +33,7 @@ mod housekeeping;
 mod http;
 mod limits;
 mod live;
+mod managed;
 // `#[durable_object]` generates undocumented JS glue (`new`, `fetch`, `alarm`) on each
 // Durable Object; it has no attributes to document it with.
 #[allow(missing_docs)]

@@ -12,6 +12,11 @@
 //!   heartbeat is answered 200 with the single form's whole public answer
 //!   (`heartbeat::answer` of its `Accepted`), which the router passes on for a single
 //!   heartbeat and reads back as the `Accepted` for a batch;
+//! - `POST /` with `{"op": "manage", …}` (a core `Manage`): a management operation on the
+//!   managed service this object holds (`systole_core::managed::handle`): the service is
+//!   stored in the object's own SQLite (table `managed`, authoritative), applied to the
+//!   monitor at once, and written to the D1 registry with its change log row; answered 200/201
+//!   with the core `Managed` JSON, or problem+json;
 //! - `GET /stats` → 200 [`Stats`] JSON (in-memory counters for `cargo xtask bench`);
 //! - `GET /echo` → 200 `{"ok": true}` (no work: the benchmark's round-trip baseline);
 //! - `GET /echo-persist` → the same after rewriting the stored record (the benchmark's
@@ -25,7 +30,9 @@ use systole_core::api::heartbeat::{self, Accepted};
 use systole_core::api::Problem;
 use systole_core::durable::{AlarmAction, Completed, Wake, Write};
 use systole_core::history::{EventRow, FlushBatch};
+use systole_core::config::ServiceConfig;
 use systole_core::live::{PublishGate, ServiceUpdate};
+use systole_core::managed::{self, Manage, ManageContext, ManagedService, Store};
 use systole_core::monitor::HeartbeatEvent;
 use systole_core::protocol::ToMonitor;
 use systole_core::record::{Answer, Context, Input, ServiceOutcome, ServiceRecord, ServiceSnapshot};
@@ -77,6 +84,9 @@ const CATCH_UP_RETRY_SECS: u32 = 30;
 /// The record's row: `monitor(id = 1, record)`.
 const STORED: Row = Row { table: "monitor", column: "record" };
 
+/// A managed service's row: `managed(id = 1, service)` ([`ManagedService`] JSON).
+const MANAGED: Row = Row { table: "managed", column: "service" };
+
 /// One service's monitor (see the module docs).
 #[allow(missing_debug_implementations)] // State and Env are JS handles without Debug.
 #[durable_object]
@@ -93,12 +103,18 @@ pub struct ServiceMonitor {
     stats: Cell<Stats>,
     /// Which live updates are worth sending to which hub (in memory only).
     live: Rc<RefCell<PublishGate>>,
+    /// The managed service this object holds, with its resolved config (loaded with the
+    /// record; `None` for a declared service or an empty object).
+    managed: RefCell<Option<(ManagedService, ServiceConfig)>>,
+    /// Whether `managed` holds what storage holds.
+    managed_loaded: Cell<bool>,
+    /// Whether this instance made its tables (before its first write; an object that only
+    /// ever refused heartbeats writes nothing).
+    tables: Cell<bool>,
 }
 
 impl DurableObject for ServiceMonitor {
     fn new(state: State, env: Env) -> Self {
-        STORED.create(&state);
-        events::create(&state);
         Self {
             sql: state.storage().sql(),
             state,
@@ -108,6 +124,9 @@ impl DurableObject for ServiceMonitor {
             service_id: RefCell::new(None),
             stats: Cell::new(Stats::default()),
             live: Rc::new(RefCell::new(PublishGate::default())),
+            managed: RefCell::new(None),
+            managed_loaded: Cell::new(false),
+            tables: Cell::new(false),
         }
     }
 
@@ -136,7 +155,12 @@ impl DurableObject for ServiceMonitor {
                             let secs = systole_core::limit::retry_after_secs(wait);
                             http::problem(&Problem::rate_limited("this service's heartbeat rate limit", secs))
                         }
-                        _ => http::problem(&Problem::unauthorized()),
+                        _ => {
+                            let none = self.managed.borrow().is_none()
+                                && !deployment::config().is_declared(item.service_id.as_str());
+                            let problem = Problem::unauthorized();
+                            http::problem(&if none { problem.with("unknownService", true) } else { problem })
+                        }
                     }
                 }
                 ToMonitor::Watchdog { service_id } => {
@@ -150,6 +174,10 @@ impl DurableObject for ServiceMonitor {
                         }
                         _ => http::problem(&Problem::not_found("unknown service")),
                     }
+                }
+                ToMonitor::Manage(request) => {
+                    self.service_id.replace(Some(request.service_id.as_str().to_owned()));
+                    budget::invocation("ServiceMonitor manage", self.manage(request)).await
                 }
             },
             "/stats" => http::json(200, &self.stats.get()),
@@ -193,12 +221,16 @@ impl Object for ServiceMonitor {
         // The stored record names the service; before the first heartbeat, the request does.
         let id = slot.as_ref().map(|r| r.service_id.as_str().to_owned()).or_else(|| self.service_id.borrow().clone());
         let config = deployment::config();
+        let managed = self.managed.borrow();
+        let declared = id.as_deref().and_then(|id| config.service(id));
+        let managed = if declared.is_some() { None } else { managed.as_ref() };
         let ctx = Context {
-            service: id.as_deref().and_then(|id| config.service(id)),
+            service: declared.or(managed.map(|(_, c)| c)),
             notifications: deployment::notifications(),
             keys: deployment::keys(&self.env),
             dashboard_url: deployment::public_url(&self.env),
             flush_interval: config.settings.flush_interval,
+            managed: managed.map(|(m, _)| m),
         };
         Ok(ServiceRecord::handle(&mut slot, now, input, &ctx))
     }
@@ -208,6 +240,7 @@ impl Object for ServiceMonitor {
     }
 
     fn persist(&self) -> Result<()> {
+        self.tables();
         let (rows, bytes) = match self.record.borrow().as_ref() {
             Some(rec) => STORED.save(&self.state, rec)?,
             None => return Ok(()),
@@ -221,6 +254,7 @@ impl Object for ServiceMonitor {
     }
 
     fn append(&self, rows: &[EventRow]) -> Result<()> {
+        self.tables();
         let (rows, bytes) = events::append(&self.sql, rows)?;
         self.count(|s| {
             s.storage_rows_written += rows;
@@ -238,7 +272,9 @@ impl Object for ServiceMonitor {
     }
 
     fn publish(&self, update: ServiceUpdate) {
-        if let Some(service) = deployment::config().service(&update.id) {
+        let managed = self.managed.borrow();
+        let service = deployment::config().service(&update.id).or(managed.as_ref().map(|(_, c)| c));
+        if let Some(service) = service {
             let posts = live::publish(&self.env, service, &update, &self.live);
             self.count(|s| s.live_posts += posts);
         }
@@ -274,8 +310,105 @@ impl Object for ServiceMonitor {
 }
 
 impl ServiceMonitor {
+    /// Creates this object's tables once per instance, before its first write.
+    fn tables(&self) {
+        if !self.tables.replace(true) {
+            STORED.create(&self.state);
+            MANAGED.create(&self.state);
+            events::create(&self.state);
+        }
+    }
+
+    /// Loads the managed service this object holds, once per instance (none for a declared
+    /// id: those never have one).
+    fn load_managed(&self) -> Result<()> {
+        if self.managed_loaded.get() {
+            return Ok(());
+        }
+        let declared = self.service_id.borrow().as_deref().is_some_and(|id| deployment::config().is_declared(id));
+        let stored = if declared { None } else { MANAGED.load::<ManagedService>(&self.state)? };
+        let config = deployment::config();
+        *self.managed.borrow_mut() = stored.map(|m| {
+            let c = m.config(config);
+            (m, c)
+        });
+        self.managed_loaded.set(true);
+        Ok(())
+    }
+
+    /// One management operation (see the module docs): load → one core call
+    /// ([`managed::handle`]) → persist → apply to the monitor (re-arm, publish) → registry
+    /// and change rows in D1 → the answer.
+    async fn manage(&self, request: Manage) -> Result<Response> {
+        self.load_managed()?;
+        let now = deployment::now();
+        let id = request.service_id.clone();
+        let config = deployment::config();
+        let ctx =
+            ManageContext { config, notifications: deployment::notifications(), keys: deployment::keys(&self.env) };
+        let outcome = {
+            let mut held = self.managed.borrow_mut();
+            let mut slot = held.take().map(|(m, _)| m);
+            let outcome = managed::handle(&mut slot, now, request, &ctx);
+            *held = slot.map(|m| {
+                let c = m.config(config);
+                (m, c)
+            });
+            outcome
+        };
+        let (status, answer) = match outcome.answer {
+            Ok(a) => a,
+            Err(problem) => return http::problem(&problem),
+        };
+        let db = self.env.d1(deployment::DB_BINDING)?;
+        match outcome.store {
+            Store::Nothing => {}
+            Store::Save => {
+                self.tables();
+                let row = {
+                    let held = self.managed.borrow();
+                    let Some((m, c)) = held.as_ref() else { return http::problem(&Problem::not_found("gone")) };
+                    MANAGED.save(&self.state, m)?;
+                    m.registry_row(c)
+                };
+                // The monitor follows at once (a pause closes an incident, a resume waits).
+                self.ready(false).await?;
+                durable::run(self, Input::Configured).await?;
+                if let Err(e) = d1::registry::write(&db, &row, outcome.change.as_ref()).await {
+                    worker::console_error!("{id}: registry write failed (the object holds the change): {e}");
+                    return http::problem(&Problem::unavailable(
+                        "the service was stored but the registry could not be updated; repeat the request",
+                        2,
+                    ));
+                }
+            }
+            Store::Delete { purge } => {
+                self.ready(false).await?;
+                durable::run(self, Input::Delete).await?;
+                if let Some(change) = &outcome.change {
+                    if let Err(e) = d1::registry::remove(&db, id.as_str(), change, purge).await {
+                        worker::console_error!("{id}: registry delete failed: {e}");
+                        // The object still holds the service: the delete can be repeated.
+                        if let Some(m) = MANAGED.load::<ManagedService>(&self.state)? {
+                            let c = m.config(config);
+                            *self.managed.borrow_mut() = Some((m, c));
+                        }
+                        return http::problem(&Problem::unavailable("the history database is temporarily unavailable", 2));
+                    }
+                }
+                self.state.storage().delete_alarm().await?;
+                self.state.storage().delete_all().await?;
+                *self.record.borrow_mut() = None;
+                self.loaded.set(true);
+                self.tables.set(false);
+            }
+        }
+        http::json(status, &answer)
+    }
+
     /// The cached record (loaded from storage on first use). Never held across an `.await`.
     fn loaded(&self) -> Result<std::cell::RefMut<'_, Option<ServiceRecord>>> {
+        self.load_managed()?;
         if !self.loaded.get() {
             let stored = self.load()?;
             *self.record.borrow_mut() = stored;
@@ -297,6 +430,7 @@ impl ServiceMonitor {
     /// Storage errors, or D1 failing without `without_d1`: the event fails and the next one
     /// tries again (an alarm sets itself again, see [`ServiceMonitor::alarm`]).
     async fn ready(&self, without_d1: bool) -> Result<()> {
+        self.load_managed()?;
         if self.loaded.get() {
             return Ok(());
         }

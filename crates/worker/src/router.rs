@@ -135,6 +135,12 @@ pub struct Route {
 const GET: &[&str] = &["GET", "HEAD"];
 /// `POST` routes.
 const POST: &[&str] = &["POST"];
+/// `PUT` routes.
+const PUT: &[&str] = &["PUT"];
+/// `PATCH` routes.
+const PATCH: &[&str] = &["PATCH"];
+/// `DELETE` routes.
+const DELETE: &[&str] = &["DELETE"];
 /// Routes that answer every method (the ping URLs, as healthchecks.io and Uptime Kuma do;
 /// `OPTIONS` stays a CORS preflight on every path).
 const ANY: &[&str] = &["*"];
@@ -188,6 +194,21 @@ pub static ROUTES: &[Route] = &[
     route!("/api/v1/heartbeat", POST, Anyone, raw routes::heartbeat::post),
     route!("/api/v1/status", GET, User, routes::status::get, cors),
     route!("/api/v1/services", GET, User, routes::services::get, cors),
+    // The management API (`routes::manage`): writes are authorized in the handler by the
+    // MANAGEMENT_API_KEY secret or an admin user (`managed::auth`).
+    route!("/api/v1/services", POST, Anyone, routes::manage::create),
+    route!("/api/v1/services/{id}", GET, User, routes::manage::get, cors),
+    route!("/api/v1/services/{id}", PUT, Anyone, routes::manage::put),
+    route!("/api/v1/services/{id}", PATCH, Anyone, routes::manage::patch),
+    route!("/api/v1/services/{id}", DELETE, Anyone, routes::manage::delete),
+    route!("/api/v1/services/{id}/pause", POST, Anyone, routes::manage::pause),
+    route!("/api/v1/services/{id}/resume", POST, Anyone, routes::manage::resume),
+    route!("/api/v1/services/{id}/keys", POST, Anyone, routes::manage::rotate),
+    route!("/api/v1/services/{id}/changes", GET, User, routes::manage::changes, cors),
+    route!("/api/v1/groups", GET, User, routes::manage::groups, cors),
+    route!("/api/v1/groups", POST, Anyone, routes::manage::create_group),
+    route!("/api/v1/groups/{id}", PATCH, Anyone, routes::manage::patch_group),
+    route!("/api/v1/groups/{id}", DELETE, Anyone, routes::manage::delete_group),
     route!("/api/v1/services/{id}/runs", GET, User, routes::runs::list, cors),
     route!("/api/v1/services/{id}/runs/{n}/log", GET, User, routes::runs::log, cors),
     route!("/api/v1/logs", GET, User, routes::logs::get, cors),

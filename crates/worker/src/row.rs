@@ -27,13 +27,34 @@ impl Row {
         }
     }
 
-    /// The stored state, if any.
+    /// Deletes the state row (the table stays).
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn clear(self, state: &State) -> Result<()> {
+        let sql = format!("DELETE FROM {}", self.table);
+        match state.storage().sql().exec(&sql, None) {
+            Ok(cursor) => {
+                let _ = cursor.raw().count();
+                Ok(())
+            }
+            Err(e) if e.to_string().contains("no such table") => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The stored state, if any (`None` too when the table was never created).
     ///
     /// # Errors
     /// Storage errors, or JSON that does not parse as `T`.
     pub fn load<T: DeserializeOwned>(self, state: &State) -> Result<Option<T>> {
         let sql = format!("SELECT {} AS value FROM {} WHERE id = 1", self.column, self.table);
-        let rows: Vec<serde_json::Value> = state.storage().sql().exec(&sql, None)?.to_array()?;
+        let rows: Vec<serde_json::Value> = match state.storage().sql().exec(&sql, None) {
+            Ok(cursor) => cursor.to_array()?,
+            // Tables are created before the first write: an object never written has none.
+            Err(e) if e.to_string().contains("no such table") => return Ok(None),
+            Err(e) => return Err(e),
+        };
         let text = rows.first().and_then(|r| r.get("value")).and_then(|v| v.as_str());
         text.map(|t| serde_json::from_str(t).map_err(worker::Error::from)).transpose()
     }

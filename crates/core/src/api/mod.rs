@@ -176,6 +176,12 @@ impl Problem {
         Self::new("not-found", "Not found", 404, detail)
     }
 
+    /// 409: the request conflicts with what exists (a duplicate id, a declared service, a
+    /// resume of a service that is not paused).
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new("conflict", "Conflict", 409, detail)
+    }
+
     /// 404 naming `serviceId`: no such service is configured.
     pub fn unknown_service(id: &str) -> Self {
         let mut p = Self::not_found(format!("no service {id:?} is configured"));

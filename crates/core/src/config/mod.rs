@@ -182,6 +182,13 @@ pub struct ServiceConfig {
     /// [`crate::run`]); serialized flat, durations in whole seconds, defaults left out.
     #[serde(flatten)]
     pub runs: RunConfig,
+    /// Free text shown with the service (`description`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Labels to filter by (`tags`, each as an id: `[A-Za-z0-9._-]{1,64}`), in the order
+    /// written; left out of the JSON when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
 }
 
 fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -199,6 +206,14 @@ pub struct Config {
     pub settings: Settings,
     #[serde(skip)]
     index: BTreeMap<ServiceId, usize>,
+    /// Each declared group's default fields as written (its JSON object without `id`,
+    /// `name`, `services` and `public`), for a managed service joining it.
+    #[serde(skip)]
+    group_defaults: BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
+    /// How many of `services` (the first ones) are declared in `services.json`; the rest are
+    /// managed ([`Config::with_managed`]).
+    #[serde(skip)]
+    declared: usize,
 }
 
 impl Config {
@@ -226,7 +241,7 @@ impl Config {
         if errors.is_empty() {
             // Effective values are only meaningful once every written value is valid.
             for (i, s) in services.iter().enumerate() {
-                check_resolved(i, s, &settings, &mut |path, reason| {
+                check_resolved(&format!("services[{i}]"), s, &settings, &mut |path, reason| {
                     errors.push(ConfigError { path: format!("services.json: {path}"), reason });
                 });
             }
@@ -235,7 +250,9 @@ impl Config {
             return Err(ConfigErrors(errors));
         }
         let index = services.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
-        Ok(Self { services, groups, settings, index })
+        let group_defaults = services_json.map(group_defaults).unwrap_or_default();
+        let declared = services.len();
+        Ok(Self { services, groups, settings, index, group_defaults, declared })
     }
 
     /// The service with this id, if configured.
@@ -243,6 +260,78 @@ impl Config {
         let id = ServiceId::parse(id).ok()?;
         self.index.get(&id).and_then(|&i| self.services.get(i))
     }
+
+    /// Whether `id` is declared in `services.json` (not a managed service).
+    pub fn is_declared(&self, id: &str) -> bool {
+        ServiceId::parse(id).ok().and_then(|id| self.index.get(&id)).is_some_and(|&i| i < self.declared)
+    }
+
+    /// The services declared in `services.json`, in file order (without managed ones).
+    pub fn declared_services(&self) -> &[ServiceConfig] {
+        self.services.get(..self.declared).unwrap_or_default()
+    }
+
+    /// The group `id`'s default fields as `services.json` writes them (its object without
+    /// `id`, `name`, `services` and `public`); `None` for a group it does not declare.
+    pub fn group_defaults(&self, id: &str) -> Option<&serde_json::Map<String, serde_json::Value>> {
+        self.group_defaults.get(id)
+    }
+
+    /// This (declared) configuration with managed `services` appended after the declared ones
+    /// and managed `groups` after its groups; a managed service in a group (declared or
+    /// managed) is listed among that group's members. A service or group whose id is already
+    /// present is left out (declared ones win), as is a second one with the same id. The
+    /// catalog the Worker lists and looks services up in.
+    #[must_use]
+    pub fn with_managed(&self, services: Vec<ServiceConfig>, groups: Vec<GroupConfig>) -> Config {
+        let mut merged = Config {
+            services: self.declared_services().to_vec(),
+            groups: self.groups.clone(),
+            settings: self.settings.clone(),
+            index: BTreeMap::new(),
+            group_defaults: self.group_defaults.clone(),
+            declared: self.declared,
+        };
+        for g in groups {
+            if !merged.groups.iter().any(|x| x.id == g.id) {
+                merged.groups.push(GroupConfig { services: Vec::new(), ..g });
+            }
+        }
+        merged.index = merged.services.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
+        for s in services {
+            if merged.index.contains_key(&s.id) {
+                continue;
+            }
+            if let Some(g) = s.group.as_deref().and_then(|g| merged.groups.iter_mut().find(|x| x.id == g)) {
+                g.services.push(s.id.clone());
+            }
+            merged.index.insert(s.id.clone(), merged.services.len());
+            merged.services.push(s);
+        }
+        merged
+    }
+}
+
+/// Each group's default fields in `services.json` text (already parsed without error).
+fn group_defaults(text: &str) -> BTreeMap<String, serde_json::Map<String, serde_json::Value>> {
+    let Ok(serde_json::Value::Object(mut root)) = serde_json::from_str::<serde_json::Value>(text) else {
+        return BTreeMap::new();
+    };
+    let Some(serde_json::Value::Array(groups)) = root.remove("groups") else { return BTreeMap::new() };
+    groups
+        .into_iter()
+        .filter_map(|g| match g {
+            serde_json::Value::Object(mut g) => {
+                let id = g.remove("id")?.as_str()?.to_owned();
+                for k in ["name", "services", "public"] {
+                    g.remove(k);
+                }
+                g.retain(|k, _| !k.starts_with('_'));
+                Some((id, g))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// A deployment's whole declarative configuration: every file of its config folder, parsed
@@ -365,23 +454,28 @@ pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
 /// Every `uptimeThresholdSet` written in `services.json` names a profile of `settings.json`
 /// (or is `default` when that defines none).
 fn check_profiles(raw: &raw::ServicesFile, settings: &Settings, errors: &mut Vec<ConfigError>) {
-    let profiles = &settings.uptime_thresholds;
-    let known = |name: &str| profiles.contains_key(name) || (profiles.is_empty() && name == settings::DEFAULT_PROFILE);
     let written = raw.groups.iter().enumerate().map(|(i, g)| (format!("groups[{i}]"), &g.uptime_threshold_set));
     let written = written
         .chain(raw.services.iter().enumerate().map(|(i, s)| (format!("services[{i}]"), &s.uptime_threshold_set)));
     for (at, name) in written {
-        let Some(name) = name.as_deref().filter(|n| !known(n)) else { continue };
-        let expected = if profiles.is_empty() {
-            "settings.json defines no uptimeThresholds profiles, so only \"default\"".to_owned()
-        } else {
-            format!("one of {}", profiles.keys().map(String::as_str).collect::<Vec<_>>().join(", "))
-        };
-        errors.push(ConfigError {
-            path: format!("services.json: {at}.uptimeThresholdSet"),
-            reason: format!("unknown profile {name:?}, expected {expected}"),
+        check_profile(&at, name.as_deref(), settings, &mut |path, reason| {
+            errors.push(ConfigError { path: format!("services.json: {path}"), reason });
         });
     }
+}
+
+/// Checks that an `uptimeThresholdSet` written at `at` names a profile of `settings.json`
+/// (or is `default` when that defines none).
+pub(crate) fn check_profile(at: &str, name: Option<&str>, settings: &Settings, err: &mut impl FnMut(String, String)) {
+    let profiles = &settings.uptime_thresholds;
+    let known = |name: &str| profiles.contains_key(name) || (profiles.is_empty() && name == settings::DEFAULT_PROFILE);
+    let Some(name) = name.filter(|n| !known(n)) else { return };
+    let expected = if profiles.is_empty() {
+        "settings.json defines no uptimeThresholds profiles, so only \"default\"".to_owned()
+    } else {
+        format!("one of {}", profiles.keys().map(String::as_str).collect::<Vec<_>>().join(", "))
+    };
+    err(format!("{at}.uptimeThresholdSet"), format!("unknown profile {name:?}, expected {expected}"));
 }
 
 fn resolve_services(
@@ -430,7 +524,7 @@ fn resolve_services(
                 err(format!("groups[{g}].services[{j}]"), reason);
             }
         }
-        check_durations(&format!("groups[{g}]"), &group.defaults(), settings, &mut err);
+        check_group_at(&format!("groups[{g}]"), group, settings, &mut err);
     }
 
     let services = raw
@@ -438,73 +532,14 @@ fn resolve_services(
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let own = s.defaults();
-            check_durations(&format!("services[{i}]"), &own, settings, &mut err);
-            let group = group_of.get(s.id.as_str()).map(|&g| &raw.groups[g]);
-            let inherited = group.map(raw::Group::defaults);
-            let pick = |f: fn(&raw::Defaults<'_>) -> Option<u64>| f(&own).or_else(|| inherited.as_ref().and_then(f));
-            // A period or a schedule: the service's own choice, else its group's.
-            let timing = if own.staleness_threshold.is_some() || own.schedule.is_some() {
-                Some(&own)
-            } else {
-                inherited.as_ref()
-            };
-            let timezone = own.timezone.or_else(|| inherited.and_then(|d| d.timezone));
-            let schedule = timing.and_then(|d| d.schedule).and_then(|e| Schedule::parse(e, timezone).ok());
-            if own.timezone.is_some() && timing.and_then(|d| d.schedule).is_none() {
+            if s.group.is_some() {
                 err(
-                    format!("services[{i}].timezone"),
-                    "has no effect without a schedule (on the service or its group)".to_owned(),
+                    format!("services[{i}].group"),
+                    "in services.json a service joins a group through groups[].services".to_owned(),
                 );
             }
-            let notify_s = own.notifications;
-            let notify_g = inherited.and_then(|d| d.notifications);
-            ServiceConfig {
-                id: ServiceId(s.id.clone()),
-                name: s.name.clone().unwrap_or_else(|| s.id.clone()),
-                group: group.map(|g| g.id.clone()),
-                enabled: s.enabled.unwrap_or(true),
-                staleness_threshold: timing
-                    .and_then(|d| d.staleness_threshold)
-                    .map_or(DEFAULT_STALENESS_THRESHOLD, Duration::from_secs),
-                schedule,
-                grace_period: Duration::from_secs(pick(|d| d.grace_period).unwrap_or(0)),
-                auth_required: own
-                    .auth
-                    .and_then(|a| a.required)
-                    .or_else(|| inherited.and_then(|d| d.auth).and_then(|a| a.required))
-                    .unwrap_or(true),
-                uptime_threshold_set: s
-                    .uptime_threshold_set
-                    .clone()
-                    .or_else(|| group.and_then(|g| g.uptime_threshold_set.clone()))
-                    .unwrap_or_else(|| settings.threshold_profile.clone()),
-                runs: RunConfig {
-                    start_window: pick(|d| d.start_window).map(Duration::from_secs),
-                    max_runtime: pick(|d| d.max_runtime).map(Duration::from_secs),
-                    min_duration: pick(|d| d.min_duration).map(Duration::from_secs),
-                    max_duration: pick(|d| d.max_duration).map(Duration::from_secs),
-                    failure_threshold: pick(|d| d.failure_threshold.map(u64::from)).map_or(1, |n| n as u32),
-                    recovery_threshold: pick(|d| d.recovery_threshold.map(u64::from)).map_or(1, |n| n as u32),
-                    min_interval: pick(|d| d.min_interval).map(Duration::from_secs),
-                },
-                notifications: NotificationPolicy {
-                    enabled: notify_s
-                        .and_then(|n| n.enabled)
-                        .or_else(|| notify_g.and_then(|n| n.enabled))
-                        .unwrap_or(true),
-                    channels: notify_s
-                        .and_then(|n| n.channels.clone())
-                        .or_else(|| notify_g.and_then(|n| n.channels.clone()))
-                        .unwrap_or_default(),
-                    // Unknown names are reported by `check_durations` (and fail the parse).
-                    events: notify_s
-                        .and_then(|n| n.events.as_ref())
-                        .or_else(|| notify_g.and_then(|n| n.events.as_ref()))
-                        .map(|names| names.iter().filter_map(|e| Event::parse(e)).collect())
-                        .unwrap_or_default(),
-                },
-            }
+            let group = group_of.get(s.id.as_str()).map(|&g| &raw.groups[g]);
+            resolve_service(&format!("services[{i}]"), s, group, settings, &mut err)
         })
         .collect();
 
@@ -521,8 +556,123 @@ fn resolve_services(
     (services, groups)
 }
 
+/// Resolves one service as written (`s`, at JSON path `at`) in `group` (its defaults) under
+/// `settings`: the service's own fields over the group's over the defaults. Checks the
+/// written values (pushing each problem with its path onto `err`); the effective ones are
+/// checked by [`check_resolved`]. The one resolution of a `services.json` entry and of a
+/// managed service's spec ([`crate::managed::ServiceSpec`]).
+pub(crate) fn resolve_service(
+    at: &str,
+    s: &raw::Service,
+    group: Option<&raw::Group>,
+    settings: &Settings,
+    err: &mut impl FnMut(String, String),
+) -> ServiceConfig {
+    let own = s.defaults();
+    check_durations(at, &own, settings, err);
+    check_labels(at, s, err);
+    let inherited = group.map(raw::Group::defaults);
+    let pick = |f: fn(&raw::Defaults<'_>) -> Option<u64>| f(&own).or_else(|| inherited.as_ref().and_then(f));
+    // A period or a schedule: the service's own choice, else its group's.
+    let timing =
+        if own.staleness_threshold.is_some() || own.schedule.is_some() { Some(&own) } else { inherited.as_ref() };
+    let timezone = own.timezone.or_else(|| inherited.and_then(|d| d.timezone));
+    let schedule = timing.and_then(|d| d.schedule).and_then(|e| Schedule::parse(e, timezone).ok());
+    if own.timezone.is_some() && timing.and_then(|d| d.schedule).is_none() {
+        err(format!("{at}.timezone"), "has no effect without a schedule (on the service or its group)".to_owned());
+    }
+    let notify_s = own.notifications;
+    let notify_g = inherited.and_then(|d| d.notifications);
+    ServiceConfig {
+        id: ServiceId(s.id.clone()),
+        name: s.name.clone().unwrap_or_else(|| s.id.clone()),
+        group: group.map(|g| g.id.clone()),
+        enabled: s.enabled.unwrap_or(true),
+        staleness_threshold: timing
+            .and_then(|d| d.staleness_threshold)
+            .map_or(DEFAULT_STALENESS_THRESHOLD, Duration::from_secs),
+        schedule,
+        grace_period: Duration::from_secs(pick(|d| d.grace_period).unwrap_or(0)),
+        auth_required: own
+            .auth
+            .and_then(|a| a.required)
+            .or_else(|| inherited.and_then(|d| d.auth).and_then(|a| a.required))
+            .unwrap_or(true),
+        uptime_threshold_set: s
+            .uptime_threshold_set
+            .clone()
+            .or_else(|| group.and_then(|g| g.uptime_threshold_set.clone()))
+            .unwrap_or_else(|| settings.threshold_profile.clone()),
+        runs: RunConfig {
+            start_window: pick(|d| d.start_window).map(Duration::from_secs),
+            max_runtime: pick(|d| d.max_runtime).map(Duration::from_secs),
+            min_duration: pick(|d| d.min_duration).map(Duration::from_secs),
+            max_duration: pick(|d| d.max_duration).map(Duration::from_secs),
+            failure_threshold: pick(|d| d.failure_threshold.map(u64::from)).map_or(1, |n| n as u32),
+            recovery_threshold: pick(|d| d.recovery_threshold.map(u64::from)).map_or(1, |n| n as u32),
+            min_interval: pick(|d| d.min_interval).map(Duration::from_secs),
+        },
+        notifications: NotificationPolicy {
+            enabled: notify_s.and_then(|n| n.enabled).or_else(|| notify_g.and_then(|n| n.enabled)).unwrap_or(true),
+            channels: notify_s
+                .and_then(|n| n.channels.clone())
+                .or_else(|| notify_g.and_then(|n| n.channels.clone()))
+                .unwrap_or_default(),
+            // Unknown names are reported by `check_durations` (and fail the parse).
+            events: notify_s
+                .and_then(|n| n.events.as_ref())
+                .or_else(|| notify_g.and_then(|n| n.events.as_ref()))
+                .map(|names| names.iter().filter_map(|e| Event::parse(e)).collect())
+                .unwrap_or_default(),
+        },
+        description: s.description.clone().filter(|d| !d.is_empty()),
+        tags: s.tags.clone().unwrap_or_default(),
+    }
+}
+
+/// Checks a group's written default fields (at JSON path `at`).
+fn check_group_at(at: &str, group: &raw::Group, settings: &Settings, err: &mut impl FnMut(String, String)) {
+    check_durations(at, &group.defaults(), settings, err);
+}
+
+/// Checks a managed group's default fields (paths relative to the group object), as a
+/// `services.json` group's are checked.
+pub(crate) fn check_group(group: &raw::Group, settings: &Settings, err: &mut impl FnMut(String, String)) {
+    check_group_at("", group, settings, err);
+    check_profile("", group.uptime_threshold_set.as_deref(), settings, err);
+}
+
+/// Most tags a service may carry.
+pub const MAX_TAGS: usize = 16;
+/// Longest `description`, in characters.
+pub const MAX_DESCRIPTION: usize = 1000;
+/// Longest `name`, in characters.
+pub const MAX_NAME: usize = 200;
+
+/// Checks a service's `name`, `description` and `tags` (each tag as an id: 1 to 64 of
+/// `[A-Za-z0-9._-]`, no repeats, at most [`MAX_TAGS`]).
+fn check_labels(at: &str, s: &raw::Service, err: &mut impl FnMut(String, String)) {
+    if let Some(n) = s.name.as_ref().map(|n| n.chars().count()).filter(|n| *n > MAX_NAME) {
+        err(format!("{at}.name"), format!("must be at most {MAX_NAME} characters, got {n}"));
+    }
+    if let Some(n) = s.description.as_ref().map(|d| d.chars().count()).filter(|n| *n > MAX_DESCRIPTION) {
+        err(format!("{at}.description"), format!("must be at most {MAX_DESCRIPTION} characters, got {n}"));
+    }
+    let tags = s.tags.as_deref().unwrap_or_default();
+    if tags.len() > MAX_TAGS {
+        err(format!("{at}.tags"), format!("must have at most {MAX_TAGS} tags, got {}", tags.len()));
+    }
+    for (k, tag) in tags.iter().enumerate() {
+        if let Err(reason) = ServiceId::parse(tag) {
+            err(format!("{at}.tags[{k}]"), reason);
+        } else if tags.iter().take(k).any(|t| t == tag) {
+            err(format!("{at}.tags[{k}]"), format!("tag {tag:?} is listed twice"));
+        }
+    }
+}
+
 /// Checks a service's effective (inherited or default) thresholds against the settings.
-fn check_resolved(i: usize, s: &ServiceConfig, settings: &Settings, err: &mut impl FnMut(String, String)) {
+pub(crate) fn check_resolved(at: &str, s: &ServiceConfig, settings: &Settings, err: &mut impl FnMut(String, String)) {
     if s.schedule.is_some() {
         // The period is unused; a schedule's gaps are its own (a yearly job is fine: the
         // ring never prunes a service's newest heartbeat).
@@ -533,14 +683,14 @@ fn check_resolved(i: usize, s: &ServiceConfig, settings: &Settings, err: &mut im
     if threshold < min {
         // Only an inherited or default value can get here: written ones were checked.
         err(
-            format!("services[{i}].stalenessThreshold"),
+            format!("{at}.stalenessThreshold"),
             format!("the inherited {threshold} s is below monitoring.minStalenessThreshold ({min} s)"),
         );
     }
     let retention_days = u64::from(settings.heartbeat_retention_days);
     if threshold + s.grace_period.as_secs() > retention_days * 86_400 {
         err(
-            format!("services[{i}].stalenessThreshold"),
+            format!("{at}.stalenessThreshold"),
             format!(
                 "{threshold} s plus the grace period exceeds history.heartbeatRetentionDays = {retention_days}: \
                  the last heartbeat would be pruned while still awaited"
@@ -618,7 +768,7 @@ fn check_durations(at: &str, d: &raw::Defaults<'_>, settings: &Settings, err: &m
 }
 
 /// The files as written, before validation.
-mod raw {
+pub(crate) mod raw {
     use serde::Deserialize;
 
     #[derive(Debug, Default, Deserialize)]
@@ -658,6 +808,10 @@ mod raw {
     pub struct Service {
         pub id: String,
         pub name: Option<String>,
+        /// Only in a managed service's spec: `services.json` lists members in its groups.
+        pub group: Option<String>,
+        pub description: Option<String>,
+        pub tags: Option<Vec<String>>,
         pub enabled: Option<bool>,
         pub staleness_threshold: Option<u64>,
         pub schedule: Option<String>,
@@ -673,6 +827,60 @@ mod raw {
         pub failure_threshold: Option<u32>,
         pub recovery_threshold: Option<u32>,
         pub min_interval: Option<u64>,
+    }
+
+    impl Service {
+        /// A service entry with only its id (every field defaulted).
+        pub fn named(id: &crate::config::ServiceId) -> Self {
+            Self {
+                id: id.as_str().to_owned(),
+                name: None,
+                group: None,
+                description: None,
+                tags: None,
+                enabled: None,
+                staleness_threshold: None,
+                schedule: None,
+                timezone: None,
+                grace_period: None,
+                notifications: None,
+                auth: None,
+                uptime_threshold_set: None,
+                start_window: None,
+                max_runtime: None,
+                min_duration: None,
+                max_duration: None,
+                failure_threshold: None,
+                recovery_threshold: None,
+                min_interval: None,
+            }
+        }
+    }
+
+    impl Group {
+        /// A group entry with only its id (no members, no defaults).
+        pub fn named(id: &str) -> Self {
+            Self {
+                id: id.to_owned(),
+                name: None,
+                services: Vec::new(),
+                public: None,
+                staleness_threshold: None,
+                schedule: None,
+                timezone: None,
+                grace_period: None,
+                notifications: None,
+                auth: None,
+                uptime_threshold_set: None,
+                start_window: None,
+                max_runtime: None,
+                min_duration: None,
+                max_duration: None,
+                failure_threshold: None,
+                recovery_threshold: None,
+                min_interval: None,
+            }
+        }
     }
 
     /// Fields a group sets as defaults and a service may override.

@@ -106,6 +106,7 @@ impl Harness {
             keys: &self.keys,
             dashboard_url: Some("https://status.example.com"),
             flush_interval: self.flush_interval,
+            managed: None,
         };
         let out = ServiceRecord::handle(&mut self.slot, Timestamp::from_millis(ms), input, &ctx);
         self.store(&out);

@@ -14,6 +14,7 @@
 pub mod alerts;
 pub mod history;
 pub mod read;
+pub mod registry;
 pub mod rows;
 
 use serde::Serialize;

@@ -53,6 +53,9 @@ pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Raw {
         .map(|entry| match entry {
             Entry::Beat(item) => match keys.authorize(config.service(item.service_id.as_str()), item.key.as_deref()) {
                 Authorization::Granted => Ok(item),
+                // An id not declared may be a managed service: its ServiceMonitor holds its
+                // keys and checks them (an object holding none answers 401 and stores nothing).
+                Authorization::UnknownService => Ok(item),
                 denied => Err(Failure::new(item.service_id.as_str(), ItemError::Denied(denied))),
             },
             Entry::Failed(failure) => Err(failure),
@@ -72,6 +75,10 @@ pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Raw {
                 Ok(resp) if resp.status() == 200 => return Ok(resp),
                 sent => outcome(&service_id, sent.map(Response::from)).await,
             };
+            if matches!(&outcome, Err(f) if matches!(f.error, ItemError::Denied(_))) {
+                // Refused by its object (a managed service's key): counted as at the edge.
+                limits::check(&req, env, limit::HEARTBEAT_PER_IP, "heartbeat requests without a valid key").await?;
+            }
             let summary = heartbeat::answer(vec![outcome], false, deployment::now())?;
             return Ok(http::json(summary.status, &summary)?.into());
         }
@@ -86,6 +93,10 @@ pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Raw {
         }
     }))
     .await;
+    let refused = |o: &Result<Accepted, Failure>| matches!(o, Err(f) if matches!(f.error, ItemError::Denied(_)));
+    if !outcomes.iter().any(Result::is_ok) && outcomes.iter().any(refused) {
+        limits::check(&req, env, limit::HEARTBEAT_PER_IP, "heartbeat requests without a valid key").await?;
+    }
     let summary = heartbeat::answer(outcomes, request.batch, deployment::now())?;
     Ok(http::json(summary.status, &summary)?.into())
 }
@@ -124,7 +135,14 @@ async fn outcome(service_id: &str, sent: worker::Result<Response>) -> Result<Acc
             worker::console_error!("ServiceMonitor {service_id}: unreadable answer: {e}");
             unavailable(None, None)
         }),
-        Ok((401, _, _)) => Err(Failure::new(service_id, ItemError::Denied(Authorization::WrongKey))),
+        Ok((401, _, text)) => {
+            // An object holding no service says so (`unknownService`), as the edge does for
+            // an id nobody declared.
+            let unknown = serde_json::from_str::<serde_json::Value>(&text)
+                .is_ok_and(|p| p["unknownService"].as_bool() == Some(true));
+            let denied = if unknown { Authorization::UnknownService } else { Authorization::WrongKey };
+            Err(Failure::new(service_id, ItemError::Denied(denied)))
+        }
         Ok((429, retry_after, _)) => {
             Err(Failure::new(service_id, ItemError::Limited { retry_after: retry_after.unwrap_or(1) }))
         }
