@@ -249,6 +249,17 @@ pub static ROUTES: &[Route] = &[
     // heartbeat (`routes::ping`), any method, each answering as its product does.
     route!("/ping/*", ANY, Anyone, raw routes::ping::healthchecks),
     route!("/api/push/{token}", ANY, Anyone, raw routes::ping::kuma),
+    // Heartbeat Central's API (`routes::heartbeat_central`): its heartbeat URL (any method, as
+    // its Docker example pings with a GET), its applications as managed services (the
+    // management API's credential required), its health check.
+    route!("/heartbeat/{uuid}", ANY, Anyone, raw routes::heartbeat_central::heartbeat),
+    route!("/api/applications", GET, Anyone, routes::heartbeat_central::list),
+    route!("/api/applications", POST, Anyone, routes::heartbeat_central::create),
+    route!("/api/applications/{id}", GET, Anyone, routes::heartbeat_central::get),
+    route!("/api/applications/{id}", PUT, Anyone, routes::heartbeat_central::put),
+    route!("/api/applications/{id}", DELETE, Anyone, routes::heartbeat_central::delete),
+    route!("/api/applications/{id}/heartbeats", GET, Anyone, routes::heartbeat_central::heartbeats),
+    route!("/health", GET, Anyone, routes::heartbeat_central::health),
     route!("/", GET, Reader, pages::dashboard::get),
     route!("/services/*", GET, Reader, pages::service::get),
     route!("/status", GET, Anyone, pages::status::get),

@@ -138,6 +138,27 @@ pub struct Application {
 }
 
 impl Application {
+    /// The application a managed service's entry (the management API's JSON: `id`, `name`,
+    /// `stalenessThreshold` and `gracePeriod` in seconds, `paused`, `pingId`, `createdAt` and
+    /// `updatedAt` in epoch ms) describes, with its last heartbeat; `None` for a service that
+    /// is no application (an id not written by [`service_id`], or no ping id).
+    pub fn from_entry(entry: &Value, last_heartbeat: Option<Timestamp>) -> Option<Self> {
+        let id = app_id(entry.get("id")?.as_str()?)?;
+        let time = |key: &str| entry.get(key).and_then(Value::as_i64).map(Timestamp::from_millis);
+        let secs = |key: &str| entry.get(key).and_then(Value::as_u64).unwrap_or(0);
+        Some(Self {
+            id,
+            uuid: entry.get("pingId")?.as_str()?.to_owned(),
+            name: entry.get("name").and_then(Value::as_str).unwrap_or_default().to_owned(),
+            expected_interval: secs("stalenessThreshold"),
+            grace_period: secs("gracePeriod"),
+            last_heartbeat,
+            is_active: !entry.get("paused").and_then(Value::as_bool).unwrap_or(false),
+            created_at: time("createdAt"),
+            updated_at: time("updatedAt"),
+        })
+    }
+
     /// Its JSON, as `Application.to_dict()` writes it.
     pub fn to_json(&self) -> Value {
         let time = |t: Option<Timestamp>| t.map_or(Value::Null, |t| Value::String(iso(t)));
@@ -395,6 +416,26 @@ mod tests {
             json!({"status": "ok", "application": "Nightly backup", "timestamp": "2025-11-21T19:33:20.123000"})
         );
         assert_eq!(error(NOT_FOUND).to_string(), r#"{"error":"Application not found"}"#);
+    }
+
+    #[test]
+    fn a_managed_services_entry_reads_as_an_application() {
+        let entry = json!({
+            "id": "hc-7", "name": "Nightly backup", "group": null, "enabled": true, "stalenessThreshold": 60,
+            "gracePeriod": 30, "kind": "managed", "paused": false, "pingId": "0f8fad5b-d9cb-469f-a165-70867728950e",
+            "createdAt": 1_763_750_000_000_i64, "createdBy": "heartbeat-central", "updatedAt": 1_763_750_000_500_i64,
+        });
+        let last = Some(Timestamp::from_millis(1_763_753_500_000));
+        assert_eq!(Application::from_entry(&entry, last), Some(app()));
+        let mut paused = entry.clone();
+        paused["paused"] = json!(true);
+        assert!(!Application::from_entry(&paused, last).unwrap().is_active);
+        let mut other = entry.clone();
+        other["id"] = json!("api-prod");
+        assert_eq!(Application::from_entry(&other, last), None, "not one of Heartbeat Central's");
+        let mut declared = entry;
+        declared.as_object_mut().unwrap().remove("pingId");
+        assert_eq!(Application::from_entry(&declared, last), None);
     }
 
     #[test]
