@@ -107,6 +107,8 @@ pub const WITHOUT_OWN_KEY: &[&str] = &["cfm-group-a", "cfm-group-b", "cfm-star"]
 /// `"*"` key (`key("*")`) serves services with neither their own key nor their group's.
 pub const KEYED_GROUP: &str = "cfmon";
 
+/// The `MANAGEMENT_API_KEY` every test Worker gets (unless a test sets its own).
+pub const MANAGEMENT_KEY: &str = "management-key-0123456789abcdef";
 /// Login token of `ana` (admin, every group) in `tests/config/users.json`.
 pub const ADMIN_TOKEN: &str = "token-ana-admin-0123456789";
 /// Login token of `vera` (viewer of the `web` group).
@@ -285,6 +287,9 @@ pub fn spawn_limited(build: Build, vars: &[(String, String)], limits: &[(&str, u
         format!("API_KEYS='{}'\nUSER_TOKENS='{tokens}'\nSESSION_SECRET='{SESSION_SECRET}'\n", Value::Object(keys));
     if !vars.iter().any(|(k, _)| k == "METRICS_API_KEY") {
         env.push_str(&format!("METRICS_API_KEY='{METRICS_KEY}'\n"));
+    }
+    if !vars.iter().any(|(k, _)| k == "MANAGEMENT_API_KEY") {
+        env.push_str(&format!("MANAGEMENT_API_KEY='{MANAGEMENT_KEY}'\n"));
     }
     for (k, v) in vars {
         env.push_str(&format!("{k}='{v}'\n"));

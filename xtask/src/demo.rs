@@ -111,6 +111,28 @@ pub fn ensure_metrics_key(path: &Path) -> Result<String> {
     Ok(key)
 }
 
+/// The `MANAGEMENT_API_KEY` line of `.dev.vars` (`path`): the key already there, else a
+/// fresh random one appended (whatever else the file holds is kept). Returns the key.
+pub fn ensure_management_key(path: &Path) -> Result<String> {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    if let Some(key) = env_var(&text, "MANAGEMENT_API_KEY").filter(|k| !k.is_empty()) {
+        return Ok(key);
+    }
+    let key = random_hex(24)?;
+    let sep = if text.is_empty() || text.ends_with('\n') { "" } else { "\n" };
+    fs::write(path, format!("{text}{sep}MANAGEMENT_API_KEY='{key}'\n"))?;
+    Ok(key)
+}
+
+/// Prints the management key and a curl line creating a service with it.
+pub fn print_management_key(key: &str, port: u16) {
+    println!(
+        "management API (MANAGEMENT_API_KEY; docs/api.md#management):\n  curl -s http://localhost:{port}/api/v1/services \
+         -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \
+         -d '{{\"id\": \"my-job\", \"stalenessThreshold\": 300}}'\n  (the answer's \"key\" is the new service's heartbeat key, shown once)\n"
+    );
+}
+
 /// Prints the metrics key and a curl line scraping `/metrics` with it.
 pub fn print_metrics_key(key: &str, port: u16) {
     println!(

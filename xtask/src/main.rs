@@ -129,6 +129,8 @@ fn dev(args: &[String]) -> Result<()> {
     demo::print_ping_urls(&config, &root().join(".dev.vars"), port);
     let metrics_key = demo::ensure_metrics_key(&root().join(".dev.vars"))?;
     demo::print_metrics_key(&metrics_key, port);
+    let management_key = demo::ensure_management_key(&root().join(".dev.vars"))?;
+    demo::print_management_key(&management_key, port);
     demo::report_weak_secrets(&root().join(".dev.vars"));
     run(tools::wrangler().args(["d1", "migrations", "apply", "DB", "--local"]))?;
     let mut server = tools::wrangler()

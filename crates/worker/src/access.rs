@@ -88,9 +88,9 @@ pub async fn admin(req: &Request, env: &Env) -> Result<Caller, ApiError> {
     }
 }
 
-/// Whether `caller` may see service `id` (an unconfigured id is not visible).
-pub fn sees(caller: Caller, id: &str) -> bool {
-    let config = deployment::config();
+/// Whether `caller` may see service `id` of `config` (the catalog, `crate::catalog`; an
+/// unconfigured id is not visible).
+pub fn sees(caller: Caller, config: &systole_core::config::Config, id: &str) -> bool {
     config.service(id).is_some_and(|s| caller.scope().sees(config, s))
 }
 

@@ -261,6 +261,11 @@ impl Config {
         self.index.get(&id).and_then(|&i| self.services.get(i))
     }
 
+    /// Whether any managed service is in this catalog ([`Config::with_managed`]).
+    pub fn has_managed(&self) -> bool {
+        self.services.len() > self.declared
+    }
+
     /// Whether `id` is declared in `services.json` (not a managed service).
     pub fn is_declared(&self, id: &str) -> bool {
         ServiceId::parse(id).ok().and_then(|id| self.index.get(&id)).is_some_and(|&i| i < self.declared)

@@ -2,6 +2,7 @@
 
 use systole_core::access::Scope;
 use systole_core::api::query::PageQuery;
+use systole_core::config::Config;
 use systole_core::time::Timestamp;
 use systole_web::pages;
 use systole_web::view::{self, ActivityItem, AttemptRecord, Window};
@@ -10,7 +11,7 @@ use worker::{Env, Request};
 use super::{chrome, fleet_page, html, viewer};
 use crate::access::{self, Caller};
 use crate::d1;
-use crate::deployment::{self, now, DB_BINDING};
+use crate::deployment::{now, DB_BINDING};
 use crate::http::{OrUnavailable, Reply, HISTORY_DB};
 use crate::router::Call;
 use crate::routes::query_pairs;
@@ -26,15 +27,16 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
     let since = now - window.span();
     let page = PageQuery::parse(&pairs)?;
     let db = env.d1(DB_BINDING)?;
+    let config = crate::catalog::config(env).await?;
+    let config = &*config;
     let (fleet, changes, alerts) = futures_util::future::try_join3(
-        fleet_page(&db, caller.scope(), &page),
+        fleet_page(&db, config, caller.scope(), &page),
         d1::status_changes(&db, None, since, 500),
         d1::alerts::attempts(&db, since, None, None, 200),
     )
     .await
     .or_unavailable(HISTORY_DB)?;
-    let config = deployment::config();
-    let activity = activity(caller, since, &changes, &alerts);
+    let activity = activity(caller, config, since, &changes, &alerts);
     let viewer = viewer(caller);
     let chrome = chrome(&viewer, now, Some("/api/v1/live"));
     let others = PageQuery::others(&pairs);
@@ -45,11 +47,11 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
 /// (see `systole_web::view::activity`).
 fn activity(
     caller: Caller,
+    config: &Config,
     since: Timestamp,
     changes: &[d1::ChangeRow],
     alerts: &[d1::rows::AlertHistoryRow],
 ) -> Vec<ActivityItem> {
-    let config = deployment::config();
     let changes = super::changes(changes);
     let attempts: Vec<AttemptRecord<'_>> = alerts
         .iter()
@@ -66,6 +68,6 @@ fn activity(
         })
         .collect();
     let everything = caller.scope() == Scope::All;
-    let sees = |service: Option<&str>| service.map_or(everything, |id| access::sees(caller, id));
+    let sees = |service: Option<&str>| service.map_or(everything, |id| access::sees(caller, config, id));
     view::activity(&changes, &attempts, since, sees, 200)
 }

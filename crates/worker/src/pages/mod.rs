@@ -15,6 +15,7 @@ use systole_core::access::Scope;
 use systole_core::api::query::PageQuery;
 use systole_core::api::status::StoredState;
 use systole_core::api::Problem;
+use systole_core::config::Config;
 use systole_core::time::Timestamp;
 use systole_core::uptime::{self, ServiceUptime};
 use systole_web::pages::{self, Chrome};
@@ -129,9 +130,12 @@ pub fn changes(rows: &[d1::ChangeRow]) -> Vec<systole_web::view::ChangeRecord> {
 
 /// The stored states (with last heartbeat and message) and the uptime reports over the
 /// retention window of the services `ids` (one page of them): only their rows are read.
-pub async fn fleet_data(db: &D1Database, ids: &[&str]) -> Result<(Vec<StoredState>, Vec<ServiceUptime>)> {
+pub async fn fleet_data(
+    db: &D1Database,
+    config: &Config,
+    ids: &[&str],
+) -> Result<(Vec<StoredState>, Vec<ServiceUptime>)> {
     let now = now();
-    let config = deployment::config();
     let from = config.settings.uptime_window_start(now);
     let (states, rows) =
         futures_util::future::try_join(d1::statuses_of(db, ids), d1::daily(db, Some(ids), from, now)).await?;
@@ -140,12 +144,16 @@ pub async fn fleet_data(db: &D1Database, ids: &[&str]) -> Result<(Vec<StoredStat
     Ok((states, uptime))
 }
 
-/// `view::listing` of `scope`: the whole fleet's and the public status page's built once per
-/// isolate (the config is embedded), a user's groups' per request.
-fn listing(scope: Scope<'_>) -> Cow<'static, [&'static str]> {
+/// `view::listing` of `scope` in `config` (the catalog): with only declared services the
+/// whole fleet's and the public status page's built once per isolate (the config is
+/// embedded); a user's groups', and any with managed services, per request.
+fn listing<'c>(config: &'c Config, scope: Scope<'_>) -> Cow<'c, [&'c str]> {
     static ALL: OnceLock<Vec<&'static str>> = OnceLock::new();
     static PUBLIC: OnceLock<Vec<&'static str>> = OnceLock::new();
-    let config = deployment::config();
+    if config.has_managed() {
+        return Cow::Owned(view::listing(config, scope));
+    }
+    let config: &'static Config = deployment::config();
     let cell = match scope {
         Scope::All => &ALL,
         Scope::Public => &PUBLIC,
@@ -158,19 +166,23 @@ fn listing(scope: Scope<'_>) -> Cow<'static, [&'static str]> {
 /// When it all fits on one page, that page counts its own summary; otherwise D1 counts it
 /// over the whole fleet (`d1::summary`) and lists the services that need attention
 /// (`d1::attention`, at most a page): no request reads or renders every service.
-pub async fn fleet_page(db: &D1Database, scope: Scope<'_>, wanted: &PageQuery) -> Result<view::Fleet> {
-    let config = deployment::config();
-    let listing = listing(scope);
+pub async fn fleet_page(
+    db: &D1Database,
+    config: &Config,
+    scope: Scope<'_>,
+    wanted: &PageQuery,
+) -> Result<view::Fleet> {
+    let listing = listing(config, scope);
     let paging = Paging::new(wanted.page, wanted.limit as usize, listing.len());
     let shown = listing.get(paging.range()).unwrap_or_default();
     if paging.pages == 1 {
-        let (states, uptime) = fleet_data(db, shown).await?;
+        let (states, uptime) = fleet_data(db, config, shown).await?;
         return Ok(view::fleet(config, scope, &states, &uptime));
     }
-    let counted = crate::routes::status::counted(scope)?;
+    let counted = crate::routes::status::counted(config, scope)?;
     let only = (scope != Scope::All).then_some(&*listing);
     let ((states, uptime), summary, attention) = futures_util::future::try_join3(
-        fleet_data(db, shown),
+        fleet_data(db, config, shown),
         d1::summary(db, &counted),
         d1::attention(db, only, wanted.limit),
     )

@@ -10,7 +10,7 @@ use worker::{Env, Request};
 use super::{chrome, fleet_data, html, viewer};
 use crate::access;
 use crate::d1;
-use crate::deployment::{self, now, DB_BINDING};
+use crate::deployment::{now, DB_BINDING};
 use crate::http::{OrUnavailable, Reply, HISTORY_DB};
 use crate::router::Call;
 
@@ -25,13 +25,14 @@ const RUNS: u32 = 30;
 pub async fn get(_req: Request, env: &Env, call: Call<'_>) -> Reply {
     let caller = call.caller()?;
     let id = call.params.get("*").unwrap_or_default();
-    let config = deployment::config();
-    let Some(service) = config.service(id).filter(|_| access::sees(caller, id)) else {
+    let config = crate::catalog::config(env).await?;
+    let config = &*config;
+    let Some(service) = config.service(id).filter(|_| access::sees(caller, config, id)) else {
         return super::not_found(caller, &format!("There is no service {id:?} that you can see."));
     };
     let db = env.d1(DB_BINDING)?;
     let gathered = futures_util::future::try_join5(
-        fleet_data(&db, &[id]),
+        fleet_data(&db, config, &[id]),
         d1::incidents(&db, Some(id), 50),
         d1::heartbeats(&db, id, None, HEARTBEATS),
         d1::status_changes(&db, Some(id), Timestamp::from_millis(0), 50),

@@ -25,6 +25,7 @@ pub async fn get(req: Request, env: &Env, _call: Call<'_>) -> Reply {
     }
     let pairs = query_pairs(&req);
     let page = PageQuery::parse(&pairs)?;
-    let fleet = fleet_page(&env.d1(DB_BINDING)?, Scope::Public, &page).await.or_unavailable(HISTORY_DB)?;
+    let catalog = crate::catalog::config(env).await?;
+    let fleet = fleet_page(&env.d1(DB_BINDING)?, &catalog, Scope::Public, &page).await.or_unavailable(HISTORY_DB)?;
     html(200, pages::status(&chrome(&Viewer::Public, now(), Some("/status/live")), &fleet, &PageQuery::others(&pairs)))
 }

@@ -20,14 +20,16 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
     let caller = call.caller()?;
     let q = IncidentsQuery::parse(&query_pairs(&req))?;
     let service = q.service_id.as_ref().map(|s| s.as_str());
-    if let Some(hidden) = service.filter(|s| !access::sees(caller, s)) {
+    let config = crate::catalog::config(env).await?;
+    let config = &*config;
+    if let Some(hidden) = service.filter(|s| !access::sees(caller, config, s)) {
         return Err(Problem::unknown_service(hidden).into());
     }
     let rows = d1::incidents(&env.d1(DB_BINDING)?, service, q.limit).await.or_unavailable(HISTORY_DB)?;
     let now = now();
     let incidents: Vec<_> = rows
         .iter()
-        .filter(|r| access::sees(caller, &r.service_id))
+        .filter(|r| access::sees(caller, config, &r.service_id))
         .map(|r| {
             let end = r.ended_at.map(Timestamp::from_millis);
             json!({

@@ -20,7 +20,8 @@ use crate::{access, d1};
 pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
     let caller = call.caller()?;
     let q = LogsQuery::parse(&query_pairs(&req))?;
-    if !access::sees(caller, q.service_id.as_str()) {
+    let config = crate::catalog::config(env).await?;
+    if !access::sees(caller, &config, q.service_id.as_str()) {
         return Err(Problem::unknown_service(q.service_id.as_str()).into());
     }
     let db = env.d1(DB_BINDING)?;

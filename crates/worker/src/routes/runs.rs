@@ -8,16 +8,17 @@ use systole_core::time::Timestamp;
 use worker::{Env, Request};
 
 use super::query_pairs;
-use crate::deployment::{self, DB_BINDING};
+use crate::deployment::DB_BINDING;
 use crate::http::{self, ApiError, OrUnavailable, Reply, HISTORY_DB};
 use crate::router::Call;
 use crate::{access, d1};
 
-/// The service of the path, if configured and visible to the caller.
-fn service<'a>(call: &Call<'a>) -> Result<&'a str, ApiError> {
+/// The service of the path, if configured (in the catalog) and visible to the caller.
+async fn service<'a>(env: &Env, call: &Call<'a>) -> Result<&'a str, ApiError> {
     let caller = call.caller()?;
     let id = call.params.get("id").unwrap_or_default();
-    if deployment::config().service(id).is_none() || !access::sees(caller, id) {
+    let config = crate::catalog::config(env).await?;
+    if !access::sees(caller, &config, id) {
         return Err(Problem::unknown_service(id).into());
     }
     Ok(id)
@@ -30,7 +31,7 @@ fn service<'a>(call: &Call<'a>) -> Result<&'a str, ApiError> {
 /// flushed it (at once after it ends). Errors: 400 (`limit`, `cursor`), 401, 404 a service
 /// not configured or not visible, 503 D1.
 pub async fn list(req: Request, env: &Env, call: Call<'_>) -> Reply {
-    let id = service(&call)?;
+    let id = service(env, &call).await?;
     let q = RunsQuery::parse(&query_pairs(&req))?;
     let db = env.d1(DB_BINDING)?;
     let rows = d1::read::runs(&db, id, q.cursor, q.limit + 1).await.or_unavailable(HISTORY_DB)?;
@@ -61,7 +62,7 @@ pub async fn list(req: Request, env: &Env, call: Call<'_>) -> Reply {
 /// Errors: 400 `n` not a run number, 401, 404 a service not configured or not visible, or no
 /// such run or no output (problem+json), 503 D1.
 pub async fn log(_req: Request, env: &Env, call: Call<'_>) -> Reply {
-    let id = service(&call)?;
+    let id = service(env, &call).await?;
     let text = call.params.get("n").unwrap_or_default();
     let n = text
         .parse::<u64>()

@@ -7,10 +7,11 @@ use std::sync::OnceLock;
 use systole_core::access::Scope;
 use systole_core::api::query::ListQuery;
 use systole_core::api::status;
+use systole_core::config::Config;
 use worker::{Env, Request};
 
 use crate::d1;
-use crate::deployment::{self, now, DB_BINDING};
+use crate::deployment::{now, DB_BINDING};
 use crate::http::{self, OrUnavailable, Reply, HISTORY_DB};
 use crate::router::Call;
 use crate::routes::query_pairs;
@@ -26,13 +27,14 @@ use crate::routes::query_pairs;
 pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
     let caller = call.caller()?;
     let query = ListQuery::parse(&query_pairs(&req))?;
-    let config = deployment::config();
+    let config = crate::catalog::config(env).await?;
+    let config = &*config;
     let scope = caller.scope();
     let listed = status::listed(config, scope, &query.service_ids);
     let (shown, next) = status::page(&listed, |s| s.id.as_str(), query.cursor.as_deref(), query.limit as usize)?;
     let ids: Vec<&str> = shown.iter().map(|s| s.id.as_str()).collect();
     let db = env.d1(DB_BINDING)?;
-    let counted = counted(scope)?;
+    let counted = counted(config, scope)?;
     let (rows, summary) = futures_util::future::try_join(d1::statuses_of(&db, &ids), d1::summary(&db, &counted))
         .await
         .or_unavailable(HISTORY_DB)?;
@@ -40,17 +42,20 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
     Ok(http::json(200, &status::report_page(shown, &states, summary, next, now()))?)
 }
 
-/// The services `scope` sees, ready for `d1::summary`: the whole fleet's and the public
-/// status page's are built once per isolate (the config is embedded), a user's groups' per
+/// The services of `config` (the catalog) that `scope` sees, ready for `d1::summary`: with
+/// only declared services, the whole fleet's and the public status page's are built once per
+/// isolate (the config is embedded); a user's groups', and any with managed services, per
 /// request.
 ///
 /// # Errors
 /// None in practice (serializing ids).
-pub fn counted(scope: Scope<'_>) -> worker::Result<Cow<'static, d1::Counted>> {
+pub fn counted(config: &Config, scope: Scope<'_>) -> worker::Result<Cow<'static, d1::Counted>> {
     static ALL: OnceLock<d1::Counted> = OnceLock::new();
     static PUBLIC: OnceLock<d1::Counted> = OnceLock::new();
-    let config = deployment::config();
     let of = || d1::Counted::of(config.services.iter().filter(|s| scope.sees(config, s)));
+    if config.has_managed() {
+        return Ok(Cow::Owned(of()?));
+    }
     let cell = match scope {
         Scope::All => &ALL,
         Scope::Public => &PUBLIC,

@@ -9,7 +9,7 @@ use systole_core::uptime;
 use worker::{Env, Request};
 
 use super::query_pairs;
-use crate::deployment::{self, now, DB_BINDING};
+use crate::deployment::{now, DB_BINDING};
 use crate::http::{self, OrUnavailable, Reply, HISTORY_DB};
 use crate::router::Call;
 use crate::{access, d1};
@@ -27,10 +27,11 @@ use crate::{access, d1};
 pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
     let caller = call.caller()?;
     let now = now();
-    let config = deployment::config();
+    let config = crate::catalog::config(env).await?;
+    let config = &*config;
     let q = UptimeQuery::parse(&query_pairs(&req), now, &config.settings)?;
     let list = &q.list;
-    if let Some(hidden) = list.service_ids.iter().find(|s| !access::sees(caller, s.as_str())) {
+    if let Some(hidden) = list.service_ids.iter().find(|s| !access::sees(caller, config, s.as_str())) {
         return Err(Problem::unknown_service(hidden.as_str()).into());
     }
     let listed = status::listed(config, caller.scope(), &list.service_ids);
