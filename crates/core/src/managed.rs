@@ -337,8 +337,7 @@ impl ServiceSpec {
         errors: &mut Vec<(String, String)>,
     ) -> ServiceConfig {
         let mut err = |path: String, reason: String| errors.push((path.trim_start_matches('.').to_owned(), reason));
-        let service =
-            raw_service(&self.fields, &mut Vec::new()).unwrap_or_else(|| config::raw::Service::named(&self.id));
+        let service = raw_service(&self.fields, &mut Vec::new()).unwrap_or_else(|| config::raw::Service::named(&self.id));
         let group = self.group().map(|id| raw_group(id, group));
         let mut resolved = config::resolve_service("", &service, group.as_ref(), &config.settings, &mut err);
         config::check_profile("", service.uptime_threshold_set.as_deref(), &config.settings, &mut err);
@@ -753,14 +752,8 @@ impl ManagedGroup {
     ///
     /// # Errors
     /// 400 `invalid-field` listing every problem with its field (as a `services.json` group).
-    pub fn parse(
-        body: &[u8],
-        path_id: Option<&str>,
-        existing: Option<&ManagedGroup>,
-        config: &Config,
-    ) -> Result<Self, Problem> {
-        let patch: Value =
-            serde_json::from_slice(body).map_err(|e| Problem::invalid_json(e.line(), e.column(), &e.to_string()))?;
+    pub fn parse(body: &[u8], path_id: Option<&str>, existing: Option<&ManagedGroup>, config: &Config) -> Result<Self, Problem> {
+        let patch: Value = serde_json::from_slice(body).map_err(|e| Problem::invalid_json(e.line(), e.column(), &e.to_string()))?;
         let mut value = match existing {
             Some(g) => {
                 let mut v = Map::clone(&g.defaults);
@@ -973,9 +966,7 @@ pub fn handle(slot: &mut Option<ManagedService>, now: Timestamp, req: Manage, ct
             }
             let detail = spec.to_value();
             match existing {
-                Some(_) if !replace => {
-                    fail(Problem::conflict(format!("service {:?} already exists", service_id.as_str())))
-                }
+                Some(_) if !replace => fail(Problem::conflict(format!("service {:?} already exists", service_id.as_str()))),
                 Some(m) => {
                     m.spec = spec;
                     m.group_defaults = group;
@@ -998,8 +989,7 @@ pub fn handle(slot: &mut Option<ManagedService>, now: Timestamp, req: Manage, ct
                 Ok(s) => s,
                 Err(p) => return fail(p),
             };
-            let group =
-                if spec.group() == m.spec.group() && group.is_none() { m.group_defaults.clone() } else { group };
+            let group = if spec.group() == m.spec.group() && group.is_none() { m.group_defaults.clone() } else { group };
             let group = if spec.group().is_none() { None } else { group };
             if let Err(p) = spec.resolve(group.as_ref(), ctx.config, ctx.notifications) {
                 return fail(p);
@@ -1015,11 +1005,7 @@ pub fn handle(slot: &mut Option<ManagedService>, now: Timestamp, req: Manage, ct
             }
             m.paused = true;
             m.updated = Stamp { at: now, by: actor.clone() };
-            Outcome {
-                answer: answer(m, 200, None, None),
-                store: Store::Save,
-                change: Some(change("pause", Value::Null)),
-            }
+            Outcome { answer: answer(m, 200, None, None), store: Store::Save, change: Some(change("pause", Value::Null)) }
         }
         (Op::Resume, Some(m)) => {
             if !m.paused {

@@ -28,9 +28,9 @@ use std::rc::Rc;
 use serde::Serialize;
 use systole_core::api::heartbeat::{self, Accepted};
 use systole_core::api::Problem;
-use systole_core::config::ServiceConfig;
 use systole_core::durable::{AlarmAction, Completed, Wake, Write};
 use systole_core::history::{EventRow, FlushBatch};
+use systole_core::config::ServiceConfig;
 use systole_core::live::{PublishGate, ServiceUpdate};
 use systole_core::managed::{self, Manage, ManageContext, ManagedService, Store};
 use systole_core::monitor::HeartbeatEvent;
@@ -393,10 +393,7 @@ impl ServiceMonitor {
                             let c = m.config(config);
                             *self.managed.borrow_mut() = Some((m, c));
                         }
-                        return http::problem(&Problem::unavailable(
-                            "the history database is temporarily unavailable",
-                            2,
-                        ));
+                        return http::problem(&Problem::unavailable("the history database is temporarily unavailable", 2));
                     }
                 }
                 self.state.storage().delete_alarm().await?;

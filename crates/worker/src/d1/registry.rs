@@ -80,10 +80,8 @@ const HISTORY_TABLES: [&str; 6] = ["heartbeats", "status_changes", "incidents", 
 pub async fn remove(db: &D1Database, id: &str, change: &Change, purge: bool) -> Result<()> {
     crate::budget::count(Kind::D1);
     let by_id = |sql: &str| db.prepare(sql).bind(&[text(id)]);
-    let mut batch = vec![
-        by_id("DELETE FROM managed_services WHERE id = ?1")?,
-        by_id("DELETE FROM service_state WHERE service_id = ?1")?,
-    ];
+    let mut batch =
+        vec![by_id("DELETE FROM managed_services WHERE id = ?1")?, by_id("DELETE FROM service_state WHERE service_id = ?1")?];
     if purge {
         for table in HISTORY_TABLES {
             batch.push(by_id(&format!("DELETE FROM {table} WHERE service_id = ?1"))?);
@@ -216,8 +214,7 @@ pub async fn catalog(db: &D1Database, config: &Config) -> Result<(i64, Vec<Servi
         ])
         .await?;
     let mut results = results.into_iter();
-    let version =
-        results.next().map(|r| r.results::<Version>()).transpose()?.and_then(|v| v.first().map(|v| v.version));
+    let version = results.next().map(|r| r.results::<Version>()).transpose()?.and_then(|v| v.first().map(|v| v.version));
     let rows: Vec<Row> = results.next().map(|r| r.results()).transpose()?.unwrap_or_default();
     let groups: Vec<GroupRow> = results.next().map(|r| r.results()).transpose()?.unwrap_or_default();
     let services = rows

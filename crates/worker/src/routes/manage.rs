@@ -165,9 +165,7 @@ pub async fn groups(_req: Request, env: &Env, call: Call<'_>) -> Reply {
         if matches!(scope, systole_core::access::Scope::All)
             || matches!(scope, systole_core::access::Scope::Groups(gs) if gs.iter().any(|x| *x == g.id))
         {
-            groups.push(
-                json!({ "id": g.id, "name": g.name, "public": g.public, "kind": "managed", "defaults": g.defaults }),
-            );
+            groups.push(json!({ "id": g.id, "name": g.name, "public": g.public, "kind": "managed", "defaults": g.defaults }));
         }
     }
     Ok(http::json(200, &json!({ "groups": groups }))?)
@@ -224,9 +222,7 @@ pub async fn delete_group(req: Request, env: &Env, call: Call<'_>) -> Reply {
     let db = env.d1(deployment::DB_BINDING).or_unavailable(HISTORY_DB)?;
     let members = d1::registry::count_in_group(&db, id).await.or_unavailable(HISTORY_DB)?;
     if members > 0 {
-        return Err(
-            Problem::conflict(format!("group {id:?} still has {members} services; move or delete them first")).into()
-        );
+        return Err(Problem::conflict(format!("group {id:?} still has {members} services; move or delete them first")).into());
     }
     if !d1::registry::delete_group(&db, id).await.or_unavailable(HISTORY_DB)? {
         return Err(Problem::not_found(format!("no managed group {id:?}")).into());
@@ -241,3 +237,4 @@ fn declared_group(id: &str) -> Problem {
         "group {id:?} is declared in config/services.json and read-only through the API; change it there and redeploy"
     ))
 }
+
