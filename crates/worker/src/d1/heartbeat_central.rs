@@ -93,3 +93,13 @@ pub async fn count(db: &D1Database, service: &str) -> Result<u64> {
         .await?;
     Ok(c.and_then(|c| u64::try_from(c.n).ok()).unwrap_or(0))
 }
+
+/// Deletes every heartbeat of `service` (a deleted application's).
+///
+/// # Errors
+/// Any D1 error.
+pub async fn forget_heartbeats(db: &D1Database, service: &str) -> Result<()> {
+    crate::budget::count(Kind::D1);
+    db.prepare("DELETE FROM heartbeats WHERE service_id = ?1").bind(&[text(service)])?.run().await?;
+    Ok(())
+}

@@ -193,12 +193,16 @@ pub async fn put(mut req: Request, env: &Env, call: Call<'_>) -> Reply {
     answer(200, &app.to_json())
 }
 
-/// `DELETE /api/applications/{id}`: 204; the service and its history are deleted (Heartbeat
-/// Central deletes an application's heartbeat events with it).
+/// `DELETE /api/applications/{id}`: 204; the service is deleted with its heartbeats
+/// (Heartbeat Central deletes an application's heartbeat events with it), so an id used
+/// again starts with none.
 pub async fn delete(req: Request, env: &Env, call: Call<'_>) -> Reply {
     let actor = auth::admin(&req, env, true).await?;
     let Some((n, _)) = find(env, &call).await? else { return error(404, hc::NOT_FOUND) };
-    managed::delete(env, &hc::service_id(n), true, actor).await?;
+    let id = hc::service_id(n);
+    managed::delete(env, &id, false, actor).await?;
+    let db = env.d1(DB_BINDING).or_unavailable(HISTORY_DB)?;
+    d1::heartbeat_central::forget_heartbeats(&db, &id).await.or_unavailable(HISTORY_DB)?;
     Ok(Response::empty()?.with_status(204))
 }
 
