@@ -552,4 +552,13 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn heartbeat_centrals_paths_allow_its_methods() {
+        assert_eq!(allowed("/health").as_deref(), Some("GET, HEAD"));
+        assert_eq!(allowed("/api/applications").as_deref(), Some("GET, HEAD, POST"));
+        // Pattern routes answer 404 for other methods; the heartbeat takes any.
+        assert_eq!(allowed("/api/applications/1"), None);
+        assert_eq!(allowed("/heartbeat/0f8fad5b-d9cb-469f-a165-70867728950e"), None);
+    }
 }
