@@ -218,6 +218,8 @@ pub fn channel_env_for(
             let var = systole_core::notify::credential_var(&c.name, key);
             let value = match *key {
                 "webhookUrl" | "url" | "topicUrl" | "baseUrl" => receiver.url(&receiver_name(&c.name)),
+                "to" if c.kind.as_str() == "sms" => "+15551230000".to_owned(),
+                "from" if c.kind.as_str() == "sms" => "+15559870000".to_owned(),
                 "to" => "ops@example.com, oncall@example.com".to_owned(),
                 "from" => "systole@example.com".to_owned(),
                 "secret" => "webhook-signing-secret".to_owned(),

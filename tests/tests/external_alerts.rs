@@ -112,7 +112,7 @@ fn alertmanager_and_grafana_alerts_are_routed_deduplicated_and_recorded() {
     let generic =
         post("/api/v1/alerts", &json!({"title": "Backup drift", "message": "3 h behind", "severity": "info"}));
     assert_eq!(generic.status, 202, "{}", generic.body);
-    assert_eq!(generic.json()["alerts"][0]["channels"].as_array().unwrap().len(), 14);
+    assert_eq!(generic.json()["alerts"][0]["channels"].as_array().unwrap().len(), 16);
 
     let recent = worker.wait_for("alerts recorded", Duration::from_secs(20), || {
         let r = worker.get("/api/v1/alerts/recent").json();
@@ -122,7 +122,7 @@ fn alertmanager_and_grafana_alerts_are_routed_deduplicated_and_recorded() {
     assert_eq!((db1["state"].as_str(), db1["format"].as_str()), (Some("resolved"), Some("alertmanager")));
     let history = worker.wait_for("attempts recorded", Duration::from_secs(20), || {
         let h = worker.get("/api/v1/alerts/history?subject=external&limit=100").json();
-        (h["attempts"].as_array()?.len() >= 4 + 1 + 14).then_some(h)
+        (h["attempts"].as_array()?.len() >= 4 + 1 + 16).then_some(h)
     });
     assert!(history["attempts"].as_array().unwrap().iter().all(|a| a["event"] == "alert"));
 }

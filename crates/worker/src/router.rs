@@ -251,6 +251,17 @@ pub static ROUTES: &[Route] = &[
     // heartbeat (`routes::ping`), any method, each answering as its product does.
     route!("/ping/*", ANY, Anyone, raw routes::ping::healthchecks),
     route!("/api/push/{token}", ANY, Anyone, raw routes::ping::kuma),
+    // Heartbeat Central's API (`routes::heartbeat_central`): its heartbeat URL (any method, as
+    // its Docker example pings with a GET), its applications as managed services (the
+    // management API's credential required), its health check.
+    route!("/heartbeat/{uuid}", ANY, Anyone, raw routes::heartbeat_central::heartbeat),
+    route!("/api/applications", GET, Anyone, routes::heartbeat_central::list),
+    route!("/api/applications", POST, Anyone, routes::heartbeat_central::create),
+    route!("/api/applications/{id}", GET, Anyone, routes::heartbeat_central::get),
+    route!("/api/applications/{id}", PUT, Anyone, routes::heartbeat_central::put),
+    route!("/api/applications/{id}", DELETE, Anyone, routes::heartbeat_central::delete),
+    route!("/api/applications/{id}/heartbeats", GET, Anyone, routes::heartbeat_central::heartbeats),
+    route!("/health", GET, Anyone, routes::heartbeat_central::health),
     route!("/", GET, Reader, pages::dashboard::get),
     route!("/services/*", GET, Reader, pages::service::get),
     route!("/status", GET, Anyone, pages::status::get),
@@ -543,5 +554,14 @@ mod tests {
                 assert!(!(a.pattern == b.pattern && overlap), "{} {:?} twice", a.pattern.0, a.methods);
             }
         }
+    }
+
+    #[test]
+    fn heartbeat_centrals_paths_allow_its_methods() {
+        assert_eq!(allowed("/health").as_deref(), Some("GET, HEAD"));
+        assert_eq!(allowed("/api/applications").as_deref(), Some("GET, HEAD, POST"));
+        // Pattern routes answer 404 for other methods; the heartbeat takes any.
+        assert_eq!(allowed("/api/applications/1"), None);
+        assert_eq!(allowed("/heartbeat/0f8fad5b-d9cb-469f-a165-70867728950e"), None);
     }
 }

@@ -5,8 +5,11 @@
 //!   `/api/services`, `/api/logs`, `/api/alert`, `/api/alerts/recent` and
 //!   `/api/test-notification`.
 //! - [`healthchecks`]: healthchecks.io's Pinging API, `/ping/…`.
+//! - [`heartbeat_central`]: Heartbeat Central's `/heartbeat/{uuid}`, `/api/applications…`
+//!   and `/health`, onto managed services.
 //! - [`kuma`]: Uptime Kuma's push URL, `/api/push/<token>`.
 
 pub mod cloudflaremon;
 pub mod healthchecks;
+pub mod heartbeat_central;
 pub mod kuma;

@@ -220,7 +220,7 @@ pub fn select<'a>(
         let matches: Vec<&ChannelConfig> = config
             .channels
             .iter()
-            .filter(|c| c.name.eq_ignore_ascii_case(name) || c.kind.as_str().eq_ignore_ascii_case(name))
+            .filter(|c| c.name.eq_ignore_ascii_case(name) || c.kind.is_named(name, true))
             .collect();
         let usable: Vec<&ChannelConfig> = matches.iter().copied().filter(|c| takes(c)).collect();
         if usable.is_empty() {

@@ -182,7 +182,7 @@ pub enum ChannelType {
     Slack,
     /// Telegram Bot API `sendMessage`.
     Telegram,
-    /// E-mail through the Mailgun messages API.
+    /// E-mail through the Mailgun messages API (`type` `email`, `provider` `mailgun` or none).
     Email,
     /// Any HTTP endpoint: a signed JSON body.
     Webhook,
@@ -204,11 +204,16 @@ pub enum ChannelType {
     Mattermost,
     /// Rocket.Chat incoming webhook (Slack-compatible).
     RocketChat,
+    /// SMS through Twilio's Messages API (`type` `sms`).
+    Sms,
+    /// E-mail through Postmark's `/email` API (`type` `email` with `provider` `postmark`, or
+    /// `type` `postmark`).
+    Postmark,
 }
 
 impl ChannelType {
     /// Every channel type, in the order of the documentation.
-    pub const ALL: [ChannelType; 14] = [
+    pub const ALL: [ChannelType; 16] = [
         ChannelType::Discord,
         ChannelType::Slack,
         ChannelType::Telegram,
@@ -223,6 +228,8 @@ impl ChannelType {
         ChannelType::Opsgenie,
         ChannelType::Mattermost,
         ChannelType::RocketChat,
+        ChannelType::Sms,
+        ChannelType::Postmark,
     ];
 
     /// The `type` written in the file.
@@ -242,12 +249,23 @@ impl ChannelType {
             ChannelType::Opsgenie => "opsgenie",
             ChannelType::Mattermost => "mattermost",
             ChannelType::RocketChat => "rocketchat",
+            ChannelType::Sms => "sms",
+            ChannelType::Postmark => "postmark",
         }
     }
 
     /// Parses the `type` written in the file (exactly, lower-case).
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.as_str() == text)
+    }
+
+    /// Whether a channel of this type is named by the type `text` (a routing entry, an
+    /// alert's channel list): its own [`as_str`](Self::as_str), and `email` for Postmark,
+    /// which is written `"type": "email", "provider": "postmark"`. `ignore_case` compares
+    /// ASCII case-insensitively.
+    pub fn is_named(self, text: &str, ignore_case: bool) -> bool {
+        let same = |name: &str| if ignore_case { name.eq_ignore_ascii_case(text) } else { name == text };
+        same(self.as_str()) || (self == ChannelType::Postmark && same(ChannelType::Email.as_str()))
     }
 }
 

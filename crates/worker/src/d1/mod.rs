@@ -12,6 +12,7 @@
 //! changes nothing.
 
 pub mod alerts;
+pub mod heartbeat_central;
 pub mod history;
 pub mod read;
 pub mod registry;

@@ -4,6 +4,7 @@ pub mod alerts;
 pub mod badge;
 pub mod cloudflaremon;
 pub mod heartbeat;
+pub mod heartbeat_central;
 pub mod incidents;
 pub mod logs;
 pub mod manage;

@@ -44,7 +44,9 @@ impl ChannelType {
     /// header; webhook `authToken` replaces `YOUR_TOKEN` in a configured `Authorization`
     /// header (and is required when one holds it); ntfy `token` is an access token for a
     /// protected topic. Pushover also takes the seed's names `apiToken` (for `token`) and
-    /// `userKey` (for `user`).
+    /// `userKey` (for `user`). SMS (Twilio) needs a sender: `from` (a Twilio number) or
+    /// `messagingServiceSid`; `to` is one number (E.164, e.g. `+15551234567`). Postmark's
+    /// `to` is a comma-separated list like Mailgun's.
     pub fn credentials(self) -> CredentialKeys {
         let (required, optional): (&'static [&'static str], &'static [&'static str]) = match self {
             ChannelType::Discord
@@ -61,6 +63,8 @@ impl ChannelType {
             ChannelType::Ntfy => (&["topicUrl"], &["token"]),
             ChannelType::Gotify => (&["url", "token"], &[]),
             ChannelType::Opsgenie => (&["apiKey"], &["baseUrl"]),
+            ChannelType::Sms => (&["accountSid", "authToken", "to"], &["from", "messagingServiceSid", "baseUrl"]),
+            ChannelType::Postmark => (&["serverToken", "to", "from"], &["baseUrl"]),
         };
         let aliases: &'static [(&'static str, &'static str)] = match self {
             ChannelType::Pushover => &[("apiToken", "token"), ("userKey", "user")],
@@ -77,6 +81,8 @@ impl ChannelType {
             ChannelType::Pushover => Some("https://api.pushover.net"),
             ChannelType::PagerDuty => Some("https://events.pagerduty.com"),
             ChannelType::Opsgenie => Some("https://api.opsgenie.com"),
+            ChannelType::Sms => Some("https://api.twilio.com"),
+            ChannelType::Postmark => Some("https://api.postmarkapp.com"),
             _ => None,
         }
     }
@@ -170,9 +176,13 @@ pub enum CredentialProblem {
     /// E-mail `to` must list at least one address, comma-separated.
     #[error("is not a comma-separated list of e-mail addresses")]
     NotAddresses,
-    /// A value sent in a header (webhook `authToken`) must be printable ASCII.
+    /// A value sent in a header (webhook `authToken`, Postmark `serverToken`) must be
+    /// printable ASCII.
     #[error("is not printable ASCII (it is sent in a header)")]
     NotHeaderText,
+    /// An SMS channel needs a sender: `from` or `messagingServiceSid`.
+    #[error("is not set, nor its alternative messagingServiceSid (an SMS needs a sender)")]
+    NoSender,
 }
 
 impl fmt::Display for MissingCredential {
@@ -190,7 +200,7 @@ impl fmt::Display for MissingCredential {
 /// a secret wins over the file, as in the seed. Values are trimmed; URL-valued keys
 /// (`webhookUrl`, `url`, `topicUrl`, `baseUrl`) must be `http(s)://` URLs and lose a
 /// trailing `/` (see `check_credential`). A webhook whose `Authorization` header holds
-/// `YOUR_TOKEN` needs `authToken`.
+/// `YOUR_TOKEN` needs `authToken`; an SMS channel needs `from` or `messagingServiceSid`.
 pub fn resolve(
     channels: &[ChannelConfig],
     lookup: impl Fn(&str) -> Option<String>,
@@ -225,6 +235,13 @@ pub fn resolve(
                 }
             }
         }
+        let sender = ["from", "messagingServiceSid"];
+        if channel.kind == ChannelType::Sms && !sender.iter().any(|k| credentials.contains_key(k)) {
+            complete = false;
+            let (channel, key) = (channel.name.clone(), "from");
+            let variable = credential_var(&channel, key);
+            missing.push(MissingCredential { channel, key, variable, problem: CredentialProblem::NoSender });
+        }
         // Complete means every required key is present and checked, so a target is built.
         let target = complete.then(|| Target::build(channel.kind, credentials, &channel.options.specific)).flatten();
         if let Some(target) = target {
@@ -255,10 +272,12 @@ fn check_credential(kind: ChannelType, key: &str, value: String) -> Result<Check
         }
         return Ok(Checked::Url(url));
     }
-    if key == "authToken" && !value.chars().all(|c| c == ' ' || c == '\t' || c.is_ascii_graphic()) {
+    if matches!(key, "authToken" | "serverToken")
+        && !value.chars().all(|c| c == ' ' || c == '\t' || c.is_ascii_graphic())
+    {
         return Err(CredentialProblem::NotHeaderText);
     }
-    if kind == ChannelType::Email && key == "to" {
+    if matches!(kind, ChannelType::Email | ChannelType::Postmark) && key == "to" {
         let list = email_list(&value);
         if list.is_empty() {
             return Err(CredentialProblem::NotAddresses);
@@ -347,6 +366,47 @@ mod tests {
         assert!(!format!("{:?}", ready[0]).contains("abc"), "Debug never shows a credential");
         let off = NotificationsConfig { enabled: false, ..c };
         assert_eq!(off.resolve(env(&[])), (Vec::new(), Vec::new()));
+    }
+
+    #[test]
+    fn sms_needs_a_sender_and_postmark_a_list_of_addresses() {
+        let c = NotificationsConfig::parse(Some(
+            r#"{"channels": [
+                 {"type": "sms", "name": "pager"},
+                 {"type": "sms", "name": "svc", "config": {"messagingServiceSid": "MG1"}},
+                 {"type": "email", "name": "pm", "config": {"provider": "postmark", "from": "s@example.com"}},
+                 {"type": "postmark", "name": "pm2", "config": {"to": "a@example.com", "from": "s@example.com"}}
+               ]}"#,
+        ))
+        .unwrap();
+        let (ready, missing) = c.resolve(env(&[
+            ("NOTIFICATION_PAGER_ACCOUNTSID", "AC1"),
+            ("NOTIFICATION_PAGER_AUTHTOKEN", "t"),
+            ("NOTIFICATION_PAGER_TO", "+15551230000"),
+            ("NOTIFICATION_SVC_ACCOUNTSID", "AC1"),
+            ("NOTIFICATION_SVC_AUTHTOKEN", "t"),
+            ("NOTIFICATION_SVC_TO", "+15551230000"),
+            ("NOTIFICATION_PM_SERVERTOKEN", "pm-token"),
+            ("NOTIFICATION_PM_TO", "ops@example.com, oncall@example.com"),
+            ("NOTIFICATION_PM2_SERVERTOKEN", "bad\ntoken é"),
+        ]));
+        let problems: Vec<String> = missing.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            problems,
+            [
+                "channel \"pager\" will not send: NOTIFICATION_PAGER_FROM is not set, nor its alternative \
+                 messagingServiceSid (an SMS needs a sender)",
+                "channel \"pm2\" will not send: NOTIFICATION_PM2_SERVERTOKEN is not printable ASCII (it is sent in a \
+                 header)",
+            ]
+        );
+        assert_eq!(ready.len(), 2);
+        let Target::Sms(sms) = &ready[0].target else { panic!("{:?}", ready[0]) };
+        assert!(sms.sender == crate::notify::config::SmsSender::MessagingService("MG1".to_owned()));
+        assert_eq!((sms.to.as_str(), base(&sms.base_url)), ("+15551230000", "https://api.twilio.com"));
+        let Target::Postmark(pm) = &ready[1].target else { panic!("{:?}", ready[1]) };
+        assert_eq!(pm.to, ["ops@example.com", "oncall@example.com"]);
+        assert_eq!((ready[1].config.kind, base(&pm.base_url)), (ChannelType::Postmark, "https://api.postmarkapp.com"));
     }
 
     #[test]

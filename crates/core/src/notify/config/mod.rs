@@ -33,7 +33,10 @@ pub use credentials::{
 };
 #[cfg(test)]
 pub(crate) use parse::tests::SEED_FILE;
-pub use target::{base, web_url, Gotify, Mailgun, Ntfy, Opsgenie, PagerDuty, Pushover, Target, Telegram, Webhook};
+pub use target::{
+    base, web_url, Gotify, Mailgun, Ntfy, Opsgenie, PagerDuty, Postmark, Pushover, SmsSender, Target, Telegram, Twilio,
+    Webhook,
+};
 
 use crate::config::unused::ConfigNotice;
 use crate::notify::queue::RetryPolicy;
@@ -57,7 +60,9 @@ pub const MAX_NAME: usize = 64;
 /// alert the channel receives when a request names no channels). Besides those:
 /// `webhook` takes `headers` (an object of extra header names to values; `YOUR_TOKEN` in
 /// `Authorization` is replaced by the `authToken` credential) and `method` (`POST`, `PUT` or
-/// `PATCH`, default `POST`); `email` takes `provider` (`mailgun`, the only one); `pushover` takes
+/// `PATCH`, default `POST`); `email` takes `provider` (`mailgun`, the default, or `postmark`,
+/// which makes it a `postmark` channel); `postmark` takes `messageStream` (default
+/// `outbound`); `sms` takes `provider` (`twilio`, the only one); `pushover` takes
 /// `priority` (-2..=2, used for `down` and `reminder`, default 1) and, for priority 2,
 /// `retry` (seconds, ≥ 30, default 60) and `expire` (seconds, ≤ 10800, default 3600); `ntfy`
 /// takes `priority` (1..=5, default 4); `gotify` `priority` (0..=10, default 8); `opsgenie`
@@ -104,6 +109,11 @@ pub enum SpecificOptions {
     Priority {
         /// The priority for `down` and `reminder`.
         priority: Option<i32>,
+    },
+    /// `postmark` (or `email` with `provider` `postmark`): the message stream.
+    Postmark {
+        /// `messageStream`, default `outbound`.
+        message_stream: Option<String>,
     },
     /// `pagerduty`: severity for `down` and `reminder`, and `payload.source`.
     PagerDuty {

@@ -49,7 +49,11 @@ impl NotificationsConfig {
         let mut channels = Vec::new();
         for (i, c) in raw.channels.iter().enumerate() {
             let at = format!("channels[{i}]");
-            let kind = ChannelType::parse(&c.kind);
+            let provider = c.config.as_ref().and_then(|m| m.get("provider")).and_then(Value::as_str);
+            let kind = ChannelType::parse(&c.kind).map(|k| match (k, provider) {
+                (ChannelType::Email, Some("postmark")) => ChannelType::Postmark,
+                (k, _) => k,
+            });
             if kind.is_none() {
                 let all: Vec<&str> = ChannelType::ALL.iter().map(|t| t.as_str()).collect();
                 err(
@@ -61,7 +65,9 @@ impl NotificationsConfig {
             let events = parse_events(&at, c.events.as_deref(), &mut err);
             let Some(kind) = kind else { continue };
             let parsed = parse_options(&at, kind, &c.name, c.config.as_ref(), &mut err, &mut notices);
-            let template = |external: bool| templates.get(&(kind, external)).cloned();
+            // Postmark is e-mail: `templates.email` shapes it too.
+            let family = if kind == ChannelType::Postmark { ChannelType::Email } else { kind };
+            let template = |external: bool| templates.get(&(family, external)).cloned();
             channels.push(ChannelConfig {
                 kind,
                 name: c.name.clone(),
@@ -138,11 +144,24 @@ impl ChannelType {
     fn options(self) -> &'static [&'static str] {
         match self {
             ChannelType::Webhook => &["headers", "method"],
-            ChannelType::Email => &["provider"],
+            ChannelType::Email | ChannelType::Sms => &["provider"],
+            ChannelType::Postmark => &["provider", "messageStream"],
             ChannelType::Pushover => &["priority", "retry", "expire"],
             ChannelType::Ntfy | ChannelType::Gotify | ChannelType::Opsgenie => &["priority"],
             ChannelType::PagerDuty => &["severity", "source"],
             _ => &[],
+        }
+    }
+}
+
+impl ChannelType {
+    /// The `provider` a channel of this type may name: the API it sends through.
+    fn provider(self) -> Option<&'static str> {
+        match self {
+            ChannelType::Email => Some("mailgun"),
+            ChannelType::Postmark => Some("postmark"),
+            ChannelType::Sms => Some("twilio"),
+            _ => None,
         }
     }
 }
@@ -274,7 +293,7 @@ struct ParsedConfig {
 
 /// Keys of the credential table that are not secrets (the seed reads e-mail `to` and `from`
 /// from `config` only): written in the file without a notice.
-const PLAIN_KEYS: [&str; 3] = ["to", "from", "baseUrl"];
+const PLAIN_KEYS: [&str; 4] = ["to", "from", "baseUrl", "messagingServiceSid"];
 
 fn parse_options(
     at: &str,
@@ -287,6 +306,7 @@ fn parse_options(
     let mut o = ChannelOptions::default();
     let (mut headers, mut priority, mut retry, mut expire, mut severity, mut source, mut method) =
         (Vec::new(), None, None, None, None, None, None);
+    let mut message_stream = None;
     let (mut external_alerts, mut file_credentials) = (true, FileCredentials::default());
     let keys = kind.credentials();
     // Sorted, so the order of errors does not depend on serde_json's map features.
@@ -352,8 +372,19 @@ fn parse_options(
                     None => bad(format!("must be POST, PUT or PATCH, got {m:?}")),
                 }
             }
-            ("provider", Value::String(p)) if p == "mailgun" => {}
-            ("provider", _) => bad(format!("e-mail is sent through Mailgun only: must be \"mailgun\", got {value}")),
+            ("provider", Value::String(p)) if Some(p.as_str()) == kind.provider() => {}
+            ("provider", _) if kind == ChannelType::Sms => {
+                bad(format!("SMS is sent through Twilio only: must be \"twilio\", got {value}"));
+            }
+            ("provider", _) if kind == ChannelType::Postmark => {
+                bad(format!("a postmark channel sends through Postmark: must be \"postmark\", got {value}"));
+            }
+            ("provider", _) => {
+                bad(format!(
+                    "e-mail is sent through Mailgun or Postmark: must be \"mailgun\" or \"postmark\", got {value}"
+                ));
+            }
+            ("messageStream", Value::String(m)) if !m.trim().is_empty() => message_stream = Some(m.trim().to_owned()),
             ("priority", value) => priority = parse_priority(kind, value, &mut bad),
             ("retry", value) => {
                 retry = int_in(value, 30, 10_800, &mut bad).and_then(|n| u32::try_from(n).ok());
@@ -378,6 +409,7 @@ fn parse_options(
         ChannelType::Pushover => SpecificOptions::Pushover { priority, retry, expire },
         ChannelType::Ntfy | ChannelType::Gotify | ChannelType::Opsgenie => SpecificOptions::Priority { priority },
         ChannelType::PagerDuty => SpecificOptions::PagerDuty { severity, source },
+        ChannelType::Postmark => SpecificOptions::Postmark { message_stream },
         _ => SpecificOptions::None,
     };
     ParsedConfig { options: o, external_alerts, file_credentials }
@@ -699,7 +731,7 @@ pub(crate) mod tests {
             [
                 "notifications.json: channels[0].type: unknown channel type \"carrier-pigeon\", expected one of \
                  discord, slack, telegram, email, webhook, pushover, pagerduty, ntfy, teams, googlechat, gotify, \
-                 opsgenie, mattermost, rocketchat",
+                 opsgenie, mattermost, rocketchat, sms, postmark",
                 "notifications.json: channels[1].events[1]: unknown event \"exploded\", expected one of down, up, \
                  degraded, late, reminder, alert, test",
                 "notifications.json: channels[1].events[2]: \"down\" is listed twice",
@@ -770,6 +802,48 @@ pub(crate) mod tests {
                 "notifications.json: channels[1].config.priority: must be one of \"P1\" to \"P5\", got \"P6\"",
                 "notifications.json: channels[2].config.headers: header \"Host\" is set by Systole",
                 "notifications.json: channels[2].config.headers: \"X y\" is not a valid header name",
+            ]
+        );
+    }
+
+    #[test]
+    fn sms_and_postmark_take_their_provider_and_email_templates() {
+        let c = NotificationsConfig::parse(Some(
+            r#"{"channels": [
+                 {"type": "sms", "name": "pager", "config": {"provider": "twilio", "from": "+15550000000"}},
+                 {"type": "email", "name": "pm", "config": {"provider": "postmark", "messageStream": "alerts"}},
+                 {"type": "email", "name": "mg", "config": {"provider": "mailgun"}}
+               ],
+               "templates": {"email": {"subject": "[{{eventType}}] {{serviceName}}"}}}"#,
+        ))
+        .unwrap();
+        let kinds: Vec<ChannelType> = c.channels.iter().map(|ch| ch.kind).collect();
+        assert_eq!(kinds, [ChannelType::Sms, ChannelType::Postmark, ChannelType::Email]);
+        assert_eq!(c.channels[0].file_credentials.0["from"], "+15550000000");
+        assert!(c.notices.is_empty(), "a sender number is no secret: {:?}", c.notices);
+        let stream = Some("alerts".to_owned());
+        assert_eq!(c.channels[1].options.specific, SpecificOptions::Postmark { message_stream: stream });
+        assert!(c.channels[1].templates.service.is_some(), "templates.email shapes Postmark e-mail too");
+
+        assert_eq!(
+            errors(
+                r#"{"channels": [
+                     {"type": "sms", "name": "a", "config": {"provider": "vonage", "priority": 1}},
+                     {"type": "postmark", "name": "b", "config": {"provider": "mailgun", "messageStream": ""}},
+                     {"type": "email", "name": "c", "config": {"messageStream": "x"}}
+                   ]}"#
+            ),
+            [
+                "notifications.json: channels[0].config.priority: unknown option for a sms channel, expected one of \
+                 title, body, minSeverity, externalAlerts, provider, accountSid, authToken, to, from, \
+                 messagingServiceSid, baseUrl",
+                "notifications.json: channels[0].config.provider: SMS is sent through Twilio only: must be \"twilio\", \
+                 got \"vonage\"",
+                "notifications.json: channels[1].config.messageStream: must be a non-empty string",
+                "notifications.json: channels[1].config.provider: a postmark channel sends through Postmark: must \
+                 be \"postmark\", got \"mailgun\"",
+                "notifications.json: channels[2].config.messageStream: unknown option for a email channel, expected \
+                 one of title, body, minSeverity, externalAlerts, provider, apiKey, domain, to, from, baseUrl",
             ]
         );
     }
@@ -952,8 +1026,8 @@ pub(crate) mod tests {
                  {{timestampISO}}",
                 "notifications.json: templates.pagerduty.severity: unknown severity \"page\", expected one of \
                  critical, error, warning, info",
-                "notifications.json: channels[0].config.provider: e-mail is sent through Mailgun only: must be \
-                 \"mailgun\", got \"sendgrid\"",
+                "notifications.json: channels[0].config.provider: e-mail is sent through Mailgun or Postmark: must \
+                 be \"mailgun\" or \"postmark\", got \"sendgrid\"",
                 "notifications.json: channels[0].config.to: must be a string or an array of strings",
                 "notifications.json: channels[1].config.externalAlerts: must be true or false",
                 "notifications.json: channels[1].config.method: must be POST, PUT or PATCH, got \"GET\"",

@@ -18,7 +18,7 @@ impl NotificationsConfig {
             return Vec::new();
         }
         let named = |c: &ChannelConfig| {
-            policy.channels.is_empty() || policy.channels.iter().any(|n| *n == c.name || n == c.kind.as_str())
+            policy.channels.is_empty() || policy.channels.iter().any(|n| *n == c.name || c.kind.is_named(n, false))
         };
         let takes = |c: &ChannelConfig| {
             event == Event::Test
@@ -34,7 +34,7 @@ impl NotificationsConfig {
         let mut errors = Vec::new();
         for (i, s) in services.iter().enumerate() {
             for (j, entry) in s.notifications.channels.iter().enumerate() {
-                if !self.channels.iter().any(|c| c.name == *entry || c.kind.as_str() == entry) {
+                if !self.channels.iter().any(|c| c.name == *entry || c.kind.is_named(entry, false)) {
                     errors.push(ConfigError {
                         path: format!("services.json: services[{i}].notifications.channels[{j}]"),
                         reason: format!("{entry:?} matches no channel name or type in {FILE}"),
@@ -95,6 +95,14 @@ mod tests {
         assert!(c.recipients(&silenced, Event::Down).is_empty());
         let off = NotificationsConfig { enabled: false, ..c.clone() };
         assert!(off.recipients(&all, Event::Down).is_empty());
+
+        let mail = NotificationsConfig::parse(Some(
+            r#"{"channels": [{"type": "email", "name": "pm", "config": {"provider": "postmark"}},
+                             {"type": "sms", "name": "phone"}]}"#,
+        ))
+        .unwrap();
+        assert_eq!(names(mail.recipients(&policy(&["email"], &[]), Event::Down)), ["pm"], "Postmark is e-mail");
+        assert_eq!(names(mail.recipients(&policy(&["postmark", "sms"], &[]), Event::Down)), ["pm", "phone"]);
     }
 
     #[test]

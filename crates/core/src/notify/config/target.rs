@@ -60,6 +60,10 @@ pub enum Target {
     Gotify(Gotify),
     /// Opsgenie.
     Opsgenie(Opsgenie),
+    /// SMS through Twilio.
+    Sms(Twilio),
+    /// E-mail through Postmark.
+    Postmark(Postmark),
 }
 
 /// Telegram: `botToken`, `chatId`, `baseUrl`.
@@ -86,6 +90,45 @@ pub struct Mailgun {
     pub to: Vec<String>,
     /// The sender, e.g. `Systole <systole@example.com>`.
     pub from: String,
+}
+
+/// Twilio (SMS): `accountSid`, `authToken`, `to`, `from` or `messagingServiceSid`, `baseUrl`.
+#[derive(Clone, Eq, PartialEq)]
+pub struct Twilio {
+    /// The API origin (`https://api.twilio.com` unless `baseUrl` is set).
+    pub base_url: Url,
+    /// The account SID (`AC…`): in the URL path and the Basic auth user name.
+    pub account_sid: String,
+    /// The auth token, the Basic auth password.
+    pub auth_token: String,
+    /// The recipient, e.g. `+15551234567`.
+    pub to: String,
+    /// Who sends: a Twilio number or a Messaging Service.
+    pub sender: SmsSender,
+}
+
+/// The sender of an SMS; `from` wins when both are set.
+#[derive(Clone, Eq, PartialEq)]
+pub enum SmsSender {
+    /// `From`: a Twilio phone number (or alphanumeric sender id).
+    From(String),
+    /// `MessagingServiceSid` (`MG…`): Twilio picks the number.
+    MessagingService(String),
+}
+
+/// Postmark: `serverToken`, `to`, `from`, `baseUrl`, option `messageStream`.
+#[derive(Clone, Eq, PartialEq)]
+pub struct Postmark {
+    /// The API origin (`https://api.postmarkapp.com` unless `baseUrl` is set).
+    pub base_url: Url,
+    /// The server's API token, sent as `X-Postmark-Server-Token`.
+    pub server_token: String,
+    /// The recipients, at least one.
+    pub to: Vec<String>,
+    /// The sender, a confirmed Sender Signature, e.g. `Systole <systole@example.com>`.
+    pub from: String,
+    /// The message stream (default `outbound`, the transactional stream).
+    pub message_stream: Option<String>,
 }
 
 /// The generic webhook: `url`, `secret`, `authorization`, `authToken`, options `headers`
@@ -226,6 +269,10 @@ impl Target {
         let (bot_token, chat_id, api_key, domain) = (text("botToken"), text("chatId"), text("apiKey"), text("domain"));
         let (from, token, user, routing_key) = (text("from"), text("token"), text("user"), text("routingKey"));
         let (secret, authorization, auth_token) = (text("secret"), text("authorization"), text("authToken"));
+        let (account_sid, messaging_service, server_token) =
+            (text("accountSid"), text("messagingServiceSid"), text("serverToken"));
+        // An SMS `to` is one number (text); e-mail's are addresses, taken below.
+        let sms_to = if kind == ChannelType::Sms { text("to") } else { None };
         let mut url = |key: &str| match credentials.remove(key) {
             Some(Checked::Url(u)) => Some(u),
             _ => None,
@@ -294,6 +341,29 @@ impl Target {
             }
             ChannelType::Gotify => Target::Gotify(Gotify { url: plain_url?, token: token?, priority }),
             ChannelType::Opsgenie => Target::Opsgenie(Opsgenie { base_url: base_url?, api_key: api_key?, priority }),
+            ChannelType::Sms => {
+                let sender = from.map(SmsSender::From).or(messaging_service.map(SmsSender::MessagingService))?;
+                Target::Sms(Twilio {
+                    base_url: base_url?,
+                    account_sid: account_sid?,
+                    auth_token: auth_token?,
+                    to: sms_to?,
+                    sender,
+                })
+            }
+            ChannelType::Postmark => {
+                let message_stream = match options {
+                    SpecificOptions::Postmark { message_stream } => message_stream.clone(),
+                    _ => None,
+                };
+                Target::Postmark(Postmark {
+                    base_url: base_url?,
+                    server_token: server_token?,
+                    to: to?,
+                    from: from?,
+                    message_stream,
+                })
+            }
         })
     }
 
@@ -314,6 +384,8 @@ impl Target {
             Target::Ntfy(_) => ChannelType::Ntfy,
             Target::Gotify(_) => ChannelType::Gotify,
             Target::Opsgenie(_) => ChannelType::Opsgenie,
+            Target::Sms(_) => ChannelType::Sms,
+            Target::Postmark(_) => ChannelType::Postmark,
         }
     }
 }
@@ -334,7 +406,7 @@ macro_rules! hidden_debug {
         }
     )*};
 }
-hidden_debug!(Telegram, Mailgun, Webhook, Pushover, PagerDuty, Ntfy, Gotify, Opsgenie);
+hidden_debug!(Telegram, Mailgun, Webhook, Pushover, PagerDuty, Ntfy, Gotify, Opsgenie, Twilio, SmsSender, Postmark);
 
 #[cfg(test)]
 mod tests {

@@ -14,10 +14,12 @@ mod mattermost;
 mod ntfy;
 mod opsgenie;
 mod pagerduty;
+mod postmark;
 mod pushover;
 mod slack;
 mod teams;
 mod telegram;
+mod twilio;
 mod webhook;
 
 use std::fmt;
@@ -104,6 +106,8 @@ pub fn render(channel: &ResolvedChannel, n: &Notification, now: Timestamp) -> Ou
         Target::Gotify(gotify) => gotify::request(gotify, n, &text),
         Target::Pushover(pushover) => pushover::request(pushover, n, &text),
         Target::Email(mailgun) => mailgun::request(mailgun, n, &text),
+        Target::Sms(twilio) => twilio::request(twilio, n, &text),
+        Target::Postmark(postmark) => postmark::request(postmark, n, &text),
     }
 }
 
@@ -322,7 +326,7 @@ pub(crate) mod testing {
 
     /// Credentials that satisfy every required key of `kind`.
     pub(crate) fn any_channel(kind: ChannelType) -> ResolvedChannel {
-        let creds: Vec<(&str, &str)> = kind
+        let mut creds: Vec<(&str, &str)> = kind
             .credentials()
             .required
             .iter()
@@ -330,12 +334,16 @@ pub(crate) mod testing {
                 let v = match k {
                     "webhookUrl" | "url" => "https://example.com/hook",
                     "topicUrl" => "https://ntfy.sh/t",
+                    "to" if kind == ChannelType::Sms => "+15550000000",
                     "to" | "from" => "a@example.com",
                     _ => "x",
                 };
                 (k, v)
             })
             .collect();
+        if kind == ChannelType::Sms {
+            creds.push(("from", "+15550000001"));
+        }
         channel(kind.as_str(), "{}", &creds)
     }
 
@@ -392,7 +400,7 @@ mod tests {
     #[test]
     fn every_channel_type_renders_a_post() {
         for kind in ChannelType::ALL {
-            let creds: Vec<(&str, &str)> = kind
+            let mut creds: Vec<(&str, &str)> = kind
                 .credentials()
                 .required
                 .iter()
@@ -402,12 +410,16 @@ mod tests {
                         match k {
                             "webhookUrl" | "url" => "https://example.com/hook",
                             "topicUrl" => "https://ntfy.sh/t",
+                            "to" | "from" if kind == ChannelType::Sms => "+15550000000",
                             "to" | "from" => "a@example.com",
                             _ => "x",
                         },
                     )
                 })
                 .collect();
+            if kind == ChannelType::Sms {
+                creds.push(("from", "+15550000001"));
+            }
             let ch = channel(kind.as_str(), "{}", &creds);
             for event in Event::ALL {
                 let subject = ServiceEvent::of(event).map_or_else(|| alert_firing().subject, Subject::from);
@@ -503,6 +515,11 @@ mod tests {
                         assert!(form_get("title").unwrap() <= 250 && form_get("message").unwrap() <= 1_024);
                     }
                     ChannelType::Email => assert!(form_get("subject").is_some()),
+                    ChannelType::Sms => {
+                        let text = form(&r).into_iter().find(|(n, _)| n == "Body").unwrap().1;
+                        assert!(text.chars().count() <= 160 && text.encode_utf16().count() <= 160, "{text}");
+                    }
+                    ChannelType::Postmark => assert!(body(&r)["Subject"].is_string()),
                     ChannelType::Webhook => assert!(body(&r)["alert"].is_object()),
                 }
             }
