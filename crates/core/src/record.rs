@@ -14,6 +14,7 @@ use crate::history::{Backpressure, EventRow, FlushBatch, History, Through};
 use crate::keys::KeyRing;
 use crate::limit::{self, Limiter};
 use crate::live::ServiceUpdate;
+use crate::maintenance::{self, Window};
 use crate::monitor::{Effect, Event, Heartbeat, HeartbeatEvent, Monitor, MonitorConfig, Status};
 use crate::notify::queue::DeliveryQueue;
 use crate::notify::service::{Routing, ServiceNotifier};
@@ -59,6 +60,17 @@ pub enum Input {
     },
     /// Effects asked for by an earlier outcome finished.
     Completed(Completed),
+    /// A run-time maintenance window is added or removed (the maintenance API, authorized
+    /// at the edge).
+    Maintenance(maintenance::Command),
+    /// A snooze: maintenance for `minutes` (within [`maintenance::SNOOZE_MINUTES`]) from now,
+    /// replacing an earlier snooze; authorized by the service's heartbeat key.
+    Snooze {
+        /// How long, in minutes.
+        minutes: u64,
+        /// The key presented, if any (checked in constant time).
+        key: Option<String>,
+    },
 }
 
 /// The answer to an [`Input`].
@@ -88,6 +100,14 @@ pub enum Answer {
     UnknownService,
     /// The watchdog's answer: the wake time the record wants (epoch ms), if any.
     WakeAt(Option<Timestamp>),
+    /// A maintenance window was added or removed, or a snooze taken: the status after it,
+    /// and while in maintenance when that ends (epoch ms).
+    Maintenance {
+        /// Status after the change.
+        status: Status,
+        /// The end of the maintenance the service is in, if it is.
+        until: Option<Timestamp>,
+    },
 }
 
 /// What the ServiceMonitor's deployment provides to [`ServiceRecord::handle`].
@@ -230,7 +250,51 @@ impl ServiceRecord {
                 Some(rec) => rec.on_completed(now, done, ctx),
                 None => Outcome::answer(Answer::Nothing),
             },
+            Input::Maintenance(command) => Self::on_maintenance_input(slot, now, command, ctx),
+            Input::Snooze { minutes, key } => {
+                if !ctx.keys.authorize(ctx.service, key.as_deref()).granted() || ctx.service.is_none() {
+                    return Outcome::answer(Answer::Unauthorized);
+                }
+                let minutes = minutes.clamp(*maintenance::SNOOZE_MINUTES.start(), *maintenance::SNOOZE_MINUTES.end());
+                let end = now + Duration::from_secs(minutes * 60);
+                let window = Window {
+                    id: Some(maintenance::SNOOZE_ID.to_owned()),
+                    reason: Some(format!("snoozed for {minutes} min")),
+                    ..Window::once(now, end)
+                };
+                Self::on_maintenance_input(slot, now, maintenance::Command::Add(window), ctx)
+            }
         }
+    }
+
+    /// Applies a maintenance `command` at `now`: enters or leaves maintenance at once if that
+    /// changes, records and publishes the change (which notifies nothing) and re-arms the
+    /// alarm for the window's start or end. Creates the record of a service never heard from.
+    fn on_maintenance_input(
+        slot: &mut Option<Self>,
+        now: Timestamp,
+        command: maintenance::Command,
+        ctx: &Context<'_>,
+    ) -> ServiceOutcome {
+        let (Some(service), Some(routing)) = (ctx.service, ctx.routing()) else {
+            return Outcome::answer(Answer::UnknownService);
+        };
+        let rec = slot.get_or_insert_with(|| Self::new(service.id.clone(), MonitorConfig::from(service), now));
+        let mut effects = rec.on_config(now, MonitorConfig::from(service));
+        let before = rec.monitor.status();
+        let more = rec.monitor.on_maintenance(now, command);
+        let _ = rec.history.apply(now, before, &more);
+        effects.extend(more);
+        let queued = rec.notify(now, &effects, &routing);
+        let state = rec.monitor.state();
+        let until = state.maintenance_until.filter(|_| state.status == Status::Maintenance);
+        let mut out = Outcome::answer(Answer::Maintenance { status: state.status, until });
+        if queued || effects.iter().any(|e| matches!(e, Effect::StatusChanged(_))) {
+            out.update = Some(ServiceUpdate::new(service.id.as_str(), rec.monitor.state(), &effects, now));
+        }
+        out.persist = true;
+        out.alarm = rec.rearm(now, ctx.flush_interval);
+        out
     }
 
     fn on_heartbeat_input(

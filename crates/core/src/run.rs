@@ -50,6 +50,8 @@ pub enum Reason {
     TooLong,
     /// The config changed (monitoring enabled or disabled).
     Config,
+    /// A maintenance window started or ended.
+    Maintenance,
 }
 
 impl Reason {
@@ -66,6 +68,7 @@ impl Reason {
             Reason::TooShort => "tooShort",
             Reason::TooLong => "tooLong",
             Reason::Config => "config",
+            Reason::Maintenance => "maintenance",
         }
     }
 }

@@ -182,6 +182,10 @@ pub struct ServiceConfig {
     /// [`crate::run`]); serialized flat, durations in whole seconds, defaults left out.
     #[serde(flatten)]
     pub runs: RunConfig,
+    /// Its maintenance windows from `services.json` (`maintenance`): its group's, then its
+    /// own (see [`crate::maintenance`]). Not serialized here: the maintenance API lists them.
+    #[serde(skip)]
+    pub maintenance: Vec<crate::maintenance::Window>,
 }
 
 fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -432,6 +436,8 @@ fn resolve_services(
         }
         check_durations(&format!("groups[{g}]"), &group.defaults(), settings, &mut err);
     }
+    let group_windows: Vec<Vec<crate::maintenance::Window>> =
+        raw.groups.iter().enumerate().map(|(g, group)| windows(&format!("groups[{g}]"), &group.maintenance, &mut err)).collect();
 
     let services = raw
         .services
@@ -440,6 +446,8 @@ fn resolve_services(
         .map(|(i, s)| {
             let own = s.defaults();
             check_durations(&format!("services[{i}]"), &own, settings, &mut err);
+            let mut maintenance = group_of.get(s.id.as_str()).map(|&g| group_windows[g].clone()).unwrap_or_default();
+            maintenance.extend(windows(&format!("services[{i}]"), &s.maintenance, &mut err));
             let group = group_of.get(s.id.as_str()).map(|&g| &raw.groups[g]);
             let inherited = group.map(raw::Group::defaults);
             let pick = |f: fn(&raw::Defaults<'_>) -> Option<u64>| f(&own).or_else(|| inherited.as_ref().and_then(f));
@@ -488,6 +496,7 @@ fn resolve_services(
                     recovery_threshold: pick(|d| d.recovery_threshold.map(u64::from)).map_or(1, |n| n as u32),
                     min_interval: pick(|d| d.min_interval).map(Duration::from_secs),
                 },
+                maintenance,
                 notifications: NotificationPolicy {
                     enabled: notify_s
                         .and_then(|n| n.enabled)
@@ -519,6 +528,26 @@ fn resolve_services(
         })
         .collect();
     (services, groups)
+}
+
+/// Parses the `maintenance` windows of the service or group at `at`, reporting each problem
+/// with its path (`services[2].maintenance[0].end: must be after start`).
+fn windows(
+    at: &str,
+    raw: &Option<Vec<serde_json::Value>>,
+    err: &mut impl FnMut(String, String),
+) -> Vec<crate::maintenance::Window> {
+    let mut problems = Vec::new();
+    let parsed = raw
+        .iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(k, v)| crate::maintenance::Window::parse(v, &format!("{at}.maintenance[{k}]"), &mut problems))
+        .collect();
+    for (path, reason) in problems {
+        err(path, reason);
+    }
+    parsed
 }
 
 /// Checks a service's effective (inherited or default) thresholds against the settings.
@@ -651,6 +680,7 @@ mod raw {
         pub failure_threshold: Option<u32>,
         pub recovery_threshold: Option<u32>,
         pub min_interval: Option<u64>,
+        pub maintenance: Option<Vec<serde_json::Value>>,
     }
 
     #[derive(Debug, Deserialize)]
@@ -673,6 +703,7 @@ mod raw {
         pub failure_threshold: Option<u32>,
         pub recovery_threshold: Option<u32>,
         pub min_interval: Option<u64>,
+        pub maintenance: Option<Vec<serde_json::Value>>,
     }
 
     /// Fields a group sets as defaults and a service may override.
