@@ -18,6 +18,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::api::Problem;
+use crate::config::{Config, ServiceConfig, ServiceId};
 use crate::schedule::{Schedule, ScheduleView};
 use crate::time::Timestamp;
 
@@ -289,8 +291,10 @@ pub fn next_start<'w>(windows: impl IntoIterator<Item = &'w Window>, t: Timestam
     windows.into_iter().filter_map(|w| w.next_start_after(t)).min()
 }
 
-/// What to do with a service's run-time windows.
-#[derive(Clone, Debug, Eq, PartialEq)]
+/// What to do with a service's run-time windows. JSON (the router's message to the
+/// ServiceMonitor): `{"add": window}` or `{"remove": "id"}`.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub enum Command {
     /// Adds the window (replacing one with the same id).
     Add(Window),
@@ -324,6 +328,142 @@ pub fn snooze_minutes(text: Option<&str>) -> Result<u64, String> {
         None => Err(message()),
         Some(t) => t.trim().parse::<u64>().ok().filter(|m| SNOOZE_MINUTES.contains(m)).ok_or_else(message),
     }
+}
+
+/// Where a run-time window created through the API applies: `{"service": id}` or
+/// `{"group": id}` in the body.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub enum Target {
+    /// One service.
+    Service(ServiceId),
+    /// Every service of a group (the group id).
+    Group(String),
+}
+
+/// Parses the body of `POST /api/v1/maintenance` against `config`: a window's wire form
+/// (see the module docs) plus exactly one of `service` or `group`. Returns the target, the
+/// services it covers (config order) and the window (without an id).
+///
+/// # Errors
+/// 400 problem+json: invalid JSON; not exactly one target; an unknown service or group (or
+/// a group without services); the first problem of the window, with every problem listed
+/// in the `errors` extension as `"path: message"`.
+pub fn parse_create(body: &[u8], config: &Config) -> Result<(Target, Vec<ServiceId>, Window), Problem> {
+    let mut value: Value = serde_json::from_slice(body)
+        .map_err(|e| Problem::invalid_json(e.line(), e.column(), &e.to_string().to_lowercase()))?;
+    let Some(obj) = value.as_object_mut() else {
+        return Err(Problem::invalid_field("", "the body must be a JSON object"));
+    };
+    let target = match (obj.remove("service"), obj.remove("group")) {
+        (Some(Value::String(id)), None) => match config.service(&id) {
+            Some(s) => (Target::Service(s.id.clone()), vec![s.id.clone()]),
+            None => return Err(Problem::invalid_field("service", format!("no service {id:?} is configured"))),
+        },
+        (None, Some(Value::String(id))) => match config.groups.iter().find(|g| g.id == id) {
+            Some(g) if !g.services.is_empty() => (Target::Group(id), g.services.clone()),
+            _ => return Err(Problem::invalid_field("group", format!("no group {id:?} with services is configured"))),
+        },
+        _ => return Err(Problem::invalid_field("service", "give exactly one of service or group (a string id)")),
+    };
+    let mut errors = Vec::new();
+    match Window::parse(&value, "", &mut errors) {
+        Some(window) => Ok((target.0, target.1, window)),
+        None => {
+            let listed: Vec<String> = errors.iter().map(|(p, m)| format!("{p}: {m}")).collect();
+            let (field, message) = errors.into_iter().next().unwrap_or_default();
+            Err(Problem::invalid_field(field.clone(), format!("{field}: {message}")).with("errors", listed))
+        }
+    }
+}
+
+/// A run-time window as D1 `maintenance_windows` keeps it for listing: one row per window
+/// and service (a group's window has one per member, same id).
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+pub struct StoredWindow {
+    /// The window's id (a UUID, or [`SNOOZE_ID`] for a snooze).
+    pub id: String,
+    /// The service it applies to.
+    pub service_id: String,
+    /// The group it was created for, if any.
+    pub group_id: Option<String>,
+    /// The window's stored JSON ([`Window`]).
+    pub body: String,
+    /// A one-off window's end (epoch ms), for pruning; `None` for a recurring one.
+    pub ends_at: Option<i64>,
+    /// When it was created (epoch ms).
+    pub created_at: i64,
+}
+
+impl StoredWindow {
+    /// The row of `window` (which has an id) for `service_id`, created at `now`.
+    pub fn new(window: &Window, service_id: &str, group_id: Option<&str>, now: Timestamp) -> Self {
+        Self {
+            id: window.id.clone().unwrap_or_default(),
+            service_id: service_id.to_owned(),
+            group_id: group_id.map(str::to_owned),
+            body: serde_json::to_string(window).unwrap_or_default(),
+            ends_at: match window.when {
+                When::Once { end, .. } => Some(end.as_millis()),
+                When::Recurring { .. } => None,
+            },
+            created_at: now.as_millis(),
+        }
+    }
+}
+
+/// One window as `GET /api/v1/maintenance` and the status page list it: the window's view
+/// ([`WindowView`], flattened), where it applies (`service` or `group`) and `source`
+/// (`config`, `api` or `snooze`).
+#[derive(Clone, Debug, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Listed {
+    /// The window.
+    #[serde(flatten)]
+    pub window: WindowView,
+    /// The service it applies to (absent for a group's window).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// The group it applies to (absent for a service's window).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// `config` (services.json), `api` or `snooze`.
+    pub source: &'static str,
+}
+
+/// Every window at `now` of the services `sees` accepts: `services.json`'s (each group's
+/// once, then each service's own) and the run-time ones of `rows` (a group's once, as long
+/// as `sees` accepts one of its members), one-off windows that ended left out; ordered by
+/// their current or next start (those without one last).
+pub fn list(config: &Config, rows: &[StoredWindow], sees: impl Fn(&ServiceConfig) -> bool, now: Timestamp) -> Vec<Listed> {
+    let mut out = Vec::new();
+    let visible = |id: &str| config.service(id).is_some_and(&sees);
+    for g in config.groups.iter().filter(|g| g.services.iter().any(|id| visible(id.as_str()))) {
+        for w in &g.maintenance {
+            out.push(Listed { window: w.view(now), service: None, group: Some(g.id.clone()), source: "config" });
+        }
+    }
+    for s in config.services.iter().filter(|s| sees(s)) {
+        let inherited = config.groups.iter().find(|g| s.group.as_ref() == Some(&g.id)).map_or(0, |g| g.maintenance.len());
+        for w in s.maintenance.iter().skip(inherited) {
+            out.push(Listed { window: w.view(now), service: Some(s.id.to_string()), group: None, source: "config" });
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for row in rows.iter().filter(|r| visible(&r.service_id)) {
+        let Ok(w) = serde_json::from_str::<Window>(&row.body) else { continue };
+        if w.is_over(now) || !seen.insert((row.id.clone(), row.group_id.clone().unwrap_or_else(|| row.service_id.clone()))) {
+            continue;
+        }
+        let source = if row.id == SNOOZE_ID { "snooze" } else { "api" };
+        let (service, group) = match &row.group_id {
+            Some(g) => (None, Some(g.clone())),
+            None => (Some(row.service_id.clone()), None),
+        };
+        out.push(Listed { window: w.view(now), service, group, source });
+    }
+    out.retain(|l| l.window.next_start.is_some() || l.window.kind == "recurring");
+    out.sort_by_key(|l| l.window.next_start.as_deref().and_then(Timestamp::parse_rfc3339).map_or(i64::MAX, Timestamp::as_millis));
+    out
 }
 
 #[cfg(test)]
@@ -456,5 +596,49 @@ mod tests {
         for bad in [Some("0"), Some("1441"), Some("-5"), Some("ten"), None] {
             assert_eq!(snooze_minutes(bad), Err(e.clone()), "{bad:?}");
         }
+    }
+
+    const SERVICES: &str = r#"{"groups": [{"id": "db", "services": ["pg"], "public": true,
+        "maintenance": [{"schedule": "0 3 * * *", "duration": 600}]}],
+        "services": [{"id": "pg"}, {"id": "api", "maintenance": [{"start": "2026-12-05T01:00:00Z", "end": "2026-12-05T02:00:00Z"}]},
+                     {"id": "old", "maintenance": [{"start": "2026-01-01T00:00:00Z", "end": "2026-01-01T01:00:00Z"}]}]}"#;
+
+    #[test]
+    fn a_create_body_names_one_target_and_a_valid_window() {
+        let config = Config::parse(Some(SERVICES), None).unwrap();
+        let (target, services, w) =
+            parse_create(br#"{"group": "db", "start": "2026-12-05T01:00:00Z", "end": "2026-12-05T02:00:00Z"}"#, &config).unwrap();
+        assert_eq!((target, services.len(), w.id), (Target::Group("db".into()), 1, None));
+        let e = parse_create(br#"{"service": "nope", "start": "x", "end": "y"}"#, &config).unwrap_err();
+        assert_eq!((e.status, e.field.as_deref()), (400, Some("service")));
+        let e = parse_create(br#"{"service": "api", "group": "db"}"#, &config).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("service"));
+        let e = parse_create(br#"{"service": "api", "start": "2026-12-05T02:00:00Z", "end": "2026-12-05T01:00:00Z"}"#, &config).unwrap_err();
+        assert_eq!((e.field.as_deref(), e.detail.as_str()), (Some("end"), "end: must be after start"));
+    }
+
+    #[test]
+    fn the_listing_shows_group_windows_once_run_time_ones_by_source_and_drops_ended_ones() {
+        let config = Config::parse(Some(SERVICES), None).unwrap();
+        let now = t("2026-12-05T00:00:00Z");
+        let api = Window { id: Some("w1".into()), ..Window::once(t("2026-12-06T00:00:00Z"), t("2026-12-06T01:00:00Z")) };
+        let snooze = Window { id: Some(SNOOZE_ID.into()), ..Window::once(now, t("2026-12-05T00:30:00Z")) };
+        let rows = [StoredWindow::new(&api, "pg", Some("db"), now), StoredWindow::new(&snooze, "api", None, now)];
+        let listed = list(&config, &rows, |_| true, now);
+        let got: Vec<(Option<&str>, Option<&str>, &str, bool, Option<&str>)> = listed
+            .iter()
+            .map(|l| (l.service.as_deref(), l.group.as_deref(), l.source, l.window.active, l.window.next_start.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Some("api"), None, "snooze", true, Some("2026-12-05T00:00:00.000Z")),
+                (Some("api"), None, "config", false, Some("2026-12-05T01:00:00.000Z")),
+                (None, Some("db"), "config", false, Some("2026-12-05T03:00:00.000Z")),
+                (None, Some("db"), "api", false, Some("2026-12-06T00:00:00.000Z")),
+            ]
+        );
+        let only_public = list(&config, &rows, |s| s.group.is_some(), now);
+        assert_eq!(only_public.len(), 2, "the group's windows only");
     }
 }

@@ -142,6 +142,9 @@ pub struct GroupConfig {
     pub services: Vec<ServiceId>,
     /// Whether a public status page may show this group.
     pub public: bool,
+    /// Its maintenance windows from `services.json` (each member's list starts with them).
+    #[serde(skip)]
+    pub maintenance: Vec<crate::maintenance::Window>,
 }
 
 /// One monitored service, with group defaults already applied.
@@ -517,10 +520,12 @@ fn resolve_services(
         })
         .collect();
 
+    let mut group_windows = group_windows.into_iter();
     let groups = raw
         .groups
         .iter()
         .map(|g| GroupConfig {
+            maintenance: group_windows.next().unwrap_or_default(),
             id: g.id.clone(),
             name: g.name.clone().unwrap_or_else(|| g.id.clone()),
             services: g.services.iter().map(|s| ServiceId(s.clone())).collect(),
