@@ -72,6 +72,7 @@ pub fn label(s: Status) -> &'static str {
         Status::Degraded => "Degraded",
         Status::Down => "Down",
         Status::Paused => "Paused",
+        Status::Maintenance => "Maintenance",
         Status::Unknown => "Unknown",
     }
 }
@@ -205,6 +206,7 @@ fn cards(s: &Summary) -> Markup {
         ("late", "Late", s.late),
         ("degraded", "Degraded", s.degraded),
         ("down", "Down", s.down),
+        ("maintenance", "Maintenance", s.maintenance),
         ("paused", "Paused", s.paused),
         ("unknown", "Unknown", s.unknown),
     ];

@@ -6,6 +6,7 @@ pub mod cloudflaremon;
 pub mod heartbeat;
 pub mod incidents;
 pub mod logs;
+pub mod maintenance;
 pub mod metrics;
 pub mod notifications;
 pub mod ping;
