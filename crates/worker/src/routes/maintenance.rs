@@ -130,6 +130,38 @@ pub async fn snooze(req: Request, env: &Env, call: Call<'_>) -> Reply {
     )?)
 }
 
+/// The active and upcoming windows (current or next occurrence within 7 days) of the
+/// services the public status page shows, for that page.
+///
+/// # Errors
+/// D1's.
+pub async fn public(db: &D1Database, now: Timestamp) -> worker::Result<Vec<systole_web::view::MaintenanceItem>> {
+    let config = deployment::config();
+    let scope = systole_core::access::Scope::Public;
+    let rows = stored(db).await?;
+    let horizon = now + std::time::Duration::from_secs(7 * 86_400);
+    let name = |l: &maintenance::Listed| match (&l.service, &l.group) {
+        (Some(s), _) => config.service(s).map_or_else(|| s.clone(), |s| s.name.clone()),
+        (None, Some(g)) => config.groups.iter().find(|x| &x.id == g).map_or_else(|| g.clone(), |g| g.name.clone()),
+        (None, None) => String::new(),
+    };
+    let time = |t: &Option<String>| t.as_deref().and_then(Timestamp::parse_rfc3339);
+    Ok(maintenance::list(config, &rows, |s| scope.sees(config, s), now)
+        .iter()
+        .filter_map(|l| {
+            let (start, end) = (time(&l.window.next_start)?, time(&l.window.next_end)?);
+            (start <= horizon).then(|| systole_web::view::MaintenanceItem {
+                target: name(l),
+                active: l.window.active,
+                start,
+                end,
+                recurring: l.window.schedule.as_ref().map(|s| format!("{} ({})", s.schedule_text, s.timezone)),
+                reason: l.window.reason.clone(),
+            })
+        })
+        .collect())
+}
+
 /// Hands `command` to the ServiceMonitor of `service`.
 async fn tell(env: &Env, service: &ServiceId, command: Command) -> Result<serde_json::Value, ApiError> {
     send(env, service, &ToMonitor::Maintenance { service_id: service.clone(), command }).await
