@@ -56,7 +56,7 @@ fn a_recurring_window_silences_a_down_and_rearms_the_deadline_at_its_end() {
     });
     assert!(now_ms() < end - 2_000, "the test ran too slowly to see inside the window");
     assert_eq!(beat("down")["status"], "maintenance", "a down inside the window is recorded, nothing else");
-    let metrics = worker.get(&format!("/metrics?key={}", systole_e2e::METRICS_KEY)).body;
+    let metrics = worker.get_as("/metrics", Some(systole_e2e::METRICS_KEY), None).body;
     assert!(metrics.contains(&format!("systole_service_in_maintenance{{service=\"{SERVICE}\",group=\"\"}} 1")), "{metrics}");
 
     // The window ends: up again, due a full period after the end, exactly.

@@ -9,7 +9,7 @@ mod status;
 pub use dashboard::dashboard;
 pub use login::{login, not_found};
 pub use service::service;
-pub use status::status;
+pub use status::{status, status_with_maintenance};
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use systole_core::api::status::Summary;
