@@ -57,7 +57,10 @@ fn a_recurring_window_silences_a_down_and_rearms_the_deadline_at_its_end() {
     assert!(now_ms() < end - 2_000, "the test ran too slowly to see inside the window");
     assert_eq!(beat("down")["status"], "maintenance", "a down inside the window is recorded, nothing else");
     let metrics = worker.get_as("/metrics", Some(systole_e2e::METRICS_KEY), None).body;
-    assert!(metrics.contains(&format!("systole_service_in_maintenance{{service=\"{SERVICE}\",group=\"\"}} 1")), "{metrics}");
+    assert!(
+        metrics.contains(&format!("systole_service_in_maintenance{{service=\"{SERVICE}\",group=\"\"}} 1")),
+        "{metrics}"
+    );
 
     // The window ends: up again, due a full period after the end, exactly.
     let after = worker.wait_for("up after the window", Duration::from_secs(20), || {
@@ -66,7 +69,11 @@ fn a_recurring_window_silences_a_down_and_rearms_the_deadline_at_its_end() {
     });
     assert_eq!(ms(&after["statusSince"]), end, "the status changes at the window's end");
     assert_eq!(ms(&after["nextDeadline"]), end + 5_000, "the deadline restarts from the window's end");
-    assert!(notified(&receiver, SERVICE).is_empty(), "nothing is sent for the window: {:?}", notified(&receiver, SERVICE));
+    assert!(
+        notified(&receiver, SERVICE).is_empty(),
+        "nothing is sent for the window: {:?}",
+        notified(&receiver, SERVICE)
+    );
     let incidents = worker.get(&format!("/api/v1/incidents?serviceId={SERVICE}")).json();
     assert_eq!(incidents["incidents"].as_array().unwrap().len(), 0, "the down was silenced: {incidents}");
 
@@ -101,7 +108,10 @@ fn the_maintenance_api_refuses_bad_windows_and_non_admins() {
     let bad = json!({"service": "restart-up", "start": "2030-01-01T01:00:00Z", "end": "2030-01-01T00:00:00Z"});
     let answer = worker.request("POST", "/api/v1/maintenance", Some(ADMIN_TOKEN), &bad.to_string());
     assert_eq!(answer.status, 400);
-    assert_eq!((answer.json()["field"].as_str(), answer.json()["detail"].as_str()), (Some("end"), Some("end: must be after start")));
+    assert_eq!(
+        (answer.json()["field"].as_str(), answer.json()["detail"].as_str()),
+        (Some("end"), Some("end: must be after start"))
+    );
     let unknown = json!({"group": "nope", "schedule": "0 3 * * *", "duration": 60});
     let answer = worker.request("POST", "/api/v1/maintenance", Some(ADMIN_TOKEN), &unknown.to_string());
     assert_eq!((answer.status, answer.json()["field"].as_str()), (400, Some("group")));
@@ -113,7 +123,10 @@ fn the_maintenance_api_refuses_bad_windows_and_non_admins() {
     let listed = worker.get("/api/v1/maintenance").json();
     let core: Vec<&Value> = listed["windows"].as_array().unwrap().iter().filter(|w| w["group"] == "core").collect();
     assert_eq!(core.len(), 1, "{listed}");
-    assert_eq!((core[0]["active"].as_bool(), core[0]["nextStart"].as_str()), (Some(false), Some("2030-01-01T00:00:00.000Z")));
+    assert_eq!(
+        (core[0]["active"].as_bool(), core[0]["nextStart"].as_str()),
+        (Some(false), Some("2030-01-01T00:00:00.000Z"))
+    );
 }
 
 #[test]
@@ -147,8 +160,12 @@ fn a_snooze_works_with_the_services_key_and_not_without_it() {
         (worker.status_of(service)["status"] == "maintenance").then_some(())
     });
     let listed = worker.get("/api/v1/maintenance").json();
-    let snooze: Vec<&Value> = listed["windows"].as_array().unwrap().iter().filter(|w| w["source"] == "snooze").collect();
-    assert_eq!((snooze.len(), snooze[0]["service"].as_str(), snooze[0]["active"].as_bool()), (1, Some(service), Some(true)));
+    let snooze: Vec<&Value> =
+        listed["windows"].as_array().unwrap().iter().filter(|w| w["source"] == "snooze").collect();
+    assert_eq!(
+        (snooze.len(), snooze[0]["service"].as_str(), snooze[0]["active"].as_bool()),
+        (1, Some(service), Some(true))
+    );
 
     // Heartbeats are still recorded while snoozed.
     let beat = worker.beat(service, &json!({"serviceId": service, "message": "still here"})).json();
@@ -158,4 +175,34 @@ fn a_snooze_works_with_the_services_key_and_not_without_it() {
     worker.wait_for("up after the snooze is removed", Duration::from_secs(10), || {
         (worker.status_of(service)["status"] == "up").then_some(())
     });
+}
+
+#[test]
+fn the_status_page_shows_maintenance_in_progress_and_scheduled_in_chromium() {
+    let worker = spawn_worker();
+    for service in ["web-frontend", "web-flip", "web-xss"] {
+        worker.pulse(service, &json!({"status": "up"}));
+    }
+    let snooze =
+        worker.request("POST", "/api/v1/services/web-frontend/snooze?minutes=45", Some(&key("web-frontend")), "");
+    assert_eq!(snooze.status, 200, "{}", snooze.body);
+    let nightly = json!({"group": "web", "schedule": "0 3 * * *", "timezone": "Europe/Berlin", "duration": 1800,
+                         "reason": "nightly database backup"});
+    assert_eq!(worker.request("POST", "/api/v1/maintenance", Some(ADMIN_TOKEN), &nightly.to_string()).status, 201);
+    worker.wait_for("maintenance on the status page", Duration::from_secs(10), || {
+        let html = worker.get_as("/status", None, None).body;
+        (html.contains("In progress") && html.contains("Scheduled") && html.contains("data-status=\"maintenance\""))
+            .then_some(())
+    });
+    let shots = systole_e2e::root().join("target/screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let shot = shots.join("status-maintenance.png");
+    let _ = std::fs::remove_file(&shot);
+    let status = std::process::Command::new("/usr/bin/chromium")
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1100,900"])
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("{}/status", worker.base))
+        .output()
+        .unwrap();
+    assert!(shot.is_file(), "no screenshot: {}", String::from_utf8_lossy(&status.stderr));
 }

@@ -96,7 +96,10 @@ impl Window {
             if !["start", "end", "schedule", "timezone", "duration", "reason"].contains(&key.as_str())
                 && !key.starts_with('_')
             {
-                errors.push((path(key), "unknown field, expected start, end, schedule, timezone, duration or reason".into()));
+                errors.push((
+                    path(key),
+                    "unknown field, expected start, end, schedule, timezone, duration or reason".into(),
+                ));
             }
         }
         let text = |field: &str, errors: &mut Vec<(String, String)>| match obj.get(field) {
@@ -135,7 +138,10 @@ impl Window {
                 Some(v) => match v.as_u64() {
                     Some(d) if (1..=max).contains(&d) => Some(d),
                     _ => {
-                        errors.push((path("duration"), format!("must be whole seconds between 1 and {max} (31 days), got {v}")));
+                        errors.push((
+                            path("duration"),
+                            format!("must be whole seconds between 1 and {max} (31 days), got {v}"),
+                        ));
                         None
                     }
                 },
@@ -155,7 +161,10 @@ impl Window {
                 t.and_then(|t| match Timestamp::parse_rfc3339(&t) {
                     Some(ts) => Some(ts),
                     None => {
-                        errors.push((path(field), format!("must be an RFC 3339 time such as 2026-12-05T01:00:00Z, got {t:?}")));
+                        errors.push((
+                            path(field),
+                            format!("must be an RFC 3339 time such as 2026-12-05T01:00:00Z, got {t:?}"),
+                        ));
                         None
                     }
                 })
@@ -218,9 +227,7 @@ impl Window {
             }
         };
         let active = self.containing(now);
-        let next = active.or_else(|| {
-            self.next_start_after(now).map(|s| (s, self.containing(s).map_or(s, |(_, e)| e)))
-        });
+        let next = active.or_else(|| self.next_start_after(now).map(|s| (s, self.containing(s).map_or(s, |(_, e)| e))));
         WindowView {
             id: self.id.clone(),
             kind,
@@ -434,7 +441,12 @@ pub struct Listed {
 /// once, then each service's own) and the run-time ones of `rows` (a group's once, as long
 /// as `sees` accepts one of its members), one-off windows that ended left out; ordered by
 /// their current or next start (those without one last).
-pub fn list(config: &Config, rows: &[StoredWindow], sees: impl Fn(&ServiceConfig) -> bool, now: Timestamp) -> Vec<Listed> {
+pub fn list(
+    config: &Config,
+    rows: &[StoredWindow],
+    sees: impl Fn(&ServiceConfig) -> bool,
+    now: Timestamp,
+) -> Vec<Listed> {
     let mut out = Vec::new();
     let visible = |id: &str| config.service(id).is_some_and(&sees);
     for g in config.groups.iter().filter(|g| g.services.iter().any(|id| visible(id.as_str()))) {
@@ -443,7 +455,8 @@ pub fn list(config: &Config, rows: &[StoredWindow], sees: impl Fn(&ServiceConfig
         }
     }
     for s in config.services.iter().filter(|s| sees(s)) {
-        let inherited = config.groups.iter().find(|g| s.group.as_ref() == Some(&g.id)).map_or(0, |g| g.maintenance.len());
+        let inherited =
+            config.groups.iter().find(|g| s.group.as_ref() == Some(&g.id)).map_or(0, |g| g.maintenance.len());
         for w in s.maintenance.iter().skip(inherited) {
             out.push(Listed { window: w.view(now), service: Some(s.id.to_string()), group: None, source: "config" });
         }
@@ -451,7 +464,9 @@ pub fn list(config: &Config, rows: &[StoredWindow], sees: impl Fn(&ServiceConfig
     let mut seen = std::collections::BTreeSet::new();
     for row in rows.iter().filter(|r| visible(&r.service_id)) {
         let Ok(w) = serde_json::from_str::<Window>(&row.body) else { continue };
-        if w.is_over(now) || !seen.insert((row.id.clone(), row.group_id.clone().unwrap_or_else(|| row.service_id.clone()))) {
+        if w.is_over(now)
+            || !seen.insert((row.id.clone(), row.group_id.clone().unwrap_or_else(|| row.service_id.clone())))
+        {
             continue;
         }
         let source = if row.id == SNOOZE_ID { "snooze" } else { "api" };
@@ -462,7 +477,9 @@ pub fn list(config: &Config, rows: &[StoredWindow], sees: impl Fn(&ServiceConfig
         out.push(Listed { window: w.view(now), service, group, source });
     }
     out.retain(|l| l.window.next_start.is_some() || l.window.kind == "recurring");
-    out.sort_by_key(|l| l.window.next_start.as_deref().and_then(Timestamp::parse_rfc3339).map_or(i64::MAX, Timestamp::as_millis));
+    out.sort_by_key(|l| {
+        l.window.next_start.as_deref().and_then(Timestamp::parse_rfc3339).map_or(i64::MAX, Timestamp::as_millis)
+    });
     out
 }
 
@@ -479,14 +496,18 @@ mod tests {
 
     fn parse(v: Value) -> Result<Window, Vec<String>> {
         let mut errors = Vec::new();
-        Window::parse(&v, "maintenance[0]", &mut errors).ok_or_else(|| errors.iter().map(|(p, m)| format!("{p}: {m}")).collect())
+        Window::parse(&v, "maintenance[0]", &mut errors)
+            .ok_or_else(|| errors.iter().map(|(p, m)| format!("{p}: {m}")).collect())
     }
 
     #[test]
     fn a_one_off_window_is_active_from_its_start_to_just_before_its_end() {
         let w = parse(json!({"start": "2026-12-05T01:00:00Z", "end": "2026-12-05T03:00:00+00:00"})).unwrap();
         assert_eq!(w.containing(t("2026-12-05T00:59:59.999Z")), None);
-        assert_eq!(w.containing(t("2026-12-05T01:00:00Z")), Some((t("2026-12-05T01:00:00Z"), t("2026-12-05T03:00:00Z"))));
+        assert_eq!(
+            w.containing(t("2026-12-05T01:00:00Z")),
+            Some((t("2026-12-05T01:00:00Z"), t("2026-12-05T03:00:00Z")))
+        );
         assert_eq!(w.containing(t("2026-12-05T03:00:00Z")), None);
         assert_eq!(w.next_start_after(t("2026-12-01T00:00:00Z")), Some(t("2026-12-05T01:00:00Z")));
         assert_eq!(w.next_start_after(t("2026-12-05T01:00:00Z")), None);
@@ -527,7 +548,10 @@ mod tests {
     fn a_recurring_window_longer_than_its_period_is_one_long_window() {
         // Every 10 s for 15 s: occurrences overlap; active from 00:00:00 on while they go on.
         let w = parse(json!({"schedule": "*/10 * * * * *", "duration": 15})).unwrap();
-        assert_eq!(w.containing(t("2026-12-05T00:00:12Z")), Some((t("2026-12-05T00:00:10Z"), t("2026-12-05T00:00:25Z"))));
+        assert_eq!(
+            w.containing(t("2026-12-05T00:00:12Z")),
+            Some((t("2026-12-05T00:00:10Z"), t("2026-12-05T00:00:25Z")))
+        );
         let until = active_until([&w], t("2026-12-05T00:00:12Z")).unwrap();
         assert!(until > t("2026-12-05T00:00:25Z"), "chained on: {until}");
     }
@@ -535,7 +559,8 @@ mod tests {
     #[test]
     fn bad_windows_are_refused_with_their_field_paths() {
         assert_eq!(
-            parse(json!({"start": "tomorrow", "end": "2026-12-05T03:00:00Z", "duration": 60, "colour": 1})).unwrap_err(),
+            parse(json!({"start": "tomorrow", "end": "2026-12-05T03:00:00Z", "duration": 60, "colour": 1}))
+                .unwrap_err(),
             [
                 "maintenance[0].colour: unknown field, expected start, end, schedule, timezone, duration or reason",
                 "maintenance[0].duration: has no effect without a schedule",
@@ -560,16 +585,25 @@ mod tests {
                 "maintenance[0].duration: is required with schedule (seconds each occurrence lasts)",
             ]
         );
-        assert_eq!(parse(json!([])).unwrap_err(), ["maintenance[0]: must be an object with start and end, or schedule and duration"]);
+        assert_eq!(
+            parse(json!([])).unwrap_err(),
+            ["maintenance[0]: must be an object with start and end, or schedule and duration"]
+        );
     }
 
     #[test]
     fn windows_round_trip_through_their_stored_form() {
-        let w = parse(json!({"schedule": "0 2 * * *", "timezone": "Europe/Berlin", "duration": 60, "reason": "backup"})).unwrap();
+        let w =
+            parse(json!({"schedule": "0 2 * * *", "timezone": "Europe/Berlin", "duration": 60, "reason": "backup"}))
+                .unwrap();
         let stored = serde_json::to_string(&w).unwrap();
-        assert_eq!(stored, r#"{"schedule":{"expression":"0 2 * * *","timezone":"Europe/Berlin"},"duration":60,"reason":"backup"}"#);
+        assert_eq!(
+            stored,
+            r#"{"schedule":{"expression":"0 2 * * *","timezone":"Europe/Berlin"},"duration":60,"reason":"backup"}"#
+        );
         assert_eq!(serde_json::from_str::<Window>(&stored).unwrap(), w);
-        let once = Window { id: Some("snooze".into()), ..Window::once(Timestamp::from_millis(1), Timestamp::from_millis(2)) };
+        let once =
+            Window { id: Some("snooze".into()), ..Window::once(Timestamp::from_millis(1), Timestamp::from_millis(2)) };
         let stored = serde_json::to_string(&once).unwrap();
         assert_eq!(stored, r#"{"id":"snooze","start":1,"end":2}"#);
         assert_eq!(serde_json::from_str::<Window>(&stored).unwrap(), once);
@@ -606,14 +640,21 @@ mod tests {
     #[test]
     fn a_create_body_names_one_target_and_a_valid_window() {
         let config = Config::parse(Some(SERVICES), None).unwrap();
-        let (target, services, w) =
-            parse_create(br#"{"group": "db", "start": "2026-12-05T01:00:00Z", "end": "2026-12-05T02:00:00Z"}"#, &config).unwrap();
+        let (target, services, w) = parse_create(
+            br#"{"group": "db", "start": "2026-12-05T01:00:00Z", "end": "2026-12-05T02:00:00Z"}"#,
+            &config,
+        )
+        .unwrap();
         assert_eq!((target, services.len(), w.id), (Target::Group("db".into()), 1, None));
         let e = parse_create(br#"{"service": "nope", "start": "x", "end": "y"}"#, &config).unwrap_err();
         assert_eq!((e.status, e.field.as_deref()), (400, Some("service")));
         let e = parse_create(br#"{"service": "api", "group": "db"}"#, &config).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("service"));
-        let e = parse_create(br#"{"service": "api", "start": "2026-12-05T02:00:00Z", "end": "2026-12-05T01:00:00Z"}"#, &config).unwrap_err();
+        let e = parse_create(
+            br#"{"service": "api", "start": "2026-12-05T02:00:00Z", "end": "2026-12-05T01:00:00Z"}"#,
+            &config,
+        )
+        .unwrap_err();
         assert_eq!((e.field.as_deref(), e.detail.as_str()), (Some("end"), "end: must be after start"));
     }
 
@@ -621,13 +662,17 @@ mod tests {
     fn the_listing_shows_group_windows_once_run_time_ones_by_source_and_drops_ended_ones() {
         let config = Config::parse(Some(SERVICES), None).unwrap();
         let now = t("2026-12-05T00:00:00Z");
-        let api = Window { id: Some("w1".into()), ..Window::once(t("2026-12-06T00:00:00Z"), t("2026-12-06T01:00:00Z")) };
+        let api =
+            Window { id: Some("w1".into()), ..Window::once(t("2026-12-06T00:00:00Z"), t("2026-12-06T01:00:00Z")) };
         let snooze = Window { id: Some(SNOOZE_ID.into()), ..Window::once(now, t("2026-12-05T00:30:00Z")) };
         let rows = [StoredWindow::new(&api, "pg", Some("db"), now), StoredWindow::new(&snooze, "api", None, now)];
         let listed = list(&config, &rows, |_| true, now);
-        let got: Vec<(Option<&str>, Option<&str>, &str, bool, Option<&str>)> = listed
+        type Row<'a> = (Option<&'a str>, Option<&'a str>, &'a str, bool, Option<&'a str>);
+        let got: Vec<Row<'_>> = listed
             .iter()
-            .map(|l| (l.service.as_deref(), l.group.as_deref(), l.source, l.window.active, l.window.next_start.as_deref()))
+            .map(|l| {
+                (l.service.as_deref(), l.group.as_deref(), l.source, l.window.active, l.window.next_start.as_deref())
+            })
             .collect();
         assert_eq!(
             got,

@@ -126,7 +126,10 @@ fn overlapping_config_and_run_time_windows_keep_maintenance_until_the_last_ends(
     let mut m = Monitor::new(config(60, vec![Window::once(t(30 * S), t(90 * S))]), t(0));
     let _ = m.on_heartbeat(t(0), Heartbeat::default());
     let _ = m.on_alarm(t(30 * S));
-    let e = m.on_maintenance(t(40 * S), Command::Add(Window { id: Some("w1".into()), ..Window::once(t(80 * S), t(120 * S)) }));
+    let e = m.on_maintenance(
+        t(40 * S),
+        Command::Add(Window { id: Some("w1".into()), ..Window::once(t(80 * S), t(120 * S)) }),
+    );
     assert!(e.is_empty());
     assert_eq!(m.next_deadline(), Some((t(120 * S), Deadline::MaintenanceEnd)));
     assert!(m.on_alarm(t(90 * S)).is_empty(), "the first window's end is not the end");
@@ -138,7 +141,10 @@ fn overlapping_config_and_run_time_windows_keep_maintenance_until_the_last_ends(
 fn removing_the_window_ends_maintenance_at_once() {
     let mut m = Monitor::new(config(60, vec![]), t(0));
     let _ = m.on_heartbeat(t(0), Heartbeat::default());
-    let _ = m.on_maintenance(t(10 * S), Command::Add(Window { id: Some("w".into()), ..Window::once(t(10 * S), t(900 * S)) }));
+    let _ = m.on_maintenance(
+        t(10 * S),
+        Command::Add(Window { id: Some("w".into()), ..Window::once(t(10 * S), t(900 * S)) }),
+    );
     let e = m.on_maintenance(t(20 * S), Command::Remove("w".into()));
     assert_eq!(changes(&e), [(t(20 * S), Status::Maintenance, Status::Up)]);
     assert_eq!(m.next_deadline(), Some((t(80 * S), Deadline::Heartbeat)));
@@ -253,7 +259,8 @@ fn a_snooze_needs_the_key_sends_nothing_and_rearms_the_alarm_at_its_end() {
 fn a_record_stored_in_maintenance_loads_with_its_windows() {
     let mut h = Harness::new(SERVICES, None, "api");
     let _ = h.beat(0, Reported::Up);
-    let _ = h.event(S, Input::Maintenance(Command::Add(Window { id: Some("w".into()), ..Window::once(t(S), t(99 * S)) })));
+    let _ =
+        h.event(S, Input::Maintenance(Command::Add(Window { id: Some("w".into()), ..Window::once(t(S), t(99 * S)) })));
     let loaded = h.reloaded().unwrap();
     assert_eq!(loaded.monitor.status(), Status::Maintenance);
     assert_eq!(loaded.monitor.next_deadline(), Some((t(99 * S), Deadline::MaintenanceEnd)));

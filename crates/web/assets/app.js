@@ -112,7 +112,7 @@
     document.title = (down ? '(' + down + ' down) ' : '') + baseTitle;
     const overall = document.querySelector('.overall');
     if (overall) {
-      const ok = n.total > 0 && n.up === n.total;
+      const ok = n.total > 0 && n.up + n.maintenance === n.total;
       overall.className = 'overall ' + (ok ? 'ok' : 'warn');
       overall.textContent = ok ? 'All systems operational' : 'Some systems need attention';
     }

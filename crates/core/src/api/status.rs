@@ -208,7 +208,13 @@ pub fn report_page(
                 last_heartbeat: rfc(last),
                 seconds_since_last_heartbeat: last.map(|t| now.since(t).as_secs()),
                 message: stored.and_then(|r| r.last_message.clone()),
-                next_deadline: rfc(deadline(status, stored.map_or(now, |r| r.status_since), last, &MonitorConfig::from(*s)).map(|(t, _)| t)),
+                next_deadline: rfc(deadline(
+                    status,
+                    stored.map_or(now, |r| r.status_since),
+                    last,
+                    &MonitorConfig::from(*s),
+                )
+                .map(|(t, _)| t)),
                 incident_started_at: rfc(stored.and_then(|r| r.incident_started_at)),
             }
         })

@@ -439,8 +439,12 @@ fn resolve_services(
         }
         check_durations(&format!("groups[{g}]"), &group.defaults(), settings, &mut err);
     }
-    let group_windows: Vec<Vec<crate::maintenance::Window>> =
-        raw.groups.iter().enumerate().map(|(g, group)| windows(&format!("groups[{g}]"), &group.maintenance, &mut err)).collect();
+    let group_windows: Vec<Vec<crate::maintenance::Window>> = raw
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(g, group)| windows(&format!("groups[{g}]"), &group.maintenance, &mut err))
+        .collect();
 
     let services = raw
         .services

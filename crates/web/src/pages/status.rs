@@ -16,7 +16,8 @@ pub fn status(chrome: &Chrome<'_>, fleet: &Fleet, query: &str) -> Markup {
 /// under the summary (in progress first, then by start).
 pub fn status_with_maintenance(chrome: &Chrome<'_>, fleet: &Fleet, query: &str, windows: &[MaintenanceItem]) -> Markup {
     let b = chrome.branding;
-    let all_up = fleet.summary.total > 0 && fleet.summary.up == fleet.summary.total;
+    // A service in maintenance is where it is meant to be.
+    let all_up = fleet.summary.total > 0 && fleet.summary.up + fleet.summary.maintenance == fleet.summary.total;
     let main = html! {
         main #main data-generated=(chrome.now.as_millis()) data-paged=[fleet.paging.map(|p| p.page)] {
             p class={ "overall " (if all_up { "ok" } else { "warn" }) } {

@@ -45,8 +45,13 @@ pub async fn get(_req: Request, env: &Env, call: Call<'_>) -> Reply {
     };
     let now = now();
     let detail = ServiceDetail {
-        next_deadline: deadline(row.status, row.status_since.unwrap_or(now), row.last_heartbeat, &MonitorConfig::from(service))
-            .map(|(t, _)| t),
+        next_deadline: deadline(
+            row.status,
+            row.status_since.unwrap_or(now),
+            row.last_heartbeat,
+            &MonitorConfig::from(service),
+        )
+        .map(|(t, _)| t),
         row,
         group: service.group.as_ref().and_then(|g| config.groups.iter().find(|x| &x.id == g)).map(|g| g.name.clone()),
         staleness_threshold_s: service.staleness_threshold.as_secs(),

@@ -176,7 +176,8 @@ async fn send(env: &Env, service: &ServiceId, message: &ToMonitor) -> Result<ser
     };
     let object = stub::named(env, MONITOR_BINDING, service.as_str()).map_err(unavailable)?;
     crate::budget::count(Kind::Object);
-    let resp = stub::post(&object, "https://service-monitor/", &serde_json::to_string(message)?).await.map_err(unavailable)?;
+    let resp =
+        stub::post(&object, "https://service-monitor/", &serde_json::to_string(message)?).await.map_err(unavailable)?;
     let status = resp.status();
     let text = stub::text(&resp).await.map_err(unavailable)?;
     match status {
@@ -190,7 +191,10 @@ async fn send(env: &Env, service: &ServiceId, message: &ToMonitor) -> Result<ser
 /// Every row of `maintenance_windows` (a few per service at most).
 async fn stored(db: &D1Database) -> worker::Result<Vec<StoredWindow>> {
     crate::budget::count(Kind::D1);
-    db.prepare("SELECT id, service_id, group_id, body, ends_at, created_at FROM maintenance_windows").all().await?.results()
+    db.prepare("SELECT id, service_id, group_id, body, ends_at, created_at FROM maintenance_windows")
+        .all()
+        .await?
+        .results()
 }
 
 /// Writes `rows` (replacing rows with the same id and service).
