@@ -196,10 +196,11 @@ fn severity(status: Status) -> u8 {
     match status {
         Status::Paused => 0,
         Status::Up => 1,
-        Status::Unknown => 2,
-        Status::Degraded => 3,
-        Status::Late => 4,
-        Status::Down => 5,
+        Status::Maintenance => 2,
+        Status::Unknown => 3,
+        Status::Degraded => 4,
+        Status::Late => 5,
+        Status::Down => 6,
     }
 }
 
@@ -212,6 +213,7 @@ pub fn color(status: Status) -> &'static str {
         Status::Degraded => "ea580c",
         Status::Down => "dc2626",
         Status::Paused => "6b7280",
+        Status::Maintenance => "4f46e5",
         Status::Unknown => "94a3b8",
     }
 }

@@ -99,15 +99,15 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// Adds `ms` milliseconds spent in `status`; `unknown` and `paused` time is not monitored
-    /// and is not counted.
+    /// Adds `ms` milliseconds spent in `status`; `unknown`, `paused` and `maintenance` time
+    /// is not monitored and is not counted.
     pub fn add(&mut self, status: Status, ms: i64) {
         match status {
             Status::Up => self.up_ms += ms,
             Status::Degraded => self.degraded_ms += ms,
             Status::Late => self.late_ms += ms,
             Status::Down => self.down_ms += ms,
-            Status::Unknown | Status::Paused => {}
+            Status::Unknown | Status::Paused | Status::Maintenance => {}
         }
     }
 
@@ -169,10 +169,10 @@ fn event_bytes(hb: &HeartbeatEvent) -> usize {
 }
 
 /// Adds the time from `from` to `until` (ms) spent in `status` to `map`'s buckets of `width`
-/// ms (keyed by bucket start), split at bucket boundaries; `unknown` and `paused` time is not
-/// monitored and adds nothing.
+/// ms (keyed by bucket start), split at bucket boundaries; `unknown`, `paused` and
+/// `maintenance` time is not monitored and adds nothing.
 pub fn accrue_into(map: &mut BTreeMap<i64, Tally>, width: i64, from: i64, until: i64, status: Status) {
-    if matches!(status, Status::Unknown | Status::Paused) {
+    if matches!(status, Status::Unknown | Status::Paused | Status::Maintenance) {
         return;
     }
     let mut t = from;

@@ -6,6 +6,7 @@
 //! - [`branding`]: `dashboard.json` (title, logo, colours, uptime bands).
 //! - [`compat`]: other monitors' HTTP APIs as translations onto ours (cloudflaremon).
 //! - [`monitor`]: the per-service state machine (`on_heartbeat`, `on_alarm`, `next_deadline`).
+//! - [`maintenance`]: maintenance windows (one-off and recurring) and snoozes.
 //! - [`schedule`]: cron schedules in IANA time zones (a scheduled service's deadlines).
 //! - [`history`]: buffered D1 rows and uptime rollups.
 //! - [`record`]: a ServiceMonitor Durable Object's persisted state and its one call into core.
@@ -41,6 +42,7 @@ pub mod housekeeping;
 pub mod keys;
 pub mod limit;
 pub mod live;
+pub mod maintenance;
 pub mod managed;
 pub mod monitor;
 pub mod notify;

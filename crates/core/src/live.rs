@@ -501,6 +501,10 @@ mod tests {
             incident: None,
             next_seq: 3,
             runs: crate::run::RunState::default(),
+            maintenance: Vec::new(),
+            maintenance_until: None,
+            maintenance_checked: None,
+            resumed_at: None,
         };
         let change = StatusChange {
             seq: 2,

@@ -842,6 +842,7 @@ impl ManagedGroup {
             services: Vec::new(),
             public: self.public,
             auto_provision,
+            maintenance: Vec::new(),
         }
     }
 }

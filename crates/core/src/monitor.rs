@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::ServiceConfig;
+use crate::maintenance::{self, Window};
 use crate::run::{truncate_utf8, Reason, Run, RunConfig, RunOutcome, RunState};
 use crate::schedule::Schedule;
 use crate::time::Timestamp;
@@ -30,12 +31,22 @@ pub enum Status {
     Degraded,
     /// Monitoring is disabled (`enabled: false`): no deadlines, no incidents.
     Paused,
+    /// Inside a maintenance window: heartbeats are recorded, no deadline fires, nothing is
+    /// notified; the deadline restarts when the window ends (see [`crate::maintenance`]).
+    Maintenance,
 }
 
 impl Status {
     /// Every status, in dashboard order.
-    pub const ALL: [Status; 6] =
-        [Status::Up, Status::Late, Status::Degraded, Status::Down, Status::Paused, Status::Unknown];
+    pub const ALL: [Status; 7] = [
+        Status::Up,
+        Status::Late,
+        Status::Degraded,
+        Status::Down,
+        Status::Maintenance,
+        Status::Paused,
+        Status::Unknown,
+    ];
 
     /// The lower-case name used in JSON and D1.
     pub fn as_str(self) -> &'static str {
@@ -46,6 +57,7 @@ impl Status {
             Status::Down => "down",
             Status::Degraded => "degraded",
             Status::Paused => "paused",
+            Status::Maintenance => "maintenance",
         }
     }
 
@@ -102,6 +114,10 @@ pub struct MonitorConfig {
     /// The run timers and thresholds (absent in records stored before they existed).
     #[serde(default, skip_serializing_if = "RunConfig::is_default")]
     pub runs: RunConfig,
+    /// The maintenance windows of `services.json` (the service's and its group's); absent
+    /// when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub maintenance: Vec<Window>,
 }
 
 impl From<&ServiceConfig> for MonitorConfig {
@@ -112,6 +128,7 @@ impl From<&ServiceConfig> for MonitorConfig {
             enabled: s.enabled,
             schedule: s.schedule.clone(),
             runs: s.runs.clone(),
+            maintenance: s.maintenance.clone(),
         }
     }
 }
@@ -128,6 +145,10 @@ pub enum Deadline {
     Missed,
     /// A started run reaches `maxRuntime` (start + `maxRuntime`): `overrun`.
     Overrun,
+    /// A maintenance window starts.
+    MaintenanceStart,
+    /// The maintenance window ends.
+    MaintenanceEnd,
 }
 
 /// An incident: one down → up cycle.
@@ -306,6 +327,20 @@ pub struct MonitorState {
     /// records stored before runs existed).
     #[serde(default, skip_serializing_if = "RunState::is_idle")]
     pub runs: RunState,
+    /// The run-time maintenance windows (the API's and a snooze); absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub maintenance: Vec<Window>,
+    /// While `maintenance`: when the window (merged with those it overlaps) ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maintenance_until: Option<Timestamp>,
+    /// Windows starting after this time are still to be entered (the time of the last
+    /// check); absent while the service has no windows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maintenance_checked: Option<Timestamp>,
+    /// When the last maintenance ended: the deadline counts from here when that is later
+    /// than the last heartbeat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumed_at: Option<Timestamp>,
 }
 
 /// One service's monitor: config plus state.
@@ -328,8 +363,17 @@ impl Monitor {
             incident: None,
             next_seq: 1,
             runs: RunState::default(),
+            maintenance: Vec::new(),
+            maintenance_until: None,
+            maintenance_checked: None,
+            resumed_at: None,
         };
-        Self { config, state }
+        let mut monitor = Self { config, state };
+        if monitor.windows().next().is_some() {
+            // Entered (with its status change) by the first heartbeat or alarm.
+            monitor.state.maintenance_checked = Some(now);
+        }
+        monitor
     }
 
     /// Handles a heartbeat received at `now`.
@@ -347,7 +391,8 @@ impl Monitor {
     ///   `recoveryThreshold` consecutive successes. A success earlier than `minInterval` after
     ///   the previous success or fail sets `pingedTooOften` (no status change).
     ///
-    /// A paused service records the heartbeat and stays paused.
+    /// A paused service records the heartbeat and stays paused; one in maintenance records
+    /// it (and its run) and stays in maintenance.
     #[must_use]
     pub fn on_heartbeat(&mut self, now: Timestamp, hb: Heartbeat) -> Vec<Effect> {
         let mut effects = self.heartbeat(now, hb);
@@ -360,6 +405,7 @@ impl Monitor {
     /// [`Monitor::on_heartbeat`] but for the recorded event's `pinged_too_often`.
     fn heartbeat(&mut self, now: Timestamp, hb: Heartbeat) -> Vec<Effect> {
         let mut effects = Vec::new();
+        self.check_maintenance(now, &mut effects);
         let seq = self.take_seq();
         let event = signal(&hb);
         let previous = self.state.last_heartbeat;
@@ -528,12 +574,17 @@ impl Monitor {
     /// `down`; an open run past `maxRuntime` is declared `overrun` ([`Effect::Run`]) and
     /// counts as a run failure. Any other call — early, repeated, or with nothing due —
     /// returns no effects.
+    /// Maintenance windows are entered and left first (see [`Monitor::check_maintenance`]).
     #[must_use]
     pub fn on_alarm(&mut self, now: Timestamp) -> Vec<Effect> {
         let mut effects = Vec::new();
+        self.check_maintenance(now, &mut effects);
         // Each timer fired moves the next deadline on; the bound is a safety net.
         for _ in 0..crate::run::MAX_OPEN_RUNS + 4 {
             match self.next_deadline() {
+                Some((at, Deadline::MaintenanceStart | Deadline::MaintenanceEnd)) if at <= now => {
+                    self.check_maintenance(now, &mut effects);
+                }
                 Some((at, Deadline::Overrun)) if at <= now => self.fire_overrun(now, &mut effects),
                 Some((at, _)) if at <= now => self.fire_due(now, &mut effects),
                 _ => break,
@@ -622,6 +673,7 @@ impl Monitor {
     pub fn on_config(&mut self, now: Timestamp, config: MonitorConfig) -> Vec<Effect> {
         let mut effects = Vec::new();
         let was_enabled = self.config.enabled;
+        let windows_changed = self.config.maintenance != config.maintenance;
         self.config = config;
         match (was_enabled, self.config.enabled) {
             (true, false) => {
@@ -631,6 +683,10 @@ impl Monitor {
                 self.transition(now, Status::Unknown, Reason::Config, "monitoring enabled".into(), &mut effects);
             }
             _ => {}
+        }
+        if windows_changed {
+            self.state.maintenance_checked = None;
+            self.check_maintenance(now, &mut effects);
         }
         effects
     }
@@ -655,8 +711,74 @@ impl Monitor {
         if self.state.status == Status::Paused {
             return None;
         }
+        if self.state.status == Status::Maintenance {
+            return self.state.maintenance_until.map(|t| (t, Deadline::MaintenanceEnd));
+        }
         let overrun = self.state.runs.overrun_due(self.config.runs.max_runtime).map(|(t, _)| (t, Deadline::Overrun));
-        [self.due_deadline(), overrun].into_iter().flatten().min_by_key(|(t, _)| *t)
+        let window = self
+            .state
+            .maintenance_checked
+            .and_then(|checked| maintenance::next_start(self.windows(), checked))
+            .map(|t| (t, Deadline::MaintenanceStart));
+        [self.due_deadline(), overrun, window].into_iter().flatten().min_by_key(|(t, _)| *t)
+    }
+
+    /// Every maintenance window of this service: its config's, then the run-time ones.
+    pub fn windows(&self) -> impl Iterator<Item = &Window> + Clone {
+        self.config.maintenance.iter().chain(&self.state.maintenance)
+    }
+
+    /// Adds or removes a run-time maintenance window at `now` ([`maintenance::Command`]),
+    /// entering or leaving maintenance at once when that changes whether one is active.
+    #[must_use]
+    pub fn on_maintenance(&mut self, now: Timestamp, command: maintenance::Command) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        maintenance::apply(&mut self.state.maintenance, command, now);
+        self.state.maintenance_checked = None;
+        self.check_maintenance(now, &mut effects);
+        effects
+    }
+
+    /// Enters or leaves maintenance at `now`: a service (not `paused`) inside a window becomes
+    /// `maintenance` until the window ends (merged with the windows it overlaps or touches;
+    /// an open incident closes); one whose window is over returns to `up` (`unknown` if it
+    /// was never heard from) with its deadline counted from the window's end (or from `now`
+    /// if its window was removed early). Marks window starts up to `now` as checked, and
+    /// drops run-time one-off windows that ended.
+    fn check_maintenance(&mut self, now: Timestamp, effects: &mut Vec<Effect>) {
+        let has_windows = self.windows().next().is_some();
+        if !has_windows && self.state.status != Status::Maintenance {
+            self.state.maintenance_checked = None;
+            return;
+        }
+        self.state.maintenance.retain(|w| !w.is_over(now));
+        self.state.maintenance_checked = Some(now);
+        if self.state.status == Status::Paused {
+            return;
+        }
+        let until = maintenance::active_until(self.windows(), now);
+        match (self.state.status, until) {
+            (Status::Maintenance, Some(end)) => self.state.maintenance_until = Some(end),
+            (_, Some(end)) => {
+                self.state.maintenance_until = Some(end);
+                let text = format!("maintenance until {end}");
+                self.set_status(now, Status::Maintenance, Reason::Maintenance, text, effects);
+            }
+            (Status::Maintenance, None) => {
+                let ended = self.state.maintenance_until.take().map_or(now, |end| end.min(now));
+                self.state.resumed_at = Some(ended);
+                let (to, text) = match self.state.last_heartbeat {
+                    Some(_) => {
+                        let next = heartbeat_due(Status::Up, Some(ended), &self.config);
+                        let due = next.map_or_else(String::new, |t| format!("; next heartbeat due by {t}"));
+                        (Status::Up, format!("maintenance ended{due}"))
+                    }
+                    None => (Status::Unknown, "maintenance ended".to_owned()),
+                };
+                self.set_status(ended, to, Reason::Maintenance, text, effects);
+            }
+            (_, None) => {}
+        }
     }
 
     fn due_deadline(&self) -> Option<(Timestamp, Deadline)> {
@@ -692,7 +814,8 @@ impl Monitor {
 
     /// When the next heartbeat is due, if the status has a deadline (`up`, `degraded`, `late`).
     fn heartbeat_due(&self) -> Option<Timestamp> {
-        heartbeat_due(self.state.status, self.state.last_heartbeat, &self.config)
+        let base = self.state.last_heartbeat.max(self.state.resumed_at.filter(|_| self.state.last_heartbeat.is_some()));
+        heartbeat_due(self.state.status, base, &self.config)
     }
 
     fn take_seq(&mut self) -> u64 {
@@ -701,7 +824,16 @@ impl Monitor {
         seq
     }
 
+    /// Changes the status at `now` (opening or closing the incident); a service in
+    /// maintenance keeps its status (only [`Monitor::check_maintenance`] leaves it).
     fn transition(&mut self, now: Timestamp, to: Status, kind: Reason, reason: String, effects: &mut Vec<Effect>) {
+        if self.state.status == Status::Maintenance {
+            return;
+        }
+        self.set_status(now, to, kind, reason, effects);
+    }
+
+    fn set_status(&mut self, now: Timestamp, to: Status, kind: Reason, reason: String, effects: &mut Vec<Effect>) {
         let from = self.state.status;
         if from == to {
             return;
@@ -724,30 +856,38 @@ impl Monitor {
     }
 }
 
-/// The deadline a service in `status` whose last heartbeat arrived at `last_heartbeat` is
-/// waiting for: `up`/`degraded` wait for the next heartbeat (last + staleness threshold, or
-/// the schedule's next occurrence after it),
-/// `late` for the end of the grace period (+ grace period); other statuses wait for nothing.
-/// Read APIs use it to show the deadline without asking the Durable Object.
+/// The deadline a service in `status` since `status_since` whose last heartbeat arrived at
+/// `last_heartbeat` is waiting for: `up`/`degraded` wait for the next heartbeat (last +
+/// staleness threshold, or the schedule's next occurrence after it; counted from
+/// `status_since` instead when that is later: a maintenance window's end),
+/// `late` for the end of the grace period (+ grace period); `maintenance` for the end of its
+/// window (`maintenance_until`, which read APIs pass from the windows they know); other
+/// statuses wait for nothing. Read APIs use it to show the deadline without asking the
+/// Durable Object.
 pub fn deadline(
     status: Status,
+    status_since: Timestamp,
     last_heartbeat: Option<Timestamp>,
     config: &MonitorConfig,
 ) -> Option<(Timestamp, Deadline)> {
-    let due = heartbeat_due(status, last_heartbeat, config)?;
+    let base = match status {
+        Status::Up | Status::Degraded => last_heartbeat.map(|t| t.max(status_since)),
+        _ => last_heartbeat,
+    };
+    let due = heartbeat_due(status, base, config)?;
     Some(if status == Status::Late { (due + config.grace_period, Deadline::Grace) } else { (due, Deadline::Heartbeat) })
 }
 
 /// When the next heartbeat is due, for the statuses that wait for one (`up`, `degraded`,
-/// `late`): last heartbeat + staleness threshold, or with a schedule its first occurrence
-/// after the last heartbeat.
-fn heartbeat_due(status: Status, last_heartbeat: Option<Timestamp>, config: &MonitorConfig) -> Option<Timestamp> {
+/// `late`): `base` (the last heartbeat, or the end of a maintenance window after it) +
+/// staleness threshold, or with a schedule its first occurrence after `base`.
+fn heartbeat_due(status: Status, base: Option<Timestamp>, config: &MonitorConfig) -> Option<Timestamp> {
     match status {
         Status::Up | Status::Degraded | Status::Late => match &config.schedule {
-            None => last_heartbeat.map(|t| t + config.staleness_threshold),
-            Some(s) => last_heartbeat.and_then(|t| s.next_after(t)),
+            None => base.map(|t| t + config.staleness_threshold),
+            Some(s) => base.and_then(|t| s.next_after(t)),
         },
-        Status::Unknown | Status::Down | Status::Paused => None,
+        Status::Unknown | Status::Down | Status::Paused | Status::Maintenance => None,
     }
 }
 
@@ -783,6 +923,7 @@ mod tests {
             enabled: true,
             schedule: None,
             runs: RunConfig::default(),
+            maintenance: Vec::new(),
         }
     }
 

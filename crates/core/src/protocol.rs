@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::heartbeat::HeartbeatItem;
 use crate::config::ServiceId;
+use crate::maintenance::Command;
 use crate::notify::alert::AlertBatch;
 
 /// A request to a ServiceMonitor (`POST https://service-monitor/`), tagged by `op`:
@@ -28,6 +29,27 @@ pub enum ToMonitor {
     /// A management operation on a managed service ([`crate::managed::handle`]) → 200/201
     /// [`crate::managed::Managed`] JSON, or a problem (400, 404, 409).
     Manage(crate::managed::Manage),
+    /// A run-time maintenance window added or removed (the caller is authorized at the
+    /// edge) → 200 `{"status", "maintenanceUntil": ms | null}`, or 404 for an unknown
+    /// service.
+    #[serde(rename_all = "camelCase")]
+    Maintenance {
+        /// The service.
+        service_id: ServiceId,
+        /// What to do.
+        command: Command,
+    },
+    /// A snooze of `minutes` from now, authorized by the service's key → 200 as for
+    /// `maintenance`, or 401.
+    #[serde(rename_all = "camelCase")]
+    Snooze {
+        /// The service.
+        service_id: ServiceId,
+        /// How long, in minutes (already within bounds).
+        minutes: u64,
+        /// The key presented, if any.
+        key: Option<String>,
+    },
 }
 
 /// A request to the AlertDesk (`POST https://alert-desk/`): parsed alerts and where they go
@@ -69,6 +91,9 @@ mod tests {
         let text = serde_json::to_string(&ToMonitor::Heartbeat(item.clone())).unwrap();
         assert!(text.starts_with(r#"{"op":"heartbeat","serviceId":"api""#), "{text}");
         assert_eq!(serde_json::from_str::<ToMonitor>(&text).unwrap(), ToMonitor::Heartbeat(item));
+        let add = r#"{"op":"maintenance","serviceId":"api","command":{"add":{"id":"w","start":1,"end":2}}}"#;
+        let parsed: ToMonitor = serde_json::from_str(add).unwrap();
+        assert_eq!(serde_json::to_string(&parsed).unwrap(), add);
         let watchdog = r#"{"op":"watchdog","serviceId":"api"}"#;
         let parsed: ToMonitor = serde_json::from_str(watchdog).unwrap();
         assert_eq!(serde_json::to_string(&parsed).unwrap(), watchdog);

@@ -15,6 +15,7 @@ use crate::keys::KeyRing;
 use crate::limit::{self, Limiter};
 use crate::live::ServiceUpdate;
 use crate::managed::ManagedService;
+use crate::maintenance::{self, Window};
 use crate::monitor::{Effect, Event, Heartbeat, HeartbeatEvent, Monitor, MonitorConfig, Status};
 use crate::notify::queue::DeliveryQueue;
 use crate::notify::service::{Routing, ServiceNotifier};
@@ -69,6 +70,17 @@ pub enum Input {
     /// the status becomes `paused`, and the history (that change included) is written to D1;
     /// the shell then clears the object's storage and alarm.
     Delete,
+    /// A run-time maintenance window is added or removed (the maintenance API, authorized
+    /// at the edge).
+    Maintenance(maintenance::Command),
+    /// A snooze: maintenance for `minutes` (within [`maintenance::SNOOZE_MINUTES`]) from now,
+    /// replacing an earlier snooze; authorized by the service's heartbeat key.
+    Snooze {
+        /// How long, in minutes.
+        minutes: u64,
+        /// The key presented, if any (checked in constant time).
+        key: Option<String>,
+    },
 }
 
 /// The answer to an [`Input`].
@@ -98,6 +110,14 @@ pub enum Answer {
     UnknownService,
     /// The watchdog's answer: the wake time the record wants (epoch ms), if any.
     WakeAt(Option<Timestamp>),
+    /// A maintenance window was added or removed, or a snooze taken: the status after it,
+    /// and while in maintenance when that ends (epoch ms).
+    Maintenance {
+        /// Status after the change.
+        status: Status,
+        /// The end of the maintenance the service is in, if it is.
+        until: Option<Timestamp>,
+    },
 }
 
 /// What the ServiceMonitor's deployment provides to [`ServiceRecord::handle`].
@@ -119,6 +139,15 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
+    /// Whether `key` opens `service` at `now`: a managed service's own keys (rotation grace
+    /// included), else `API_KEYS`; checked in constant time.
+    fn authorize(&self, service: &ServiceConfig, key: Option<&str>, now: Timestamp) -> crate::keys::Authorization {
+        match self.managed {
+            Some(m) => m.authorize(service, self.keys, key, now),
+            None => self.keys.authorize(Some(service), key),
+        }
+    }
+
     fn routing(&self) -> Option<Routing<'_>> {
         Some(Routing { notifications: self.notifications, service: self.service?, dashboard_url: self.dashboard_url })
     }
@@ -268,7 +297,52 @@ impl ServiceRecord {
                 }
                 None => Outcome::answer(Answer::Nothing),
             },
+            Input::Maintenance(command) => Self::on_maintenance_input(slot, now, command, ctx),
+            Input::Snooze { minutes, key } => {
+                let Some(service) = ctx.service else { return Outcome::answer(Answer::Unauthorized) };
+                if !ctx.authorize(service, key.as_deref(), now).granted() {
+                    return Outcome::answer(Answer::Unauthorized);
+                }
+                let minutes = minutes.clamp(*maintenance::SNOOZE_MINUTES.start(), *maintenance::SNOOZE_MINUTES.end());
+                let end = now + Duration::from_secs(minutes * 60);
+                let window = Window {
+                    id: Some(maintenance::SNOOZE_ID.to_owned()),
+                    reason: Some(format!("snoozed for {minutes} min")),
+                    ..Window::once(now, end)
+                };
+                Self::on_maintenance_input(slot, now, maintenance::Command::Add(window), ctx)
+            }
         }
+    }
+
+    /// Applies a maintenance `command` at `now`: enters or leaves maintenance at once if that
+    /// changes, records and publishes the change (which notifies nothing) and re-arms the
+    /// alarm for the window's start or end. Creates the record of a service never heard from.
+    fn on_maintenance_input(
+        slot: &mut Option<Self>,
+        now: Timestamp,
+        command: maintenance::Command,
+        ctx: &Context<'_>,
+    ) -> ServiceOutcome {
+        let (Some(service), Some(routing)) = (ctx.service, ctx.routing()) else {
+            return Outcome::answer(Answer::UnknownService);
+        };
+        let rec = slot.get_or_insert_with(|| Self::new(service.id.clone(), MonitorConfig::from(service), now));
+        let mut effects = rec.on_config(now, MonitorConfig::from(service));
+        let before = rec.monitor.status();
+        let more = rec.monitor.on_maintenance(now, command);
+        let _ = rec.history.apply(now, before, &more);
+        effects.extend(more);
+        let queued = rec.notify(now, &effects, &routing);
+        let state = rec.monitor.state();
+        let until = state.maintenance_until.filter(|_| state.status == Status::Maintenance);
+        let mut out = Outcome::answer(Answer::Maintenance { status: state.status, until });
+        if queued || effects.iter().any(|e| matches!(e, Effect::StatusChanged(_))) {
+            out.update = Some(ServiceUpdate::new(service.id.as_str(), rec.monitor.state(), &effects, now));
+        }
+        out.persist = true;
+        out.alarm = rec.rearm(now, ctx.flush_interval);
+        out
     }
 
     fn on_heartbeat_input(
@@ -281,11 +355,7 @@ impl ServiceRecord {
         let (Some(service), Some(routing)) = (ctx.service, ctx.routing()) else {
             return Outcome::answer(Answer::Unauthorized);
         };
-        let granted = match ctx.managed {
-            Some(m) => m.authorize(service, ctx.keys, key, now),
-            None => ctx.keys.authorize(Some(service), key),
-        };
-        if !granted.granted() {
+        if !ctx.authorize(service, key, now).granted() {
             return Outcome::answer(Answer::Unauthorized);
         }
         let created = slot.is_none();

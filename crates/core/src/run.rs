@@ -52,6 +52,8 @@ pub enum Reason {
     Config,
     /// The (managed) service was deleted: its open incident closes with this reason.
     Deleted,
+    /// A maintenance window started or ended.
+    Maintenance,
 }
 
 impl Reason {
@@ -89,6 +91,7 @@ impl Reason {
             Reason::TooLong => "tooLong",
             Reason::Config => "config",
             Reason::Deleted => "deleted",
+            Reason::Maintenance => "maintenance",
         }
     }
 }

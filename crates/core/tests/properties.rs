@@ -70,6 +70,7 @@ proptest! {
             enabled: true,
             schedule: None,
             runs: systole_core::run::RunConfig::default(),
+            maintenance: Vec::new(),
         };
         let mut m = Monitor::new(cfg, Timestamp::from_millis(0));
         let mut now = 0i64;
@@ -111,7 +112,7 @@ proptest! {
 
     #[test]
     fn rollups_account_for_every_monitored_millisecond(
-        steps in proptest::collection::vec((1i64..400_000_000, 0usize..6), 1..40)
+        steps in proptest::collection::vec((1i64..400_000_000, 0usize..7), 1..40)
     ) {
         let mut r = Rollups::default();
         let start = 1_700_000_000_000i64;
@@ -122,7 +123,7 @@ proptest! {
             let status = Status::ALL[s];
             t += dt;
             r.accrue(Timestamp::from_millis(t), status);
-            if !matches!(status, Status::Unknown | Status::Paused) { monitored += dt; }
+            if !matches!(status, Status::Unknown | Status::Paused | Status::Maintenance) { monitored += dt; }
         }
         let daily: i64 = r.daily.values().map(|t| t.monitored_ms()).sum();
         prop_assert_eq!(daily, monitored);

@@ -24,6 +24,7 @@ fn monitor(threshold: u64, grace: u64, runs: RunConfig) -> Monitor {
         enabled: true,
         schedule: None,
         runs,
+        maintenance: Vec::new(),
     };
     Monitor::new(config, t(0))
 }

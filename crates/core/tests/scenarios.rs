@@ -21,6 +21,7 @@ fn config(threshold_s: u64, grace_s: u64) -> MonitorConfig {
         enabled: true,
         schedule: None,
         runs: systole_core::run::RunConfig::default(),
+        maintenance: Vec::new(),
     }
 }
 

@@ -14,7 +14,7 @@
 'use strict';
 (() => {
   const body = document.body;
-  const LABEL = { up: 'Up', late: 'Late', degraded: 'Degraded', down: 'Down', paused: 'Paused', unknown: 'Unknown' };
+  const LABEL = { up: 'Up', late: 'Late', degraded: 'Degraded', down: 'Down', paused: 'Paused', maintenance: 'Maintenance', unknown: 'Unknown' };
   const baseTitle = body.dataset.title || document.title;
   const latest = new Map();
 
@@ -104,7 +104,7 @@
       document.title = (k ? '(' + k + ' down) ' : '') + baseTitle;
       return;
     }
-    const n = { total: 0, up: 0, late: 0, degraded: 0, down: 0, paused: 0, unknown: 0 };
+    const n = { total: 0, up: 0, late: 0, degraded: 0, down: 0, maintenance: 0, paused: 0, unknown: 0 };
     document.querySelectorAll('li[data-service]').forEach((r) => { n.total++; n[r.dataset.status]++; });
     for (const k in n) {
       const e = document.querySelector('[data-count="' + k + '"]');
@@ -114,7 +114,7 @@
     document.title = (down ? '(' + down + ' down) ' : '') + baseTitle;
     const overall = document.querySelector('.overall');
     if (overall) {
-      const ok = n.total > 0 && n.up === n.total;
+      const ok = n.total > 0 && n.up + n.maintenance === n.total;
       overall.className = 'overall ' + (ok ? 'ok' : 'warn');
       overall.textContent = ok ? 'All systems operational' : 'Some systems need attention';
     }
@@ -179,8 +179,8 @@
   // allowed, browser notifications, if their severity is in severityFilter (empty: all).
   const cfg = (() => { try { return JSON.parse(body.dataset.alerts || 'null'); } catch (e) { return null; } })();
   const toasts = document.getElementById('toasts');
-  const SEVERITY = { down: 'critical', late: 'warning', degraded: 'warning', up: 'info', paused: 'info', unknown: 'info' };
-  const HEADLINE = { down: 'Service Down', up: 'Service Recovered', degraded: 'Service Degraded', late: 'Service Late', paused: 'Service Paused', unknown: 'Service Unknown' };
+  const SEVERITY = { down: 'critical', late: 'warning', degraded: 'warning', up: 'info', paused: 'info', maintenance: 'info', unknown: 'info' };
+  const HEADLINE = { down: 'Service Down', up: 'Service Recovered', degraded: 'Service Degraded', late: 'Service Late', paused: 'Service Paused', maintenance: 'Service in Maintenance', unknown: 'Service Unknown' };
   const stored = () => {
     try { return Date.parse(localStorage.getItem(cfg.localStorageKey) || '') || 0; } catch (e) { return 0; }
   };

@@ -11,6 +11,24 @@ use systole_core::monitor::Status;
 use systole_core::time::Timestamp;
 use systole_core::uptime::{DayUptime, ServiceUptime};
 
+/// A maintenance window as the status page shows it: what it covers, its current or next
+/// occurrence (UTC) and why.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct MaintenanceItem {
+    /// The service's or group's display name.
+    pub target: String,
+    /// Whether it is in progress.
+    pub active: bool,
+    /// The current or next occurrence's start.
+    pub start: Timestamp,
+    /// Its end.
+    pub end: Timestamp,
+    /// A recurring window's schedule in words (`every day at 03:00 (Europe/Berlin)`).
+    pub recurring: Option<String>,
+    /// Why, if given.
+    pub reason: Option<String>,
+}
+
 /// Who is looking at a page.
 #[derive(Clone, Debug, Eq, PartialEq)]
 pub enum Viewer {

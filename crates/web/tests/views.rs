@@ -195,6 +195,35 @@ fn the_public_page_shows_public_groups_without_messages() {
 }
 
 #[test]
+fn the_status_page_lists_maintenance_in_progress_then_scheduled_with_its_reason_escaped() {
+    let config = Config::parse(
+        Some(r#"{"groups": [{"id": "web", "public": true, "services": ["site"]}], "services": [{"id": "site", "name": "Site"}]}"#),
+        Some(r#"{"statusPage": {"enabled": true}}"#),
+    )
+    .unwrap();
+    let states = [state("site", Status::Maintenance, "")];
+    let b = Branding::default();
+    let fleet = view::fleet(&config, Scope::Public, &states, &[]);
+    let c = Chrome { live: Some("/status/live"), ..chrome(&b, &Viewer::Public) };
+    let item = |active: bool, start: i64, reason: &str| view::MaintenanceItem {
+        target: "Site".into(),
+        active,
+        start: NOW + Duration::from_secs(start as u64),
+        end: NOW + Duration::from_secs(start as u64 + 3600),
+        recurring: (!active).then(|| "every day at 03:00 (UTC)".to_owned()),
+        reason: Some(reason.into()),
+    };
+    let windows = [item(false, 7200, "nightly"), item(true, 0, "<db> upgrade")];
+    let html = pages::status_with_maintenance(&c, &fleet, "", &windows).into_string();
+    let (active, scheduled) = (html.find("In progress").unwrap(), html.find("Scheduled").unwrap());
+    assert!(active < scheduled, "in progress first");
+    assert!(html.contains("&lt;db&gt; upgrade") && !html.contains("<db>"));
+    assert!(html.contains("Recurring: every day at 03:00 (UTC)"));
+    assert!(html.contains("badge s-maintenance") && html.contains("data-status=\"maintenance\""));
+    assert!(!pages::status(&c, &fleet, "").into_string().contains("In progress"), "no windows, no section");
+}
+
+#[test]
 fn the_service_page_shows_incidents_heartbeats_and_a_metric_chart() {
     let config = Config::parse(Some(r#"{"services": [{"id": "api", "name": "API"}]}"#), None).unwrap();
     let states = [state("api", Status::Up, "fine")];

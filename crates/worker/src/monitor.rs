@@ -173,6 +173,12 @@ impl DurableObject for ServiceMonitor {
                         }
                     }
                 }
+                ToMonitor::Maintenance { service_id, command } => {
+                    self.maintenance(service_id.as_str(), Input::Maintenance(command)).await
+                }
+                ToMonitor::Snooze { service_id, minutes, key } => {
+                    self.maintenance(service_id.as_str(), Input::Snooze { minutes, key }).await
+                }
                 ToMonitor::Watchdog { service_id } => {
                     self.service_id.replace(Some(service_id.to_string()));
                     let alarm_held = self.state.storage().get_alarm().await?.is_some();
@@ -425,6 +431,23 @@ impl ServiceMonitor {
             }
         }
         http::json(status, &answer)
+    }
+
+    /// A maintenance window added or removed, or a snooze, for `service_id` → 200
+    /// `{"status", "maintenanceUntil": ms | null}`; 401 for a snooze's wrong key, 404 for a
+    /// service not configured.
+    async fn maintenance(&self, service_id: &str, input: Input) -> Result<Response> {
+        self.service_id.replace(Some(service_id.to_owned()));
+        self.load_managed()?;
+        self.ready(false).await?;
+        match budget::invocation("ServiceMonitor maintenance", durable::run(self, input)).await? {
+            Answer::Maintenance { status, until } => http::json(
+                200,
+                &serde_json::json!({ "status": status, "maintenanceUntil": until.map(Timestamp::as_millis) }),
+            ),
+            Answer::Unauthorized => http::problem(&Problem::unauthorized()),
+            _ => http::problem(&Problem::not_found("unknown service")),
+        }
     }
 
     /// The cached record (loaded from storage on first use). Never held across an `.await`.

@@ -221,6 +221,10 @@ pub static ROUTES: &[Route] = &[
     route!("/api/v1/alerts/history", GET, User, routes::alerts::history, cors),
     route!("/api/v1/alerts/recent", GET, User, routes::alerts::recent, cors),
     route!("/api/v1/notifications/channels", GET, User, routes::notifications::channels, cors),
+    route!("/api/v1/maintenance", GET, User, routes::maintenance::list, cors),
+    route!("/api/v1/maintenance", POST, Admin, routes::maintenance::create),
+    route!("/api/v1/maintenance/{id}", DELETE, Admin, routes::maintenance::delete),
+    route!("/api/v1/services/{id}/snooze", POST, Anyone, routes::maintenance::snooze),
     route!("/api/v1/live", GET, User, live::connect_user),
     // The benchmark's counters and baselines: only in a build with the `bench` feature.
     #[cfg(feature = "bench")]

@@ -159,7 +159,7 @@ pub fn render(config: &Config, rows: &[StoredMetrics], notifications: &[Notifica
         &mut out,
         "systole_service_status",
         "gauge",
-        "1 for the service's current status (up, late, degraded, down, paused, unknown), 0 for the others.",
+        "1 for the service's current status (up, late, degraded, down, maintenance, paused, unknown), 0 for the others.",
     );
     for (s, labels, row) in &services {
         let current = status_of(s, *row);
@@ -177,6 +177,13 @@ pub fn render(config: &Config, rows: &[StoredMetrics], notifications: &[Notifica
     );
     family(
         &mut out,
+        "systole_service_in_maintenance",
+        "gauge",
+        "1 while the service is inside a maintenance window (status maintenance), else 0.",
+        &|_, _, st| flag(st == Status::Maintenance),
+    );
+    family(
+        &mut out,
         "systole_service_last_heartbeat_timestamp_seconds",
         "gauge",
         "Unix time of the newest heartbeat written to the history (within flushIntervalSeconds of its arrival); absent before the first.",
@@ -189,7 +196,9 @@ pub fn render(config: &Config, rows: &[StoredMetrics], notifications: &[Notifica
         "Unix time the next heartbeat is due (while late: the end of the grace period); absent when nothing is awaited.",
         &|s, row, st| {
             let last = row.and_then(|r| r.last_heartbeat);
-            deadline(st, last, &MonitorConfig::from(s)).map(|(t, _)| seconds(t))
+            // The status's start is not read here: after a maintenance window, the deadline
+            // shown counts from the last heartbeat rather than the window's end.
+            deadline(st, Timestamp::from_millis(0), last, &MonitorConfig::from(s)).map(|(t, _)| seconds(t))
         },
     );
     family(
@@ -302,7 +311,7 @@ mod tests {
         let c = Config::parse(Some(r#"{"services": []}"#), None).unwrap();
         let text = render(&c, &[], &[], Timestamp::from_millis(NOW));
         assert!(text.lines().all(|l| l.starts_with('#')), "{text}");
-        assert_eq!(text.matches("# TYPE ").count(), 10);
+        assert_eq!(text.matches("# TYPE ").count(), 11);
         assert!(text.contains("# TYPE systole_service_heartbeats_total counter"));
         assert!(text.contains("# TYPE systole_notifications_total counter"));
     }
@@ -341,10 +350,14 @@ mod tests {
         assert!(text.contains(r#"systole_service_status{service="api",group="core.x",status="down"} 1"#));
         assert!(text.contains(r#"systole_service_status{service="api",group="core.x",status="up"} 0"#));
         assert!(text.contains(r#"systole_service_status{service="batch",group="",status="paused"} 1"#));
-        assert_eq!(samples(&text, "systole_service_status").len(), 18);
+        assert_eq!(samples(&text, "systole_service_status").len(), 21);
         assert_eq!(
             samples(&text, "systole_service_paused")[1],
             r#"systole_service_paused{service="batch",group=""} 1"#
+        );
+        assert_eq!(
+            samples(&text, "systole_service_in_maintenance")[0],
+            r#"systole_service_in_maintenance{service="api",group="core.x"} 0"#
         );
         assert_eq!(
             samples(&text, "systole_service_incident_start_timestamp_seconds"),

@@ -54,6 +54,8 @@ pub struct Summary {
     pub down: u32,
     /// `paused`.
     pub paused: u32,
+    /// `maintenance`.
+    pub maintenance: u32,
     /// `unknown`.
     pub unknown: u32,
 }
@@ -102,6 +104,7 @@ impl Summary {
             Status::Degraded => &mut self.degraded,
             Status::Down => &mut self.down,
             Status::Paused => &mut self.paused,
+            Status::Maintenance => &mut self.maintenance,
             Status::Unknown => &mut self.unknown,
         } += n;
     }
@@ -212,7 +215,13 @@ pub fn report_page(
                 last_heartbeat: rfc(last),
                 seconds_since_last_heartbeat: last.map(|t| now.since(t).as_secs()),
                 message: stored.and_then(|r| r.last_message.clone()),
-                next_deadline: rfc(deadline(status, last, &MonitorConfig::from(*s)).map(|(t, _)| t)),
+                next_deadline: rfc(deadline(
+                    status,
+                    stored.map_or(now, |r| r.status_since),
+                    last,
+                    &MonitorConfig::from(*s),
+                )
+                .map(|(t, _)| t)),
                 incident_started_at: rfc(stored.and_then(|r| r.incident_started_at)),
                 pinged_too_often: stored.is_some_and(|r| r.pinged_too_often),
             }

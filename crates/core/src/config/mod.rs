@@ -146,6 +146,9 @@ pub struct GroupConfig {
     /// [`crate::provision`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auto_provision: Option<crate::provision::AutoProvision>,
+    /// Its maintenance windows from `services.json` (each member's list starts with them).
+    #[serde(skip)]
+    pub maintenance: Vec<crate::maintenance::Window>,
 }
 
 /// One monitored service, with group defaults already applied.
@@ -193,6 +196,10 @@ pub struct ServiceConfig {
     /// written; left out of the JSON when empty.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// Its maintenance windows from `services.json` (`maintenance`): its group's, then its
+    /// own (see [`crate::maintenance`]). Not serialized here: the maintenance API lists them.
+    #[serde(skip)]
+    pub maintenance: Vec<crate::maintenance::Window>,
 }
 
 fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -535,6 +542,12 @@ fn resolve_services(
         }
         check_group_at(&format!("groups[{g}]"), group, settings, &mut err);
     }
+    let group_windows: Vec<Vec<crate::maintenance::Window>> = raw
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(g, group)| windows(&format!("groups[{g}]"), &group.maintenance, &mut err))
+        .collect();
 
     let services = raw
         .services
@@ -547,15 +560,22 @@ fn resolve_services(
                     "in services.json a service joins a group through groups[].services".to_owned(),
                 );
             }
-            let group = group_of.get(s.id.as_str()).map(|&g| &raw.groups[g]);
-            resolve_service(&format!("services[{i}]"), s, group, settings, &mut err)
+            let g = group_of.get(s.id.as_str()).copied();
+            let mut service = resolve_service(&format!("services[{i}]"), s, g.map(|g| &raw.groups[g]), settings, &mut err);
+            // The group's windows come first, then the service's own.
+            let mut maintenance = g.map(|g| group_windows[g].clone()).unwrap_or_default();
+            maintenance.append(&mut service.maintenance);
+            service.maintenance = maintenance;
+            service
         })
         .collect();
 
+    let mut group_windows = group_windows.into_iter();
     let groups = raw
         .groups
         .iter()
         .map(|g| GroupConfig {
+            maintenance: group_windows.next().unwrap_or_default(),
             id: g.id.clone(),
             name: g.name.clone().unwrap_or_else(|| g.id.clone()),
             services: g.services.iter().map(|s| ServiceId(s.clone())).collect(),
@@ -637,6 +657,7 @@ pub(crate) fn resolve_service(
         },
         description: s.description.clone().filter(|d| !d.is_empty()),
         tags: s.tags.clone().unwrap_or_default(),
+        maintenance: windows(at, &s.maintenance, err),
     }
 }
 
@@ -695,6 +716,26 @@ fn check_labels(at: &str, s: &raw::Service, err: &mut impl FnMut(String, String)
             err(format!("{at}.tags[{k}]"), format!("tag {tag:?} is listed twice"));
         }
     }
+}
+
+/// Parses the `maintenance` windows of the service or group at `at`, reporting each problem
+/// with its path (`services[2].maintenance[0].end: must be after start`).
+fn windows(
+    at: &str,
+    raw: &Option<Vec<serde_json::Value>>,
+    err: &mut impl FnMut(String, String),
+) -> Vec<crate::maintenance::Window> {
+    let mut problems = Vec::new();
+    let parsed = raw
+        .iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(k, v)| crate::maintenance::Window::parse(v, &format!("{at}.maintenance[{k}]"), &mut problems))
+        .collect();
+    for (path, reason) in problems {
+        err(path, reason);
+    }
+    parsed
 }
 
 /// Checks a service's effective (inherited or default) thresholds against the settings.
@@ -828,6 +869,7 @@ pub(crate) mod raw {
         pub recovery_threshold: Option<u32>,
         pub min_interval: Option<u64>,
         pub auto_provision: Option<AutoProvision>,
+        pub maintenance: Option<Vec<serde_json::Value>>,
     }
 
     /// A group's `autoProvision` as written (checked by `check_group_at`).
@@ -862,6 +904,7 @@ pub(crate) mod raw {
         pub failure_threshold: Option<u32>,
         pub recovery_threshold: Option<u32>,
         pub min_interval: Option<u64>,
+        pub maintenance: Option<Vec<serde_json::Value>>,
     }
 
     impl Service {
@@ -888,6 +931,7 @@ pub(crate) mod raw {
                 failure_threshold: None,
                 recovery_threshold: None,
                 min_interval: None,
+                maintenance: None,
             }
         }
     }
@@ -915,6 +959,7 @@ pub(crate) mod raw {
                 recovery_threshold: None,
                 min_interval: None,
                 auto_provision: None,
+                maintenance: None,
             }
         }
 

@@ -268,6 +268,7 @@ fn the_catalog_appends_managed_services_after_the_declared_ones() {
             services: vec![],
             public: true,
             auto_provision: None,
+            maintenance: vec![],
         }],
     );
     let ids: Vec<&str> = merged.services.iter().map(|s| s.id.as_str()).collect();

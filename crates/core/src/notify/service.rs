@@ -91,12 +91,17 @@ impl ServiceNotifier {
             let Effect::StatusChanged(change) = effect else {
                 continue;
             };
+            if change.from == Status::Maintenance {
+                // The end of a window sends nothing: the deadline restarts, and a service still
+                // in trouble is notified when it misses it.
+                continue;
+            }
             let event = match change.to {
                 Status::Down => ServiceEvent::Down,
                 Status::Degraded => ServiceEvent::Degraded,
                 Status::Late => ServiceEvent::Late,
                 Status::Up => ServiceEvent::Up,
-                Status::Paused | Status::Unknown => {
+                Status::Paused | Status::Unknown | Status::Maintenance => {
                     self.forget_held();
                     continue;
                 }

@@ -10,7 +10,7 @@ mod status;
 pub use dashboard::dashboard;
 pub use login::{login, not_found};
 pub use service::service;
-pub use status::status;
+pub use status::{status, status_with_maintenance};
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use systole_core::api::status::Summary;
@@ -76,6 +76,7 @@ pub fn label(s: Status) -> &'static str {
         Status::Degraded => "Degraded",
         Status::Down => "Down",
         Status::Paused => "Paused",
+        Status::Maintenance => "Maintenance",
         Status::Unknown => "Unknown",
     }
 }
@@ -215,6 +216,7 @@ fn cards(s: &Summary) -> Markup {
         ("late", "Late", s.late),
         ("degraded", "Degraded", s.degraded),
         ("down", "Down", s.down),
+        ("maintenance", "Maintenance", s.maintenance),
         ("paused", "Paused", s.paused),
         ("unknown", "Unknown", s.unknown),
     ];

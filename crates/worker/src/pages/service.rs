@@ -49,7 +49,13 @@ pub async fn get(_req: Request, env: &Env, call: Call<'_>) -> Reply {
     let pinged_too_often = states.iter().any(|s| s.service_id == id && s.pinged_too_often);
     let detail = ServiceDetail {
         pinged_too_often,
-        next_deadline: deadline(row.status, row.last_heartbeat, &MonitorConfig::from(service)).map(|(t, _)| t),
+        next_deadline: deadline(
+            row.status,
+            row.status_since.unwrap_or(now),
+            row.last_heartbeat,
+            &MonitorConfig::from(service),
+        )
+        .map(|(t, _)| t),
         row,
         group: service.group.as_ref().and_then(|g| config.groups.iter().find(|x| &x.id == g)).map(|g| g.name.clone()),
         staleness_threshold_s: service.staleness_threshold.as_secs(),

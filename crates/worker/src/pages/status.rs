@@ -12,7 +12,8 @@ use crate::router::Call;
 use crate::routes::query_pairs;
 use systole_core::api::query::PageQuery;
 
-/// Renders the public groups without messages, paged as the dashboard (`page`, `limit`).
+/// Renders the public groups without messages, paged as the dashboard (`page`, `limit`),
+/// with their active and upcoming maintenance windows.
 /// Errors: 400 problem for a bad `page` or `limit`, 404 when the page is disabled, 503 when
 /// D1 fails.
 pub async fn get(req: Request, env: &Env, _call: Call<'_>) -> Reply {
@@ -26,6 +27,9 @@ pub async fn get(req: Request, env: &Env, _call: Call<'_>) -> Reply {
     let pairs = query_pairs(&req);
     let page = PageQuery::parse(&pairs)?;
     let catalog = crate::catalog::config(env).await?;
-    let fleet = fleet_page(&env.d1(DB_BINDING)?, &catalog, Scope::Public, &page).await.or_unavailable(HISTORY_DB)?;
-    html(200, pages::status(&chrome(&Viewer::Public, now(), Some("/status/live")), &fleet, &PageQuery::others(&pairs)))
+    let db = env.d1(DB_BINDING)?;
+    let fleet = fleet_page(&db, &catalog, Scope::Public, &page).await.or_unavailable(HISTORY_DB)?;
+    let windows = crate::routes::maintenance::public(&db, &catalog, now()).await.or_unavailable(HISTORY_DB)?;
+    let chrome = chrome(&Viewer::Public, now(), Some("/status/live"));
+    html(200, pages::status_with_maintenance(&chrome, &fleet, &PageQuery::others(&pairs), &windows))
 }

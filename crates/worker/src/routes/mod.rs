@@ -8,6 +8,7 @@ pub mod heartbeat_central;
 pub mod incidents;
 pub mod logs;
 pub mod manage;
+pub mod maintenance;
 pub mod metrics;
 pub mod notifications;
 pub mod ping;
