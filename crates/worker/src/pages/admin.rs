@@ -15,15 +15,15 @@ use crate::{deployment, managed};
 /// Change log entries shown on a service page.
 const AUDIT: u32 = 30;
 
-/// The admin controls' choices for `caller` when the caller may manage services (an admin
-/// user, or anyone in an open deployment, whose management API then answers as it is
-/// configured); `None` for a viewer, whose pages carry no admin control. `config` is the
-/// catalog: its groups (declared and managed) are the form's choices.
+/// The admin controls' choices for `caller` when the caller may manage services from the
+/// pages (an admin user); `None` for a viewer, and in an open deployment (no users), whose
+/// management API takes only the `MANAGEMENT_API_KEY` secret (`managed::auth`): their pages
+/// carry no admin control. `config` is the catalog: its groups (declared and managed) are
+/// the form's choices.
 pub fn admin_view(caller: Caller, config: &Config) -> Option<AdminView> {
-    if let Caller::User(u) = caller {
-        if u.role != Role::Admin {
-            return None;
-        }
+    match caller {
+        Caller::User(u) if u.role == Role::Admin => {}
+        Caller::User(_) | Caller::Open => return None,
     }
     Some(AdminView {
         groups: config.groups.iter().map(|g| (g.id.clone(), g.name.clone())).collect(),
@@ -60,4 +60,25 @@ pub async fn managed_detail(
     };
     let view = ManagedView { description: service.description.clone(), tags: service.tags.clone(), ping_id };
     (Some(view), audit)
+}
+
+#[cfg(test)]
+mod tests {
+    //! Native (`cargo test -p systole-worker --lib`).
+    use systole_core::access::User;
+
+    use super::*;
+
+    #[test]
+    fn only_admin_users_get_the_admin_controls() {
+        let user = |role| -> &'static User {
+            Box::leak(Box::new(User { id: "u".into(), name: "U".into(), groups: vec!["*".into()], role }))
+        };
+        let config = deployment::config();
+        assert!(admin_view(Caller::User(user(Role::Admin)), config).is_some());
+        assert!(admin_view(Caller::User(user(Role::Viewer)), config).is_none());
+        assert!(admin_view(Caller::Open, config).is_none(), "the management API does not take an open caller");
+        let groups = admin_view(Caller::User(user(Role::Admin)), config).unwrap().groups;
+        assert_eq!(groups.len(), config.groups.len());
+    }
 }
