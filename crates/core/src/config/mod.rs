@@ -561,7 +561,8 @@ fn resolve_services(
                 );
             }
             let g = group_of.get(s.id.as_str()).copied();
-            let mut service = resolve_service(&format!("services[{i}]"), s, g.map(|g| &raw.groups[g]), settings, &mut err);
+            let mut service =
+                resolve_service(&format!("services[{i}]"), s, g.map(|g| &raw.groups[g]), settings, &mut err);
             // The group's windows come first, then the service's own.
             let mut maintenance = g.map(|g| group_windows[g].clone()).unwrap_or_default();
             maintenance.append(&mut service.maintenance);
