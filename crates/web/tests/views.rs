@@ -315,9 +315,6 @@ fn a_scheduled_service_page_shows_the_schedule_in_words_and_the_next_run_in_its_
         .collect(),
         metrics: vec![],
         pinged_too_often: true,
-        group_id: None,
-        managed: None,
-        audit: None,
         runs: vec![
             view::RunView {
                 n: 9,
