@@ -10,7 +10,7 @@
 //!   Schemathesis's reports to `target/e2e/`.
 //! - `screenshots`: just the browser tests, then their screenshots copied into
 //!   `docs/screenshots/` (the README's and docs' images).
-//! - `bench [--quick | --floor | --profile | --fleet | --metrics]`: the benchmark, written to
+//! - `bench [--quick | --floor | --profile | --fleet | --metrics | --managed]`: the benchmark, written to
 //!   `docs/benchmarks.md`, with the
 //!   runtime's floor Workers of `tests/floor/` (the workers-rs one built into
 //!   `target/floor-rust`); `--quick` prints only the heartbeat throughput ratios, to `/healthz`
@@ -19,7 +19,8 @@
 //!   over the inspector: top functions by self and total time); `--fleet` builds the
 //!   generated 10- and 10,000-service deployments (`target/worker-fleet-*`, never shipped) and
 //!   prints only the flat-cost section; `--metrics` builds them and prints only `GET /metrics`
-//!   on the 10,000-service one.
+//!   on the 10,000-service one; `--managed` prints only the time to create 1,000 (then
+//!   10,000) managed services through the API and the list's latency at 10,000.
 //! - `build-worker [--config DIR] [--out DIR] [--bench]`: what `wrangler.toml`'s build command
 //!   runs; with `--out`, a second build into that folder (the end-to-end suite's
 //!   `tests/config-cloudflaremon` Worker: `--config tests/config-cloudflaremon --out
@@ -49,7 +50,7 @@ fn main() -> ExitCode {
             .and_then(|dir| build_worker(dir.as_deref(), out_dir(&args[1..]), args.iter().any(|a| a == "--bench"))),
         _ => {
             eprintln!(
-                "usage: cargo xtask <dev [--demo] [--port N] [--config DIR] | test | screenshots | bench [--quick | --floor | --profile | --fleet | --metrics] \
+                "usage: cargo xtask <dev [--demo] [--port N] [--config DIR] | test | screenshots | bench [--quick | --floor | --profile | --fleet | --metrics | --managed] \
                  | build-worker [--config DIR] [--out DIR] [--bench]>"
             );
             return ExitCode::from(2);
@@ -414,6 +415,11 @@ fn bench(args: &[String]) -> Result<()> {
         return run(cmd.env("SYSTOLE_SKIP_BUILD", "1").env("SYSTOLE_BENCH_ONLY", "fleet"));
     }
     tools::build_worker(&dir)?;
+    if flag("--managed") {
+        // Only creating 10,000 managed services and listing them (tests/src/bin/bench/managed.rs).
+        let mut cmd = cargo(&["run", "--release", "-p", "systole-e2e", "--bin", "bench"]);
+        return run(cmd.env("SYSTOLE_SKIP_BUILD", "1").env("SYSTOLE_BENCH_ONLY", "managed"));
+    }
     // The runtime's floor the heartbeat is compared with (tests/floor/; the JS one needs no
     // build).
     tools::build_floor()?;

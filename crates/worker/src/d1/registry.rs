@@ -295,6 +295,17 @@ pub async fn by_ping_id(db: &D1Database, ping_id: &str) -> Result<Option<Service
     Ok(row.and_then(|r| ServiceId::parse(&r.id).ok()))
 }
 
+/// Whether a managed service `id` is registered.
+///
+/// # Errors
+/// Any D1 error.
+pub async fn exists(db: &D1Database, id: &str) -> Result<bool> {
+    crate::budget::count(Kind::D1);
+    let row: Option<serde_json::Value> =
+        db.prepare("SELECT 1 AS one FROM managed_services WHERE id = ?1").bind(&[text(id)])?.first(None).await?;
+    Ok(row.is_some())
+}
+
 /// How many managed services are in `group`.
 ///
 /// # Errors

@@ -77,6 +77,16 @@ pub async fn get(req: Request, env: &Env, _call: Call<'_>) -> Reply {
     // The cursor names a declared service (declared ones are listed first) or a managed one.
     let cursor = list.cursor.as_deref();
     let in_declared = cursor.is_none_or(|cur| c.is_declared(cur));
+    if let Some(cur) = cursor.filter(|_| !in_declared) {
+        // As every other listing: a cursor naming no service (removed since?) is refused.
+        if !d1::registry::exists(&db, cur).await.or_unavailable(HISTORY_DB)? {
+            return Err(Problem::invalid_field(
+                "cursor",
+                format!("cursor {cur:?} names no service of this listing (removed since?); start again without cursor"),
+            )
+            .into());
+        }
+    }
     let (services, mut next) =
         if in_declared { status::page(&listed, |s| s.id.as_str(), cursor, limit)? } else { (&listed[..0], None) };
     let groups: Vec<_> =

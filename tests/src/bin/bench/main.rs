@@ -18,6 +18,8 @@
 //!   request against its 10 ms, per route, cron tick and Durable Object event;
 //! - [`cost`]: what a fleet of 60 and of 1,000 services costs a day, from the figures above;
 //! - [`fleet`]: flat cost from 10 to 10,000 services (its own two deployments);
+//! - [`managed`] (`--managed` only): creating 10,000 managed services through the API and
+//!   listing them;
 //! - [`profile`] (`--profile` only): where the isolate's CPU goes under the floor section's
 //!   heartbeat loads.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -28,6 +30,7 @@ mod dashboard;
 mod delivery;
 mod fleet;
 mod floor;
+mod managed;
 mod metrics;
 mod profile;
 mod rows;
@@ -175,6 +178,10 @@ fn main() {
         ("ALERT_API_KEY".to_owned(), budgets::ALERT_KEY.to_owned()),
     ];
     let mut worker = spawn_worker_with(&channel_env(&receiver, &env));
+    if std::env::var("SYSTOLE_BENCH_ONLY").is_ok_and(|v| v == "managed") {
+        print!("{}", managed::run(&worker));
+        return;
+    }
     if std::env::var("SYSTOLE_BENCH_ONLY").is_ok_and(|v| v == "rows") {
         // Only the rows section, printed (the worker built from `target/bench-config`).
         let (rows, sparse) = rows::run(&worker);
