@@ -29,7 +29,7 @@ fn the_cron_prunes_history_past_retention_and_keeps_the_rest() {
     worker.d1(&format!(
         "INSERT INTO heartbeats (service_id, received_at, seq, status) VALUES ('guarded', {old_beat}, 900, 'up');
          INSERT INTO uptime_daily VALUES ('guarded', {kept_day}, 86400000, 0, 0, 0, 1440), ('guarded', {old_day}, 86400000, 0, 0, 0, 1440);
-         INSERT INTO incidents VALUES ('guarded', {old_day}, {}, 'ancient'), ('guarded', {kept_day}, {}, 'recent');",
+         INSERT INTO incidents (service_id, started_at, ended_at, cause) VALUES ('guarded', {old_day}, {}, 'ancient'), ('guarded', {kept_day}, {}, 'recent');",
         old_day + 60_000,
         kept_day + 60_000
     ));
@@ -75,11 +75,14 @@ fn each_tick_watches_the_next_forty_services_after_its_cursor_within_fifty_subre
     }
     let log = worker.log();
     assert_eq!(log.matches(&format!("watched 40 of {} services", ids.len())).count(), 2, "{log}");
-    // Counted by the Worker: 3 D1 queries (cursor, pruning batch, cursor) and 40 watchdog calls.
+    // Counted by the Worker: 40 watchdog calls and at most 5 D1 queries (cursor, pruning
+    // batch, cursor, and the catalog's version check plus, once per isolate and catalog
+    // version, its load: the managed services are watched too).
     let budgets = worker.get("/api/internal/budgets").json();
     let cron = &budgets["invocations"]["cron"];
     assert_eq!(cron["invocations"], 2, "{budgets}");
-    assert_eq!(cron["max"], json!({"fetches": 0, "objects": 40, "d1": 3}), "{budgets}");
+    assert_eq!((&cron["max"]["fetches"], &cron["max"]["objects"]), (&json!(0), &json!(40)), "{budgets}");
+    assert!(cron["max"]["d1"].as_u64().unwrap() <= 5, "{budgets}");
     assert!(cron["total"].as_u64().unwrap() <= budgets["limit"].as_u64().unwrap());
     // After the last id the page starts over.
     worker.d1(&format!("UPDATE housekeeping SET value = '{}' WHERE name = 'watchdog'", ids[ids.len() - 2]));

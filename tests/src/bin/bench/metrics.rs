@@ -23,7 +23,7 @@ pub fn run() -> String {
          INSERT INTO heartbeats (service_id, received_at, seq, status, day_heartbeats) \
          SELECT printf('fleet-%05d', i), {now} - 1000, 7, 'up', 42 FROM n;
          WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 10 FROM n WHERE i < {last} - 10) \
-         INSERT INTO incidents SELECT printf('fleet-%05d', i), {now}, NULL, 'heartbeat missed' FROM n;"
+         INSERT INTO incidents (service_id, started_at, ended_at, cause) SELECT printf('fleet-%05d', i), {now}, NULL, 'heartbeat missed' FROM n;"
     ));
     let path = "/metrics";
     let answer = worker.get_as(path, Some(METRICS_KEY), None);
