@@ -67,7 +67,8 @@ pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Raw {
             Entry::Failed(failure) => Err(failure),
         })
         .collect();
-    if checked.iter().all(Result::is_err) {
+    let refused_at_edge = checked.iter().all(Result::is_err);
+    if refused_at_edge {
         // Nothing got through the key check: a guessing loop or a misconfigured client,
         // counted per address (a right key never calls the limiter).
         limits::check(&req, env, limit::HEARTBEAT_PER_IP, "heartbeat requests without a valid key").await?;
@@ -107,7 +108,8 @@ pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Raw {
     }))
     .await;
     let refused = |o: &Result<Accepted, Failure>| matches!(o, Err(f) if matches!(f.error, ItemError::Denied(_)));
-    if !outcomes.iter().any(Result::is_ok) && outcomes.iter().any(refused) {
+    if !refused_at_edge && !outcomes.iter().any(Result::is_ok) && outcomes.iter().any(refused) {
+        // Refused by their objects (managed services' keys): counted once, as at the edge.
         limits::check(&req, env, limit::HEARTBEAT_PER_IP, "heartbeat requests without a valid key").await?;
     }
     let summary = heartbeat::answer(outcomes, request.batch, deployment::now())?;
