@@ -166,7 +166,7 @@ fn sms_and_postmark_retry_rate_limits_and_server_errors_and_stop_on_client_error
     let answer = worker.beat("notify-shapes", &json!({"serviceId": "notify-shapes", "status": "down"}));
     assert_eq!(answer.status, 200, "{}", answer.body);
     let answered = |channel: &str, n: usize| -> Vec<u16> {
-        receiver.wait(channel, n, Duration::from_secs(20)).iter().map(|r| r.answered).collect()
+        receiver.wait(channel, n, Duration::from_secs(45)).iter().map(|r| r.answered).collect()
     };
     assert_eq!(answered("sms", 2), [429, 201]);
     assert_eq!(answered("postmark", 2), [503, 422]);

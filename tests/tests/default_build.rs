@@ -1,6 +1,7 @@
 //! The Worker as deployed (the example `config/`, built without the `bench` feature: `cargo
 //! xtask build-worker --config config --out target/worker-default`) has none of the
-//! benchmark's `/api/internal/*` routes: each answers 404 like any unknown path.
+//! benchmark's `/api/internal/*` routes: each answers 404 like any unknown path. Without
+//! `MANAGEMENT_API_KEY` (and with no admin user) the management API fails closed.
 #![allow(clippy::unwrap_used)]
 
 use systole_e2e::{spawn_build, DEFAULT};
@@ -24,4 +25,16 @@ fn the_default_build_answers_404_for_the_bench_routes() {
         assert_eq!(a.json()["type"], "urn:systole:problem:not-found", "{path}");
     }
     assert_eq!(worker.get("/healthz").status, 200, "the build itself answers");
+}
+
+#[test]
+fn the_management_api_fails_closed_without_a_key_or_an_admin_user() {
+    // The example config has no users.json, so no admin; an empty secret does not count.
+    let worker = spawn_build(DEFAULT, &[("MANAGEMENT_API_KEY".to_owned(), String::new())]);
+    for (method, path) in [("POST", "/api/v1/services"), ("POST", "/api/v1/groups"), ("DELETE", "/api/v1/groups/x")] {
+        let a = worker.request(method, path, Some("anything-at-all-0123456789"), r#"{"id":"x"}"#);
+        assert_eq!(a.status, 403, "{method} {path}: {}", a.body);
+        assert_eq!(a.content_type, "application/problem+json", "{method} {path}");
+        assert!(a.json()["detail"].as_str().unwrap().contains("MANAGEMENT_API_KEY"), "{}", a.body);
+    }
 }

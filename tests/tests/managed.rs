@@ -246,3 +246,56 @@ fn the_management_api_checks_its_callers_bodies_and_declared_services() {
     assert_eq!(unknown.status, 401);
     assert!(unknown.body.contains("Unknown serviceId"), "{}", unknown.body);
 }
+
+#[test]
+fn managed_groups_are_created_lend_their_defaults_are_patched_and_deleted_once_empty() {
+    let worker = spawn_worker_with(&[]);
+    let created = manage(
+        &worker,
+        "POST",
+        "/api/v1/groups",
+        &json!({"id": "m-team", "name": "Team", "stalenessThreshold": 120, "gracePeriod": 15}),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.json()["group"]["name"], "Team");
+    assert_eq!(manage(&worker, "POST", "/api/v1/groups", &json!({"id": "m-team"})).status, 409, "a duplicate");
+    // A declared group is read-only; a bad body names its field.
+    let declared = manage(&worker, "PATCH", "/api/v1/groups/web", &json!({"name": "x"}));
+    assert_eq!(declared.status, 409, "{}", declared.body);
+    assert!(declared.json()["detail"].as_str().unwrap().contains("config/services.json"), "{}", declared.body);
+    assert_eq!(manage(&worker, "POST", "/api/v1/groups", &json!({"id": "web"})).status, 409);
+    let bad = manage(&worker, "POST", "/api/v1/groups", &json!({"id": "m-bad", "stalenessThreshold": 0}));
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert_eq!(bad.header("content-type"), Some("application/problem+json"));
+    assert!(bad.body.contains("stalenessThreshold"), "{}", bad.body);
+    assert_eq!(manage(&worker, "PATCH", "/api/v1/groups/m-nobody", &json!({"name": "x"})).status, 404);
+
+    // A service created in the group without its own threshold takes the group's.
+    let service = manage(&worker, "POST", "/api/v1/services", &json!({"id": "m-member", "group": "m-team"}));
+    assert_eq!(service.status, 201, "{}", service.body);
+    let service = &service.json()["service"];
+    assert_eq!((service["stalenessThreshold"].as_u64(), service["gracePeriod"].as_u64()), (Some(120), Some(15)));
+
+    // Listed as managed, after the declared groups; its patch shows.
+    let patched = manage(&worker, "PATCH", "/api/v1/groups/m-team", &json!({"name": "Team B"}));
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    let listed = manage(&worker, "GET", "/api/v1/groups", &Value::Null).json();
+    let groups = listed["groups"].as_array().unwrap();
+    let team = groups.iter().find(|g| g["id"] == "m-team").unwrap();
+    assert_eq!((team["kind"].as_str(), team["name"].as_str()), (Some("managed"), Some("Team B")));
+    assert_eq!(groups.iter().find(|g| g["id"] == "web").unwrap()["kind"], "declared");
+    let in_group = manage(&worker, "GET", "/api/v1/services?group=m-team", &Value::Null).json();
+    let ids: Vec<&str> = in_group["services"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["m-member"], "{in_group}");
+
+    // Not deleted while a service is in it; then deleted, and gone.
+    let busy = manage(&worker, "DELETE", "/api/v1/groups/m-team", &Value::Null);
+    assert_eq!(busy.status, 409, "{}", busy.body);
+    assert_eq!(manage(&worker, "DELETE", "/api/v1/services/m-member", &Value::Null).status, 200);
+    assert_eq!(manage(&worker, "DELETE", "/api/v1/groups/m-team", &Value::Null).status, 200);
+    assert_eq!(manage(&worker, "DELETE", "/api/v1/groups/m-team", &Value::Null).status, 404);
+    let listed = manage(&worker, "GET", "/api/v1/groups", &Value::Null).json();
+    assert!(!listed["groups"].as_array().unwrap().iter().any(|g| g["id"] == "m-team"), "{listed}");
+    // A viewer may read but not write.
+    assert_eq!(worker.request("POST", "/api/v1/groups", Some(VIEWER_TOKEN), r#"{"id":"m-v"}"#).status, 403);
+}

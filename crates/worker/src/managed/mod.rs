@@ -20,6 +20,7 @@
 
 pub mod auth;
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -233,10 +234,9 @@ async fn call(env: &Env, id: &ServiceId, actor: Actor, operation: Op) -> Result<
             if let Some(action) = published {
                 let action = if status == 201 { CatalogAction::Added } else { action };
                 let group = answer.service.get("group").and_then(Value::as_str);
-                // The write is done: a catalog that cannot be read leaves managed groups out.
-                let catalog = catalog::config(env).await.ok();
-                let config = catalog.as_deref().unwrap_or(deployment::config());
-                crate::live::publish_catalog(env, config, id.as_str(), group, action, deployment::now()).await;
+                // The write is done: a group that cannot be read is left out.
+                let config = with_group(env, group).await;
+                crate::live::publish_catalog(env, &config, id.as_str(), group, action, deployment::now()).await;
             }
             Ok((status, answer))
         }
@@ -244,6 +244,22 @@ async fn call(env: &Env, id: &ServiceId, actor: Actor, operation: Op) -> Result<
             Ok(p) => Err(p.into_problem(status).into()),
             Err(_) => Err(ApiError::from(worker::Error::RustError(format!("ServiceMonitor {id}: {status} {text}")))),
         },
+    }
+}
+
+/// The declared config, plus the managed group `group` when it is one: all that routing a
+/// catalog change to the hubs that see it needs (one registry row, never the whole registry,
+/// so a write costs the same at 10 or 10,000 managed services). A group that cannot be read
+/// is left out (its change then reaches only the readers who see everything).
+async fn with_group(env: &Env, group: Option<&str>) -> Cow<'static, Config> {
+    let declared = deployment::config();
+    let Some(group) = group.filter(|g| !declared.groups.iter().any(|d| d.id == *g)) else {
+        return Cow::Borrowed(declared);
+    };
+    let Ok(db) = env.d1(DB_BINDING) else { return Cow::Borrowed(declared) };
+    match d1::registry::group(&db, group).await {
+        Ok(Some(g)) => Cow::Owned(declared.with_managed(Vec::new(), vec![g.config()])),
+        _ => Cow::Borrowed(declared),
     }
 }
 
