@@ -69,9 +69,7 @@ pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Raw {
         .collect();
     let refused_at_edge = checked.iter().all(Result::is_err);
     if refused_at_edge {
-        // Nothing got through the key check: a guessing loop or a misconfigured client,
-        // counted per address (a right key never calls the limiter).
-        limits::check(&req, env, limit::HEARTBEAT_PER_IP, "heartbeat requests without a valid key").await?;
+        count_refused(&req, env).await?;
     }
     if let (false, [Ok(_)]) = (request.batch, checked.as_slice()) {
         // The single form's one heartbeat: the ServiceMonitor answers an accepted one with
@@ -91,7 +89,7 @@ pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Raw {
             }
             if matches!(&outcome, Err(f) if matches!(f.error, ItemError::Denied(_))) {
                 // Refused by its object (a managed service's key): counted as at the edge.
-                limits::check(&req, env, limit::HEARTBEAT_PER_IP, "heartbeat requests without a valid key").await?;
+                count_refused(&req, env).await?;
             }
             let summary = heartbeat::answer(vec![outcome], false, deployment::now())?;
             return Ok(http::json(summary.status, &summary)?.into());
@@ -110,10 +108,20 @@ pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Raw {
     let refused = |o: &Result<Accepted, Failure>| matches!(o, Err(f) if matches!(f.error, ItemError::Denied(_)));
     if !refused_at_edge && !outcomes.iter().any(Result::is_ok) && outcomes.iter().any(refused) {
         // Refused by their objects (managed services' keys): counted once, as at the edge.
-        limits::check(&req, env, limit::HEARTBEAT_PER_IP, "heartbeat requests without a valid key").await?;
+        count_refused(&req, env).await?;
     }
     let summary = heartbeat::answer(outcomes, request.batch, deployment::now())?;
     Ok(http::json(summary.status, &summary)?.into())
+}
+
+/// Counts a request none of whose heartbeats got through a key check (at the edge, or at a
+/// managed service's object) against its address's limit: a guessing loop or a misconfigured
+/// client. Once per request; a right key never calls the limiter.
+///
+/// # Errors
+/// 429 problem+json past [`limit::HEARTBEAT_PER_IP`].
+async fn count_refused(req: &Request, env: &Env) -> Result<(), Problem> {
+    limits::check(req, env, limit::HEARTBEAT_PER_IP, "heartbeat requests without a valid key").await
 }
 
 /// The key check of `item` at the edge ([`KeyRing::authorize`]); a key that does not open the
