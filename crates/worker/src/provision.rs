@@ -7,15 +7,15 @@
 //! path of every other heartbeat is unchanged.
 
 use serde_json::{Map, Value};
-use systole_core::api::Problem;
 use systole_core::config::ServiceId;
 use systole_core::keys::{KeyRing, PingCredential, PingKind};
 use systole_core::managed::{Actor, ServiceSpec};
-use systole_core::provision;
+use systole_core::provision::{self, AutoProvision};
 use worker::Env;
 
-use crate::http::ApiError;
-use crate::{catalog, managed};
+use crate::deployment::{self, DB_BINDING};
+use crate::http::{ApiError, OrUnavailable, HISTORY_DB};
+use crate::{d1, managed};
 
 /// What [`create`] did.
 pub enum Created {
@@ -59,11 +59,9 @@ pub async fn create(
     group: &str,
     settings: &Map<String, Value>,
 ) -> Result<Created, ApiError> {
-    let catalog = catalog::config(env).await?;
-    let allowed = catalog.groups.iter().find(|g| g.id == group).and_then(|g| g.auto_provision);
-    if !allowed.is_some_and(|a| a.enabled) {
-        return Err(provision::check(group, allowed, 0).err().unwrap_or_else(|| Problem::forbidden("")).into());
-    }
+    let allowed = auto_provision(env, group).await?;
+    // A group that does not allow it is refused before its services are counted.
+    provision::check(group, allowed, 0)?;
     let count = managed::count_in_group(env, group).await?;
     provision::check(group, allowed, count)?;
     let spec = ServiceSpec::from_value(provision::spec(id, group, settings), None)?;
@@ -72,4 +70,19 @@ pub async fn create(
         Err(ApiError::Problem(p)) if p.status == 409 => Ok(Created::Existing),
         Err(e) => Err(e),
     }
+}
+
+/// The `autoProvision` of group `group`: from `services.json` when it is declared there, else
+/// from its one row in the D1 registry (never the whole catalog, so a provisioning heartbeat
+/// costs the same at any number of managed services); `None` for a group that does not exist.
+///
+/// # Errors
+/// 503 when D1 cannot be read.
+async fn auto_provision(env: &Env, group: &str) -> Result<Option<AutoProvision>, ApiError> {
+    if let Some(g) = deployment::config().groups.iter().find(|g| g.id == group) {
+        return Ok(g.auto_provision);
+    }
+    let db = env.d1(DB_BINDING).or_unavailable(HISTORY_DB)?;
+    let row = d1::registry::group(&db, group).await.or_unavailable(HISTORY_DB)?;
+    Ok(row.and_then(|g| g.config().auto_provision))
 }
