@@ -29,6 +29,7 @@ use serde::Serialize;
 use systole_core::api::heartbeat::{self, Accepted};
 use systole_core::api::Problem;
 use systole_core::config::ServiceConfig;
+use systole_core::dependency::ParentState;
 use systole_core::durable::{AlarmAction, Completed, Wake, Write};
 use systole_core::history::{EventRow, FlushBatch};
 use systole_core::live::{PublishGate, ServiceUpdate};
@@ -179,6 +180,16 @@ impl DurableObject for ServiceMonitor {
                 ToMonitor::Snooze { service_id, minutes, key } => {
                     self.maintenance(service_id.as_str(), Input::Snooze { minutes, key }).await
                 }
+                ToMonitor::Parent { service_id, parent, state } => {
+                    self.service_id.replace(Some(service_id.to_string()));
+                    self.ready(false).await?;
+                    match budget::invocation("ServiceMonitor parent", durable::run(self, Input::Parent { parent, state }))
+                        .await?
+                    {
+                        Answer::UnknownService => http::problem(&Problem::not_found("unknown service")),
+                        _ => http::json(200, &serde_json::json!({})),
+                    }
+                }
                 ToMonitor::Watchdog { service_id } => {
                     self.service_id.replace(Some(service_id.to_string()));
                     let alarm_held = self.state.storage().get_alarm().await?.is_some();
@@ -294,6 +305,10 @@ impl Object for ServiceMonitor {
             let posts = live::publish(&self.env, service, &update, &self.live);
             self.count(|s| s.live_posts += posts);
         }
+        if update.change.is_some() {
+            let since = Timestamp::from_millis(update.status_since);
+            crate::dependents::push(&self.env, &update.id, ParentState { status: update.status, since });
+        }
     }
 
     async fn write_own(&self, write: &Write) -> bool {
@@ -368,8 +383,20 @@ impl ServiceMonitor {
         let now = deployment::now();
         let id = request.service_id.clone();
         let config = deployment::config();
-        let ctx =
-            ManageContext { config, notifications: deployment::notifications(), keys: deployment::keys(&self.env) };
+        // A written spec's `dependsOn` is checked against the whole catalog (one D1 read).
+        let catalog = match &request.operation {
+            managed::Op::Put { .. } | managed::Op::Patch { .. } => match crate::catalog::config(&self.env).await {
+                Ok(c) => Some(c),
+                Err(_) => return http::problem(&Problem::unavailable("the service catalog cannot be read", 2)),
+            },
+            _ => None,
+        };
+        let ctx = ManageContext {
+            config,
+            notifications: deployment::notifications(),
+            keys: deployment::keys(&self.env),
+            catalog: catalog.as_deref(),
+        };
         let outcome = {
             let mut held = self.managed.borrow_mut();
             let mut slot = held.take().map(|(m, _)| m);
