@@ -26,10 +26,12 @@ use crate::time::Timestamp;
 /// Most services one service (or group) may depend on.
 pub const MAX_DEPENDS_ON: usize = 16;
 
-/// Most dependents one status change is pushed to (each push is a Durable Object request,
-/// a subrequest; the free plan allows 50 per invocation). [`crate::config::Config::parse`]
-/// and the management API refuse a service with more dependents.
-pub const MAX_DEPENDENTS_NOTIFIED: usize = 40;
+/// Most dependents one status change is pushed to. Each push is a Durable Object request (a
+/// subrequest) made in the invocation that changed the status, next to its notification
+/// sends, D1 writes, one catalog read and at most 10 live-update posts; the free plan allows
+/// 50 per invocation. [`crate::config::Config::parse`] and the management API refuse a
+/// service with more dependents (`docs/alerting.md#limits`).
+pub const MAX_DEPENDENTS_NOTIFIED: usize = 25;
 
 /// What a child knows of one parent: its status and since when (epoch ms, UTC).
 #[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
@@ -142,7 +144,8 @@ pub fn audible(effects: &[Effect], state: &MonitorState, depends_on: &[ServiceId
             Effect::StatusChanged(c) => match c.to {
                 Status::Down => !state.incident.as_ref().is_some_and(|i| held(&i.suppressed)),
                 Status::Late => !blocked,
-                _ => !silent_close.contains(&c.at),
+                Status::Up | Status::Degraded => !silent_close.contains(&c.at),
+                _ => true,
             },
             _ => true,
         })
@@ -152,7 +155,7 @@ pub fn audible(effects: &[Effect], state: &MonitorState, depends_on: &[ServiceId
 
 /// The services that depend on `id` in `config` (directly, their own or their group's
 /// `dependsOn`), in catalog order: the reverse index a parent pushes its status to.
-pub fn dependents<'a>(config: &'a Config, id: &str) -> impl Iterator<Item = &'a ServiceId> {
+pub fn dependents<'a>(config: &'a Config, id: &'a str) -> impl Iterator<Item = &'a ServiceId> {
     config.services.iter().filter(move |s| s.depends_on.iter().any(|p| p.as_str() == id)).map(|s| &s.id)
 }
 
@@ -177,7 +180,8 @@ pub fn check_graph(services: &[ServiceConfig], mut err: impl FnMut(usize, String
         let Some(&i) = index.get(id) else { continue };
         err(i, format!("{n} services depend on {id:?}, at most {MAX_DEPENDENTS_NOTIFIED} may"));
     }
-    let edges = |i: usize| services[i].depends_on.iter().filter_map(|p| index.get(p.as_str()).copied());
+    let index = &index;
+    let edges = move |i: usize| services[i].depends_on.iter().filter_map(move |p| index.get(p.as_str()).copied());
     let mut reported: BTreeSet<usize> = BTreeSet::new();
     for start in 0..services.len() {
         if reported.contains(&start) {
