@@ -15,7 +15,7 @@ use std::thread;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use systole_e2e::receiver::{Receiver, Received};
+use systole_e2e::receiver::{Received, Receiver};
 use systole_e2e::{channel_env, root, spawn_worker_with, Worker, ADMIN_TOKEN, MANAGEMENT_KEY};
 
 /// The discord messages about the service named `name` (by its title).
@@ -133,9 +133,8 @@ fn a_child_that_recovered_before_its_parent_sends_nothing() {
 #[test]
 fn a_cycle_through_the_management_api_is_a_400_naming_it() {
     let worker = spawn_worker_with(&[]);
-    let manage = |method: &str, path: &str, body: Value| {
-        worker.request(method, path, Some(MANAGEMENT_KEY), &body.to_string())
-    };
+    let manage =
+        |method: &str, path: &str, body: Value| worker.request(method, path, Some(MANAGEMENT_KEY), &body.to_string());
     let a = manage("POST", "/api/v1/services", json!({"id": "m-dep-a", "stalenessThreshold": 60}));
     assert_eq!(a.status, 201, "{}", a.body);
     let b = manage("POST", "/api/v1/services", json!({"id": "m-dep-b", "dependsOn": ["m-dep-a", "dep-db"]}));

@@ -249,10 +249,8 @@ mod tests {
     use super::*;
 
     fn catalog(edges: &[(&str, &[&str])]) -> Config {
-        let services: Vec<serde_json::Value> = edges
-            .iter()
-            .map(|(id, deps)| serde_json::json!({"id": id, "dependsOn": deps}))
-            .collect();
+        let services: Vec<serde_json::Value> =
+            edges.iter().map(|(id, deps)| serde_json::json!({"id": id, "dependsOn": deps})).collect();
         let text = serde_json::json!({ "services": services }).to_string();
         Config::parse(Some(&text), None).unwrap()
     }
@@ -267,7 +265,8 @@ mod tests {
 
     #[test]
     fn a_cycle_in_services_json_is_refused_naming_it() {
-        let text = r#"{"services": [{"id": "web"}, {"id": "api", "dependsOn": ["db"]}, {"id": "db", "dependsOn": ["api"]}]}"#;
+        let text =
+            r#"{"services": [{"id": "web"}, {"id": "api", "dependsOn": ["db"]}, {"id": "db", "dependsOn": ["api"]}]}"#;
         let errors = Config::parse(Some(text), None).unwrap_err().0;
         let shown: Vec<String> = errors.iter().map(|e| format!("{}: {}", e.path, e.reason)).collect();
         assert_eq!(shown, ["services.json: services[1].dependsOn: cycle api → db → api"]);
@@ -295,7 +294,8 @@ mod tests {
         let text = r#"{"groups": [{"id": "apps", "services": ["api", "web"], "dependsOn": ["db"]}],
             "services": [{"id": "db"}, {"id": "api"}, {"id": "web", "dependsOn": []}]}"#;
         let c = Config::parse(Some(text), None).unwrap();
-        let deps = |id: &str| c.service(id).unwrap().depends_on.iter().map(|s| s.as_str().to_owned()).collect::<Vec<_>>();
+        let deps =
+            |id: &str| c.service(id).unwrap().depends_on.iter().map(|s| s.as_str().to_owned()).collect::<Vec<_>>();
         assert_eq!(deps("api"), ["db"]);
         assert!(deps("web").is_empty(), "a service's own list replaces its group's");
         assert!(deps("db").is_empty());
@@ -308,7 +308,10 @@ mod tests {
         services.push(serde_json::json!({"id": "child", "dependsOn": ids}));
         let text = serde_json::json!({ "services": services }).to_string();
         let errors = Config::parse(Some(&text), None).unwrap_err().0;
-        assert_eq!(errors[0].reason, format!("must list at most {MAX_DEPENDS_ON} services, got {}", MAX_DEPENDS_ON + 1));
+        assert_eq!(
+            errors[0].reason,
+            format!("must list at most {MAX_DEPENDS_ON} services, got {}", MAX_DEPENDS_ON + 1)
+        );
     }
 
     #[test]

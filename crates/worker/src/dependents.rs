@@ -27,7 +27,8 @@ pub async fn push(env: &Env, parent: &str, state: ParentState) {
             return;
         }
     };
-    let children: Vec<&ServiceId> = dependency::dependents(&config, parent.as_str()).take(MAX_DEPENDENTS_NOTIFIED).collect();
+    let children: Vec<&ServiceId> =
+        dependency::dependents(&config, parent.as_str()).take(MAX_DEPENDENTS_NOTIFIED).collect();
     let told = join_all(children.iter().map(|child| {
         let message = ToMonitor::Parent { service_id: (*child).clone(), parent: parent.clone(), state };
         async move { (child, tell(env, child, &message).await) }

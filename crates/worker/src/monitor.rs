@@ -187,8 +187,7 @@ impl DurableObject for ServiceMonitor {
                 ToMonitor::Parent { service_id, parent, state } => {
                     self.service_id.replace(Some(service_id.to_string()));
                     self.ready(false).await?;
-                    match budget::invocation("ServiceMonitor parent", self.run(Input::Parent { parent, state }))
-                        .await?
+                    match budget::invocation("ServiceMonitor parent", self.run(Input::Parent { parent, state })).await?
                     {
                         Answer::UnknownService => http::problem(&Problem::not_found("unknown service")),
                         _ => http::json(200, &serde_json::json!({})),

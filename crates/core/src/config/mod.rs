@@ -708,7 +708,6 @@ fn depends_on(
     }
     ids
 }
-}
 
 /// Checks a group's written default fields (at JSON path `at`).
 fn check_group_at(at: &str, group: &raw::Group, settings: &Settings, err: &mut impl FnMut(String, String)) {

@@ -652,7 +652,13 @@ mod tests {
             serde_json::json!({"service_id": "api", "changed_at": 2000, "seq": 8, "from_status": "up",
                 "to_status": "down", "reason": "r", "kind": null})
         );
-        let i = Incident { started_at: Timestamp::from_millis(3_000), ended_at: None, cause: "c".into(), kind: None, suppressed: None };
+        let i = Incident {
+            started_at: Timestamp::from_millis(3_000),
+            ended_at: None,
+            cause: "c".into(),
+            kind: None,
+            suppressed: None,
+        };
         assert_eq!(
             serde_json::to_value(IncidentRow::new("api", &i)).unwrap(),
             serde_json::json!({"service_id": "api", "started_at": 3000, "ended_at": null, "cause": "c", "kind": null})

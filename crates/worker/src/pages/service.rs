@@ -1,10 +1,10 @@
 //! `GET /services/{id}`: one service's page.
 
 use systole_core::api::status::Summary;
+use systole_core::dependency;
 use systole_core::monitor::{deadline, MonitorConfig};
 use systole_core::time::Timestamp;
 use systole_web::pages::{self, Chrome};
-use systole_core::dependency;
 use systole_web::view::{self, Dependencies, HeartbeatView, IncidentView, Related, RunView, ServiceDetail};
 use worker::{Env, Request};
 
@@ -108,10 +108,7 @@ pub async fn get(_req: Request, env: &Env, call: Call<'_>) -> Reply {
         group_id: service.group.clone(),
         managed,
         audit,
-        dependencies: Dependencies {
-            parents: related(&fleet, &parents),
-            dependents: related(&fleet, &dependents),
-        },
+        dependencies: Dependencies { parents: related(&fleet, &parents), dependents: related(&fleet, &dependents) },
     };
     let viewer = viewer(caller);
     let admin = super::admin::admin_view(caller, config);
