@@ -544,7 +544,7 @@ mod tests {
     use super::*;
     use crate::d1::insert_sql;
 
-    const MIGRATIONS: [&str; 8] = [
+    const MIGRATIONS: [&str; 9] = [
         include_str!("../../../../migrations/0001_history.sql"),
         include_str!("../../../../migrations/0002_alerts.sql"),
         include_str!("../../../../migrations/0003_status_changes_by_time.sql"),
@@ -553,6 +553,7 @@ mod tests {
         include_str!("../../../../migrations/0006_heartbeat_ring.sql"),
         include_str!("../../../../migrations/0007_runs.sql"),
         include_str!("../../../../migrations/0010_signals.sql"),
+        include_str!("../../../../migrations/0011_dependencies.sql"),
     ];
 
     /// The columns of the last `CREATE TABLE {table}` in the migrations, in order, with the
@@ -661,7 +662,8 @@ mod tests {
         };
         assert_eq!(
             serde_json::to_value(IncidentRow::new("api", &i)).unwrap(),
-            serde_json::json!({"service_id": "api", "started_at": 3000, "ended_at": null, "cause": "c", "kind": null})
+            serde_json::json!({"service_id": "api", "started_at": 3000, "ended_at": null, "cause": "c", "kind": null,
+                "suppressed": null})
         );
     }
 }
