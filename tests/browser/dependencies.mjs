@@ -4,15 +4,11 @@
 // `dep-api` shows "Depends on" with `dep-db` linked and its status, the held incident's mark;
 // the page of `dep-db` shows its dependents. Prints `RESULT {json}` and exits non-zero on any
 // failure. Environment: BASE, TOKEN (admin login token), SHOTS (screenshot folder).
-import { chromium } from 'playwright-core';
+import { launch } from './chromium.mjs';
 
 const { BASE, TOKEN, SHOTS } = process.env;
 const check = (ok, what) => { if (!ok) throw new Error(what); };
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 const result = {};
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'light' });

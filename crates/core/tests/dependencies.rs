@@ -36,9 +36,7 @@ fn t(ms: i64) -> Timestamp {
 
 impl Child {
     fn at(&mut self, ms: i64, input: Input) -> Vec<(String, Event, u32)> {
-        let from = self.h.next_id();
-        let _ = self.h.event(ms, input);
-        self.h.queued_since(from)
+        self.h.queued(ms, input)
     }
 
     fn beat(&mut self, ms: i64, reported: Reported) -> Vec<(String, Event, u32)> {
