@@ -4,7 +4,7 @@
 // failure.
 // Environment: BASE (http://127.0.0.1:port), TOKEN (admin login token), VIEWER_TOKEN (a
 // viewer's, who sees the `web` group), SHOTS (screenshot folder).
-import { chromium } from 'playwright-core';
+import { launch } from './chromium.mjs';
 
 const { BASE, TOKEN, VIEWER_TOKEN, SHOTS } = process.env;
 const ID = 'browser-managed';
@@ -18,11 +18,7 @@ const beat = async (key, body) => fetch(`${BASE}/api/v1/heartbeat`, {
 // (a refused form, a viewer's 403) are expected, anything else fails the test.
 const expected = /status of (400|403|409|422)/;
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 const result = {};
 const errors = [];
 const watch = (page) => {

@@ -6,7 +6,7 @@
 // Environment: BASE (http://127.0.0.1:port), TOKEN (admin login token), FLIP_KEY and
 // WEB_KEY (heartbeat keys of `browser-flip` and `web-frontend`), JOB_KEY (`job-ok`'s), ALERT_KEY (ALERT_API_KEY),
 // SHOTS (screenshot folder).
-import { chromium } from 'playwright-core';
+import { launch } from './chromium.mjs';
 import { createInterface } from 'node:readline';
 
 const { BASE, TOKEN, FLIP_KEY, WEB_KEY, JOB_KEY, ALERT_KEY, SHOTS } = process.env;
@@ -34,11 +34,7 @@ const alert = async (body) => {
   check(r.status === 202, `external alert: ${r.status} ${await r.text()}`);
 };
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 const result = {};
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'light' });

@@ -32,6 +32,19 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// Runs `cargo xtask dev --config DIR` the way a user does, with the xtask binary `cargo
+/// xtask test` has just built (running `cargo` from inside a test would wait on the outer
+/// build's lock), expects it to refuse the folder, and returns what it printed on stderr.
+pub fn refused_config(dir: &Path) -> String {
+    let xtask = root().join("target/debug/xtask");
+    assert!(xtask.is_file(), "{} missing: run through `cargo xtask test`", xtask.display());
+    let out =
+        std::process::Command::new(xtask).args(["dev", "--config"]).arg(dir).current_dir(root()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{stderr}");
+    stderr
+}
+
 /// A Worker build the suite runs: the config folder it embeds and where it was built.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 pub struct Build {

@@ -35,6 +35,7 @@ pub mod branding;
 pub mod budget;
 pub mod compat;
 pub mod config;
+pub mod dependency;
 pub mod desk;
 pub mod durable;
 pub mod history;

@@ -505,6 +505,7 @@ mod tests {
             maintenance_until: None,
             maintenance_checked: None,
             resumed_at: None,
+            parents: Default::default(),
         };
         let change = StatusChange {
             seq: 2,

@@ -970,6 +970,17 @@ pub struct ManageContext<'a> {
     pub notifications: &'a NotificationsConfig,
     /// The server secret's HMAC (key digests).
     pub keys: &'a KeyRing,
+    /// The whole catalog (declared and managed services), which a written spec's `dependsOn`
+    /// is checked against ([`crate::dependency::check_in_catalog`]: unknown ids, cycles);
+    /// `None` skips that check (operations that write no spec).
+    pub catalog: Option<&'a Config>,
+}
+
+/// Resolves `spec` in `group` as [`ServiceSpec::resolve`] does, then checks its `dependsOn`
+/// against `ctx.catalog` when there is one.
+fn resolve_checked(spec: &ServiceSpec, group: Option<&GroupDefaults>, ctx: &ManageContext<'_>) -> Result<(), Problem> {
+    let resolved = spec.resolve(group, ctx.config, ctx.notifications)?;
+    ctx.catalog.map_or(Ok(()), |c| crate::dependency::check_in_catalog(c, &resolved))
 }
 
 /// Carries out one management operation at `now` on the managed service a ServiceMonitor
@@ -1002,7 +1013,7 @@ pub fn handle(slot: &mut Option<ManagedService>, now: Timestamp, req: Manage, ct
             if spec.id() != &service_id {
                 return fail(Problem::invalid_field("id", "does not match the service addressed"));
             }
-            if let Err(p) = spec.resolve(group.as_ref(), ctx.config, ctx.notifications) {
+            if let Err(p) = resolve_checked(&spec, group.as_ref(), ctx) {
                 return fail(p);
             }
             let detail = spec.to_value();
@@ -1035,7 +1046,7 @@ pub fn handle(slot: &mut Option<ManagedService>, now: Timestamp, req: Manage, ct
             let group =
                 if spec.group() == m.spec.group() && group.is_none() { m.group_defaults.clone() } else { group };
             let group = if spec.group().is_none() { None } else { group };
-            if let Err(p) = spec.resolve(group.as_ref(), ctx.config, ctx.notifications) {
+            if let Err(p) = resolve_checked(&spec, group.as_ref(), ctx) {
                 return fail(p);
             }
             m.spec = spec;

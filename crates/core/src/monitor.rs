@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::ServiceConfig;
+use crate::config::{ServiceConfig, ServiceId};
+use crate::dependency::{self, ParentState, Suppression};
 use crate::maintenance::{self, Window};
 use crate::run::{truncate_utf8, Reason, Run, RunConfig, RunOutcome, RunState};
 use crate::schedule::Schedule;
@@ -164,6 +165,10 @@ pub struct Incident {
     /// The kind of `cause` (absent in incidents stored before it existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<Reason>,
+    /// The parent that was `down` (or in maintenance) when it opened: its alert is held
+    /// until that parent recovers (see [`crate::dependency`]). Absent when not held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<Suppression>,
 }
 
 impl Incident {
@@ -341,6 +346,9 @@ pub struct MonitorState {
     /// than the last heartbeat.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resumed_at: Option<Timestamp>,
+    /// The last status each parent (`dependsOn`) pushed, by parent id; absent when none.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub parents: std::collections::BTreeMap<ServiceId, ParentState>,
 }
 
 /// One service's monitor: config plus state.
@@ -367,6 +375,7 @@ impl Monitor {
             maintenance_until: None,
             maintenance_checked: None,
             resumed_at: None,
+            parents: std::collections::BTreeMap::new(),
         };
         let mut monitor = Self { config, state };
         if monitor.windows().next().is_some() {
@@ -797,6 +806,22 @@ impl Monitor {
         })
     }
 
+    /// Parent `parent` (one of `depends_on`) pushed its `state`: remembered (parents no longer
+    /// in `depends_on` are forgotten; an older state than the one held is ignored). See
+    /// [`Monitor::release`] for what that may send.
+    pub fn on_parent(&mut self, parent: ServiceId, state: ParentState, depends_on: &[ServiceId]) {
+        dependency::remember(&mut self.state.parents, parent, state, depends_on);
+    }
+
+    /// When no parent in `depends_on` blocks any more and the service is still `down` with its
+    /// incident's alert held: marks it released and returns the `down` change to notify now
+    /// (at the incident's start, for the notifier only: it is not recorded again). `None`
+    /// otherwise, and on every later call.
+    pub fn release(&mut self, depends_on: &[ServiceId]) -> Option<StatusChange> {
+        self.state.parents.retain(|id, _| depends_on.contains(id));
+        dependency::release(&mut self.state, depends_on)
+    }
+
     /// The current status.
     pub fn status(&self) -> Status {
         self.state.status
@@ -839,7 +864,9 @@ impl Monitor {
             return;
         }
         if to == Status::Down && self.state.incident.is_none() {
-            let incident = Incident { started_at: now, ended_at: None, cause: reason.clone(), kind: Some(kind) };
+            let suppressed = dependency::suppression(&self.state.parents);
+            let incident =
+                Incident { started_at: now, ended_at: None, cause: reason.clone(), kind: Some(kind), suppressed };
             self.state.incident = Some(incident.clone());
             effects.push(Effect::IncidentOpened(incident));
         }

@@ -50,6 +50,17 @@ pub enum ToMonitor {
         /// The key presented, if any.
         key: Option<String>,
     },
+    /// A parent's status changed (pushed by the parent's object to each dependent, see
+    /// [`crate::dependency`]) → 200 `{}`, or 404 for an unknown service.
+    #[serde(rename_all = "camelCase")]
+    Parent {
+        /// The dependent service (the object addressed).
+        service_id: ServiceId,
+        /// The parent.
+        parent: ServiceId,
+        /// Its status and since when.
+        state: crate::dependency::ParentState,
+    },
 }
 
 /// A request to the AlertDesk (`POST https://alert-desk/`): parsed alerts and where they go

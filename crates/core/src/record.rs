@@ -81,6 +81,15 @@ pub enum Input {
         /// The key presented, if any (checked in constant time).
         key: Option<String>,
     },
+    /// A parent of this service (`dependsOn`) changed status: remembered, and when no parent
+    /// blocks any more a `down` whose alert was held is sent now (see
+    /// [`crate::dependency`]). Creates the record of a service never heard from.
+    Parent {
+        /// The parent.
+        parent: ServiceId,
+        /// Its status and since when.
+        state: crate::dependency::ParentState,
+    },
 }
 
 /// The answer to an [`Input`].
@@ -298,6 +307,22 @@ impl ServiceRecord {
                 None => Outcome::answer(Answer::Nothing),
             },
             Input::Maintenance(command) => Self::on_maintenance_input(slot, now, command, ctx),
+            Input::Parent { parent, state } => {
+                let (Some(service), Some(routing)) = (ctx.service, ctx.routing()) else {
+                    return Outcome::answer(Answer::UnknownService);
+                };
+                let rec = slot.get_or_insert_with(|| Self::new(service.id.clone(), MonitorConfig::from(service), now));
+                let effects = rec.on_config(now, MonitorConfig::from(service));
+                rec.monitor.on_parent(parent, state, &service.depends_on);
+                rec.notify(now, &effects, &routing);
+                let mut out = Outcome::answer(Answer::Nothing);
+                if effects.iter().any(|e| matches!(e, Effect::StatusChanged(_))) {
+                    out.update = Some(ServiceUpdate::new(service.id.as_str(), rec.monitor.state(), &effects, now));
+                }
+                out.persist = true;
+                out.alarm = rec.rearm(now, ctx.flush_interval);
+                out
+            }
             Input::Snooze { minutes, key } => {
                 let Some(service) = ctx.service else { return Outcome::answer(Answer::Unauthorized) };
                 if !ctx.authorize(service, key.as_deref(), now).granted() {
@@ -577,8 +602,14 @@ impl ServiceRecord {
     /// Queues the notifications that `effects` (returned by an `on_*` call at `now`) cause,
     /// and those due at `now` (held problems, reminders); see [`ServiceNotifier`]. Returns
     /// whether anything was queued.
+    ///
+    /// Dependencies first ([`crate::dependency`]): what a blocking parent holds is left out,
+    /// and a held `down` whose parents all recovered is sent now.
     fn notify(&mut self, now: Timestamp, effects: &[Effect], routing: &Routing<'_>) -> bool {
-        self.notifier.on_effects(now, effects, self.monitor.state(), routing, &mut self.deliveries) > 0
+        let depends_on = &routing.service.depends_on;
+        let mut effects = crate::dependency::audible(effects, self.monitor.state(), depends_on);
+        effects.extend(self.monitor.release(depends_on).map(Effect::StatusChanged));
+        self.notifier.on_effects(now, &effects, self.monitor.state(), routing, &mut self.deliveries) > 0
     }
 
     /// The earliest time this record must be woken, and why.

@@ -420,6 +420,8 @@ pub struct IncidentView {
     pub ended_at: Option<Timestamp>,
     /// Why it went down.
     pub cause: String,
+    /// Why its alert was held (``suppressed: parent `db` down since …``), if it was.
+    pub suppressed: Option<String>,
 }
 
 /// One received heartbeat.
@@ -531,6 +533,29 @@ pub struct ServiceDetail {
     /// Its change log (who changed what, when), newest first; `None` when the caller may
     /// not read it.
     pub audit: Option<Vec<AuditEntry>>,
+    /// The services it depends on and those that depend on it (the ones the caller sees).
+    pub dependencies: Dependencies,
+}
+
+/// A service's place in the dependency graph (`dependsOn`, see
+/// [`systole_core::dependency`]), as the service page draws it.
+#[derive(Clone, Debug, Default, Eq, PartialEq)]
+pub struct Dependencies {
+    /// The services it depends on, in the order written, with their status.
+    pub parents: Vec<Related>,
+    /// The services that depend on it, in catalog order, with their status.
+    pub dependents: Vec<Related>,
+}
+
+/// Another service, linked from a service's page.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct Related {
+    /// Its id (the link is `/services/{id}`).
+    pub id: String,
+    /// Its display name.
+    pub name: String,
+    /// Its status.
+    pub status: Status,
 }
 
 /// What a managed service carries besides its monitoring config.

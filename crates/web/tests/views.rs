@@ -255,6 +255,7 @@ fn the_service_page_shows_incidents_heartbeats_and_a_metric_chart() {
             started_at: NOW - Duration::from_secs(7200),
             ended_at: Some(NOW - Duration::from_secs(3600)),
             cause: "no heartbeat for 300 s".into(),
+            suppressed: None,
         }],
         heartbeats: vec![view::HeartbeatView {
             at: NOW - Duration::from_secs(42),
@@ -269,6 +270,7 @@ fn the_service_page_shows_incidents_heartbeats_and_a_metric_chart() {
         pinged_too_often: false,
         group_id: None,
         managed: None,
+        dependencies: Default::default(),
         audit: None,
     };
     let html = pages::service(&chrome(&b(), &Viewer::Open), &detail).into_string();
@@ -339,6 +341,7 @@ fn a_scheduled_service_page_shows_the_schedule_in_words_and_the_next_run_in_its_
         ],
         group_id: None,
         managed: None,
+        dependencies: Default::default(),
         audit: None,
     };
     let html = pages::service(&chrome(&b(), &Viewer::Open), &detail).into_string();
@@ -583,6 +586,7 @@ fn managed_page(admin: Option<&view::AdminView>, status: Status) -> String {
             tags: vec!["prod".into(), "eu".into()],
             ping_id: Some("5bf66975-d4c7-4bf5-bcc8-b8d8a82ea278".into()),
         }),
+        dependencies: Default::default(),
         audit: Some(vec![
             view::AuditEntry {
                 at: NOW - Duration::from_secs(60),
@@ -680,6 +684,7 @@ fn a_declared_service_offers_only_the_test_notification() {
         pinged_too_often: false,
         group_id: None,
         managed: None,
+        dependencies: Default::default(),
         audit: Some(vec![]),
     };
     let admin = view::AdminView { groups: vec![], channels: vec!["slack".into()] };

@@ -26,6 +26,7 @@ mod access;
 mod budget;
 mod catalog;
 mod d1;
+mod dependents;
 mod deployment;
 mod durable;
 mod events;

@@ -29,6 +29,7 @@ use serde::Serialize;
 use systole_core::api::heartbeat::{self, Accepted};
 use systole_core::api::Problem;
 use systole_core::config::ServiceConfig;
+use systole_core::dependency::ParentState;
 use systole_core::durable::{AlarmAction, Completed, Wake, Write};
 use systole_core::history::{EventRow, FlushBatch};
 use systole_core::live::{PublishGate, ServiceUpdate};
@@ -111,6 +112,9 @@ pub struct ServiceMonitor {
     /// Whether this instance made its tables (before its first write; an object that only
     /// ever refused heartbeats writes nothing).
     tables: Cell<bool>,
+    /// The status change to push to the service's dependents once the event's work is done
+    /// (the last one published; see [`ServiceMonitor::run`]).
+    parent_change: RefCell<Option<(String, ParentState)>>,
 }
 
 impl DurableObject for ServiceMonitor {
@@ -127,6 +131,7 @@ impl DurableObject for ServiceMonitor {
             managed: RefCell::new(None),
             managed_loaded: Cell::new(false),
             tables: Cell::new(false),
+            parent_change: RefCell::new(None),
         }
     }
 
@@ -148,7 +153,7 @@ impl DurableObject for ServiceMonitor {
                         self.manage(resume).await?;
                     }
                     let input = Input::Heartbeat { heartbeat: item.heartbeat, key: item.key };
-                    match budget::invocation("ServiceMonitor heartbeat", durable::run(self, input)).await? {
+                    match budget::invocation("ServiceMonitor heartbeat", self.run(input)).await? {
                         Answer::Accepted { service_id, received_at, status, next_deadline } => {
                             self.count(|s| s.heartbeats += 1);
                             let dropped = item.dropped_metrics;
@@ -179,12 +184,21 @@ impl DurableObject for ServiceMonitor {
                 ToMonitor::Snooze { service_id, minutes, key } => {
                     self.maintenance(service_id.as_str(), Input::Snooze { minutes, key }).await
                 }
+                ToMonitor::Parent { service_id, parent, state } => {
+                    self.service_id.replace(Some(service_id.to_string()));
+                    self.ready(false).await?;
+                    match budget::invocation("ServiceMonitor parent", self.run(Input::Parent { parent, state })).await?
+                    {
+                        Answer::UnknownService => http::problem(&Problem::not_found("unknown service")),
+                        _ => http::json(200, &serde_json::json!({})),
+                    }
+                }
                 ToMonitor::Watchdog { service_id } => {
                     self.service_id.replace(Some(service_id.to_string()));
                     let alarm_held = self.state.storage().get_alarm().await?.is_some();
                     let input = Input::Watchdog { alarm_held };
                     self.ready(false).await?;
-                    match budget::invocation("ServiceMonitor watchdog", durable::run(self, input)).await? {
+                    match budget::invocation("ServiceMonitor watchdog", self.run(input)).await? {
                         Answer::WakeAt(at) => {
                             http::json(200, &serde_json::json!({ "alarmAt": at.map(Timestamp::as_millis) }))
                         }
@@ -216,7 +230,7 @@ impl DurableObject for ServiceMonitor {
             durable::arm(self, AlarmAction::Set(at, Wake::Deadline)).await?;
             return Response::ok("");
         }
-        budget::invocation("ServiceMonitor alarm", durable::run(self, Input::Alarm)).await?;
+        budget::invocation("ServiceMonitor alarm", self.run(Input::Alarm)).await?;
         Response::ok("")
     }
 }
@@ -294,6 +308,10 @@ impl Object for ServiceMonitor {
             let posts = live::publish(&self.env, service, &update, &self.live);
             self.count(|s| s.live_posts += posts);
         }
+        if update.change.is_some() {
+            let since = Timestamp::from_millis(update.status_since);
+            *self.parent_change.borrow_mut() = Some((update.id, ParentState { status: update.status, since }));
+        }
     }
 
     async fn write_own(&self, write: &Write) -> bool {
@@ -326,6 +344,21 @@ impl Object for ServiceMonitor {
 }
 
 impl ServiceMonitor {
+    /// Runs `input` through [`durable::run`], then pushes a status change it made to the
+    /// service's dependents ([`crate::dependents::push`]), within the same invocation (its
+    /// subrequests are counted with it).
+    ///
+    /// # Errors
+    /// As [`durable::run`].
+    async fn run(&self, input: Input) -> Result<Answer> {
+        let answer = durable::run(self, input).await?;
+        let change = self.parent_change.borrow_mut().take();
+        if let Some((id, state)) = change {
+            crate::dependents::push(&self.env, &id, state).await;
+        }
+        Ok(answer)
+    }
+
     /// Creates this object's tables once per instance, before its first write.
     fn tables(&self) {
         if !self.tables.replace(true) {
@@ -368,8 +401,20 @@ impl ServiceMonitor {
         let now = deployment::now();
         let id = request.service_id.clone();
         let config = deployment::config();
-        let ctx =
-            ManageContext { config, notifications: deployment::notifications(), keys: deployment::keys(&self.env) };
+        // A written spec's `dependsOn` is checked against the whole catalog (one D1 read).
+        let catalog = match &request.operation {
+            managed::Op::Put { .. } | managed::Op::Patch { .. } => match crate::catalog::config(&self.env).await {
+                Ok(c) => Some(c),
+                Err(_) => return http::problem(&Problem::unavailable("the service catalog cannot be read", 2)),
+            },
+            _ => None,
+        };
+        let ctx = ManageContext {
+            config,
+            notifications: deployment::notifications(),
+            keys: deployment::keys(&self.env),
+            catalog: catalog.as_deref(),
+        };
         let outcome = {
             let mut held = self.managed.borrow_mut();
             let mut slot = held.take().map(|(m, _)| m);
@@ -397,7 +442,7 @@ impl ServiceMonitor {
                 };
                 // The monitor follows at once (a pause closes an incident, a resume waits).
                 self.ready(false).await?;
-                durable::run(self, Input::Configured).await?;
+                self.run(Input::Configured).await?;
                 if let Err(e) = d1::registry::write(&db, &row, outcome.change.as_ref()).await {
                     worker::console_error!("{id}: registry write failed (the object holds the change): {e}");
                     return http::problem(&Problem::unavailable(
@@ -408,7 +453,7 @@ impl ServiceMonitor {
             }
             Store::Delete { purge } => {
                 self.ready(false).await?;
-                durable::run(self, Input::Delete).await?;
+                self.run(Input::Delete).await?;
                 if let Some(change) = &outcome.change {
                     if let Err(e) = d1::registry::remove(&db, id.as_str(), change, purge).await {
                         worker::console_error!("{id}: registry delete failed: {e}");
@@ -440,7 +485,7 @@ impl ServiceMonitor {
         self.service_id.replace(Some(service_id.to_owned()));
         self.load_managed()?;
         self.ready(false).await?;
-        match budget::invocation("ServiceMonitor maintenance", durable::run(self, input)).await? {
+        match budget::invocation("ServiceMonitor maintenance", self.run(input)).await? {
             Answer::Maintenance { status, until } => http::json(
                 200,
                 &serde_json::json!({ "status": status, "maintenanceUntil": until.map(Timestamp::as_millis) }),

@@ -200,6 +200,11 @@ pub struct ServiceConfig {
     /// own (see [`crate::maintenance`]). Not serialized here: the maintenance API lists them.
     #[serde(skip)]
     pub maintenance: Vec<crate::maintenance::Window>,
+    /// The services it depends on (`dependsOn`: its own list, else its group's; at most
+    /// [`crate::dependency::MAX_DEPENDS_ON`]); left out of the JSON when empty. See
+    /// [`crate::dependency`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<ServiceId>,
 }
 
 fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -249,6 +254,11 @@ impl Config {
         let settings = settings::resolve(&raw_settings, &mut errors);
         let (services, groups) = resolve_services(&raw_services, &settings, &mut errors);
         check_profiles(&raw_services, &settings, &mut errors);
+        if errors.is_empty() {
+            crate::dependency::check_graph(&services, |i, reason| {
+                errors.push(ConfigError { path: format!("services.json: services[{i}].dependsOn"), reason });
+            });
+        }
         if errors.is_empty() {
             // Effective values are only meaningful once every written value is valid.
             for (i, s) in services.iter().enumerate() {
@@ -659,7 +669,44 @@ pub(crate) fn resolve_service(
         description: s.description.clone().filter(|d| !d.is_empty()),
         tags: s.tags.clone().unwrap_or_default(),
         maintenance: windows(at, &s.maintenance, err),
+        depends_on: depends_on(at, s, group, err),
     }
+}
+
+/// The service's effective `dependsOn` (its own list, else its group's), checked: at most
+/// [`crate::dependency::MAX_DEPENDS_ON`] ids, each a valid id, not the service itself, none
+/// twice. Whether each names a service, and cycles, are checked over the whole catalog
+/// ([`crate::dependency::check_graph`]).
+fn depends_on(
+    at: &str,
+    s: &raw::Service,
+    group: Option<&raw::Group>,
+    err: &mut impl FnMut(String, String),
+) -> Vec<ServiceId> {
+    let (list, from_group) = match (&s.depends_on, group.and_then(|g| g.depends_on.as_ref())) {
+        (Some(own), _) => (own, ""),
+        (None, Some(inherited)) => (inherited, " (its group's dependsOn)"),
+        (None, None) => return Vec::new(),
+    };
+    let max = crate::dependency::MAX_DEPENDS_ON;
+    if list.len() > max {
+        err(format!("{at}.dependsOn"), format!("must list at most {max} services, got {}{from_group}", list.len()));
+        return Vec::new();
+    }
+    let mut ids = Vec::new();
+    for (k, id) in list.iter().enumerate() {
+        let problem = match ServiceId::parse(id) {
+            Err(reason) => reason,
+            Ok(_) if *id == s.id => "a service cannot depend on itself".to_owned(),
+            Ok(_) if list[..k].contains(id) => format!("{id:?} is listed twice"),
+            Ok(parsed) => {
+                ids.push(parsed);
+                continue;
+            }
+        };
+        err(format!("{at}.dependsOn[{k}]"), format!("{problem}{from_group}"));
+    }
+    ids
 }
 
 /// Checks a group's written default fields (at JSON path `at`).
@@ -871,6 +918,7 @@ pub(crate) mod raw {
         pub min_interval: Option<u64>,
         pub auto_provision: Option<AutoProvision>,
         pub maintenance: Option<Vec<serde_json::Value>>,
+        pub depends_on: Option<Vec<String>>,
     }
 
     /// A group's `autoProvision` as written (checked by `check_group_at`).
@@ -906,6 +954,7 @@ pub(crate) mod raw {
         pub recovery_threshold: Option<u32>,
         pub min_interval: Option<u64>,
         pub maintenance: Option<Vec<serde_json::Value>>,
+        pub depends_on: Option<Vec<String>>,
     }
 
     impl Service {
@@ -933,6 +982,7 @@ pub(crate) mod raw {
                 recovery_threshold: None,
                 min_interval: None,
                 maintenance: None,
+                depends_on: None,
             }
         }
     }
@@ -961,6 +1011,7 @@ pub(crate) mod raw {
                 min_interval: None,
                 auto_provision: None,
                 maintenance: None,
+                depends_on: None,
             }
         }
 

@@ -195,7 +195,7 @@ fn a_stored_managed_service_reads_back_and_keeps_loading_when_settings_tighten()
 }
 
 fn ctx<'a>(c: &'a Config, n: &'a NotificationsConfig, k: &'a KeyRing) -> ManageContext<'a> {
-    ManageContext { config: c, notifications: n, keys: k }
+    ManageContext { config: c, notifications: n, keys: k, catalog: None }
 }
 
 fn op(id: &str, operation: Op) -> Manage {

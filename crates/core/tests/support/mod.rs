@@ -133,6 +133,13 @@ impl Harness {
         out
     }
 
+    /// Handles `input` at `ms` and returns what it queued: (channel, event, suppressed).
+    pub fn queued(&mut self, ms: i64, input: Input) -> Vec<(String, Event, u32)> {
+        let from = self.next_id();
+        let _ = self.event(ms, input);
+        self.queued_since(from)
+    }
+
     /// The alarm fires at `ms`.
     pub fn alarm(&mut self, ms: i64) -> ServiceOutcome {
         self.event(ms, Input::Alarm)

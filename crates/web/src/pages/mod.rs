@@ -3,6 +3,7 @@
 
 mod admin;
 mod dashboard;
+mod dependencies;
 mod login;
 mod service;
 mod status;

@@ -28,6 +28,7 @@ pub fn service(chrome: &Chrome<'_>, d: &ServiceDetail) -> Markup {
                 dl.facts {
                     dt { "Service id" } dd { code { (r.id) } }
                     @if let Some(g) = &d.group { dt { "Group" } dd { (g) } }
+                    (super::dependencies::facts(&d.dependencies))
                     dt { "Status since" } dd { (time(now, r.status_since, "since")) }
                     dt { "Last heartbeat" } dd { (time(now, r.last_heartbeat, "last")) }
                     dt { "Last message" } dd.msg data-field="message" { (r.message.as_deref().unwrap_or("")) }
@@ -134,7 +135,7 @@ pub fn service(chrome: &Chrome<'_>, d: &ServiceDetail) -> Markup {
                             td { (i.started_at.human()) }
                             td { @if let Some(e) = i.ended_at { (e.human()) } @else { strong.s-down { "ongoing" } } }
                             td { (human_duration(i.ended_at.unwrap_or(now).since(i.started_at))) }
-                            td { (i.cause) }
+                            td { (i.cause) @if let Some(why) = &i.suppressed { br; span.muted data-field="suppressed" { (why) } } }
                         } } }
                     } }
                 }

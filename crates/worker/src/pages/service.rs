@@ -1,10 +1,11 @@
 //! `GET /services/{id}`: one service's page.
 
 use systole_core::api::status::Summary;
+use systole_core::dependency;
 use systole_core::monitor::{deadline, MonitorConfig};
 use systole_core::time::Timestamp;
 use systole_web::pages::{self, Chrome};
-use systole_web::view::{self, HeartbeatView, IncidentView, RunView, ServiceDetail};
+use systole_web::view::{self, Dependencies, HeartbeatView, IncidentView, Related, RunView, ServiceDetail};
 use worker::{Env, Request};
 
 use super::{chrome, fleet_data, html, viewer};
@@ -31,8 +32,13 @@ pub async fn get(_req: Request, env: &Env, call: Call<'_>) -> Reply {
         return super::not_found(caller, &format!("There is no service {id:?} that you can see."));
     };
     let db = env.d1(DB_BINDING)?;
+    // Its parents and dependents are read with it (their status, in the same query).
+    let seen = |s: &&str| access::sees(caller, config, s);
+    let parents: Vec<&str> = service.depends_on.iter().map(|p| p.as_str()).filter(seen).collect();
+    let dependents: Vec<&str> = dependency::dependents(config, id).map(|s| s.as_str()).filter(seen).collect();
+    let ids: Vec<&str> = std::iter::once(id).chain(parents.iter().copied()).chain(dependents.iter().copied()).collect();
     let gathered = futures_util::future::try_join5(
-        fleet_data(&db, config, &[id]),
+        fleet_data(&db, config, &ids),
         d1::incidents(&db, Some(id), None, 50),
         d1::heartbeats(&db, id, None, HEARTBEATS),
         d1::status_changes(&db, Some(id), Timestamp::from_millis(0), 50),
@@ -41,7 +47,7 @@ pub async fn get(_req: Request, env: &Env, call: Call<'_>) -> Reply {
     .await;
     let ((states, uptime), incidents, beats, changes, runs) = gathered.or_unavailable(HISTORY_DB)?;
     let (managed, audit) = super::admin::managed_detail(env, config, service).await;
-    let fleet = view::fleet_page(config, caller.scope(), &[id], &states, &uptime, Summary::default(), None, &[]);
+    let fleet = view::fleet_page(config, caller.scope(), &ids, &states, &uptime, Summary::default(), None, &[]);
     let Some(row) = fleet.rows().find(|r| r.id == id).cloned() else {
         return super::not_found(caller, &format!("There is no service {id:?} that you can see."));
     };
@@ -68,6 +74,7 @@ pub async fn get(_req: Request, env: &Env, call: Call<'_>) -> Reply {
                 started_at: Timestamp::from_millis(i.started_at),
                 ended_at: i.ended_at.map(Timestamp::from_millis),
                 cause: i.cause.clone(),
+                suppressed: i.suppressed.clone(),
             })
             .collect(),
         heartbeats: beats
@@ -101,9 +108,18 @@ pub async fn get(_req: Request, env: &Env, call: Call<'_>) -> Reply {
         group_id: service.group.clone(),
         managed,
         audit,
+        dependencies: Dependencies { parents: related(&fleet, &parents), dependents: related(&fleet, &dependents) },
     };
     let viewer = viewer(caller);
     let admin = super::admin::admin_view(caller, config);
     let chrome = Chrome { admin: admin.as_ref(), ..chrome(&viewer, now, Some("/api/v1/live")) };
     html(200, pages::service(&chrome, &detail))
+}
+
+/// The rows of `ids` in `fleet` as links (a service without a row is left out).
+fn related(fleet: &view::Fleet, ids: &[&str]) -> Vec<Related> {
+    ids.iter()
+        .filter_map(|id| fleet.rows().find(|r| r.id == *id))
+        .map(|r| Related { id: r.id.clone(), name: r.name.clone(), status: r.status })
+        .collect()
 }

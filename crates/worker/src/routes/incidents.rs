@@ -14,7 +14,9 @@ use crate::{access, d1};
 
 /// JSON: `{"incidents": [{"serviceId", "startedAt", "endedAt" | null, "open",
 /// "durationSeconds" (so far, while open), "cause", "kind" (the cause's kind, e.g. `missed`;
-/// `null` for incidents recorded before kinds were kept)}]}`, only of services the caller may
+/// `null` for incidents recorded before kinds were kept), "suppressed" (why its alert was
+/// held, e.g. ``suppressed: parent `db` down since …``, see `systole_core::dependency`;
+/// `null` when not)}]}`, only of services the caller may
 /// see, of the cause `kind` when given.
 /// Errors: 400 bad parameters, 401, 404 a service not configured or not visible, 503 D1
 /// failure.
@@ -43,6 +45,7 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
                 "durationSeconds": end.unwrap_or(now).since(Timestamp::from_millis(r.started_at)).as_secs_f64(),
                 "cause": r.cause,
                 "kind": r.kind,
+                "suppressed": r.suppressed,
             })
         })
         .collect();

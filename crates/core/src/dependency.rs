@@ -1,0 +1,329 @@
+//! Service dependencies (`dependsOn`): the graph's checks and reverse index, and what a
+//! child does with its parents' statuses.
+//!
+//! A service (or a group, for each of its members) may list the services it depends on. While
+//! one of them is `down` or in `maintenance`, a child that goes `down` is recorded as usual
+//! (status, incident, uptime) but its notifications are held and its incident is marked
+//! [`Suppression`] ("suppressed: parent `db-prod` down since …"). When no parent blocks any
+//! more, a child still `down` alerts then, once; one already back `up` sends nothing (not even
+//! the recovery of a `down` nobody was told about). A `late` while a parent blocks is dropped.
+//!
+//! Parents push: a ServiceMonitor whose status changes tells each of its dependents (the
+//! reverse index, [`dependents`], at most [`MAX_DEPENDENTS_NOTIFIED`] per change) its new
+//! [`ParentState`]; the child keeps the last one of each parent
+//! ([`crate::monitor::MonitorState::parents`]). Pure: no clock, no I/O.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::Problem;
+use crate::config::{Config, ServiceConfig, ServiceId};
+use crate::monitor::{Effect, MonitorState, Status, StatusChange};
+use crate::time::Timestamp;
+
+/// Most services one service (or group) may depend on.
+pub const MAX_DEPENDS_ON: usize = 16;
+
+/// Most dependents one status change is pushed to. Each push is a Durable Object request (a
+/// subrequest) made in the invocation that changed the status, next to its notification
+/// sends, D1 writes, one catalog read and at most 10 live-update posts; the free plan allows
+/// 50 per invocation. [`crate::config::Config::parse`] and the management API refuse a
+/// service with more dependents (`docs/alerting.md#limits`).
+pub const MAX_DEPENDENTS_NOTIFIED: usize = 25;
+
+/// What a child knows of one parent: its status and since when (epoch ms, UTC).
+#[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParentState {
+    /// The parent's status.
+    pub status: Status,
+    /// When it began.
+    pub since: Timestamp,
+}
+
+impl ParentState {
+    /// Whether this parent holds its children's alerts: `down` or in `maintenance`.
+    pub fn blocks(&self) -> bool {
+        matches!(self.status, Status::Down | Status::Maintenance)
+    }
+}
+
+/// Why an incident's alert was held: the parent that was `down` (or in maintenance) when it
+/// opened. Stored with the incident (D1 `incidents.suppressed`, as [`Suppression`]'s text).
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Suppression {
+    /// The blocking parent.
+    pub parent: ServiceId,
+    /// Its status then (`down` or `maintenance`).
+    pub status: Status,
+    /// Since when (epoch ms).
+    pub since: Timestamp,
+    /// Whether the held alert was sent when the parent recovered (the child still `down`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub released: bool,
+}
+
+impl fmt::Display for Suppression {
+    /// `suppressed: parent `db-prod` down since 2026-12-04T16:00:00Z`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "suppressed: parent `{}` {} since {}", self.parent, self.status, self.since)
+    }
+}
+
+/// The first parent (in `depends_on` order) that blocks, per `parents`.
+pub fn blocking<'a>(
+    depends_on: &'a [ServiceId],
+    parents: &BTreeMap<ServiceId, ParentState>,
+) -> Option<(&'a ServiceId, ParentState)> {
+    depends_on.iter().find_map(|id| parents.get(id).filter(|p| p.blocks()).map(|p| (id, *p)))
+}
+
+/// The suppression an incident opening now gets: the first parent (by id) of `parents` that
+/// blocks, if any (the ServiceMonitor keeps only the parents its config names).
+pub fn suppression(parents: &BTreeMap<ServiceId, ParentState>) -> Option<Suppression> {
+    parents.iter().find(|(_, p)| p.blocks()).map(|(id, p)| Suppression {
+        parent: id.clone(),
+        status: p.status,
+        since: p.since,
+        released: false,
+    })
+}
+
+/// Remembers that `parent` is in `state` if it is one of `depends_on` and `state` is not older
+/// than what `parents` holds (pushes may arrive out of order); forgets parents no longer in
+/// `depends_on`.
+pub fn remember(
+    parents: &mut BTreeMap<ServiceId, ParentState>,
+    parent: ServiceId,
+    state: ParentState,
+    depends_on: &[ServiceId],
+) {
+    parents.retain(|id, _| depends_on.contains(id));
+    if depends_on.contains(&parent) && parents.get(&parent).is_none_or(|held| held.since <= state.since) {
+        parents.insert(parent, state);
+    }
+}
+
+/// See [`crate::monitor::Monitor::release`].
+pub fn release(state: &mut MonitorState, depends_on: &[ServiceId]) -> Option<StatusChange> {
+    if state.status != Status::Down || blocking(depends_on, &state.parents).is_some() {
+        return None;
+    }
+    let incident = state.incident.as_mut()?;
+    let suppressed = incident.suppressed.as_mut().filter(|s| !s.released)?;
+    suppressed.released = true;
+    Some(StatusChange {
+        seq: 0,
+        at: incident.started_at,
+        from: Status::Up,
+        to: Status::Down,
+        reason: incident.cause.clone(),
+        kind: incident.kind,
+    })
+}
+
+/// The effects the notifier may see, of `effects` from one event, with the monitor in `state`
+/// after them: a `down` whose incident is held (suppressed, not released), the recovery that
+/// closes such an incident, and a `late` while a parent in `depends_on` blocks are left out.
+pub fn audible(effects: &[Effect], state: &MonitorState, depends_on: &[ServiceId]) -> Vec<Effect> {
+    let held = |suppressed: &Option<Suppression>| suppressed.as_ref().is_some_and(|s| !s.released);
+    let silent_close: BTreeSet<Timestamp> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::IncidentClosed(i) if held(&i.suppressed) => i.ended_at,
+            _ => None,
+        })
+        .collect();
+    let blocked = blocking(depends_on, &state.parents).is_some();
+    effects
+        .iter()
+        .filter(|e| match e {
+            Effect::StatusChanged(c) => match c.to {
+                Status::Down => !state.incident.as_ref().is_some_and(|i| held(&i.suppressed)),
+                Status::Late => !blocked,
+                Status::Up | Status::Degraded => !silent_close.contains(&c.at),
+                _ => true,
+            },
+            _ => true,
+        })
+        .cloned()
+        .collect()
+}
+
+/// The services that depend on `id` in `config` (directly, their own or their group's
+/// `dependsOn`), in catalog order: the reverse index a parent pushes its status to.
+pub fn dependents<'a>(config: &'a Config, id: &'a str) -> impl Iterator<Item = &'a ServiceId> {
+    config.services.iter().filter(move |s| s.depends_on.iter().any(|p| p.as_str() == id)).map(|s| &s.id)
+}
+
+/// Checks the dependency graph of `services` (each one's effective `dependsOn`): every id
+/// names a service, no cycle, no service with more than [`MAX_DEPENDENTS_NOTIFIED`]
+/// dependents. Calls `err(index, reason)` for each problem (`index` into `services`); a
+/// cycle is reported once, at its first service: `cycle api → db → api`.
+pub fn check_graph(services: &[ServiceConfig], mut err: impl FnMut(usize, String)) {
+    let index: BTreeMap<&str, usize> = services.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
+    for (i, s) in services.iter().enumerate() {
+        for p in s.depends_on.iter().filter(|p| !index.contains_key(p.as_str())) {
+            err(i, format!("unknown service {:?}", p.as_str()));
+        }
+    }
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for s in services {
+        for p in &s.depends_on {
+            *counts.entry(p.as_str()).or_default() += 1;
+        }
+    }
+    for (id, n) in counts.into_iter().filter(|(_, n)| *n > MAX_DEPENDENTS_NOTIFIED) {
+        let Some(&i) = index.get(id) else { continue };
+        err(i, format!("{n} services depend on {id:?}, at most {MAX_DEPENDENTS_NOTIFIED} may"));
+    }
+    let index = &index;
+    let edges = move |i: usize| services[i].depends_on.iter().filter_map(move |p| index.get(p.as_str()).copied());
+    let mut reported: BTreeSet<usize> = BTreeSet::new();
+    for start in 0..services.len() {
+        if reported.contains(&start) {
+            continue;
+        }
+        if let Some(cycle) = find_cycle(start, &edges) {
+            let names: Vec<&str> = cycle.iter().map(|&i| services[i].id.as_str()).collect();
+            reported.extend(cycle.iter().copied());
+            err(start, format!("cycle {}", names.join(" → ")));
+        }
+    }
+}
+
+/// A cycle through `start` (the nodes from `start` back to `start`), by depth-first search.
+fn find_cycle<I: Iterator<Item = usize>>(start: usize, edges: &impl Fn(usize) -> I) -> Option<Vec<usize>> {
+    let mut path = vec![start];
+    let mut stack = vec![edges(start)];
+    let mut seen = BTreeSet::from([start]);
+    while let Some(next) = stack.last_mut().map(Iterator::next) {
+        match next {
+            Some(n) if n == start => {
+                path.push(start);
+                return Some(path);
+            }
+            Some(n) if seen.insert(n) => {
+                path.push(n);
+                stack.push(edges(n));
+            }
+            Some(_) => {}
+            None => {
+                stack.pop();
+                path.pop();
+            }
+        }
+    }
+    None
+}
+
+/// Checks a managed service's effective `dependsOn` against the whole `catalog` (declared
+/// and managed) as if `service` replaced the entry with its id: the management API's check.
+///
+/// # Errors
+/// 400 `invalid-field` naming `dependsOn`: an id that names no service in the catalog
+/// (`dependsOn: unknown service "x"`), or a cycle through the service
+/// (`dependsOn: cycle api → db → api`), or a parent that would have more than
+/// [`MAX_DEPENDENTS_NOTIFIED`] dependents.
+pub fn check_in_catalog(catalog: &Config, service: &ServiceConfig) -> Result<(), Problem> {
+    let mut services: Vec<ServiceConfig> = catalog.services.iter().filter(|s| s.id != service.id).cloned().collect();
+    services.insert(0, service.clone());
+    let mut problem = None;
+    check_graph(&services, |i, reason| {
+        // Only problems this service takes part in: its own ids, a cycle through it (found
+        // from it first), one parent too many.
+        let ours = i == 0 || reason.contains(" services depend on ");
+        if ours && problem.is_none() {
+            problem = Some(Problem::invalid_field("dependsOn", format!("dependsOn: {reason}")));
+        }
+    });
+    problem.map_or(Ok(()), Err)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn catalog(edges: &[(&str, &[&str])]) -> Config {
+        let services: Vec<serde_json::Value> =
+            edges.iter().map(|(id, deps)| serde_json::json!({"id": id, "dependsOn": deps})).collect();
+        let text = serde_json::json!({ "services": services }).to_string();
+        Config::parse(Some(&text), None).unwrap()
+    }
+
+    #[test]
+    fn the_reverse_index_lists_direct_dependents_in_catalog_order() {
+        let c = catalog(&[("db", &[]), ("api", &["db"]), ("web", &["api", "db"]), ("cron", &[])]);
+        let ids: Vec<&str> = dependents(&c, "db").map(ServiceId::as_str).collect();
+        assert_eq!(ids, ["api", "web"]);
+        assert_eq!(dependents(&c, "cron").count(), 0);
+    }
+
+    #[test]
+    fn a_cycle_in_services_json_is_refused_naming_it() {
+        let text =
+            r#"{"services": [{"id": "web"}, {"id": "api", "dependsOn": ["db"]}, {"id": "db", "dependsOn": ["api"]}]}"#;
+        let errors = Config::parse(Some(text), None).unwrap_err().0;
+        let shown: Vec<String> = errors.iter().map(|e| format!("{}: {}", e.path, e.reason)).collect();
+        assert_eq!(shown, ["services.json: services[1].dependsOn: cycle api → db → api"]);
+    }
+
+    #[test]
+    fn unknown_self_and_repeated_parents_are_refused() {
+        let text = r#"{"services": [{"id": "api", "dependsOn": ["api", "nope", "db", "db"]}, {"id": "db"}]}"#;
+        let errors = Config::parse(Some(text), None).unwrap_err().0;
+        let shown: Vec<String> = errors.iter().map(|e| format!("{}: {}", e.path, e.reason)).collect();
+        assert_eq!(
+            shown,
+            [
+                "services.json: services[0].dependsOn[0]: a service cannot depend on itself",
+                "services.json: services[0].dependsOn[3]: \"db\" is listed twice",
+            ]
+        );
+        let text = r#"{"services": [{"id": "api", "dependsOn": ["nope"]}]}"#;
+        let errors = Config::parse(Some(text), None).unwrap_err().0;
+        assert_eq!(errors[0].to_string(), "services.json: services[0].dependsOn: unknown service \"nope\"");
+    }
+
+    #[test]
+    fn a_group_list_applies_to_its_members() {
+        let text = r#"{"groups": [{"id": "apps", "services": ["api", "web"], "dependsOn": ["db"]}],
+            "services": [{"id": "db"}, {"id": "api"}, {"id": "web", "dependsOn": []}]}"#;
+        let c = Config::parse(Some(text), None).unwrap();
+        let deps =
+            |id: &str| c.service(id).unwrap().depends_on.iter().map(|s| s.as_str().to_owned()).collect::<Vec<_>>();
+        assert_eq!(deps("api"), ["db"]);
+        assert!(deps("web").is_empty(), "a service's own list replaces its group's");
+        assert!(deps("db").is_empty());
+    }
+
+    #[test]
+    fn too_many_parents_are_refused_with_the_limit() {
+        let ids: Vec<String> = (0..=MAX_DEPENDS_ON).map(|i| format!("p{i}")).collect();
+        let mut services: Vec<serde_json::Value> = ids.iter().map(|id| serde_json::json!({"id": id})).collect();
+        services.push(serde_json::json!({"id": "child", "dependsOn": ids}));
+        let text = serde_json::json!({ "services": services }).to_string();
+        let errors = Config::parse(Some(&text), None).unwrap_err().0;
+        assert_eq!(
+            errors[0].reason,
+            format!("must list at most {MAX_DEPENDS_ON} services, got {}", MAX_DEPENDS_ON + 1)
+        );
+    }
+
+    #[test]
+    fn the_api_check_names_a_cycle_through_the_new_service() {
+        let c = catalog(&[("db", &[]), ("api", &["db"])]);
+        let mut db = c.service("db").unwrap().clone();
+        db.depends_on = vec![ServiceId::parse("api").unwrap()];
+        let p = check_in_catalog(&c, &db).unwrap_err();
+        assert_eq!(p.detail, "dependsOn: cycle db → api → db");
+        db.depends_on = vec![ServiceId::parse("ghost").unwrap()];
+        assert_eq!(check_in_catalog(&c, &db).unwrap_err().detail, "dependsOn: unknown service \"ghost\"");
+        db.depends_on = Vec::new();
+        assert_eq!(check_in_catalog(&c, &db), Ok(()));
+    }
+}

@@ -1,0 +1,134 @@
+//! Service dependencies driven through the ServiceMonitor's one call into core: a child that
+//! goes `down` while a parent is `down` (or in maintenance) records its incident but holds
+//! its alert; the parent's recovery sends it once, or nothing when the child recovered first.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use support::Harness;
+use systole_core::config::ServiceId;
+use systole_core::dependency::ParentState;
+use systole_core::monitor::{Heartbeat, Reported, Status};
+use systole_core::notify::vocab::Event;
+use systole_core::record::Input;
+use systole_core::time::Timestamp;
+
+const SERVICES: &str = r#"{"services": [
+    {"id": "db-prod", "stalenessThreshold": 60},
+    {"id": "api", "stalenessThreshold": 60, "gracePeriod": 30, "dependsOn": ["db-prod"]},
+    {"id": "lone", "stalenessThreshold": 60}
+]}"#;
+const CHANNELS: &str = r#"{"channels": [{"type": "slack", "name": "team", "events": ["down", "up", "late"]}]}"#;
+
+const MIN: i64 = 60_000;
+
+struct Child {
+    h: Harness,
+}
+
+fn child() -> Child {
+    Child { h: Harness::new(SERVICES, Some(CHANNELS), "api") }
+}
+
+fn t(ms: i64) -> Timestamp {
+    Timestamp::from_millis(ms)
+}
+
+impl Child {
+    fn at(&mut self, ms: i64, input: Input) -> Vec<(String, Event, u32)> {
+        self.h.queued(ms, input)
+    }
+
+    fn beat(&mut self, ms: i64, reported: Reported) -> Vec<(String, Event, u32)> {
+        let heartbeat = Heartbeat { reported, ..Heartbeat::default() };
+        self.at(ms, Input::Heartbeat { heartbeat, key: Some(support::KEY.to_owned()) })
+    }
+
+    fn alarm(&mut self, ms: i64) -> Vec<(String, Event, u32)> {
+        self.at(ms, Input::Alarm)
+    }
+
+    fn parent(&mut self, ms: i64, status: Status, since: i64) -> Vec<(String, Event, u32)> {
+        let parent = ServiceId::parse("db-prod").unwrap();
+        self.at(ms, Input::Parent { parent, state: ParentState { status, since: t(since) } })
+    }
+
+    fn incident_mark(&self) -> Option<String> {
+        let state = self.h.record().monitor.state();
+        state.incident.as_ref().and_then(|i| i.suppressed.as_ref()).map(ToString::to_string)
+    }
+}
+
+fn team(event: Event) -> Vec<(String, Event, u32)> {
+    vec![("team".to_owned(), event, 0)]
+}
+
+#[test]
+fn a_child_down_while_its_parent_is_down_is_recorded_held_and_alerted_once_on_recovery() {
+    let mut c = child();
+    c.beat(0, Reported::Up);
+    assert_eq!(c.parent(10_000, Status::Down, 9_000), [], "a parent's state alone sends nothing");
+    assert_eq!(c.alarm(MIN), [], "no `late` while the parent is down");
+    assert_eq!(c.h.record().monitor.status(), Status::Late, "but the status is recorded");
+    assert_eq!(c.alarm(MIN + 30_000), [], "the `down` is held");
+    assert_eq!(c.h.record().monitor.status(), Status::Down);
+    let since = t(9_000);
+    assert_eq!(c.incident_mark(), Some(format!("suppressed: parent `db-prod` down since {since}")));
+    assert_eq!(c.alarm(2 * MIN), [], "an alarm again sends nothing");
+    assert_eq!(c.parent(3 * MIN, Status::Up, 3 * MIN - 1), team(Event::Down), "released once the parent is up");
+    let sent = &c.h.record().deliveries.pending.last().unwrap().notification;
+    assert_eq!(sent.since, t(MIN + 30_000), "the alert names the incident's start");
+    assert_eq!(c.parent(3 * MIN + 1, Status::Up, 3 * MIN - 1), [], "a repeated push sends nothing");
+    assert_eq!(c.alarm(4 * MIN), [], "nor does a later alarm");
+    assert_eq!(c.beat(5 * MIN, Reported::Up), team(Event::Up), "its recovery is then told as usual");
+}
+
+#[test]
+fn a_child_that_recovered_before_its_parent_sends_nothing_at_all() {
+    let mut c = child();
+    c.beat(0, Reported::Up);
+    c.parent(1_000, Status::Down, 1_000);
+    assert_eq!(c.beat(2_000, Reported::Down), [], "held");
+    assert_eq!(c.beat(3_000, Reported::Up), [], "no recovery for a down nobody was told of");
+    assert_eq!(c.parent(4_000, Status::Up, 4_000), [], "nothing to release");
+    assert_eq!(c.h.record().deliveries.pending.len(), 0);
+}
+
+#[test]
+fn a_parent_in_maintenance_holds_too_and_an_older_push_is_ignored() {
+    let mut c = child();
+    c.beat(0, Reported::Up);
+    c.parent(1_000, Status::Maintenance, 1_000);
+    c.parent(1_500, Status::Up, 500); // older than what is held: out of order
+    assert_eq!(c.beat(2_000, Reported::Down), []);
+    assert!(c.incident_mark().unwrap().starts_with("suppressed: parent `db-prod` maintenance since"));
+    assert_eq!(c.parent(5_000, Status::Up, 5_000), team(Event::Down));
+}
+
+#[test]
+fn a_child_down_before_its_parent_alerts_at_once() {
+    let mut c = child();
+    c.beat(0, Reported::Up);
+    assert_eq!(c.beat(1_000, Reported::Down), team(Event::Down));
+    assert_eq!(c.incident_mark(), None);
+    assert_eq!(c.parent(2_000, Status::Down, 2_000), []);
+    assert_eq!(c.parent(3_000, Status::Up, 3_000), [], "already told: nothing more");
+}
+
+#[test]
+fn a_parent_that_is_only_late_holds_nothing() {
+    let mut c = child();
+    c.beat(0, Reported::Up);
+    c.parent(1_000, Status::Late, 1_000);
+    assert_eq!(c.beat(2_000, Reported::Down), team(Event::Down));
+}
+
+#[test]
+fn a_push_from_a_service_that_is_not_a_parent_is_forgotten() {
+    let mut c = child();
+    c.beat(0, Reported::Up);
+    let lone = ServiceId::parse("lone").unwrap();
+    c.at(1_000, Input::Parent { parent: lone, state: ParentState { status: Status::Down, since: t(1_000) } });
+    assert!(c.h.record().monitor.state().parents.is_empty());
+    assert_eq!(c.beat(2_000, Reported::Down), team(Event::Down));
+}

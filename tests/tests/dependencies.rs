@@ -1,0 +1,183 @@
+//! Service dependencies through the real Worker: the parent's ServiceMonitor pushes its status
+//! to its dependents' objects; a child that goes `down` while its parent is `down` records
+//! its incident (marked suppressed) and sends nothing until the parent recovers, then exactly
+//! one alert; a child that recovered first sends nothing. Cycles are refused by the
+//! management API (400 naming the cycle) and by the config loader.
+//!
+//! Config (`tests/config/services.json`): `dep-db` (3 s, group `deps`) and, in group
+//! `deps-children` (5 s, `dependsOn: ["dep-db"]`), `dep-api` and `dep-worker`; all alert the
+//! `discord` channel, which the local receiver stands in for.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::fs;
+use std::process::Command;
+use std::thread;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use systole_e2e::receiver::{Received, Receiver};
+use systole_e2e::{channel_env, refused_config, root, spawn_worker_with, Worker, ADMIN_TOKEN, MANAGEMENT_KEY};
+
+/// The discord messages about the service named `name` (by its title).
+fn about(receiver: &Receiver, name: &str) -> Vec<String> {
+    receiver
+        .of("discord")
+        .iter()
+        .map(Received::json)
+        .filter_map(|m| m["embeds"][0]["title"].as_str().map(str::to_owned))
+        .filter(|t| t.contains(name))
+        .collect()
+}
+
+fn beat(worker: &Worker, id: &str) {
+    let answer = worker.beat(id, &json!({ "serviceId": id }));
+    assert_eq!(answer.status, 200, "{}", answer.body);
+}
+
+fn status(worker: &Worker, id: &str) -> String {
+    worker.status_of(id)["status"].as_str().unwrap_or_default().to_owned()
+}
+
+fn wait_status(worker: &Worker, id: &str, want: &str) {
+    worker.wait_for(&format!("{id} {want}"), Duration::from_secs(20), || (status(worker, id) == want).then_some(()));
+}
+
+/// Runs `tests/browser/dependencies.mjs` against `worker` (screenshot in
+/// `target/screenshots/dependencies.png`) and returns its result.
+fn browse(worker: &Worker) -> Value {
+    let root = root();
+    let shots = root.join("target/screenshots");
+    fs::create_dir_all(&shots).unwrap();
+    let out = Command::new(root.join("node_modules/.bin/node"))
+        .arg(root.join("tests/browser/dependencies.mjs"))
+        .current_dir(&root)
+        .env("BASE", &worker.base)
+        .env("TOKEN", ADMIN_TOKEN)
+        .env("SHOTS", &shots)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let result = stdout.lines().find_map(|l| l.strip_prefix("RESULT ")).expect("the browser script printed no RESULT");
+    let result: Value = serde_json::from_str(result).unwrap();
+    assert!(out.status.success() && result["ok"] == true, "{result}\n{}", String::from_utf8_lossy(&out.stderr));
+    result
+}
+
+fn incident(worker: &Worker, id: &str) -> Value {
+    worker.get(&format!("/api/v1/incidents?serviceId={id}")).json()["incidents"][0].clone()
+}
+
+#[test]
+fn a_child_down_while_its_parent_is_down_alerts_once_when_the_parent_recovers() {
+    let receiver = Receiver::start();
+    let worker = spawn_worker_with(&channel_env(&receiver, &[]));
+    beat(&worker, "dep-db");
+    beat(&worker, "dep-api");
+    // The parent misses its 3 s deadline first and alerts; the child misses its 5 s one 2 s
+    // later, while the parent is down: recorded, not sent.
+    let db_down = receiver.wait("discord", 1, Duration::from_secs(20));
+    assert!(db_down[0].json()["embeds"][0]["title"].as_str().unwrap().contains("Dependency database"));
+    wait_status(&worker, "dep-api", "down");
+    let held = worker.wait_for("dep-api incident", Duration::from_secs(20), || {
+        let i = incident(&worker, "dep-api");
+        i.is_object().then_some(i)
+    });
+    let mark = held["suppressed"].as_str().expect("the incident says why its alert is held");
+    assert!(mark.starts_with("suppressed: parent `dep-db` down since "), "{mark}");
+    assert_eq!(held["open"], true);
+    // The dependency view, looked at in Chromium while the alert is held.
+    let page = browse(&worker);
+    assert_eq!(page["parentStatus"], "Down", "{page}");
+    assert_eq!(page["suppressed"], mark, "{page}");
+    assert_eq!(page["dependents"], json!(["Dependent API", "Dependent worker"]), "{page}");
+    thread::sleep(Duration::from_secs(2));
+    assert_eq!(about(&receiver, "Dependent API"), Vec::<String>::new(), "nothing while the parent is down");
+
+    // The parent recovers: the child, still down, alerts now, exactly once.
+    beat(&worker, "dep-db");
+    let sent = worker.wait_for("dep-api alert", Duration::from_secs(20), || {
+        let sent = about(&receiver, "Dependent API");
+        (!sent.is_empty()).then_some(sent)
+    });
+    assert_eq!(sent, ["🔴 Dependent API is DOWN"]);
+    thread::sleep(Duration::from_secs(3));
+    assert_eq!(about(&receiver, "Dependent API").len(), 1, "exactly one alert");
+    // Its recovery is told as usual (it was told it was down).
+    beat(&worker, "dep-api");
+    let both = worker.wait_for("dep-api up", Duration::from_secs(20), || {
+        let sent = about(&receiver, "Dependent API");
+        (sent.len() == 2).then_some(sent)
+    });
+    assert!(both[1].starts_with("✅ Dependent API is back UP"), "{both:?}");
+}
+
+#[test]
+fn a_child_that_recovered_before_its_parent_sends_nothing() {
+    let receiver = Receiver::start();
+    let worker = spawn_worker_with(&channel_env(&receiver, &[]));
+    beat(&worker, "dep-db");
+    beat(&worker, "dep-worker");
+    wait_status(&worker, "dep-db", "down");
+    wait_status(&worker, "dep-worker", "down");
+    beat(&worker, "dep-worker");
+    assert_eq!(status(&worker, "dep-worker"), "up");
+    beat(&worker, "dep-db");
+    // Until the child's next deadline (5 s after its last heartbeat) nothing may come.
+    thread::sleep(Duration::from_secs(3));
+    assert_eq!(about(&receiver, "Dependent worker"), Vec::<String>::new(), "no down, no recovery");
+    let closed = incident(&worker, "dep-worker");
+    assert_eq!(closed["open"], false);
+    assert!(closed["suppressed"].as_str().unwrap().starts_with("suppressed: parent `dep-db` down since "));
+}
+
+#[test]
+fn a_cycle_through_the_management_api_is_a_400_naming_it() {
+    let worker = spawn_worker_with(&[]);
+    let manage =
+        |method: &str, path: &str, body: Value| worker.request(method, path, Some(MANAGEMENT_KEY), &body.to_string());
+    let a = manage("POST", "/api/v1/services", json!({"id": "m-dep-a", "stalenessThreshold": 60}));
+    assert_eq!(a.status, 201, "{}", a.body);
+    let b = manage("POST", "/api/v1/services", json!({"id": "m-dep-b", "dependsOn": ["m-dep-a", "dep-db"]}));
+    assert_eq!(b.status, 201, "{}", b.body);
+    assert_eq!(b.json()["service"]["dependsOn"], json!(["m-dep-a", "dep-db"]));
+
+    let cycle = manage("PATCH", "/api/v1/services/m-dep-a", json!({"dependsOn": ["m-dep-b"]}));
+    assert_eq!(cycle.status, 400, "{}", cycle.body);
+    assert_eq!(cycle.header("content-type"), Some("application/problem+json"));
+    let problem = cycle.json();
+    assert_eq!(problem["field"], "dependsOn", "{problem}");
+    assert_eq!(problem["detail"], "dependsOn: cycle m-dep-a → m-dep-b → m-dep-a", "{problem}");
+
+    let unknown = manage("PUT", "/api/v1/services/m-dep-c", json!({"id": "m-dep-c", "dependsOn": ["ghost"]}));
+    assert_eq!(unknown.status, 400, "{}", unknown.body);
+    assert_eq!(unknown.json()["detail"], "dependsOn: unknown service \"ghost\"");
+    let itself = manage("POST", "/api/v1/services", json!({"id": "m-dep-d", "dependsOn": ["m-dep-d"]}));
+    assert_eq!(itself.status, 400, "{}", itself.body);
+    assert!(itself.body.contains("a service cannot depend on itself"), "{}", itself.body);
+    let many: Vec<String> = (0..17).map(|i| format!("p{i}")).collect();
+    let long = manage("POST", "/api/v1/services", json!({"id": "m-dep-e", "dependsOn": many}));
+    assert_eq!(long.status, 400, "{}", long.body);
+    assert!(long.body.contains("must list at most 16 services, got 17"), "{}", long.body);
+    // The refused patch changed nothing.
+    let a = manage("GET", "/api/v1/services/m-dep-a", Value::Null);
+    assert_eq!(a.json()["dependsOn"], Value::Null, "{}", a.body);
+}
+
+#[test]
+fn a_cycle_in_services_json_stops_the_worker_naming_it() {
+    let dir = root().join("target/e2e/config-dependency-cycle");
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    let services = r#"{"services": [{"id": "web", "dependsOn": ["api"]}, {"id": "api", "dependsOn": ["db"]},
+        {"id": "db", "dependsOn": ["api"]}, {"id": "cron", "dependsOn": ["nope"]}]}"#;
+    fs::write(dir.join("services.json"), services).unwrap();
+    let stderr = refused_config(&dir);
+    for expected in [
+        "invalid configuration (2 problems)",
+        "services.json: services[1].dependsOn: cycle api → db → api",
+        "services.json: services[3].dependsOn: unknown service \"nope\"",
+    ] {
+        assert!(stderr.contains(expected), "{expected:?} not in:\n{stderr}");
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
