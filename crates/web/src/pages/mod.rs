@@ -6,6 +6,7 @@ mod dashboard;
 mod login;
 mod service;
 mod status;
+mod telemetry;
 
 pub use dashboard::dashboard;
 pub use login::{login, not_found};
