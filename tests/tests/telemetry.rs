@@ -4,6 +4,7 @@
 //! reports are grouped and counted, and each service carries a reliability label.
 #![allow(clippy::unwrap_used)]
 
+use std::thread;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -27,7 +28,8 @@ fn metrics_become_tiles_and_api_values_and_a_ninety_day_chart_answers_from_daily
         let answer = worker.get(&format!("/api/v1/services/{service}/metrics")).json();
         (answer["metrics"].as_array().unwrap().len() == 4).then_some(answer)
     });
-    let by_name = |name: &str| listed["metrics"].as_array().unwrap().iter().find(|m| m["name"] == name).unwrap().clone();
+    let by_name =
+        |name: &str| listed["metrics"].as_array().unwrap().iter().find(|m| m["name"] == name).unwrap().clone();
     assert_eq!((by_name("latency_ms")["latest"].as_f64(), &by_name("latency_ms")["unit"]), (Some(30.0), &json!("ms")));
     assert_eq!((by_name("cpu_percent")["latest"].as_f64(), &by_name("cpu_percent")["unit"]), (Some(60.0), &json!("%")));
     assert_eq!((by_name("queue_depth")["latest"].as_f64(), &by_name("queue_depth")["unit"]), (Some(3.0), &Value::Null));
@@ -102,7 +104,8 @@ fn metrics_become_tiles_and_api_values_and_a_ninety_day_chart_answers_from_daily
         "SELECT width_ms, bucket_start FROM metric_rollups WHERE service_id = '{service}' \
          AND metric = 'latency_ms' ORDER BY width_ms, bucket_start"
     ));
-    let kept: Vec<(i64, i64)> = kept.iter().map(|r| (r["width_ms"].as_i64().unwrap(), r["bucket_start"].as_i64().unwrap())).collect();
+    let kept: Vec<(i64, i64)> =
+        kept.iter().map(|r| (r["width_ms"].as_i64().unwrap(), r["bucket_start"].as_i64().unwrap())).collect();
     assert_eq!(kept, [(FIVE_MIN, (now - DAY) / FIVE_MIN * FIVE_MIN), (DAY, d100), (DAY, d60), (DAY, d40)]);
 }
 
@@ -110,31 +113,39 @@ fn metrics_become_tiles_and_api_values_and_a_ninety_day_chart_answers_from_daily
 fn the_flush_writes_each_closed_five_minute_bucket_once_with_count_sum_min_max() {
     let worker = spawn_worker();
     let service = "guarded";
-    let a = worker.pulse(service, &json!({"metrics": {"latency_ms": 10}}));
-    let bucket = ms(&a["receivedAt"]) / FIVE_MIN * FIVE_MIN;
-    worker.pulse(service, &json!({"metrics": {"latency_ms": 30}}));
-    let b = worker.pulse(service, &json!({"metrics": {"latency_ms": 20}}));
+    let beats: Vec<(i64, f64)> = [10.0, 30.0, 20.0]
+        .iter()
+        .map(|v| (ms(&worker.pulse(service, &json!({"metrics": {"latency_ms": v}}))["receivedAt"]), *v))
+        .collect();
+    let bucket = beats[0].0 / FIVE_MIN * FIVE_MIN;
     // The three may straddle a bucket boundary: only those in the first bucket count there.
-    let in_first = u64::from(ms(&b["receivedAt"]) < bucket + FIVE_MIN);
+    let inside: Vec<f64> = beats.iter().filter(|(t, _)| *t < bucket + FIVE_MIN).map(|(_, v)| *v).collect();
     let sql = format!(
-        "SELECT width_ms, bucket_start, count, sum, min, max FROM metric_rollups WHERE service_id = '{service}' \
+        "SELECT count, sum, min, max FROM metric_rollups WHERE service_id = '{service}' \
          AND width_ms = {FIVE_MIN} AND bucket_start = {bucket}"
     );
     // Written by the flush the object arms for the bucket's end (no heartbeat needed).
-    let wait = Duration::from_millis(u64::try_from(bucket + FIVE_MIN - now_ms()).unwrap_or(0)) + Duration::from_secs(30);
+    let wait =
+        Duration::from_millis(u64::try_from(bucket + FIVE_MIN - now_ms()).unwrap_or(0)) + Duration::from_secs(30);
     let rows = worker.wait_for("the closed bucket in D1", wait, || {
         let rows = worker.d1(&sql);
         (!rows.is_empty()).then_some(rows)
     });
     let row = &rows[0];
-    assert!(row["count"].as_u64().unwrap() >= 2 + in_first - 1, "{row}");
-    if in_first == 1 {
-        assert_eq!(
-            (row["count"].as_u64(), row["sum"].as_f64(), row["min"].as_f64(), row["max"].as_f64()),
-            (Some(3), Some(60.0), Some(10.0), Some(30.0)),
-            "{row}"
-        );
+    let expected = json!({
+        "count": inside.len(),
+        "sum": inside.iter().sum::<f64>(),
+        "min": inside.iter().copied().fold(f64::INFINITY, f64::min),
+        "max": inside.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    });
+    let as_f64 = |v: &Value, k: &str| v[k].as_f64().unwrap();
+    for k in ["count", "sum", "min", "max"] {
+        assert_eq!(as_f64(row, k), as_f64(&expected, k), "{k}: {row} vs {expected}");
     }
+    // Written once: a later flush (another heartbeat) leaves it as it is.
+    worker.pulse(service, &json!({"metrics": {"latency_ms": 1000}}));
+    thread::sleep(Duration::from_secs(3));
+    assert_eq!(worker.d1(&sql), rows);
     // A 7-day chart reads it as a 5-minute point.
     let week = worker.get(&format!("/api/v1/services/{service}/metrics/latency_ms?range=7d")).json();
     assert_eq!(week["resolution"], "5m");
@@ -192,7 +203,8 @@ fn error_reports_are_grouped_by_fingerprint_counted_and_refused_without_the_key(
     let old = now_ms() - 40 * DAY;
     worker.d1(&format!("INSERT INTO error_groups VALUES ('{service}', 'ancient', 'm', NULL, 3, {old}, {old})"));
     assert_eq!(worker.get("/__scheduled?cron=17+*+*+*+*").status, 200);
-    let left = worker.d1(&format!("SELECT fingerprint FROM error_groups WHERE service_id = '{service}' ORDER BY fingerprint"));
+    let left =
+        worker.d1(&format!("SELECT fingerprint FROM error_groups WHERE service_id = '{service}' ORDER BY fingerprint"));
     assert_eq!(left.len(), 2, "{left:?}");
 }
 
@@ -205,13 +217,24 @@ fn each_service_entry_carries_its_thirty_day_reliability_label() {
         entry["reliability"]["uptimePercent"].is_number().then_some(entry)
     });
     let r = &entry["reliability"];
-    assert_eq!((&r["label"], &r["incidents"], &r["windowDays"]), (&json!("excellent"), &json!(0), &json!(30)), "{entry}");
+    assert_eq!(
+        (&r["label"], &r["incidents"], &r["windowDays"]),
+        (&json!("excellent"), &json!(0), &json!(30)),
+        "{entry}"
+    );
     // Two incidents in the window make it at most good; eleven make it poor.
     let now = now_ms();
-    let rows: Vec<String> = (1..=11).map(|i| format!("('reporter', {}, {}, 'test')", now - i * DAY, now - i * DAY + 1)).collect();
-    worker.d1(&format!("INSERT INTO incidents (service_id, started_at, ended_at, cause) VALUES {}", rows[..2].join(", ")));
+    let rows: Vec<String> =
+        (1..=11).map(|i| format!("('reporter', {}, {}, 'test')", now - i * DAY, now - i * DAY + 1)).collect();
+    worker.d1(&format!(
+        "INSERT INTO incidents (service_id, started_at, ended_at, cause) VALUES {}",
+        rows[..2].join(", ")
+    ));
     assert_eq!(worker.get("/api/v1/services/reporter").json()["reliability"]["label"], "good");
-    worker.d1(&format!("INSERT INTO incidents (service_id, started_at, ended_at, cause) VALUES {}", rows[2..].join(", ")));
+    worker.d1(&format!(
+        "INSERT INTO incidents (service_id, started_at, ended_at, cause) VALUES {}",
+        rows[2..].join(", ")
+    ));
     let r = worker.get("/api/v1/services/reporter").json()["reliability"].clone();
     assert_eq!((&r["label"], &r["incidents"]), (&json!("poor"), &json!(11)), "{r}");
     // An unknown service: 404.
@@ -228,8 +251,18 @@ fn the_tiles_and_a_thirty_day_chart_render_in_chromium() {
     let mut rows = Vec::new();
     for d in 1..=29_i64 {
         let avg = 80.0 + 25.0 * ((d as f64) / 3.0).sin();
-        rows.push(format!("('{service}', 'p95_ms', {DAY}, {}, 1440, {}, {}, {})", today - d * DAY, avg * 1440.0, avg - 30.0, avg + 60.0));
-        rows.push(format!("('{service}', 'cpu_percent', {DAY}, {}, 1440, {}, 20, 90)", today - d * DAY, (40 + d % 7 * 3) * 1440));
+        rows.push(format!(
+            "('{service}', 'p95_ms', {DAY}, {}, 1440, {}, {}, {})",
+            today - d * DAY,
+            avg * 1440.0,
+            avg - 30.0,
+            avg + 60.0
+        ));
+        rows.push(format!(
+            "('{service}', 'cpu_percent', {DAY}, {}, 1440, {}, 20, 90)",
+            today - d * DAY,
+            (40 + d % 7 * 3) * 1440
+        ));
     }
     worker.d1(&format!("INSERT INTO metric_rollups VALUES {}", rows.join(", ")));
     for (i, p95) in [92, 88, 131, 97, 84, 90, 102].iter().enumerate() {
@@ -240,7 +273,12 @@ fn the_tiles_and_a_thirty_day_chart_render_in_chromium() {
     }
     let path = format!("/api/v1/services/{service}/errors");
     for message in ["db timeout", "db timeout", "cache miss storm"] {
-        let r = worker.request("POST", &path, Some(&key(service)), &json!({"message": message, "stack": "at main (src/main.rs:42)"}).to_string());
+        let r = worker.request(
+            "POST",
+            &path,
+            Some(&key(service)),
+            &json!({"message": message, "stack": "at main (src/main.rs:42)"}).to_string(),
+        );
         assert_eq!(r.status, 201);
     }
     worker.wait_for("the heartbeats in D1", Duration::from_secs(20), || {

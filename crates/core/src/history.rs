@@ -776,7 +776,8 @@ mod tests {
         assert_eq!(h.flush_due(interval), Some(Timestamp::from_millis(day + BUCKET_MS)));
         let now = Timestamp::from_millis(day + BUCKET_MS);
         let closed = h.begin_flush(now, Status::Up).unwrap();
-        let got: Vec<_> = closed.metric_rollups.iter().map(|r| (r.resolution, r.start, r.count, r.sum, r.min, r.max)).collect();
+        let got: Vec<_> =
+            closed.metric_rollups.iter().map(|r| (r.resolution, r.start, r.count, r.sum, r.min, r.max)).collect();
         assert_eq!(got, [(crate::telemetry::Resolution::FiveMin, day, 2, 40.0, 10.0, 30.0)]);
         assert!(!h.finish_flush(now, &closed, false), "a failure keeps it");
         let again = h.begin_flush(now + Duration::from_secs(60), Status::Up).unwrap();

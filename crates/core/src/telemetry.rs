@@ -581,7 +581,7 @@ mod tests {
         assert_eq!(r.next_close(), Some(Timestamp::from_millis(T0 + FIVE_MIN_MS)));
         assert!(r.closed(Timestamp::from_millis(T0 + FIVE_MIN_MS - 1)).is_empty());
         let closed = r.closed(Timestamp::from_millis(T0 + FIVE_MIN_MS));
-        assert_eq!(closed.iter().map(|b| b.name.as_str()).collect::<Vec<_>>(), ["latency_ms", "cpu_percent"]);
+        assert_eq!(closed.iter().map(|b| b.name.as_str()).collect::<Vec<_>>(), ["cpu_percent", "latency_ms"]);
         r.written(&closed);
         assert_eq!(r.0.len(), 3, "the open 5-minute bucket and the two days stay");
         assert_eq!(r.next_close(), Some(Timestamp::from_millis(T0 + 2 * FIVE_MIN_MS)));
@@ -605,7 +605,10 @@ mod tests {
         assert_eq!(Resolution::for_window(at(2), now, oldest), Resolution::Raw);
         assert_eq!(Resolution::for_window(at(3), now, oldest), Resolution::FiveMin);
         assert_eq!(Resolution::for_window(at(14), now, oldest), Resolution::FiveMin);
-        assert_eq!(Resolution::for_window(Timestamp::from_millis(T0 - 14 * DAY_MS - 1), now, oldest), Resolution::Daily);
+        assert_eq!(
+            Resolution::for_window(Timestamp::from_millis(T0 - 14 * DAY_MS - 1), now, oldest),
+            Resolution::Daily
+        );
         assert_eq!(Resolution::for_window(at(90), now, None), Resolution::Daily);
         assert_eq!(Resolution::for_window(at(1), now, None), Resolution::FiveMin, "no heartbeats stored");
         assert_eq!(Resolution::of_width(DAY_MS), Some(Resolution::Daily));
@@ -655,7 +658,10 @@ mod tests {
         let e = ErrorReport::parse(long.as_bytes()).unwrap_err();
         assert_eq!((e.status, e.field.as_deref()), (400, Some("message")));
         assert_eq!(ErrorReport::parse(b"[1]").unwrap_err().field.as_deref(), Some("body"));
-        assert_eq!(ErrorReport::parse(br#"{"message": "a", "fingerprint": ""}"#).unwrap_err().field.as_deref(), Some("fingerprint"));
+        assert_eq!(
+            ErrorReport::parse(br#"{"message": "a", "fingerprint": ""}"#).unwrap_err().field.as_deref(),
+            Some("fingerprint")
+        );
     }
 
     #[test]
@@ -686,7 +692,10 @@ mod tests {
             (Timestamp::from_millis(1), Some(r#"{"a": 1, "b": 2}"#)),
         ];
         let l = latest(beats.into_iter());
-        assert_eq!(l.iter().map(|l| (l.name.as_str(), l.value, l.at.as_millis())).collect::<Vec<_>>(), [("a", 1.0, 1), ("b", 3.0, 3)]);
+        assert_eq!(
+            l.iter().map(|l| (l.name.as_str(), l.value, l.at.as_millis())).collect::<Vec<_>>(),
+            [("a", 1.0, 1), ("b", 3.0, 3)]
+        );
     }
 
     #[test]

@@ -83,13 +83,8 @@ pub fn sections(id: &str, now: Timestamp, t: &TelemetryView, sparks: &[MetricSer
 fn sparkline(s: &MetricSeries) -> Markup {
     let values: Vec<f64> = s.points.iter().map(|p| p.1).collect();
     let (lo, hi) = bounds(values.iter().copied());
-    let label = format!(
-        "{}: {} recent values from {} to {}",
-        s.name,
-        values.len(),
-        display(&s.name, lo),
-        display(&s.name, hi)
-    );
+    let label =
+        format!("{}: {} recent values from {} to {}", s.name, values.len(), display(&s.name, lo), display(&s.name, hi));
     let n = values.len().max(2) - 1;
     let points: Vec<String> =
         values.iter().enumerate().map(|(i, v)| xy(i as f64 / n as f64 * 120.0, *v, lo, hi, 32.0)).collect();

@@ -47,11 +47,8 @@ pub async fn raw(
     let [beats, oldest] = results.as_slice() else {
         return Err(worker::Error::RustError("D1 answered a batch of two with another count".into()));
     };
-    let beats = beats
-        .results::<Beat>()?
-        .into_iter()
-        .map(|b| (Timestamp::from_millis(b.received_at), b.metrics))
-        .collect();
+    let beats =
+        beats.results::<Beat>()?.into_iter().map(|b| (Timestamp::from_millis(b.received_at), b.metrics)).collect();
     let oldest = oldest.results::<Beat>()?.first().map(|b| Timestamp::from_millis(b.received_at));
     Ok((beats, oldest))
 }
@@ -125,7 +122,12 @@ impl ErrorGroupRow {
 ///
 /// # Errors
 /// Any D1 error.
-pub async fn record_error(db: &D1Database, service: &str, report: &ErrorReport, now: Timestamp) -> Result<ErrorGroupRow> {
+pub async fn record_error(
+    db: &D1Database,
+    service: &str,
+    report: &ErrorReport,
+    now: Timestamp,
+) -> Result<ErrorGroupRow> {
     crate::budget::count(Kind::D1);
     let stack = report.stack.as_deref().map_or(wasm_bindgen::JsValue::NULL, text);
     let row: Option<ErrorGroupRow> = db

@@ -2,9 +2,9 @@
 
 use systole_core::api::status::Summary;
 use systole_core::monitor::{deadline, MonitorConfig};
+use systole_core::telemetry::{self, Window, RANGES};
 use systole_core::time::Timestamp;
 use systole_web::pages::{self, Chrome};
-use systole_core::telemetry::{self, Window, RANGES};
 use systole_web::view::{self, ErrorGroupView, HeartbeatView, IncidentView, RunView, ServiceDetail, TelemetryView};
 use worker::{Env, Request};
 

@@ -62,8 +62,7 @@ pub async fn list(_req: Request, env: &Env, call: Call<'_>) -> Reply {
 pub async fn series(req: Request, env: &Env, call: Call<'_>) -> Reply {
     let id = service(env, &call).await?;
     let name = call.params.get("name").unwrap_or_default();
-    let valid = (1..=64).contains(&name.len())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || "_.:-".contains(c));
+    let valid = (1..=64).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || "_.:-".contains(c));
     if !valid {
         return Err(Problem::invalid_field("name", "a metric name is 1-64 characters of A-Z a-z 0-9 _ . : -").into());
     }
