@@ -193,7 +193,8 @@ fn error_reports_are_grouped_by_fingerprint_counted_and_refused_without_the_key(
     assert_eq!((long.status, &long.json()["field"], &long.json()["limit"]), (400, &json!("message"), &json!(1024)));
     let huge = post(&json!({"message": "x", "stack": "y".repeat(40_000)}));
     assert_eq!(huge.status, 413, "{}", huge.body);
-    assert_eq!(post(&json!(["not", "an", "object"])).json()["field"], "body");
+    let array = post(&json!(["not", "an", "object"]));
+    assert_eq!((array.status, &array.json()["field"]), (400, &json!("body")), "{}", array.body);
 
     // The service page lists the groups.
     let page = worker.get(&format!("/services/{service}")).body;

@@ -521,18 +521,26 @@ impl ErrorReport {
             #[serde(default)]
             fingerprint: Option<String>,
         }
-        let raw: Raw = serde_json::from_slice(body).map_err(|e| {
+        let bad = |e: String| {
             Problem::invalid_field(
                 "body",
                 format!("must be a JSON object {{\"message\", \"stack\"?, \"fingerprint\"?}}: {e}"),
             )
-        })?;
+        };
+        // An object only: serde would also read a struct from an array.
+        let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| bad(e.to_string()))?;
+        if !value.is_object() {
+            return Err(bad("not an object".to_owned()));
+        }
+        let raw: Raw = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
         let check = |field: &str, text: &str, max: usize| {
             let n = text.chars().count();
             if n == 0 {
                 Err(Problem::invalid_field(field, "must not be empty"))
             } else if n > max {
-                Err(Problem::too_long(field, max, n))
+                let mut p = Problem::invalid_field(field, format!("{field} must be at most {max} characters, got {n}"));
+                p.limit = u32::try_from(max).ok();
+                Err(p)
             } else {
                 Ok(())
             }
@@ -658,6 +666,8 @@ mod tests {
         let e = ErrorReport::parse(long.as_bytes()).unwrap_err();
         assert_eq!((e.status, e.field.as_deref()), (400, Some("message")));
         assert_eq!(ErrorReport::parse(b"[1]").unwrap_err().field.as_deref(), Some("body"));
+        assert_eq!(ErrorReport::parse(br#"["boom", "at x", "fp"]"#).unwrap_err().field.as_deref(), Some("body"));
+        assert_eq!(ErrorReport::parse(br#"{"message": "a", "extra": 1}"#).unwrap_err().field.as_deref(), Some("body"));
         assert_eq!(
             ErrorReport::parse(br#"{"message": "a", "fingerprint": ""}"#).unwrap_err().field.as_deref(),
             Some("fingerprint")
