@@ -142,10 +142,15 @@ fn the_flush_writes_each_closed_five_minute_bucket_once_with_count_sum_min_max()
     for k in ["count", "sum", "min", "max"] {
         assert_eq!(as_f64(row, k), as_f64(&expected, k), "{k}: {row} vs {expected}");
     }
-    // Written once: a later flush (another heartbeat) leaves it as it is.
-    worker.pulse(service, &json!({"metrics": {"latency_ms": 1000}}));
+    // Written once: a later flush (another heartbeat) leaves it as it is, and a heartbeat
+    // with metrics still costs one D1 row (its open buckets wait in the object).
+    let written =
+        || worker.get(&format!("/api/internal/stats?serviceId={service}")).json()["d1RowsWritten"].as_u64().unwrap();
+    let before = written();
+    worker.pulse(service, &json!({"metrics": {"latency_ms": 1000, "cpu_percent": 5}}));
     thread::sleep(Duration::from_secs(3));
     assert_eq!(worker.d1(&sql), rows);
+    assert_eq!(written() - before, 1, "one row for the heartbeat, none for its metrics");
     // A 7-day chart reads it as a 5-minute point.
     let week = worker.get(&format!("/api/v1/services/{service}/metrics/latency_ms?range=7d")).json();
     assert_eq!(week["resolution"], "5m");
