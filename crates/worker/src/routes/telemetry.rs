@@ -12,33 +12,22 @@ use systole_core::uptime;
 use worker::{D1Database, Env, Request};
 
 use super::query_pairs;
+use crate::d1;
 use crate::deployment::{self, now, DB_BINDING};
 use crate::http::{self, ApiError, OrUnavailable, Reply, HISTORY_DB};
 use crate::router::Call;
-use crate::{access, d1};
 
 /// Heartbeats read for the metrics' latest values.
 pub const LATEST_FROM: u32 = 200;
 /// Error groups listed at most.
 pub const ERROR_GROUPS: u32 = 100;
 
-/// The service of the path, if configured (in the catalog) and visible to the caller.
-async fn service<'a>(env: &Env, call: &Call<'a>) -> Result<&'a str, ApiError> {
-    let caller = call.caller()?;
-    let id = call.params.get("id").unwrap_or_default();
-    let config = crate::catalog::config(env).await?;
-    if !access::sees(caller, &config, id) {
-        return Err(Problem::unknown_service(id).into());
-    }
-    Ok(id)
-}
-
 /// JSON: `{"serviceId", "metrics": [{"name", "unit": "ms" | "s" | "bytes" | "%" | "count" |
 /// null, "latest": number, "latestAt": RFC 3339}]}`, by name: every numeric metric among the
 /// service's newest 200 heartbeats, with its newest value. Errors: 401, 404 a service not
 /// configured or not visible, 503 D1.
 pub async fn list(_req: Request, env: &Env, call: Call<'_>) -> Reply {
-    let id = service(env, &call).await?;
+    let id = super::runs::service(env, &call).await?;
     let db = env.d1(DB_BINDING)?;
     let beats = d1::heartbeats(&db, id, None, LATEST_FROM).await.or_unavailable(HISTORY_DB)?;
     let latest = telemetry::latest(beats.iter().map(|h| (Timestamp::from_millis(h.received_at), h.metrics.as_deref())));
@@ -60,7 +49,7 @@ pub async fn list(_req: Request, env: &Env, call: Call<'_>) -> Reply {
 /// from the raw heartbeats ([`telemetry::rollup_points`]). Errors: 400 (`name` not a metric name, `from`, `to`,
 /// `range`; see [`Window::parse`]), 401, 404 a service not configured or not visible, 503 D1.
 pub async fn series(req: Request, env: &Env, call: Call<'_>) -> Reply {
-    let id = service(env, &call).await?;
+    let id = super::runs::service(env, &call).await?;
     let name = call.params.get("name").unwrap_or_default();
     let valid = (1..=64).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || "_.:-".contains(c));
     if !valid {
@@ -155,7 +144,7 @@ async fn authorize(env: &Env, id: &str, key: Option<String>) -> Result<ServiceId
 /// "lastSeen"}]}`, most recently seen first, at most 100. Errors: 401, 404 a service not
 /// configured or not visible, 503 D1.
 pub async fn errors(_req: Request, env: &Env, call: Call<'_>) -> Reply {
-    let id = service(env, &call).await?;
+    let id = super::runs::service(env, &call).await?;
     let db = env.d1(DB_BINDING)?;
     let groups = d1::telemetry::errors(&db, id, ERROR_GROUPS).await.or_unavailable(HISTORY_DB)?;
     let groups: Vec<_> = groups.iter().map(d1::telemetry::ErrorGroupRow::to_json).collect();
