@@ -347,6 +347,7 @@ impl Error {
 /// redacted in the `Debug` output.
 #[derive(Clone)]
 pub struct Client {
+    base: String,
     endpoint: String,
     key: Option<String>,
     timeout: Duration,
@@ -415,7 +416,13 @@ impl Client {
             .build()
             .into();
 
-        Ok(Client { endpoint: format!("{base}{HEARTBEAT_PATH}"), key: key.map(str::to_owned), timeout, agent })
+        Ok(Client {
+            base: base.to_owned(),
+            endpoint: format!("{base}{HEARTBEAT_PATH}"),
+            key: key.map(str::to_owned),
+            timeout,
+            agent,
+        })
     }
 
     /// Builds a client from `SYSTOLE_URL` (required), `SYSTOLE_KEY`
@@ -471,7 +478,26 @@ impl Client {
     fn beat_with(&self, heartbeat: &Heartbeat, sleep: &mut dyn FnMut(Duration)) -> Result<BeatResponse, Error> {
         let body =
             serde_json::to_vec(heartbeat).map_err(|e| Error::Config(format!("cannot serialize heartbeat: {e}")))?;
-        self.send_with(&body, sleep, interpret_response)
+        self.send_with(&self.endpoint, &body, sleep, interpret_response)
+    }
+
+    /// Reports an error of service `service_id` (CloudLine's `captureError`): one `POST
+    /// {base_url}/api/v1/services/{service_id}/errors` with the client's key, with the same
+    /// attempts, retries and time bound as [`Client::beat`]. The message and stack are cut to
+    /// the server's limits (1,024 and 16,384 characters) first. Returns the group the report
+    /// was counted in.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::beat`]: [`Error::Problem`] for 401 (wrong key), 400 (a field), 413.
+    pub fn capture_error(&self, service_id: &str, report: &ErrorReport) -> Result<ErrorGroup, Error> {
+        let body = serde_json::to_vec(&report.limited())
+            .map_err(|e| Error::Config(format!("cannot serialize error report: {e}")))?;
+        let url = format!("{}/api/v1/services/{service_id}/errors", self.base);
+        let answer = self.send_with(&url, &body, &mut std::thread::sleep, |status, location, body| {
+            interpret_as::<ErrorAnswer>(status, location, body, |_| true)
+        })?;
+        Ok(answer.group)
     }
 
     /// Sends one run signal ([`RunSignal`]: a job's start or end) with the same
@@ -490,7 +516,7 @@ impl Client {
 
     /// [`Client::signal`] with an injectable `sleep`.
     fn signal_with(&self, signal: &RunSignal, sleep: &mut dyn FnMut(Duration)) -> Result<(), Error> {
-        self.send_with(&signal.to_body(), sleep, |status, location, body| {
+        self.send_with(&self.endpoint, &signal.to_body(), sleep, |status, location, body| {
             interpret_as::<Ack>(status, location, body, |ack| ack.ok).map(|_| ())
         })
     }
@@ -500,13 +526,14 @@ impl Client {
     /// body)`.
     fn send_with<T>(
         &self,
+        url: &str,
         body: &[u8],
         sleep: &mut dyn FnMut(Duration),
         interpret: impl Fn(u16, Option<&str>, &str) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let mut attempt = 1;
         loop {
-            match self.attempt(body, &interpret) {
+            match self.attempt(url, body, &interpret) {
                 Ok(receipt) => return Ok(receipt),
                 Err(err) => match retry_delay(attempt) {
                     Some(delay) if err.is_retryable() => {
@@ -522,12 +549,13 @@ impl Client {
     /// One HTTP request, bounded by `self.timeout`.
     fn attempt<T>(
         &self,
+        url: &str,
         body: &[u8],
         interpret: &impl Fn(u16, Option<&str>, &str) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let mut request = self
             .agent
-            .post(&self.endpoint)
+            .post(url)
             .header("Content-Type", "application/json")
             .header("Accept", "application/json, application/problem+json");
         if let Some(key) = &self.key {
@@ -544,6 +572,72 @@ impl Client {
             .map_err(|e| map_ureq_error(e, self.timeout))?;
         interpret(status, location.as_deref(), &text)
     }
+}
+
+/// An error report ([`Client::capture_error`]): `{"message", "stack"?, "fingerprint"?}`.
+/// Reports with the same fingerprint are counted in one group; without one, the server
+/// fingerprints the message.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ErrorReport {
+    /// What went wrong (1–1,024 characters; longer is cut).
+    pub message: String,
+    /// The stack trace (at most 16,384 characters; longer is cut).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack: Option<String>,
+    /// The group to count it in (1–128 characters).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+}
+
+impl ErrorReport {
+    /// A report of `message`.
+    pub fn new(message: impl Into<String>) -> Self {
+        ErrorReport { message: message.into(), ..ErrorReport::default() }
+    }
+
+    /// With a stack trace.
+    #[must_use]
+    pub fn with_stack(mut self, stack: impl Into<String>) -> Self {
+        self.stack = Some(stack.into());
+        self
+    }
+
+    /// With a fingerprint.
+    #[must_use]
+    pub fn with_fingerprint(mut self, fingerprint: impl Into<String>) -> Self {
+        self.fingerprint = Some(fingerprint.into());
+        self
+    }
+
+    /// The report cut to the server's limits.
+    fn limited(&self) -> ErrorReport {
+        let cut = |s: &str, max: usize| s.chars().take(max).collect::<String>();
+        ErrorReport {
+            message: cut(&self.message, 1024),
+            stack: self.stack.as_deref().map(|s| cut(s, 16 * 1024)),
+            fingerprint: self.fingerprint.clone(),
+        }
+    }
+}
+
+/// The group an error report was counted in.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorGroup {
+    /// Its fingerprint.
+    pub fingerprint: String,
+    /// Reports counted, this one included.
+    pub count: u64,
+    /// The first report's time (RFC 3339 UTC).
+    pub first_seen: String,
+    /// The latest report's time (RFC 3339 UTC).
+    pub last_seen: String,
+}
+
+/// The answer to an error report.
+#[derive(Deserialize)]
+struct ErrorAnswer {
+    group: ErrorGroup,
 }
 
 /// Reads an environment variable, treating unset, empty and non-UTF-8 values
@@ -956,5 +1050,15 @@ mod tests {
         assert_eq!(sleeps.len(), 2);
         // sleeps are not real here, so the bound is 3 × timeout (+ slack)
         assert!(elapsed < timeout * MAX_ATTEMPTS + Duration::from_secs(2), "{elapsed:?}");
+    }
+
+    #[test]
+    fn error_reports_are_cut_to_the_servers_limits_and_omit_what_is_unset() {
+        let report = ErrorReport::new("é".repeat(2000)).with_stack("x".repeat(20_000));
+        let limited = report.limited();
+        assert_eq!(limited.message.chars().count(), 1024);
+        assert_eq!(limited.stack.as_deref().map(str::len), Some(16 * 1024));
+        let json = serde_json::to_value(ErrorReport::new("boom").with_fingerprint("db")).unwrap();
+        assert_eq!(json, serde_json::json!({"message": "boom", "fingerprint": "db"}));
     }
 }

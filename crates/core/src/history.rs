@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::monitor::{Effect, HeartbeatEvent, Incident, Status, StatusChange};
 use crate::run::Run;
+use crate::telemetry::{MetricRollup, MetricRollups};
 use crate::time::{Timestamp, DAY_MS};
 
 /// Width of a short rollup bucket: 5 minutes, in milliseconds (the cloudflaremon
@@ -127,13 +128,21 @@ impl Tally {
 /// Uptime tallies accrued by a monitor per UTC day (keys are day starts in epoch
 /// milliseconds), covering time up to `accounted_until`. Records stored before daily-only
 /// rollups also held 5-minute buckets (`fiveMin`); a load ignores them.
-#[derive(Clone, Debug, Default, Deserialize, Eq, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Rollups {
     /// Time up to which status time has been accrued.
     pub accounted_until: Option<Timestamp>,
     /// Daily buckets not yet final in D1 (each an absolute total of its day so far).
     pub daily: BTreeMap<i64, Tally>,
+    /// Metric rollup buckets not yet written to D1 (absent in records stored before
+    /// telemetry rollups).
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub metrics: MetricRollups,
+}
+
+fn is_empty(m: &MetricRollups) -> bool {
+    m.0.is_empty()
 }
 
 impl Rollups {
@@ -354,6 +363,7 @@ impl History {
             match effect {
                 Effect::Record(hb) => {
                     self.rollups.count_heartbeat(hb.at);
+                    self.rollups.metrics.add(hb.at, hb.metrics.as_deref());
                     self.buffer(hb.clone());
                     self.recorded += 1;
                     rows.push(EventRow { n: self.recorded, flushed: self.flushed, event: hb.clone() });
@@ -467,6 +477,7 @@ impl History {
             }
             if row.n > self.recorded {
                 self.rollups.count_heartbeat(row.event.at);
+                self.rollups.metrics.add(row.event.at, row.event.metrics.as_deref());
                 self.recorded = row.n;
                 newer.push(row);
             }
@@ -505,10 +516,7 @@ impl History {
             Some(if urgent { since } else { since + flush_interval })
         };
         let planned = self.busy_since_flush.map(|t| t + flush_interval);
-        let due = match (pending, planned) {
-            (Some(a), Some(b)) => a.min(b),
-            (a, b) => a.or(b)?,
-        };
+        let due = [pending, planned, self.rollups.metrics.next_close()].into_iter().flatten().min()?;
         Some(self.retry_at.map_or(due, |r| due.max(r)))
     }
 
@@ -525,7 +533,8 @@ impl History {
             self.pending.prepend(earlier);
         }
         let rollups_until = self.rollups_due(now);
-        if self.pending.is_empty() && rollups_until.is_none() {
+        let metric_rollups = self.rollups.metrics.closed(now);
+        if self.pending.is_empty() && rollups_until.is_none() && metric_rollups.is_empty() {
             self.busy_since_flush = None;
             return None;
         }
@@ -541,7 +550,7 @@ impl History {
             .last()
             .and_then(|hb| self.rollups.daily.get(&hb.at.day_start().as_millis()))
             .map(|t| t.heartbeats);
-        Some(FlushBatch { through: self.recorded, outbox, daily, rollups_until, day_heartbeats })
+        Some(FlushBatch { through: self.recorded, outbox, daily, rollups_until, day_heartbeats, metric_rollups })
     }
 
     /// Whether a flush at `now` (rollups accrued to it) writes the rollups, and up to when
@@ -567,14 +576,15 @@ impl History {
     /// need it: the next event row carries the new `flushed`, and until then a restarted
     /// object writes those heartbeats again (insert-or-ignore, so harmlessly). It is stored
     /// after a flush of [`FLUSH_NOW_HEARTBEATS`] or more (so a restart never re-sends much,
-    /// nor finds the buffer full), or of status changes, incidents or rollups (so a restart
-    /// does not flush them again at once).
+    /// nor finds the buffer full), or of status changes, incidents, rollups or metric
+    /// rollups (so a restart does not flush them again at once).
     pub fn finish_flush(&mut self, now: Timestamp, batch: &FlushBatch, ok: bool) -> bool {
         if ok {
             self.in_flight = None;
             self.flushed = self.flushed.max(batch.through);
             self.failures = 0;
             self.retry_at = None;
+            self.rollups.metrics.written(&batch.metric_rollups);
             if let Some(until) = batch.rollups_until {
                 self.rollups.prune_through(until);
                 self.rollups_written_until = Some(until);
@@ -585,6 +595,7 @@ impl History {
                 || !o.incidents.is_empty()
                 || !o.runs.is_empty()
                 || batch.rollups_until.is_some()
+                || !batch.metric_rollups.is_empty()
         } else {
             self.failures = self.failures.saturating_add(1);
             self.retry_at = Some(now + crate::retry::D1_WRITES.after(self.failures));
@@ -622,6 +633,10 @@ pub struct FlushBatch {
     /// Heartbeats counted on the UTC day of the batch's newest heartbeat, that one included
     /// (its D1 row's `day_heartbeats`, which readers take as that day's count).
     pub day_heartbeats: Option<i64>,
+    /// Metric rollup buckets closed by the flush's time, absolute totals
+    /// ([`MetricRollups::closed`]); written with `INSERT OR REPLACE`, so a repeated flush
+    /// changes nothing.
+    pub metric_rollups: Vec<MetricRollup>,
 }
 
 /// Which of a service's stored heartbeat rows a flush may reuse for its new ones
@@ -741,6 +756,34 @@ mod tests {
         assert!(h.begin_flush(Timestamp::from_millis(22_500), Status::Up).is_none(), "same day, nothing new");
         assert_eq!(h.flush_due(interval), None, "idle: no more wake-ups for history");
         assert!(h.begin_flush(Timestamp::from_millis(BUCKET_MS), Status::Up).is_none(), "a closed 5 minutes is not");
+    }
+
+    #[test]
+    fn metric_rollups_are_written_once_their_bucket_closes_and_the_flush_wakes_for_it() {
+        let day = 20_000 * DAY_MS;
+        let mut h = History::default();
+        let with = |seq: u64, at: i64, metrics: &str| {
+            let Effect::Record(hb) = beat(seq, at) else { unreachable!() };
+            Effect::Record(HeartbeatEvent { metrics: Some(metrics.into()), ..hb })
+        };
+        let _ = h.apply(Timestamp::from_millis(day + 1_000), Status::Up, &[with(1, day + 1_000, r#"{"a_ms":10}"#)]);
+        let _ = h.apply(Timestamp::from_millis(day + 2_000), Status::Up, &[with(2, day + 2_000, r#"{"a_ms":30}"#)]);
+        let first = flush(&mut h, day + 3_000).unwrap();
+        assert!(first.metric_rollups.is_empty(), "the bucket is still open");
+        // No heartbeat since: the flush still wakes at the bucket's end to write it.
+        let interval = Duration::from_secs(1);
+        assert!(h.begin_flush(Timestamp::from_millis(day + 4_000), Status::Up).is_none());
+        assert_eq!(h.flush_due(interval), Some(Timestamp::from_millis(day + BUCKET_MS)));
+        let now = Timestamp::from_millis(day + BUCKET_MS);
+        let closed = h.begin_flush(now, Status::Up).unwrap();
+        let got: Vec<_> =
+            closed.metric_rollups.iter().map(|r| (r.resolution, r.start, r.count, r.sum, r.min, r.max)).collect();
+        assert_eq!(got, [(crate::telemetry::Resolution::FiveMin, day, 2, 40.0, 10.0, 30.0)]);
+        assert!(!h.finish_flush(now, &closed, false), "a failure keeps it");
+        let again = h.begin_flush(now + Duration::from_secs(60), Status::Up).unwrap();
+        assert_eq!(again.metric_rollups, closed.metric_rollups);
+        assert!(h.finish_flush(now, &again, true), "the record is stored with them written");
+        assert_eq!(h.flush_due(interval), Some(Timestamp::from_millis(day + DAY_MS)), "the day's bucket is next");
     }
 
     fn beat(seq: u64, at: i64) -> Effect {

@@ -54,5 +54,6 @@ pub mod retry;
 pub mod run;
 pub mod schedule;
 pub mod session;
+pub mod telemetry;
 pub mod time;
 pub mod uptime;

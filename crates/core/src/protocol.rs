@@ -12,8 +12,8 @@ use crate::maintenance::Command;
 use crate::notify::alert::AlertBatch;
 
 /// A request to a ServiceMonitor (`POST https://service-monitor/`), tagged by `op`:
-/// `{"op": "heartbeat", "serviceId", "key", "heartbeat", "droppedMetrics"}` or
-/// `{"op": "watchdog", "serviceId"}`.
+/// `{"op": "heartbeat", "serviceId", "key", "heartbeat", "droppedMetrics"}`,
+/// `{"op": "watchdog", "serviceId"}`, `{"op": "authorize", "serviceId", "key"}`, ….
 #[derive(Clone, Debug, Deserialize, PartialEq, Serialize)]
 #[serde(tag = "op", rename_all = "camelCase")]
 pub enum ToMonitor {
@@ -38,6 +38,15 @@ pub enum ToMonitor {
         service_id: ServiceId,
         /// What to do.
         command: Command,
+    },
+    /// Whether `key` opens the service (an error report's key, checked by the object that
+    /// holds a managed service's keys) → 200 `{}`, or 401.
+    #[serde(rename_all = "camelCase")]
+    Authorize {
+        /// The service.
+        service_id: ServiceId,
+        /// The key presented, if any.
+        key: Option<String>,
     },
     /// A snooze of `minutes` from now, authorized by the service's key → 200 as for
     /// `maintenance`, or 401.

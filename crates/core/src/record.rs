@@ -73,6 +73,12 @@ pub enum Input {
     /// A run-time maintenance window is added or removed (the maintenance API, authorized
     /// at the edge).
     Maintenance(maintenance::Command),
+    /// A key check (an error report's): answers [`Answer::Nothing`] when `key` opens the
+    /// service, else [`Answer::Unauthorized`]; changes nothing.
+    Authorize {
+        /// The key presented, if any (checked in constant time).
+        key: Option<String>,
+    },
     /// A snooze: maintenance for `minutes` (within [`maintenance::SNOOZE_MINUTES`]) from now,
     /// replacing an earlier snooze; authorized by the service's heartbeat key.
     Snooze {
@@ -323,6 +329,12 @@ impl ServiceRecord {
                 out.alarm = rec.rearm(now, ctx.flush_interval);
                 out
             }
+            Input::Authorize { key } => match ctx.service {
+                Some(service) if ctx.authorize(service, key.as_deref(), now).granted() => {
+                    Outcome::answer(Answer::Nothing)
+                }
+                _ => Outcome::answer(Answer::Unauthorized),
+            },
             Input::Snooze { minutes, key } => {
                 let Some(service) = ctx.service else { return Outcome::answer(Answer::Unauthorized) };
                 if !ctx.authorize(service, key.as_deref(), now).granted() {
@@ -686,6 +698,7 @@ impl ServiceRecord {
         events.sort_by_key(|e| e.seq);
         for e in events {
             self.history.rollups.count_heartbeat(e.at);
+            self.history.rollups.metrics.add(e.at, e.metrics.as_deref());
             self.monitor.replay(&e);
             self.history.unstored_through += 1;
         }

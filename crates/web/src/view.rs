@@ -535,6 +535,8 @@ pub struct ServiceDetail {
     pub audit: Option<Vec<AuditEntry>>,
     /// The services it depends on and those that depend on it (the ones the caller sees).
     pub dependencies: Dependencies,
+    /// Its telemetry: tiles, charts, errors, reliability (`None`: not shown).
+    pub telemetry: Option<TelemetryView>,
 }
 
 /// A service's place in the dependency graph (`dependsOn`, see
@@ -556,6 +558,40 @@ pub struct Related {
     pub name: String,
     /// Its status.
     pub status: Status,
+}
+
+/// What the service page shows of a service's telemetry (`systole_core::telemetry`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TelemetryView {
+    /// Each metric's newest value (a tile each), by name.
+    pub tiles: Vec<systole_core::telemetry::Latest>,
+    /// The chart range shown (`24h`, `7d`, `30d`, `90d`).
+    pub range: &'static str,
+    /// The charts' resolution.
+    pub resolution: systole_core::telemetry::Resolution,
+    /// Each metric's points over the range, by name.
+    pub charts: Vec<(String, Vec<systole_core::telemetry::Point>)>,
+    /// Error groups, most recently seen first.
+    pub errors: Vec<ErrorGroupView>,
+    /// The reliability label, 30-day uptime (percent) and incidents.
+    pub reliability: (systole_core::telemetry::Reliability, Option<f64>, u64),
+}
+
+/// One error group of a service.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ErrorGroupView {
+    /// Its fingerprint.
+    pub fingerprint: String,
+    /// The latest report's message.
+    pub message: String,
+    /// The latest report's stack trace.
+    pub stack: Option<String>,
+    /// Reports counted.
+    pub count: i64,
+    /// The first report.
+    pub first_seen: Timestamp,
+    /// The latest report.
+    pub last_seen: Timestamp,
 }
 
 /// What a managed service carries besides its monitoring config.

@@ -272,12 +272,55 @@ fn the_service_page_shows_incidents_heartbeats_and_a_metric_chart() {
         managed: None,
         dependencies: Default::default(),
         audit: None,
+        telemetry: None,
     };
     let html = pages::service(&chrome(&b(), &Viewer::Open), &detail).into_string();
     assert!(html.contains("<td>1 h</td>"), "incident duration, in the one human form (time::human_duration)");
     assert!(html.contains("&lt;b&gt;"), "metadata escaped");
     assert!(html.contains("<polyline points=\"0.0,8.0 600.0,112.0\""), "{html}");
     insta::assert_snapshot!("service_page", pretty(&html));
+
+    // With telemetry: the label, a tile per metric with its unit and sparkline, a chart per
+    // metric at its resolution, the range links, and the error groups (escaped).
+    use systole_core::telemetry::{Latest, Point, Reliability, Resolution};
+    let telemetry = view::TelemetryView {
+        tiles: vec![Latest { name: "latency_ms".into(), value: 12.0, at: NOW - Duration::from_secs(1) }],
+        range: "7d",
+        resolution: Resolution::FiveMin,
+        charts: vec![(
+            "latency_ms".into(),
+            vec![
+                Point { t: 0, min: 10.0, avg: 20.0, max: 30.0, count: 3 },
+                Point { t: 300_000, min: 5.0, avg: 6.0, max: 7.0, count: 2 },
+            ],
+        )],
+        errors: vec![view::ErrorGroupView {
+            fingerprint: "db".into(),
+            message: "<boom>".into(),
+            stack: Some("at x".into()),
+            count: 3,
+            first_seen: NOW - Duration::from_secs(600),
+            last_seen: NOW - Duration::from_secs(60),
+        }],
+        reliability: (Reliability::Good, Some(99.7), 2),
+    };
+    let detail = view::ServiceDetail { telemetry: Some(telemetry), ..detail };
+    let html = pages::service(&chrome(&b(), &Viewer::Open), &detail).into_string();
+    for part in [
+        "<strong class=\"s-up\">good</strong>",
+        "99.70 % uptime",
+        "data-metric=\"latency_ms\"",
+        "12 ms",
+        "aria-label=\"latency_ms: 2 recent values from 12 ms to 30 ms\"",
+        "data-resolution=\"5m\"",
+        "<polygon class=\"band\"",
+        "href=\"/services/api?range=90d#charts-h\"",
+        "<strong aria-current=\"true\">7d</strong>",
+        "&lt;boom&gt;",
+        "data-fingerprint=\"db\"",
+    ] {
+        assert!(html.contains(part), "{part} missing:\n{html}");
+    }
 }
 
 #[test]
@@ -343,6 +386,7 @@ fn a_scheduled_service_page_shows_the_schedule_in_words_and_the_next_run_in_its_
         managed: None,
         dependencies: Default::default(),
         audit: None,
+        telemetry: None,
     };
     let html = pages::service(&chrome(&b(), &Viewer::Open), &detail).into_string();
     // The runs, newest first: the failure with its exit status and a link to its log, the
@@ -601,6 +645,7 @@ fn managed_page(admin: Option<&view::AdminView>, status: Status) -> String {
                 detail: "<script>".into(),
             },
         ]),
+        telemetry: None,
     };
     let viewer = Viewer::User { name: "Ana".into(), admin: admin.is_some() };
     pages::service(&Chrome { admin, ..chrome(&b(), &viewer) }, &detail).into_string()
@@ -686,6 +731,7 @@ fn a_declared_service_offers_only_the_test_notification() {
         managed: None,
         dependencies: Default::default(),
         audit: Some(vec![]),
+        telemetry: None,
     };
     let admin = view::AdminView { groups: vec![], channels: vec!["slack".into()] };
     let viewer = Viewer::Open;

@@ -6,8 +6,9 @@
 //! 1. reads the watchdog's cursor (one D1 query);
 //! 2. prunes, in one D1 batch: history past `history.heartbeatRetentionDays` (heartbeats a
 //!    service did not reuse in its ring) and `uptime.retentionDays` (daily rollups, status changes, closed
-//!    incidents) of every service, and the external alerts past `notifications.json`'s
-//!    `settings.alertHistory` (`maxAgeDays`, `maxAlerts`);
+//!    incidents) of every service, its metric rollups (5-minute ones after 14 days, daily ones
+//!    after 400) and error groups (last seen before heartbeat retention), and the external
+//!    alerts past `notifications.json`'s `settings.alertHistory` (`maxAgeDays`, `maxAlerts`);
 //! 3. stores the next cursor (one D1 query, only when the fleet needs more than one page);
 //! 4. the watchdog: asks the page's ServiceMonitors (at most 40) to apply the deployed
 //!    config and to re-arm their alarm if the runtime holds none although a deadline or
@@ -16,6 +17,7 @@
 use systole_core::config::ServiceId;
 use systole_core::housekeeping;
 use systole_core::protocol::ToMonitor;
+use systole_core::telemetry;
 use systole_core::time::DAY;
 use worker::Env;
 
@@ -47,6 +49,8 @@ pub async fn run(env: &Env) {
     let statements =
         d1::history::prune(&db, &tick.prune, tick.heartbeats_before, tick.uptime_before).and_then(|mut s| {
             s.extend(d1::alerts::prune_external(&db, history.max_age_days.map(|n| now - DAY * n), history.max_alerts)?);
+            let (five_min, daily) = telemetry::prune_before(now);
+            s.extend(d1::telemetry::prune(&db, &tick.prune, five_min, daily, tick.heartbeats_before)?);
             Ok(s)
         });
     let pruned = match statements {

@@ -193,6 +193,9 @@ impl DurableObject for ServiceMonitor {
                         _ => http::json(200, &serde_json::json!({})),
                     }
                 }
+                ToMonitor::Authorize { service_id, key } => {
+                    self.maintenance(service_id.as_str(), Input::Authorize { key }).await
+                }
                 ToMonitor::Watchdog { service_id } => {
                     self.service_id.replace(Some(service_id.to_string()));
                     let alarm_held = self.state.storage().get_alarm().await?.is_some();
@@ -479,8 +482,8 @@ impl ServiceMonitor {
     }
 
     /// A maintenance window added or removed, or a snooze, for `service_id` → 200
-    /// `{"status", "maintenanceUntil": ms | null}`; 401 for a snooze's wrong key, 404 for a
-    /// service not configured.
+    /// `{"status", "maintenanceUntil": ms | null}`; a key check → 200 `{}`; 401 for a snooze's
+    /// or a key check's wrong key, 404 for a service not configured.
     async fn maintenance(&self, service_id: &str, input: Input) -> Result<Response> {
         self.service_id.replace(Some(service_id.to_owned()));
         self.load_managed()?;
@@ -490,6 +493,7 @@ impl ServiceMonitor {
                 200,
                 &serde_json::json!({ "status": status, "maintenanceUntil": until.map(Timestamp::as_millis) }),
             ),
+            Answer::Nothing => http::json(200, &serde_json::json!({})),
             Answer::Unauthorized => http::problem(&Problem::unauthorized()),
             _ => http::problem(&Problem::not_found("unknown service")),
         }

@@ -7,6 +7,7 @@ mod dependencies;
 mod login;
 mod service;
 mod status;
+mod telemetry;
 
 pub use dashboard::dashboard;
 pub use login::{login, not_found};

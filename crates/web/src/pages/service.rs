@@ -46,6 +46,7 @@ pub fn service(chrome: &Chrome<'_>, d: &ServiceDetail) -> Markup {
                     } @else {
                         dt { "Expected every" } dd { (human_duration(Duration::from_secs(d.staleness_threshold_s))) ", grace " (human_duration(Duration::from_secs(d.grace_period_s))) }
                     }
+                    @if let Some(t) = &d.telemetry { (super::telemetry::reliability(t)) }
                     dt { "Next deadline" } dd { @if let Some(t) = d.next_deadline { (t.human()) } @else { "none" } }
                     @if d.pinged_too_often {
                         dt { "Pinged too often" } dd.s-late data-field="pinged-too-often" {
@@ -89,7 +90,7 @@ pub fn service(chrome: &Chrome<'_>, d: &ServiceDetail) -> Markup {
                     } }
                 }
             }
-            @if !d.metrics.is_empty() {
+            @if let Some(t) = &d.telemetry { (super::telemetry::sections(&r.id, now, t, &d.metrics)) } @else if !d.metrics.is_empty() {
                 section.panel aria-labelledby="metrics-h" {
                     h2 #metrics-h { "Metrics" }
                     div.charts { @for m in &d.metrics { (chart(m)) } }

@@ -8,12 +8,12 @@ use systole_core::time::Timestamp;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Result};
 
-use super::rows::{ChangeRow, HeartbeatRow, IncidentRow, RunRow, StateRow, UptimeDailyRow};
+use super::rows::{ChangeRow, HeartbeatRow, IncidentRow, MetricRollupRow, RunRow, StateRow, UptimeDailyRow};
 use super::{insert, num, text, Table};
 
 /// Writes one flush in a single D1 batch (a transaction): heartbeats (into the service's
-/// ring, [`ring`]), status changes, incidents, runs (one row each), and when due the daily rollups and the
-/// service's state. Returns the rows D1 reports written (`meta.rows_written`, indexes
+/// ring, [`ring`]), status changes, incidents, runs (one row each), the closed metric rollup
+/// buckets (one row each), and when due the daily rollups and the service's state. Returns the rows D1 reports written (`meta.rows_written`, indexes
 /// included): one per heartbeat in steady state.
 ///
 /// # Errors
@@ -36,6 +36,7 @@ pub async fn flush(db: &D1Database, batch: &FlushBatch, snapshot: &ServiceSnapsh
     add(db, &mut statements, o.incidents.iter().map(|i| IncidentRow::new(id, i)))?;
     add(db, &mut statements, o.runs.iter().map(|r| RunRow::new(id, r)))?;
     add(db, &mut statements, batch.daily.iter().map(|(start, t)| UptimeDailyRow::new(id, *start, t)))?;
+    add(db, &mut statements, batch.metric_rollups.iter().map(|r| MetricRollupRow::new(id, r)))?;
     add(db, &mut statements, batch.rollups_until.map(|until| StateRow::new(snapshot, until)))?;
     let results = db.batch(statements).await?;
     let mut written = 0;

@@ -17,6 +17,7 @@ pub mod history;
 pub mod read;
 pub mod registry;
 pub mod rows;
+pub mod telemetry;
 
 use serde::Serialize;
 use wasm_bindgen::JsValue;

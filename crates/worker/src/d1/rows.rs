@@ -11,6 +11,7 @@ use systole_core::notify::external::AlertRow;
 use systole_core::notify::queue::AttemptRecord;
 use systole_core::record::ServiceSnapshot;
 use systole_core::run::Run;
+use systole_core::telemetry::MetricRollup;
 use systole_core::time::Timestamp;
 
 use super::{Conflict, Table};
@@ -535,6 +536,64 @@ impl Table for ExternalAlertRow {
     const CONFLICT: Conflict = Conflict::Replace;
 }
 
+/// A `metric_rollups` row: one metric's values in one bucket of one service.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
+pub struct MetricRollupRow {
+    /// The service.
+    pub service_id: String,
+    /// The metric's name.
+    pub metric: String,
+    /// The bucket's width, ms (300,000 or 86,400,000).
+    pub width_ms: i64,
+    /// The bucket's start, ms.
+    pub bucket_start: i64,
+    /// Values seen.
+    pub count: i64,
+    /// Their sum.
+    pub sum: f64,
+    /// The smallest.
+    pub min: f64,
+    /// The largest.
+    pub max: f64,
+}
+
+impl MetricRollupRow {
+    /// The row of bucket `r` of `service_id`.
+    pub fn new(service_id: &str, r: &MetricRollup) -> Self {
+        Self {
+            service_id: service_id.to_owned(),
+            metric: r.name.clone(),
+            width_ms: r.resolution.width_ms().unwrap_or_default(),
+            bucket_start: r.start,
+            count: int(r.count),
+            sum: r.sum,
+            min: r.min,
+            max: r.max,
+        }
+    }
+
+    /// The bucket this row holds (`None` for a width that is no rollup resolution).
+    pub fn rollup(&self) -> Option<MetricRollup> {
+        Some(MetricRollup {
+            resolution: systole_core::telemetry::Resolution::of_width(self.width_ms)?,
+            name: self.metric.clone(),
+            start: self.bucket_start,
+            count: u64::try_from(self.count).unwrap_or_default(),
+            sum: self.sum,
+            min: self.min,
+            max: self.max,
+        })
+    }
+}
+
+impl Table for MetricRollupRow {
+    const NAME: &'static str = "metric_rollups";
+    const COLUMNS: &'static [&'static str] =
+        &["service_id", "metric", "width_ms", "bucket_start", "count", "sum", "min", "max"];
+    /// Absolute totals of a closed bucket: a repeated flush writes the same row.
+    const CONFLICT: Conflict = Conflict::Replace;
+}
+
 #[cfg(test)]
 mod tests {
     //! Native (`cargo test -p systole-worker --lib`): every row struct writes exactly its
@@ -554,6 +613,7 @@ mod tests {
         include_str!("../../../../migrations/0007_runs.sql"),
         include_str!("../../../../migrations/0010_signals.sql"),
         include_str!("../../../../migrations/0011_dependencies.sql"),
+        include_str!("../../../../migrations/0013_telemetry.sql"),
     ];
 
     /// The columns of the last `CREATE TABLE {table}` in the migrations, in order, with the
@@ -604,6 +664,7 @@ mod tests {
         check::<StateRow>();
         check::<AlertHistoryRow>();
         check::<ExternalAlertRow>();
+        check::<MetricRollupRow>();
     }
 
     #[test]

@@ -3,9 +3,12 @@
 use systole_core::api::status::Summary;
 use systole_core::dependency;
 use systole_core::monitor::{deadline, MonitorConfig};
+use systole_core::telemetry::{self, Window, RANGES};
 use systole_core::time::Timestamp;
 use systole_web::pages::{self, Chrome};
-use systole_web::view::{self, Dependencies, HeartbeatView, IncidentView, Related, RunView, ServiceDetail};
+use systole_web::view::{
+    self, Dependencies, ErrorGroupView, HeartbeatView, IncidentView, Related, RunView, ServiceDetail, TelemetryView,
+};
 use worker::{Env, Request};
 
 use super::{chrome, fleet_data, html, viewer};
@@ -14,6 +17,7 @@ use crate::d1;
 use crate::deployment::{now, DB_BINDING};
 use crate::http::{OrUnavailable, Reply, HISTORY_DB};
 use crate::router::Call;
+use crate::routes;
 
 /// Heartbeats shown (and charted).
 const HEARTBEATS: u32 = 50;
@@ -23,7 +27,7 @@ const RUNS: u32 = 30;
 /// Renders the page of service `id` (the rest of the path after `/services/`; the router
 /// answers the sign-in page, 401, without a session): the 404 page for a service that is
 /// not configured or not visible to the caller. Errors: 503 problem when D1 fails.
-pub async fn get(_req: Request, env: &Env, call: Call<'_>) -> Reply {
+pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
     let caller = call.caller()?;
     let id = call.params.get("*").unwrap_or_default();
     let config = crate::catalog::config(env).await?;
@@ -47,6 +51,7 @@ pub async fn get(_req: Request, env: &Env, call: Call<'_>) -> Reply {
     .await;
     let ((states, uptime), incidents, beats, changes, runs) = gathered.or_unavailable(HISTORY_DB)?;
     let (managed, audit) = super::admin::managed_detail(env, config, service).await;
+    let telemetry = telemetry(&req, &db, config, id, &beats).await.or_unavailable(HISTORY_DB)?;
     let fleet = view::fleet_page(config, caller.scope(), &ids, &states, &uptime, Summary::default(), None, &[]);
     let Some(row) = fleet.rows().find(|r| r.id == id).cloned() else {
         return super::not_found(caller, &format!("There is no service {id:?} that you can see."));
@@ -90,8 +95,9 @@ pub async fn get(_req: Request, env: &Env, call: Call<'_>) -> Reply {
             .collect(),
         metrics: view::metric_series(
             beats.iter().map(|h| (Timestamp::from_millis(h.received_at), h.metrics.as_deref())),
-            6,
+            systole_core::api::metrics::MAX_METRICS,
         ),
+        telemetry: Some(telemetry),
         runs: runs
             .into_iter()
             .map(|r| RunView {
@@ -122,4 +128,46 @@ fn related(fleet: &view::Fleet, ids: &[&str]) -> Vec<Related> {
         .filter_map(|id| fleet.rows().find(|r| r.id == *id))
         .map(|r| Related { id: r.id.clone(), name: r.name.clone(), status: r.status })
         .collect()
+}
+
+/// The page's telemetry: tiles from the recent heartbeats `beats` (newest first), a chart of
+/// each of their metrics over the `?range=` (`24h` by default, see
+/// `systole_core::telemetry::RANGES`; an unknown one is the default), the error groups and
+/// the reliability label.
+///
+/// # Errors
+/// Any D1 error.
+async fn telemetry(
+    req: &Request,
+    db: &worker::D1Database,
+    config: &systole_core::config::Config,
+    id: &str,
+    beats: &[d1::rows::HeartbeatRow],
+) -> worker::Result<TelemetryView> {
+    let now = now();
+    let pairs = crate::routes::query_pairs(req);
+    let asked = pairs.iter().find(|(k, _)| k == "range").and_then(|(_, v)| RANGES.iter().find(|(n, _)| n == v));
+    let (range, span) = asked.copied().unwrap_or(RANGES[0]);
+    let window = Window { from: Timestamp::from_millis(now.as_millis() - span), to: now };
+    let tiles = telemetry::latest(beats.iter().map(|h| (Timestamp::from_millis(h.received_at), h.metrics.as_deref())));
+    let names: Vec<&str> = tiles.iter().map(|t| t.name.as_str()).collect();
+    let (charts, errors, reliability) = futures_util::future::try_join3(
+        routes::telemetry::charts(db, id, &names, window, now),
+        d1::telemetry::errors(db, id, routes::telemetry::ERROR_GROUPS),
+        routes::telemetry::reliability(db, config, id, now),
+    )
+    .await?;
+    let (resolution, charts) = charts;
+    let errors = errors
+        .into_iter()
+        .map(|e| ErrorGroupView {
+            fingerprint: e.fingerprint,
+            message: e.message,
+            stack: e.stack,
+            count: e.count,
+            first_seen: Timestamp::from_millis(e.first_seen),
+            last_seen: Timestamp::from_millis(e.last_seen),
+        })
+        .collect();
+    Ok(TelemetryView { tiles, range, resolution, charts, errors, reliability })
 }

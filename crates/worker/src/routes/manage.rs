@@ -53,8 +53,9 @@ pub async fn put(mut req: Request, env: &Env, call: Call<'_>) -> Reply {
     Ok(http::json(status, &answer)?)
 }
 
-/// `GET /api/v1/services/{id}`: `{"service": Entry}` for a declared or managed service the
-/// caller sees. Errors: 401, 404, 503.
+/// `GET /api/v1/services/{id}`: `{"service": Entry, "reliability": {"label", "uptimePercent",
+/// "incidents", "windowDays"}}` for a declared or managed service the caller sees (the label
+/// over its last 30 days: `systole_core::telemetry::Reliability`). Errors: 401, 404, 503.
 pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
     let caller = auth::reader(&req, env).await?;
     let id = id(&call);
@@ -64,7 +65,10 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
         return Err(Problem::unknown_service(id).into());
     }
     let service = managed::get(env, id).await?;
-    Ok(http::json(200, &json!({ "service": service }))?)
+    let db = env.d1(deployment::DB_BINDING)?;
+    let reliability = super::telemetry::reliability(&db, &c, id, deployment::now()).await.or_unavailable(HISTORY_DB)?;
+    let reliability = super::telemetry::reliability_json(reliability);
+    Ok(http::json(200, &json!({ "service": service, "reliability": reliability }))?)
 }
 
 /// `PATCH /api/v1/services/{id}`: an RFC 7396 JSON merge patch of the spec (`null` removes a

@@ -17,6 +17,7 @@ pub mod services;
 #[cfg(feature = "bench")]
 pub mod stats;
 pub mod status;
+pub mod telemetry;
 pub mod uptime;
 
 use worker::Request;

@@ -14,7 +14,10 @@ use crate::router::Call;
 use crate::{access, d1};
 
 /// The service of the path, if configured (in the catalog) and visible to the caller.
-async fn service<'a>(env: &Env, call: &Call<'a>) -> Result<&'a str, ApiError> {
+///
+/// # Errors
+/// 401 without a caller, 404 for a service not configured or not visible.
+pub(super) async fn service<'a>(env: &Env, call: &Call<'a>) -> Result<&'a str, ApiError> {
     let caller = call.caller()?;
     let id = call.params.get("id").unwrap_or_default();
     let config = crate::catalog::config(env).await?;

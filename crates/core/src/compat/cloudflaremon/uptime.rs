@@ -185,7 +185,7 @@ pub fn uptime(
     now: Timestamp,
 ) -> UptimeAnswer {
     let start = settings.uptime_window_start(now);
-    let mut rollups = Rollups { accounted_until: None, daily };
+    let mut rollups = Rollups { accounted_until: None, daily, ..Rollups::default() };
     if let Some(open) = open {
         rollups.accounted_until = Some(open.since.max(start));
         rollups.accrue(now, open.status);
