@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::ServiceConfig;
+use crate::escalation::{AckError, Acknowledgement};
 use crate::maintenance::{self, Window};
 use crate::run::{truncate_utf8, Reason, Run, RunConfig, RunOutcome, RunState};
 use crate::schedule::Schedule;
@@ -118,6 +119,10 @@ pub struct MonitorConfig {
     /// when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub maintenance: Vec<Window>,
+    /// When each escalation level fires, after the incident opened (the `after` of the
+    /// service's `escalation` levels, in order; see [`crate::escalation`]); absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub escalation: Vec<Duration>,
 }
 
 impl From<&ServiceConfig> for MonitorConfig {
@@ -129,6 +134,7 @@ impl From<&ServiceConfig> for MonitorConfig {
             schedule: s.schedule.clone(),
             runs: s.runs.clone(),
             maintenance: s.maintenance.clone(),
+            escalation: s.escalation.iter().map(|l| l.after).collect(),
         }
     }
 }
@@ -149,6 +155,9 @@ pub enum Deadline {
     MaintenanceStart,
     /// The maintenance window ends.
     MaintenanceEnd,
+    /// The open, unacknowledged incident reaches its next escalation level (its start +
+    /// the level's `after`).
+    Escalation,
 }
 
 /// An incident: one down → up cycle.
@@ -164,6 +173,16 @@ pub struct Incident {
     /// The kind of `cause` (absent in incidents stored before it existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<Reason>,
+    /// Who acknowledged it and when, once someone did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged: Option<Acknowledgement>,
+    /// How many escalation levels fired (each once).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub escalated: u8,
+}
+
+fn is_zero(n: &u8) -> bool {
+    *n == 0
 }
 
 impl Incident {
@@ -301,6 +320,17 @@ pub enum Effect {
     IncidentClosed(Incident),
     /// A run finished, or was declared overrun or dropped: write it to the runs history.
     Run(Run),
+    /// The open incident was acknowledged (its `acknowledged` is set): write it, stop its
+    /// reminders.
+    IncidentAcknowledged(Incident),
+    /// The open incident reached escalation level `level` (1-based): notify that level's
+    /// channels.
+    Escalated {
+        /// The level, 1 for the first.
+        level: u8,
+        /// The incident (its `escalated` counts this level).
+        incident: Incident,
+    },
 }
 
 /// The persisted state of one service's monitor.
@@ -572,7 +602,8 @@ impl Monitor {
     /// [`Monitor::next_deadline`]): `up`/`degraded` past the deadline become `late`; past the
     /// grace period (`noHeartbeat`) or the start window (`missed`), whichever ends first,
     /// `down`; an open run past `maxRuntime` is declared `overrun` ([`Effect::Run`]) and
-    /// counts as a run failure. Any other call — early, repeated, or with nothing due —
+    /// counts as a run failure; an open, unacknowledged incident past a level's `after`
+    /// escalates ([`Effect::Escalated`], each level once). Any other call — early, repeated, or with nothing due —
     /// returns no effects.
     /// Maintenance windows are entered and left first (see [`Monitor::check_maintenance`]).
     #[must_use]
@@ -580,8 +611,9 @@ impl Monitor {
         let mut effects = Vec::new();
         self.check_maintenance(now, &mut effects);
         // Each timer fired moves the next deadline on; the bound is a safety net.
-        for _ in 0..crate::run::MAX_OPEN_RUNS + 4 {
+        for _ in 0..crate::run::MAX_OPEN_RUNS + crate::escalation::MAX_LEVELS + 4 {
             match self.next_deadline() {
+                Some((at, Deadline::Escalation)) if at <= now => self.fire_escalation(&mut effects),
                 Some((at, Deadline::MaintenanceStart | Deadline::MaintenanceEnd)) if at <= now => {
                     self.check_maintenance(now, &mut effects);
                 }
@@ -626,6 +658,40 @@ impl Monitor {
             let text = format!("{missed}; in grace period until {down_at}");
             self.transition(now, Status::Late, Reason::Late, text, effects);
         }
+    }
+
+    /// Fires the open incident's next escalation level.
+    fn fire_escalation(&mut self, effects: &mut Vec<Effect>) {
+        let Some(incident) = self.state.incident.as_mut() else {
+            return;
+        };
+        incident.escalated = incident.escalated.saturating_add(1);
+        effects.push(Effect::Escalated { level: incident.escalated, incident: incident.clone() });
+    }
+
+    /// When the open incident's next escalation level fires: its start + the level's
+    /// `after`, while it is neither acknowledged nor past the last level.
+    fn escalation_due(&self) -> Option<Timestamp> {
+        let incident = self.state.incident.as_ref().filter(|i| i.acknowledged.is_none())?;
+        let after = self.config.escalation.get(usize::from(incident.escalated))?;
+        Some(incident.started_at + *after)
+    }
+
+    /// Acknowledges at `now`, on behalf of `by`, the open incident that started at
+    /// `started_at`: it escalates no further and its reminders stop. Acknowledging it again
+    /// changes nothing (no effects; the first acknowledgement stays).
+    ///
+    /// # Errors
+    /// [`AckError::NotOpen`] when the service has no open incident that started then (it
+    /// was resolved, or never was).
+    pub fn on_acknowledge(&mut self, now: Timestamp, started_at: Timestamp, by: &str) -> Result<Vec<Effect>, AckError> {
+        let incident =
+            self.state.incident.as_mut().filter(|i| i.started_at == started_at).ok_or(AckError::NotOpen)?;
+        if incident.acknowledged.is_some() {
+            return Ok(Vec::new());
+        }
+        incident.acknowledged = Some(Acknowledgement { by: by.to_owned(), at: now });
+        Ok(vec![Effect::IncidentAcknowledged(incident.clone())])
     }
 
     /// Declares the open run with the earliest overrun deadline overrun at `now`.
@@ -704,7 +770,8 @@ impl Monitor {
     /// The next time this monitor must be woken, with why; `None` when nothing is pending.
     /// The earliest of: the heartbeat deadline (`up`/`degraded`), the end of the grace period
     /// or of the start window, whichever is first (`late`), and each open run's start +
-    /// `maxRuntime` (any status but `paused`). A run started since the last heartbeat
+    /// `maxRuntime` (any status but `paused`), and the open incident's next escalation level
+    /// unless it is acknowledged. A run started since the last heartbeat
     /// suspends the heartbeat timers when `maxRuntime` is set (its overrun timer guards it),
     /// and the start window whether or not.
     pub fn next_deadline(&self) -> Option<(Timestamp, Deadline)> {
@@ -720,7 +787,8 @@ impl Monitor {
             .maintenance_checked
             .and_then(|checked| maintenance::next_start(self.windows(), checked))
             .map(|t| (t, Deadline::MaintenanceStart));
-        [self.due_deadline(), overrun, window].into_iter().flatten().min_by_key(|(t, _)| *t)
+        let escalation = self.escalation_due().map(|t| (t, Deadline::Escalation));
+        [self.due_deadline(), overrun, window, escalation].into_iter().flatten().min_by_key(|(t, _)| *t)
     }
 
     /// Every maintenance window of this service: its config's, then the run-time ones.
@@ -839,7 +907,14 @@ impl Monitor {
             return;
         }
         if to == Status::Down && self.state.incident.is_none() {
-            let incident = Incident { started_at: now, ended_at: None, cause: reason.clone(), kind: Some(kind) };
+            let incident = Incident {
+                started_at: now,
+                ended_at: None,
+                cause: reason.clone(),
+                kind: Some(kind),
+                acknowledged: None,
+                escalated: 0,
+            };
             self.state.incident = Some(incident.clone());
             effects.push(Effect::IncidentOpened(incident));
         }
@@ -924,6 +999,7 @@ mod tests {
             schedule: None,
             runs: RunConfig::default(),
             maintenance: Vec::new(),
+            escalation: Vec::new(),
         }
     }
 

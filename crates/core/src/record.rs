@@ -10,13 +10,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{ServiceConfig, ServiceId};
 use crate::durable::{self, AlarmAction, Armed, Completed, Outcome, Wake, Write};
+use crate::escalation::AckLinks;
 use crate::history::{Backpressure, EventRow, FlushBatch, History, Through};
 use crate::keys::KeyRing;
 use crate::limit::{self, Limiter};
 use crate::live::ServiceUpdate;
 use crate::maintenance::{self, Window};
 use crate::managed::ManagedService;
-use crate::monitor::{Effect, Event, Heartbeat, HeartbeatEvent, Monitor, MonitorConfig, Status};
+use crate::monitor::{Effect, Event, Heartbeat, HeartbeatEvent, Incident, Monitor, MonitorConfig, Status};
 use crate::notify::queue::DeliveryQueue;
 use crate::notify::service::{Routing, ServiceNotifier};
 use crate::notify::NotificationsConfig;
@@ -81,6 +82,14 @@ pub enum Input {
         /// The key presented, if any (checked in constant time).
         key: Option<String>,
     },
+    /// Someone acknowledges the open incident that started at `started_at` (authorized at
+    /// the edge: a user, the management key, or a signed link).
+    Acknowledge {
+        /// The incident's start (epoch ms), which names it.
+        started_at: Timestamp,
+        /// Who: a user id, `api` or `link`.
+        by: String,
+    },
 }
 
 /// The answer to an [`Input`].
@@ -110,6 +119,11 @@ pub enum Answer {
     UnknownService,
     /// The watchdog's answer: the wake time the record wants (epoch ms), if any.
     WakeAt(Option<Timestamp>),
+    /// The incident is acknowledged (now, or already before: the first acknowledgement
+    /// stays).
+    Acknowledged(Incident),
+    /// The service has no open incident that started then (resolved, or never was).
+    NotOpen,
     /// A maintenance window was added or removed, or a snooze taken: the status after it,
     /// and while in maintenance when that ends (epoch ms).
     Maintenance {
@@ -136,6 +150,9 @@ pub struct Context<'a> {
     pub managed: Option<&'a ManagedService>,
     /// How long buffered heartbeats may wait for a D1 flush.
     pub flush_interval: Duration,
+    /// The signed acknowledgement links notifications carry, when the deployment has a
+    /// server secret.
+    pub ack_links: Option<&'a AckLinks>,
 }
 
 impl Context<'_> {
@@ -149,7 +166,12 @@ impl Context<'_> {
     }
 
     fn routing(&self) -> Option<Routing<'_>> {
-        Some(Routing { notifications: self.notifications, service: self.service?, dashboard_url: self.dashboard_url })
+        Some(Routing {
+            notifications: self.notifications,
+            service: self.service?,
+            dashboard_url: self.dashboard_url,
+            ack_links: self.ack_links,
+        })
     }
 }
 
@@ -298,6 +320,10 @@ impl ServiceRecord {
                 None => Outcome::answer(Answer::Nothing),
             },
             Input::Maintenance(command) => Self::on_maintenance_input(slot, now, command, ctx),
+            Input::Acknowledge { started_at, by } => match slot.as_mut() {
+                Some(rec) => rec.on_acknowledge(now, started_at, &by, ctx),
+                None => Outcome::answer(Answer::NotOpen),
+            },
             Input::Snooze { minutes, key } => {
                 let Some(service) = ctx.service else { return Outcome::answer(Answer::Unauthorized) };
                 if !ctx.authorize(service, key.as_deref(), now).granted() {
@@ -342,6 +368,37 @@ impl ServiceRecord {
         }
         out.persist = true;
         out.alarm = rec.rearm(now, ctx.flush_interval);
+        out
+    }
+
+    /// Acknowledges at `now` the open incident that started at `started_at` on behalf of
+    /// `by` ([`Monitor::on_acknowledge`]): recorded for D1, published, and the alarm re-armed
+    /// (its escalation deadline is gone, its reminders stop).
+    fn on_acknowledge(&mut self, now: Timestamp, started_at: Timestamp, by: &str, ctx: &Context<'_>) -> ServiceOutcome {
+        let (Some(service), Some(routing)) = (ctx.service, ctx.routing()) else {
+            return Outcome::answer(Answer::NotOpen);
+        };
+        let mut effects = self.on_config(now, MonitorConfig::from(service));
+        let before = self.monitor.status();
+        let more = match self.monitor.on_acknowledge(now, started_at, by) {
+            Ok(more) => more,
+            Err(_) => {
+                let mut out = Outcome::answer(Answer::NotOpen);
+                out.persist = !effects.is_empty();
+                return out;
+            }
+        };
+        let _ = self.history.apply(now, before, &more);
+        effects.extend(more);
+        self.notify(now, &effects, &routing);
+        let incident = self.monitor.state().incident.clone();
+        let Some(incident) = incident else { return Outcome::answer(Answer::NotOpen) };
+        let mut out = Outcome::answer(Answer::Acknowledged(incident));
+        if effects.iter().any(|e| matches!(e, Effect::StatusChanged(_))) {
+            out.update = Some(ServiceUpdate::new(service.id.as_str(), self.monitor.state(), &effects, now));
+        }
+        out.persist = true;
+        out.alarm = self.rearm(now, ctx.flush_interval);
         out
     }
 

@@ -420,6 +420,10 @@ pub struct IncidentView {
     pub ended_at: Option<Timestamp>,
     /// Why it went down.
     pub cause: String,
+    /// Who acknowledged it and when, once someone did.
+    pub acknowledged: Option<(String, Timestamp)>,
+    /// Its id (`{service}.{start ms}`), which its acknowledge form posts to.
+    pub id: String,
 }
 
 /// One received heartbeat.
@@ -531,6 +535,9 @@ pub struct ServiceDetail {
     /// Its change log (who changed what, when), newest first; `None` when the caller may
     /// not read it.
     pub audit: Option<Vec<AuditEntry>>,
+    /// Whether the viewer may acknowledge its open incident from the page (a signed-in
+    /// user): an open, unacknowledged incident then has an Acknowledge button.
+    pub can_acknowledge: bool,
 }
 
 /// What a managed service carries besides its monitoring config.

@@ -255,6 +255,8 @@ fn the_service_page_shows_incidents_heartbeats_and_a_metric_chart() {
             started_at: NOW - Duration::from_secs(7200),
             ended_at: Some(NOW - Duration::from_secs(3600)),
             cause: "no heartbeat for 300 s".into(),
+            acknowledged: None,
+            id: "api.1".into(),
         }],
         heartbeats: vec![view::HeartbeatView {
             at: NOW - Duration::from_secs(42),
@@ -270,6 +272,7 @@ fn the_service_page_shows_incidents_heartbeats_and_a_metric_chart() {
         group_id: None,
         managed: None,
         audit: None,
+        can_acknowledge: false,
     };
     let html = pages::service(&chrome(&b(), &Viewer::Open), &detail).into_string();
     assert!(html.contains("<td>1 h</td>"), "incident duration, in the one human form (time::human_duration)");
@@ -340,6 +343,7 @@ fn a_scheduled_service_page_shows_the_schedule_in_words_and_the_next_run_in_its_
         group_id: None,
         managed: None,
         audit: None,
+        can_acknowledge: false,
     };
     let html = pages::service(&chrome(&b(), &Viewer::Open), &detail).into_string();
     // The runs, newest first: the failure with its exit status and a link to its log, the
@@ -681,6 +685,7 @@ fn a_declared_service_offers_only_the_test_notification() {
         group_id: None,
         managed: None,
         audit: Some(vec![]),
+        can_acknowledge: false,
     };
     let admin = view::AdminView { groups: vec![], channels: vec!["slack".into()] };
     let viewer = Viewer::Open;

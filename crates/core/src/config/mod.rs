@@ -200,6 +200,10 @@ pub struct ServiceConfig {
     /// own (see [`crate::maintenance`]). Not serialized here: the maintenance API lists them.
     #[serde(skip)]
     pub maintenance: Vec<crate::maintenance::Window>,
+    /// Its escalation policy (`escalation`: the service's own, else its group's; see
+    /// [`crate::escalation`]), `after` in whole seconds; left out of the JSON when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub escalation: Vec<crate::escalation::Level>,
 }
 
 fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -659,12 +663,31 @@ pub(crate) fn resolve_service(
         description: s.description.clone().filter(|d| !d.is_empty()),
         tags: s.tags.clone().unwrap_or_default(),
         maintenance: windows(at, &s.maintenance, err),
+        escalation: escalation(at, s.escalation.as_ref(), err)
+            .or_else(|| group.and_then(|g| escalation("", g.escalation.as_ref(), &mut |_, _| {})))
+            .unwrap_or_default(),
     }
+}
+
+/// Parses the `escalation` written at `at` (a service's or a group's; see
+/// [`crate::escalation::parse`]), reporting each problem with its path; `None` when absent.
+fn escalation(
+    at: &str,
+    raw: Option<&serde_json::Value>,
+    err: &mut impl FnMut(String, String),
+) -> Option<Vec<crate::escalation::Level>> {
+    let mut problems = Vec::new();
+    let levels = crate::escalation::parse(raw?, at, &mut problems);
+    for (path, reason) in problems {
+        err(path, reason);
+    }
+    Some(levels)
 }
 
 /// Checks a group's written default fields (at JSON path `at`).
 fn check_group_at(at: &str, group: &raw::Group, settings: &Settings, err: &mut impl FnMut(String, String)) {
     check_durations(at, &group.defaults(), settings, err);
+    escalation(at, group.escalation.as_ref(), err);
     if let Some(auto) = &group.auto_provision {
         let max = crate::provision::MAX_SERVICES;
         if auto.enabled.is_none() {
@@ -871,6 +894,7 @@ pub(crate) mod raw {
         pub min_interval: Option<u64>,
         pub auto_provision: Option<AutoProvision>,
         pub maintenance: Option<Vec<serde_json::Value>>,
+        pub escalation: Option<serde_json::Value>,
     }
 
     /// A group's `autoProvision` as written (checked by `check_group_at`).
@@ -906,6 +930,7 @@ pub(crate) mod raw {
         pub recovery_threshold: Option<u32>,
         pub min_interval: Option<u64>,
         pub maintenance: Option<Vec<serde_json::Value>>,
+        pub escalation: Option<serde_json::Value>,
     }
 
     impl Service {
@@ -933,6 +958,7 @@ pub(crate) mod raw {
                 recovery_threshold: None,
                 min_interval: None,
                 maintenance: None,
+                escalation: None,
             }
         }
     }
@@ -961,6 +987,7 @@ pub(crate) mod raw {
                 min_interval: None,
                 auto_provision: None,
                 maintenance: None,
+                escalation: None,
             }
         }
 

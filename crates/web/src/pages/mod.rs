@@ -1,12 +1,14 @@
 //! The pages, as maud templates over [`crate::view`] models. maud escapes every string, so
 //! names, messages and metadata always render as text.
 
+mod ack;
 mod admin;
 mod dashboard;
 mod login;
 mod service;
 mod status;
 
+pub use ack::{ack, AckPage};
 pub use dashboard::dashboard;
 pub use login::{login, not_found};
 pub use service::service;

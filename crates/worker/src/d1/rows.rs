@@ -148,6 +148,10 @@ pub struct IncidentRow {
     /// The cause's kind (`noHeartbeat`, `missed`, `overrun`, `failed`, …; see
     /// [`systole_core::run::Reason`]); `None` in rows written before it was kept.
     pub kind: Option<String>,
+    /// When it was acknowledged, ms; `None` until someone does (and in rows written before).
+    pub acknowledged_at: Option<i64>,
+    /// Who acknowledged it: a user id, `api` or `link`.
+    pub acknowledged_by: Option<String>,
 }
 
 impl IncidentRow {
@@ -159,15 +163,21 @@ impl IncidentRow {
             ended_at: i.ended_at.map(Timestamp::as_millis),
             cause: i.cause.clone(),
             kind: i.kind.map(|k| k.as_str().to_owned()),
+            acknowledged_at: i.acknowledged.as_ref().map(|a| a.at.as_millis()),
+            acknowledged_by: i.acknowledged.as_ref().map(|a| a.by.clone()),
         }
     }
 }
 
 impl Table for IncidentRow {
     const NAME: &'static str = "incidents";
-    const COLUMNS: &'static [&'static str] = &["service_id", "started_at", "ended_at", "cause", "kind"];
-    /// An incident is written open, then again closed.
-    const CONFLICT: Conflict = Conflict::Update { key: &["service_id", "started_at"], set: &["ended_at"] };
+    const COLUMNS: &'static [&'static str] =
+        &["service_id", "started_at", "ended_at", "cause", "kind", "acknowledged_at", "acknowledged_by"];
+    /// An incident is written open, then again acknowledged and closed.
+    const CONFLICT: Conflict = Conflict::Update {
+        key: &["service_id", "started_at"],
+        set: &["ended_at", "acknowledged_at", "acknowledged_by"],
+    };
 }
 
 /// A `runs` row: one run of a job ([`Run`]).
@@ -539,7 +549,7 @@ mod tests {
     use super::*;
     use crate::d1::insert_sql;
 
-    const MIGRATIONS: [&str; 8] = [
+    const MIGRATIONS: [&str; 9] = [
         include_str!("../../../../migrations/0001_history.sql"),
         include_str!("../../../../migrations/0002_alerts.sql"),
         include_str!("../../../../migrations/0003_status_changes_by_time.sql"),
@@ -548,6 +558,7 @@ mod tests {
         include_str!("../../../../migrations/0006_heartbeat_ring.sql"),
         include_str!("../../../../migrations/0007_runs.sql"),
         include_str!("../../../../migrations/0010_signals.sql"),
+        include_str!("../../../../migrations/0012_acknowledgements.sql"),
     ];
 
     /// The columns of the last `CREATE TABLE {table}` in the migrations, in order, with the
@@ -604,10 +615,12 @@ mod tests {
     fn inserts_read_each_column_by_name() {
         assert_eq!(
             insert_sql::<IncidentRow>(),
-            "INSERT INTO incidents (service_id, started_at, ended_at, cause, kind) SELECT json_extract(value, \
-             '$.service_id'), json_extract(value, '$.started_at'), json_extract(value, '$.ended_at'), \
-             json_extract(value, '$.cause'), json_extract(value, '$.kind') FROM json_each(?1) WHERE true ON CONFLICT (service_id, started_at) \
-             DO UPDATE SET ended_at = excluded.ended_at"
+            "INSERT INTO incidents (service_id, started_at, ended_at, cause, kind, acknowledged_at, acknowledged_by) \
+             SELECT json_extract(value, '$.service_id'), json_extract(value, '$.started_at'), json_extract(value, \
+             '$.ended_at'), json_extract(value, '$.cause'), json_extract(value, '$.kind'), json_extract(value, \
+             '$.acknowledged_at'), json_extract(value, '$.acknowledged_by') FROM json_each(?1) WHERE true ON CONFLICT \
+             (service_id, started_at) DO UPDATE SET ended_at = excluded.ended_at, acknowledged_at = \
+             excluded.acknowledged_at, acknowledged_by = excluded.acknowledged_by"
         );
         assert!(insert_sql::<HeartbeatRow>().starts_with("INSERT OR IGNORE INTO heartbeats (service_id, "));
         assert!(insert_sql::<AlertHistoryRow>().starts_with("INSERT OR REPLACE INTO alert_history (subject, "));
@@ -647,10 +660,18 @@ mod tests {
             serde_json::json!({"service_id": "api", "changed_at": 2000, "seq": 8, "from_status": "up",
                 "to_status": "down", "reason": "r", "kind": null})
         );
-        let i = Incident { started_at: Timestamp::from_millis(3_000), ended_at: None, cause: "c".into(), kind: None };
+        let i = Incident {
+            started_at: Timestamp::from_millis(3_000),
+            ended_at: None,
+            cause: "c".into(),
+            kind: None,
+            acknowledged: Some(systole_core::escalation::Acknowledgement { by: "ana".into(), at: Timestamp::from_millis(4_000) }),
+            escalated: 1,
+        };
         assert_eq!(
             serde_json::to_value(IncidentRow::new("api", &i)).unwrap(),
-            serde_json::json!({"service_id": "api", "started_at": 3000, "ended_at": null, "cause": "c", "kind": null})
+            serde_json::json!({"service_id": "api", "started_at": 3000, "ended_at": null, "cause": "c", "kind": null,
+                "acknowledged_at": 4000, "acknowledged_by": "ana"})
         );
     }
 }

@@ -68,6 +68,8 @@ pub async fn get(_req: Request, env: &Env, call: Call<'_>) -> Reply {
                 started_at: Timestamp::from_millis(i.started_at),
                 ended_at: i.ended_at.map(Timestamp::from_millis),
                 cause: i.cause.clone(),
+                acknowledged: i.acknowledged_by.clone().zip(i.acknowledged_at.map(Timestamp::from_millis)),
+                id: systole_core::escalation::incident_id(id, Timestamp::from_millis(i.started_at)),
             })
             .collect(),
         heartbeats: beats
@@ -101,6 +103,7 @@ pub async fn get(_req: Request, env: &Env, call: Call<'_>) -> Reply {
         group_id: service.group.clone(),
         managed,
         audit,
+        can_acknowledge: matches!(caller, access::Caller::User(_)),
     };
     let viewer = viewer(caller);
     let admin = super::admin::admin_view(caller, config);

@@ -12,9 +12,11 @@ use crate::http::{self, OrUnavailable, Reply, HISTORY_DB};
 use crate::router::Call;
 use crate::{access, d1};
 
-/// JSON: `{"incidents": [{"serviceId", "startedAt", "endedAt" | null, "open",
-/// "durationSeconds" (so far, while open), "cause", "kind" (the cause's kind, e.g. `missed`;
-/// `null` for incidents recorded before kinds were kept)}]}`, only of services the caller may
+/// JSON: `{"incidents": [{"id" (`{serviceId}.{startedAt ms}`, for
+/// `POST /api/v1/incidents/{id}/acknowledge`), "serviceId", "startedAt", "endedAt" | null,
+/// "open", "durationSeconds" (so far, while open), "cause", "kind" (the cause's kind, e.g.
+/// `missed`; `null` for incidents recorded before kinds were kept), "acknowledgedAt" | null,
+/// "acknowledgedBy" | null}]}`, only of services the caller may
 /// see, of the cause `kind` when given.
 /// Errors: 400 bad parameters, 401, 404 a service not configured or not visible, 503 D1
 /// failure.
@@ -34,16 +36,8 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
         .iter()
         .filter(|r| access::sees(caller, config, &r.service_id))
         .map(|r| {
-            let end = r.ended_at.map(Timestamp::from_millis);
-            json!({
-                "serviceId": r.service_id,
-                "startedAt": Timestamp::from_millis(r.started_at).to_rfc3339(),
-                "endedAt": end.map(Timestamp::to_rfc3339),
-                "open": end.is_none(),
-                "durationSeconds": end.unwrap_or(now).since(Timestamp::from_millis(r.started_at)).as_secs_f64(),
-                "cause": r.cause,
-                "kind": r.kind,
-            })
+            let ack = r.acknowledged_by.as_deref().zip(r.acknowledged_at);
+            super::acknowledge::listed(&r.service_id, r.started_at, r.ended_at, &r.cause, r.kind.as_deref(), ack)
         })
         .collect();
     Ok(http::json(200, &json!({ "incidents": incidents }))?)

@@ -173,7 +173,7 @@ async fn tell(env: &Env, service: &ServiceId, command: Command) -> Result<serde_
 
 /// Sends `message` to the ServiceMonitor of `service` and reads its JSON answer; its
 /// problem (401, 404) is passed on, an unreachable object is 503.
-async fn send(env: &Env, service: &ServiceId, message: &ToMonitor) -> Result<serde_json::Value, ApiError> {
+pub(crate) async fn send(env: &Env, service: &ServiceId, message: &ToMonitor) -> Result<serde_json::Value, ApiError> {
     let unavailable = |e: worker::Error| -> ApiError {
         worker::console_error!("ServiceMonitor {service}: {e}");
         Problem::unavailable("the service's monitor is temporarily unavailable; retry shortly", 2).into()

@@ -359,6 +359,7 @@ pub fn test_notification(event: ServiceEvent, now: Timestamp, dashboard: Option<
         suppressed: 0,
         last_seen: Some(now),
         metadata: None,
+        ack_url: None,
     }
 }
 

@@ -15,7 +15,8 @@ use crate::time::Timestamp;
 /// `X-Systole-Event`, `Authorization` from the `authorization` credential, and, when a
 /// `secret` credential is set, a signature.
 ///
-/// Body: `{"dashboardUrl", "durationMs", "event", "id", "message",
+/// Body: `{"ackUrl" (the signed link acknowledging the incident, see
+/// [`crate::escalation::AckLinks`]), "dashboardUrl", "durationMs", "event", "id", "message",
 /// "previousStatus", "service": {"group", "id", "name"}, "since", "status", "suppressed",
 /// "text", "timestamp", "title", "version": 1}`; times are epoch milliseconds, absent values
 /// `null`; `"metadata"` (the heartbeat's object) is added when `includeMetadata` gave one. An `alert` event adds `"alert": {"state", "severity", "source", "fingerprint",
@@ -47,6 +48,7 @@ pub(super) fn request(webhook: &Webhook, n: &Notification, t: &Text, now: Timest
         "durationMs": n.duration.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
         "message": n.message,
         "dashboardUrl": n.dashboard_url,
+        "ackUrl": n.ack_url,
         "suppressed": n.suppressed,
         "title": t.title,
         "text": t.body,
