@@ -17,7 +17,7 @@ use crate::limit::{self, Limiter};
 use crate::live::ServiceUpdate;
 use crate::maintenance::{self, Window};
 use crate::managed::ManagedService;
-use crate::monitor::{Effect, Event, Heartbeat, HeartbeatEvent, Incident, Monitor, MonitorConfig, Status};
+use crate::monitor::{Deadline, Effect, Event, Heartbeat, HeartbeatEvent, Incident, Monitor, MonitorConfig, Status};
 use crate::notify::queue::DeliveryQueue;
 use crate::notify::service::{Routing, ServiceNotifier};
 use crate::notify::NotificationsConfig;
@@ -443,7 +443,8 @@ impl ServiceRecord {
             service_id: service.id.clone(),
             received_at: now,
             status: rec.monitor.status(),
-            next_deadline: rec.monitor.next_deadline().map(|(t, _)| t),
+            // The heartbeat's deadline, not an escalation's (a down service waits for none).
+            next_deadline: rec.monitor.next_deadline().filter(|(_, d)| *d != Deadline::Escalation).map(|(t, _)| t),
         };
         let mut out = Outcome::answer(answer);
         out.update = Some(ServiceUpdate::new(service.id.as_str(), rec.monitor.state(), &effects, now));

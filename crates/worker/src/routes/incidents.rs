@@ -3,11 +3,10 @@
 use serde_json::json;
 use systole_core::api::query::IncidentsQuery;
 use systole_core::api::Problem;
-use systole_core::time::Timestamp;
 use worker::{Env, Request};
 
 use super::query_pairs;
-use crate::deployment::{now, DB_BINDING};
+use crate::deployment::DB_BINDING;
 use crate::http::{self, OrUnavailable, Reply, HISTORY_DB};
 use crate::router::Call;
 use crate::{access, d1};
@@ -31,7 +30,6 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
     }
     let kind = q.kind.map(|k| k.as_str());
     let rows = d1::incidents(&env.d1(DB_BINDING)?, service, kind, q.limit).await.or_unavailable(HISTORY_DB)?;
-    let now = now();
     let incidents: Vec<_> = rows
         .iter()
         .filter(|r| access::sees(caller, config, &r.service_id))
