@@ -5,7 +5,7 @@
 //! alarm tolerance of the other suites), an acknowledged one does not; acknowledging from the
 //! dashboard's form, the API and a signed link, which opens only its incident and is refused
 //! tampered or expired.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::thread;
 use std::time::Duration;
@@ -72,7 +72,10 @@ fn an_unacknowledged_incident_escalates_at_exactly_after_and_an_acknowledged_one
     let again = worker.request("POST", &path, Some(MANAGEMENT_KEY), "");
     assert_eq!(again.status, 200, "{}", again.body);
     let again = again.json();
-    assert_eq!((again["incident"]["id"].as_str(), again["incident"]["acknowledgedBy"].as_str()), (Some(id.as_str()), Some("ana")));
+    assert_eq!(
+        (again["incident"]["id"].as_str(), again["incident"]["acknowledgedBy"].as_str()),
+        (Some(id.as_str()), Some("ana"))
+    );
     assert_eq!(worker.request("POST", &path, Some(VIEWER_TOKEN), "").status, 404, "vera does not see the group");
     assert_eq!(worker.request("POST", &path, None, "").status, 401);
     let other = format!("/api/v1/incidents/esc-acked.{}/acknowledge", acked["since"].as_i64().unwrap() + 1);
@@ -188,7 +191,8 @@ fn acknowledging_from_the_service_page_and_a_signed_link_in_chromium() {
     let receiver = Receiver::start();
     let worker = spawn(&receiver);
     let _ = down(&worker, &receiver, "esc-acked");
-    let link = down(&worker, &receiver, "esc-link")["ackUrl"].as_str().unwrap().strip_prefix(PUBLIC).unwrap().to_owned();
+    let link =
+        down(&worker, &receiver, "esc-link")["ackUrl"].as_str().unwrap().strip_prefix(PUBLIC).unwrap().to_owned();
     let root = systole_e2e::root();
     let shots = root.join("target/screenshots-ack");
     std::fs::create_dir_all(&shots).unwrap();

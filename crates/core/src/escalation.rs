@@ -109,7 +109,11 @@ pub fn parse(value: &Value, at: &str, errors: &mut Vec<(String, String)>) -> Vec
             if a <= prev.after {
                 errors.push((
                     format!("{path}.after"),
-                    format!("must be greater than the previous level's {} s, got {}", prev.after.as_secs(), a.as_secs()),
+                    format!(
+                        "must be greater than the previous level's {} s, got {}",
+                        prev.after.as_secs(),
+                        a.as_secs()
+                    ),
                 ));
             }
         }
@@ -288,7 +292,10 @@ mod tests {
     fn incident_ids_round_trip() {
         let id = incident_id("api-prod", Timestamp::from_millis(1_764_866_400_000));
         assert_eq!(id, "api-prod.1764866400000");
-        assert_eq!(parse_incident_id(&id), Some((ServiceId::parse("api-prod").unwrap(), Timestamp::from_millis(1_764_866_400_000))));
+        assert_eq!(
+            parse_incident_id(&id),
+            Some((ServiceId::parse("api-prod").unwrap(), Timestamp::from_millis(1_764_866_400_000)))
+        );
         assert_eq!(parse_incident_id("api-prod"), None);
         assert_eq!(parse_incident_id("api-prod.12x"), None);
         assert_eq!(parse_incident_id(".12"), None);

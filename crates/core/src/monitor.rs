@@ -685,8 +685,7 @@ impl Monitor {
     /// [`AckError::NotOpen`] when the service has no open incident that started then (it
     /// was resolved, or never was).
     pub fn on_acknowledge(&mut self, now: Timestamp, started_at: Timestamp, by: &str) -> Result<Vec<Effect>, AckError> {
-        let incident =
-            self.state.incident.as_mut().filter(|i| i.started_at == started_at).ok_or(AckError::NotOpen)?;
+        let incident = self.state.incident.as_mut().filter(|i| i.started_at == started_at).ok_or(AckError::NotOpen)?;
         if incident.acknowledged.is_some() {
             return Ok(Vec::new());
         }

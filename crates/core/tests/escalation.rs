@@ -163,7 +163,15 @@ fn each_level_notifies_its_channels_once_with_an_ack_link_and_the_alarm_is_armed
     assert_eq!(queued(&h, from), [("ops".to_owned(), Event::Down)]);
     let link = h.record().deliveries.pending.last().unwrap().notification.ack_url.clone().unwrap();
     assert!(link.starts_with("https://status.example.com/ack/api.60000?expires=604860&sig="), "{link}");
-    assert!(h.record().deliveries.pending.last().unwrap().notification.default_body().ends_with(&format!("Acknowledge: {link}")));
+    assert!(h
+        .record()
+        .deliveries
+        .pending
+        .last()
+        .unwrap()
+        .notification
+        .default_body()
+        .ends_with(&format!("Acknowledge: {link}")));
     let _ = h.answer_sends(60 * S, &down, |_| 200);
     let _ = h.alarm_all_ok(60 * S);
     assert_eq!(h.record().deadline(), Some(t(180 * S)), "the record's deadline is the first level");
@@ -191,7 +199,9 @@ fn an_acknowledged_incident_sends_no_escalation_and_no_reminder_but_still_its_re
     let _ = h.alarm_all_ok(60 * S);
     let out = h.event(90 * S, Input::Acknowledge { started_at: t(60 * S), by: "ana".into() });
     match &out.answer {
-        Answer::Acknowledged(i) => assert_eq!(i.acknowledged, Some(Acknowledgement { by: "ana".into(), at: t(90 * S) })),
+        Answer::Acknowledged(i) => {
+            assert_eq!(i.acknowledged, Some(Acknowledgement { by: "ana".into(), at: t(90 * S) }))
+        }
         other => panic!("{other:?}"),
     }
     assert!(out.persist);

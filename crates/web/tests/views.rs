@@ -601,6 +601,7 @@ fn managed_page(admin: Option<&view::AdminView>, status: Status) -> String {
                 detail: "<script>".into(),
             },
         ]),
+        can_acknowledge: false,
     };
     let viewer = Viewer::User { name: "Ana".into(), admin: admin.is_some() };
     pages::service(&Chrome { admin, ..chrome(&b(), &viewer) }, &detail).into_string()

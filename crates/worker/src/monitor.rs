@@ -183,10 +183,11 @@ impl DurableObject for ServiceMonitor {
                     self.service_id.replace(Some(service_id.to_string()));
                     self.ready(false).await?;
                     let input = Input::Acknowledge { started_at, by };
-                    let incident = match budget::invocation("ServiceMonitor acknowledge", durable::run(self, input)).await? {
-                        Answer::Acknowledged(incident) => Some(incident),
-                        _ => None,
-                    };
+                    let incident =
+                        match budget::invocation("ServiceMonitor acknowledge", durable::run(self, input)).await? {
+                            Answer::Acknowledged(incident) => Some(incident),
+                            _ => None,
+                        };
                     http::json(200, &serde_json::json!({ "incident": incident }))
                 }
                 ToMonitor::Watchdog { service_id } => {

@@ -665,7 +665,10 @@ mod tests {
             ended_at: None,
             cause: "c".into(),
             kind: None,
-            acknowledged: Some(systole_core::escalation::Acknowledgement { by: "ana".into(), at: Timestamp::from_millis(4_000) }),
+            acknowledged: Some(systole_core::escalation::Acknowledgement {
+                by: "ana".into(),
+                at: Timestamp::from_millis(4_000),
+            }),
             escalated: 1,
         };
         assert_eq!(
