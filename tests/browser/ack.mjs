@@ -34,13 +34,13 @@ try {
     if (!button) await page.waitForTimeout(250);
   }
   check(button, 'no Acknowledge button on the service page');
-  const incidents = await page.$('#incidents-h');
-  await incidents.scrollIntoViewIfNeeded();
-  await page.screenshot({ path: `${SHOTS}/ack-button.png` });
+  const incidents = await page.$('section[aria-labelledby=incidents-h]');
+  await incidents.screenshot({ path: `${SHOTS}/ack-button.png` });
   await Promise.all([page.waitForURL(`${BASE}/services/${SERVICE}`), button.click()]);
   const cell = await page.textContent('section[aria-labelledby=incidents-h] tbody tr td:last-child');
   result.pageAfterClick = cell.trim();
   check(/by\s+ana/.test(cell), `the incident does not say who acknowledged it: ${cell}`);
+  await (await page.$('section[aria-labelledby=incidents-h]')).screenshot({ path: `${SHOTS}/ack-after.png` });
 
   // A signed link, without signing in: a confirm page, then the button.
   const anonymous = await browser.newContext({ viewport: { width: 900, height: 600 }, colorScheme: 'light' });

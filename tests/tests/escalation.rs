@@ -88,6 +88,7 @@ fn an_unacknowledged_incident_escalates_at_exactly_after_and_an_acknowledged_one
     });
     let late = escalated.at_ms - (started + AFTER);
     assert!((0..TOLERANCE).contains(&late), "escalated {late} ms after start + {AFTER} ms");
+    println!("escalation arrived {late} ms after the incident's start + {AFTER} ms");
     let body = escalated.json();
     assert_eq!((body["event"].as_str(), body["since"].as_i64()), (Some("escalation"), Some(started)));
     assert!(body["ackUrl"].as_str().unwrap().starts_with(&format!("{PUBLIC}/ack/esc-unacked.{started}?")), "{body}");
