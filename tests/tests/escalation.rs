@@ -94,6 +94,24 @@ fn an_unacknowledged_incident_escalates_at_exactly_after_and_an_acknowledged_one
     assert!(body["ackUrl"].as_str().unwrap().starts_with(&format!("{PUBLIC}/ack/esc-unacked.{started}?")), "{body}");
     assert!(body["text"].as_str().unwrap().contains("Acknowledge: https://"), "{body}");
 
+    // The management API takes a policy through the same parser, naming each problem's field.
+    let bad = json!({"id": "esc-managed", "stalenessThreshold": 60,
+        "escalation": [{"after": 600, "channels": ["esc-second"]}, {"after": 300, "channels": ["nowhere"]}]});
+    let refused = worker.request("POST", "/api/v1/services", Some(MANAGEMENT_KEY), &bad.to_string());
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    let fields: Vec<String> = refused.json()["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(fields.contains(&"escalation[1].after".to_owned()), "{}", refused.body);
+    let good = json!({"id": "esc-managed", "stalenessThreshold": 60, "group": "escalation",
+        "escalation": [{"after": 60, "channels": ["esc-second"]}]});
+    let created = worker.request("POST", "/api/v1/services", Some(MANAGEMENT_KEY), &good.to_string());
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.json()["service"]["escalation"], json!([{"after": 60, "channels": ["esc-second"]}]));
+
     // Past the acknowledged incident's own escalation time (+ tolerance): nothing for it, and
     // the unacknowledged one escalated once.
     let quiet_until = acked["since"].as_i64().unwrap() + AFTER + TOLERANCE + 1_000;
