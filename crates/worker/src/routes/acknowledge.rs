@@ -54,16 +54,13 @@ pub async fn post(req: Request, env: &Env, call: Call<'_>) -> Reply {
 /// POSTs the same URL; 403 for a link that is not valid (tampered, for another incident),
 /// 410 for an expired one, 404 for an incident of no configured service, as a page.
 pub async fn confirm(req: Request, env: &Env, call: Call<'_>) -> Reply {
-    let id = call.params.get("id").unwrap_or_default();
-    let config = crate::catalog::config(env).await?;
-    let (service, started_at) = match checked(&req, env, id, &config) {
-        Ok(named) => named,
+    let (_, started_at, name) = match opened(&req, env, &call).await? {
+        Ok(opened) => opened,
         Err((status, reason)) => return page(status, &AckPage::Refused { reason }),
     };
-    let name = config.service(service.as_str()).map_or(service.as_str(), |s| s.name.as_str());
     let url = req.url()?;
     let action = format!("{}?{}", url.path(), url.query().unwrap_or_default());
-    page(200, &AckPage::Confirm { service: name, started_at, action: &action })
+    page(200, &AckPage::Confirm { service: &name, started_at, action: &action })
 }
 
 /// `POST /ack/{id}?expires=&sig=`: acknowledges the link's incident (by `link`) → 200 page
@@ -71,21 +68,18 @@ pub async fn confirm(req: Request, env: &Env, call: Call<'_>) -> Reply {
 /// not valid or posted from another site's page, 410 expired, 404 unknown, 409 the
 /// incident is already resolved, 503, each as a page.
 pub async fn accept(req: Request, env: &Env, call: Call<'_>) -> Reply {
-    let id = call.params.get("id").unwrap_or_default();
-    let config = crate::catalog::config(env).await?;
-    let (service, started_at) = match checked(&req, env, id, &config) {
-        Ok(named) => named,
+    let (service, started_at, name) = match opened(&req, env, &call).await? {
+        Ok(opened) => opened,
         Err((status, reason)) => return page(status, &AckPage::Refused { reason }),
     };
     if !same_origin(&req)? {
         return page(403, &AckPage::Refused { reason: "Acknowledge from the link's own page." });
     }
-    let name = config.service(service.as_str()).map_or(service.as_str(), |s| s.name.as_str());
     match acknowledge(env, &service, started_at, BY_LINK).await {
         Ok(incident) => {
             let ack = incident.acknowledged.as_ref();
             let by = ack.map_or(BY_LINK, |a| a.by.as_str());
-            page(200, &AckPage::Done { service: name, by, at: ack.map_or_else(now, |a| a.at) })
+            page(200, &AckPage::Done { service: &name, by, at: ack.map_or_else(now, |a| a.at) })
         }
         Err(e) => {
             let status = match e {
@@ -107,6 +101,21 @@ fn named(id: &str, config: &Config) -> Result<(ServiceId, Timestamp), ApiError> 
     escalation::parse_incident_id(id)
         .filter(|(s, _)| config.service(s.as_str()).is_some())
         .ok_or_else(|| Problem::not_found(format!("no incident {id:?}")).into())
+}
+
+/// The incident a link request names, with its service's display name, when the link's
+/// signature and expiry check out at now; else the page's status and sentence.
+async fn opened(
+    req: &Request,
+    env: &Env,
+    call: &Call<'_>,
+) -> Result<Result<(ServiceId, Timestamp, String), (u16, &'static str)>, ApiError> {
+    let id = call.params.get("id").unwrap_or_default();
+    let config = crate::catalog::config(env).await?;
+    Ok(checked(req, env, id, &config).map(|(service, started_at)| {
+        let name = config.service(service.as_str()).map_or_else(|| service.to_string(), |s| s.name.clone());
+        (service, started_at, name)
+    }))
 }
 
 /// The link's incident when its signature and expiry check out at now; else the page's
