@@ -64,6 +64,10 @@ pub struct Suppression {
     /// Whether the held alert was sent when the parent recovered (the child still `down`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub released: bool,
+    /// When it was released (epoch ms): the incident's escalation levels count from then,
+    /// since nobody was told before (see [`crate::escalation`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub released_at: Option<Timestamp>,
 }
 
 impl fmt::Display for Suppression {
@@ -89,6 +93,7 @@ pub fn suppression(parents: &BTreeMap<ServiceId, ParentState>) -> Option<Suppres
         status: p.status,
         since: p.since,
         released: false,
+        released_at: None,
     })
 }
 
@@ -108,13 +113,14 @@ pub fn remember(
 }
 
 /// See [`crate::monitor::Monitor::release`].
-pub fn release(state: &mut MonitorState, depends_on: &[ServiceId]) -> Option<StatusChange> {
+pub fn release(state: &mut MonitorState, depends_on: &[ServiceId], now: Timestamp) -> Option<StatusChange> {
     if state.status != Status::Down || blocking(depends_on, &state.parents).is_some() {
         return None;
     }
     let incident = state.incident.as_mut()?;
     let suppressed = incident.suppressed.as_mut().filter(|s| !s.released)?;
     suppressed.released = true;
+    suppressed.released_at = Some(now);
     Some(StatusChange {
         seq: 0,
         at: incident.started_at,

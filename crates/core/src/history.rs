@@ -373,7 +373,11 @@ impl History {
                     status = change.to;
                     self.pending.changes.push(change.clone());
                 }
-                Effect::IncidentOpened(i) | Effect::IncidentClosed(i) => self.pending.push_incident(i.clone()),
+                Effect::IncidentOpened(i) | Effect::IncidentClosed(i) | Effect::IncidentAcknowledged(i) => {
+                    self.pending.push_incident(i.clone());
+                }
+                // The level is kept in the incident; the next write of it carries it.
+                Effect::Escalated { .. } => continue,
                 Effect::Run(run) => self.pending.push_run(run.clone()),
             }
             self.pending.since.get_or_insert(now);

@@ -7,6 +7,7 @@
 //! - [`compat`]: other monitors' HTTP APIs as translations onto ours (cloudflaremon).
 //! - [`monitor`]: the per-service state machine (`on_heartbeat`, `on_alarm`, `next_deadline`).
 //! - [`maintenance`]: maintenance windows (one-off and recurring) and snoozes.
+//! - [`escalation`]: escalation policies, acknowledgement of incidents and signed ack links.
 //! - [`schedule`]: cron schedules in IANA time zones (a scheduled service's deadlines).
 //! - [`history`]: buffered D1 rows and uptime rollups.
 //! - [`record`]: a ServiceMonitor Durable Object's persisted state and its one call into core.
@@ -38,6 +39,7 @@ pub mod config;
 pub mod dependency;
 pub mod desk;
 pub mod durable;
+pub mod escalation;
 pub mod history;
 pub mod housekeeping;
 pub mod keys;

@@ -376,7 +376,9 @@ pub fn parse_create(body: &[u8], config: &Config) -> Result<(Target, Vec<Service
     match Window::parse(&value, "", &mut errors) {
         Some(window) => Ok((target.0, target.1, window)),
         None => {
-            let listed: Vec<String> = errors.iter().map(|(p, m)| format!("{p}: {m}")).collect();
+            // As every 400 of the API lists them (docs/openapi.yaml): `{"field", "detail"}`.
+            let listed: Vec<Value> =
+                errors.iter().map(|(p, m)| serde_json::json!({ "field": p, "detail": m })).collect();
             let (field, message) = errors.into_iter().next().unwrap_or_default();
             Err(Problem::invalid_field(field.clone(), format!("{field}: {message}")).with("errors", listed))
         }

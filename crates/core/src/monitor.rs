@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{ServiceConfig, ServiceId};
 use crate::dependency::{self, ParentState, Suppression};
+use crate::escalation::{AckError, Acknowledgement};
 use crate::maintenance::{self, Window};
 use crate::run::{truncate_utf8, Reason, Run, RunConfig, RunOutcome, RunState};
 use crate::schedule::Schedule;
@@ -119,6 +120,10 @@ pub struct MonitorConfig {
     /// when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub maintenance: Vec<Window>,
+    /// When each escalation level fires, after the incident opened (the `after` of the
+    /// service's `escalation` levels, in order; see [`crate::escalation`]); absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub escalation: Vec<Duration>,
 }
 
 impl From<&ServiceConfig> for MonitorConfig {
@@ -130,6 +135,7 @@ impl From<&ServiceConfig> for MonitorConfig {
             schedule: s.schedule.clone(),
             runs: s.runs.clone(),
             maintenance: s.maintenance.clone(),
+            escalation: s.escalation.iter().map(|l| l.after).collect(),
         }
     }
 }
@@ -150,6 +156,9 @@ pub enum Deadline {
     MaintenanceStart,
     /// The maintenance window ends.
     MaintenanceEnd,
+    /// The open, unacknowledged incident reaches its next escalation level (its start +
+    /// the level's `after`).
+    Escalation,
 }
 
 /// An incident: one down → up cycle.
@@ -169,6 +178,16 @@ pub struct Incident {
     /// until that parent recovers (see [`crate::dependency`]). Absent when not held.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<Suppression>,
+    /// Who acknowledged it and when, once someone did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged: Option<Acknowledgement>,
+    /// How many escalation levels fired (each once).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub escalated: u8,
+}
+
+fn is_zero(n: &u8) -> bool {
+    *n == 0
 }
 
 impl Incident {
@@ -306,6 +325,17 @@ pub enum Effect {
     IncidentClosed(Incident),
     /// A run finished, or was declared overrun or dropped: write it to the runs history.
     Run(Run),
+    /// The open incident was acknowledged (its `acknowledged` is set): write it, stop its
+    /// reminders.
+    IncidentAcknowledged(Incident),
+    /// The open incident reached escalation level `level` (1-based): notify that level's
+    /// channels.
+    Escalated {
+        /// The level, 1 for the first.
+        level: u8,
+        /// The incident (its `escalated` counts this level).
+        incident: Incident,
+    },
 }
 
 /// The persisted state of one service's monitor.
@@ -581,7 +611,8 @@ impl Monitor {
     /// [`Monitor::next_deadline`]): `up`/`degraded` past the deadline become `late`; past the
     /// grace period (`noHeartbeat`) or the start window (`missed`), whichever ends first,
     /// `down`; an open run past `maxRuntime` is declared `overrun` ([`Effect::Run`]) and
-    /// counts as a run failure. Any other call — early, repeated, or with nothing due —
+    /// counts as a run failure; an open, unacknowledged incident past a level's `after`
+    /// escalates ([`Effect::Escalated`], each level once). Any other call — early, repeated, or with nothing due —
     /// returns no effects.
     /// Maintenance windows are entered and left first (see [`Monitor::check_maintenance`]).
     #[must_use]
@@ -589,8 +620,9 @@ impl Monitor {
         let mut effects = Vec::new();
         self.check_maintenance(now, &mut effects);
         // Each timer fired moves the next deadline on; the bound is a safety net.
-        for _ in 0..crate::run::MAX_OPEN_RUNS + 4 {
+        for _ in 0..crate::run::MAX_OPEN_RUNS + crate::escalation::MAX_LEVELS + 4 {
             match self.next_deadline() {
+                Some((at, Deadline::Escalation)) if at <= now => self.fire_escalation(&mut effects),
                 Some((at, Deadline::MaintenanceStart | Deadline::MaintenanceEnd)) if at <= now => {
                     self.check_maintenance(now, &mut effects);
                 }
@@ -635,6 +667,46 @@ impl Monitor {
             let text = format!("{missed}; in grace period until {down_at}");
             self.transition(now, Status::Late, Reason::Late, text, effects);
         }
+    }
+
+    /// Fires the open incident's next escalation level.
+    fn fire_escalation(&mut self, effects: &mut Vec<Effect>) {
+        let Some(incident) = self.state.incident.as_mut() else {
+            return;
+        };
+        incident.escalated = incident.escalated.saturating_add(1);
+        effects.push(Effect::Escalated { level: incident.escalated, incident: incident.clone() });
+    }
+
+    /// When the open incident's next escalation level fires: its start + the level's
+    /// `after`, while it is neither acknowledged nor past the last level. An incident whose
+    /// alert a parent holds ([`crate::dependency`]) does not escalate while held, and once
+    /// released counts its levels from the release (when its `down` was finally sent).
+    fn escalation_due(&self) -> Option<Timestamp> {
+        let incident = self.state.incident.as_ref().filter(|i| i.acknowledged.is_none())?;
+        let after = self.config.escalation.get(usize::from(incident.escalated))?;
+        let start = match &incident.suppressed {
+            None => incident.started_at,
+            Some(s) if s.released => s.released_at.unwrap_or(incident.started_at),
+            Some(_) => return None,
+        };
+        Some(start + *after)
+    }
+
+    /// Acknowledges at `now`, on behalf of `by`, the open incident that started at
+    /// `started_at`: it escalates no further and its reminders stop. Acknowledging it again
+    /// changes nothing (no effects; the first acknowledgement stays).
+    ///
+    /// # Errors
+    /// [`AckError::NotOpen`] when the service has no open incident that started then (it
+    /// was resolved, or never was).
+    pub fn on_acknowledge(&mut self, now: Timestamp, started_at: Timestamp, by: &str) -> Result<Vec<Effect>, AckError> {
+        let incident = self.state.incident.as_mut().filter(|i| i.started_at == started_at).ok_or(AckError::NotOpen)?;
+        if incident.acknowledged.is_some() {
+            return Ok(Vec::new());
+        }
+        incident.acknowledged = Some(Acknowledgement { by: by.to_owned(), at: now });
+        Ok(vec![Effect::IncidentAcknowledged(incident.clone())])
     }
 
     /// Declares the open run with the earliest overrun deadline overrun at `now`.
@@ -713,7 +785,8 @@ impl Monitor {
     /// The next time this monitor must be woken, with why; `None` when nothing is pending.
     /// The earliest of: the heartbeat deadline (`up`/`degraded`), the end of the grace period
     /// or of the start window, whichever is first (`late`), and each open run's start +
-    /// `maxRuntime` (any status but `paused`). A run started since the last heartbeat
+    /// `maxRuntime` (any status but `paused`), and the open incident's next escalation level
+    /// unless it is acknowledged. A run started since the last heartbeat
     /// suspends the heartbeat timers when `maxRuntime` is set (its overrun timer guards it),
     /// and the start window whether or not.
     pub fn next_deadline(&self) -> Option<(Timestamp, Deadline)> {
@@ -729,7 +802,8 @@ impl Monitor {
             .maintenance_checked
             .and_then(|checked| maintenance::next_start(self.windows(), checked))
             .map(|t| (t, Deadline::MaintenanceStart));
-        [self.due_deadline(), overrun, window].into_iter().flatten().min_by_key(|(t, _)| *t)
+        let escalation = self.escalation_due().map(|t| (t, Deadline::Escalation));
+        [self.due_deadline(), overrun, window, escalation].into_iter().flatten().min_by_key(|(t, _)| *t)
     }
 
     /// Every maintenance window of this service: its config's, then the run-time ones.
@@ -817,9 +891,9 @@ impl Monitor {
     /// incident's alert held: marks it released and returns the `down` change to notify now
     /// (at the incident's start, for the notifier only: it is not recorded again). `None`
     /// otherwise, and on every later call.
-    pub fn release(&mut self, depends_on: &[ServiceId]) -> Option<StatusChange> {
+    pub fn release(&mut self, depends_on: &[ServiceId], now: Timestamp) -> Option<StatusChange> {
         self.state.parents.retain(|id, _| depends_on.contains(id));
-        dependency::release(&mut self.state, depends_on)
+        dependency::release(&mut self.state, depends_on, now)
     }
 
     /// The current status.
@@ -865,8 +939,15 @@ impl Monitor {
         }
         if to == Status::Down && self.state.incident.is_none() {
             let suppressed = dependency::suppression(&self.state.parents);
-            let incident =
-                Incident { started_at: now, ended_at: None, cause: reason.clone(), kind: Some(kind), suppressed };
+            let incident = Incident {
+                started_at: now,
+                ended_at: None,
+                cause: reason.clone(),
+                kind: Some(kind),
+                suppressed,
+                acknowledged: None,
+                escalated: 0,
+            };
             self.state.incident = Some(incident.clone());
             effects.push(Effect::IncidentOpened(incident));
         }
@@ -951,6 +1032,7 @@ mod tests {
             schedule: None,
             runs: RunConfig::default(),
             maintenance: Vec::new(),
+            escalation: Vec::new(),
         }
     }
 

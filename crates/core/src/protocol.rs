@@ -70,6 +70,18 @@ pub enum ToMonitor {
         /// Its status and since when.
         state: crate::dependency::ParentState,
     },
+    /// An acknowledgement of the open incident that started at `started_at` (the caller is
+    /// authorized at the edge) → 200 `{"incident": Incident | null}`, `null` when the
+    /// service has no such open incident (resolved, or never was).
+    #[serde(rename_all = "camelCase")]
+    Acknowledge {
+        /// The service.
+        service_id: ServiceId,
+        /// The incident's start (epoch ms).
+        started_at: crate::time::Timestamp,
+        /// Who: a user id, `api` or `link`.
+        by: String,
+    },
 }
 
 /// A request to the AlertDesk (`POST https://alert-desk/`): parsed alerts and where they go

@@ -10,13 +10,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{ServiceConfig, ServiceId};
 use crate::durable::{self, AlarmAction, Armed, Completed, Outcome, Wake, Write};
+use crate::escalation::AckLinks;
 use crate::history::{Backpressure, EventRow, FlushBatch, History, Through};
 use crate::keys::KeyRing;
 use crate::limit::{self, Limiter};
 use crate::live::ServiceUpdate;
 use crate::maintenance::{self, Window};
 use crate::managed::ManagedService;
-use crate::monitor::{Effect, Event, Heartbeat, HeartbeatEvent, Monitor, MonitorConfig, Status};
+use crate::monitor::{Deadline, Effect, Event, Heartbeat, HeartbeatEvent, Incident, Monitor, MonitorConfig, Status};
 use crate::notify::queue::DeliveryQueue;
 use crate::notify::service::{Routing, ServiceNotifier};
 use crate::notify::NotificationsConfig;
@@ -96,6 +97,14 @@ pub enum Input {
         /// Its status and since when.
         state: crate::dependency::ParentState,
     },
+    /// Someone acknowledges the open incident that started at `started_at` (authorized at
+    /// the edge: a user, the management key, or a signed link).
+    Acknowledge {
+        /// The incident's start (epoch ms), which names it.
+        started_at: Timestamp,
+        /// Who: a user id, `api` or `link`.
+        by: String,
+    },
 }
 
 /// The answer to an [`Input`].
@@ -125,6 +134,11 @@ pub enum Answer {
     UnknownService,
     /// The watchdog's answer: the wake time the record wants (epoch ms), if any.
     WakeAt(Option<Timestamp>),
+    /// The incident is acknowledged (now, or already before: the first acknowledgement
+    /// stays).
+    Acknowledged(Incident),
+    /// The service has no open incident that started then (resolved, or never was).
+    NotOpen,
     /// A maintenance window was added or removed, or a snooze taken: the status after it,
     /// and while in maintenance when that ends (epoch ms).
     Maintenance {
@@ -151,6 +165,9 @@ pub struct Context<'a> {
     pub managed: Option<&'a ManagedService>,
     /// How long buffered heartbeats may wait for a D1 flush.
     pub flush_interval: Duration,
+    /// The signed acknowledgement links notifications carry, when the deployment has a
+    /// server secret.
+    pub ack_links: Option<&'a AckLinks>,
 }
 
 impl Context<'_> {
@@ -164,7 +181,12 @@ impl Context<'_> {
     }
 
     fn routing(&self) -> Option<Routing<'_>> {
-        Some(Routing { notifications: self.notifications, service: self.service?, dashboard_url: self.dashboard_url })
+        Some(Routing {
+            notifications: self.notifications,
+            service: self.service?,
+            dashboard_url: self.dashboard_url,
+            ack_links: self.ack_links,
+        })
     }
 }
 
@@ -335,6 +357,10 @@ impl ServiceRecord {
                 }
                 _ => Outcome::answer(Answer::Unauthorized),
             },
+            Input::Acknowledge { started_at, by } => match slot.as_mut() {
+                Some(rec) => rec.on_acknowledge(now, started_at, &by, ctx),
+                None => Outcome::answer(Answer::NotOpen),
+            },
             Input::Snooze { minutes, key } => {
                 let Some(service) = ctx.service else { return Outcome::answer(Answer::Unauthorized) };
                 if !ctx.authorize(service, key.as_deref(), now).granted() {
@@ -382,6 +408,37 @@ impl ServiceRecord {
         out
     }
 
+    /// Acknowledges at `now` the open incident that started at `started_at` on behalf of
+    /// `by` ([`Monitor::on_acknowledge`]): recorded for D1, published, and the alarm re-armed
+    /// (its escalation deadline is gone, its reminders stop).
+    fn on_acknowledge(&mut self, now: Timestamp, started_at: Timestamp, by: &str, ctx: &Context<'_>) -> ServiceOutcome {
+        let (Some(service), Some(routing)) = (ctx.service, ctx.routing()) else {
+            return Outcome::answer(Answer::NotOpen);
+        };
+        let mut effects = self.on_config(now, MonitorConfig::from(service));
+        let before = self.monitor.status();
+        let more = match self.monitor.on_acknowledge(now, started_at, by) {
+            Ok(more) => more,
+            Err(_) => {
+                let mut out = Outcome::answer(Answer::NotOpen);
+                out.persist = !effects.is_empty();
+                return out;
+            }
+        };
+        let _ = self.history.apply(now, before, &more);
+        effects.extend(more);
+        self.notify(now, &effects, &routing);
+        let incident = self.monitor.state().incident.clone();
+        let Some(incident) = incident else { return Outcome::answer(Answer::NotOpen) };
+        let mut out = Outcome::answer(Answer::Acknowledged(incident));
+        if effects.iter().any(|e| matches!(e, Effect::StatusChanged(_))) {
+            out.update = Some(ServiceUpdate::new(service.id.as_str(), self.monitor.state(), &effects, now));
+        }
+        out.persist = true;
+        out.alarm = self.rearm(now, ctx.flush_interval);
+        out
+    }
+
     fn on_heartbeat_input(
         slot: &mut Option<Self>,
         now: Timestamp,
@@ -423,7 +480,8 @@ impl ServiceRecord {
             service_id: service.id.clone(),
             received_at: now,
             status: rec.monitor.status(),
-            next_deadline: rec.monitor.next_deadline().map(|(t, _)| t),
+            // The heartbeat's deadline, not an escalation's (a down service waits for none).
+            next_deadline: rec.monitor.next_deadline().filter(|(_, d)| *d != Deadline::Escalation).map(|(t, _)| t),
         };
         let mut out = Outcome::answer(answer);
         out.update = Some(ServiceUpdate::new(service.id.as_str(), rec.monitor.state(), &effects, now));
@@ -620,7 +678,7 @@ impl ServiceRecord {
     fn notify(&mut self, now: Timestamp, effects: &[Effect], routing: &Routing<'_>) -> bool {
         let depends_on = &routing.service.depends_on;
         let mut effects = crate::dependency::audible(effects, self.monitor.state(), depends_on);
-        effects.extend(self.monitor.release(depends_on).map(Effect::StatusChanged));
+        effects.extend(self.monitor.release(depends_on, now).map(Effect::StatusChanged));
         self.notifier.on_effects(now, &effects, self.monitor.state(), routing, &mut self.deliveries) > 0
     }
 

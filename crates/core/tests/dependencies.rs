@@ -16,7 +16,9 @@ use systole_core::time::Timestamp;
 const SERVICES: &str = r#"{"services": [
     {"id": "db-prod", "stalenessThreshold": 60},
     {"id": "api", "stalenessThreshold": 60, "gracePeriod": 30, "dependsOn": ["db-prod"]},
-    {"id": "lone", "stalenessThreshold": 60}
+    {"id": "lone", "stalenessThreshold": 60},
+    {"id": "paged", "stalenessThreshold": 60, "dependsOn": ["db-prod"],
+     "escalation": [{"after": 120, "channels": ["team"]}]}
 ]}"#;
 const CHANNELS: &str = r#"{"channels": [{"type": "slack", "name": "team", "events": ["down", "up", "late"]}]}"#;
 
@@ -131,4 +133,17 @@ fn a_push_from_a_service_that_is_not_a_parent_is_forgotten() {
     c.at(1_000, Input::Parent { parent: lone, state: ParentState { status: Status::Down, since: t(1_000) } });
     assert!(c.h.record().monitor.state().parents.is_empty());
     assert_eq!(c.beat(2_000, Reported::Down), team(Event::Down));
+}
+
+#[test]
+fn a_held_incident_does_not_escalate_and_once_released_counts_its_levels_from_the_release() {
+    let mut c = Child { h: Harness::new(SERVICES, Some(CHANNELS), "paged") };
+    c.beat(0, Reported::Up);
+    c.parent(1_000, Status::Down, 1_000);
+    assert_eq!(c.beat(2_000, Reported::Down), [], "held");
+    assert_eq!(c.alarm(2_000 + 2 * MIN), [], "no escalation at start + after while held");
+    assert_eq!(c.parent(10 * MIN, Status::Up, 10 * MIN), team(Event::Down), "released");
+    assert_eq!(c.alarm(10 * MIN + 2 * MIN - 1), [], "nobody was told before the release");
+    assert_eq!(c.alarm(12 * MIN), team(Event::Escalation), "release + after, exactly");
+    assert_eq!(c.alarm(13 * MIN), [], "once");
 }

@@ -39,6 +39,7 @@ fn config(threshold_s: u64, windows: Vec<Window>) -> MonitorConfig {
         schedule: None,
         runs: systole_core::run::RunConfig::default(),
         maintenance: windows,
+        escalation: Vec::new(),
     }
 }
 

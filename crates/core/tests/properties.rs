@@ -71,6 +71,7 @@ proptest! {
             schedule: None,
             runs: systole_core::run::RunConfig::default(),
             maintenance: Vec::new(),
+            escalation: Vec::new(),
         };
         let mut m = Monitor::new(cfg, Timestamp::from_millis(0));
         let mut now = 0i64;

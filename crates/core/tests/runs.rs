@@ -25,6 +25,7 @@ fn monitor(threshold: u64, grace: u64, runs: RunConfig) -> Monitor {
         schedule: None,
         runs,
         maintenance: Vec::new(),
+        escalation: Vec::new(),
     };
     Monitor::new(config, t(0))
 }

@@ -22,6 +22,7 @@ fn config(threshold_s: u64, grace_s: u64) -> MonitorConfig {
         schedule: None,
         runs: systole_core::run::RunConfig::default(),
         maintenance: Vec::new(),
+        escalation: Vec::new(),
     }
 }
 

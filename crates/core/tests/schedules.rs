@@ -20,6 +20,7 @@ fn scheduled(expression: &str, zone: &str, grace_s: u64) -> MonitorConfig {
         schedule: Some(Schedule::parse(expression, Some(zone)).unwrap()),
         runs: systole_core::run::RunConfig::default(),
         maintenance: Vec::new(),
+        escalation: Vec::new(),
     }
 }
 

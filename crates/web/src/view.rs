@@ -422,6 +422,10 @@ pub struct IncidentView {
     pub cause: String,
     /// Why its alert was held (``suppressed: parent `db` down since …``), if it was.
     pub suppressed: Option<String>,
+    /// Who acknowledged it and when, once someone did.
+    pub acknowledged: Option<(String, Timestamp)>,
+    /// Its id (`{service}.{start ms}`), which its acknowledge form posts to.
+    pub id: String,
 }
 
 /// One received heartbeat.
@@ -537,6 +541,9 @@ pub struct ServiceDetail {
     pub dependencies: Dependencies,
     /// Its telemetry: tiles, charts, errors, reliability (`None`: not shown).
     pub telemetry: Option<TelemetryView>,
+    /// Whether the viewer may acknowledge its open incident from the page (a signed-in
+    /// user): an open, unacknowledged incident then has an Acknowledge button.
+    pub can_acknowledge: bool,
 }
 
 /// A service's place in the dependency graph (`dependsOn`, see

@@ -256,6 +256,8 @@ fn the_service_page_shows_incidents_heartbeats_and_a_metric_chart() {
             ended_at: Some(NOW - Duration::from_secs(3600)),
             cause: "no heartbeat for 300 s".into(),
             suppressed: None,
+            acknowledged: None,
+            id: "api.1".into(),
         }],
         heartbeats: vec![view::HeartbeatView {
             at: NOW - Duration::from_secs(42),
@@ -273,6 +275,7 @@ fn the_service_page_shows_incidents_heartbeats_and_a_metric_chart() {
         dependencies: Default::default(),
         audit: None,
         telemetry: None,
+        can_acknowledge: false,
     };
     let html = pages::service(&chrome(&b(), &Viewer::Open), &detail).into_string();
     assert!(html.contains("<td>1 h</td>"), "incident duration, in the one human form (time::human_duration)");
@@ -387,6 +390,7 @@ fn a_scheduled_service_page_shows_the_schedule_in_words_and_the_next_run_in_its_
         dependencies: Default::default(),
         audit: None,
         telemetry: None,
+        can_acknowledge: false,
     };
     let html = pages::service(&chrome(&b(), &Viewer::Open), &detail).into_string();
     // The runs, newest first: the failure with its exit status and a link to its log, the
@@ -646,6 +650,7 @@ fn managed_page(admin: Option<&view::AdminView>, status: Status) -> String {
             },
         ]),
         telemetry: None,
+        can_acknowledge: false,
     };
     let viewer = Viewer::User { name: "Ana".into(), admin: admin.is_some() };
     pages::service(&Chrome { admin, ..chrome(&b(), &viewer) }, &detail).into_string()
@@ -732,6 +737,7 @@ fn a_declared_service_offers_only_the_test_notification() {
         dependencies: Default::default(),
         audit: Some(vec![]),
         telemetry: None,
+        can_acknowledge: false,
     };
     let admin = view::AdminView { groups: vec![], channels: vec!["slack".into()] };
     let viewer = Viewer::Open;

@@ -193,6 +193,17 @@ pub fn badges(env: &Env) -> &'static systole_core::badge::Badges {
     })
 }
 
+/// The signed acknowledgement links (`systole_core::escalation::AckLinks`), keyed once per
+/// isolate under `SERVER_SECRET`, else the `API_KEYS` text (as the heartbeat keys and
+/// badges); without either, notifications carry no link and every link is refused.
+pub fn ack_links(env: &Env) -> &'static systole_core::escalation::AckLinks {
+    static LINKS: OnceLock<systole_core::escalation::AckLinks> = OnceLock::new();
+    LINKS.get_or_init(|| {
+        let secret = env.secret("SERVER_SECRET").or_else(|_| env.secret("API_KEYS")).map(|s| s.to_string()).ok();
+        systole_core::escalation::AckLinks::new(secret.as_deref().map(str::as_bytes))
+    })
+}
+
 /// Logs, once per isolate, each `API_KEYS` entry and the `ALERT_API_KEY` shorter than 16
 /// characters (refused: they open nothing), by name and never by value
 /// ([`systole_core::keys::weak_secrets`]). Called when the heartbeat keys are first read and

@@ -196,6 +196,17 @@ impl DurableObject for ServiceMonitor {
                 ToMonitor::Authorize { service_id, key } => {
                     self.maintenance(service_id.as_str(), Input::Authorize { key }).await
                 }
+                ToMonitor::Acknowledge { service_id, started_at, by } => {
+                    self.service_id.replace(Some(service_id.to_string()));
+                    self.ready(false).await?;
+                    let input = Input::Acknowledge { started_at, by };
+                    let incident =
+                        match budget::invocation("ServiceMonitor acknowledge", durable::run(self, input)).await? {
+                            Answer::Acknowledged(incident) => Some(incident),
+                            _ => None,
+                        };
+                    http::json(200, &serde_json::json!({ "incident": incident }))
+                }
                 ToMonitor::Watchdog { service_id } => {
                     self.service_id.replace(Some(service_id.to_string()));
                     let alarm_held = self.state.storage().get_alarm().await?.is_some();
@@ -264,6 +275,7 @@ impl Object for ServiceMonitor {
             dashboard_url: deployment::public_url(&self.env),
             flush_interval: config.settings.flush_interval,
             managed: managed.map(|(m, _)| m),
+            ack_links: Some(deployment::ack_links(&self.env)),
         };
         Ok(ServiceRecord::handle(&mut slot, now, input, &ctx))
     }

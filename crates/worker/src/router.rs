@@ -220,6 +220,9 @@ pub static ROUTES: &[Route] = &[
     route!("/api/v1/logs", GET, User, routes::logs::get, cors),
     route!("/api/v1/uptime", GET, User, routes::uptime::get, cors),
     route!("/api/v1/incidents", GET, User, routes::incidents::get, cors),
+    // Acknowledging an incident: the management key or a signed-in user (checked in the
+    // handler, `routes::acknowledge`); the signed link notifications carry, without sign-in.
+    route!("/api/v1/incidents/{id}/acknowledge", POST, Anyone, routes::acknowledge::post),
     route!("/api/v1/alerts", POST, Anyone, routes::alerts::post),
     route!("/api/v1/notifications/test", POST, Admin, routes::notifications::test),
     route!("/api/v1/alerts/history", GET, User, routes::alerts::history, cors),
@@ -273,6 +276,8 @@ pub static ROUTES: &[Route] = &[
     route!("/", GET, Reader, pages::dashboard::get),
     route!("/services/*", GET, Reader, pages::service::get),
     route!("/status", GET, Anyone, pages::status::get),
+    route!("/ack/{id}", GET, Anyone, routes::acknowledge::confirm),
+    route!("/ack/{id}", POST, Anyone, routes::acknowledge::accept),
     route!("/status/live", GET, StatusPage, live::connect_public),
     route!("/login", GET, Anyone, pages::session::form),
     route!("/login", POST, Anyone, pages::session::login),

@@ -205,6 +205,10 @@ pub struct ServiceConfig {
     /// [`crate::dependency`].
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<ServiceId>,
+    /// Its escalation policy (`escalation`: the service's own, else its group's; see
+    /// [`crate::escalation`]), `after` in whole seconds; left out of the JSON when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub escalation: Vec<crate::escalation::Level>,
 }
 
 fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -670,7 +674,25 @@ pub(crate) fn resolve_service(
         tags: s.tags.clone().unwrap_or_default(),
         maintenance: windows(at, &s.maintenance, err),
         depends_on: depends_on(at, s, group, err),
+        escalation: escalation(at, s.escalation.as_ref(), err)
+            .or_else(|| group.and_then(|g| escalation("", g.escalation.as_ref(), &mut |_, _| {})))
+            .unwrap_or_default(),
     }
+}
+
+/// Parses the `escalation` written at `at` (a service's or a group's; see
+/// [`crate::escalation::parse`]), reporting each problem with its path; `None` when absent.
+fn escalation(
+    at: &str,
+    raw: Option<&serde_json::Value>,
+    err: &mut impl FnMut(String, String),
+) -> Option<Vec<crate::escalation::Level>> {
+    let mut problems = Vec::new();
+    let levels = crate::escalation::parse(raw?, at, &mut problems);
+    for (path, reason) in problems {
+        err(path, reason);
+    }
+    Some(levels)
 }
 
 /// The service's effective `dependsOn` (its own list, else its group's), checked: at most
@@ -712,6 +734,7 @@ fn depends_on(
 /// Checks a group's written default fields (at JSON path `at`).
 fn check_group_at(at: &str, group: &raw::Group, settings: &Settings, err: &mut impl FnMut(String, String)) {
     check_durations(at, &group.defaults(), settings, err);
+    escalation(at, group.escalation.as_ref(), err);
     if let Some(auto) = &group.auto_provision {
         let max = crate::provision::MAX_SERVICES;
         if auto.enabled.is_none() {
@@ -919,6 +942,7 @@ pub(crate) mod raw {
         pub auto_provision: Option<AutoProvision>,
         pub maintenance: Option<Vec<serde_json::Value>>,
         pub depends_on: Option<Vec<String>>,
+        pub escalation: Option<serde_json::Value>,
     }
 
     /// A group's `autoProvision` as written (checked by `check_group_at`).
@@ -955,6 +979,7 @@ pub(crate) mod raw {
         pub min_interval: Option<u64>,
         pub maintenance: Option<Vec<serde_json::Value>>,
         pub depends_on: Option<Vec<String>>,
+        pub escalation: Option<serde_json::Value>,
     }
 
     impl Service {
@@ -983,6 +1008,7 @@ pub(crate) mod raw {
                 min_interval: None,
                 maintenance: None,
                 depends_on: None,
+                escalation: None,
             }
         }
     }
@@ -1012,6 +1038,7 @@ pub(crate) mod raw {
                 auto_provision: None,
                 maintenance: None,
                 depends_on: None,
+                escalation: None,
             }
         }
 

@@ -55,6 +55,8 @@ pub enum ServiceEvent {
     Reminder,
     /// [`Event::Test`].
     Test,
+    /// [`Event::Escalation`].
+    Escalation,
 }
 
 impl ServiceEvent {
@@ -67,6 +69,7 @@ impl ServiceEvent {
             ServiceEvent::Late => Event::Late,
             ServiceEvent::Reminder => Event::Reminder,
             ServiceEvent::Test => Event::Test,
+            ServiceEvent::Escalation => Event::Escalation,
         }
     }
 
@@ -79,6 +82,7 @@ impl ServiceEvent {
             Event::Late => Some(ServiceEvent::Late),
             Event::Reminder => Some(ServiceEvent::Reminder),
             Event::Test => Some(ServiceEvent::Test),
+            Event::Escalation => Some(ServiceEvent::Escalation),
             Event::Alert => None,
         }
     }
@@ -117,7 +121,7 @@ impl From<ServiceEvent> for Subject {
 /// "previousStatus", "since", "duration", "message", "dashboardUrl", "suppressed"}` (camelCase,
 /// `since` in epoch ms, `duration` as `{secs, nanos}` or `null`), plus `"alert":
 /// {AlertDetails}` for an `alert` event, `"lastSeen"` (epoch ms) and `"metadata"` (JSON
-/// object text) when known, each omitted otherwise. The [`subject`](Self::subject)
+/// object text) and `"ackUrl"` when known, each omitted otherwise. The [`subject`](Self::subject)
 /// is stored as `event` and `alert`; see [`wire::Notification`] for how odd pairs read back.
 #[derive(Clone, Debug, Deserialize, Eq, PartialEq)]
 #[serde(from = "wire::Notification")]
@@ -152,6 +156,10 @@ pub struct Notification {
     /// The last heartbeat's `metadata` object as JSON text, when `settings.includeMetadata`
     /// is on and it had one.
     pub metadata: Option<String>,
+    /// The signed link acknowledging the open incident (`down`, `reminder` and
+    /// `escalation` of a deployment with `PUBLIC_URL` and a server secret; see
+    /// [`crate::escalation::AckLinks`]); the default body ends with `Acknowledge: {url}`.
+    pub ack_url: Option<String>,
 }
 
 impl Notification {
@@ -176,6 +184,7 @@ impl Notification {
             suppressed: 0,
             last_seen: None,
             metadata: None,
+            ack_url: None,
         }
     }
 
@@ -228,6 +237,9 @@ impl Notification {
             Subject::Service(ServiceEvent::Late) => format!("🟡 {name} is LATE"),
             Subject::Service(ServiceEvent::Reminder) => format!("🔴 {name} is still DOWN{}", after(" after ")),
             Subject::Service(ServiceEvent::Test) => format!("🧪 Test notification for {name}"),
+            Subject::Service(ServiceEvent::Escalation) => {
+                format!("🚨 {name} is still DOWN and not acknowledged{}", after(" after "))
+            }
             Subject::Alert(a) if a.state == AlertState::Resolved => format!("✅ [RESOLVED] {name}"),
             Subject::Alert(a) => {
                 let icon = match a.severity {
@@ -282,6 +294,13 @@ impl Notification {
             ServiceEvent::Test => {
                 format!("This is a test notification from Systole for {name}. If you can read it, the channel works.")
             }
+            ServiceEvent::Escalation => match self.duration {
+                Some(d) => format!(
+                    "{name} is down since {since} and nobody acknowledged it for {}: escalated.",
+                    human_duration(d)
+                ),
+                None => format!("{name} is down since {since} and nobody acknowledged it: escalated."),
+            },
         }];
         if let Some(message) = &self.message {
             lines.push(format!("Details: {message}"));
@@ -292,6 +311,9 @@ impl Notification {
         }
         self.push_metadata(&mut lines);
         self.push_suppressed(&mut lines);
+        if let Some(url) = &self.ack_url {
+            lines.push(format!("Acknowledge: {url}"));
+        }
         lines.join("\n")
     }
 
@@ -363,6 +385,7 @@ impl Serialize for Notification {
             alert: self.alert(),
             last_seen: self.last_seen,
             metadata: self.metadata.as_deref(),
+            ack_url: self.ack_url.as_deref(),
         }
         .serialize(serializer)
     }
@@ -407,6 +430,8 @@ pub mod wire {
         last_seen: Option<Timestamp>,
         #[serde(default)]
         metadata: Option<String>,
+        #[serde(default)]
+        ack_url: Option<String>,
     }
 
     /// The stored form, borrowed for writing.
@@ -430,6 +455,8 @@ pub mod wire {
         pub last_seen: Option<Timestamp>,
         #[serde(skip_serializing_if = "Option::is_none")]
         pub metadata: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub ack_url: Option<&'a str>,
     }
 
     impl From<Notification> for super::Notification {
@@ -461,6 +488,7 @@ pub mod wire {
                 suppressed: w.suppressed,
                 last_seen: w.last_seen,
                 metadata: w.metadata,
+                ack_url: w.ack_url,
             }
         }
     }
@@ -487,6 +515,7 @@ pub(crate) mod tests {
             suppressed: 0,
             last_seen: None,
             metadata: None,
+            ack_url: None,
         }
     }
 
@@ -528,6 +557,7 @@ pub(crate) mod tests {
             suppressed: 0,
             last_seen: None,
             metadata: None,
+            ack_url: None,
         }
     }
 

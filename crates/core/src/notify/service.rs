@@ -12,13 +12,20 @@
 //!   message ([`Notification::suppressed`]);
 //! - at most one `down` per incident per channel, however often the alarm fires;
 //! - `reminder` repeats every `reminderMinutes` to a channel that was told `down` and takes
-//!   reminders, until the service recovers; reminders ignore the cooldown.
+//!   reminders, until the service recovers or the incident is acknowledged; reminders ignore
+//!   the cooldown;
+//! - an escalation level ([`crate::escalation`]) sends `escalation` once to its channels,
+//!   whatever events they take and ignoring the cooldown.
+//!
+//! `down`, `reminder` and `escalation` carry the signed link acknowledging the incident
+//! ([`Notification::ack_url`]) when the routing has [`Routing::ack_links`] and a dashboard URL.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::config::ServiceConfig;
+use crate::escalation::AckLinks;
 use crate::monitor::{Effect, MonitorState, Status};
 use crate::notify::config::NotificationsConfig;
 use crate::notify::message::{Notification, ServiceEvent, Subject};
@@ -36,6 +43,8 @@ pub struct Routing<'a> {
     pub service: &'a ServiceConfig,
     /// The dashboard's base URL; links point to `{base}/services/{id}`.
     pub dashboard_url: Option<&'a str>,
+    /// The signed acknowledgement links, when the deployment has a server secret.
+    pub ack_links: Option<&'a AckLinks>,
 }
 
 /// What one channel was told about one service.
@@ -88,6 +97,10 @@ impl ServiceNotifier {
     ) -> usize {
         let mut queued = 0;
         for effect in effects {
+            if let Effect::Escalated { level, incident } = effect {
+                queued += self.escalate(now, *level, incident, state, routing, queue);
+                continue;
+            }
             let Effect::StatusChanged(change) = effect else {
                 continue;
             };
@@ -114,7 +127,7 @@ impl ServiceNotifier {
                 ServiceEvent::Down => Some(state.incident.as_ref().map_or(change.at, |i| i.started_at)),
                 _ => closed.map(|i| i.started_at),
             };
-            let n = notification(
+            let mut n = notification(
                 routing,
                 state,
                 event,
@@ -124,6 +137,9 @@ impl ServiceNotifier {
                 &change.reason,
                 closed.map(|i| i.duration(now)),
             );
+            if event == ServiceEvent::Down {
+                n.ack_url = ack_url(routing, state, now);
+            }
             queued += self.route(now, n, incident, routing, queue);
         }
         queued + self.on_wake(now, state, routing, queue)
@@ -161,7 +177,8 @@ impl ServiceNotifier {
                 }
             }
             let due = ch.reminder_at.is_some_and(|t| t <= now);
-            if due && ch.told == Some(Event::Down) && state.status == Status::Down {
+            let acknowledged = state.incident.as_ref().is_some_and(|i| i.acknowledged.is_some());
+            if due && ch.told == Some(Event::Down) && state.status == Status::Down && !acknowledged {
                 let started = state.incident.as_ref().map_or(state.status_since, |i| i.started_at);
                 let reason = state.incident.as_ref().map(|i| i.cause.as_str()).unwrap_or_default();
                 let mut n = notification(
@@ -176,6 +193,7 @@ impl ServiceNotifier {
                 );
                 n.duration = Some(now.since(started));
                 n.suppressed = std::mem::take(&mut ch.suppressed);
+                n.ack_url = ack_url(routing, state, now);
                 queue.push(now, name, n, Some(started));
                 queued += 1;
                 ch.reminder_at = reminder.map(|r| now + r);
@@ -184,6 +202,39 @@ impl ServiceNotifier {
             }
         }
         queued
+    }
+
+    /// Queues escalation `level` (1-based) of `incident` to the level's channels at `now`;
+    /// returns how many it queued.
+    fn escalate(
+        &mut self,
+        now: Timestamp,
+        level: u8,
+        incident: &crate::monitor::Incident,
+        state: &MonitorState,
+        routing: &Routing<'_>,
+        queue: &mut DeliveryQueue,
+    ) -> usize {
+        let Some(policy) = routing.service.escalation.get(usize::from(level).saturating_sub(1)) else {
+            return 0;
+        };
+        let mut n = notification(
+            routing,
+            state,
+            ServiceEvent::Escalation,
+            incident.started_at,
+            Status::Down,
+            Status::Down,
+            &format!("escalation level {level}: {}", incident.cause),
+            None,
+        );
+        n.duration = Some(now.since(incident.started_at));
+        n.ack_url = ack_url(routing, state, now);
+        let recipients = routing.notifications.escalation_recipients(&routing.service.notifications, policy);
+        for channel in &recipients {
+            queue.push(now, &channel.name, n.clone(), Some(incident.started_at));
+        }
+        recipients.len()
     }
 
     /// Queues, holds or drops `n` for each channel the routing sends its event to; returns
@@ -289,6 +340,13 @@ fn send(
     queue.push(now, name, n, incident);
 }
 
+/// The signed link acknowledging the open incident in `state`, made at `now`; `None`
+/// without one, without links or without a dashboard URL.
+fn ack_url(routing: &Routing<'_>, state: &MonitorState, now: Timestamp) -> Option<String> {
+    let incident = state.incident.as_ref()?;
+    routing.ack_links?.link(routing.dashboard_url?, routing.service.id.as_str(), incident.started_at, now)
+}
+
 /// The notification for a status event of the routed service whose monitor is in `state`
 /// (its last heartbeat's time, and its metadata when `settings.includeMetadata` is on).
 #[allow(clippy::too_many_arguments)]
@@ -317,6 +375,7 @@ fn notification(
         suppressed: 0,
         last_seen: state.last_heartbeat,
         metadata: state.last_metadata.clone().filter(|_| routing.notifications.settings.include_metadata),
+        ack_url: None,
     }
 }
 

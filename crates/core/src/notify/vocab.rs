@@ -31,6 +31,10 @@ pub enum Event {
     Alert,
     /// A test sent on request, to check that a channel works.
     Test,
+    /// An incident neither resolved nor acknowledged reached a level of its service's
+    /// escalation policy: sent to that level's channels (named by the policy, whatever
+    /// events they take; not in [`Event::ALL`], so a channel's `events` cannot list it).
+    Escalation,
 }
 
 impl Event {
@@ -48,6 +52,7 @@ impl Event {
             Event::Reminder => "reminder",
             Event::Alert => "alert",
             Event::Test => "test",
+            Event::Escalation => "escalation",
         }
     }
 
@@ -63,7 +68,7 @@ impl Event {
     /// medium, as for an alert of the default severity `warning`.
     pub fn urgency(self) -> Urgency {
         match self {
-            Event::Down | Event::Reminder => Urgency::High,
+            Event::Down | Event::Reminder | Event::Escalation => Urgency::High,
             Event::Degraded | Event::Late | Event::Alert => Urgency::Medium,
             Event::Up | Event::Test => Urgency::Low,
         }

@@ -39,6 +39,8 @@ pub struct Harness {
     pub d1_rollups_until: Option<Timestamp>,
     /// Whether D1 takes a heartbeat's write-through (a [`Harness::beat`]); `true` unless set.
     pub d1_up: bool,
+    /// The signed acknowledgement links (under `test secret`).
+    pub ack_links: systole_core::escalation::AckLinks,
 }
 
 impl Harness {
@@ -61,6 +63,7 @@ impl Harness {
             d1: Vec::new(),
             d1_rollups_until: None,
             d1_up: true,
+            ack_links: systole_core::escalation::AckLinks::new(Some(b"test secret")),
         }
     }
 
@@ -107,6 +110,7 @@ impl Harness {
             dashboard_url: Some("https://status.example.com"),
             flush_interval: self.flush_interval,
             managed: None,
+            ack_links: Some(&self.ack_links),
         };
         let out = ServiceRecord::handle(&mut self.slot, Timestamp::from_millis(ms), input, &ctx);
         self.store(&out);

@@ -1,6 +1,7 @@
 //! The pages, as maud templates over [`crate::view`] models. maud escapes every string, so
 //! names, messages and metadata always render as text.
 
+mod ack;
 mod admin;
 mod dashboard;
 mod dependencies;
@@ -9,6 +10,7 @@ mod service;
 mod status;
 mod telemetry;
 
+pub use ack::{ack, AckPage};
 pub use dashboard::dashboard;
 pub use login::{login, not_found};
 pub use service::service;

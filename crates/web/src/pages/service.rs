@@ -131,12 +131,21 @@ pub fn service(chrome: &Chrome<'_>, d: &ServiceDetail) -> Markup {
                 h2 #incidents-h { "Incidents" }
                 @if d.incidents.is_empty() { p.muted { "No incidents in the retention window." } } @else {
                     div.scroll { table {
-                        thead { tr { th { "Started" } th { "Ended" } th { "Duration" } th { "Cause" } } }
+                        thead { tr { th { "Started" } th { "Ended" } th { "Duration" } th { "Cause" } th { "Acknowledged" } } }
                         tbody { @for i in &d.incidents { tr {
                             td { (i.started_at.human()) }
                             td { @if let Some(e) = i.ended_at { (e.human()) } @else { strong.s-down { "ongoing" } } }
                             td { (human_duration(i.ended_at.unwrap_or(now).since(i.started_at))) }
                             td { (i.cause) @if let Some(why) = &i.suppressed { br; span.muted data-field="suppressed" { (why) } } }
+                            td {
+                                @if let Some((by, at)) = &i.acknowledged {
+                                    "by " strong { (by) } " " time datetime=(at.to_rfc3339()) title=(at.human()) { (human_ago(now, *at)) }
+                                } @else if i.ended_at.is_none() && d.can_acknowledge {
+                                    form.ack method="post" action={ "/api/v1/incidents/" (i.id) "/acknowledge" } {
+                                        button type="submit" { "Acknowledge" }
+                                    }
+                                } @else { span.muted { "—" } }
+                            }
                         } } }
                     } }
                 }

@@ -303,6 +303,18 @@ pub async fn incidents(
     stmt.all().await?.results()
 }
 
+/// The incident of `service` that started at `started_at` (ms), if D1 holds it.
+///
+/// # Errors
+/// Any D1 error.
+pub async fn incident(db: &D1Database, service: &str, started_at: i64) -> Result<Option<IncidentRow>> {
+    crate::budget::count(Kind::D1);
+    db.prepare("SELECT * FROM incidents WHERE service_id = ?1 AND started_at = ?2")
+        .bind(&[text(service), num(started_at)])?
+        .first(None)
+        .await
+}
+
 /// One day of one service from `uptime_daily`: (service id, day start in epoch ms UTC, tally).
 pub type DayRow = (String, i64, Tally);
 

@@ -153,6 +153,10 @@ pub struct IncidentRow {
     /// [`systole_core::dependency::Suppression`]); `None` when it was not.
     #[serde(default)]
     pub suppressed: Option<String>,
+    /// When it was acknowledged, ms; `None` until someone does (and in rows written before).
+    pub acknowledged_at: Option<i64>,
+    /// Who acknowledged it: a user id, `api` or `link`.
+    pub acknowledged_by: Option<String>,
 }
 
 impl IncidentRow {
@@ -165,15 +169,22 @@ impl IncidentRow {
             cause: i.cause.clone(),
             kind: i.kind.map(|k| k.as_str().to_owned()),
             suppressed: i.suppressed.as_ref().map(ToString::to_string),
+            acknowledged_at: i.acknowledged.as_ref().map(|a| a.at.as_millis()),
+            acknowledged_by: i.acknowledged.as_ref().map(|a| a.by.clone()),
         }
     }
 }
 
 impl Table for IncidentRow {
     const NAME: &'static str = "incidents";
-    const COLUMNS: &'static [&'static str] = &["service_id", "started_at", "ended_at", "cause", "kind", "suppressed"];
-    /// An incident is written open, then again closed.
-    const CONFLICT: Conflict = Conflict::Update { key: &["service_id", "started_at"], set: &["ended_at"] };
+    const COLUMNS: &'static [&'static str] =
+        &["service_id", "started_at", "ended_at", "cause", "kind", "suppressed", "acknowledged_at", "acknowledged_by"];
+    /// An incident is written open, then again acknowledged and closed (its `suppressed` mark
+    /// stays as written when it opened).
+    const CONFLICT: Conflict = Conflict::Update {
+        key: &["service_id", "started_at"],
+        set: &["ended_at", "acknowledged_at", "acknowledged_by"],
+    };
 }
 
 /// A `runs` row: one run of a job ([`Run`]).
@@ -613,6 +624,7 @@ mod tests {
         include_str!("../../../../migrations/0007_runs.sql"),
         include_str!("../../../../migrations/0010_signals.sql"),
         include_str!("../../../../migrations/0011_dependencies.sql"),
+        include_str!("../../../../migrations/0012_acknowledgements.sql"),
         include_str!("../../../../migrations/0013_telemetry.sql"),
     ];
 
@@ -671,10 +683,13 @@ mod tests {
     fn inserts_read_each_column_by_name() {
         assert_eq!(
             insert_sql::<IncidentRow>(),
-            "INSERT INTO incidents (service_id, started_at, ended_at, cause, kind, suppressed) SELECT json_extract(value, \
-             '$.service_id'), json_extract(value, '$.started_at'), json_extract(value, '$.ended_at'), \
-             json_extract(value, '$.cause'), json_extract(value, '$.kind'), json_extract(value, '$.suppressed') FROM json_each(?1) WHERE true ON CONFLICT (service_id, started_at) \
-             DO UPDATE SET ended_at = excluded.ended_at"
+            "INSERT INTO incidents (service_id, started_at, ended_at, cause, kind, suppressed, acknowledged_at, \
+             acknowledged_by) SELECT json_extract(value, '$.service_id'), json_extract(value, '$.started_at'), \
+             json_extract(value, '$.ended_at'), json_extract(value, '$.cause'), json_extract(value, '$.kind'), \
+             json_extract(value, '$.suppressed'), json_extract(value, '$.acknowledged_at'), json_extract(value, \
+             '$.acknowledged_by') FROM json_each(?1) WHERE true ON CONFLICT (service_id, started_at) DO UPDATE SET \
+             ended_at = excluded.ended_at, acknowledged_at = excluded.acknowledged_at, acknowledged_by = \
+             excluded.acknowledged_by"
         );
         assert!(insert_sql::<HeartbeatRow>().starts_with("INSERT OR IGNORE INTO heartbeats (service_id, "));
         assert!(insert_sql::<AlertHistoryRow>().starts_with("INSERT OR REPLACE INTO alert_history (subject, "));
@@ -720,11 +735,16 @@ mod tests {
             cause: "c".into(),
             kind: None,
             suppressed: None,
+            acknowledged: Some(systole_core::escalation::Acknowledgement {
+                by: "ana".into(),
+                at: Timestamp::from_millis(4_000),
+            }),
+            escalated: 1,
         };
         assert_eq!(
             serde_json::to_value(IncidentRow::new("api", &i)).unwrap(),
             serde_json::json!({"service_id": "api", "started_at": 3000, "ended_at": null, "cause": "c", "kind": null,
-                "suppressed": null})
+                "suppressed": null, "acknowledged_at": 4000, "acknowledged_by": "ana"})
         );
     }
 }

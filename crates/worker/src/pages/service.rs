@@ -80,6 +80,8 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
                 ended_at: i.ended_at.map(Timestamp::from_millis),
                 cause: i.cause.clone(),
                 suppressed: i.suppressed.clone(),
+                acknowledged: i.acknowledged_by.clone().zip(i.acknowledged_at.map(Timestamp::from_millis)),
+                id: systole_core::escalation::incident_id(id, Timestamp::from_millis(i.started_at)),
             })
             .collect(),
         heartbeats: beats
@@ -115,6 +117,7 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
         managed,
         audit,
         dependencies: Dependencies { parents: related(&fleet, &parents), dependents: related(&fleet, &dependents) },
+        can_acknowledge: matches!(caller, access::Caller::User(_)),
     };
     let viewer = viewer(caller);
     let admin = super::admin::admin_view(caller, config);

@@ -3,20 +3,20 @@
 use serde_json::json;
 use systole_core::api::query::IncidentsQuery;
 use systole_core::api::Problem;
-use systole_core::time::Timestamp;
 use worker::{Env, Request};
 
 use super::query_pairs;
-use crate::deployment::{now, DB_BINDING};
+use crate::deployment::DB_BINDING;
 use crate::http::{self, OrUnavailable, Reply, HISTORY_DB};
 use crate::router::Call;
 use crate::{access, d1};
 
-/// JSON: `{"incidents": [{"serviceId", "startedAt", "endedAt" | null, "open",
-/// "durationSeconds" (so far, while open), "cause", "kind" (the cause's kind, e.g. `missed`;
-/// `null` for incidents recorded before kinds were kept), "suppressed" (why its alert was
-/// held, e.g. ``suppressed: parent `db` down since …``, see `systole_core::dependency`;
-/// `null` when not)}]}`, only of services the caller may
+/// JSON: `{"incidents": [{"id" (`{serviceId}.{startedAt ms}`, for
+/// `POST /api/v1/incidents/{id}/acknowledge`), "serviceId", "startedAt", "endedAt" | null,
+/// "open", "durationSeconds" (so far, while open), "cause", "kind" (the cause's kind, e.g.
+/// `missed`; `null` for incidents recorded before kinds were kept), "suppressed" (why its alert was held, e.g.
+/// ``suppressed: parent `db` down since …``, see `systole_core::dependency`; `null` when not),
+/// "acknowledgedAt" | null, "acknowledgedBy" | null}]}`, only of services the caller may
 /// see, of the cause `kind` when given.
 /// Errors: 400 bad parameters, 401, 404 a service not configured or not visible, 503 D1
 /// failure.
@@ -31,23 +31,10 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
     }
     let kind = q.kind.map(|k| k.as_str());
     let rows = d1::incidents(&env.d1(DB_BINDING)?, service, kind, q.limit).await.or_unavailable(HISTORY_DB)?;
-    let now = now();
     let incidents: Vec<_> = rows
         .iter()
         .filter(|r| access::sees(caller, config, &r.service_id))
-        .map(|r| {
-            let end = r.ended_at.map(Timestamp::from_millis);
-            json!({
-                "serviceId": r.service_id,
-                "startedAt": Timestamp::from_millis(r.started_at).to_rfc3339(),
-                "endedAt": end.map(Timestamp::to_rfc3339),
-                "open": end.is_none(),
-                "durationSeconds": end.unwrap_or(now).since(Timestamp::from_millis(r.started_at)).as_secs_f64(),
-                "cause": r.cause,
-                "kind": r.kind,
-                "suppressed": r.suppressed,
-            })
-        })
+        .map(super::acknowledge::listed)
         .collect();
     Ok(http::json(200, &json!({ "incidents": incidents }))?)
 }

@@ -1,5 +1,6 @@
 //! One module per endpoint.
 
+pub mod acknowledge;
 pub mod alerts;
 pub mod badge;
 pub mod cloudflaremon;

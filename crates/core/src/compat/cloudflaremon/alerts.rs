@@ -342,7 +342,7 @@ pub fn test_notification(event: ServiceEvent, now: Timestamp, dashboard: Option<
         ServiceEvent::Up => (Status::Up, Status::Down),
         ServiceEvent::Degraded => (Status::Degraded, Status::Up),
         ServiceEvent::Late => (Status::Late, Status::Up),
-        ServiceEvent::Reminder => (Status::Down, Status::Down),
+        ServiceEvent::Reminder | ServiceEvent::Escalation => (Status::Down, Status::Down),
         ServiceEvent::Test => (Status::Up, Status::Up),
     };
     Notification {
@@ -359,6 +359,7 @@ pub fn test_notification(event: ServiceEvent, now: Timestamp, dashboard: Option<
         suppressed: 0,
         last_seen: Some(now),
         metadata: None,
+        ack_url: None,
     }
 }
 

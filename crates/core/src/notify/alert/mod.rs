@@ -246,6 +246,7 @@ impl ExternalAlert {
             suppressed: 0,
             last_seen: None,
             metadata: None,
+            ack_url: None,
         }
     }
 }

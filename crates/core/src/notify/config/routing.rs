@@ -41,8 +41,33 @@ impl NotificationsConfig {
                     });
                 }
             }
+            for (k, level) in s.escalation.iter().enumerate() {
+                for (j, entry) in level.channels.iter().enumerate() {
+                    if !self.channels.iter().any(|c| c.name == *entry || c.kind.is_named(entry, false)) {
+                        errors.push(ConfigError {
+                            path: format!("services.json: services[{i}].escalation[{k}].channels[{j}]"),
+                            reason: format!("{entry:?} matches no channel name or type in {FILE}"),
+                        });
+                    }
+                }
+            }
         }
         errors
+    }
+
+    /// The enabled channels escalation `level` (its channel names or types) notifies, each
+    /// once, whatever events they take (an escalation is asked for by name); none when
+    /// notifications are off in the file or for the service.
+    pub fn escalation_recipients(
+        &self,
+        policy: &NotificationPolicy,
+        level: &crate::escalation::Level,
+    ) -> Vec<&ChannelConfig> {
+        if !self.enabled || !policy.enabled {
+            return Vec::new();
+        }
+        let named = |c: &ChannelConfig| level.channels.iter().any(|n| *n == c.name || c.kind.is_named(n, false));
+        self.channels.iter().filter(|c| c.enabled && named(c)).collect()
     }
 }
 

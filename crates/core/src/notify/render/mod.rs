@@ -213,7 +213,7 @@ fn colour(n: &Notification) -> u32 {
     const ORANGE: u32 = 0xE6_7E_22;
     const BLUE: u32 = 0x34_98_DB;
     match n.event() {
-        Event::Down | Event::Reminder => RED,
+        Event::Down | Event::Reminder | Event::Escalation => RED,
         Event::Up => GREEN,
         Event::Degraded => ORANGE,
         Event::Late => 0xF1_C4_0F,

@@ -21,7 +21,7 @@ const TEAMS_TEXT: usize = 4000;
 /// connectors-using (Adaptive Cards through Workflows) and adaptivecards.io/explorer.
 pub(super) fn request(webhook_url: &Url, n: &Notification, t: &Text) -> OutboundRequest {
     let tone = match n.event() {
-        Event::Down | Event::Reminder => "Attention",
+        Event::Down | Event::Reminder | Event::Escalation => "Attention",
         Event::Up => "Good",
         Event::Degraded | Event::Late => "Warning",
         Event::Test => "Accent",

@@ -18,7 +18,9 @@ use crate::time::Timestamp;
 /// Body: `{"dashboardUrl", "durationMs", "event", "id", "message",
 /// "previousStatus", "service": {"group", "id", "name"}, "since", "status", "suppressed",
 /// "text", "timestamp", "title", "version": 1}`; times are epoch milliseconds, absent values
-/// `null`; `"metadata"` (the heartbeat's object) is added when `includeMetadata` gave one. An `alert` event adds `"alert": {"state", "severity", "source", "fingerprint",
+/// `null`; `"metadata"` (the heartbeat's object) is added when `includeMetadata` gave one, `"ackUrl"`
+/// (the signed link acknowledging the incident, [`crate::escalation::AckLinks`]) when the
+/// notification carries one. An `alert` event adds `"alert": {"state", "severity", "source", "fingerprint",
 /// "labels": {name: value}, "url"}` (its `service` is the source and the alert's title).
 /// `id` (`{serviceId}:{event}:{since}`; for an alert `alert:{fingerprint}:{state}:{since}`)
 /// is the same on every retry of one notification, so receivers can drop duplicates;
@@ -53,6 +55,9 @@ pub(super) fn request(webhook: &Webhook, n: &Notification, t: &Text, now: Timest
     });
     if let Some(metadata) = n.metadata.as_deref().and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok()) {
         body["metadata"] = metadata;
+    }
+    if let Some(url) = &n.ack_url {
+        body["ackUrl"] = json!(url);
     }
     if let Some(a) = n.alert() {
         body["alert"] = json!({
