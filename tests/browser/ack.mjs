@@ -4,15 +4,11 @@
 // `RESULT {json}` at the end and exits non-zero on any failure.
 // Environment: BASE, TOKEN (admin login token), SERVICE (a service with an open incident),
 // LINK (a signed link's path and query for another open incident), SHOTS (screenshot folder).
-import { chromium } from 'playwright-core';
+import { launch } from './chromium.mjs';
 
 const { BASE, TOKEN, SERVICE, LINK, SHOTS } = process.env;
 const check = (ok, what) => { if (!ok) throw new Error(what); };
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 const result = {};
 const errors = [];
 const watch = (page) => {

@@ -3,15 +3,11 @@
 // the tiles with units and sparklines, a 30-day chart drawn from rollups, the error groups,
 // the reliability label, no console errors. Prints `RESULT {json}` and exits non-zero on any
 // failure. Environment: BASE, TOKEN (admin login token), SERVICE, SHOTS (screenshot folder).
-import { chromium } from 'playwright-core';
+import { launch } from './chromium.mjs';
 
 const { BASE, TOKEN, SERVICE, SHOTS } = process.env;
 const check = (ok, what) => { if (!ok) throw new Error(what); };
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 const result = {};
 const errors = [];
 try {

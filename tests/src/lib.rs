@@ -32,6 +32,39 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// Runs the browser script `tests/browser/{script}` (Debian's headless Chromium through
+/// playwright-core) against `worker`, with `BASE` (its URL), `TOKEN` (the admin's login
+/// token), `SHOTS` (`target/screenshots`, for its screenshots) and `vars` in its
+/// environment; answers the JSON it printed after `RESULT `.
+///
+/// # Panics
+/// When Chromium is missing, the script printed no `RESULT`, exited non-zero, or reported
+/// `"ok": false` (with its stderr and the Worker's log in the message).
+pub fn browser_script(worker: &Worker, script: &str, vars: &[(&str, &str)]) -> Value {
+    assert!(Path::new("/usr/bin/chromium").exists(), "Debian's chromium is missing");
+    let root = root();
+    let shots = root.join("target/screenshots");
+    fs::create_dir_all(&shots).unwrap();
+    let out = Command::new(root.join("node_modules/.bin/node"))
+        .arg(root.join("tests/browser").join(script))
+        .current_dir(&root)
+        .env("BASE", &worker.base)
+        .env("TOKEN", ADMIN_TOKEN)
+        .env("SHOTS", &shots)
+        .envs(vars.iter().copied())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let Some(result) = stdout.lines().find_map(|l| l.strip_prefix("RESULT ")) else {
+        panic!("{script} printed no RESULT:\n{stdout}\n{stderr}\n{}", worker.log_tail());
+    };
+    let result: Value = serde_json::from_str(result).unwrap();
+    println!("{script}: {result}");
+    assert!(out.status.success() && result["ok"] == true, "{script}: {result}\n{stderr}\n{}", worker.log_tail());
+    result
+}
+
 /// Runs `cargo xtask dev --config DIR` the way a user does, with the xtask binary `cargo
 /// xtask test` has just built (running `cargo` from inside a test would wait on the outer
 /// build's lock), expects it to refuse the folder, and returns what it printed on stderr.

@@ -10,13 +10,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fs;
-use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use systole_e2e::receiver::{Received, Receiver};
-use systole_e2e::{channel_env, refused_config, root, spawn_worker_with, Worker, ADMIN_TOKEN, MANAGEMENT_KEY};
+use systole_e2e::{channel_env, refused_config, root, spawn_worker_with, Worker, MANAGEMENT_KEY};
 
 /// The discord messages about the service named `name` (by its title).
 fn about(receiver: &Receiver, name: &str) -> Vec<String> {
@@ -42,27 +41,6 @@ fn wait_status(worker: &Worker, id: &str, want: &str) {
     worker.wait_for(&format!("{id} {want}"), Duration::from_secs(20), || (status(worker, id) == want).then_some(()));
 }
 
-/// Runs `tests/browser/dependencies.mjs` against `worker` (screenshot in
-/// `target/screenshots/dependencies.png`) and returns its result.
-fn browse(worker: &Worker) -> Value {
-    let root = root();
-    let shots = root.join("target/screenshots");
-    fs::create_dir_all(&shots).unwrap();
-    let out = Command::new(root.join("node_modules/.bin/node"))
-        .arg(root.join("tests/browser/dependencies.mjs"))
-        .current_dir(&root)
-        .env("BASE", &worker.base)
-        .env("TOKEN", ADMIN_TOKEN)
-        .env("SHOTS", &shots)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let result = stdout.lines().find_map(|l| l.strip_prefix("RESULT ")).expect("the browser script printed no RESULT");
-    let result: Value = serde_json::from_str(result).unwrap();
-    assert!(out.status.success() && result["ok"] == true, "{result}\n{}", String::from_utf8_lossy(&out.stderr));
-    result
-}
-
 fn incident(worker: &Worker, id: &str) -> Value {
     worker.get(&format!("/api/v1/incidents?serviceId={id}")).json()["incidents"][0].clone()
 }
@@ -86,7 +64,7 @@ fn a_child_down_while_its_parent_is_down_alerts_once_when_the_parent_recovers() 
     assert!(mark.starts_with("suppressed: parent `dep-db` down since "), "{mark}");
     assert_eq!(held["open"], true);
     // The dependency view, looked at in Chromium while the alert is held.
-    let page = browse(&worker);
+    let page = systole_e2e::browser_script(&worker, "dependencies.mjs", &[]);
     assert_eq!(page["parentStatus"], "Down", "{page}");
     assert_eq!(page["suppressed"], mark, "{page}");
     assert_eq!(page["dependents"], json!(["Dependent API", "Dependent worker"]), "{page}");

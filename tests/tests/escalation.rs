@@ -206,30 +206,12 @@ fn a_signed_link_acknowledges_its_incident_only_after_a_confirm_and_is_refused_t
 
 #[test]
 fn acknowledging_from_the_service_page_and_a_signed_link_in_chromium() {
-    assert!(std::path::Path::new("/usr/bin/chromium").exists(), "Debian's chromium is missing");
     let receiver = Receiver::start();
     let worker = spawn(&receiver);
     let _ = down(&worker, &receiver, "esc-acked");
     let link =
         down(&worker, &receiver, "esc-link")["ackUrl"].as_str().unwrap().strip_prefix(PUBLIC).unwrap().to_owned();
-    let root = systole_e2e::root();
-    let shots = root.join("target/screenshots-ack");
-    std::fs::create_dir_all(&shots).unwrap();
-    let out = std::process::Command::new(root.join("node_modules/.bin/node"))
-        .arg(root.join("tests/browser/ack.mjs"))
-        .current_dir(&root)
-        .env("BASE", &worker.base)
-        .env("TOKEN", ADMIN_TOKEN)
-        .env("SERVICE", "esc-acked")
-        .env("LINK", &link)
-        .env("SHOTS", &shots)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let result = stdout.lines().find_map(|l| l.strip_prefix("RESULT ")).expect("the browser script printed no RESULT");
-    let result: Value = serde_json::from_str(result).unwrap();
-    println!("browser: {result}");
-    assert!(out.status.success() && result["ok"] == true, "{result}\n{}", String::from_utf8_lossy(&out.stderr));
+    systole_e2e::browser_script(&worker, "ack.mjs", &[("SERVICE", "esc-acked"), ("LINK", &link)]);
     let listed = incident(&worker, "esc-link", |i| i["acknowledgedBy"] == "link");
     assert_eq!(listed["open"], true);
 }

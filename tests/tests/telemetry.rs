@@ -8,7 +8,7 @@ use std::thread;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use systole_e2e::{key, ms, now_ms, root, spawn_worker, ADMIN_TOKEN};
+use systole_e2e::{key, ms, now_ms, spawn_worker};
 
 const DAY: i64 = 86_400_000;
 const FIVE_MIN: i64 = 300_000;
@@ -291,19 +291,5 @@ fn the_tiles_and_a_thirty_day_chart_render_in_chromium() {
         let m = worker.get(&format!("/api/v1/services/{service}/metrics")).json();
         (m["metrics"].as_array().unwrap().len() == 4).then_some(())
     });
-    let root = root();
-    let shots = root.join("target/screenshots");
-    std::fs::create_dir_all(&shots).unwrap();
-    let out = std::process::Command::new(root.join("node_modules/.bin/node"))
-        .arg(root.join("tests/browser/telemetry.mjs"))
-        .current_dir(&root)
-        .env("BASE", &worker.base)
-        .env("TOKEN", ADMIN_TOKEN)
-        .env("SERVICE", service)
-        .env("SHOTS", &shots)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    println!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() && stdout.contains("\"ok\":true"), "{stdout}\n{}", worker.log_tail());
+    systole_e2e::browser_script(&worker, "telemetry.mjs", &[("SERVICE", service)]);
 }

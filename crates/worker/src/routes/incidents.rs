@@ -31,10 +31,7 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
     }
     let kind = q.kind.map(|k| k.as_str());
     let rows = d1::incidents(&env.d1(DB_BINDING)?, service, kind, q.limit).await.or_unavailable(HISTORY_DB)?;
-    let incidents: Vec<_> = rows
-        .iter()
-        .filter(|r| access::sees(caller, config, &r.service_id))
-        .map(super::acknowledge::listed)
-        .collect();
+    let incidents: Vec<_> =
+        rows.iter().filter(|r| access::sees(caller, config, &r.service_id)).map(super::acknowledge::listed).collect();
     Ok(http::json(200, &json!({ "incidents": incidents }))?)
 }
