@@ -174,7 +174,7 @@ fn sms_and_postmark_retry_rate_limits_and_server_errors_and_stop_on_client_error
     // (Under load an attempt may also be recorded as interrupted and retried: only the
     // verdict on the last one is asserted; the receiver saw exactly the scripted requests.)
     let last = |channel: &str, outcome: &str| -> Value {
-        worker.wait_for(outcome, Duration::from_secs(20), || {
+        worker.wait_for(outcome, Duration::from_secs(45), || {
             let rows = worker.get("/api/v1/alerts/history?serviceId=notify-shapes&limit=100").json()["attempts"]
                 .as_array()
                 .cloned()

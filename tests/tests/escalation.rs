@@ -136,6 +136,15 @@ fn an_unacknowledged_incident_escalates_at_exactly_after_and_an_acknowledged_one
     let resolved = worker.request("POST", &path, Some(MANAGEMENT_KEY), "");
     assert_eq!(resolved.status, 409, "{}", resolved.body);
     assert_eq!(resolved.content_type, "application/problem+json");
+
+    // The escalated channel hears the recovery of the incident it was paged about, and of
+    // no other.
+    worker.pulse("esc-unacked", &json!({"status": "up"}));
+    let up = worker.wait_for("the escalated channel's up", Duration::from_secs(10), || {
+        about(&receiver, "esc-second", "esc-unacked").into_iter().map(|r| r.json()).find(|b| b["event"] == "up")
+    });
+    assert_eq!(up["previousStatus"], "down", "{up}");
+    assert!(about(&receiver, "esc-second", "esc-acked").is_empty(), "never escalated, so no up either");
 }
 
 #[test]

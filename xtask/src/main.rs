@@ -6,8 +6,9 @@
 //! - `test`: fmt, clippy (native + wasm32), native tests, the wasm build, `wrangler deploy
 //!   --dry-run`, and the end-to-end suite against the Worker in workerd, which includes the
 //!   Schemathesis run over `docs/openapi.yaml` (installed once into `.tools/schemathesis`).
-//!   It changes no tracked file: the browser test's screenshots go to `target/screenshots/`,
-//!   Schemathesis's reports to `target/e2e/`.
+//!   The end-to-end binaries run two at a time (`SYSTOLE_E2E_JOBS` sets how many), each
+//!   one's output in `target/e2e-logs/`. It changes no tracked file: the browser test's
+//!   screenshots go to `target/screenshots/`, Schemathesis's reports to `target/e2e/`.
 //! - `screenshots`: just the browser tests, then their screenshots copied into
 //!   `docs/screenshots/` (the README's and docs' images).
 //! - `bench [--quick | --floor | --profile | --fleet | --metrics | --managed]`: the benchmark, written to
@@ -28,6 +29,7 @@
 //!   routes, which the end-to-end suite reads (never in a deployed build).
 
 mod demo;
+mod e2e;
 mod tools;
 
 use std::fs;
@@ -252,8 +254,7 @@ fn test() -> Result<()> {
             "end-to-end (wrangler dev / workerd)",
             Box::new(|| {
                 run(&mut cargo(&["build", "-p", "systole-client", "--bin", "systole"]))?;
-                let mut cmd = cargo(&["test", "-p", "systole-e2e", "--", "--test-threads", "2"]);
-                run(cmd.env("SYSTOLE_SKIP_BUILD", "1"))
+                e2e::run()
             }),
         ),
     ];

@@ -190,6 +190,24 @@ fn each_level_notifies_its_channels_once_with_an_ack_link_and_the_alarm_is_armed
     let from = h.next_id();
     let _ = h.alarm(360 * S);
     assert_eq!(queued(&h, from), [("pager".to_owned(), Event::Escalation), ("boss".to_owned(), Event::Escalation)]);
+
+    // The recovery reaches every channel the incident reached, escalated ones included
+    // (a pager resolves what it was paged about), once.
+    let _ = h.alarm_all_ok(360 * S);
+    let from = h.next_id();
+    let _ = h.beat(400 * S, Reported::Up);
+    let mut up = queued(&h, from);
+    up.sort();
+    assert_eq!(up, [("boss".to_owned(), Event::Up), ("ops".to_owned(), Event::Up), ("pager".to_owned(), Event::Up)]);
+    let _ = h.alarm_all_ok(400 * S);
+    let _ = h.alarm(460 * S + 1);
+    let from = h.next_id();
+    let _ = h.beat(500 * S, Reported::Up);
+    assert_eq!(
+        queued(&h, from),
+        [("ops".to_owned(), Event::Up)],
+        "the next incident's recovery: no escalation, no page"
+    );
 }
 
 #[test]

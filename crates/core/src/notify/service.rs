@@ -15,7 +15,8 @@
 //!   reminders, until the service recovers or the incident is acknowledged; reminders ignore
 //!   the cooldown;
 //! - an escalation level ([`crate::escalation`]) sends `escalation` once to its channels,
-//!   whatever events they take and ignoring the cooldown.
+//!   whatever events they take and ignoring the cooldown; those channels are sent the
+//!   incident's `up` too, so a paging service resolves what it was paged about.
 //!
 //! `down`, `reminder` and `escalation` carry the signed link acknowledging the incident
 //! ([`Notification::ack_url`]) when the routing has [`Routing::ack_links`] and a dashboard URL.
@@ -63,6 +64,10 @@ pub struct ChannelState {
     pub suppressed: u32,
     /// When the next reminder is due.
     pub reminder_at: Option<Timestamp>,
+    /// The incident (its start) an escalation level sent this channel, until the channel is
+    /// sent that incident's `up`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalated: Option<Timestamp>,
 }
 
 /// Per-channel notification state of one service, persisted in its ServiceMonitor.
@@ -232,6 +237,7 @@ impl ServiceNotifier {
         n.ack_url = ack_url(routing, state, now);
         let recipients = routing.notifications.escalation_recipients(&routing.service.notifications, policy);
         for channel in &recipients {
+            self.channels.entry(channel.name.clone()).or_default().escalated = Some(incident.started_at);
             queue.push(now, &channel.name, n.clone(), Some(incident.started_at));
         }
         recipients.len()
@@ -264,7 +270,8 @@ impl ServiceNotifier {
                     ch.suppressed += 1 + u32::from(recipients.contains(name));
                 }
                 let told_problem = ch.told.is_some_and(|e| severity(e).is_some());
-                if told_problem && recipients.contains(name) {
+                let escalated = ch.escalated.take().is_some();
+                if (told_problem && recipients.contains(name)) || escalated {
                     send(now, name, ch, n.clone(), incident, None, queue);
                     queued += 1;
                 } else if told_problem {
@@ -305,6 +312,7 @@ impl ServiceNotifier {
         for ch in self.channels.values_mut() {
             ch.reminder_at = None;
             ch.told = None;
+            ch.escalated = None;
             if ch.held.take().is_some() {
                 ch.suppressed += 1;
             }
@@ -397,6 +405,7 @@ mod tests {
             held: Some((crate::notify::message::tests::down(), Timestamp::from_millis(300_005))),
             suppressed: 2,
             reminder_at: Some(Timestamp::from_millis(1_800_005)),
+            escalated: None,
         };
         assert_eq!(n.channels.into_iter().collect::<Vec<_>>(), [("ops".to_owned(), expected)]);
         let n: ServiceNotifier = serde_json::from_str(STORED_NOTIFIER).unwrap();
