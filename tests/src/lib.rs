@@ -1,6 +1,6 @@
 //! The shared end-to-end harness: [`spawn_worker`] starts the real Worker in local workerd
 //! (`wrangler dev --local`) on a free port with a fresh state folder, D1 migrations applied
-//! and test keys in its env file; [`Worker`] talks to it and can stop and restart it on the
+//! (a copy of a template migrated once, see `state.rs`) and test keys in its env file; [`Worker`] talks to it and can stop and restart it on the
 //! same state.
 //!
 //! The worker must already be built with `SYSTOLE_CONFIG_DIR=tests/config` and the `bench`
@@ -26,6 +26,7 @@ use systole_core::time::DAY_MS;
 
 pub mod outage;
 pub mod receiver;
+mod state;
 
 /// The repository root.
 pub fn root() -> PathBuf {
@@ -342,9 +343,7 @@ pub fn spawn_limited(build: Build, vars: &[(String, String)], limits: &[(&str, u
     }
     fs::write(&env_file, env).unwrap();
     let state = dir.join("state");
-    let out =
-        wrangler().args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"]).arg(&state).output().unwrap();
-    assert!(out.status.success(), "migrations failed: {}", String::from_utf8_lossy(&out.stderr));
+    state::fresh(&state);
     launch(Worker::new(&dir, state, env_file, config))
 }
 
