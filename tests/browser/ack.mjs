@@ -1,6 +1,7 @@
 // Acknowledging in real headless Chromium (Debian's /usr/bin/chromium via playwright-core),
 // against the Worker started by tests/tests/escalation.rs: the service page's Acknowledge
-// button for a signed-in admin, and a signed link's confirm page without sign-in. Prints
+// button for a signed-in admin (and a second tab showing it live), and a signed link's
+// confirm page without sign-in. Prints
 // `RESULT {json}` at the end and exits non-zero on any failure.
 // Environment: BASE, TOKEN (admin login token), SERVICE (a service with an open incident),
 // LINK (a signed link's path and query for another open incident), SHOTS (screenshot folder).
@@ -32,11 +33,22 @@ try {
   check(button, 'no Acknowledge button on the service page');
   const incidents = await page.$('section[aria-labelledby=incidents-h]');
   await incidents.screenshot({ path: `${SHOTS}/ack-button.png` });
+  // A second tab on the same page, live, never reloaded by the test.
+  const watcher = await context.newPage();
+  watch(watcher);
+  await watcher.goto(`${BASE}/services/${SERVICE}`);
+  await watcher.waitForSelector('body[data-connected=true]');
   await Promise.all([page.waitForURL(`${BASE}/services/${SERVICE}`), button.click()]);
-  const cell = await page.textContent('section[aria-labelledby=incidents-h] tbody tr td:last-child');
+  const ackCell = 'section[aria-labelledby=incidents-h] tbody tr td:last-child';
+  const cell = await page.textContent(ackCell);
   result.pageAfterClick = cell.trim();
   check(/by\s+ana/.test(cell), `the incident does not say who acknowledged it: ${cell}`);
   await (await page.$('section[aria-labelledby=incidents-h]')).screenshot({ path: `${SHOTS}/ack-after.png` });
+  // The other tab shows it too, from the live update.
+  await watcher.waitForFunction((sel) => /by\s+ana/.test(document.querySelector(sel)?.textContent || ''), ackCell, { timeout: 15000 });
+  result.otherTab = (await watcher.textContent(ackCell)).trim();
+  await watcher.screenshot({ path: `${SHOTS}/ack-live.png`, fullPage: true });
+  await watcher.close();
 
   // A signed link, without signing in: a confirm page, then the button.
   const anonymous = await browser.newContext({ viewport: { width: 900, height: 600 }, colorScheme: 'light' });

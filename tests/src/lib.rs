@@ -870,17 +870,23 @@ impl Live {
     /// Updates until one for `service` with `status` arrives (panics after `timeout`);
     /// returns it and every update seen before it.
     pub fn until(&mut self, service: &str, status: &str, timeout: Duration) -> (Value, Vec<Value>) {
+        self.first(&format!("{status} update for {service}"), timeout, |u| u["id"] == service && u["status"] == status)
+    }
+
+    /// Updates until one for which `wanted` holds arrives (panics naming `what` after
+    /// `timeout`); returns it and every update seen before it.
+    pub fn first(&mut self, what: &str, timeout: Duration, wanted: impl Fn(&Value) -> bool) -> (Value, Vec<Value>) {
         let started = Instant::now();
         let mut seen = Vec::new();
         while started.elapsed() < timeout {
             if let Some(u) = self.update() {
-                if u["id"] == service && u["status"] == status {
+                if wanted(&u) {
                     return (u, seen);
                 }
                 seen.push(u);
             }
         }
-        panic!("no {status} update for {service} within {timeout:?}; saw {seen:?}");
+        panic!("no {what} within {timeout:?}; saw {seen:?}");
     }
 
     /// Sends a text frame.

@@ -66,8 +66,17 @@ fn an_unacknowledged_incident_escalates_at_exactly_after_and_an_acknowledged_one
     let html = [("Cookie", cookie.as_str()), ("Accept", "text/html"), ("Sec-Fetch-Site", "same-origin")];
     let cross = worker.post_form(&path, "", &[html[0], html[1], ("Sec-Fetch-Site", "cross-site")]);
     assert_eq!(cross.status, 403, "a form from another site: {}", cross.body);
+    let mut tab = worker.live("/api/v1/live", Some(ADMIN_TOKEN), None, Duration::from_secs(5)).unwrap();
     let form = worker.post_form(&path, "", &html);
     assert_eq!((form.status, form.header("location")), (303, Some("/services/esc-acked")), "{}", form.body);
+    // Open tabs hear of it at once: which incident, who and when.
+    let (live, _) = tab.first("live acknowledgement", Duration::from_secs(20), |u| {
+        u["id"] == "esc-acked" && !u["acknowledged"].is_null()
+    });
+    assert_eq!(
+        (live["acknowledged"]["incident"].as_str(), live["acknowledged"]["by"].as_str()),
+        (Some(id.as_str()), Some("ana"))
+    );
     // The API: idempotent, the first acknowledgement stays.
     let again = worker.request("POST", &path, Some(MANAGEMENT_KEY), "");
     assert_eq!(again.status, 200, "{}", again.body);

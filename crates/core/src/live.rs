@@ -3,8 +3,9 @@
 //! message.
 //!
 //! JSON: `{"type": "service", "id", "status", "statusSince": ms, "lastHeartbeat": ms | null,
-//! "message": string | null, "at": ms, "change": {"from", "to", "reason"} | null}`; times are
-//! Unix epoch milliseconds, UTC. `at` orders updates of one service: a tab ignores an update
+//! "message": string | null, "at": ms, "change": {"from", "to", "reason"} | null,
+//! "acknowledged"?: {"incident", "by", "at"}}` ([`ServiceUpdate`]); times are Unix epoch
+//! milliseconds, UTC. `at` orders updates of one service: a tab ignores an update
 //! older than what it already shows. Updates for the public hub carry no message and no
 //! reason.
 //!
@@ -67,6 +68,22 @@ pub struct ServiceUpdate {
     /// before (left out when not).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pinged_too_often: bool,
+    /// The open incident was acknowledged just now (only on the update the acknowledgement
+    /// makes; never on the public page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged: Option<Acknowledged>,
+}
+
+/// An acknowledgement as shown live. JSON: `{"incident": "{serviceId}.{startedAt ms}", "by":
+/// "ana", "at": ms}` (`incident` is the id of `/api/v1/incidents`).
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+pub struct Acknowledged {
+    /// The incident's id.
+    pub incident: String,
+    /// Who acknowledged it: a user id, `api` or `link`.
+    pub by: String,
+    /// When, ms.
+    pub at: i64,
 }
 
 impl ServiceUpdate {
@@ -85,13 +102,28 @@ impl ServiceUpdate {
             at: now.as_millis(),
             change,
             pinged_too_often: state.runs.pinged_too_often,
+            acknowledged: effects.iter().find_map(|e| match e {
+                Effect::IncidentAcknowledged(i) => i.acknowledged.as_ref().map(|a| Acknowledged {
+                    incident: crate::escalation::incident_id(service, i.started_at),
+                    by: a.by.clone(),
+                    at: a.at.as_millis(),
+                }),
+                _ => None,
+            }),
         }
     }
 
-    /// The same update without message and reason, for the public status page.
+    /// Whether the update tells of an event (a status change or an acknowledgement), which
+    /// every watching hub gets at once, rather than only a newer last-seen time.
+    pub fn is_event(&self) -> bool {
+        self.change.is_some() || self.acknowledged.is_some()
+    }
+
+    /// The same update without message, reason and acknowledgement, for the public status
+    /// page.
     pub fn public(&self) -> Self {
         let change = self.change.as_ref().map(|c| Change { reason: String::new(), kind: None, ..c.clone() });
-        Self { message: None, change, ..self.clone() }
+        Self { message: None, change, acknowledged: None, ..self.clone() }
     }
 
     /// The WebSocket message text.

@@ -431,9 +431,8 @@ impl ServiceRecord {
         let incident = self.monitor.state().incident.clone();
         let Some(incident) = incident else { return Outcome::answer(Answer::NotOpen) };
         let mut out = Outcome::answer(Answer::Acknowledged(incident));
-        if effects.iter().any(|e| matches!(e, Effect::StatusChanged(_))) {
-            out.update = Some(ServiceUpdate::new(service.id.as_str(), self.monitor.state(), &effects, now));
-        }
+        let update = ServiceUpdate::new(service.id.as_str(), self.monitor.state(), &effects, now);
+        out.update = update.is_event().then_some(update);
         out.persist = true;
         out.alarm = self.rearm(now, ctx.flush_interval);
         out

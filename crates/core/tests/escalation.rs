@@ -223,6 +223,11 @@ fn an_acknowledged_incident_sends_no_escalation_and_no_reminder_but_still_its_re
         other => panic!("{other:?}"),
     }
     assert!(out.persist);
+    let update = out.update.clone().unwrap();
+    assert!(update.is_event() && update.change.is_none());
+    let shown = update.acknowledged.clone().unwrap();
+    assert_eq!((shown.incident.as_str(), shown.by.as_str(), shown.at), ("api.60000", "ana", 90 * S));
+    assert_eq!(update.public().acknowledged, None, "not on the public page");
     let batch = h.record().history.pending.incidents.last().cloned().unwrap();
     assert_eq!(batch.acknowledged.unwrap().by, "ana", "D1 gets the incident with who acknowledged it");
     assert_eq!(h.record().deadline(), None, "no escalation deadline");
@@ -235,6 +240,7 @@ fn an_acknowledged_incident_sends_no_escalation_and_no_reminder_but_still_its_re
 
     let again = h.event(100 * S, Input::Acknowledge { started_at: t(60 * S), by: "bob".into() });
     assert!(matches!(&again.answer, Answer::Acknowledged(i) if i.acknowledged.as_ref().unwrap().by == "ana"));
+    assert_eq!(again.update, None, "nothing new to show");
     let other = h.event(100 * S, Input::Acknowledge { started_at: t(61 * S), by: "bob".into() });
     assert_eq!(other.answer, Answer::NotOpen);
 

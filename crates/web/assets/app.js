@@ -251,6 +251,14 @@
       (u.change.reason ? ' (' + u.change.reason + ')' : ''),
     source: 'heartbeat-monitor',
   });
+  const fromAck = (u) => ({
+    key: 'ack:' + u.acknowledged.incident,
+    at: u.at,
+    severity: 'info',
+    title: 'Acknowledged: ' + nameOf(u.id),
+    message: 'by ' + u.acknowledged.by,
+    source: 'heartbeat-monitor',
+  });
   const fromAlert = (a, at) => ({
     key: 'alert:' + a.fingerprint + ':' + a.state + ':' + at,
     at,
@@ -677,6 +685,12 @@
       // A change this browser has not seen pops up, replayed or not (one made while no tab
       // was open shows when the next opens).
       if (u.change) announce(fromChange(u));
+      if (u.acknowledged) {
+        announce(fromAck(u));
+        // Its service page shows who acknowledged: reload it (another tab's or user's ack).
+        const page = document.querySelector('main section.panel.row[data-service]');
+        if (!u.replay && page && page.dataset.service === u.id) soon();
+      }
     };
     ws.onclose = () => {
       clearInterval(pinger);

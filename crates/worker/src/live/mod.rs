@@ -38,7 +38,7 @@ fn stub(env: &Env, hub: &Hub) -> Result<Stub> {
 /// request.
 pub fn publish(env: &Env, service: &ServiceConfig, update: &ServiceUpdate, gate: &Rc<RefCell<PublishGate>>) -> u64 {
     let now = Timestamp::from_millis(update.at);
-    let change = update.change.is_some();
+    let change = update.is_event();
     let mut hubs = access::hubs(deployment::users(), deployment::config(), service);
     hubs.retain(|hub| gate.borrow().admits(&hub.name, now, change));
     if hubs.is_empty() {
