@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{ServiceConfig, ServiceId};
 use crate::dependency::{self, ParentState, Suppression};
 use crate::escalation::{AckError, Acknowledgement};
-use crate::maintenance::{self, Window};
+use crate::maintenance::{self, MaintenanceUptime, Window};
 use crate::run::{truncate_utf8, Reason, Run, RunConfig, RunOutcome, RunState};
 use crate::schedule::Schedule;
 use crate::time::Timestamp;
@@ -124,6 +124,14 @@ pub struct MonitorConfig {
     /// service's `escalation` levels, in order; see [`crate::escalation`]); absent when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub escalation: Vec<Duration>,
+    /// How maintenance time counts in the uptime tallies (absent when `exclude`, and in
+    /// records stored before the setting existed).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub maintenance_uptime: MaintenanceUptime,
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 
 impl From<&ServiceConfig> for MonitorConfig {
@@ -136,6 +144,7 @@ impl From<&ServiceConfig> for MonitorConfig {
             runs: s.runs.clone(),
             maintenance: s.maintenance.clone(),
             escalation: s.escalation.iter().map(|l| l.after).collect(),
+            maintenance_uptime: s.maintenance_uptime,
         }
     }
 }
@@ -1033,6 +1042,7 @@ mod tests {
             runs: RunConfig::default(),
             maintenance: Vec::new(),
             escalation: Vec::new(),
+            maintenance_uptime: Default::default(),
         }
     }
 

@@ -36,8 +36,19 @@ pub struct DayUptime {
 pub struct OpenInterval {
     /// Start of the unaccounted time (`accounted_until`).
     pub since: Timestamp,
-    /// Status during it.
+    /// Status its time accrues as (the stored status as the service's `maintenanceUptime`
+    /// counts it: see [`OpenInterval::of`]).
     pub status: Status,
+}
+
+impl OpenInterval {
+    /// The open interval of `service` from its stored state: from `accounted_until` on,
+    /// under the stored status as its `maintenanceUptime` counts it
+    /// ([`crate::maintenance::MaintenanceUptime::accrued`]), so the live figures agree with
+    /// the rollups the ServiceMonitor writes later. `None` before rollups were written.
+    pub fn of(state: &StoredState, service: &ServiceConfig) -> Option<Self> {
+        Some(Self { since: state.accounted_until?, status: service.maintenance_uptime.accrued(state.status) })
+    }
 }
 
 /// Builds the per-day report for `from..=to` (day starts, UTC) from daily rollup rows keyed
@@ -118,7 +129,7 @@ pub fn report(
     }
     let open: BTreeMap<&str, OpenInterval> = states
         .iter()
-        .filter_map(|s| Some((s.service_id.as_str(), OpenInterval { since: s.accounted_until?, status: s.status })))
+        .filter_map(|s| Some((s.service_id.as_str(), OpenInterval::of(s, config.service(&s.service_id)?)?)))
         .collect();
     let empty = BTreeMap::new();
     let wanted: Vec<&ServiceConfig> = match services {

@@ -40,6 +40,7 @@ fn config(threshold_s: u64, windows: Vec<Window>) -> MonitorConfig {
         runs: systole_core::run::RunConfig::default(),
         maintenance: windows,
         escalation: Vec::new(),
+        maintenance_uptime: Default::default(),
     }
 }
 
