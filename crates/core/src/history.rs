@@ -817,6 +817,44 @@ mod tests {
         assert_eq!(h.flush_due(interval), Some(Timestamp::from_millis(day + DAY_MS)), "the day's bucket is next");
     }
 
+    #[test]
+    fn maintenance_time_accrues_as_up_or_not_at_all_as_the_service_says() {
+        let day = 20_000 * DAY_MS;
+        let change = |seq, at: i64, from, to| {
+            Effect::StatusChanged(StatusChange {
+                seq,
+                at: Timestamp::from_millis(at),
+                from,
+                to,
+                reason: String::new(),
+                kind: None,
+            })
+        };
+        let tally = |counts: MaintenanceUptime| {
+            let mut h = History::default();
+            h.rollups.accounted_until = Some(Timestamp::from_millis(day));
+            // Up for 10 min, in maintenance for 30, up again for 20.
+            let _ = h.apply(
+                Timestamp::from_millis(day + 600_000),
+                Status::Up,
+                &[change(1, day + 600_000, Status::Up, Status::Maintenance)],
+                counts,
+            );
+            let _ = h.apply(
+                Timestamp::from_millis(day + 2_400_000),
+                Status::Maintenance,
+                &[change(2, day + 2_400_000, Status::Maintenance, Status::Up)],
+                counts,
+            );
+            let batch = h.begin_flush(Timestamp::from_millis(day + 3_600_000), counts.accrued(Status::Up)).unwrap();
+            batch.daily[0].1
+        };
+        let excluded = tally(MaintenanceUptime::Exclude);
+        assert_eq!((excluded.up_ms, excluded.monitored_ms()), (1_800_000, 1_800_000));
+        let counted = tally(MaintenanceUptime::Up);
+        assert_eq!((counted.up_ms, counted.monitored_ms()), (3_600_000, 3_600_000));
+    }
+
     fn beat(seq: u64, at: i64) -> Effect {
         Effect::Record(HeartbeatEvent {
             seq,

@@ -533,6 +533,18 @@ mod tests {
 
     use super::*;
 
+    #[test]
+    fn maintenance_counts_as_up_only_when_the_setting_says_up() {
+        assert_eq!(MaintenanceUptime::parse("up"), Ok(MaintenanceUptime::Up));
+        assert_eq!(MaintenanceUptime::parse("exclude"), Ok(MaintenanceUptime::Exclude));
+        assert_eq!(MaintenanceUptime::parse("Up"), Err(r#"must be "exclude" or "up", got "Up""#.to_owned()));
+        assert_eq!(MaintenanceUptime::Up.accrued(Status::Maintenance), Status::Up);
+        assert_eq!(MaintenanceUptime::Exclude.accrued(Status::Maintenance), Status::Maintenance);
+        for s in [Status::Up, Status::Down, Status::Late, Status::Degraded, Status::Paused, Status::Unknown] {
+            assert_eq!(MaintenanceUptime::Up.accrued(s), s, "only maintenance is mapped");
+        }
+    }
+
     fn t(text: &str) -> Timestamp {
         Timestamp::parse_rfc3339(text).unwrap()
     }

@@ -181,6 +181,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_open_maintenance_counts_as_up_when_the_service_says_so() {
+        let config =
+            Config::parse(Some(r#"{"services": [{"id": "up", "maintenanceUptime": "up"}, {"id": "out"}]}"#), None)
+                .unwrap();
+        let d0 = 20_000 * DAY_MS;
+        let state = |id: &str| StoredState {
+            service_id: id.into(),
+            status: Status::Maintenance,
+            status_since: Timestamp::from_millis(d0),
+            incident_started_at: None,
+            accounted_until: Some(Timestamp::from_millis(d0)),
+            last_heartbeat: None,
+            last_message: None,
+            pinged_too_often: false,
+        };
+        let now = Timestamp::from_millis(d0 + 1_800_000);
+        let r = report(&config, None, &[], &[state("up"), state("out")], now, now, now);
+        assert_eq!(r[0].days[0].monitored_minutes, 30.0, "maintenance counted as up");
+        assert_eq!(r[0].uptime_percent, Some(100.0));
+        assert_eq!(r[1].days[0].monitored_minutes, 0.0, "maintenance not monitored");
+        assert_eq!(r[1].uptime_percent, None);
+    }
+
+    #[test]
     fn days_without_data_are_null_and_open_outages_count() {
         let d0 = 20_000 * DAY_MS;
         let mut rows = BTreeMap::new();

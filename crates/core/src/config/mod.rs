@@ -1405,6 +1405,29 @@ mod tests {
     }
 
     #[test]
+    fn maintenance_uptime_is_the_services_else_its_groups_else_the_deployments() {
+        use crate::maintenance::MaintenanceUptime::{Exclude, Up};
+        let services = r#"{"groups": [{"id": "db", "services": ["pg", "own"], "maintenanceUptime": "up"}],
+                           "services": [{"id": "pg"}, {"id": "own", "maintenanceUptime": "exclude"}, {"id": "solo"}]}"#;
+        let pick = |c: &Config, id: &str| c.service(id).unwrap().maintenance_uptime;
+        let c = Config::parse(Some(services), None).unwrap();
+        assert_eq!([pick(&c, "pg"), pick(&c, "own"), pick(&c, "solo")], [Up, Exclude, Exclude]);
+        assert_eq!(serde_json::to_value(c.service("pg").unwrap()).unwrap()["maintenanceUptime"], "up");
+        let c = Config::parse(Some(services), Some(r#"{"uptime": {"maintenance": "up"}}"#)).unwrap();
+        assert_eq!([pick(&c, "pg"), pick(&c, "own"), pick(&c, "solo")], [Up, Exclude, Up]);
+        assert_eq!(
+            errors(
+                r#"{"groups": [{"id": "g", "maintenanceUptime": "down"}],
+                    "services": [{"id": "a", "maintenanceUptime": "yes"}]}"#
+            ),
+            [
+                r#"services.json: groups[0].maintenanceUptime: must be "exclude" or "up", got "down""#,
+                r#"services.json: services[0].maintenanceUptime: must be "exclude" or "up", got "yes""#,
+            ]
+        );
+    }
+
+    #[test]
     fn service_ids_are_checked() {
         assert!(ServiceId::parse("api-prod_2").is_ok());
         assert!(ServiceId::parse("").is_err());
