@@ -793,6 +793,7 @@ impl ServiceRecord {
             status: state.status,
             status_since: state.status_since,
             incident_started_at: state.incident.as_ref().map(|i| i.started_at),
+            resumed_at: state.resumed_at,
         }
     }
 }
@@ -811,4 +812,6 @@ pub struct ServiceSnapshot {
     pub status_since: Timestamp,
     /// Start of the open incident, if down.
     pub incident_started_at: Option<Timestamp>,
+    /// When its last maintenance ended (see [`crate::monitor::heartbeat_base`]).
+    pub resumed_at: Option<Timestamp>,
 }

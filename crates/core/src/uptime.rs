@@ -192,6 +192,7 @@ mod tests {
             status_since: Timestamp::from_millis(d0),
             incident_started_at: None,
             accounted_until: Some(Timestamp::from_millis(d0)),
+            resumed_at: None,
             last_heartbeat: None,
             last_message: None,
             pinged_too_often: false,
