@@ -1,14 +1,20 @@
 //! Maintenance windows on the real Worker: a recurring window (a seconds-field cron) silences
 //! a `down` and re-arms the deadline at its end (the exact deadline, from the API); the
 //! maintenance API's listing, creation and deletion with their access rules; a snooze with
-//! the service's key and not without it.
+//! the service's key and not without it; `maintenanceUptime` counting maintenance time as up
+//! or leaving it out (stored rollups and live figures), with the deadline after the window as
+//! the read APIs and Prometheus show it, also while `late`; the hourly housekeeping pruning
+//! ended one-off windows.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use systole_core::time::Timestamp;
 use systole_e2e::receiver::Receiver;
-use systole_e2e::{channel_env, key, ms, now_ms, spawn_worker, spawn_worker_with, ADMIN_TOKEN, VIEWER_TOKEN};
+use systole_e2e::{
+    channel_env, key, ms, now_ms, spawn_worker, spawn_worker_with, Worker, ADMIN_TOKEN, MANAGEMENT_KEY, VIEWER_TOKEN,
+};
 
 /// `through-grace`: 5 s threshold + 5 s grace, notifying every channel (`down`, `up`).
 const SERVICE: &str = "through-grace";
@@ -205,4 +211,160 @@ fn the_status_page_shows_maintenance_in_progress_and_scheduled_in_chromium() {
         .output()
         .unwrap();
     assert!(shot.is_file(), "no screenshot: {}", String::from_utf8_lossy(&status.stderr));
+}
+
+/// Today's monitored minutes of `id` from `/api/v1/uptime` (rounded to 0.1 by the API).
+fn monitored_minutes(worker: &Worker, id: &str) -> f64 {
+    let answer = worker.get(&format!("/api/v1/uptime?serviceId={id}")).json();
+    let days = answer["services"][0]["days"].as_array().unwrap().clone();
+    days.last().unwrap()["monitoredMinutes"].as_f64().unwrap()
+}
+
+/// Asserts that `minutes` (rounded to 0.1) is `from_ms` to `to_ms` milliseconds, the bounds
+/// being the clock readings around the request.
+fn assert_minutes(minutes: f64, from_ms: i64, to_ms: i64, what: &str) {
+    let (lo, hi) = (from_ms as f64 / 60_000.0 - 0.05, to_ms as f64 / 60_000.0 + 0.05);
+    assert!((lo - 1e-9..=hi + 1e-9).contains(&minutes), "{what}: {minutes} min, expected {lo:.3} to {hi:.3}");
+}
+
+/// The `systole_service_next_deadline_timestamp_seconds` sample of `id`, in ms.
+fn prometheus_deadline(worker: &Worker, id: &str) -> Option<i64> {
+    let text = worker.get_as("/metrics", Some(systole_e2e::METRICS_KEY), None).body;
+    let prefix = format!("systole_service_next_deadline_timestamp_seconds{{service=\"{id}\",group=\"\"}} ");
+    let line = text.lines().find_map(|l| l.strip_prefix(prefix.as_str()))?;
+    Some((line.parse::<f64>().unwrap() * 1000.0).round() as i64)
+}
+
+#[test]
+fn maintenance_counts_as_up_only_where_configured_and_the_deadline_after_it_is_the_alarms() {
+    let worker = spawn_worker();
+    worker.wait_for_day_with(Duration::from_secs(180));
+    let manage = |body: Value| worker.request("POST", "/api/v1/services", Some(MANAGEMENT_KEY), &body.to_string());
+    let bad = manage(json!({"id": "mu-bad", "maintenanceUptime": "sometimes"}));
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert_eq!(
+        (bad.json()["field"].as_str(), bad.json()["detail"].as_str()),
+        (Some("maintenanceUptime"), Some(r#"must be "exclude" or "up", got "sometimes""#))
+    );
+
+    // Two services alike (4 s period, 60 s grace) but for maintenanceUptime.
+    let mut keys = Vec::new();
+    for (id, counts) in [("mu-up", Some("up")), ("mu-out", None)] {
+        let mut spec =
+            json!({"id": id, "stalenessThreshold": 4, "gracePeriod": 60, "notifications": {"enabled": false}});
+        if let Some(c) = counts {
+            spec["maintenanceUptime"] = json!(c);
+        }
+        let created = manage(spec);
+        assert_eq!(created.status, 201, "{}", created.body);
+        assert_eq!(created.json()["service"]["maintenanceUptime"], counts.unwrap_or("exclude"), "the effective value");
+        keys.push(created.json()["key"].as_str().unwrap().to_owned());
+    }
+    let beat = |id: &str, key: &str| {
+        let answer = worker.request("POST", "/api/v1/heartbeat", Some(key), &json!({"serviceId": id}).to_string());
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        ms(&answer.json()["receivedAt"])
+    };
+    let beaten = [beat("mu-up", &keys[0]), beat("mu-out", &keys[1])];
+
+    // A 20 s window for each, from now.
+    let start = now_ms() / 1000 * 1000;
+    let end = start + 20_000;
+    let rfc = |t: i64| Timestamp::from_millis(t).to_rfc3339();
+    for id in ["mu-up", "mu-out"] {
+        let body = json!({"service": id, "start": rfc(start), "end": rfc(end), "reason": "e2e uptime"});
+        let created = worker.request("POST", "/api/v1/maintenance", Some(ADMIN_TOKEN), &body.to_string());
+        assert_eq!(created.status, 201, "{}", created.body);
+    }
+    let entered: Vec<i64> = ["mu-up", "mu-out"]
+        .iter()
+        .map(|id| {
+            let s = worker.wait_for("maintenance in the status API", Duration::from_secs(5), || {
+                let s = worker.status_of(id);
+                (s["status"] == "maintenance").then_some(s)
+            });
+            ms(&s["statusSince"])
+        })
+        .collect();
+
+    // Inside the window, live: mu-up's maintenance is monitored time, mu-out's is not.
+    std::thread::sleep(Duration::from_secs(8));
+    let before = now_ms();
+    let (up, out) = (monitored_minutes(&worker, "mu-up"), monitored_minutes(&worker, "mu-out"));
+    let after = now_ms();
+    assert!(after < end, "the test ran too slowly to read inside the window");
+    assert_minutes(up, before - beaten[0], after - beaten[0], "mu-up inside the window");
+    assert_minutes(out, entered[1] - beaten[1], entered[1] - beaten[1], "mu-out inside the window");
+
+    // The window ends: up, due a full period after its end, in every read API.
+    for id in ["mu-up", "mu-out"] {
+        let s = worker.wait_for("up after the window", Duration::from_secs(30), || {
+            let s = worker.status_of(id);
+            (s["status"] == "up").then_some(s)
+        });
+        assert_eq!(ms(&s["statusSince"]), end, "{id}");
+        assert_eq!(ms(&s["nextDeadline"]), end + 4_000, "{id}: the deadline restarts from the window's end");
+    }
+    // Late a period after the window: the grace period ends 60 s after that deadline (not
+    // after the deadline of the heartbeat before the window), where the alarm is armed.
+    for id in ["mu-up", "mu-out"] {
+        let s = worker.wait_for("late after the window", Duration::from_secs(20), || {
+            let s = worker.status_of(id);
+            (s["status"] == "late").then_some(s)
+        });
+        assert_eq!(ms(&s["nextDeadline"]), end + 64_000, "{id}: {s}");
+        assert_eq!(prometheus_deadline(&worker, id), Some(end + 64_000), "{id}: Prometheus shows the same deadline");
+    }
+
+    // Stored: the rollups written with the status changes count exactly the monitored time up
+    // to where they are written, mu-out's without its maintenance.
+    for (i, id) in ["mu-up", "mu-out"].iter().enumerate() {
+        let row = worker.d1(&format!(
+            "SELECT s.accounted_until AS until, s.resumed_at AS resumed, \
+             SUM(u.up_ms + u.degraded_ms + u.late_ms + u.down_ms) AS monitored \
+             FROM service_state s JOIN uptime_daily u ON u.service_id = s.service_id WHERE s.service_id = '{id}'"
+        ));
+        let (until, monitored) = (row[0]["until"].as_i64().unwrap(), row[0]["monitored"].as_i64().unwrap());
+        assert_eq!(row[0]["resumed"].as_i64(), Some(end), "{id}: service_state.resumed_at");
+        let excluded = if *id == "mu-up" { 0 } else { end - entered[i] };
+        assert_eq!(monitored, until - beaten[i] - excluded, "{id}: {row:?}");
+    }
+    // Live after the window: the same figures, extended to now.
+    let before = now_ms();
+    let (up, out) = (monitored_minutes(&worker, "mu-up"), monitored_minutes(&worker, "mu-out"));
+    let after = now_ms();
+    assert_minutes(up, before - beaten[0], after - beaten[0], "mu-up after the window");
+    let excluded = end - entered[1];
+    assert_minutes(out, before - beaten[1] - excluded, after - beaten[1] - excluded, "mu-out after the window");
+}
+
+#[test]
+fn the_hourly_housekeeping_prunes_one_off_windows_ended_before_heartbeat_retention() {
+    let worker = spawn_worker();
+    let create = |body: Value| {
+        let answer = worker.request("POST", "/api/v1/maintenance", Some(ADMIN_TOKEN), &body.to_string());
+        assert_eq!(answer.status, 201, "{}", answer.body);
+        answer.json()["id"].as_str().unwrap().to_owned()
+    };
+    let old = create(json!({"service": "restart-up", "start": "2030-01-01T00:00:00Z", "end": "2030-01-01T01:00:00Z"}));
+    let recent =
+        create(json!({"service": "restart-up", "start": "2030-01-02T00:00:00Z", "end": "2030-01-02T01:00:00Z"}));
+    let recurring = create(json!({"service": "restart-up", "schedule": "0 3 * * *", "duration": 60}));
+    // Time passes: tests/config keeps heartbeats 30 days; one window ended 31 days ago, one 29.
+    const DAY: i64 = 86_400_000;
+    let now = now_ms();
+    worker.d1(&format!(
+        "UPDATE maintenance_windows SET ends_at = {} WHERE id = '{old}';
+         UPDATE maintenance_windows SET ends_at = {} WHERE id = '{recent}';",
+        now - 31 * DAY,
+        now - 29 * DAY
+    ));
+    let ran = worker.get("/__scheduled?cron=17+*+*+*+*");
+    assert_eq!(ran.status, 200, "{}", ran.body);
+    let rows = worker.d1("SELECT id FROM maintenance_windows WHERE service_id = 'restart-up'");
+    let mut left: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    left.sort_unstable();
+    let mut want = [recent.as_str(), recurring.as_str()];
+    want.sort_unstable();
+    assert_eq!(left, want, "only the window that ended more than 30 days ago is gone");
 }

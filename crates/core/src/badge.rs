@@ -324,6 +324,7 @@ mod tests {
             status_since: Timestamp::from_millis(0),
             incident_started_at: None,
             accounted_until: None,
+            resumed_at: None,
             last_heartbeat: None,
             last_message: None,
             pinged_too_often: false,

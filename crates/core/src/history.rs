@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::maintenance::MaintenanceUptime;
 use crate::monitor::{Effect, HeartbeatEvent, Incident, Status, StatusChange};
 use crate::run::Run;
 use crate::telemetry::{MetricRollup, MetricRollups};
@@ -354,9 +355,15 @@ impl History {
     }
 
     /// Buffers the rows for `effects` (from a call made at `now` while the status was
-    /// `status_before`) and accrues uptime. Returns the event rows to store: one per
-    /// recorded heartbeat.
-    pub fn apply(&mut self, now: Timestamp, status_before: Status, effects: &[Effect]) -> Vec<EventRow> {
+    /// `status_before`) and accrues uptime, maintenance time as `counts` says. Returns the
+    /// event rows to store: one per recorded heartbeat.
+    pub fn apply(
+        &mut self,
+        now: Timestamp,
+        status_before: Status,
+        effects: &[Effect],
+        counts: MaintenanceUptime,
+    ) -> Vec<EventRow> {
         let mut status = status_before;
         let mut rows = Vec::new();
         for effect in effects {
@@ -369,7 +376,7 @@ impl History {
                     rows.push(EventRow { n: self.recorded, flushed: self.flushed, event: hb.clone() });
                 }
                 Effect::StatusChanged(change) => {
-                    self.rollups.accrue(change.at, status);
+                    self.rollups.accrue(change.at, counts.accrued(status));
                     status = change.to;
                     self.pending.changes.push(change.clone());
                 }
@@ -525,7 +532,7 @@ impl History {
     }
 
     /// Starts a flush at `now` (the shell calls it on every alarm): accrues uptime to `now`
-    /// under `status`, moves pending rows in flight, and returns what to write, with the
+    /// under `status` (as accrued: see [`MaintenanceUptime::accrued`]), moves pending rows in flight, and returns what to write, with the
     /// rollups and service state when they are due. `None` when there is nothing to write
     /// or a failed flush is still backing off.
     pub fn begin_flush(&mut self, now: Timestamp, status: Status) -> Option<FlushBatch> {
@@ -718,14 +725,19 @@ mod tests {
         };
         let mut h = History::default();
         for n in 1..=100 {
-            let _ = h.apply(Timestamp::from_millis(1), Status::Up, &[Effect::Run(run(n))]);
+            let _ = h.apply(Timestamp::from_millis(1), Status::Up, &[Effect::Run(run(n))], MaintenanceUptime::Exclude);
         }
         let runs = &h.pending.runs;
         assert_eq!((runs.len(), runs[0].n, runs[63].n), (MAX_BUFFERED_RUNS, 37, 100));
         let kept: usize = runs.iter().filter_map(|r| r.output.as_ref()).map(String::len).sum();
         assert!(kept <= MAX_BUFFERED_OUTPUT && runs[63].output.is_some(), "the newest keep theirs");
         // A later version of a run replaces the buffered one.
-        let _ = h.apply(Timestamp::from_millis(2), Status::Up, &[Effect::Run(Run { output: None, ..run(100) })]);
+        let _ = h.apply(
+            Timestamp::from_millis(2),
+            Status::Up,
+            &[Effect::Run(Run { output: None, ..run(100) })],
+            MaintenanceUptime::Exclude,
+        );
         assert_eq!(h.pending.runs.iter().filter(|r| r.n == 100).count(), 1);
     }
 
@@ -743,7 +755,12 @@ mod tests {
             exit_status: None,
             pinged_too_often: false,
         };
-        let _ = h.apply(Timestamp::from_millis(1_000), Status::Up, &[Effect::Record(hb.clone())]);
+        let _ = h.apply(
+            Timestamp::from_millis(1_000),
+            Status::Up,
+            &[Effect::Record(hb.clone())],
+            MaintenanceUptime::Exclude,
+        );
         let interval = Duration::from_secs(10);
         assert_eq!(h.flush_due(interval), Some(Timestamp::from_millis(11_000)));
         let batch = h.begin_flush(Timestamp::from_millis(11_000), Status::Up).unwrap();
@@ -770,8 +787,18 @@ mod tests {
             let Effect::Record(hb) = beat(seq, at) else { unreachable!() };
             Effect::Record(HeartbeatEvent { metrics: Some(metrics.into()), ..hb })
         };
-        let _ = h.apply(Timestamp::from_millis(day + 1_000), Status::Up, &[with(1, day + 1_000, r#"{"a_ms":10}"#)]);
-        let _ = h.apply(Timestamp::from_millis(day + 2_000), Status::Up, &[with(2, day + 2_000, r#"{"a_ms":30}"#)]);
+        let _ = h.apply(
+            Timestamp::from_millis(day + 1_000),
+            Status::Up,
+            &[with(1, day + 1_000, r#"{"a_ms":10}"#)],
+            MaintenanceUptime::Exclude,
+        );
+        let _ = h.apply(
+            Timestamp::from_millis(day + 2_000),
+            Status::Up,
+            &[with(2, day + 2_000, r#"{"a_ms":30}"#)],
+            MaintenanceUptime::Exclude,
+        );
         let first = flush(&mut h, day + 3_000).unwrap();
         assert!(first.metric_rollups.is_empty(), "the bucket is still open");
         // No heartbeat since: the flush still wakes at the bucket's end to write it.
@@ -788,6 +815,44 @@ mod tests {
         assert_eq!(again.metric_rollups, closed.metric_rollups);
         assert!(h.finish_flush(now, &again, true), "the record is stored with them written");
         assert_eq!(h.flush_due(interval), Some(Timestamp::from_millis(day + DAY_MS)), "the day's bucket is next");
+    }
+
+    #[test]
+    fn maintenance_time_accrues_as_up_or_not_at_all_as_the_service_says() {
+        let day = 20_000 * DAY_MS;
+        let change = |seq, at: i64, from, to| {
+            Effect::StatusChanged(StatusChange {
+                seq,
+                at: Timestamp::from_millis(at),
+                from,
+                to,
+                reason: String::new(),
+                kind: None,
+            })
+        };
+        let tally = |counts: MaintenanceUptime| {
+            let mut h = History::default();
+            h.rollups.accounted_until = Some(Timestamp::from_millis(day));
+            // Up for 10 min, in maintenance for 30, up again for 20.
+            let _ = h.apply(
+                Timestamp::from_millis(day + 600_000),
+                Status::Up,
+                &[change(1, day + 600_000, Status::Up, Status::Maintenance)],
+                counts,
+            );
+            let _ = h.apply(
+                Timestamp::from_millis(day + 2_400_000),
+                Status::Maintenance,
+                &[change(2, day + 2_400_000, Status::Maintenance, Status::Up)],
+                counts,
+            );
+            let batch = h.begin_flush(Timestamp::from_millis(day + 3_600_000), counts.accrued(Status::Up)).unwrap();
+            batch.daily[0].1
+        };
+        let excluded = tally(MaintenanceUptime::Exclude);
+        assert_eq!((excluded.up_ms, excluded.monitored_ms()), (1_800_000, 1_800_000));
+        let counted = tally(MaintenanceUptime::Up);
+        assert_eq!((counted.up_ms, counted.monitored_ms()), (3_600_000, 3_600_000));
     }
 
     fn beat(seq: u64, at: i64) -> Effect {
@@ -824,8 +889,18 @@ mod tests {
             reason: "first heartbeat".into(),
             kind: None,
         };
-        let _ = h.apply(Timestamp::from_millis(day + 1_000), Status::Unknown, &[Effect::StatusChanged(change)]);
-        let _ = h.apply(Timestamp::from_millis(day + 1_000), Status::Up, &[beat(2, day + 1_000)]);
+        let _ = h.apply(
+            Timestamp::from_millis(day + 1_000),
+            Status::Unknown,
+            &[Effect::StatusChanged(change)],
+            MaintenanceUptime::Exclude,
+        );
+        let _ = h.apply(
+            Timestamp::from_millis(day + 1_000),
+            Status::Up,
+            &[beat(2, day + 1_000)],
+            MaintenanceUptime::Exclude,
+        );
         let first = flush(&mut h, day + 2_000).unwrap();
         assert_eq!(first.rollups_until, Some(Timestamp::from_millis(day + 2_000)), "a status change writes them");
         assert_eq!(first.daily, [(day, Tally { up_ms: 1_000, heartbeats: 1, ..Tally::default() })]);
@@ -835,21 +910,31 @@ mod tests {
         for minute in 1..1_440 {
             seq += 1;
             let at = day + minute * 60_000;
-            let _ = h.apply(Timestamp::from_millis(at), Status::Up, &[beat(seq, at)]);
+            let _ = h.apply(Timestamp::from_millis(at), Status::Up, &[beat(seq, at)], MaintenanceUptime::Exclude);
             let b = flush(&mut h, at + 10).unwrap();
             assert_eq!((b.rollups_until, b.daily.len()), (None, 0), "minute {minute}");
             assert_eq!(b.day_heartbeats, Some(minute + 1));
         }
         // The first flush of the next day writes yesterday, final, up to midnight.
         let next = day + DAY_MS;
-        let _ = h.apply(Timestamp::from_millis(next + 30_000), Status::Up, &[beat(seq + 1, next + 30_000)]);
+        let _ = h.apply(
+            Timestamp::from_millis(next + 30_000),
+            Status::Up,
+            &[beat(seq + 1, next + 30_000)],
+            MaintenanceUptime::Exclude,
+        );
         let close = flush(&mut h, next + 30_010).unwrap();
         assert_eq!(close.rollups_until, Some(Timestamp::from_millis(next)));
         assert_eq!(close.daily, [(day, Tally { up_ms: DAY_MS - 1_000, heartbeats: 1_440, ..Tally::default() })]);
         assert_eq!(close.day_heartbeats, Some(1), "today's first");
         assert_eq!(h.rollups.daily.keys().copied().collect::<Vec<_>>(), [next], "today's tally stays");
         assert_eq!(h.rollups.daily[&next].up_ms, 30_010);
-        let _ = h.apply(Timestamp::from_millis(next + 90_000), Status::Up, &[beat(seq + 2, next + 90_000)]);
+        let _ = h.apply(
+            Timestamp::from_millis(next + 90_000),
+            Status::Up,
+            &[beat(seq + 2, next + 90_000)],
+            MaintenanceUptime::Exclude,
+        );
         assert_eq!(flush(&mut h, next + 90_010).unwrap().rollups_until, None, "once a day");
     }
 

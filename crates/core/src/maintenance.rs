@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use crate::api::Problem;
 use crate::config::{Config, ServiceConfig, ServiceId};
+use crate::monitor::Status;
 use crate::schedule::{Schedule, ScheduleView};
 use crate::time::Timestamp;
 
@@ -36,6 +37,46 @@ pub const SNOOZE_ID: &str = "snooze";
 /// How many occurrences a merge follows before giving up (windows that chain for longer are
 /// treated as ending at the last one followed).
 const MAX_STEPS: usize = 1000;
+
+/// How a service's maintenance time counts in its uptime (`maintenanceUptime` on a service,
+/// else its group's, else `settings.json` `uptime.maintenance`, else `exclude`).
+///
+/// JSON: `"exclude"` or `"up"`.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MaintenanceUptime {
+    /// Maintenance time is not monitored (like `paused`): a day with an hour of maintenance
+    /// and no downtime is 100 % over 23 monitored hours.
+    #[default]
+    Exclude,
+    /// Maintenance time counts as available, as `up`.
+    Up,
+}
+
+impl MaintenanceUptime {
+    /// Parses `"exclude"` or `"up"`.
+    ///
+    /// # Errors
+    /// The reason for anything else, e.g. `must be "exclude" or "up", got "down"`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text {
+            "exclude" => Ok(Self::Exclude),
+            "up" => Ok(Self::Up),
+            other => Err(format!("must be \"exclude\" or \"up\", got {other:?}")),
+        }
+    }
+
+    /// The status that time spent in `status` accrues to the uptime tallies as: `up` for
+    /// `maintenance` when maintenance counts as up, else `status` itself (and
+    /// [`crate::history::Tally::add`] leaves `maintenance` out). The one mapping every
+    /// accrual of status time goes through (rollups, and the read APIs' open interval).
+    pub fn accrued(self, status: Status) -> Status {
+        match (self, status) {
+            (Self::Up, Status::Maintenance) => Status::Up,
+            _ => status,
+        }
+    }
+}
 
 /// When a window is.
 #[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
@@ -491,6 +532,18 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn maintenance_counts_as_up_only_when_the_setting_says_up() {
+        assert_eq!(MaintenanceUptime::parse("up"), Ok(MaintenanceUptime::Up));
+        assert_eq!(MaintenanceUptime::parse("exclude"), Ok(MaintenanceUptime::Exclude));
+        assert_eq!(MaintenanceUptime::parse("Up"), Err(r#"must be "exclude" or "up", got "Up""#.to_owned()));
+        assert_eq!(MaintenanceUptime::Up.accrued(Status::Maintenance), Status::Up);
+        assert_eq!(MaintenanceUptime::Exclude.accrued(Status::Maintenance), Status::Maintenance);
+        for s in [Status::Up, Status::Down, Status::Late, Status::Degraded, Status::Paused, Status::Unknown] {
+            assert_eq!(MaintenanceUptime::Up.accrued(s), s, "only maintenance is mapped");
+        }
+    }
 
     fn t(text: &str) -> Timestamp {
         Timestamp::parse_rfc3339(text).unwrap()

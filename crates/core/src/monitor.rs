@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{ServiceConfig, ServiceId};
 use crate::dependency::{self, ParentState, Suppression};
 use crate::escalation::{AckError, Acknowledgement};
-use crate::maintenance::{self, Window};
+use crate::maintenance::{self, MaintenanceUptime, Window};
 use crate::run::{truncate_utf8, Reason, Run, RunConfig, RunOutcome, RunState};
 use crate::schedule::Schedule;
 use crate::time::Timestamp;
@@ -124,6 +124,14 @@ pub struct MonitorConfig {
     /// service's `escalation` levels, in order; see [`crate::escalation`]); absent when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub escalation: Vec<Duration>,
+    /// How maintenance time counts in the uptime tallies (absent when `exclude`, and in
+    /// records stored before the setting existed).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub maintenance_uptime: MaintenanceUptime,
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 
 impl From<&ServiceConfig> for MonitorConfig {
@@ -136,6 +144,7 @@ impl From<&ServiceConfig> for MonitorConfig {
             runs: s.runs.clone(),
             maintenance: s.maintenance.clone(),
             escalation: s.escalation.iter().map(|l| l.after).collect(),
+            maintenance_uptime: s.maintenance_uptime,
         }
     }
 }
@@ -913,8 +922,7 @@ impl Monitor {
 
     /// When the next heartbeat is due, if the status has a deadline (`up`, `degraded`, `late`).
     fn heartbeat_due(&self) -> Option<Timestamp> {
-        let base = self.state.last_heartbeat.max(self.state.resumed_at.filter(|_| self.state.last_heartbeat.is_some()));
-        heartbeat_due(self.state.status, base, &self.config)
+        heartbeat_due(self.state.status, heartbeat_base(self.state.last_heartbeat, self.state.resumed_at), &self.config)
     }
 
     fn take_seq(&mut self) -> u64 {
@@ -964,26 +972,31 @@ impl Monitor {
     }
 }
 
-/// The deadline a service in `status` since `status_since` whose last heartbeat arrived at
-/// `last_heartbeat` is waiting for: `up`/`degraded` wait for the next heartbeat (last +
-/// staleness threshold, or the schedule's next occurrence after it; counted from
-/// `status_since` instead when that is later: a maintenance window's end),
-/// `late` for the end of the grace period (+ grace period); `maintenance` for the end of its
-/// window (`maintenance_until`, which read APIs pass from the windows they know); other
-/// statuses wait for nothing. Read APIs use it to show the deadline without asking the
-/// Durable Object.
+/// The deadline a service in `status` whose last heartbeat arrived at `last_heartbeat` and
+/// whose last maintenance ended at `resumed_at` (epoch ms UTC; D1 `service_state`) is
+/// waiting for: `up`/`degraded` wait for the next heartbeat (staleness threshold after the
+/// last heartbeat, or the schedule's next occurrence after it; counted from the end of the
+/// maintenance instead when that is later, see [`heartbeat_base`]), `late` for the end of
+/// the grace period (that + grace period); other statuses wait for nothing. Read APIs
+/// (status API, dashboard, Prometheus) use it to show the deadline without asking the
+/// Durable Object: the heartbeat deadline its alarm is armed for (the monitor's own
+/// timers add only the start window and open runs, which read APIs do not know).
 pub fn deadline(
     status: Status,
-    status_since: Timestamp,
     last_heartbeat: Option<Timestamp>,
+    resumed_at: Option<Timestamp>,
     config: &MonitorConfig,
 ) -> Option<(Timestamp, Deadline)> {
-    let base = match status {
-        Status::Up | Status::Degraded => last_heartbeat.map(|t| t.max(status_since)),
-        _ => last_heartbeat,
-    };
-    let due = heartbeat_due(status, base, config)?;
+    let due = heartbeat_due(status, heartbeat_base(last_heartbeat, resumed_at), config)?;
     Some(if status == Status::Late { (due + config.grace_period, Deadline::Grace) } else { (due, Deadline::Heartbeat) })
+}
+
+/// What the next heartbeat's deadline counts from: the last heartbeat, or the end of the
+/// last maintenance (`resumed_at`) when that is later, so a job quiet during a window gets
+/// its full period after it; nothing before the first heartbeat. The one rule of the
+/// monitor ([`Monitor::next_deadline`]) and the read APIs ([`deadline`]).
+pub fn heartbeat_base(last_heartbeat: Option<Timestamp>, resumed_at: Option<Timestamp>) -> Option<Timestamp> {
+    last_heartbeat.max(resumed_at.filter(|_| last_heartbeat.is_some()))
 }
 
 /// When the next heartbeat is due, for the statuses that wait for one (`up`, `degraded`,
@@ -1033,6 +1046,7 @@ mod tests {
             runs: RunConfig::default(),
             maintenance: Vec::new(),
             escalation: Vec::new(),
+            maintenance_uptime: Default::default(),
         }
     }
 

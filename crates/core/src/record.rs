@@ -323,7 +323,7 @@ impl ServiceRecord {
                 Some(rec) => {
                     let before = rec.monitor.status();
                     let effects = rec.monitor.on_delete(now);
-                    let _ = rec.history.apply(now, before, &effects);
+                    let _ = rec.history.apply(now, before, &effects, rec.monitor.config().maintenance_uptime);
                     let mut out = Outcome::answer(Answer::Nothing);
                     out.update = Some(ServiceUpdate::new(rec.service_id.as_str(), rec.monitor.state(), &effects, now));
                     out.persist = true;
@@ -394,7 +394,7 @@ impl ServiceRecord {
         let mut effects = rec.on_config(now, MonitorConfig::from(service));
         let before = rec.monitor.status();
         let more = rec.monitor.on_maintenance(now, command);
-        let _ = rec.history.apply(now, before, &more);
+        let _ = rec.history.apply(now, before, &more, rec.monitor.config().maintenance_uptime);
         effects.extend(more);
         let queued = rec.notify(now, &effects, &routing);
         let state = rec.monitor.state();
@@ -425,7 +425,7 @@ impl ServiceRecord {
                 return out;
             }
         };
-        let _ = self.history.apply(now, before, &more);
+        let _ = self.history.apply(now, before, &more, self.monitor.config().maintenance_uptime);
         effects.extend(more);
         self.notify(now, &effects, &routing);
         let incident = self.monitor.state().incident.clone();
@@ -491,7 +491,7 @@ impl ServiceRecord {
             || rec.history.must_store();
         if !persist && through {
             if let [row] = rows.as_slice() {
-                let status = rec.monitor.status();
+                let status = rec.accrued_status();
                 if let Some(batch) = rec.history.begin_through(now, status, row.clone()) {
                     // Written to D1 before the answer; its completion stores the event row only
                     // if D1 failed, and sets the alarm (see `on_completed`).
@@ -641,7 +641,7 @@ impl ServiceRecord {
         self.history.admit()?;
         let before = self.monitor.status();
         let effects = self.monitor.on_heartbeat(now, hb);
-        let rows = self.history.apply(now, before, &effects);
+        let rows = self.history.apply(now, before, &effects, self.monitor.config().maintenance_uptime);
         Ok((effects, rows))
     }
 
@@ -651,7 +651,7 @@ impl ServiceRecord {
         let before = self.monitor.status();
         let effects = self.monitor.on_alarm(now);
         // Alarms record no heartbeat: no event rows.
-        let _ = self.history.apply(now, before, &effects);
+        let _ = self.history.apply(now, before, &effects, self.monitor.config().maintenance_uptime);
         effects
     }
 
@@ -664,7 +664,7 @@ impl ServiceRecord {
         let before = self.monitor.status();
         let effects = self.monitor.on_config(now, config);
         // A config change records no heartbeat: no event rows.
-        let _ = self.history.apply(now, before, &effects);
+        let _ = self.history.apply(now, before, &effects, self.monitor.config().maintenance_uptime);
         effects
     }
 
@@ -702,7 +702,14 @@ impl ServiceRecord {
 
     /// Starts writing history at `now`; see [`History::begin_flush`].
     fn begin_flush(&mut self, now: Timestamp) -> Option<FlushBatch> {
-        self.history.begin_flush(now, self.monitor.status())
+        self.history.begin_flush(now, self.accrued_status())
+    }
+
+    /// The status the time spent now accrues to the uptime tallies as: the current one, as
+    /// the service's `maintenanceUptime` counts it
+    /// ([`crate::maintenance::MaintenanceUptime::accrued`]).
+    fn accrued_status(&self) -> Status {
+        self.monitor.config().maintenance_uptime.accrued(self.monitor.status())
     }
 
     /// Brings a record just read from its state row to [`RECORD_VERSION`]. A version 1 record
@@ -760,7 +767,7 @@ impl ServiceRecord {
             self.history.unstored_through += 1;
         }
         if let Some(until) = written_until.filter(|u| self.history.rollups_written_until.is_none_or(|w| *u > w)) {
-            self.history.rollups.accrue(until, self.monitor.status());
+            self.history.rollups.accrue(until, self.accrued_status());
             self.history.rollups.prune_through(until);
             self.history.rollups_written_until = Some(until);
         }
@@ -785,6 +792,7 @@ impl ServiceRecord {
             status: state.status,
             status_since: state.status_since,
             incident_started_at: state.incident.as_ref().map(|i| i.started_at),
+            resumed_at: state.resumed_at,
         }
     }
 }
@@ -803,4 +811,6 @@ pub struct ServiceSnapshot {
     pub status_since: Timestamp,
     /// Start of the open incident, if down.
     pub incident_started_at: Option<Timestamp>,
+    /// When its last maintenance ended (see [`crate::monitor::heartbeat_base`]).
+    pub resumed_at: Option<Timestamp>,
 }

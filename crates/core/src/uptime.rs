@@ -36,8 +36,19 @@ pub struct DayUptime {
 pub struct OpenInterval {
     /// Start of the unaccounted time (`accounted_until`).
     pub since: Timestamp,
-    /// Status during it.
+    /// Status its time accrues as (the stored status as the service's `maintenanceUptime`
+    /// counts it: see [`OpenInterval::of`]).
     pub status: Status,
+}
+
+impl OpenInterval {
+    /// The open interval of `service` from its stored state: from `accounted_until` on,
+    /// under the stored status as its `maintenanceUptime` counts it
+    /// ([`crate::maintenance::MaintenanceUptime::accrued`]), so the live figures agree with
+    /// the rollups the ServiceMonitor writes later. `None` before rollups were written.
+    pub fn of(state: &StoredState, service: &ServiceConfig) -> Option<Self> {
+        Some(Self { since: state.accounted_until?, status: service.maintenance_uptime.accrued(state.status) })
+    }
 }
 
 /// Builds the per-day report for `from..=to` (day starts, UTC) from daily rollup rows keyed
@@ -118,7 +129,7 @@ pub fn report(
     }
     let open: BTreeMap<&str, OpenInterval> = states
         .iter()
-        .filter_map(|s| Some((s.service_id.as_str(), OpenInterval { since: s.accounted_until?, status: s.status })))
+        .filter_map(|s| Some((s.service_id.as_str(), OpenInterval::of(s, config.service(&s.service_id)?)?)))
         .collect();
     let empty = BTreeMap::new();
     let wanted: Vec<&ServiceConfig> = match services {
@@ -168,6 +179,31 @@ pub fn to_csv(services: &[ServiceUptime]) -> String {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn an_open_maintenance_counts_as_up_when_the_service_says_so() {
+        let config =
+            Config::parse(Some(r#"{"services": [{"id": "up", "maintenanceUptime": "up"}, {"id": "out"}]}"#), None)
+                .unwrap();
+        let d0 = 20_000 * DAY_MS;
+        let state = |id: &str| StoredState {
+            service_id: id.into(),
+            status: Status::Maintenance,
+            status_since: Timestamp::from_millis(d0),
+            incident_started_at: None,
+            accounted_until: Some(Timestamp::from_millis(d0)),
+            resumed_at: None,
+            last_heartbeat: None,
+            last_message: None,
+            pinged_too_often: false,
+        };
+        let now = Timestamp::from_millis(d0 + 1_800_000);
+        let r = report(&config, None, &[], &[state("up"), state("out")], now, now, now);
+        assert_eq!(r[0].days[0].monitored_minutes, 30.0, "maintenance counted as up");
+        assert_eq!(r[0].uptime_percent, Some(100.0));
+        assert_eq!(r[1].days[0].monitored_minutes, 0.0, "maintenance not monitored");
+        assert_eq!(r[1].uptime_percent, None);
+    }
 
     #[test]
     fn days_without_data_are_null_and_open_outages_count() {

@@ -40,6 +40,7 @@ fn config(threshold_s: u64, windows: Vec<Window>) -> MonitorConfig {
         runs: systole_core::run::RunConfig::default(),
         maintenance: windows,
         escalation: Vec::new(),
+        maintenance_uptime: Default::default(),
     }
 }
 
@@ -72,9 +73,9 @@ fn a_one_off_window_silences_a_down_and_restarts_the_deadline_at_its_end() {
     assert_eq!(changes(&left), [(t(90 * S), Status::Maintenance, Status::Up)]);
     assert_eq!(m.next_deadline(), Some((t(150 * S), Deadline::Heartbeat)), "a full period from the window's end");
     assert_eq!(
-        deadline(Status::Up, m.state().status_since, m.state().last_heartbeat, m.config()),
+        deadline(Status::Up, m.state().last_heartbeat, m.state().resumed_at, m.config()),
         Some((t(150 * S), Deadline::Heartbeat)),
-        "read APIs derive the same deadline from the status's start"
+        "read APIs derive the same deadline from the stored end of the window"
     );
     let down = m.on_alarm(t(150 * S));
     assert_eq!(changes(&down), [(t(150 * S), Status::Up, Status::Down)]);
@@ -265,4 +266,28 @@ fn a_record_stored_in_maintenance_loads_with_its_windows() {
     let loaded = h.reloaded().unwrap();
     assert_eq!(loaded.monitor.status(), Status::Maintenance);
     assert_eq!(loaded.monitor.next_deadline(), Some((t(99 * S), Deadline::MaintenanceEnd)));
+}
+
+#[test]
+fn read_apis_show_the_deadline_the_alarm_is_armed_for_after_a_window_also_while_late() {
+    let cfg =
+        MonitorConfig { grace_period: Duration::from_secs(30), ..config(60, vec![Window::once(t(30 * S), t(90 * S))]) };
+    let mut m = Monitor::new(cfg, t(0));
+    let _ = m.on_heartbeat(t(0), Heartbeat::default());
+    let _ = m.on_alarm(t(30 * S));
+    let _ = m.on_alarm(t(90 * S));
+    let read = |m: &Monitor| deadline(m.status(), m.state().last_heartbeat, m.state().resumed_at, m.config());
+    assert_eq!(m.state().resumed_at, Some(t(90 * S)));
+    assert_eq!(m.next_deadline(), Some((t(150 * S), Deadline::Heartbeat)));
+    assert_eq!(read(&m), m.next_deadline());
+
+    // Late a full period after the window's end (the alarm a little late): the grace period
+    // ends 30 s after that deadline, not 30 s after the heartbeat's own.
+    let late = m.on_alarm(t(150 * S + 700));
+    assert_eq!(changes(&late), [(t(150 * S + 700), Status::Up, Status::Late)]);
+    assert_eq!(m.next_deadline(), Some((t(180 * S), Deadline::Grace)));
+    assert_eq!(read(&m), m.next_deadline(), "not 90 s, from the heartbeat before the window");
+    let down = m.on_alarm(t(180 * S));
+    assert_eq!(changes(&down), [(t(180 * S), Status::Late, Status::Down)]);
+    assert_eq!(read(&m), None);
 }

@@ -72,6 +72,7 @@ proptest! {
             runs: systole_core::run::RunConfig::default(),
             maintenance: Vec::new(),
             escalation: Vec::new(),
+            maintenance_uptime: Default::default(),
         };
         let mut m = Monitor::new(cfg, Timestamp::from_millis(0));
         let mut now = 0i64;

@@ -26,6 +26,7 @@ fn monitor(threshold: u64, grace: u64, runs: RunConfig) -> Monitor {
         runs,
         maintenance: Vec::new(),
         escalation: Vec::new(),
+        maintenance_uptime: Default::default(),
     };
     Monitor::new(config, t(0))
 }

@@ -23,6 +23,7 @@ fn config(threshold_s: u64, grace_s: u64) -> MonitorConfig {
         runs: systole_core::run::RunConfig::default(),
         maintenance: Vec::new(),
         escalation: Vec::new(),
+        maintenance_uptime: Default::default(),
     }
 }
 

@@ -21,6 +21,7 @@ fn scheduled(expression: &str, zone: &str, grace_s: u64) -> MonitorConfig {
         runs: systole_core::run::RunConfig::default(),
         maintenance: Vec::new(),
         escalation: Vec::new(),
+        maintenance_uptime: Default::default(),
     }
 }
 

@@ -37,6 +37,7 @@ fn state(id: &str, status: Status, message: &str) -> StoredState {
         status_since: NOW - Duration::from_secs(3600),
         incident_started_at: None,
         accounted_until: Some(NOW - Duration::from_secs(60)),
+        resumed_at: None,
         last_heartbeat: Some(NOW - Duration::from_secs(42)),
         last_message: Some(message.into()),
         pinged_too_often: false,

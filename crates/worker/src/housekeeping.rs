@@ -7,7 +7,8 @@
 //! 2. prunes, in one D1 batch: history past `history.heartbeatRetentionDays` (heartbeats a
 //!    service did not reuse in its ring) and `uptime.retentionDays` (daily rollups, status changes, closed
 //!    incidents) of every service, its metric rollups (5-minute ones after 14 days, daily ones
-//!    after 400) and error groups (last seen before heartbeat retention), and the external
+//!    after 400) and error groups (last seen before heartbeat retention), one-off maintenance
+//!    windows that ended before heartbeat retention, and the external
 //!    alerts past `notifications.json`'s `settings.alertHistory` (`maxAgeDays`, `maxAlerts`);
 //! 3. stores the next cursor (one D1 query, only when the fleet needs more than one page);
 //! 4. the watchdog: asks the page's ServiceMonitors (at most 40) to apply the deployed

@@ -40,6 +40,8 @@ pub struct StoredMetrics {
     pub incident_started_at: Option<Timestamp>,
     /// The newest heartbeat written to D1.
     pub last_heartbeat: Option<Timestamp>,
+    /// When its last maintenance ended (`service_state.resumed_at`).
+    pub resumed_at: Option<Timestamp>,
     /// `heartbeats.day_heartbeats` of that heartbeat: heartbeats its service received that
     /// UTC day up to it (`None` on rows written before that column existed).
     pub day_heartbeats: Option<u64>,
@@ -195,10 +197,8 @@ pub fn render(config: &Config, rows: &[StoredMetrics], notifications: &[Notifica
         "gauge",
         "Unix time the next heartbeat is due (while late: the end of the grace period); absent when nothing is awaited.",
         &|s, row, st| {
-            let last = row.and_then(|r| r.last_heartbeat);
-            // The status's start is not read here: after a maintenance window, the deadline
-            // shown counts from the last heartbeat rather than the window's end.
-            deadline(st, Timestamp::from_millis(0), last, &MonitorConfig::from(s)).map(|(t, _)| seconds(t))
+            let (last, resumed) = (row.and_then(|r| r.last_heartbeat), row.and_then(|r| r.resumed_at));
+            deadline(st, last, resumed, &MonitorConfig::from(s)).map(|(t, _)| seconds(t))
         },
     );
     family(
@@ -325,6 +325,7 @@ mod tests {
                 status: "down".into(),
                 incident_started_at: Some(Timestamp::from_millis(NOW - 60_500)),
                 last_heartbeat: Some(Timestamp::from_millis(NOW - 120_000)),
+                resumed_at: None,
                 day_heartbeats: Some(42),
                 incidents_today: 2,
                 last_run_duration_ms: Some(61_250),
@@ -333,6 +334,7 @@ mod tests {
                 service_id: "db".into(),
                 status: "up".into(),
                 last_heartbeat: Some(Timestamp::from_millis(NOW - 86_400_000)),
+                resumed_at: Some(Timestamp::from_millis(NOW - 60_000)),
                 day_heartbeats: Some(9),
                 ..Default::default()
             },
@@ -363,10 +365,11 @@ mod tests {
             samples(&text, "systole_service_incident_start_timestamp_seconds"),
             [r#"systole_service_incident_start_timestamp_seconds{service="api",group="core.x"} 1764766739.500"#]
         );
-        // db is up: due a default threshold after its heartbeat; api is down: nothing awaited.
+        // db is up after a maintenance that ended a minute ago, long after its last heartbeat:
+        // due a default threshold (300 s) after the window's end, as its monitor's alarm is;
+        // api is down: nothing awaited.
         let next = samples(&text, "systole_service_next_deadline_timestamp_seconds");
-        assert_eq!(next.len(), 1, "{next:?}");
-        assert!(next[0].starts_with(r#"systole_service_next_deadline_timestamp_seconds{service="db",group=""} "#));
+        assert_eq!(next, [r#"systole_service_next_deadline_timestamp_seconds{service="db",group=""} 1764767040"#]);
         // Yesterday's count does not carry into today.
         assert_eq!(
             samples(&text, "systole_service_heartbeats_total"),

@@ -28,6 +28,9 @@ pub struct StoredState {
     pub incident_started_at: Option<Timestamp>,
     /// Time up to which uptime rollups are written.
     pub accounted_until: Option<Timestamp>,
+    /// When its last maintenance ended, as last written (the deadline counts from there when
+    /// later than the last heartbeat; see [`crate::monitor::deadline`]).
+    pub resumed_at: Option<Timestamp>,
     /// The latest written heartbeat.
     pub last_heartbeat: Option<Timestamp>,
     /// Its message.
@@ -215,13 +218,9 @@ pub fn report_page(
                 last_heartbeat: rfc(last),
                 seconds_since_last_heartbeat: last.map(|t| now.since(t).as_secs()),
                 message: stored.and_then(|r| r.last_message.clone()),
-                next_deadline: rfc(deadline(
-                    status,
-                    stored.map_or(now, |r| r.status_since),
-                    last,
-                    &MonitorConfig::from(*s),
-                )
-                .map(|(t, _)| t)),
+                next_deadline: rfc(
+                    deadline(status, last, stored.and_then(|r| r.resumed_at), &MonitorConfig::from(*s)).map(|(t, _)| t)
+                ),
                 incident_started_at: rfc(stored.and_then(|r| r.incident_started_at)),
                 pinged_too_often: stored.is_some_and(|r| r.pinged_too_often),
             }
@@ -292,6 +291,7 @@ mod tests {
             status_since: Timestamp::from_millis(1_000),
             incident_started_at: None,
             accounted_until: Some(Timestamp::from_millis(1_000)),
+            resumed_at: None,
             last_heartbeat: Some(Timestamp::from_millis(10_000)),
             last_message: Some("ok".into()),
             pinged_too_often: true,

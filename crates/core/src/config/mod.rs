@@ -182,6 +182,9 @@ pub struct ServiceConfig {
     /// service's, else its group's, else `settings.json` `uptime.thresholdProfile`, else
     /// `default`); a key of `settings.json` `uptimeThresholds` when that has profiles.
     pub uptime_threshold_set: String,
+    /// How its maintenance time counts in its uptime (`maintenanceUptime`: the service's,
+    /// else its group's, else `settings.json` `uptime.maintenance`, else `exclude`).
+    pub maintenance_uptime: crate::maintenance::MaintenanceUptime,
     /// Notification routing.
     pub notifications: NotificationPolicy,
     /// The run timers and thresholds (`startWindow`, `maxRuntime`, `minDuration`,
@@ -648,6 +651,9 @@ pub(crate) fn resolve_service(
             .clone()
             .or_else(|| group.and_then(|g| g.uptime_threshold_set.clone()))
             .unwrap_or_else(|| settings.threshold_profile.clone()),
+        maintenance_uptime: maintenance_uptime(at, s.maintenance_uptime.as_deref(), err)
+            .or_else(|| group.and_then(|g| maintenance_uptime("", g.maintenance_uptime.as_deref(), &mut |_, _| {})))
+            .unwrap_or(settings.maintenance_uptime),
         runs: RunConfig {
             start_window: pick(|d| d.start_window).map(Duration::from_secs),
             max_runtime: pick(|d| d.max_runtime).map(Duration::from_secs),
@@ -678,6 +684,18 @@ pub(crate) fn resolve_service(
             .or_else(|| group.and_then(|g| escalation("", g.escalation.as_ref(), &mut |_, _| {})))
             .unwrap_or_default(),
     }
+}
+
+/// Parses the `maintenanceUptime` written at `at` (a service's or a group's), reporting a
+/// bad value with its path; `None` when absent or bad.
+fn maintenance_uptime(
+    at: &str,
+    raw: Option<&str>,
+    err: &mut impl FnMut(String, String),
+) -> Option<crate::maintenance::MaintenanceUptime> {
+    crate::maintenance::MaintenanceUptime::parse(raw?)
+        .map_err(|reason| err(format!("{at}.maintenanceUptime"), reason))
+        .ok()
 }
 
 /// Parses the `escalation` written at `at` (a service's or a group's; see
@@ -735,6 +753,7 @@ fn depends_on(
 fn check_group_at(at: &str, group: &raw::Group, settings: &Settings, err: &mut impl FnMut(String, String)) {
     check_durations(at, &group.defaults(), settings, err);
     escalation(at, group.escalation.as_ref(), err);
+    maintenance_uptime(at, group.maintenance_uptime.as_deref(), err);
     if let Some(auto) = &group.auto_provision {
         let max = crate::provision::MAX_SERVICES;
         if auto.enabled.is_none() {
@@ -941,6 +960,7 @@ pub(crate) mod raw {
         pub min_interval: Option<u64>,
         pub auto_provision: Option<AutoProvision>,
         pub maintenance: Option<Vec<serde_json::Value>>,
+        pub maintenance_uptime: Option<String>,
         pub depends_on: Option<Vec<String>>,
         pub escalation: Option<serde_json::Value>,
     }
@@ -978,6 +998,7 @@ pub(crate) mod raw {
         pub recovery_threshold: Option<u32>,
         pub min_interval: Option<u64>,
         pub maintenance: Option<Vec<serde_json::Value>>,
+        pub maintenance_uptime: Option<String>,
         pub depends_on: Option<Vec<String>>,
         pub escalation: Option<serde_json::Value>,
     }
@@ -1007,6 +1028,7 @@ pub(crate) mod raw {
                 recovery_threshold: None,
                 min_interval: None,
                 maintenance: None,
+                maintenance_uptime: None,
                 depends_on: None,
                 escalation: None,
             }
@@ -1037,6 +1059,7 @@ pub(crate) mod raw {
                 min_interval: None,
                 auto_provision: None,
                 maintenance: None,
+                maintenance_uptime: None,
                 depends_on: None,
                 escalation: None,
             }
@@ -1377,6 +1400,29 @@ mod tests {
                 "services.json: services[0].maxRuntime: must be between 1 and 31536000 s (365 days), got 0",
                 "services.json: services[0].failureThreshold: must be between 1 and 1000, got 0",
                 "services.json: services[0].minDuration: must be ≤ maxDuration (8 s), got 9",
+            ]
+        );
+    }
+
+    #[test]
+    fn maintenance_uptime_is_the_services_else_its_groups_else_the_deployments() {
+        use crate::maintenance::MaintenanceUptime::{Exclude, Up};
+        let services = r#"{"groups": [{"id": "db", "services": ["pg", "own"], "maintenanceUptime": "up"}],
+                           "services": [{"id": "pg"}, {"id": "own", "maintenanceUptime": "exclude"}, {"id": "solo"}]}"#;
+        let pick = |c: &Config, id: &str| c.service(id).unwrap().maintenance_uptime;
+        let c = Config::parse(Some(services), None).unwrap();
+        assert_eq!([pick(&c, "pg"), pick(&c, "own"), pick(&c, "solo")], [Up, Exclude, Exclude]);
+        assert_eq!(serde_json::to_value(c.service("pg").unwrap()).unwrap()["maintenanceUptime"], "up");
+        let c = Config::parse(Some(services), Some(r#"{"uptime": {"maintenance": "up"}}"#)).unwrap();
+        assert_eq!([pick(&c, "pg"), pick(&c, "own"), pick(&c, "solo")], [Up, Exclude, Up]);
+        assert_eq!(
+            errors(
+                r#"{"groups": [{"id": "g", "maintenanceUptime": "down"}],
+                    "services": [{"id": "a", "maintenanceUptime": "yes"}]}"#
+            ),
+            [
+                r#"services.json: groups[0].maintenanceUptime: must be "exclude" or "up", got "down""#,
+                r#"services.json: services[0].maintenanceUptime: must be "exclude" or "up", got "yes""#,
             ]
         );
     }

@@ -2,7 +2,7 @@
 //! Systole's own keys.
 //!
 //! ```json
-//! {"uptime": {"retentionDays": 120, "thresholdProfile": "default"},
+//! {"uptime": {"retentionDays": 120, "thresholdProfile": "default", "maintenance": "exclude"},
 //!  "uptimeThresholds": {"default": [{"name": "ok", "min": 99, "color": "#10b981"}, …], "strict": […]},
 //!  "features": {"showRefreshButton": true, "autoRefreshSeconds": 0, "showExportButton": true, …},
 //!  "api": {"enableStatusEndpoint": true, …, "enableTestNotificationEndpoint": false,
@@ -27,6 +27,7 @@ use serde::Serialize;
 
 use super::{as_secs, ConfigError};
 use crate::branding::{self, Threshold};
+use crate::maintenance::MaintenanceUptime;
 use crate::time::{Timestamp, DAY};
 
 /// The name of the threshold profile every service uses unless it names another.
@@ -59,6 +60,10 @@ pub struct Settings {
     /// The threshold profile of services that name none (`uptime.thresholdProfile`, default
     /// [`DEFAULT_PROFILE`]).
     pub threshold_profile: String,
+    /// How maintenance time counts in the uptime of services (and groups) that do not say
+    /// (`uptime.maintenance`: `"exclude"`, the default, or `"up"`; see
+    /// [`crate::maintenance::MaintenanceUptime`]).
+    pub maintenance_uptime: MaintenanceUptime,
     /// Named uptime threshold profiles (`uptimeThresholds`), each sorted highest `min`
     /// first and covering 0 %. Empty when the file has none: then `dashboard.json`'s
     /// `uptimeThresholds` (or the built-in bands) are every profile.
@@ -223,6 +228,7 @@ impl Default for Settings {
             min_staleness_threshold: Duration::from_secs(10),
             status_page: false,
             threshold_profile: DEFAULT_PROFILE.into(),
+            maintenance_uptime: MaintenanceUptime::Exclude,
             uptime_thresholds: BTreeMap::new(),
             features: Features::default(),
             api: Api::default(),
@@ -307,6 +313,14 @@ pub(super) fn resolve(raw: &raw::Settings, errors: &mut Vec<ConfigError>) -> Set
         let known: Vec<&str> = uptime_thresholds.keys().map(String::as_str).collect();
         err("uptime.thresholdProfile", format!("unknown profile {profile:?}, expected one of {}", known.join(", ")));
     }
+    let maintenance_uptime = match raw.uptime.maintenance.as_deref().map(MaintenanceUptime::parse) {
+        None => MaintenanceUptime::default(),
+        Some(Ok(m)) => m,
+        Some(Err(reason)) => {
+            err("uptime.maintenance", reason);
+            MaintenanceUptime::default()
+        }
+    };
     let a = &raw.api;
     Settings {
         uptime_retention_days: u32::try_from(uptime).unwrap_or(d.uptime_retention_days),
@@ -316,6 +330,7 @@ pub(super) fn resolve(raw: &raw::Settings, errors: &mut Vec<ConfigError>) -> Set
         min_staleness_threshold: Duration::from_secs(min),
         status_page: raw.status_page.enabled,
         threshold_profile: profile,
+        maintenance_uptime,
         uptime_thresholds,
         features: Features {
             show_refresh_button: f.show_refresh_button.unwrap_or(true),
@@ -419,6 +434,7 @@ pub(super) mod raw {
     pub struct Uptime {
         pub retention_days: Option<u64>,
         pub threshold_profile: Option<String>,
+        pub maintenance: Option<String>,
     }
 
     #[derive(Debug, Default, Deserialize)]
@@ -503,7 +519,7 @@ mod tests {
                 "alertHistory": {"defaultRecentPeriodHours": 48, "defaultLimit": 50},
                 "alertNotifications": {"pollingIntervalSeconds": 30, "localStorageKey": "k",
                   "severityFilter": ["Critical"], "enableToastNotifications": true, "enableBrowserNotifications": false},
-                "uptime": {"retentionDays": 60, "thresholdProfile": "strict"},
+                "uptime": {"retentionDays": 60, "thresholdProfile": "strict", "maintenance": "up"},
                 "uptimeThresholds": {"_description": "profiles",
                   "default": [{"name": "ok", "min": 99, "color": "#10b981", "label": "OK"}, {"name": "bad", "min": 0, "color": "#ef4444"}],
                   "strict": [{"name": "bad", "min": 0, "color": "#ef4444"}, {"name": "ok", "min": 99.9, "color": "#10b981"}]},
@@ -519,6 +535,8 @@ mod tests {
         assert_eq!(s.alert_notifications.severity_filter, ["critical"]);
         assert_eq!(s.uptime_retention_days, 60);
         assert_eq!(s.threshold_profile, "strict");
+        assert_eq!(s.maintenance_uptime, MaintenanceUptime::Up);
+        assert_eq!(Settings::default().maintenance_uptime, MaintenanceUptime::Exclude);
         assert_eq!(s.uptime_thresholds["strict"][0].min, 99.9);
         assert_eq!(s.uptime_thresholds.len(), 2);
         assert_eq!(s.allowed_origins.len(), 3);
@@ -541,11 +559,12 @@ mod tests {
     fn bad_values_are_reported_with_paths() {
         let e = errors(
             r##"{"allowedOrigins": ["https://a.example/", "ftp://b", "*"], "alertHistory": {"defaultLimit": 0},
-                "uptime": {"thresholdProfile": "nope"},
+                "uptime": {"thresholdProfile": "nope", "maintenance": "count"},
                 "uptimeThresholds": {"default": [{"name": "x", "min": 5, "color": "red;}"}]},
                 "alertNotifications": {"localStorageKey": "a b"}}"##,
         );
-        assert_eq!(e.len(), 7, "{e:#?}");
+        assert_eq!(e.len(), 8, "{e:#?}");
+        assert!(e.contains(&r#"settings.json: uptime.maintenance: must be "exclude" or "up", got "count""#.to_owned()));
         assert!(e[0].starts_with("settings.json: alertHistory.defaultLimit: must be between 1 and 1000"));
         assert!(e.iter().any(|x| x.starts_with("settings.json: allowedOrigins[0]")));
         assert!(e.iter().any(|x| x.starts_with("settings.json: allowedOrigins[1]")));

@@ -125,9 +125,11 @@ fn add<T: Table>(
 /// The statements deleting the history of `services` older than the retention cutoffs
 /// (ms): heartbeats before `heartbeats_before` (only those of services that beat too rarely
 /// to reuse them, or stopped: see [`ring`]); status changes, daily rollups and closed
-/// incidents and runs (by their end, else their start) before `uptime_before`. Five
-/// statements whatever the number of services: each
-/// names them as one JSON array parameter (`json_each`), so SQLite seeks each service's rows
+/// incidents and runs (by their end, else their start) before `uptime_before`; and one-off
+/// maintenance windows (`maintenance_windows`, of any service) that ended before
+/// `heartbeats_before`, through the `maintenance_windows_by_end` index (recurring windows
+/// never end and stay). Six statements whatever the number of services: the first five
+/// name them as one JSON array parameter (`json_each`), so SQLite seeks each service's rows
 /// by primary key.
 ///
 /// # Errors
@@ -153,6 +155,7 @@ pub fn prune(
         delete("uptime_daily", "day_start", "", &up)?,
         delete("incidents", "ended_at", "ended_at IS NOT NULL AND ", &up)?,
         delete("runs", "COALESCE(ended_at, started_at, 0)", "", &up)?,
+        db.prepare("DELETE FROM maintenance_windows WHERE ends_at IS NOT NULL AND ends_at < ?1").bind(&[hb])?,
     ])
 }
 

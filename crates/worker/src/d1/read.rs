@@ -433,7 +433,7 @@ pub async fn metrics(db: &D1Database, day_start: Timestamp) -> Result<(Vec<Store
     let services = db
         .prepare(format!(
             "SELECT json_group_array(json(r)) AS chunk FROM (SELECT json_array(s.service_id, s.status, \
-             s.incident_started_at, \
+             s.incident_started_at, s.resumed_at, \
              (SELECT received_at FROM heartbeats h WHERE h.service_id = s.service_id \
               AND (h.event IS NULL OR h.event = 'fail') ORDER BY received_at DESC, seq DESC LIMIT 1), \
              (SELECT day_heartbeats FROM heartbeats h WHERE h.service_id = s.service_id \
@@ -459,15 +459,16 @@ pub async fn metrics(db: &D1Database, day_start: Timestamp) -> Result<(Vec<Store
     struct Chunk {
         chunk: String,
     }
-    type Row = (String, String, Option<i64>, Option<i64>, Option<i64>, u64, Option<i64>);
+    type Row = (String, String, Option<i64>, Option<i64>, Option<i64>, Option<i64>, u64, Option<i64>);
     let mut rows = Vec::new();
     for chunk in services.results::<Chunk>()? {
         let parsed: Vec<Row> = serde_json::from_str(&chunk.chunk)?;
-        rows.extend(parsed.into_iter().map(|(service_id, status, incident, last, day, incidents, run)| {
+        rows.extend(parsed.into_iter().map(|(service_id, status, incident, resumed, last, day, incidents, run)| {
             StoredMetrics {
                 service_id,
                 status,
                 incident_started_at: incident.map(Timestamp::from_millis),
+                resumed_at: resumed.map(Timestamp::from_millis),
                 last_heartbeat: last.map(Timestamp::from_millis),
                 day_heartbeats: day.and_then(|d| u64::try_from(d).ok()),
                 incidents_today: incidents,

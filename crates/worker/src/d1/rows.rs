@@ -306,6 +306,8 @@ pub struct StateRow {
     pub incident_started_at: Option<i64>,
     /// Until when the rollups account for its time, ms.
     pub accounted_until: Option<i64>,
+    /// When its last maintenance ended, ms (`migrations/0014_maintenance_housekeeping.sql`).
+    pub resumed_at: Option<i64>,
     /// Its latest heartbeat's time, ms (read by [`super::statuses`] only).
     #[serde(default, skip_serializing)]
     pub last_heartbeat: Option<i64>,
@@ -326,6 +328,7 @@ impl StateRow {
             status_since: snapshot.status_since.as_millis(),
             incident_started_at: snapshot.incident_started_at.map(Timestamp::as_millis),
             accounted_until: Some(until.as_millis()),
+            resumed_at: snapshot.resumed_at.map(Timestamp::as_millis),
             last_heartbeat: None,
             last_message: None,
             pinged_too_often: None,
@@ -340,6 +343,7 @@ impl StateRow {
             status_since: Timestamp::from_millis(self.status_since),
             incident_started_at: self.incident_started_at.map(Timestamp::from_millis),
             accounted_until: self.accounted_until.map(Timestamp::from_millis),
+            resumed_at: self.resumed_at.map(Timestamp::from_millis),
             last_heartbeat: self.last_heartbeat.map(Timestamp::from_millis),
             last_message: self.last_message.clone(),
             pinged_too_often: self.pinged_too_often.is_some_and(|f| f != 0),
@@ -350,10 +354,10 @@ impl StateRow {
 impl Table for StateRow {
     const NAME: &'static str = "service_state";
     const COLUMNS: &'static [&'static str] =
-        &["service_id", "status", "status_since", "incident_started_at", "accounted_until"];
+        &["service_id", "status", "status_since", "incident_started_at", "accounted_until", "resumed_at"];
     const CONFLICT: Conflict = Conflict::Update {
         key: &["service_id"],
-        set: &["status", "status_since", "incident_started_at", "accounted_until"],
+        set: &["status", "status_since", "incident_started_at", "accounted_until", "resumed_at"],
     };
 }
 
@@ -626,6 +630,7 @@ mod tests {
         include_str!("../../../../migrations/0011_dependencies.sql"),
         include_str!("../../../../migrations/0012_acknowledgements.sql"),
         include_str!("../../../../migrations/0013_telemetry.sql"),
+        include_str!("../../../../migrations/0014_maintenance_housekeeping.sql"),
     ];
 
     /// The columns of the last `CREATE TABLE {table}` in the migrations, in order, with the

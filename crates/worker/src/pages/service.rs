@@ -57,16 +57,13 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
         return super::not_found(caller, &format!("There is no service {id:?} that you can see."));
     };
     let now = now();
-    let pinged_too_often = states.iter().any(|s| s.service_id == id && s.pinged_too_often);
+    let stored = states.iter().find(|s| s.service_id == id);
+    let pinged_too_often = stored.is_some_and(|s| s.pinged_too_often);
+    let resumed_at = stored.and_then(|s| s.resumed_at);
     let detail = ServiceDetail {
         pinged_too_often,
-        next_deadline: deadline(
-            row.status,
-            row.status_since.unwrap_or(now),
-            row.last_heartbeat,
-            &MonitorConfig::from(service),
-        )
-        .map(|(t, _)| t),
+        next_deadline: deadline(row.status, row.last_heartbeat, resumed_at, &MonitorConfig::from(service))
+            .map(|(t, _)| t),
         row,
         group: service.group.as_ref().and_then(|g| config.groups.iter().find(|x| &x.id == g)).map(|g| g.name.clone()),
         staleness_threshold_s: service.staleness_threshold.as_secs(),

@@ -98,9 +98,9 @@ pub async fn uptime(req: Request, env: &Env, call: Call<'_>) -> Reply {
                     from
                 };
                 let current = stored.as_ref().map(|s| (s.status, s.status_since));
-                five = uptime::five_minute_buckets(&changes, current, from, now);
+                five = uptime::five_minute_buckets(&changes, current, from, now, s.maintenance_uptime);
             }
-            let open = stored.as_ref().and_then(|s| Some(OpenInterval { since: s.accounted_until?, status: s.status }));
+            let open = service.zip(stored.as_ref()).and_then(|(s, st)| OpenInterval::of(st, s));
             let answer = uptime::uptime(&id, five, daily, open, settings, now);
             if !csv {
                 return Ok(no_cache(pretty(200, &answer)?)?);

@@ -149,6 +149,7 @@ mod tests {
             status_since: Timestamp::from_millis(0),
             incident_started_at: None,
             accounted_until: None,
+            resumed_at: None,
             last_heartbeat: last.map(Timestamp::from_millis),
             last_message: None,
             pinged_too_often: false,

@@ -33,6 +33,7 @@ use serde::Serialize;
 use super::js_option;
 use crate::config::Settings;
 use crate::history::{accrue_into, Rollups, Tally, BUCKET_MS};
+use crate::maintenance::MaintenanceUptime;
 use crate::monitor::Status;
 use crate::time::{Timestamp, DAY, DAY_MS};
 use crate::uptime::OpenInterval;
@@ -140,12 +141,14 @@ pub fn five_minute_from(settings: &Settings, now: Timestamp) -> Timestamp {
 /// service's status changes at or after `from` as `(at, from status, to status)` in any order,
 /// and its current status and since when (D1 `service_state`): each stretch between changes
 /// counts under the status it held (before the first change its `from` status; with no
-/// change, the current status since `max(from, since)`). Heartbeat counts stay 0.
+/// change, the current status since `max(from, since)`), maintenance time as `counts` says.
+/// Heartbeat counts stay 0.
 pub fn five_minute_buckets(
     changes: &[(Timestamp, Status, Status)],
     current: Option<(Status, Timestamp)>,
     from: Timestamp,
     now: Timestamp,
+    counts: MaintenanceUptime,
 ) -> BTreeMap<i64, Tally> {
     let mut sorted = changes.to_vec();
     sorted.sort_by_key(|c| c.0);
@@ -153,7 +156,7 @@ pub fn five_minute_buckets(
     let mut add = |a: Timestamp, b: Timestamp, status: Status| {
         let (a, b) = (a.max(from).as_millis(), b.min(now).as_millis());
         if b > a {
-            accrue_into(&mut out, BUCKET_MS, a, b, status);
+            accrue_into(&mut out, BUCKET_MS, a, b, counts.accrued(status));
         }
     };
     match (sorted.first(), current) {
@@ -328,7 +331,13 @@ mod tests {
             (at(today), Status::Paused, Status::Up),
             (at(today + 6 * BUCKET_MS), Status::Up, Status::Down),
         ];
-        let mut five = five_minute_buckets(&changes, Some((Status::Down, at(today + 6 * BUCKET_MS))), at(y), now);
+        let mut five = five_minute_buckets(
+            &changes,
+            Some((Status::Down, at(today + 6 * BUCKET_MS))),
+            at(y),
+            now,
+            MaintenanceUptime::Exclude,
+        );
         five.insert(y + 4 * BUCKET_MS, Tally { heartbeats: 1, ..Tally::default() });
         let open = OpenInterval { since: Timestamp::from_millis(today + 6 * BUCKET_MS), status: Status::Down };
         // 35 days ago: before the 5-minute retention, a daily rollup of 23 h up and 1 h down.
