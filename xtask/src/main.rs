@@ -15,8 +15,9 @@
 //!   `docs/benchmarks.md`, with the
 //!   runtime's floor Workers of `tests/floor/` (the workers-rs one built into
 //!   `target/floor-rust`); `--quick` prints only the heartbeat throughput ratios, to `/healthz`
-//!   and to the floors (about three minutes), for comparing changes; `--floor` only those to
-//!   the floors; `--profile` the same with each heartbeat load's CPU profile (V8's sampler
+//!   and to the floors, for comparing changes; `--floor` prints only the floor section
+//!   (rounds of Systole and both floors); `--profile` its ratios with each heartbeat load's
+//!   first-round CPU profile (V8's sampler
 //!   over the inspector: top functions by self and total time); `--fleet` builds the
 //!   generated 10- and 10,000-service deployments (`target/worker-fleet-*`, never shipped) and
 //!   prints only the flat-cost section; `--metrics` builds them and prints only `GET /metrics`

@@ -188,11 +188,11 @@ fn main() {
         print!("{rows}\nsparse: {sparse:?}\n");
         return;
     }
-    // `cargo xtask bench --floor` / `--profile`: only the floor section's ratios (and its
-    // CPU profiles).
+    // `cargo xtask bench --floor`: only the floor section, printed; `--profile`: its ratios
+    // and CPU profiles.
     if std::env::var("SYSTOLE_BENCH_ONLY").is_ok_and(|v| v == "floor") {
         let profile = std::env::var("SYSTOLE_BENCH_PROFILE").is_ok_and(|v| v == "1");
-        floor::run(&worker, true, profile);
+        print!("{}", floor::run(&worker, profile, profile));
         return;
     }
     let (throughput, beat_cpu) = throughput::run(&worker, quick);
