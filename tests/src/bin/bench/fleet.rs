@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use systole_e2e::{key, root, spawn_build, Build, Worker, FLEET_10, FLEET_10000, GROUP_KEYS_ABOVE};
 
-use super::{load, stats, wait_warm, Run};
+use super::{load, median, stats, wait_warm, Run};
 
 /// Services the heartbeat load spreads over in both deployments.
 const HOT: usize = 10;
@@ -70,11 +70,6 @@ fn wasm(build: Build) -> (u64, u64) {
 
 fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1000.0
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn measure(build: Build, n: usize) -> Measured {

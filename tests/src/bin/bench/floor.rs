@@ -8,7 +8,7 @@ use serde_json::json;
 use systole_e2e::{key, root, spawn_config, Worker};
 
 use super::profile::Profiler;
-use super::{load, load_services, Run, CONNECTIONS, MEASURE, SERVICES, WARMUP};
+use super::{load, load_services, median, Run, CONNECTIONS, MEASURE, SERVICES, WARMUP};
 
 /// Throughput target: Systole's heartbeat at least this share of the JS floor's req/s.
 const THROUGHPUT_TARGET: f64 = 0.95;
@@ -27,12 +27,6 @@ struct Scale {
     systole: Vec<Run>,
     js: Vec<Run>,
     rust: Vec<Run>,
-}
-
-/// The median of `v` (the middle value; `NaN` when empty).
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// All rounds of one route as one run: requests and errors summed, req/s and CPU per request

@@ -150,6 +150,12 @@ pub fn wait_warm(worker: &Worker, services: &[String], total: Duration) {
     }
 }
 
+/// The median of `v` (its middle value after sorting; `NaN` when empty).
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
 /// The `q` quantile of sorted values (nearest rank).
 pub fn percentile(sorted: &[i64], q: f64) -> i64 {
     let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len().max(1));
