@@ -20,6 +20,16 @@ impl Pattern {
     /// Literal segments compare exactly (case-sensitive); `{name}` takes one non-empty
     /// segment; a final `*` takes whatever follows its prefix.
     pub fn matches<'p>(&self, path: &'p str) -> Option<Params<'p>> {
+        // The literal text before the first `{name}` or `*` must begin the path: most of a
+        // route table's patterns fail here, before any splitting (the router tries them in
+        // order for every request).
+        let literal = self.0.split(['{', '*']).next().unwrap_or_default();
+        if literal.len() == self.0.len() {
+            return (path == self.0).then(Params::default);
+        }
+        if !path.starts_with(literal) {
+            return None;
+        }
         let want = self.0.split('/');
         // With a final `*`, the path's last piece is everything after the pattern's prefix.
         let pieces = if self.0.ends_with("/*") { want.clone().count() } else { usize::MAX };
