@@ -8,7 +8,9 @@ use serde_json::json;
 use systole_e2e::{key, root, spawn_config, Worker};
 
 use super::profile::Profiler;
-use super::{load, load_services, median, Run, CONNECTIONS, MEASURE, SERVICES, WARMUP};
+use std::time::Duration;
+
+use super::{load, load_services, load_timed, median, Run, CONNECTIONS, SERVICES};
 
 /// Throughput target: Systole's heartbeat at least this share of the JS floor's req/s.
 const THROUGHPUT_TARGET: f64 = 0.95;
@@ -18,8 +20,13 @@ const CPU_TARGET: f64 = 1.15;
 /// Rounds per scale: each loads Systole and both floors back to back, in an order that
 /// rotates from round to round, so a drift of the machine's speed during the run (other
 /// guests of the host, thermal limits) reaches all three alike; the reported ratio is the
-/// median of the rounds' ratios.
-const ROUNDS: usize = 5;
+/// median of the rounds' ratios. Many short rounds rather than a few long ones: the three
+/// loads of a round lie [`FLOOR_WARMUP`] + [`FLOOR_MEASURE`] apart.
+const ROUNDS: usize = 10;
+/// Warm-up of each load of a round.
+const FLOOR_WARMUP: Duration = Duration::from_secs(1);
+/// Measured period of each load of a round.
+const FLOOR_MEASURE: Duration = Duration::from_secs(4);
 
 /// One scale's rounds of the three heartbeat loads.
 struct Scale {
@@ -98,7 +105,7 @@ pub fn run(systole: &Worker, quick: bool, profile: bool) -> String {
     let beat = |worker: &Worker, name: &str, n_services: usize, round: usize| {
         let title = format!("{name}, {n_services} service(s), round {}", round + 1);
         let profiler = (profile && round == 0).then(|| Profiler::start(worker));
-        let run = load(worker, &title, &|n| {
+        let run = load_timed(worker, &title, FLOOR_WARMUP, FLOOR_MEASURE, &|n| {
             let i = n % n_services;
             worker.request("POST", "/api/heartbeat", Some(&keys[i]), &bodies[i]).status == 200
         });
@@ -185,8 +192,8 @@ is better), median of the rounds (range):
 CPU per request (target ≤ {CPU_TARGET}).**
 
 ",
-        warmup = WARMUP.as_secs(),
-        measure = MEASURE.as_secs(),
+        warmup = FLOOR_WARMUP.as_secs(),
+        measure = FLOOR_MEASURE.as_secs(),
         healthz_row = healthz.row("Systole `GET /healthz`"),
         js_healthz_row = js_healthz.row("JS floor `GET /healthz`"),
         ratios = ratios.join("\n"),

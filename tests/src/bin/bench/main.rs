@@ -80,6 +80,17 @@ impl Run {
 /// `worker` for the warm-up and then the measured period, and measures the runtime's CPU
 /// over the measured period.
 pub fn load(worker: &Worker, name: &str, request: &(dyn Fn(usize) -> bool + Sync)) -> Run {
+    load_timed(worker, name, WARMUP, MEASURE, request)
+}
+
+/// [`load`] with its own warm-up and measured period.
+pub fn load_timed(
+    worker: &Worker,
+    name: &str,
+    warmup: Duration,
+    measure: Duration,
+    request: &(dyn Fn(usize) -> bool + Sync),
+) -> Run {
     let stop = AtomicBool::new(false);
     let measuring = AtomicBool::new(false);
     let counter = AtomicUsize::new(0);
@@ -105,11 +116,11 @@ pub fn load(worker: &Worker, name: &str, request: &(dyn Fn(usize) -> bool + Sync
                 latencies.lock().unwrap().extend(mine);
             });
         }
-        thread::sleep(WARMUP);
+        thread::sleep(warmup);
         let cpu_before = worker.runtime_cpu();
         measuring.store(true, Ordering::Relaxed);
         let t = Instant::now();
-        thread::sleep(MEASURE);
+        thread::sleep(measure);
         stop.store(true, Ordering::Relaxed);
         measured = t.elapsed();
         cpu = worker.runtime_cpu().saturating_sub(cpu_before);
