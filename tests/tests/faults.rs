@@ -1,7 +1,8 @@
 //! Faults, end to end, in real workerd: heartbeats handled while an alarm writes attempt
 //! records of a failing channel to D1; the runtime killed with `SIGKILL` in the middle of a
 //! load; D1 refusing writes while heartbeats continue; a receiver that hangs. In each, every
-//! heartbeat answered 200 is stored, statuses stay right and deadlines are kept.
+//! heartbeat answered 200 is stored, statuses stay right and deadlines are kept. And a
+//! WebAssembly trap (what a panic becomes) costs only its own request.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use systole_e2e::outage::{d1_file, D1Outage};
 use systole_e2e::receiver::Receiver;
-use systole_e2e::{channel_env, ms, now_ms, spawn_worker, spawn_worker_with, Worker};
+use systole_e2e::{channel_env, key, ms, now_ms, spawn_worker, spawn_worker_with, Worker};
 
 /// `service`'s delivery attempts recorded in D1, oldest first.
 fn attempts(worker: &Worker, service: &str) -> Vec<Value> {
@@ -334,4 +335,27 @@ fn a_receiver_that_hangs_holds_up_no_heartbeat_and_the_delivery_is_retried() {
         "heartbeat median {before:?} before, {during:?} while the receiver hung (slowest {max:?}); attempt 1: {}",
         rows[0]["error"]
     );
+}
+
+#[test]
+fn a_wasm_trap_costs_only_its_own_request_and_the_instance_is_reset() {
+    let worker = spawn_worker();
+    let beat = || {
+        let body = json!({"serviceId": "load-00", "message": "trap"}).to_string();
+        worker.request("POST", "/api/heartbeat", Some(&key("load-00")), &body).status
+    };
+    assert_eq!(beat(), 200);
+    // `unreachable` in the Worker's Wasm: the runtime answers 500 (or drops the connection).
+    let trapped = worker.try_get("/api/internal/trap");
+    assert!(trapped.as_ref().is_none_or(|a| a.status == 500), "the trap answered {:?}", trapped.map(|a| a.status));
+    // The bundle's entrypoint (xtask plain_entrypoint) resets the instance before the next
+    // call, and the Durable Object's proxy makes its object anew.
+    assert_eq!(worker.get("/healthz").status, 200, "{}", worker.log_tail());
+    assert_eq!(beat(), 200, "{}", worker.log_tail());
+    // The runtime's log reaches wrangler's output a little later.
+    worker.wait_for("the reset in the log", Duration::from_secs(10), || {
+        worker.log_tail().contains("Reinitializing Wasm application").then_some(())
+    });
+    let status = worker.get("/api/v1/status").json();
+    assert!(status["services"].as_array().unwrap().iter().any(|s| s["id"] == "load-00"));
 }

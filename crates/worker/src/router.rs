@@ -246,6 +246,8 @@ pub static ROUTES: &[Route] = &[
     route!("/api/internal/budgets", GET, Bench, routes::stats::budgets),
     #[cfg(feature = "bench")]
     route!("/api/internal/relay", GET, Bench, routes::stats::relay),
+    #[cfg(feature = "bench")]
+    route!("/api/internal/trap", GET, Bench, routes::stats::trap),
     // The cloudflaremon compatibility surface: the seed's paths and answers, thin translations
     // onto the same model (`routes::cloudflaremon`), each switched by `settings.json` `api`
     // (`/api/logs`, from the seed's first version, has no switch). Our access rules hold:

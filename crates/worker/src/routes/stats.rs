@@ -6,6 +6,7 @@
 //! `GET /api/internal/budgets[?clear]` (subrequests per invocation, `crate::budget`).
 //! `GET /api/internal/relay?hubs=n` (a probe update published to `n` hubs through the
 //! relay tree).
+//! `GET /api/internal/trap` (a WebAssembly trap, for the end-to-end suite).
 //! Compiled only with the worker's `bench` feature (`cargo xtask bench` and the end-to-end
 //! builds, `cargo xtask build-worker --bench`); a default build, as deployed, has no such
 //! paths (404).
@@ -34,6 +35,14 @@ pub async fn echo(req: Request, env: &Env, _call: Call<'_>) -> Reply {
 /// trip plus a rewrite of its stored record. Errors as [`stats`].
 pub async fn echo_persist(req: Request, env: &Env, _call: Call<'_>) -> Reply {
     proxy(&req, env, "echo-persist").await
+}
+
+/// `GET /api/internal/trap`: executes WebAssembly's `unreachable`, the trap a panic becomes
+/// in this build, and never answers (the runtime answers 500). The end-to-end suite checks
+/// that the bundle's entrypoint (`xtask/src/tools.rs` `plain_entrypoint`) then resets the
+/// instance, so the next requests are answered.
+pub async fn trap(_req: Request, _env: &Env, _call: Call<'_>) -> Reply {
+    core::arch::wasm32::unreachable()
 }
 
 /// Proxies `GET https://service-monitor/{op}` of the `serviceId` parameter's object.
