@@ -795,6 +795,14 @@ impl Worker {
         all["services"].as_array().unwrap().iter().find(|s| s["id"] == service).cloned().unwrap()
     }
 
+    /// Waits until `service`'s entry in `/api/v1/status` (read from D1, which the service's
+    /// next flush writes) shows `status`; panics after `timeout`.
+    pub fn wait_for_status(&self, service: &str, status: &str, timeout: Duration) {
+        self.wait_for(&format!("{service} {status}"), timeout, || {
+            (self.status_of(service)["status"] == status).then_some(())
+        });
+    }
+
     /// Polls `f` every 50 ms until it returns `Some`, or panics after `timeout`.
     pub fn wait_for<T>(&self, what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
         let started = Instant::now();

@@ -33,12 +33,8 @@ fn beat(worker: &Worker, id: &str) {
     assert_eq!(answer.status, 200, "{}", answer.body);
 }
 
-fn status(worker: &Worker, id: &str) -> String {
-    worker.status_of(id)["status"].as_str().unwrap_or_default().to_owned()
-}
-
 fn wait_status(worker: &Worker, id: &str, want: &str) {
-    worker.wait_for(&format!("{id} {want}"), Duration::from_secs(20), || (status(worker, id) == want).then_some(()));
+    worker.wait_for_status(id, want, Duration::from_secs(20));
 }
 
 fn incident(worker: &Worker, id: &str) -> Value {

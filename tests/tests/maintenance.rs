@@ -147,9 +147,7 @@ fn a_snooze_works_with_the_services_key_and_not_without_it() {
     let unknown = worker.request("POST", "/api/v1/services/nope/snooze?minutes=30", Some(&key(service)), "");
     assert_eq!((none.status, wrong.status, unknown.status), (401, 401, 401));
     assert_eq!((none.body.clone(), wrong.body.clone()), (unknown.body.clone(), unknown.body), "indistinguishable");
-    worker.wait_for("up in D1 (its next flush)", Duration::from_secs(20), || {
-        (worker.status_of(service)["status"] == "up").then_some(())
-    });
+    worker.wait_for_status(service, "up", Duration::from_secs(20));
 
     for bad in ["0", "1441", "soon"] {
         let answer = worker.request("POST", &path(bad), Some(&key(service)), "");

@@ -26,13 +26,6 @@ fn systole_run(worker: &Worker, script: &str) -> Output {
         .unwrap()
 }
 
-/// Waits until `/api/v1/status` (D1, written by the service's next flush) shows `status`.
-fn wait_status(worker: &Worker, status: &str) {
-    worker.wait_for(&format!("{SERVICE} {status}"), Duration::from_secs(20), || {
-        (worker.status_of(SERVICE)["status"] == status).then_some(())
-    });
-}
-
 /// The service's recorded heartbeats, newest first, once there are `n`.
 fn heartbeats(worker: &Worker, n: usize) -> Vec<Value> {
     worker.wait_for(&format!("{n} heartbeats of {SERVICE}"), Duration::from_secs(20), || {
@@ -50,7 +43,7 @@ fn systole_run_reports_a_succeeding_and_a_failing_shell_command() {
     assert_eq!(ok.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&ok.stdout), "backing up\n");
     assert_eq!(String::from_utf8_lossy(&ok.stderr), "", "the Worker accepted start and success");
-    wait_status(&worker, "up");
+    worker.wait_for_status(SERVICE, "up", Duration::from_secs(20));
     assert_eq!(heartbeats(&worker, 2).len(), 2, "start and success");
 
     let failed = systole_run(&worker, "echo disk full >&2; exit 3");
@@ -72,5 +65,5 @@ fn systole_run_reports_a_succeeding_and_a_failing_shell_command() {
     assert_ne!(ok["runId"], failed["runId"], "a fresh run id per run");
     let log = worker.get(&format!("/api/v1/services/{SERVICE}/runs/{}/log", failed["n"]));
     assert_eq!(log.body, "disk full\n");
-    wait_status(&worker, "down");
+    worker.wait_for_status(SERVICE, "down", Duration::from_secs(20));
 }

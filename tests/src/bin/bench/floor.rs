@@ -4,12 +4,12 @@
 //! `POST /api/heartbeat` (the same request bytes, key header included) for one service and
 //! for [`SERVICES`] services.
 
+use std::time::Duration;
+
 use serde_json::json;
 use systole_e2e::{key, root, spawn_config, Worker};
 
 use super::profile::Profiler;
-use std::time::Duration;
-
 use super::{load, load_services, load_timed, median, Run, CONNECTIONS, SERVICES};
 
 /// Throughput target: Systole's heartbeat at least this share of the JS floor's req/s.
@@ -53,14 +53,10 @@ fn pooled(runs: &[Run]) -> Run {
 }
 
 impl Scale {
-    /// Each round's ratio `f(systole, floor)` against `floor`'s runs.
-    fn per_round(&self, floor: &[Run], f: fn(&Run, &Run) -> f64) -> Vec<f64> {
-        self.systole.iter().zip(floor).map(|(s, fl)| f(s, fl)).collect()
-    }
-
-    /// The median of the rounds' ratios, with their range: `0.93 (0.88–0.97)`.
+    /// The median of the rounds' ratios `f(systole, floor)` against `floor`'s runs, with
+    /// their range: `0.93 (0.88–0.97)`.
     fn ratio(&self, floor: &[Run], f: fn(&Run, &Run) -> f64) -> (f64, String) {
-        let v = self.per_round(floor, f);
+        let v: Vec<f64> = self.systole.iter().zip(floor).map(|(s, fl)| f(s, fl)).collect();
         let (lo, hi) = v.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(*x), b.max(*x)));
         let m = median(v);
         (m, format!("{m:.2} ({lo:.2}–{hi:.2})"))
