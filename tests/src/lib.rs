@@ -844,13 +844,24 @@ impl Worker {
     }
 
     /// Runs SQL against the local D1 database with `wrangler d1 execute` and returns the rows.
+    ///
+    /// The running workerd may hold SQLite's lock on the file for a moment (a cron tick or
+    /// a flush writing); `SQLITE_BUSY` is retried for up to ten seconds.
     pub fn d1(&self, sql: &str) -> Vec<Value> {
-        let out = wrangler()
-            .args(["d1", "execute", "DB", "--local", "--json", "--persist-to"])
-            .arg(&self.state)
-            .args(["--command", sql])
-            .output()
-            .unwrap();
+        let started = Instant::now();
+        let out = loop {
+            let out = wrangler()
+                .args(["d1", "execute", "DB", "--local", "--json", "--persist-to"])
+                .arg(&self.state)
+                .args(["--command", sql])
+                .output()
+                .unwrap();
+            let busy = String::from_utf8_lossy(&out.stderr).contains("SQLITE_BUSY");
+            if out.status.success() || !busy || started.elapsed() > Duration::from_secs(10) {
+                break out;
+            }
+            thread::sleep(Duration::from_millis(250));
+        };
         assert!(out.status.success(), "d1 execute failed: {}", String::from_utf8_lossy(&out.stderr));
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
         v[0]["results"].as_array().cloned().unwrap_or_default()

@@ -184,10 +184,14 @@ fn sms_and_postmark_retry_rate_limits_and_server_errors_and_stop_on_client_error
             (last["outcome"] == outcome).then_some(last)
         })
     };
+    // An interrupted attempt that never reached the receiver still takes its number, so the
+    // last attempt is the second or later.
     let sms = last("sms", "delivered");
-    assert_eq!((sms["attempt"].as_i64(), sms["httpStatus"].as_i64()), (Some(2), Some(201)), "{sms}");
+    assert_eq!(sms["httpStatus"].as_i64(), Some(201), "{sms}");
+    assert!(sms["attempt"].as_i64().unwrap() >= 2, "{sms}");
     let pm = last("postmark", "failed");
-    assert_eq!((pm["attempt"].as_i64(), pm["httpStatus"].as_i64()), (Some(2), Some(422)), "{pm}");
+    assert_eq!(pm["httpStatus"].as_i64(), Some(422), "{pm}");
+    assert!(pm["attempt"].as_i64().unwrap() >= 2, "{pm}");
     std::thread::sleep(Duration::from_millis(3_000));
     assert_eq!(receiver.of("postmark").len(), 2, "a 422 is never retried");
     assert_eq!(receiver.of("sms").len(), 2, "nothing more after the delivery");
