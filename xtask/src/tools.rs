@@ -224,7 +224,7 @@ fn build(config_dir: &Path, out: Option<&Path>, bench: bool, release: bool) -> R
         .env("PATH", path_with_node())
         .env("NO_MINIFY", "1");
     run(&mut cmd)?;
-    plain_entrypoint(&root().join(out.unwrap_or(Path::new("crates/worker/build"))))
+    plain_glue(&root().join(out.unwrap_or(Path::new("crates/worker/build"))))
 }
 
 /// The line of worker-build's (0.8.x) unminified bundle that exports the Worker's entrypoint:
@@ -232,13 +232,15 @@ fn build(config_dir: &Path, out: Option<&Path>, bench: bool, release: bool) -> R
 /// new `Proxy` per handler, for every request.
 const PROXIED_ENTRYPOINT: &str = "var shim_default = new Proxy(Entrypoint, classProxyHooks);";
 
-/// The entrypoint [`plain_entrypoint`] puts in its place: a module Worker's plain handler
+/// What [`plain_glue`] puts in [`PROXIED_ENTRYPOINT`]'s place: a module Worker's plain handler
 /// object, made once, each handler keeping the shim's recovery from a Wasm trap (reset the
-/// instance before the next call; a trap marks it for reset).
-const PLAIN_ENTRYPOINT: &str = "// Systole (xtask/src/tools.rs plain_entrypoint): a plain handler object instead of a \
-Proxy-wrapped WorkerEntrypoint constructed per request.
+/// instance before the next call; a trap marks it for reset); `plainClass`, which exports a
+/// Durable Object class in place of the shim's per-object `Proxy` (a new `Proxy` for every
+/// method read, every field read through a trap); and `nextMicrotask` (see
+/// [`QUEUE_MICROTASK`]).
+const PLAIN_ENTRYPOINT: &str = r#"// Systole (xtask/src/tools.rs plain_glue): a plain handler object instead of a Proxy-wrapped WorkerEntrypoint constructed per request.
 var shim_default = Object.fromEntries(Object.getOwnPropertyNames(Entrypoint.prototype)
-  .filter((name) => name !== \"constructor\")
+  .filter((name) => name !== "constructor")
   .map((name) => [name, function (arg, env, ctx) {
     checkReinitialize();
     try {
@@ -247,26 +249,108 @@ var shim_default = Object.fromEntries(Object.getOwnPropertyNames(Entrypoint.prot
       handleMaybeCritical(e);
       throw e;
     }
-  }]));";
+  }]));
+// Systole (plain_glue): a class with the Wasm class's methods instead of a Proxy per object;
+// as the shim's proxies do, each call resets a trapped instance first and the object is
+// constructed again on the new instance, and a trap in a call marks the instance for reset.
+function plainClass(ctor) {
+  const Plain = class {
+    #args;
+    #instance;
+    #instanceId;
+    constructor(...args) {
+      try {
+        checkReinitialize();
+        this.#args = args;
+        this.#instance = Reflect.construct(ctor, args);
+        this.#instanceId = initState.instanceId;
+      } catch (e) {
+        initState.criticalError = true;
+        throw e;
+      }
+    }
+    static current(self) {
+      if (self.#instanceId !== initState.instanceId) {
+        self.#instance = Reflect.construct(ctor, self.#args);
+        self.#instanceId = initState.instanceId;
+      }
+      return self.#instance;
+    }
+  };
+  for (const name of Object.getOwnPropertyNames(ctor.prototype)) {
+    const method = Object.getOwnPropertyDescriptor(ctor.prototype, name).value;
+    if (name === "constructor" || typeof method !== "function") continue;
+    Plain.prototype[name] = function (...args) {
+      checkReinitialize();
+      try {
+        return method.apply(Plain.current(this), args);
+      } catch (e) {
+        handleMaybeCritical(e);
+        throw e;
+      }
+    };
+  }
+  return Plain;
+}
+// Systole (plain_glue): the futures queue's microtask as a reaction to a settled promise;
+// a throw in it is handled as the shim handles an uncaught one, and then rethrown.
+var settled = Promise.resolve();
+function nextMicrotask(task) {
+  settled.then(task).catch((e) => {
+    handleMaybeCritical(e);
+    throw e;
+  });
+}"#;
 
-/// Rewrites the `index.js` worker-build bundled into `out` (built with `NO_MINIFY`) so the
-/// Worker's default export is [`PLAIN_ENTRYPOINT`]: worker-build's per-request class and
-/// proxies cost every request about 0.1 ms of CPU (`cargo xtask bench --profile`). The
-/// Durable Object classes keep worker-build's proxies (made once per object).
+/// wasm-bindgen's import that queues the futures queue's run on the next microtask. The
+/// runtime's `queueMicrotask` wraps each task in a new native function and crosses into C++
+/// twice; a promise reaction runs the same task in the same microtask queue without either.
+const QUEUE_MICROTASK: (&str, &str) = ("      queueMicrotask(arg0);\n", "      nextMicrotask(arg0);\n");
+
+/// Rewrites the `index.js` worker-build bundled into `out` (built with `NO_MINIFY`) where its
+/// glue costs every request CPU that is not the Worker's (`cargo xtask bench --profile`,
+/// docs/benchmarks.md):
+/// - the default export becomes [`PLAIN_ENTRYPOINT`]'s handler object (worker-build's
+///   per-request class and proxies cost about 0.1 ms);
+/// - each exported class (`var X2 = new Proxy(X, classProxyHooks);`) becomes
+///   `plainClass(X)`;
+/// - the futures queue's `queueMicrotask` becomes [`QUEUE_MICROTASK`]'s promise reaction.
 ///
 /// # Errors
-/// The bundle lacks [`PROXIED_ENTRYPOINT`] exactly once (another worker-build version).
-fn plain_entrypoint(out: &Path) -> Result<()> {
+/// The bundle lacks [`PROXIED_ENTRYPOINT`] or the microtask import exactly once, or has no
+/// proxied class (another worker-build or wasm-bindgen version).
+fn plain_glue(out: &Path) -> Result<()> {
     let path = out.join("index.js");
     let bundle = fs::read_to_string(&path)?;
+    let missing = |what: &str| format!("{}: worker-build's `{what}` not found once", path.display());
     if bundle.matches(PROXIED_ENTRYPOINT).count() != 1 {
-        return Err(format!(
-            "{}: worker-build's entrypoint line `{PROXIED_ENTRYPOINT}` not found once",
-            path.display()
-        )
-        .into());
+        return Err(missing(PROXIED_ENTRYPOINT).into());
     }
-    fs::write(&path, bundle.replace(PROXIED_ENTRYPOINT, PLAIN_ENTRYPOINT))?;
+    if bundle.matches(QUEUE_MICROTASK.0).count() != 1 {
+        return Err(missing(QUEUE_MICROTASK.0.trim()).into());
+    }
+    let bundle = bundle.replace(PROXIED_ENTRYPOINT, PLAIN_ENTRYPOINT).replace(QUEUE_MICROTASK.0, QUEUE_MICROTASK.1);
+    let mut classes = 0;
+    let lines: Vec<String> = bundle
+        .lines()
+        .map(|line| {
+            let class = line
+                .strip_prefix("var ")
+                .and_then(|l| l.split_once(" = new Proxy("))
+                .and_then(|(_, l)| l.strip_suffix(", classProxyHooks);"));
+            match class {
+                Some(class) if class.chars().all(|c| c.is_alphanumeric() || c == '_') => {
+                    classes += 1;
+                    line.replace(&format!("new Proxy({class}, classProxyHooks)"), &format!("plainClass({class})"))
+                }
+                _ => line.to_owned(),
+            }
+        })
+        .collect();
+    if classes == 0 {
+        return Err(missing("var X2 = new Proxy(X, classProxyHooks);").into());
+    }
+    fs::write(&path, lines.join("\n") + "\n")?;
     Ok(())
 }
 
@@ -288,5 +372,5 @@ pub fn build_floor() -> Result<()> {
         .env("PATH", path_with_node())
         .env("NO_MINIFY", "1");
     run(&mut cmd)?;
-    plain_entrypoint(&root().join(FLOOR_BUILD))
+    plain_glue(&root().join(FLOOR_BUILD))
 }
