@@ -120,15 +120,33 @@ pub fn with_type(status: u16, body: String, content_type: &str) -> Result<Respon
 }
 
 /// [`json`] for a response that goes to the runtime as it is and is never changed (a
-/// Durable Object's answer to the heartbeat): its headers are the per-isolate set itself,
-/// which the runtime copies into the response it builds, so not even the copy is made.
+/// Durable Object's answer to the heartbeat), built as the runtime takes it: the JSON text
+/// as the body (no byte copy into a `Uint8Array`) and a `ResponseInit` made once per isolate
+/// for each status, whose headers are the per-isolate set itself (the runtime copies both
+/// into the response it builds).
 ///
 /// # Errors
 /// Serialization or runtime (headers) errors.
-pub fn json_as_is<T: Serialize>(status: u16, body: &T) -> Result<Response> {
+pub fn json_as_is<T: Serialize>(status: u16, body: &T) -> Result<web_sys::Response> {
+    thread_local! {
+        static INITS: RefCell<Vec<(u16, web_sys::ResponseInit)>> = const { RefCell::new(Vec::new()) };
+    }
     let text = serde_json::to_string(body)?;
-    let headers = made_headers("application/json", |made| Ok(made.clone()))?;
-    Ok(Response::builder().with_status(status).with_headers(Headers(headers)).fixed(text.into_bytes()))
+    INITS.with(|inits| {
+        let mut inits = inits.borrow_mut();
+        let init = match inits.iter().position(|(s, _)| *s == status) {
+            Some(i) => &inits[i].1,
+            None => {
+                let init = web_sys::ResponseInit::new();
+                init.set_status(status);
+                let headers = made_headers("application/json", |made| Ok(made.clone()))?;
+                init.set_headers(&headers);
+                inits.push((status, init));
+                &inits[inits.len() - 1].1
+            }
+        };
+        Ok::<_, worker::Error>(web_sys::Response::new_with_opt_str_and_init(Some(&text), init)?)
+    })
 }
 
 /// `f` of the headers `Content-Type: {content_type}`, `Cache-Control: no-store` and

@@ -35,9 +35,6 @@ mod http;
 mod limits;
 mod live;
 mod managed;
-// `#[durable_object]` generates undocumented JS glue (`new`, `fetch`, `alarm`) on each
-// Durable Object; it has no attributes to document it with.
-#[allow(missing_docs)]
 mod monitor;
 #[allow(missing_docs)] // The AlertDesk's glue (notify::desk).
 mod notify;

@@ -25,7 +25,10 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use js_sys::futures::JsFuture;
 use serde::Serialize;
+use std::panic::AssertUnwindSafe;
+use systole_core::api::heartbeat::HeartbeatItem;
 use systole_core::api::heartbeat::{self, Accepted};
 use systole_core::api::Problem;
 use systole_core::config::ServiceConfig;
@@ -38,7 +41,9 @@ use systole_core::monitor::HeartbeatEvent;
 use systole_core::protocol::ToMonitor;
 use systole_core::record::{Answer, Context, Input, ServiceOutcome, ServiceRecord, ServiceSnapshot};
 use systole_core::time::Timestamp;
-use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlStorage, State};
+use wasm_bindgen::prelude::*;
+use worker::worker_sys::{web_sys, DurableObjectState};
+use worker::{Env, Response, Result, SqlStorage, State, Url};
 
 use crate::budget;
 use crate::deployment;
@@ -89,8 +94,13 @@ const STORED: Row = Row { table: "monitor", column: "record" };
 const MANAGED: Row = Row { table: "managed", column: "service" };
 
 /// One service's monitor (see the module docs).
+///
+/// Exported to the runtime by hand rather than by `worker`'s `#[durable_object]`, whose
+/// glue wraps every request and answer (a `Request` read field by field, the answer's body
+/// copied into a new `Uint8Array` with a new `ResponseInit`): the heartbeat's answer is built
+/// once, as the runtime takes it ([`http::json_as_is`]).
 #[allow(missing_debug_implementations)] // State and Env are JS handles without Debug.
-#[durable_object]
+#[wasm_bindgen]
 pub struct ServiceMonitor {
     state: State,
     /// The object's SQLite handle, taken once (each heartbeat writes its event row with it).
@@ -117,8 +127,12 @@ pub struct ServiceMonitor {
     parent_change: RefCell<Option<(String, ParentState)>>,
 }
 
-impl DurableObject for ServiceMonitor {
-    fn new(state: State, env: Env) -> Self {
+#[wasm_bindgen]
+impl ServiceMonitor {
+    /// The runtime's constructor: the object's `state` and the Worker's bindings.
+    #[wasm_bindgen(constructor)]
+    pub fn new(state: DurableObjectState, env: Env) -> Self {
+        let state = State::from(state);
         Self {
             sql: state.storage().sql(),
             state,
@@ -135,95 +149,136 @@ impl DurableObject for ServiceMonitor {
         }
     }
 
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
-        match req.path().as_str() {
-            "/" => match serde_json::from_str(&req.text().await?)? {
-                ToMonitor::Heartbeat(item) => {
-                    self.count(|s| s.heartbeat_requests += 1);
-                    self.service_id.replace(Some(item.service_id.as_str().to_owned()));
-                    self.ready(true).await?;
-                    if self.resumes(item.key.as_deref()) {
-                        // A heartbeat with a valid key resumes a paused managed service (as a
-                        // ping to a paused healthchecks.io check does): logged as a change.
-                        let resume = Manage {
-                            service_id: item.service_id.clone(),
-                            actor: managed::Actor::Heartbeat,
-                            operation: managed::Op::Resume,
-                        };
-                        self.manage(resume).await?;
+    /// The runtime's `fetch`: answers one request of the internal protocol (module docs)
+    /// with a `Response`; a runtime or storage error rejects (the caller answers 503).
+    pub async fn fetch(&self, req: web_sys::Request) -> std::result::Result<JsValue, JsValue> {
+        AssertUnwindSafe(self.serve(req)).await.map(JsValue::from).map_err(JsValue::from)
+    }
+
+    /// The runtime's `alarm` (see [`ServiceMonitor::on_alarm`]).
+    pub async fn alarm(&self) -> std::result::Result<JsValue, JsValue> {
+        AssertUnwindSafe(self.on_alarm()).await.map(|()| JsValue::UNDEFINED).map_err(JsValue::from)
+    }
+}
+
+impl ServiceMonitor {
+    /// The answer to `req` (the module docs' protocol).
+    async fn serve(&self, req: web_sys::Request) -> Result<web_sys::Response> {
+        let url = Url::parse(&req.url())?;
+        if url.path() != "/" {
+            return self.inspect(url.path()).map(web_sys::Response::from);
+        }
+        let text = JsFuture::from(req.text()?).await?.as_string().unwrap_or_default();
+        match serde_json::from_str(&text)? {
+            ToMonitor::Heartbeat(item) => self.heartbeat(item).await,
+            message => self.message(message).await.map(web_sys::Response::from),
+        }
+    }
+
+    /// The answer to one heartbeat: for an accepted one the single form's whole answer.
+    async fn heartbeat(&self, item: HeartbeatItem) -> Result<web_sys::Response> {
+        self.count(|s| s.heartbeat_requests += 1);
+        self.service_id.replace(Some(item.service_id.as_str().to_owned()));
+        self.ready(true).await?;
+        if self.resumes(item.key.as_deref()) {
+            // A heartbeat with a valid key resumes a paused managed service (as a ping to a
+            // paused healthchecks.io check does): logged as a change.
+            let resume = Manage {
+                service_id: item.service_id.clone(),
+                actor: managed::Actor::Heartbeat,
+                operation: managed::Op::Resume,
+            };
+            self.manage(resume).await?;
+        }
+        let input = Input::Heartbeat { heartbeat: item.heartbeat, key: item.key };
+        let refused = match budget::invocation("ServiceMonitor heartbeat", self.run(input)).await? {
+            Answer::Accepted { service_id, received_at, status, next_deadline } => {
+                self.count(|s| s.heartbeats += 1);
+                let dropped = item.dropped_metrics;
+                let accepted = Accepted::new(&service_id, status, received_at, next_deadline, dropped);
+                // The single form's whole answer, which the router passes on as it is (and
+                // reads back as the `Accepted` within for a batch).
+                return match heartbeat::answer(vec![Ok(accepted)], false, received_at) {
+                    Ok(summary) => http::json_as_is(summary.status, &summary),
+                    Err(problem) => http::problem(&problem).map(web_sys::Response::from),
+                };
+            }
+            Answer::Busy(full) => Problem::unavailable(full.to_string(), 5),
+            Answer::Limited(wait) => {
+                let secs = systole_core::limit::retry_after_secs(wait);
+                Problem::rate_limited("this service's heartbeat rate limit", secs)
+            }
+            _ => {
+                let none =
+                    self.managed.borrow().is_none() && !deployment::config().is_declared(item.service_id.as_str());
+                let problem = Problem::unauthorized();
+                if none {
+                    problem.with("unknownService", true)
+                } else {
+                    problem
+                }
+            }
+        };
+        http::problem(&refused).map(web_sys::Response::from)
+    }
+
+    /// The answer to a message other than a heartbeat.
+    async fn message(&self, message: ToMonitor) -> Result<Response> {
+        match message {
+            ToMonitor::Heartbeat(_) => {
+                http::problem(&Problem::not_found("a heartbeat goes to ServiceMonitor::heartbeat"))
+            }
+            ToMonitor::Maintenance { service_id, command } => {
+                self.maintenance(service_id.as_str(), Input::Maintenance(command)).await
+            }
+            ToMonitor::Snooze { service_id, minutes, key } => {
+                self.maintenance(service_id.as_str(), Input::Snooze { minutes, key }).await
+            }
+            ToMonitor::Parent { service_id, parent, state } => {
+                self.service_id.replace(Some(service_id.to_string()));
+                self.ready(false).await?;
+                match budget::invocation("ServiceMonitor parent", self.run(Input::Parent { parent, state })).await? {
+                    Answer::UnknownService => http::problem(&Problem::not_found("unknown service")),
+                    _ => http::json(200, &serde_json::json!({})),
+                }
+            }
+            ToMonitor::Authorize { service_id, key } => {
+                self.maintenance(service_id.as_str(), Input::Authorize { key }).await
+            }
+            ToMonitor::Acknowledge { service_id, started_at, by } => {
+                self.service_id.replace(Some(service_id.to_string()));
+                self.ready(false).await?;
+                let input = Input::Acknowledge { started_at, by };
+                let incident = match budget::invocation("ServiceMonitor acknowledge", durable::run(self, input)).await?
+                {
+                    Answer::Acknowledged(incident) => Some(incident),
+                    _ => None,
+                };
+                http::json(200, &serde_json::json!({ "incident": incident }))
+            }
+            ToMonitor::Watchdog { service_id } => {
+                self.service_id.replace(Some(service_id.to_string()));
+                let alarm_held = self.state.storage().get_alarm().await?.is_some();
+                let input = Input::Watchdog { alarm_held };
+                self.ready(false).await?;
+                match budget::invocation("ServiceMonitor watchdog", self.run(input)).await? {
+                    Answer::WakeAt(at) => {
+                        http::json(200, &serde_json::json!({ "alarmAt": at.map(Timestamp::as_millis) }))
                     }
-                    let input = Input::Heartbeat { heartbeat: item.heartbeat, key: item.key };
-                    match budget::invocation("ServiceMonitor heartbeat", self.run(input)).await? {
-                        Answer::Accepted { service_id, received_at, status, next_deadline } => {
-                            self.count(|s| s.heartbeats += 1);
-                            let dropped = item.dropped_metrics;
-                            let accepted = Accepted::new(&service_id, status, received_at, next_deadline, dropped);
-                            // The single form's whole answer, which the router passes on as it
-                            // is (and reads back as the `Accepted` within for a batch).
-                            match heartbeat::answer(vec![Ok(accepted)], false, received_at) {
-                                Ok(summary) => http::json_as_is(summary.status, &summary),
-                                Err(problem) => http::problem(&problem),
-                            }
-                        }
-                        Answer::Busy(full) => http::problem(&Problem::unavailable(full.to_string(), 5)),
-                        Answer::Limited(wait) => {
-                            let secs = systole_core::limit::retry_after_secs(wait);
-                            http::problem(&Problem::rate_limited("this service's heartbeat rate limit", secs))
-                        }
-                        _ => {
-                            let none = self.managed.borrow().is_none()
-                                && !deployment::config().is_declared(item.service_id.as_str());
-                            let problem = Problem::unauthorized();
-                            http::problem(&if none { problem.with("unknownService", true) } else { problem })
-                        }
-                    }
+                    _ => http::problem(&Problem::not_found("unknown service")),
                 }
-                ToMonitor::Maintenance { service_id, command } => {
-                    self.maintenance(service_id.as_str(), Input::Maintenance(command)).await
-                }
-                ToMonitor::Snooze { service_id, minutes, key } => {
-                    self.maintenance(service_id.as_str(), Input::Snooze { minutes, key }).await
-                }
-                ToMonitor::Parent { service_id, parent, state } => {
-                    self.service_id.replace(Some(service_id.to_string()));
-                    self.ready(false).await?;
-                    match budget::invocation("ServiceMonitor parent", self.run(Input::Parent { parent, state })).await?
-                    {
-                        Answer::UnknownService => http::problem(&Problem::not_found("unknown service")),
-                        _ => http::json(200, &serde_json::json!({})),
-                    }
-                }
-                ToMonitor::Authorize { service_id, key } => {
-                    self.maintenance(service_id.as_str(), Input::Authorize { key }).await
-                }
-                ToMonitor::Acknowledge { service_id, started_at, by } => {
-                    self.service_id.replace(Some(service_id.to_string()));
-                    self.ready(false).await?;
-                    let input = Input::Acknowledge { started_at, by };
-                    let incident =
-                        match budget::invocation("ServiceMonitor acknowledge", durable::run(self, input)).await? {
-                            Answer::Acknowledged(incident) => Some(incident),
-                            _ => None,
-                        };
-                    http::json(200, &serde_json::json!({ "incident": incident }))
-                }
-                ToMonitor::Watchdog { service_id } => {
-                    self.service_id.replace(Some(service_id.to_string()));
-                    let alarm_held = self.state.storage().get_alarm().await?.is_some();
-                    let input = Input::Watchdog { alarm_held };
-                    self.ready(false).await?;
-                    match budget::invocation("ServiceMonitor watchdog", self.run(input)).await? {
-                        Answer::WakeAt(at) => {
-                            http::json(200, &serde_json::json!({ "alarmAt": at.map(Timestamp::as_millis) }))
-                        }
-                        _ => http::problem(&Problem::not_found("unknown service")),
-                    }
-                }
-                ToMonitor::Manage(request) => {
-                    self.service_id.replace(Some(request.service_id.as_str().to_owned()));
-                    budget::invocation("ServiceMonitor manage", self.manage(request)).await
-                }
-            },
+            }
+            ToMonitor::Manage(request) => {
+                self.service_id.replace(Some(request.service_id.as_str().to_owned()));
+                budget::invocation("ServiceMonitor manage", self.manage(request)).await
+            }
+        }
+    }
+
+    /// The answer to `GET path` for a path other than `/` (the benchmark's counters and round
+    /// trips).
+    fn inspect(&self, path: &str) -> Result<Response> {
+        match path {
             "/stats" => http::json(200, &self.stats.get()),
             "/echo" => http::json(200, &serde_json::json!({ "ok": true })),
             "/echo-persist" => {
@@ -234,7 +289,9 @@ impl DurableObject for ServiceMonitor {
         }
     }
 
-    async fn alarm(&self) -> Result<Response> {
+    /// The alarm: the record caught up from D1 (retried in [`CATCH_UP_RETRY_SECS`] when it
+    /// cannot be), then one run of the deadline, deliveries and flush it is for.
+    async fn on_alarm(&self) -> Result<()> {
         self.count(|s| s.alarms_fired += 1);
         if let Err(e) = self.ready(false).await {
             // The deadline waits for D1's read-back (the record may not know the last
@@ -242,10 +299,10 @@ impl DurableObject for ServiceMonitor {
             worker::console_error!("alarm: the record could not be caught up, again in {CATCH_UP_RETRY_SECS} s: {e}");
             let at = Timestamp::from_millis(deployment::now().as_millis() + i64::from(CATCH_UP_RETRY_SECS) * 1_000);
             durable::arm(self, AlarmAction::Set(at, Wake::Deadline)).await?;
-            return Response::ok("");
+            return Ok(());
         }
         budget::invocation("ServiceMonitor alarm", self.run(Input::Alarm)).await?;
-        Response::ok("")
+        Ok(())
     }
 }
 
