@@ -348,8 +348,8 @@ fn a_wasm_trap_costs_only_its_own_request_and_the_instance_is_reset() {
     // `unreachable` in the Worker's Wasm: the runtime answers 500 (or drops the connection).
     let trapped = worker.try_get("/api/internal/trap");
     assert!(trapped.as_ref().is_none_or(|a| a.status == 500), "the trap answered {:?}", trapped.map(|a| a.status));
-    // The bundle's entrypoint (xtask plain_entrypoint) resets the instance before the next
-    // call, and the Durable Object's proxy makes its object anew.
+    // The bundle's entrypoint (xtask plain_glue) resets the instance before the next call,
+    // and the Durable Object's plain class makes its object anew on the new instance.
     assert_eq!(worker.get("/healthz").status, 200, "{}", worker.log_tail());
     assert_eq!(beat(), 200, "{}", worker.log_tail());
     // The runtime's log reaches wrangler's output a little later.

@@ -207,7 +207,8 @@ pub async fn read_declared(req: &mut Request, declared: Option<&str>, limit: usi
     if declared.is_some() {
         // One `arrayBuffer()` instead of a stream reader's reads: the heartbeat's hot path
         // (an absent body reads as empty).
-        let body = req.bytes().await?;
+        let buffer = crate::promise::settled(&req.inner().array_buffer()?).await?;
+        let body = js_sys::Uint8Array::new(&buffer).to_vec();
         return Ok((body.len() <= limit).then_some(body));
     }
     if req.inner().body().is_none() {

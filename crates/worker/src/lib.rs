@@ -18,7 +18,7 @@
 //! - [`budget`]: subrequests per invocation against the free plan's 50 (benchmark build).
 //! - [`limits`]: per-client-IP rate limits at the edge (sign-in, heartbeats, alerts).
 //! - [`stub`]: Durable Object requests on the heartbeat's paths, with the fewest calls into
-//!   JavaScript.
+//!   JavaScript; [`promise`]: awaiting a promise there without new closures.
 
 #![warn(missing_docs)]
 
@@ -39,6 +39,7 @@ mod monitor;
 #[allow(missing_docs)] // The AlertDesk's glue (notify::desk).
 mod notify;
 mod pages;
+mod promise;
 mod provision;
 mod router;
 mod routes;

@@ -25,7 +25,6 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use js_sys::futures::JsFuture;
 use serde::Serialize;
 use std::panic::AssertUnwindSafe;
 use systole_core::api::heartbeat::HeartbeatItem;
@@ -49,6 +48,7 @@ use crate::budget;
 use crate::deployment;
 use crate::durable::{self, Object};
 use crate::live;
+use crate::promise;
 use crate::row::Row;
 use crate::{d1, events, http};
 
@@ -168,7 +168,7 @@ impl ServiceMonitor {
         if url.path() != "/" {
             return self.inspect(url.path()).map(web_sys::Response::from);
         }
-        let text = JsFuture::from(req.text()?).await?.as_string().unwrap_or_default();
+        let text = promise::settled(&req.text()?).await?.as_string().unwrap_or_default();
         match serde_json::from_str(&text)? {
             ToMonitor::Heartbeat(item) => self.heartbeat(item).await,
             message => self.message(message).await.map(web_sys::Response::from),

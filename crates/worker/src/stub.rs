@@ -4,11 +4,12 @@
 //! there: a check of the binding's class name, a `Request` built for each call, the answer
 //! wrapped (and rebuilt when passed on) and its body read through a stream reader.
 
-use js_sys::futures::JsFuture;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use worker::worker_sys::{web_sys, DurableObjectNamespace};
 use worker::{Env, Result};
+
+use crate::promise::settled;
 
 #[wasm_bindgen]
 extern "C" {
@@ -42,7 +43,7 @@ pub async fn post(stub: &Object, url: &str, body: &str) -> Result<web_sys::Respo
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
     init.set_body(&JsValue::from_str(body));
-    Ok(JsFuture::from(stub.fetch_with_init(url, &init)?).await?.unchecked_into())
+    Ok(settled(&stub.fetch_with_init(url, &init)?).await?.unchecked_into())
 }
 
 /// The whole body of `resp` as text (one `text()`).
@@ -50,5 +51,5 @@ pub async fn post(stub: &Object, url: &str, body: &str) -> Result<web_sys::Respo
 /// # Errors
 /// The runtime's error reading the body.
 pub async fn text(resp: &web_sys::Response) -> Result<String> {
-    Ok(JsFuture::from(resp.text()?).await?.as_string().unwrap_or_default())
+    Ok(settled(&resp.text()?).await?.as_string().unwrap_or_default())
 }

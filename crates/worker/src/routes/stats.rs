@@ -39,7 +39,7 @@ pub async fn echo_persist(req: Request, env: &Env, _call: Call<'_>) -> Reply {
 
 /// `GET /api/internal/trap`: executes WebAssembly's `unreachable`, the trap a panic becomes
 /// in this build, and never answers (the runtime answers 500). The end-to-end suite checks
-/// that the bundle's entrypoint (`xtask/src/tools.rs` `plain_entrypoint`) then resets the
+/// that the bundle's entrypoint (`xtask/src/tools.rs` `plain_glue`) then resets the
 /// instance, so the next requests are answered.
 pub async fn trap(_req: Request, _env: &Env, _call: Call<'_>) -> Reply {
     core::arch::wasm32::unreachable()

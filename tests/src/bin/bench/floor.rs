@@ -162,7 +162,7 @@ The floor is what the runtime allows for a durable acknowledgement: two minimal 
 wrote for this (`tests/floor/`: JS, and workers-rs with the same `worker` crate and build as
 Systole), each router → Durable Object named by the body's `serviceId` → one SQLite
 `INSERT OR REPLACE` of the body in the object's own storage → 200 (both Rust Workers with the
-build's plain entrypoint object, `xtask/src/tools.rs` `plain_entrypoint`). Each runs under its own
+build's rewritten glue, `xtask/src/tools.rs` `plain_glue`). Each runs under its own
 `wrangler dev` in this run and gets the same requests as Systole's heartbeat ({CONNECTIONS}
 connections, {warmup} s warm-up, {measure} s measured), for one service and for {SERVICES}, in
 {ROUNDS} rounds that load the three back to back in an order rotating from round to round: the
