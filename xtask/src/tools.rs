@@ -234,9 +234,9 @@ const PROXIED_ENTRYPOINT: &str = "var shim_default = new Proxy(Entrypoint, class
 
 /// What [`plain_glue`] puts in [`PROXIED_ENTRYPOINT`]'s place: a module Worker's plain handler
 /// object, made once, each handler keeping the shim's recovery from a Wasm trap (reset the
-/// instance before the next call; a trap marks it for reset); `plainClass`, which exports a
+/// instance before the next call; a trap marks it for reset); `systolePlainClass`, which exports a
 /// Durable Object class in place of the shim's per-object `Proxy` (a new `Proxy` for every
-/// method read, every field read through a trap); and `nextMicrotask` (see
+/// method read, every field read through a trap); and `systoleNextMicrotask` (see
 /// [`QUEUE_MICROTASK`]).
 const PLAIN_ENTRYPOINT: &str = r#"// Systole (xtask/src/tools.rs plain_glue): a plain handler object instead of a Proxy-wrapped WorkerEntrypoint constructed per request.
 var shim_default = Object.fromEntries(Object.getOwnPropertyNames(Entrypoint.prototype)
@@ -253,7 +253,7 @@ var shim_default = Object.fromEntries(Object.getOwnPropertyNames(Entrypoint.prot
 // Systole (plain_glue): a class with the Wasm class's methods instead of a Proxy per object;
 // as the shim's proxies do, each call resets a trapped instance first and the object is
 // constructed again on the new instance, and a trap in a call marks the instance for reset.
-function plainClass(ctor) {
+function systolePlainClass(ctor) {
   const Plain = class {
     #args;
     #instance;
@@ -277,11 +277,15 @@ function plainClass(ctor) {
       return self.#instance;
     }
   };
+  Object.defineProperty(Plain, "name", { value: ctor.name });
   for (const name of Object.getOwnPropertyNames(ctor.prototype)) {
     const method = Object.getOwnPropertyDescriptor(ctor.prototype, name).value;
     if (name === "constructor" || typeof method !== "function") continue;
     Plain.prototype[name] = function (...args) {
       checkReinitialize();
+      // A reset wasm-bindgen's glue scheduled (a trap it caught) would otherwise happen
+      // inside the call, after the object was chosen: done first, so the object is made anew.
+      if (__wbg_reinit_scheduled) __wbg_call_guard();
       try {
         return method.apply(Plain.current(this), args);
       } catch (e) {
@@ -294,9 +298,9 @@ function plainClass(ctor) {
 }
 // Systole (plain_glue): the futures queue's microtask as a reaction to a settled promise;
 // a throw in it is handled as the shim handles an uncaught one, and then rethrown.
-var settled = Promise.resolve();
-function nextMicrotask(task) {
-  settled.then(task).catch((e) => {
+var systoleSettled = Promise.resolve();
+function systoleNextMicrotask(task) {
+  systoleSettled.then(task).catch((e) => {
     handleMaybeCritical(e);
     throw e;
   });
@@ -305,7 +309,11 @@ function nextMicrotask(task) {
 /// wasm-bindgen's import that queues the futures queue's run on the next microtask. The
 /// runtime's `queueMicrotask` wraps each task in a new native function and crosses into C++
 /// twice; a promise reaction runs the same task in the same microtask queue without either.
-const QUEUE_MICROTASK: (&str, &str) = ("      queueMicrotask(arg0);\n", "      nextMicrotask(arg0);\n");
+const QUEUE_MICROTASK: (&str, &str) = ("      queueMicrotask(arg0);\n", "      systoleNextMicrotask(arg0);\n");
+
+/// The declarations of wasm-bindgen's glue that [`PLAIN_ENTRYPOINT`]'s classes use: the flag
+/// of a reset the glue scheduled, and the guard that carries it out.
+const GLUE_NAMES: [&str; 2] = ["var __wbg_reinit_scheduled = false;", "function __wbg_call_guard() {"];
 
 /// Rewrites the `index.js` worker-build bundled into `out` (built with `NO_MINIFY`) where its
 /// glue costs every request CPU that is not the Worker's (`cargo xtask bench --profile`,
@@ -313,12 +321,12 @@ const QUEUE_MICROTASK: (&str, &str) = ("      queueMicrotask(arg0);\n", "      n
 /// - the default export becomes [`PLAIN_ENTRYPOINT`]'s handler object (worker-build's
 ///   per-request class and proxies cost about 0.1 ms);
 /// - each exported class (`var X2 = new Proxy(X, classProxyHooks);`) becomes
-///   `plainClass(X)`;
+///   `systolePlainClass(X)`;
 /// - the futures queue's `queueMicrotask` becomes [`QUEUE_MICROTASK`]'s promise reaction.
 ///
 /// # Errors
-/// The bundle lacks [`PROXIED_ENTRYPOINT`] or the microtask import exactly once, or has no
-/// proxied class (another worker-build or wasm-bindgen version).
+/// The bundle lacks [`PROXIED_ENTRYPOINT`], the microtask import or a [`GLUE_NAMES`] line
+/// exactly once, or has no proxied class (another worker-build or wasm-bindgen version).
 fn plain_glue(out: &Path) -> Result<()> {
     let path = out.join("index.js");
     let bundle = fs::read_to_string(&path)?;
@@ -328,6 +336,9 @@ fn plain_glue(out: &Path) -> Result<()> {
     }
     if bundle.matches(QUEUE_MICROTASK.0).count() != 1 {
         return Err(missing(QUEUE_MICROTASK.0.trim()).into());
+    }
+    if let Some(name) = GLUE_NAMES.iter().find(|n| bundle.matches(**n).count() != 1) {
+        return Err(missing(name).into());
     }
     let bundle = bundle.replace(PROXIED_ENTRYPOINT, PLAIN_ENTRYPOINT).replace(QUEUE_MICROTASK.0, QUEUE_MICROTASK.1);
     let mut classes = 0;
@@ -341,7 +352,10 @@ fn plain_glue(out: &Path) -> Result<()> {
             match class {
                 Some(class) if class.chars().all(|c| c.is_alphanumeric() || c == '_') => {
                     classes += 1;
-                    line.replace(&format!("new Proxy({class}, classProxyHooks)"), &format!("plainClass({class})"))
+                    line.replace(
+                        &format!("new Proxy({class}, classProxyHooks)"),
+                        &format!("systolePlainClass({class})"),
+                    )
                 }
                 _ => line.to_owned(),
             }

@@ -131,11 +131,13 @@ impl Future for Settled {
             return Poll::Ready(Err(JsValue::from_str("a promise polled after it settled")));
         }
         let slot = self.slot;
+        let mut previous = None;
         let ready = TABLE.with(|t| {
             let mut t = t.borrow_mut();
             match &mut t.slots[slot as usize] {
                 Slot::Waiting(waker) => {
-                    *waker = Some(cx.waker().clone());
+                    // The waker it replaces is dropped once the table is no longer borrowed.
+                    previous = waker.replace(cx.waker().clone());
                     None
                 }
                 Slot::Settled(_) => match std::mem::replace(&mut t.slots[slot as usize], Slot::Free) {
@@ -149,6 +151,7 @@ impl Future for Settled {
                 Slot::Free | Slot::Abandoned => Some(Err(JsValue::from_str("a promise's slot was lost"))),
             }
         });
+        drop(previous);
         match ready {
             Some(outcome) => {
                 self.done = true;
@@ -164,12 +167,18 @@ impl Drop for Settled {
         if self.done {
             return;
         }
-        TABLE.with(|t| {
+        // What the slot held (a waker, a settled value) is dropped once the table is no longer
+        // borrowed.
+        let _held = TABLE.with(|t| {
             let mut t = t.borrow_mut();
-            match t.slots[self.slot as usize] {
-                Slot::Waiting(_) => t.slots[self.slot as usize] = Slot::Abandoned,
-                Slot::Settled(_) => t.release(self.slot),
-                Slot::Free | Slot::Abandoned => {}
+            let slot = self.slot as usize;
+            match t.slots[slot] {
+                Slot::Waiting(_) => Some(std::mem::replace(&mut t.slots[slot], Slot::Abandoned)),
+                Slot::Settled(_) => {
+                    t.free.push(self.slot);
+                    Some(std::mem::replace(&mut t.slots[slot], Slot::Free))
+                }
+                Slot::Free | Slot::Abandoned => None,
             }
         });
     }
