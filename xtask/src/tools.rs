@@ -238,7 +238,7 @@ const PROXIED_ENTRYPOINT: &str = "var shim_default = new Proxy(Entrypoint, class
 /// Durable Object class in place of the shim's per-object `Proxy` (a new `Proxy` for every
 /// method read, every field read through a trap); and `systoleNextMicrotask` (see
 /// [`QUEUE_MICROTASK`]).
-const PLAIN_ENTRYPOINT: &str = r#"// Systole (xtask/src/tools.rs plain_glue): a plain handler object instead of a Proxy-wrapped WorkerEntrypoint constructed per request.
+const PLAIN_GLUE: &str = r#"// Systole (xtask/src/tools.rs plain_glue): a plain handler object instead of a Proxy-wrapped WorkerEntrypoint constructed per request.
 var shim_default = Object.fromEntries(Object.getOwnPropertyNames(Entrypoint.prototype)
   .filter((name) => name !== "constructor")
   .map((name) => [name, function (arg, env, ctx) {
@@ -311,14 +311,14 @@ function systoleNextMicrotask(task) {
 /// twice; a promise reaction runs the same task in the same microtask queue without either.
 const QUEUE_MICROTASK: (&str, &str) = ("      queueMicrotask(arg0);\n", "      systoleNextMicrotask(arg0);\n");
 
-/// The declarations of wasm-bindgen's glue that [`PLAIN_ENTRYPOINT`]'s classes use: the flag
+/// The declarations of wasm-bindgen's glue that [`PLAIN_GLUE`]'s classes use: the flag
 /// of a reset the glue scheduled, and the guard that carries it out.
 const GLUE_NAMES: [&str; 2] = ["var __wbg_reinit_scheduled = false;", "function __wbg_call_guard() {"];
 
 /// Rewrites the `index.js` worker-build bundled into `out` (built with `NO_MINIFY`) where its
 /// glue costs every request CPU that is not the Worker's (`cargo xtask bench --profile`,
 /// docs/benchmarks.md):
-/// - the default export becomes [`PLAIN_ENTRYPOINT`]'s handler object (worker-build's
+/// - the default export becomes [`PLAIN_GLUE`]'s handler object (worker-build's
 ///   per-request class and proxies cost about 0.1 ms);
 /// - each exported class (`var X2 = new Proxy(X, classProxyHooks);`) becomes
 ///   `systolePlainClass(X)`;
@@ -331,16 +331,11 @@ fn plain_glue(out: &Path) -> Result<()> {
     let path = out.join("index.js");
     let bundle = fs::read_to_string(&path)?;
     let missing = |what: &str| format!("{}: worker-build's `{what}` not found once", path.display());
-    if bundle.matches(PROXIED_ENTRYPOINT).count() != 1 {
-        return Err(missing(PROXIED_ENTRYPOINT).into());
+    let required = [PROXIED_ENTRYPOINT, QUEUE_MICROTASK.0, GLUE_NAMES[0], GLUE_NAMES[1]];
+    if let Some(line) = required.iter().find(|l| bundle.matches(**l).count() != 1) {
+        return Err(missing(line.trim()).into());
     }
-    if bundle.matches(QUEUE_MICROTASK.0).count() != 1 {
-        return Err(missing(QUEUE_MICROTASK.0.trim()).into());
-    }
-    if let Some(name) = GLUE_NAMES.iter().find(|n| bundle.matches(**n).count() != 1) {
-        return Err(missing(name).into());
-    }
-    let bundle = bundle.replace(PROXIED_ENTRYPOINT, PLAIN_ENTRYPOINT).replace(QUEUE_MICROTASK.0, QUEUE_MICROTASK.1);
+    let bundle = bundle.replace(PROXIED_ENTRYPOINT, PLAIN_GLUE).replace(QUEUE_MICROTASK.0, QUEUE_MICROTASK.1);
     let mut classes = 0;
     let lines: Vec<String> = bundle
         .lines()

@@ -169,10 +169,7 @@ impl ServiceMonitor {
             return self.inspect(url.path()).map(web_sys::Response::from);
         }
         let text = promise::settled(&req.text()?).await?.as_string().unwrap_or_default();
-        match serde_json::from_str(&text)? {
-            ToMonitor::Heartbeat(item) => self.heartbeat(item).await,
-            message => self.message(message).await.map(web_sys::Response::from),
-        }
+        self.message(serde_json::from_str(&text)?).await
     }
 
     /// The answer to one heartbeat: for an accepted one the single form's whole answer.
@@ -222,12 +219,11 @@ impl ServiceMonitor {
         http::problem(&refused).map(web_sys::Response::from)
     }
 
-    /// The answer to a message other than a heartbeat.
-    async fn message(&self, message: ToMonitor) -> Result<Response> {
-        match message {
-            ToMonitor::Heartbeat(_) => {
-                http::problem(&Problem::not_found("a heartbeat goes to ServiceMonitor::heartbeat"))
-            }
+    /// The answer to `message`; a heartbeat's is built as the runtime takes it
+    /// ([`ServiceMonitor::heartbeat`]), every other one through `worker`'s `Response`.
+    async fn message(&self, message: ToMonitor) -> Result<web_sys::Response> {
+        let answer = match message {
+            ToMonitor::Heartbeat(item) => return self.heartbeat(item).await,
             ToMonitor::Maintenance { service_id, command } => {
                 self.maintenance(service_id.as_str(), Input::Maintenance(command)).await
             }
@@ -272,7 +268,8 @@ impl ServiceMonitor {
                 self.service_id.replace(Some(request.service_id.as_str().to_owned()));
                 budget::invocation("ServiceMonitor manage", self.manage(request)).await
             }
-        }
+        };
+        answer.map(web_sys::Response::from)
     }
 
     /// The answer to `GET path` for a path other than `/` (the benchmark's counters and round

@@ -66,9 +66,10 @@ impl Table {
         }
     }
 
-    fn release(&mut self, i: u32) {
-        self.slots[i as usize] = Slot::Free;
+    /// Frees slot `i`; what it held, to be dropped once the table is no longer borrowed.
+    fn release(&mut self, i: u32) -> Slot {
         self.free.push(i);
+        std::mem::replace(&mut self.slots[i as usize], Slot::Free)
     }
 }
 
@@ -103,12 +104,9 @@ fn settle(slot: u32, fulfilled: bool, value: JsValue) {
     }
 }
 
-/// A promise being awaited (see [`settled`]).
+/// A promise being awaited (see [`settled`]): its slot, `None` once it has been returned.
 #[derive(Debug)]
-pub struct Settled {
-    slot: u32,
-    done: bool,
-}
+pub struct Settled(Option<u32>);
 
 /// Awaits `promise`: `Ok` with the value it fulfils with, `Err` with the reason it rejects
 /// with (as `JsFuture` gives them).
@@ -120,64 +118,50 @@ pub fn settled(promise: &js_sys::Promise) -> Settled {
         let on_rejected = settle.bind_slot(&JsValue::NULL, slot, false);
         promise.unchecked_ref::<Thenable>().then_call(&on_fulfilled, &on_rejected);
     });
-    Settled { slot, done: false }
+    Settled(Some(slot))
 }
 
 impl Future for Settled {
     type Output = Result<JsValue, JsValue>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if self.done {
+        let Some(slot) = self.0 else {
             return Poll::Ready(Err(JsValue::from_str("a promise polled after it settled")));
-        }
-        let slot = self.slot;
-        let mut previous = None;
-        let ready = TABLE.with(|t| {
+        };
+        // What the table gives up (the waker replaced, the slot freed) is dropped once it is
+        // no longer borrowed.
+        let (outcome, _replaced) = TABLE.with(|t| {
             let mut t = t.borrow_mut();
             match &mut t.slots[slot as usize] {
-                Slot::Waiting(waker) => {
-                    // The waker it replaces is dropped once the table is no longer borrowed.
-                    previous = waker.replace(cx.waker().clone());
-                    None
-                }
-                Slot::Settled(_) => match std::mem::replace(&mut t.slots[slot as usize], Slot::Free) {
-                    Slot::Settled(outcome) => {
-                        t.free.push(slot);
-                        Some(outcome)
-                    }
-                    _ => None,
+                Slot::Waiting(waker) => (None, waker.replace(cx.waker().clone())),
+                Slot::Settled(_) => match t.release(slot) {
+                    Slot::Settled(outcome) => (Some(outcome), None),
+                    _ => (None, None),
                 },
                 // Not reachable while this future holds the slot.
-                Slot::Free | Slot::Abandoned => Some(Err(JsValue::from_str("a promise's slot was lost"))),
+                Slot::Free | Slot::Abandoned => (Some(Err(JsValue::from_str("a promise's slot was lost"))), None),
             }
         });
-        drop(previous);
-        match ready {
-            Some(outcome) => {
-                self.done = true;
-                Poll::Ready(outcome)
-            }
-            None => Poll::Pending,
-        }
+        let Some(outcome) = outcome else {
+            return Poll::Pending;
+        };
+        self.0 = None;
+        Poll::Ready(outcome)
     }
 }
 
 impl Drop for Settled {
     fn drop(&mut self) {
-        if self.done {
+        let Some(slot) = self.0 else {
             return;
-        }
+        };
         // What the slot held (a waker, a settled value) is dropped once the table is no longer
         // borrowed.
         let _held = TABLE.with(|t| {
             let mut t = t.borrow_mut();
-            let slot = self.slot as usize;
-            match t.slots[slot] {
-                Slot::Waiting(_) => Some(std::mem::replace(&mut t.slots[slot], Slot::Abandoned)),
-                Slot::Settled(_) => {
-                    t.free.push(self.slot);
-                    Some(std::mem::replace(&mut t.slots[slot], Slot::Free))
-                }
+            match t.slots[slot as usize] {
+                Slot::Waiting(_) => Some(std::mem::replace(&mut t.slots[slot as usize], Slot::Abandoned)),
+                Slot::Settled(_) => Some(t.release(slot)),
                 Slot::Free | Slot::Abandoned => None,
             }
         });
