@@ -21,10 +21,9 @@ use systole_core::budget::Kind;
 #[cfg(feature = "bench")]
 mod metered {
     use std::cell::{Cell, RefCell};
-    use std::future::Future;
-    use std::pin::Pin;
+    use std::future::{poll_fn, Future};
+    use std::pin::pin;
     use std::rc::Rc;
-    use std::task::{Context, Poll};
 
     use systole_core::budget::{Kind, Peaks, Subrequests};
 
@@ -43,26 +42,18 @@ mod metered {
         });
     }
 
-    /// `inner`, with `meter` current while it is polled.
-    struct Metered<F> {
-        meter: Rc<Cell<Subrequests>>,
-        inner: Pin<Box<F>>,
-    }
-
-    impl<F: Future> Future for Metered<F> {
-        type Output = F::Output;
-
-        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-            let previous = CURRENT.with(|c| c.replace(Some(Rc::clone(&self.meter))));
-            let polled = self.inner.as_mut().poll(cx);
-            CURRENT.with(|c| c.replace(previous));
-            polled
-        }
-    }
-
+    /// Polls `fut` to its end with a new counter current during each poll; records the
+    /// counter under `label` when it ends.
     pub async fn invocation<F: Future>(label: &str, fut: F) -> F::Output {
         let meter = Rc::new(Cell::new(Subrequests::default()));
-        let out = Metered { meter: Rc::clone(&meter), inner: Box::pin(fut) }.await;
+        let mut fut = pin!(fut);
+        let out = poll_fn(|cx| {
+            let previous = CURRENT.with(|c| c.replace(Some(Rc::clone(&meter))));
+            let polled = fut.as_mut().poll(cx);
+            CURRENT.with(|c| c.replace(previous));
+            polled
+        })
+        .await;
         let made = meter.get();
         if !made.within() {
             worker::console_warn!("{label}: {} subrequests, over the free plan's 50 ({made:?})", made.total());

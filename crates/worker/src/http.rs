@@ -190,16 +190,17 @@ pub fn unavailable(what: &str, err: &worker::Error) -> Result<Response> {
 ///
 /// # Errors
 /// A runtime error while reading.
-pub async fn read_capped(req: &mut Request, limit: usize) -> Result<Option<Vec<u8>>> {
+pub async fn read_capped(req: &Request, limit: usize) -> Result<Option<Vec<u8>>> {
     let declared = req.headers().get("Content-Length")?;
-    read_declared(req, declared.as_deref(), limit).await
+    read_declared(req.inner(), declared.as_deref(), limit).await
 }
 
-/// [`read_capped`] with the request's `Content-Length` header already read (`declared`).
+/// [`read_capped`] of the request as the runtime gives it, with its `Content-Length` header
+/// already read (`declared`).
 ///
 /// # Errors
-/// A runtime error while reading.
-pub async fn read_declared(req: &mut Request, declared: Option<&str>, limit: usize) -> Result<Option<Vec<u8>>> {
+/// A runtime error while reading (also for a body already read).
+pub async fn read_declared(req: &web_sys::Request, declared: Option<&str>, limit: usize) -> Result<Option<Vec<u8>>> {
     let declared = declared.and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
         return Ok(None);
@@ -207,14 +208,14 @@ pub async fn read_declared(req: &mut Request, declared: Option<&str>, limit: usi
     if declared.is_some() {
         // One `arrayBuffer()` instead of a stream reader's reads: the heartbeat's hot path
         // (an absent body reads as empty).
-        let buffer = crate::promise::settled(&req.inner().array_buffer()?).await?;
+        let buffer = crate::promise::settled(&req.array_buffer()?).await?;
         let body = js_sys::Uint8Array::new(&buffer).to_vec();
         return Ok((body.len() <= limit).then_some(body));
     }
-    if req.inner().body().is_none() {
+    let Some(body) = req.body() else {
         return Ok(Some(Vec::new()));
-    }
-    let mut stream = req.stream()?;
+    };
+    let mut stream = worker::ByteStream::from(body);
     let mut body = Vec::new();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk?;

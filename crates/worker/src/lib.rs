@@ -46,7 +46,7 @@ mod routes;
 mod row;
 mod stub;
 
-use worker::{event, Context, Env, Request, Result, ScheduleContext, ScheduledEvent};
+use worker::{event, Context, Env, Result, ScheduleContext, ScheduledEvent};
 
 pub use live::hub::NotificationHub;
 pub use monitor::ServiceMonitor;
@@ -58,19 +58,7 @@ async fn fetch(
     env: Env,
     _ctx: Context,
 ) -> Result<worker::worker_sys::web_sys::Response> {
-    router::handle(without_cf(req), &env).await
-}
-
-/// `req` as a [`Request`], its `cf` property (the edge's request metadata, which nothing in
-/// Systole reads) shadowed by an own `undefined` first: [`Request`]'s conversion reads it,
-/// and the runtime builds that object anew on every read, which cost a heartbeat about
-/// 0.09 ms of CPU in local workerd, more than any of Systole's own work at the edge
-/// (`cargo xtask bench --profile`, docs/benchmarks.md).
-fn without_cf(req: worker::worker_sys::web_sys::Request) -> Request {
-    // `{}` as the descriptor: a data property whose value is `undefined`. Should the
-    // runtime refuse, `cf` is read as before.
-    let _ = js_sys::Object::define_property(&req, &"cf".into(), &js_sys::Object::new());
-    Request::from(req)
+    router::handle(req, &env).await
 }
 
 #[event(scheduled)]

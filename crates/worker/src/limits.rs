@@ -8,14 +8,15 @@
 
 use systole_core::api::Problem;
 use systole_core::limit::PerIp;
-use worker::{Env, Request};
+use worker::worker_sys::web_sys;
+use worker::Env;
 
-/// Counts this request against `limit` for its client IP.
+/// Counts the request `req` (as the runtime gives it) against `limit` for its client IP.
 ///
 /// # Errors
 /// 429 problem+json ([`Problem::too_many_from_ip`], `Retry-After: period`) past the limit;
 /// `what` names what is counted in its detail.
-pub async fn check(req: &Request, env: &Env, limit: PerIp, what: &str) -> Result<(), Problem> {
+pub async fn check(req: &web_sys::Request, env: &Env, limit: PerIp, what: &str) -> Result<(), Problem> {
     let ip = req.headers().get("CF-Connecting-IP").ok().flatten().unwrap_or_default();
     let limiter = match env.rate_limiter(limit.binding) {
         Ok(l) => l,

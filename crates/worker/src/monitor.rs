@@ -42,7 +42,7 @@ use systole_core::record::{Answer, Context, Input, ServiceOutcome, ServiceRecord
 use systole_core::time::Timestamp;
 use wasm_bindgen::prelude::*;
 use worker::worker_sys::{web_sys, DurableObjectState};
-use worker::{Env, Response, Result, SqlStorage, State, Url};
+use worker::{Env, Response, Result, SqlStorage, State};
 
 use crate::budget;
 use crate::deployment;
@@ -164,9 +164,10 @@ impl ServiceMonitor {
 impl ServiceMonitor {
     /// The answer to `req` (the module docs' protocol).
     async fn serve(&self, req: web_sys::Request) -> Result<web_sys::Response> {
-        let url = Url::parse(&req.url())?;
-        if url.path() != "/" {
-            return self.inspect(url.path()).map(web_sys::Response::from);
+        let url = req.url();
+        let path = systole_core::api::route::path_of(&url);
+        if path != "/" {
+            return self.inspect(path).map(web_sys::Response::from);
         }
         let text = promise::settled(&req.text()?).await?.as_string().unwrap_or_default();
         self.message(serde_json::from_str(&text)?).await

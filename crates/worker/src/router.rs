@@ -108,11 +108,19 @@ pub type Raw = std::result::Result<web_sys::Response, ApiError>;
 /// A boxed handler future borrowing the environment and the path.
 pub type Answer<'a> = Pin<Box<dyn Future<Output = Raw> + 'a>>;
 
-/// A route handler: an `async fn(Request, &Env, Call) -> Reply` boxed by `handler!`, or an
-/// `async fn(Request, &Env, Call) -> Raw` whose response goes to the runtime as it is (a
-/// Durable Object's answer passed on without rebuilding it: the heartbeat), boxed by
-/// `handler!(raw …)`.
-pub type Handler = for<'a> fn(Request, &'a Env, Call<'a>) -> Answer<'a>;
+/// A route handler, boxed by `handler!`.
+#[derive(Clone, Copy, Debug)]
+pub enum Handler {
+    /// An `async fn(Request, &Env, Call) -> Reply` (or with `handler!(raw …)`, `-> Raw`,
+    /// whose response goes to the runtime as it is). The router converts the runtime's
+    /// request into `worker`'s `Request` for it ([`with_worker_request`]).
+    Request(for<'a> fn(Request, &'a Env, Call<'a>) -> Answer<'a>),
+    /// An `async fn(web_sys::Request, &Env, Call) -> Raw` (`handler!(runtime …)`): the
+    /// request and the response as the runtime gives and takes them, nothing converted on
+    /// the way (the heartbeat's hot path). Only for routes anyone may call ([`Access::Anyone`]):
+    /// no caller is identified for it.
+    Runtime(for<'a> fn(web_sys::Request, &'a Env, Call<'a>) -> Answer<'a>),
+}
 
 /// One row of the route table.
 #[derive(Debug)]
@@ -145,20 +153,32 @@ const DELETE: &[&str] = &["DELETE"];
 /// `OPTIONS` stays a CORS preflight on every path).
 const ANY: &[&str] = &["*"];
 
-/// Boxes an `async fn(Request, &Env, Call) -> Reply` (or with `raw`, `-> Raw`) into a
-/// [`Handler`].
+/// Boxes an `async fn(Request, &Env, Call) -> Reply` (with `raw`, `-> Raw`; with `runtime`,
+/// `async fn(web_sys::Request, &Env, Call) -> Raw`) into a [`Handler`].
 macro_rules! handler {
+    (runtime $f:path) => {
+        Handler::Runtime(|req, env, call| Box::pin($f(req, env, call)))
+    };
     (raw $f:path) => {
-        |req, env, call| Box::pin($f(req, env, call))
+        Handler::Request(|req, env, call| Box::pin($f(req, env, call)))
     };
     ($f:path) => {
-        |req, env, call| Box::pin(async move { $f(req, env, call).await.map(web_sys::Response::from) })
+        Handler::Request(|req, env, call| {
+            Box::pin(async move { $f(req, env, call).await.map(web_sys::Response::from) })
+        })
     };
 }
 
 /// One row of [`ROUTES`]: `route!(pattern, methods, access, handler)` (`raw handler` for a
-/// `-> Raw` handler), then optionally `gate = Endpoint` and/or `cors`.
+/// `-> Raw` handler, `runtime handler` for a [`Handler::Runtime`]), then optionally
+/// `gate = Endpoint` and/or `cors`.
 macro_rules! route {
+    ($pattern:literal, $methods:expr, Anyone, runtime $f:path) => {
+        route!(@ $pattern, $methods, Anyone, handler!(runtime $f), None, false)
+    };
+    ($pattern:literal, $methods:expr, Anyone, runtime $f:path, gate = $gate:ident) => {
+        route!(@ $pattern, $methods, Anyone, handler!(runtime $f), Some(Endpoint::$gate), false)
+    };
     ($pattern:literal, $methods:expr, $access:ident, raw $f:path) => {
         route!(@ $pattern, $methods, $access, handler!(raw $f), None, false)
     };
@@ -191,7 +211,7 @@ macro_rules! route {
 
 /// Every route, in matching order.
 pub static ROUTES: &[Route] = &[
-    route!("/api/v1/heartbeat", POST, Anyone, raw routes::heartbeat::post),
+    route!("/api/v1/heartbeat", POST, Anyone, runtime routes::heartbeat::post),
     route!("/api/v1/status", GET, User, routes::status::get, cors),
     // The service list and the management reads also take the MANAGEMENT_API_KEY
     // (`managed::auth::reader`), else identify a user as `User` routes do.
@@ -252,7 +272,7 @@ pub static ROUTES: &[Route] = &[
     // onto the same model (`routes::cloudflaremon`), each switched by `settings.json` `api`
     // (`/api/logs`, from the seed's first version, has no switch). Our access rules hold:
     // without users.json a deployment is open, as the seed.
-    route!("/api/heartbeat", POST, Anyone, raw routes::heartbeat::post, gate = Heartbeat),
+    route!("/api/heartbeat", POST, Anyone, runtime routes::heartbeat::post, gate = Heartbeat),
     route!("/api/status", GET, User, routes::cloudflaremon::status, gate = Status, cors),
     route!("/api/uptime", GET, User, routes::cloudflaremon::uptime, gate = Uptime, cors),
     route!("/api/services", GET, User, routes::cloudflaremon::services, gate = Services, cors),
@@ -317,28 +337,29 @@ fn announces(route: &Route) -> bool {
 /// # Errors
 /// Never in practice: a response that cannot be built is answered 503, and only if that
 /// cannot be built either does the error reach the runtime.
-pub async fn handle(req: Request, env: &Env) -> Result<web_sys::Response> {
-    let path = req.path();
+pub async fn handle(req: web_sys::Request, env: &Env) -> Result<web_sys::Response> {
+    let url = req.url();
+    let path = route::path_of(&url);
     // The method as sent: `worker::Method` reads any method it does not know (`QUERY`,
     // `PROPFIND`) as GET, which would answer it as one.
-    let method = req.inner().method();
-    let route = find(&path, &method);
+    let method = req.method();
+    let route = find(path, &method);
     #[cfg(feature = "bench")]
-    return crate::budget::invocation(&label(&method, route), routed(req, env, &path, &method, route)).await;
+    return crate::budget::invocation(&label(&method, route), routed(req, env, path, &method, route)).await;
     #[cfg(not(feature = "bench"))]
-    routed(req, env, &path, &method, route).await
+    routed(req, env, path, &method, route).await
 }
 
 /// [`handle`] once the route is known. The `Origin` header is read only where an answer
 /// depends on it (a preflight, a CORS route).
 async fn routed(
-    req: Request,
+    req: web_sys::Request,
     env: &Env,
     path: &str,
     method: &str,
     route: Option<&'static Route>,
 ) -> Result<web_sys::Response> {
-    let allowed = |req: &Request| {
+    let allowed = |req: &web_sys::Request| {
         let origin = req.headers().get("Origin").ok().flatten();
         seed::cors_origin(&deployment::config().settings.allowed_origins, origin.as_deref()).map(str::to_owned)
     };
@@ -368,6 +389,18 @@ async fn routed(
         }
     }
     Ok(resp)
+}
+
+/// `req` as `worker`'s [`Request`], its `cf` property (the edge's request metadata, which
+/// nothing in Systole reads) shadowed by an own `undefined` first: [`Request`]'s conversion
+/// reads it, and the runtime builds that object anew on every read, which cost a request
+/// about 0.09 ms of CPU in local workerd (`cargo xtask bench --profile`,
+/// docs/benchmarks.md).
+fn with_worker_request(req: web_sys::Request) -> Request {
+    // `{}` as the descriptor: a data property whose value is `undefined`. Should the
+    // runtime refuse, `cf` is read as before.
+    let _ = js_sys::Object::define_property(&req, &"cf".into(), &js_sys::Object::new());
+    Request::from(req)
 }
 
 /// A built response for the runtime; 503 problem+json when it could not be built.
@@ -410,25 +443,32 @@ fn find(path: &str, method: &str) -> Option<&'static Route> {
     })
 }
 
-async fn dispatch(req: Request, env: &Env, path: &str, method: &str, route: Option<&'static Route>) -> Raw {
-    if let Some(r) = route {
-        let params = r.pattern.matches(path).unwrap_or_default();
-        let caller = match r.access {
-            Access::User => Some(access::caller(&req, env).await?),
-            Access::Admin => Some(access::admin(&req, env).await?),
-            Access::Reader => match access::caller(&req, env).await {
-                Ok(c) => Some(c),
-                Err(ApiError::Problem(_)) => return pages::sign_in(401, None).map(web_sys::Response::from),
-                Err(e) => return Err(e),
-            },
-            Access::Anyone | Access::StatusPage | Access::Bench => None,
+/// Calls the handler of `route` (a [`Handler::Request`] with `worker`'s `Request` and the
+/// caller its [`Access`] identifies), or answers 405 or 404 when there is none.
+async fn dispatch(req: web_sys::Request, env: &Env, path: &str, method: &str, route: Option<&'static Route>) -> Raw {
+    let Some(r) = route else {
+        return match allowed(path) {
+            Some(allow) => Err(Problem::method_not_allowed(method, &allow).into()),
+            None => Err(Problem::not_found(format!("no route for {path}")).into()),
         };
-        return (r.handler)(req, env, Call { path, params, caller }).await;
-    }
-    match allowed(path) {
-        Some(allow) => Err(Problem::method_not_allowed(method, &allow).into()),
-        None => Err(Problem::not_found(format!("no route for {path}")).into()),
-    }
+    };
+    let params = r.pattern.matches(path).unwrap_or_default();
+    let handler = match r.handler {
+        Handler::Runtime(handler) => return handler(req, env, Call { path, params, caller: None }).await,
+        Handler::Request(handler) => handler,
+    };
+    let req = with_worker_request(req);
+    let caller = match r.access {
+        Access::User => Some(access::caller(&req, env).await?),
+        Access::Admin => Some(access::admin(&req, env).await?),
+        Access::Reader => match access::caller(&req, env).await {
+            Ok(c) => Some(c),
+            Err(ApiError::Problem(_)) => return pages::sign_in(401, None).map(web_sys::Response::from),
+            Err(e) => return Err(e),
+        },
+        Access::Anyone | Access::StatusPage | Access::Bench => None,
+    };
+    handler(req, env, Call { path, params, caller }).await
 }
 
 /// The `Allow` header of a 405 for `path`: the methods of the routes that match it and

@@ -61,6 +61,18 @@ impl<'p> Params<'p> {
     }
 }
 
+/// The path of `url`, an absolute URL as the runtime serializes it (`Request.url`, the
+/// WHATWG URL Standard's serializer): from the first `/` after `scheme://host` up to the
+/// first `?` or `#`, still percent-encoded; `/` when there is none. Nothing is parsed
+/// beyond that: the serialization of an `http:` or `https:` URL always begins its path
+/// with that `/` (the userinfo and host cannot hold one), and percent-encodes any `?` or `#`
+/// within its path.
+pub fn path_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path = rest.find('/').and_then(|start| rest.get(start..)).unwrap_or("/");
+    path.split(['?', '#']).next().unwrap_or("/")
+}
+
 /// The `Allow` header value for a path: the methods of every route of the path, in table
 /// order, each once, joined with `", "` (`["GET", "HEAD"]` and `["POST"]` give
 /// `"GET, HEAD, POST"`).
@@ -78,6 +90,23 @@ pub fn allow<'a>(methods: impl IntoIterator<Item = &'a [&'static str]>) -> Strin
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn the_path_of_a_serialized_url_stops_at_its_query_or_fragment() {
+        let cases = [
+            ("https://systole.example/api/v1/heartbeat", "/api/v1/heartbeat"),
+            ("http://127.0.0.1:8787/ping/abc?rid=1", "/ping/abc"),
+            ("https://h.example/a%3Fb/c#frag", "/a%3Fb/c"),
+            ("https://h.example/?x=1", "/"),
+            ("https://h.example", "/"),
+            ("https://user:p%2Fw@h.example/x/", "/x/"),
+            ("https://service-monitor/", "/"),
+            ("https://service-monitor/state", "/state"),
+        ];
+        for (url, path) in cases {
+            assert_eq!(path_of(url), path, "{url}");
+        }
+    }
 
     #[test]
     fn fixed_paths_match_only_themselves() {

@@ -27,14 +27,14 @@ pub async fn form(_req: Request, _env: &Env, _call: Call<'_>) -> Reply {
 /// read from their hub) and redirects to `/` (303). A wrong token gets the form again with
 /// 401; a post from another site's page 403; an oversized form 413; a deployment without a
 /// usable `SESSION_SECRET`, or whose hub cannot be asked, 503.
-pub async fn login(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
+pub async fn login(req: Request, env: &Env, _call: Call<'_>) -> Reply {
     if deployment::users().is_open() {
         return redirect("/", None);
     }
     if !from_our_pages(&req)? {
         return sign_in(403, Some(CROSS_SITE));
     }
-    let Some(body) = crate::http::read_capped(&mut req, FORM_LIMIT).await? else {
+    let Some(body) = crate::http::read_capped(&req, FORM_LIMIT).await? else {
         return sign_in(413, Some("The form is larger than 4 KiB."));
     };
     let token = session::form_token(&body);

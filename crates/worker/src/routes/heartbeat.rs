@@ -14,7 +14,7 @@ use systole_core::keys::{Authorization, KeyRing};
 use systole_core::limit;
 use systole_core::protocol::ToMonitor;
 use worker::worker_sys::web_sys;
-use worker::{Env, Request, Response};
+use worker::{Env, Response};
 
 use crate::deployment::{self, MONITOR_BINDING};
 use crate::http;
@@ -37,13 +37,14 @@ const RETRY_AFTER: u16 = 2;
 /// address's [`limit::HEARTBEAT_PER_IP`], and past it answers 429 problem+json with
 /// `Retry-After` instead of 401.
 ///
-/// The single form's accepted heartbeat is the hot path: the ServiceMonitor's answer goes to
-/// the runtime as it is (never read, copied or rebuilt here), as the runtime's floor does.
-pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Raw {
+/// The single form's accepted heartbeat is the hot path: the request is read as the runtime
+/// gives it (never converted into `worker`'s `Request`), and the ServiceMonitor's answer goes
+/// to the runtime as it is (never read, copied or rebuilt here), as the runtime's floor does.
+pub async fn post(req: web_sys::Request, env: &Env, _call: Call<'_>) -> Raw {
     let headers = req.headers();
-    let bearer = headers.get("Authorization")?.and_then(|v| crate::access::bearer(&v));
-    let declared = headers.get("Content-Length")?;
-    let body = http::read_declared(&mut req, declared.as_deref(), MAX_READ_BYTES)
+    let bearer = headers.get("Authorization").map_err(worker::Error::from)?.and_then(|v| crate::access::bearer(&v));
+    let declared = headers.get("Content-Length").map_err(worker::Error::from)?;
+    let body = http::read_declared(&req, declared.as_deref(), MAX_READ_BYTES)
         .await?
         .ok_or_else(|| Problem::payload_too_large(MAX_BODY_BYTES))?;
     let request = heartbeat::parse(&body, bearer.as_deref())?;
@@ -120,7 +121,7 @@ pub async fn post(mut req: Request, env: &Env, _call: Call<'_>) -> Raw {
 ///
 /// # Errors
 /// 429 problem+json past [`limit::HEARTBEAT_PER_IP`].
-async fn count_refused(req: &Request, env: &Env) -> Result<(), Problem> {
+async fn count_refused(req: &web_sys::Request, env: &Env) -> Result<(), Problem> {
     limits::check(req, env, limit::HEARTBEAT_PER_IP, "heartbeat requests without a valid key").await
 }
 

@@ -47,7 +47,8 @@ pub async fn heartbeat(req: Request, env: &Env, call: Call<'_>) -> Raw {
         None => None,
     };
     let (Some(uuid), Some(id)) = (uuid, found) else {
-        if let Err(p) = limits::check(&req, env, limit::HEARTBEAT_PER_IP, "heartbeats without a valid URL").await {
+        if let Err(p) = limits::check(req.inner(), env, limit::HEARTBEAT_PER_IP, "heartbeats without a valid URL").await
+        {
             return Ok(with_retry(error(429, "Rate limit exceeded")?, p.retry_after.map(|s| s.to_string()))?.into());
         }
         return Ok(error(404, hc::NOT_FOUND)?.into());
@@ -237,7 +238,7 @@ async fn find(env: &Env, call: &Call<'_>) -> Result<Option<(u64, Value)>, ApiErr
 /// The request body, at most [`MAX_BODY_BYTES`] (413 problem+json beyond).
 async fn body(req: &mut Request) -> Result<Vec<u8>, ApiError> {
     let declared = req.headers().get("Content-Length")?;
-    http::read_declared(req, declared.as_deref(), MAX_BODY_BYTES)
+    http::read_declared(req.inner(), declared.as_deref(), MAX_BODY_BYTES)
         .await?
         .ok_or_else(|| systole_core::api::Problem::payload_too_large(MAX_BODY_BYTES).into())
 }

@@ -22,7 +22,7 @@ use crate::{catalog, d1, deployment};
 /// 413 beyond it; 503 when it cannot be read.
 async fn body(req: &mut Request) -> Result<Vec<u8>, ApiError> {
     let declared = req.headers().get("Content-Length")?;
-    http::read_declared(req, declared.as_deref(), MAX_BODY_BYTES)
+    http::read_declared(req.inner(), declared.as_deref(), MAX_BODY_BYTES)
         .await?
         .ok_or_else(|| Problem::payload_too_large(MAX_BODY_BYTES).into())
 }

@@ -76,7 +76,7 @@ pub async fn healthchecks(mut req: Request, env: &Env, call: Call<'_>) -> Raw {
         None => None,
     };
     let Some(service) = target else {
-        if let Err(p) = limits::check(&req, env, limit::HEARTBEAT_PER_IP, "pings without a valid URL").await {
+        if let Err(p) = limits::check(req.inner(), env, limit::HEARTBEAT_PER_IP, "pings without a valid URL").await {
             return hc_answer(429, "rate limited", p.retry_after.map(|s| s.to_string()));
         }
         return hc_refused(Refusal::NotFound);
@@ -88,7 +88,8 @@ pub async fn healthchecks(mut req: Request, env: &Env, call: Call<'_>) -> Raw {
     };
     match send(env, &service, &credential, heartbeat, Vec::new()).await {
         Sent::Refused | Sent::Unknown => {
-            if let Err(p) = limits::check(&req, env, limit::HEARTBEAT_PER_IP, "pings without a valid URL").await {
+            if let Err(p) = limits::check(req.inner(), env, limit::HEARTBEAT_PER_IP, "pings without a valid URL").await
+            {
                 return hc_answer(429, "rate limited", p.retry_after.map(|s| s.to_string()));
             }
             hc_refused(Refusal::NotFound)
@@ -168,7 +169,7 @@ pub async fn kuma(req: Request, env: &Env, call: Call<'_>) -> Raw {
     let service = by_index(env, PingKind::PushToken, &token);
     // A paused (disabled) service is "not active", as a paused Kuma monitor.
     let Some(service) = opened(env, service, &credential).filter(|s| s.enabled) else {
-        if let Err(p) = limits::check(&req, env, limit::HEARTBEAT_PER_IP, "pushes without a valid URL").await {
+        if let Err(p) = limits::check(req.inner(), env, limit::HEARTBEAT_PER_IP, "pushes without a valid URL").await {
             return kuma_answer(429, Some("Too many requests"), p.retry_after.map(|s| s.to_string()));
         }
         return kuma_answer(404, Some(kuma::NOT_FOUND), None);
