@@ -908,7 +908,7 @@ pub enum Op {
 }
 
 /// A management request to one ServiceMonitor (`POST https://service-monitor/` with
-/// `{"op": "manage", …}`, [`crate::protocol::ToMonitor::Manage`]).
+/// `{"op": "manage", "data": …}`, [`crate::protocol::ToMonitor::Manage`]).
 #[derive(Clone, Debug, Deserialize, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Manage {

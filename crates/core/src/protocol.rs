@@ -11,11 +11,15 @@ use crate::config::ServiceId;
 use crate::maintenance::Command;
 use crate::notify::alert::AlertBatch;
 
-/// A request to a ServiceMonitor (`POST https://service-monitor/`), tagged by `op`:
-/// `{"op": "heartbeat", "serviceId", "key", "heartbeat", "droppedMetrics"}`,
-/// `{"op": "watchdog", "serviceId"}`, `{"op": "authorize", "serviceId", "key"}`, ….
+/// A request to a ServiceMonitor (`POST https://service-monitor/`): `op` names it, and
+/// `data`, written after it, holds its fields:
+/// `{"op": "heartbeat", "data": {"serviceId", "key", "heartbeat", "droppedMetrics"}}`,
+/// `{"op": "watchdog", "data": {"serviceId"}}`, `{"op": "authorize", "data": {"serviceId",
+/// "key"}}`, …. Adjacent rather than internal tagging: an `op` read first lets `data` be
+/// read straight into its variant, where an internal tag buffers every field first (on
+/// every heartbeat, in the object that receives it).
 #[derive(Clone, Debug, Deserialize, PartialEq, Serialize)]
-#[serde(tag = "op", rename_all = "camelCase")]
+#[serde(tag = "op", content = "data", rename_all = "camelCase")]
 pub enum ToMonitor {
     /// One heartbeat, parsed and limited at the edge → 200 `Accepted` JSON, or a problem
     /// (401, 503).
@@ -121,12 +125,12 @@ mod tests {
             dropped_metrics: vec!["huge".into()],
         };
         let text = serde_json::to_string(&ToMonitor::Heartbeat(item.clone())).unwrap();
-        assert!(text.starts_with(r#"{"op":"heartbeat","serviceId":"api""#), "{text}");
+        assert!(text.starts_with(r#"{"op":"heartbeat","data":{"serviceId":"api""#), "{text}");
         assert_eq!(serde_json::from_str::<ToMonitor>(&text).unwrap(), ToMonitor::Heartbeat(item));
-        let add = r#"{"op":"maintenance","serviceId":"api","command":{"add":{"id":"w","start":1,"end":2}}}"#;
+        let add = r#"{"op":"maintenance","data":{"serviceId":"api","command":{"add":{"id":"w","start":1,"end":2}}}}"#;
         let parsed: ToMonitor = serde_json::from_str(add).unwrap();
         assert_eq!(serde_json::to_string(&parsed).unwrap(), add);
-        let watchdog = r#"{"op":"watchdog","serviceId":"api"}"#;
+        let watchdog = r#"{"op":"watchdog","data":{"serviceId":"api"}}"#;
         let parsed: ToMonitor = serde_json::from_str(watchdog).unwrap();
         assert_eq!(serde_json::to_string(&parsed).unwrap(), watchdog);
     }

@@ -12,7 +12,7 @@
 //!   heartbeat is answered 200 with the single form's whole public answer
 //!   (`heartbeat::answer` of its `Accepted`), which the router passes on for a single
 //!   heartbeat and reads back as the `Accepted` for a batch;
-//! - `POST /` with `{"op": "manage", …}` (a core `Manage`): a management operation on the
+//! - `POST /` with `{"op": "manage", "data": …}` (a core `Manage`): a management operation on the
 //!   managed service this object holds (`systole_core::managed::handle`): the service is
 //!   stored in the object's own SQLite (table `managed`, authoritative), applied to the
 //!   monitor at once, and written to the D1 registry with its change log row; answered 200/201
