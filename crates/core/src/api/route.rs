@@ -22,12 +22,11 @@ impl Pattern {
     pub fn matches<'p>(&self, path: &'p str) -> Option<Params<'p>> {
         // The literal text before the first `{name}` or `*` must begin the path: most of a
         // route table's patterns fail here, before any splitting (the router tries them in
-        // order for every request).
-        let literal = self.0.split(['{', '*']).next().unwrap_or_default();
-        if literal.len() == self.0.len() {
+        // order for every request), after one plain byte scan of the pattern.
+        let Some(wild) = self.0.bytes().position(|b| b == b'{' || b == b'*') else {
             return (path == self.0).then(Params::default);
-        }
-        if !path.starts_with(literal) {
+        };
+        if !path.as_bytes().starts_with(self.0.as_bytes().get(..wild).unwrap_or_default()) {
             return None;
         }
         let want = self.0.split('/');
@@ -68,7 +67,9 @@ impl<'p> Params<'p> {
 /// with that `/` (the userinfo and host cannot hold one), and percent-encodes any `?` or `#`
 /// within its path.
 pub fn path_of(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    // A byte scan for `://` (a substring search would set up its searcher on every request).
+    let host = url.as_bytes().windows(3).position(|w| w == b"://").map_or(0, |i| i + 3);
+    let rest = url.get(host..).unwrap_or(url);
     let path = rest.find('/').and_then(|start| rest.get(start..)).unwrap_or("/");
     path.split(['?', '#']).next().unwrap_or("/")
 }
