@@ -153,6 +153,13 @@ pub fn run(systole: &Worker, quick: bool, profile: bool) -> String {
         rows += "\n";
     }
     let ratios: Vec<String> = scales.iter().map(Scale::ratios).collect();
+    let pooled_ratios: Vec<String> = scales
+        .iter()
+        .map(|s| {
+            let (sys, js) = (pooled(&s.systole), pooled(&s.js));
+            format!("{:.2}× and {:.2}× for {}", throughput(&sys, &js), cpu(&sys, &js), s.services)
+        })
+        .collect();
     let throughput = scales.iter().map(|s| s.ratio(&s.js, throughput).0).fold(f64::NAN, f64::min);
     let cpu = scales.iter().map(|s| s.ratio(&s.js, cpu).0).fold(f64::NAN, f64::max);
     format!(
@@ -185,7 +192,8 @@ is better), median of the rounds (range):
 {ratios}
 
 **Worst case (medians): {throughput:.2}× the JS floor's throughput (target ≥ {THROUGHPUT_TARGET}) and {cpu:.2}× its
-CPU per request (target ≤ {CPU_TARGET}).**
+CPU per request (target ≤ {CPU_TARGET}).** Pooled over the rounds (the first table), the
+ratios to the JS floor are {pooled} service(s).
 
 ",
         warmup = FLOOR_WARMUP.as_secs(),
@@ -193,5 +201,6 @@ CPU per request (target ≤ {CPU_TARGET}).**
         healthz_row = healthz.row("Systole `GET /healthz`"),
         js_healthz_row = js_healthz.row("JS floor `GET /healthz`"),
         ratios = ratios.join("\n"),
+        pooled = pooled_ratios.join(", "),
     )
 }
