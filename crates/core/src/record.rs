@@ -149,6 +149,27 @@ pub enum Answer {
     },
 }
 
+impl Answer {
+    /// The problem+json a heartbeat that was not accepted is answered with:
+    /// - [`Answer::Busy`]: 503 `unavailable` naming the full buffer, `Retry-After: 5`;
+    /// - [`Answer::Limited`]: 429 `rate-limited` naming the service's heartbeat rate limit,
+    ///   `Retry-After` the whole seconds until one more is admitted;
+    /// - anything else: 401 `unauthorized`, with `"unknownService": true` when the object
+    ///   holds no such service (`held` false: neither declared nor managed there), so the
+    ///   edge can tell a provisioning key's new service from a wrong key.
+    pub fn refusal(&self, held: bool) -> crate::api::Problem {
+        use crate::api::Problem;
+        match self {
+            Answer::Busy(full) => Problem::unavailable(full.to_string(), 5),
+            Answer::Limited(wait) => {
+                Problem::rate_limited("this service's heartbeat rate limit", limit::retry_after_secs(*wait))
+            }
+            _ if held => Problem::unauthorized(),
+            _ => Problem::unauthorized().with("unknownService", true),
+        }
+    }
+}
+
 /// What the ServiceMonitor's deployment provides to [`ServiceRecord::handle`].
 #[derive(Clone, Copy, Debug)]
 pub struct Context<'a> {
@@ -813,4 +834,24 @@ pub struct ServiceSnapshot {
     pub incident_started_at: Option<Timestamp>,
     /// When its last maintenance ended (see [`crate::monitor::heartbeat_base`]).
     pub resumed_at: Option<Timestamp>,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_refused_heartbeat_is_answered_by_why() {
+        let busy = Answer::Busy(Backpressure::BufferFull(2000)).refusal(true);
+        assert_eq!((busy.status, busy.retry_after), (503, Some(5)));
+        assert!(busy.detail.contains("2000 heartbeats waiting"), "{}", busy.detail);
+        let limited = Answer::Limited(Duration::from_millis(1_200)).refusal(true);
+        assert_eq!((limited.status, limited.retry_after), (429, Some(2)));
+        let unknown = |p: &crate::api::Problem| p.extensions.as_ref().and_then(|e| e.get("unknownService").cloned());
+        let wrong_key = Answer::Unauthorized.refusal(true);
+        assert_eq!((wrong_key.status, unknown(&wrong_key)), (401, None));
+        let not_held = Answer::Unauthorized.refusal(false);
+        assert_eq!((not_held.status, unknown(&not_held)), (401, Some(serde_json::Value::Bool(true))));
+    }
 }

@@ -201,20 +201,10 @@ impl ServiceMonitor {
                     Err(problem) => http::problem(&problem).map(web_sys::Response::from),
                 };
             }
-            Answer::Busy(full) => Problem::unavailable(full.to_string(), 5),
-            Answer::Limited(wait) => {
-                let secs = systole_core::limit::retry_after_secs(wait);
-                Problem::rate_limited("this service's heartbeat rate limit", secs)
-            }
-            _ => {
-                let none =
-                    self.managed.borrow().is_none() && !deployment::config().is_declared(item.service_id.as_str());
-                let problem = Problem::unauthorized();
-                if none {
-                    problem.with("unknownService", true)
-                } else {
-                    problem
-                }
+            refused => {
+                let held =
+                    self.managed.borrow().is_some() || deployment::config().is_declared(item.service_id.as_str());
+                refused.refusal(held)
             }
         };
         http::problem(&refused).map(web_sys::Response::from)
