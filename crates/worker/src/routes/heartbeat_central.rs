@@ -118,7 +118,7 @@ pub async fn list(req: Request, env: &Env, _call: Call<'_>) -> Reply {
 /// `POST /api/applications`: 201 with the new application.
 pub async fn create(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
     auth::admin(&req, env, true).await?;
-    let fields = match Fields::create(&body(&mut req).await?) {
+    let fields = match Fields::create(&http::body(&mut req, MAX_BODY_BYTES).await?) {
         Ok(f) => f,
         Err(r) => return refused(&r),
     };
@@ -168,7 +168,7 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
 /// application.
 pub async fn put(mut req: Request, env: &Env, call: Call<'_>) -> Reply {
     let actor = auth::admin(&req, env, true).await?;
-    let body = body(&mut req).await?;
+    let body = http::body(&mut req, MAX_BODY_BYTES).await?;
     let Some((n, mut entry)) = find(env, &call).await? else { return error(404, hc::NOT_FOUND) };
     let fields = match Fields::update(&body) {
         Ok(f) => f,
@@ -233,14 +233,6 @@ async fn find(env: &Env, call: &Call<'_>) -> Result<Option<(u64, Value)>, ApiErr
         Err(ApiError::Problem(p)) if p.status == 404 => Ok(None),
         Err(e) => Err(e),
     }
-}
-
-/// The request body, at most [`MAX_BODY_BYTES`] (413 problem+json beyond).
-async fn body(req: &mut Request) -> Result<Vec<u8>, ApiError> {
-    let declared = req.headers().get("Content-Length")?;
-    http::read_declared(req.inner(), declared.as_deref(), MAX_BODY_BYTES)
-        .await?
-        .ok_or_else(|| systole_core::api::Problem::payload_too_large(MAX_BODY_BYTES).into())
 }
 
 /// A JSON answer in Heartbeat Central's content type.

@@ -11,21 +11,10 @@ use systole_core::managed::{ManagedGroup, ServiceSpec, MAX_BODY_BYTES};
 use worker::{Env, Request};
 
 use super::query_pairs;
-use crate::http::{self, ApiError, OrUnavailable, Reply, HISTORY_DB};
+use crate::http::{self, OrUnavailable, Reply, HISTORY_DB};
 use crate::managed::{self, auth};
 use crate::router::Call;
 use crate::{catalog, d1, deployment};
-
-/// The request body, at most [`MAX_BODY_BYTES`].
-///
-/// # Errors
-/// 413 beyond it; 503 when it cannot be read.
-async fn body(req: &mut Request) -> Result<Vec<u8>, ApiError> {
-    let declared = req.headers().get("Content-Length")?;
-    http::read_declared(req.inner(), declared.as_deref(), MAX_BODY_BYTES)
-        .await?
-        .ok_or_else(|| Problem::payload_too_large(MAX_BODY_BYTES).into())
-}
 
 fn id<'a>(call: &Call<'a>) -> &'a str {
     call.params.get("id").unwrap_or_default()
@@ -36,7 +25,7 @@ fn id<'a>(call: &Call<'a>) -> &'a str {
 /// 413, 503.
 pub async fn create(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
     let actor = auth::admin(&req, env, true).await?;
-    let spec = ServiceSpec::parse(&body(&mut req).await?, None)?;
+    let spec = ServiceSpec::parse(&http::body(&mut req, MAX_BODY_BYTES).await?, None)?;
     let id = spec.id().as_str().to_owned();
     let created = managed::create(env, spec, actor).await?;
     let mut resp = http::json(201, &created)?;
@@ -48,7 +37,7 @@ pub async fn create(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
 /// the managed service. Errors: 400, 403, 409 (declared), 413, 503.
 pub async fn put(mut req: Request, env: &Env, call: Call<'_>) -> Reply {
     let actor = auth::admin(&req, env, true).await?;
-    let spec = ServiceSpec::parse(&body(&mut req).await?, Some(id(&call)))?;
+    let spec = ServiceSpec::parse(&http::body(&mut req, MAX_BODY_BYTES).await?, Some(id(&call)))?;
     let (status, answer) = managed::upsert(env, spec, actor).await?;
     Ok(http::json(status, &answer)?)
 }
@@ -75,7 +64,7 @@ pub async fn get(req: Request, env: &Env, call: Call<'_>) -> Reply {
 /// field) → 200 `{"service": Entry}`. Errors: 400, 403, 404, 409 (declared), 413, 503.
 pub async fn patch(mut req: Request, env: &Env, call: Call<'_>) -> Reply {
     let actor = auth::admin(&req, env, true).await?;
-    let body = body(&mut req).await?;
+    let body = http::body(&mut req, MAX_BODY_BYTES).await?;
     let patch: Value =
         serde_json::from_slice(&body).map_err(|e| Problem::invalid_json(e.line(), e.column(), &e.to_string()))?;
     Ok(http::json(200, &managed::update(env, id(&call), patch, actor).await?)?)
@@ -182,7 +171,7 @@ pub async fn groups(req: Request, env: &Env, _call: Call<'_>) -> Reply {
 /// 413, 503.
 pub async fn create_group(mut req: Request, env: &Env, _call: Call<'_>) -> Reply {
     auth::admin(&req, env, true).await?;
-    let body = body(&mut req).await?;
+    let body = http::body(&mut req, MAX_BODY_BYTES).await?;
     let group = ManagedGroup::parse(&body, None, None, deployment::config())?;
     if deployment::config().groups.iter().any(|g| g.id == group.id) {
         return Err(declared_group(&group.id).into());
@@ -205,7 +194,7 @@ pub async fn patch_group(mut req: Request, env: &Env, call: Call<'_>) -> Reply {
     if deployment::config().groups.iter().any(|g| g.id == id) {
         return Err(declared_group(id).into());
     }
-    let body = body(&mut req).await?;
+    let body = http::body(&mut req, MAX_BODY_BYTES).await?;
     let db = env.d1(deployment::DB_BINDING).or_unavailable(HISTORY_DB)?;
     let existing = d1::registry::group(&db, id)
         .await
