@@ -38,7 +38,10 @@ try {
   watch(watcher);
   await watcher.goto(`${BASE}/services/${SERVICE}`);
   await watcher.waitForSelector('body[data-connected=true]');
-  await Promise.all([page.waitForURL(`${BASE}/services/${SERVICE}`), button.click()]);
+  // The form posts and is sent back to this same page: wait for that page's own load (the
+  // URL alone matches before the post), which must already show the acknowledgement.
+  await Promise.all([page.waitForEvent('load'), button.click()]);
+  check(page.url() === `${BASE}/services/${SERVICE}`, `sent to ${page.url()}`);
   const ackCell = 'section[aria-labelledby=incidents-h] tbody tr td:last-child';
   const cell = await page.textContent(ackCell);
   result.pageAfterClick = cell.trim();

@@ -121,7 +121,7 @@ impl DeskRecord {
                             self.rows_failures = self.rows_failures.saturating_add(1);
                             self.rows_retry_at = Some(now + D1_WRITES.after(self.rows_failures));
                         }
-                        Write::History(_) => {}
+                        Write::History(_) | Write::Incident(_) => {}
                     }
                 }
                 out.persist = true;

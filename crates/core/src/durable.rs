@@ -10,6 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::history::{EventRow, FlushBatch};
+use crate::monitor::Incident;
 use crate::notify::external::AlertRow;
 use crate::notify::queue::{AttemptRecord, DeliveryQueue, Outcome as SendOutcome, RetryPolicy, Send};
 use crate::time::Timestamp;
@@ -109,6 +110,10 @@ pub enum Write {
     Attempts(Vec<AttemptRecord>),
     /// The AlertDesk's external alert rows.
     Alerts(Vec<AlertRow>),
+    /// A ServiceMonitor's incident row written at once, ahead of the next history flush
+    /// (which writes it too): an acknowledgement, so the page the acknowledger is sent
+    /// back to shows it.
+    Incident(Incident),
 }
 
 /// A [`Write`] and whether D1 took it.

@@ -430,8 +430,9 @@ impl ServiceRecord {
     }
 
     /// Acknowledges at `now` the open incident that started at `started_at` on behalf of
-    /// `by` ([`Monitor::on_acknowledge`]): recorded for D1, published, and the alarm re-armed
-    /// (its escalation deadline is gone, its reminders stop).
+    /// `by` ([`Monitor::on_acknowledge`]): recorded for D1 (written through at once, so a page
+    /// read right after the answer shows it), published, and the alarm re-armed (its
+    /// escalation deadline is gone, its reminders stop).
     fn on_acknowledge(&mut self, now: Timestamp, started_at: Timestamp, by: &str, ctx: &Context<'_>) -> ServiceOutcome {
         let (Some(service), Some(routing)) = (ctx.service, ctx.routing()) else {
             return Outcome::answer(Answer::NotOpen);
@@ -447,11 +448,15 @@ impl ServiceRecord {
             }
         };
         let _ = self.history.apply(now, before, &more, self.monitor.config().maintenance_uptime);
+        let newly = !more.is_empty();
         effects.extend(more);
         self.notify(now, &effects, &routing);
         let incident = self.monitor.state().incident.clone();
         let Some(incident) = incident else { return Outcome::answer(Answer::NotOpen) };
-        let mut out = Outcome::answer(Answer::Acknowledged(incident));
+        let mut out = Outcome::answer(Answer::Acknowledged(incident.clone()));
+        if newly {
+            out.writes.push(Write::Incident(incident));
+        }
         let update = ServiceUpdate::new(service.id.as_str(), self.monitor.state(), &effects, now);
         out.update = update.is_event().then_some(update);
         out.persist = true;
@@ -574,7 +579,8 @@ impl ServiceRecord {
                             self.deliveries.written(records.len(), w.ok, now);
                             out.persist = true;
                         }
-                        Write::Alerts(_) => {}
+                        // A written-through incident is in the history's next flush anyway.
+                        Write::Alerts(_) | Write::Incident(_) => {}
                     }
                 }
                 out.alarm = if through {

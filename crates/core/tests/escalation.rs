@@ -8,6 +8,7 @@ mod support;
 
 use support::Harness;
 use systole_core::config::Config;
+use systole_core::durable::Write;
 use systole_core::escalation::{AckError, Acknowledgement};
 use systole_core::monitor::{Deadline, Effect, Heartbeat, Monitor, MonitorConfig, Reported, Status};
 use systole_core::notify::vocab::Event;
@@ -230,6 +231,11 @@ fn an_acknowledged_incident_sends_no_escalation_and_no_reminder_but_still_its_re
     assert_eq!(update.public().acknowledged, None, "not on the public page");
     let batch = h.record().history.pending.incidents.last().cloned().unwrap();
     assert_eq!(batch.acknowledged.unwrap().by, "ana", "D1 gets the incident with who acknowledged it");
+    let Answer::Acknowledged(acked) = &out.answer else { unreachable!() };
+    assert_eq!(out.writes, [Write::Incident(acked.clone())], "written through before the answer, for the page");
+    let done = h.answer_writes(90 * S, &out, false);
+    assert!(done.writes.is_empty() && done.sends.is_empty(), "a failed write-through waits for the flush");
+    assert_eq!(h.record().history.pending.incidents.last().cloned(), Some(acked.clone()), "still to flush");
     assert_eq!(h.record().deadline(), None, "no escalation deadline");
 
     let from = h.next_id();
@@ -241,6 +247,7 @@ fn an_acknowledged_incident_sends_no_escalation_and_no_reminder_but_still_its_re
     let again = h.event(100 * S, Input::Acknowledge { started_at: t(60 * S), by: "bob".into() });
     assert!(matches!(&again.answer, Answer::Acknowledged(i) if i.acknowledged.as_ref().unwrap().by == "ana"));
     assert_eq!(again.update, None, "nothing new to show");
+    assert!(again.writes.is_empty(), "nothing new to write");
     let other = h.event(100 * S, Input::Acknowledge { started_at: t(61 * S), by: "bob".into() });
     assert_eq!(other.answer, Answer::NotOpen);
 

@@ -383,6 +383,18 @@ impl Object for ServiceMonitor {
                     None => false,
                 }
             }
+            Write::Incident(incident) => {
+                let id = self.subject();
+                let written =
+                    async { d1::history::incident(&self.env.d1(deployment::DB_BINDING)?, &id, incident).await };
+                match written.await {
+                    Ok(()) => true,
+                    Err(e) => {
+                        worker::console_error!("writing incident of {id} to D1 (the next flush writes it): {e}");
+                        false
+                    }
+                }
+            }
             _ => false,
         }
     }

@@ -3,6 +3,7 @@
 use systole_core::budget::Kind;
 use systole_core::config::ServiceId;
 use systole_core::history::{stale_heartbeats, FlushBatch, Stale};
+use systole_core::monitor::Incident;
 use systole_core::record::ServiceSnapshot;
 use systole_core::time::Timestamp;
 use wasm_bindgen::JsValue;
@@ -47,6 +48,18 @@ pub async fn flush(db: &D1Database, batch: &FlushBatch, snapshot: &ServiceSnapsh
         written += r.meta()?.and_then(|m| m.rows_written).unwrap_or(0) as u64;
     }
     Ok(written)
+}
+
+/// Writes one incident row of `service_id` at once, ahead of the next flush (see
+/// `systole_core::durable::Write::Incident`). Never clears what a later write stored (the
+/// table fills, see [`IncidentRow`]'s conflict), so it may land in any order with flushes.
+///
+/// # Errors
+/// Any D1 error.
+pub async fn incident(db: &D1Database, service_id: &str, incident: &Incident) -> Result<()> {
+    crate::budget::count(Kind::D1);
+    insert(db, &[IncidentRow::new(service_id, incident)])?.run().await?;
+    Ok(())
 }
 
 /// The two statements that make room for one service's new heartbeat `rows` (then inserted

@@ -55,6 +55,15 @@ pub enum Conflict {
         /// The columns the new row overwrites.
         set: &'static [&'static str],
     },
+    /// `ON CONFLICT (key) DO UPDATE SET column = COALESCE(excluded.column, column)` for each
+    /// of `set`: the new row fills those columns in and never clears one, so an older write
+    /// that lands late cannot undo a newer one.
+    Fill {
+        /// The key columns.
+        key: &'static [&'static str],
+        /// The columns the new row fills in.
+        set: &'static [&'static str],
+    },
 }
 
 /// The one write statement of every table: inserts `rows` (at least one) as described in
@@ -71,7 +80,7 @@ pub fn insert_sql<T: Table>() -> String {
     let verb = match T::CONFLICT {
         Conflict::Ignore => "INSERT OR IGNORE",
         Conflict::Replace => "INSERT OR REPLACE",
-        Conflict::Update { .. } => "INSERT",
+        Conflict::Update { .. } | Conflict::Fill { .. } => "INSERT",
     };
     let values: Vec<String> = T::COLUMNS.iter().map(|c| format!("json_extract(value, '$.{c}')")).collect();
     // `WHERE true` lets SQLite tell the upsert's ON CONFLICT from a join constraint.
@@ -81,10 +90,14 @@ pub fn insert_sql<T: Table>() -> String {
         T::COLUMNS.join(", "),
         values.join(", ")
     );
-    if let Conflict::Update { key, set } = T::CONFLICT {
-        let set: Vec<String> = set.iter().map(|c| format!("{c} = excluded.{c}")).collect();
-        sql.push_str(&format!(" ON CONFLICT ({}) DO UPDATE SET {}", key.join(", "), set.join(", ")));
-    }
+    let (key, set): (_, Vec<String>) = match T::CONFLICT {
+        Conflict::Update { key, set } => (key, set.iter().map(|c| format!("{c} = excluded.{c}")).collect()),
+        Conflict::Fill { key, set } => {
+            (key, set.iter().map(|c| format!("{c} = COALESCE(excluded.{c}, {c})")).collect())
+        }
+        Conflict::Ignore | Conflict::Replace => return sql,
+    };
+    sql.push_str(&format!(" ON CONFLICT ({}) DO UPDATE SET {}", key.join(", "), set.join(", ")));
     sql
 }
 

@@ -180,11 +180,10 @@ impl Table for IncidentRow {
     const COLUMNS: &'static [&'static str] =
         &["service_id", "started_at", "ended_at", "cause", "kind", "suppressed", "acknowledged_at", "acknowledged_by"];
     /// An incident is written open, then again acknowledged and closed (its `suppressed` mark
-    /// stays as written when it opened).
-    const CONFLICT: Conflict = Conflict::Update {
-        key: &["service_id", "started_at"],
-        set: &["ended_at", "acknowledged_at", "acknowledged_by"],
-    };
+    /// stays as written when it opened). An end or acknowledgement once stored stays: the
+    /// acknowledgement is also written ahead of the flush, which may land after it.
+    const CONFLICT: Conflict =
+        Conflict::Fill { key: &["service_id", "started_at"], set: &["ended_at", "acknowledged_at", "acknowledged_by"] };
 }
 
 /// A `runs` row: one run of a job ([`Run`]).
@@ -666,7 +665,7 @@ mod tests {
         columns.sort_unstable();
         assert_eq!(keys(&T::default()), columns, "{}: the struct's fields are its columns", T::NAME);
         assert_eq!(schema(T::NAME), T::COLUMNS, "{}: the columns are the migrations' columns", T::NAME);
-        if let Conflict::Update { key, set } = T::CONFLICT {
+        if let Conflict::Update { key, set } | Conflict::Fill { key, set } = T::CONFLICT {
             assert!(key.iter().chain(set).all(|c| T::COLUMNS.contains(c)), "{}", T::NAME);
         }
     }
@@ -693,8 +692,9 @@ mod tests {
              json_extract(value, '$.ended_at'), json_extract(value, '$.cause'), json_extract(value, '$.kind'), \
              json_extract(value, '$.suppressed'), json_extract(value, '$.acknowledged_at'), json_extract(value, \
              '$.acknowledged_by') FROM json_each(?1) WHERE true ON CONFLICT (service_id, started_at) DO UPDATE SET \
-             ended_at = excluded.ended_at, acknowledged_at = excluded.acknowledged_at, acknowledged_by = \
-             excluded.acknowledged_by"
+             ended_at = COALESCE(excluded.ended_at, ended_at), acknowledged_at = \
+             COALESCE(excluded.acknowledged_at, acknowledged_at), acknowledged_by = \
+             COALESCE(excluded.acknowledged_by, acknowledged_by)"
         );
         assert!(insert_sql::<HeartbeatRow>().starts_with("INSERT OR IGNORE INTO heartbeats (service_id, "));
         assert!(insert_sql::<AlertHistoryRow>().starts_with("INSERT OR REPLACE INTO alert_history (subject, "));

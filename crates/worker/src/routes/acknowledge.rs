@@ -7,7 +7,8 @@
 //!   `POST /ack/{id}?expires=&sig=` (that button) acknowledges, recorded as `link`.
 //!
 //! The incident id is `{serviceId}.{startedAt epoch ms}`. The service's ServiceMonitor does
-//! the acknowledging; D1 gets the incident row with who and when on its next flush.
+//! the acknowledging and writes the incident row with who and when to D1 before it answers,
+//! so the page a form post is sent back to shows it.
 
 use serde_json::{json, Value};
 use systole_core::api::Problem;
