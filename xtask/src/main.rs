@@ -11,8 +11,8 @@
 //!   screenshots go to `target/screenshots/`, Schemathesis's reports to `target/e2e/`.
 //! - `screenshots`: just the browser tests, then their screenshots copied into
 //!   `docs/screenshots/` (the README's and docs' images).
-//! - `bench [--quick | --floor | --profile | --fleet | --metrics | --managed]`: the benchmark, written to
-//!   `docs/benchmarks.md`, with the
+//! - `bench [--quick | --floor | --profile | --fleet | --metrics | --managed]`: the benchmark, merged
+//!   into `docs/benchmarks.md` section by section (the sections it did not measure stay), with the
 //!   runtime's floor Workers of `tests/floor/` (the workers-rs one built into
 //!   `target/floor-rust`); `--quick` prints only the heartbeat throughput ratios, to `/healthz`
 //!   and to the floors, for comparing changes; `--floor` prints only the floor section
@@ -438,6 +438,70 @@ fn bench(args: &[String]) -> Result<()> {
         return Ok(());
     }
     let doc = root().join("docs/benchmarks.md");
+    let kept = fs::read_to_string(&doc).unwrap_or_default();
+    fs::write(&doc, merge_sections(&kept, &fs::read_to_string(root().join("target/benchmarks.md"))?))?;
     eprintln!("xtask bench: wrote {}", fs::canonicalize(&doc).unwrap_or(doc).display());
     Ok(())
+}
+
+/// `fresh` (a run's document) merged into `kept` (the document on record) by `## ` section:
+/// `fresh`'s text before its first section, then `kept`'s sections in their order, each
+/// replaced by `fresh`'s section of the same heading when it has one, then `fresh`'s
+/// sections that `kept` lacks. So a run rewrites what it measured and keeps the rest: the
+/// sections of runs it does not make (`--managed`, `--metrics`) and hand-kept records.
+fn merge_sections(kept: &str, fresh: &str) -> String {
+    fn split(doc: &str) -> (&str, Vec<(&str, &str)>) {
+        let mut starts: Vec<usize> = doc.match_indices("\n## ").map(|(i, _)| i + 1).collect();
+        if doc.starts_with("## ") {
+            starts.insert(0, 0);
+        }
+        let preamble = &doc[..starts.first().copied().unwrap_or(doc.len())];
+        let ends = starts.iter().skip(1).copied().chain([doc.len()]);
+        let sections = starts
+            .iter()
+            .zip(ends)
+            .map(|(&start, end)| {
+                let text = &doc[start..end];
+                (text.lines().next().unwrap_or_default(), text)
+            })
+            .collect();
+        (preamble, sections)
+    }
+    let (_, kept) = split(kept);
+    let (preamble, fresh) = split(fresh);
+    let fresh_of = |heading: &str| fresh.iter().find(|(h, _)| *h == heading).map(|(_, text)| *text);
+    let mut doc = preamble.to_owned();
+    let mut add = |text: &str| {
+        if !doc.is_empty() && !doc.ends_with('\n') {
+            doc.push('\n');
+        }
+        doc += text;
+    };
+    for (heading, text) in &kept {
+        add(fresh_of(heading).unwrap_or(text));
+    }
+    for (heading, text) in &fresh {
+        if !kept.iter().any(|(h, _)| h == heading) {
+            add(text);
+        }
+    }
+    doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_sections;
+
+    #[test]
+    fn a_bench_run_rewrites_its_sections_and_keeps_the_others_in_place() {
+        let kept = "# Benchmarks\n\nold intro\n\n## Floor\n\nold floor\n\n### Sub\n\nold sub\n\n\
+                    ## Floor record\n\nby hand\n\n## Managed\n\nfrom --managed";
+        let fresh = "# Benchmarks\n\nnew intro\n\n## Floor\n\nnew floor\n\n## Size\n\nnew size\n";
+        assert_eq!(
+            merge_sections(kept, fresh),
+            "# Benchmarks\n\nnew intro\n\n## Floor\n\nnew floor\n\n## Floor record\n\nby hand\n\n\
+             ## Managed\n\nfrom --managed\n## Size\n\nnew size\n"
+        );
+        assert_eq!(merge_sections("", fresh), fresh, "a first run writes the run's document");
+    }
 }

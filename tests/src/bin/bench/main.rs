@@ -1,4 +1,5 @@
-//! `cargo xtask bench`: measures the Worker in local workerd and writes `docs/benchmarks.md`.
+//! `cargo xtask bench`: measures the Worker in local workerd and writes `target/benchmarks.md`,
+//! which xtask merges into `docs/benchmarks.md`.
 //!
 //! All numbers come from one run on one machine, as ratios where absolute numbers would
 //! mostly measure `wrangler dev`'s Node proxy. Each section is its own module and returns
@@ -270,6 +271,9 @@ measured period, divided by the requests answered in it.
     doc += &size::run(&mut worker);
     drop(worker);
     doc += &fleet::run();
-    fs::write(root().join("docs/benchmarks.md"), &doc).unwrap();
+    // `cargo xtask bench` merges it into `docs/benchmarks.md` section by section, keeping the
+    // sections this run does not produce (the `--managed` and `--metrics` runs', hand-kept
+    // records).
+    fs::write(root().join("target/benchmarks.md"), &doc).unwrap();
     print!("{doc}");
 }
