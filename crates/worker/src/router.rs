@@ -211,7 +211,19 @@ macro_rules! route {
 
 /// Every route, in matching order.
 pub static ROUTES: &[Route] = &[
+    // The heartbeat's routes first, in every surface: a request is matched against each row
+    // before its own, and these carry nearly all of a deployment's requests. No other row
+    // matches their paths, so their place changes no answer.
     route!("/api/v1/heartbeat", POST, Anyone, runtime routes::heartbeat::post),
+    // cloudflaremon's heartbeat (its other paths are below, with `routes::cloudflaremon`).
+    route!("/api/heartbeat", POST, Anyone, runtime routes::heartbeat::post, gate = Heartbeat),
+    // healthchecks.io's ping URLs and Uptime Kuma's push URL: thin translations onto the
+    // heartbeat (`routes::ping`), any method, each answering as its product does.
+    route!("/ping/*", ANY, Anyone, raw routes::ping::healthchecks),
+    route!("/api/push/{token}", ANY, Anyone, raw routes::ping::kuma),
+    // Heartbeat Central's heartbeat URL (any method, as its Docker example pings with a GET;
+    // its other paths are below, with `routes::heartbeat_central`).
+    route!("/heartbeat/{uuid}", ANY, Anyone, raw routes::heartbeat_central::heartbeat),
     route!("/api/v1/status", GET, User, routes::status::get, cors),
     // The service list and the management reads also take the MANAGEMENT_API_KEY
     // (`managed::auth::reader`), else identify a user as `User` routes do.
@@ -272,7 +284,6 @@ pub static ROUTES: &[Route] = &[
     // onto the same model (`routes::cloudflaremon`), each switched by `settings.json` `api`
     // (`/api/logs`, from the seed's first version, has no switch). Our access rules hold:
     // without users.json a deployment is open, as the seed.
-    route!("/api/heartbeat", POST, Anyone, runtime routes::heartbeat::post, gate = Heartbeat),
     route!("/api/status", GET, User, routes::cloudflaremon::status, gate = Status, cors),
     route!("/api/uptime", GET, User, routes::cloudflaremon::uptime, gate = Uptime, cors),
     route!("/api/services", GET, User, routes::cloudflaremon::services, gate = Services, cors),
@@ -280,14 +291,8 @@ pub static ROUTES: &[Route] = &[
     route!("/api/alert", POST, Anyone, routes::cloudflaremon::alert, gate = Alert),
     route!("/api/alerts/recent", GET, User, routes::cloudflaremon::recent, gate = AlertHistory, cors),
     route!("/api/test-notification", POST, Admin, routes::cloudflaremon::test_notification, gate = TestNotification),
-    // healthchecks.io's ping URLs and Uptime Kuma's push URL: thin translations onto the
-    // heartbeat (`routes::ping`), any method, each answering as its product does.
-    route!("/ping/*", ANY, Anyone, raw routes::ping::healthchecks),
-    route!("/api/push/{token}", ANY, Anyone, raw routes::ping::kuma),
-    // Heartbeat Central's API (`routes::heartbeat_central`): its heartbeat URL (any method, as
-    // its Docker example pings with a GET), its applications as managed services (the
-    // management API's credential required), its health check.
-    route!("/heartbeat/{uuid}", ANY, Anyone, raw routes::heartbeat_central::heartbeat),
+    // Heartbeat Central's API (`routes::heartbeat_central`): its applications as managed
+    // services (the management API's credential required), its health check.
     route!("/api/applications", GET, Anyone, routes::heartbeat_central::list),
     route!("/api/applications", POST, Anyone, routes::heartbeat_central::create),
     route!("/api/applications/{id}", GET, Anyone, routes::heartbeat_central::get),
@@ -600,6 +605,27 @@ mod tests {
         assert!(find("/api/push/a/b", "GET").is_none());
         assert_eq!(allowed("/ping/x"), None);
         assert_eq!(find("/api/v1/status", "DELETE").map(|r| r.pattern.0), None, "other routes keep their methods");
+    }
+
+    #[test]
+    fn the_heartbeat_rows_first_match_no_other_rows_paths() {
+        let sample = |p: &str| {
+            p.split('/').map(|s| if s.starts_with('{') || s == "*" { "x" } else { s }).collect::<Vec<_>>().join("/")
+        };
+        for hot in &ROUTES[..5] {
+            let path = sample(hot.pattern.0);
+            let others: Vec<_> =
+                ROUTES.iter().filter(|r| r.pattern != hot.pattern && r.pattern.matches(&path).is_some()).collect();
+            assert!(
+                others.is_empty(),
+                "{path} also matches {:?}",
+                others.iter().map(|r| r.pattern.0).collect::<Vec<_>>()
+            );
+            for other in ROUTES.iter().filter(|r| r.pattern != hot.pattern) {
+                let theirs = sample(other.pattern.0);
+                assert!(hot.pattern.matches(&theirs).is_none(), "{} takes {theirs}", hot.pattern.0);
+            }
+        }
     }
 
     #[test]
