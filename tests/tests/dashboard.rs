@@ -319,9 +319,7 @@ fn walk(worker: &Worker, base: &str, check: &dyn Fn(&str, &serde_json::Value)) -
 fn the_status_api_pages_by_cursor_and_counts_the_whole_fleet_on_every_page() {
     let worker = spawn_worker();
     worker.pulse("web-frontend", &json!({"status": "down", "message": "disk full"}));
-    worker.wait_for("web-frontend down in D1", Duration::from_secs(20), || {
-        (worker.status_of("web-frontend")["status"] == "down").then_some(())
-    });
+    worker.wait_for_status("web-frontend", "down", Duration::from_secs(20));
     let config = systole_e2e::test_config();
     let all: Vec<String> = config.services.iter().map(|s| s.id.to_string()).collect();
 
@@ -466,9 +464,7 @@ fn uptime_and_services_page_as_the_status_api_does() {
 fn a_dashboard_of_more_than_one_page_shows_its_page_what_needs_attention_and_the_whole_fleets_counts() {
     let worker = spawn_worker();
     worker.pulse("fast", &json!({"status": "down", "message": "queue stuck"}));
-    worker.wait_for("fast down in D1", Duration::from_secs(20), || {
-        (worker.status_of("fast")["status"] == "down").then_some(())
-    });
+    worker.wait_for_status("fast", "down", Duration::from_secs(20));
     let total = systole_e2e::test_config().services.len();
     let rows = |body: &str| body.matches("<li class=\"row\"").count();
 

@@ -57,9 +57,7 @@ fn a_recurring_window_silences_a_down_and_rearms_the_deadline_at_its_end() {
     assert_eq!((ours.len(), ours[0]["service"].as_str(), ours[0]["source"].as_str()), (1, Some(SERVICE), Some("api")));
 
     // The window starts: maintenance, and a heartbeat reporting down changes nothing.
-    worker.wait_for("maintenance", Duration::from_secs(15), || {
-        (worker.status_of(SERVICE)["status"] == "maintenance").then_some(())
-    });
+    worker.wait_for_status(SERVICE, "maintenance", Duration::from_secs(15));
     assert!(now_ms() < end - 2_000, "the test ran too slowly to see inside the window");
     assert_eq!(beat("down")["status"], "maintenance", "a down inside the window is recorded, nothing else");
     let metrics = worker.get_as("/metrics", Some(systole_e2e::METRICS_KEY), None).body;
@@ -162,9 +160,7 @@ fn a_snooze_works_with_the_services_key_and_not_without_it() {
     assert_eq!(answer["status"], "maintenance");
     let until = ms(&answer["maintenanceUntil"]);
     assert!((before + 30 * 60_000..now_ms() + 30 * 60_000 + 1).contains(&until), "{answer}");
-    worker.wait_for("maintenance in the status API", Duration::from_secs(10), || {
-        (worker.status_of(service)["status"] == "maintenance").then_some(())
-    });
+    worker.wait_for_status(service, "maintenance", Duration::from_secs(10));
     let listed = worker.get("/api/v1/maintenance").json();
     let snooze: Vec<&Value> =
         listed["windows"].as_array().unwrap().iter().filter(|w| w["source"] == "snooze").collect();
@@ -178,9 +174,7 @@ fn a_snooze_works_with_the_services_key_and_not_without_it() {
     assert_eq!(beat["status"], "maintenance");
     // Deleting the snooze ends it at once.
     assert_eq!(worker.request("DELETE", "/api/v1/maintenance/snooze", Some(ADMIN_TOKEN), "").status, 204);
-    worker.wait_for("up after the snooze is removed", Duration::from_secs(10), || {
-        (worker.status_of(service)["status"] == "up").then_some(())
-    });
+    worker.wait_for_status(service, "up", Duration::from_secs(10));
 }
 
 #[test]

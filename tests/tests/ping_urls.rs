@@ -56,9 +56,7 @@ fn assert_refused(a: &Answer, status: u16, body: &str, what: &str) {
 /// Waits until `/api/v1/status` (read from D1, written through or flushed after the ping)
 /// shows `service` as `want`.
 fn assert_status(worker: &Worker, service: &str, want: &str) {
-    worker.wait_for(&format!("{service} {want}"), Duration::from_secs(20), || {
-        (worker.status_of(service)["status"] == want).then_some(())
-    });
+    worker.wait_for_status(service, want, Duration::from_secs(20));
 }
 
 #[test]

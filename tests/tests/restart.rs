@@ -41,9 +41,7 @@ fn state_and_deadlines_survive_a_runtime_restart() {
     let restarted = now_ms();
     worker.start();
 
-    worker.wait_for("overdue service down after restart", Duration::from_secs(20), || {
-        (worker.status_of("restart-due")["status"] == "down").then_some(())
-    });
+    worker.wait_for_status("restart-due", "down", Duration::from_secs(20));
     // Up until the restart: the only change after the heartbeat is the one to down, recorded
     // by the restarted runtime.
     let changes = worker.status_changes("restart-due", 2);

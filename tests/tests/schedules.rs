@@ -40,7 +40,7 @@ fn a_missed_run_goes_late_at_its_time_and_down_when_the_grace_ends() {
     let due = next_run(received);
     assert_eq!(ms(&accepted["nextDeadline"]), due, "the next run after the heartbeat: {accepted}");
 
-    worker.wait_for("down", Duration::from_secs(20), || (worker.status_of("job-5s")["status"] == "down").then_some(()));
+    worker.wait_for_status("job-5s", "down", Duration::from_secs(20));
     let got = changes(&worker.status_changes("job-5s", 3));
     let [(_, up, _, _), (_, late, late_at, late_why), (_, down, down_at, down_why)] = &got[..] else {
         panic!("{got:?}")
