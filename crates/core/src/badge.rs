@@ -8,18 +8,13 @@
 // Request data is parsed here: no panic from a byte index or a slice out of range.
 #![deny(clippy::string_slice, clippy::indexing_slicing)]
 
-use std::fmt::Write as _;
-
-use hmac::{Hmac, Mac};
 use serde::Serialize;
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use crate::api::status::{current, StoredState};
 use crate::config::{Config, GroupConfig, ServiceConfig};
+use crate::keys::ServerMac;
 use crate::monitor::Status;
-
-type HmacSha256 = Hmac<Sha256>;
 
 /// Hex digits of a badge key (128 bits).
 pub const KEY_HEX_LEN: usize = 32;
@@ -95,33 +90,21 @@ impl Format {
 }
 
 /// The badge keys of one deployment.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Badges {
-    /// HMAC-SHA256 keyed with the server secret; `None` without one (no badges).
-    mac: Option<HmacSha256>,
-}
-
-impl std::fmt::Debug for Badges {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Badges").field("enabled", &self.mac.is_some()).finish()
-    }
+    /// Keyed with the server secret; without one, no badges.
+    mac: ServerMac,
 }
 
 impl Badges {
     /// The keys under `secret`; an empty or missing secret gives none (every badge 404).
     pub fn new(secret: Option<&[u8]>) -> Self {
-        let mac = secret.filter(|s| !s.is_empty()).and_then(|s| HmacSha256::new_from_slice(s).ok());
-        Self { mac }
+        Self { mac: ServerMac::new(secret) }
     }
 
     /// The badge key of `target` (32 hex digits), `None` without a secret.
     pub fn key(&self, target: Target<'_>) -> Option<String> {
-        self.derive(target.kind(), target.id()).map(|digest| {
-            digest.iter().take(KEY_HEX_LEN / 2).fold(String::new(), |mut s, b| {
-                let _ = write!(s, "{b:02x}");
-                s
-            })
-        })
+        self.derive(target.kind(), target.id())
     }
 
     /// The badge's URL path, `/badge/{key}/{id}.{svg|json}`; `None` without a secret.
@@ -129,10 +112,11 @@ impl Badges {
         Some(format!("/badge/{}/{}.{}", self.key(target)?, target.id(), format.extension()))
     }
 
-    fn derive(&self, kind: &str, id: &str) -> Option<[u8; 32]> {
-        let mut mac = self.mac.clone()?;
-        mac.update(format!("systole badge v1\0{kind}\0{id}").as_bytes());
-        Some(mac.finalize().into_bytes().into())
+    /// The key of the `kind` (`service` or `group`) named `id`: the first 16 bytes of its
+    /// MAC, in hex.
+    fn derive(&self, kind: &str, id: &str) -> Option<String> {
+        let digest = self.mac.sign(&format!("systole badge v1\0{kind}\0{id}"))?;
+        Some(hex::encode(digest.get(..KEY_HEX_LEN / 2)?))
     }
 
     /// The badge that `key` and `file` (`{id}.svg` or `{id}.json`) name in `config`, or
@@ -147,22 +131,9 @@ impl Badges {
             _ => return None,
         };
         let presented = key.as_bytes();
-        let hex = |kind: &str| -> Option<Vec<u8>> {
-            let digest = self.derive(kind, id)?;
-            Some(
-                digest
-                    .iter()
-                    .take(KEY_HEX_LEN / 2)
-                    .fold(String::new(), |mut s, b| {
-                        let _ = write!(s, "{b:02x}");
-                        s
-                    })
-                    .into_bytes(),
-            )
-        };
-        let (service_key, group_key) = (hex("service")?, hex("group")?);
-        let is_service: bool = service_key.ct_eq(presented).into();
-        let is_group: bool = group_key.ct_eq(presented).into();
+        let (service_key, group_key) = (self.derive("service", id)?, self.derive("group", id)?);
+        let is_service: bool = service_key.as_bytes().ct_eq(presented).into();
+        let is_group: bool = group_key.as_bytes().ct_eq(presented).into();
         let target = if is_service {
             Target::Service(config.service(id)?)
         } else if is_group {
@@ -337,6 +308,9 @@ mod tests {
         let badges = Badges::new(Some(b"server secret"));
         let api = Target::Service(c.service("api").unwrap());
         let key = badges.key(api).unwrap();
+        // The first 16 bytes of HMAC-SHA256("server secret", "systole badge v1\0service\0api"),
+        // as Python's `hmac` computes it: badge URLs already published keep working.
+        assert_eq!(key, "82e8cf9c03c35567cd0ceda994026017");
         assert_eq!(key.len(), KEY_HEX_LEN);
         assert_eq!(badges.resolve(&c, &key, "api.svg"), Some((api, Format::Svg)));
         assert_eq!(badges.resolve(&c, &key, "api.json"), Some((api, Format::Json)));

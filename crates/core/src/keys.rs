@@ -250,6 +250,36 @@ impl KeyRing {
     }
 }
 
+/// HMAC-SHA256 under the deployment's server secret (`SERVER_SECRET`, else the `API_KEYS`
+/// text), for what the Worker signs to check later without storing it: acknowledgement links
+/// ([`crate::escalation::AckLinks`]) and badge keys ([`crate::badge::Badges`]). Each signs
+/// its own domain-separated message (`systole ack v1\0…`, `systole badge v1\0…`), so a
+/// signature of one kind never passes as another.
+#[derive(Clone)]
+pub struct ServerMac(Option<HmacSha256>);
+
+impl fmt::Debug for ServerMac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print the key.
+        f.debug_struct("ServerMac").field("enabled", &self.0.is_some()).finish()
+    }
+}
+
+impl ServerMac {
+    /// The MAC under `secret`; an empty or missing secret gives none ([`ServerMac::sign`]
+    /// is then always `None`).
+    pub fn new(secret: Option<&[u8]>) -> Self {
+        Self(secret.filter(|s| !s.is_empty()).map(keyed))
+    }
+
+    /// The 32-byte HMAC-SHA256 of `message`; `None` without a secret.
+    pub fn sign(&self, message: &str) -> Option<[u8; 32]> {
+        let mut mac = self.0.clone()?;
+        mac.update(message.as_bytes());
+        Some(mac.finalize().into_bytes().into())
+    }
+}
+
 /// HMAC-SHA256 keyed with `secret` (any length: a key longer than SHA-256's block is hashed
 /// first, as RFC 2104 says).
 fn keyed(secret: &[u8]) -> HmacSha256 {
