@@ -105,6 +105,36 @@ fn a_child_that_recovered_before_its_parent_sends_nothing() {
 }
 
 #[test]
+fn a_child_that_missed_its_parents_push_learns_it_at_the_watchdog_and_holds_its_alert() {
+    let receiver = Receiver::start();
+    let worker = spawn_worker_with(&channel_env(&receiver, &[]));
+    beat(&worker, "dep-db");
+    wait_status(&worker, "dep-db", "down");
+    // Created after its parent went down, the child never got that push.
+    let child = json!({"id": "dep-late", "name": "Late dependent", "group": "deps-children"});
+    let created = worker.request("POST", "/api/v1/services", Some(MANAGEMENT_KEY), &child.to_string());
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.json()["service"]["dependsOn"], json!(["dep-db"]), "{}", created.body);
+    let key = created.json()["key"].as_str().unwrap().to_owned();
+    // The watchdog's next page starts after `dep-api`: `dep-db`, `dep-late`, ….
+    worker.d1("INSERT OR REPLACE INTO housekeeping (name, value) VALUES ('watchdog', 'dep-api')");
+    let ran = worker.get("/__scheduled?cron=17+*+*+*+*");
+    assert_eq!(ran.status, 200, "{}", ran.body);
+    let beat = worker.request("POST", "/api/heartbeat", Some(&key), &json!({"serviceId": "dep-late"}).to_string());
+    assert_eq!(beat.status, 200, "{}", beat.body);
+    // It misses its 5 s deadline while its parent is down: recorded, held, not sent.
+    wait_status(&worker, "dep-late", "down");
+    let held = worker.wait_for("dep-late incident", Duration::from_secs(20), || {
+        let i = incident(&worker, "dep-late");
+        i.is_object().then_some(i)
+    });
+    let mark = held["suppressed"].as_str().unwrap_or_default();
+    assert!(mark.starts_with("suppressed: parent `dep-db` down since "), "{held}");
+    thread::sleep(Duration::from_secs(2));
+    assert_eq!(about(&receiver, "Late dependent"), Vec::<String>::new(), "nothing while the parent is down");
+}
+
+#[test]
 fn a_cycle_through_the_management_api_is_a_400_naming_it() {
     let worker = spawn_worker_with(&[]);
     let manage =

@@ -11,7 +11,9 @@
 //! Parents push: a ServiceMonitor whose status changes tells each of its dependents (the
 //! reverse index, [`dependents`], at most [`MAX_DEPENDENTS_NOTIFIED`] per change) its new
 //! [`ParentState`]; the child keeps the last one of each parent
-//! ([`crate::monitor::MonitorState::parents`]). Pure: no clock, no I/O.
+//! ([`crate::monitor::MonitorState::parents`]). A push that did not arrive is caught up at
+//! the hourly watchdog's visit, from the parents' last written status in D1, through the
+//! same [`remember`]. Pure: no clock, no I/O.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

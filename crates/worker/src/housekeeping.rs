@@ -12,8 +12,9 @@
 //!    alerts past `notifications.json`'s `settings.alertHistory` (`maxAgeDays`, `maxAlerts`);
 //! 3. stores the next cursor (one D1 query, only when the fleet needs more than one page);
 //! 4. the watchdog: asks the page's ServiceMonitors (at most 40) to apply the deployed
-//!    config and to re-arm their alarm if the runtime holds none although a deadline or
-//!    flush is pending.
+//!    config, to re-arm their alarm if the runtime holds none although a deadline or flush
+//!    is pending, and to catch up their parents' statuses from D1 (a missed push; each
+//!    object reads them in its own invocation).
 
 use systole_core::config::ServiceId;
 use systole_core::housekeeping;

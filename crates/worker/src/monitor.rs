@@ -30,7 +30,7 @@ use std::panic::AssertUnwindSafe;
 use systole_core::api::heartbeat::HeartbeatItem;
 use systole_core::api::heartbeat::{self, Accepted};
 use systole_core::api::Problem;
-use systole_core::config::ServiceConfig;
+use systole_core::config::{ServiceConfig, ServiceId};
 use systole_core::dependency::ParentState;
 use systole_core::durable::{AlarmAction, Completed, Wake, Write};
 use systole_core::history::{EventRow, FlushBatch};
@@ -248,6 +248,7 @@ impl ServiceMonitor {
                 let alarm_held = self.state.storage().get_alarm().await?.is_some();
                 let input = Input::Watchdog { alarm_held };
                 self.ready(false).await?;
+                self.catch_up_parents(&service_id).await?;
                 match budget::invocation("ServiceMonitor watchdog", self.run(input)).await? {
                     Answer::WakeAt(at) => {
                         http::json(200, &serde_json::json!({ "alarmAt": at.map(Timestamp::as_millis) }))
@@ -261,6 +262,43 @@ impl ServiceMonitor {
             }
         };
         answer.map(web_sys::Response::from)
+    }
+
+    /// Remembers each parent's status as D1 last holds it (`service_state`), as its push would
+    /// have said it, at the watchdog's visit: a push that was lost, or made before this
+    /// service existed, is caught up here, so an alert is never held, nor left unheld, for
+    /// longer than one round of the watchdog. An older state than the one held is ignored
+    /// (`systole_core::dependency::remember`); a D1 failure is logged and leaves them as they are.
+    ///
+    /// # Errors
+    /// Storage errors of the object itself.
+    async fn catch_up_parents(&self, service_id: &ServiceId) -> Result<()> {
+        let depends_on = match deployment::config().service(service_id.as_str()) {
+            Some(s) => s.depends_on.clone(),
+            None => self.managed.borrow().as_ref().map(|(_, c)| c.depends_on.clone()).unwrap_or_default(),
+        };
+        if depends_on.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&str> = depends_on.iter().map(ServiceId::as_str).collect();
+        let read = async { d1::read::states_of(&self.env.d1(deployment::DB_BINDING)?, &ids).await };
+        let rows = match read.await {
+            Ok(rows) => rows,
+            Err(e) => {
+                worker::console_error!("{service_id}: parents not caught up (D1): {e}");
+                return Ok(());
+            }
+        };
+        for row in rows {
+            let (Ok(parent), Ok(status)) =
+                (ServiceId::parse(&row.service_id), serde_json::from_value(serde_json::Value::String(row.status)))
+            else {
+                continue;
+            };
+            let state = ParentState { status, since: Timestamp::from_millis(row.status_since) };
+            budget::invocation("ServiceMonitor parent", self.run(Input::Parent { parent, state })).await?;
+        }
+        Ok(())
     }
 
     /// The answer to `GET path` for a path other than `/` (the benchmark's counters and round
