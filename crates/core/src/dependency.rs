@@ -20,6 +20,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::api::status::StoredState;
 use crate::api::Problem;
 use crate::config::{Config, ServiceConfig, ServiceId};
 use crate::monitor::{Effect, MonitorState, Status, StatusChange};
@@ -43,6 +44,14 @@ pub struct ParentState {
     pub status: Status,
     /// When it began.
     pub since: Timestamp,
+}
+
+impl From<&StoredState> for ParentState {
+    /// A parent's state as D1 last holds it (its `service_state` row): what the watchdog's
+    /// catch-up remembers in place of a push that did not arrive.
+    fn from(stored: &StoredState) -> Self {
+        Self { status: stored.status, since: stored.status_since }
+    }
 }
 
 impl ParentState {

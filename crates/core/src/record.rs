@@ -88,15 +88,12 @@ pub enum Input {
         /// The key presented, if any (checked in constant time).
         key: Option<String>,
     },
-    /// A parent of this service (`dependsOn`) changed status: remembered, and when no parent
-    /// blocks any more a `down` whose alert was held is sent now (see
+    /// Parents of this service (`dependsOn`) and their statuses, each with since when: the one
+    /// parent that pushed its change, or every parent as D1 last holds it (caught up at the
+    /// watchdog's visit). Each is remembered unless older than the state held, and when no
+    /// parent blocks any more a `down` whose alert was held is sent now (see
     /// [`crate::dependency`]). Creates the record of a service never heard from.
-    Parent {
-        /// The parent.
-        parent: ServiceId,
-        /// Its status and since when.
-        state: crate::dependency::ParentState,
-    },
+    Parents(Vec<(ServiceId, crate::dependency::ParentState)>),
     /// Someone acknowledges the open incident that started at `started_at` (authorized at
     /// the edge: a user, the management key, or a signed link).
     Acknowledge {
@@ -356,13 +353,15 @@ impl ServiceRecord {
                 None => Outcome::answer(Answer::Nothing),
             },
             Input::Maintenance(command) => Self::on_maintenance_input(slot, now, command, ctx),
-            Input::Parent { parent, state } => {
+            Input::Parents(parents) => {
                 let (Some(service), Some(routing)) = (ctx.service, ctx.routing()) else {
                     return Outcome::answer(Answer::UnknownService);
                 };
                 let rec = slot.get_or_insert_with(|| Self::new(service.id.clone(), MonitorConfig::from(service), now));
                 let effects = rec.on_config(now, MonitorConfig::from(service));
-                rec.monitor.on_parent(parent, state, &service.depends_on);
+                for (parent, state) in parents {
+                    rec.monitor.on_parent(parent, state, &service.depends_on);
+                }
                 rec.notify(now, &effects, &routing);
                 let mut out = Outcome::answer(Answer::Nothing);
                 if effects.iter().any(|e| matches!(e, Effect::StatusChanged(_))) {

@@ -52,7 +52,7 @@ impl Child {
 
     fn parent(&mut self, ms: i64, status: Status, since: i64) -> Vec<(String, Event, u32)> {
         let parent = ServiceId::parse("db-prod").unwrap();
-        self.at(ms, Input::Parent { parent, state: ParentState { status, since: t(since) } })
+        self.at(ms, Input::Parents(vec![(parent, ParentState { status, since: t(since) })]))
     }
 
     fn incident_mark(&self) -> Option<String> {
@@ -130,7 +130,7 @@ fn a_push_from_a_service_that_is_not_a_parent_is_forgotten() {
     let mut c = child();
     c.beat(0, Reported::Up);
     let lone = ServiceId::parse("lone").unwrap();
-    c.at(1_000, Input::Parent { parent: lone, state: ParentState { status: Status::Down, since: t(1_000) } });
+    c.at(1_000, Input::Parents(vec![(lone, ParentState { status: Status::Down, since: t(1_000) })]));
     assert!(c.h.record().monitor.state().parents.is_empty());
     assert_eq!(c.beat(2_000, Reported::Down), team(Event::Down));
 }

@@ -224,7 +224,8 @@ impl ServiceMonitor {
             ToMonitor::Parent { service_id, parent, state } => {
                 self.service_id.replace(Some(service_id.to_string()));
                 self.ready(false).await?;
-                match budget::invocation("ServiceMonitor parent", self.run(Input::Parent { parent, state })).await? {
+                let input = Input::Parents(vec![(parent, state)]);
+                match budget::invocation("ServiceMonitor parent", self.run(input)).await? {
                     Answer::UnknownService => http::problem(&Problem::not_found("unknown service")),
                     _ => http::json(200, &serde_json::json!({})),
                 }
@@ -289,14 +290,15 @@ impl ServiceMonitor {
                 return Ok(());
             }
         };
-        for row in rows {
-            let (Ok(parent), Ok(status)) =
-                (ServiceId::parse(&row.service_id), serde_json::from_value(serde_json::Value::String(row.status)))
-            else {
-                continue;
-            };
-            let state = ParentState { status, since: Timestamp::from_millis(row.status_since) };
-            budget::invocation("ServiceMonitor parent", self.run(Input::Parent { parent, state })).await?;
+        let parents: Vec<_> = rows
+            .iter()
+            .filter_map(|row| {
+                let stored = row.stored()?;
+                Some((ServiceId::parse(&stored.service_id).ok()?, ParentState::from(&stored)))
+            })
+            .collect();
+        if !parents.is_empty() {
+            budget::invocation("ServiceMonitor parents", self.run(Input::Parents(parents))).await?;
         }
         Ok(())
     }
