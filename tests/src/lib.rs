@@ -570,17 +570,31 @@ impl Worker {
     }
 
     /// CPU time (user + system) the Worker's runtime process has used so far: the `workerd`
-    /// process of wrangler's process group that runs the Worker (started with an inspector
-    /// address; the other `workerd` is wrangler's proxy in front of it), from
-    /// `/proc/<pid>/stat` (`utime` + `stime`, in clock ticks of 10 ms). Zero when the worker
-    /// is not running. The benchmark divides its growth over a measured period by the
+    /// process of wrangler's process group that runs the Worker ([`Worker::runtime_pids`]),
+    /// from `/proc/<pid>/stat` (`utime` + `stime`, in clock ticks of 10 ms). Zero when the
+    /// worker is not running. The benchmark divides its growth over a measured period by the
     /// requests served.
     pub fn runtime_cpu(&self) -> Duration {
+        let ticks: u64 = self.runtime_stats().iter().map(|(_, ticks)| ticks).sum();
+        Duration::from_millis(ticks * 10)
+    }
+
+    /// The process ids of the `workerd` processes of wrangler's process group that run the
+    /// Worker (started with an inspector address; the other `workerd` is wrangler's proxy
+    /// in front of it): one while the worker runs, none once it stopped.
+    pub fn runtime_pids(&self) -> Vec<u32> {
+        self.runtime_stats().into_iter().map(|(pid, _)| pid).collect()
+    }
+
+    /// Each runtime process ([`Worker::runtime_pids`]) with its CPU time so far, in clock
+    /// ticks of 10 ms (`/proc/<pid>/stat` `utime` + `stime`).
+    fn runtime_stats(&self) -> Vec<(u32, u64)> {
         let Some(group) = self.child.as_ref().map(Child::id) else {
-            return Duration::ZERO;
+            return Vec::new();
         };
-        let mut ticks = 0u64;
+        let mut found = Vec::new();
         for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
             let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else { continue };
             // `pid (comm) state ppid pgrp …`: comm may hold spaces, so split after its `)`.
             let Some((head, rest)) = stat.rsplit_once(") ") else { continue };
@@ -595,9 +609,9 @@ impl Worker {
                 continue;
             }
             let field = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-            ticks += field(11) + field(12);
+            found.push((pid, field(11) + field(12)));
         }
-        Duration::from_millis(ticks * 10)
+        found
     }
 
     /// What the runtime logged after the log's first `offset` bytes.

@@ -11,14 +11,17 @@
 //!   screenshots go to `target/screenshots/`, Schemathesis's reports to `target/e2e/`.
 //! - `screenshots`: just the browser tests, then their screenshots copied into
 //!   `docs/screenshots/` (the README's and docs' images).
-//! - `bench [--quick | --floor | --profile | --fleet | --metrics | --managed]`: the benchmark, merged
+//! - `bench [--quick | --floor | --profile | --perf | --fleet | --metrics | --managed]`: the benchmark, merged
 //!   into `docs/benchmarks.md` section by section (the sections it did not measure stay), with the
 //!   runtime's floor Workers of `tests/floor/` (the workers-rs one built into
 //!   `target/floor-rust`); `--quick` prints only the heartbeat throughput ratios, to `/healthz`
 //!   and to the floors, for comparing changes; `--floor` prints only the floor section
 //!   (rounds of Systole and both floors); `--profile` its ratios with each heartbeat load's
 //!   first-round CPU profile (V8's sampler
-//!   over the inspector: top functions by self and total time); `--fleet` builds the
+//!   over the inspector: top functions by self and total time); `--perf` the same with Linux
+//!   `perf record` on each runtime process instead (CPU time, not wall time: µs per request in
+//!   wasm, JavaScript, V8, SQLite, malloc, the kernel and the rest of workerd, and the costliest
+//!   wasm functions; needs the `perf` tool); `--fleet` builds the
 //!   generated 10- and 10,000-service deployments (`target/worker-fleet-*`, never shipped) and
 //!   prints only the flat-cost section; `--metrics` builds them and prints only `GET /metrics`
 //!   on the 10,000-service one; `--managed` prints only the time to create 1,000 (then
@@ -224,7 +227,9 @@ fn test() -> Result<()> {
                 ];
                 run(&mut cargo(&args))?;
                 // The worker's pure parts (route table, D1 rows against migrations/), natively.
-                run(&mut cargo(&["test", "-p", "systole-worker", "--lib"]))
+                run(&mut cargo(&["test", "-p", "systole-worker", "--lib"]))?;
+                // The benchmark's pure parts (reading `perf report`).
+                run(&mut cargo(&["test", "-p", "systole-e2e", "--bins"]))
             }),
         ),
         (
@@ -377,8 +382,8 @@ fn build_fleets() -> Result<()> {
 
 fn bench(args: &[String]) -> Result<()> {
     let flag = |f: &str| args.iter().any(|a| a == f);
-    let (only_fleet, profile) = (flag("--fleet"), flag("--profile"));
-    let only_floor = profile || flag("--floor");
+    let (only_fleet, profile, perf) = (flag("--fleet"), flag("--profile"), flag("--perf"));
+    let only_floor = profile || perf || flag("--floor");
     let quick = only_floor || flag("--quick");
     // The test services (50 `load-*` with test keys) with production settings: the default
     // 10 s flush interval, so rows per heartbeat are measured as deployed.
@@ -431,7 +436,19 @@ fn bench(args: &[String]) -> Result<()> {
     let mut cmd = cargo(&["run", "--release", "-p", "systole-e2e", "--bin", "bench"]);
     cmd.env("SYSTOLE_SKIP_BUILD", "1").env("SYSTOLE_BENCH_QUICK", if quick { "1" } else { "0" });
     if only_floor {
-        cmd.env("SYSTOLE_BENCH_ONLY", "floor").env("SYSTOLE_BENCH_PROFILE", if profile { "1" } else { "0" });
+        let sampler = if perf {
+            "perf"
+        } else if profile {
+            "1"
+        } else {
+            "0"
+        };
+        cmd.env("SYSTOLE_BENCH_ONLY", "floor").env("SYSTOLE_BENCH_PROFILE", sampler);
+        if perf {
+            // V8 names its JIT code (wasm functions included) in /tmp/perf-<pid>.map for
+            // `perf report`; wrangler hands this variable to workerd as V8 flags.
+            cmd.env("MINIFLARE_WORKERD_V8_FLAGS", "--perf-basic-prof");
+        }
     }
     run(&mut cmd)?;
     if quick {

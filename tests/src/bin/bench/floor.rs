@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::json;
 use systole_e2e::{key, root, spawn_config, Worker};
 
+use super::perf::Recording;
 use super::profile::Profiler;
 use super::{load, load_services, load_timed, median, Run, CONNECTIONS, SERVICES};
 
@@ -23,6 +24,13 @@ const CPU_TARGET: f64 = 1.15;
 /// median of the rounds' ratios. Many short rounds rather than a few long ones: the three
 /// loads of a round lie [`FLOOR_WARMUP`] + [`FLOOR_MEASURE`] apart.
 const ROUNDS: usize = 10;
+/// Load of each Worker, over all the services, before the first round. V8 compiles a Worker's
+/// wasm first with its baseline compiler and then, function by function as each gets hot,
+/// with its optimizing one, in the same process: a Systole heartbeat cost 1.94 ms of CPU in a
+/// fresh runtime's first 8 s of load (7 % of it in V8's compiler), 1.05 ms after 40 s more
+/// (0.1 %) (`cargo xtask bench --perf`, docs/benchmarks.md). The JS floor's few functions
+/// are compiled in the first second.
+const PREWARM: Duration = Duration::from_secs(20);
 /// Warm-up of each load of a round.
 const FLOOR_WARMUP: Duration = Duration::from_secs(1);
 /// Measured period of each load of a round.
@@ -86,12 +94,23 @@ fn cpu(s: &Run, floor: &Run) -> f64 {
     s.cpu_ms / floor.cpu_ms
 }
 
+/// What samples the first round of each heartbeat load, its report printed.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum Sampler {
+    /// Nothing: the document's section.
+    Off,
+    /// V8's profiler over the inspector (`cargo xtask bench --profile`, [`super::profile`]).
+    Inspector,
+    /// `perf record` on the runtime process (`cargo xtask bench --perf`, [`super::perf`]).
+    Perf,
+}
+
 /// Starts both floors, loads the three heartbeat routes at each scale ([`ROUNDS`] rounds of
 /// Systole, JS floor and workers-rs floor back to back), and `GET /healthz` of Systole and
 /// the JS floor; answers the document's section (with `quick`, prints the ratios, skips
-/// `/healthz` and answers nothing; with `profile` too, and prints the first round's CPU
-/// profile of each heartbeat load, see [`profile`](super::profile)).
-pub fn run(systole: &Worker, quick: bool, profile: bool) -> String {
+/// `/healthz` and answers nothing; with a `sampler` too, and prints its report of each
+/// heartbeat load's first round).
+pub fn run(systole: &Worker, quick: bool, sampler: Sampler) -> String {
     let js = spawn_config(&root().join("tests/floor/js/wrangler.toml"));
     let rust = spawn_config(&root().join("tests/floor/rust/wrangler.toml"));
     let services = load_services();
@@ -100,7 +119,9 @@ pub fn run(systole: &Worker, quick: bool, profile: bool) -> String {
     let keys: Vec<String> = services.iter().map(|s| key(s)).collect();
     let beat = |worker: &Worker, name: &str, n_services: usize, round: usize| {
         let title = format!("{name}, {n_services} service(s), round {}", round + 1);
-        let profiler = (profile && round == 0).then(|| Profiler::start(worker));
+        let profiler = (sampler == Sampler::Inspector && round == 0).then(|| Profiler::start(worker));
+        let recording = (sampler == Sampler::Perf && round == 0)
+            .then(|| Recording::start(worker, &title, FLOOR_WARMUP + FLOOR_MEASURE));
         let run = load_timed(worker, &title, FLOOR_WARMUP, FLOOR_MEASURE, &|n| {
             let i = n % n_services;
             worker.request("POST", "/api/heartbeat", Some(&keys[i]), &bodies[i]).status == 200
@@ -108,10 +129,21 @@ pub fn run(systole: &Worker, quick: bool, profile: bool) -> String {
         if let Some(p) = profiler {
             println!("{}", p.stop(&title, run.per_second));
         }
+        if let Some(r) = recording {
+            println!("{}", r.report(&title, &run));
+        }
         run
     };
     let targets: [(&Worker, &str); 3] =
         [(systole, "Systole POST /api/heartbeat"), (&js, "JS floor"), (&rust, "workers-rs floor")];
+    // Each Worker serves every service's heartbeats for a while first, so the rounds measure
+    // the steady state: compiled code, every object made.
+    for (worker, name) in targets {
+        load_timed(worker, &format!("{name}, warm-up"), PREWARM, Duration::from_secs(1), &|n| {
+            let i = n % services.len();
+            worker.request("POST", "/api/heartbeat", Some(&keys[i]), &bodies[i]).status == 200
+        });
+    }
     let scales: Vec<Scale> = [1, SERVICES]
         .into_iter()
         .map(|n| {
@@ -126,7 +158,7 @@ pub fn run(systole: &Worker, quick: bool, profile: bool) -> String {
             Scale { services: n, systole, js, rust }
         })
         .collect();
-    if quick || profile {
+    if quick || sampler != Sampler::Off {
         for s in &scales {
             println!(
                 "quick: floor, {} service(s), median of {ROUNDS} rounds (range): Systole/JS req/s {} CPU {}; \
@@ -170,8 +202,10 @@ wrote for this (`tests/floor/`: JS, and workers-rs with the same `worker` crate 
 Systole), each router → Durable Object named by the body's `serviceId` → one SQLite
 `INSERT OR REPLACE` of the body in the object's own storage → 200 (both Rust Workers with the
 build's rewritten glue, `xtask/src/tools.rs` `plain_glue`). Each runs under its own
-`wrangler dev` in this run and gets the same requests as Systole's heartbeat ({CONNECTIONS}
-connections, {warmup} s warm-up, {measure} s measured), for one service and for {SERVICES}, in
+`wrangler dev` in this run and gets the same requests as Systole's heartbeat: first {prewarm} s
+of them over all {SERVICES} services, unmeasured, so that V8 has compiled each Worker's hot code
+with its optimizing tier, then ({CONNECTIONS} connections, {warmup} s warm-up, {measure} s
+measured) for one service and for {SERVICES}, in
 {ROUNDS} rounds that load the three back to back in an order rotating from round to round: the
 host's speed drifts during a run (the floors alone measured 359 to 552 req/s in runs minutes
 apart), so each ratio is the median of the rounds' ratios, with their range in brackets, and
@@ -196,6 +230,7 @@ CPU per request (target ≤ {CPU_TARGET}).** Pooled over the rounds (the first t
 ratios to the JS floor are {pooled} service(s).
 
 ",
+        prewarm = PREWARM.as_secs(),
         warmup = FLOOR_WARMUP.as_secs(),
         measure = FLOOR_MEASURE.as_secs(),
         healthz_row = healthz.row("Systole `GET /healthz`"),

@@ -21,8 +21,9 @@
 //! - [`fleet`]: flat cost from 10 to 10,000 services (its own two deployments);
 //! - [`managed`] (`--managed` only): creating 10,000 managed services through the API and
 //!   listing them;
-//! - [`profile`] (`--profile` only): where the isolate's CPU goes under the floor section's
-//!   heartbeat loads.
+//! - [`profile`] (`--profile` only): where the isolate's JavaScript thread time goes under the
+//!   floor section's heartbeat loads (V8's profiler); [`perf`] (`--perf` only): where the
+//!   runtime process's CPU goes under them (Linux `perf`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod budgets;
@@ -33,6 +34,7 @@ mod fleet;
 mod floor;
 mod managed;
 mod metrics;
+mod perf;
 mod profile;
 mod rows;
 mod size;
@@ -214,15 +216,19 @@ fn main() {
         print!("{rows}\nsparse: {sparse:?}\n");
         return;
     }
-    // `cargo xtask bench --floor`: only the floor section, printed; `--profile`: its ratios
-    // and CPU profiles.
+    // `cargo xtask bench --floor`: only the floor section, printed; `--profile` and `--perf`:
+    // its ratios and the sampler's reports.
     if std::env::var("SYSTOLE_BENCH_ONLY").is_ok_and(|v| v == "floor") {
-        let profile = std::env::var("SYSTOLE_BENCH_PROFILE").is_ok_and(|v| v == "1");
-        print!("{}", floor::run(&worker, profile, profile));
+        let sampler = match std::env::var("SYSTOLE_BENCH_PROFILE").as_deref() {
+            Ok("1") => floor::Sampler::Inspector,
+            Ok("perf") => floor::Sampler::Perf,
+            _ => floor::Sampler::Off,
+        };
+        print!("{}", floor::run(&worker, false, sampler));
         return;
     }
     let (throughput, beat_cpu) = throughput::run(&worker, quick);
-    let floor = floor::run(&worker, quick, false);
+    let floor = floor::run(&worker, quick, floor::Sampler::Off);
     if quick {
         return;
     }
