@@ -28,9 +28,9 @@ const ROUNDS: usize = 10;
 /// wasm first with its baseline compiler and then, function by function as each gets hot,
 /// with its optimizing one, in the same process: a Systole heartbeat cost 1.94 ms of CPU in a
 /// fresh runtime's first 8 s of load (7 % of it in V8's compiler), 1.05 ms after 40 s more
-/// (0.1 %) (`cargo xtask bench --perf`, docs/benchmarks.md). The JS floor's few functions
-/// are compiled in the first second.
-const PREWARM: Duration = Duration::from_secs(20);
+/// (0.1 %) (docs/benchmarks.md); after 20 s of this load, a second of it still cost 1.6–2.0×
+/// the JS floor's CPU. The JS floor's few functions are compiled in its first second.
+const PREWARM: Duration = Duration::from_secs(60);
 /// Warm-up of each load of a round.
 const FLOOR_WARMUP: Duration = Duration::from_secs(1);
 /// Measured period of each load of a round.
