@@ -265,6 +265,13 @@ impl ServiceMonitor {
         answer.map(web_sys::Response::from)
     }
 
+    /// `f` of the config of service `id`: declared in `services.json`, else the managed
+    /// service this object holds; `None` when it has neither.
+    fn with_service<R>(&self, id: &str, f: impl FnOnce(&ServiceConfig) -> R) -> Option<R> {
+        let managed = self.managed.borrow();
+        deployment::config().service(id).or(managed.as_ref().map(|(_, c)| c)).map(f)
+    }
+
     /// Remembers each parent's status as D1 last holds it (`service_state`), as its push would
     /// have said it, at the watchdog's visit: a push that was lost, or made before this
     /// service existed, is caught up here, so an alert is never held, nor left unheld, for
@@ -274,10 +281,7 @@ impl ServiceMonitor {
     /// # Errors
     /// Storage errors of the object itself.
     async fn catch_up_parents(&self, service_id: &ServiceId) -> Result<()> {
-        let depends_on = match deployment::config().service(service_id.as_str()) {
-            Some(s) => s.depends_on.clone(),
-            None => self.managed.borrow().as_ref().map(|(_, c)| c.depends_on.clone()).unwrap_or_default(),
-        };
+        let depends_on = self.with_service(service_id.as_str(), |s| s.depends_on.clone()).unwrap_or_default();
         if depends_on.is_empty() {
             return Ok(());
         }
@@ -402,10 +406,9 @@ impl Object for ServiceMonitor {
     }
 
     fn publish(&self, update: ServiceUpdate) {
-        let managed = self.managed.borrow();
-        let service = deployment::config().service(&update.id).or(managed.as_ref().map(|(_, c)| c));
-        if let Some(service) = service {
-            let posts = live::publish(&self.env, service, &update, &self.live);
+        if let Some(posts) =
+            self.with_service(&update.id, |service| live::publish(&self.env, service, &update, &self.live))
+        {
             self.count(|s| s.live_posts += posts);
         }
         if update.change.is_some() {

@@ -117,15 +117,15 @@ pub fn run(systole: &Worker, quick: bool, sampler: Sampler) -> String {
     let bodies: Vec<String> =
         services.iter().map(|s| json!({"serviceId": s, "message": "bench"}).to_string()).collect();
     let keys: Vec<String> = services.iter().map(|s| key(s)).collect();
+    // The `i`-th service's heartbeat to `worker`, answered 200.
+    let heartbeat =
+        |worker: &Worker, i: usize| worker.request("POST", "/api/heartbeat", Some(&keys[i]), &bodies[i]).status == 200;
     let beat = |worker: &Worker, name: &str, n_services: usize, round: usize| {
         let title = format!("{name}, {n_services} service(s), round {}", round + 1);
         let profiler = (sampler == Sampler::Inspector && round == 0).then(|| Profiler::start(worker));
         let recording = (sampler == Sampler::Perf && round == 0)
             .then(|| Recording::start(worker, &title, FLOOR_WARMUP + FLOOR_MEASURE));
-        let run = load_timed(worker, &title, FLOOR_WARMUP, FLOOR_MEASURE, &|n| {
-            let i = n % n_services;
-            worker.request("POST", "/api/heartbeat", Some(&keys[i]), &bodies[i]).status == 200
-        });
+        let run = load_timed(worker, &title, FLOOR_WARMUP, FLOOR_MEASURE, &|n| heartbeat(worker, n % n_services));
         if let Some(p) = profiler {
             println!("{}", p.stop(&title, run.per_second));
         }
@@ -140,8 +140,7 @@ pub fn run(systole: &Worker, quick: bool, sampler: Sampler) -> String {
     // the steady state: compiled code, every object made.
     for (worker, name) in targets {
         load_timed(worker, &format!("{name}, warm-up"), PREWARM, Duration::from_secs(1), &|n| {
-            let i = n % services.len();
-            worker.request("POST", "/api/heartbeat", Some(&keys[i]), &bodies[i]).status == 200
+            heartbeat(worker, n % services.len())
         });
     }
     let scales: Vec<Scale> = [1, SERVICES]
