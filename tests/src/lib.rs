@@ -225,7 +225,12 @@ fn wrangler() -> Command {
             format!("{}:{}", root.join("node_modules/.bin").display(), std::env::var("PATH").unwrap_or_default()),
         )
         .env("SYSTOLE_SKIP_BUILD", "1")
-        .env("WRANGLER_SEND_METRICS", "false");
+        .env("WRANGLER_SEND_METRICS", "false")
+        // No local trace collector: wrangler's dev-only observability (on by default) streams
+        // every invocation's spans and logs into a SQLite-backed object in the same runtime
+        // process, about a third of a heartbeat's CPU there, which no deployed Worker pays
+        // (docs/benchmarks.md). The tests read nothing from it.
+        .env("X_LOCAL_OBSERVABILITY", "false");
     cmd
 }
 

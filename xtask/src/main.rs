@@ -446,8 +446,10 @@ fn bench(args: &[String]) -> Result<()> {
         cmd.env("SYSTOLE_BENCH_ONLY", "floor").env("SYSTOLE_BENCH_PROFILE", sampler);
         if perf {
             // V8 names its JIT code (wasm functions included) in /tmp/perf-<pid>.map for
-            // `perf report`; wrangler hands this variable to workerd as V8 flags.
-            cmd.env("MINIFLARE_WORKERD_V8_FLAGS", "--perf-basic-prof");
+            // `perf report`; wrangler hands this variable to workerd as V8 flags. The flag
+            // also turns on V8's code log, which would write an `isolate-*-v8.log` per
+            // isolate into the working directory: sent to /dev/null instead.
+            cmd.env("MINIFLARE_WORKERD_V8_FLAGS", "--perf-basic-prof --no-logfile-per-isolate --logfile=/dev/null");
         }
     }
     run(&mut cmd)?;

@@ -191,6 +191,10 @@ pub fn run(systole: &Worker, quick: bool, sampler: Sampler) -> String {
             format!("{:.2}× and {:.2}× for {}", throughput(&sys, &js), cpu(&sys, &js), s.services)
         })
         .collect();
+    let rust_floor: Vec<String> = scales
+        .iter()
+        .map(|s| format!("{:.2}× the JS floor's for {}", cpu(&pooled(&s.rust), &pooled(&s.js)), s.services))
+        .collect();
     let throughput = scales.iter().map(|s| s.ratio(&s.js, throughput).0).fold(f64::NAN, f64::min);
     let cpu = scales.iter().map(|s| s.ratio(&s.js, cpu).0).fold(f64::NAN, f64::max);
     format!(
@@ -206,9 +210,13 @@ of them over all {SERVICES} services, unmeasured, so that V8 has compiled each W
 with its optimizing tier, then ({CONNECTIONS} connections, {warmup} s warm-up, {measure} s
 measured) for one service and for {SERVICES}, in
 {ROUNDS} rounds that load the three back to back in an order rotating from round to round: the
-host's speed drifts during a run (the floors alone measured 359 to 552 req/s in runs minutes
-apart), so each ratio is the median of the rounds' ratios, with their range in brackets, and
+host's speed drifts during a run (one floor's rounds of one run differ by up to 40 % in
+req/s), so each ratio is the median of the rounds' ratios, with their range in brackets, and
 the rows below pool the rounds.
+Every `wrangler dev` here runs without wrangler's local trace collector
+(`X_LOCAL_OBSERVABILITY=false`, as for every Worker the tests start): it stores each
+invocation's spans and logs in SQLite inside the runtime's process, work no deployed Worker
+does, and it cost more CPU than a floor's whole heartbeat (see the next section).
 Systole runs here without its per-service heartbeat rate limit (the benchmark build's
 `BENCH_SERVICE_RATE_UNLIMITED`), which would refuse one service's flood after its burst.
 
@@ -226,7 +234,9 @@ is better), median of the rounds (range):
 
 **Worst case (medians): {throughput:.2}× the JS floor's throughput (target ≥ {THROUGHPUT_TARGET}) and {cpu:.2}× its
 CPU per request (target ≤ {CPU_TARGET}).** Pooled over the rounds (the first table), the
-ratios to the JS floor are {pooled} service(s).
+ratios to the JS floor are {pooled} service(s). Pooled, the workers-rs floor's own CPU per
+request is {rust_floor} service(s): what any workers-rs Worker pays before doing anything of
+its own.
 
 ",
         prewarm = PREWARM.as_secs(),
@@ -236,5 +246,6 @@ ratios to the JS floor are {pooled} service(s).
         js_healthz_row = js_healthz.row("JS floor `GET /healthz`"),
         ratios = ratios.join("\n"),
         pooled = pooled_ratios.join(", "),
+        rust_floor = rust_floor.join(" and "),
     )
 }
