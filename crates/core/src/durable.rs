@@ -48,16 +48,54 @@ impl Wake {
     }
 }
 
-/// The alarm an object holds: the time last set, cleared when it fires. Persisted with the
-/// object's state, so deciding whether to call `setAlarm` costs no storage read.
+/// How long an alarm this instance set may be overdue and still count as armed: the runtime
+/// runs an overdue alarm as soon as the object is free, which under load is after the
+/// requests queued before it (milliseconds). Past this, it may have been given up (a handler
+/// that failed all its retries), so it is set again.
+pub const OVERDUE_TRUSTED_MS: i64 = 10_000;
+
+/// The alarm an object holds: the time last set, cleared when it fires. The time is persisted
+/// with the object's state, so deciding whether to call `setAlarm` costs no storage read;
+/// whether this instance set it is not (a loaded state may hold the time of an alarm that
+/// already fired).
 #[derive(Clone, Copy, Debug, Default, Deserialize, Eq, PartialEq, Serialize)]
 #[serde(transparent)]
-pub struct Armed(pub Option<Timestamp>);
+pub struct Armed {
+    at: Option<Timestamp>,
+    /// This instance set `at` (since loading) and the alarm has not fired since.
+    #[serde(skip)]
+    set_here: bool,
+}
 
 impl Armed {
-    /// The alarm fired: nothing is armed any more.
+    /// An alarm armed for `at` as a stored state holds it (not known to be set by this
+    /// instance).
+    #[cfg(test)]
+    fn stored(at: Option<Timestamp>) -> Self {
+        Self { at, set_here: false }
+    }
+
+    /// The time armed, if any (epoch ms, UTC).
+    pub fn at(&self) -> Option<Timestamp> {
+        self.at
+    }
+
+    /// The alarm fired (or setting it failed): nothing is armed any more.
     pub fn spent(&mut self) {
-        self.0 = None;
+        *self = Self::default();
+    }
+
+    /// Whether this instance set the alarm armed for `at`, which is overdue at `now` by no more
+    /// than [`OVERDUE_TRUSTED_MS`]: it runs once the object is free. A loaded state's overdue
+    /// time is not: its alarm may have fired before the state was stored again.
+    fn overdue_here(&self, at: Timestamp, now: Timestamp) -> bool {
+        self.set_here && at <= now && now.as_millis() - at.as_millis() <= OVERDUE_TRUSTED_MS
+    }
+
+    /// Records `wanted` as set by this instance.
+    fn set(&mut self, wanted: Timestamp, why: Wake) -> AlarmAction {
+        *self = Self { at: Some(wanted), set_here: true };
+        AlarmAction::Set(wanted, why)
     }
 
     /// Decides the alarm after an event at `now` that wants to be woken at `wanted`, and
@@ -66,20 +104,21 @@ impl Armed {
     /// place, which then fires, finds nothing due and re-arms — one billed write instead of
     /// one per heartbeat. An armed time not after `now` is treated as spent (state loaded
     /// after its alarm fired may still hold it), so the worst case is one redundant
-    /// `setAlarm`, never a missing one. A wanted time before `now` (work overdue) is set at
-    /// `now`: the runtime refuses times at or before the epoch, and a past time means "at
-    /// once" anyway.
+    /// `setAlarm`, never a missing one; except that work due now leaves an overdue alarm
+    /// this instance set ([`Armed::overdue_here`]) to run it: under load, every heartbeat
+    /// queued before that alarm would otherwise set it again (a flush at 200 buffered
+    /// heartbeats was followed by about 10 `setAlarm` calls). A wanted time before `now`
+    /// (work overdue) is set at `now`: the runtime refuses times at or before the epoch, and
+    /// a past time means "at once" anyway.
     pub fn rearm(&mut self, now: Timestamp, wanted: Option<(Timestamp, Wake)>) -> AlarmAction {
         let Some((wanted, why)) = wanted else {
             return AlarmAction::Keep;
         };
         let wanted = wanted.max(now);
-        match self.0 {
+        match self.at {
             Some(armed) if armed > now && armed <= wanted => AlarmAction::Keep,
-            _ => {
-                self.0 = Some(wanted);
-                AlarmAction::Set(wanted, why)
-            }
+            Some(armed) if wanted == now && self.overdue_here(armed, now) => AlarmAction::Keep,
+            _ => self.set(wanted, why),
         }
     }
 
@@ -93,11 +132,10 @@ impl Armed {
             return AlarmAction::Keep;
         };
         let wanted = wanted.max(now);
-        if self.0 == Some(wanted) {
+        if self.at == Some(wanted) {
             return AlarmAction::Keep;
         }
-        self.0 = Some(wanted);
-        AlarmAction::Set(wanted, why)
+        self.set(wanted, why)
     }
 }
 
@@ -228,6 +266,7 @@ pub fn write_attempts_if_due<A, U>(queue: &DeliveryQueue, now: Timestamp, out: &
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -238,12 +277,12 @@ mod tests {
             armed.rearm(now, Some((Timestamp::from_millis(0), Wake::Flush))),
             AlarmAction::Set(now, Wake::Flush)
         );
-        assert_eq!(armed, Armed(Some(now)));
+        assert_eq!(armed.at(), Some(now));
     }
 
     #[test]
     fn a_later_wake_keeps_the_armed_alarm_and_an_earlier_one_moves_it() {
-        let mut armed = Armed(Some(Timestamp::from_millis(10_000)));
+        let mut armed = Armed::stored(Some(Timestamp::from_millis(10_000)));
         let now = Timestamp::from_millis(1_000);
         assert_eq!(armed.rearm(now, Some((Timestamp::from_millis(20_000), Wake::Deadline))), AlarmAction::Keep);
         assert_eq!(
@@ -255,12 +294,38 @@ mod tests {
 
     #[test]
     fn an_exact_wake_moves_the_armed_alarm_later_too_and_keeps_an_equal_one() {
-        let mut armed = Armed(Some(Timestamp::from_millis(10_000)));
+        let mut armed = Armed::stored(Some(Timestamp::from_millis(10_000)));
         let now = Timestamp::from_millis(1_000);
         let later = Timestamp::from_millis(20_000);
         assert_eq!(armed.set_exact(now, Some((later, Wake::Deadline))), AlarmAction::Set(later, Wake::Deadline));
         assert_eq!(armed.set_exact(now, Some((later, Wake::Deadline))), AlarmAction::Keep);
         assert_eq!(armed.set_exact(now, None), AlarmAction::Keep);
-        assert_eq!(armed, Armed(Some(later)));
+        assert_eq!(armed.at(), Some(later));
+    }
+
+    #[test]
+    fn an_overdue_alarm_this_instance_set_is_left_to_run_a_stored_one_is_set_again() {
+        let t = |ms| Timestamp::from_millis(ms);
+        let mut armed = Armed::default();
+        assert_eq!(armed.rearm(t(1_000), Some((t(0), Wake::Flush))), AlarmAction::Set(t(1_000), Wake::Flush));
+        // Heartbeats queued before the alarm runs: it is overdue, but this instance set it.
+        assert_eq!(armed.rearm(t(1_050), Some((t(0), Wake::Flush))), AlarmAction::Keep);
+        // Nothing due before a later time: the alarm moves there (nothing to run at once).
+        assert_eq!(
+            armed.rearm(t(1_050), Some((t(60_000), Wake::Deadline))),
+            AlarmAction::Set(t(60_000), Wake::Deadline)
+        );
+        assert_eq!(armed.rearm(t(60_000), Some((t(0), Wake::Flush))), AlarmAction::Keep);
+        // Overdue for longer than it takes to run: maybe given up, so set again.
+        let late = t(60_000 + OVERDUE_TRUSTED_MS + 1);
+        assert_eq!(armed.rearm(late, Some((t(0), Wake::Flush))), AlarmAction::Set(late, Wake::Flush));
+        // The same time loaded from storage may have fired already: set again.
+        let mut loaded: Armed =
+            serde_json::from_str(&serde_json::to_string(&Armed::stored(Some(t(1_000)))).unwrap()).unwrap();
+        assert_eq!(loaded, Armed::stored(Some(t(1_000))));
+        assert_eq!(loaded.rearm(t(1_050), Some((t(0), Wake::Flush))), AlarmAction::Set(t(1_050), Wake::Flush));
+        // Fired: nothing is armed.
+        armed.spent();
+        assert_eq!(armed.rearm(t(1_100), Some((t(0), Wake::Flush))), AlarmAction::Set(t(1_100), Wake::Flush));
     }
 }

@@ -184,10 +184,13 @@ fn later_deadlines_do_not_rearm_the_alarm_and_a_spent_alarm_is_set_again() {
     // unknown → up is a status change: flush at once.
     assert_eq!(armed_at(&h.beat(1_000, Reported::Up)), Some(Timestamp::from_millis(1_000)));
     assert_eq!(h.beat(900, Reported::Up).alarm, AlarmAction::Keep);
+    // Overdue, but this instance set it: it runs once the object is free.
+    assert_eq!(h.beat(1_000, Reported::Up).alarm, AlarmAction::Keep, "heartbeats queued before the alarm");
+    let late = 1_000 + systole_core::durable::OVERDUE_TRUSTED_MS + 1;
     assert_eq!(
-        armed_at(&h.beat(1_000, Reported::Up)),
-        Some(Timestamp::from_millis(1_000)),
-        "a spent alarm is set again"
+        armed_at(&h.beat(late, Reported::Up)),
+        Some(Timestamp::from_millis(late)),
+        "an alarm overdue for longer may have been given up: set again"
     );
 }
 
@@ -259,9 +262,11 @@ fn a_heartbeat_handled_while_an_alarm_awaits_d1_arms_a_real_time_never_before_no
         "overdue work: at once, not at 0"
     );
     assert!(beat.sends.is_empty() && beat.writes.is_empty(), "a heartbeat never waits for channels or D1");
-    // D1 answers; the chain ends with the recovery's `up` due: the alarm is armed for it.
+    // D1 answers; the recovery's `up` is due at once, and the alarm the heartbeat set (at
+    // 60.5 s, overdue) runs it once this alarm's chain ends: not set again.
     let done = h.answer_writes(60 * S + 600, &answered, true);
-    assert_eq!(done.alarm, AlarmAction::Set(Timestamp::from_millis(60 * S + 600), Wake::Flush));
+    assert_eq!(done.alarm, AlarmAction::Keep);
+    assert_eq!(h.record().armed.at(), Some(Timestamp::from_millis(60 * S + 500)));
     let next = h.alarm(60 * S + 600);
     let ups: Vec<_> = next.sends.iter().map(|s| (s.channel.as_str(), s.notification.event())).collect();
     assert_eq!(ups, [("ops", Event::Up), ("team", Event::Up)], "the recovery goes out; the downs retry later");
