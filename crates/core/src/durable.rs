@@ -5,7 +5,7 @@
 //! → store the rows of [`Outcome::append`], and the state if [`Outcome::persist`] → apply
 //! [`Outcome::alarm`] → carry out the effects ([`Outcome::sends`], [`Outcome::writes`]) and
 //! feed their results back as the next input ([`Completed`]). Both the ServiceMonitor ([`crate::record::ServiceRecord::handle`]) and
-//! the AlertDesk ([`crate::notify::external::AlertDesk::handle`]) follow it.
+//! the AlertDesk ([`crate::desk::DeskRecord::handle`]) follow it.
 
 use serde::{Deserialize, Serialize};
 
@@ -105,7 +105,7 @@ impl Armed {
     /// one per heartbeat. An armed time not after `now` is treated as spent (state loaded
     /// after its alarm fired may still hold it), so the worst case is one redundant
     /// `setAlarm`, never a missing one; except that work due now leaves an overdue alarm
-    /// this instance set ([`Armed::overdue_here`]) to run it: under load, every heartbeat
+    /// this instance set (at most [`OVERDUE_TRUSTED_MS`] ago) to run it: under load, every heartbeat
     /// queued before that alarm would otherwise set it again (a flush at 200 buffered
     /// heartbeats was followed by about 10 `setAlarm` calls). A wanted time before `now`
     /// (work overdue) is set at `now`: the runtime refuses times at or before the epoch, and

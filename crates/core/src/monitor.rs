@@ -623,7 +623,7 @@ impl Monitor {
     /// counts as a run failure; an open, unacknowledged incident past a level's `after`
     /// escalates ([`Effect::Escalated`], each level once). Any other call — early, repeated, or with nothing due —
     /// returns no effects.
-    /// Maintenance windows are entered and left first (see [`Monitor::check_maintenance`]).
+    /// Maintenance windows are entered and left first (see `Monitor::check_maintenance`).
     #[must_use]
     pub fn on_alarm(&mut self, now: Timestamp) -> Vec<Effect> {
         let mut effects = Vec::new();
