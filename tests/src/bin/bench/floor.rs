@@ -173,28 +173,22 @@ pub fn run(systole: &Worker, quick: bool, sampler: Sampler) -> String {
     }
     let healthz = load(systole, "Systole GET /healthz", &|_| systole.get("/healthz").status == 200);
     let js_healthz = load(&js, "JS floor GET /healthz", &|_| js.get("/healthz").status == 200);
-    let mut rows = String::new();
+    // Each scale's rounds pooled once: its three rows, Systole's pooled ratios to the JS floor,
+    // and the workers-rs floor's own CPU ratio to it.
+    let (mut rows, mut pooled_ratios, mut rust_floor) = (String::new(), Vec::new(), Vec::new());
     for s in &scales {
         let n = s.services;
-        rows += &pooled(&s.systole).row(&format!("Systole `POST /api/heartbeat`, {n} service(s)"));
-        rows += "\n";
-        rows += &pooled(&s.js).row(&format!("JS floor, {n} service(s)"));
-        rows += "\n";
-        rows += &pooled(&s.rust).row(&format!("workers-rs floor, {n} service(s)"));
-        rows += "\n";
+        let (sys, js, rust) = (pooled(&s.systole), pooled(&s.js), pooled(&s.rust));
+        rows += &format!(
+            "{}\n{}\n{}\n",
+            sys.row(&format!("Systole `POST /api/heartbeat`, {n} service(s)")),
+            js.row(&format!("JS floor, {n} service(s)")),
+            rust.row(&format!("workers-rs floor, {n} service(s)")),
+        );
+        pooled_ratios.push(format!("{:.2}× and {:.2}× for {n}", throughput(&sys, &js), cpu(&sys, &js)));
+        rust_floor.push(format!("{:.2}× the JS floor's for {n}", cpu(&rust, &js)));
     }
     let ratios: Vec<String> = scales.iter().map(Scale::ratios).collect();
-    let pooled_ratios: Vec<String> = scales
-        .iter()
-        .map(|s| {
-            let (sys, js) = (pooled(&s.systole), pooled(&s.js));
-            format!("{:.2}× and {:.2}× for {}", throughput(&sys, &js), cpu(&sys, &js), s.services)
-        })
-        .collect();
-    let rust_floor: Vec<String> = scales
-        .iter()
-        .map(|s| format!("{:.2}× the JS floor's for {}", cpu(&pooled(&s.rust), &pooled(&s.js)), s.services))
-        .collect();
     let throughput = scales.iter().map(|s| s.ratio(&s.js, throughput).0).fold(f64::NAN, f64::min);
     let cpu = scales.iter().map(|s| s.ratio(&s.js, cpu).0).fold(f64::NAN, f64::max);
     format!(
