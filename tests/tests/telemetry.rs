@@ -100,9 +100,13 @@ fn metrics_become_tiles_and_api_values_and_a_ninety_day_chart_answers_from_daily
         (now - DAY) / FIVE_MIN * FIVE_MIN
     ));
     assert_eq!(worker.get("/__scheduled?cron=17+*+*+*+*").status, 200);
+    // The heartbeats' own bucket is left out: if it closed during the test, the object's
+    // flush has written its 5-minute rollup, as it should.
     let kept = worker.d1(&format!(
         "SELECT width_ms, bucket_start FROM metric_rollups WHERE service_id = '{service}' \
-         AND metric = 'latency_ms' ORDER BY width_ms, bucket_start"
+         AND metric = 'latency_ms' AND NOT (width_ms = {FIVE_MIN} AND bucket_start >= {}) \
+         ORDER BY width_ms, bucket_start",
+        first_at / FIVE_MIN * FIVE_MIN
     ));
     let kept: Vec<(i64, i64)> =
         kept.iter().map(|r| (r["width_ms"].as_i64().unwrap(), r["bucket_start"].as_i64().unwrap())).collect();
