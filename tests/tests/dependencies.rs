@@ -2,7 +2,9 @@
 //! to its dependents' objects; a child that goes `down` while its parent is `down` records
 //! its incident (marked suppressed) and sends nothing until the parent recovers, then exactly
 //! one alert; a child that recovered first sends nothing. Cycles are refused by the
-//! management API (400 naming the cycle) and by the config loader.
+//! management API (400 naming the cycle) and by the config loader. A child that goes silent
+//! before its silent parent's deadline holds its alert for the parent's verdict: suppressed
+//! when the parent goes down, sent when the parent's deadline passes without it.
 //!
 //! Config (`tests/config/services.json`): `dep-db` (3 s, group `deps`) and, in group
 //! `deps-children` (5 s, `dependsOn: ["dep-db"]`), `dep-api` and `dep-worker`; all alert the
@@ -15,7 +17,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use systole_e2e::receiver::{Received, Receiver};
-use systole_e2e::{channel_env, refused_config, root, spawn_worker_with, Worker, MANAGEMENT_KEY};
+use systole_e2e::{channel_env, ms, now_ms, refused_config, root, spawn_worker_with, Worker, MANAGEMENT_KEY};
 
 /// The discord messages about the service named `name` (by its title).
 fn about(receiver: &Receiver, name: &str) -> Vec<String> {
@@ -26,6 +28,14 @@ fn about(receiver: &Receiver, name: &str) -> Vec<String> {
         .filter_map(|m| m["embeds"][0]["title"].as_str().map(str::to_owned))
         .filter(|t| t.contains(name))
         .collect()
+}
+
+/// The discord messages about the service named `name`, once there is one (within `secs`).
+fn alerts(worker: &Worker, receiver: &Receiver, name: &str, secs: u64) -> Vec<String> {
+    worker.wait_for(&format!("an alert about {name}"), Duration::from_secs(secs), || {
+        let sent = about(receiver, name);
+        (!sent.is_empty()).then_some(sent)
+    })
 }
 
 fn beat(worker: &Worker, id: &str) {
@@ -69,10 +79,7 @@ fn a_child_down_while_its_parent_is_down_alerts_once_when_the_parent_recovers() 
 
     // The parent recovers: the child, still down, alerts now, exactly once.
     beat(&worker, "dep-db");
-    let sent = worker.wait_for("dep-api alert", Duration::from_secs(20), || {
-        let sent = about(&receiver, "Dependent API");
-        (!sent.is_empty()).then_some(sent)
-    });
+    let sent = alerts(&worker, &receiver, "Dependent API", 20);
     assert_eq!(sent, ["🔴 Dependent API is DOWN"]);
     thread::sleep(Duration::from_secs(3));
     assert_eq!(about(&receiver, "Dependent API").len(), 1, "exactly one alert");
@@ -132,6 +139,95 @@ fn a_child_that_missed_its_parents_push_learns_it_at_the_watchdog_and_holds_its_
     assert!(mark.starts_with("suppressed: parent `dep-db` down since "), "{held}");
     thread::sleep(Duration::from_secs(2));
     assert_eq!(about(&receiver, "Late dependent"), Vec::<String>::new(), "nothing while the parent is down");
+}
+
+/// Creates the managed service of `spec`: its key.
+fn create(worker: &Worker, spec: &Value) -> String {
+    let created = worker.request("POST", "/api/v1/services", Some(MANAGEMENT_KEY), &spec.to_string());
+    assert_eq!(created.status, 201, "{}", created.body);
+    created.json()["key"].as_str().unwrap().to_owned()
+}
+
+/// `silent-db` (6 s, group `deps`) and `silent-api` (2 s, group `deps-children`, depending on
+/// `silent-db` instead), to create as managed services.
+fn silent_pair() -> (Value, Value) {
+    (
+        json!({"id": "silent-db", "name": "Silent database", "group": "deps", "stalenessThreshold": 6}),
+        json!({"id": "silent-api", "name": "Silent API", "group": "deps-children",
+            "stalenessThreshold": 2, "dependsOn": ["silent-db"]}),
+    )
+}
+
+/// A heartbeat of managed service `id` with its `key`: when it was received (ms).
+fn beat_keyed(worker: &Worker, id: &str, key: &str) -> i64 {
+    let answer = worker.request("POST", "/api/heartbeat", Some(key), &json!({ "serviceId": id }).to_string());
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    ms(&answer.json()["receivedAt"])
+}
+
+/// The held mark of `silent-api`'s open incident, once D1 has it.
+fn held_mark(worker: &Worker) -> String {
+    let held = worker.wait_for("silent-api incident", Duration::from_secs(20), || {
+        let i = incident(worker, "silent-api");
+        i.is_object().then_some(i)
+    });
+    assert_eq!(held["open"], true, "{held}");
+    let mark = held["suppressed"].as_str().unwrap_or_default().to_owned();
+    assert!(mark.starts_with("held until ") && mark.contains(": parent `silent-db` silent since "), "{held}");
+    mark
+}
+
+#[test]
+fn a_child_silent_before_its_silent_parent_waits_for_its_verdict_and_is_suppressed_when_it_goes_down() {
+    let receiver = Receiver::start();
+    let worker = spawn_worker_with(&channel_env(&receiver, &[]));
+    let (db, api) = silent_pair();
+    let (db, api) = (create(&worker, &db), create(&worker, &api));
+    beat_keyed(&worker, "silent-db", &db);
+    beat_keyed(&worker, "silent-api", &api);
+    // The child misses its 2 s deadline first; its parent (whose first heartbeat pushed what
+    // it last heard), silent since before then, goes down 4 s later. The child's down waits
+    // for that verdict, then is suppressed.
+    wait_status(&worker, "silent-api", "down");
+    held_mark(&worker);
+    let db_down = receiver.wait("discord", 1, Duration::from_secs(20));
+    assert!(db_down[0].json()["embeds"][0]["title"].as_str().unwrap().contains("Silent database"), "{db_down:?}");
+    thread::sleep(Duration::from_secs(2));
+    assert_eq!(about(&receiver, "Silent API"), Vec::<String>::new(), "nothing while the parent is down");
+
+    // The parent recovers: the child, still down, alerts now, exactly once.
+    beat_keyed(&worker, "silent-db", &db);
+    let sent = alerts(&worker, &receiver, "Silent API", 20);
+    assert_eq!(sent, ["🔴 Silent API is DOWN"]);
+    thread::sleep(Duration::from_secs(2));
+    assert_eq!(about(&receiver, "Silent API").len(), 1, "exactly one alert");
+}
+
+#[test]
+fn a_child_silent_before_a_parent_that_stays_up_alerts_at_the_parents_deadline_plus_the_margin() {
+    let receiver = Receiver::start();
+    let worker = spawn_worker_with(&channel_env(&receiver, &[]));
+    let (db, api) = silent_pair();
+    let db = create(&worker, &db);
+    let db_last = beat_keyed(&worker, "silent-db", &db);
+    // Created after its parent's push: at its deadline the child reads from D1 what its
+    // parent last heard.
+    let api = create(&worker, &api);
+    beat_keyed(&worker, "silent-api", &api);
+    wait_status(&worker, "silent-api", "down");
+    held_mark(&worker);
+    // The parent was alive after all (it beats on, so it pushes nothing): the child's alert
+    // goes at the parent's deadline as the child knew it, plus the 15 s margin.
+    let until = db_last + 6_000 + 15_000;
+    while now_ms() < until - 1_000 {
+        beat_keyed(&worker, "silent-db", &db);
+        assert_eq!(about(&receiver, "Silent API"), Vec::<String>::new(), "held until {until}");
+        thread::sleep(Duration::from_secs(1));
+    }
+    let sent = alerts(&worker, &receiver, "Silent API", 15);
+    assert_eq!(sent, ["🔴 Silent API is DOWN"]);
+    assert!(now_ms() >= until, "not before the hold's end");
+    assert_eq!(about(&receiver, "Silent database"), Vec::<String>::new(), "the parent never went down");
 }
 
 #[test]

@@ -13,17 +13,29 @@
 //! [`ParentState`]; the child keeps the last one of each parent
 //! ([`crate::monitor::MonitorState::parents`]). A push that did not arrive is caught up at
 //! the hourly watchdog's visit, from the parents' last written status in D1, through the
-//! same [`remember`]. Pure: no clock, no I/O.
+//! same [`remember`].
+//!
+//! A parent that is silent too but not `down` yet (the usual case: the shared network dies,
+//! the child beats every minute, the parent every five) holds the child's alert until its
+//! verdict ([`awaiting`]). When a child goes `down` for silence and a parent has not been heard
+//! from since before the child's missed heartbeat was due, with its own `down` deadline at most
+//! [`MAX_HOLD`] away, the alert is held until that deadline plus [`HOLD_MARGIN`]: the parent
+//! going `down` by then turns the hold into an ordinary suppression; the parent heard from
+//! again (or the time passing) sends the child's alert. What each parent last heard and when it
+//! goes `down` come with its pushes and, at the child's deadline, from D1
+//! ([`ParentState::observed`]). Pure: no clock, no I/O.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use std::time::Duration;
+
 use crate::api::status::StoredState;
 use crate::api::Problem;
 use crate::config::{Config, ServiceConfig, ServiceId};
-use crate::monitor::{Effect, MonitorState, Status, StatusChange};
+use crate::monitor::{Effect, MonitorConfig, MonitorState, Status, StatusChange};
 use crate::time::Timestamp;
 
 /// Most services one service (or group) may depend on.
@@ -36,7 +48,19 @@ pub const MAX_DEPENDS_ON: usize = 16;
 /// service with more dependents (`docs/alerting.md#limits`).
 pub const MAX_DEPENDENTS_NOTIFIED: usize = 25;
 
-/// What a child knows of one parent: its status and since when (epoch ms, UTC).
+/// Longest a child's alert waits for a silent parent's verdict: a parent whose `down` deadline
+/// is further away holds nothing (its child alerts at once).
+pub const MAX_HOLD: Duration = Duration::from_secs(600);
+
+/// How long after a silent parent's `down` deadline a child's held alert waits for that
+/// parent's push (the parent's alarm may run late, and the deadline read from D1 may be up to
+/// one flush interval early) before it is sent.
+pub const HOLD_MARGIN: Duration = Duration::from_secs(15);
+
+/// What a child knows of one parent: its status and since when, the last heartbeat it had and
+/// when it goes `down` if it stays silent (epoch ms, UTC).
+///
+/// JSON: `{"status", "since", "lastHeartbeat"?, "downAt"?}` (ms).
 #[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ParentState {
@@ -44,17 +68,28 @@ pub struct ParentState {
     pub status: Status,
     /// When it began.
     pub since: Timestamp,
-}
-
-impl From<&StoredState> for ParentState {
-    /// A parent's state as D1 last holds it (its `service_state` row): what the watchdog's
-    /// catch-up remembers in place of a push that did not arrive.
-    fn from(stored: &StoredState) -> Self {
-        Self { status: stored.status, since: stored.status_since }
-    }
+    /// Its last heartbeat (a success or fail), if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_heartbeat: Option<Timestamp>,
+    /// When it goes `down` if no heartbeat comes (its grace period's end), if it has such a
+    /// deadline and it is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub down_at: Option<Timestamp>,
 }
 
 impl ParentState {
+    /// A parent's state as D1 last holds it (its `service_state` row and latest heartbeat),
+    /// with its `down` deadline per its `config`: what the watchdog's catch-up and a child's
+    /// deadline read in place of (or ahead of) a push.
+    pub fn observed(stored: &StoredState, config: &MonitorConfig) -> Self {
+        Self {
+            status: stored.status,
+            since: stored.status_since,
+            last_heartbeat: stored.last_heartbeat,
+            down_at: crate::monitor::down_at(stored.status, stored.last_heartbeat, stored.resumed_at, config),
+        }
+    }
+
     /// Whether this parent holds its children's alerts: `down` or in `maintenance`.
     pub fn blocks(&self) -> bool {
         matches!(self.status, Status::Down | Status::Maintenance)
@@ -79,12 +114,22 @@ pub struct Suppression {
     /// since nobody was told before (see [`crate::escalation`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub released_at: Option<Timestamp>,
+    /// For a parent that was silent but not `down` ([`awaiting`]): until when the alert waits
+    /// for its verdict (epoch ms); `since` is then the parent's last heartbeat. `None` for a
+    /// parent that was `down` or in maintenance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<Timestamp>,
 }
 
 impl fmt::Display for Suppression {
-    /// `suppressed: parent `db-prod` down since 2026-12-04T16:00:00Z`.
+    /// `suppressed: parent `db-prod` down since 2026-12-04T16:00:00Z`, or for a silent
+    /// parent `held until 2026-12-04T16:05:15Z: parent `db-prod` silent since
+    /// 2026-12-04T16:00:00Z`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "suppressed: parent `{}` {} since {}", self.parent, self.status, self.since)
+        match self.until {
+            None => write!(f, "suppressed: parent `{}` {} since {}", self.parent, self.status, self.since),
+            Some(until) => write!(f, "held until {until}: parent `{}` silent since {}", self.parent, self.since),
+        }
     }
 }
 
@@ -99,13 +144,40 @@ pub fn blocking<'a>(
 /// The suppression an incident opening now gets: the first parent (by id) of `parents` that
 /// blocks, if any (the ServiceMonitor keeps only the parents its config names).
 pub fn suppression(parents: &BTreeMap<ServiceId, ParentState>) -> Option<Suppression> {
-    parents.iter().find(|(_, p)| p.blocks()).map(|(id, p)| Suppression {
-        parent: id.clone(),
-        status: p.status,
-        since: p.since,
-        released: false,
-        released_at: None,
-    })
+    parents.iter().find(|(_, p)| p.blocks()).map(|(id, p)| Suppression::by(id, p))
+}
+
+impl Suppression {
+    /// The suppression by `parent`, which blocks in `state`.
+    fn by(parent: &ServiceId, state: &ParentState) -> Self {
+        Self {
+            parent: parent.clone(),
+            status: state.status,
+            since: state.since,
+            released: false,
+            released_at: None,
+            until: None,
+        }
+    }
+}
+
+/// The hold an incident of a child that went `down` at `now` for silence gets when no parent
+/// blocks but one is silent too: a parent of `parents` that has not been heard from since
+/// before `due` (when the child's missed heartbeat was due) and goes `down` after `now`, at
+/// most [`MAX_HOLD`] later. Of several, the one that goes `down` last; held until its `down`
+/// deadline plus [`HOLD_MARGIN`]. `None` when no parent is silent so, or nothing is known of
+/// when they were last heard.
+pub fn awaiting(parents: &BTreeMap<ServiceId, ParentState>, due: Timestamp, now: Timestamp) -> Option<Suppression> {
+    parents
+        .iter()
+        .filter(|(_, p)| !p.blocks() && p.last_heartbeat.is_some_and(|last| last < due))
+        .filter_map(|(id, p)| Some((id, p, p.down_at.filter(|at| *at > now && *at <= now + MAX_HOLD)?)))
+        .max_by_key(|(_, _, at)| *at)
+        .map(|(id, p, at)| Suppression {
+            since: p.last_heartbeat.unwrap_or(p.since),
+            until: Some(at + HOLD_MARGIN),
+            ..Suppression::by(id, p)
+        })
 }
 
 /// Remembers that `parent` is in `state` if it is one of `depends_on` and `state` is not older
@@ -125,11 +197,25 @@ pub fn remember(
 
 /// See [`crate::monitor::Monitor::release`].
 pub fn release(state: &mut MonitorState, depends_on: &[ServiceId], now: Timestamp) -> Option<StatusChange> {
-    if state.status != Status::Down || blocking(depends_on, &state.parents).is_some() {
+    if state.status != Status::Down {
         return None;
     }
+    let blocker = blocking(depends_on, &state.parents);
     let incident = state.incident.as_mut()?;
     let suppressed = incident.suppressed.as_mut().filter(|s| !s.released)?;
+    if let Some((id, p)) = blocker {
+        if suppressed.until.is_some() {
+            // The silent parent (or another) went down: an ordinary suppression from now on.
+            *suppressed = Suppression::by(id, &p);
+        }
+        return None;
+    }
+    if let Some(until) = suppressed.until {
+        let heard = |p: &ParentState| p.last_heartbeat.is_some_and(|last| last > suppressed.since);
+        if now < until && !state.parents.get(&suppressed.parent).is_some_and(heard) {
+            return None;
+        }
+    }
     suppressed.released = true;
     suppressed.released_at = Some(now);
     Some(StatusChange {
@@ -270,6 +356,37 @@ mod tests {
             edges.iter().map(|(id, deps)| serde_json::json!({"id": id, "dependsOn": deps})).collect();
         let text = serde_json::json!({ "services": services }).to_string();
         Config::parse(Some(&text), None).unwrap()
+    }
+
+    #[test]
+    fn a_parent_observed_in_d1_goes_down_at_its_grace_periods_end_and_older_records_still_read() {
+        let text = r#"{"services": [{"id": "db", "stalenessThreshold": 60, "gracePeriod": 30}]}"#;
+        let c = Config::parse(Some(text), None).unwrap();
+        let config = MonitorConfig::from(c.service("db").unwrap());
+        let t = Timestamp::from_millis;
+        let stored = |status, last: Option<i64>| StoredState {
+            service_id: "db".into(),
+            status,
+            status_since: t(1_000),
+            incident_started_at: None,
+            accounted_until: None,
+            resumed_at: None,
+            last_heartbeat: last.map(t),
+            last_message: None,
+            pinged_too_often: false,
+        };
+        let up = ParentState::observed(&stored(Status::Up, Some(5_000)), &config);
+        assert_eq!((up.last_heartbeat, up.down_at), (Some(t(5_000)), Some(t(95_000))));
+        assert_eq!(ParentState::observed(&stored(Status::Late, Some(5_000)), &config).down_at, Some(t(95_000)));
+        assert_eq!(ParentState::observed(&stored(Status::Down, Some(5_000)), &config).down_at, None);
+        assert_eq!(ParentState::observed(&stored(Status::Unknown, None), &config).down_at, None);
+        // A state stored before the last heartbeat and deadline were kept.
+        let old: ParentState = serde_json::from_str(r#"{"status": "down", "since": 1000}"#).unwrap();
+        assert_eq!((old.last_heartbeat, old.down_at), (None, None));
+        assert_eq!(
+            serde_json::to_string(&up).unwrap(),
+            r#"{"status":"up","since":1000,"lastHeartbeat":5000,"downAt":95000}"#
+        );
     }
 
     #[test]

@@ -899,10 +899,32 @@ impl Monitor {
     /// When no parent in `depends_on` blocks any more and the service is still `down` with its
     /// incident's alert held: marks it released and returns the `down` change to notify now
     /// (at the incident's start, for the notifier only: it is not recorded again). `None`
-    /// otherwise, and on every later call.
+    /// otherwise, and on every later call. An alert held for a silent parent
+    /// ([`dependency::awaiting`]) is released at its `until`, or sooner once that parent is
+    /// heard from again; that parent (or another) going `down` first makes it an ordinary
+    /// suppression.
     pub fn release(&mut self, depends_on: &[ServiceId], now: Timestamp) -> Option<StatusChange> {
         self.state.parents.retain(|id, _| depends_on.contains(id));
         dependency::release(&mut self.state, depends_on, now)
+    }
+
+    /// Until when the open incident's alert waits for a silent parent's verdict (its held
+    /// suppression's `until`), if it does: the object wakes then to send it.
+    pub fn hold_until(&self) -> Option<Timestamp> {
+        let suppressed = self.state.incident.as_ref()?.suppressed.as_ref()?;
+        suppressed.until.filter(|_| !suppressed.released)
+    }
+
+    /// This service as its dependents know it: status and since when, last heartbeat, and
+    /// when it goes `down` if it stays silent ([`down_at`]); what it pushes to them.
+    pub fn as_parent(&self) -> ParentState {
+        let state = &self.state;
+        ParentState {
+            status: state.status,
+            since: state.status_since,
+            last_heartbeat: state.last_heartbeat,
+            down_at: down_at(state.status, state.last_heartbeat, state.resumed_at, &self.config),
+        }
     }
 
     /// The current status.
@@ -946,7 +968,10 @@ impl Monitor {
             return;
         }
         if to == Status::Down && self.state.incident.is_none() {
-            let suppressed = dependency::suppression(&self.state.parents);
+            // Before the status changes: for a `late` service, the missed heartbeat's due time.
+            let silent_since = matches!(kind, Reason::NoHeartbeat | Reason::Missed).then(|| self.heartbeat_due());
+            let suppressed = dependency::suppression(&self.state.parents)
+                .or_else(|| dependency::awaiting(&self.state.parents, silent_since.flatten()?, now));
             let incident = Incident {
                 started_at: now,
                 ended_at: None,
@@ -989,6 +1014,22 @@ pub fn deadline(
 ) -> Option<(Timestamp, Deadline)> {
     let due = heartbeat_due(status, heartbeat_base(last_heartbeat, resumed_at), config)?;
     Some(if status == Status::Late { (due + config.grace_period, Deadline::Grace) } else { (due, Deadline::Heartbeat) })
+}
+
+/// When a service in `status` goes `down` if no heartbeat comes (epoch ms UTC): the end of the
+/// grace period after the deadline [`deadline`] gives (a scheduled run's start window is not
+/// counted); `None` for statuses that wait for nothing. What a dependent holds its own alert
+/// until ([`crate::dependency::awaiting`]).
+pub fn down_at(
+    status: Status,
+    last_heartbeat: Option<Timestamp>,
+    resumed_at: Option<Timestamp>,
+    config: &MonitorConfig,
+) -> Option<Timestamp> {
+    deadline(status, last_heartbeat, resumed_at, config).map(|(at, kind)| match kind {
+        Deadline::Heartbeat => at + config.grace_period,
+        _ => at,
+    })
 }
 
 /// What the next heartbeat's deadline counts from: the last heartbeat, or the end of the

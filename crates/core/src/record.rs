@@ -709,7 +709,11 @@ impl ServiceRecord {
 
     /// The earliest time this record must be woken, and why.
     pub fn next_wake(&self, now: Timestamp, flush_interval: Duration) -> Option<(Timestamp, Wake)> {
-        let notify = [self.notifier.next_wake(), self.deliveries.next_wake(now)].into_iter().flatten().min();
+        // A held alert waiting for a silent parent's verdict is sent (or not) then.
+        let notify = [self.notifier.next_wake(), self.deliveries.next_wake(now), self.monitor.hold_until()]
+            .into_iter()
+            .flatten()
+            .min();
         [
             self.monitor.next_deadline().map(|(t, _)| (t, Wake::Deadline)),
             self.history.flush_due(flush_interval).map(|t| (t, Wake::Flush)),

@@ -1,6 +1,7 @@
 //! Service dependencies driven through the ServiceMonitor's one call into core: a child that
 //! goes `down` while a parent is `down` (or in maintenance) records its incident but holds
 //! its alert; the parent's recovery sends it once, or nothing when the child recovered first.
+//! A child that goes silent before a silent parent's deadline waits for that parent's verdict.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -51,14 +52,29 @@ impl Child {
     }
 
     fn parent(&mut self, ms: i64, status: Status, since: i64) -> Vec<(String, Event, u32)> {
+        self.observed(ms, pushed(status, since))
+    }
+
+    /// The parent `db-prod` in `state`, pushed or read from D1.
+    fn observed(&mut self, ms: i64, state: ParentState) -> Vec<(String, Event, u32)> {
         let parent = ServiceId::parse("db-prod").unwrap();
-        self.at(ms, Input::Parents(vec![(parent, ParentState { status, since: t(since) })]))
+        self.at(ms, Input::Parents(vec![(parent, state)]))
     }
 
     fn incident_mark(&self) -> Option<String> {
         let state = self.h.record().monitor.state();
         state.incident.as_ref().and_then(|i| i.suppressed.as_ref()).map(ToString::to_string)
     }
+}
+
+/// A parent's state as a push without what it last heard says it.
+fn pushed(status: Status, since: i64) -> ParentState {
+    ParentState { status, since: t(since), last_heartbeat: None, down_at: None }
+}
+
+/// `db-prod` up since 0, last heard at `last`, `down` at `down_at` if silent.
+fn silent(last: i64, down_at: i64) -> ParentState {
+    ParentState { status: Status::Up, since: t(0), last_heartbeat: Some(t(last)), down_at: Some(t(down_at)) }
 }
 
 fn team(event: Event) -> Vec<(String, Event, u32)> {
@@ -130,7 +146,7 @@ fn a_push_from_a_service_that_is_not_a_parent_is_forgotten() {
     let mut c = child();
     c.beat(0, Reported::Up);
     let lone = ServiceId::parse("lone").unwrap();
-    c.at(1_000, Input::Parents(vec![(lone, ParentState { status: Status::Down, since: t(1_000) })]));
+    c.at(1_000, Input::Parents(vec![(lone, pushed(Status::Down, 1_000))]));
     assert!(c.h.record().monitor.state().parents.is_empty());
     assert_eq!(c.beat(2_000, Reported::Down), team(Event::Down));
 }
@@ -146,4 +162,82 @@ fn a_held_incident_does_not_escalate_and_once_released_counts_its_levels_from_th
     assert_eq!(c.alarm(10 * MIN + 2 * MIN - 1), [], "nobody was told before the release");
     assert_eq!(c.alarm(12 * MIN), team(Event::Escalation), "release + after, exactly");
     assert_eq!(c.alarm(13 * MIN), [], "once");
+}
+
+// `api`: 60 s + 30 s grace, last heartbeat at 0, so its missed heartbeat was due at 60 s and
+// it goes down at 90 s. Its parent was last heard at 5 s and goes down at 150 s if silent.
+
+/// `api` (a heartbeat at 0) with its parent observed at `at`, last heard at `last`, `down` at
+/// `down_at` if silent; through its `late` at 60 s: what its alarm at 90 s (its `down`) queues.
+fn silent_child(at: i64, last: i64, down_at: i64) -> (Child, Vec<(String, Event, u32)>) {
+    let mut c = child();
+    c.beat(0, Reported::Up);
+    c.observed(at, silent(last, down_at));
+    assert_eq!(c.alarm(MIN), team(Event::Late), "a `late` is not held: nothing is known yet");
+    let down = c.alarm(90_000);
+    (c, down)
+}
+
+#[test]
+fn a_child_silent_before_its_silent_parent_waits_for_the_parents_deadline_then_is_suppressed() {
+    let (mut c, down) = silent_child(10_000, 5_000, 150_000);
+    assert_eq!(down, [], "the `down` waits for the parent's verdict");
+    let (five, until) = (t(5_000), t(165_000));
+    assert_eq!(c.incident_mark(), Some(format!("held until {until}: parent `db-prod` silent since {five}")));
+    assert_eq!(c.h.record().monitor.hold_until(), Some(until));
+    // Its sends (the `late`) and writes done, the object sleeps until the hold's end.
+    let mut wake = Some(t(90_000));
+    for _ in 0..5 {
+        let Some(at) = wake.filter(|at| *at < until) else { break };
+        wake = support::armed_at(c.h.alarm_all_ok(at.as_millis()).last().unwrap()).or(wake);
+    }
+    assert_eq!(wake, Some(until), "the object wakes at the hold's end");
+    assert_eq!(c.parent(150_000, Status::Down, 150_000), [], "the parent went down: suppressed");
+    let since = t(150_000);
+    assert_eq!(c.incident_mark(), Some(format!("suppressed: parent `db-prod` down since {since}")));
+    assert_eq!(c.h.record().monitor.hold_until(), None);
+    assert_eq!(c.alarm(165_000), [], "the hold's end sends nothing while the parent is down");
+    assert_eq!(c.parent(200_000, Status::Up, 200_000), team(Event::Down), "its recovery releases the alert");
+}
+
+#[test]
+fn a_held_child_alerts_once_its_silent_parent_is_heard_from() {
+    let (mut c, down) = silent_child(10_000, 5_000, 150_000);
+    assert_eq!(down, []);
+    assert_eq!(c.observed(100_000, silent(5_000, 150_000)), [], "the same news holds it still");
+    assert_eq!(c.observed(120_000, silent(110_000, 255_000)), team(Event::Down), "the parent beat: not its outage");
+    assert_eq!(c.alarm(165_000), [], "once");
+}
+
+#[test]
+fn a_held_child_alerts_at_the_holds_end_when_the_parent_never_went_down() {
+    let (mut c, down) = silent_child(10_000, 5_000, 150_000);
+    assert_eq!(down, []);
+    assert_eq!(c.alarm(164_999), []);
+    assert_eq!(c.alarm(165_000), team(Event::Down), "released at the parent's deadline + margin");
+    let sent = &c.h.record().deliveries.pending.last().unwrap().notification;
+    assert_eq!(sent.since, t(90_000), "the alert names the incident's start");
+    assert_eq!(c.beat(170_000, Reported::Up), team(Event::Up), "its recovery is told");
+}
+
+#[test]
+fn a_parent_heard_after_the_child_was_due_or_far_from_its_deadline_holds_nothing() {
+    let (_, down) = silent_child(70_000, 65_000, 150_000);
+    assert_eq!(down, team(Event::Down), "the parent beat after the child's heartbeat was due");
+    let (_, down) = silent_child(10_000, 5_000, 90_000 + 600_001);
+    assert_eq!(down, team(Event::Down), "the parent's deadline is more than 10 min away");
+
+    let mut c = child();
+    c.beat(0, Reported::Up);
+    c.observed(10_000, silent(5_000, 150_000));
+    assert_eq!(c.beat(20_000, Reported::Down), team(Event::Down), "a reported failure is not silence");
+}
+
+#[test]
+fn a_held_child_that_recovers_first_sends_nothing() {
+    let (mut c, down) = silent_child(10_000, 5_000, 150_000);
+    assert_eq!(down, []);
+    assert_eq!(c.beat(100_000, Reported::Up), [], "no recovery for a down nobody was told of");
+    assert_eq!(c.alarm(165_000), []);
+    assert_eq!(c.h.record().monitor.hold_until(), None);
 }

@@ -36,7 +36,7 @@ use systole_core::durable::{AlarmAction, Completed, Wake, Write};
 use systole_core::history::{EventRow, FlushBatch};
 use systole_core::live::{PublishGate, ServiceUpdate};
 use systole_core::managed::{self, Manage, ManageContext, ManagedService, Store};
-use systole_core::monitor::HeartbeatEvent;
+use systole_core::monitor::{HeartbeatEvent, MonitorConfig};
 use systole_core::protocol::ToMonitor;
 use systole_core::record::{Answer, Context, Input, ServiceOutcome, ServiceRecord, ServiceSnapshot};
 use systole_core::time::Timestamp;
@@ -249,7 +249,7 @@ impl ServiceMonitor {
                 let alarm_held = self.state.storage().get_alarm().await?.is_some();
                 let input = Input::Watchdog { alarm_held };
                 self.ready(false).await?;
-                self.catch_up_parents(&service_id).await?;
+                self.observe_parents(&service_id).await?;
                 match budget::invocation("ServiceMonitor watchdog", self.run(input)).await? {
                     Answer::WakeAt(at) => {
                         http::json(200, &serde_json::json!({ "alarmAt": at.map(Timestamp::as_millis) }))
@@ -272,25 +272,37 @@ impl ServiceMonitor {
         deployment::config().service(id).or(managed.as_ref().map(|(_, c)| c)).map(f)
     }
 
-    /// Remembers each parent's status as D1 last holds it (`service_state`), as its push would
-    /// have said it, at the watchdog's visit: a push that was lost, or made before this
-    /// service existed, is caught up here, so an alert is never held, nor left unheld, for
-    /// longer than one round of the watchdog. An older state than the one held is ignored
-    /// (`systole_core::dependency::remember`); a D1 failure is logged and leaves them as they are.
+    /// Remembers each parent's state as D1 last holds it (`service_state` and its latest
+    /// heartbeat, with when it goes `down` if silent, per its config in the catalog), as its
+    /// push would have said it (`systole_core::dependency::ParentState::observed`):
+    /// - at the watchdog's visit, a push that was lost, or made before this service existed,
+    ///   is caught up, so an alert is never held, nor left unheld, for longer than one round
+    ///   of the watchdog;
+    /// - at this service's own deadline, what each parent last heard decides whether its
+    ///   `down` waits for a silent parent's verdict (`systole_core::dependency::awaiting`).
+    ///
+    /// Two D1 reads (the catalog's version, the parents' states), none without parents. An
+    /// older state than the one held is ignored (`systole_core::dependency::remember`); a D1
+    /// failure is logged and leaves them as they are.
     ///
     /// # Errors
     /// Storage errors of the object itself.
-    async fn catch_up_parents(&self, service_id: &ServiceId) -> Result<()> {
+    async fn observe_parents(&self, service_id: &ServiceId) -> Result<()> {
         let depends_on = self.with_service(service_id.as_str(), |s| s.depends_on.clone()).unwrap_or_default();
         if depends_on.is_empty() {
             return Ok(());
         }
         let ids: Vec<&str> = depends_on.iter().map(ServiceId::as_str).collect();
-        let read = async { d1::read::states_of(&self.env.d1(deployment::DB_BINDING)?, &ids).await };
-        let rows = match read.await {
-            Ok(rows) => rows,
+        let read = async {
+            let catalog = crate::catalog::config(&self.env).await.map_err(|e| format!("catalog: {e:?}"))?;
+            let db = self.env.d1(deployment::DB_BINDING).map_err(|e| e.to_string())?;
+            let rows = d1::read::statuses_of(&db, &ids).await.map_err(|e| e.to_string())?;
+            Ok::<_, String>((catalog, rows))
+        };
+        let (catalog, rows) = match read.await {
+            Ok(read) => read,
             Err(e) => {
-                worker::console_error!("{service_id}: parents not caught up (D1): {e}");
+                worker::console_error!("{service_id}: parents not observed (D1): {e}");
                 return Ok(());
             }
         };
@@ -298,7 +310,9 @@ impl ServiceMonitor {
             .iter()
             .filter_map(|row| {
                 let stored = row.stored()?;
-                Some((ServiceId::parse(&stored.service_id).ok()?, ParentState::from(&stored)))
+                let config = catalog.service(&stored.service_id)?;
+                let state = ParentState::observed(&stored, &MonitorConfig::from(config));
+                Some((config.id.clone(), state))
             })
             .collect();
         if !parents.is_empty() {
@@ -332,6 +346,13 @@ impl ServiceMonitor {
             let at = Timestamp::from_millis(deployment::now().as_millis() + i64::from(CATCH_UP_RETRY_SECS) * 1_000);
             durable::arm(self, AlarmAction::Set(at, Wake::Deadline)).await?;
             return Ok(());
+        }
+        // A deadline due now may make the service `down`: whether its alert waits for a silent
+        // parent depends on what each parent last heard.
+        let due =
+            self.record.borrow().as_ref().and_then(ServiceRecord::deadline).is_some_and(|at| at <= deployment::now());
+        if let (true, Ok(id)) = (due, ServiceId::parse(&self.subject())) {
+            self.observe_parents(&id).await?;
         }
         budget::invocation("ServiceMonitor alarm", self.run(Input::Alarm)).await?;
         Ok(())
@@ -412,8 +433,8 @@ impl Object for ServiceMonitor {
             self.count(|s| s.live_posts += posts);
         }
         if update.change.is_some() {
-            let since = Timestamp::from_millis(update.status_since);
-            *self.parent_change.borrow_mut() = Some((update.id, ParentState { status: update.status, since }));
+            let state = self.record.borrow().as_ref().map(|r| r.monitor.as_parent());
+            *self.parent_change.borrow_mut() = state.map(|state| (update.id, state));
         }
     }
 
