@@ -6,7 +6,8 @@
 //! (status, incident, uptime) but its notifications are held and its incident is marked
 //! [`Suppression`] ("suppressed: parent `db-prod` down since …"). When no parent blocks any
 //! more, a child still `down` alerts then, once; one already back `up` sends nothing (not even
-//! the recovery of a `down` nobody was told about). A `late` while a parent blocks is dropped.
+//! the recovery of a `down` nobody was told about), except its recovery to a channel told its
+//! `late` before the hold. A `late` while a parent blocks is dropped.
 //!
 //! Parents push: a ServiceMonitor whose status changes tells each of its dependents (the
 //! reverse index, [`dependents`], at most [`MAX_DEPENDENTS_NOTIFIED`] per change) its new
@@ -119,6 +120,10 @@ pub struct Suppression {
     /// parent that was `down` or in maintenance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<Timestamp>,
+    /// For a silent parent: when this service's missed heartbeat was due (epoch ms). The
+    /// parent heard from at or after it was not down with it, which releases the alert.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<Timestamp>,
 }
 
 impl fmt::Display for Suppression {
@@ -157,6 +162,7 @@ impl Suppression {
             released: false,
             released_at: None,
             until: None,
+            due: None,
         }
     }
 }
@@ -176,6 +182,7 @@ pub fn awaiting(parents: &BTreeMap<ServiceId, ParentState>, due: Timestamp, now:
         .map(|(id, p, at)| Suppression {
             since: p.last_heartbeat.unwrap_or(p.since),
             until: Some(at + HOLD_MARGIN),
+            due: Some(due),
             ..Suppression::by(id, p)
         })
 }
@@ -211,8 +218,12 @@ pub fn release(state: &mut MonitorState, depends_on: &[ServiceId], now: Timestam
         return None;
     }
     if let Some(until) = suppressed.until {
-        let heard = |p: &ParentState| p.last_heartbeat.is_some_and(|last| last > suppressed.since);
-        if now < until && !state.parents.get(&suppressed.parent).is_some_and(heard) {
+        // Heard from since the child's heartbeat was due (a last heartbeat merely newer than
+        // the one held may be a late flush of one from before), or no longer a parent.
+        let due = suppressed.due.unwrap_or(suppressed.since);
+        let heard = |p: &ParentState| p.last_heartbeat.is_some_and(|last| last >= due);
+        let parent = state.parents.get(&suppressed.parent);
+        if now < until && depends_on.contains(&suppressed.parent) && !parent.is_some_and(heard) {
             return None;
         }
     }
@@ -229,17 +240,12 @@ pub fn release(state: &mut MonitorState, depends_on: &[ServiceId], now: Timestam
 }
 
 /// The effects the notifier may see, of `effects` from one event, with the monitor in `state`
-/// after them: a `down` whose incident is held (suppressed, not released), the recovery that
-/// closes such an incident, and a `late` while a parent in `depends_on` blocks are left out.
+/// after them: a `down` whose incident is held (suppressed, not released) and a `late` while a
+/// parent in `depends_on` blocks are left out. The recovery that closes a held incident goes
+/// on: the notifier tells it only to channels told of a problem (a `late` sent before the
+/// hold), so one never told of the `down` hears nothing, and none is left with a `late`.
 pub fn audible(effects: &[Effect], state: &MonitorState, depends_on: &[ServiceId]) -> Vec<Effect> {
     let held = |suppressed: &Option<Suppression>| suppressed.as_ref().is_some_and(|s| !s.released);
-    let silent_close: BTreeSet<Timestamp> = effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::IncidentClosed(i) if held(&i.suppressed) => i.ended_at,
-            _ => None,
-        })
-        .collect();
     let blocked = blocking(depends_on, &state.parents).is_some();
     effects
         .iter()
@@ -247,7 +253,6 @@ pub fn audible(effects: &[Effect], state: &MonitorState, depends_on: &[ServiceId
             Effect::StatusChanged(c) => match c.to {
                 Status::Down => !state.incident.as_ref().is_some_and(|i| held(&i.suppressed)),
                 Status::Late => !blocked,
-                Status::Up | Status::Degraded => !silent_close.contains(&c.at),
                 _ => true,
             },
             _ => true,

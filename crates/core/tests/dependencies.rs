@@ -234,10 +234,38 @@ fn a_parent_heard_after_the_child_was_due_or_far_from_its_deadline_holds_nothing
 }
 
 #[test]
-fn a_held_child_that_recovers_first_sends_nothing() {
+fn a_held_child_that_recovers_first_tells_its_recovery_only_to_channels_told_its_late() {
     let (mut c, down) = silent_child(10_000, 5_000, 150_000);
     assert_eq!(down, []);
-    assert_eq!(c.beat(100_000, Reported::Up), [], "no recovery for a down nobody was told of");
+    assert_eq!(c.beat(100_000, Reported::Up), team(Event::Up), "`team` took the `late`: not left with it");
     assert_eq!(c.alarm(165_000), []);
     assert_eq!(c.h.record().monitor.hold_until(), None);
+
+    // A channel that takes no `late` was told nothing, and hears nothing.
+    let services =
+        SERVICES.replace(r#""gracePeriod": 30,"#, r#""gracePeriod": 30, "notifications": {"channels": ["quiet"]},"#);
+    let channels = r#"{"channels": [{"type": "slack", "name": "quiet", "events": ["down", "up"]}]}"#;
+    let mut c = Child { h: Harness::new(&services, Some(channels), "api") };
+    c.beat(0, Reported::Up);
+    c.observed(10_000, silent(5_000, 150_000));
+    assert_eq!(c.alarm(MIN), []);
+    assert_eq!(c.alarm(90_000), [], "held");
+    assert_eq!(c.beat(100_000, Reported::Up), [], "no recovery for a down nobody was told of");
+}
+
+#[test]
+fn a_later_flush_of_a_heartbeat_from_before_the_childs_deadline_does_not_release_it() {
+    // D1 held the parent's heartbeat of 5 s; it had beaten at 40 s too, before the child's
+    // heartbeat was due (60 s), and then went late.
+    let (mut c, down) = silent_child(10_000, 5_000, 150_000);
+    assert_eq!(down, []);
+    let late = ParentState {
+        status: Status::Late,
+        since: t(100_000),
+        last_heartbeat: Some(t(40_000)),
+        down_at: Some(t(130_000)),
+    };
+    assert_eq!(c.observed(100_000, late), [], "still silent since before the child's deadline");
+    assert_eq!(c.h.record().monitor.hold_until(), Some(t(165_000)));
+    assert_eq!(c.parent(130_000, Status::Down, 130_000), [], "and down: suppressed");
 }

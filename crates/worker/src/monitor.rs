@@ -249,8 +249,11 @@ impl ServiceMonitor {
                 let alarm_held = self.state.storage().get_alarm().await?.is_some();
                 let input = Input::Watchdog { alarm_held };
                 self.ready(false).await?;
-                self.observe_parents(&service_id).await?;
-                match budget::invocation("ServiceMonitor watchdog", self.run(input)).await? {
+                let visit = async {
+                    self.observe_parents(&service_id).await?;
+                    self.run(input).await
+                };
+                match budget::invocation("ServiceMonitor watchdog", visit).await? {
                     Answer::WakeAt(at) => {
                         http::json(200, &serde_json::json!({ "alarmAt": at.map(Timestamp::as_millis) }))
                     }
@@ -281,7 +284,8 @@ impl ServiceMonitor {
     /// - at this service's own deadline, what each parent last heard decides whether its
     ///   `down` waits for a silent parent's verdict (`systole_core::dependency::awaiting`).
     ///
-    /// Two D1 reads (the catalog's version, the parents' states), none without parents. An
+    /// Two D1 reads (the catalog's version, and the catalog itself when it changed; the
+    /// parents' states), none without parents, counted with the caller's invocation. An
     /// older state than the one held is ignored (`systole_core::dependency::remember`); a D1
     /// failure is logged and leaves them as they are.
     ///
@@ -316,7 +320,7 @@ impl ServiceMonitor {
             })
             .collect();
         if !parents.is_empty() {
-            budget::invocation("ServiceMonitor parents", self.run(Input::Parents(parents))).await?;
+            self.run(Input::Parents(parents)).await?;
         }
         Ok(())
     }
@@ -351,10 +355,13 @@ impl ServiceMonitor {
         // parent depends on what each parent last heard.
         let due =
             self.record.borrow().as_ref().and_then(ServiceRecord::deadline).is_some_and(|at| at <= deployment::now());
-        if let (true, Ok(id)) = (due, ServiceId::parse(&self.subject())) {
-            self.observe_parents(&id).await?;
-        }
-        budget::invocation("ServiceMonitor alarm", self.run(Input::Alarm)).await?;
+        let alarm = async {
+            if let (true, Ok(id)) = (due, ServiceId::parse(&self.subject())) {
+                self.observe_parents(&id).await?;
+            }
+            self.run(Input::Alarm).await
+        };
+        budget::invocation("ServiceMonitor alarm", alarm).await?;
         Ok(())
     }
 }
