@@ -201,6 +201,14 @@ fn a_child_silent_before_its_silent_parent_waits_for_its_verdict_and_is_suppress
     assert_eq!(sent, ["🔴 Silent API is DOWN"]);
     thread::sleep(Duration::from_secs(2));
     assert_eq!(about(&receiver, "Silent API").len(), 1, "exactly one alert");
+    // Once closed, its incident says what held it in the end.
+    beat_keyed(&worker, "silent-api", &api);
+    let closed = worker.wait_for("silent-api incident closed", Duration::from_secs(20), || {
+        let i = incident(&worker, "silent-api");
+        (i["open"] == false).then_some(i)
+    });
+    let mark = closed["suppressed"].as_str().unwrap_or_default();
+    assert!(mark.starts_with("suppressed: parent `silent-db` down since "), "{closed}");
 }
 
 #[test]

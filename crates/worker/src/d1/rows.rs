@@ -179,11 +179,15 @@ impl Table for IncidentRow {
     const NAME: &'static str = "incidents";
     const COLUMNS: &'static [&'static str] =
         &["service_id", "started_at", "ended_at", "cause", "kind", "suppressed", "acknowledged_at", "acknowledged_by"];
-    /// An incident is written open, then again acknowledged and closed (its `suppressed` mark
-    /// stays as written when it opened). An end or acknowledgement once stored stays: the
-    /// acknowledgement is also written ahead of the flush, which may land after it.
-    const CONFLICT: Conflict =
-        Conflict::Fill { key: &["service_id", "started_at"], set: &["ended_at", "acknowledged_at", "acknowledged_by"] };
+    /// An incident is written open, then again acknowledged and closed; its `suppressed` mark
+    /// is the last one written (a hold for a silent parent that became a parent's
+    /// suppression says so once the incident is written again). An end or acknowledgement
+    /// once stored stays: the acknowledgement is also written ahead of the flush, which may
+    /// land after it.
+    const CONFLICT: Conflict = Conflict::Fill {
+        key: &["service_id", "started_at"],
+        set: &["ended_at", "suppressed", "acknowledged_at", "acknowledged_by"],
+    };
 }
 
 /// A `runs` row: one run of a job ([`Run`]).
@@ -692,7 +696,8 @@ mod tests {
              json_extract(value, '$.ended_at'), json_extract(value, '$.cause'), json_extract(value, '$.kind'), \
              json_extract(value, '$.suppressed'), json_extract(value, '$.acknowledged_at'), json_extract(value, \
              '$.acknowledged_by') FROM json_each(?1) WHERE true ON CONFLICT (service_id, started_at) DO UPDATE SET \
-             ended_at = COALESCE(excluded.ended_at, ended_at), acknowledged_at = \
+             ended_at = COALESCE(excluded.ended_at, ended_at), suppressed = \
+             COALESCE(excluded.suppressed, suppressed), acknowledged_at = \
              COALESCE(excluded.acknowledged_at, acknowledged_at), acknowledged_by = \
              COALESCE(excluded.acknowledged_by, acknowledged_by)"
         );
