@@ -115,15 +115,22 @@ pub struct Suppression {
     /// since nobody was told before (see [`crate::escalation`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub released_at: Option<Timestamp>,
-    /// For a parent that was silent but not `down` ([`awaiting`]): until when the alert waits
-    /// for its verdict (epoch ms); `since` is then the parent's last heartbeat. `None` for a
-    /// parent that was `down` or in maintenance.
+    /// For a parent that was silent but not `down` ([`awaiting`]): how long the alert waits
+    /// for its verdict; `since` is then the parent's last heartbeat. `None` for a parent that
+    /// was `down` or in maintenance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub until: Option<Timestamp>,
-    /// For a silent parent: when this service's missed heartbeat was due (epoch ms). The
-    /// parent heard from at or after it was not down with it, which releases the alert.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub due: Option<Timestamp>,
+    pub hold: Option<Hold>,
+}
+
+/// A wait for a silent parent's verdict (epoch ms). JSON: `{"until", "due"}`.
+#[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
+pub struct Hold {
+    /// When the alert is sent if the parent has not gone `down` (its deadline plus
+    /// [`HOLD_MARGIN`]).
+    pub until: Timestamp,
+    /// When this service's missed heartbeat was due: the parent heard from at or after it was
+    /// not down with it, which releases the alert.
+    pub due: Timestamp,
 }
 
 impl fmt::Display for Suppression {
@@ -131,9 +138,9 @@ impl fmt::Display for Suppression {
     /// parent `held until 2026-12-04T16:05:15Z: parent `db-prod` silent since
     /// 2026-12-04T16:00:00Z`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.until {
+        match self.hold {
             None => write!(f, "suppressed: parent `{}` {} since {}", self.parent, self.status, self.since),
-            Some(until) => write!(f, "held until {until}: parent `{}` silent since {}", self.parent, self.since),
+            Some(h) => write!(f, "held until {}: parent `{}` silent since {}", h.until, self.parent, self.since),
         }
     }
 }
@@ -161,8 +168,7 @@ impl Suppression {
             since: state.since,
             released: false,
             released_at: None,
-            until: None,
-            due: None,
+            hold: None,
         }
     }
 }
@@ -176,13 +182,16 @@ impl Suppression {
 pub fn awaiting(parents: &BTreeMap<ServiceId, ParentState>, due: Timestamp, now: Timestamp) -> Option<Suppression> {
     parents
         .iter()
-        .filter(|(_, p)| !p.blocks() && p.last_heartbeat.is_some_and(|last| last < due))
-        .filter_map(|(id, p)| Some((id, p, p.down_at.filter(|at| *at > now && *at <= now + MAX_HOLD)?)))
-        .max_by_key(|(_, _, at)| *at)
-        .map(|(id, p, at)| Suppression {
-            since: p.last_heartbeat.unwrap_or(p.since),
-            until: Some(at + HOLD_MARGIN),
-            due: Some(due),
+        .filter(|(_, p)| !p.blocks())
+        .filter_map(|(id, p)| {
+            let last = p.last_heartbeat.filter(|last| *last < due)?;
+            let at = p.down_at.filter(|at| *at > now && *at <= now + MAX_HOLD)?;
+            Some((id, p, last, at))
+        })
+        .max_by_key(|(_, _, _, at)| *at)
+        .map(|(id, p, last, at)| Suppression {
+            since: last,
+            hold: Some(Hold { until: at + HOLD_MARGIN, due }),
             ..Suppression::by(id, p)
         })
 }
@@ -211,16 +220,15 @@ pub fn release(state: &mut MonitorState, depends_on: &[ServiceId], now: Timestam
     let incident = state.incident.as_mut()?;
     let suppressed = incident.suppressed.as_mut().filter(|s| !s.released)?;
     if let Some((id, p)) = blocker {
-        if suppressed.until.is_some() {
+        if suppressed.hold.is_some() {
             // The silent parent (or another) went down: an ordinary suppression from now on.
             *suppressed = Suppression::by(id, &p);
         }
         return None;
     }
-    if let Some(until) = suppressed.until {
+    if let Some(Hold { until, due }) = suppressed.hold {
         // Heard from since the child's heartbeat was due (a last heartbeat merely newer than
         // the one held may be a late flush of one from before), or no longer a parent.
-        let due = suppressed.due.unwrap_or(suppressed.since);
         let heard = |p: &ParentState| p.last_heartbeat.is_some_and(|last| last >= due);
         let parent = state.parents.get(&suppressed.parent);
         if now < until && depends_on.contains(&suppressed.parent) && !parent.is_some_and(heard) {

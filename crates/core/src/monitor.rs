@@ -900,7 +900,7 @@ impl Monitor {
     /// incident's alert held: marks it released and returns the `down` change to notify now
     /// (at the incident's start, for the notifier only: it is not recorded again). `None`
     /// otherwise, and on every later call. An alert held for a silent parent
-    /// ([`dependency::awaiting`]) is released at its `until`, or sooner once that parent is
+    /// ([`dependency::awaiting`]) is released at its hold's `until`, or sooner once that parent is
     /// heard from again; that parent (or another) going `down` first makes it an ordinary
     /// suppression.
     pub fn release(&mut self, depends_on: &[ServiceId], now: Timestamp) -> Option<StatusChange> {
@@ -909,10 +909,10 @@ impl Monitor {
     }
 
     /// Until when the open incident's alert waits for a silent parent's verdict (its held
-    /// suppression's `until`), if it does: the object wakes then to send it.
+    /// suppression's hold), if it does: the object wakes then to send it.
     pub fn hold_until(&self) -> Option<Timestamp> {
-        let suppressed = self.state.incident.as_ref()?.suppressed.as_ref()?;
-        suppressed.until.filter(|_| !suppressed.released)
+        let suppressed = self.state.incident.as_ref()?.suppressed.as_ref().filter(|s| !s.released)?;
+        suppressed.hold.map(|h| h.until)
     }
 
     /// This service as its dependents know it: status and since when, last heartbeat, and

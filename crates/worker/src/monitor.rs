@@ -353,10 +353,15 @@ impl ServiceMonitor {
         }
         // A deadline due now may make the service `down`: whether its alert waits for a silent
         // parent depends on what each parent last heard.
-        let due =
-            self.record.borrow().as_ref().and_then(ServiceRecord::deadline).is_some_and(|at| at <= deployment::now());
+        let now = deployment::now();
+        let due = self
+            .record
+            .borrow()
+            .as_ref()
+            .filter(|r| r.deadline().is_some_and(|at| at <= now))
+            .map(|r| r.service_id.clone());
         let alarm = async {
-            if let (true, Ok(id)) = (due, ServiceId::parse(&self.subject())) {
+            if let Some(id) = due {
                 self.observe_parents(&id).await?;
             }
             self.run(Input::Alarm).await
